@@ -1,0 +1,2 @@
+//! careload binary.
+fn main() {}
