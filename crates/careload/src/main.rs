@@ -1,2 +1,85 @@
-//! careload binary.
-fn main() {}
+//! careload: hourly nursing care need (vårdintensitet) per inpatient, team
+//! and ward, from FHIR R4.
+//!
+//! This binary is glue: [`cli`] parses the command line, [`commands`] runs
+//! one command each over the pure scoring core (`careload_scoring`), and
+//! `main` turns errors into messages on standard error and exit codes.
+//!
+//! Exit codes: 0 on success, 1 when the input was refused (a weights file
+//! with problems, a file that cannot be read, snapshots that do not parse),
+//! 2 for a command line clap does not accept.
+
+mod cli;
+mod commands;
+mod table;
+mod weights_file;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use careload_scoring::WeightsError;
+use clap::Parser;
+
+use crate::cli::{Cli, Command, WeightsCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = run(&cli, &mut out).and_then(|()| out.flush().map_err(anyhow::Error::from));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            report(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one command, writing its output to `out`.
+fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Weights { command } => match command {
+            WeightsCommand::Validate { file } => commands::weights::validate(file, out),
+            WeightsCommand::Show { file, json } => commands::weights::show(file, *json, out),
+            WeightsCommand::Diff { old, new, json } => commands::weights::diff(old, new, *json, out),
+        },
+        Command::News2(args) => commands::news2::run(args, out),
+        Command::Score(args) => commands::score::run(args, out),
+    }
+}
+
+/// Output cut short by a closed pipe (`careload … | head`) is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        let kind = match (
+            cause.downcast_ref::<io::Error>(),
+            cause.downcast_ref::<serde_json::Error>(),
+        ) {
+            (Some(io), _) => Some(io.kind()),
+            (None, Some(json)) => json.io_error_kind(),
+            (None, None) => None,
+        };
+        kind == Some(io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes an error to standard error: a refused weights file as one
+/// `file:line:col: message` line per problem, anything else as one line
+/// with its causes.
+fn report(e: &anyhow::Error) {
+    let mut err = io::stderr().lock();
+    let _ = match e.downcast_ref::<WeightsError>() {
+        Some(w) => {
+            let n = w.problems.len();
+            let problems = if n == 1 { "problem" } else { "problems" };
+            writeln!(
+                err,
+                "{w}\nerror: weights file {} refused ({n} {problems}); fix and run `careload weights validate` again",
+                w.origin
+            )
+        }
+        None => writeln!(err, "error: {e:#}"),
+    };
+}

@@ -112,17 +112,26 @@ pub fn describe_parameter(parameter: Parameter, source: Source, s: &Snapshot, w:
                 Source::Activity(i) => s.activities.get(i as usize).map_or("?", |a| a.code.as_str()),
                 _ => "?",
             };
-            let note = if assumed { " (no Norton: when_norton_missing)" } else { "" };
+            let note = if assumed {
+                " (no Norton: when_norton_missing)"
+            } else {
+                ""
+            };
             format!("activities.codes.{code}.{}{note}", level.key())
         }
         Parameter::MedicationOrder { route } => format!("medications.{}.per_order_hour", route.key()),
         Parameter::MedicationAdministration { route } => format!("medications.{}.per_administration", route.key()),
         Parameter::News2Band { from, value, computed } => {
-            let how = if computed { "computed from vital signs" } else { "charted" };
+            let how = if computed {
+                "computed from vital signs"
+            } else {
+                "charted"
+            };
             format!("news2.bands[from {from}] (NEWS2 {value}, {how})")
         }
         Parameter::News2Measurements { last_24h } => {
-            format!("news2.per_measurement ({last_24h} measurements in 24 h)")
+            let plural = if last_24h == 1 { "measurement" } else { "measurements" };
+            format!("news2.per_measurement ({last_24h} {plural} in 24 h)")
         }
         Parameter::EmotionalSupport { level } => format!("emotional_support.{}", level.key()),
         Parameter::Order => {
@@ -143,14 +152,17 @@ pub fn describe_parameter(parameter: Parameter, source: Source, s: &Snapshot, w:
             Some(r) => format!("diagnoses[prefix {}].per_hour", r.prefix),
             None => format!("diagnoses[{rule}]"),
         },
-        Parameter::Outlier => "modifiers.outlier.multiplier (weight: points so far; quantity: multiplier − 1)".to_owned(),
+        Parameter::Outlier => {
+            "modifiers.outlier.multiplier (weight: points so far; quantity: multiplier − 1)".to_owned()
+        }
         Parameter::NewlyAdmitted { documented } => format!(
             "modifiers.newly_admitted.extra_per_hour ({documented} of {} items documented)",
             w.modifiers.newly_admitted.full_documentation_items
         ),
-        Parameter::NewlyAdmittedFloor { before } => {
-            format!("modifiers.newly_admitted.floor_per_hour (topped up from {before})")
-        }
+        Parameter::NewlyAdmittedFloor => format!(
+            "modifiers.newly_admitted.floor_per_hour (top-up to {} points an hour while newly admitted)",
+            w.modifiers.newly_admitted.floor_per_hour
+        ),
     }
 }
 

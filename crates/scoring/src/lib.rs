@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 
 pub use aggregate::{Rollup, Totals, rollup};
 pub use points::{Points, Qty};
-pub use score::{Component, Contribution, Score, Window, forecast, score, score_now};
+pub use score::{Batch, Component, Contribution, Score, ScoreHead, Window, forecast, score, score_into, score_now};
 pub use snapshot::Snapshot;
 pub use weights::{Weights, WeightsError};
 

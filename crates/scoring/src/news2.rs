@@ -443,7 +443,11 @@ mod tests {
         for (level, expected) in cases {
             assert_eq!(score_consciousness(level), expected, "{level:?}");
         }
-        for (letter, level) in [("a", Acvpu::Alert), ("C", Acvpu::NewConfusion), ("u", Acvpu::Unresponsive)] {
+        for (letter, level) in [
+            ("a", Acvpu::Alert),
+            ("C", Acvpu::NewConfusion),
+            ("u", Acvpu::Unresponsive),
+        ] {
             assert_eq!(Acvpu::from_letter(letter), Some(level));
         }
         assert_eq!(Acvpu::from_letter("X"), None);

@@ -55,17 +55,33 @@ fn fmt_milli(milli: i64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     f.pad(&text)
 }
 
+/// Rounds `n / d` (d > 0) to the nearest integer, halves away from zero.
+#[inline]
+fn div_round(n: i64, d: i64) -> i64 {
+    let half = d / 2;
+    if n >= 0 { (n + half) / d } else { (n - half) / d }
+}
+
 /// Rounds `a * b / SCALE` to the nearest integer, halves away from zero.
+///
+/// The common case stays in `i64` (division by a constant is a multiply and
+/// a shift); only products beyond `i64` fall back to `i128`.
+#[inline]
 fn mul_round(a: i64, b: i64) -> i64 {
-    let product = i128::from(a) * i128::from(b);
-    let scale = i128::from(SCALE);
-    let half = scale / 2;
-    let rounded = if product >= 0 {
-        (product + half) / scale
-    } else {
-        (product - half) / scale
-    };
-    rounded.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+    match a.checked_mul(b) {
+        Some(product) if product.unsigned_abs() < (i64::MAX as u64) - SCALE as u64 => div_round(product, SCALE),
+        _ => {
+            let product = i128::from(a) * i128::from(b);
+            let scale = i128::from(SCALE);
+            let half = scale / 2;
+            let rounded = if product >= 0 {
+                (product + half) / scale
+            } else {
+                (product - half) / scale
+            };
+            rounded.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+        }
+    }
 }
 
 impl Points {
@@ -144,19 +160,32 @@ impl Qty {
         self.0 as f64 / SCALE as f64
     }
 
-    /// The fraction `numerator / denominator` of this quantity, rounded to a thousandth.
+    /// The fraction `numerator / denominator` of this quantity, rounded to a
+    /// thousandth, halves away from zero. A zero denominator gives zero.
     pub fn ratio(self, numerator: i64, denominator: i64) -> Qty {
         if denominator == 0 {
             return Qty::ZERO;
         }
-        let product = i128::from(self.0) * i128::from(numerator);
-        let d = i128::from(denominator);
-        let rounded = if (product >= 0) == (d > 0) {
-            (product + d.abs() / 2 * d.signum()) / d
+        let (numerator, denominator) = if denominator < 0 {
+            (-numerator, -denominator)
         } else {
-            (product - d.abs() / 2 * d.signum()) / d
+            (numerator, denominator)
         };
-        Qty(rounded.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+        match self.0.checked_mul(numerator) {
+            Some(product) if product.unsigned_abs() < (i64::MAX as u64) - denominator as u64 => {
+                Qty(div_round(product, denominator))
+            }
+            _ => {
+                let product = i128::from(self.0) * i128::from(numerator);
+                let d = i128::from(denominator);
+                let rounded = if product >= 0 {
+                    (product + d / 2) / d
+                } else {
+                    (product - d / 2) / d
+                };
+                Qty(rounded.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+            }
+        }
     }
 
     /// This quantity times another, rounded to a thousandth.
@@ -306,6 +335,9 @@ mod tests {
             (333, 3000, 999),   // 0.333 × 3
             (1000, 333, 333),   // 1 × 0.333
             (0, 8000, 0),
+            // beyond i64: the i128 path gives the same rounding
+            (i64::MAX / 1000, 1000, i64::MAX / 1000),
+            (4_000_000_000_000, 4_000_000, 16_000_000_000_000_000),
         ];
         for (w, q, expected) in cases {
             assert_eq!(
@@ -324,6 +356,10 @@ mod tests {
             (Qty::whole(3), 8, 24, 1000),
             (Qty::whole(1), 5, 0, 0),
             (Qty::whole(1), 1, 24, 42),
+            (Qty::whole(1), -1, 3, -333),
+            (Qty::whole(1), 1, -3, -333),
+            (Qty::whole(2), -1, -3, 667),
+            (Qty::from_milli(i64::MAX / 2), 4, 4, i64::MAX / 2),
         ];
         for (q, n, d, expected) in cases {
             assert_eq!(q.ratio(n, d).milli(), expected, "{q} × {n}/{d}");

@@ -10,17 +10,21 @@
 //! contributions.
 //!
 //! **Items due in the window** — counted once each:
-//! * *activity*, not cancelled, due in the window: the activity code's points
+//! * *activity*, open and due in the window: the activity code's points
 //!   at the patient's Norton physical-activity level (the weights file's
-//!   `when_norton_missing` level when there is no assessment). An **open**
+//!   `when_norton_missing` level when there is no assessment). An open
 //!   activity that is overdue (due before the window) or has no due time
 //!   counts in the window that contains the snapshot's time, and only there:
-//!   the work is still to be done now. Its profession is the task's own when
+//!   the work is still to be done now. A **completed** activity counts when
+//!   due in the window and before the end of the hour from the snapshot's
+//!   time (the current hour's or an earlier hour's work; done early for a
+//!   later hour, it is no longer work ahead). A cancelled one never counts. Its profession is the task's own when
 //!   the task names one, else the weights file's; USK activities are the
 //!   *basic nursing* component, SSK ones *specific nursing*.
 //! * *order* (lab sampling, imaging…) due in the window, or without due time
 //!   or overdue in the window that contains the snapshot's time: the
-//!   category's points.
+//!   category's points. Snapshots hold pending orders only; the ingest drops
+//!   completed and cancelled ones.
 //! * *medication administration*: for orders with set times, each time in
 //!   the window; for orders given `n` times per day without set times,
 //!   `n × H / 24` administrations; as-needed orders none. Points per
@@ -44,10 +48,11 @@
 //!    far, per profession (two contributions);
 //! 2. *newly admitted*: for the `h` hours of the window that fall within the
 //!    first `hours` after admission, `extra_per_hour × h × (1 − d / D)`
-//!    where `d` is the documented items (activities, medication orders,
+//!    where `d` is the documented items (activities not cancelled, medication orders,
 //!    NEWS2 measurements in 24 h, a Norton assessment, an emotional-support
 //!    assessment) capped at `D = full_documentation_items`; then, when the
-//!    total is below `floor_per_hour × h`, a top-up to that floor.
+//!    total is below `floor_per_hour × h`, a top-up to that floor (weight:
+//!    the missing points, quantity 1).
 //!
 //! Items whose code or category the weights do not know score nothing and are
 //! listed in [`Score::unmatched`], so a screen can say so. ADL needs are never
@@ -323,13 +328,11 @@ pub enum Parameter {
     /// `modifiers.newly_admitted.extra_per_hour`: quantity is hours × the share still undocumented.
     NewlyAdmitted {
         /// Documented items counted.
-        documented: u32,
+        documented: u16,
     },
-    /// `modifiers.newly_admitted.floor_per_hour`: points are the top-up to the floor.
-    NewlyAdmittedFloor {
-        /// The total before the top-up.
-        before: Points,
-    },
+    /// `modifiers.newly_admitted.floor_per_hour`: weight is the top-up that
+    /// brings the total to `floor_per_hour × h`, quantity 1.
+    NewlyAdmittedFloor,
 }
 
 /// What a contribution came from: an index into the snapshot's lists.
@@ -371,7 +374,7 @@ pub struct Contribution {
     pub weight: Points,
     /// How many (count, hours, or a fraction).
     pub quantity: Qty,
-    /// The points: weight × quantity, to a thousandth (the floor's top-up excepted).
+    /// The points: weight × quantity, rounded to a thousandth.
     pub points: Points,
 }
 
@@ -411,15 +414,15 @@ pub struct Score {
     pub unmatched: Vec<Source>,
 }
 
-struct Builder {
+struct Builder<'a> {
     total: Points,
     components: Components,
     professions: Split,
-    contributions: Vec<Contribution>,
-    unmatched: Vec<Source>,
+    contributions: &'a mut Vec<Contribution>,
+    unmatched: &'a mut Vec<Source>,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn add(
         &mut self,
         component: Component,
@@ -520,20 +523,64 @@ fn due_counts(due: Option<DateTime<Utc>>, open: bool, window: &Window, now_windo
     }
 }
 
+/// A score without its lists: what [`score_into`] returns while it appends
+/// the contributions and unmatched items to buffers the caller owns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoreHead {
+    /// The window scored.
+    pub window: Window,
+    /// The total.
+    pub total: Points,
+    /// Points per component.
+    pub components: Components,
+    /// Points per profession.
+    pub professions: Split,
+    /// The NEWS2 used, if any.
+    pub news2: Option<CurrentNews2>,
+    /// Measurements in the 24 hours up to the snapshot.
+    pub news2_measurements_24h: u16,
+}
+
 /// Scores one patient for one window under one weights version.
 ///
-/// Pure: no I/O, no clock, no allocation beyond the result. The arithmetic is
-/// described in the [module docs](self).
+/// Pure: no I/O, no clock. The arithmetic is described in the
+/// [module docs](self).
 pub fn score(s: &Snapshot, w: &Weights, window: Window) -> Score {
+    let mut contributions = Vec::new();
+    let mut unmatched = Vec::new();
+    let head = score_into(s, w, window, &mut contributions, &mut unmatched);
+    Score {
+        window: head.window,
+        total: head.total,
+        components: head.components,
+        professions: head.professions,
+        news2: head.news2,
+        news2_measurements_24h: head.news2_measurements_24h,
+        contributions,
+        unmatched,
+    }
+}
+
+/// Scores one patient, appending its contributions and unmatched items to
+/// the caller's buffers: the allocation-free form [`Batch`] uses to score a
+/// whole region.
+pub fn score_into(
+    s: &Snapshot,
+    w: &Weights,
+    window: Window,
+    contributions: &mut Vec<Contribution>,
+    unmatched: &mut Vec<Source>,
+) -> ScoreHead {
     let hours = window.hours();
     let minutes = window.minutes();
     let now_window = window.contains(s.as_of);
+    let next_hour = s.as_of + Duration::hours(1);
     let mut b = Builder {
         total: Points::ZERO,
         components: Components::default(),
         professions: Split::default(),
-        contributions: Vec::with_capacity(s.activities.len() + 2 * s.medications.len() + s.orders.len() + 8),
-        unmatched: Vec::new(),
+        contributions,
+        unmatched,
     };
 
     // activities
@@ -542,8 +589,13 @@ pub fn score(s: &Snapshot, w: &Weights, window: Window) -> Score {
         None => (w.when_norton_missing, true),
     };
     for (i, a) in s.activities.iter().enumerate() {
-        let open = a.status == ActivityStatus::Open;
-        if a.status == ActivityStatus::Cancelled || !due_counts(a.due, open, &window, now_window) {
+        let counts = match a.status {
+            ActivityStatus::Open => due_counts(a.due, true, &window, now_window),
+            // done: work of its window, unless done early for a later hour
+            ActivityStatus::Completed => a.due.is_some_and(|d| window.contains(d) && d < next_hour),
+            ActivityStatus::Cancelled => false,
+        };
+        if !counts {
             continue;
         }
         let source = Source::Activity(i as u32);
@@ -641,7 +693,14 @@ pub fn score(s: &Snapshot, w: &Weights, window: Window) -> Score {
         }
         let source = Source::Order(i as u32);
         match w.order(&o.category) {
-            Some(ow) => b.add(Component::Orders, ow.profession, Parameter::Order, source, ow.points, Qty::ONE),
+            Some(ow) => b.add(
+                Component::Orders,
+                ow.profession,
+                Parameter::Order,
+                source,
+                ow.points,
+                Qty::ONE,
+            ),
             None => b.unmatched.push(source),
         }
     }
@@ -653,7 +712,14 @@ pub fn score(s: &Snapshot, w: &Weights, window: Window) -> Score {
             continue;
         }
         match w.care_plan(&c.category) {
-            Some(cw) => b.add(Component::CarePlans, cw.profession, Parameter::CarePlan, source, cw.points, hours),
+            Some(cw) => b.add(
+                Component::CarePlans,
+                cw.profession,
+                Parameter::CarePlan,
+                source,
+                cw.points,
+                hours,
+            ),
             None => b.unmatched.push(source),
         }
     }
@@ -713,7 +779,11 @@ pub fn score(s: &Snapshot, w: &Weights, window: Window) -> Score {
     if overlap_end > overlap_start {
         let h_new = Qty::ONE.ratio((overlap_end - overlap_start).num_minutes(), 60);
         let full = i64::from(na.full_documentation_items.max(1));
-        let documented = s.activities.len()
+        let documented = s
+            .activities
+            .iter()
+            .filter(|a| a.status != ActivityStatus::Cancelled)
+            .count()
             + s.medications.len()
             + usize::from(measurements)
             + usize::from(s.norton.is_some())
@@ -723,7 +793,7 @@ pub fn score(s: &Snapshot, w: &Weights, window: Window) -> Score {
             Component::Modifiers,
             na.profession,
             Parameter::NewlyAdmitted {
-                documented: documented as u32,
+                documented: documented.min(usize::from(u16::MAX)) as u16,
             },
             Source::Patient,
             na.extra_per_hour,
@@ -731,28 +801,105 @@ pub fn score(s: &Snapshot, w: &Weights, window: Window) -> Score {
         );
         let floor = na.floor_per_hour.times(h_new);
         if b.total < floor {
-            let before = b.total;
-            b.push(
+            let top_up = floor - b.total;
+            b.add(
                 Component::Modifiers,
                 na.profession,
-                Parameter::NewlyAdmittedFloor { before },
+                Parameter::NewlyAdmittedFloor,
                 Source::Patient,
-                na.floor_per_hour,
-                h_new,
-                floor - before,
+                top_up,
+                Qty::ONE,
             );
         }
     }
 
-    Score {
+    ScoreHead {
         window,
         total: b.total,
         components: b.components,
         professions: b.professions,
         news2,
         news2_measurements_24h: measurements,
-        contributions: b.contributions,
-        unmatched: b.unmatched,
+    }
+}
+
+/// Many patients scored into shared buffers: one allocation for a whole
+/// region's contributions instead of one per patient.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    heads: Vec<ScoreHead>,
+    contributions: Vec<Contribution>,
+    unmatched: Vec<Source>,
+    /// Per patient: end of its contributions and of its unmatched items.
+    ends: Vec<(u32, u32)>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    /// Forgets every score but keeps the buffers, for the next hour.
+    pub fn clear(&mut self) {
+        self.heads.clear();
+        self.contributions.clear();
+        self.unmatched.clear();
+        self.ends.clear();
+    }
+
+    /// Scores one more patient.
+    pub fn push(&mut self, s: &Snapshot, w: &Weights, window: Window) {
+        let head = score_into(s, w, window, &mut self.contributions, &mut self.unmatched);
+        self.heads.push(head);
+        self.ends
+            .push((self.contributions.len() as u32, self.unmatched.len() as u32));
+    }
+
+    /// Patients scored.
+    pub fn len(&self) -> usize {
+        self.heads.len()
+    }
+
+    /// True when nothing is scored.
+    pub fn is_empty(&self) -> bool {
+        self.heads.is_empty()
+    }
+
+    fn ranges(&self, i: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let (c_end, u_end) = self.ends[i];
+        let (c_start, u_start) = if i == 0 { (0, 0) } else { self.ends[i - 1] };
+        (c_start as usize..c_end as usize, u_start as usize..u_end as usize)
+    }
+
+    /// The i-th patient's score head.
+    pub fn head(&self, i: usize) -> &ScoreHead {
+        &self.heads[i]
+    }
+
+    /// The i-th patient's contributions.
+    pub fn contributions(&self, i: usize) -> &[Contribution] {
+        &self.contributions[self.ranges(i).0]
+    }
+
+    /// The i-th patient's unmatched items.
+    pub fn unmatched(&self, i: usize) -> &[Source] {
+        &self.unmatched[self.ranges(i).1]
+    }
+
+    /// The i-th patient's score as an owned [`Score`].
+    pub fn to_score(&self, i: usize) -> Score {
+        let h = &self.heads[i];
+        Score {
+            window: h.window,
+            total: h.total,
+            components: h.components,
+            professions: h.professions,
+            news2: h.news2,
+            news2_measurements_24h: h.news2_measurements_24h,
+            contributions: self.contributions(i).to_vec(),
+            unmatched: self.unmatched(i).to_vec(),
+        }
     }
 }
 

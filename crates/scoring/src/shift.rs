@@ -85,7 +85,9 @@ impl ShiftPlan {
     /// [`Error::BadShiftPlan`] when empty, a name repeats or two shifts start at the same time.
     pub fn new(mut shifts: Vec<ShiftDef>) -> Result<ShiftPlan, Error> {
         if shifts.is_empty() {
-            return Err(Error::BadShiftPlan("no shifts; define at least one, e.g. day at 07:00".into()));
+            return Err(Error::BadShiftPlan(
+                "no shifts; define at least one, e.g. day at 07:00".into(),
+            ));
         }
         shifts.sort_by_key(|s| s.start);
         for (i, s) in shifts.iter().enumerate() {
@@ -123,7 +125,12 @@ impl ShiftPlan {
             .position(|s| s.name == name)
             .ok_or_else(|| Error::UnknownShift {
                 name: name.to_owned(),
-                known: self.shifts.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+                known: self
+                    .shifts
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })?;
         Ok(self.window_at(date, i, tz))
     }
@@ -181,13 +188,48 @@ mod tests {
         let plan = ShiftPlan::default();
         let cases = [
             // (instant, shift, start, end) — winter is UTC+1, summer UTC+2
-            ("2026-01-15T06:00:00Z", "day", "2026-01-15T06:00:00Z", "2026-01-15T14:00:00Z"),
-            ("2026-01-15T13:59:00Z", "day", "2026-01-15T06:00:00Z", "2026-01-15T14:00:00Z"),
-            ("2026-01-15T14:00:00Z", "evening", "2026-01-15T14:00:00Z", "2026-01-15T20:00:00Z"),
-            ("2026-01-15T20:00:00Z", "night", "2026-01-15T20:00:00Z", "2026-01-16T06:00:00Z"),
-            ("2026-01-16T02:00:00Z", "night", "2026-01-15T20:00:00Z", "2026-01-16T06:00:00Z"),
-            ("2026-07-01T05:00:00Z", "day", "2026-07-01T05:00:00Z", "2026-07-01T13:00:00Z"),
-            ("2026-07-01T04:59:00Z", "night", "2026-06-30T19:00:00Z", "2026-07-01T05:00:00Z"),
+            (
+                "2026-01-15T06:00:00Z",
+                "day",
+                "2026-01-15T06:00:00Z",
+                "2026-01-15T14:00:00Z",
+            ),
+            (
+                "2026-01-15T13:59:00Z",
+                "day",
+                "2026-01-15T06:00:00Z",
+                "2026-01-15T14:00:00Z",
+            ),
+            (
+                "2026-01-15T14:00:00Z",
+                "evening",
+                "2026-01-15T14:00:00Z",
+                "2026-01-15T20:00:00Z",
+            ),
+            (
+                "2026-01-15T20:00:00Z",
+                "night",
+                "2026-01-15T20:00:00Z",
+                "2026-01-16T06:00:00Z",
+            ),
+            (
+                "2026-01-16T02:00:00Z",
+                "night",
+                "2026-01-15T20:00:00Z",
+                "2026-01-16T06:00:00Z",
+            ),
+            (
+                "2026-07-01T05:00:00Z",
+                "day",
+                "2026-07-01T05:00:00Z",
+                "2026-07-01T13:00:00Z",
+            ),
+            (
+                "2026-07-01T04:59:00Z",
+                "night",
+                "2026-06-30T19:00:00Z",
+                "2026-07-01T05:00:00Z",
+            ),
         ];
         for (t, name, start, end) in cases {
             let w = plan.shift_at(utc(t), &Stockholm);
@@ -217,7 +259,10 @@ mod tests {
         let next = plan.next_shift(utc("2026-01-15T10:00:00Z"), &Stockholm);
         assert_eq!(next.name, "evening");
         let after_night = plan.next_shift(utc("2026-01-15T23:00:00Z"), &Stockholm);
-        assert_eq!((after_night.name.as_str(), after_night.date.to_string().as_str()), ("day", "2026-01-16"));
+        assert_eq!(
+            (after_night.name.as_str(), after_night.date.to_string().as_str()),
+            ("day", "2026-01-16")
+        );
     }
 
     #[test]

@@ -21,6 +21,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::news2::Vitals;
 
+/// A code or category: stored inline up to 24 bytes, so that scoring a
+/// region reads codes without chasing a pointer per item.
+pub type Code = compact_str::CompactString;
+
 /// A patient's pseudonym: a keyed hash of the FHIR id, as lowercase hex.
 /// Never the FHIR id itself, never a personal identity number.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -224,7 +228,7 @@ pub enum ActivityStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activity {
     /// The activity code, as in the weights file.
-    pub code: String,
+    pub code: Code,
     /// When it is due; `None` when the to-do has no time.
     pub due: Option<DateTime<Utc>>,
     /// Open, completed or cancelled.
@@ -330,7 +334,7 @@ pub struct MedicationOrder {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     /// The order category, as in the weights file.
-    pub category: String,
+    pub category: Code,
     /// When it is due; `None` when not scheduled.
     pub due: Option<DateTime<Utc>>,
     /// The FHIR resource it came from.
@@ -342,7 +346,7 @@ pub struct Order {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CarePlan {
     /// The category, as in the weights file (`palliative`, …).
-    pub category: String,
+    pub category: Code,
     /// The FHIR resource it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -352,7 +356,7 @@ pub struct CarePlan {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnosis {
     /// The ICD-10 code (`F32.1`, `F321`; dots and case do not matter).
-    pub code: String,
+    pub code: Code,
     /// The FHIR resource it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,

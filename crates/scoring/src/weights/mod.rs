@@ -300,24 +300,44 @@ impl Problems<'_> {
     }
 }
 
-/// Adds what to do to the TOML parser's own messages.
-fn explain_toml_message(message: &str) -> String {
+/// Adds what to do to the TOML parser's own messages. `at` is the text the
+/// parser pointed to.
+fn explain_toml_message(message: &str, at: &str) -> String {
     let message = message.trim_end();
-    let hint = if message.contains("unknown field") {
-        "remove the key or correct its spelling; weights/README.md lists every key"
-    } else if message.contains("missing field") {
-        "add it: every activity needs points for walks, walks_with_help, wheelchair and bedridden, \
-         medications every route, emotional support every level (see weights/README.md)"
-    } else if message.contains("duplicate key") {
-        "each code, category and key may appear only once: merge the two entries"
-    } else if message.contains("unknown variant") {
-        "use one of the values listed"
-    } else if message.contains("invalid type") {
-        "check the value's type: numbers without quotes, text in quotes, dates as YYYY-MM-DD"
-    } else {
-        ""
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    let hint = match missing {
+        Some("walks" | "walks_with_help" | "wheelchair" | "bedridden") => {
+            "every activity needs points for all four Norton levels: walks, walks_with_help, wheelchair, bedridden"
+                .to_owned()
+        }
+        Some(
+            "oral" | "intravenous" | "subcutaneous" | "intramuscular" | "inhalation" | "enteral" | "topical" | "rectal"
+            | "other",
+        ) => "medications need every route: oral, intravenous, subcutaneous, intramuscular, inhalation, \
+              enteral, topical, rectal, other"
+            .to_owned(),
+        Some("less_than_hourly" | "hourly" | "twice_hourly" | "continuous_one" | "continuous_more") => {
+            "emotional support needs all five levels: less_than_hourly, hourly, twice_hourly, continuous_one, \
+             continuous_more"
+                .to_owned()
+        }
+        Some(_) => "add it; weights/README.md describes every key".to_owned(),
+        None if message.contains("unknown field") => {
+            "remove the key or correct its spelling; weights/README.md lists every key".to_owned()
+        }
+        None if message.contains("duplicate key") => format!(
+            "`{}` appears twice: each code, category and key may appear only once, so merge the two entries",
+            at.trim()
+        ),
+        None if message.contains("unknown variant") => "use one of the values listed".to_owned(),
+        None if message.contains("invalid type") => {
+            "check the value's type: numbers without quotes, text in quotes, dates as YYYY-MM-DD".to_owned()
+        }
+        None => String::new(),
     };
-    if hint.is_empty() || message.contains("must be") {
+    if hint.is_empty() {
         message.to_owned()
     } else {
         format!("{message}; {hint}")
@@ -353,7 +373,7 @@ impl Weights {
             Problem {
                 line,
                 column,
-                message: explain_toml_message(e.message()),
+                message: explain_toml_message(e.message(), e.span().and_then(|s| text.get(s)).unwrap_or("")),
             }
         };
         let tag: FormatTag = toml::from_str(text).map_err(|e| fail(vec![toml_problem(e)]))?;
@@ -405,7 +425,9 @@ impl Weights {
 
     /// The weights for a care-plan category.
     pub fn care_plan(&self, category: &str) -> Option<&CategoryWeight> {
-        self.care_plan_index.get(category).map(|&i| &self.care_plans[i as usize])
+        self.care_plan_index
+            .get(category)
+            .map(|&i| &self.care_plans[i as usize])
     }
 
     /// The index of the diagnosis rule with the longest prefix matching `code`.
@@ -432,34 +454,58 @@ impl Weights {
         push("meta.effective_from".into(), self.meta.effective_from.to_string());
         push("meta.decided_by".into(), self.meta.decided_by.clone());
         push("meta.meeting_reference".into(), self.meta.meeting_reference.clone());
-        push("activities.when_norton_missing".into(), self.when_norton_missing.key().into());
+        push(
+            "activities.when_norton_missing".into(),
+            self.when_norton_missing.key().into(),
+        );
         for a in &self.activities {
-            push(format!("activities.codes.{}.profession", a.code), a.profession.to_string());
+            push(
+                format!("activities.codes.{}.profession", a.code),
+                a.profession.to_string(),
+            );
             for level in NortonActivity::ALL {
-                push(format!("activities.codes.{}.{}", a.code, level.key()), a.at(level).to_string());
+                push(
+                    format!("activities.codes.{}.{}", a.code, level.key()),
+                    a.at(level).to_string(),
+                );
             }
         }
         push("medications.profession".into(), self.medications.profession.to_string());
         for route in Route::ALL {
             let w = self.medications.route(route);
-            push(format!("medications.{}.per_order_hour", route.key()), w.per_order_hour.to_string());
-            push(format!("medications.{}.per_administration", route.key()), w.per_administration.to_string());
+            push(
+                format!("medications.{}.per_order_hour", route.key()),
+                w.per_order_hour.to_string(),
+            );
+            push(
+                format!("medications.{}.per_administration", route.key()),
+                w.per_administration.to_string(),
+            );
         }
         push("news2.profession".into(), self.news2.profession.to_string());
         push("news2.per_measurement".into(), self.news2.per_measurement.to_string());
         for b in &self.news2.bands {
             push(format!("news2.bands.from_{}.per_hour", b.from), b.per_hour.to_string());
         }
-        push("emotional_support.profession".into(), self.emotional_support.profession.to_string());
+        push(
+            "emotional_support.profession".into(),
+            self.emotional_support.profession.to_string(),
+        );
         for level in SupportLevel::ALL {
-            push(format!("emotional_support.{}", level.key()), self.emotional_support.at(level).to_string());
+            push(
+                format!("emotional_support.{}", level.key()),
+                self.emotional_support.at(level).to_string(),
+            );
         }
         for o in &self.orders {
             push(format!("orders.{}.profession", o.category), o.profession.to_string());
             push(format!("orders.{}.points", o.category), o.points.to_string());
         }
         for c in &self.care_plans {
-            push(format!("care_plans.{}.profession", c.category), c.profession.to_string());
+            push(
+                format!("care_plans.{}.profession", c.category),
+                c.profession.to_string(),
+            );
             push(format!("care_plans.{}.per_hour", c.category), c.points.to_string());
         }
         for d in &self.diagnoses {
@@ -469,13 +515,22 @@ impl Weights {
         let na = &self.modifiers.newly_admitted;
         push("modifiers.newly_admitted.hours".into(), na.hours.to_string());
         push("modifiers.newly_admitted.profession".into(), na.profession.to_string());
-        push("modifiers.newly_admitted.extra_per_hour".into(), na.extra_per_hour.to_string());
-        push("modifiers.newly_admitted.floor_per_hour".into(), na.floor_per_hour.to_string());
+        push(
+            "modifiers.newly_admitted.extra_per_hour".into(),
+            na.extra_per_hour.to_string(),
+        );
+        push(
+            "modifiers.newly_admitted.floor_per_hour".into(),
+            na.floor_per_hour.to_string(),
+        );
         push(
             "modifiers.newly_admitted.full_documentation_items".into(),
             na.full_documentation_items.to_string(),
         );
-        push("modifiers.outlier.multiplier".into(), self.modifiers.outlier.multiplier.to_string());
+        push(
+            "modifiers.outlier.multiplier".into(),
+            self.modifiers.outlier.multiplier.to_string(),
+        );
         for (category, sh) in &self.staff_hours {
             push(format!("staff_hours.{category}.USK"), sh.usk.to_string());
             push(format!("staff_hours.{category}.SSK"), sh.ssk.to_string());
@@ -541,8 +596,18 @@ fn index_of<T>(items: &[T], key: impl Fn(&T) -> &str) -> FxHashMap<String, u32> 
 /// Converts format 1 to the model and checks what needs the whole file.
 fn validate(file: format_v1::File, format: u32, digest: String, problems: &mut Problems<'_>) -> Weights {
     let m = &file.meta;
-    non_blank(problems, &m.version, "meta.version", "the version name, e.g. \"2026.1\"");
-    non_blank(problems, &m.decided_by, "meta.decided_by", "the council that decided these weights");
+    non_blank(
+        problems,
+        &m.version,
+        "meta.version",
+        "the version name, e.g. \"2026.1\"",
+    );
+    non_blank(
+        problems,
+        &m.decided_by,
+        "meta.decided_by",
+        "the council that decided these weights",
+    );
     non_blank(
         problems,
         &m.meeting_reference,
@@ -635,7 +700,10 @@ fn validate(file: format_v1::File, format: u32, digest: String, problems: &mut P
         if *b.from.get_ref() > 20 {
             problems.at(
                 b.from.span(),
-                format!("NEWS2 band `from = {}` is above 20, the highest NEWS2 total", b.from.get_ref()),
+                format!(
+                    "NEWS2 band `from = {}` is above 20, the highest NEWS2 total",
+                    b.from.get_ref()
+                ),
             );
         }
     }
@@ -688,7 +756,11 @@ fn validate(file: format_v1::File, format: u32, digest: String, problems: &mut P
     let mut seen_prefix: BTreeMap<String, usize> = BTreeMap::new();
     for rule in &file.diagnoses {
         let raw = rule.prefix.get_ref();
-        let prefix: String = raw.chars().filter(|c| *c != '.').map(|c| c.to_ascii_uppercase()).collect();
+        let prefix: String = raw
+            .chars()
+            .filter(|c| *c != '.')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
         if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
             problems.at(
                 rule.prefix.span(),

@@ -1,0 +1,181 @@
+//! The command line: every subcommand, argument and help text, as clap types.
+//!
+//! Parsing only. What each command does lives in [`crate::commands`].
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// careload: hourly nursing care need (vårdintensitet) per inpatient, team and ward.
+#[derive(Debug, Parser)]
+#[command(name = "careload", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Check, show and compare the council's weights files.
+    Weights {
+        /// What to do with weights files.
+        #[command(subcommand)]
+        command: WeightsCommand,
+    },
+    /// Compute NEWS2 and its clinical risk level from one set of vital signs.
+    News2(News2Args),
+    /// Score patient snapshots (a JSON array) and sum them per team, ward and hospital.
+    Score(ScoreArgs),
+}
+
+/// `careload weights …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum WeightsCommand {
+    /// Check a weights file strictly; print every problem with its line.
+    Validate {
+        /// The weights file (TOML).
+        file: PathBuf,
+    },
+    /// Print every parameter of a weights file, grouped by section.
+    Show {
+        /// The weights file (TOML).
+        file: PathBuf,
+        /// Print the weights as JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the parameters that differ between two weights files.
+    Diff {
+        /// The version in force (TOML).
+        old: PathBuf,
+        /// The proposed version (TOML).
+        new: PathBuf,
+        /// Print the changes as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Level of consciousness, by its ACVPU letter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AcvpuLetter {
+    /// Alert.
+    #[value(name = "A")]
+    A,
+    /// New confusion.
+    #[value(name = "C")]
+    C,
+    /// Responds to voice.
+    #[value(name = "V")]
+    V,
+    /// Responds to pain.
+    #[value(name = "P")]
+    P,
+    /// Unresponsive.
+    #[value(name = "U")]
+    U,
+}
+
+/// `careload news2`: one set of vital signs.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("air_or_oxygen").required(true).args(["oxygen", "air"])))]
+pub(crate) struct News2Args {
+    /// Respiration rate, breaths per minute.
+    #[arg(long, value_name = "N")]
+    pub(crate) rr: u16,
+    /// Oxygen saturation, percent.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub(crate) spo2: u8,
+    /// Use SpO₂ scale 2 (only for a prescribed 88–92 % target, e.g. hypercapnic respiratory failure).
+    #[arg(long)]
+    pub(crate) scale2: bool,
+    /// On supplemental oxygen.
+    #[arg(long)]
+    pub(crate) oxygen: bool,
+    /// On room air.
+    #[arg(long)]
+    pub(crate) air: bool,
+    /// Systolic blood pressure, mmHg.
+    #[arg(long, value_name = "N")]
+    pub(crate) sbp: u16,
+    /// Pulse, beats per minute.
+    #[arg(long, value_name = "N")]
+    pub(crate) hr: u16,
+    /// Consciousness: A (alert), C (new confusion), V (voice), P (pain), U (unresponsive).
+    #[arg(long, value_name = "A|C|V|P|U", ignore_case = true, hide_possible_values = true)]
+    pub(crate) acvpu: AcvpuLetter,
+    /// Temperature, °C.
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub(crate) temp: f64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Output format of `careload score`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ScoreFormat {
+    /// Readable tables with every contribution.
+    #[default]
+    Table,
+    /// JSON: every patient's score and the rollup.
+    Json,
+}
+
+/// `careload score`.
+#[derive(Debug, Args)]
+pub(crate) struct ScoreArgs {
+    /// A JSON array of patient snapshots.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) snapshots: PathBuf,
+    /// The weights file (TOML); by default the built-in weights/2026.1.toml.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) weights: Option<PathBuf>,
+    /// Start of the window (RFC 3339, e.g. 2026-11-23T09:00:00Z); by default each snapshot's own time.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+    pub(crate) at: Option<DateTime<Utc>>,
+    /// Length of the window in hours (at most a week).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=168))]
+    pub(crate) hours: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: ScoreFormat,
+}
+
+/// Parses an RFC 3339 instant into UTC.
+fn parse_rfc3339(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e}; write an RFC 3339 time such as 2026-11-23T09:00:00Z or 2026-11-23T10:00:00+01:00"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn times_are_read_in_any_offset_and_kept_in_utc() {
+        let cases = [
+            ("2026-11-23T09:00:00Z", Some("2026-11-23T09:00:00Z")),
+            ("2026-11-23T10:00:00+01:00", Some("2026-11-23T09:00:00Z")),
+            ("2026-11-23 09:00", None),
+            ("yesterday", None),
+        ];
+        for (text, expected) in cases {
+            let got = parse_rfc3339(text)
+                .ok()
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            assert_eq!(got.as_deref(), expected, "{text}");
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! One module per command: each takes its parsed arguments and a writer for
+//! standard output, and returns an error for `main` to report.
+
+pub(crate) mod news2;
+pub(crate) mod score;
+pub(crate) mod weights;
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+/// Writes `value` as pretty JSON followed by a newline.
+pub(crate) fn write_json<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Writes a section heading after a blank line.
+pub(crate) fn heading(out: &mut dyn Write, text: &str) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "{text}")
+}

@@ -1,0 +1,301 @@
+//! `careload score`: score patient snapshots from a JSON file and sum them per
+//! team, ward and hospital.
+//!
+//! Each patient is scored for a window that starts at `--at` (by default the
+//! snapshot's own time) and lasts `--hours`. The table format shows every
+//! contribution beneath its patient (points = weight × quantity, with the
+//! weights-file parameter and the FHIR resource it came from), the items the
+//! weights do not know, and the ADL needs that are shown but never scored.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use careload_scoring::aggregate::{NO_TEAM, Rollup, Totals};
+use careload_scoring::explain::{describe_source, explain};
+use careload_scoring::score::{Component, CurrentNews2};
+use careload_scoring::{Score, Snapshot, Weights, Window, rollup, score};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use super::{heading, write_json};
+use crate::cli::{ScoreArgs, ScoreFormat};
+use crate::table::Table;
+use crate::weights_file::{self, Loaded};
+
+/// How many characters of the pseudonym the table shows.
+const KEY_CHARS: usize = 8;
+
+/// One patient and their score.
+struct Scored {
+    snapshot: Snapshot,
+    score: Score,
+}
+
+/// `careload score …`.
+///
+/// # Errors
+/// The snapshots or the weights cannot be read or are not valid, or a
+/// window is not valid; writing fails.
+pub(crate) fn run(args: &ScoreArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let loaded = weights_file::load_or_default(args.weights.as_deref())?;
+    let snapshots = read_snapshots(&args.snapshots)?;
+    let mut scored = Vec::with_capacity(snapshots.len());
+    for snapshot in snapshots {
+        let start = args.at.unwrap_or(snapshot.as_of);
+        let window = Window::new(start, start + Duration::hours(i64::from(args.hours)))
+            .with_context(|| format!("patient {}", short_key(&snapshot)))?;
+        let score = score(&snapshot, &loaded.weights, window);
+        scored.push(Scored { snapshot, score });
+    }
+    // ward by ward, team by team; the file's order within a team
+    scored.sort_by(|a, b| {
+        let place = |s: &Scored| (s.snapshot.placement.ward.clone(), s.snapshot.placement.team.clone());
+        place(a).cmp(&place(b))
+    });
+    let rollup = rollup(scored.iter().map(|p| (&p.snapshot, &p.score)));
+    match args.format {
+        ScoreFormat::Json => write_json(out, &json_report(&loaded, &scored, rollup)),
+        ScoreFormat::Table => write_report(args, &loaded, &scored, &rollup, out),
+    }
+}
+
+/// Reads a JSON array of snapshots.
+fn read_snapshots(path: &Path) -> anyhow::Result<Vec<Snapshot>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read snapshots file {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a JSON array of patient snapshots (see examples/ward-snapshot.json)",
+            path.display()
+        )
+    })
+}
+
+/// The first characters of the pseudonym: enough to tell patients apart on a screen.
+fn short_key(s: &Snapshot) -> String {
+    s.key.0.chars().take(KEY_CHARS).collect()
+}
+
+fn hhmm(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%MZ").to_string()
+}
+
+/// The snake_case name serde gives an enum value (`full_help`), in words.
+fn words<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s.replace('_', " "),
+        _ => "?".to_owned(),
+    }
+}
+
+fn news2_cell(n: Option<&CurrentNews2>) -> String {
+    match n {
+        Some(n) if n.computed => format!("{} {} (computed)", n.value, n.risk.label()),
+        Some(n) => format!("{} {}", n.value, n.risk.label()),
+        None => "–".to_owned(),
+    }
+}
+
+fn window_description(args: &ScoreArgs) -> String {
+    let length = if args.hours == 1 {
+        "1 hour".to_owned()
+    } else {
+        format!("{} hours", args.hours)
+    };
+    match args.at {
+        Some(at) => format!("{length} from {}", hhmm(at)),
+        None => format!("{length} from each snapshot's time"),
+    }
+}
+
+/// The table report.
+fn write_report(
+    args: &ScoreArgs,
+    loaded: &Loaded,
+    scored: &[Scored],
+    rollup: &Rollup,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let w = &loaded.weights;
+    writeln!(
+        out,
+        "{} patients, {}, weights {} ({})",
+        scored.len(),
+        window_description(args),
+        w.meta.version,
+        loaded.origin
+    )?;
+    heading(out, "patients")?;
+    if scored.is_empty() {
+        writeln!(out, "  (none)")?;
+    } else {
+        writeln!(
+            out,
+            "  beneath each patient: points = weight × quantity, profession, weights parameter, source"
+        )?;
+        let mut t = Table::new(["ward", "team", "bed", "key", "total", "USK", "SSK", "NEWS2"]).right(4..7);
+        for p in scored {
+            let place = &p.snapshot.placement;
+            t.row([
+                place.ward.clone(),
+                place.team.clone().unwrap_or_else(|| NO_TEAM.to_owned()),
+                place.bed.clone().unwrap_or_default(),
+                short_key(&p.snapshot),
+                p.score.total.to_string(),
+                p.score.professions.usk.to_string(),
+                p.score.professions.ssk.to_string(),
+                news2_cell(p.score.news2.as_ref()),
+            ]);
+        }
+        t.write_with(out, 2, |i, out| match scored.get(i) {
+            Some(p) => write_details(p, w, out),
+            None => Ok(()),
+        })?;
+    }
+    write_totals(rollup, out)?;
+    Ok(())
+}
+
+/// A patient's contributions, unmatched items and ADL needs.
+fn write_details(p: &Scored, w: &Weights, out: &mut dyn Write) -> std::io::Result<()> {
+    const INDENT: usize = 6;
+    let pad = " ".repeat(INDENT);
+    let explained = explain(&p.score, &p.snapshot, w);
+    if explained.is_empty() {
+        writeln!(out, "{pad}no contributions")?;
+    } else {
+        let mut t = Table::headerless(5).right([0]);
+        for e in &explained {
+            let arithmetic = format!("= {} × {}", e.weight, e.quantity);
+            t.row([
+                e.points.to_string(),
+                arithmetic,
+                e.profession.to_string(),
+                e.parameter.clone(),
+                e.source.clone(),
+            ]);
+        }
+        t.write(out, INDENT)?;
+    }
+    for source in &p.score.unmatched {
+        writeln!(
+            out,
+            "{pad}unmatched, scores nothing: {} (its code is not in the weights file)",
+            describe_source(*source, &p.snapshot)
+        )?;
+    }
+    if !p.snapshot.adl.is_empty() {
+        let needs: Vec<String> = p
+            .snapshot
+            .adl
+            .iter()
+            .map(|a| format!("{} {}", words(&a.domain), words(&a.level)))
+            .collect();
+        writeln!(out, "{pad}ADL (shown, not scored): {}", needs.join(", "))?;
+    }
+    Ok(())
+}
+
+/// Short column names for the components.
+fn component_header(c: Component) -> &'static str {
+    match c {
+        Component::Medications => "meds",
+        Component::Orders => "orders",
+        Component::BasicNursing => "basic",
+        Component::SpecificNursing => "specific",
+        Component::News2 => "news2",
+        Component::EmotionalSupport => "support",
+        Component::CarePlans => "plans",
+        Component::Diagnoses => "diagnoses",
+        Component::Modifiers => "modifiers",
+    }
+}
+
+/// Hospital, ward and team totals: one table of sums, one of components.
+fn write_totals(rollup: &Rollup, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut groups: Vec<(String, &Totals)> = vec![("hospital".to_owned(), &rollup.hospital)];
+    for (ward, wr) in &rollup.wards {
+        groups.push((format!("  {ward}"), &wr.totals));
+        for (team, totals) in &wr.teams {
+            groups.push((format!("    team {team}"), totals));
+        }
+    }
+
+    heading(out, "totals")?;
+    let mut t = Table::new(["group", "patients", "total", "USK", "SSK", "unmatched"]).right(1..6);
+    for (name, totals) in &groups {
+        t.row([
+            name.clone(),
+            totals.patients.to_string(),
+            totals.total.to_string(),
+            totals.professions.usk.to_string(),
+            totals.professions.ssk.to_string(),
+            totals.unmatched.to_string(),
+        ]);
+    }
+    t.write(out, 2)?;
+
+    heading(out, "components")?;
+    let mut t = Table::new(std::iter::once("group").chain(Component::ALL.map(component_header))).right(1..10);
+    for (name, totals) in &groups {
+        t.row(std::iter::once(name.clone()).chain(Component::ALL.map(|c| totals.components.get(c).to_string())));
+    }
+    t.write(out, 2)?;
+    writeln!(
+        out,
+        "  meds: medications, basic: basic nursing (USK activities), specific: specific nursing (SSK activities),"
+    )?;
+    writeln!(
+        out,
+        "  support: emotional support, plans: care plans, modifiers: outlier and newly admitted"
+    )?;
+    Ok(())
+}
+
+/// The weights a JSON report was computed with.
+#[derive(Serialize)]
+struct WeightsRef<'a> {
+    version: &'a str,
+    digest: &'a str,
+    origin: &'a str,
+}
+
+/// One patient in the JSON report.
+#[derive(Serialize)]
+struct PatientReport<'a> {
+    key: &'a str,
+    ward: &'a str,
+    team: Option<&'a str>,
+    bed: Option<&'a str>,
+    score: &'a Score,
+}
+
+/// `careload score --format json`.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    weights: WeightsRef<'a>,
+    patients: Vec<PatientReport<'a>>,
+    rollup: Rollup,
+}
+
+fn json_report<'a>(loaded: &'a Loaded, scored: &'a [Scored], rollup: Rollup) -> JsonReport<'a> {
+    JsonReport {
+        weights: WeightsRef {
+            version: &loaded.weights.meta.version,
+            digest: &loaded.weights.digest,
+            origin: &loaded.origin,
+        },
+        patients: scored
+            .iter()
+            .map(|p| PatientReport {
+                key: &p.snapshot.key.0,
+                ward: &p.snapshot.placement.ward,
+                team: p.snapshot.placement.team.as_deref(),
+                bed: p.snapshot.placement.bed.as_deref(),
+                score: &p.score,
+            })
+            .collect(),
+        rollup,
+    }
+}

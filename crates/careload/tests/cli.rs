@@ -1,0 +1,668 @@
+//! The `careload` binary as a user runs it: arguments in, text and exit code out.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+/// The repository root.
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+fn root_file(relative: &str) -> PathBuf {
+    Path::new(ROOT).join(relative)
+}
+
+fn default_weights() -> PathBuf {
+    root_file("weights/2026.1.toml")
+}
+
+fn default_weights_text() -> String {
+    let path = default_weights();
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+fn example_snapshots() -> PathBuf {
+    root_file("examples/ward-snapshot.json")
+}
+
+/// What a run printed and how it ended.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn ok(&self) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// A path as an argument (the test paths are all UTF-8).
+fn s(path: &Path) -> &str {
+    path.to_str()
+        .unwrap_or_else(|| panic!("{} is not UTF-8", path.display()))
+}
+
+fn careload<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_careload"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run careload: {e}"));
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap_or_else(|e| panic!("output is not UTF-8: {e}"));
+    Run {
+        code: output.status.code(),
+        stdout: text(output.stdout),
+        stderr: text(output.stderr),
+    }
+}
+
+/// A file under the system temp dir with a name no other test or run uses;
+/// removed with its directory when dropped.
+struct TempFile {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl TempFile {
+    fn new(name: &str, contents: &str) -> TempFile {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("careload-cli-test-{}-{n}", std::process::id()));
+        let path = dir.join(name);
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&path, contents))
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        TempFile { dir, path }
+    }
+}
+
+impl std::ops::Deref for TempFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Whitespace collapsed to single spaces, line by line, so that table rows
+/// can be compared without their padding.
+fn squeezed_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// The 1-based line of the `nth` (0-based) line of `text` containing `marker`.
+fn line_of(text: &str, marker: &str, nth: usize) -> usize {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(marker))
+        .nth(nth)
+        .map(|(i, _)| i + 1)
+        .unwrap_or_else(|| panic!("{marker:?} not found"))
+}
+
+/// Points in JSON as exact thousandths.
+fn milli(v: &Value) -> i64 {
+    (v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) * 1000.0).round() as i64
+}
+
+// --- weights validate ------------------------------------------------------
+
+#[test]
+fn validate_accepts_the_default_weights() {
+    let path = default_weights();
+    let run = careload(&["weights", "validate", s(&path)]);
+    run.ok();
+    assert!(run.stdout.starts_with("ok: "), "{}", run.stdout);
+    for expected in [
+        "weights version 2026.1",
+        "(format 1)",
+        "effective from 2026-01-01",
+        "digest ",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "{expected:?} missing from {}",
+            run.stdout
+        );
+    }
+}
+
+/// A bad weights file: how to make it from the default, where the problem
+/// is, and a phrase of the reason.
+struct BadCase {
+    name: &'static str,
+    edit: fn(&str) -> String,
+    /// The problem's line: the `nth` line containing `marker`, or line 1 when `marker` is empty.
+    marker: &'static str,
+    nth: usize,
+    reason: &'static str,
+}
+
+const SHOWER_AGAIN: &str = "\n[activities.codes.shower]\nlabel = \"Shower again\"\nprofession = \"USK\"\n\
+walks = 1\nwalks_with_help = 3\nwheelchair = 4\nbedridden = 5\n";
+
+const BAD_CASES: &[BadCase] = &[
+    BadCase {
+        name: "unknown-key",
+        edit: |s| {
+            s.replace(
+                "[activities.codes.shower]\n",
+                "[activities.codes.shower]\ncolour = \"blue\"\n",
+            )
+        },
+        marker: "colour = \"blue\"",
+        nth: 0,
+        reason: "`colour`",
+    },
+    BadCase {
+        name: "negative-weight",
+        edit: |s| s.replace("bedridden = 5\n", "bedridden = -5\n"),
+        marker: "bedridden = -5",
+        nth: 0,
+        reason: "negative weight",
+    },
+    BadCase {
+        name: "missing-norton-level",
+        edit: |s| s.replace("bedridden = 5\n", ""),
+        marker: "[activities.codes.shower]",
+        nth: 0,
+        reason: "`bedridden`",
+    },
+    BadCase {
+        name: "duplicate-activity-code",
+        edit: |s| format!("{s}{SHOWER_AGAIN}"),
+        marker: "[activities.codes.shower]",
+        nth: 1,
+        reason: "shower",
+    },
+    BadCase {
+        name: "bands-out-of-order",
+        edit: |s| s.replace("{ from = 7, per_hour = 1 }", "{ from = 3, per_hour = 1 }"),
+        marker: "{ from = 3,",
+        nth: 0,
+        reason: "ascending",
+    },
+    BadCase {
+        name: "missing-format",
+        edit: |s| s.replace("format = 1\n", ""),
+        marker: "",
+        nth: 0,
+        reason: "`format`",
+    },
+];
+
+#[test]
+fn validate_refuses_bad_files_with_file_line_and_reason() {
+    let original = default_weights_text();
+    for case in BAD_CASES {
+        let text = (case.edit)(&original);
+        assert_ne!(text, original, "{}: the edit changed nothing", case.name);
+        let path = TempFile::new(&format!("{}.toml", case.name), &text);
+        let line = if case.marker.is_empty() {
+            1
+        } else {
+            line_of(&text, case.marker, case.nth)
+        };
+        let run = careload(&["weights", "validate", s(&path)]);
+        assert_eq!(run.code, Some(1), "{}: {}", case.name, run.stderr);
+        assert!(run.stdout.is_empty(), "{}: {}", case.name, run.stdout);
+        let location = format!("{}:{line}:", path.display());
+        assert!(
+            run.stderr.contains(&location),
+            "{}: expected {location:?} in\n{}",
+            case.name,
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(case.reason),
+            "{}: expected {:?} in\n{}",
+            case.name,
+            case.reason,
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_file_that_cannot_be_read_is_named() {
+    let missing = std::env::temp_dir().join("careload-cli-test-no-such-dir/weights.toml");
+    let cases: [&[&str]; 3] = [
+        &["weights", "validate", s(&missing)],
+        &["weights", "show", s(&missing)],
+        &["score", "--snapshots", s(&missing)],
+    ];
+    for args in cases {
+        let run = careload(args);
+        assert_eq!(run.code, Some(1), "{args:?}");
+        assert!(
+            run.stderr.contains(&missing.display().to_string()),
+            "{args:?}: path missing from {}",
+            run.stderr
+        );
+    }
+}
+
+// --- weights show ----------------------------------------------------------
+
+#[test]
+fn show_prints_every_section_with_known_rows() {
+    let path = default_weights();
+    let run = careload(&["weights", "show", s(&path)]);
+    run.ok();
+    let lines = squeezed_lines(&run.stdout);
+    let expected_rows = [
+        "code profession walks walks_with_help wheelchair bedridden label",
+        "shower USK 1 3 4 5 Shower",
+        "wound-care SSK 1 1 1.5 2 Wound care, dressing change",
+        "intravenous 0.03 1",
+        "continuous_one 10",
+        "transfusion SSK 3 Blood transfusion",
+        "palliative SSK 1.5 Palliative care plan",
+        "F10 SSK 0.5 Alcohol use disorder (withdrawal monitoring)",
+        "newly_admitted.floor_per_hour 2",
+        "outlier.multiplier 1.1",
+        "general 0.13 0.14",
+    ];
+    for row in expected_rows {
+        assert!(
+            lines.iter().any(|l| l == row),
+            "row {row:?} missing from\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn show_json_is_the_weights_model() {
+    let path = default_weights();
+    let json = careload(&["weights", "show", s(&path), "--json"]).json();
+    assert_eq!(json["meta"]["version"], "2026.1");
+    assert_eq!(json["format"], 1);
+    let shower = json["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "shower")
+        .unwrap();
+    assert_eq!(shower["points"], serde_json::json!([1, 3, 4, 5]));
+}
+
+// --- weights diff ----------------------------------------------------------
+
+#[test]
+fn diff_shows_exactly_what_changed() {
+    let old = default_weights();
+    let new_text = default_weights_text()
+        .replace("version = \"2026.1\"", "version = \"2026.2\"")
+        .replace("bedridden = 5\n", "bedridden = 6\n");
+    let new = TempFile::new("2026.2.toml", &new_text);
+
+    let run = careload(&["weights", "diff", s(&old), s(&new)]);
+    run.ok();
+    let lines = squeezed_lines(&run.stdout);
+    assert!(
+        lines[0].contains("2026.1") && lines[0].contains("2026.2"),
+        "{}",
+        lines[0]
+    );
+    // the header, the column names, one row per change, the summary
+    assert_eq!(
+        lines[1..],
+        [
+            "parameter old new",
+            "activities.codes.shower.bedridden 5 6",
+            "meta.version 2026.1 2026.2",
+            "2 parameter changes in activities, meta",
+        ],
+        "{}",
+        run.stdout
+    );
+
+    let json = careload(&["weights", "diff", s(&old), s(&new), "--json"]).json();
+    assert_eq!(
+        json["changes"],
+        serde_json::json!([
+            {"path": "activities.codes.shower.bedridden", "old": "5", "new": "6"},
+            {"path": "meta.version", "old": "2026.1", "new": "2026.2"},
+        ])
+    );
+    assert_eq!(json["old"]["version"], "2026.1");
+    assert_eq!(json["new"]["version"], "2026.2");
+}
+
+#[test]
+fn diff_marks_added_and_removed_parameters() {
+    let old = default_weights();
+    let new_text = default_weights_text().replace("[orders.ecg]", "[orders.ecg-12-lead]");
+    let new = TempFile::new("renamed-order.toml", &new_text);
+    let run = careload(&["weights", "diff", s(&old), s(&new)]);
+    run.ok();
+    let lines = squeezed_lines(&run.stdout);
+    for row in [
+        "orders.ecg.points 0.5 (removed)",
+        "orders.ecg-12-lead.points (added) 0.5",
+    ] {
+        assert!(
+            lines.iter().any(|l| l == row),
+            "row {row:?} missing from\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn diff_of_a_file_with_itself_has_no_changes() {
+    let path = default_weights();
+    let run = careload(&["weights", "diff", s(&path), s(&path)]);
+    run.ok();
+    assert!(run.stdout.contains("no parameter changes"), "{}", run.stdout);
+}
+
+// --- news2 -----------------------------------------------------------------
+
+struct News2Case {
+    name: &'static str,
+    args: &'static [&'static str],
+    total: u64,
+    risk: &'static str,
+}
+
+const NEWS2_CASES: &[News2Case] = &[
+    News2Case {
+        name: "normal",
+        args: &[
+            "--rr", "16", "--spo2", "97", "--air", "--sbp", "125", "--hr", "72", "--acvpu", "A", "--temp", "36.8",
+        ],
+        total: 0,
+        risk: "low",
+    },
+    News2Case {
+        // rr 3, SpO2 3, oxygen 2, sbp 2, pulse 2, voice 3, temperature 2
+        name: "sick",
+        args: &[
+            "--rr", "26", "--spo2", "90", "--oxygen", "--sbp", "95", "--hr", "125", "--acvpu", "V", "--temp", "39.2",
+        ],
+        total: 17,
+        risk: "high",
+    },
+    News2Case {
+        // a single red score (new confusion) with an otherwise normal chart
+        name: "red score",
+        args: &[
+            "--rr", "16", "--spo2", "97", "--air", "--sbp", "125", "--hr", "72", "--acvpu", "c", "--temp", "36.8",
+        ],
+        total: 3,
+        risk: "low-medium",
+    },
+    News2Case {
+        // rr 2, SpO2 1, sbp 1, pulse 1, temperature 1
+        name: "medium",
+        args: &[
+            "--rr", "22", "--spo2", "95", "--air", "--sbp", "105", "--hr", "104", "--acvpu", "A", "--temp", "38.4",
+        ],
+        total: 6,
+        risk: "medium",
+    },
+    News2Case {
+        // scale 2 on oxygen: 95 % scores 2, oxygen 2
+        name: "scale 2 on oxygen",
+        args: &[
+            "--rr", "18", "--spo2", "95", "--scale2", "--oxygen", "--sbp", "130", "--hr", "80", "--acvpu", "A",
+            "--temp", "37",
+        ],
+        total: 4,
+        risk: "low",
+    },
+    News2Case {
+        // scale 2 on air: 95 % scores nothing
+        name: "scale 2 on air",
+        args: &[
+            "--rr", "18", "--spo2", "95", "--scale2", "--air", "--sbp", "130", "--hr", "80", "--acvpu", "A", "--temp",
+            "37",
+        ],
+        total: 0,
+        risk: "low",
+    },
+];
+
+#[test]
+fn news2_totals_and_risk_levels() {
+    for case in NEWS2_CASES {
+        let run = careload(&[&["news2"], case.args].concat());
+        run.ok();
+        let last = run.stdout.lines().last().unwrap_or_default();
+        let expected = format!("NEWS2 {}: {} clinical risk", case.total, case.risk);
+        assert!(last.starts_with(&expected), "{}: {last:?}", case.name);
+        let total_row = squeezed_lines(&run.stdout)
+            .into_iter()
+            .find(|l| l.starts_with("total "))
+            .unwrap_or_default();
+        assert_eq!(total_row, format!("total {}", case.total), "{}", case.name);
+
+        let json = careload(&[&["news2"], case.args, &["--json"]].concat()).json();
+        assert_eq!(json["total"], case.total, "{}", case.name);
+        assert_eq!(json["risk"], case.risk.replace('-', "_"), "{}", case.name);
+        let sum: u64 = json["parameters"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p["points"].as_u64().unwrap())
+            .sum();
+        assert_eq!(sum, case.total, "{}: parameters add up to the total", case.name);
+    }
+}
+
+#[test]
+fn news2_refuses_incomplete_or_contradictory_input() {
+    let vitals = [
+        "--rr", "16", "--spo2", "97", "--sbp", "125", "--hr", "72", "--temp", "36.8",
+    ];
+    let cases: [(&str, &[&str], &str); 4] = [
+        ("neither air nor oxygen", &["--acvpu", "A"], "--oxygen"),
+        (
+            "both air and oxygen",
+            &["--acvpu", "A", "--air", "--oxygen"],
+            "cannot be used",
+        ),
+        (
+            "unknown consciousness letter",
+            &["--acvpu", "X", "--air"],
+            "A, C, V, P, U",
+        ),
+        ("no consciousness", &["--air"], "--acvpu"),
+    ];
+    for (name, extra, phrase) in cases {
+        let run = careload(&[&["news2"], &vitals[..], extra].concat());
+        assert_ne!(run.code, Some(0), "{name}");
+        assert!(run.stdout.is_empty(), "{name}: {}", run.stdout);
+        assert!(
+            run.stderr.contains(phrase),
+            "{name}: {phrase:?} missing from {}",
+            run.stderr
+        );
+    }
+}
+
+// --- score -----------------------------------------------------------------
+
+fn score_json(extra: &[&str]) -> Value {
+    let snapshots = example_snapshots();
+    let mut args: Vec<&str> = vec!["score", "--snapshots", s(&snapshots)];
+    args.extend(extra);
+    args.extend(["--format", "json"]);
+    let run = careload(&args);
+    run.ok();
+    run.json()
+}
+
+#[test]
+fn score_table_shows_every_patient_their_contributions_and_the_totals() {
+    let snapshots = example_snapshots();
+    let input: Value = serde_json::from_str(&std::fs::read_to_string(&snapshots).unwrap()).unwrap();
+    let run = careload(&["score", "--snapshots", s(&snapshots)]);
+    run.ok();
+    for patient in input.as_array().unwrap() {
+        let key = patient["key"].as_str().unwrap();
+        assert!(run.stdout.contains(&key[..8]), "patient {key} missing");
+        assert!(!run.stdout.contains(key), "the full pseudonym is not shown");
+    }
+    for expected in [
+        "weights/2026.1.toml (built in)",
+        "= 4 × 1",
+        "activities.codes.personal-hygiene.bedridden",
+        "(Task/t-101)",
+        "care_plans.palliative.per_hour",
+        "modifiers.outlier.multiplier",
+        "modifiers.newly_admitted.extra_per_hour",
+        "(computed)",
+        "unmatched",
+        "ADL (shown, not scored)",
+        "hospital",
+        "team A",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "{expected:?} missing from\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn score_json_totals_are_sums_of_patients() {
+    let json = score_json(&[]);
+    let patients = json["patients"].as_array().unwrap();
+    assert_eq!(patients.len(), 8);
+    let rollup = &json["rollup"];
+
+    let total_of = |p: &Value| milli(&p["score"]["total"]);
+    let hospital: i64 = patients.iter().map(total_of).sum();
+    assert_eq!(milli(&rollup["hospital"]["total"]), hospital);
+    assert_eq!(rollup["hospital"]["patients"], patients.len());
+
+    let wards = rollup["wards"].as_object().unwrap();
+    assert_eq!(wards.len(), 2);
+    for (ward, w) in wards {
+        let in_ward: Vec<&Value> = patients.iter().filter(|p| p["ward"] == ward.as_str()).collect();
+        assert_eq!(w["totals"]["patients"], in_ward.len(), "{ward}");
+        let sum: i64 = in_ward.iter().map(|p| total_of(p)).sum();
+        assert_eq!(milli(&w["totals"]["total"]), sum, "{ward}");
+        for (team, t) in w["teams"].as_object().unwrap() {
+            let sum: i64 = in_ward
+                .iter()
+                .filter(|p| p["team"] == team.as_str())
+                .map(|p| total_of(p))
+                .sum();
+            assert_eq!(milli(&t["total"]), sum, "{ward} team {team}");
+        }
+    }
+
+    for p in patients {
+        let score = &p["score"];
+        let contributions: i64 = score["contributions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| milli(&c["points"]))
+            .sum();
+        assert_eq!(
+            contributions,
+            total_of(p),
+            "{}: total is the sum of contributions",
+            p["key"]
+        );
+        let split = milli(&score["professions"]["usk"]) + milli(&score["professions"]["ssk"]);
+        assert_eq!(split, total_of(p), "{}: USK + SSK is the total", p["key"]);
+    }
+    assert!(rollup["hospital"]["unmatched"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn score_windows_follow_at_and_hours() {
+    let json = score_json(&["--at", "2026-11-23T10:00:00+01:00", "--hours", "8"]);
+    for p in json["patients"].as_array().unwrap() {
+        assert_eq!(p["score"]["window"]["start"], "2026-11-23T09:00:00Z");
+        assert_eq!(p["score"]["window"]["end"], "2026-11-23T17:00:00Z");
+    }
+    let default = score_json(&[]);
+    for p in default["patients"].as_array().unwrap() {
+        assert_eq!(p["score"]["window"]["start"], "2026-11-23T09:05:00Z");
+    }
+    let eight_hours = milli(&json["rollup"]["hospital"]["total"]);
+    let one_hour = milli(&default["rollup"]["hospital"]["total"]);
+    assert!(eight_hours > one_hour, "{eight_hours} > {one_hour}");
+}
+
+#[test]
+fn score_with_explicit_weights_names_them() {
+    let weights = default_weights();
+    let json = score_json(&["--weights", s(&weights)]);
+    assert_eq!(json["weights"]["version"], "2026.1");
+    assert_eq!(json["weights"]["origin"], weights.display().to_string());
+    assert_eq!(json["weights"]["digest"], score_json(&[])["weights"]["digest"]);
+}
+
+#[test]
+fn score_refuses_bad_input() {
+    let snapshots = example_snapshots();
+    let bad_weights = TempFile::new(
+        "negative.toml",
+        &default_weights_text().replace("bedridden = 5\n", "bedridden = -5\n"),
+    );
+    let not_snapshots = TempFile::new("not-snapshots.json", "{\"patients\": []}");
+    let cases: [(&str, Vec<&str>, i32, String); 4] = [
+        (
+            "bad weights",
+            vec!["--snapshots", s(&snapshots), "--weights", s(&bad_weights)],
+            1,
+            format!("{}:", bad_weights.display()),
+        ),
+        (
+            "not snapshots",
+            vec!["--snapshots", s(&not_snapshots)],
+            1,
+            not_snapshots.display().to_string(),
+        ),
+        (
+            "zero hours",
+            vec!["--snapshots", s(&snapshots), "--hours", "0"],
+            2,
+            "--hours".to_owned(),
+        ),
+        (
+            "bad time",
+            vec!["--snapshots", s(&snapshots), "--at", "tomorrow"],
+            2,
+            "RFC 3339".to_owned(),
+        ),
+    ];
+    for (name, args, code, phrase) in cases {
+        let run = careload(&[vec!["score"], args].concat());
+        assert_eq!(run.code, Some(code), "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&phrase),
+            "{name}: {phrase:?} missing from {}",
+            run.stderr
+        );
+    }
+}
