@@ -245,8 +245,10 @@ fn activities_count_by_due_time_and_status() {
             name: "a shift window that began before the snapshot keeps the work already done in it",
             setup: |s| {
                 s.as_of = t("11:00");
-                s.activities.push(activity("a-usk", Some("10:00"), ActivityStatus::Completed));
-                s.activities.push(activity("a-ssk", Some("13:00"), ActivityStatus::Completed));
+                s.activities
+                    .push(activity("a-usk", Some("10:00"), ActivityStatus::Completed));
+                s.activities
+                    .push(activity("a-ssk", Some("13:00"), ActivityStatus::Completed));
             },
             hours: 8,
             total: "1",
