@@ -571,8 +571,8 @@ pub fn score_into(
     contributions: &mut Vec<Contribution>,
     unmatched: &mut Vec<Source>,
 ) -> ScoreHead {
-    let hours = window.hours();
     let minutes = window.minutes();
+    let hours = Qty::ONE.ratio(minutes, 60);
     let now_window = window.contains(s.as_of);
     let next_hour = s.as_of + Duration::hours(1);
     let mut b = Builder {

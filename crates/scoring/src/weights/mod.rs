@@ -11,17 +11,18 @@
 //! `weights/README.md` at the repository root explains every parameter to the
 //! council; the arithmetic that uses them is in [`crate::score`].
 
+mod code_index;
 mod format_v1;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::NaiveDate;
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+use self::code_index::CodeIndex;
 use crate::points::{Points, Qty};
 use crate::snapshot::{NortonActivity, Profession, Route, SupportLevel};
 
@@ -228,11 +229,11 @@ pub struct Weights {
     /// Points → staff-hours per ward care category.
     pub staff_hours: BTreeMap<String, StaffHours>,
     #[serde(skip)]
-    activity_index: FxHashMap<String, u32>,
+    activity_index: CodeIndex,
     #[serde(skip)]
-    order_index: FxHashMap<String, u32>,
+    order_index: CodeIndex,
     #[serde(skip)]
-    care_plan_index: FxHashMap<String, u32>,
+    care_plan_index: CodeIndex,
 }
 
 /// One thing wrong with a weights file.
@@ -415,19 +416,23 @@ impl Weights {
 
     /// The weights for an activity code, if the council has given it any.
     pub fn activity(&self, code: &str) -> Option<&ActivityWeight> {
-        self.activity_index.get(code).map(|&i| &self.activities[i as usize])
+        self.activity_index
+            .get(code, |i| &self.activities[i].code)
+            .map(|i| &self.activities[i])
     }
 
     /// The weights for an order category.
     pub fn order(&self, category: &str) -> Option<&CategoryWeight> {
-        self.order_index.get(category).map(|&i| &self.orders[i as usize])
+        self.order_index
+            .get(category, |i| &self.orders[i].category)
+            .map(|i| &self.orders[i])
     }
 
     /// The weights for a care-plan category.
     pub fn care_plan(&self, category: &str) -> Option<&CategoryWeight> {
         self.care_plan_index
-            .get(category)
-            .map(|&i| &self.care_plans[i as usize])
+            .get(category, |i| &self.care_plans[i].category)
+            .map(|i| &self.care_plans[i])
     }
 
     /// The index of the diagnosis rule with the longest prefix matching `code`.
@@ -583,14 +588,6 @@ fn non_blank(problems: &mut Problems<'_>, field: &Spanned<String>, name: &str, w
     if field.get_ref().trim().is_empty() {
         problems.at(field.span(), format!("`{name}` is empty; write {what}"));
     }
-}
-
-fn index_of<T>(items: &[T], key: impl Fn(&T) -> &str) -> FxHashMap<String, u32> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| (key(item).to_owned(), i as u32))
-        .collect()
 }
 
 /// Converts format 1 to the model and checks what needs the whole file.
@@ -829,9 +826,9 @@ fn validate(file: format_v1::File, format: u32, digest: String, problems: &mut P
         })
         .collect();
 
-    let activity_index = index_of(&activities, |a| &a.code);
-    let order_index = index_of(&orders, |o| &o.category);
-    let care_plan_index = index_of(&care_plans, |c| &c.category);
+    let activity_index = CodeIndex::new(activities.iter().map(|a| a.code.as_str()));
+    let order_index = CodeIndex::new(orders.iter().map(|o| o.category.as_str()));
+    let care_plan_index = CodeIndex::new(care_plans.iter().map(|c| c.category.as_str()));
     Weights {
         format,
         digest,
