@@ -22,6 +22,11 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, WeightsCommand};
 
+/// mimalloc: scoring a region allocates many small breakdowns per hour, and
+/// glibc's allocator returns and re-faults that memory each time.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let stdout = io::stdout();
