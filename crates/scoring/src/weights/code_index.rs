@@ -14,23 +14,42 @@ pub(crate) struct CodeIndex {
     mask: usize,
 }
 
-/// Hashes a code: eight bytes at a time, then the length.
+/// Hashes a code from its length and its first and last eight bytes (fewer
+/// for short codes): no loop, no copy. Codes sharing both ends collide and
+/// are told apart by the comparison in [`CodeIndex::get`].
 #[inline]
 fn hash(code: &[u8]) -> u64 {
     const K: u64 = 0xf135_7aea_2e62_a9c5;
-    let mut h: u64 = 0;
-    let mut chunks = code.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
-    }
-    let rest = chunks.remainder();
+    let n = code.len();
+    let (head, tail) = if n >= 8 {
+        (read8(&code[..8]), read8(&code[n - 8..]))
+    } else if n >= 4 {
+        (u64::from(read4(&code[..4])), u64::from(read4(&code[n - 4..])))
+    } else if n > 0 {
+        (
+            u64::from(code[0]) | u64::from(code[n / 2]) << 8 | u64::from(code[n - 1]) << 16,
+            0,
+        )
+    } else {
+        (0, 0)
+    };
+    let h = (head ^ (n as u64).rotate_left(56)).wrapping_mul(K);
+    let h = (h.rotate_left(23) ^ tail).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+#[inline]
+fn read8(bytes: &[u8]) -> u64 {
     let mut word = [0u8; 8];
-    word[..rest.len()].copy_from_slice(rest);
-    h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
-    h = (h.rotate_left(5) ^ code.len() as u64).wrapping_mul(K);
-    h ^ (h >> 32)
+    word.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(word)
+}
+
+#[inline]
+fn read4(bytes: &[u8]) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&bytes[..4]);
+    u32::from_le_bytes(word)
 }
 
 impl CodeIndex {
@@ -78,7 +97,20 @@ mod tests {
 
     #[test]
     fn finds_every_code_and_nothing_else() {
-        let codes: Vec<String> = (0..300).map(|i| format!("code-{i}-{}", "x".repeat(i % 30))).collect();
+        let mut codes: Vec<String> = (0..300).map(|i| format!("code-{i}-{}", "x".repeat(i % 30))).collect();
+        // same length and same ends: only the middle tells them apart
+        codes.extend(
+            [
+                "aaaaaaaa-1-zzzzzzzz",
+                "aaaaaaaa-2-zzzzzzzz",
+                "a",
+                "ab",
+                "abc",
+                "abcd",
+                "abcde",
+            ]
+            .map(String::from),
+        );
         let index = CodeIndex::new(codes.iter().map(String::as_str));
         for (i, code) in codes.iter().enumerate() {
             assert_eq!(index.get(code, |p| codes[p].as_str()), Some(i), "{code}");
