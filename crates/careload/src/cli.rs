@@ -29,6 +29,8 @@ pub(crate) enum Command {
     News2(News2Args),
     /// Score patient snapshots (a JSON array) and sum them per team, ward and hospital.
     Score(ScoreArgs),
+    /// Simulate a hospital and write its FHIR R4 resources as NDJSON files.
+    Sim(SimArgs),
 }
 
 /// `careload weights …`.
@@ -143,6 +145,29 @@ pub(crate) struct ScoreArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub(crate) format: ScoreFormat,
+}
+
+/// `careload sim`.
+#[derive(Debug, Args)]
+pub(crate) struct SimArgs {
+    /// Regular beds in the hospital (wards: one per 30 beds, at least 6).
+    #[arg(long, value_name = "N", default_value_t = 180, value_parser = clap::value_parser!(u32).range(24..=100_000))]
+    pub(crate) beds: u32,
+    /// The seed: the same seed, beds, start and hours give the same files.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// Hours to simulate after the (already warm) start.
+    #[arg(long, value_name = "H", default_value_t = 24, value_parser = clap::value_parser!(u32).range(0..=24 * 366))]
+    pub(crate) hours: u32,
+    /// Where to write `<Type>.ndjson` (created if missing; existing files are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Start of the simulation (RFC 3339, truncated to the hour); by default the current hour.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+    pub(crate) start: Option<DateTime<Utc>>,
+    /// Also write `bundle.json`, the same resources as one FHIR transaction Bundle.
+    #[arg(long)]
+    pub(crate) bundle: bool,
 }
 
 /// Parses an RFC 3339 instant into UTC.

@@ -52,6 +52,7 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         },
         Command::News2(args) => commands::news2::run(args, out),
         Command::Score(args) => commands::score::run(args, out),
+        Command::Sim(args) => commands::sim::run(args, out),
     }
 }
 

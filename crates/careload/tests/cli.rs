@@ -666,3 +666,78 @@ fn score_refuses_bad_input() {
         );
     }
 }
+
+// --- sim ---------------------------------------------------------------------
+
+#[test]
+fn sim_writes_ndjson_files_of_fhir_resources() {
+    let out = TempFile::new("keep", "");
+    let dir = out.dir.join("fhir");
+    let run = careload(&[
+        "sim",
+        "--beds",
+        "60",
+        "--seed",
+        "7",
+        "--hours",
+        "24",
+        "--start",
+        "2026-11-23T09:00:00Z",
+        "--out",
+        s(&dir),
+        "--bundle",
+    ]);
+    run.ok();
+    for expected in [
+        "occupancy",
+        "length of stay",
+        "Norton activity",
+        "outliers",
+        "Observation",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "{expected:?} missing from {}",
+            run.stdout
+        );
+    }
+    let types = [
+        "Location",
+        "Patient",
+        "Encounter",
+        "Condition",
+        "CarePlan",
+        "MedicationRequest",
+        "ServiceRequest",
+        "Task",
+        "Observation",
+    ];
+    for t in types {
+        let path = dir.join(format!("{t}.ndjson"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut lines = 0;
+        for line in text.lines() {
+            let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{t}: {e}: {line}"));
+            assert_eq!(v["resourceType"], t, "{line}");
+            lines += 1;
+        }
+        assert!(lines > 0, "{t}.ndjson is empty");
+        // the printed count is the number of lines
+        let row = squeezed_lines(&run.stdout)
+            .into_iter()
+            .find(|l| l.starts_with(&format!("{t} ")))
+            .unwrap_or_else(|| panic!("no count for {t}"));
+        assert_eq!(row.split(' ').nth(1), Some(lines.to_string().as_str()), "{row}");
+    }
+    let bundle: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("bundle.json")).unwrap_or_else(|e| panic!("bundle.json: {e}")),
+    )
+    .unwrap_or_else(|e| panic!("bundle.json: {e}"));
+    assert_eq!(bundle["type"], "transaction");
+}
+
+#[test]
+fn sim_refuses_a_hospital_too_small_to_have_wards() {
+    let run = careload(&["sim", "--beds", "10", "--out", "/nonexistent-never-written"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+}

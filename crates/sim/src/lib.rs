@@ -1,0 +1,61 @@
+//! careload's simulated hospital: a deterministic synthetic hospital that
+//! emits realistic FHIR R4 (4.0.1) JSON, for the demo, the tests and the
+//! benchmarks.
+//!
+//! ```no_run
+//! use careload_sim::{Hospital, SimConfig};
+//! # fn main() -> Result<(), careload_sim::Error> {
+//! let start = chrono::DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z").map_err(|e| careload_sim::Error::Config(e.to_string()))?;
+//! let mut h = Hospital::new(SimConfig { beds: 300, ..SimConfig::new(7, start.to_utc()) })?;
+//! h.advance_hours(24);
+//! let summary = h.write_ndjson(std::path::Path::new("out"))?;
+//! println!("{summary:?} {:?}", h.stats().occupancy);
+//! # Ok(()) }
+//! ```
+//!
+//! * [`model`] — wards, teams, rooms, beds; admissions, placement
+//!   (outliers), discharges; the clock ([`Hospital`], [`SimConfig`],
+//!   [`SimStats`]).
+//! * `patient` — one inpatient's state and records over time.
+//! * [`fhir`] — the present state as FHIR resources ([`RefStyle`]).
+//! * [`output`] — Bulk Data NDJSON files and transaction bundles.
+//! * [`codes`] — every code system and code emitted.
+//! * [`rng`] — the deterministic random numbers.
+//!
+//! Patients have a synthetic name ("Testperson 0042") and a visibly fake
+//! personal identity number (`19XX000042-TEST`). They exist only so that the
+//! ingest's tests can prove names and identifiers are dropped; nothing else
+//! carries free text.
+
+pub mod codes;
+pub mod fhir;
+pub mod model;
+pub mod output;
+mod patient;
+pub mod rng;
+mod vitals;
+
+use std::path::PathBuf;
+
+pub use fhir::{RefStyle, uuid_for};
+pub use model::{Hospital, LOCAL_UTC_OFFSET_HOURS, LosSummary, SimConfig, SimStats, WardStats};
+pub use output::{RESOURCE_TYPES, Summary};
+
+/// What can go wrong in the simulator.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration cannot be simulated.
+    #[error("invalid simulation: {0}")]
+    Config(String),
+    /// A file or directory could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// JSON could not be written.
+    #[error("cannot write JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
