@@ -19,6 +19,7 @@
 //! * `patient` — one inpatient's state and records over time.
 //! * [`fhir`] — the present state as FHIR resources ([`RefStyle`]).
 //! * [`output`] — Bulk Data NDJSON files and transaction bundles.
+//! * [`server`] — the hospital served as a FHIR R4 REST API over HTTP.
 //! * [`codes`] — every code system and code emitted.
 //! * [`rng`] — the deterministic random numbers.
 //!
@@ -33,6 +34,7 @@ pub mod model;
 pub mod output;
 mod patient;
 pub mod rng;
+pub mod server;
 mod vitals;
 
 use std::path::PathBuf;
@@ -40,6 +42,7 @@ use std::path::PathBuf;
 pub use fhir::{RefStyle, uuid_for};
 pub use model::{Hospital, LOCAL_UTC_OFFSET_HOURS, LosSummary, SimConfig, SimStats, WardStats};
 pub use output::{RESOURCE_TYPES, Summary};
+pub use server::{SharedSim, SimServer};
 
 /// What can go wrong in the simulator.
 #[derive(Debug, thiserror::Error)]
@@ -58,4 +61,18 @@ pub enum Error {
     /// JSON could not be written.
     #[error("cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The FHIR server could not listen or serve.
+    #[error("cannot serve: {0}")]
+    Serve(#[source] std::io::Error),
+    /// A request to the served FHIR API was refused; served as an
+    /// `OperationOutcome` with this HTTP status.
+    #[error("{message}")]
+    Request {
+        /// The HTTP status.
+        status: u16,
+        /// The `OperationOutcome.issue.code` (e.g. `invalid`, `not-found`).
+        code: &'static str,
+        /// What was wrong and what to send instead.
+        message: String,
+    },
 }
