@@ -234,6 +234,9 @@ pub struct Weights {
     order_index: CodeIndex,
     #[serde(skip)]
     care_plan_index: CodeIndex,
+    /// The first byte of every diagnosis prefix, for a quick miss.
+    #[serde(skip)]
+    diagnosis_initials: Vec<u8>,
 }
 
 /// One thing wrong with a weights file.
@@ -438,6 +441,11 @@ impl Weights {
     /// The index of the diagnosis rule with the longest prefix matching `code`.
     /// Dots and case in the code are ignored.
     pub fn diagnosis_rule(&self, code: &str) -> Option<usize> {
+        // most diagnoses start with a letter no rule starts with
+        let first = code.bytes().next().map_or(0, |b| b.to_ascii_uppercase());
+        if !self.diagnosis_initials.contains(&first) {
+            return None;
+        }
         let mut best: Option<(usize, usize)> = None;
         for (i, rule) in self.diagnoses.iter().enumerate() {
             let mut normalised = code.chars().filter(|c| *c != '.').map(|c| c.to_ascii_uppercase());
@@ -829,6 +837,9 @@ fn validate(file: format_v1::File, format: u32, digest: String, problems: &mut P
     let activity_index = CodeIndex::new(activities.iter().map(|a| a.code.as_str()));
     let order_index = CodeIndex::new(orders.iter().map(|o| o.category.as_str()));
     let care_plan_index = CodeIndex::new(care_plans.iter().map(|c| c.category.as_str()));
+    let mut diagnosis_initials: Vec<u8> = diagnoses.iter().filter_map(|d| d.prefix.bytes().next()).collect();
+    diagnosis_initials.sort_unstable();
+    diagnosis_initials.dedup();
     Weights {
         format,
         digest,
@@ -861,5 +872,6 @@ fn validate(file: format_v1::File, format: u32, digest: String, problems: &mut P
         activity_index,
         order_index,
         care_plan_index,
+        diagnosis_initials,
     }
 }
