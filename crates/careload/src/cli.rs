@@ -29,7 +29,8 @@ pub(crate) enum Command {
     News2(News2Args),
     /// Score patient snapshots (a JSON array) and sum them per team, ward and hospital.
     Score(ScoreArgs),
-    /// Simulate a hospital and write its FHIR R4 resources as NDJSON files.
+    /// Simulate a hospital: write its FHIR R4 resources as NDJSON files, or
+    /// `sim serve` them as a FHIR REST API.
     Sim(SimArgs),
 }
 
@@ -129,14 +130,22 @@ pub(crate) enum ScoreFormat {
 
 /// `careload score`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["snapshots", "fhir"])))]
 pub(crate) struct ScoreArgs {
     /// A JSON array of patient snapshots.
     #[arg(long, value_name = "FILE")]
-    pub(crate) snapshots: PathBuf,
+    pub(crate) snapshots: Option<PathBuf>,
+    /// FHIR R4 input instead of snapshots: a Bundle .json file or a directory of Bulk Data .ndjson files.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) fhir: Option<PathBuf>,
+    /// With --fhir: the environment variable holding the pseudonym key; when unset, a public development key is used (with a warning).
+    #[arg(long, value_name = "VAR", default_value = "CARELOAD_PSEUDONYM_KEY")]
+    pub(crate) pseudonym_key_env: String,
     /// The weights file (TOML); by default the built-in weights/2026.1.toml.
     #[arg(long, value_name = "FILE")]
     pub(crate) weights: Option<PathBuf>,
     /// Start of the window (RFC 3339, e.g. 2026-11-23T09:00:00Z); by default each snapshot's own time.
+    /// With --fhir also the snapshot time; by default the latest meta.lastUpdated in the input, else now.
     #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
     pub(crate) at: Option<DateTime<Utc>>,
     /// Length of the window in hours (at most a week).
@@ -147,27 +156,77 @@ pub(crate) struct ScoreArgs {
     pub(crate) format: ScoreFormat,
 }
 
-/// `careload sim`.
+/// The hospital to simulate (`careload sim` and `careload sim serve`).
 #[derive(Debug, Args)]
-pub(crate) struct SimArgs {
+pub(crate) struct HospitalArgs {
     /// Regular beds in the hospital (wards: one per 30 beds, at least 6).
     #[arg(long, value_name = "N", default_value_t = 180, value_parser = clap::value_parser!(u32).range(24..=100_000))]
     pub(crate) beds: u32,
-    /// The seed: the same seed, beds, start and hours give the same files.
+    /// The seed: the same seed, beds, start and hours give the same hospital.
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub(crate) seed: u64,
+    /// Start of the simulation (RFC 3339, truncated to the hour); by default the current hour.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+    pub(crate) start: Option<DateTime<Utc>>,
+}
+
+/// `careload sim`: without a subcommand, writes NDJSON files.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub(crate) struct SimArgs {
+    /// `serve`; without it, `sim` writes files.
+    #[command(subcommand)]
+    pub(crate) command: Option<SimCommand>,
+    /// The hospital.
+    #[command(flatten)]
+    pub(crate) hospital: HospitalArgs,
     /// Hours to simulate after the (already warm) start.
     #[arg(long, value_name = "H", default_value_t = 24, value_parser = clap::value_parser!(u32).range(0..=24 * 366))]
     pub(crate) hours: u32,
     /// Where to write `<Type>.ndjson` (created if missing; existing files are replaced).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) out: PathBuf,
-    /// Start of the simulation (RFC 3339, truncated to the hour); by default the current hour.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
-    pub(crate) start: Option<DateTime<Utc>>,
+    #[arg(long, value_name = "DIR", required = true)]
+    pub(crate) out: Option<PathBuf>,
     /// Also write `bundle.json`, the same resources as one FHIR transaction Bundle.
     #[arg(long)]
     pub(crate) bundle: bool,
+}
+
+/// `careload sim …` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SimCommand {
+    /// Serve the simulated hospital as a FHIR R4 REST API over HTTP (base URL `/fhir`) until Ctrl-C.
+    Serve(SimServeArgs),
+}
+
+/// `careload sim serve`.
+#[derive(Debug, Args)]
+pub(crate) struct SimServeArgs {
+    /// The hospital.
+    #[command(flatten)]
+    pub(crate) hospital: HospitalArgs,
+    /// Hours to simulate after the start before serving.
+    #[arg(long, value_name = "H", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=24 * 366))]
+    pub(crate) hours: u32,
+    /// Address to listen on (port 0: any free port; the base URL printed says which).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8090")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// Follow the wall clock: one simulated hour at the top of every real hour.
+    #[arg(long)]
+    pub(crate) follow_clock: bool,
+    /// Follow the wall clock at N simulated hours per real hour (implies --follow-clock).
+    #[arg(long, value_name = "N", value_parser = parse_speed)]
+    pub(crate) speed: Option<f64>,
+    /// The base URL to write in links (behind a proxy); by default `http://<Host header>/fhir`.
+    #[arg(long, value_name = "URL")]
+    pub(crate) base_url: Option<String>,
+}
+
+/// Parses a positive speed.
+fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 3600.0 => Ok(v),
+        _ => Err("write a number of simulated hours per real hour above 0 and at most 3600, e.g. 60".into()),
+    }
 }
 
 /// Parses an RFC 3339 instant into UTC.

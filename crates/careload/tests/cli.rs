@@ -737,7 +737,97 @@ fn sim_writes_ndjson_files_of_fhir_resources() {
 }
 
 #[test]
+fn sim_serve_prints_its_base_url_and_answers_fhir_over_http() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_careload"))
+        .args(["sim", "serve", "--beds", "60", "--seed", "3", "--listen", "127.0.0.1:0"])
+        .args(["--start", "2026-11-23T09:00:00Z"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = lines.next().unwrap().unwrap();
+    let summary = lines.next().unwrap().unwrap();
+    let authority = base
+        .strip_prefix("http://")
+        .and_then(|b| b.strip_suffix("/fhir"))
+        .unwrap_or_else(|| panic!("{base}"));
+    assert!(
+        summary.contains("60 beds") && summary.contains("resources"),
+        "{summary}"
+    );
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    write!(
+        stream,
+        "GET /fhir/metadata HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.contains("\"fhirVersion\":\"4.0.1\""), "{reply}");
+}
+
+#[test]
 fn sim_refuses_a_hospital_too_small_to_have_wards() {
     let run = careload(&["sim", "--beds", "10", "--out", "/nonexistent-never-written"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+}
+
+#[test]
+fn score_fhir_reads_the_simulators_ndjson_and_scores_every_inpatient() {
+    let marker = TempFile::new("marker", "");
+    let dir = marker.dir.join("fhir");
+    let out = careload(&[
+        "sim",
+        "--beds",
+        "60",
+        "--seed",
+        "3",
+        "--hours",
+        "24",
+        "--out",
+        s(&dir),
+        "--start",
+        "2026-11-23T09:00:00Z",
+    ]);
+    out.ok();
+    let encounters = std::fs::read_to_string(dir.join("Encounter.ndjson")).unwrap_or_else(|e| panic!("{e}"));
+    let in_progress = encounters
+        .lines()
+        .filter(|l| l.contains("\"status\":\"in-progress\""))
+        .count();
+    assert!(in_progress > 40, "{in_progress}");
+    let run = careload(&[
+        "score",
+        "--fhir",
+        s(&dir),
+        "--format",
+        "json",
+        "--pseudonym-key-env",
+        "CARELOAD_TEST_NO_SUCH_VAR",
+    ]);
+    run.ok();
+    assert!(run.stderr.contains("PUBLIC development key"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("mapped {in_progress} patients")),
+        "{}",
+        run.stderr
+    );
+    let json = run.json();
+    let patients = json["patients"].as_array().unwrap_or_else(|| panic!("no patients"));
+    assert_eq!(patients.len(), in_progress);
+    let sum: i64 = patients.iter().map(|p| milli(&p["score"]["total"])).sum();
+    assert_eq!(milli(&json["rollup"]["hospital"]["total"]), sum);
+    assert!(!run.stdout.contains("Testperson") && !run.stdout.contains("-TEST"));
+}
+
+#[test]
+fn score_needs_exactly_one_input() {
+    let run = careload(&["score"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    let run = careload(&["score", "--snapshots", "a.json", "--fhir", "dir"]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
 }

@@ -1,5 +1,13 @@
-//! `careload score`: score patient snapshots from a JSON file and sum them per
-//! team, ward and hospital.
+//! `careload score`: score patient snapshots from a JSON file (`--snapshots`)
+//! or from FHIR R4 (`--fhir`: a Bundle file or an NDJSON directory, read and
+//! mapped by `careload_ingest`), and sum them per team, ward and hospital.
+//!
+//! With `--fhir` the snapshot time is `--at`, else the latest
+//! `meta.lastUpdated` in the input (so that a file scores the same whenever
+//! it is scored), else now. The read and map reports (counts and every
+//! skipped resource with its reason) go to standard error. Pseudonyms use the
+//! key in `--pseudonym-key-env` (default `CARELOAD_PSEUDONYM_KEY`); when that
+//! is unset a public development key is used and a warning says so.
 //!
 //! Each patient is scored for a window that starts at `--at` (by default the
 //! snapshot's own time) and lasts `--hours`. The table format shows every
@@ -39,7 +47,11 @@ struct Scored {
 /// window is not valid; writing fails.
 pub(crate) fn run(args: &ScoreArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let loaded = weights_file::load_or_default(args.weights.as_deref())?;
-    let snapshots = read_snapshots(&args.snapshots)?;
+    let snapshots = match (&args.snapshots, &args.fhir) {
+        (_, Some(fhir)) => read_fhir(args, fhir)?,
+        (Some(file), None) => read_snapshots(file)?,
+        (None, None) => anyhow::bail!("give --snapshots FILE or --fhir PATH"),
+    };
     let mut scored = Vec::with_capacity(snapshots.len());
     for snapshot in snapshots {
         let start = args.at.unwrap_or(snapshot.as_of);
@@ -58,6 +70,64 @@ pub(crate) fn run(args: &ScoreArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         ScoreFormat::Json => write_json(out, &json_report(&loaded, &scored, rollup)),
         ScoreFormat::Table => write_report(args, &loaded, &scored, &rollup, out),
     }
+}
+
+/// Reads FHIR R4 from a Bundle file or an NDJSON directory and maps it to
+/// snapshots; prints the read and map reports on standard error.
+fn read_fhir(args: &ScoreArgs, path: &Path) -> anyhow::Result<Vec<Snapshot>> {
+    let mut err = std::io::stderr().lock();
+    let key = match careload_ingest::PseudonymKey::from_env(&args.pseudonym_key_env) {
+        Ok(key) => key,
+        Err(careload_ingest::Error::MissingKey(var)) => {
+            writeln!(
+                err,
+                "warning: {var} is not set: pseudonyms use the PUBLIC development key; set {var} to a secret for real patients"
+            )?;
+            careload_ingest::PseudonymKey::development()
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (resources, read) = careload_ingest::read_path(path)?;
+    let as_of = args.at.or(read.last_updated).unwrap_or_else(Utc::now);
+    let mapping = careload_ingest::MappingConfig::default().compile()?;
+    let (snapshots, mapped) = careload_ingest::map(&resources, &mapping, &key, as_of);
+    let counts = |m: &std::collections::BTreeMap<String, usize>| {
+        m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+    };
+    writeln!(
+        err,
+        "read {} resources from {}: {}",
+        read.total_read(),
+        path.display(),
+        counts(&read.read)
+    )?;
+    if !read.ignored.is_empty() {
+        writeln!(
+            err,
+            "  ignored (types careload does not use): {}",
+            counts(&read.ignored)
+        )?;
+    }
+    writeln!(
+        err,
+        "mapped {} patients as of {}: {}",
+        mapped.snapshots,
+        as_of.to_rfc3339(),
+        counts(&mapped.mapped)
+    )?;
+    if !mapped.out_of_scope.is_empty() {
+        writeln!(err, "  not in scope: {}", counts(&mapped.out_of_scope))?;
+    }
+    for (what, list) in [
+        ("skipped", &read.skipped),
+        ("skipped", &mapped.skipped),
+        ("partly mapped", &mapped.incomplete),
+    ] {
+        for s in list {
+            writeln!(err, "  {what}: {}: {}", s.reference(), s.reason)?;
+        }
+    }
+    Ok(snapshots)
 }
 
 /// Reads a JSON array of snapshots.

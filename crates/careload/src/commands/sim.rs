@@ -1,23 +1,33 @@
 //! `careload sim`: simulate a hospital (`careload_sim`) for some hours and
 //! write its FHIR R4 resources as Bulk Data style NDJSON files, optionally
 //! also as one transaction Bundle; print the counts and the model's figures.
+//! `careload sim serve`: serve the hospital as a FHIR R4 REST API over HTTP
+//! (`careload_sim::server`) until Ctrl-C.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use anyhow::Context;
-use careload_sim::{Hospital, SimConfig, SimStats};
+use careload_sim::{Hospital, SimConfig, SimServer, SimStats, server};
 use chrono::{DurationRound, TimeDelta, Utc};
 
 use super::heading;
-use crate::cli::SimArgs;
+use crate::cli::{HospitalArgs, SimArgs, SimCommand, SimServeArgs};
 use crate::table::Table;
 
 /// `careload sim …`.
 ///
 /// # Errors
-/// The output directory or a file cannot be written.
+/// The output directory or a file cannot be written; the server cannot listen.
 pub(crate) fn run(args: &SimArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    match &args.command {
+        Some(SimCommand::Serve(serve_args)) => serve(serve_args, out),
+        None => write(args, out),
+    }
+}
+
+/// The simulated hospital after `hours`.
+fn hospital(args: &HospitalArgs, hours: u32) -> anyhow::Result<Hospital> {
     let start = match args.start {
         Some(t) => t,
         None => Utc::now().duration_trunc(TimeDelta::hours(1))?,
@@ -27,25 +37,91 @@ pub(crate) fn run(args: &SimArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         ..SimConfig::new(args.seed, start)
     };
     let mut hospital = Hospital::new(config)?;
-    hospital.advance_hours(args.hours);
-    let summary = hospital.write_ndjson(&args.out)?;
+    hospital.advance_hours(hours);
+    Ok(hospital)
+}
+
+/// `careload sim serve …`.
+fn serve(args: &SimServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let speed = args.speed.or(args.follow_clock.then_some(1.0));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}; choose another address with --listen", args.listen))?;
+        let addr = listener.local_addr().context("cannot read the address listened on")?;
+        let h = hospital(&args.hospital, args.hours)?;
+        let stats = h.stats();
+        let sim = match &args.base_url {
+            Some(b) => SimServer::with_base_url(h, b),
+            None => SimServer::new(h),
+        };
+        let base = args
+            .base_url
+            .clone()
+            .map(|b| b.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| server::base_url(addr));
+        let clock = match speed {
+            Some(1.0) => "following the wall clock".to_owned(),
+            Some(s) => format!("following the wall clock at {s} simulated hours per hour"),
+            None => format!(
+                "time stands still (POST {}/sim/advance?hours=N)",
+                base.trim_end_matches("/fhir")
+            ),
+        };
+        writeln!(out, "{base}")?;
+        writeln!(
+            out,
+            "serving {} beds (seed {}, {} wards, {} inpatients, {} resources) at simulated {}; {clock}; Ctrl-C stops",
+            stats.beds,
+            args.hospital.seed,
+            stats.wards.len(),
+            stats.inpatients,
+            sim.resource_count(),
+            sim.now().to_rfc3339(),
+        )?;
+        out.flush()?;
+        let clock = speed.map(|s| tokio::spawn(server::follow_clock(sim.clone(), s)));
+        server::serve(listener, sim, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        if let Some(c) = clock {
+            c.abort();
+        }
+        writeln!(out, "stopped")?;
+        Ok(())
+    })
+}
+
+/// `careload sim --out DIR …`.
+fn write(args: &SimArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let dir = args
+        .out
+        .as_ref()
+        .context("give --out DIR to write files, or use `careload sim serve`")?;
+    let hospital = hospital(&args.hospital, args.hours)?;
+    let summary = hospital.write_ndjson(dir)?;
     writeln!(
         out,
         "simulated {} beds, seed {}, from {} to {} ({} h); wrote {} resources to {}",
-        args.beds,
-        args.seed,
+        args.hospital.beds,
+        args.hospital.seed,
         hospital.start().to_rfc3339(),
         hospital.now().to_rfc3339(),
         args.hours,
         summary.total(),
-        args.out.display()
+        dir.display()
     )?;
     let mut t = Table::new(["resource type", "count", "file"]).right([1]);
     for ((ty, n), file) in summary.counts.iter().zip(&summary.files) {
         t.row([(*ty).to_owned(), n.to_string(), file.display().to_string()]);
     }
     if args.bundle {
-        let path = args.out.join("bundle.json");
+        let path = dir.join("bundle.json");
         let file = File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
         let mut w = BufWriter::new(file);
         let n = hospital.write_transaction_bundle(&mut w)?;

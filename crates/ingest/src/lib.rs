@@ -1,0 +1,31 @@
+//! careload's FHIR R4 ingest: from the hospital's record to de-identified
+//! [`Snapshot`](careload_scoring::Snapshot)s.
+//!
+//! The ingest has two halves joined by one boundary:
+//!
+//! * **reading** ([`read`]): FHIR R4 JSON from a Bundle file or a directory of
+//!   Bulk Data NDJSON files, parsed with the typed R4B models of `fhir-sdk`
+//!   (which read R4 JSON), into a [`Resources`] store. A REST or Bulk Data
+//!   `source` module will fill the same store later.
+//! * **mapping** ([`mapping`]): [`Resources`] + a compiled [`Mapping`] (the
+//!   code tables of [`MappingConfig`]) + a [`PseudonymKey`] → one snapshot per
+//!   in-progress inpatient stay on a ward, and a [`MapReport`].
+//!
+//! Nothing is ever fatal for one resource: a malformed line, a resource the
+//! typed models refuse, an unknown code or a dangling reference is counted,
+//! logged with its id and skipped. Names, identifiers, addresses, telecom,
+//! narrative and free text never leave the typed resources; the FHIR Patient
+//! id becomes a keyed hash.
+
+pub mod config;
+pub mod error;
+pub mod mapping;
+pub mod pseudonym;
+pub mod read;
+mod time;
+
+pub use config::{Mapping, MappingConfig};
+pub use error::Error;
+pub use mapping::{MapReport, map};
+pub use pseudonym::PseudonymKey;
+pub use read::{ReadReport, Resources, Skip, read_path};

@@ -1,0 +1,861 @@
+//! From [`Resources`] to de-identified [`Snapshot`]s.
+//!
+//! One snapshot per in-progress inpatient `Encounter` (class in
+//! `inpatient_classes`, status `in-progress`, started at or before `as_of`)
+//! whose current location resolves, up the `Location.partOf` chain by
+//! `physicalType`, to a ward. Placement ids are the FHIR **Location ids** of
+//! the ward, team (or `room_teams`) and bed: stable, free of free text, and
+//! what the weights and screens key on. The specialty is the first mapped
+//! coding of `Encounter.serviceType`, else of `Encounter.type`; the stay is
+//! *outlying* when its specialty is known, the ward's specialties are known
+//! (`ward_specialties`, else the ward `Location.type` codings) and it is not
+//! among them.
+//!
+//! Clinical resources join a snapshot through their `encounter` reference, or
+//! when they have none through their patient's in-progress stay. Only
+//! resources at or before `as_of` count where a time applies. From `Patient`
+//! only the sex and the birth **year** are taken; the Patient id becomes a
+//! keyed pseudonym. Nothing else of a person — names, identifiers,
+//! addresses, telecom, notes, narrative — is read.
+//!
+//! Whatever cannot be used is counted in the [`MapReport`] with the
+//! resource's id and the reason, logged, and skipped.
+
+use std::collections::{BTreeMap, HashMap};
+
+use careload_scoring::news2::{Spo2Scale, Vitals};
+use careload_scoring::snapshot::{
+    Activity, ActivityStatus, AdlNeed, CarePlan as CarePlanItem, Diagnosis, Dosing, EmotionalSupport, MedicationOrder,
+    News2Observation, Norton, NortonActivity, Order, Placement, Route, Sex, Snapshot, VitalSigns,
+};
+use chrono::{DateTime, Days, NaiveTime, TimeZone, Utc};
+use fhir_sdk::Date;
+use fhir_sdk::r4b::resources::{
+    Encounter, MedicationRequest, Observation, ObservationComponentValue, ObservationEffective, ObservationValue,
+    ServiceRequestOccurrence,
+};
+use fhir_sdk::r4b::types::{CodeableConcept, Period, Quantity, Reference};
+use serde::Serialize;
+
+use crate::config::{LocationLevel, Mapping, ObservationKind};
+use crate::pseudonym::PseudonymKey;
+use crate::read::{Resources, Skip};
+use crate::time::{date_time, instant};
+
+/// What a mapping made and left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MapReport {
+    /// Snapshots made (one per in-progress inpatient stay on a ward).
+    pub snapshots: usize,
+    /// Resources that went into a snapshot, per type.
+    pub mapped: BTreeMap<String, usize>,
+    /// Resources not in scope, per type and reason: finished stays, stopped
+    /// orders, completed requests, items after `as_of`. Expected, not errors.
+    pub out_of_scope: BTreeMap<String, usize>,
+    /// Resources that could have counted but could not be used, with the reason.
+    pub skipped: Vec<Skip>,
+    /// Resources used, but with a part that could not be (an unknown route
+    /// counted as `other`, a missing Patient), with the reason.
+    pub incomplete: Vec<Skip>,
+}
+
+impl MapReport {
+    fn mapped(&mut self, ty: &str) {
+        *self.mapped.entry(ty.to_owned()).or_default() += 1;
+    }
+
+    fn out_of_scope(&mut self, ty: &str, why: &str) {
+        *self.out_of_scope.entry(format!("{ty}: {why}")).or_default() += 1;
+    }
+
+    fn skip(&mut self, ty: &str, id: &str, reason: impl Into<String>) {
+        let s = Skip::new(ty, Some(id), reason);
+        tracing::warn!(resource_type = ty, id = s.id.as_deref().unwrap_or("-"), reason = %s.reason, "FHIR resource skipped in mapping");
+        self.skipped.push(s);
+    }
+
+    fn incomplete(&mut self, ty: &str, id: &str, reason: impl Into<String>) {
+        let s = Skip::new(ty, Some(id), reason);
+        tracing::info!(resource_type = ty, id = s.id.as_deref().unwrap_or("-"), reason = %s.reason, "FHIR resource partly mapped");
+        self.incomplete.push(s);
+    }
+}
+
+/// The id of a reference to a resource of type `ty`: `Type/id`, an absolute
+/// URL ending in `Type/id`, with or without `/_history/n`.
+pub fn reference_id<'a>(r: Option<&'a Reference>, ty: &str) -> Option<&'a str> {
+    let text = r?.reference.as_deref()?;
+    let text = match text.find("/_history/") {
+        Some(i) => &text[..i],
+        None => text,
+    };
+    let mut parts = text.rsplit('/');
+    let id = parts.next()?;
+    let t = parts.next()?;
+    (t == ty && !id.is_empty()).then_some(id)
+}
+
+fn has_code(cc: Option<&CodeableConcept>, system: &str, code: &str) -> bool {
+    cc.is_some_and(|cc| {
+        cc.coding
+            .iter()
+            .flatten()
+            .any(|c| c.code.as_deref() == Some(code) && c.system.as_deref().is_none_or(|s| s == system))
+    })
+}
+
+fn period_start(p: Option<&Period>) -> Option<DateTime<Utc>> {
+    p?.start.as_ref().and_then(date_time)
+}
+
+fn period_end(p: Option<&Period>) -> Option<DateTime<Utc>> {
+    p?.end.as_ref().and_then(date_time)
+}
+
+/// The snapshots of every in-progress inpatient stay on a ward at `as_of`, and a report.
+pub fn map(
+    resources: &Resources,
+    mapping: &Mapping,
+    key: &PseudonymKey,
+    as_of: DateTime<Utc>,
+) -> (Vec<Snapshot>, MapReport) {
+    let mut m = Mapper {
+        res: resources,
+        cfg: mapping,
+        as_of,
+        report: MapReport::default(),
+        snapshots: Vec::new(),
+        by_encounter: HashMap::new(),
+        by_patient: HashMap::new(),
+        vitals: HashMap::new(),
+        norton_totals: HashMap::new(),
+    };
+    for (id, e) in &resources.encounters {
+        m.encounter(id, e, key);
+    }
+    for (id, t) in &resources.tasks {
+        m.task(id, t);
+    }
+    for (id, r) in &resources.medication_requests {
+        m.medication(id, r);
+    }
+    for (id, o) in &resources.observations {
+        m.observation(id, o);
+    }
+    for (id, s) in &resources.service_requests {
+        m.service_request(id, s);
+    }
+    for (id, c) in &resources.care_plans {
+        m.care_plan(id, c);
+    }
+    for (id, c) in &resources.conditions {
+        m.condition(id, c);
+    }
+    m.finish()
+}
+
+/// A vital-sign set being gathered: values and the resources they came from.
+#[derive(Default)]
+struct VitalSet {
+    vitals: Vitals,
+    sources: Vec<String>,
+}
+
+struct Mapper<'a> {
+    res: &'a Resources,
+    cfg: &'a Mapping,
+    as_of: DateTime<Utc>,
+    report: MapReport,
+    snapshots: Vec<Snapshot>,
+    by_encounter: HashMap<&'a str, usize>,
+    by_patient: HashMap<&'a str, usize>,
+    /// (snapshot, time) → vital set
+    vitals: HashMap<(usize, DateTime<Utc>), VitalSet>,
+    /// (snapshot, time) → Norton total
+    norton_totals: HashMap<(usize, DateTime<Utc>), u8>,
+}
+
+/// Ward, team, room and bed found up a Location chain.
+#[derive(Default)]
+struct Chain {
+    ward: Option<String>,
+    team: Option<String>,
+    room: Option<String>,
+    bed: Option<String>,
+}
+
+impl<'a> Mapper<'a> {
+    fn encounter(&mut self, id: &'a str, e: &'a Encounter, key: &PseudonymKey) {
+        const TY: &str = "Encounter";
+        let class = e.class.code.as_deref().unwrap_or("");
+        if !self.cfg.inpatient_classes.contains(class) {
+            return self.report.out_of_scope(TY, "not an inpatient stay");
+        }
+        if e.status.as_ref() != "in-progress" {
+            return self.report.out_of_scope(TY, "not in progress");
+        }
+        let Some(admitted_at) = period_start(e.period.as_ref()) else {
+            return self.report.skip(TY, id, "in-progress stay without period.start");
+        };
+        if admitted_at > self.as_of {
+            return self.report.out_of_scope(TY, "admitted after the snapshot time");
+        }
+        let Some(patient_id) = reference_id(e.subject.as_ref(), "Patient") else {
+            return self.report.skip(TY, id, "subject is not a Patient reference");
+        };
+        // current locations: not completed/planned, not ended by as_of; the last listed wins
+        let current: Vec<&str> = e
+            .location
+            .iter()
+            .flatten()
+            .filter(|l| {
+                l.status
+                    .as_ref()
+                    .is_none_or(|s| matches!(s.as_ref(), "active" | "reserved"))
+            })
+            .filter(|l| period_end(l.period.as_ref()).is_none_or(|end| end > self.as_of))
+            .filter_map(|l| reference_id(Some(&l.location), "Location"))
+            .collect();
+        let Some(location_id) = current.last() else {
+            return self.report.skip(TY, id, "no current location");
+        };
+        let chain = match self.chain(location_id) {
+            Ok(chain) => chain,
+            Err(reason) => return self.report.skip(TY, id, reason),
+        };
+        let Some(ward) = chain.ward.clone() else {
+            return self.report.skip(
+                TY,
+                id,
+                format!("location Location/{location_id} is not on a ward (no ward up its partOf chain)"),
+            );
+        };
+        let team = chain.team.clone().or_else(|| {
+            [
+                chain.room.as_ref(),
+                chain.bed.as_ref(),
+                Some(&(*location_id).to_owned()),
+            ]
+            .into_iter()
+            .flatten()
+            .find_map(|r| self.cfg.room_teams.get(r).cloned())
+        });
+        let specialty = self.cfg.specialties.concept(e.service_type.as_ref()).or_else(|| {
+            e.r#type
+                .iter()
+                .flatten()
+                .find_map(|t| self.cfg.specialties.concept(Some(t)))
+        });
+        let ward_specialties: Vec<String> = match self.cfg.ward_specialties.get(&ward) {
+            Some(list) => list.clone(),
+            None => self
+                .res
+                .locations
+                .get(&ward)
+                .map(|w| {
+                    w.r#type
+                        .iter()
+                        .flatten()
+                        .filter_map(|t| self.cfg.specialties.concept(Some(t)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        let outlying = specialty
+            .as_ref()
+            .is_some_and(|s| !ward_specialties.is_empty() && !ward_specialties.contains(s));
+        let mut snapshot = Snapshot::new(key.patient_key(patient_id), self.as_of, admitted_at, ward);
+        snapshot.placement = Placement {
+            ward: snapshot.placement.ward,
+            team,
+            bed: chain.bed.clone(),
+        };
+        snapshot.specialty = specialty;
+        snapshot.outlying = outlying;
+        match self.res.patients.get(patient_id) {
+            Some(p) => {
+                snapshot.sex = match p.gender.as_ref().map(|g| g.as_ref()) {
+                    Some("female") => Sex::Female,
+                    Some("male") => Sex::Male,
+                    Some("other") => Sex::Other,
+                    _ => Sex::Unknown,
+                };
+                snapshot.birth_year = p.birth_date.as_ref().map(|d| match d {
+                    Date::Year(y) | Date::YearMonth(y, _) => *y,
+                    Date::Date(d) => d.year(),
+                });
+                self.report.mapped("Patient");
+            }
+            None => self
+                .report
+                .incomplete(TY, id, "its Patient is not in the input: sex and birth year unknown"),
+        }
+        if let Some(previous) = self.by_patient.get(patient_id) {
+            let _ = previous;
+            self.report.incomplete(
+                TY,
+                id,
+                "the patient has another in-progress stay; items without an encounter go to the first",
+            );
+        } else {
+            self.by_patient.insert(patient_id, self.snapshots.len());
+        }
+        self.by_encounter.insert(id, self.snapshots.len());
+        self.snapshots.push(snapshot);
+        self.report.mapped(TY);
+    }
+
+    /// Walks up `partOf` from a Location, classifying each level by physical type.
+    fn chain(&self, start: &str) -> Result<Chain, String> {
+        let mut chain = Chain::default();
+        let mut current = start.to_owned();
+        for _ in 0..16 {
+            let Some(loc) = self.res.locations.get(&current) else {
+                return Err(format!(
+                    "location Location/{current} is not in the input (dangling reference)"
+                ));
+            };
+            let slot = match self.cfg.location_types.concept(loc.physical_type.as_ref()) {
+                Some(LocationLevel::Ward) => &mut chain.ward,
+                Some(LocationLevel::Team) => &mut chain.team,
+                Some(LocationLevel::Room) => &mut chain.room,
+                Some(LocationLevel::Bed) => &mut chain.bed,
+                None => &mut None,
+            };
+            if slot.is_none() {
+                *slot = Some(current.clone());
+            }
+            if chain.ward.is_some() {
+                return Ok(chain);
+            }
+            match reference_id(loc.part_of.as_ref(), "Location") {
+                Some(parent) => current = parent.to_owned(),
+                None => return Ok(chain),
+            }
+        }
+        Err(format!(
+            "location Location/{start} has a partOf chain deeper than 16 (a loop?)"
+        ))
+    }
+
+    /// The snapshot an item belongs to, or why none.
+    fn target(&self, encounter: Option<&Reference>, subject: Option<&Reference>) -> Result<usize, &'static str> {
+        if let Some(e) = reference_id(encounter, "Encounter") {
+            return self
+                .by_encounter
+                .get(e)
+                .copied()
+                .ok_or("its encounter is not an in-progress inpatient stay on a ward");
+        }
+        match reference_id(subject, "Patient") {
+            Some(p) => self.by_patient.get(p).copied().ok_or("its patient is not on a ward"),
+            None => Err("no encounter and no Patient subject"),
+        }
+    }
+
+    fn task(&mut self, id: &'a str, t: &'a fhir_sdk::r4b::resources::Task) {
+        const TY: &str = "Task";
+        let status = match t.status.as_ref() {
+            "requested" | "accepted" | "ready" | "in-progress" | "received" => ActivityStatus::Open,
+            "completed" => ActivityStatus::Completed,
+            "cancelled" | "rejected" | "failed" | "entered-in-error" => ActivityStatus::Cancelled,
+            _ => return self.report.out_of_scope(TY, "draft or on hold"),
+        };
+        if t.authored_on
+            .as_ref()
+            .and_then(date_time)
+            .is_some_and(|a| a > self.as_of)
+        {
+            return self.report.out_of_scope(TY, "authored after the snapshot time");
+        }
+        let idx = match self.target(t.encounter.as_ref(), t.r#for.as_ref()) {
+            Ok(i) => i,
+            Err(reason) => return self.report.skip(TY, id, reason),
+        };
+        let Some(code) = self.cfg.activities.concept(t.code.as_ref()) else {
+            return self.report.skip(TY, id, "no mapped activity code (see `activities`)");
+        };
+        let restriction = t.restriction.as_ref().and_then(|r| r.period.as_ref());
+        let due = period_start(t.execution_period.as_ref())
+            .or_else(|| period_start(restriction))
+            .or_else(|| period_end(restriction));
+        let profession = t
+            .performer_type
+            .iter()
+            .flatten()
+            .find_map(|p| self.cfg.professions.concept(Some(p)));
+        if let Some(s) = self.snapshots.get_mut(idx) {
+            s.activities.push(Activity {
+                code: code.into(),
+                due,
+                status,
+                profession,
+                source: Some(format!("Task/{id}")),
+            });
+        }
+        self.report.mapped(TY);
+    }
+
+    fn medication(&mut self, id: &'a str, r: &'a MedicationRequest) {
+        const TY: &str = "MedicationRequest";
+        if r.status != "active" {
+            return self.report.out_of_scope(TY, "not active");
+        }
+        if r.authored_on
+            .as_ref()
+            .and_then(date_time)
+            .is_some_and(|a| a > self.as_of)
+        {
+            return self.report.out_of_scope(TY, "authored after the snapshot time");
+        }
+        let idx = match self.target(r.encounter.as_ref(), Some(&r.subject)) {
+            Ok(i) => i,
+            Err(reason) => return self.report.skip(TY, id, reason),
+        };
+        let dosages: Vec<_> = r.dosage_instruction.iter().flatten().collect();
+        let route_cc = dosages.iter().find_map(|d| d.route.as_ref());
+        let route = match self.cfg.routes.concept(route_cc) {
+            Some(route) => route,
+            None => {
+                let what = match route_cc {
+                    None => "no route".to_owned(),
+                    Some(cc) => {
+                        let codes: Vec<String> = cc
+                            .coding
+                            .iter()
+                            .flatten()
+                            .map(|c| {
+                                format!(
+                                    "{}|{}",
+                                    c.system.as_deref().unwrap_or(""),
+                                    c.code.as_deref().unwrap_or("")
+                                )
+                            })
+                            .collect();
+                        format!("unknown route {}", codes.join(", "))
+                    }
+                };
+                self.report
+                    .incomplete(TY, id, format!("{what}: counted as route other"));
+                Route::Other
+            }
+        };
+        let prn = dosages.iter().any(|d| {
+            matches!(d.as_needed, Some(fhir_sdk::r4b::types::DosageAsNeeded::Boolean(true)))
+                || matches!(
+                    d.as_needed,
+                    Some(fhir_sdk::r4b::types::DosageAsNeeded::CodeableConcept(_))
+                )
+        });
+        let ward_local_day = self.as_of.with_timezone(&self.cfg.time_zone).date_naive();
+        let mut times: Vec<DateTime<Utc>> = Vec::new();
+        let mut per_day: f64 = 0.0;
+        let mut any_frequency = false;
+        for d in &dosages {
+            let Some(repeat) = d.timing.as_ref().and_then(|t| t.repeat.as_ref()) else {
+                continue;
+            };
+            let tod: Vec<NaiveTime> = repeat
+                .time_of_day
+                .iter()
+                .flatten()
+                .filter_map(|t| {
+                    let (h, mi, s) = t.0.as_hms();
+                    NaiveTime::from_hms_opt(u32::from(h), u32::from(mi), u32::from(s))
+                })
+                .collect();
+            if !tod.is_empty() {
+                for day in [Some(ward_local_day), ward_local_day.checked_add_days(Days::new(1))]
+                    .into_iter()
+                    .flatten()
+                {
+                    for t in &tod {
+                        if let Some(local) = self.cfg.time_zone.from_local_datetime(&day.and_time(*t)).earliest() {
+                            times.push(local.with_timezone(&Utc));
+                        }
+                    }
+                }
+            } else if let Some(freq) = repeat.frequency {
+                let period = repeat.period.unwrap_or(1.0);
+                let days = match repeat.period_unit.as_deref().unwrap_or("d") {
+                    "s" => period / 86_400.0,
+                    "min" => period / 1_440.0,
+                    "h" => period / 24.0,
+                    "d" => period,
+                    "wk" => period * 7.0,
+                    "mo" => period * 30.0,
+                    "a" => period * 365.0,
+                    _ => period,
+                };
+                if days > 0.0 {
+                    per_day += f64::from(freq.get()) / days;
+                    any_frequency = true;
+                }
+            }
+        }
+        let dosing = if prn {
+            Dosing::AsNeeded
+        } else if !times.is_empty() {
+            times.sort();
+            times.dedup();
+            Dosing::At { times }
+        } else if any_frequency {
+            Dosing::PerDay {
+                times: u16::try_from(per_day.round() as i64).unwrap_or(u16::MAX),
+            }
+        } else {
+            self.report.incomplete(TY, id, "no timing: counted as once a day");
+            Dosing::PerDay { times: 1 }
+        };
+        if let Some(s) = self.snapshots.get_mut(idx) {
+            s.medications.push(MedicationOrder {
+                route,
+                dosing,
+                source: Some(format!("MedicationRequest/{id}")),
+            });
+        }
+        self.report.mapped(TY);
+    }
+
+    fn observation(&mut self, id: &'a str, o: &'a Observation) {
+        const TY: &str = "Observation";
+        if matches!(o.status.as_ref(), "entered-in-error" | "cancelled" | "registered") {
+            return self
+                .report
+                .out_of_scope(TY, "entered in error, cancelled or not yet done");
+        }
+        let Some(kind) = self.cfg.observations.concept(Some(&o.code)) else {
+            return self.report.out_of_scope(TY, "a code careload does not use");
+        };
+        let at = match o.effective.as_ref() {
+            Some(ObservationEffective::DateTime(d)) => date_time(d),
+            Some(ObservationEffective::Instant(i)) => instant(i),
+            Some(ObservationEffective::Period(p)) => period_start(Some(p)).or_else(|| period_end(Some(p))),
+            _ => None,
+        }
+        .or_else(|| o.issued.as_ref().and_then(instant));
+        let Some(at) = at else {
+            return self.report.skip(TY, id, "no effective time");
+        };
+        if at > self.as_of {
+            return self.report.out_of_scope(TY, "after the snapshot time");
+        }
+        let idx = match self.target(o.encounter.as_ref(), o.subject.as_ref()) {
+            Ok(i) => i,
+            Err(reason) => return self.report.skip(TY, id, reason),
+        };
+        let source = format!("Observation/{id}");
+        let number = || match o.value.as_ref() {
+            Some(ObservationValue::Integer(i)) => Some(f64::from(*i)),
+            Some(ObservationValue::Quantity(q)) => q.value,
+            _ => None,
+        };
+        let concept = || match o.value.as_ref() {
+            Some(ObservationValue::CodeableConcept(cc)) => Some(cc),
+            _ => None,
+        };
+        let boolean = || match o.value.as_ref() {
+            Some(ObservationValue::Boolean(b)) => Some(*b),
+            _ => None,
+        };
+        let cfg = self.cfg;
+        let no_value = "no usable value";
+        let result: Result<(), String> = (|| {
+            match kind {
+                ObservationKind::News2Total => {
+                    let v = number().ok_or(no_value)?;
+                    let v = to_u8(v).filter(|v| *v <= 20).ok_or("NEWS2 total outside 0–20")?;
+                    self.push(idx, |s| {
+                        s.news2.push(News2Observation {
+                            at,
+                            value: v,
+                            source: Some(source.clone()),
+                        })
+                    });
+                }
+                ObservationKind::RespirationRate => {
+                    let v = to_u16(number().ok_or(no_value)?).ok_or("respiration rate out of range")?;
+                    self.vital(idx, at, &source, |vs| vs.respiration_rate = Some(v));
+                }
+                ObservationKind::Spo2 => {
+                    let v = to_u8(number().ok_or(no_value)?)
+                        .filter(|v| *v <= 100)
+                        .ok_or("SpO₂ outside 0–100")?;
+                    self.vital(idx, at, &source, |vs| vs.spo2 = Some(v));
+                }
+                ObservationKind::Pulse => {
+                    let v = to_u16(number().ok_or(no_value)?).ok_or("pulse out of range")?;
+                    self.vital(idx, at, &source, |vs| vs.pulse = Some(v));
+                }
+                ObservationKind::SystolicBp => {
+                    let v = to_u16(number().ok_or(no_value)?).ok_or("systolic pressure out of range")?;
+                    self.vital(idx, at, &source, |vs| vs.systolic_bp = Some(v));
+                }
+                ObservationKind::BpPanel => {
+                    let systolic = o
+                        .component
+                        .iter()
+                        .flatten()
+                        .filter(|c| cfg.observations.concept(Some(&c.code)) == Some(ObservationKind::SystolicBp))
+                        .find_map(|c| match c.value.as_ref() {
+                            Some(ObservationComponentValue::Quantity(q)) => q.value,
+                            Some(ObservationComponentValue::Integer(i)) => Some(f64::from(*i)),
+                            _ => None,
+                        })
+                        .ok_or("blood-pressure panel without a systolic value")?;
+                    let v = to_u16(systolic).ok_or("systolic pressure out of range")?;
+                    self.vital(idx, at, &source, |vs| vs.systolic_bp = Some(v));
+                }
+                ObservationKind::Temperature => {
+                    let q: &Quantity = match o.value.as_ref() {
+                        Some(ObservationValue::Quantity(q)) => q,
+                        _ => return Err(no_value.to_owned()),
+                    };
+                    let mut v = q.value.ok_or(no_value)?;
+                    if q.code.as_deref() == Some("[degF]") {
+                        v = (v - 32.0) * 5.0 / 9.0;
+                    }
+                    self.vital(idx, at, &source, |vs| vs.temperature = Some(v));
+                }
+                ObservationKind::Acvpu => {
+                    let a = cfg
+                        .acvpu
+                        .concept(concept())
+                        .ok_or("no mapped ACVPU value (see `acvpu`)")?;
+                    self.vital(idx, at, &source, |vs| vs.consciousness = Some(a));
+                }
+                ObservationKind::SupplementalOxygen => {
+                    let b = boolean().ok_or(no_value)?;
+                    self.vital(idx, at, &source, |vs| vs.on_oxygen = Some(b));
+                }
+                ObservationKind::Spo2Scale2 => {
+                    let b = boolean().ok_or(no_value)?;
+                    self.vital(idx, at, &source, |vs| {
+                        vs.spo2_scale = if b { Spo2Scale::Scale2 } else { Spo2Scale::Scale1 };
+                    });
+                }
+                ObservationKind::NortonPhysicalActivity => {
+                    let level = match o.value.as_ref() {
+                        Some(ObservationValue::Integer(i)) => match i {
+                            4 => Some(NortonActivity::Walks),
+                            3 => Some(NortonActivity::WalksWithHelp),
+                            2 => Some(NortonActivity::Wheelchair),
+                            1 => Some(NortonActivity::Bedridden),
+                            _ => None,
+                        },
+                        Some(ObservationValue::CodeableConcept(cc)) => cfg.norton_levels.concept(Some(cc)),
+                        _ => None,
+                    }
+                    .ok_or("no Norton physical-activity level (valueInteger 1–4 or a mapped code)")?;
+                    self.push(idx, |s| {
+                        if s.norton.as_ref().is_none_or(|n| n.assessed_at <= at) {
+                            s.norton = Some(Norton {
+                                activity: level,
+                                total: None,
+                                assessed_at: at,
+                            });
+                        }
+                    });
+                }
+                ObservationKind::NortonTotal => {
+                    let v = to_u8(number().ok_or(no_value)?).ok_or("Norton total out of range")?;
+                    self.norton_totals.insert((idx, at), v);
+                }
+                ObservationKind::EmotionalSupport => {
+                    let level = cfg
+                        .support_levels
+                        .concept(concept())
+                        .ok_or("no mapped emotional-support level")?;
+                    self.push(idx, |s| {
+                        if s.emotional_support.as_ref().is_none_or(|e| e.assessed_at <= at) {
+                            s.emotional_support = Some(EmotionalSupport {
+                                level,
+                                assessed_at: at,
+                                source: Some(source.clone()),
+                            });
+                        }
+                    });
+                }
+                adl => {
+                    let domain = adl.adl_domain().ok_or("not an ADL observation")?;
+                    let level = cfg.adl_levels.concept(concept()).ok_or("no mapped ADL level")?;
+                    self.push(idx, |s| match s.adl.iter_mut().find(|a| a.domain == domain) {
+                        Some(a) if a.assessed_at <= at => {
+                            a.level = level;
+                            a.assessed_at = at;
+                        }
+                        Some(_) => {}
+                        None => s.adl.push(AdlNeed {
+                            domain,
+                            level,
+                            assessed_at: at,
+                        }),
+                    });
+                }
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => self.report.mapped(TY),
+            Err(reason) => self.report.skip(TY, id, reason),
+        }
+    }
+
+    fn push(&mut self, idx: usize, f: impl FnOnce(&mut Snapshot)) {
+        if let Some(s) = self.snapshots.get_mut(idx) {
+            f(s);
+        }
+    }
+
+    fn vital(&mut self, idx: usize, at: DateTime<Utc>, source: &str, f: impl FnOnce(&mut Vitals)) {
+        let set = self.vitals.entry((idx, at)).or_default();
+        f(&mut set.vitals);
+        set.sources.push(source.to_owned());
+    }
+
+    fn service_request(&mut self, id: &'a str, r: &'a fhir_sdk::r4b::resources::ServiceRequest) {
+        const TY: &str = "ServiceRequest";
+        if r.status.as_ref() != "active" {
+            return self.report.out_of_scope(TY, "not active");
+        }
+        if r.authored_on
+            .as_ref()
+            .and_then(date_time)
+            .is_some_and(|a| a > self.as_of)
+        {
+            return self.report.out_of_scope(TY, "authored after the snapshot time");
+        }
+        let idx = match self.target(r.encounter.as_ref(), Some(&r.subject)) {
+            Ok(i) => i,
+            Err(reason) => return self.report.skip(TY, id, reason),
+        };
+        let Some(category) = r
+            .category
+            .iter()
+            .flatten()
+            .find_map(|c| self.cfg.order_categories.concept(Some(c)))
+        else {
+            return self
+                .report
+                .skip(TY, id, "no mapped order category (see `order_categories`)");
+        };
+        let due = match r.occurrence.as_ref() {
+            Some(ServiceRequestOccurrence::DateTime(d)) => date_time(d),
+            Some(ServiceRequestOccurrence::Period(p)) => period_start(Some(p)),
+            Some(ServiceRequestOccurrence::Timing(t)) => t.event.iter().flatten().filter_map(date_time).min(),
+            _ => None,
+        };
+        self.push(idx, |s| {
+            s.orders.push(Order {
+                category: category.into(),
+                due,
+                source: Some(format!("ServiceRequest/{id}")),
+            })
+        });
+        self.report.mapped(TY);
+    }
+
+    fn care_plan(&mut self, id: &'a str, c: &'a fhir_sdk::r4b::resources::CarePlan) {
+        const TY: &str = "CarePlan";
+        if c.status.as_ref() != "active" {
+            return self.report.out_of_scope(TY, "not active");
+        }
+        if period_start(c.period.as_ref()).is_some_and(|s| s > self.as_of) {
+            return self.report.out_of_scope(TY, "starts after the snapshot time");
+        }
+        let idx = match self.target(c.encounter.as_ref(), Some(&c.subject)) {
+            Ok(i) => i,
+            Err(reason) => return self.report.skip(TY, id, reason),
+        };
+        let Some(category) = c
+            .category
+            .iter()
+            .flatten()
+            .find_map(|cc| self.cfg.care_plan_categories.concept(Some(cc)))
+        else {
+            return self
+                .report
+                .skip(TY, id, "no mapped care-plan category (see `care_plan_categories`)");
+        };
+        self.push(idx, |s| {
+            s.care_plans.push(CarePlanItem {
+                category: category.into(),
+                source: Some(format!("CarePlan/{id}")),
+            })
+        });
+        self.report.mapped(TY);
+    }
+
+    fn condition(&mut self, id: &'a str, c: &'a fhir_sdk::r4b::resources::Condition) {
+        const TY: &str = "Condition";
+        const VER: &str = "http://terminology.hl7.org/CodeSystem/condition-ver-status";
+        const CLIN: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+        if has_code(c.verification_status.as_ref(), VER, "entered-in-error")
+            || has_code(c.verification_status.as_ref(), VER, "refuted")
+        {
+            return self.report.out_of_scope(TY, "entered in error or refuted");
+        }
+        let active = c.clinical_status.as_ref().is_none_or(|cs| {
+            ["active", "recurrence", "relapse"]
+                .iter()
+                .any(|code| has_code(Some(cs), CLIN, code))
+        });
+        if !active {
+            return self.report.out_of_scope(TY, "not active");
+        }
+        if c.recorded_date
+            .as_ref()
+            .and_then(date_time)
+            .is_some_and(|r| r > self.as_of)
+        {
+            return self.report.out_of_scope(TY, "recorded after the snapshot time");
+        }
+        let idx = match self.target(c.encounter.as_ref(), Some(&c.subject)) {
+            Ok(i) => i,
+            Err(reason) => return self.report.skip(TY, id, reason),
+        };
+        let Some(code) = self.cfg.diagnoses.concept(c.code.as_ref()) else {
+            return self.report.skip(TY, id, "no ICD-10 coding (see `diagnoses`)");
+        };
+        self.push(idx, |s| {
+            s.diagnoses.push(Diagnosis {
+                code: code.into(),
+                source: Some(format!("Condition/{id}")),
+            })
+        });
+        self.report.mapped(TY);
+    }
+
+    fn finish(mut self) -> (Vec<Snapshot>, MapReport) {
+        let mut sets: Vec<((usize, DateTime<Utc>), VitalSet)> = self.vitals.drain().collect();
+        sets.sort_by_key(|(k, _)| *k);
+        for ((idx, at), set) in sets {
+            if let Some(s) = self.snapshots.get_mut(idx) {
+                s.vitals.push(VitalSigns {
+                    at,
+                    vitals: set.vitals,
+                    source: Some(set.sources.join(",")),
+                });
+            }
+        }
+        for (idx, s) in self.snapshots.iter_mut().enumerate() {
+            if let Some(n) = s.norton.as_mut() {
+                n.total = self.norton_totals.get(&(idx, n.assessed_at)).copied();
+            }
+            s.news2.sort_by_key(|n| n.at);
+            s.adl.sort_by_key(|a| a.domain);
+        }
+        self.report.snapshots = self.snapshots.len();
+        (self.snapshots, self.report)
+    }
+}
+
+fn to_u8(v: f64) -> Option<u8> {
+    let r = v.round();
+    (r.is_finite() && (0.0..=255.0).contains(&r)).then_some(r as u8)
+}
+
+fn to_u16(v: f64) -> Option<u16> {
+    let r = v.round();
+    (r.is_finite() && (0.0..=65_535.0).contains(&r)).then_some(r as u16)
+}

@@ -1,0 +1,458 @@
+//! The served snapshot: every resource of the hospital's present, serialised
+//! once, sorted by id per type, with the keys its search parameters match on
+//! and a reverse index of references for `_revinclude`.
+//!
+//! The search parameters are a table ([`TYPES`]): a name, a kind (token or
+//! reference) and a path into the resource, walked like a small FHIRPath
+//! (arrays are flattened at every step). A token leaf is a `code` string, a
+//! `Coding` or a `CodeableConcept`; a reference leaf is a `Reference` whose
+//! `reference` is `Type/id`.
+//!
+//! `Encounter`'s `location` is hierarchical: an encounter's keys hold its bed
+//! and every ancestor of the bed along `Location.partOf` (room, team, ward),
+//! so that `location=Location/w01` finds the ward's patients. Only the bed is
+//! a direct reference (the one `_include=Encounter:location` follows).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::Hospital;
+use crate::output::RESOURCE_TYPES;
+
+/// What kind of value a search parameter matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `[system]|[code]`.
+    Token,
+    /// A reference to a resource of the given type.
+    Reference(&'static str),
+}
+
+/// One search parameter of one resource type.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ParamDef {
+    /// Its name in the query string.
+    pub(crate) name: &'static str,
+    /// Token or reference.
+    pub(crate) kind: Kind,
+    /// The path of elements holding its values.
+    pub(crate) path: &'static [&'static str],
+    /// Whether a reference also matches the target's `partOf` ancestors.
+    pub(crate) hierarchical: bool,
+    /// What it searches, for the CapabilityStatement.
+    pub(crate) doc: &'static str,
+}
+
+const fn token(name: &'static str, path: &'static [&'static str], doc: &'static str) -> ParamDef {
+    ParamDef {
+        name,
+        kind: Kind::Token,
+        path,
+        hierarchical: false,
+        doc,
+    }
+}
+
+const fn reference(
+    name: &'static str,
+    target: &'static str,
+    path: &'static [&'static str],
+    doc: &'static str,
+) -> ParamDef {
+    ParamDef {
+        name,
+        kind: Kind::Reference(target),
+        path,
+        hierarchical: false,
+        doc,
+    }
+}
+
+const PATIENT: ParamDef = reference("patient", "Patient", &["subject"], "the patient (subject)");
+const SUBJECT: ParamDef = reference("subject", "Patient", &["subject"], "the subject (a Patient)");
+const ENCOUNTER: ParamDef = reference("encounter", "Encounter", &["encounter"], "the encounter (stay)");
+const STATUS: ParamDef = token("status", &["status"], "status code");
+const CATEGORY: ParamDef = token("category", &["category"], "category, system|code");
+const CODE: ParamDef = token("code", &["code"], "code, system|code");
+const INTENT: ParamDef = token("intent", &["intent"], "intent code");
+
+/// A resource type and its search parameters (besides `_id` and `_lastUpdated`).
+#[derive(Debug)]
+pub(crate) struct TypeDef {
+    /// The resource type.
+    pub(crate) name: &'static str,
+    /// Its search parameters.
+    pub(crate) params: &'static [ParamDef],
+}
+
+/// Every served type, in [`RESOURCE_TYPES`] order.
+pub(crate) const TYPES: [TypeDef; 9] = [
+    TypeDef {
+        name: "Location",
+        params: &[
+            reference(
+                "partof",
+                "Location",
+                &["partOf"],
+                "the parent location (ward of a team, team of a room, room of a bed)",
+            ),
+            token("type", &["type"], "type: ward specialty (SNOMED CT) and care category"),
+            STATUS,
+        ],
+    },
+    TypeDef {
+        name: "Patient",
+        params: &[token("gender", &["gender"], "administrative gender")],
+    },
+    TypeDef {
+        name: "Encounter",
+        params: &[
+            STATUS,
+            token("class", &["class"], "class, e.g. IMP (inpatient)"),
+            PATIENT,
+            SUBJECT,
+            ParamDef {
+                name: "location",
+                kind: Kind::Reference("Location"),
+                path: &["location", "location"],
+                hierarchical: true,
+                doc: "the bed, or any room, team or ward above it along Location.partOf",
+            },
+        ],
+    },
+    TypeDef {
+        name: "Condition",
+        params: &[
+            PATIENT,
+            SUBJECT,
+            ENCOUNTER,
+            CODE,
+            CATEGORY,
+            token("clinical-status", &["clinicalStatus"], "clinical status"),
+        ],
+    },
+    TypeDef {
+        name: "CarePlan",
+        params: &[PATIENT, SUBJECT, ENCOUNTER, STATUS, CATEGORY],
+    },
+    TypeDef {
+        name: "MedicationRequest",
+        params: &[
+            PATIENT,
+            SUBJECT,
+            ENCOUNTER,
+            STATUS,
+            INTENT,
+            token(
+                "code",
+                &["medicationCodeableConcept"],
+                "medication code (ATC), system|code",
+            ),
+            CATEGORY,
+        ],
+    },
+    TypeDef {
+        name: "ServiceRequest",
+        params: &[PATIENT, SUBJECT, ENCOUNTER, STATUS, INTENT, CODE, CATEGORY],
+    },
+    TypeDef {
+        name: "Task",
+        params: &[
+            reference("patient", "Patient", &["for"], "the patient (Task.for)"),
+            reference("subject", "Patient", &["for"], "the patient (Task.for)"),
+            ENCOUNTER,
+            STATUS,
+            INTENT,
+            CODE,
+        ],
+    },
+    TypeDef {
+        name: "Observation",
+        params: &[PATIENT, SUBJECT, ENCOUNTER, STATUS, CODE, CATEGORY],
+    },
+];
+
+/// The index of a served type by name.
+pub(crate) fn type_index(name: &str) -> Option<usize> {
+    TYPES.iter().position(|t| t.name == name)
+}
+
+/// A value a resource holds for one search parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum KeyValue {
+    /// A code, with its system when it has one.
+    Token {
+        /// The code system.
+        system: Option<Box<str>>,
+        /// The code.
+        code: Box<str>,
+    },
+    /// A reference `Type/id`.
+    Ref {
+        /// The target type.
+        ty: Box<str>,
+        /// The target id.
+        id: Box<str>,
+    },
+}
+
+/// One key of a resource.
+#[derive(Clone, Debug)]
+pub(crate) struct Key {
+    /// Index into the type's [`TypeDef::params`].
+    pub(crate) param: u8,
+    /// Written in the resource (not an ancestor reached along `partOf`).
+    pub(crate) direct: bool,
+    /// The value.
+    pub(crate) value: KeyValue,
+}
+
+/// One served resource.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    /// Its id.
+    pub(crate) id: Box<str>,
+    /// `meta.lastUpdated`.
+    pub(crate) last_updated: DateTime<Utc>,
+    /// The resource as JSON.
+    pub(crate) json: Box<[u8]>,
+    /// What its search parameters match.
+    pub(crate) keys: Vec<Key>,
+}
+
+/// All resources of one type.
+#[derive(Debug, Default)]
+pub(crate) struct Table {
+    /// Sorted by id.
+    pub(crate) entries: Vec<Entry>,
+    /// Per reference parameter (by index): target id → entries referring to it directly.
+    pub(crate) rev: Vec<HashMap<Box<str>, Vec<u32>>>,
+}
+
+impl Table {
+    /// The entry with this id.
+    pub(crate) fn get(&self, id: &str) -> Option<&Entry> {
+        self.position(id).map(|i| &self.entries[i])
+    }
+
+    /// The position of the entry with this id.
+    pub(crate) fn position(&self, id: &str) -> Option<usize> {
+        self.entries.binary_search_by(|e| (*e.id).cmp(id)).ok()
+    }
+}
+
+/// The hospital's present, ready to serve.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    /// The simulated present.
+    pub(crate) now: DateTime<Utc>,
+    /// One table per [`TYPES`] entry.
+    pub(crate) tables: Vec<Table>,
+}
+
+impl Snapshot {
+    /// All resources.
+    pub(crate) fn len(&self) -> usize {
+        self.tables.iter().map(|t| t.entries.len()).sum()
+    }
+
+    /// Indexes the hospital's present state.
+    pub(crate) fn build(h: &Hospital) -> Snapshot {
+        let mut values: Vec<Vec<Value>> = TYPES.iter().map(|_| Vec::new()).collect();
+        for r in h.resources() {
+            let ty = r.get("resourceType").and_then(Value::as_str).and_then(type_index);
+            if let Some(i) = ty {
+                values[i].push(r);
+            }
+        }
+        debug_assert_eq!(TYPES.map(|t| t.name), RESOURCE_TYPES);
+        let id_of = |v: &Value| v.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        // Location parents first: the hierarchical keys need them.
+        let mut parents: HashMap<String, String> = HashMap::new();
+        if let Some(locations) = type_index("Location").map(|i| &values[i]) {
+            for l in locations {
+                if let Some(KeyValue::Ref { id, .. }) = l.get("partOf").and_then(ref_key) {
+                    parents.insert(id_of(l), id.into());
+                }
+            }
+        }
+        let parents = &parents;
+        let tables = std::thread::scope(|s| {
+            let handles: Vec<_> = values
+                .into_iter()
+                .enumerate()
+                .map(|(i, vs)| s.spawn(move || table(&TYPES[i], vs, parents)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect::<Vec<Table>>()
+        });
+        Snapshot { now: h.now(), tables }
+    }
+}
+
+fn table(def: &TypeDef, values: Vec<Value>, parents: &HashMap<String, String>) -> Table {
+    let mut entries: Vec<Entry> = values.iter().filter_map(|v| entry(def, v, parents)).collect();
+    drop(values);
+    entries.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    entries.dedup_by(|a, b| a.id == b.id);
+    let mut rev: Vec<HashMap<Box<str>, Vec<u32>>> = def.params.iter().map(|_| HashMap::new()).collect();
+    for (i, e) in entries.iter().enumerate() {
+        for k in e.keys.iter().filter(|k| k.direct) {
+            if let KeyValue::Ref { id, .. } = &k.value {
+                rev[usize::from(k.param)].entry(id.clone()).or_default().push(i as u32);
+            }
+        }
+    }
+    Table { entries, rev }
+}
+
+fn entry(def: &TypeDef, v: &Value, parents: &HashMap<String, String>) -> Option<Entry> {
+    let id = v.get("id")?.as_str()?;
+    let last_updated = v
+        .pointer("/meta/lastUpdated")
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())?
+        .to_utc();
+    let json = serde_json::to_vec(v).ok()?.into_boxed_slice();
+    let mut keys = Vec::new();
+    let mut leaves = Vec::new();
+    for (p, param) in def.params.iter().enumerate() {
+        leaves.clear();
+        walk(v, param.path, &mut leaves);
+        for leaf in &leaves {
+            match param.kind {
+                Kind::Token => token_keys(leaf, &mut |value| {
+                    keys.push(Key {
+                        param: p as u8,
+                        direct: true,
+                        value,
+                    });
+                }),
+                Kind::Reference(_) => {
+                    let Some(value) = ref_key(leaf) else { continue };
+                    if param.hierarchical
+                        && let KeyValue::Ref { ty, id } = &value
+                    {
+                        let mut at = parents.get(&**id);
+                        let mut depth = 0;
+                        while let Some(parent) = at
+                            && depth < 16
+                        {
+                            keys.push(Key {
+                                param: p as u8,
+                                direct: false,
+                                value: KeyValue::Ref {
+                                    ty: ty.clone(),
+                                    id: parent.as_str().into(),
+                                },
+                            });
+                            at = parents.get(parent);
+                            depth += 1;
+                        }
+                    }
+                    keys.push(Key {
+                        param: p as u8,
+                        direct: true,
+                        value,
+                    });
+                }
+            }
+        }
+    }
+    Some(Entry {
+        id: id.into(),
+        last_updated,
+        json,
+        keys,
+    })
+}
+
+/// Collects the values at `path`, flattening arrays at every step.
+fn walk<'a>(v: &'a Value, path: &[&str], out: &mut Vec<&'a Value>) {
+    if let Value::Array(items) = v {
+        for x in items {
+            walk(x, path, out);
+        }
+        return;
+    }
+    match path.split_first() {
+        None => out.push(v),
+        Some((head, rest)) => {
+            if let Some(x) = v.get(head) {
+                walk(x, rest, out);
+            }
+        }
+    }
+}
+
+/// The tokens of a `code`, `Coding` or `CodeableConcept`.
+fn token_keys(v: &Value, push: &mut dyn FnMut(KeyValue)) {
+    let coding = |c: &Value| {
+        let code = c.get("code")?.as_str()?;
+        Some(KeyValue::Token {
+            system: c.get("system").and_then(Value::as_str).map(Into::into),
+            code: code.into(),
+        })
+    };
+    match v {
+        Value::String(s) => push(KeyValue::Token {
+            system: None,
+            code: s.as_str().into(),
+        }),
+        Value::Object(m) => match m.get("coding").and_then(Value::as_array) {
+            Some(codings) => codings.iter().filter_map(coding).for_each(push),
+            None => coding(v).into_iter().for_each(push),
+        },
+        _ => {}
+    }
+}
+
+/// The `Type/id` of a relative `Reference`.
+fn ref_key(v: &Value) -> Option<KeyValue> {
+    let r = v.get("reference")?.as_str()?;
+    let (ty, id) = split_reference(r)?;
+    Some(KeyValue::Ref {
+        ty: ty.into(),
+        id: id.into(),
+    })
+}
+
+/// `Type/id` (or an absolute URL ending in it) → `(Type, id)`.
+pub(crate) fn split_reference(r: &str) -> Option<(&str, &str)> {
+    let r = r.trim_end_matches('/');
+    let (rest, id) = r.rsplit_once('/')?;
+    let ty = rest.rsplit('/').next()?;
+    (!ty.is_empty() && !id.is_empty()).then_some((ty, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_split_into_type_and_id() {
+        let cases = [
+            ("Patient/p1", Some(("Patient", "p1"))),
+            ("http://x/fhir/Location/w01", Some(("Location", "w01"))),
+            ("p1", None),
+            ("Patient/", None),
+        ];
+        for (r, expected) in cases {
+            assert_eq!(split_reference(r), expected, "{r}");
+        }
+    }
+
+    #[test]
+    fn parameters_are_unique_per_type_and_fit_a_byte() {
+        for t in &TYPES {
+            assert!(t.params.len() < 256);
+            for (i, p) in t.params.iter().enumerate() {
+                assert!(!t.params[..i].iter().any(|q| q.name == p.name), "{}.{}", t.name, p.name);
+            }
+        }
+    }
+}
