@@ -701,18 +701,7 @@ fn sim_writes_ndjson_files_of_fhir_resources() {
             run.stdout
         );
     }
-    let types = [
-        "Location",
-        "Patient",
-        "Encounter",
-        "Condition",
-        "CarePlan",
-        "MedicationRequest",
-        "ServiceRequest",
-        "Task",
-        "Observation",
-    ];
-    for t in types {
+    for t in careload_sim::RESOURCE_TYPES {
         let path = dir.join(format!("{t}.ndjson"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut lines = 0;

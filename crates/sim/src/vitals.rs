@@ -148,56 +148,28 @@ pub(crate) fn vitals_for(total: u8, scale2: bool, rng: &mut Rng) -> (Vitals, boo
 mod tests {
     use super::*;
 
-    /// An independent, minimal RCP 2017 chart, to check the construction
-    /// without the scoring crate (the integration tests use that one too).
+    /// The scoring crate's RCP 2017 chart: the same NEWS2 the service computes.
     fn score(v: &Vitals, scale2: bool) -> u8 {
-        let rr = match v.rr {
-            0..=8 => 3,
-            9..=11 => 1,
-            12..=20 => 0,
-            21..=24 => 2,
-            _ => 3,
+        use careload_scoring::news2::{Acvpu, Spo2Scale, Vitals as Chart, news2};
+        let chart = Chart {
+            respiration_rate: Some(v.rr),
+            spo2: Some(v.spo2),
+            spo2_scale: if scale2 { Spo2Scale::Scale2 } else { Spo2Scale::Scale1 },
+            on_oxygen: Some(v.on_oxygen),
+            systolic_bp: Some(v.sbp),
+            pulse: Some(v.pulse),
+            consciousness: Some(
+                [
+                    Acvpu::Alert,
+                    Acvpu::NewConfusion,
+                    Acvpu::Voice,
+                    Acvpu::Pain,
+                    Acvpu::Unresponsive,
+                ][v.acvpu],
+            ),
+            temperature: Some(f64::from(v.temp_tenths) / 10.0),
         };
-        let spo2 = if scale2 {
-            match v.spo2 {
-                0..=83 => 3,
-                84..=85 => 2,
-                86..=87 => 1,
-                _ => 0, // only 88–92 are drawn on scale 2
-            }
-        } else {
-            match v.spo2 {
-                0..=91 => 3,
-                92..=93 => 2,
-                94..=95 => 1,
-                _ => 0,
-            }
-        };
-        let o2 = if v.on_oxygen { 2 } else { 0 };
-        let sbp = match v.sbp {
-            0..=90 => 3,
-            91..=100 => 2,
-            101..=110 => 1,
-            111..=219 => 0,
-            _ => 3,
-        };
-        let pulse = match v.pulse {
-            0..=40 => 3,
-            41..=50 => 1,
-            51..=90 => 0,
-            91..=110 => 1,
-            111..=130 => 2,
-            _ => 3,
-        };
-        let acvpu = if v.acvpu == 0 { 0 } else { 3 };
-        let temp = match v.temp_tenths {
-            i16::MIN..=350 => 3,
-            351..=360 => 1,
-            361..=380 => 0,
-            381..=390 => 1,
-            _ => 2,
-        };
-        rr + spo2 + o2 + sbp + pulse + acvpu + temp
+        news2(&chart).map(|n| n.total).unwrap_or(u8::MAX)
     }
 
     #[test]
