@@ -138,6 +138,9 @@ pub(crate) struct ScoreArgs {
     /// FHIR R4 input instead of snapshots: a Bundle .json file or a directory of Bulk Data .ndjson files.
     #[arg(long, value_name = "PATH")]
     pub(crate) fhir: Option<PathBuf>,
+    /// With --fhir: a region's code mapping (TOML, every key optional; see crates/ingest/README.md).
+    #[arg(long, value_name = "FILE", requires = "fhir")]
+    pub(crate) mapping: Option<PathBuf>,
     /// With --fhir: the environment variable holding the pseudonym key; when unset, a public development key is used (with a warning).
     #[arg(long, value_name = "VAR", default_value = "CARELOAD_PSEUDONYM_KEY")]
     pub(crate) pseudonym_key_env: String,

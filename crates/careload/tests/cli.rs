@@ -814,6 +814,54 @@ fn score_fhir_reads_the_simulators_ndjson_and_scores_every_inpatient() {
 }
 
 #[test]
+fn score_fhir_takes_a_regions_mapping_file() {
+    let marker = TempFile::new("mapping", "");
+    let dir = marker.dir.join("fhir");
+    careload(&[
+        "sim",
+        "--beds",
+        "48",
+        "--seed",
+        "5",
+        "--hours",
+        "6",
+        "--out",
+        s(&dir),
+        "--start",
+        "2026-11-23T09:00:00Z",
+    ])
+    .ok();
+    let score = |mapping: &str| {
+        let file = marker.dir.join("mapping.toml");
+        std::fs::write(&file, mapping).unwrap_or_else(|e| panic!("{e}"));
+        careload(&["score", "--fhir", s(&dir), "--format", "json", "--mapping", s(&file)])
+    };
+    // the defaults, written out as a file, map everyone
+    let defaults = score("use_defaults = true\n");
+    defaults.ok();
+    let everyone = defaults.json()["patients"].as_array().map_or(0, Vec::len);
+    assert!(everyone > 30, "{everyone}");
+    // without the defaults no Location is known as a ward: nobody is on a ward
+    let none = score("use_defaults = false\n");
+    none.ok();
+    assert_eq!(none.json()["patients"].as_array().map_or(usize::MAX, Vec::len), 0);
+    // a broken mapping is refused with the file and the reason
+    for (text, says) in [
+        ("time_zone = \"Mars/Olympus\"\n", "not an IANA time zone"),
+        ("colour = \"blue\"\n", "unknown field"),
+        ("[routes]\n\"no-bar-here\" = \"oral\"\n", "system|code"),
+    ] {
+        let run = score(text);
+        assert_eq!(run.code, Some(1), "{text}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("mapping.toml") && run.stderr.contains(says),
+            "{text}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
 fn score_needs_exactly_one_input() {
     let run = careload(&["score"]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);

@@ -89,7 +89,18 @@ fn read_fhir(args: &ScoreArgs, path: &Path) -> anyhow::Result<Vec<Snapshot>> {
     };
     let (resources, read) = careload_ingest::read_path(path)?;
     let as_of = args.at.or(read.last_updated).unwrap_or_else(Utc::now);
-    let mapping = careload_ingest::MappingConfig::default().compile()?;
+    let mapping = match &args.mapping {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the mapping file {}", file.display()))?;
+            let config: careload_ingest::MappingConfig =
+                toml::from_str(&text).with_context(|| format!("mapping file {} is not valid", file.display()))?;
+            config
+                .compile()
+                .with_context(|| format!("mapping file {} is not valid", file.display()))?
+        }
+        None => careload_ingest::MappingConfig::default().compile()?,
+    };
     let (snapshots, mapped) = careload_ingest::map(&resources, &mapping, &key, as_of);
     let counts = |m: &std::collections::BTreeMap<String, usize>| {
         m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
