@@ -129,8 +129,8 @@ pub const LOCAL_OBSERVATIONS: [&str; 11] = [
     ADL[4],
 ];
 
-/// Every nursing-activity code the simulator emits that the default weights price.
-pub const ACTIVITIES: [&str; 19] = [
+/// Nursing activities the default weights give to assistant nurses (USK).
+pub const USK_ACTIVITIES: [&str; 10] = [
     "personal-hygiene",
     "shower",
     "dressing",
@@ -141,6 +141,12 @@ pub const ACTIVITIES: [&str; 19] = [
     "fluid-balance",
     "blood-glucose",
     "escort",
+];
+
+/// Nursing activities the default weights give to registered nurses (SSK).
+/// With [`USK_ACTIVITIES`]: every activity code the simulator emits that the
+/// default weights price.
+pub const SSK_ACTIVITIES: [&str; 9] = [
     "wound-care",
     "urinary-catheter",
     "peripheral-line",

@@ -201,21 +201,6 @@ pub(crate) fn floor_hour(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or(t)
 }
 
-/// Activities performed by assistant nurses (the rest by registered nurses),
-/// as in the default weights.
-const USK_ACTIVITIES: [&str; 10] = [
-    "personal-hygiene",
-    "shower",
-    "dressing",
-    "toileting",
-    "mobilisation",
-    "repositioning",
-    "meal-assistance",
-    "fluid-balance",
-    "blood-glucose",
-    "escort",
-];
-
 const TIMES_1: &[&str] = &["08:00:00"];
 const TIMES_2: &[&str] = &["08:00:00", "20:00:00"];
 const TIMES_3: &[&str] = &["08:00:00", "14:00:00", "20:00:00"];
@@ -575,7 +560,7 @@ impl Patient {
         let delay = self.rng.lognormal(12.0, 0.7).clamp(1.0, 180.0);
         let cancelled = self.rng.bernoulli(0.02);
         let performer = if self.rng.bernoulli(0.2) {
-            let usk = USK_ACTIVITIES.contains(&code);
+            let usk = codes::USK_ACTIVITIES.contains(&code);
             // now and then a task names the other profession
             let usk = if self.rng.bernoulli(0.1) { !usk } else { usk };
             Some(if usk { "USK" } else { "SSK" })
