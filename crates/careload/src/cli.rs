@@ -130,7 +130,8 @@ pub(crate) enum ScoreFormat {
 
 /// `careload score`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("input").required(true).args(["snapshots", "fhir"])))]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["snapshots", "fhir", "fhir_url"])))]
+#[command(group(clap::ArgGroup::new("fhir_input").args(["fhir", "fhir_url"])))]
 pub(crate) struct ScoreArgs {
     /// A JSON array of patient snapshots.
     #[arg(long, value_name = "FILE")]
@@ -138,10 +139,19 @@ pub(crate) struct ScoreArgs {
     /// FHIR R4 input instead of snapshots: a Bundle .json file or a directory of Bulk Data .ndjson files.
     #[arg(long, value_name = "PATH")]
     pub(crate) fhir: Option<PathBuf>,
-    /// With --fhir: a region's code mapping (TOML, every key optional; see crates/ingest/README.md).
-    #[arg(long, value_name = "FILE", requires = "fhir")]
+    /// FHIR R4 input from a live server: its base URL (http), searched for the in-progress stays (see crates/ingest/README.md).
+    #[arg(long, value_name = "URL")]
+    pub(crate) fhir_url: Option<String>,
+    /// With --fhir-url: fetch only clinical resources changed at or after this instant (RFC 3339).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339, requires = "fhir_url")]
+    pub(crate) since: Option<DateTime<Utc>>,
+    /// With --fhir-url: the environment variable holding a bearer token for the server (the token is never printed).
+    #[arg(long, value_name = "VAR", requires = "fhir_url")]
+    pub(crate) token_env: Option<String>,
+    /// With --fhir or --fhir-url: a region's code mapping (TOML, every key optional; see crates/ingest/README.md).
+    #[arg(long, value_name = "FILE", requires = "fhir_input")]
     pub(crate) mapping: Option<PathBuf>,
-    /// With --fhir: the environment variable holding the pseudonym key; when unset, a public development key is used (with a warning).
+    /// With --fhir or --fhir-url: the environment variable holding the pseudonym key; when unset, a public development key is used (with a warning).
     #[arg(long, value_name = "VAR", default_value = "CARELOAD_PSEUDONYM_KEY")]
     pub(crate) pseudonym_key_env: String,
     /// The weights file (TOML); by default the built-in weights/2026.1.toml.

@@ -868,3 +868,95 @@ fn score_needs_exactly_one_input() {
     let run = careload(&["score", "--snapshots", "a.json", "--fhir", "dir"]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
 }
+
+/// `careload sim serve` on a free port, killed when dropped.
+struct Served {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Served {
+    fn start(args: &[&str]) -> Served {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_careload"))
+            .args(["sim", "serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let base = BufReader::new(stdout)
+            .lines()
+            .next()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("no base URL"));
+        Served { child, base }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn score_fhir_url_fetches_from_a_server_and_equals_the_same_hospitals_ndjson() {
+    let hospital = [
+        "--beds",
+        "60",
+        "--seed",
+        "3",
+        "--hours",
+        "6",
+        "--start",
+        "2026-11-23T09:00:00Z",
+    ];
+    let served = Served::start(&hospital);
+    let marker = TempFile::new("rest", "");
+    let dir = marker.dir.join("fhir");
+    let mut args: Vec<&str> = vec!["sim", "--out", s(&dir)];
+    args.extend(hospital);
+    careload(&args).ok();
+    let at = ["--at", "2026-11-23T15:00:00Z", "--format", "json"];
+    let mut from_files = vec!["score", "--fhir", s(&dir)];
+    from_files.extend(at);
+    let files = careload(&from_files);
+    files.ok();
+    let mut from_server = vec!["score", "--fhir-url", served.base.as_str()];
+    from_server.extend(at);
+    let rest = careload(&from_server);
+    rest.ok();
+    assert!(
+        rest.stderr.contains("fetched ") && rest.stderr.contains("requests"),
+        "{}",
+        rest.stderr
+    );
+    assert_eq!(rest.json()["patients"], files.json()["patients"]);
+    assert!(
+        !rest.json()["patients"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no patients"))
+            .is_empty()
+    );
+}
+
+#[test]
+fn score_takes_exactly_one_input_and_names_an_unset_token_variable() {
+    let two = careload(&["score", "--fhir", "x", "--fhir-url", "http://127.0.0.1:1/fhir"]);
+    assert_eq!(two.code, Some(2), "{}", two.stderr);
+    let run = careload(&[
+        "score",
+        "--fhir-url",
+        "http://127.0.0.1:1/fhir",
+        "--token-env",
+        "CARELOAD_TEST_NO_SUCH_TOKEN",
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("CARELOAD_TEST_NO_SUCH_TOKEN"), "{}", run.stderr);
+    let down = careload(&["score", "--fhir-url", "http://127.0.0.1:1/fhir"]);
+    assert_eq!(down.code, Some(1), "{}", down.stderr);
+    assert!(down.stderr.contains("http://127.0.0.1:1/fhir/"), "{}", down.stderr);
+    assert!(!down.stderr.contains("panicked"), "{}", down.stderr);
+}

@@ -44,4 +44,70 @@ pub enum Error {
     /// The pseudonym key is too short.
     #[error("the pseudonym key is {0} bytes long; use a secret of at least 16 bytes")]
     ShortKey(usize),
+    /// The FHIR REST source is configured wrongly (a base URL that is not
+    /// `http://`, a token variable that is unset, …).
+    #[error("FHIR REST source: {0}")]
+    RestConfig(String),
+    /// A request still timed out after its retries.
+    #[error(
+        "GET {url} timed out after {attempts} attempts ({timeout_ms} ms each); the FHIR server is too slow or unreachable: check it, or raise request_timeout"
+    )]
+    Timeout {
+        /// The URL (never holds a token).
+        url: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The per-request timeout in milliseconds.
+        timeout_ms: u64,
+    },
+    /// The run's overall deadline passed.
+    #[error(
+        "the FHIR fetch passed its run deadline of {deadline_ms} ms while at {url}; the server is too slow for the deadline: check it, or raise run_deadline"
+    )]
+    Deadline {
+        /// The URL being fetched when the deadline passed.
+        url: String,
+        /// The deadline in milliseconds.
+        deadline_ms: u64,
+    },
+    /// The connection failed (refused, reset, cut off in the body) after the retries.
+    #[error(
+        "GET {url} failed after {attempts} attempts: {reason}; check that the FHIR server is up and the base URL is right"
+    )]
+    Connection {
+        /// The URL.
+        url: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last cause.
+        reason: String,
+    },
+    /// The server answered with an error status (after retries, for the retried ones).
+    #[error("GET {url} answered HTTP {status}{}; check the base URL, the search parameters and the token", diagnostics.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Status {
+        /// The URL.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The `OperationOutcome`'s diagnostics, when the body had any.
+        diagnostics: Option<String>,
+    },
+    /// A response that is not FHIR JSON (HTML, wrong content type, invalid JSON, not a Bundle).
+    #[error("GET {url} did not answer FHIR JSON: {reason}; check that the base URL points at a FHIR R4 server")]
+    NotFhirResponse {
+        /// The URL.
+        url: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A Bundle `next` link that leaves the server's origin.
+    #[error(
+        "GET {url} gave a next link to another origin ({next}); refused, so that the token never leaves the FHIR server"
+    )]
+    ForeignLink {
+        /// The page holding the link.
+        url: String,
+        /// The link.
+        next: String,
+    },
 }

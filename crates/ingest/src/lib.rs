@@ -5,8 +5,8 @@
 //!
 //! * **reading** ([`read`]): FHIR R4 JSON from a Bundle file or a directory of
 //!   Bulk Data NDJSON files, parsed with the typed R4B models of `fhir-sdk`
-//!   (which read R4 JSON), into a [`Resources`] store. A REST or Bulk Data
-//!   `source` module will fill the same store later.
+//!   (which read R4 JSON), into a [`Resources`] store; or **fetching**
+//!   ([`source::rest`]) the same store from a FHIR server's REST API.
 //! * **mapping** ([`mapping`]): [`Resources`] + a compiled [`Mapping`] (the
 //!   code tables of [`MappingConfig`]) + a [`PseudonymKey`] → one snapshot per
 //!   in-progress inpatient stay on a ward, and a [`MapReport`].
@@ -22,6 +22,7 @@ pub mod error;
 pub mod mapping;
 pub mod pseudonym;
 pub mod read;
+pub mod source;
 mod time;
 
 pub use config::{Mapping, MappingConfig};
@@ -29,3 +30,4 @@ pub use error::Error;
 pub use mapping::{MapReport, map};
 pub use pseudonym::PseudonymKey;
 pub use read::{ReadReport, Resources, Skip, read_path};
+pub use source::rest::{FetchReport, FhirClient, RestConfig, fetch};

@@ -1,8 +1,10 @@
 //! `careload score`: score patient snapshots from a JSON file (`--snapshots`)
-//! or from FHIR R4 (`--fhir`: a Bundle file or an NDJSON directory, read and
-//! mapped by `careload_ingest`), and sum them per team, ward and hospital.
+//! or from FHIR R4 (`--fhir`: a Bundle file or an NDJSON directory;
+//! `--fhir-url`: a FHIR server's REST API, with `--since` and `--token-env`;
+//! read or fetched and mapped by `careload_ingest`), and sum them per team,
+//! ward and hospital.
 //!
-//! With `--fhir` the snapshot time is `--at`, else the latest
+//! With `--fhir` or `--fhir-url` the snapshot time is `--at`, else the latest
 //! `meta.lastUpdated` in the input (so that a file scores the same whenever
 //! it is scored), else now. The read and map reports (counts and every
 //! skipped resource with its reason) go to standard error. Pseudonyms use the
@@ -47,10 +49,17 @@ struct Scored {
 /// window is not valid; writing fails.
 pub(crate) fn run(args: &ScoreArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let loaded = weights_file::load_or_default(args.weights.as_deref())?;
-    let snapshots = match (&args.snapshots, &args.fhir) {
-        (_, Some(fhir)) => read_fhir(args, fhir)?,
-        (Some(file), None) => read_snapshots(file)?,
-        (None, None) => anyhow::bail!("give --snapshots FILE or --fhir PATH"),
+    let snapshots = match (&args.snapshots, &args.fhir, &args.fhir_url) {
+        (_, Some(fhir), _) => {
+            let (resources, read) = careload_ingest::read_path(fhir)?;
+            map_fhir(args, &resources, &read, &fhir.display().to_string())?
+        }
+        (_, None, Some(url)) => {
+            let (resources, read) = fetch_fhir(args, url)?;
+            map_fhir(args, &resources, &read, url)?
+        }
+        (Some(file), None, None) => read_snapshots(file)?,
+        (None, None, None) => anyhow::bail!("give --snapshots FILE, --fhir PATH or --fhir-url URL"),
     };
     let mut scored = Vec::with_capacity(snapshots.len());
     for snapshot in snapshots {
@@ -72,9 +81,47 @@ pub(crate) fn run(args: &ScoreArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
 }
 
-/// Reads FHIR R4 from a Bundle file or an NDJSON directory and maps it to
-/// snapshots; prints the read and map reports on standard error.
-fn read_fhir(args: &ScoreArgs, path: &Path) -> anyhow::Result<Vec<Snapshot>> {
+/// Fetches FHIR R4 from a server's REST API (`--fhir-url`, `--since`,
+/// `--token-env`); prints what the fetch did on standard error.
+fn fetch_fhir(
+    args: &ScoreArgs,
+    url: &str,
+) -> anyhow::Result<(careload_ingest::Resources, careload_ingest::ReadReport)> {
+    let config = careload_ingest::RestConfig {
+        token_env: args.token_env.clone(),
+        ..careload_ingest::RestConfig::new(url)
+    };
+    let client = careload_ingest::FhirClient::new(&config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (resources, report) = runtime.block_on(careload_ingest::fetch(&client, &config, args.since))?;
+    writeln!(
+        std::io::stderr().lock(),
+        "fetched {} resources from {url} in {:.1} s: {} searches, {} requests, {} pages, {} retries{}",
+        report.read.total_read(),
+        report.elapsed.as_secs_f64(),
+        report.searches,
+        report.requests,
+        report.pages,
+        report.retries,
+        args.since
+            .map(|t| format!(", clinical resources changed since {}", t.to_rfc3339()))
+            .unwrap_or_default()
+    )?;
+    Ok((resources, report.read))
+}
+
+/// Maps FHIR R4 resources (read from `origin`) to snapshots; prints the read
+/// and map reports on standard error.
+fn map_fhir(
+    args: &ScoreArgs,
+    resources: &careload_ingest::Resources,
+    read: &careload_ingest::ReadReport,
+    origin: &str,
+) -> anyhow::Result<Vec<Snapshot>> {
     let mut err = std::io::stderr().lock();
     let key = match careload_ingest::PseudonymKey::from_env(&args.pseudonym_key_env) {
         Ok(key) => key,
@@ -87,7 +134,6 @@ fn read_fhir(args: &ScoreArgs, path: &Path) -> anyhow::Result<Vec<Snapshot>> {
         }
         Err(e) => return Err(e.into()),
     };
-    let (resources, read) = careload_ingest::read_path(path)?;
     let as_of = args.at.or(read.last_updated).unwrap_or_else(Utc::now);
     let mapping = match &args.mapping {
         Some(file) => {
@@ -101,7 +147,7 @@ fn read_fhir(args: &ScoreArgs, path: &Path) -> anyhow::Result<Vec<Snapshot>> {
         }
         None => careload_ingest::MappingConfig::default().compile()?,
     };
-    let (snapshots, mapped) = careload_ingest::map(&resources, &mapping, &key, as_of);
+    let (snapshots, mapped) = careload_ingest::map(resources, &mapping, &key, as_of);
     let counts = |m: &std::collections::BTreeMap<String, usize>| {
         m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
     };
@@ -109,7 +155,7 @@ fn read_fhir(args: &ScoreArgs, path: &Path) -> anyhow::Result<Vec<Snapshot>> {
         err,
         "read {} resources from {}: {}",
         read.total_read(),
-        path.display(),
+        origin,
         counts(&read.read)
     )?;
     if !read.ignored.is_empty() {

@@ -1,0 +1,751 @@
+//! The FHIR R4 REST source: searches a FHIR server over HTTP and fills the
+//! same [`Resources`] store that [`crate::read`] fills from files.
+//!
+//! What one [`fetch`] asks for, in order:
+//!
+//! 1. every `Location` (the ward/team/room/bed tree), paged;
+//! 2. in-progress `Encounter`s with their patients
+//!    (`status=in-progress&_include=Encounter:patient`): one search per
+//!    configured ward (`location=Location/<ward>`, which the server resolves
+//!    down the `partOf` tree), or one hospital-wide search when no ward is
+//!    configured — the mapper then keeps the inpatient stays on wards;
+//! 3. for those encounters, in batches of [`RestConfig::batch_size`]
+//!    comma-joined ids, `Task`, `MedicationRequest`, `Observation`,
+//!    `ServiceRequest` and `CarePlan` by `encounter=`, and `Condition` by
+//!    `patient=`; with `since`, each of these searches adds
+//!    `_lastUpdated=ge<since>` (`ge`, not `gt`: a change can be stamped with
+//!    exactly the instant of the previous snapshot). Locations, encounters and
+//!    patients are always read in full.
+//!
+//! Searches run with at most [`RestConfig::concurrency`] requests in flight;
+//! each follows `Bundle.link[relation=next]` to the end, on the same origin
+//! as the base URL only.
+//!
+//! **Retries.** HTTP 429, 500, 502, 503 and 504, connection errors and
+//! timeouts are retried up to [`RestConfig::max_retries`] times, after
+//! `Retry-After` (seconds or an HTTP date, capped at
+//! [`RestConfig::retry_after_cap`]) or else an exponential backoff with full
+//! jitter (a random wait between 0 and `backoff_base × 2^attempt`, at most
+//! 30 s). A body cut off in transfer (the connection closed before
+//! `Content-Length`) is a connection error and is retried; a complete body
+//! that is not JSON is not. Every request has [`RestConfig::request_timeout`]
+//! (connect to last byte), and the whole run [`RestConfig::run_deadline`].
+//!
+//! **Not retried, an error naming the URL:** a 4xx other than 429 (with the
+//! `OperationOutcome`'s diagnostics), a body that is not JSON, a content type
+//! other than `application/fhir+json` or `application/json` (e.g. an HTML
+//! error page with 200), JSON that is not a Bundle, and a `next` link to
+//! another origin (refused so that the token never leaves the server).
+//!
+//! **Token.** A static bearer token read from the environment variable named
+//! by [`RestConfig::token_env`]; it is sent only to the base URL's origin,
+//! marked sensitive in the header, and redacted from `Debug`. URLs never hold
+//! it, so errors and logs can name them.
+
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{StatusCode, Url};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::Error;
+use crate::read::{ReadReport, Resources, read_bundle};
+
+/// The `Accept` header: FHIR R4 JSON (fhir-sdk's client would ask for 4.3).
+pub const ACCEPT: &str = "application/fhir+json; fhirVersion=4.0";
+
+/// The longest backoff between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The clinical resource types searched per batch of encounters, and the
+/// search parameter each is searched by.
+pub const CLINICAL_SEARCHES: [(&str, &str); 6] = [
+    ("Task", "encounter"),
+    ("MedicationRequest", "encounter"),
+    ("Observation", "encounter"),
+    ("ServiceRequest", "encounter"),
+    ("CarePlan", "encounter"),
+    ("Condition", "patient"),
+];
+
+/// How the REST source talks to the FHIR server (a `[fhir]` section of the
+/// service configuration). Durations are written `"30s"`, `"500ms"`, `"10m"`
+/// or as whole seconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RestConfig {
+    /// The FHIR base URL, e.g. `http://ehr.example/fhir` (no trailing slash needed).
+    pub base_url: String,
+    /// `_count` for every search.
+    pub page_size: u32,
+    /// Encounter (or patient) ids per clinical search.
+    pub batch_size: usize,
+    /// One request, connect to last byte.
+    #[serde(with = "duration")]
+    pub request_timeout: Duration,
+    /// The whole fetch.
+    #[serde(with = "duration")]
+    pub run_deadline: Duration,
+    /// Retries after the first attempt of one request.
+    pub max_retries: u32,
+    /// The backoff base: the n-th retry waits a random time up to `base × 2^n`.
+    #[serde(with = "duration")]
+    pub backoff_base: Duration,
+    /// The longest `Retry-After` honoured; a longer one is cut to this.
+    #[serde(with = "duration")]
+    pub retry_after_cap: Duration,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Ward Location ids to read; empty reads every in-progress encounter of the hospital.
+    pub wards: Vec<String>,
+    /// The environment variable holding a static bearer token, if any. The
+    /// token itself is never in the configuration.
+    pub token_env: Option<String>,
+}
+
+impl Default for RestConfig {
+    fn default() -> RestConfig {
+        RestConfig {
+            base_url: String::new(),
+            page_size: 200,
+            batch_size: 50,
+            request_timeout: Duration::from_secs(30),
+            run_deadline: Duration::from_secs(600),
+            max_retries: 4,
+            backoff_base: Duration::from_millis(500),
+            retry_after_cap: Duration::from_secs(120),
+            concurrency: 4,
+            wards: Vec::new(),
+            token_env: None,
+        }
+    }
+}
+
+impl RestConfig {
+    /// The defaults with this base URL.
+    pub fn new(base_url: &str) -> RestConfig {
+        RestConfig {
+            base_url: base_url.to_owned(),
+            ..RestConfig::default()
+        }
+    }
+}
+
+/// Durations as `"500ms"`, `"30s"`, `"10m"`, `"1h"` or whole seconds.
+mod duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}ms", d.as_millis()))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Secs(u64),
+        Text(String),
+    }
+
+    pub(super) fn parse(text: &str) -> Option<Duration> {
+        let t = text.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (n, unit) = t.split_at(split);
+        let n: u64 = n.parse().ok()?;
+        match unit.trim() {
+            "ms" => Some(Duration::from_millis(n)),
+            "s" | "" => Some(Duration::from_secs(n)),
+            "m" | "min" => Some(Duration::from_secs(n.checked_mul(60)?)),
+            "h" => Some(Duration::from_secs(n.checked_mul(3600)?)),
+            _ => None,
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        match Raw::deserialize(d)? {
+            Raw::Secs(n) => Ok(Duration::from_secs(n)),
+            Raw::Text(t) => parse(&t).ok_or_else(|| {
+                D::Error::custom(format!(
+                    "{t:?} is not a duration; write e.g. \"500ms\", \"30s\", \"10m\""
+                ))
+            }),
+        }
+    }
+}
+
+/// A bearer token: never shown by `Debug` or `Display`.
+#[derive(Clone)]
+struct Secret(String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
+/// An HTTP client for one FHIR server: its base URL, headers and token.
+#[derive(Clone, Debug)]
+pub struct FhirClient {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<Secret>,
+}
+
+impl FhirClient {
+    /// A client for `config.base_url`, with the token from `config.token_env`.
+    ///
+    /// # Errors
+    /// [`Error::RestConfig`] when the base URL is not an `http://` URL (TLS is
+    /// not built in yet), the token variable is unset or empty, or the HTTP
+    /// client cannot be built.
+    pub fn new(config: &RestConfig) -> Result<FhirClient, Error> {
+        let trimmed = config.base_url.trim_end_matches('/');
+        let base =
+            Url::parse(trimmed).map_err(|e| Error::RestConfig(format!("base URL {trimmed:?} is not a URL: {e}")))?;
+        match base.scheme() {
+            "http" => {}
+            "https" => {
+                return Err(Error::RestConfig(format!(
+                    "base URL {trimmed}: https is not built into this version yet (no TLS); use http on a trusted network or a local TLS-terminating proxy"
+                )));
+            }
+            other => {
+                return Err(Error::RestConfig(format!(
+                    "base URL {trimmed}: scheme {other:?} is not http"
+                )));
+            }
+        }
+        let token = match &config.token_env {
+            None => None,
+            Some(var) => match std::env::var(var) {
+                Ok(t) if !t.trim().is_empty() => Some(Secret(t.trim().to_owned())),
+                _ => {
+                    return Err(Error::RestConfig(format!(
+                        "the token variable {var} is not set or empty; set it to the bearer token"
+                    )));
+                }
+            },
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.request_timeout)
+            .build()
+            .map_err(|e| Error::RestConfig(format!("cannot build the HTTP client: {e}")))?;
+        Ok(FhirClient { http, base, token })
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The URL of a search: `base/Type?params`.
+    fn search_url(&self, resource_type: &str, params: &[(&str, String)]) -> Url {
+        let mut url = self.base.clone();
+        let path = format!("{}/{resource_type}", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in params {
+                q.append_pair(k, v);
+            }
+        }
+        url
+    }
+}
+
+/// What a fetch did.
+#[derive(Clone, Debug, Default)]
+pub struct FetchReport {
+    /// HTTP requests sent, retries included.
+    pub requests: u64,
+    /// Bundle pages read.
+    pub pages: u64,
+    /// Retries (requests sent again after a retryable failure).
+    pub retries: u64,
+    /// Searches run (each followed to its last page).
+    pub searches: u64,
+    /// What was read: resources per type, ignored, skipped with reasons, latest `meta.lastUpdated`.
+    pub read: ReadReport,
+    /// Wall time of the whole fetch.
+    pub elapsed: Duration,
+}
+
+/// Counters shared by the concurrent searches.
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    pages: AtomicU64,
+    retries: AtomicU64,
+}
+
+/// What every search needs, shared by the tasks.
+struct Ctx {
+    client: FhirClient,
+    config: RestConfig,
+    deadline: Instant,
+    counters: Counters,
+}
+
+/// Fetches the in-progress stays and what careload needs of them from a FHIR
+/// R4 server (see the module documentation for what is asked and how).
+/// `since` makes the clinical searches incremental.
+///
+/// # Errors
+/// Whatever stops the run: a request that fails after its retries, a
+/// response that is not FHIR JSON, a foreign `next` link, the run deadline.
+/// A resource that cannot be used is not an error but a skip in the report.
+pub async fn fetch(
+    client: &FhirClient,
+    config: &RestConfig,
+    since: Option<DateTime<Utc>>,
+) -> Result<(Resources, FetchReport), Error> {
+    let started = Instant::now();
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        config: config.clone(),
+        deadline: started + config.run_deadline,
+        counters: Counters::default(),
+    });
+    let mut resources = Resources::new();
+    let mut read = ReadReport::default();
+    let mut searches = 0u64;
+    let count = ("_count", config.page_size.max(1).to_string());
+
+    // 1 and 2: the Location tree, and the in-progress encounters with their patients
+    let mut first: Vec<Url> = vec![client.search_url("Location", std::slice::from_ref(&count))];
+    let encounter_params = |ward: Option<&str>| {
+        let mut p = vec![
+            ("status", "in-progress".to_owned()),
+            ("_include", "Encounter:patient".to_owned()),
+            count.clone(),
+        ];
+        if let Some(w) = ward {
+            p.push(("location", format!("Location/{w}")));
+        }
+        p
+    };
+    if config.wards.is_empty() {
+        first.push(client.search_url("Encounter", &encounter_params(None)));
+    } else {
+        for ward in &config.wards {
+            first.push(client.search_url("Encounter", &encounter_params(Some(ward))));
+        }
+    }
+    searches += first.len() as u64;
+    run_searches(&ctx, first, &mut resources, &mut read).await?;
+
+    // 3: the clinical resources of those encounters, in batches
+    let encounter_ids: Vec<String> = resources.encounters.keys().cloned().collect();
+    let mut patient_ids: Vec<String> = resources
+        .encounters
+        .values()
+        .filter_map(|e| e.subject.as_ref()?.reference.as_deref())
+        .filter_map(|r| r.rsplit_once("Patient/").map(|(_, id)| id.to_owned()))
+        .collect();
+    patient_ids.sort();
+    patient_ids.dedup();
+    let since_param = since.map(|t| ("_lastUpdated", format!("ge{}", t.format("%Y-%m-%dT%H:%M:%SZ"))));
+    let batch = config.batch_size.max(1);
+    let mut clinical = Vec::new();
+    for (ty, param) in CLINICAL_SEARCHES {
+        let ids = if param == "patient" {
+            &patient_ids
+        } else {
+            &encounter_ids
+        };
+        for chunk in ids.chunks(batch) {
+            let mut params = vec![(param, chunk.join(",")), count.clone()];
+            params.extend(since_param.clone());
+            clinical.push(client.search_url(ty, &params));
+        }
+    }
+    searches += clinical.len() as u64;
+    run_searches(&ctx, clinical, &mut resources, &mut read).await?;
+
+    let report = FetchReport {
+        requests: ctx.counters.requests.load(Ordering::Relaxed),
+        pages: ctx.counters.pages.load(Ordering::Relaxed),
+        retries: ctx.counters.retries.load(Ordering::Relaxed),
+        searches,
+        read,
+        elapsed: started.elapsed(),
+    };
+    tracing::info!(
+        base = %client.base,
+        requests = report.requests,
+        pages = report.pages,
+        retries = report.retries,
+        resources = report.read.total_read(),
+        elapsed_ms = report.elapsed.as_millis() as u64,
+        "FHIR REST fetch done"
+    );
+    Ok((resources, report))
+}
+
+/// Runs searches with bounded concurrency, inserting each page as it arrives.
+async fn run_searches(
+    ctx: &Arc<Ctx>,
+    urls: Vec<Url>,
+    resources: &mut Resources,
+    read: &mut ReadReport,
+) -> Result<(), Error> {
+    let mut pending = urls.into_iter();
+    let mut set: JoinSet<Result<Vec<(String, Value)>, Error>> = JoinSet::new();
+    let limit = ctx.config.concurrency.max(1);
+    loop {
+        while set.len() < limit {
+            let Some(url) = pending.next() else { break };
+            let ctx = Arc::clone(ctx);
+            set.spawn(async move { search_all_pages(&ctx, url).await });
+        }
+        let Some(joined) = set.join_next().await else {
+            return Ok(());
+        };
+        let pages = match joined {
+            Ok(result) => result?,
+            Err(e) => {
+                return Err(Error::RestConfig(format!("a search task failed: {e}")));
+            }
+        };
+        for (url, bundle) in pages {
+            read_bundle(bundle, &url, resources, read);
+        }
+    }
+}
+
+/// Follows one search to its last page; returns every page with its URL.
+async fn search_all_pages(ctx: &Ctx, first: Url) -> Result<Vec<(String, Value)>, Error> {
+    let mut pages = Vec::new();
+    let mut url = first;
+    loop {
+        let bundle = get_json(ctx, &url).await?;
+        if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+            return Err(Error::NotFhirResponse {
+                url: url.to_string(),
+                reason: "the JSON is not a Bundle".to_owned(),
+            });
+        }
+        ctx.counters.pages.fetch_add(1, Ordering::Relaxed);
+        let next = next_link(&bundle);
+        pages.push((url.to_string(), bundle));
+        let Some(next) = next else { return Ok(pages) };
+        let parsed = match ctx.client.base.join(&next) {
+            Ok(u) if u.origin() == ctx.client.base.origin() => u,
+            _ => {
+                return Err(Error::ForeignLink {
+                    url: url.to_string(),
+                    next,
+                });
+            }
+        };
+        url = parsed;
+    }
+}
+
+/// `Bundle.link[relation=next].url`.
+fn next_link(bundle: &Value) -> Option<String> {
+    bundle
+        .get("link")?
+        .as_array()?
+        .iter()
+        .find(|l| l.get("relation").and_then(Value::as_str) == Some("next"))?
+        .get("url")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// One attempt failed in a way that may be retried: after `Retry-After`
+/// when the server gave one, else after the backoff.
+struct Retry {
+    after: Option<Duration>,
+    failure: Failure,
+}
+
+/// The failure to report when the retries run out.
+enum Failure {
+    Timeout,
+    Connection(String),
+    Status(u16, Option<String>),
+}
+
+/// GETs one URL as FHIR JSON, with retries, timeouts and the run deadline.
+async fn get_json(ctx: &Ctx, url: &Url) -> Result<Value, Error> {
+    let cfg = &ctx.config;
+    let mut attempt: u32 = 0;
+    loop {
+        let now = Instant::now();
+        let deadline_error = || Error::Deadline {
+            url: url.to_string(),
+            deadline_ms: cfg.run_deadline.as_millis() as u64,
+        };
+        if now >= ctx.deadline {
+            return Err(deadline_error());
+        }
+        let timeout = cfg.request_timeout.min(ctx.deadline - now);
+        ctx.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let outcome = attempt_once(ctx, url, timeout).await;
+        let Retry {
+            after: retry_after,
+            failure,
+        } = match outcome {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(retry)) => retry,
+            Err(fatal) => return Err(fatal),
+        };
+        if matches!(failure, Failure::Timeout) && Instant::now() >= ctx.deadline {
+            return Err(deadline_error());
+        }
+        if attempt >= cfg.max_retries {
+            let attempts = attempt + 1;
+            return Err(match failure {
+                Failure::Timeout => Error::Timeout {
+                    url: url.to_string(),
+                    attempts,
+                    timeout_ms: cfg.request_timeout.as_millis() as u64,
+                },
+                Failure::Connection(reason) => Error::Connection {
+                    url: url.to_string(),
+                    attempts,
+                    reason,
+                },
+                Failure::Status(status, diagnostics) => Error::Status {
+                    url: url.to_string(),
+                    status,
+                    diagnostics,
+                },
+            });
+        }
+        let wait = match retry_after {
+            Some(d) => d.min(cfg.retry_after_cap),
+            None => backoff(cfg.backoff_base, attempt),
+        };
+        if Instant::now() + wait >= ctx.deadline {
+            return Err(deadline_error());
+        }
+        tracing::warn!(%url, attempt = attempt + 1, wait_ms = wait.as_millis() as u64, "FHIR request retried");
+        ctx.counters.retries.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+/// One attempt: `Ok(Ok(json))`, `Ok(Err(retry))`, or `Err(fatal)`.
+async fn attempt_once(ctx: &Ctx, url: &Url, timeout: Duration) -> Result<Result<Value, Retry>, Error> {
+    let mut req = ctx.client.http.get(url.clone()).timeout(timeout);
+    if let Some(token) = &ctx.client.token {
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.0))
+            .map_err(|_| Error::RestConfig("the bearer token holds characters not allowed in a header".to_owned()))?;
+        value.set_sensitive(true);
+        req = req.header(header::AUTHORIZATION, value);
+    }
+    let transport = |e: reqwest::Error| {
+        if e.is_timeout() {
+            Retry {
+                after: None,
+                failure: Failure::Timeout,
+            }
+        } else {
+            Retry {
+                after: None,
+                failure: Failure::Connection(error_chain(&e.without_url())),
+            }
+        }
+    };
+    let response = match req.send().await {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(transport(e))),
+    };
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = match response.bytes().await {
+        Ok(b) => b,
+        Err(e) => return Ok(Err(transport(e))),
+    };
+    if matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::INTERNAL_SERVER_ERROR
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT
+    ) {
+        let diagnostics = diagnostics(&body);
+        return Ok(Err(Retry {
+            after: retry_after,
+            failure: Failure::Status(status.as_u16(), diagnostics),
+        }));
+    }
+    if !status.is_success() {
+        return Err(Error::Status {
+            url: url.to_string(),
+            status: status.as_u16(),
+            diagnostics: diagnostics(&body),
+        });
+    }
+    let not_fhir = |reason: String| Error::NotFhirResponse {
+        url: url.to_string(),
+        reason,
+    };
+    let mime = content_type
+        .as_deref()
+        .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    match mime.as_deref() {
+        Some("application/fhir+json" | "application/json") => {}
+        Some(other) => {
+            return Err(not_fhir(format!(
+                "HTTP {} with content type {other}, not application/fhir+json",
+                status.as_u16()
+            )));
+        }
+        None => return Err(not_fhir("no content type".to_owned())),
+    }
+    serde_json::from_slice::<Value>(&body)
+        .map(Ok)
+        .map_err(|e| not_fhir(format!("the body ({} bytes) is not valid JSON: {e}", body.len())))
+}
+
+/// The error and its causes, one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// The diagnostics of an `OperationOutcome` body, joined.
+fn diagnostics(body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    if value.get("resourceType").and_then(Value::as_str) != Some("OperationOutcome") {
+        return None;
+    }
+    let texts: Vec<&str> = value
+        .get("issue")?
+        .as_array()?
+        .iter()
+        .filter_map(|i| i.get("diagnostics").and_then(Value::as_str))
+        .collect();
+    (!texts.is_empty()).then(|| texts.join("; "))
+}
+
+/// `Retry-After`: delay-seconds or an HTTP date.
+fn parse_retry_after(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(text).ok()?.with_timezone(&Utc);
+    Some((at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Exponential backoff with full jitter: uniform in `[0, base × 2^attempt]`, at most [`MAX_BACKOFF`].
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let ceiling = base.saturating_mul(1u32 << attempt.min(16)).min(MAX_BACKOFF);
+    let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+    if nanos == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_nanos(random_u64() % (nanos + 1))
+}
+
+/// A random number from the standard library's per-process random hash keys.
+fn random_u64() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn backoff_stays_within_its_ceiling() {
+        for attempt in 0..20 {
+            let d = backoff(Duration::from_millis(500), attempt);
+            assert!(d <= MAX_BACKOFF);
+            assert!(d <= Duration::from_millis(500).saturating_mul(1 << attempt.min(16)));
+        }
+    }
+
+    #[test]
+    fn config_reads_durations_and_defaults() {
+        let c: RestConfig = serde_json::from_value(serde_json::json!({
+            "base_url": "http://ehr.example/fhir",
+            "request_timeout": "5s",
+            "backoff_base": "250ms",
+            "run_deadline": 60,
+            "wards": ["w01"],
+            "token_env": "EHR_TOKEN"
+        }))
+        .unwrap();
+        assert_eq!(c.request_timeout, Duration::from_secs(5));
+        assert_eq!(c.backoff_base, Duration::from_millis(250));
+        assert_eq!(c.run_deadline, Duration::from_secs(60));
+        assert_eq!(c.page_size, 200);
+        assert_eq!(c.concurrency, 4);
+        assert!(serde_json::from_value::<RestConfig>(serde_json::json!({"request_timeout": "soon"})).is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let c = RestConfig::new("http://127.0.0.1:1/fhir");
+        let client = FhirClient::new(&c).unwrap();
+        let client = FhirClient {
+            token: Some(Secret("s3cret-token".to_owned())),
+            ..client
+        };
+        let text = format!("{client:?}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("redacted"), "{text}");
+    }
+
+    #[test]
+    fn https_and_unset_tokens_are_refused_clearly() {
+        let e = FhirClient::new(&RestConfig::new("https://ehr.example/fhir")).unwrap_err();
+        assert!(e.to_string().contains("https"), "{e}");
+        let c = RestConfig {
+            token_env: Some("CARELOAD_TEST_SURELY_UNSET_VAR".to_owned()),
+            ..RestConfig::new("http://127.0.0.1:1/fhir")
+        };
+        let e = FhirClient::new(&c).unwrap_err();
+        assert!(e.to_string().contains("CARELOAD_TEST_SURELY_UNSET_VAR"), "{e}");
+    }
+}

@@ -1,0 +1,462 @@
+//! The FHIR REST source over real HTTP on loopback: against the simulated
+//! hospital's server (the result must equal reading the same hospital's
+//! NDJSON), and against small fake servers that misbehave in one way each.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use careload_ingest::{Error, FhirClient, Mapping, PseudonymKey, RestConfig, fetch, map, read_path};
+use careload_scoring::Snapshot;
+use careload_sim::server;
+use careload_sim::{Hospital, SharedSim, SimConfig, SimServer};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const BEDS: u32 = 120;
+const SEED: u64 = 11;
+
+fn sim_config() -> SimConfig {
+    SimConfig {
+        beds: BEDS,
+        ..SimConfig::new(SEED, "2026-11-23T09:00:00Z".parse().unwrap())
+    }
+}
+
+struct Sim {
+    base: String,
+    sim: SharedSim,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn start_sim() -> Sim {
+    let sim = SimServer::new(Hospital::new(sim_config()).unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = server::base_url(listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(server::serve(listener, sim.clone(), async {
+        let _ = rx.await;
+    }));
+    Sim { base, sim, _stop: tx }
+}
+
+fn snapshots(resources: &careload_ingest::Resources, as_of: DateTime<Utc>) -> Vec<Snapshot> {
+    let (mut snaps, _) = map(resources, &Mapping::default(), &PseudonymKey::development(), as_of);
+    snaps.sort_by(|a, b| a.key.cmp(&b.key));
+    snaps
+}
+
+/// The same hospital written as NDJSON and read from files.
+fn from_ndjson(hours: u32, as_of: DateTime<Utc>) -> Vec<Snapshot> {
+    let mut h = Hospital::new(sim_config()).unwrap();
+    h.advance_hours(hours);
+    let dir = std::env::temp_dir().join(format!("careload-rest-test-{}-{hours}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    h.write_ndjson(&dir).unwrap();
+    let (resources, _) = read_path(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    snapshots(&resources, as_of)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_equals_ndjson_paged_or_not_and_since_reads_changes() {
+    let sim = start_sim().await;
+    let as_of = sim.sim.now();
+    let expected = from_ndjson(0, as_of);
+    assert!(expected.len() > 50, "{} snapshots", expected.len());
+
+    // default pages
+    let config = RestConfig::new(&sim.base);
+    let client = FhirClient::new(&config).unwrap();
+    let (full, report) = fetch(&client, &config, None).await.unwrap();
+    assert_eq!(snapshots(&full, as_of), expected);
+    assert_eq!(report.retries, 0);
+    assert!(report.read.skipped.is_empty(), "{:?}", report.read.skipped);
+    assert_eq!(report.read.total_read(), full.len());
+
+    // small pages, one ward at a time, little concurrency: the same snapshots
+    let wards: Vec<String> = full.locations.keys().filter(|id| !id.contains('-')).cloned().collect();
+    assert!(wards.len() >= 4, "{wards:?}");
+    let small = RestConfig {
+        page_size: 37,
+        batch_size: 7,
+        concurrency: 2,
+        wards,
+        ..RestConfig::new(&sim.base)
+    };
+    let (paged, paged_report) = fetch(&FhirClient::new(&small).unwrap(), &small, None).await.unwrap();
+    assert_eq!(snapshots(&paged, as_of), expected);
+    assert!(
+        paged_report.pages > report.pages * 3,
+        "{} vs {}",
+        paged_report.pages,
+        report.pages
+    );
+    assert_eq!(paged_report.requests, paged_report.pages);
+
+    // one hour later, only what changed since the previous present
+    let advanced: Value = reqwest::Client::new()
+        .post(sim.base.replace("/fhir", "/sim/advance?hours=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(advanced["advancedHours"], 1, "{advanced}");
+    let (after, _) = fetch(&client, &config, None).await.unwrap();
+    let (changed, changed_report) = fetch(&client, &config, Some(as_of)).await.unwrap();
+    let clinical = |r: &careload_ingest::Resources| {
+        r.tasks.len()
+            + r.medication_requests.len()
+            + r.observations.len()
+            + r.service_requests.len()
+            + r.care_plans.len()
+            + r.conditions.len()
+    };
+    assert!(clinical(&changed) > 0);
+    assert!(
+        clinical(&changed) * 2 < clinical(&after),
+        "{} changed of {}",
+        clinical(&changed),
+        clinical(&after)
+    );
+    let ids = |m: &dyn Fn(&careload_ingest::Resources) -> BTreeSet<String>, r| m(r);
+    let obs = |r: &careload_ingest::Resources| r.observations.keys().cloned().collect::<BTreeSet<_>>();
+    let tasks = |r: &careload_ingest::Resources| r.tasks.keys().cloned().collect::<BTreeSet<_>>();
+    for which in [&obs as &dyn Fn(&careload_ingest::Resources) -> BTreeSet<String>, &tasks] {
+        let before = ids(which, &full);
+        let now = ids(which, &after);
+        let inc = ids(which, &changed);
+        let new: BTreeSet<_> = now.difference(&before).cloned().collect();
+        assert!(!new.is_empty());
+        assert!(new.is_subset(&inc), "new ones missing from the incremental fetch");
+        assert!(inc.is_subset(&now));
+    }
+    assert!(changed_report.read.total_read() < report.read.total_read());
+    // and the advanced server still equals its NDJSON
+    let as_of = sim.sim.now();
+    assert_eq!(snapshots(&after, as_of), from_ndjson(1, as_of));
+}
+
+// ---- fault injection -------------------------------------------------------
+
+type Reply = Pin<Box<dyn Future<Output = Response> + Send>>;
+
+/// A fake FHIR server: `respond(n, uri)` answers the n-th request (from 0).
+struct Fake {
+    hits: AtomicUsize,
+    respond: Box<dyn Fn(usize, String) -> Reply + Send + Sync>,
+}
+
+async fn handle(State(fake): State<Arc<Fake>>, req: Request) -> Response {
+    let n = fake.hits.fetch_add(1, Ordering::SeqCst);
+    (fake.respond)(n, req.uri().to_string()).await
+}
+
+async fn start_fake(respond: impl Fn(usize, String) -> Reply + Send + Sync + 'static) -> (String, Arc<Fake>) {
+    let fake = Arc::new(Fake {
+        hits: AtomicUsize::new(0),
+        respond: Box::new(respond),
+    });
+    let app = axum::Router::new().fallback(handle).with_state(Arc::clone(&fake));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/fhir", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (base, fake)
+}
+
+fn reply(status: u16, content_type: &str, body: String, extra: &[(&'static str, &'static str)]) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
+    for (k, v) in extra {
+        r.headers_mut().insert(*k, HeaderValue::from_static(v));
+    }
+    r
+}
+
+const FHIR: &str = "application/fhir+json; fhirVersion=4.0";
+
+fn empty_bundle() -> String {
+    json!({"resourceType": "Bundle", "type": "searchset", "total": 0}).to_string()
+}
+
+fn outcome(text: &str) -> String {
+    json!({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "processing", "diagnostics": text}]})
+        .to_string()
+}
+
+fn ok() -> Response {
+    reply(200, FHIR, empty_bundle(), &[])
+}
+
+/// What a case must end in.
+enum Expect {
+    /// Success with this many retries (and at least this wait).
+    Ok { retries: u64, at_least: Duration },
+    /// An error whose message holds every needle, after this many requests.
+    Err {
+        kind: fn(&Error) -> bool,
+        needles: &'static [&'static str],
+        requests: usize,
+    },
+}
+
+fn faulty_config(base: &str) -> RestConfig {
+    RestConfig {
+        request_timeout: Duration::from_millis(250),
+        run_deadline: Duration::from_secs(5),
+        max_retries: 2,
+        backoff_base: Duration::from_millis(10),
+        ..RestConfig::new(base)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fault_has_its_documented_outcome() {
+    type Case = (&'static str, fn(usize, String) -> Reply, Expect);
+    let cases: Vec<Case> = vec![
+        (
+            "500 then OK is retried",
+            |n, _| {
+                Box::pin(async move {
+                    if n == 0 {
+                        reply(500, FHIR, outcome("busy"), &[])
+                    } else {
+                        ok()
+                    }
+                })
+            },
+            Expect::Ok {
+                retries: 1,
+                at_least: Duration::ZERO,
+            },
+        ),
+        (
+            "429 with Retry-After: 1 waits a second",
+            |n, _| {
+                Box::pin(async move {
+                    if n == 0 {
+                        reply(429, FHIR, outcome("slow down"), &[("retry-after", "1")])
+                    } else {
+                        ok()
+                    }
+                })
+            },
+            Expect::Ok {
+                retries: 1,
+                at_least: Duration::from_secs(1),
+            },
+        ),
+        (
+            "503 every time fails after the retries",
+            |_, _| Box::pin(async { reply(503, FHIR, outcome("down for maintenance"), &[]) }),
+            Expect::Err {
+                kind: |e| matches!(e, Error::Status { status: 503, .. }),
+                needles: &["127.0.0.1", "/fhir/", "503", "down for maintenance"],
+                requests: 3,
+            },
+        ),
+        (
+            "a slow response times out, is retried, then fails naming the URL",
+            |_, _| {
+                Box::pin(async {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    ok()
+                })
+            },
+            Expect::Err {
+                kind: |e| matches!(e, Error::Timeout { attempts: 3, .. }),
+                needles: &["127.0.0.1", "/fhir/", "timed out"],
+                requests: 3,
+            },
+        ),
+        (
+            "truncated JSON is not retried",
+            |_, _| Box::pin(async { reply(200, FHIR, r#"{"resourceType":"Bundle","entry":[{"#.to_owned(), &[]) }),
+            Expect::Err {
+                kind: |e| matches!(e, Error::NotFhirResponse { .. }),
+                needles: &["127.0.0.1", "/fhir/", "not valid JSON"],
+                requests: 1,
+            },
+        ),
+        (
+            "an HTML page with 200",
+            |_, _| {
+                Box::pin(async {
+                    reply(
+                        200,
+                        "text/html; charset=utf-8",
+                        "<html><body>Login</body></html>".to_owned(),
+                        &[],
+                    )
+                })
+            },
+            Expect::Err {
+                kind: |e| matches!(e, Error::NotFhirResponse { .. }),
+                needles: &["127.0.0.1", "/fhir/", "text/html"],
+                requests: 1,
+            },
+        ),
+        (
+            "a wrong content type",
+            |_, _| Box::pin(async { reply(200, "application/fhir+xml", "<Bundle/>".to_owned(), &[]) }),
+            Expect::Err {
+                kind: |e| matches!(e, Error::NotFhirResponse { .. }),
+                needles: &["127.0.0.1", "/fhir/", "application/fhir+xml"],
+                requests: 1,
+            },
+        ),
+        (
+            "JSON that is not a Bundle",
+            |_, _| {
+                Box::pin(async {
+                    reply(
+                        200,
+                        FHIR,
+                        json!({"resourceType": "Patient", "id": "p"}).to_string(),
+                        &[],
+                    )
+                })
+            },
+            Expect::Err {
+                kind: |e| matches!(e, Error::NotFhirResponse { .. }),
+                needles: &["127.0.0.1", "/fhir/", "not a Bundle"],
+                requests: 1,
+            },
+        ),
+        (
+            "a next link to another origin",
+            |_, _| {
+                Box::pin(async {
+                    let page = json!({"resourceType": "Bundle", "type": "searchset",
+                        "link": [{"relation": "next", "url": "http://elsewhere.example/fhir/Location?_page=2"}]});
+                    reply(200, FHIR, page.to_string(), &[])
+                })
+            },
+            Expect::Err {
+                kind: |e| matches!(e, Error::ForeignLink { .. }),
+                needles: &["127.0.0.1", "/fhir/", "elsewhere.example"],
+                requests: 1,
+            },
+        ),
+        (
+            "404 with an OperationOutcome is not retried and shows its diagnostics",
+            |_, _| Box::pin(async { reply(404, FHIR, outcome("unknown resource type Location"), &[]) }),
+            Expect::Err {
+                kind: |e| matches!(e, Error::Status { status: 404, .. }),
+                needles: &["127.0.0.1", "/fhir/", "404", "unknown resource type Location"],
+                requests: 1,
+            },
+        ),
+    ];
+    for (name, respond, expect) in cases {
+        let (base, fake) = start_fake(respond).await;
+        let config = faulty_config(&base);
+        let client = FhirClient::new(&config).unwrap();
+        let started = std::time::Instant::now();
+        let result = fetch(&client, &config, None).await;
+        let elapsed = started.elapsed();
+        let hits = fake.hits.load(Ordering::SeqCst);
+        match expect {
+            Expect::Ok { retries, at_least } => {
+                let (resources, report) = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert!(resources.is_empty(), "{name}");
+                assert_eq!(report.retries, retries, "{name}");
+                // Location and Encounter searches, plus the retries
+                assert_eq!(report.requests, 2 + retries, "{name}");
+                assert!(elapsed >= at_least, "{name}: {elapsed:?}");
+            }
+            Expect::Err {
+                kind,
+                needles,
+                requests,
+            } => {
+                let e = match result {
+                    Ok(_) => panic!("{name}: succeeded"),
+                    Err(e) => e,
+                };
+                assert!(kind(&e), "{name}: {e:?}");
+                let text = e.to_string();
+                for n in needles {
+                    assert!(text.contains(n), "{name}: {text:?} lacks {n:?}");
+                }
+                // the Encounter search may have been started beside the Location one
+                assert!(hits >= requests && hits <= requests * 2, "{name}: {hits} requests");
+            }
+        }
+        assert!(elapsed < Duration::from_secs(4), "{name}: took {elapsed:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_deadline_stops_a_slow_server() {
+    let (base, _fake) = start_fake(|_, _| {
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            ok()
+        })
+    })
+    .await;
+    let config = RestConfig {
+        request_timeout: Duration::from_secs(2),
+        run_deadline: Duration::from_millis(300),
+        ..faulty_config(&base)
+    };
+    let started = std::time::Instant::now();
+    let e = fetch(&FhirClient::new(&config).unwrap(), &config, None)
+        .await
+        .expect_err("a deadline error");
+    assert!(matches!(e, Error::Deadline { .. }), "{e:?}");
+    assert!(e.to_string().contains("/fhir/"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accept_header_asks_for_r4() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let app = {
+        let seen = Arc::clone(&seen);
+        axum::Router::new().fallback(move |req: Request| {
+            let seen = Arc::clone(&seen);
+            async move {
+                let accept = req
+                    .headers()
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                seen.lock().unwrap().push(accept);
+                ok()
+            }
+        })
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/fhir", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let config = RestConfig::new(&base);
+    fetch(&FhirClient::new(&config).unwrap(), &config, None).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen.iter().all(|a| a == "application/fhir+json; fhirVersion=4.0"),
+        "{seen:?}"
+    );
+}

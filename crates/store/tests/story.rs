@@ -1,0 +1,445 @@
+//! One storage story, told on every backend: SQLite in a temporary file
+//! always, PostgreSQL when `CARELOAD_TEST_DATABASE_URL` names a server (an
+//! admin URL whose role may create databases). Each test gets its own fresh
+//! database and drops it at the end, pass or fail.
+//!
+//! A chapter is an `async fn(Ctx)`; `story!` instantiates every chapter once
+//! per backend, so a new case is written once.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code may panic with a message
+
+#[macro_use]
+mod harness;
+
+use std::collections::BTreeMap;
+
+use careload_scoring::news2::{Acvpu, Spo2Scale, Vitals};
+use careload_scoring::snapshot::{
+    Activity, ActivityStatus, CarePlan, Diagnosis, Dosing, MedicationOrder, News2Observation, Norton, NortonActivity,
+    PatientKey, Route, Sex, VitalSigns,
+};
+use careload_scoring::{Rollup, Score, Snapshot, Weights, rollup, score_now};
+use careload_store::{Error, Level, Outcome, RunReport, Store};
+use chrono::{DateTime, Duration, Utc};
+use harness::Ctx;
+
+const WEIGHTS: &str = include_str!("../../../weights/2026.1.toml");
+
+fn weights() -> Weights {
+    Weights::from_toml(WEIGHTS, "weights/2026.1.toml").expect("weights 2026.1")
+}
+
+/// Start of an hour on 2026-11-23 (UTC).
+fn h(hour: u32) -> DateTime<Utc> {
+    format!("2026-11-23T{hour:02}:00:00Z").parse().expect("hour")
+}
+
+/// A hand-made patient: varied enough that every JSON shape round-trips
+/// (floats in vitals, optional fields, unknown codes).
+fn patient(key: &str, ward: &str, team: Option<&str>, bed: &str, hour: DateTime<Utc>, load: u8) -> Snapshot {
+    let as_of = hour + Duration::minutes(5);
+    let mut s = Snapshot::new(PatientKey(key.into()), as_of, as_of - Duration::days(2), ward);
+    s.placement.team = team.map(str::to_owned);
+    s.placement.bed = Some(bed.into());
+    s.sex = if load.is_multiple_of(2) { Sex::Female } else { Sex::Male };
+    s.birth_year = Some(1940 + i32::from(load));
+    s.norton = Some(Norton {
+        activity: NortonActivity::ALL[usize::from(load) % 4],
+        total: Some(14),
+        assessed_at: as_of - Duration::hours(3),
+    });
+    s.news2.push(News2Observation {
+        at: as_of - Duration::hours(1),
+        value: load % 7,
+        source: Some(format!("Observation/n-{key}")),
+    });
+    s.vitals.push(VitalSigns {
+        at: as_of - Duration::hours(2),
+        vitals: Vitals {
+            respiration_rate: Some(18),
+            spo2: Some(95),
+            spo2_scale: Spo2Scale::Scale1,
+            on_oxygen: Some(false),
+            systolic_bp: Some(118),
+            pulse: Some(88),
+            consciousness: Some(Acvpu::Alert),
+            temperature: Some(37.3),
+        },
+        source: None,
+    });
+    for (i, code) in ["personal-hygiene", "wound-care", "no-such-activity"]
+        .iter()
+        .enumerate()
+    {
+        if i < usize::from(load % 3) + 1 {
+            s.activities.push(Activity {
+                code: (*code).into(),
+                due: Some(as_of + Duration::minutes(20)),
+                status: ActivityStatus::Open,
+                profession: None,
+                source: Some(format!("Task/{key}-{i}")),
+            });
+        }
+    }
+    s.medications.push(MedicationOrder {
+        route: Route::Oral,
+        dosing: Dosing::PerDay { times: 3 },
+        source: None,
+    });
+    if load > 2 {
+        s.care_plans.push(CarePlan {
+            category: "palliative".into(),
+            source: None,
+        });
+        s.diagnoses.push(Diagnosis {
+            code: "F32.1".into(),
+            source: None,
+        });
+    }
+    s
+}
+
+/// Two wards: W1 with teams A, B and a patient without team; W2 with one.
+fn hour_of_patients(w: &Weights, hour: DateTime<Utc>, extra: u8) -> (Vec<(Snapshot, Score)>, Rollup) {
+    let snapshots = vec![
+        patient("p1", "W1", Some("A"), "1", hour, 1 + extra),
+        patient("p2", "W1", Some("A"), "2", hour, 2 + extra),
+        patient("p3", "W1", Some("B"), "3", hour, 3 + extra),
+        patient("p4", "W1", None, "4", hour, 4 + extra),
+        patient("p5", "W2", Some("C"), "1", hour, 5 + extra),
+    ];
+    scored(w, snapshots)
+}
+
+fn scored(w: &Weights, snapshots: Vec<Snapshot>) -> (Vec<(Snapshot, Score)>, Rollup) {
+    let pairs: Vec<(Snapshot, Score)> = snapshots
+        .into_iter()
+        .map(|s| {
+            let score = score_now(&s, w);
+            (s, score)
+        })
+        .collect();
+    let r = rollup(pairs.iter().map(|(s, sc)| (s, sc)));
+    (pairs, r)
+}
+
+/// Records the weights, begins a run and writes the hour.
+async fn write(store: &Store, w: &Weights, hour: DateTime<Utc>, pairs: &[(Snapshot, Score)], r: &Rollup) {
+    store.record_weights(w).await.expect("record weights");
+    let run = store.begin_run("test").await.expect("begin run");
+    store
+        .write_hour(hour, run, &w.meta.version, pairs, r)
+        .await
+        .expect("write hour");
+}
+
+// ---------------------------------------------------------------- chapters
+
+async fn migrations_apply_and_reconnect_is_a_noop(ctx: Ctx) {
+    ctx.store.ping().await.expect("ping");
+    assert_eq!(ctx.store.current_hour().await.expect("current"), None);
+    assert!(ctx.store.runs(10).await.expect("runs").is_empty());
+    let again = Store::connect(&ctx.url).await.expect("reconnect");
+    again.ping().await.expect("ping again");
+    assert!(again.weights_versions().await.expect("versions").is_empty());
+    again.close().await;
+}
+
+async fn write_hour_then_read_every_level_back(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    let (pairs, r) = hour_of_patients(&w, h(10), 0);
+    write(store, &w, h(10), &pairs, &r).await;
+
+    let (from, to) = (h(10), h(11));
+    let ward = store.ward_hours("W1", from, to).await.expect("ward hours");
+    assert_eq!(ward.len(), 1);
+    assert_eq!(ward[0].level, Level::Ward);
+    assert_eq!((ward[0].ward.as_str(), ward[0].team.as_str()), ("W1", ""));
+    assert_eq!(ward[0].totals, r.wards["W1"].totals, "ward row equals the rollup");
+    assert_eq!(ward[0].weights_version, w.meta.version);
+    assert!(ward[0].totals.total.milli() > 0 && ward[0].totals.unmatched > 0);
+
+    let teams = store.team_hours("W1", from, to).await.expect("team hours");
+    let got: BTreeMap<String, _> = teams.iter().map(|u| (u.team.clone(), u.totals)).collect();
+    assert_eq!(
+        got, r.wards["W1"].teams,
+        "team rows equal the rollup (unassigned included)"
+    );
+
+    let hospital = store.hospital_hours(from, to).await.expect("hospital hours");
+    assert_eq!(hospital.len(), 1);
+    assert_eq!(hospital[0].totals, r.hospital);
+
+    let patients = store.patient_hours("W1", from, to).await.expect("patient hours");
+    let beds: Vec<_> = patients.iter().map(|p| p.bed.as_deref().unwrap_or("")).collect();
+    assert_eq!(beds, ["1", "2", "3", "4"]);
+    for p in &patients {
+        let (s, sc) = pairs.iter().find(|(s, _)| s.key == p.key).expect("written patient");
+        assert_eq!(
+            (p.total, p.professions, p.components),
+            (sc.total, sc.professions, sc.components)
+        );
+        assert_eq!(p.team, s.placement.team);
+        assert_eq!(p.as_of, s.as_of);
+        assert_eq!(p.unmatched as usize, sc.unmatched.len());
+    }
+
+    for (s, sc) in &pairs {
+        let back = store.patient_snapshot(h(10), &s.key).await.expect("snapshot");
+        assert_eq!(
+            back.as_ref(),
+            Some(&(s.clone(), sc.clone())),
+            "{} round-trips exactly",
+            s.key
+        );
+    }
+    let nobody = store.patient_snapshot(h(10), &PatientKey("nobody".into())).await;
+    assert!(nobody.expect("query").is_none());
+
+    let current = store.current_hour().await.expect("current").expect("set");
+    assert_eq!(current.hour, h(10));
+}
+
+async fn rerunning_an_hour_replaces_it(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    let (pairs, r) = hour_of_patients(&w, h(10), 0);
+    write(store, &w, h(10), &pairs, &r).await;
+    write(store, &w, h(10), &pairs, &r).await;
+    assert_eq!(store.patient_hours("W1", h(10), h(11)).await.expect("rows").len(), 4);
+    let ward = store.ward_hours("W1", h(10), h(11)).await.expect("ward");
+    assert_eq!(ward.len(), 1);
+    assert_eq!(ward[0].totals, r.wards["W1"].totals);
+
+    // The re-run sees one patient fewer and more load: the hour is replaced.
+    let (pairs2, r2) = scored(&w, pairs[1..].iter().map(|(s, _)| s.clone()).collect());
+    write(store, &w, h(10), &pairs2, &r2).await;
+    assert_eq!(store.patient_hours("W1", h(10), h(11)).await.expect("rows").len(), 3);
+    let ward = store.ward_hours("W1", h(10), h(11)).await.expect("ward");
+    assert_eq!(ward[0].totals, r2.wards["W1"].totals);
+    assert_eq!(
+        store.hospital_hours(h(10), h(11)).await.expect("hospital")[0].totals,
+        r2.hospital
+    );
+}
+
+async fn ward_history_is_ordered_and_an_older_hour_does_not_become_current(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    for (hour, extra) in [(h(12), 2), (h(10), 0), (h(11), 1)] {
+        let (pairs, r) = hour_of_patients(&w, hour, extra);
+        write(store, &w, hour, &pairs, &r).await;
+    }
+    let history = store.ward_hours("W1", h(10), h(13)).await.expect("history");
+    let hours: Vec<_> = history.iter().map(|u| u.hour).collect();
+    assert_eq!(hours, [h(10), h(11), h(12)]);
+    assert_eq!(
+        store.ward_hours("W1", h(11), h(12)).await.expect("one").len(),
+        1,
+        "ranges are [from, to)"
+    );
+    assert_eq!(store.current_hour().await.expect("current").expect("set").hour, h(12));
+    let patients = store.patient_hours("W2", h(10), h(13)).await.expect("patients");
+    assert_eq!(
+        patients.iter().map(|p| p.hour).collect::<Vec<_>>(),
+        [h(10), h(11), h(12)]
+    );
+}
+
+async fn a_failed_write_keeps_the_previous_hour_whole(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    let (pairs, r) = hour_of_patients(&w, h(10), 0);
+    write(store, &w, h(10), &pairs, &r).await;
+    let before = store.current_hour().await.expect("current").expect("set");
+
+    // A bad row late in the batch: the same patient twice in one hour.
+    let (mut bad, _) = hour_of_patients(&w, h(11), 1);
+    bad.push(bad[0].clone());
+    let bad_rollup = rollup(bad.iter().map(|(s, sc)| (s, sc)));
+    let run = store.begin_run("test").await.expect("run");
+    let err = store.write_hour(h(11), run, &w.meta.version, &bad, &bad_rollup).await;
+    assert!(matches!(err, Err(Error::Constraint { kind: "unique", .. })), "{err:?}");
+    assert_eq!(
+        store.current_hour().await.expect("current"),
+        Some(before),
+        "current hour unchanged"
+    );
+    assert!(
+        store.patient_hours("W1", h(11), h(12)).await.expect("rows").is_empty(),
+        "no partial rows"
+    );
+    assert!(store.ward_hours("W1", h(11), h(12)).await.expect("units").is_empty());
+
+    // The same bad write over an existing hour: its delete is rolled back too.
+    let err = store.write_hour(h(10), run, &w.meta.version, &bad, &bad_rollup).await;
+    assert!(matches!(err, Err(Error::Constraint { .. })), "{err:?}");
+    assert_eq!(store.patient_hours("W1", h(10), h(11)).await.expect("rows").len(), 4);
+    assert_eq!(
+        store.ward_hours("W1", h(10), h(11)).await.expect("ward")[0].totals,
+        r.wards["W1"].totals
+    );
+
+    // An unknown weights version is a foreign-key violation.
+    let err = store.write_hour(h(11), run, "no-such-version", &pairs, &r).await;
+    assert!(
+        matches!(
+            err,
+            Err(Error::Constraint {
+                kind: "foreign key",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    // Not on the hour, or a rollup of other patients: refused before writing.
+    let err = store
+        .write_hour(h(11) + Duration::minutes(1), run, &w.meta.version, &pairs, &r)
+        .await;
+    assert!(matches!(err, Err(Error::Invalid(_))), "{err:?}");
+    let err = store.write_hour(h(11), run, &w.meta.version, &pairs[1..], &r).await;
+    assert!(matches!(err, Err(Error::Invalid(_))), "{err:?}");
+    assert_eq!(store.current_hour().await.expect("current"), Some(before));
+}
+
+async fn runs_and_weights_are_recorded(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    assert!(store.record_weights(&w).await.expect("new"));
+    assert!(!store.record_weights(&w).await.expect("same again"));
+    let mut edited = w.clone();
+    edited.digest = "0".repeat(64);
+    let err = store.record_weights(&edited).await;
+    assert!(matches!(err, Err(Error::WeightsChanged { .. })), "{err:?}");
+    let versions = store.weights_versions().await.expect("versions");
+    assert_eq!(versions.len(), 1);
+    assert_eq!(
+        (versions[0].version.as_str(), versions[0].digest.as_str()),
+        (w.meta.version.as_str(), w.digest.as_str())
+    );
+    assert_eq!(versions[0].effective_from, w.meta.effective_from);
+    assert_eq!(versions[0].decided_by, w.meta.decided_by);
+
+    let first = store.begin_run("https://fhir.example/r4").await.expect("begin");
+    let report = RunReport {
+        counts: BTreeMap::from([("Encounter".to_owned(), 12), ("Task".to_owned(), 340)]),
+        skipped: 2,
+        retries: 1,
+        error: None,
+    };
+    store
+        .finish_run(first, Outcome::Partial, &report)
+        .await
+        .expect("finish");
+    let second = store.begin_run("bundle.json").await.expect("begin");
+    assert!(second > first);
+
+    let latest = store.latest_run().await.expect("latest").expect("a run");
+    assert_eq!((latest.id, latest.outcome, latest.finished_at), (second, None, None));
+    let runs = store.runs(10).await.expect("runs");
+    assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), [second, first]);
+    assert_eq!(runs[1].outcome, Some(Outcome::Partial));
+    assert_eq!(runs[1].report, report);
+    assert_eq!(runs[1].source, "https://fhir.example/r4");
+    assert!(runs[1].finished_at >= Some(runs[1].started_at));
+
+    let failed = RunReport {
+        error: Some("fhir server answered 503 after 3 retries".into()),
+        ..RunReport::default()
+    };
+    store
+        .finish_run(second, Outcome::Failed, &failed)
+        .await
+        .expect("finish failed");
+    assert_eq!(store.latest_run().await.expect("latest").expect("run").report, failed);
+    let missing = careload_store::RunId(second.0 + 100);
+    assert!(matches!(
+        store.finish_run(missing, Outcome::Ok, &report).await,
+        Err(Error::UnknownRun(_))
+    ));
+}
+
+async fn audit_entries_are_kept_newest_first(ctx: Ctx) {
+    let store = &ctx.store;
+    let a = store
+        .audit("admin", "weights.record", &serde_json::json!({"version": "2026.1"}))
+        .await
+        .expect("audit");
+    let b = store
+        .audit(
+            "system",
+            "retention.purge",
+            &serde_json::json!({"before": "2025-11-23T00:00:00Z", "rows": 3}),
+        )
+        .await
+        .expect("audit");
+    assert!(b > a);
+    let entries = store.audit_entries(10).await.expect("entries");
+    assert_eq!(entries.iter().map(|e| e.id).collect::<Vec<_>>(), [b, a]);
+    assert_eq!(
+        (entries[1].actor.as_str(), entries[1].action.as_str()),
+        ("admin", "weights.record")
+    );
+    assert_eq!(
+        entries[0].detail,
+        serde_json::json!({"before": "2025-11-23T00:00:00Z", "rows": 3})
+    );
+    assert_eq!(store.audit_entries(1).await.expect("one").len(), 1);
+}
+
+async fn purge_removes_old_hours_only(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    for (hour, extra) in [(h(9), 0), (h(10), 1), (h(11), 2)] {
+        let (pairs, r) = hour_of_patients(&w, hour, extra);
+        write(store, &w, hour, &pairs, &r).await;
+    }
+    let units_per_hour = 1 + 2 + 3 + 1; // hospital, two wards, W1's three teams, W2's one
+    let purged = store.purge_before(h(10)).await.expect("purge");
+    assert_eq!((purged.patient_hours, purged.unit_hours), (5, units_per_hour));
+    let left: Vec<_> = store
+        .ward_hours("W1", h(0), h(23))
+        .await
+        .expect("history")
+        .iter()
+        .map(|u| u.hour)
+        .collect();
+    assert_eq!(left, [h(10), h(11)]);
+    assert_eq!(store.patient_hours("W1", h(0), h(23)).await.expect("patients").len(), 8);
+    assert_eq!(store.purge_before(h(10)).await.expect("again"), Default::default());
+    assert_eq!(store.runs(10).await.expect("runs").len(), 3, "runs are kept");
+}
+
+async fn postgres_rows_land_in_their_monthly_partition(ctx: Ctx) {
+    let Some(pool) = ctx.store.postgres_pool() else {
+        return; // SQLite has no partitions
+    };
+    let (store, w) = (&ctx.store, weights());
+    let december: DateTime<Utc> = "2026-12-31T23:00:00Z".parse().expect("hour");
+    for hour in [h(10), december] {
+        let (pairs, r) = hour_of_patients(&w, hour, 0);
+        write(store, &w, hour, &pairs, &r).await;
+    }
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT tableoid::regclass::text, count(*) FROM patient_hours GROUP BY 1 ORDER BY 1")
+            .fetch_all(pool)
+            .await
+            .expect("partitions");
+    assert_eq!(
+        rows,
+        [
+            ("patient_hours_y2026m11".to_owned(), 5),
+            ("patient_hours_y2026m12".to_owned(), 5)
+        ]
+    );
+    // Writing the month again finds its partition and does not fail.
+    let (pairs, r) = hour_of_patients(&w, h(11), 0);
+    write(store, &w, h(11), &pairs, &r).await;
+}
+
+story!(
+    migrations_apply_and_reconnect_is_a_noop,
+    write_hour_then_read_every_level_back,
+    rerunning_an_hour_replaces_it,
+    ward_history_is_ordered_and_an_older_hour_does_not_become_current,
+    a_failed_write_keeps_the_previous_hour_whole,
+    runs_and_weights_are_recorded,
+    audit_entries_are_kept_newest_first,
+    purge_removes_old_hours_only,
+    postgres_rows_land_in_their_monthly_partition,
+);
