@@ -29,15 +29,20 @@ fn read_all(paths: &[PathBuf]) -> (Resources, ReadReport) {
     (res, report)
 }
 
+/// Every skipped resource as "reference: reason".
+fn skipped_lines(report: &ReadReport) -> Vec<String> {
+    report
+        .skipped
+        .iter()
+        .map(|s| format!("{}: {}", s.reference(), s.reason))
+        .collect()
+}
+
 #[test]
 fn every_hl7_r4_example_of_a_used_type_parses() {
     let paths = files("hl7-r4");
     let (res, report) = read_all(&paths);
-    let skipped: Vec<String> = report
-        .skipped
-        .iter()
-        .map(|s| format!("{}: {}", s.reference(), s.reason))
-        .collect();
+    let skipped = skipped_lines(&report);
     eprintln!(
         "HL7 R4: read {:?}, ignored {} types, skipped {}",
         report.read,
@@ -59,11 +64,7 @@ fn every_hl7_r4_example_of_a_used_type_parses() {
 fn synthea_bundles_parse_and_their_urn_uuid_references_resolve() {
     let paths = files("synthea-r4");
     let (res, report) = read_all(&paths);
-    let skipped: Vec<String> = report
-        .skipped
-        .iter()
-        .map(|s| format!("{}: {}", s.reference(), s.reason))
-        .collect();
+    let skipped = skipped_lines(&report);
     eprintln!("Synthea: read {:?}, skipped {}", report.read, skipped.len());
     assert!(
         skipped.is_empty(),
