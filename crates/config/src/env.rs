@@ -1,0 +1,401 @@
+//! `CARELOAD_*` environment overrides: one table, [`ENV_KEYS`], that both
+//! applies them and documents them (the README's configuration table is
+//! this table).
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::{Config, Error, Result, SourceKind};
+
+/// One overridable key.
+pub struct EnvKey {
+    /// The environment variable.
+    pub name: &'static str,
+    /// The TOML key it overrides.
+    pub key: &'static str,
+    /// The built-in default, as written in TOML or the environment.
+    pub default: &'static str,
+    /// What it sets.
+    pub doc: &'static str,
+    apply: fn(&mut Config, &str) -> std::result::Result<(), String>,
+}
+
+fn parse<T: FromStr>(v: &str, what: &str) -> std::result::Result<T, String> {
+    v.trim().parse::<T>().map_err(|_| format!("{v:?} is not {what}"))
+}
+
+fn list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn opt_path(v: &str) -> Option<PathBuf> {
+    (!v.trim().is_empty()).then(|| PathBuf::from(v.trim()))
+}
+
+fn opt_string(v: &str) -> Option<String> {
+    (!v.trim().is_empty()).then(|| v.trim().to_owned())
+}
+
+/// Every environment override.
+pub const ENV_KEYS: &[EnvKey] = &[
+    EnvKey {
+        name: "CARELOAD_DATABASE_URL",
+        key: "database.url",
+        default: "sqlite://careload.db",
+        doc: "History store: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB",
+        apply: |c, v| {
+            c.database.url = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_KIND",
+        key: "source.kind",
+        default: "sim",
+        doc: "FHIR source: sim (built-in simulated hospital), fhir (REST API at source.url), files (NDJSON or Bundle at source.path)",
+        apply: |c, v| {
+            c.source.kind = match v.trim() {
+                "sim" => SourceKind::Sim,
+                "fhir" => SourceKind::Fhir,
+                "files" => SourceKind::Files,
+                _ => return Err(format!("{v:?} is not a source kind; write sim, fhir or files")),
+            };
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_URL",
+        key: "source.url",
+        default: "",
+        doc: "FHIR R4 base URL, e.g. https://fhir.example.se/r4",
+        apply: |c, v| {
+            c.source.url = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_PATH",
+        key: "source.path",
+        default: "",
+        doc: "Directory of Bulk Data NDJSON files, or one Bundle JSON file",
+        apply: |c, v| {
+            c.source.path = PathBuf::from(v.trim());
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_TOKEN_ENV",
+        key: "source.token_env",
+        default: "",
+        doc: "Name of the variable holding the FHIR server's bearer token (empty = none)",
+        apply: |c, v| {
+            c.source.token_env = opt_string(v);
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_WARDS",
+        key: "source.wards",
+        default: "",
+        doc: "Comma-separated ward ids to fetch (empty = every ward)",
+        apply: |c, v| {
+            c.source.wards = list(v);
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_PAGE_SIZE",
+        key: "source.page_size",
+        default: "500",
+        doc: "_count per search page",
+        apply: |c, v| {
+            c.source.page_size = parse(v, "a whole number")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_REQUEST_TIMEOUT_SECS",
+        key: "source.request_timeout_secs",
+        default: "30",
+        doc: "Timeout per FHIR request, seconds",
+        apply: |c, v| {
+            c.source.request_timeout_secs = parse(v, "a whole number of seconds")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_RUN_DEADLINE_SECS",
+        key: "source.run_deadline_secs",
+        default: "600",
+        doc: "Deadline for a whole fetch, seconds; a run past it fails and keeps the last good hour",
+        apply: |c, v| {
+            c.source.run_deadline_secs = parse(v, "a whole number of seconds")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_MAX_RETRIES",
+        key: "source.max_retries",
+        default: "4",
+        doc: "Retries per request on 429/502/503/504 and connection errors",
+        apply: |c, v| {
+            c.source.max_retries = parse(v, "a whole number")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_CONCURRENCY",
+        key: "source.concurrency",
+        default: "4",
+        doc: "FHIR searches in flight at once",
+        apply: |c, v| {
+            c.source.concurrency = parse(v, "a whole number")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_MAPPING",
+        key: "source.mapping",
+        default: "",
+        doc: "A region's code mapping file (TOML); empty = built-in defaults",
+        apply: |c, v| {
+            c.source.mapping = opt_path(v);
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_PSEUDONYM_KEY_ENV",
+        key: "source.pseudonym_key_env",
+        default: "CARELOAD_PSEUDONYM_KEY",
+        doc: "Name of the variable holding the secret pseudonym key",
+        apply: |c, v| {
+            c.source.pseudonym_key_env = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SIM_BEDS",
+        key: "sim.beds",
+        default: "150",
+        doc: "Simulated hospital: beds in total",
+        apply: |c, v| {
+            c.sim.beds = parse(v, "a whole number of beds")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SIM_SEED",
+        key: "sim.seed",
+        default: "1",
+        doc: "Simulated hospital: seed (same seed, same hospital)",
+        apply: |c, v| {
+            c.sim.seed = parse(v, "a whole number")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SIM_LISTEN",
+        key: "sim.listen",
+        default: "127.0.0.1:0",
+        doc: "Simulated hospital: where its FHIR API listens (port 0 = any free port)",
+        apply: |c, v| {
+            c.sim.listen = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SCHEDULE_MINUTE",
+        key: "schedule.minute",
+        default: "5",
+        doc: "Minute past each hour at which the hourly run starts",
+        apply: |c, v| {
+            c.schedule.minute = parse(v, "a minute 0–59")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SCHEDULE_RESYNC_HOUR",
+        key: "schedule.resync_hour",
+        default: "3",
+        doc: "Local hour of the nightly full resync",
+        apply: |c, v| {
+            c.schedule.resync_hour = parse(v, "an hour 0–23")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SCHEDULE_BACKFILL_HOURS",
+        key: "schedule.backfill_hours",
+        default: "0",
+        doc: "Hours of history to back-fill from the simulated hospital when the store is empty",
+        apply: |c, v| {
+            c.schedule.backfill_hours = parse(v, "a whole number of hours")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SCORING_WEIGHTS",
+        key: "scoring.weights",
+        default: "",
+        doc: "Weights file in force; empty = built-in weights/2026.1.toml",
+        apply: |c, v| {
+            c.scoring.weights = opt_path(v);
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SCORING_TIME_ZONE",
+        key: "scoring.time_zone",
+        default: "Europe/Stockholm",
+        doc: "Hospital time zone (IANA), for shifts and hour-of-week",
+        apply: |c, v| {
+            c.scoring.time_zone = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SCORING_FORECAST_HOURS",
+        key: "scoring.forecast_hours",
+        default: "8",
+        doc: "Hours of forecast",
+        apply: |c, v| {
+            c.scoring.forecast_hours = parse(v, "a whole number of hours")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_RETENTION_DAYS",
+        key: "retention.days",
+        default: "0",
+        doc: "Days of hourly history kept (0 = everything)",
+        apply: |c, v| {
+            c.retention.days = parse(v, "a whole number of days")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_API_LISTEN",
+        key: "api.listen",
+        default: "127.0.0.1:8080",
+        doc: "Where the API and screens listen",
+        apply: |c, v| {
+            c.api.listen = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_API_OPEN",
+        key: "api.open",
+        default: "false",
+        doc: "true = no tokens needed (demo only; refused unless listening on loopback)",
+        apply: |c, v| {
+            c.api.open = parse(v, "true or false")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_API_STALE_AFTER_MINUTES",
+        key: "api.stale_after_minutes",
+        default: "90",
+        doc: "Data older than this is flagged stale on screens and in the API",
+        apply: |c, v| {
+            c.api.stale_after_minutes = parse(v, "a whole number of minutes")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_API_MAX_RANGE_DAYS",
+        key: "api.max_range_days",
+        default: "400",
+        doc: "Longest history range one request may ask for, days",
+        apply: |c, v| {
+            c.api.max_range_days = parse(v, "a whole number of days")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_API_MAX_BODY_BYTES",
+        key: "api.max_body_bytes",
+        default: "65536",
+        doc: "Largest request body, bytes",
+        apply: |c, v| {
+            c.api.max_body_bytes = parse(v, "a whole number of bytes")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_API_RATE_LIMIT_PER_MINUTE",
+        key: "api.rate_limit_per_minute",
+        default: "6000",
+        doc: "Requests per minute per client address (0 = unlimited)",
+        apply: |c, v| {
+            c.api.rate_limit_per_minute = parse(v, "a whole number")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_API_CORS_ORIGINS",
+        key: "api.cors_origins",
+        default: "",
+        doc: "Comma-separated origins allowed by CORS (empty = CORS off)",
+        apply: |c, v| {
+            c.api.cors_origins = list(v);
+            Ok(())
+        },
+    },
+];
+
+pub(crate) fn apply(config: &mut Config, get: impl Fn(&str) -> Option<String>) -> Result<()> {
+    for k in ENV_KEYS {
+        if let Some(value) = get(k.name) {
+            (k.apply)(config, &value).map_err(|message| Error::Env {
+                name: k.name.to_owned(),
+                message,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_defaults_are_the_defaults() {
+        for k in ENV_KEYS {
+            let mut c = Config::default();
+            (k.apply)(&mut c, k.default).unwrap_or_else(|e| panic!("{}: {e}", k.name));
+            assert_eq!(c, Config::default(), "{} documents default {:?}", k.name, k.default);
+        }
+    }
+
+    #[test]
+    fn every_variable_changes_its_key() {
+        // Each variable, set to something other than its default, changes the config.
+        for k in ENV_KEYS {
+            let other = match k.default {
+                "" => "x",
+                "false" => "true",
+                "sim" => "files",
+                d if d.parse::<u64>().is_ok() => "7",
+                _ => "other:1",
+            };
+            let mut c = Config::default();
+            (k.apply)(&mut c, other).unwrap_or_else(|e| panic!("{}: {e}", k.name));
+            assert_ne!(c, Config::default(), "{} = {other:?} changed nothing", k.name);
+        }
+    }
+
+    #[test]
+    fn names_follow_the_keys() {
+        for k in ENV_KEYS {
+            let expected = format!("CARELOAD_{}", k.key.replace('.', "_").to_uppercase());
+            assert_eq!(k.name, expected);
+        }
+    }
+}

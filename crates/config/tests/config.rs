@@ -1,0 +1,102 @@
+//! The configuration's layers and its refusals.
+
+use careload_config::{Config, Error, Role, SourceKind};
+
+#[test]
+fn defaults_are_valid() {
+    Config::default().validate().unwrap();
+}
+
+#[test]
+fn file_overrides_defaults_and_env_overrides_file() {
+    let text = r#"
+[database]
+url = "postgres://careload@db/careload"
+
+[api]
+listen = "0.0.0.0:8080"
+
+[[api.tokens]]
+name = "ward-7-screen"
+role = "screen"
+wards = ["AVD7"]
+secret_env = "CARELOAD_TOKEN_WARD7"
+
+[wards.AVD7]
+name = "Avd 7 Medicin"
+shifts = { day = "07:00", evening = "14:30", night = "21:15" }
+"#;
+    let mut c = Config::from_toml(text, "careload.toml").unwrap();
+    assert_eq!(c.database.url, "postgres://careload@db/careload");
+    assert_eq!(c.api.tokens[0].role, Role::Screen);
+    assert_eq!(c.api.stale_after_minutes, 90, "an unset key keeps its default");
+    c.apply_env(|name| (name == "CARELOAD_DATABASE_URL").then(|| "sqlite://other.db".to_owned()))
+        .unwrap();
+    assert_eq!(c.database.url, "sqlite://other.db");
+    c.validate().unwrap();
+    let plan = c.wards["AVD7"].shift_plan("AVD7").unwrap();
+    let starts: Vec<String> = plan
+        .shifts()
+        .iter()
+        .map(|s| s.start.format("%H:%M").to_string())
+        .collect();
+    assert_eq!(starts, ["07:00", "14:30", "21:15"]);
+}
+
+#[test]
+fn unknown_key_is_refused_with_its_line() {
+    let err = Config::from_toml("[api]\nlisten = \"127.0.0.1:1\"\nlsten = 3\n", "c.toml").unwrap_err();
+    let Error::Parse { line, message, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(*line, 3, "{err}");
+    assert!(message.contains("lsten"), "{err}");
+}
+
+#[test]
+fn bad_env_value_names_the_variable() {
+    let mut c = Config::default();
+    let err = c
+        .apply_env(|name| (name == "CARELOAD_SIM_BEDS").then(|| "many".to_owned()))
+        .unwrap_err();
+    assert!(err.to_string().contains("CARELOAD_SIM_BEDS"), "{err}");
+}
+
+#[test]
+fn refusals_name_the_key() {
+    let cases: &[(&str, &str)] = &[
+        ("[scoring]\ntime_zone = \"Europe/Stokholm\"\n", "scoring.time_zone"),
+        ("[api]\nopen = true\nlisten = \"0.0.0.0:8080\"\n", "api.open"),
+        ("[source]\nkind = \"fhir\"\n", "source.url"),
+        ("[source]\nkind = \"files\"\n", "source.path"),
+        ("[schedule]\nminute = 60\n", "schedule.minute"),
+        ("[wards.A]\nshifts = { day = \"7\" }\n", "wards.A.shifts.day"),
+        (
+            "[wards.A]\nshifts = { day = \"07:00\", late = \"07:00\" }\n",
+            "wards.A.shifts",
+        ),
+        (
+            "[[api.tokens]]\nname = \"s\"\nrole = \"screen\"\nwards = [\"A\"]\n",
+            "api.tokens[0]",
+        ),
+        (
+            "[[api.tokens]]\nname = \"s\"\nrole = \"screen\"\nsecret_env = \"X\"\n",
+            "api.tokens[0]",
+        ),
+    ];
+    for (text, key) in cases {
+        let c = Config::from_toml(text, "c.toml").unwrap();
+        let err = c.validate().unwrap_err();
+        match &err {
+            Error::Invalid { key: k, .. } => assert_eq!(k, key, "{text}: {err}"),
+            other => panic!("{text}: {other}"),
+        }
+    }
+}
+
+#[test]
+fn source_kind_parses() {
+    let c = Config::from_toml("[source]\nkind = \"files\"\npath = \"x\"\n", "c").unwrap();
+    assert_eq!(c.source.kind, SourceKind::Files);
+    assert!(Config::from_toml("[source]\nkind = \"ftp\"\n", "c").is_err());
+}

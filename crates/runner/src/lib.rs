@@ -1,0 +1,1 @@
+//! careload's hourly run: fetch FHIR, map to snapshots, score, store.
