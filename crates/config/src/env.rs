@@ -399,3 +399,13 @@ mod tests {
         }
     }
 }
+
+/// The configuration table of the README: key, variable, default, meaning.
+pub fn markdown_table() -> String {
+    let mut s = String::from("| key | environment variable | default | what it sets |\n|---|---|---|---|\n");
+    for k in ENV_KEYS {
+        let default = if k.default.is_empty() { "(none)".to_owned() } else { format!("`{}`", k.default) };
+        s.push_str(&format!("| `{}` | `{}` | {} | {} |\n", k.key, k.name, default, k.doc.replace('|', "\\|")));
+    }
+    s
+}

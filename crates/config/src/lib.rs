@@ -21,7 +21,7 @@ use careload_scoring::shift::{ShiftDef, ShiftPlan};
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 
-pub use env::{ENV_KEYS, EnvKey};
+pub use env::{ENV_KEYS, EnvKey, markdown_table};
 pub use error::{Error, Result};
 
 /// The whole service configuration.

@@ -100,3 +100,37 @@ fn source_kind_parses() {
     assert_eq!(c.source.kind, SourceKind::Files);
     assert!(Config::from_toml("[source]\nkind = \"ftp\"\n", "c").is_err());
 }
+
+#[test]
+fn the_example_file_lists_exactly_the_defaults() {
+    let text = include_str!("../../../config/careload.toml");
+    let c = Config::from_toml(text, "config/careload.toml").unwrap();
+    assert_eq!(c, Config::default(), "config/careload.toml and the built-in defaults differ");
+}
+
+#[test]
+fn the_compose_file_is_valid() {
+    let text = include_str!("../../../config/compose.toml");
+    let c = Config::from_toml(text, "config/compose.toml").unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.api.tokens.len(), 2);
+}
+
+/// The README's configuration table is generated from `ENV_KEYS`; run with
+/// `CARELOAD_BLESS=1` to rewrite it after changing a key.
+#[test]
+fn the_readme_table_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    let (start, end) = ("<!-- config-table:start -->\n", "<!-- config-table:end -->");
+    let a = readme.find(start).expect("README lacks the config-table:start marker") + start.len();
+    let b = readme.find(end).expect("README lacks the config-table:end marker");
+    let table = careload_config::markdown_table();
+    if readme[a..b] != table {
+        if std::env::var_os("CARELOAD_BLESS").is_some() {
+            std::fs::write(path, format!("{}{}{}", &readme[..a], table, &readme[b..])).unwrap();
+        } else {
+            panic!("README's configuration table is out of date; run CARELOAD_BLESS=1 cargo test -p careload-config");
+        }
+    }
+}
