@@ -404,8 +404,18 @@ mod tests {
 pub fn markdown_table() -> String {
     let mut s = String::from("| key | environment variable | default | what it sets |\n|---|---|---|---|\n");
     for k in ENV_KEYS {
-        let default = if k.default.is_empty() { "(none)".to_owned() } else { format!("`{}`", k.default) };
-        s.push_str(&format!("| `{}` | `{}` | {} | {} |\n", k.key, k.name, default, k.doc.replace('|', "\\|")));
+        let default = if k.default.is_empty() {
+            "(none)".to_owned()
+        } else {
+            format!("`{}`", k.default)
+        };
+        s.push_str(&format!(
+            "| `{}` | `{}` | {} | {} |\n",
+            k.key,
+            k.name,
+            default,
+            k.doc.replace('|', "\\|")
+        ));
     }
     s
 }
