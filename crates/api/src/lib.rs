@@ -1,15 +1,41 @@
 //! careload's HTTP API (`/api/v1`, JSON) and server-rendered ward screens.
 //!
 //! Entry points (the contract the binary and the runner code against):
-//! [`AppState::new`] and [`router`].
+//! [`AppState::new`] (or [`AppState::try_new`], which refuses unusable
+//! token secrets), [`router`] and [`serve`].
+//!
+//! * [`routes`] — the route table: path, access (role), parameters and
+//!   response of every route; the router and [`openapi`] are built from it.
+//! * [`auth`] — role-scoped bearer tokens, constant-time comparison.
+//! * [`layers`] — metrics, security headers and CORS, rate limit, body limit.
+//! * [`query`] — views built from the store (the indicator and band rules
+//!   are documented there).
+//! * [`view`] — the view types (JSON and screens), [`screen`] — the HTML.
+//! * [`metrics`] — Prometheus exposition. [`error`] — the one error type.
+//!
+//! The API reads the store only; it never calls the EHR and never writes.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use careload_config::Config;
 use careload_scoring::Weights;
 use careload_store::Store;
 
+pub mod auth;
+pub mod error;
+mod handlers;
+pub mod layers;
+pub mod metrics;
+pub mod openapi;
+pub mod query;
+pub mod routes;
+pub mod screen;
 pub mod view;
+
+pub use error::{Error, Result};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -20,16 +46,101 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The weights in force (for forecasts).
     pub weights: Arc<Weights>,
+    /// The hospital's time zone (`scoring.time_zone`).
+    pub tz: chrono_tz::Tz,
+    auth: Arc<auth::Auth>,
+    metrics: Arc<metrics::Metrics>,
+    limiter: Arc<layers::RateLimiter>,
 }
 
 impl AppState {
-    /// The state for [`router`].
+    /// The state for [`router`], reading token secrets from the process
+    /// environment and files. Secrets that cannot be read are logged (by
+    /// token name) and then *every* token is refused; use
+    /// [`AppState::try_new`] to fail at start-up instead.
     pub fn new(store: Store, config: Arc<Config>, weights: Arc<Weights>) -> AppState {
-        AppState { store, config, weights }
+        match AppState::with_env(store.clone(), config.clone(), weights.clone(), |k| {
+            std::env::var(k).ok()
+        }) {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::error!(error = %e, "api state incomplete; every token is refused");
+                let tz = config.scoring.tz().unwrap_or(chrono_tz::Tz::UTC);
+                AppState::build(store, config, weights, auth::Auth::closed(), tz)
+            }
+        }
+    }
+
+    /// The state for [`router`], or the start-up error: a token secret that
+    /// is missing (naming the token, never the secret) or a bad time zone.
+    ///
+    /// # Errors
+    /// [`Error::Secret`], [`Error::Config`].
+    pub fn try_new(store: Store, config: Arc<Config>, weights: Arc<Weights>) -> Result<AppState> {
+        AppState::with_env(store, config, weights, |k| std::env::var(k).ok())
+    }
+
+    /// As [`AppState::try_new`], reading `secret_env` variables through `env`.
+    ///
+    /// # Errors
+    /// [`Error::Secret`], [`Error::Config`].
+    pub fn with_env(
+        store: Store,
+        config: Arc<Config>,
+        weights: Arc<Weights>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<AppState> {
+        let tz = config.scoring.tz().map_err(|e| Error::Config(e.to_string()))?;
+        let auth = auth::Auth::load(&config.api, env)?;
+        Ok(AppState::build(store, config, weights, auth, tz))
+    }
+
+    fn build(store: Store, config: Arc<Config>, weights: Arc<Weights>, auth: auth::Auth, tz: chrono_tz::Tz) -> Self {
+        AppState {
+            store,
+            config,
+            weights,
+            tz,
+            auth: Arc::new(auth),
+            metrics: Arc::new(metrics::Metrics::default()),
+            limiter: Arc::new(layers::RateLimiter::default()),
+        }
     }
 }
 
-/// Every route: `/api/v1/…`, `/wards/{id}/screen`, `/`, `/healthz`, `/readyz`, `/metrics`.
+/// Every route: `/api/v1/…`, `/wards/{id}/screen`, `/`, `/healthz`, `/readyz`, `/metrics`,
+/// as listed in [`routes::ROUTES`], each behind its access check.
 pub fn router(state: AppState) -> axum::Router {
-    axum::Router::new().with_state(state)
+    let mut r = axum::Router::new();
+    for spec in routes::ROUTES {
+        let method = (spec.handler)().layer(from_fn_with_state((state.clone(), spec), auth::authorize));
+        r = r.route(spec.path, method);
+    }
+    let max_body = state.config.api.max_body_bytes;
+    r.fallback(handlers::no_route)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(from_fn_with_state(state.clone(), layers::body_limit))
+        .layer(from_fn_with_state(state.clone(), layers::rate_limit))
+        .layer(from_fn_with_state(state.clone(), layers::headers))
+        .layer(from_fn_with_state(state.clone(), layers::metrics))
+        .with_state(state)
+}
+
+/// Serves [`router`] on `listener` until `shutdown` completes, recording
+/// each client's address for the rate limit.
+///
+/// # Errors
+/// [`Error::Internal`] when the listener fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(|e| Error::Internal(format!("server: {e}")))
 }

@@ -211,3 +211,133 @@ pub struct WardHistory {
     /// Each patient on the ward at the hour shown.
     pub patients: Vec<Series>,
 }
+
+/// One entry of `GET /api/v1/wards`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WardSummary {
+    /// Ward id.
+    pub id: String,
+    /// Display name (config), else the id.
+    pub name: String,
+    /// Configured in `[wards.<id>]`.
+    pub configured: bool,
+    /// Patients at the hour shown.
+    pub patients: u32,
+}
+
+/// `GET /api/v1/wards`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WardList {
+    /// Data state.
+    pub state: DataState,
+    /// Every ward, by id.
+    pub wards: Vec<WardSummary>,
+}
+
+/// One contribution of a patient's score, with the weights-file path of its
+/// parameter and the item it came from (by code, never by FHIR reference).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ContributionView {
+    /// The component.
+    pub component: careload_scoring::Component,
+    /// Who performs it.
+    pub profession: careload_scoring::snapshot::Profession,
+    /// The parameter, structured.
+    pub parameter: careload_scoring::score::Parameter,
+    /// The parameter's path in the weights file, in words.
+    pub parameter_path: String,
+    /// The source, structured (kind and index into the snapshot's list).
+    pub source: careload_scoring::score::Source,
+    /// The item it came from, in words.
+    pub item: String,
+    /// The weight.
+    pub weight: Points,
+    /// The quantity.
+    pub quantity: careload_scoring::Qty,
+    /// weight × quantity.
+    pub points: Points,
+}
+
+/// `GET /api/v1/patients/{key}`: a patient's breakdown at the hour shown and
+/// what changed since the previous hour.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PatientDetail {
+    /// Data state.
+    pub state: DataState,
+    /// The hour shown.
+    pub hour: DateTime<Utc>,
+    /// The ward.
+    pub ward: String,
+    /// The patient's row as on the ward screen.
+    pub patient: PatientRow,
+    /// NEWS2 measurements in the 24 hours up to the snapshot.
+    pub news2_measurements_24h: u16,
+    /// The weights version that scored this hour. Parameter paths are named
+    /// under the weights in force; only diagnosis rules (by index) can be
+    /// named differently when the two versions differ.
+    pub weights_version: Option<String>,
+    /// Every contribution; their points sum to the total.
+    pub contributions: Vec<ContributionView>,
+    /// The previous hour.
+    pub previous_hour: DateTime<Utc>,
+    /// What changed since then, and why; none when the patient was not in
+    /// the previous hour (newly admitted, or the hour is missing).
+    pub change: Option<careload_scoring::change::Change>,
+}
+
+/// One forecast line.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ForecastSeries {
+    /// `ward`, a team id, or a patient's pseudonym.
+    pub name: String,
+    /// Total points per forecast hour.
+    pub totals: Vec<Points>,
+}
+
+/// `GET /api/v1/wards/{id}/forecast`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WardForecast {
+    /// Ward id.
+    pub id: String,
+    /// The hour whose snapshots are forecast from.
+    pub hour: Option<DateTime<Utc>>,
+    /// The weights version used (the one in force).
+    pub weights_version: String,
+    /// Hour buckets of the forecast: the h-th one-hour window from each
+    /// snapshot's time starts in `hours[h]`; the first is the hour shown.
+    pub hours: Vec<DateTime<Utc>>,
+    /// The ward.
+    pub ward: ForecastSeries,
+    /// Each team.
+    pub teams: Vec<ForecastSeries>,
+    /// Each patient.
+    pub patients: Vec<ForecastSeries>,
+}
+
+/// `GET /api/v1/weights`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WeightsInForce {
+    /// Version.
+    pub version: String,
+    /// File format.
+    pub format: u32,
+    /// SHA-256 of the file.
+    pub digest: String,
+    /// First day in force.
+    pub effective_from: chrono::NaiveDate,
+    /// The council that decided it.
+    pub decided_by: String,
+    /// Where it was decided.
+    pub meeting_reference: String,
+    /// The council's notes.
+    pub notes: String,
+    /// When the store first recorded this version, if it has.
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+/// `/healthz`, `/readyz`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Status {
+    /// `ok` or `ready`.
+    pub status: String,
+}

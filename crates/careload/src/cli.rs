@@ -32,6 +32,54 @@ pub(crate) enum Command {
     /// Simulate a hospital: write its FHIR R4 resources as NDJSON files, or
     /// `sim serve` them as a FHIR REST API.
     Sim(SimArgs),
+    /// Run the service: the hourly runs and the HTTP API (JSON and ward screens), until Ctrl-C.
+    Serve(ServeArgs),
+    /// Try careload on a simulated hospital: back-fill its history, then serve the ward screens.
+    Demo(DemoArgs),
+    /// Read FHIR, score and store the current hour once, then print the run record.
+    Ingest(IngestArgs),
+}
+
+/// `careload serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The service configuration (TOML); without it the defaults, overridden by CARELOAD_* variables.
+    #[arg(long, value_name = "FILE", env = "CARELOAD_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+/// `careload demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Regular beds in the simulated hospital.
+    #[arg(long, value_name = "N", default_value_t = 150, value_parser = clap::value_parser!(u32).range(24..=100_000))]
+    pub(crate) beds: u32,
+    /// The seed: the same seed gives the same hospital.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// Address of the screens and the JSON API (loopback only: the demo has no tokens).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// The SQLite file; deleted and created afresh on every start.
+    #[arg(long, value_name = "PATH", default_value = "careload-demo.db")]
+    pub(crate) db: PathBuf,
+    /// Hours of history to back-fill, up to the current hour.
+    #[arg(long, value_name = "H", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..=24 * 60))]
+    pub(crate) hours: u32,
+    /// Instead of serving: fetch every printed URL once, print the status codes, and exit non-zero unless all are 200.
+    #[arg(long)]
+    pub(crate) check: bool,
+}
+
+/// `careload ingest`.
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    /// One run for the current hour, then exit (the scheduler is `careload serve`).
+    #[arg(long, required = true)]
+    pub(crate) once: bool,
+    /// The service configuration (TOML); without it the defaults, overridden by CARELOAD_* variables.
+    #[arg(long, value_name = "FILE", env = "CARELOAD_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
 }
 
 /// `careload weights …`.

@@ -53,6 +53,9 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::News2(args) => commands::news2::run(args, out),
         Command::Score(args) => commands::score::run(args, out),
         Command::Sim(args) => commands::sim::run(args, out),
+        Command::Serve(args) => commands::service::serve(args),
+        Command::Demo(args) => commands::service::demo(args, out),
+        Command::Ingest(args) => commands::service::ingest_once(args, out),
     }
 }
 

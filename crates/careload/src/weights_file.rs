@@ -12,11 +12,8 @@ use std::path::Path;
 use anyhow::Context;
 use careload_scoring::Weights;
 
-/// The default weights, built into the binary.
-const DEFAULT_TEXT: &str = include_str!("../../../weights/2026.1.toml");
-
 /// How error messages and reports name the built-in weights.
-pub(crate) const DEFAULT_ORIGIN: &str = "weights/2026.1.toml (built in)";
+pub(crate) const DEFAULT_ORIGIN: &str = careload_scoring::weights::BUILT_IN_ORIGIN;
 
 /// A weights version and where it came from.
 #[derive(Debug)]
@@ -44,7 +41,7 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<Loaded> {
 /// # Errors
 /// Only if the built-in file does not validate, which the tests rule out.
 pub(crate) fn load_default() -> anyhow::Result<Loaded> {
-    let weights = Weights::from_toml(DEFAULT_TEXT, DEFAULT_ORIGIN)?;
+    let weights = Weights::built_in()?;
     Ok(Loaded {
         weights,
         origin: DEFAULT_ORIGIN.to_owned(),

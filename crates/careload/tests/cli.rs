@@ -960,3 +960,142 @@ fn score_takes_exactly_one_input_and_names_an_unset_token_variable() {
     assert!(down.stderr.contains("http://127.0.0.1:1/fhir/"), "{}", down.stderr);
     assert!(!down.stderr.contains("panicked"), "{}", down.stderr);
 }
+
+/// A directory under the system temp dir no other test or run uses; removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("careload-cli-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A config reading FHIR files at `fhir` into a SQLite file in `dir`.
+fn files_config(dir: &Path, fhir: &Path) -> String {
+    format!(
+        "[database]\nurl = \"sqlite://{}?mode=rwc\"\n\n[source]\nkind = \"files\"\npath = \"{}\"\npseudonym_key_env = \"CARELOAD_TEST_UNSET_PSEUDONYM_KEY\"\n",
+        dir.join("careload.db").display(),
+        fhir.display()
+    )
+}
+
+#[test]
+fn ingest_once_reads_files_scores_stores_and_prints_the_run() {
+    let dir = TempDir::new("ingest-once");
+    let fhir = dir.0.join("fhir");
+    careload(&["sim", "--beds", "60", "--seed", "3", "--hours", "0", "--out", s(&fhir)]).ok();
+    let config = dir.0.join("careload.toml");
+    std::fs::write(&config, files_config(&dir.0, &fhir)).unwrap();
+
+    let first = careload(&["ingest", "--once", "--config", s(&config)]);
+    first.ok();
+    let run = first.json();
+    assert_eq!(run["outcome"], "ok", "{run:#}\n{}", first.stderr);
+    assert_eq!(run["source"], s(&fhir));
+    assert!(run["finished_at"].is_string(), "{run:#}");
+    assert!(run["report"]["error"].is_null(), "{run:#}");
+    let counts = &run["report"]["counts"];
+    assert!(counts["patients"].as_u64().unwrap_or(0) > 30, "{run:#}");
+    assert!(counts["Encounter"].as_u64().unwrap_or(0) > 30, "{run:#}");
+    assert_eq!(counts["full_fetch"], 1, "{run:#}");
+
+    // a second run is a second record; the hour is rewritten, not doubled
+    let second = careload(&["ingest", "--once", "--config", s(&config)]);
+    second.ok();
+    assert_eq!(second.json()["id"].as_i64(), run["id"].as_i64().map(|id| id + 1));
+
+    // the files gone: a failed run, recorded and printed, exit 1
+    std::fs::remove_dir_all(&fhir).unwrap();
+    let failed = careload(&["ingest", "--once", "--config", s(&config)]);
+    assert_eq!(failed.code, Some(1), "{}\n{}", failed.stdout, failed.stderr);
+    let record = failed.json();
+    assert_eq!(record["outcome"], "failed", "{record:#}");
+    let error = record["report"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains(s(&fhir)), "{error}");
+    assert!(
+        failed.stderr.contains("failed") && failed.stderr.contains("previous hour stays current"),
+        "{}",
+        failed.stderr
+    );
+}
+
+#[test]
+fn a_broken_config_file_is_refused_with_file_and_line() {
+    // (file, line of the problem, a word the message must name)
+    let cases = [
+        // an unknown key on line 3
+        ("[database]\nurl = \"sqlite://x.db\"\ncolour = \"blue\"\n", 3, "colour"),
+        // a wrong type on line 2
+        ("[schedule]\nminute = \"five\"\n", 2, "five"),
+        // not TOML at all on line 1
+        ("[database\n", 1, ""),
+    ];
+    for (text, line, key) in cases {
+        let file = TempFile::new("careload.toml", text);
+        for command in [&["ingest", "--once", "--config"][..], &["serve", "--config"][..]] {
+            let mut args: Vec<&str> = command.to_vec();
+            args.push(s(&file));
+            let run = careload(&args);
+            assert_eq!(run.code, Some(1), "{args:?}\n{}", run.stderr);
+            let at = format!("{}:{line}:", file.display());
+            assert!(run.stderr.contains(&at), "expected {at} in:\n{}", run.stderr);
+            assert!(run.stderr.contains(key), "expected {key} in:\n{}", run.stderr);
+            assert!(run.stdout.is_empty(), "{}", run.stdout);
+        }
+    }
+    // a config that names a missing file says which
+    let run = careload(&["ingest", "--once", "--config", "/no/such/careload.toml"]);
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("/no/such/careload.toml"), "{}", run.stderr);
+}
+
+#[test]
+fn demo_check_backfills_serves_and_every_page_answers_200() {
+    let dir = TempDir::new("demo");
+    let db = dir.0.join("demo.db");
+    // a stale file from an earlier demo is replaced, not appended to
+    std::fs::write(&db, "not a database").unwrap();
+    let run = careload(&[
+        "demo",
+        "--beds",
+        "60",
+        "--seed",
+        "2",
+        "--hours",
+        "3",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        s(&db),
+        "--check",
+    ]);
+    run.ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let overview = lines
+        .iter()
+        .find(|l| l.starts_with("hospital overview: http://127.0.0.1:"));
+    assert!(overview.is_some(), "{}", run.stdout);
+    let screens = lines.iter().filter(|l| l.starts_with("ward screen:")).count();
+    assert!(screens >= 6, "{}", run.stdout);
+    assert!(run.stdout.contains("/api/v1/hospital"), "{}", run.stdout);
+    let checked: Vec<&&str> = lines.iter().filter(|l| l.starts_with("200 http://")).collect();
+    assert_eq!(checked.len(), screens + 3, "{}", run.stdout);
+    assert!(run.stdout.contains("answered 200"), "{}", run.stdout);
+    assert!(run.stderr.contains("back-filled 3 hours"), "{}", run.stderr);
+}
+
+#[test]
+fn demo_refuses_to_listen_beyond_loopback() {
+    let run = careload(&["demo", "--listen", "0.0.0.0:8080", "--check"]);
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("loopback"), "{}", run.stderr);
+}

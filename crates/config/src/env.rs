@@ -361,6 +361,26 @@ pub(crate) fn apply(config: &mut Config, get: impl Fn(&str) -> Option<String>) -
     Ok(())
 }
 
+/// The configuration table of the README: key, variable, default, meaning.
+pub fn markdown_table() -> String {
+    let mut s = String::from("| key | environment variable | default | what it sets |\n|---|---|---|---|\n");
+    for k in ENV_KEYS {
+        let default = if k.default.is_empty() {
+            "(none)".to_owned()
+        } else {
+            format!("`{}`", k.default)
+        };
+        s.push_str(&format!(
+            "| `{}` | `{}` | {} | {} |\n",
+            k.key,
+            k.name,
+            default,
+            k.doc.replace('|', "\\|")
+        ));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,24 +418,4 @@ mod tests {
             assert_eq!(k.name, expected);
         }
     }
-}
-
-/// The configuration table of the README: key, variable, default, meaning.
-pub fn markdown_table() -> String {
-    let mut s = String::from("| key | environment variable | default | what it sets |\n|---|---|---|---|\n");
-    for k in ENV_KEYS {
-        let default = if k.default.is_empty() {
-            "(none)".to_owned()
-        } else {
-            format!("`{}`", k.default)
-        };
-        s.push_str(&format!(
-            "| `{}` | `{}` | {} | {} |\n",
-            k.key,
-            k.name,
-            default,
-            k.doc.replace('|', "\\|")
-        ));
-    }
-    s
 }

@@ -105,7 +105,11 @@ fn source_kind_parses() {
 fn the_example_file_lists_exactly_the_defaults() {
     let text = include_str!("../../../config/careload.toml");
     let c = Config::from_toml(text, "config/careload.toml").unwrap();
-    assert_eq!(c, Config::default(), "config/careload.toml and the built-in defaults differ");
+    assert_eq!(
+        c,
+        Config::default(),
+        "config/careload.toml and the built-in defaults differ"
+    );
 }
 
 #[test]

@@ -30,4 +30,4 @@ pub use error::Error;
 pub use mapping::{MapReport, map};
 pub use pseudonym::PseudonymKey;
 pub use read::{ReadReport, Resources, Skip, read_path};
-pub use source::rest::{FetchReport, FhirClient, RestConfig, fetch};
+pub use source::rest::{FetchReport, FhirClient, RestConfig, fetch, fetch_changes};

@@ -18,6 +18,15 @@
 //! keyed pseudonym. Nothing else of a person — names, identifiers,
 //! addresses, telecom, notes, narrative — is read.
 //!
+//! A snapshot is the present, not the whole stay: of NEWS2 totals and
+//! vital-sign sets it keeps those of the [`HISTORY_HOURS`] up to `as_of` (all
+//! the score reads) and the latest, whatever its age; tasks completed or
+//! cancelled (by `meta.lastUpdated`) more than [`HISTORY_HOURS`] before
+//! `as_of` are out of scope. So a snapshot does not grow with the length of
+//! the stay, and it is the same whether the resources were fetched in full
+//! or merged hour by hour from incremental fetches (a server may stop
+//! serving old records; the simulated hospital does after 24–48 hours).
+//!
 //! Whatever cannot be used is counted in the [`MapReport`] with the
 //! resource's id and the reason, logged, and skipped.
 
@@ -28,7 +37,7 @@ use careload_scoring::snapshot::{
     Activity, ActivityStatus, AdlNeed, CarePlan as CarePlanItem, Diagnosis, Dosing, EmotionalSupport, MedicationOrder,
     News2Observation, Norton, NortonActivity, Order, Placement, Route, Sex, Snapshot, VitalSigns,
 };
-use chrono::{DateTime, Days, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Days, Duration, NaiveTime, TimeZone, Utc};
 use fhir_sdk::Date;
 use fhir_sdk::r4b::resources::{
     Encounter, MedicationRequest, Observation, ObservationComponentValue, ObservationEffective, ObservationValue,
@@ -41,6 +50,9 @@ use crate::config::{LocationLevel, Mapping, ObservationKind};
 use crate::pseudonym::PseudonymKey;
 use crate::read::{Resources, Skip};
 use crate::time::{date_time, instant};
+
+/// Hours of history a snapshot keeps before its time (see the module documentation).
+pub const HISTORY_HOURS: i64 = 24;
 
 /// What a mapping made and left out.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -367,6 +379,17 @@ impl<'a> Mapper<'a> {
             .is_some_and(|a| a > self.as_of)
         {
             return self.report.out_of_scope(TY, "authored after the snapshot time");
+        }
+        if status != ActivityStatus::Open
+            && t.meta
+                .as_ref()
+                .and_then(|m| m.last_updated.as_ref())
+                .and_then(instant)
+                .is_some_and(|u| u < self.as_of - Duration::hours(HISTORY_HOURS))
+        {
+            return self
+                .report
+                .out_of_scope(TY, "finished more than 24 hours before the snapshot time");
         }
         let idx = match self.target(t.encounter.as_ref(), t.r#for.as_ref()) {
             Ok(i) => i,
@@ -844,6 +867,14 @@ impl<'a> Mapper<'a> {
             }
             s.news2.sort_by_key(|n| n.at);
             s.adl.sort_by_key(|a| a.domain);
+            // the history the score reads, and the latest whatever its age
+            let since = self.as_of - Duration::hours(HISTORY_HOURS);
+            if let Some(latest) = s.news2.iter().map(|n| n.at).max() {
+                s.news2.retain(|n| n.at > since || n.at == latest);
+            }
+            if let Some(latest) = s.vitals.iter().map(|v| v.at).max() {
+                s.vitals.retain(|v| v.at > since || v.at == latest);
+            }
         }
         self.report.snapshots = self.snapshots.len();
         (self.snapshots, self.report)

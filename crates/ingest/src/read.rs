@@ -217,6 +217,106 @@ impl Resources {
     }
 }
 
+/// `meta.lastUpdated` of a typed resource.
+trait LastUpdated {
+    fn last_updated(&self) -> Option<DateTime<Utc>>;
+}
+
+macro_rules! last_updated {
+    ($($ty:ty),*) => {$(
+        impl LastUpdated for $ty {
+            fn last_updated(&self) -> Option<DateTime<Utc>> {
+                self.meta.as_ref()?.last_updated.as_ref().and_then(crate::time::instant)
+            }
+        }
+    )*};
+}
+
+last_updated!(
+    Location,
+    Patient,
+    Encounter,
+    Task,
+    MedicationRequest,
+    Observation,
+    ServiceRequest,
+    CarePlan,
+    Condition
+);
+
+/// Files each of `newer` under its id unless `held` has the same id with a
+/// later `meta.lastUpdated`; returns how many were taken.
+fn merge_map<T: LastUpdated>(held: &mut BTreeMap<String, T>, newer: BTreeMap<String, T>) -> usize {
+    let mut taken = 0;
+    for (id, resource) in newer {
+        let keep_held = held
+            .get(&id)
+            .is_some_and(|h| matches!((h.last_updated(), resource.last_updated()), (Some(a), Some(b)) if a > b));
+        if !keep_held {
+            held.insert(id, resource);
+            taken += 1;
+        }
+    }
+    taken
+}
+
+/// The id in a reference `Type/id` (relative or absolute).
+fn reference_id<'r>(reference: Option<&'r fhir_sdk::r4b::types::Reference>, ty: &str) -> Option<&'r str> {
+    let r = reference?.reference.as_deref()?;
+    let (before, id) = r.rsplit_once('/')?;
+    before.ends_with(ty).then_some(id)
+}
+
+impl Resources {
+    /// Merges resources fetched later into this store, by type and id: a
+    /// resource replaces the held one with the same id unless the held one
+    /// has a later `meta.lastUpdated` (a resource without one always
+    /// replaces). Returns how many were taken.
+    ///
+    /// Nothing is removed: deletions on the server are caught by a full
+    /// fetch, and stays that ended by [`Resources::retain_stays`].
+    pub fn merge(&mut self, newer: Resources) -> usize {
+        merge_map(&mut self.locations, newer.locations)
+            + merge_map(&mut self.patients, newer.patients)
+            + merge_map(&mut self.encounters, newer.encounters)
+            + merge_map(&mut self.tasks, newer.tasks)
+            + merge_map(&mut self.medication_requests, newer.medication_requests)
+            + merge_map(&mut self.observations, newer.observations)
+            + merge_map(&mut self.service_requests, newer.service_requests)
+            + merge_map(&mut self.care_plans, newer.care_plans)
+            + merge_map(&mut self.conditions, newer.conditions)
+    }
+
+    /// Keeps only the clinical resources of the held encounters and patients:
+    /// a resource whose `encounter` names an encounter not held is dropped,
+    /// and one without an encounter whose patient is not held. Used after the
+    /// encounters have been replaced by the in-progress ones, so that the
+    /// records of ended stays leave with them. Returns how many were dropped.
+    pub fn retain_stays(&mut self) -> usize {
+        let before = self.len();
+        let encounters = &self.encounters;
+        let patients = &self.patients;
+        let keep = |encounter: Option<&fhir_sdk::r4b::types::Reference>,
+                    patient: Option<&fhir_sdk::r4b::types::Reference>| {
+            match reference_id(encounter, "Encounter") {
+                Some(e) => encounters.contains_key(e),
+                None => reference_id(patient, "Patient").is_some_and(|p| patients.contains_key(p)),
+            }
+        };
+        self.tasks.retain(|_, r| keep(r.encounter.as_ref(), r.r#for.as_ref()));
+        self.medication_requests
+            .retain(|_, r| keep(r.encounter.as_ref(), Some(&r.subject)));
+        self.observations
+            .retain(|_, r| keep(r.encounter.as_ref(), r.subject.as_ref()));
+        self.service_requests
+            .retain(|_, r| keep(r.encounter.as_ref(), Some(&r.subject)));
+        self.care_plans
+            .retain(|_, r| keep(r.encounter.as_ref(), Some(&r.subject)));
+        self.conditions.retain(|_, r| keep(None, Some(&r.subject)));
+        before - self.len()
+    }
+}
+
 /// Reads a path: a directory of NDJSON files, or one JSON file (a Bundle or a resource).
 ///
 /// # Errors
@@ -418,6 +518,69 @@ mod tests {
         assert!(reasons[2].starts_with("Task no id"), "{reasons:#?}");
         assert!(reasons[3].contains("no resourceType"), "{reasons:#?}");
         assert_eq!(res.len(), 1);
+    }
+
+    fn store(lines: &[serde_json::Value]) -> Resources {
+        let mut res = Resources::new();
+        let mut report = ReadReport::default();
+        for v in lines {
+            res.add_value(v.clone(), "test", &mut report);
+        }
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+        res
+    }
+
+    fn task(id: &str, status: &str, updated: Option<&str>, encounter: &str) -> serde_json::Value {
+        let mut t = serde_json::json!({"resourceType": "Task", "id": id, "status": status, "intent": "order",
+            "encounter": {"reference": format!("Encounter/{encounter}")}});
+        if let Some(u) = updated {
+            t["meta"] = serde_json::json!({"lastUpdated": u});
+        }
+        t
+    }
+
+    #[test]
+    fn merge_keeps_the_later_last_updated() {
+        let mut held = store(&[
+            task("t1", "requested", Some("2026-11-23T09:00:00Z"), "e1"),
+            task("t2", "requested", Some("2026-11-23T09:00:00Z"), "e1"),
+            task("t3", "requested", None, "e1"),
+        ]);
+        let newer = store(&[
+            // later: replaces
+            task("t1", "completed", Some("2026-11-23T10:00:00Z"), "e1"),
+            // earlier (a stale page): ignored
+            task("t2", "cancelled", Some("2026-11-23T08:00:00Z"), "e1"),
+            // no lastUpdated: the fetched one replaces
+            task("t3", "completed", None, "e1"),
+            // new: added
+            task("t4", "requested", Some("2026-11-23T10:00:00Z"), "e1"),
+        ]);
+        assert_eq!(held.merge(newer), 3);
+        let status = |id: &str| held.tasks.get(id).map(|t| t.status.as_ref().to_owned());
+        assert_eq!(status("t1").as_deref(), Some("completed"));
+        assert_eq!(status("t2").as_deref(), Some("requested"));
+        assert_eq!(status("t3").as_deref(), Some("completed"));
+        assert_eq!(status("t4").as_deref(), Some("requested"));
+    }
+
+    #[test]
+    fn retain_stays_drops_the_records_of_ended_stays() {
+        let mut held = store(&[
+            serde_json::json!({"resourceType": "Encounter", "id": "e1", "status": "in-progress", "class": {"code": "IMP"},
+                "subject": {"reference": "Patient/p1"}}),
+            serde_json::json!({"resourceType": "Patient", "id": "p1"}),
+            task("t1", "requested", None, "e1"),
+            task("t2", "requested", None, "e-gone"),
+            serde_json::json!({"resourceType": "Task", "id": "t3", "status": "requested", "intent": "order",
+                "for": {"reference": "Patient/p1"}}),
+            serde_json::json!({"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"}}),
+            serde_json::json!({"resourceType": "Condition", "id": "c2", "subject": {"reference": "Patient/p-gone"}}),
+        ]);
+        assert_eq!(held.retain_stays(), 2);
+        assert!(held.tasks.contains_key("t1") && held.tasks.contains_key("t3"));
+        assert!(!held.tasks.contains_key("t2"));
+        assert!(held.conditions.contains_key("c1") && !held.conditions.contains_key("c2"));
     }
 
     #[test]

@@ -460,3 +460,72 @@ async fn the_accept_header_asks_for_r4() {
         "{seen:?}"
     );
 }
+
+/// `fetch_changes`: the stays already held are searched from `since` on, a
+/// stay new since then in full — its records may be older than `since`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_changes_reads_new_stays_in_full() {
+    let sim = start_sim().await;
+    let config = RestConfig::new(&sim.base);
+    let client = FhirClient::new(&config).unwrap();
+    let (full, _) = fetch(&client, &config, None).await.unwrap();
+
+    // pretend one stay (with records) was admitted after the held state was fetched
+    let (new_encounter, new_patient) = full
+        .encounters
+        .iter()
+        .find_map(|(id, e)| {
+            let patient = e
+                .subject
+                .as_ref()?
+                .reference
+                .as_deref()?
+                .strip_prefix("Patient/")?
+                .to_owned();
+            let has_conditions = full
+                .conditions
+                .values()
+                .any(|c| c.subject.reference.as_deref() == Some(&*format!("Patient/{patient}")));
+            let has_tasks = full.tasks.values().any(|t| {
+                t.encounter.as_ref().and_then(|r| r.reference.as_deref()) == Some(&*format!("Encounter/{id}"))
+            });
+            (has_conditions && has_tasks).then(|| (id.clone(), patient))
+        })
+        .expect("a stay with tasks and conditions");
+    let mut held = full.clone();
+    held.encounters.remove(&new_encounter);
+    held.patients.remove(&new_patient);
+
+    // later than every lastUpdated: nothing of the held stays is new
+    let since = sim.sim.now() + chrono::Duration::hours(1);
+    let (changed, _) = careload_ingest::fetch_changes(&client, &config, since, &held)
+        .await
+        .unwrap();
+    let of_encounter = |r: &careload_ingest::Resources| {
+        let reference = format!("Encounter/{new_encounter}");
+        r.tasks
+            .iter()
+            .filter(|(_, t)| t.encounter.as_ref().and_then(|e| e.reference.as_deref()) == Some(reference.as_str()))
+            .map(|(id, _)| id.clone())
+            .collect::<BTreeSet<_>>()
+    };
+    let of_patient = |r: &careload_ingest::Resources| {
+        let reference = format!("Patient/{new_patient}");
+        r.conditions
+            .iter()
+            .filter(|(_, c)| c.subject.reference.as_deref() == Some(reference.as_str()))
+            .map(|(id, _)| id.clone())
+            .collect::<BTreeSet<_>>()
+    };
+    assert!(!of_encounter(&changed).is_empty());
+    assert_eq!(of_encounter(&changed), of_encounter(&full));
+    assert_eq!(of_patient(&changed), of_patient(&full));
+    // and only those: every other task or condition predates `since`
+    assert_eq!(changed.tasks.len(), of_encounter(&full).len());
+    assert_eq!(changed.conditions.len(), of_patient(&full).len());
+
+    // merged over the held state (which lacks that stay), it is the full state again
+    let mut merged = held;
+    careload_ingest::Resources::merge(&mut merged, changed);
+    assert_eq!(snapshots(&merged, sim.sim.now()), snapshots(&full, sim.sim.now()));
+}

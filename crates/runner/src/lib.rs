@@ -1,1 +1,25 @@
 //! careload's hourly run: fetch FHIR, map to snapshots, score, store.
+//!
+//! * [`source`] — where FHIR comes from: the simulated hospital served on
+//!   loopback and fetched over HTTP like any server, a FHIR server's REST
+//!   API, or files.
+//! * [`runner`] — [`Runner`]: one run per hour ([`Runner::run_hour`]), the
+//!   FHIR state merged from incremental fetches between runs, the nightly
+//!   full resync, retention, and the back-fill of an empty store from the
+//!   simulated hospital ([`Runner::backfill`]).
+//! * [`schedule`] — [`Scheduler`]: a run at `HH:schedule.minute` every hour,
+//!   never two at once, stopped by a shutdown future.
+//!
+//! A run never crashes on bad input and never loses the last good hour: a
+//! failed fetch or write is a failed run in the store, the previous hour
+//! stays current. One [`Error`] type covers what stops the runner itself.
+
+pub mod error;
+pub mod runner;
+pub mod schedule;
+pub mod source;
+
+pub use error::{Error, Result};
+pub use runner::{RunSummary, Runner, apply_changes, load_mapping, load_weights, pseudonym_key};
+pub use schedule::{Scheduler, Tick, next_tick};
+pub use source::{RestSource, SimSource, Source, rest_config};

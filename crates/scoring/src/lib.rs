@@ -12,11 +12,13 @@
 //!   (the exact arithmetic is documented there).
 //! * [`news2`] — NEWS2 and its risk level from vital signs (RCP 2017).
 //! * [`aggregate`] — team, ward and hospital sums.
+//! * [`change`] — what changed since the previous hour, and why.
 //! * [`shift`] — shift plans as windows.
 //! * [`explain`] — contributions in words.
 //! * [`points`] — exact fixed-point arithmetic.
 
 pub mod aggregate;
+pub mod change;
 pub mod explain;
 pub mod news2;
 pub mod points;

@@ -32,6 +32,7 @@
 mod error;
 mod model;
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -231,6 +232,8 @@ impl Store {
             "sqlite" => {
                 let options = SqliteConnectOptions::from_str(url)
                     .map_err(Error::Connect)?
+                    // a fresh machine has no file yet: make it (`?mode=ro` still refuses)
+                    .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
@@ -604,6 +607,99 @@ impl Store {
                 Ok((snapshot, score))
             })
             .transpose()
+        })
+    }
+
+    /// The unit rows of one level at any of `hours` (e.g. every ward at one
+    /// hour, or one hour of the week over a year), by hour, ward, team.
+    /// An empty `hours` gives no rows.
+    pub async fn unit_hours_at(&self, level: Level, hours: &[DateTime<Utc>]) -> Result<Vec<UnitHour>> {
+        if hours.is_empty() {
+            return Ok(Vec::new());
+        }
+        on_pool!(self, pool => {
+            let mut q = QueryBuilder::new(format!("SELECT {UNIT_COLUMNS} FROM unit_hours WHERE level = "));
+            q.push_bind(level.as_str()).push(" AND hour IN (");
+            let mut list = q.separated(", ");
+            for hour in hours {
+                list.push_bind(*hour);
+            }
+            q.push(") ORDER BY hour, ward, team");
+            let rows = q.build().fetch_all(pool).await?;
+            rows.iter().map(|row| Ok(unit_hour!(row))).collect()
+        })
+    }
+
+    /// A ward's patients in one hour with their stored snapshot and score,
+    /// by team, bed and pseudonym.
+    pub async fn ward_patients(&self, ward: &str, hour: DateTime<Utc>) -> Result<Vec<(Snapshot, Score)>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT snapshot, score FROM patient_hours WHERE ward = $1 AND hour = $2 \
+                 ORDER BY team, bed, patient_key",
+            )
+            .bind(ward)
+            .bind(hour)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    let Json(snapshot): Json<Snapshot> = row.try_get("snapshot")?;
+                    let Json(score): Json<Score> = row.try_get("score")?;
+                    Ok((snapshot, score))
+                })
+                .collect()
+        })
+    }
+
+    /// Every patient's total in one hour, hospital-wide, ascending (for
+    /// quartiles).
+    pub async fn patient_totals(&self, hour: DateTime<Utc>) -> Result<Vec<Points>> {
+        on_pool!(self, pool => {
+            let totals: Vec<i64> =
+                sqlx::query_scalar("SELECT total_milli FROM patient_hours WHERE hour = $1 ORDER BY total_milli")
+                    .bind(hour)
+                    .fetch_all(pool)
+                    .await?;
+            Ok(totals.into_iter().map(Points::from_milli).collect())
+        })
+    }
+
+    /// Distinct beds each ward (or only `ward`) had a patient in, for hours
+    /// in `[from, to)`: the bed count of a ward whose configuration does not
+    /// give one.
+    pub async fn beds_seen(
+        &self,
+        ward: Option<&str>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<BTreeMap<String, u32>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT ward, COUNT(DISTINCT bed) AS beds FROM patient_hours \
+                 WHERE ($1 IS NULL OR ward = $1) AND hour >= $2 AND hour < $3 AND bed IS NOT NULL GROUP BY ward",
+            )
+            .bind(ward)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| Ok((row.try_get::<String, _>("ward")?, count(row.try_get("beds")?)?)))
+                .collect()
+        })
+    }
+
+    /// The most recent run that wrote an hour (outcome `ok` or `partial`).
+    pub async fn latest_successful_run(&self) -> Result<Option<Run>> {
+        on_pool!(self, pool => {
+            let row = sqlx::query(
+                "SELECT id, started_at, finished_at, source, outcome, counts, skipped, retries, error \
+                 FROM ingest_runs WHERE outcome IN ('ok', 'partial') ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?;
+            row.map(|row| Ok(run!(row))).transpose()
         })
     }
 

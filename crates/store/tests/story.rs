@@ -432,6 +432,62 @@ async fn postgres_rows_land_in_their_monthly_partition(ctx: Ctx) {
     write(store, &w, h(11), &pairs, &r).await;
 }
 
+async fn api_readers_see_one_hour_across_wards_and_hours(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    for (hour, extra) in [(h(8), 0), (h(9), 1), (h(10), 2)] {
+        let (pairs, r) = hour_of_patients(&w, hour, extra);
+        write(store, &w, hour, &pairs, &r).await;
+    }
+    let (pairs, r) = hour_of_patients(&w, h(10), 2);
+
+    // Every ward at one hour, and one ward's hours picked out of many.
+    let wards = store.unit_hours_at(Level::Ward, &[h(10)]).await.expect("wards at");
+    let got: Vec<(&str, _)> = wards.iter().map(|u| (u.ward.as_str(), u.totals)).collect();
+    assert_eq!(got, [("W1", r.wards["W1"].totals), ("W2", r.wards["W2"].totals)]);
+    let picked = store
+        .unit_hours_at(Level::Hospital, &[h(8), h(10), h(23)])
+        .await
+        .expect("hours at");
+    assert_eq!(picked.iter().map(|u| u.hour).collect::<Vec<_>>(), [h(8), h(10)]);
+    assert!(store.unit_hours_at(Level::Ward, &[]).await.expect("none").is_empty());
+
+    // A ward's full rows at one hour, exactly as written.
+    let w1 = store.ward_patients("W1", h(10)).await.expect("ward patients");
+    let keys: Vec<&str> = w1.iter().map(|(s, _)| s.key.0.as_str()).collect();
+    assert_eq!(keys.len(), 4);
+    for (s, sc) in &w1 {
+        assert!(pairs.contains(&(s.clone(), sc.clone())), "{} round-trips", s.key);
+    }
+    assert!(store.ward_patients("W1", h(11)).await.expect("empty hour").is_empty());
+
+    // Hospital-wide totals, ascending.
+    let totals = store.patient_totals(h(10)).await.expect("totals");
+    let mut want: Vec<_> = pairs.iter().map(|(_, sc)| sc.total).collect();
+    want.sort();
+    assert_eq!(totals, want);
+
+    // Beds seen per ward, or for one ward.
+    let beds = store.beds_seen(None, h(8), h(11)).await.expect("beds");
+    assert_eq!(beds, BTreeMap::from([("W1".to_owned(), 4), ("W2".to_owned(), 1)]));
+    let w2 = store.beds_seen(Some("W2"), h(8), h(11)).await.expect("beds of W2");
+    assert_eq!(w2, BTreeMap::from([("W2".to_owned(), 1)]));
+
+    // The latest successful run skips a later failed one.
+    assert!(store.latest_successful_run().await.expect("none yet").is_none());
+    let ok = store.begin_run("test").await.expect("run");
+    store
+        .finish_run(ok, Outcome::Ok, &RunReport::default())
+        .await
+        .expect("finish");
+    let failed = store.begin_run("test").await.expect("run");
+    store
+        .finish_run(failed, Outcome::Failed, &RunReport::default())
+        .await
+        .expect("finish");
+    let latest = store.latest_successful_run().await.expect("latest ok").expect("one");
+    assert_eq!(latest.id, ok);
+}
+
 story!(
     migrations_apply_and_reconnect_is_a_noop,
     write_hour_then_read_every_level_back,
@@ -442,4 +498,5 @@ story!(
     audit_entries_are_kept_newest_first,
     purge_removes_old_hours_only,
     postgres_rows_land_in_their_monthly_partition,
+    api_readers_see_one_hour_across_wards_and_hours,
 );

@@ -3,6 +3,7 @@
 
 pub(crate) mod news2;
 pub(crate) mod score;
+pub(crate) mod service;
 pub(crate) mod sim;
 pub(crate) mod weights;
 

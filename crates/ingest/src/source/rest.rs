@@ -312,6 +312,33 @@ pub async fn fetch(
     config: &RestConfig,
     since: Option<DateTime<Utc>>,
 ) -> Result<(Resources, FetchReport), Error> {
+    fetch_inner(client, config, since, None).await
+}
+
+/// Fetches what changed since an earlier fetch whose result is `held`: like
+/// [`fetch`] with `since`, except that the clinical resources of encounters
+/// and patients **not** in `held` (new stays) are read in full, whenever they
+/// were last updated — a prior diagnosis recorded years ago belongs to a
+/// patient admitted an hour ago. Merge the result into `held` with
+/// [`Resources::merge`].
+///
+/// # Errors
+/// As [`fetch`].
+pub async fn fetch_changes(
+    client: &FhirClient,
+    config: &RestConfig,
+    since: DateTime<Utc>,
+    held: &Resources,
+) -> Result<(Resources, FetchReport), Error> {
+    fetch_inner(client, config, Some(since), Some(held)).await
+}
+
+async fn fetch_inner(
+    client: &FhirClient,
+    config: &RestConfig,
+    since: Option<DateTime<Utc>>,
+    held: Option<&Resources>,
+) -> Result<(Resources, FetchReport), Error> {
     let started = Instant::now();
     let ctx = Arc::new(Ctx {
         client: client.clone(),
@@ -360,16 +387,34 @@ pub async fn fetch(
     let since_param = since.map(|t| ("_lastUpdated", format!("ge{}", t.format("%Y-%m-%dT%H:%M:%SZ"))));
     let batch = config.batch_size.max(1);
     let mut clinical = Vec::new();
+    // with `held`, only the ids it already has are searched incrementally
+    let split = |ids: &[String], known: &dyn Fn(&str) -> bool| -> [(Vec<String>, bool); 2] {
+        match held {
+            None => [(ids.to_vec(), since_param.is_some()), (Vec::new(), false)],
+            Some(_) => {
+                let (old, new): (Vec<String>, Vec<String>) = ids.iter().cloned().partition(|id| known(id));
+                [(old, true), (new, false)]
+            }
+        }
+    };
+    let encounter_groups = split(&encounter_ids, &|id| {
+        held.is_some_and(|h| h.encounters.contains_key(id))
+    });
+    let patient_groups = split(&patient_ids, &|id| held.is_some_and(|h| h.patients.contains_key(id)));
     for (ty, param) in CLINICAL_SEARCHES {
-        let ids = if param == "patient" {
-            &patient_ids
+        let groups = if param == "patient" {
+            &patient_groups
         } else {
-            &encounter_ids
+            &encounter_groups
         };
-        for chunk in ids.chunks(batch) {
-            let mut params = vec![(param, chunk.join(",")), count.clone()];
-            params.extend(since_param.clone());
-            clinical.push(client.search_url(ty, &params));
+        for (ids, incremental) in groups {
+            for chunk in ids.chunks(batch) {
+                let mut params = vec![(param, chunk.join(",")), count.clone()];
+                if *incremental {
+                    params.extend(since_param.clone());
+                }
+                clinical.push(client.search_url(ty, &params));
+            }
         }
     }
     searches += clinical.len() as u64;

@@ -353,7 +353,21 @@ struct FormatTag {
     format: Option<Spanned<i64>>,
 }
 
+/// The text of the default weights version, `weights/2026.1.toml`, built in.
+pub const BUILT_IN_TEXT: &str = include_str!("../../../../weights/2026.1.toml");
+
+/// How error messages and reports name the built-in weights.
+pub const BUILT_IN_ORIGIN: &str = "weights/2026.1.toml (built in)";
+
 impl Weights {
+    /// The built-in default weights ([`BUILT_IN_TEXT`]), parsed and validated.
+    ///
+    /// # Errors
+    /// Only if the built-in file does not validate, which the tests rule out.
+    pub fn built_in() -> Result<Weights, WeightsError> {
+        Weights::from_toml(BUILT_IN_TEXT, BUILT_IN_ORIGIN)
+    }
+
     /// Parses and validates a weights file.
     ///
     /// `origin` names the file in error messages. No I/O happens here: the

@@ -210,7 +210,7 @@ pub(crate) struct Key {
 }
 
 /// One served resource.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Entry {
     /// Its id.
     pub(crate) id: Box<str>,
@@ -260,6 +260,17 @@ impl Snapshot {
 
     /// Indexes the hospital's present state.
     pub(crate) fn build(h: &Hospital) -> Snapshot {
+        Snapshot::build_reusing(h, None)
+    }
+
+    /// Indexes the hospital's present state, reusing the entries of
+    /// `previous` that cannot have changed: a resource whose
+    /// `meta.lastUpdated` is the same as in `previous` and before
+    /// `previous.now`. (Every change made after a present is stamped at or
+    /// after it — the contract `_lastUpdated` searches rely on, tested in
+    /// `tests/server.rs` — so such a resource is byte for byte the same.)
+    /// Advancing an hour then serialises only what the hour changed.
+    pub(crate) fn build_reusing(h: &Hospital, previous: Option<&Snapshot>) -> Snapshot {
         let mut values: Vec<Vec<Value>> = TYPES.iter().map(|_| Vec::new()).collect();
         for r in h.resources() {
             let ty = r.get("resourceType").and_then(Value::as_str).and_then(type_index);
@@ -283,7 +294,10 @@ impl Snapshot {
             let handles: Vec<_> = values
                 .into_iter()
                 .enumerate()
-                .map(|(i, vs)| s.spawn(move || table(&TYPES[i], vs, parents)))
+                .map(|(i, vs)| {
+                    let reuse = previous.map(|p| (&p.tables[i], p.now));
+                    s.spawn(move || table(&TYPES[i], vs, parents, reuse))
+                })
                 .collect();
             handles
                 .into_iter()
@@ -294,8 +308,23 @@ impl Snapshot {
     }
 }
 
-fn table(def: &TypeDef, values: Vec<Value>, parents: &HashMap<String, String>) -> Table {
-    let mut entries: Vec<Entry> = values.iter().filter_map(|v| entry(def, v, parents)).collect();
+fn table(
+    def: &TypeDef,
+    values: Vec<Value>,
+    parents: &HashMap<String, String>,
+    reuse: Option<(&Table, DateTime<Utc>)>,
+) -> Table {
+    let unchanged = |v: &Value| -> Option<Entry> {
+        let (previous, before) = reuse?;
+        let old = previous.get(v.get("id")?.as_str()?)?;
+        let stamp = v.pointer("/meta/lastUpdated").and_then(Value::as_str)?;
+        // cheap: the stamp is written by `fhir::ts`, so equal instants are equal strings
+        (old.last_updated < before && stamp == crate::fhir::ts(old.last_updated)).then(|| old.clone())
+    };
+    let mut entries: Vec<Entry> = values
+        .iter()
+        .filter_map(|v| unchanged(v).or_else(|| entry(def, v, parents)))
+        .collect();
     drop(values);
     entries.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     entries.dedup_by(|a, b| a.id == b.id);
@@ -452,6 +481,35 @@ mod tests {
             assert!(t.params.len() < 256);
             for (i, p) in t.params.iter().enumerate() {
                 assert!(!t.params[..i].iter().any(|q| q.name == p.name), "{}.{}", t.name, p.name);
+            }
+        }
+    }
+
+    #[test]
+    fn an_index_reusing_the_previous_hour_equals_a_fresh_one() {
+        let start = "2026-11-23T09:00:00Z".parse().unwrap();
+        let mut h = crate::Hospital::new(crate::SimConfig {
+            beds: 60,
+            ..crate::SimConfig::new(3, start)
+        })
+        .unwrap();
+        let mut reused = Snapshot::build(&h);
+        for _ in 0..10 {
+            h.advance_hours(1);
+            reused = Snapshot::build_reusing(&h, Some(&reused));
+            let fresh = Snapshot::build(&h);
+            assert_eq!(reused.now, fresh.now);
+            for (r, f) in reused.tables.iter().zip(&fresh.tables) {
+                assert_eq!(r.entries.len(), f.entries.len());
+                for (a, b) in r.entries.iter().zip(&f.entries) {
+                    assert_eq!((&a.id, a.last_updated), (&b.id, b.last_updated));
+                    assert!(a.json == b.json, "{} differs", a.id);
+                    assert_eq!(format!("{:?}", a.keys), format!("{:?}", b.keys), "{}", a.id);
+                }
+                let sorted = |t: &Table| -> Vec<std::collections::BTreeMap<Box<str>, Vec<u32>>> {
+                    t.rev.iter().map(|m| m.clone().into_iter().collect()).collect()
+                };
+                assert_eq!(sorted(r), sorted(f));
             }
         }
     }

@@ -130,7 +130,7 @@ impl SimServer {
     pub fn update<T>(&self, f: impl FnOnce(&mut Hospital) -> T) -> T {
         let mut h = self.hospital.lock().unwrap_or_else(PoisonError::into_inner);
         let out = f(&mut h);
-        let next = Arc::new(Snapshot::build(&h));
+        let next = Arc::new(Snapshot::build_reusing(&h, Some(&self.snapshot())));
         *self.snapshot.write().unwrap_or_else(PoisonError::into_inner) = next;
         out
     }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Load benchmark of the API and the ward screen on loopback (issue 5):
+# a 1,000-bed simulated hospital back-filled for 5 days into SQLite, served
+# by `careload demo`, hammered by wrk with 200 connections on 2 threads.
+# Reports wrk's latency distribution (p50/p90/p99) per endpoint.
+#
+#   bench/api.sh                 # release build (the figures to report)
+#   PROFILE=debug bench/api.sh   # quicker to build, slower to serve
+#
+# Needs wrk (Debian package `wrk`). Not part of CI: the figures are read by
+# people, not asserted by tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/careload-target}"
+profile="${PROFILE:-release}"
+beds="${BEDS:-1000}"
+addr="${ADDR:-127.0.0.1:18080}"
+duration="${DURATION:-20s}"
+conns="${CONNECTIONS:-200}"
+command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+
+if [ "$profile" = release ]; then cargo build -q --release -p careload; bin="$CARGO_TARGET_DIR/release/careload"
+else cargo build -q -p careload; bin="$CARGO_TARGET_DIR/debug/careload"; fi
+
+db="$(mktemp -d)/bench.db"
+"$bin" demo --beds "$beds" --listen "$addr" --db "$db" >"$db.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 600); do
+  curl -fsS -o /dev/null "http://$addr/readyz" 2>/dev/null && break
+  kill -0 $pid 2>/dev/null || { cat "$db.log" >&2; exit 1; }
+  sleep 1
+done
+ward="$(curl -fsS "http://$addr/api/v1/wards" | python3 -c 'import json,sys; d=json.load(sys.stdin); w=d["wards"] if isinstance(d,dict) else d; print(w[0]["id"])')"
+echo "bench: $beds beds, ward $ward, $conns connections, $duration per endpoint, $profile build"
+for path in "/api/v1/wards/$ward" "/wards/$ward/screen" "/api/v1/hospital"; do
+  echo
+  echo "== GET $path"
+  wrk -t2 -c"$conns" -d"$duration" --latency "http://$addr$path" | sed -n '/Latency Distribution/,/Transfer/p'
+done

@@ -1,0 +1,308 @@
+//! Role-scoped bearer tokens.
+//!
+//! Each `[[api.tokens]]` entry names a role and, for `screen` tokens, the
+//! wards it may read. Secrets are read once, at start-up, from the named
+//! environment variable or file (first line); a missing or empty secret is a
+//! start-up error that names the token, never the secret. Only the SHA-256 of
+//! each secret is kept, and a presented token is hashed and compared with
+//! every known hash in constant time (no early exit on the first differing
+//! byte, none on the first matching token), so timing says nothing about a
+//! secret. Tokens are never logged: logs name the token by its `name`.
+//!
+//! Every route declares its [`Access`] in the route
+//! table. `screen` tokens are read-only and ward-scoped: a route with a ward
+//! in its path checks the ward against the token's list. The screen HTML
+//! pages also accept the token as `?token=`, because the kiosk browsers that
+//! show them at ward offices can open a bookmarked URL but cannot send
+//! headers; JSON routes do not, so that a token never lands in a URL (and
+//! proxy logs) except on a screen, where `Referrer-Policy: no-referrer` keeps
+//! it from leaking onward. `api.open = true` (loopback only, for the demo)
+//! lets every request through as [`Caller::Open`].
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use careload_config::{ApiConfig, Role};
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::{Error, Result};
+use crate::routes::{Access, RouteSpec};
+
+/// A known token: its name, role, wards and the hash of its secret.
+#[derive(Clone)]
+struct Token {
+    name: String,
+    role: Role,
+    wards: Vec<String>,
+    digest: [u8; 32],
+}
+
+/// The tokens the API accepts.
+#[derive(Clone, Default)]
+pub struct Auth {
+    open: bool,
+    tokens: Vec<Token>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("open", &self.open)
+            .field(
+                "tokens",
+                &self.tokens.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// Who is calling, once the token is checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// `api.open`: no tokens.
+    Open,
+    /// No token needed (public routes).
+    Anonymous,
+    /// A known token.
+    Token {
+        /// Its name (for logs and audit).
+        name: String,
+        /// Its role.
+        role: Role,
+        /// Its wards (screen tokens).
+        wards: Vec<String>,
+    },
+}
+
+fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Equal in time independent of where the inputs differ.
+fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    let mut diff = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+impl Auth {
+    /// Reads every token's secret: `secret_env` through `env`, `secret_file`
+    /// from disk (first line, trimmed).
+    ///
+    /// # Errors
+    /// [`Error::Secret`] naming the first token whose secret is missing or empty.
+    pub fn load(api: &ApiConfig, env: impl Fn(&str) -> Option<String>) -> Result<Auth> {
+        let mut tokens = Vec::new();
+        for t in &api.tokens {
+            let problem = |problem: String| Error::Secret {
+                token: t.name.clone(),
+                problem,
+            };
+            let secret = match (&t.secret_env, &t.secret_file) {
+                (Some(var), _) => env(var).ok_or_else(|| problem(format!("environment variable {var} is not set")))?,
+                (None, Some(path)) => std::fs::read_to_string(path)
+                    .map_err(|e| problem(format!("cannot read secret file {}: {e}", path.display())))?
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                (None, None) => return Err(problem("set secret_env or secret_file".into())),
+            };
+            let secret = secret.trim();
+            if secret.is_empty() {
+                return Err(problem("the secret is empty".into()));
+            }
+            tokens.push(Token {
+                name: t.name.clone(),
+                role: t.role,
+                wards: t.wards.clone(),
+                digest: digest(secret),
+            });
+        }
+        Ok(Auth { open: api.open, tokens })
+    }
+
+    /// An `Auth` that refuses every token (used when secrets failed to load).
+    pub fn closed() -> Auth {
+        Auth::default()
+    }
+
+    /// The caller a presented secret belongs to, if any.
+    fn identify(&self, presented: &str) -> Option<&Token> {
+        let d = digest(presented);
+        let mut found = None;
+        for t in &self.tokens {
+            if same(&t.digest, &d) && found.is_none() {
+                found = Some(t);
+            }
+        }
+        found
+    }
+}
+
+/// The bearer token of a request: the `Authorization` header, or `?token=`
+/// when the route allows it; with true when it came from the query.
+fn presented(req: &Request, query_token: bool) -> Option<(String, bool)> {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|v| (v.trim().to_owned(), false));
+    if header.is_some() || !query_token {
+        return header;
+    }
+    Query::<HashMap<String, String>>::try_from_uri(req.uri())
+        .ok()
+        .and_then(|Query(q)| q.get("token").map(|t| (t.clone(), true)))
+}
+
+/// The token a screen page was opened with through `?token=`, to keep in
+/// its links; none when it came in a header or no token was needed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScreenToken(pub Option<String>);
+
+/// The ward in the request path, where the route pattern has `{id}` and a
+/// ward is meant (percent-decoded).
+fn ward_in_path(spec: &RouteSpec, path: &str) -> Option<String> {
+    if !spec.ward_scoped {
+        return None;
+    }
+    let pattern = spec.path.split('/');
+    let actual = path.split('/');
+    pattern
+        .zip(actual)
+        .find(|(p, _)| *p == "{id}")
+        .map(|(_, a)| percent_decode(a))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Decides whether `caller`'s role and wards allow `spec` (for `ward`).
+///
+/// # Errors
+/// [`Error::Forbidden`] with what the token may do instead.
+pub fn allow(spec: &RouteSpec, caller: &Caller, ward: Option<&str>) -> Result<()> {
+    let Access::Roles(roles) = spec.access else {
+        return Ok(());
+    };
+    let Caller::Token { role, wards, .. } = caller else {
+        return Ok(());
+    };
+    if !roles.contains(role) {
+        let needed: Vec<&str> = roles.iter().map(|r| role_name(*r)).collect();
+        return Err(Error::Forbidden {
+            hint: format!(
+                "{} needs a token with role {}; this token's role is {}",
+                spec.path,
+                needed.join(" or "),
+                role_name(*role)
+            ),
+        });
+    }
+    if *role == Role::Screen
+        && let Some(ward) = ward
+        && !wards.iter().any(|w| w == ward)
+    {
+        return Err(Error::Forbidden {
+            hint: format!("this screen token may read wards: {}", wards.join(", ")),
+        });
+    }
+    Ok(())
+}
+
+/// The role's name as in the configuration.
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Screen => "screen",
+        Role::Staffing => "staffing",
+        Role::Controller => "controller",
+        Role::Admin => "admin",
+    }
+}
+
+/// The per-route middleware: identifies the caller and checks the route's
+/// access, then hands the request (with its [`Caller`]) on.
+pub(crate) async fn authorize(
+    State((state, spec)): State<(AppState, &'static RouteSpec)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let mut screen_token = ScreenToken(None);
+    let caller = match spec.access {
+        Access::Public => Caller::Anonymous,
+        Access::Roles(_) if state.auth.open => Caller::Open,
+        Access::Roles(_) => match presented(&req, spec.token_in_query).and_then(|(p, from_query)| {
+            let t = state.auth.identify(&p)?;
+            if from_query {
+                screen_token = ScreenToken(Some(p.clone()));
+            }
+            Some(Caller::Token {
+                name: t.name.clone(),
+                role: t.role,
+                wards: t.wards.clone(),
+            })
+        }) {
+            Some(c) => c,
+            None => {
+                return Error::Unauthorized {
+                    query_token: spec.token_in_query,
+                }
+                .into_response();
+            }
+        },
+    };
+    let ward = ward_in_path(spec, req.uri().path());
+    if let Err(e) = allow(spec, &caller, ward.as_deref()) {
+        if let Caller::Token { name, .. } = &caller {
+            tracing::info!(token = %name, route = spec.path, "forbidden");
+        }
+        return e.into_response();
+    }
+    req.extensions_mut().insert(caller);
+    req.extensions_mut().insert(screen_token);
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comparison_is_by_digest() {
+        let (a, b) = (digest("secret-a"), digest("secret-b"));
+        assert!(same(&a, &digest("secret-a")));
+        assert!(!same(&a, &b));
+    }
+
+    #[test]
+    fn percent_decoding() {
+        for (raw, decoded) in [("w1", "w1"), ("avd%207", "avd 7"), ("%C3%A5", "å"), ("bad%2", "bad%2")] {
+            assert_eq!(percent_decode(raw), decoded);
+        }
+    }
+}

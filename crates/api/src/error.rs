@@ -1,0 +1,214 @@
+//! The crate's one error type, and how each error becomes a response.
+//!
+//! A 4xx answer is JSON `{"error": "...", "hint": "..."}`: what was wrong
+//! and what to send instead. A 5xx answer is `{"error": "internal error"}`;
+//! the detail goes to the `tracing` log only, never to the client.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Everything that can go wrong in the API, at start-up or per request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No or an unknown bearer token.
+    #[error("missing or unknown token")]
+    Unauthorized {
+        /// True when the route also accepts `?token=`.
+        query_token: bool,
+    },
+    /// A known token whose role may not use the route.
+    #[error("this token may not use this route")]
+    Forbidden {
+        /// What the token may do instead.
+        hint: String,
+    },
+    /// A ward that is neither configured nor in the data.
+    #[error("unknown ward {ward:?}")]
+    UnknownWard {
+        /// The ward asked for.
+        ward: String,
+        /// The wards there are.
+        known: Vec<String>,
+    },
+    /// A patient not on any ward in the hour shown.
+    #[error("no patient with this key in the hour shown")]
+    UnknownPatient,
+    /// Nothing written yet.
+    #[error("no hour has been written yet")]
+    NoData,
+    /// A query parameter that is not an RFC 3339 time.
+    #[error("{param} is not a time")]
+    BadTime {
+        /// The parameter.
+        param: &'static str,
+    },
+    /// A query parameter out of range or malformed.
+    #[error("{param} is not valid")]
+    BadQuery {
+        /// The parameter.
+        param: &'static str,
+        /// What to send instead.
+        hint: String,
+    },
+    /// `from` not before `to`.
+    #[error("from must be before to")]
+    EmptyRange,
+    /// A range longer than `api.max_range_days`.
+    #[error("the range is {days} days long, more than the maximum")]
+    RangeTooLarge {
+        /// Days asked for (rounded up).
+        days: i64,
+        /// The maximum.
+        max: u32,
+    },
+    /// No route here.
+    #[error("no such route")]
+    NoRoute,
+    /// A body larger than `api.max_body_bytes`.
+    #[error("request body too large")]
+    BodyTooLarge {
+        /// The maximum.
+        max: usize,
+    },
+    /// Over `api.rate_limit_per_minute`.
+    #[error("too many requests")]
+    RateLimited {
+        /// Seconds until the next window.
+        retry_after: u64,
+    },
+    /// Not ready (`/readyz`).
+    #[error("not ready")]
+    NotReady {
+        /// Why.
+        reason: String,
+    },
+    /// A token's secret could not be read at start-up (names the token, never the secret).
+    #[error("api token {token:?}: {problem}")]
+    Secret {
+        /// The token's name.
+        token: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The configuration cannot be served.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] careload_store::Error),
+    /// Anything else internal (a panicked blocking task, an I/O error).
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// What was wrong.
+    pub error: String,
+    /// What to send instead (absent on 5xx).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// The time format every time parameter takes.
+pub const TIME_FORMAT_HINT: &str = "send an RFC 3339 time in UTC or with an offset, e.g. 2026-11-23T12:00:00Z";
+
+impl Error {
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Error::UnknownWard { .. } | Error::UnknownPatient | Error::NoData | Error::NoRoute => StatusCode::NOT_FOUND,
+            Error::BadTime { .. } | Error::BadQuery { .. } | Error::EmptyRange | Error::RangeTooLarge { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Secret { .. } | Error::Config(_) | Error::Store(_) | Error::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// True for failures whose detail must stay in the log.
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            Error::Secret { .. } | Error::Config(_) | Error::Store(_) | Error::Internal(_)
+        )
+    }
+
+    /// The response body: message and hint for 4xx, nothing more for 5xx.
+    pub fn body(&self) -> ErrorBody {
+        let hint = match self {
+            Error::Unauthorized { query_token: false } => {
+                Some("send the header Authorization: Bearer <token> with a token configured in [[api.tokens]]".into())
+            }
+            Error::Unauthorized { query_token: true } => Some(
+                "send the header Authorization: Bearer <token>, or ?token=<token> on this screen page, with a token \
+                 configured in [[api.tokens]]"
+                    .into(),
+            ),
+            Error::Forbidden { hint } => Some(hint.clone()),
+            Error::UnknownWard { known, .. } => Some(if known.is_empty() {
+                "no wards are configured or in the data yet".into()
+            } else {
+                format!("known wards: {}", known.join(", "))
+            }),
+            Error::UnknownPatient => Some(
+                "patients are keyed by pseudonym; list a ward's patients with GET /api/v1/wards/{id} and use a key \
+                 from there"
+                    .into(),
+            ),
+            Error::NoData => Some("wait for the first ingest run, or start one (careload ingest)".into()),
+            Error::BadTime { .. } => Some(TIME_FORMAT_HINT.into()),
+            Error::BadQuery { hint, .. } => Some(hint.clone()),
+            Error::EmptyRange => Some("send a from that is earlier than to".into()),
+            Error::RangeTooLarge { max, .. } => Some(format!(
+                "ask for at most {max} days (api.max_range_days) per request, in several requests if need be"
+            )),
+            Error::NoRoute => Some("see GET /api/v1/openapi.json for every route".into()),
+            Error::BodyTooLarge { max } => Some(format!("send at most {max} bytes")),
+            Error::RateLimited { retry_after } => Some(format!("retry after {retry_after} s")),
+            Error::NotReady { reason } => Some(reason.clone()),
+            Error::Secret { .. } | Error::Config(_) | Error::Store(_) | Error::Internal(_) => None,
+        };
+        let error = if self.is_internal() {
+            "internal error".to_owned()
+        } else {
+            self.to_string()
+        };
+        ErrorBody { error, hint }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if self.is_internal() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut response = (status, Json(self.body())).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            Error::Unauthorized { .. } => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Error::RateLimited { retry_after } => {
+                if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                    headers.insert(header::RETRY_AFTER, v);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}

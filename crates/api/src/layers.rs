@@ -1,0 +1,155 @@
+//! Router-wide middleware, outermost first:
+//!
+//! 1. **metrics** — counts every request by route pattern and status;
+//! 2. **headers** — `Referrer-Policy: no-referrer` (screen URLs may carry a
+//!    token), `X-Content-Type-Options: nosniff`, and CORS: off unless
+//!    `api.cors_origins` is set, then the listed origins (or `*`) may `GET`,
+//!    with preflight answered here;
+//! 3. **rate limit** — `api.rate_limit_per_minute` requests per client IP in
+//!    fixed one-minute windows, then 429 with `Retry-After`; 0 = unlimited.
+//!    The client is the TCP peer ([`crate::serve`] records it); behind a
+//!    proxy that is the proxy, so limit there too;
+//! 4. **body limit** — a declared `Content-Length` over `api.max_body_bytes`
+//!    is refused with 413 before anything reads the body.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+use crate::error::Error;
+
+/// Fixed-window request counts per client IP.
+#[derive(Debug, Default)]
+pub struct RateLimiter {
+    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+const WINDOW: Duration = Duration::from_secs(60);
+
+impl RateLimiter {
+    /// Counts a request from `ip` at `now`; `Err(seconds)` when over `limit`.
+    pub fn check(&self, ip: IpAddr, limit: u32, now: Instant) -> Result<(), u64> {
+        if limit == 0 {
+            return Ok(());
+        }
+        let mut map = match self.windows.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if map.len() > 10_000 {
+            map.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+        }
+        let entry = map.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= WINDOW {
+            *entry = (now, 0);
+        }
+        if entry.1 >= limit {
+            let left = WINDOW.saturating_sub(now.duration_since(entry.0));
+            return Err(left.as_secs().max(1));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
+/// Counts the request in [`crate::metrics::Metrics`].
+pub(crate) async fn metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let start = Instant::now();
+    let response = next.run(req).await;
+    let (status, elapsed) = (response.status().as_u16(), start.elapsed());
+    state.metrics.observe(&route, status, elapsed);
+    // The route pattern only: never the raw path or query (tokens, keys).
+    tracing::debug!(route = %route, status, elapsed_ms = elapsed.as_millis() as u64, "request");
+    response
+}
+
+/// Security headers and CORS.
+pub(crate) async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let origins = &state.config.api.cors_origins;
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_owned);
+    let allowed = origin
+        .as_deref()
+        .filter(|o| origins.iter().any(|a| a == "*" || a == o))
+        .and_then(|o| HeaderValue::from_str(o).ok());
+    let preflight =
+        req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut response = if preflight && allowed.is_some() {
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        let h = r.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization"),
+        );
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        r
+    } else {
+        next.run(req).await
+    };
+    let h = response.headers_mut();
+    if let Some(origin) = allowed {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.append(header::VARY, HeaderValue::from_static("origin"));
+    }
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// The per-client-IP rate limit.
+pub(crate) async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = state.config.api.rate_limit_per_minute;
+    if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>()
+        && let Err(retry_after) = state.limiter.check(addr.ip(), limit, Instant::now())
+    {
+        return Error::RateLimited { retry_after }.into_response();
+    }
+    next.run(req).await
+}
+
+/// Refuses declared bodies over `api.max_body_bytes`.
+pub(crate) async fn body_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let max = state.config.api.max_body_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Error::BodyTooLarge { max }.into_response();
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_window_per_ip() {
+        let l = RateLimiter::default();
+        let (a, b): (IpAddr, IpAddr) = ([127, 0, 0, 1].into(), [127, 0, 0, 2].into());
+        let t0 = Instant::now();
+        assert_eq!(l.check(a, 2, t0), Ok(()));
+        assert_eq!(l.check(a, 2, t0), Ok(()));
+        assert_eq!(l.check(a, 2, t0 + Duration::from_secs(15)), Err(45));
+        assert_eq!(l.check(b, 2, t0), Ok(()), "another client has its own window");
+        assert_eq!(l.check(a, 2, t0 + WINDOW), Ok(()), "a new window");
+        assert_eq!(l.check(a, 0, t0), Ok(()), "0 = unlimited");
+    }
+}

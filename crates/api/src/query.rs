@@ -1,0 +1,700 @@
+//! The views built from the store: what the JSON routes return and the
+//! screens render.
+//!
+//! # The hospital indicator (DiViS-style)
+//!
+//! A ward's *expected* level is the mean of its total at the same local hour
+//! of the week (the hospital's `scoring.time_zone`) in each of the 52 weeks
+//! before the hour shown, over the weeks that have a stored hour. With fewer
+//! than [`MIN_SAMPLES`] such hours the indicator is `too_little_data`.
+//! Otherwise it is `higher` when the current total is more than
+//! [`BAND_PERCENT`] % above the expected level, `lower` when more than
+//! [`BAND_PERCENT`] % below, else `as_expected` (an expected level of 0 is
+//! `as_expected` at 0 and `higher` above it).
+//!
+//! # Colour bands
+//!
+//! A patient's [`Band`] places their total among every patient of the
+//! hospital at the hour shown: with `q1`, `q2`, `q3` the quartiles
+//! (nearest rank), `low` up to `q1`, `moderate` up to `q2`, `high` up to
+//! `q3`, `very_high` above.
+//!
+//! # Beds
+//!
+//! A ward's beds are `[wards.<id>].beds` when configured, else the number of
+//! distinct beds that held a patient in the 30 days up to the hour shown.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use careload_scoring::aggregate::NO_TEAM;
+use careload_scoring::explain::{describe_parameter, describe_source};
+use careload_scoring::snapshot::PatientKey;
+use careload_scoring::{Component, Points, Score, Snapshot, Totals};
+use careload_store::{Level, Outcome, Run};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use crate::AppState;
+use crate::error::{Error, Result};
+use crate::view::{
+    Band, ContributionView, DataState, ForecastSeries, HospitalOverview, Indicator, PatientDetail, PatientRow, Point,
+    RunSummary, Series, TeamView, WardForecast, WardHistory, WardList, WardOverview, WardSummary, WardView,
+};
+
+/// Fewer past hours than this: `too_little_data`.
+pub const MIN_SAMPLES: u32 = 4;
+/// The "as expected" band: ± this many percent of the expected level.
+pub const BAND_PERCENT: i128 = 15;
+/// Weeks of history the expected level looks back.
+pub const EXPECTED_WEEKS: i64 = 52;
+/// Default history range, hours.
+pub const DEFAULT_HISTORY_HOURS: i64 = 120;
+/// Days of patient rows whose distinct beds count as a ward's beds.
+pub const BEDS_SEEN_DAYS: i64 = 30;
+
+fn hour() -> Duration {
+    Duration::hours(1)
+}
+
+/// The summary of a stored run.
+pub fn run_summary(run: &Run) -> RunSummary {
+    RunSummary {
+        id: run.id.0,
+        started_at: run.started_at,
+        finished_at: run.finished_at,
+        outcome: run.outcome.map(|o| o.as_str().to_owned()),
+        error: run.report.error.clone(),
+    }
+}
+
+/// Where the data stands, at `now`.
+pub async fn data_state(state: &AppState, now: DateTime<Utc>) -> Result<DataState> {
+    let current = state.store.current_hour().await?;
+    let last_run = state.store.latest_run().await?;
+    let weights_version = match current {
+        Some(c) => state
+            .store
+            .hospital_hours(c.hour, c.hour + hour())
+            .await?
+            .into_iter()
+            .next()
+            .map(|u| u.weights_version),
+        None => None,
+    };
+    let as_of = current.map(|c| c.updated_at);
+    let limit = Duration::minutes(i64::from(state.config.api.stale_after_minutes));
+    let failed = last_run.as_ref().is_some_and(|r| r.outcome == Some(Outcome::Failed));
+    let stale = as_of.is_none_or(|t| now - t > limit) || failed;
+    Ok(DataState {
+        hour: current.map(|c| c.hour),
+        as_of,
+        stale,
+        last_run: last_run.as_ref().map(run_summary),
+        weights_version,
+    })
+}
+
+/// A ward's display name.
+pub fn ward_name(state: &AppState, id: &str) -> String {
+    state
+        .config
+        .wards
+        .get(id)
+        .and_then(|w| w.name.clone())
+        .unwrap_or_else(|| id.to_owned())
+}
+
+/// The wards there are: configured, or with patients at `hour`; with each
+/// one's totals at `hour`.
+async fn wards_at(state: &AppState, hour: Option<DateTime<Utc>>) -> Result<BTreeMap<String, Totals>> {
+    let mut wards: BTreeMap<String, Totals> = state
+        .config
+        .wards
+        .keys()
+        .map(|id| (id.clone(), Totals::default()))
+        .collect();
+    if let Some(h) = hour {
+        for u in state.store.unit_hours_at(Level::Ward, &[h]).await? {
+            wards.insert(u.ward, u.totals);
+        }
+    }
+    Ok(wards)
+}
+
+/// Checks that `id` is a known ward.
+///
+/// # Errors
+/// [`Error::UnknownWard`] listing the known wards.
+pub async fn known_ward(state: &AppState, id: &str, hour: Option<DateTime<Utc>>) -> Result<Totals> {
+    let mut wards = wards_at(state, hour).await?;
+    match wards.remove(id) {
+        Some(t) => Ok(t),
+        None => Err(Error::UnknownWard {
+            ward: id.to_owned(),
+            known: wards.into_keys().collect(),
+        }),
+    }
+}
+
+/// `GET /api/v1/wards`.
+pub async fn ward_list(state: &AppState, now: DateTime<Utc>) -> Result<WardList> {
+    let ds = data_state(state, now).await?;
+    let wards = wards_at(state, ds.hour)
+        .await?
+        .into_iter()
+        .map(|(id, t)| WardSummary {
+            name: ward_name(state, &id),
+            configured: state.config.wards.contains_key(&id),
+            patients: t.patients,
+            id,
+        })
+        .collect();
+    Ok(WardList { state: ds, wards })
+}
+
+/// The same local hour of the week in each of the `weeks` weeks before
+/// `hour` (skipping local times that do not exist that week).
+pub fn same_hour_of_week<Z: TimeZone>(hour: DateTime<Utc>, tz: &Z, weeks: i64) -> Vec<DateTime<Utc>> {
+    let local = hour.with_timezone(tz).naive_local();
+    (1..=weeks)
+        .filter_map(|k| {
+            tz.from_local_datetime(&(local - Duration::days(7 * k)))
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+        })
+        .collect()
+}
+
+/// The indicator for `current` against `expected` over `samples` hours.
+pub fn indicator(current: Points, expected: Option<Points>, samples: u32) -> Indicator {
+    let Some(expected) = expected else {
+        return Indicator::TooLittleData;
+    };
+    if samples < MIN_SAMPLES {
+        return Indicator::TooLittleData;
+    }
+    let (c, e) = (i128::from(current.milli()), i128::from(expected.milli()));
+    if c * 100 > e * (100 + BAND_PERCENT) {
+        Indicator::Higher
+    } else if c * 100 < e * (100 - BAND_PERCENT) {
+        Indicator::Lower
+    } else {
+        Indicator::AsExpected
+    }
+}
+
+/// Beds per ward (or only `ward`): configured, else seen in the last
+/// [`BEDS_SEEN_DAYS`] days (queried only when some ward lacks a configured
+/// count).
+async fn beds(state: &AppState, ward: Option<&str>, shown: Option<DateTime<Utc>>) -> Result<BTreeMap<String, u32>> {
+    let configured = |id: &str| state.config.wards.get(id).and_then(|w| w.beds);
+    let all_configured = match ward {
+        Some(id) => configured(id).is_some(),
+        None => false,
+    };
+    let mut beds = match shown {
+        Some(h) if !all_configured => {
+            state
+                .store
+                .beds_seen(ward, h - Duration::days(BEDS_SEEN_DAYS), h + hour())
+                .await?
+        }
+        _ => BTreeMap::new(),
+    };
+    for (id, w) in &state.config.wards {
+        if let Some(b) = w.beds {
+            beds.insert(id.clone(), b);
+        }
+    }
+    Ok(beds)
+}
+
+/// `GET /api/v1/hospital`.
+pub async fn hospital(state: &AppState, now: DateTime<Utc>) -> Result<HospitalOverview> {
+    let ds = data_state(state, now).await?;
+    let wards = wards_at(state, ds.hour).await?;
+    let beds = beds(state, None, ds.hour).await?;
+    let (totals, past) = match ds.hour {
+        Some(h) => {
+            let hospital = state
+                .store
+                .unit_hours_at(Level::Hospital, &[h])
+                .await?
+                .into_iter()
+                .next()
+                .map(|u| u.totals)
+                .unwrap_or_default();
+            let past_hours = same_hour_of_week(h, &state.tz, EXPECTED_WEEKS);
+            (hospital, state.store.unit_hours_at(Level::Ward, &past_hours).await?)
+        }
+        None => (Totals::default(), Vec::new()),
+    };
+    let mut sums: BTreeMap<&str, (i64, u32)> = BTreeMap::new();
+    for u in &past {
+        let e = sums.entry(u.ward.as_str()).or_default();
+        e.0 += u.totals.total.milli();
+        e.1 += 1;
+    }
+    let wards = wards
+        .into_iter()
+        .map(|(id, t)| {
+            let (sum, samples) = sums.get(id.as_str()).copied().unwrap_or_default();
+            let expected = (samples > 0).then(|| Points::from_milli(div_round(sum, i64::from(samples))));
+            let ward_beds = beds.get(&id).copied();
+            WardOverview {
+                name: ward_name(state, &id),
+                totals: t,
+                beds: ward_beds,
+                occupancy: ward_beds
+                    .filter(|b| *b > 0)
+                    .map(|b| f64::from(t.patients) / f64::from(b)),
+                expected,
+                expected_samples: samples,
+                indicator: indicator(t.total, expected, samples),
+                id,
+            }
+        })
+        .collect();
+    Ok(HospitalOverview {
+        state: ds,
+        totals,
+        wards,
+    })
+}
+
+fn div_round(n: i64, d: i64) -> i64 {
+    if d == 0 {
+        return 0;
+    }
+    let q = n / d;
+    let r = n % d;
+    if 2 * r.abs() >= d.abs() {
+        q + n.signum() * d.signum()
+    } else {
+        q
+    }
+}
+
+/// Quartiles (nearest rank) of ascending totals.
+pub fn quartiles(sorted: &[Points]) -> Option<[Points; 3]> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let n = sorted.len();
+    let rank = |p: usize| sorted[((p * n).div_ceil(100)).clamp(1, n) - 1];
+    Some([rank(25), rank(50), rank(75)])
+}
+
+/// The band of `total` given the hospital's quartiles.
+pub fn band(total: Points, q: Option<[Points; 3]>) -> Band {
+    match q {
+        None => Band::Low,
+        Some([q1, q2, q3]) => {
+            if total <= q1 {
+                Band::Low
+            } else if total <= q2 {
+                Band::Moderate
+            } else if total <= q3 {
+                Band::High
+            } else {
+                Band::VeryHigh
+            }
+        }
+    }
+}
+
+/// A patient's row from their stored snapshot and score.
+pub fn patient_row(s: &Snapshot, score: &Score, q: Option<[Points; 3]>) -> PatientRow {
+    PatientRow {
+        key: s.key.0.clone(),
+        team: s.placement.team.clone(),
+        bed: s.placement.bed.clone(),
+        sex: s.sex,
+        birth_year: s.birth_year,
+        admitted_at: s.admitted_at,
+        outlying: s.outlying,
+        norton: s.norton.as_ref().map(|n| n.activity),
+        norton_total: s.norton.as_ref().and_then(|n| n.total),
+        emotional_support: s.emotional_support.as_ref().map(|e| e.level),
+        news2: score.news2.map(|n| n.value),
+        news2_risk: score.news2.map(|n| n.risk),
+        medications: u32::try_from(s.medications.len()).unwrap_or(u32::MAX),
+        orders: u32::try_from(s.orders.len()).unwrap_or(u32::MAX),
+        total: score.total,
+        usk: score.professions.usk,
+        ssk: score.professions.ssk,
+        components: Component::ALL
+            .into_iter()
+            .map(|c| (c.key().to_owned(), score.components.get(c)))
+            .collect(),
+        band: band(score.total, q),
+        adl: s.adl.clone(),
+        unmatched: u32::try_from(score.unmatched.len()).unwrap_or(u32::MAX),
+    }
+}
+
+async fn hospital_quartiles(state: &AppState, hour: DateTime<Utc>) -> Result<Option<[Points; 3]>> {
+    Ok(quartiles(&state.store.patient_totals(hour).await?))
+}
+
+/// `GET /api/v1/wards/{id}`.
+pub async fn ward(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<WardView> {
+    let ds = data_state(state, now).await?;
+    let totals = known_ward(state, id, ds.hour).await?;
+    let beds = beds(state, Some(id), ds.hour).await?.get(id).copied();
+    let (teams, mut patients) = match ds.hour {
+        Some(h) => {
+            let teams = state
+                .store
+                .team_hours(id, h, h + hour())
+                .await?
+                .into_iter()
+                .map(|u| TeamView {
+                    team: u.team,
+                    totals: u.totals,
+                })
+                .collect();
+            let q = hospital_quartiles(state, h).await?;
+            let patients: Vec<PatientRow> = state
+                .store
+                .ward_patients(id, h)
+                .await?
+                .iter()
+                .map(|(s, score)| patient_row(s, score, q))
+                .collect();
+            (teams, patients)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    patients.sort_by(|a, b| (&a.team, &a.bed, &a.key).cmp(&(&b.team, &b.bed, &b.key)));
+    Ok(WardView {
+        id: id.to_owned(),
+        name: ward_name(state, id),
+        state: ds,
+        totals,
+        beds,
+        teams,
+        patients,
+    })
+}
+
+/// Parses an optional RFC 3339 query parameter.
+///
+/// # Errors
+/// [`Error::BadTime`] naming the parameter.
+pub fn parse_time(param: &'static str, value: Option<&String>) -> Result<Option<DateTime<Utc>>> {
+    value
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| Error::BadTime { param })
+        })
+        .transpose()
+}
+
+/// The history range: defaults, order and maximum checked.
+///
+/// # Errors
+/// [`Error::EmptyRange`], [`Error::RangeTooLarge`].
+pub fn history_range(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    shown: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    max_days: u32,
+) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+    let to = to.unwrap_or_else(|| shown.unwrap_or_else(|| careload_store::hour_of(now)) + hour());
+    let from = from.unwrap_or(to - Duration::hours(DEFAULT_HISTORY_HOURS));
+    if from >= to {
+        return Err(Error::EmptyRange);
+    }
+    if to - from > Duration::days(i64::from(max_days)) {
+        let secs = (to - from).num_seconds();
+        return Err(Error::RangeTooLarge {
+            days: (secs + 86_399) / 86_400,
+            max: max_days,
+        });
+    }
+    Ok((from, to))
+}
+
+/// `GET /api/v1/wards/{id}/history`.
+pub async fn ward_history(
+    state: &AppState,
+    id: &str,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<WardHistory> {
+    let shown = state.store.current_hour().await?.map(|c| c.hour);
+    let (from, to) = history_range(from, to, shown, now, state.config.api.max_range_days)?;
+    known_ward(state, id, shown).await?;
+    let ward = Series {
+        name: "ward".into(),
+        points: state
+            .store
+            .ward_hours(id, from, to)
+            .await?
+            .into_iter()
+            .map(|u| Point {
+                hour: u.hour,
+                total: u.totals.total,
+            })
+            .collect(),
+    };
+    let mut teams: BTreeMap<String, Vec<Point>> = BTreeMap::new();
+    for u in state.store.team_hours(id, from, to).await? {
+        teams.entry(u.team).or_default().push(Point {
+            hour: u.hour,
+            total: u.totals.total,
+        });
+    }
+    let current: BTreeSet<PatientKey> = match shown {
+        Some(h) => state
+            .store
+            .patient_hours(id, h, h + hour())
+            .await?
+            .into_iter()
+            .map(|p| p.key)
+            .collect(),
+        None => BTreeSet::new(),
+    };
+    let mut patients: BTreeMap<String, Vec<Point>> = current.iter().map(|k| (k.0.clone(), Vec::new())).collect();
+    if !current.is_empty() {
+        for p in state.store.patient_hours(id, from, to).await? {
+            if let Some(points) = patients.get_mut(&p.key.0) {
+                points.push(Point {
+                    hour: p.hour,
+                    total: p.total,
+                });
+            }
+        }
+    }
+    let series = |m: BTreeMap<String, Vec<Point>>| -> Vec<Series> {
+        m.into_iter()
+            .map(|(name, mut points)| {
+                points.sort_by_key(|p| p.hour);
+                Series { name, points }
+            })
+            .collect()
+    };
+    Ok(WardHistory {
+        id: id.to_owned(),
+        from,
+        to,
+        ward,
+        teams: series(teams),
+        patients: series(patients),
+    })
+}
+
+/// A copy of the snapshot without FHIR references, so that descriptions
+/// name items by code only.
+fn without_references(s: &Snapshot) -> Snapshot {
+    let mut s = s.clone();
+    s.activities.iter_mut().for_each(|a| a.source = None);
+    s.medications.iter_mut().for_each(|m| m.source = None);
+    s.news2.iter_mut().for_each(|n| n.source = None);
+    s.vitals.iter_mut().for_each(|v| v.source = None);
+    s.orders.iter_mut().for_each(|o| o.source = None);
+    s.care_plans.iter_mut().for_each(|c| c.source = None);
+    s.diagnoses.iter_mut().for_each(|d| d.source = None);
+    if let Some(e) = s.emotional_support.as_mut() {
+        e.source = None;
+    }
+    s
+}
+
+/// `GET /api/v1/patients/{key}`.
+pub async fn patient(state: &AppState, key: &str, now: DateTime<Utc>) -> Result<PatientDetail> {
+    let ds = data_state(state, now).await?;
+    let Some(h) = ds.hour else {
+        return Err(Error::NoData);
+    };
+    let key = PatientKey(key.to_owned());
+    let Some((snapshot, score)) = state.store.patient_snapshot(h, &key).await? else {
+        return Err(Error::UnknownPatient);
+    };
+    let weights_version = state
+        .store
+        .patient_hours(&snapshot.placement.ward, h, h + hour())
+        .await?
+        .into_iter()
+        .find(|p| p.key == key)
+        .map(|p| p.weights_version);
+    let previous_hour = h - hour();
+    let previous = state.store.patient_snapshot(previous_hour, &key).await?;
+    let q = hospital_quartiles(state, h).await?;
+    let plain = without_references(&snapshot);
+    let contributions = score
+        .contributions
+        .iter()
+        .map(|c| ContributionView {
+            component: c.component,
+            profession: c.profession,
+            parameter: c.parameter,
+            parameter_path: describe_parameter(c.parameter, c.source, &plain, &state.weights),
+            source: c.source,
+            item: describe_source(c.source, &plain),
+            weight: c.weight,
+            quantity: c.quantity,
+            points: c.points,
+        })
+        .collect();
+    let change = previous
+        .as_ref()
+        .map(|(ps, pscore)| careload_scoring::change::change((ps, pscore), (&snapshot, &score)));
+    Ok(PatientDetail {
+        state: ds,
+        hour: h,
+        ward: snapshot.placement.ward.clone(),
+        patient: patient_row(&snapshot, &score, q),
+        news2_measurements_24h: score.news2_measurements_24h,
+        weights_version,
+        contributions,
+        previous_hour,
+        change,
+    })
+}
+
+/// `GET /api/v1/wards/{id}/forecast`: scored from the stored snapshots of the
+/// hour shown under the weights in force, on a blocking thread.
+pub async fn forecast(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<WardForecast> {
+    let shown = state.store.current_hour().await?.map(|c| c.hour);
+    known_ward(state, id, shown).await?;
+    let hours = state.config.scoring.forecast_hours;
+    let snapshots: Vec<Snapshot> = match shown {
+        Some(h) => state
+            .store
+            .ward_patients(id, h)
+            .await?
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect(),
+        None => Vec::new(),
+    };
+    let weights = state.weights.clone();
+    let per_patient = tokio::task::spawn_blocking(move || {
+        snapshots
+            .iter()
+            .map(|s| {
+                let totals: Vec<Points> = careload_scoring::forecast(s, &weights, hours)
+                    .iter()
+                    .map(|sc| sc.total)
+                    .collect();
+                (s.key.0.clone(), s.placement.team.clone(), totals)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("forecast task: {e}")))?;
+
+    let n = hours as usize;
+    let mut ward = vec![Points::ZERO; n];
+    let mut teams: BTreeMap<String, Vec<Points>> = BTreeMap::new();
+    let mut patients = Vec::new();
+    for (key, team, totals) in per_patient {
+        let team_line = teams
+            .entry(team.unwrap_or_else(|| NO_TEAM.to_owned()))
+            .or_insert_with(|| vec![Points::ZERO; n]);
+        for (i, t) in totals.iter().enumerate() {
+            ward[i] += *t;
+            team_line[i] += *t;
+        }
+        patients.push(ForecastSeries { name: key, totals });
+    }
+    let start = shown.unwrap_or_else(|| careload_store::hour_of(now));
+    Ok(WardForecast {
+        id: id.to_owned(),
+        hour: shown,
+        weights_version: state.weights.meta.version.clone(),
+        hours: (0..i64::from(hours)).map(|h| start + Duration::hours(h)).collect(),
+        ward: ForecastSeries {
+            name: "ward".into(),
+            totals: ward,
+        },
+        teams: teams
+            .into_iter()
+            .map(|(name, totals)| ForecastSeries { name, totals })
+            .collect(),
+        patients,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(x: i64) -> Points {
+        Points::whole(x)
+    }
+
+    #[test]
+    fn indicator_rule() {
+        let cases = [
+            (p(100), Some(p(100)), 10, Indicator::AsExpected),
+            (p(115), Some(p(100)), 10, Indicator::AsExpected),
+            (Points::from_milli(115_001), Some(p(100)), 10, Indicator::Higher),
+            (p(85), Some(p(100)), 10, Indicator::AsExpected),
+            (Points::from_milli(84_999), Some(p(100)), 10, Indicator::Lower),
+            (p(500), Some(p(100)), 3, Indicator::TooLittleData),
+            (p(5), None, 0, Indicator::TooLittleData),
+            (p(0), Some(p(0)), 4, Indicator::AsExpected),
+            (p(1), Some(p(0)), 4, Indicator::Higher),
+        ];
+        for (current, expected, samples, want) in cases {
+            assert_eq!(
+                indicator(current, expected, samples),
+                want,
+                "{current} vs {expected:?} ({samples})"
+            );
+        }
+    }
+
+    #[test]
+    fn quartile_bands() {
+        let totals: Vec<Points> = (1..=8).map(p).collect();
+        let q = quartiles(&totals);
+        assert_eq!(q, Some([p(2), p(4), p(6)]));
+        let cases = [
+            (1, Band::Low),
+            (2, Band::Low),
+            (3, Band::Moderate),
+            (5, Band::High),
+            (7, Band::VeryHigh),
+        ];
+        for (t, want) in cases {
+            assert_eq!(band(p(t), q), want, "{t}");
+        }
+        assert_eq!(quartiles(&[]), None);
+    }
+
+    #[test]
+    fn same_hour_of_week_follows_local_time_across_dst() {
+        let tz: chrono_tz::Tz = chrono_tz::Europe::Stockholm;
+        // Monday 2026-11-23 12:00 UTC = 13:00 CET.
+        let h: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap_or_default();
+        let past = same_hour_of_week(h, &tz, 52);
+        assert_eq!(past.len(), 52);
+        assert_eq!(past[0], h - Duration::days(7));
+        // In summer (CEST) the same local 13:00 is 11:00 UTC.
+        let summer: DateTime<Utc> = "2026-07-20T11:00:00Z".parse().unwrap_or_default();
+        assert!(past.contains(&summer), "{past:?}");
+    }
+
+    #[test]
+    fn history_range_defaults_and_limits() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap_or_default();
+        let now = t("2026-11-23T12:34:00Z");
+        let shown = Some(t("2026-11-23T11:00:00Z"));
+        let (from, to) = history_range(None, None, shown, now, 400).unwrap_or_default();
+        assert_eq!((from, to), (t("2026-11-18T12:00:00Z"), t("2026-11-23T12:00:00Z")));
+        assert!(matches!(
+            history_range(Some(t("2020-01-01T00:00:00Z")), None, shown, now, 400),
+            Err(Error::RangeTooLarge { max: 400, .. })
+        ));
+        assert!(matches!(
+            history_range(Some(now), Some(now), shown, now, 400),
+            Err(Error::EmptyRange)
+        ));
+    }
+}

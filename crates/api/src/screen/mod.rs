@@ -1,0 +1,335 @@
+//! Server-rendered HTML screens: the ward screen (`/wards/{id}/screen`) for
+//! the big screen at the ward office, and the hospital overview (`/`).
+//!
+//! Pure functions from the views in [`crate::view`] to a complete HTML page:
+//! no I/O, no JavaScript, inline CSS and inline SVG graphs ([`svg`]), every
+//! piece of text from the data HTML-escaped with [`escape`]. Pages reload
+//! themselves with `<meta http-equiv="refresh">`, so a kiosk browser needs
+//! nothing but the address (with `?token=` when the API wants one; the
+//! token is kept in every link).
+//!
+//! The screens speak Swedish (the users are Swedish nurses): *vårdintensitet*
+//! (care need in points), *vårdlag* (team), *USK* (undersköterska, assistant
+//! nurse) and *SSK* (sjuksköterska, registered nurse). Times are shown in the
+//! hospital's time zone; numbers with a decimal comma.
+//!
+//! Colour never carries meaning alone: bands, NEWS2 risk and the
+//! DiViS-style indicator each have a symbol and a word beside the colour,
+//! and the palette (ColorBrewer RdBu, Okabe–Ito for lines) is safe for
+//! colour-blind readers.
+
+mod hospital;
+mod style;
+pub mod svg;
+mod ward;
+
+use std::fmt::Write as _;
+
+use careload_scoring::Points;
+use chrono::{DateTime, Utc};
+
+use crate::view::{DataState, HospitalOverview, WardHistory, WardView};
+
+/// What a page needs besides the view.
+#[derive(Clone, Debug)]
+pub struct ScreenContext {
+    /// Now (for "data as of" and ages).
+    pub now: DateTime<Utc>,
+    /// The hospital's time zone: every time on a screen is shown in it.
+    pub tz: chrono_tz::Tz,
+    /// Seconds between the page's own reloads.
+    pub refresh_seconds: u32,
+    /// A kiosk screen's token, kept in links as `?token=`.
+    pub token: Option<String>,
+}
+
+/// The hospital overview page (`/`).
+pub fn hospital_page(overview: &HospitalOverview, ctx: &ScreenContext) -> String {
+    hospital::render(overview, ctx)
+}
+
+/// The ward screen (`/wards/{id}/screen`).
+pub fn ward_page(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) -> String {
+    ward::render(ward, history, ctx)
+}
+
+/// Escapes text for HTML content and (quoted) attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a path segment or query value (RFC 3986 unreserved characters kept).
+fn encode_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// A link target on this server, keeping the kiosk token; escaped for an attribute.
+fn href(path: &str, ctx: &ScreenContext) -> String {
+    match &ctx.token {
+        Some(token) => escape(&format!("{path}?token={}", encode_component(token))),
+        None => escape(path),
+    }
+}
+
+/// Points with one decimal and a decimal comma (`12,5`).
+fn points(p: Points) -> String {
+    let tenths = (p.milli() as f64 / 100.0).round() as i64;
+    let sign = if tenths < 0 { "-" } else { "" };
+    let abs = tenths.unsigned_abs();
+    format!("{sign}{},{}", abs / 10, abs % 10)
+}
+
+/// A local time of day (`13:05`).
+fn local_time(t: DateTime<Utc>, ctx: &ScreenContext) -> String {
+    t.with_timezone(&ctx.tz).format("%H:%M").to_string()
+}
+
+/// A local date and time (`2026-11-23 13:05 CET`).
+fn local_datetime(t: DateTime<Utc>, ctx: &ScreenContext) -> String {
+    t.with_timezone(&ctx.tz).format("%Y-%m-%d %H:%M %Z").to_string()
+}
+
+/// A duration in Swedish (`3 h 20 min`, `45 min`, `2 dygn 4 h`).
+fn age(from: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let minutes = (now - from).num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    if days > 0 {
+        format!("{days} dygn {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {mins} min")
+    } else {
+        format!("{mins} min")
+    }
+}
+
+/// The page around a body: doctype, title, self-refresh and the inline style sheet.
+fn page(title: &str, body: &str, ctx: &ScreenContext) -> String {
+    format!(
+        concat!(
+            "<!DOCTYPE html>\n<html lang=\"sv\">\n<head>\n<meta charset=\"utf-8\">\n",
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
+            "<meta http-equiv=\"refresh\" content=\"{refresh}\">\n",
+            "<meta name=\"referrer\" content=\"no-referrer\">\n",
+            "<title>{title}</title>\n<style>{css}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+        ),
+        refresh = ctx.refresh_seconds,
+        title = escape(title),
+        css = style::CSS,
+        body = body,
+    )
+}
+
+/// The data-state banners: stale data and a failed or partial last run. Empty when all is well.
+fn banners(state: &DataState, ctx: &ScreenContext) -> String {
+    let mut out = String::new();
+    if state.stale && state.hour.is_some() {
+        let mut text = String::from("<strong>Inaktuella data.</strong> ");
+        if let Some(hour) = state.hour {
+            let _ = write!(text, "Visar timmen {} ", escape(&local_datetime(hour, ctx)));
+        }
+        match state.as_of {
+            Some(as_of) => {
+                let _ = write!(
+                    text,
+                    "(beräknad {}, för {} sedan).",
+                    escape(&local_datetime(as_of, ctx)),
+                    age(as_of, ctx.now)
+                );
+            }
+            None => text.push_str("(inget beräkningsdatum)."),
+        }
+        text.push_str(" Siffrorna visar inte läget just nu.");
+        let _ = write!(
+            out,
+            r#"<div class="banner stale" role="alert"><span class="sym">⚠</span> {text}</div>"#
+        );
+    }
+    if let Some(run) = &state.last_run {
+        match run.outcome.as_deref() {
+            Some("failed") => {
+                let error = run.error.as_deref().unwrap_or("okänt fel");
+                let _ = write!(
+                    out,
+                    r#"<div class="banner failed" role="alert"><span class="sym">✖</span> <strong>Senaste inläsningen misslyckades</strong> (körning {id}, startad {started}): {error}</div>"#,
+                    id = run.id,
+                    started = escape(&local_datetime(run.started_at, ctx)),
+                    error = escape(error),
+                );
+            }
+            Some("partial") => {
+                let detail = run
+                    .error
+                    .as_deref()
+                    .map(|e| format!(": {}", escape(e)))
+                    .unwrap_or_default();
+                let _ = write!(
+                    out,
+                    r#"<div class="banner partial" role="status"><span class="sym">!</span> <strong>Senaste inläsningen blev ofullständig</strong> (körning {id}, startad {started}){detail}. Vissa patienter kan saknas.</div>"#,
+                    id = run.id,
+                    started = escape(&local_datetime(run.started_at, ctx)),
+                );
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The "data as of" line.
+fn as_of_line(state: &DataState, ctx: &ScreenContext) -> String {
+    match state.hour {
+        None => "Inga data ännu".to_owned(),
+        Some(hour) => {
+            let mut s = format!(
+                "Data för timmen {}–{}, {}",
+                local_time(hour, ctx),
+                local_time(hour + chrono::Duration::hours(1), ctx),
+                hour.with_timezone(&ctx.tz).format("%Y-%m-%d %Z")
+            );
+            if let Some(as_of) = state.as_of {
+                let _ = write!(s, " · beräknad {}", local_time(as_of, ctx));
+            }
+            escape(&s)
+        }
+    }
+}
+
+/// The grey "no data yet" panel.
+fn no_data(what: &str) -> String {
+    format!(
+        r#"<div class="nodata" role="status"><div class="sym">◌</div><div><strong>Inga data ännu.</strong> {}</div></div>"#,
+        escape(what)
+    )
+}
+
+/// The footer: when the page was made, the weights version and the refresh interval.
+fn footer(state: &DataState, ctx: &ScreenContext) -> String {
+    let weights = state
+        .weights_version
+        .as_deref()
+        .map(|v| format!(" · viktversion {}", escape(v)))
+        .unwrap_or_default();
+    format!(
+        r#"<footer>Sidan skapad {} · uppdateras var {} s{} · careload</footer>"#,
+        escape(&local_datetime(ctx.now, ctx)),
+        ctx.refresh_seconds,
+        weights
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::view::RunSummary;
+    use chrono::TimeZone as _;
+
+    pub(crate) fn ctx() -> ScreenContext {
+        ScreenContext {
+            now: Utc.with_ymd_and_hms(2026, 11, 23, 12, 10, 0).single().unwrap(),
+            tz: chrono_tz::Europe::Stockholm,
+            refresh_seconds: 300,
+            token: None,
+        }
+    }
+
+    /// Every opening tag of these elements has its closing tag.
+    pub(crate) fn assert_balanced(html: &str) {
+        for tag in [
+            "html", "head", "body", "header", "section", "div", "table", "tr", "td", "span", "svg", "a",
+        ] {
+            let open = html.matches(&format!("<{tag} ")).count() + html.matches(&format!("<{tag}>")).count();
+            let close = html.matches(&format!("</{tag}>")).count();
+            assert_eq!(open, close, "<{tag}> opened {open} times, closed {close} times");
+        }
+    }
+
+    #[test]
+    fn escape_replaces_the_five_characters() {
+        assert_eq!(
+            escape(r#"<a href="x">Tom & 'Jerry'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;"
+        );
+        assert_eq!(escape("Avdelning 12 – Kirurgi åäö"), "Avdelning 12 – Kirurgi åäö");
+        assert_eq!(escape(""), "");
+    }
+
+    #[test]
+    fn links_keep_the_token_encoded() {
+        let mut c = ctx();
+        assert_eq!(href("/wards/12/screen", &c), "/wards/12/screen");
+        c.token = Some("a b&c=d".into());
+        assert_eq!(href("/", &c), "/?token=a%20b%26c%3Dd");
+        assert_eq!(encode_component("avd 12/å"), "avd%2012%2F%C3%A5");
+    }
+
+    #[test]
+    fn points_have_one_decimal_and_a_comma() {
+        assert_eq!(points(Points::from_milli(12_345)), "12,3");
+        assert_eq!(points(Points::from_milli(12_350)), "12,4");
+        assert_eq!(points(Points::whole(7)), "7,0");
+        assert_eq!(points(Points::from_milli(-1_500)), "-1,5");
+    }
+
+    #[test]
+    fn ages_read_naturally() {
+        let now = ctx().now;
+        assert_eq!(age(now - chrono::Duration::minutes(45), now), "45 min");
+        assert_eq!(age(now - chrono::Duration::minutes(200), now), "3 h 20 min");
+        assert_eq!(age(now - chrono::Duration::hours(52), now), "2 dygn 4 h");
+    }
+
+    #[test]
+    fn banners_say_what_is_wrong() {
+        let c = ctx();
+        let hour = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).single().unwrap();
+        let mut state = DataState {
+            hour: Some(hour),
+            as_of: Some(hour + chrono::Duration::minutes(5)),
+            stale: false,
+            last_run: Some(RunSummary {
+                id: 7,
+                started_at: hour,
+                finished_at: Some(hour),
+                outcome: Some("ok".into()),
+                error: None,
+            }),
+            weights_version: Some("2026-1".into()),
+        };
+        assert_eq!(banners(&state, &c), "");
+        state.stale = true;
+        let b = banners(&state, &c);
+        assert!(b.contains("Inaktuella data"), "{b}");
+        assert!(b.contains("2026-11-23 09:00 CET"), "{b}");
+        assert!(b.contains("för 4 h 5 min sedan"), "{b}");
+        state.stale = false;
+        state.last_run = Some(RunSummary {
+            id: 8,
+            started_at: hour,
+            finished_at: Some(hour),
+            outcome: Some("failed".into()),
+            error: Some("FHIR server <timeout>".into()),
+        });
+        let b = banners(&state, &c);
+        assert!(b.contains("misslyckades"), "{b}");
+        assert!(b.contains("FHIR server &lt;timeout&gt;"), "{b}");
+    }
+}

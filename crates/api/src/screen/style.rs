@@ -1,0 +1,176 @@
+//! The screens' inline style sheet, palette and Swedish labels.
+//!
+//! Palette: score bands use ColorBrewer RdBu (light blue → dark red, a
+//! diverging scheme readable with red–green colour blindness, and the four
+//! steps differ in lightness too); graph lines use the Okabe–Ito palette
+//! with a dash pattern per team. Every colour has a symbol and a word beside it.
+
+use careload_scoring::news2::RiskLevel;
+use careload_scoring::score::Component;
+use careload_scoring::snapshot::{AdlDomain, AdlLevel};
+
+use crate::view::{Band, Indicator};
+
+/// The style sheet: large type scaled to the viewport, high contrast, no web fonts.
+pub(super) const CSS: &str = r#"
+*{box-sizing:border-box}
+html{font-size:clamp(14px,0.95vw,24px)}
+body{margin:0;padding:.8rem 1.2rem;font-family:"DejaVu Sans","Segoe UI",Arial,sans-serif;background:#fff;color:#000;line-height:1.25}
+a{color:#003d7a}
+h1{font-size:2.4rem;margin:0}
+h2{font-size:1.3rem;margin:0 0 .3rem}
+.top{display:flex;flex-wrap:wrap;align-items:flex-end;gap:.6rem 2.5rem;border-bottom:4px solid #000;padding-bottom:.5rem;margin-bottom:.6rem}
+.top .title{flex:1 1 20rem}
+.asof{font-size:1.1rem;color:#222;margin-top:.2rem}
+.nav{font-size:.9rem}
+.now{text-align:right}
+.big{font-size:3.4rem;font-weight:700;line-height:1}
+.caption{font-size:.85rem;color:#333;text-transform:uppercase;letter-spacing:.04em}
+.split{font-size:1.35rem;font-weight:600}
+.split .usk,.split .ssk{display:inline-block;padding:.05rem .4rem;border:2px solid #000;border-radius:.3rem;margin-left:.2rem}
+.banner{font-size:1.3rem;padding:.6rem 1rem;margin:.4rem 0;border:4px solid #000;border-radius:.4rem}
+.banner .sym{font-size:1.6rem;font-weight:700}
+.banner.stale{background:#fee08b}
+.banner.failed{background:#b2182b;color:#fff;border-color:#67001f}
+.banner.partial{background:#fdd49e}
+.nodata{display:flex;gap:1rem;align-items:center;font-size:1.6rem;background:#e0e0e0;color:#333;border:3px dashed #777;border-radius:.5rem;padding:2rem;margin:1rem 0}
+.nodata .sym{font-size:3rem}
+.teams{display:grid;grid-template-columns:repeat(auto-fit,minmax(26rem,1fr));gap:.8rem;margin-bottom:.8rem}
+.team{border:2px solid #000;border-top-width:.6rem;border-radius:.4rem;padding:.4rem .5rem}
+.team>header{display:grid;grid-template-columns:auto minmax(4rem,1fr) auto;align-items:center;gap:.2rem .8rem;margin-bottom:.3rem}
+.team>header h2{margin:0;font-size:1.5rem}
+.team-now{text-align:right}
+.team-now .split{display:block;font-size:1.1rem}
+.team-spark .spark{width:100%;height:2.4rem}
+.team-total{font-size:2.2rem;font-weight:700}
+table{border-collapse:collapse;width:100%}
+table.patients{table-layout:fixed}
+.c-bed{width:9%}.c-score{width:19%}.c-split{width:15%}.c-news{width:16%}.c-norton{width:10%}.c-adl{width:17%}.c-spark{width:14%}
+th{font-size:.8rem;text-align:left;color:#333;border-bottom:2px solid #000;padding:.1rem .25rem;font-weight:600}
+td{padding:.2rem .25rem;border-bottom:1px solid #999;vertical-align:middle}
+td.bed{font-size:1.4rem;font-weight:700;white-space:nowrap}
+td.num,th.num{text-align:right;white-space:nowrap}
+.score{display:inline-block;min-width:4.8rem;padding:.1rem .35rem;border-radius:.3rem;font-size:1.35rem;font-weight:700;border:2px solid #000;white-space:nowrap}
+.score .sym{display:inline-block;width:1.2em;text-align:center}
+.band-low{background:#d1e5f0;color:#000}
+.band-moderate{background:#92c5de;color:#000}
+.band-high{background:#f4a582;color:#000}
+.band-very_high{background:#b2182b;color:#fff}
+.news{display:inline-block;padding:.05rem .3rem;border-radius:.3rem;font-weight:700;font-size:1.15rem;white-space:nowrap}
+.news small{font-size:.7rem;font-weight:600}
+.news-low{border:2px solid transparent}
+.news-low_medium{border:2px dashed #000}
+.news-medium{border:3px solid #000;background:#fee08b}
+.news-high{border:3px solid #000;background:#000;color:#fff}
+.norton-risk{font-weight:700;text-decoration:underline}
+.flag{display:inline-block;font-size:.7rem;font-weight:700;padding:0 .25rem;border:2px solid #000;border-radius:.2rem;margin-left:.2rem;vertical-align:middle}
+td.bed .flag{display:block;width:fit-content;margin:0;line-height:1.1}
+.adl{font-size:.85rem;line-height:1.15}
+.adl span{white-space:nowrap;margin-right:.25rem;display:inline-block}
+.muted{color:#555}
+.spark{color:#000;display:block}
+td .spark{width:100%;height:1.9rem}
+.key{font-size:.85rem;margin:.2rem 0 .6rem}
+.key .score{min-width:0;font-size:.9rem;padding:0 .15rem}
+.row2{display:grid;grid-template-columns:minmax(0,2fr) minmax(18rem,1fr);gap:1rem}
+@media (max-width:1100px){.row2{grid-template-columns:1fr}}
+.chart{display:block;max-height:19rem}
+.chart .grid{stroke:#bbb;stroke-width:1}
+.chart .day{stroke:#666;stroke-width:1;stroke-dasharray:4 4}
+.chart text{font-size:15px;fill:#000;font-family:inherit}
+.legend{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem;font-size:.95rem}
+.legend svg{vertical-align:middle}
+.components table td{border-bottom:1px solid #ccc}
+.bar{height:.9rem;background:#2166ac;min-width:1px}
+.overview td,.overview th{font-size:1.25rem;padding:.4rem .5rem}
+.overview th{font-size:.95rem}
+.overview tfoot td{font-weight:700;border-top:3px solid #000;border-bottom:none}
+.ward-name{font-size:1.45rem;font-weight:700}
+.ind{display:inline-block;min-width:11rem;padding:.1rem .4rem;border-radius:.3rem;border:2px solid #000;font-weight:700;white-space:nowrap}
+.ind .sym{display:inline-block;width:1.2em;text-align:center}
+.ind-lower{background:#1b7837;color:#fff}
+.ind-as_expected{background:#a6dba0;color:#000}
+.ind-higher{background:#f46d43;color:#000}
+.ind-too_little_data{background:#d9d9d9;color:#333;border-style:dashed}
+footer{margin-top:.6rem;font-size:.8rem;color:#444}
+"#;
+
+/// A band's CSS class suffix, symbol and word.
+pub(super) fn band(band: Band) -> (&'static str, &'static str, &'static str) {
+    match band {
+        Band::Low => ("low", "○", "låg"),
+        Band::Moderate => ("moderate", "◐", "måttlig"),
+        Band::High => ("high", "▲", "hög"),
+        Band::VeryHigh => ("very_high", "◆", "mycket hög"),
+    }
+}
+
+/// A NEWS2 risk level's CSS class suffix and word (empty for low).
+pub(super) fn news2(risk: RiskLevel) -> (&'static str, &'static str) {
+    match risk {
+        RiskLevel::Low => ("low", ""),
+        RiskLevel::LowMedium => ("low_medium", "!"),
+        RiskLevel::Medium => ("medium", "▲ medel"),
+        RiskLevel::High => ("high", "▲▲ hög"),
+    }
+}
+
+/// The DiViS-style indicator's CSS class suffix, symbol and word.
+pub(super) fn indicator(indicator: Indicator) -> (&'static str, &'static str, &'static str) {
+    match indicator {
+        Indicator::Lower => ("lower", "▼", "lägre"),
+        Indicator::AsExpected => ("as_expected", "●", "som förväntat"),
+        Indicator::Higher => ("higher", "▲", "högre"),
+        Indicator::TooLittleData => ("too_little_data", "–", "för lite data"),
+    }
+}
+
+/// A component's Swedish name.
+pub(super) fn component(c: Component) -> &'static str {
+    match c {
+        Component::Medications => "Läkemedel",
+        Component::Orders => "Ordinationer",
+        Component::BasicNursing => "Grundläggande omvårdnad (USK)",
+        Component::SpecificNursing => "Specifik omvårdnad (SSK)",
+        Component::News2 => "NEWS2",
+        Component::EmotionalSupport => "Emotionellt stöd",
+        Component::CarePlans => "Vårdplaner",
+        Component::Diagnoses => "Diagnoser",
+        Component::Modifiers => "Utlokaliserad / nyinskriven",
+    }
+}
+
+/// An ADL area's one-letter and long Swedish names.
+pub(super) fn adl_domain(d: AdlDomain) -> (&'static str, &'static str) {
+    match d {
+        AdlDomain::Hygiene => ("H", "personlig hygien"),
+        AdlDomain::EatingDrinking => ("Ä", "äta och dricka"),
+        AdlDomain::Dressing => ("K", "klä sig"),
+        AdlDomain::Toileting => ("T", "toalettbesök"),
+        AdlDomain::Mobility => ("F", "förflyttning"),
+    }
+}
+
+/// An ADL level's symbol and Swedish word (none for independent).
+pub(super) fn adl_level(l: AdlLevel) -> Option<(&'static str, &'static str)> {
+    match l {
+        AdlLevel::Independent => None,
+        AdlLevel::PartialHelp => Some(("◐", "delvis hjälp")),
+        AdlLevel::FullHelp => Some(("●", "full hjälp")),
+    }
+}
+
+/// Line colours and dash patterns for teams (Okabe–Ito), cycled.
+pub(super) const TEAM_LINES: [(&str, Option<&str>); 6] = [
+    ("#E69F00", None),
+    ("#0072B2", Some("10 5")),
+    ("#009E73", Some("3 4")),
+    ("#CC79A7", Some("12 4 3 4")),
+    ("#D55E00", Some("6 3")),
+    ("#56B4E9", Some("2 2")),
+];
+
+/// The line style of the n-th team.
+pub(super) fn team_line(n: usize) -> (&'static str, Option<&'static str>) {
+    TEAM_LINES[n % TEAM_LINES.len()]
+}

@@ -1,0 +1,628 @@
+//! The ward screen: header with the ward's total and USK/SSK split, one
+//! column per team with its patients, the five-day graph of the ward and
+//! its teams, and the ward total per component.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use careload_scoring::aggregate::{NO_TEAM, Totals};
+use careload_scoring::score::Component;
+
+use super::svg::{self, Frame, Line};
+use super::{ScreenContext, as_of_line, banners, encode_component, escape, footer, href, no_data, page, points, style};
+use crate::view::{PatientRow, Series, TeamView, WardHistory, WardView};
+
+/// Norton totals at or below this mean a risk of pressure ulcers.
+const NORTON_RISK: u8 = 14;
+
+/// The column key for patients whose team has no totals row.
+const OTHERS: &str = "övriga";
+
+/// A team's display name.
+fn team_name(team: &str) -> String {
+    if team == NO_TEAM {
+        "Utan vårdlag".to_owned()
+    } else if team == OTHERS {
+        "Övriga patienter".to_owned()
+    } else {
+        format!("Vårdlag {team}")
+    }
+}
+
+/// The whole page.
+pub(super) fn render(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) -> String {
+    let mut body = String::new();
+    body.push_str(&header(ward, ctx));
+    body.push_str(&banners(&ward.state, ctx));
+    if ward.state.hour.is_none() {
+        body.push_str(&no_data(
+            "Ingen timme har beräknats för avdelningen. Skärmen uppdateras av sig själv.",
+        ));
+    } else {
+        body.push_str(&teams(ward, history, ctx));
+        body.push_str(r#"<div class="row2">"#);
+        body.push_str(&trend(ward, history, ctx));
+        body.push_str(&components(&ward.totals));
+        body.push_str("</div>");
+    }
+    body.push_str(&footer(&ward.state, ctx));
+    page(&format!("{} – vårdintensitet", ward.name), &body, ctx)
+}
+
+/// The USK/SSK split of some totals.
+fn split(t: &Totals) -> String {
+    format!(
+        r#"<span class="split"><span class="usk" title="undersköterska">USK {}</span> <span class="ssk" title="sjuksköterska">SSK {}</span></span>"#,
+        points(t.professions.usk),
+        points(t.professions.ssk)
+    )
+}
+
+fn header(ward: &WardView, ctx: &ScreenContext) -> String {
+    let beds = ward.beds.map(|b| format!(" av {b} vårdplatser")).unwrap_or_default();
+    let now = if ward.state.hour.is_some() {
+        format!(
+            r#"<div class="now"><div class="caption">Vårdintensitet nu (poäng)</div><div class="big" id="ward-total">{}</div></div><div>{}<div class="caption">{} patienter{}</div></div>"#,
+            points(ward.totals.total),
+            split(&ward.totals),
+            ward.totals.patients,
+            beds
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        r#"<header class="top"><div class="title"><h1>{name}</h1><div class="asof">{asof} · <a href="{overview}">sjukhusöversikt</a></div></div>{now}</header>"#,
+        overview = href("/", ctx),
+        name = escape(&ward.name),
+        asof = as_of_line(&ward.state, ctx),
+    )
+}
+
+/// Beds in natural order: `2` before `10`, numbers before names, no bed last.
+fn bed_order(bed: Option<&str>) -> (u8, u64, String) {
+    match bed {
+        None => (2, 0, String::new()),
+        Some(b) => {
+            let digits: String = b.chars().take_while(char::is_ascii_digit).collect();
+            match digits.parse::<u64>() {
+                Ok(n) => (0, n, b.to_owned()),
+                Err(_) => (1, 0, b.to_owned()),
+            }
+        }
+    }
+}
+
+/// The key a patient is grouped under.
+fn team_of(p: &PatientRow) -> &str {
+    p.team.as_deref().unwrap_or(NO_TEAM)
+}
+
+fn teams(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) -> String {
+    let sparks: HashMap<&str, &Series> = history.patients.iter().map(|s| (s.name.as_str(), s)).collect();
+    let team_series: HashMap<&str, &Series> = history.teams.iter().map(|s| (s.name.as_str(), s)).collect();
+    let mut out = String::from(r#"<div class="teams">"#);
+    for (n, team) in ward.teams.iter().enumerate() {
+        let mut patients: Vec<&PatientRow> = ward.patients.iter().filter(|p| team_of(p) == team.team).collect();
+        patients.sort_by_cached_key(|p| bed_order(p.bed.as_deref()));
+        out.push_str(&team_column(
+            n,
+            team,
+            &patients,
+            team_series.get(team.team.as_str()).copied(),
+            &sparks,
+            history,
+            ctx,
+        ));
+    }
+    // Patients whose team has no totals row (should not happen): shown, not lost.
+    let orphans: Vec<&PatientRow> = ward
+        .patients
+        .iter()
+        .filter(|p| !ward.teams.iter().any(|t| t.team == team_of(p)))
+        .collect();
+    if !orphans.is_empty() {
+        let mut totals = Totals {
+            patients: orphans.len() as u32,
+            ..Totals::default()
+        };
+        for p in &orphans {
+            totals.total += p.total;
+            totals.professions.usk += p.usk;
+            totals.professions.ssk += p.ssk;
+        }
+        let team = TeamView {
+            team: OTHERS.to_owned(),
+            totals,
+        };
+        out.push_str(&team_column(
+            ward.teams.len(),
+            &team,
+            &orphans,
+            None,
+            &sparks,
+            history,
+            ctx,
+        ));
+    }
+    out.push_str("</div>");
+    out.push_str(concat!(
+        r#"<p class="legend key"><span>Poäng i förhållande till sjukhusets patienter:</span>"#,
+        r#"<span><span class="score band-low"><span class="sym">○</span></span> låg</span>"#,
+        r#"<span><span class="score band-moderate"><span class="sym">◐</span></span> måttlig</span>"#,
+        r#"<span><span class="score band-high"><span class="sym">▲</span></span> hög</span>"#,
+        r#"<span><span class="score band-very_high"><span class="sym">◆</span></span> mycket hög</span>"#,
+        r#"<span>NEWS2: ! röd parameter, ▲ medel, ▲▲ hög risk</span><span>Norton ! = risk för trycksår</span>"#,
+        r#"<span>UTL = utlokaliserad</span><span>* ADL: ● full hjälp, ◐ delvis; H hygien, Ä äta, K klä sig, T toalett, F förflyttning; ingår inte i poängen</span></p>"#
+    ));
+    out
+}
+
+fn team_column(
+    n: usize,
+    team: &TeamView,
+    patients: &[&PatientRow],
+    series: Option<&Series>,
+    sparks: &HashMap<&str, &Series>,
+    history: &WardHistory,
+    ctx: &ScreenContext,
+) -> String {
+    let (colour, _) = style::team_line(n);
+    let name = team_name(&team.team);
+    let spark = series
+        .map(|s| {
+            svg::sparkline(
+                &s.points,
+                history.from,
+                history.to,
+                &Frame::bare(200.0, 40.0),
+                &escape(&format!("{name}, senaste dygnen")),
+            )
+        })
+        .unwrap_or_default();
+    let mut out = format!(
+        concat!(
+            r#"<section class="team" data-team="{id}" style="border-top-color:{colour}"><header>"#,
+            r#"<div><h2>{name}</h2><span class="caption">{count} patienter</span></div><div class="team-spark">{spark}</div>"#,
+            r#"<div class="team-now"><span class="team-total">{total}</span>{split}</div></header>"#
+        ),
+        id = escape(&team.team),
+        colour = colour,
+        name = escape(&name),
+        spark = spark,
+        total = points(team.totals.total),
+        split = split(&team.totals),
+        count = team.totals.patients,
+    );
+    out.push_str(concat!(
+        r#"<table class="patients"><colgroup><col class="c-bed"><col class="c-score"><col class="c-split"><col class="c-news">"#,
+        r#"<col class="c-norton"><col class="c-adl"><col class="c-spark"></colgroup>"#,
+        r#"<thead><tr><th>Säng</th><th>Poäng</th><th class="num">USK / SSK</th>"#,
+        r#"<th>NEWS2</th><th class="num">Norton</th><th title="ADL visas bredvid poängen och ingår inte i den">ADL*</th><th>5 dygn</th></tr></thead><tbody>"#
+    ));
+    for p in patients {
+        out.push_str(&patient_row(p, sparks.get(p.key.as_str()).copied(), history, ctx));
+    }
+    if patients.is_empty() {
+        out.push_str(r#"<tr><td colspan="7" class="muted">Inga patienter</td></tr>"#);
+    }
+    out.push_str("</tbody></table></section>");
+    out
+}
+
+fn patient_row(p: &PatientRow, series: Option<&Series>, history: &WardHistory, _ctx: &ScreenContext) -> String {
+    let bed = p.bed.as_deref().map(escape).unwrap_or_else(|| "–".to_owned());
+    let outlying = if p.outlying {
+        r#"<span class="flag out" title="utlokaliserad patient">UTL</span>"#
+    } else {
+        ""
+    };
+    let (class, sym, word) = style::band(p.band);
+    let news = match (p.news2, p.news2_risk) {
+        (Some(v), risk) => {
+            let (class, word) = risk.map(style::news2).unwrap_or(("low", ""));
+            let word = if word.is_empty() {
+                String::new()
+            } else {
+                format!(" <small>{word}</small>")
+            };
+            format!(r#"<span class="news news-{class}">{v}{word}</span>"#)
+        }
+        (None, _) => r#"<span class="muted">–</span>"#.to_owned(),
+    };
+    let norton = match p.norton_total {
+        Some(t) if t <= NORTON_RISK => {
+            format!(r#"<span class="norton-risk" title="Norton ≤ {NORTON_RISK}: risk för trycksår">{t} !</span>"#)
+        }
+        Some(t) => t.to_string(),
+        None => r#"<span class="muted">–</span>"#.to_owned(),
+    };
+    let mut adl = String::new();
+    for need in &p.adl {
+        if let Some((sym, level)) = style::adl_level(need.level) {
+            let (short, long) = style::adl_domain(need.domain);
+            let _ = write!(adl, r#"<span title="{long}: {level}">{sym}{short}</span>"#);
+        }
+    }
+    if adl.is_empty() {
+        adl.push_str(r#"<span class="muted">–</span>"#);
+    }
+    let spark = series
+        .map(|s| svg::sparkline(&s.points, history.from, history.to, &Frame::bare(100.0, 30.0), "5 dygn"))
+        .unwrap_or_default();
+    format!(
+        concat!(
+            r#"<tr class="patient" data-bed="{bed}"><td class="bed">{bed}{outlying}</td>"#,
+            r#"<td><span class="score band-{class}" title="{word}"><span class="sym" aria-label="{word}">{sym}</span>{total}</span></td>"#,
+            r#"<td class="num">{usk} / {ssk}</td><td>{news}</td><td class="num">{norton}</td><td class="adl">{adl}</td><td>{spark}</td></tr>"#
+        ),
+        bed = bed,
+        outlying = outlying,
+        class = class,
+        word = word,
+        sym = sym,
+        total = points(p.total),
+        usk = points(p.usk),
+        ssk = points(p.ssk),
+        news = news,
+        norton = norton,
+        adl = adl,
+        spark = spark,
+    )
+}
+
+fn trend(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) -> String {
+    let mut lines = vec![Line {
+        points: &history.ward.points,
+        colour: "#000",
+        width: 4.0,
+        dash: None,
+        class: "line-ward",
+    }];
+    let mut legend = String::from(
+        r##"<span><svg width="40" height="12"><line x1="0" y1="6" x2="40" y2="6" stroke="#000" stroke-width="4"/></svg> Hela avdelningen</span>"##,
+    );
+    for (n, team) in ward.teams.iter().enumerate() {
+        let Some(series) = history.teams.iter().find(|s| s.name == team.team) else {
+            continue;
+        };
+        let (colour, dash) = style::team_line(n);
+        lines.push(Line {
+            points: &series.points,
+            colour,
+            width: 3.0,
+            dash,
+            class: "line-team",
+        });
+        let dash_attr = dash.map(|d| format!(r#" stroke-dasharray="{d}""#)).unwrap_or_default();
+        let _ = write!(
+            legend,
+            r#"<span><svg width="40" height="12"><line x1="0" y1="6" x2="40" y2="6" stroke="{colour}" stroke-width="3"{dash_attr}/></svg> {}</span>"#,
+            escape(&team_name(&team.team))
+        );
+    }
+    let frame = Frame {
+        width: 1100.0,
+        height: 260.0,
+        left: 56.0,
+        right: 16.0,
+        top: 12.0,
+        bottom: 34.0,
+    };
+    let chart = svg::chart(
+        &lines,
+        history.from,
+        history.to,
+        &ctx.tz,
+        &frame,
+        &escape(&format!("Vårdintensitet per timme för {}", ward.name)),
+    );
+    format!(
+        r#"<section class="trend" id="trend-{id}"><h2>Vårdintensitet per timme, senaste dygnen (poäng)</h2>{chart}<div class="legend">{legend}</div></section>"#,
+        id = escape(&encode_component(&ward.id)),
+    )
+}
+
+fn components(totals: &Totals) -> String {
+    let max = Component::ALL
+        .iter()
+        .map(|c| totals.components.get(*c).milli())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let total = totals.total.milli().max(1);
+    let mut out =
+        String::from(r#"<section class="components"><h2>Avdelningens poäng per komponent</h2><table><tbody>"#);
+    for c in Component::ALL {
+        let v = totals.components.get(c);
+        let width = (v.milli().max(0) as f64 / max as f64 * 100.0).round();
+        let share = (v.milli().max(0) as f64 / total as f64 * 100.0).round();
+        let _ = write!(
+            out,
+            r#"<tr data-component="{key}"><td>{name}</td><td class="num">{value}</td><td class="num muted">{share:.0} %</td><td style="width:30%"><div class="bar" style="width:{width:.0}%"></div></td></tr>"#,
+            key = c.key(),
+            name = style::component(c),
+            value = points(v),
+        );
+    }
+    out.push_str("</tbody></table></section>");
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::screen::tests::ctx;
+    use crate::view::{Band, DataState, Point, RunSummary};
+    use careload_scoring::Points;
+    use careload_scoring::news2::RiskLevel;
+    use careload_scoring::score::{Components, Split};
+    use careload_scoring::snapshot::{AdlDomain, AdlLevel, AdlNeed, Sex};
+    use chrono::{DateTime, Duration, TimeZone as _, Utc};
+
+    fn hour() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 11, 0, 0).single().unwrap()
+    }
+
+    pub(crate) fn state() -> DataState {
+        DataState {
+            hour: Some(hour()),
+            as_of: Some(hour() + Duration::minutes(4)),
+            stale: false,
+            last_run: Some(RunSummary {
+                id: 3,
+                started_at: hour() + Duration::minutes(1),
+                finished_at: Some(hour() + Duration::minutes(4)),
+                outcome: Some("ok".into()),
+                error: None,
+            }),
+            weights_version: Some("2026-1".into()),
+        }
+    }
+
+    fn totals(patients: u32, usk: i64, ssk: i64) -> Totals {
+        Totals {
+            patients,
+            total: Points::whole(usk + ssk),
+            components: Components {
+                basic_nursing: Points::whole(usk),
+                specific_nursing: Points::whole(ssk),
+                ..Components::default()
+            },
+            professions: Split {
+                usk: Points::whole(usk),
+                ssk: Points::whole(ssk),
+            },
+            unmatched: 0,
+        }
+    }
+
+    fn patient(key: &str, team: &str, bed: &str, total: i64, band: Band) -> PatientRow {
+        PatientRow {
+            key: key.into(),
+            team: Some(team.into()),
+            bed: Some(bed.into()),
+            sex: Sex::Female,
+            birth_year: Some(1944),
+            admitted_at: hour() - Duration::days(2),
+            outlying: false,
+            norton: None,
+            norton_total: Some(18),
+            emotional_support: None,
+            news2: Some(1),
+            news2_risk: Some(RiskLevel::Low),
+            medications: 3,
+            orders: 1,
+            total: Points::whole(total),
+            usk: Points::whole(total / 2),
+            ssk: Points::whole(total - total / 2),
+            components: Vec::new(),
+            band,
+            adl: Vec::new(),
+            unmatched: 0,
+        }
+    }
+
+    fn series(name: &str, hours: i64, base: i64) -> Series {
+        Series {
+            name: name.into(),
+            points: (0..hours)
+                .map(|h| Point {
+                    hour: hour() - Duration::hours(hours - 1 - h),
+                    total: Points::whole(base + h % 7),
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn ward() -> (WardView, WardHistory) {
+        let mut patients = vec![
+            patient("p1", "A", "1", 10, Band::Low),
+            patient("p2", "A", "2", 20, Band::Moderate),
+            patient("p3", "B", "11", 30, Band::High),
+            patient("p4", "B", "12", 45, Band::VeryHigh),
+        ];
+        patients[2].news2 = Some(6);
+        patients[2].news2_risk = Some(RiskLevel::Medium);
+        patients[3].news2 = Some(8);
+        patients[3].news2_risk = Some(RiskLevel::High);
+        patients[3].outlying = true;
+        patients[3].norton_total = Some(12);
+        patients[3].adl = vec![AdlNeed {
+            domain: AdlDomain::Mobility,
+            level: AdlLevel::FullHelp,
+            assessed_at: hour(),
+        }];
+        let ward = WardView {
+            id: "avd12".into(),
+            name: "Avdelning 12 Kirurgi".into(),
+            state: state(),
+            totals: totals(4, 50, 55),
+            beds: Some(6),
+            teams: vec![
+                TeamView {
+                    team: "A".into(),
+                    totals: totals(2, 15, 15),
+                },
+                TeamView {
+                    team: "B".into(),
+                    totals: totals(2, 35, 40),
+                },
+            ],
+            patients,
+        };
+        let history = WardHistory {
+            id: "avd12".into(),
+            from: hour() - Duration::hours(119),
+            to: hour() + Duration::hours(1),
+            ward: series("ward", 120, 90),
+            teams: vec![series("A", 120, 25), series("B", 120, 60)],
+            patients: vec![series("p1", 40, 8), series("p4", 120, 40)],
+        };
+        (ward, history)
+    }
+
+    #[test]
+    fn shows_each_team_with_its_total_and_each_bed() {
+        let (ward, history) = ward();
+        let html = ward_page_html(&ward, &history);
+        assert!(html.contains(r#"<section class="team" data-team="A""#));
+        assert!(html.contains(r#"<section class="team" data-team="B""#));
+        // Each column: its heading, its total and split, its own beds and no other team's.
+        let columns: Vec<&str> = html.split(r#"<section class="team""#).skip(1).collect();
+        assert_eq!(columns.len(), 2);
+        for (column, (name, total, usk, beds, other_beds)) in columns.iter().zip([
+            ("Vårdlag A", "30,0", "USK 15,0", ["1", "2"], ["11", "12"]),
+            ("Vårdlag B", "75,0", "USK 35,0", ["11", "12"], ["1", "2"]),
+        ]) {
+            assert!(column.contains(&format!("<h2>{name}</h2>")), "{name}");
+            assert!(
+                column.contains(&format!(r#"<span class="team-total">{total}</span>"#)),
+                "{name}: {column}"
+            );
+            assert!(column.contains(usk), "{name}");
+            for bed in beds {
+                assert!(column.contains(&format!(r#"data-bed="{bed}""#)), "{name}: bed {bed}");
+            }
+            for bed in other_beds {
+                assert!(
+                    !column.contains(&format!(r#"data-bed="{bed}""#)),
+                    "{name}: bed {bed} misplaced"
+                );
+            }
+        }
+        assert!(html.contains(r#"id="ward-total">105,0<"#));
+        assert!(html.contains("USK 50,0") && html.contains("SSK 55,0"));
+        assert!(html.contains(r#"<meta http-equiv="refresh" content="300">"#));
+        assert!(html.contains("Data för timmen 12:00–13:00"), "local time shown");
+        assert!(!html.contains("<script"));
+        crate::screen::tests::assert_balanced(&html);
+    }
+
+    fn ward_page_html(ward: &WardView, history: &WardHistory) -> String {
+        crate::screen::ward_page(ward, history, &ctx())
+    }
+
+    #[test]
+    fn bands_news2_norton_outlying_and_adl_have_cues() {
+        let (ward, history) = ward();
+        let html = ward_page_html(&ward, &history);
+        assert!(html.contains(r#"class="score band-low""#));
+        assert!(html.contains(r#"class="score band-very_high""#));
+        assert!(html.contains("mycket hög"));
+        assert!(html.contains(r#"<span class="news news-medium">6 <small>▲ medel</small>"#));
+        assert!(html.contains(r#"<span class="news news-high">8 <small>▲▲ hög</small>"#));
+        assert!(html.contains(">UTL</span>"));
+        assert!(html.contains("12 !</span>"), "Norton risk marked");
+        assert!(
+            html.contains(r#"<span title="förflyttning: full hjälp">●F</span>"#),
+            "ADL beside the score"
+        );
+    }
+
+    #[test]
+    fn graphs_are_inline_svg() {
+        let (ward, history) = ward();
+        let html = ward_page_html(&ward, &history);
+        assert!(html.contains(r#"<path class="line-ward" d="M"#));
+        assert_eq!(html.matches(r#"<path class="line-team""#).count(), 2);
+        // Team sparklines (2) and patient sparklines (2) and the chart.
+        assert_eq!(html.matches(r#"<svg class="spark""#).count(), 4);
+        assert!(html.contains(">tor 19/11</text>"), "day ticks in local time");
+        for c in Component::ALL {
+            assert!(html.contains(&format!(r#"data-component="{}""#, c.key())));
+        }
+    }
+
+    #[test]
+    fn banner_only_when_stale_or_failed() {
+        let (mut ward, history) = ward();
+        let html = ward_page_html(&ward, &history);
+        assert!(!html.contains(r#"class="banner"#));
+        ward.state.stale = true;
+        let html = ward_page_html(&ward, &history);
+        assert!(html.contains(r#"class="banner stale""#));
+        assert!(html.contains("Inaktuella data"));
+        ward.state.stale = false;
+        if let Some(run) = ward.state.last_run.as_mut() {
+            run.outcome = Some("failed".into());
+            run.error = Some("connection refused".into());
+        }
+        let html = ward_page_html(&ward, &history);
+        assert!(html.contains(r#"class="banner failed""#));
+        assert!(html.contains("connection refused"));
+    }
+
+    #[test]
+    fn no_data_yet_is_grey() {
+        let (mut ward, mut history) = ward();
+        ward.state.hour = None;
+        ward.state.as_of = None;
+        ward.state.stale = true;
+        ward.teams.clear();
+        ward.patients.clear();
+        history.ward.points.clear();
+        let html = ward_page_html(&ward, &history);
+        assert!(html.contains(r#"class="nodata""#));
+        assert!(html.contains("Inga data ännu"));
+        assert!(!html.contains(r#"class="team""#));
+    }
+
+    #[test]
+    fn hostile_names_are_escaped() {
+        let (mut ward, history) = ward();
+        ward.name = "<script>alert('x')</script>".into();
+        ward.teams[0].team = "\"><img src=x onerror=alert(1)>".into();
+        ward.patients[0].team = Some(ward.teams[0].team.clone());
+        ward.patients[0].bed = Some("<b>".into());
+        let html = ward_page_html(&ward, &history);
+        assert!(!html.contains("<script>"));
+        assert!(!html.contains("<img"));
+        assert!(!html.contains("<b>"));
+        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+    }
+
+    #[test]
+    fn beds_are_in_natural_order() {
+        let mut beds = vec![Some("10"), None, Some("2"), Some("isolering"), Some("1b"), Some("9")];
+        beds.sort_by_cached_key(|b| bed_order(*b));
+        assert_eq!(
+            beds,
+            vec![Some("1b"), Some("2"), Some("9"), Some("10"), Some("isolering"), None]
+        );
+        let (mut ward, history) = ward();
+        ward.patients[0].bed = Some("10".into());
+        let html = ward_page_html(&ward, &history);
+        let first = html.find(r#"data-bed="2""#).unwrap();
+        assert!(first < html.find(r#"data-bed="10""#).unwrap());
+    }
+
+    #[test]
+    fn patients_without_a_team_row_are_still_shown() {
+        let (mut ward, history) = ward();
+        ward.patients[0].team = None;
+        let html = ward_page_html(&ward, &history);
+        assert!(html.contains(r#"data-team="övriga""#));
+        assert!(html.contains(r#"data-bed="1""#));
+    }
+}

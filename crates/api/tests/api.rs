@@ -1,0 +1,893 @@
+//! The API end to end: a temporary SQLite store with hand-made patients
+//! scored by the real scoring core under the built-in weights, six hours of
+//! history and four past weeks for the indicator; requests go through the
+//! real router (auth, limits, metrics) with `tower::ServiceExt::oneshot`, and
+//! once through a real loopback listener. Every test runs on SQLite, and on
+//! PostgreSQL when `CARELOAD_TEST_DATABASE_URL` names a server.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code may panic with a message
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::panic::resume_unwind;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode, header};
+use careload_api::routes::{Access, ROUTES};
+use careload_api::{AppState, Error, router};
+use careload_config::{Config, Role, TokenConfig, WardConfig};
+use careload_scoring::snapshot::{
+    Activity, ActivityStatus, Dosing, MedicationOrder, News2Observation, Norton, NortonActivity, Order, PatientKey,
+    Route, Sex,
+};
+use careload_scoring::{Rollup, Score, Snapshot, Weights, forecast, rollup, score_now};
+use careload_store::{Outcome, RunReport, Store, hour_of};
+use chrono::{DateTime, Duration, Utc};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use sqlx::{Connection, Executor, PgConnection};
+use tower::ServiceExt;
+
+const WEIGHTS: &str = include_str!("../../../weights/2026.1.toml");
+const SCREEN: &str = "screen-secret-w1";
+const STAFF: &str = "staffing-secret";
+const ADMIN: &str = "admin-secret";
+
+fn weights() -> Weights {
+    Weights::from_toml(WEIGHTS, "weights/2026.1.toml").expect("weights 2026.1")
+}
+
+fn config() -> Config {
+    let mut c = Config::default();
+    c.wards.insert(
+        "w1".into(),
+        WardConfig {
+            name: Some("Avd 1".into()),
+            beds: Some(10),
+            ..WardConfig::default()
+        },
+    );
+    c.wards.insert("w2".into(), WardConfig::default());
+    let token = |name: &str, role: Role, wards: &[&str]| TokenConfig {
+        name: name.into(),
+        role,
+        wards: wards.iter().map(|w| (*w).to_owned()).collect(),
+        secret_env: Some(format!("T_{}", name.to_uppercase())),
+        secret_file: None,
+    };
+    c.api.tokens = vec![
+        token("screen", Role::Screen, &["w1"]),
+        token("staffing", Role::Staffing, &[]),
+        token("admin", Role::Admin, &[]),
+    ];
+    c
+}
+
+fn env(key: &str) -> Option<String> {
+    match key {
+        "T_SCREEN" => Some(SCREEN.into()),
+        "T_STAFFING" => Some(STAFF.into()),
+        "T_ADMIN" => Some(ADMIN.into()),
+        _ => None,
+    }
+}
+
+/// A patient at `hour` (as_of five past): an activity due in the hour, an
+/// oral medication, a lab order, and the given NEWS2.
+fn patient(key: &str, ward: &str, team: &str, bed: &str, hour: DateTime<Utc>, news2: u8) -> Snapshot {
+    let as_of = hour + Duration::minutes(5);
+    let mut s = Snapshot::new(PatientKey(key.into()), as_of, as_of - Duration::days(3), ward);
+    s.placement.team = Some(team.into());
+    s.placement.bed = Some(bed.into());
+    s.sex = Sex::Female;
+    s.birth_year = Some(1944);
+    s.norton = Some(Norton {
+        activity: NortonActivity::WalksWithHelp,
+        total: Some(15),
+        assessed_at: as_of - Duration::hours(6),
+    });
+    s.news2.push(News2Observation {
+        at: as_of - Duration::minutes(30),
+        value: news2,
+        source: Some(format!("Observation/news2-{key}-{}", hour.timestamp())),
+    });
+    s.activities.push(Activity {
+        code: "personal-hygiene".into(),
+        due: Some(as_of + Duration::minutes(20)),
+        status: ActivityStatus::Open,
+        profession: None,
+        source: Some(format!("Task/{key}-{}", hour.timestamp())),
+    });
+    s.medications.push(MedicationOrder {
+        route: Route::Oral,
+        dosing: Dosing::PerDay { times: 3 },
+        source: Some(format!("MedicationRequest/{key}")),
+    });
+    s.orders.push(Order {
+        category: "lab-sample".into(),
+        due: Some(as_of + Duration::minutes(30)),
+        source: None,
+    });
+    s
+}
+
+fn scored(w: &Weights, snapshots: Vec<Snapshot>) -> (Vec<(Snapshot, Score)>, Rollup) {
+    let pairs: Vec<(Snapshot, Score)> = snapshots
+        .into_iter()
+        .map(|s| {
+            let score = score_now(&s, w);
+            (s, score)
+        })
+        .collect();
+    let r = rollup(pairs.iter().map(|(s, sc)| (s, sc)));
+    (pairs, r)
+}
+
+/// The NEWS2 of patient `a` at hour offset `k` (0 = current): 1, then 7 now.
+fn news2_of_a(k: i64) -> u8 {
+    if k == 0 { 7 } else { 1 }
+}
+
+fn hour_patients(hour: DateTime<Utc>, k: i64) -> Vec<Snapshot> {
+    vec![
+        patient("pa", "w1", "a", "1", hour, news2_of_a(k)),
+        patient("pb", "w1", "a", "2", hour, 0),
+        patient("pc", "w1", "b", "3", hour, 3),
+        patient("pd", "w2", "c", "1", hour, 2),
+    ]
+}
+
+struct World {
+    store: Store,
+    weights: Arc<Weights>,
+    /// The current hour.
+    hour: DateTime<Utc>,
+    /// The current hour's snapshots.
+    now: Vec<Snapshot>,
+}
+
+/// The variable naming a PostgreSQL server (an admin URL whose role may
+/// create databases); without it the PostgreSQL half is skipped.
+const PG_VAR: &str = "CARELOAD_TEST_DATABASE_URL";
+
+static DB: AtomicU32 = AtomicU32::new(0);
+
+fn unique() -> String {
+    format!(
+        "careload_api_test_{}_{}",
+        std::process::id(),
+        DB.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Runs `test` on its own task, closes the store, then re-raises a failure.
+async fn run<F, Fut>(store: Store, test: F) -> std::thread::Result<()>
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let result = tokio::spawn(test(store.clone())).await;
+    store.close().await;
+    result.map_err(|e| match e.try_into_panic() {
+        Ok(panic) => panic,
+        Err(e) => Box::new(e.to_string()),
+    })
+}
+
+/// `test` on a fresh SQLite file in a temporary directory.
+async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = std::env::temp_dir().join(unique());
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let store = Store::connect(&format!("sqlite://{}/t.db?mode=rwc", dir.display()))
+        .await
+        .expect("store");
+    let result = run(store, test).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(panic) = result {
+        resume_unwind(panic);
+    }
+}
+
+/// `test` on a fresh PostgreSQL database, dropped afterwards, when
+/// [`PG_VAR`] names a server.
+async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Ok(admin_url) = std::env::var(PG_VAR) else {
+        assert!(std::env::var_os("CI").is_none(), "CI is set but {PG_VAR} is not");
+        eprintln!("postgres part skipped; set {PG_VAR} to run it");
+        return;
+    };
+    let db = unique();
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .expect("connect to the admin URL");
+    admin
+        .execute(format!("CREATE DATABASE {db}").as_str())
+        .await
+        .expect("create test database");
+    let base = admin_url.split('?').next().unwrap_or(&admin_url);
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    let result = match Store::connect(&format!("{base}/{db}")).await {
+        Ok(store) => run(store, test).await,
+        Err(e) => Err(Box::new(format!("open postgres: {e}")) as Box<_>),
+    };
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
+        .await
+        .expect("drop test database");
+    if let Err(panic) = result {
+        resume_unwind(panic);
+    }
+}
+
+/// Each test once per backend: `sqlite::NAME` and `postgres::NAME`.
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::on_sqlite(super::$test).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::on_postgres(super::$test).await
+                }
+            )*
+        }
+    };
+}
+
+async fn write(store: &Store, w: &Weights, hour: DateTime<Utc>, snapshots: Vec<Snapshot>) {
+    let (pairs, r) = scored(w, snapshots);
+    let run = store.begin_run("test").await.expect("begin run");
+    store
+        .write_hour(hour, run, &w.meta.version, &pairs, &r)
+        .await
+        .expect("write hour");
+    let report = RunReport {
+        counts: BTreeMap::from([("Encounter".to_owned(), 4), ("Task".to_owned(), 4)]),
+        skipped: 1,
+        retries: 0,
+        error: None,
+    };
+    store.finish_run(run, Outcome::Ok, &report).await.expect("finish run");
+}
+
+/// Six hours (the last one current), plus the same hour in each of the four
+/// previous weeks with only patient `pb` on w1 (a much lighter ward).
+async fn world(store: Store) -> World {
+    let w = weights();
+    store.record_weights(&w).await.expect("record weights");
+    let hour = hour_of(Utc::now());
+    let tz: chrono_tz::Tz = chrono_tz::Europe::Stockholm;
+    for past in careload_api::query::same_hour_of_week(hour, &tz, 4) {
+        write(&store, &w, past, vec![patient("pb", "w1", "a", "2", past, 0)]).await;
+    }
+    for k in (0..6).rev() {
+        let h = hour - Duration::hours(k);
+        write(&store, &w, h, hour_patients(h, k)).await;
+    }
+    World {
+        store,
+        weights: Arc::new(w),
+        hour,
+        now: hour_patients(hour, 0),
+    }
+}
+
+fn state_with(world: &World, config: Config) -> AppState {
+    AppState::with_env(world.store.clone(), Arc::new(config), world.weights.clone(), env).expect("state")
+}
+
+async fn call(app: &axum::Router, path: &str, token: Option<&str>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut req = Request::builder().uri(path);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let response = app
+        .clone()
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.expect("body").to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+async fn json(app: &axum::Router, path: &str, token: Option<&str>) -> Value {
+    let (status, _, body) = call(app, path, token).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    serde_json::from_str(&body).expect("json")
+}
+
+/// Points in a JSON number, as thousandths.
+fn milli(v: &Value) -> i64 {
+    (v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) * 1000.0).round() as i64
+}
+
+async fn ward_totals_are_the_sums_of_the_scored_patients(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let v = json(&app, "/api/v1/wards/w1", Some(STAFF)).await;
+
+    assert_eq!(v["name"], "Avd 1");
+    assert_eq!(v["beds"], 10);
+    let patients = v["patients"].as_array().expect("patients");
+    let keys: Vec<&str> = patients.iter().map(|p| p["key"].as_str().unwrap_or("")).collect();
+    assert_eq!(keys, ["pa", "pb", "pc"], "by team then bed");
+    let sum: i64 = patients.iter().map(|p| milli(&p["total"])).sum();
+    assert_eq!(milli(&v["totals"]["total"]), sum);
+    assert_eq!(v["totals"]["patients"], 3);
+    let teams: i64 = v["teams"]
+        .as_array()
+        .expect("teams")
+        .iter()
+        .map(|t| milli(&t["totals"]["total"]))
+        .sum();
+    assert_eq!(teams, sum);
+
+    // Each row carries the real scoring core's numbers for its snapshot.
+    let w = weights();
+    for s in world.now.iter().filter(|s| s.placement.ward == "w1") {
+        let score = score_now(s, &w);
+        let row = patients.iter().find(|p| p["key"] == s.key.0.as_str()).expect("row");
+        assert_eq!(milli(&row["total"]), score.total.milli(), "{}", s.key);
+        assert_eq!(milli(&row["usk"]), score.professions.usk.milli());
+        assert_eq!(milli(&row["ssk"]), score.professions.ssk.milli());
+        assert_eq!(row["medications"], 1);
+        assert_eq!(row["orders"], 1);
+        assert_eq!(row["norton"], "walks_with_help");
+        assert_eq!(row["birth_year"], 1944);
+    }
+    let pa = &patients[0];
+    assert_eq!(pa["news2"], 7);
+    assert_eq!(pa["news2_risk"], "high");
+    assert_eq!(
+        pa["band"], "very_high",
+        "the NEWS2 7 patient is the hospital's heaviest"
+    );
+    assert_eq!(v["state"]["stale"], false);
+    assert_eq!(v["state"]["weights_version"], "2026.1");
+    assert_eq!(v["state"]["last_run"]["outcome"], "ok");
+}
+
+async fn history_defaults_to_120_hours_and_checks_its_range(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let v = json(&app, "/api/v1/wards/w1/history", Some(SCREEN)).await;
+    assert_eq!(
+        v["ward"]["points"].as_array().map(Vec::len),
+        Some(6),
+        "the six recent hours"
+    );
+    assert_eq!(v["patients"].as_array().map(Vec::len), Some(3));
+    assert_eq!(v["teams"].as_array().map(Vec::len), Some(2));
+    let last = &v["ward"]["points"][5];
+    let ward_now = json(&app, "/api/v1/wards/w1", Some(SCREEN)).await;
+    assert_eq!(milli(&last["total"]), milli(&ward_now["totals"]["total"]));
+
+    let from = (world.hour - Duration::hours(2)).to_rfc3339();
+    let to = world.hour.to_rfc3339();
+    let path = format!("/api/v1/wards/w1/history?from={}&to={}", enc(&from), enc(&to));
+    let v = json(&app, &path, Some(SCREEN)).await;
+    assert_eq!(
+        v["ward"]["points"].as_array().map(Vec::len),
+        Some(2),
+        "[from, to) holds two hours"
+    );
+
+    let cases = [
+        ("/api/v1/wards/w1/history?from=yesterday", 400, "RFC 3339"),
+        (
+            "/api/v1/wards/w1/history?from=2020-01-01T00:00:00Z",
+            400,
+            "at most 400 days",
+        ),
+        (
+            &*format!("/api/v1/wards/w1/history?from={}&to={}", enc(&to), enc(&from)),
+            400,
+            "earlier than to",
+        ),
+        ("/api/v1/wards/nope/history", 403, "may read wards: w1"),
+    ];
+    for (path, status, hint) in cases {
+        let (s, _, body) = call(&app, path, Some(SCREEN)).await;
+        assert_eq!(s.as_u16(), status, "{path}: {body}");
+        let v: Value = serde_json::from_str(&body).expect("json error");
+        assert!(v["hint"].as_str().is_some_and(|h| h.contains(hint)), "{path}: {body}");
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.replace('+', "%2B").replace(':', "%3A")
+}
+
+async fn a_patient_says_what_changed_since_the_previous_hour(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let (status, _, body) = call(&app, "/api/v1/patients/pa", Some(STAFF)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        !body.contains("Observation/") && !body.contains("Task/") && !body.contains("MedicationRequest/"),
+        "FHIR references must not be served: {body}"
+    );
+    let v: Value = serde_json::from_str(&body).expect("json");
+
+    assert_eq!(v["weights_version"], "2026.1");
+    assert_eq!(v["ward"], "w1");
+    let contributions = v["contributions"].as_array().expect("contributions");
+    let sum: i64 = contributions.iter().map(|c| milli(&c["points"])).sum();
+    assert_eq!(sum, milli(&v["patient"]["total"]), "the breakdown adds up to the total");
+    assert!(contributions.iter().any(|c| {
+        c["parameter_path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("news2.bands"))
+    }));
+    assert!(
+        contributions
+            .iter()
+            .all(|c| c["item"].is_string() && c["weight"].is_number())
+    );
+
+    let change = &v["change"];
+    assert_eq!(change["news2"]["value"]["from"], 1, "{change}");
+    assert_eq!(change["news2"]["value"]["to"], 7);
+    assert_eq!(change["news2"]["risk"]["to"], "high");
+    assert!(milli(&change["total"]["delta"]) > 0);
+    let news2_component = change["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .find(|c| c["component"] == "news2")
+        .expect("news2 component changed");
+    assert!(milli(&news2_component["delta"]) > 0);
+    // Each hour has its own task: the previous one ended, the new one started.
+    assert!(
+        change["started"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|i| i["kind"] == "activity"))
+    );
+    assert!(
+        change["ended"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|i| i["kind"] == "activity"))
+    );
+    let reasons: i64 = ["started", "ended", "changed"]
+        .iter()
+        .flat_map(|k| change[*k].as_array().cloned().unwrap_or_default())
+        .map(|i| milli(&i["delta"]))
+        .sum();
+    assert_eq!(reasons, milli(&change["total"]["delta"]), "the why adds up to the what");
+
+    let (status, _, body) = call(&app, "/api/v1/patients/nobody", Some(STAFF)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("GET /api/v1/wards/{id}"), "{body}");
+}
+
+async fn the_forecast_has_eight_hours_that_add_up(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let v = json(&app, "/api/v1/wards/w1/forecast", Some(SCREEN)).await;
+    assert_eq!(v["hours"].as_array().map(Vec::len), Some(8));
+    let ward: Vec<i64> = v["ward"]["totals"]
+        .as_array()
+        .expect("ward")
+        .iter()
+        .map(milli)
+        .collect();
+    assert_eq!(ward.len(), 8);
+    let patients = v["patients"].as_array().expect("patients");
+    assert_eq!(patients.len(), 3);
+    for (h, total) in ward.iter().enumerate() {
+        let sum: i64 = patients.iter().map(|p| milli(&p["totals"][h])).sum();
+        assert_eq!(*total, sum, "hour {h}");
+    }
+    let w = weights();
+    let pa = world.now.iter().find(|s| s.key.0 == "pa").expect("pa");
+    let expected: Vec<i64> = forecast(pa, &w, 8).iter().map(|s| s.total.milli()).collect();
+    let got: Vec<i64> = patients.iter().find(|p| p["name"] == "pa").expect("pa")["totals"]
+        .as_array()
+        .expect("totals")
+        .iter()
+        .map(milli)
+        .collect();
+    assert_eq!(got, expected);
+    assert_ne!(
+        ward[0], ward[7],
+        "the activity and order due now are not due in seven hours"
+    );
+}
+
+async fn tokens_are_required_and_scoped(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let cases: [(&str, Option<&str>, u16); 13] = [
+        ("/api/v1/wards/w1", None, 401),
+        ("/api/v1/wards/w1", Some("not-a-token"), 401),
+        ("/api/v1/wards/w1", Some(SCREEN), 200),
+        ("/api/v1/wards/w2", Some(SCREEN), 403),
+        ("/api/v1/wards/w2/forecast", Some(SCREEN), 403),
+        ("/api/v1/hospital", Some(SCREEN), 403),
+        ("/api/v1/patients/pa", Some(SCREEN), 403),
+        ("/api/v1/wards/w2", Some(STAFF), 200),
+        ("/api/v1/weights", Some(STAFF), 403),
+        ("/api/v1/weights", Some(ADMIN), 200),
+        ("/api/v1/runs?limit=2", Some(ADMIN), 200),
+        ("/metrics", Some(STAFF), 403),
+        ("/healthz", None, 200),
+    ];
+    for (path, token, status) in cases {
+        let (s, headers, body) = call(&app, path, token).await;
+        assert_eq!(s.as_u16(), status, "{path} with {token:?}: {body}");
+        if status == 401 {
+            assert_eq!(
+                headers.get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()),
+                Some("Bearer")
+            );
+        }
+    }
+    // ?token= is accepted on the screen pages only.
+    let (s, headers, _) = call(&app, &format!("/wards/w1/screen?token={SCREEN}"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/html")
+    );
+    assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+    let (s, _, _) = call(&app, &format!("/wards/w2/screen?token={SCREEN}"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = call(&app, &format!("/api/v1/wards/w1?token={SCREEN}"), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // Every route but the probes needs a token.
+    for r in ROUTES {
+        let path = r.path.replace("{id}", "w1").replace("{key}", "pa");
+        let (s, _, body) = call(&app, &path, None).await;
+        match r.access {
+            Access::Public => assert_ne!(s, StatusCode::UNAUTHORIZED, "{path}"),
+            Access::Roles(_) => assert_eq!(s, StatusCode::UNAUTHORIZED, "{path}: {body}"),
+        }
+    }
+    let public: Vec<&str> = ROUTES
+        .iter()
+        .filter(|r| r.access == Access::Public)
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(public, ["/healthz", "/readyz"]);
+}
+
+async fn an_open_api_needs_no_token_and_a_missing_secret_names_its_token(store: Store) {
+    let world = world(store).await;
+    let mut open = config();
+    open.api.open = true;
+    let app = router(state_with(&world, open));
+    let (s, _, _) = call(&app, "/api/v1/wards/w2", None).await;
+    assert_eq!(s, StatusCode::OK);
+
+    let err = AppState::with_env(world.store.clone(), Arc::new(config()), world.weights.clone(), |k| {
+        (k != "T_STAFFING").then(|| env(k)).flatten()
+    })
+    .err()
+    .expect("a missing secret is a start-up error");
+    assert!(
+        matches!(&err, Error::Secret { token, .. } if token == "staffing"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("T_STAFFING"), "{err}");
+}
+
+async fn client_errors_say_what_to_send_and_server_errors_say_nothing(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let cases = [
+        ("/api/v1/wards/nope", 404, "known wards: w1, w2"),
+        ("/api/v1/runs?limit=0", 400, "1 to 1000"),
+        ("/api/v1/runs?limit=many", 400, "1 to 1000"),
+        ("/api/v1/nothing-here", 404, "openapi.json"),
+    ];
+    for (path, status, hint) in cases {
+        let (s, _, body) = call(&app, path, Some(ADMIN)).await;
+        assert_eq!(s.as_u16(), status, "{path}: {body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        assert!(v["error"].is_string(), "{body}");
+        assert!(v["hint"].as_str().is_some_and(|h| h.contains(hint)), "{path}: {body}");
+    }
+    // A closed store: 500 with nothing but "internal error".
+    world.store.close().await;
+    let (s, _, body) = call(&app, "/api/v1/wards/w1", Some(ADMIN)).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body, r#"{"error":"internal error"}"#);
+    let (s, _, body) = call(&app, "/readyz", None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+}
+
+async fn the_hospital_compares_each_ward_with_its_own_hour_of_week(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let v = json(&app, "/api/v1/hospital", Some(STAFF)).await;
+    let wards = v["wards"].as_array().expect("wards");
+    let w1 = &wards[0];
+    assert_eq!(w1["id"], "w1");
+    assert_eq!(w1["expected_samples"], 4);
+    assert_eq!(
+        w1["indicator"], "higher",
+        "three patients now against one in past weeks: {w1}"
+    );
+    assert_eq!(w1["beds"], 10);
+    assert_eq!(w1["occupancy"], 0.3);
+    let w2 = &wards[1];
+    assert_eq!(w2["indicator"], "too_little_data");
+    assert_eq!(w2["beds"], 1, "not configured: the distinct beds seen");
+    let sum: i64 = wards.iter().map(|w| milli(&w["totals"]["total"])).sum();
+    assert_eq!(milli(&v["totals"]["total"]), sum);
+    assert_eq!(v["totals"]["patients"], 4);
+
+    let (s, _, _) = call(&app, &format!("/?token={STAFF}"), None).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+async fn openapi_documents_every_route_of_the_router(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let doc = json(&app, "/api/v1/openapi.json", Some(SCREEN)).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().expect("paths");
+    assert_eq!(paths.len(), ROUTES.len());
+    for r in ROUTES {
+        assert!(paths.contains_key(r.path), "{} is not documented", r.path);
+        // And the router serves it (not the fallback).
+        let path = r.path.replace("{id}", "w1").replace("{key}", "pa");
+        let (_, _, body) = call(&app, &path, Some(ADMIN)).await;
+        assert!(!body.contains("no such route"), "{path} is not routed");
+    }
+}
+
+async fn metrics_count_requests_and_show_the_latest_run(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let _ = json(&app, "/api/v1/wards/w1", Some(STAFF)).await;
+    let _ = json(&app, "/api/v1/wards/w2", Some(STAFF)).await;
+    let _ = json(&app, "/api/v1/patients/pa", Some(STAFF)).await;
+    let (s, _, _) = call(&app, "/api/v1/wards/w1", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, headers, text) = call(&app, "/metrics", Some(ADMIN)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/plain")
+    );
+    for line in [
+        "careload_http_requests_total{route=\"/api/v1/wards/{id}\",status=\"200\"} 2",
+        "careload_http_requests_total{route=\"/api/v1/wards/{id}\",status=\"401\"} 1",
+        "careload_http_request_duration_seconds_count{route=\"/api/v1/wards/{id}\",status=\"200\"} 2",
+        "careload_last_run_outcome{outcome=\"ok\"} 1",
+        "careload_last_run_resources_read 8",
+        "careload_last_run_skipped 1",
+        "careload_http_requests_total{route=\"/api/v1/patients/{key}\",status=\"200\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
+    assert!(!text.contains("/api/v1/patients/pa"), "no patient key in labels");
+}
+
+async fn the_rate_limit_answers_429_with_retry_after_per_client(store: Store) {
+    let world = world(store).await;
+    let mut c = config();
+    c.api.rate_limit_per_minute = 2;
+    let app = router(state_with(&world, c));
+    let from = |ip: [u8; 4]| {
+        let mut req = Request::builder().uri("/healthz").body(Body::empty()).expect("request");
+        req.extensions_mut().insert(ConnectInfo(SocketAddr::from((ip, 4000))));
+        req
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(app.clone().oneshot(from([10, 0, 0, 1])).await.expect("response"));
+    }
+    assert_eq!(statuses[0].status(), StatusCode::OK);
+    assert_eq!(statuses[1].status(), StatusCode::OK);
+    assert_eq!(statuses[2].status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = statuses[2].headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap_or("")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry));
+    let other = app.clone().oneshot(from([10, 0, 0, 2])).await.expect("response");
+    assert_eq!(other.status(), StatusCode::OK, "another client is not limited");
+}
+
+async fn readiness_follows_the_runs(store: Store) {
+    let w = Arc::new(weights());
+    let state = AppState::with_env(store.clone(), Arc::new(config()), w.clone(), env).expect("state");
+    let app = router(state);
+    let (s, _, body) = call(&app, "/readyz", None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("no ingest run has succeeded yet"), "{body}");
+    // Nothing written: views are empty and stale, not errors.
+    let v = json(&app, "/api/v1/wards/w1", Some(STAFF)).await;
+    assert_eq!(v["state"]["stale"], true);
+    assert_eq!(v["patients"].as_array().map(Vec::len), Some(0));
+    let (s, _, _) = call(&app, "/api/v1/patients/pa", Some(STAFF)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    store.record_weights(&w).await.expect("weights");
+    let hour = hour_of(Utc::now());
+    write(&store, &w, hour, hour_patients(hour, 0)).await;
+    let (s, _, body) = call(&app, "/readyz", None).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    // A failed run after it: ready still (the last good picture stands), but stale.
+    let run = store.begin_run("test").await.expect("run");
+    let failed = RunReport {
+        error: Some("fhir server unreachable".into()),
+        ..RunReport::default()
+    };
+    store.finish_run(run, Outcome::Failed, &failed).await.expect("finish");
+    let (s, _, _) = call(&app, "/readyz", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let v = json(&app, "/api/v1/wards/w1", Some(STAFF)).await;
+    assert_eq!(v["state"]["stale"], true, "the last run failed");
+    assert_eq!(v["state"]["last_run"]["outcome"], "failed");
+}
+
+async fn serve_answers_on_a_real_socket_and_shuts_down(store: Store) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let state = AppState::with_env(store, Arc::new(config()), Arc::new(weights()), env).expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(careload_api::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
+    let _ = stop.send(());
+    server.await.expect("join").expect("served");
+}
+
+async fn cors_is_off_unless_configured_and_large_bodies_are_refused(store: Store) {
+    let world = world(store).await;
+    let request = |method: &str, origin: &str| {
+        Request::builder()
+            .method(method)
+            .uri("/api/v1/wards/w1")
+            .header(header::ORIGIN, origin)
+            .header(header::AUTHORIZATION, format!("Bearer {STAFF}"))
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+            .body(Body::empty())
+            .expect("request")
+    };
+    let off = router(state_with(&world, config()));
+    let r = off
+        .oneshot(request("GET", "https://screens.example"))
+        .await
+        .expect("response");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(),
+        "CORS is off by default"
+    );
+
+    let mut c = config();
+    c.api.cors_origins = vec!["https://screens.example".into()];
+    c.api.max_body_bytes = 16;
+    let on = router(state_with(&world, c));
+    let r = on
+        .clone()
+        .oneshot(request("GET", "https://screens.example"))
+        .await
+        .expect("response");
+    assert_eq!(
+        r.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://screens.example"
+    );
+    let r = on
+        .clone()
+        .oneshot(request("GET", "https://elsewhere.example"))
+        .await
+        .expect("response");
+    assert!(r.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    let r = on
+        .clone()
+        .oneshot(request("OPTIONS", "https://screens.example"))
+        .await
+        .expect("response");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT, "preflight");
+    assert_eq!(r.headers()[header::ACCESS_CONTROL_ALLOW_METHODS], "GET");
+
+    let big = Request::builder()
+        .uri("/healthz")
+        .header(header::CONTENT_LENGTH, "17")
+        .body(Body::from("x".repeat(17)))
+        .expect("request");
+    let r = on.oneshot(big).await.expect("response");
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+async fn admin_routes_show_weights_runs_and_audit(store: Store) {
+    let world = world(store).await;
+    world
+        .store
+        .audit("admin", "weights.activate", &serde_json::json!({ "version": "2026.1" }))
+        .await
+        .expect("audit");
+    let app = router(state_with(&world, config()));
+    let v = json(&app, "/api/v1/weights", Some(ADMIN)).await;
+    assert_eq!(v["version"], "2026.1");
+    assert_eq!(v["digest"], world.weights.digest.as_str());
+    assert!(v["recorded_at"].is_string(), "recorded by the store: {v}");
+    let versions = json(&app, "/api/v1/weights/versions", Some(ADMIN)).await;
+    assert_eq!(versions.as_array().map(Vec::len), Some(1));
+
+    let runs = json(&app, "/api/v1/runs?limit=2", Some(ADMIN)).await;
+    let runs = runs.as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    assert!(runs[0]["id"].as_i64() > runs[1]["id"].as_i64(), "newest first");
+    let latest = json(&app, "/api/v1/runs/latest", Some(ADMIN)).await;
+    assert_eq!(latest["id"], runs[0]["id"]);
+    assert_eq!(latest["outcome"], "ok");
+    let audit = json(&app, "/api/v1/audit", Some(ADMIN)).await;
+    assert_eq!(audit[0]["action"], "weights.activate");
+
+    let wards = json(&app, "/api/v1/wards", Some(STAFF)).await;
+    let names: Vec<(&str, &str, i64)> = wards["wards"]
+        .as_array()
+        .expect("wards")
+        .iter()
+        .map(|w| {
+            (
+                w["id"].as_str().unwrap_or(""),
+                w["name"].as_str().unwrap_or(""),
+                w["patients"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(names, [("w1", "Avd 1", 3), ("w2", "w2", 1)]);
+}
+
+on_every_backend!(
+    ward_totals_are_the_sums_of_the_scored_patients,
+    history_defaults_to_120_hours_and_checks_its_range,
+    a_patient_says_what_changed_since_the_previous_hour,
+    the_forecast_has_eight_hours_that_add_up,
+    tokens_are_required_and_scoped,
+    an_open_api_needs_no_token_and_a_missing_secret_names_its_token,
+    client_errors_say_what_to_send_and_server_errors_say_nothing,
+    the_hospital_compares_each_ward_with_its_own_hour_of_week,
+    openapi_documents_every_route_of_the_router,
+    metrics_count_requests_and_show_the_latest_run,
+    the_rate_limit_answers_429_with_retry_after_per_client,
+    readiness_follows_the_runs,
+    serve_answers_on_a_real_socket_and_shuts_down,
+    cors_is_off_unless_configured_and_large_bodies_are_refused,
+    admin_routes_show_weights_runs_and_audit,
+);

@@ -1,0 +1,283 @@
+//! The service commands: `careload serve` (the hourly runs and the HTTP API
+//! until Ctrl-C), `careload demo` (the same over a simulated hospital with
+//! its history back-filled, or `--check` to fetch every page once) and
+//! `careload ingest --once` (one run for the current hour).
+//!
+//! Glue only: configuration from `careload_config`, the runs from
+//! `careload_runner`, the store from `careload_store`, the routes from
+//! `careload_api`. Logs go to standard error.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use careload_api::AppState;
+use careload_config::{Config, SourceKind};
+use careload_runner::{Runner, Scheduler, load_weights};
+use careload_store::{Outcome, Store, hour_of};
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::cli::{DemoArgs, IngestArgs, ServeArgs};
+
+/// Logs (tracing) to standard error, `info` and above.
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .with_target(false)
+        .try_init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// A shutdown signal: Ctrl-C, shared by every part that must stop.
+fn shutdown_on_ctrl_c() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("Ctrl-C: shutting down");
+        }
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// Completes when `rx` says stop (or its sender is gone).
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// What [`start`] gives: the API state (store, config, weights recorded,
+/// token secrets read), the runner with its back-fill done and the current
+/// hour written, and the wards of the last run.
+struct Started {
+    state: AppState,
+    runner: Runner,
+    wards: Vec<String>,
+}
+
+async fn start(config: &Arc<Config>) -> anyhow::Result<Started> {
+    let weights = Arc::new(load_weights(config.scoring.weights.as_deref())?);
+    let store = Store::connect(&config.database.url).await?;
+    // token secrets are checked before minutes of back-fill, not after
+    let state = AppState::try_new(store.clone(), config.clone(), weights.clone())?;
+    let mut runner = Runner::start(config, store.clone(), weights.clone(), Utc::now()).await?;
+    let mut wards = Vec::new();
+    if let Some(from) = runner.backfill_from() {
+        let started = Instant::now();
+        eprintln!(
+            "back-filling {} hours from {} (simulated hospital, {} beds, over HTTP)…",
+            config.schedule.backfill_hours,
+            from.to_rfc3339(),
+            config.sim.beds
+        );
+        let runs = runner.backfill(Utc::now()).await?;
+        let failed = runs.iter().filter(|r| r.outcome == Outcome::Failed).count();
+        eprintln!(
+            "back-filled {} hours in {:.1} s ({failed} failed)",
+            runs.len(),
+            started.elapsed().as_secs_f64()
+        );
+        if let Some(last) = runs.into_iter().rev().find(|r| r.outcome != Outcome::Failed) {
+            wards = last.wards;
+        }
+    }
+    // the screens should not wait for the first tick
+    let now_hour = hour_of(Utc::now());
+    if store.current_hour().await?.is_none_or(|c| c.hour < now_hour) {
+        let run = runner.run_hour(now_hour).await?;
+        if run.outcome != Outcome::Failed {
+            wards = run.wards;
+        }
+    }
+    Ok(Started { state, runner, wards })
+}
+
+/// Serves the API on `listener` and runs the scheduler until `stop`.
+async fn serve_until(
+    listener: TcpListener,
+    config: &Config,
+    state: AppState,
+    runner: Runner,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let scheduler = Scheduler::new(runner, config.schedule.minute);
+    let api = careload_api::serve(listener, state, stopped(stop.clone()));
+    let (served, ()) = tokio::join!(api, scheduler.run(stopped(stop)));
+    served.context("the HTTP server failed")?;
+    Ok(())
+}
+
+async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}; is another careload running there?"))
+}
+
+/// `careload serve`.
+pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<()> {
+    let config = Arc::new(Config::load(args.config.as_deref())?);
+    init_logs();
+    runtime()?.block_on(async {
+        let stop = shutdown_on_ctrl_c();
+        // bind first: a taken port is refused before minutes of back-fill
+        let listener = bind(&config.api.listen).await?;
+        let Started { state, runner, .. } = start(&config).await?;
+        tracing::info!(listen = %config.api.listen, "careload serving");
+        serve_until(listener, &config, state, runner, stop).await
+    })
+}
+
+/// The demo's configuration: the simulated hospital, a fresh SQLite file,
+/// an open API on loopback, `hours` of back-fill.
+fn demo_config(args: &DemoArgs) -> anyhow::Result<Config> {
+    let mut config = Config::default();
+    config.database.url = format!("sqlite://{}?mode=rwc", args.db.display());
+    config.source.kind = SourceKind::Sim;
+    config.sim.beds = args.beds;
+    config.sim.seed = args.seed;
+    config.sim.listen = "127.0.0.1:0".into();
+    config.api.open = true;
+    config.api.listen = args.listen.to_string();
+    config.schedule.backfill_hours = args.hours;
+    config.validate()?;
+    Ok(config)
+}
+
+/// Deletes a SQLite file and its WAL companions; a missing file is fine.
+fn remove_db(db: &Path) -> anyhow::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot delete {}", Path::new(&name).display())),
+        }
+    }
+    Ok(())
+}
+
+/// The pages the demo prints: the hospital overview, each ward's screen, the JSON API.
+fn demo_urls(addr: SocketAddr, wards: &[String]) -> Vec<String> {
+    let mut urls = vec![format!("http://{addr}/")];
+    urls.extend(wards.iter().map(|w| format!("http://{addr}/wards/{w}/screen")));
+    urls.push(format!("http://{addr}/api/v1/hospital"));
+    urls.push(format!("http://{addr}/api/v1/openapi.json"));
+    urls
+}
+
+/// `careload demo`.
+pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    if !args.listen.ip().is_loopback() {
+        bail!(
+            "--listen {}: the demo's API has no tokens, so it listens on loopback only (e.g. 127.0.0.1:8080)",
+            args.listen
+        );
+    }
+    remove_db(&args.db)?;
+    let config = Arc::new(demo_config(args)?);
+    init_logs();
+    runtime()?.block_on(async {
+        let stop = shutdown_on_ctrl_c();
+        // bind first: a taken port is refused before minutes of back-fill
+        let listener = bind(&config.api.listen).await?;
+        let Started { state, runner, wards } = start(&config).await?;
+        let addr = listener.local_addr().context("cannot read the listening address")?;
+        let urls = demo_urls(addr, &wards);
+        writeln!(
+            out,
+            "careload demo: {} beds, seed {}, history in {}",
+            args.beds,
+            args.seed,
+            args.db.display()
+        )?;
+        writeln!(out, "hospital overview: {}", urls[0])?;
+        for url in &urls[1..=wards.len()] {
+            writeln!(out, "ward screen:       {url}")?;
+        }
+        writeln!(out, "JSON API:          {}", urls[wards.len() + 1])?;
+        writeln!(out, "API description:   {}", urls[wards.len() + 2])?;
+        out.flush()?;
+        if !args.check {
+            writeln!(out, "serving until Ctrl-C")?;
+            out.flush()?;
+            return serve_until(listener, &config, state, runner, stop).await;
+        }
+        let (tx, rx) = watch::channel(false);
+        let server = tokio::spawn(careload_api::serve(listener, state, stopped(rx)));
+        let failures = check_urls(&urls, out).await?;
+        let _ = tx.send(true);
+        let _ = server.await;
+        if failures > 0 {
+            bail!("{failures} of {} pages did not answer 200", urls.len());
+        }
+        writeln!(out, "all {} pages answered 200", urls.len())?;
+        Ok(())
+    })
+}
+
+/// GETs every URL once and prints its status; returns how many were not 200.
+async fn check_urls(urls: &[String], out: &mut dyn Write) -> anyhow::Result<usize> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .context("cannot build the HTTP client")?;
+    let mut failures = 0;
+    for url in urls {
+        match client.get(url).send().await {
+            Ok(response) => {
+                let status = response.status();
+                if status != reqwest::StatusCode::OK {
+                    failures += 1;
+                }
+                writeln!(out, "{} {url}", status.as_u16())?;
+            }
+            Err(e) => {
+                failures += 1;
+                writeln!(out, "ERR {url}: {e}")?;
+            }
+        }
+    }
+    Ok(failures)
+}
+
+/// `careload ingest --once`.
+pub(crate) fn ingest_once(args: &IngestArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    debug_assert!(args.once);
+    let mut config = Config::load(args.config.as_deref())?;
+    // one run for the current hour: back-filling is for `serve`
+    config.schedule.backfill_hours = 0;
+    init_logs();
+    runtime()?.block_on(async {
+        let weights = Arc::new(load_weights(config.scoring.weights.as_deref())?);
+        let store = Store::connect(&config.database.url).await?;
+        let mut runner = Runner::start(&config, store.clone(), weights, Utc::now()).await?;
+        let summary = runner.run_hour(Utc::now()).await?;
+        let record = store
+            .runs(20)
+            .await?
+            .into_iter()
+            .find(|r| r.id == summary.run_id)
+            .context("the run's record is missing from the store")?;
+        super::write_json(out, &record)?;
+        if summary.outcome == Outcome::Failed {
+            bail!(
+                "run {} failed: {}; the previous hour stays current",
+                summary.run_id,
+                summary.report.error.as_deref().unwrap_or("no message")
+            );
+        }
+        Ok(())
+    })
+}

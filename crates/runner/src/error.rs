@@ -1,0 +1,62 @@
+//! The runner's one error type. A failed fetch or write is not an error of
+//! the run loop: it is recorded as a failed run; these are what stops the
+//! runner from starting or from recording at all.
+
+use std::path::PathBuf;
+
+/// Everything that can stop the runner.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration cannot be used.
+    #[error(transparent)]
+    Config(#[from] careload_config::Error),
+    /// The history store failed (connecting, recording a run).
+    #[error(transparent)]
+    Store(#[from] careload_store::Error),
+    /// The FHIR source cannot be set up (a bad base URL, a missing token).
+    #[error(transparent)]
+    Ingest(#[from] careload_ingest::Error),
+    /// The simulated hospital cannot be built or served.
+    #[error(transparent)]
+    Sim(#[from] careload_sim::Error),
+    /// A weights file was refused, with every problem and its line.
+    #[error(transparent)]
+    Weights(#[from] careload_scoring::WeightsError),
+    /// A file named in the configuration cannot be read.
+    #[error("cannot read {what} {path}: {source}; check the path in the configuration")]
+    Read {
+        /// What the file is (`weights file`, `mapping file`).
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The region's mapping file is not valid.
+    #[error("mapping file {path} is not valid: {message}")]
+    Mapping {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Back-filling was asked of a source that cannot go back in time.
+    #[error(
+        "cannot back-fill history from a {0} source: only the simulated hospital can replay past hours; set schedule.backfill_hours = 0"
+    )]
+    BackfillSource(&'static str),
+    /// The address the simulated hospital should listen on cannot be used.
+    #[error("cannot listen on sim.listen = {listen:?}: {source}; use a free loopback address such as 127.0.0.1:0")]
+    Listen {
+        /// The address.
+        listen: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A background task died (a panic in mapping or scoring).
+    #[error("a background task failed: {0}")]
+    Task(String),
+}
+
+/// The runner's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,463 @@
+//! One hourly run, and the state it keeps between runs.
+//!
+//! [`Runner::run_hour`]: record the run's start → (simulated hospital: move
+//! its clock to the hour) → fetch → merge into the held FHIR state → map at
+//! the hour → score each snapshot for the hour → roll up → write the hour in
+//! one transaction → record how the run ended → retention.
+//!
+//! **Held state.** The first run fetches everything. Later runs fetch what
+//! changed: Locations, in-progress Encounters and their Patients in full
+//! (they replace the held ones, so a discharged stay drops out), and the
+//! clinical resources changed at or after the latest `meta.lastUpdated`
+//! seen (`_lastUpdated=ge…`), except for stays new since the last run, whose
+//! records are read in full ([`careload_ingest::fetch_changes`]). Changes
+//! are merged by type and id, the later `meta.lastUpdated` winning, and the
+//! records of stays no longer in progress are dropped. At
+//! `schedule.resync_hour` (local time) a full fetch replaces the state, which
+//! catches resources deleted on the server. Files are read in full each run.
+//!
+//! **Failure.** A failed fetch or write is recorded as a failed run with its
+//! message; nothing of that hour is written, the previous current hour
+//! stays, and the held state is what the last good fetch left (a failed
+//! fetch changes nothing). Resources that could not be used are skipped and
+//! make the run `partial`. Only a store that cannot even record the run is an
+//! [`Error`].
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use careload_config::{Config, SourceKind};
+use careload_ingest::{Mapping, MappingConfig, PseudonymKey, ReadReport, Resources};
+use careload_scoring::{Rollup, Score, Snapshot, Weights, Window, rollup, score};
+use careload_store::{Outcome, RunId, RunReport, Store, hour_of};
+use chrono::{DateTime, Duration, Timelike, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::source::{RestSource, Source};
+
+/// The weights file at `path`, or the built-in `weights/2026.1.toml`.
+///
+/// # Errors
+/// The file cannot be read, or the weights are refused (every problem with its line).
+pub fn load_weights(path: Option<&Path>) -> Result<Weights> {
+    match path {
+        None => Ok(Weights::built_in()?),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+                what: "weights file",
+                path: path.to_owned(),
+                source,
+            })?;
+            Ok(Weights::from_toml(&text, &path.display().to_string())?)
+        }
+    }
+}
+
+/// The region's code mapping at `path`, or the built-in defaults.
+///
+/// # Errors
+/// The file cannot be read, is not valid TOML, or does not compile.
+pub fn load_mapping(path: Option<&Path>) -> Result<Mapping> {
+    let Some(path) = path else {
+        return Ok(MappingConfig::default().compile()?);
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        what: "mapping file",
+        path: path.to_owned(),
+        source,
+    })?;
+    let invalid = |message: String| Error::Mapping {
+        path: path.to_owned(),
+        message,
+    };
+    let config: MappingConfig = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    config.compile().map_err(|e| invalid(e.to_string()))
+}
+
+/// The pseudonym key from the environment variable `var`; when it is unset,
+/// the public development key, with a warning.
+///
+/// # Errors
+/// The variable is set but is not a usable key.
+pub fn pseudonym_key(var: &str) -> Result<PseudonymKey> {
+    match PseudonymKey::from_env(var) {
+        Ok(key) => Ok(key),
+        Err(careload_ingest::Error::MissingKey(_)) => {
+            tracing::warn!(
+                variable = var,
+                "pseudonym key not set: pseudonyms use the PUBLIC development key; set it to a secret for real patients"
+            );
+            Ok(PseudonymKey::development())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What one run did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    /// The run's id in the store.
+    pub run_id: RunId,
+    /// The hour it was for.
+    pub hour: DateTime<Utc>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Whether it fetched everything (first run, resync, files) or only changes.
+    pub full_fetch: bool,
+    /// Patients written.
+    pub patients: usize,
+    /// The wards written, by id.
+    pub wards: Vec<String>,
+    /// Counts, skips, retries and the error, as recorded.
+    pub report: RunReport,
+}
+
+/// What a successful fetch-to-write gives back to [`Runner::run_hour`].
+struct Written {
+    full: bool,
+    skipped: bool,
+    patients: usize,
+    wards: Vec<String>,
+}
+
+/// The FHIR state held between runs.
+#[derive(Debug, Default)]
+struct Held {
+    resources: Resources,
+    /// The latest `meta.lastUpdated` seen: the next incremental fetch's `since`.
+    since: Option<DateTime<Utc>>,
+}
+
+/// The hourly run: a store, the weights, the mapping, the pseudonym key, a
+/// source, and the FHIR state merged from run to run.
+#[derive(Debug)]
+pub struct Runner {
+    store: Store,
+    weights: Arc<Weights>,
+    mapping: Arc<Mapping>,
+    key: PseudonymKey,
+    source: Source,
+    tz: Tz,
+    resync_hour: u32,
+    retention_days: u32,
+    held: Held,
+    backfill_from: Option<DateTime<Utc>>,
+}
+
+impl Runner {
+    /// A runner over `source` with the mapping, key, zone, resync hour and
+    /// retention of `config`.
+    ///
+    /// # Errors
+    /// The mapping file or the pseudonym key cannot be used, or the time zone is unknown.
+    pub fn new(config: &Config, store: Store, weights: Arc<Weights>, source: Source) -> Result<Runner> {
+        Ok(Runner {
+            store,
+            weights,
+            mapping: Arc::new(load_mapping(config.source.mapping.as_deref())?),
+            key: pseudonym_key(&config.source.pseudonym_key_env)?,
+            source,
+            tz: config.scoring.tz()?,
+            resync_hour: config.schedule.resync_hour,
+            retention_days: config.retention.days,
+            held: Held::default(),
+            backfill_from: None,
+        })
+    }
+
+    /// The runner `config` describes, at `now`. When the store is empty,
+    /// `schedule.backfill_hours` is above 0 and the source is the simulated
+    /// hospital, the hospital starts `backfill_hours − 1` hours before the
+    /// current hour and [`Runner::backfill`] will replay those hours up to
+    /// the current one; otherwise it starts at the current hour.
+    ///
+    /// The weights version is recorded in the store (every hour written names it).
+    ///
+    /// # Errors
+    /// As [`Runner::new`] and [`Source::from_config`]; the store cannot be
+    /// read, or holds this weights version with another digest.
+    pub async fn start(config: &Config, store: Store, weights: Arc<Weights>, now: DateTime<Utc>) -> Result<Runner> {
+        let now_hour = hour_of(now);
+        let hours = config.schedule.backfill_hours;
+        let mut backfill_from = None;
+        if hours > 0 {
+            if config.source.kind != SourceKind::Sim {
+                tracing::warn!(
+                    source = ?config.source.kind,
+                    "schedule.backfill_hours is ignored: only the simulated hospital can replay past hours"
+                );
+            } else if store.current_hour().await?.is_none() {
+                backfill_from = Some(now_hour - Duration::hours(i64::from(hours) - 1));
+            }
+        }
+        // every stored hour names its weights version: record it first
+        if store.record_weights(&weights).await? {
+            tracing::info!(version = %weights.meta.version, digest = %weights.digest, "weights version recorded");
+        }
+        let source = Source::from_config(config, backfill_from.unwrap_or(now_hour)).await?;
+        let mut runner = Runner::new(config, store, weights, source)?;
+        runner.backfill_from = backfill_from;
+        Ok(runner)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The source.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// The weights in force.
+    pub fn weights(&self) -> &Arc<Weights> {
+        &self.weights
+    }
+
+    /// The first hour [`Runner::backfill`] will write, if it has work.
+    pub fn backfill_from(&self) -> Option<DateTime<Utc>> {
+        self.backfill_from
+    }
+
+    /// Replays the hours from [`Runner::backfill_from`] up to the hour of
+    /// `through`, one [`Runner::run_hour`] each, moving the simulated
+    /// hospital's clock and fetching over HTTP as every hourly run does.
+    /// Nothing to do (an empty list) when no back-fill is pending.
+    ///
+    /// # Errors
+    /// As [`Runner::run_hour`]; a source other than the simulated hospital.
+    pub async fn backfill(&mut self, through: DateTime<Utc>) -> Result<Vec<RunSummary>> {
+        let Some(from) = self.backfill_from else {
+            return Ok(Vec::new());
+        };
+        if !matches!(self.source, Source::Sim(_)) {
+            return Err(Error::BackfillSource(self.source.kind()));
+        }
+        self.backfill_from = None;
+        let end = hour_of(through);
+        let started = Instant::now();
+        let mut runs = Vec::new();
+        let mut hour = from;
+        while hour <= end {
+            runs.push(self.run_hour(hour).await?);
+            hour += Duration::hours(1);
+        }
+        tracing::info!(
+            hours = runs.len(),
+            from = %from,
+            to = %end,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "back-fill done"
+        );
+        Ok(runs)
+    }
+
+    /// Runs one hour (see the module documentation) and returns what it did.
+    /// A failed fetch or write is a [`RunSummary`] with [`Outcome::Failed`],
+    /// not an error.
+    ///
+    /// # Errors
+    /// Only when the store cannot record the run's start or end.
+    pub async fn run_hour(&mut self, hour: DateTime<Utc>) -> Result<RunSummary> {
+        let hour = hour_of(hour);
+        let started = Instant::now();
+        let run_id = self.store.begin_run(&self.source.describe()).await?;
+        let mut report = RunReport::default();
+        let written = self.fetch_to_write(hour, run_id, &mut report).await;
+        report
+            .counts
+            .insert("elapsed_ms".into(), started.elapsed().as_millis() as u64);
+        let (outcome, full_fetch, patients, wards) = match written {
+            Ok(w) => {
+                let outcome = if w.skipped { Outcome::Partial } else { Outcome::Ok };
+                (outcome, w.full, w.patients, w.wards)
+            }
+            Err(message) => {
+                report.error = Some(message);
+                let full = report.counts.get("full_fetch") == Some(&1);
+                (Outcome::Failed, full, 0, Vec::new())
+            }
+        };
+        self.store.finish_run(run_id, outcome, &report).await?;
+        match outcome {
+            Outcome::Failed => tracing::error!(
+                run = %run_id,
+                hour = %hour,
+                error = report.error.as_deref().unwrap_or(""),
+                "run failed; the previous hour stays current"
+            ),
+            _ => tracing::info!(
+                run = %run_id,
+                hour = %hour,
+                outcome = outcome.as_str(),
+                full_fetch,
+                patients,
+                skipped = report.skipped,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "run done"
+            ),
+        }
+        if outcome != Outcome::Failed {
+            self.retention(hour).await;
+        }
+        Ok(RunSummary {
+            run_id,
+            hour,
+            outcome,
+            full_fetch,
+            patients,
+            wards,
+            report,
+        })
+    }
+
+    /// Deletes history older than `retention.days` before `hour`; a failure
+    /// is logged (the next run tries again).
+    async fn retention(&self, hour: DateTime<Utc>) {
+        if self.retention_days == 0 {
+            return;
+        }
+        let cutoff = hour - Duration::days(i64::from(self.retention_days));
+        match self.store.purge_before(cutoff).await {
+            Ok(purged) if purged.patient_hours + purged.unit_hours > 0 => tracing::info!(
+                cutoff = %cutoff,
+                patient_hours = purged.patient_hours,
+                unit_hours = purged.unit_hours,
+                "retention: old hours deleted"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "retention failed; the next run tries again"),
+        }
+    }
+
+    /// True at the local hour of the nightly full resync.
+    fn is_resync_hour(&self, hour: DateTime<Utc>) -> bool {
+        hour.with_timezone(&self.tz).hour() == self.resync_hour
+    }
+
+    /// Fetch, merge, map, score, write. `Err` is the failed run's message.
+    async fn fetch_to_write(
+        &mut self,
+        hour: DateTime<Utc>,
+        run_id: RunId,
+        report: &mut RunReport,
+    ) -> std::result::Result<Written, String> {
+        let full = matches!(self.source, Source::Files(_)) || self.held.since.is_none() || self.is_resync_hour(hour);
+        if let Source::Sim(sim) = &self.source {
+            let advance_started = Instant::now();
+            sim.advance_to(hour).await.map_err(|e| e.to_string())?;
+            report
+                .counts
+                .insert("sim_advance_ms".into(), advance_started.elapsed().as_millis() as u64);
+        }
+        let fetch_started = Instant::now();
+        let (fresh, read) = self.fetch(full, report).await.map_err(|e| e.to_string())?;
+        report
+            .counts
+            .insert("fetch_ms".into(), fetch_started.elapsed().as_millis() as u64);
+        for (ty, n) in &read.read {
+            report.counts.insert(ty.clone(), *n as u64);
+        }
+        report.skipped = read.skipped.len() as u64;
+        let since = self.held.since.max(read.last_updated);
+        if full {
+            self.held.resources = fresh;
+        } else {
+            apply_changes(&mut self.held.resources, fresh);
+        }
+        self.held.since = since;
+        report.counts.insert("held".into(), self.held.resources.len() as u64);
+
+        // mapping and scoring are CPU work: off the async threads
+        let score_started = Instant::now();
+        let resources = std::mem::take(&mut self.held.resources);
+        let (mapping, key, weights) = (self.mapping.clone(), self.key.clone(), self.weights.clone());
+        let joined = tokio::task::spawn_blocking(move || {
+            let (snapshots, mapped) = careload_ingest::map(&resources, &mapping, &key, hour);
+            let scored: Vec<(Snapshot, Score)> = snapshots
+                .into_iter()
+                .map(|s| {
+                    let sc = score(&s, &weights, Window::hour(hour));
+                    (s, sc)
+                })
+                .collect();
+            let totals: Rollup = rollup(scored.iter().map(|(s, sc)| (s, sc)));
+            (resources, scored, totals, mapped)
+        })
+        .await;
+        let (resources, scored, totals, mapped) = match joined {
+            Ok(out) => out,
+            Err(e) => {
+                // the held state went with the task: start again from a full fetch
+                self.held = Held::default();
+                return Err(format!("mapping and scoring failed: {e}"));
+            }
+        };
+        self.held.resources = resources;
+        report
+            .counts
+            .insert("map_score_ms".into(), score_started.elapsed().as_millis() as u64);
+        report.skipped += mapped.skipped.len() as u64;
+        report.counts.insert("patients".into(), scored.len() as u64);
+        report
+            .counts
+            .insert("incomplete".into(), mapped.incomplete.len() as u64);
+
+        let write_started = Instant::now();
+        self.store
+            .write_hour(hour, run_id, &self.weights.meta.version, &scored, &totals)
+            .await
+            .map_err(|e| format!("cannot write hour {hour}: {e}"))?;
+        report
+            .counts
+            .insert("write_ms".into(), write_started.elapsed().as_millis() as u64);
+        Ok(Written {
+            full,
+            skipped: report.skipped > 0,
+            patients: scored.len(),
+            wards: totals.wards.keys().cloned().collect(),
+        })
+    }
+
+    /// Fetches everything (`full`) or what changed since the held state.
+    async fn fetch(&self, full: bool, report: &mut RunReport) -> Result<(Resources, ReadReport)> {
+        report.counts.insert("full_fetch".into(), u64::from(full));
+        let rest: &RestSource = match &self.source {
+            Source::Files(path) => {
+                let path = path.clone();
+                let read = tokio::task::spawn_blocking(move || careload_ingest::read_path(&path))
+                    .await
+                    .map_err(|e| Error::Task(e.to_string()))??;
+                return Ok(read);
+            }
+            Source::Sim(sim) => &sim.rest,
+            Source::Fhir(rest) => rest,
+        };
+        let (resources, fetched) = match (full, self.held.since) {
+            (false, Some(since)) => {
+                careload_ingest::fetch_changes(&rest.client, &rest.config, since, &self.held.resources).await?
+            }
+            _ => careload_ingest::fetch(&rest.client, &rest.config, None).await?,
+        };
+        report.retries = fetched.retries;
+        report.counts.insert("requests".into(), fetched.requests);
+        report.counts.insert("pages".into(), fetched.pages);
+        Ok((resources, fetched.read))
+    }
+}
+
+/// Applies an incremental fetch to the held state: Locations, Encounters
+/// and Patients are read in full each time and replace the held ones; the
+/// clinical resources are merged; the records of stays no longer held are
+/// dropped.
+pub fn apply_changes(held: &mut Resources, mut fresh: Resources) {
+    held.locations = std::mem::take(&mut fresh.locations);
+    held.encounters = std::mem::take(&mut fresh.encounters);
+    held.patients = std::mem::take(&mut fresh.patients);
+    held.merge(fresh);
+    held.retain_stays();
+}

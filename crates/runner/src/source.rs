@@ -1,0 +1,166 @@
+//! Where a run reads FHIR from: the simulated hospital served on loopback,
+//! a FHIR server's REST API, or files.
+//!
+//! The simulated hospital is fetched exactly like a real server: it is
+//! served over HTTP by [`SimServer`] at `sim.listen` and read by
+//! [`careload_ingest::fetch`], so the demo exercises the production path.
+//! The runner only reaches into it to move its clock.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use careload_config::{Config, SourceKind};
+use careload_ingest::{FhirClient, RestConfig};
+use careload_sim::{Hospital, SharedSim, SimConfig, SimServer, server};
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::error::{Error, Result};
+
+/// A FHIR source.
+#[derive(Debug)]
+pub enum Source {
+    /// The simulated hospital, served over HTTP on loopback.
+    Sim(SimSource),
+    /// A FHIR R4 server's REST API.
+    Fhir(RestSource),
+    /// Bulk Data NDJSON files or one Bundle, read in full each run.
+    Files(PathBuf),
+}
+
+/// A FHIR server and how to talk to it.
+#[derive(Clone, Debug)]
+pub struct RestSource {
+    /// The client (base URL, token).
+    pub client: FhirClient,
+    /// Paging, retries, timeouts.
+    pub config: RestConfig,
+}
+
+impl RestSource {
+    /// A client for `config.base_url`.
+    ///
+    /// # Errors
+    /// As [`FhirClient::new`].
+    pub fn new(config: RestConfig) -> Result<RestSource> {
+        Ok(RestSource {
+            client: FhirClient::new(&config)?,
+            config,
+        })
+    }
+}
+
+/// The simulated hospital being served, and the REST client that reads it.
+#[derive(Debug)]
+pub struct SimSource {
+    /// The served hospital (its clock is moved by the runner).
+    pub sim: SharedSim,
+    /// How it is read: over HTTP, like any FHIR server.
+    pub rest: RestSource,
+    /// Dropping it stops the server.
+    _stop: oneshot::Sender<()>,
+}
+
+impl SimSource {
+    /// Builds the hospital of `[sim]` starting at `start` (truncated to the
+    /// hour) and serves it on `sim.listen`.
+    ///
+    /// # Errors
+    /// The hospital cannot be built, or the address cannot be bound.
+    pub async fn start(config: &Config, start: DateTime<Utc>) -> Result<SimSource> {
+        let section = &config.sim;
+        let hospital = Hospital::new(SimConfig {
+            beds: section.beds,
+            wards: section.wards,
+            ..SimConfig::new(section.seed, start)
+        })?;
+        let listener = TcpListener::bind(&section.listen)
+            .await
+            .map_err(|source| Error::Listen {
+                listen: section.listen.clone(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Listen {
+            listen: section.listen.clone(),
+            source,
+        })?;
+        let sim = SimServer::new(hospital);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = sim.clone();
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = server::serve(listener, served, shutdown).await {
+                tracing::error!(error = %e, "the simulated hospital's FHIR server stopped");
+            }
+        });
+        let rest = RestSource::new(RestConfig {
+            base_url: server::base_url(addr),
+            token_env: None,
+            ..rest_config(config)
+        })?;
+        tracing::info!(base = %rest.config.base_url, beds = section.beds, seed = section.seed, start = %sim.now(), "simulated hospital served");
+        Ok(SimSource { sim, rest, _stop: stop })
+    }
+
+    /// Moves the hospital's clock forward to `t` (whole hours; never back).
+    ///
+    /// # Errors
+    /// [`Error::Task`] when the simulation panicked.
+    pub async fn advance_to(&self, t: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        let sim = self.sim.clone();
+        tokio::task::spawn_blocking(move || sim.advance_to(t))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))
+    }
+}
+
+/// The REST settings of `[source]`.
+pub fn rest_config(config: &Config) -> RestConfig {
+    let s = &config.source;
+    RestConfig {
+        base_url: s.url.clone(),
+        page_size: s.page_size,
+        request_timeout: Duration::from_secs(s.request_timeout_secs),
+        run_deadline: Duration::from_secs(s.run_deadline_secs),
+        max_retries: s.max_retries,
+        concurrency: s.concurrency,
+        wards: s.wards.clone(),
+        token_env: s.token_env.clone(),
+        ..RestConfig::default()
+    }
+}
+
+impl Source {
+    /// The source `[source]` names; a simulated hospital starts at `sim_start`.
+    ///
+    /// # Errors
+    /// The FHIR client cannot be built or the simulated hospital cannot start.
+    pub async fn from_config(config: &Config, sim_start: DateTime<Utc>) -> Result<Source> {
+        Ok(match config.source.kind {
+            SourceKind::Sim => Source::Sim(SimSource::start(config, sim_start).await?),
+            SourceKind::Fhir => Source::Fhir(RestSource::new(rest_config(config))?),
+            SourceKind::Files => Source::Files(config.source.path.clone()),
+        })
+    }
+
+    /// `sim`, `fhir` or `files`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Sim(_) => "sim",
+            Source::Fhir(_) => "fhir",
+            Source::Files(_) => "files",
+        }
+    }
+
+    /// What a run record names as its source: the base URL or the path (never credentials).
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Sim(s) => s.rest.config.base_url.clone(),
+            Source::Fhir(r) => r.config.base_url.clone(),
+            Source::Files(p) => p.display().to_string(),
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! The hourly run end to end: the simulated hospital served over HTTP on
+//! loopback, fetched, merged, mapped, scored and written to a temporary
+//! SQLite store.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use careload_config::{Config, SourceKind};
+use careload_ingest::{Mapping, PseudonymKey, fetch, map};
+use careload_runner::{Runner, Scheduler, Source, Tick, load_weights};
+use careload_scoring::{Points, Snapshot};
+use careload_store::{Level, Outcome, Store};
+use chrono::{DateTime, Duration, Utc};
+
+/// A unique temporary directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("careload-runner-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn db_url(&self) -> String {
+        format!("sqlite://{}?mode=rwc", self.0.join("careload.db").display())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// 2026-11-23T12:20Z: a run at 12:20 is the 12:00 hour.
+fn now() -> DateTime<Utc> {
+    "2026-11-23T12:20:00Z".parse().unwrap()
+}
+
+/// A simulated hospital of `beds` beds, UTC, no resync in the test's hours
+/// unless asked, and a pseudonym key variable that is never set.
+fn sim_config(beds: u32, backfill_hours: u32) -> Config {
+    let mut c = Config::default();
+    c.source.kind = SourceKind::Sim;
+    c.source.pseudonym_key_env = "CARELOAD_TEST_UNSET_PSEUDONYM_KEY".into();
+    c.sim.beds = beds;
+    c.sim.seed = 7;
+    c.sim.listen = "127.0.0.1:0".into();
+    c.scoring.time_zone = "UTC".into();
+    c.schedule.resync_hour = 23;
+    c.schedule.backfill_hours = backfill_hours;
+    c
+}
+
+async fn store(dir: &TempDir) -> Store {
+    Store::connect(&dir.db_url()).await.unwrap()
+}
+
+fn weights() -> Arc<careload_scoring::Weights> {
+    Arc::new(load_weights(None).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_writes_every_hour_and_wards_sum_their_patients() {
+    let dir = TempDir::new("backfill");
+    let store = store(&dir).await;
+    let config = sim_config(60, 6);
+    let mut runner = Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+    let first: DateTime<Utc> = "2026-11-23T07:00:00Z".parse().unwrap();
+    let last: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+    assert_eq!(runner.backfill_from(), Some(first));
+
+    let runs = runner.backfill(now()).await.unwrap();
+    assert_eq!(runs.len(), 6);
+    for (i, run) in runs.iter().enumerate() {
+        assert_eq!(run.hour, first + Duration::hours(i as i64));
+        assert_eq!(run.outcome, Outcome::Ok, "{run:?}");
+        assert_eq!(run.full_fetch, i == 0, "only the first run fetches everything: {run:?}");
+        assert!(run.patients > 30, "{run:?}");
+    }
+    // nothing left to back-fill
+    assert!(runner.backfill(now()).await.unwrap().is_empty());
+
+    let current = store.current_hour().await.unwrap().unwrap();
+    assert_eq!(current.hour, last);
+    let hospital = store.hospital_hours(first, last + Duration::hours(1)).await.unwrap();
+    assert_eq!(hospital.len(), 6);
+
+    for run in &runs {
+        let to = run.hour + Duration::hours(1);
+        let mut hospital_patients = 0;
+        let mut hospital_total = Points::ZERO;
+        for ward in &run.wards {
+            let units = store.ward_hours(ward, run.hour, to).await.unwrap();
+            assert_eq!(units.len(), 1);
+            assert_eq!(units[0].level, Level::Ward);
+            let patients = store.patient_hours(ward, run.hour, to).await.unwrap();
+            let sum = patients.iter().fold(Points::ZERO, |a, p| a + p.total);
+            assert_eq!(
+                units[0].totals.patients as usize,
+                patients.len(),
+                "ward {ward} at {}",
+                run.hour
+            );
+            assert_eq!(units[0].totals.total, sum, "ward {ward} at {}", run.hour);
+            hospital_patients += patients.len();
+            hospital_total += sum;
+        }
+        let h = store.hospital_hours(run.hour, to).await.unwrap();
+        assert_eq!(h[0].totals.patients as usize, hospital_patients);
+        assert_eq!(h[0].totals.total, hospital_total);
+        assert_eq!(hospital_patients, run.patients);
+    }
+
+    let recorded = store.runs(10).await.unwrap();
+    assert_eq!(recorded.len(), 6);
+    for r in &recorded {
+        assert_eq!(r.outcome, Some(Outcome::Ok), "{r:?}");
+        assert!(r.finished_at.is_some());
+        assert!(r.report.error.is_none());
+        assert!(r.source.starts_with("http://127.0.0.1:"), "{}", r.source);
+    }
+}
+
+/// Every snapshot of `hour` from a full fetch of the same served hospital.
+async fn full_fetch_snapshots(runner: &Runner, hour: DateTime<Utc>) -> Vec<Snapshot> {
+    let Source::Sim(sim) = runner.source() else {
+        panic!("a sim source")
+    };
+    let (resources, _) = fetch(&sim.rest.client, &sim.rest.config, None).await.unwrap();
+    let (mut snapshots, _) = map(&resources, &Mapping::default(), &PseudonymKey::development(), hour);
+    snapshots.sort_by(|a, b| a.key.cmp(&b.key));
+    snapshots
+}
+
+/// Every snapshot the runner stored for `hour`.
+async fn stored_snapshots(store: &Store, wards: &[String], hour: DateTime<Utc>) -> Vec<Snapshot> {
+    let mut out = Vec::new();
+    for ward in wards {
+        for p in store
+            .patient_hours(ward, hour, hour + Duration::hours(1))
+            .await
+            .unwrap()
+        {
+            let (snapshot, _) = store.patient_snapshot(hour, &p.key).await.unwrap().unwrap();
+            out.push(snapshot);
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out
+}
+
+/// The key correctness test of merging: hour after hour, the state merged
+/// from incremental fetches maps to exactly the snapshots a full fetch of
+/// the same hour gives — through admissions, discharges, completed tasks,
+/// new observations and records the server stops serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_runs_give_the_snapshots_of_a_full_fetch() {
+    let dir = TempDir::new("incremental");
+    let store = store(&dir).await;
+    let mut config = sim_config(60, 0);
+    config.schedule.resync_hour = 16;
+    let start: DateTime<Utc> = "2026-11-23T06:00:00Z".parse().unwrap();
+    let mut runner = Runner::start(&config, store.clone(), weights(), start).await.unwrap();
+    let mut incremental = 0;
+    for i in 0..20 {
+        let hour = start + Duration::hours(i);
+        let run = runner.run_hour(hour).await.unwrap();
+        assert_eq!(run.outcome, Outcome::Ok, "{run:?}");
+        if !run.full_fetch {
+            incremental += 1;
+        }
+        let stored = stored_snapshots(&store, &run.wards, hour).await;
+        let full = full_fetch_snapshots(&runner, hour).await;
+        assert_eq!(stored.len(), full.len(), "patients at {hour}");
+        for (s, f) in stored.iter().zip(&full) {
+            assert_eq!(s, f, "patient {} at {hour}", s.key.0);
+        }
+    }
+    // 06:00 is the first run, 16:00 UTC the nightly resync
+    assert_eq!(incremental, 18);
+}
+
+/// A port nothing listens on.
+async fn closed_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn down_fhir_config(port: u16) -> Config {
+    let mut c = sim_config(60, 0);
+    c.source.kind = SourceKind::Fhir;
+    c.source.url = format!("http://127.0.0.1:{port}/fhir");
+    c.source.max_retries = 1;
+    c.source.request_timeout_secs = 2;
+    c.source.run_deadline_secs = 10;
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_is_down_gives_a_failed_run_and_keeps_the_last_good_hour() {
+    let dir = TempDir::new("down");
+    let store = store(&dir).await;
+    let good_hour: DateTime<Utc> = "2026-11-23T11:00:00Z".parse().unwrap();
+    let mut sim = Runner::start(&sim_config(60, 0), store.clone(), weights(), good_hour)
+        .await
+        .unwrap();
+    let good = sim.run_hour(good_hour).await.unwrap();
+    assert_eq!(good.outcome, Outcome::Ok);
+
+    let config = down_fhir_config(closed_port().await);
+    let mut down = Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+    let run = down.run_hour(now()).await.unwrap();
+    assert_eq!(run.outcome, Outcome::Failed);
+    assert!(run.full_fetch, "a first run asks for everything");
+    assert_eq!(run.patients, 0);
+    let error = run.report.error.clone().unwrap();
+    assert!(error.contains("127.0.0.1"), "{error}");
+
+    let current = store.current_hour().await.unwrap().unwrap();
+    assert_eq!(current.hour, good_hour);
+    assert_eq!(current.run_id, good.run_id);
+    let latest = store.latest_run().await.unwrap().unwrap();
+    assert_eq!(latest.id, run.run_id);
+    assert_eq!(latest.outcome, Some(Outcome::Failed));
+    assert_eq!(latest.report.error.as_deref(), Some(error.as_str()));
+    assert!(latest.source.contains(&config.source.url));
+    // nothing was written for the failed hour
+    let hour = careload_store::hour_of(now());
+    assert!(
+        store
+            .hospital_hours(hour, hour + Duration::hours(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_while_a_run_is_going_is_skipped_and_counted() {
+    let dir = TempDir::new("skip");
+    let store = store(&dir).await;
+    let config = down_fhir_config(closed_port().await);
+    let runner = Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+    let scheduler = Scheduler::new(runner, 5);
+
+    // a run in progress holds the runner
+    let running = scheduler.runner().clone().lock_owned().await;
+    assert!(matches!(scheduler.tick(now()), Tick::Skipped));
+    assert!(matches!(scheduler.tick(now()), Tick::Skipped));
+    assert_eq!(scheduler.skipped(), 2);
+    assert!(
+        store.runs(10).await.unwrap().is_empty(),
+        "a skipped tick records no run"
+    );
+    drop(running);
+
+    let Tick::Started(handle) = scheduler.tick(now()) else {
+        panic!("the runner is free: the tick must start a run")
+    };
+    // while that run goes, the next tick is skipped
+    let second = scheduler.tick(now());
+    let summary = handle.await.unwrap().unwrap();
+    assert_eq!(summary.outcome, Outcome::Failed);
+    match second {
+        Tick::Skipped => assert_eq!(scheduler.skipped(), 3),
+        // the run finished before the second tick: it ran after, never beside it
+        Tick::Started(h) => {
+            h.await.unwrap();
+        }
+    }
+    let runs = store.runs(10).await.unwrap();
+    assert!(runs.iter().all(|r| r.finished_at.is_some()), "no run left unfinished");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_stops_on_shutdown() {
+    let dir = TempDir::new("shutdown");
+    let store = store(&dir).await;
+    let config = down_fhir_config(closed_port().await);
+    let runner = Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+    let scheduler = Scheduler::new(runner, 5);
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(5), scheduler.run(async {})).await;
+    assert!(stopped.is_ok(), "run() returns once the shutdown future completes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_hours_older_than_its_days() {
+    let dir = TempDir::new("retention");
+    let store = store(&dir).await;
+    let mut config = sim_config(60, 0);
+    config.retention.days = 1;
+    let old: DateTime<Utc> = "2026-11-21T10:00:00Z".parse().unwrap();
+    let mut runner = Runner::start(&config, store.clone(), weights(), old).await.unwrap();
+    assert_eq!(runner.run_hour(old).await.unwrap().outcome, Outcome::Ok);
+    let kept = old + Duration::hours(20);
+    assert_eq!(runner.run_hour(kept).await.unwrap().outcome, Outcome::Ok);
+    let hour = |h: DateTime<Utc>| {
+        let store = store.clone();
+        async move { store.hospital_hours(h, h + Duration::hours(1)).await.unwrap().len() }
+    };
+    assert_eq!(hour(old).await, 1, "within a day: kept");
+
+    // 30 hours later: the first hour is more than a day old, the second not
+    let now = old + Duration::hours(30);
+    assert_eq!(runner.run_hour(now).await.unwrap().outcome, Outcome::Ok);
+    assert_eq!(hour(old).await, 0, "older than retention.days: deleted");
+    assert_eq!(hour(kept).await, 1);
+    assert_eq!(hour(now).await, 1);
+    // runs are history of their own: kept
+    assert_eq!(store.runs(10).await.unwrap().len(), 3);
+}
