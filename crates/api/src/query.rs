@@ -6,8 +6,10 @@
 //! A ward's *expected* level is the mean of its total at the same local hour
 //! of the week (the hospital's `scoring.time_zone`) in each of the 52 weeks
 //! before the hour shown, over the weeks that have a stored hour. With fewer
-//! than [`MIN_SAMPLES`] such hours the indicator is `too_little_data`.
-//! Otherwise it is `higher` when the current total is more than
+//! than [`MIN_SAMPLES`] such hours — a young installation — it falls back
+//! to the same local hour of the day over the last [`FALLBACK_DAYS`] days
+//! (`expected_basis: hour_of_day`), and with fewer than [`MIN_SAMPLES`] of
+//! those too the indicator is `too_little_data`. Otherwise it is `higher` when the current total is more than
 //! [`BAND_PERCENT`] % above the expected level, `lower` when more than
 //! [`BAND_PERCENT`] % below, else `as_expected` (an expected level of 0 is
 //! `as_expected` at 0 and `higher` above it).
@@ -36,8 +38,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crate::AppState;
 use crate::error::{Error, Result};
 use crate::view::{
-    Band, ContributionView, DataState, ForecastSeries, HospitalOverview, Indicator, PatientDetail, PatientRow, Point,
-    RunSummary, Series, TeamView, WardForecast, WardHistory, WardList, WardOverview, WardSummary, WardView,
+    Band, ContributionView, DataState, ExpectedBasis, ForecastSeries, HospitalOverview, Indicator, PatientDetail,
+    PatientRow, Point, RunSummary, Series, TeamView, WardForecast, WardHistory, WardList, WardOverview, WardSummary,
+    WardView,
 };
 
 /// Fewer past hours than this: `too_little_data`.
@@ -46,6 +49,8 @@ pub const MIN_SAMPLES: u32 = 4;
 pub const BAND_PERCENT: i128 = 15;
 /// Weeks of history the expected level looks back.
 pub const EXPECTED_WEEKS: i64 = 52;
+/// Days of history the hour-of-day fallback looks back.
+pub const FALLBACK_DAYS: i64 = 28;
 /// Default history range, hours.
 pub const DEFAULT_HISTORY_HOURS: i64 = 120;
 /// Days of patient rows whose distinct beds count as a ward's beds.
@@ -164,6 +169,29 @@ pub fn same_hour_of_week<Z: TimeZone>(hour: DateTime<Utc>, tz: &Z, weeks: i64) -
         .collect()
 }
 
+/// The same local hour of the day on each of the `days` days before `hour`.
+pub fn same_hour_of_day<Z: TimeZone>(hour: DateTime<Utc>, tz: &Z, days: i64) -> Vec<DateTime<Utc>> {
+    let local = hour.with_timezone(tz).naive_local();
+    (1..=days)
+        .filter_map(|k| {
+            tz.from_local_datetime(&(local - Duration::days(k)))
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+        })
+        .collect()
+}
+
+/// Sum and count of each ward's totals over unit rows.
+fn sums_by_ward(rows: &[careload_store::UnitHour]) -> BTreeMap<String, (i64, u32)> {
+    let mut sums: BTreeMap<String, (i64, u32)> = BTreeMap::new();
+    for u in rows {
+        let e = sums.entry(u.ward.clone()).or_default();
+        e.0 += u.totals.total.milli();
+        e.1 += 1;
+    }
+    sums
+}
+
 /// The indicator for `current` against `expected` over `samples` hours.
 pub fn indicator(current: Points, expected: Option<Points>, samples: u32) -> Indicator {
     let Some(expected) = expected else {
@@ -213,7 +241,7 @@ pub async fn hospital(state: &AppState, now: DateTime<Utc>) -> Result<HospitalOv
     let ds = data_state(state, now).await?;
     let wards = wards_at(state, ds.hour).await?;
     let beds = beds(state, None, ds.hour).await?;
-    let (totals, past) = match ds.hour {
+    let (totals, by_week, by_day) = match ds.hour {
         Some(h) => {
             let hospital = state
                 .store
@@ -223,21 +251,31 @@ pub async fn hospital(state: &AppState, now: DateTime<Utc>) -> Result<HospitalOv
                 .next()
                 .map(|u| u.totals)
                 .unwrap_or_default();
-            let past_hours = same_hour_of_week(h, &state.tz, EXPECTED_WEEKS);
-            (hospital, state.store.unit_hours_at(Level::Ward, &past_hours).await?)
+            let weekly = same_hour_of_week(h, &state.tz, EXPECTED_WEEKS);
+            let by_week = sums_by_ward(&state.store.unit_hours_at(Level::Ward, &weekly).await?);
+            let young = wards
+                .iter()
+                .any(|(id, _)| by_week.get(id).is_none_or(|(_, n)| *n < MIN_SAMPLES));
+            let by_day = if young {
+                let daily = same_hour_of_day(h, &state.tz, FALLBACK_DAYS);
+                sums_by_ward(&state.store.unit_hours_at(Level::Ward, &daily).await?)
+            } else {
+                BTreeMap::new()
+            };
+            (hospital, by_week, by_day)
         }
-        None => (Totals::default(), Vec::new()),
+        None => (Totals::default(), BTreeMap::new(), BTreeMap::new()),
     };
-    let mut sums: BTreeMap<&str, (i64, u32)> = BTreeMap::new();
-    for u in &past {
-        let e = sums.entry(u.ward.as_str()).or_default();
-        e.0 += u.totals.total.milli();
-        e.1 += 1;
-    }
     let wards = wards
         .into_iter()
         .map(|(id, t)| {
-            let (sum, samples) = sums.get(id.as_str()).copied().unwrap_or_default();
+            let weekly = by_week.get(&id).copied().unwrap_or_default();
+            let daily = by_day.get(&id).copied().unwrap_or_default();
+            let (basis, (sum, samples)) = if weekly.1 < MIN_SAMPLES && daily.1 > weekly.1 {
+                (ExpectedBasis::HourOfDay, daily)
+            } else {
+                (ExpectedBasis::HourOfWeek, weekly)
+            };
             let expected = (samples > 0).then(|| Points::from_milli(div_round(sum, i64::from(samples))));
             let ward_beds = beds.get(&id).copied();
             WardOverview {
@@ -249,6 +287,7 @@ pub async fn hospital(state: &AppState, now: DateTime<Utc>) -> Result<HospitalOv
                     .map(|b| f64::from(t.patients) / f64::from(b)),
                 expected,
                 expected_samples: samples,
+                expected_basis: basis,
                 indicator: indicator(t.total, expected, samples),
                 id,
             }
@@ -666,6 +705,18 @@ mod tests {
             assert_eq!(band(p(t), q), want, "{t}");
         }
         assert_eq!(quartiles(&[]), None);
+    }
+
+    #[test]
+    fn same_hour_of_day_steps_back_one_local_day_at_a_time() {
+        let tz = chrono_tz::Europe::Stockholm;
+        // 2026-10-26 09:00 local (CET) is 08:00Z; the day before the clocks
+        // went back (CEST), 09:00 local was 07:00Z.
+        let h = Utc.with_ymd_and_hms(2026, 10, 26, 8, 0, 0).unwrap();
+        let past = same_hour_of_day(h, &tz, 28);
+        assert_eq!(past.len(), 28);
+        assert_eq!(past[0], Utc.with_ymd_and_hms(2026, 10, 25, 8, 0, 0).unwrap());
+        assert_eq!(past[1], Utc.with_ymd_and_hms(2026, 10, 24, 7, 0, 0).unwrap());
     }
 
     #[test]

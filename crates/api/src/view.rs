@@ -55,6 +55,17 @@ pub enum Indicator {
     TooLittleData,
 }
 
+/// Which past hours a ward's expected level is the mean of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectedBasis {
+    /// The same local hour of the week over the last 52 weeks (the rule).
+    HourOfWeek,
+    /// Too few of those yet (a young installation): the same local hour of
+    /// the day over the last 28 days.
+    HourOfDay,
+}
+
 /// One ward on the hospital overview.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WardOverview {
@@ -72,6 +83,8 @@ pub struct WardOverview {
     pub expected: Option<Points>,
     /// How many past hours `expected` is the mean of.
     pub expected_samples: u32,
+    /// Which past hours `expected` is the mean of.
+    pub expected_basis: ExpectedBasis,
     /// Lower / as expected / higher / too little data.
     pub indicator: Indicator,
 }

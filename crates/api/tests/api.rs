@@ -627,6 +627,7 @@ async fn the_hospital_compares_each_ward_with_its_own_hour_of_week(store: Store)
     let w1 = &wards[0];
     assert_eq!(w1["id"], "w1");
     assert_eq!(w1["expected_samples"], 4);
+    assert_eq!(w1["expected_basis"], "hour_of_week");
     assert_eq!(
         w1["indicator"], "higher",
         "three patients now against one in past weeks: {w1}"
@@ -642,6 +643,37 @@ async fn the_hospital_compares_each_ward_with_its_own_hour_of_week(store: Store)
 
     let (s, _, _) = call(&app, &format!("/?token={STAFF}"), None).await;
     assert_eq!(s, StatusCode::OK);
+}
+
+/// Five days of history (the demo's): no same hour of the week yet, so the
+/// expected level is the same hour of the day over the previous days.
+async fn a_young_ward_is_compared_with_its_hour_of_day_until_weeks_exist(store: Store) {
+    let w = weights();
+    store.record_weights(&w).await.expect("record weights");
+    let hour = hour_of(Utc::now());
+    let tz: chrono_tz::Tz = chrono_tz::Europe::Stockholm;
+    for past in careload_api::query::same_hour_of_day(hour, &tz, 4) {
+        write(&store, &w, past, vec![patient("pb", "w1", "a", "2", past, 0)]).await;
+    }
+    write(&store, &w, hour, hour_patients(hour, 0)).await;
+    let world = World {
+        store,
+        weights: Arc::new(w),
+        hour,
+        now: hour_patients(hour, 0),
+    };
+    let app = router(state_with(&world, config()));
+    let v = json(&app, "/api/v1/hospital", Some(STAFF)).await;
+    let w1 = &v["wards"][0];
+    assert_eq!(w1["id"], "w1");
+    assert_eq!(w1["expected_basis"], "hour_of_day", "{w1}");
+    assert_eq!(w1["expected_samples"], 4);
+    assert_eq!(
+        w1["indicator"], "higher",
+        "three patients now against one on past days: {w1}"
+    );
+    let w2 = &v["wards"][1];
+    assert_eq!(w2["indicator"], "too_little_data", "no past hours at all: {w2}");
 }
 
 async fn openapi_documents_every_route_of_the_router(store: Store) {
@@ -883,6 +915,7 @@ on_every_backend!(
     an_open_api_needs_no_token_and_a_missing_secret_names_its_token,
     client_errors_say_what_to_send_and_server_errors_say_nothing,
     the_hospital_compares_each_ward_with_its_own_hour_of_week,
+    a_young_ward_is_compared_with_its_hour_of_day_until_weeks_exist,
     openapi_documents_every_route_of_the_router,
     metrics_count_requests_and_show_the_latest_run,
     the_rate_limit_answers_429_with_retry_after_per_client,

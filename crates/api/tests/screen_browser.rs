@@ -25,8 +25,8 @@ use axum::response::Html;
 use axum::routing::get;
 use careload_api::screen::{ScreenContext, hospital_page, ward_page};
 use careload_api::view::{
-    Band, DataState, HospitalOverview, Indicator, PatientRow, Point, RunSummary, Series, TeamView, WardHistory,
-    WardOverview, WardView,
+    Band, DataState, ExpectedBasis, HospitalOverview, Indicator, PatientRow, Point, RunSummary, Series, TeamView,
+    WardHistory, WardOverview, WardView,
 };
 use careload_scoring::Points;
 use careload_scoring::aggregate::Totals;
@@ -285,6 +285,7 @@ fn hospital(ward: &WardView) -> HospitalOverview {
         occupancy: ward.beds.map(|b| f64::from(ward.totals.patients) / f64::from(b)),
         expected: Some(Points::from_milli(ward.totals.total.milli() * 8 / 10)),
         expected_samples: 2_900,
+        expected_basis: ExpectedBasis::HourOfWeek,
         indicator: Indicator::Higher,
     }];
     let others = [
@@ -316,6 +317,7 @@ fn hospital(ward: &WardView) -> HospitalOverview {
             } else {
                 3_000
             },
+            expected_basis: ExpectedBasis::HourOfWeek,
             indicator,
         });
     }

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::{ScreenContext, as_of_line, banners, encode_component, escape, footer, href, no_data, page, points, style};
-use crate::view::{HospitalOverview, Indicator, WardOverview};
+use crate::view::{ExpectedBasis, HospitalOverview, Indicator, WardOverview};
 
 /// The whole page.
 pub(super) fn render(overview: &HospitalOverview, ctx: &ScreenContext) -> String {
@@ -47,7 +47,15 @@ fn indicator(w: &WardOverview) -> String {
     let (class, sym, word) = style::indicator(w.indicator);
     let title = match (w.indicator, w.expected) {
         (Indicator::TooLittleData, _) | (_, None) => format!("för få timmar ({})", w.expected_samples),
-        (_, Some(e)) => format!("förväntat {} (medel av {} timmar)", points(e), w.expected_samples),
+        (_, Some(e)) => format!(
+            "förväntat {} (medel av {} timmar, samma {})",
+            points(e),
+            w.expected_samples,
+            match w.expected_basis {
+                ExpectedBasis::HourOfWeek => "timme i veckan",
+                ExpectedBasis::HourOfDay => "timme på dygnet, kort historik",
+            }
+        ),
     };
     let title = format!(
         "{title}; nu {} varav USK {} och SSK {}",
@@ -131,7 +139,7 @@ fn table(overview: &HospitalOverview, ctx: &ScreenContext) -> String {
         r#"<span><span class="ind ind-as_expected"><span class="sym">●</span> som förväntat</span></span>"#,
         r#"<span><span class="ind ind-higher"><span class="sym">▲</span> högre</span></span>"#,
         r#"<span><span class="ind ind-too_little_data"><span class="sym">–</span> för lite data</span></span>"#,
-        r#"<span>än avdelningens genomsnitt för samma timme i veckan</span></p>"#
+        r#"<span>än avdelningens genomsnitt för samma timme i veckan (samma timme på dygnet de första veckorna)</span></p>"#
     ));
     out
 }
@@ -167,6 +175,7 @@ mod tests {
             occupancy: Some(0.9),
             expected: Some(Points::whole(100)),
             expected_samples: 1200,
+            expected_basis: ExpectedBasis::HourOfWeek,
             indicator,
         }
     }

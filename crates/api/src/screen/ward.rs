@@ -18,14 +18,30 @@ const NORTON_RISK: u8 = 14;
 /// The column key for patients whose team has no totals row.
 const OTHERS: &str = "övriga";
 
+/// A Location id as shown on the ward's own screen: without the ward's id
+/// as prefix (`w01-r03-b2` → `r03-b2`), a lone letter in capitals (`w01-a` →
+/// `A`). Ids that do not start with the ward's id are shown whole.
+fn short_label(id: &str, ward: &str) -> String {
+    let rest = id
+        .strip_prefix(ward)
+        .and_then(|r| r.strip_prefix(['-', '_', '.', '/']))
+        .filter(|r| !r.is_empty())
+        .unwrap_or(id);
+    if rest.len() == 1 && rest.chars().all(|c| c.is_ascii_alphabetic()) {
+        rest.to_ascii_uppercase()
+    } else {
+        rest.to_owned()
+    }
+}
+
 /// A team's display name.
-fn team_name(team: &str) -> String {
+fn team_name(team: &str, ward: &str) -> String {
     if team == NO_TEAM {
         "Utan vårdlag".to_owned()
     } else if team == OTHERS {
         "Övriga patienter".to_owned()
     } else {
-        format!("Vårdlag {team}")
+        format!("Vårdlag {}", short_label(team, ward))
     }
 }
 
@@ -104,7 +120,7 @@ fn teams(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) -> String 
     let mut out = String::from(r#"<div class="teams">"#);
     for (n, team) in ward.teams.iter().enumerate() {
         let mut patients: Vec<&PatientRow> = ward.patients.iter().filter(|p| team_of(p) == team.team).collect();
-        patients.sort_by_cached_key(|p| bed_order(p.bed.as_deref()));
+        patients.sort_by_cached_key(|p| bed_order(p.bed.as_deref().map(|b| short_label(b, &ward.id)).as_deref()));
         out.push_str(&team_column(
             n,
             team,
@@ -168,7 +184,7 @@ fn team_column(
     ctx: &ScreenContext,
 ) -> String {
     let (colour, _) = style::team_line(n);
-    let name = team_name(&team.team);
+    let name = team_name(&team.team, &history.id);
     let spark = series
         .map(|s| {
             svg::sparkline(
@@ -211,7 +227,11 @@ fn team_column(
 }
 
 fn patient_row(p: &PatientRow, series: Option<&Series>, history: &WardHistory, _ctx: &ScreenContext) -> String {
-    let bed = p.bed.as_deref().map(escape).unwrap_or_else(|| "–".to_owned());
+    let bed = p
+        .bed
+        .as_deref()
+        .map(|b| escape(&short_label(b, &history.id)))
+        .unwrap_or_else(|| "–".to_owned());
     let outlying = if p.outlying {
         r#"<span class="flag out" title="utlokaliserad patient">UTL</span>"#
     } else {
@@ -298,7 +318,7 @@ fn trend(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) -> String 
         let _ = write!(
             legend,
             r#"<span><svg width="40" height="12"><line x1="0" y1="6" x2="40" y2="6" stroke="{colour}" stroke-width="3"{dash_attr}/></svg> {}</span>"#,
-            escape(&team_name(&team.team))
+            escape(&team_name(&team.team, &history.id))
         );
     }
     let frame = Frame {
@@ -356,6 +376,21 @@ pub(crate) mod tests {
     use crate::view::{Band, DataState, Point, RunSummary};
     use careload_scoring::Points;
     use careload_scoring::news2::RiskLevel;
+
+    #[test]
+    fn location_ids_lose_the_ward_prefix_on_the_ward_screen() {
+        assert_eq!(short_label("w01-a", "w01"), "A");
+        assert_eq!(short_label("w01-r03-b2", "w01"), "r03-b2");
+        assert_eq!(short_label("w01-extra-1", "w01"), "extra-1");
+        assert_eq!(short_label("12", "w01"), "12", "another id is shown whole");
+        assert_eq!(short_label("w01", "w01"), "w01", "nothing left: shown whole");
+        assert_eq!(
+            short_label("w011-a", "w01"),
+            "w011-a",
+            "a longer ward id is not a prefix"
+        );
+        assert_eq!(team_name("w01-b", "w01"), "Vårdlag B");
+    }
     use careload_scoring::score::{Components, Split};
     use careload_scoring::snapshot::{AdlDomain, AdlLevel, AdlNeed, Sex};
     use chrono::{DateTime, Duration, TimeZone as _, Utc};
