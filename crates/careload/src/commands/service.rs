@@ -150,8 +150,32 @@ fn demo_config(args: &DemoArgs) -> anyhow::Result<Config> {
     config.api.open = true;
     config.api.listen = args.listen.to_string();
     config.schedule.backfill_hours = args.hours;
+    name_sim_wards(&mut config)?;
     config.validate()?;
     Ok(config)
+}
+
+/// Names, care categories and bed counts of the simulated hospital's wards,
+/// as a hospital would write them in `[wards.<id>]` ("Avd 3 Kirurgi").
+fn name_sim_wards(config: &mut Config) -> anyhow::Result<()> {
+    let hospital = careload_sim::Hospital::new(careload_sim::SimConfig {
+        beds: config.sim.beds,
+        wards: config.sim.wards,
+        ..careload_sim::SimConfig::new(config.sim.seed, Utc::now())
+    })?;
+    for (n, w) in hospital.stats().wards.iter().enumerate() {
+        let specialty = careload_sim::codes::SPECIALTIES
+            .iter()
+            .find(|s| s.key == w.specialty)
+            .map_or(w.specialty, |s| s.swedish);
+        let mut chars = specialty.chars();
+        let specialty: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+        let ward = config.wards.entry(w.id.clone()).or_default();
+        ward.name = Some(format!("Avd {} {specialty}", n + 1));
+        ward.care_category = Some(w.care_category.to_owned());
+        ward.beds = Some(w.beds);
+    }
+    Ok(())
 }
 
 /// Deletes a SQLite file and its WAL companions; a missing file is fine.
