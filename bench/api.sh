@@ -6,6 +6,7 @@
 #
 #   bench/api.sh                 # release build (the figures to report)
 #   PROFILE=debug bench/api.sh   # quicker to build, slower to serve
+#   BIN=path/to/careload bench/api.sh   # no build
 #
 # Needs wrk (Debian package `wrk`). Not part of CI: the figures are read by
 # people, not asserted by tests.
@@ -19,7 +20,8 @@ duration="${DURATION:-20s}"
 conns="${CONNECTIONS:-200}"
 command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 
-if [ "$profile" = release ]; then cargo build -q --release -p careload; bin="$CARGO_TARGET_DIR/release/careload"
+if [ -n "${BIN:-}" ]; then bin="$BIN"   # an already built binary
+elif [ "$profile" = release ]; then cargo build -q --release -p careload; bin="$CARGO_TARGET_DIR/release/careload"
 else cargo build -q -p careload; bin="$CARGO_TARGET_DIR/debug/careload"; fi
 
 db="$(mktemp -d)/bench.db"

@@ -6,12 +6,14 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use careload_store::{AuditEntry, Run, WeightsVersion};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::auth::ScreenToken;
+use crate::cache::Cached;
 use crate::error::{Error, Result};
 use crate::query;
 use crate::screen::{self, ScreenContext};
@@ -27,30 +29,64 @@ const READY_GRACE_HOURS: i64 = 2;
 
 type Params = Query<HashMap<String, String>>;
 
-pub(crate) async fn hospital(State(state): State<AppState>) -> Result<Json<HospitalOverview>> {
-    Ok(Json(query::hospital(&state, Utc::now()).await?))
+pub(crate) async fn hospital(State(state): State<AppState>) -> Result<Cached> {
+    let now = Utc::now();
+    state
+        .cache
+        .get_or_build("hospital".into(), now, || async {
+            Cached::json::<HospitalOverview>(&query::hospital(&state, now).await?)
+        })
+        .await
 }
 
-pub(crate) async fn wards(State(state): State<AppState>) -> Result<Json<WardList>> {
-    Ok(Json(query::ward_list(&state, Utc::now()).await?))
+pub(crate) async fn wards(State(state): State<AppState>) -> Result<Cached> {
+    let now = Utc::now();
+    state
+        .cache
+        .get_or_build("wards".into(), now, || async {
+            Cached::json::<WardList>(&query::ward_list(&state, now).await?)
+        })
+        .await
 }
 
-pub(crate) async fn ward(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<WardView>> {
-    Ok(Json(query::ward(&state, &id, Utc::now()).await?))
+pub(crate) async fn ward(State(state): State<AppState>, Path(id): Path<String>) -> Result<Cached> {
+    let now = Utc::now();
+    state
+        .cache
+        .get_or_build(format!("ward\n{id}"), now, || async {
+            Cached::json::<WardView>(&query::ward(&state, &id, now).await?)
+        })
+        .await
 }
 
 pub(crate) async fn ward_history(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Params,
-) -> Result<Json<WardHistory>> {
+) -> Result<Cached> {
     let from = query::parse_time("from", q.get("from"))?;
     let to = query::parse_time("to", q.get("to"))?;
-    Ok(Json(query::ward_history(&state, &id, from, to, Utc::now()).await?))
+    if from.is_some() || to.is_some() {
+        // any range on request: built each time, never cached
+        return Cached::json::<WardHistory>(&query::ward_history(&state, &id, from, to, Utc::now()).await?);
+    }
+    let now = Utc::now();
+    state
+        .cache
+        .get_or_build(format!("history\n{id}"), now, || async {
+            Cached::json::<WardHistory>(&query::ward_history(&state, &id, None, None, now).await?)
+        })
+        .await
 }
 
-pub(crate) async fn ward_forecast(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<WardForecast>> {
-    Ok(Json(query::forecast(&state, &id, Utc::now()).await?))
+pub(crate) async fn ward_forecast(State(state): State<AppState>, Path(id): Path<String>) -> Result<Cached> {
+    let now = Utc::now();
+    state
+        .cache
+        .get_or_build(format!("forecast\n{id}"), now, || async {
+            Cached::json::<WardForecast>(&query::forecast(&state, &id, now).await?)
+        })
+        .await
 }
 
 pub(crate) async fn patient(State(state): State<AppState>, Path(key): Path<String>) -> Result<Json<PatientDetail>> {
@@ -155,9 +191,23 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response> {
         .into_response())
 }
 
-fn screen_context(state: &AppState, token: ScreenToken) -> ScreenContext {
+/// A cache key part for the token a page embeds in its links: a hash, never the secret.
+fn token_key(token: &ScreenToken) -> String {
+    token
+        .0
+        .as_deref()
+        .map(|t| {
+            Sha256::digest(t.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn screen_context(state: &AppState, token: ScreenToken, now: DateTime<Utc>) -> ScreenContext {
     ScreenContext {
-        now: Utc::now(),
+        now,
         tz: state.tz,
         refresh_seconds: SCREEN_REFRESH_SECONDS,
         token: token.0,
@@ -167,21 +217,33 @@ fn screen_context(state: &AppState, token: ScreenToken) -> ScreenContext {
 pub(crate) async fn hospital_screen(
     State(state): State<AppState>,
     Extension(token): Extension<ScreenToken>,
-) -> Result<Html<String>> {
-    let ctx = screen_context(&state, token);
-    let overview = query::hospital(&state, ctx.now).await?;
-    Ok(Html(screen::hospital_page(&overview, &ctx)))
+) -> Result<Cached> {
+    let now = Utc::now();
+    state
+        .cache
+        .get_or_build(format!("hospital page\n{}", token_key(&token)), now, || async {
+            let ctx = screen_context(&state, token, now);
+            let overview = query::hospital(&state, ctx.now).await?;
+            Ok(Cached::html(screen::hospital_page(&overview, &ctx)))
+        })
+        .await
 }
 
 pub(crate) async fn ward_screen(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Extension(token): Extension<ScreenToken>,
-) -> Result<Html<String>> {
-    let ctx = screen_context(&state, token);
-    let view = query::ward(&state, &id, ctx.now).await?;
-    let history = query::ward_history(&state, &id, None, None, ctx.now).await?;
-    Ok(Html(screen::ward_page(&view, &history, &ctx)))
+) -> Result<Cached> {
+    let now = Utc::now();
+    state
+        .cache
+        .get_or_build(format!("ward page\n{id}\n{}", token_key(&token)), now, || async {
+            let ctx = screen_context(&state, token, now);
+            let view = query::ward(&state, &id, ctx.now).await?;
+            let history = query::ward_history(&state, &id, None, None, ctx.now).await?;
+            Ok(Cached::html(screen::ward_page(&view, &history, &ctx)))
+        })
+        .await
 }
 
 pub(crate) async fn no_route() -> Error {

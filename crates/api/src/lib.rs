@@ -25,6 +25,7 @@ use careload_scoring::Weights;
 use careload_store::Store;
 
 pub mod auth;
+pub mod cache;
 pub mod error;
 mod handlers;
 pub mod layers;
@@ -51,6 +52,7 @@ pub struct AppState {
     auth: Arc<auth::Auth>,
     metrics: Arc<metrics::Metrics>,
     limiter: Arc<layers::RateLimiter>,
+    cache: Arc<cache::ResponseCache>,
 }
 
 impl AppState {
@@ -104,7 +106,18 @@ impl AppState {
             auth: Arc::new(auth),
             metrics: Arc::new(metrics::Metrics::default()),
             limiter: Arc::new(layers::RateLimiter::default()),
+            cache: Arc::new(cache::ResponseCache::default()),
         }
+    }
+}
+
+impl AppState {
+    /// Tells the API that a run has written (or failed): built responses are
+    /// dropped, so screens and JSON show the new hour or the failure at
+    /// once rather than within [`cache::TTL_SECONDS`]. The service calls it
+    /// after every run.
+    pub fn data_changed(&self) {
+        self.cache.clear();
     }
 }
 

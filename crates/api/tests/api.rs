@@ -752,7 +752,7 @@ async fn the_rate_limit_answers_429_with_retry_after_per_client(store: Store) {
 async fn readiness_follows_the_runs(store: Store) {
     let w = Arc::new(weights());
     let state = AppState::with_env(store.clone(), Arc::new(config()), w.clone(), env).expect("state");
-    let app = router(state);
+    let app = router(state.clone());
     let (s, _, body) = call(&app, "/readyz", None).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body.contains("no ingest run has succeeded yet"), "{body}");
@@ -766,6 +766,7 @@ async fn readiness_follows_the_runs(store: Store) {
     store.record_weights(&w).await.expect("weights");
     let hour = hour_of(Utc::now());
     write(&store, &w, hour, hour_patients(hour, 0)).await;
+    state.data_changed();
     let (s, _, body) = call(&app, "/readyz", None).await;
     assert_eq!(s, StatusCode::OK, "{body}");
 
@@ -776,6 +777,9 @@ async fn readiness_follows_the_runs(store: Store) {
         ..RunReport::default()
     };
     store.finish_run(run, Outcome::Failed, &failed).await.expect("finish");
+    // The API may serve what it built for up to its cache's TTL; the service
+    // tells it after every run.
+    state.data_changed();
     let (s, _, _) = call(&app, "/readyz", None).await;
     assert_eq!(s, StatusCode::OK);
     let v = json(&app, "/api/v1/wards/w1", Some(STAFF)).await;

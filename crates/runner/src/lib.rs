@@ -21,5 +21,5 @@ pub mod source;
 
 pub use error::{Error, Result};
 pub use runner::{RunSummary, Runner, apply_changes, load_mapping, load_weights, pseudonym_key};
-pub use schedule::{Scheduler, Tick, next_tick};
+pub use schedule::{AfterRun, Scheduler, Tick, next_tick};
 pub use source::{RestSource, SimSource, Source, rest_config};

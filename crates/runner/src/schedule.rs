@@ -38,12 +38,26 @@ pub enum Tick {
 }
 
 /// Fires the hourly runs of one [`Runner`].
-#[derive(Debug)]
 pub struct Scheduler {
     runner: Arc<Mutex<Runner>>,
     minute: u32,
     skipped: AtomicU64,
+    after_run: Option<AfterRun>,
 }
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("minute", &self.minute)
+            .field("skipped", &self.skipped)
+            .field("after_run", &self.after_run.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Called after every run, whatever its outcome (e.g. to tell the API's
+/// response cache that the data changed).
+pub type AfterRun = Arc<dyn Fn() + Send + Sync>;
 
 impl Scheduler {
     /// A scheduler running `runner` at `minute` past every hour.
@@ -57,7 +71,14 @@ impl Scheduler {
             runner,
             minute,
             skipped: AtomicU64::new(0),
+            after_run: None,
         }
+    }
+
+    /// Calls `f` after every run, whatever its outcome.
+    pub fn with_after_run(mut self, f: AfterRun) -> Scheduler {
+        self.after_run = Some(f);
+        self
     }
 
     /// The runner.
@@ -78,14 +99,19 @@ impl Scheduler {
             return Tick::Skipped;
         };
         let hour = hour_of(now);
+        let after_run = self.after_run.clone();
         Tick::Started(tokio::spawn(async move {
-            match runner.run_hour(hour).await {
+            let summary = match runner.run_hour(hour).await {
                 Ok(summary) => Some(summary),
                 Err(e) => {
                     tracing::error!(hour = %hour, error = %e, "run could not be recorded");
                     None
                 }
+            };
+            if let Some(f) = after_run {
+                f();
             }
+            summary
         }))
     }
 

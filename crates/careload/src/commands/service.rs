@@ -111,7 +111,9 @@ async fn serve_until(
     runner: Runner,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let scheduler = Scheduler::new(runner, config.schedule.minute);
+    let api_state = state.clone();
+    let scheduler =
+        Scheduler::new(runner, config.schedule.minute).with_after_run(Arc::new(move || api_state.data_changed()));
     let api = careload_api::serve(listener, state, stopped(stop.clone()));
     let (served, ()) = tokio::join!(api, scheduler.run(stopped(stop)));
     served.context("the HTTP server failed")?;
@@ -169,7 +171,10 @@ fn name_sim_wards(config: &mut Config) -> anyhow::Result<()> {
             .find(|s| s.key == w.specialty)
             .map_or(w.specialty, |s| s.swedish);
         let mut chars = specialty.chars();
-        let specialty: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+        let specialty: String = chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default();
         let ward = config.wards.entry(w.id.clone()).or_default();
         ward.name = Some(format!("Avd {} {specialty}", n + 1));
         ward.care_category = Some(w.care_category.to_owned());
