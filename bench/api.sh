@@ -25,7 +25,8 @@ elif [ "$profile" = release ]; then cargo build -q --release -p careload; bin="$
 else cargo build -q -p careload; bin="$CARGO_TARGET_DIR/debug/careload"; fi
 
 db="$(mktemp -d)/bench.db"
-"$bin" demo --beds "$beds" --listen "$addr" --db "$db" >"$db.log" 2>&1 &
+# every wrk connection comes from 127.0.0.1: lift the per-client rate limit
+CARELOAD_API_RATE_LIMIT_PER_MINUTE=0 "$bin" demo --beds "$beds" --listen "$addr" --db "$db" >"$db.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do
@@ -38,5 +39,7 @@ echo "bench: $beds beds, ward $ward, $conns connections, $duration per endpoint,
 for path in "/api/v1/wards/$ward" "/wards/$ward/screen" "/api/v1/hospital"; do
   echo
   echo "== GET $path"
-  wrk -t2 -c"$conns" -d"$duration" --latency "http://$addr$path" | sed -n '/Latency Distribution/,/Transfer/p'
+  out="$(wrk -t2 -c"$conns" -d"$duration" --latency "http://$addr$path")"
+  echo "$out" | sed -n '/Latency Distribution/,/Transfer/p'
+  if echo "$out" | grep -q "Non-2xx"; then echo "bench: some responses were not 2xx; the figures are not valid" >&2; exit 1; fi
 done

@@ -145,6 +145,12 @@ pub struct Runner {
     retention_days: u32,
     held: Held,
     backfill_from: Option<DateTime<Utc>>,
+    /// During a back-fill: the hour to move the simulated hospital to as
+    /// soon as this run's fetch is done.
+    advance_after_fetch: Option<DateTime<Utc>>,
+    /// The simulated hospital moving to the next hour while this one is
+    /// mapped, scored and written; the next run waits for it.
+    advancing: Option<tokio::task::JoinHandle<DateTime<Utc>>>,
 }
 
 impl Runner {
@@ -165,6 +171,8 @@ impl Runner {
             retention_days: config.retention.days,
             held: Held::default(),
             backfill_from: None,
+            advance_after_fetch: None,
+            advancing: None,
         })
     }
 
@@ -228,6 +236,13 @@ impl Runner {
     /// hospital's clock and fetching over HTTP as every hourly run does.
     /// Nothing to do (an empty list) when no back-fill is pending.
     ///
+    /// The hours are pipelined: as soon as an hour's fetch is done, the
+    /// simulated hospital starts moving to the next hour while this one is
+    /// mapped, scored and written, and the next run waits for it before it
+    /// fetches. Every fetch still sees exactly its own hour (the hospital
+    /// only moves after the fetch), so the result is that of running the
+    /// hours one after the other.
+    ///
     /// # Errors
     /// As [`Runner::run_hour`]; a source other than the simulated hospital.
     pub async fn backfill(&mut self, through: DateTime<Utc>) -> Result<Vec<RunSummary>> {
@@ -243,8 +258,12 @@ impl Runner {
         let mut runs = Vec::new();
         let mut hour = from;
         while hour <= end {
-            runs.push(self.run_hour(hour).await?);
-            hour += Duration::hours(1);
+            let next = hour + Duration::hours(1);
+            self.advance_after_fetch = (next <= end).then_some(next);
+            let run = self.run_hour(hour).await;
+            self.advance_after_fetch = None;
+            runs.push(run?);
+            hour = next;
         }
         tracing::info!(
             hours = runs.len(),
@@ -347,8 +366,13 @@ impl Runner {
         report: &mut RunReport,
     ) -> std::result::Result<Written, String> {
         let full = matches!(self.source, Source::Files(_)) || self.held.since.is_none() || self.is_resync_hour(hour);
+        let advance_after_fetch = self.advance_after_fetch.take();
         if let Source::Sim(sim) = &self.source {
             let advance_started = Instant::now();
+            if let Some(advancing) = self.advancing.take() {
+                // a panicked step is retried (and reported) by `advance_to` below
+                let _ = advancing.await;
+            }
             sim.advance_to(hour).await.map_err(|e| e.to_string())?;
             report
                 .counts
@@ -356,6 +380,11 @@ impl Runner {
         }
         let fetch_started = Instant::now();
         let (fresh, read) = self.fetch(full, report).await.map_err(|e| e.to_string())?;
+        if let (Source::Sim(sim), Some(next)) = (&self.source, advance_after_fetch) {
+            // this hour is fetched: the hospital may move on meanwhile
+            let sim = sim.sim.clone();
+            self.advancing = Some(tokio::task::spawn_blocking(move || sim.advance_to(next)));
+        }
         report
             .counts
             .insert("fetch_ms".into(), fetch_started.elapsed().as_millis() as u64);

@@ -184,6 +184,59 @@ async fn incremental_runs_give_the_snapshots_of_a_full_fetch() {
     assert_eq!(incremental, 18);
 }
 
+/// Every snapshot and score the runner stored for `hour`.
+async fn stored_hour(store: &Store, wards: &[String], hour: DateTime<Utc>) -> Vec<String> {
+    let mut out = Vec::new();
+    for ward in wards {
+        for p in store
+            .patient_hours(ward, hour, hour + Duration::hours(1))
+            .await
+            .unwrap()
+        {
+            let stored = store.patient_snapshot(hour, &p.key).await.unwrap().unwrap();
+            out.push(format!("{stored:?}"));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The back-fill moves the simulated hospital to the next hour while an
+/// hour is mapped, scored and written: it must store exactly what running
+/// the hours one after the other stores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelined_backfill_stores_what_hour_by_hour_runs_store() {
+    let dir = TempDir::new("pipelined");
+    let pipelined = store(&dir).await;
+    let mut runner = Runner::start(&sim_config(60, 8), pipelined.clone(), weights(), now())
+        .await
+        .unwrap();
+    let runs = runner.backfill(now()).await.unwrap();
+    assert_eq!(runs.len(), 8);
+
+    let dir = TempDir::new("sequential");
+    let sequential = store(&dir).await;
+    let first = runs[0].hour;
+    let mut one_by_one = Runner::start(&sim_config(60, 0), sequential.clone(), weights(), first)
+        .await
+        .unwrap();
+    for run in &runs {
+        let again = one_by_one.run_hour(run.hour).await.unwrap();
+        assert_eq!(
+            (again.full_fetch, again.patients),
+            (run.full_fetch, run.patients),
+            "{run:?}"
+        );
+        assert_eq!(again.wards, run.wards);
+        let (a, b) = (
+            stored_hour(&pipelined, &run.wards, run.hour).await,
+            stored_hour(&sequential, &run.wards, run.hour).await,
+        );
+        assert_eq!(a.len(), run.patients);
+        assert!(a == b, "hour {} differs", run.hour);
+    }
+}
+
 /// A port nothing listens on.
 async fn closed_port() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -155,6 +155,10 @@ pub(crate) fn ward_locations(w: &Ward, created: DateTime<Utc>, style: RefStyle, 
     }
 }
 
+/// Says whether the Observation with this id and `meta.lastUpdated` is
+/// already served unchanged (see [`Hospital::values_reusing`]).
+pub(crate) type Reusable<'a> = &'a dyn Fn(&str, DateTime<Utc>) -> bool;
+
 /// Emits one patient's resources at `now`.
 struct Emitter<'a> {
     p: &'a Patient,
@@ -163,9 +167,32 @@ struct Emitter<'a> {
     style: RefStyle,
     pid: String,
     eid: String,
+    reusable: Option<Reusable<'a>>,
 }
 
 impl Emitter<'_> {
+    /// The stub standing for an Observation that is already served
+    /// unchanged: its type, id and `meta.lastUpdated` only.
+    fn reused(&self, id: &str, at: DateTime<Utc>) -> Option<Value> {
+        let reusable = self.reusable?;
+        reusable(id, at).then(|| Value::Object(base("Observation", id, at)))
+    }
+
+    /// Pushes the Observation `id` at `at`: its stub when already served
+    /// unchanged, else what `build` makes.
+    fn push_observation(
+        &self,
+        out: &mut Vec<Value>,
+        id: String,
+        at: DateTime<Utc>,
+        build: impl FnOnce(String) -> Value,
+    ) {
+        out.push(match self.reused(&id, at) {
+            Some(stub) => stub,
+            None => build(id),
+        });
+    }
+
     fn subject(&self) -> Value {
         reference(self.style, "Patient", &self.pid)
     }
@@ -233,6 +260,9 @@ impl Emitter<'_> {
         code: Value,
         value: (&str, Value),
     ) -> Value {
+        if let Some(stub) = self.reused(&id, at) {
+            return stub;
+        }
         let mut m = base("Observation", &id, at);
         m.insert("status".into(), json!("final"));
         m.insert(
@@ -255,98 +285,116 @@ impl Emitter<'_> {
         let local = |code: &str| cc(coding(codes::OBSERVATION, code));
         let qty = |value: Value, unit: &str, code: &str| json!({ "value": value, "unit": unit, "system": codes::UCUM, "code": code });
         if m.charted {
-            out.push(self.observation(
-                id("news2"),
-                m.at,
-                VITAL,
-                cc(coding_d(
-                    codes::SNOMED,
-                    codes::NEWS2_TOTAL,
-                    "Royal College of Physicians NEWS2 (National Early Warning Score 2) total score",
-                )),
-                ("valueInteger", json!(m.total)),
-            ));
+            self.push_observation(out, id("news2"), m.at, |id| {
+                self.observation(
+                    id,
+                    m.at,
+                    VITAL,
+                    cc(coding_d(
+                        codes::SNOMED,
+                        codes::NEWS2_TOTAL,
+                        "Royal College of Physicians NEWS2 (National Early Warning Score 2) total score",
+                    )),
+                    ("valueInteger", json!(m.total)),
+                )
+            });
         }
-        out.push(self.observation(
-            id("rr"),
-            m.at,
-            VITAL,
-            loinc(codes::RESPIRATORY_RATE, "Respiratory rate"),
-            ("valueQuantity", qty(json!(v.rr), "breaths/minute", "/min")),
-        ));
-        out.push(self.observation(
-            id("spo2"),
-            m.at,
-            VITAL,
-            loinc(codes::SPO2, "Oxygen saturation in Arterial blood by Pulse oximetry"),
-            ("valueQuantity", qty(json!(v.spo2), "%", "%")),
-        ));
-        out.push(self.observation(
-            id("hr"),
-            m.at,
-            VITAL,
-            loinc(codes::HEART_RATE, "Heart rate"),
-            ("valueQuantity", qty(json!(v.pulse), "beats/minute", "/min")),
-        ));
-        out.push(self.observation(
-            id("temp"),
-            m.at,
-            VITAL,
-            loinc(codes::BODY_TEMPERATURE, "Body temperature"),
-            ("valueQuantity", qty(json!(f64::from(v.temp_tenths) / 10.0), "C", "Cel")),
-        ));
-        let mut bp = base("Observation", &id("bp"), m.at);
-        bp.insert("status".into(), json!("final"));
-        bp.insert(
-            "category".into(),
-            json!([cc(coding_d(codes::OBSERVATION_CATEGORY, VITAL.0, VITAL.1))]),
-        );
-        bp.insert(
-            "code".into(),
-            loinc(codes::BP_PANEL, "Blood pressure panel with all children optional"),
-        );
-        bp.insert("subject".into(), self.subject());
-        bp.insert("encounter".into(), self.encounter());
-        bp.insert("effectiveDateTime".into(), json!(ts(m.at)));
-        bp.insert(
-            "component".into(),
-            json!([
-                {
-                    "code": loinc(codes::SYSTOLIC_BP, "Systolic blood pressure"),
-                    "valueQuantity": qty(json!(v.sbp), "mmHg", "mm[Hg]"),
-                },
-                {
-                    "code": loinc(codes::DIASTOLIC_BP, "Diastolic blood pressure"),
-                    "valueQuantity": qty(json!(v.dbp), "mmHg", "mm[Hg]"),
-                },
-            ]),
-        );
-        out.push(Value::Object(bp));
-        out.push(self.observation(
-            id("acvpu"),
-            m.at,
-            VITAL,
-            local(codes::ACVPU),
-            (
-                "valueCodeableConcept",
-                cc(coding(codes::ACVPU_VALUE, codes::ACVPU_LETTERS[v.acvpu])),
-            ),
-        ));
-        out.push(self.observation(
-            id("o2"),
-            m.at,
-            VITAL,
-            local(codes::SUPPLEMENTAL_OXYGEN),
-            ("valueBoolean", json!(v.on_oxygen)),
-        ));
-        if scale2 {
-            out.push(self.observation(
-                id("scale2"),
+        self.push_observation(out, id("rr"), m.at, |id| {
+            self.observation(
+                id,
                 m.at,
                 VITAL,
-                local(codes::SPO2_SCALE_2),
-                ("valueBoolean", json!(true)),
-            ));
+                loinc(codes::RESPIRATORY_RATE, "Respiratory rate"),
+                ("valueQuantity", qty(json!(v.rr), "breaths/minute", "/min")),
+            )
+        });
+        self.push_observation(out, id("spo2"), m.at, |id| {
+            self.observation(
+                id,
+                m.at,
+                VITAL,
+                loinc(codes::SPO2, "Oxygen saturation in Arterial blood by Pulse oximetry"),
+                ("valueQuantity", qty(json!(v.spo2), "%", "%")),
+            )
+        });
+        self.push_observation(out, id("hr"), m.at, |id| {
+            self.observation(
+                id,
+                m.at,
+                VITAL,
+                loinc(codes::HEART_RATE, "Heart rate"),
+                ("valueQuantity", qty(json!(v.pulse), "beats/minute", "/min")),
+            )
+        });
+        self.push_observation(out, id("temp"), m.at, |id| {
+            self.observation(
+                id,
+                m.at,
+                VITAL,
+                loinc(codes::BODY_TEMPERATURE, "Body temperature"),
+                ("valueQuantity", qty(json!(f64::from(v.temp_tenths) / 10.0), "C", "Cel")),
+            )
+        });
+        self.push_observation(out, id("bp"), m.at, |id| {
+            let mut bp = base("Observation", &id, m.at);
+            bp.insert("status".into(), json!("final"));
+            bp.insert(
+                "category".into(),
+                json!([cc(coding_d(codes::OBSERVATION_CATEGORY, VITAL.0, VITAL.1))]),
+            );
+            bp.insert(
+                "code".into(),
+                loinc(codes::BP_PANEL, "Blood pressure panel with all children optional"),
+            );
+            bp.insert("subject".into(), self.subject());
+            bp.insert("encounter".into(), self.encounter());
+            bp.insert("effectiveDateTime".into(), json!(ts(m.at)));
+            bp.insert(
+                "component".into(),
+                json!([
+                    {
+                        "code": loinc(codes::SYSTOLIC_BP, "Systolic blood pressure"),
+                        "valueQuantity": qty(json!(v.sbp), "mmHg", "mm[Hg]"),
+                    },
+                    {
+                        "code": loinc(codes::DIASTOLIC_BP, "Diastolic blood pressure"),
+                        "valueQuantity": qty(json!(v.dbp), "mmHg", "mm[Hg]"),
+                    },
+                ]),
+            );
+            Value::Object(bp)
+        });
+        self.push_observation(out, id("acvpu"), m.at, |id| {
+            self.observation(
+                id,
+                m.at,
+                VITAL,
+                local(codes::ACVPU),
+                (
+                    "valueCodeableConcept",
+                    cc(coding(codes::ACVPU_VALUE, codes::ACVPU_LETTERS[v.acvpu])),
+                ),
+            )
+        });
+        self.push_observation(out, id("o2"), m.at, |id| {
+            self.observation(
+                id,
+                m.at,
+                VITAL,
+                local(codes::SUPPLEMENTAL_OXYGEN),
+                ("valueBoolean", json!(v.on_oxygen)),
+            )
+        });
+        if scale2 {
+            self.push_observation(out, id("scale2"), m.at, |id| {
+                self.observation(
+                    id,
+                    m.at,
+                    VITAL,
+                    local(codes::SPO2_SCALE_2),
+                    ("valueBoolean", json!(true)),
+                )
+            });
         }
     }
 
@@ -585,8 +633,9 @@ impl Hospital {
         out
     }
 
-    /// One patient's resources at the present.
-    pub(crate) fn patient_values(&self, p: &Patient, style: RefStyle) -> Vec<Value> {
+    /// One patient's resources at the present; with `reusable`, the
+    /// Observations it accepts are stubs (type, id, `meta.lastUpdated`).
+    pub(crate) fn patient_values(&self, p: &Patient, style: RefStyle, reusable: Option<Reusable<'_>>) -> Vec<Value> {
         let e = Emitter {
             p,
             h: self,
@@ -594,6 +643,7 @@ impl Hospital {
             style,
             pid: p.id(),
             eid: format!("e{:06}", p.n),
+            reusable,
         };
         let mut out = Vec::with_capacity(128);
         e.all(&mut out);
@@ -602,9 +652,23 @@ impl Hospital {
 
     /// All resources of the present state with the given reference style.
     pub(crate) fn values(&self, style: RefStyle) -> impl Iterator<Item = Value> + '_ {
-        self.location_values(style)
-            .into_iter()
-            .chain(self.patients.iter().flat_map(move |p| self.patient_values(p, style)))
+        self.location_values(style).into_iter().chain(
+            self.patients
+                .iter()
+                .flat_map(move |p| self.patient_values(p, style, None)),
+        )
+    }
+
+    /// As [`Hospital::resources`], except that an Observation `reusable`
+    /// accepts (by id and `meta.lastUpdated`) is only a stub: its
+    /// `resourceType`, `id` and `meta`. The server's index uses it to skip
+    /// building what it already serves unchanged.
+    pub(crate) fn values_reusing<'a>(&'a self, reusable: Reusable<'a>) -> impl Iterator<Item = Value> + 'a {
+        self.location_values(RefStyle::Relative).into_iter().chain(
+            self.patients
+                .iter()
+                .flat_map(move |p| self.patient_values(p, RefStyle::Relative, Some(reusable))),
+        )
     }
 }
 

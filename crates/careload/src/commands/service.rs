@@ -144,6 +144,9 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<()> {
 /// an open API on loopback, `hours` of back-fill.
 fn demo_config(args: &DemoArgs) -> anyhow::Result<Config> {
     let mut config = Config::default();
+    // CARELOAD_* variables tune the demo too (e.g. the rate limit for a load
+    // test); the demo's own choices below win over them.
+    config.apply_env(|name| std::env::var(name).ok())?;
     config.database.url = format!("sqlite://{}?mode=rwc", args.db.display());
     config.source.kind = SourceKind::Sim;
     config.sim.beds = args.beds;

@@ -14,6 +14,7 @@
 //! a direct reference (the one `_include=Encounter:location` follows).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -225,8 +226,9 @@ pub(crate) struct Entry {
 /// All resources of one type.
 #[derive(Debug, Default)]
 pub(crate) struct Table {
-    /// Sorted by id.
-    pub(crate) entries: Vec<Entry>,
+    /// Sorted by id; shared with the snapshots before and after that hold
+    /// the same resource unchanged.
+    pub(crate) entries: Vec<Arc<Entry>>,
     /// Per reference parameter (by index): target id → entries referring to it directly.
     pub(crate) rev: Vec<HashMap<Box<str>, Vec<u32>>>,
 }
@@ -234,7 +236,7 @@ pub(crate) struct Table {
 impl Table {
     /// The entry with this id.
     pub(crate) fn get(&self, id: &str) -> Option<&Entry> {
-        self.position(id).map(|i| &self.entries[i])
+        self.position(id).map(|i| &*self.entries[i])
     }
 
     /// The position of the entry with this id.
@@ -272,7 +274,17 @@ impl Snapshot {
     /// Advancing an hour then serialises only what the hour changed.
     pub(crate) fn build_reusing(h: &Hospital, previous: Option<&Snapshot>) -> Snapshot {
         let mut values: Vec<Vec<Value>> = TYPES.iter().map(|_| Vec::new()).collect();
-        for r in h.resources() {
+        // Observations `previous` serves unchanged come as stubs, which
+        // `table` replaces with the served entry (the same test decides)
+        let observations = type_index("Observation").unwrap_or_default();
+        let reusable = |id: &str, at: DateTime<Utc>| {
+            previous.is_some_and(|p| at < p.now && p.tables[observations].get(id).is_some_and(|e| e.last_updated == at))
+        };
+        let resources: Box<dyn Iterator<Item = Value>> = match previous {
+            Some(_) => Box::new(h.values_reusing(&reusable)),
+            None => Box::new(h.resources()),
+        };
+        for r in resources {
             let ty = r.get("resourceType").and_then(Value::as_str).and_then(type_index);
             if let Some(i) = ty {
                 values[i].push(r);
@@ -314,16 +326,16 @@ fn table(
     parents: &HashMap<String, String>,
     reuse: Option<(&Table, DateTime<Utc>)>,
 ) -> Table {
-    let unchanged = |v: &Value| -> Option<Entry> {
+    let unchanged = |v: &Value| -> Option<Arc<Entry>> {
         let (previous, before) = reuse?;
-        let old = previous.get(v.get("id")?.as_str()?)?;
+        let old = &previous.entries[previous.position(v.get("id")?.as_str()?)?];
         let stamp = v.pointer("/meta/lastUpdated").and_then(Value::as_str)?;
         // cheap: the stamp is written by `fhir::ts`, so equal instants are equal strings
         (old.last_updated < before && stamp == crate::fhir::ts(old.last_updated)).then(|| old.clone())
     };
-    let mut entries: Vec<Entry> = values
+    let mut entries: Vec<Arc<Entry>> = values
         .iter()
-        .filter_map(|v| unchanged(v).or_else(|| entry(def, v, parents)))
+        .filter_map(|v| unchanged(v).or_else(|| entry(def, v, parents).map(Arc::new)))
         .collect();
     drop(values);
     entries.sort_unstable_by(|a, b| a.id.cmp(&b.id));

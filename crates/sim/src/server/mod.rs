@@ -135,21 +135,30 @@ impl SimServer {
         out
     }
 
+    /// Moves the clock with `step` and serves the new present; when the
+    /// clock did not move, the present being served stays as it is (nothing
+    /// is re-indexed).
+    fn step(&self, step: impl FnOnce(&mut Hospital)) -> DateTime<Utc> {
+        let mut h = self.hospital.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = h.now();
+        step(&mut h);
+        let now = h.now();
+        if now != before {
+            let next = Arc::new(Snapshot::build_reusing(&h, Some(&self.snapshot())));
+            *self.snapshot.write().unwrap_or_else(PoisonError::into_inner) = next;
+        }
+        now
+    }
+
     /// Advances `hours` simulated hours and serves the new present.
     pub fn advance_hours(&self, hours: u32) -> DateTime<Utc> {
-        self.update(|h| {
-            h.advance_hours(hours);
-            h.now()
-        })
+        self.step(|h| h.advance_hours(hours))
     }
 
     /// Advances whole hours up to `t` (nothing when `t` is not ahead) and
     /// serves the new present.
     pub fn advance_to(&self, t: DateTime<Utc>) -> DateTime<Utc> {
-        self.update(|h| {
-            h.advance_to(t);
-            h.now()
-        })
+        self.step(|h| h.advance_to(t))
     }
 }
 
