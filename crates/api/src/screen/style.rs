@@ -45,10 +45,11 @@ h2{font-size:1.3rem;margin:0 0 .3rem}
 .team-total{font-size:2.2rem;font-weight:700}
 table{border-collapse:collapse;width:100%}
 table.patients{table-layout:fixed}
-.c-bed{width:9%}.c-score{width:19%}.c-split{width:15%}.c-news{width:16%}.c-norton{width:10%}.c-adl{width:17%}.c-spark{width:14%}
+.c-bed{width:13%}.c-score{width:18%}.c-split{width:14%}.c-news{width:15%}.c-norton{width:9%}.c-adl{width:17%}.c-spark{width:14%}
 th{font-size:.8rem;text-align:left;color:#333;border-bottom:2px solid #000;padding:.1rem .25rem;font-weight:600}
 td{padding:.2rem .25rem;border-bottom:1px solid #999;vertical-align:middle}
 td.bed{font-size:1.4rem;font-weight:700;white-space:nowrap}
+td.bed.long{font-size:1rem}
 td.num,th.num{text-align:right;white-space:nowrap}
 .score{display:inline-block;min-width:4.8rem;padding:.1rem .35rem;border-radius:.3rem;font-size:1.35rem;font-weight:700;border:2px solid #000;white-space:nowrap}
 .score .sym{display:inline-block;width:1.2em;text-align:center}

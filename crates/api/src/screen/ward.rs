@@ -272,10 +272,11 @@ fn patient_row(p: &PatientRow, series: Option<&Series>, history: &WardHistory, _
         .unwrap_or_default();
     format!(
         concat!(
-            r#"<tr class="patient" data-bed="{bed}"><td class="bed">{bed}{outlying}</td>"#,
+            r#"<tr class="patient" data-bed="{bed}"><td class="bed{long}">{bed}{outlying}</td>"#,
             r#"<td><span class="score band-{class}" title="{word}"><span class="sym" aria-label="{word}">{sym}</span>{total}</span></td>"#,
             r#"<td class="num">{usk} / {ssk}</td><td>{news}</td><td class="num">{norton}</td><td class="adl">{adl}</td><td>{spark}</td></tr>"#
         ),
+        long = if bed.chars().count() > 4 { " long" } else { "" },
         bed = bed,
         outlying = outlying,
         class = class,
