@@ -78,7 +78,8 @@ pub enum Caller {
     },
 }
 
-fn digest(secret: &str) -> [u8; 32] {
+/// SHA-256 of a token's secret: what is compared and what keys caches, never the secret itself.
+pub(crate) fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 

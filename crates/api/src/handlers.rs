@@ -9,7 +9,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use careload_store::{AuditEntry, Run, WeightsVersion};
 use chrono::{DateTime, Duration, Utc};
-use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::auth::ScreenToken;
@@ -196,12 +195,7 @@ fn token_key(token: &ScreenToken) -> String {
     token
         .0
         .as_deref()
-        .map(|t| {
-            Sha256::digest(t.as_bytes())
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        })
+        .map(|t| crate::auth::digest(t).iter().map(|b| format!("{b:02x}")).collect())
         .unwrap_or_default()
 }
 
