@@ -159,10 +159,16 @@ pub async fn ward_list(state: &AppState, now: DateTime<Utc>) -> Result<WardList>
 /// The same local hour of the week in each of the `weeks` weeks before
 /// `hour` (skipping local times that do not exist that week).
 pub fn same_hour_of_week<Z: TimeZone>(hour: DateTime<Utc>, tz: &Z, weeks: i64) -> Vec<DateTime<Utc>> {
+    same_local_time_back(hour, tz, 7, weeks)
+}
+
+/// The same local time `step_days`, 2 × `step_days`, … `count` × `step_days`
+/// days before `hour` (skipping local times that do not exist that day).
+fn same_local_time_back<Z: TimeZone>(hour: DateTime<Utc>, tz: &Z, step_days: i64, count: i64) -> Vec<DateTime<Utc>> {
     let local = hour.with_timezone(tz).naive_local();
-    (1..=weeks)
+    (1..=count)
         .filter_map(|k| {
-            tz.from_local_datetime(&(local - Duration::days(7 * k)))
+            tz.from_local_datetime(&(local - Duration::days(step_days * k)))
                 .earliest()
                 .map(|t| t.with_timezone(&Utc))
         })
@@ -171,14 +177,7 @@ pub fn same_hour_of_week<Z: TimeZone>(hour: DateTime<Utc>, tz: &Z, weeks: i64) -
 
 /// The same local hour of the day on each of the `days` days before `hour`.
 pub fn same_hour_of_day<Z: TimeZone>(hour: DateTime<Utc>, tz: &Z, days: i64) -> Vec<DateTime<Utc>> {
-    let local = hour.with_timezone(tz).naive_local();
-    (1..=days)
-        .filter_map(|k| {
-            tz.from_local_datetime(&(local - Duration::days(k)))
-                .earliest()
-                .map(|t| t.with_timezone(&Utc))
-        })
-        .collect()
+    same_local_time_back(hour, tz, 1, days)
 }
 
 /// Sum and count of each ward's totals over unit rows.

@@ -404,6 +404,20 @@ fn run_browser(browser: &Path, profile: &Path, args: &[String]) -> String {
     out
 }
 
+/// Takes a screenshot of `url` at `size` into `png` (replacing an old one).
+fn screenshot(browser: &Path, profile: &Path, url: &str, png: &Path, size: (u32, u32)) {
+    let _ = std::fs::remove_file(png);
+    run_browser(
+        browser,
+        profile,
+        &[
+            format!("--screenshot={}", png.display()),
+            format!("--window-size={},{}", size.0, size.1),
+            url.to_owned(),
+        ],
+    );
+}
+
 /// Checks a PNG's magic bytes and returns its size from the IHDR chunk.
 fn png_size(path: &Path) -> (u32, u32, usize) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
@@ -485,32 +499,14 @@ fn ward_screen_and_hospital_overview_render_in_headless_chromium() {
     // Ward screen: screenshot at 1920×1080 and at a laptop's 1366×768, then the DOM.
     let profile = profile_dir("ward");
     let ward_png = dir.join("ward.png");
-    let _ = std::fs::remove_file(&ward_png);
-    run_browser(
-        &browser,
-        &profile,
-        &[
-            format!("--screenshot={}", ward_png.display()),
-            "--window-size=1920,1080".into(),
-            ward_url.clone(),
-        ],
-    );
+    screenshot(&browser, &profile, &ward_url, &ward_png, (1920, 1080));
     let (w, h, len) = png_size(&ward_png);
     assert_eq!((w, h), (1920, 1080));
     assert!(len > 30_000, "ward screenshot is suspiciously small: {len} bytes");
     println!("ward screen screenshot: {}", ward_png.display());
 
     let laptop_png = dir.join("ward-laptop.png");
-    let _ = std::fs::remove_file(&laptop_png);
-    run_browser(
-        &browser,
-        &profile,
-        &[
-            format!("--screenshot={}", laptop_png.display()),
-            "--window-size=1366,768".into(),
-            ward_url.clone(),
-        ],
-    );
+    screenshot(&browser, &profile, &ward_url, &laptop_png, (1366, 768));
     assert_eq!(png_size(&laptop_png).0, 1366);
     println!("ward screen, laptop size: {}", laptop_png.display());
 
@@ -538,16 +534,7 @@ fn ward_screen_and_hospital_overview_render_in_headless_chromium() {
     // Hospital overview.
     let profile_h = profile_dir("hospital");
     let hospital_png = dir.join("hospital.png");
-    let _ = std::fs::remove_file(&hospital_png);
-    run_browser(
-        &browser,
-        &profile_h,
-        &[
-            format!("--screenshot={}", hospital_png.display()),
-            "--window-size=1920,1080".into(),
-            hospital_url.clone(),
-        ],
-    );
+    screenshot(&browser, &profile_h, &hospital_url, &hospital_png, (1920, 1080));
     let (w, h, len) = png_size(&hospital_png);
     assert_eq!((w, h), (1920, 1080));
     assert!(len > 10_000, "hospital screenshot is suspiciously small: {len} bytes");
@@ -673,16 +660,7 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
     let profile = profile_dir("live");
     let ward_url = format!("http://{addr}/wards/medicine-3/screen");
     let ward_png = dir.join("ward-live.png");
-    let _ = std::fs::remove_file(&ward_png);
-    run_browser(
-        &browser,
-        &profile,
-        &[
-            format!("--screenshot={}", ward_png.display()),
-            "--window-size=1920,1080".into(),
-            ward_url.clone(),
-        ],
-    );
+    screenshot(&browser, &profile, &ward_url, &ward_png, (1920, 1080));
     let (w, h, len) = png_size(&ward_png);
     assert_eq!((w, h), (1920, 1080));
     assert!(len > 30_000, "ward screenshot is suspiciously small: {len} bytes");
@@ -715,16 +693,7 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
 
     let hospital_url = format!("http://{addr}/");
     let hospital_png = dir.join("hospital-live.png");
-    let _ = std::fs::remove_file(&hospital_png);
-    run_browser(
-        &browser,
-        &profile,
-        &[
-            format!("--screenshot={}", hospital_png.display()),
-            "--window-size=1920,1080".into(),
-            hospital_url.clone(),
-        ],
-    );
+    screenshot(&browser, &profile, &hospital_url, &hospital_png, (1920, 1080));
     assert_eq!(png_size(&hospital_png).0, 1920);
     println!("hospital overview from the real router: {}", hospital_png.display());
     let dom = run_browser(&browser, &profile, &["--dump-dom".into(), hospital_url]);
