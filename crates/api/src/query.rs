@@ -39,8 +39,8 @@ use crate::AppState;
 use crate::error::{Error, Result};
 use crate::view::{
     Band, ContributionView, DataState, ExpectedBasis, ForecastSeries, HospitalOverview, Indicator, PatientDetail,
-    PatientRow, Point, RunSummary, Series, TeamView, WardForecast, WardHistory, WardList, WardOverview, WardSummary,
-    WardView,
+    PatientRow, Point, RunSummary, Series, StaleReason, TeamView, WardForecast, WardHistory, WardList, WardOverview,
+    WardSummary, WardView,
 };
 
 /// Fewer past hours than this: `too_little_data`.
@@ -88,11 +88,17 @@ pub async fn data_state(state: &AppState, now: DateTime<Utc>) -> Result<DataStat
     let as_of = current.map(|c| c.updated_at);
     let limit = Duration::minutes(i64::from(state.config.api.stale_after_minutes));
     let failed = last_run.as_ref().is_some_and(|r| r.outcome == Some(Outcome::Failed));
-    let stale = as_of.is_none_or(|t| now - t > limit) || failed;
+    let stale_reason = match as_of {
+        None => Some(StaleReason::NoData),
+        Some(_) if failed => Some(StaleReason::LastRunFailed),
+        Some(t) if now - t > limit => Some(StaleReason::TooOld),
+        Some(_) => None,
+    };
     Ok(DataState {
         hour: current.map(|c| c.hour),
         as_of,
-        stale,
+        stale: stale_reason.is_some(),
+        stale_reason,
         last_run: last_run.as_ref().map(run_summary),
         weights_version,
     })
@@ -108,8 +114,10 @@ pub fn ward_name(state: &AppState, id: &str) -> String {
         .unwrap_or_else(|| id.to_owned())
 }
 
-/// The wards there are: configured, or with patients at `hour`; with each
-/// one's totals at `hour`.
+/// The wards there are: configured, with patients at `hour`, or with
+/// patients in the [`BEDS_SEEN_DAYS`] days before it (so a ward that has
+/// just emptied shows as empty instead of vanishing); with each one's totals
+/// at `hour`.
 async fn wards_at(state: &AppState, hour: Option<DateTime<Utc>>) -> Result<BTreeMap<String, Totals>> {
     let mut wards: BTreeMap<String, Totals> = state
         .config
@@ -118,6 +126,12 @@ async fn wards_at(state: &AppState, hour: Option<DateTime<Utc>>) -> Result<BTree
         .map(|id| (id.clone(), Totals::default()))
         .collect();
     if let Some(h) = hour {
+        let since = h - Duration::days(BEDS_SEEN_DAYS);
+        for w in state.store.wards().await? {
+            if w.last_seen.is_some_and(|t| t >= since) {
+                wards.entry(w.ward).or_default();
+            }
+        }
         for u in state.store.unit_hours_at(Level::Ward, &[h]).await? {
             wards.insert(u.ward, u.totals);
         }

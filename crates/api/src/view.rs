@@ -17,12 +17,27 @@ pub struct DataState {
     pub hour: Option<DateTime<Utc>>,
     /// When that hour was written.
     pub as_of: Option<DateTime<Utc>>,
-    /// True when `as_of` is older than `api.stale_after_minutes` or nothing was written yet.
+    /// True when `as_of` is older than `api.stale_after_minutes`, the last run
+    /// failed, or nothing was written yet.
     pub stale: bool,
+    /// Why `stale` is true (the first that applies); none when it is false.
+    pub stale_reason: Option<StaleReason>,
     /// The latest ingest run, if any.
     pub last_run: Option<RunSummary>,
     /// The weights version that scored the hour shown.
     pub weights_version: Option<String>,
+}
+
+/// Why the data shown is not to be trusted as the current picture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaleReason {
+    /// No hour has been written yet.
+    NoData,
+    /// The latest run failed; the hour shown is the last good one.
+    LastRunFailed,
+    /// The hour shown was written longer ago than `api.stale_after_minutes`.
+    TooOld,
 }
 
 /// A run, as screens and the API show it.

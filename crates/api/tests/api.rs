@@ -363,6 +363,7 @@ async fn ward_totals_are_the_sums_of_the_scored_patients(store: Store) {
         "the NEWS2 7 patient is the hospital's heaviest"
     );
     assert_eq!(v["state"]["stale"], false);
+    assert_eq!(v["state"]["stale_reason"], serde_json::Value::Null);
     assert_eq!(v["state"]["weights_version"], "2026.1");
     assert_eq!(v["state"]["last_run"]["outcome"], "ok");
 }
@@ -676,6 +677,46 @@ async fn a_young_ward_is_compared_with_its_hour_of_day_until_weeks_exist(store: 
     assert_eq!(w2["indicator"], "too_little_data", "no past hours at all: {w2}");
 }
 
+async fn a_ward_that_just_emptied_is_listed_empty_and_an_old_one_is_not(store: Store) {
+    let world = world(store).await;
+    let w = &world.weights;
+    // w3 (not configured) had a patient two hours ago; w4 forty days ago.
+    let two_ago = world.hour - Duration::hours(2);
+    let mut then = hour_patients(two_ago, 2);
+    then.push(patient("pe", "w3", "x", "1", two_ago, 1));
+    write(&world.store, w, two_ago, then).await;
+    let long_ago = world.hour - Duration::days(40);
+    write(
+        &world.store,
+        w,
+        long_ago,
+        vec![patient("pf", "w4", "y", "1", long_ago, 1)],
+    )
+    .await;
+    let app = router(state_with(&world, config()));
+
+    let v = json(&app, "/api/v1/wards", Some(STAFF)).await;
+    let listed: Vec<(String, u64)> = v["wards"]
+        .as_array()
+        .expect("wards")
+        .iter()
+        .map(|w| {
+            (
+                w["id"].as_str().expect("id").to_owned(),
+                w["patients"].as_u64().expect("n"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [("w1".to_owned(), 3), ("w2".to_owned(), 1), ("w3".to_owned(), 0)]
+    );
+    let (s, _, body) = call(&app, "/api/v1/wards/w3", Some(STAFF)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, _, _) = call(&app, "/api/v1/wards/w4", Some(STAFF)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
 async fn openapi_documents_every_route_of_the_router(store: Store) {
     let world = world(store).await;
     let app = router(state_with(&world, config()));
@@ -759,6 +800,7 @@ async fn readiness_follows_the_runs(store: Store) {
     // Nothing written: views are empty and stale, not errors.
     let v = json(&app, "/api/v1/wards/w1", Some(STAFF)).await;
     assert_eq!(v["state"]["stale"], true);
+    assert_eq!(v["state"]["stale_reason"], "no_data");
     assert_eq!(v["patients"].as_array().map(Vec::len), Some(0));
     let (s, _, _) = call(&app, "/api/v1/patients/pa", Some(STAFF)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -784,6 +826,7 @@ async fn readiness_follows_the_runs(store: Store) {
     assert_eq!(s, StatusCode::OK);
     let v = json(&app, "/api/v1/wards/w1", Some(STAFF)).await;
     assert_eq!(v["state"]["stale"], true, "the last run failed");
+    assert_eq!(v["state"]["stale_reason"], "last_run_failed");
     assert_eq!(v["state"]["last_run"]["outcome"], "failed");
 }
 
@@ -911,6 +954,7 @@ async fn admin_routes_show_weights_runs_and_audit(store: Store) {
 }
 
 on_every_backend!(
+    a_ward_that_just_emptied_is_listed_empty_and_an_old_one_is_not,
     ward_totals_are_the_sums_of_the_scored_patients,
     history_defaults_to_120_hours_and_checks_its_range,
     a_patient_says_what_changed_since_the_previous_hour,

@@ -66,6 +66,7 @@ fn state() -> DataState {
         hour: Some(now_hour()),
         as_of: Some(now_hour() + Duration::minutes(6)),
         stale: false,
+        stale_reason: None,
         last_run: Some(RunSummary {
             id: 4711,
             started_at: now_hour() + Duration::minutes(2),

@@ -30,7 +30,7 @@ use std::time::Instant;
 use careload_config::{Config, SourceKind};
 use careload_ingest::{Mapping, MappingConfig, PseudonymKey, ReadReport, Resources};
 use careload_scoring::{Rollup, Score, Snapshot, Weights, Window, rollup, score};
-use careload_store::{Outcome, RunId, RunReport, Store, hour_of};
+use careload_store::{ConfiguredWard, Outcome, RunId, RunReport, Store, hour_of};
 use chrono::{DateTime, Duration, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -205,6 +205,18 @@ impl Runner {
         if store.record_weights(&weights).await? {
             tracing::info!(version = %weights.meta.version, digest = %weights.digest, "weights version recorded");
         }
+        // the wards table says what the configuration says, before any hour names a ward
+        let wards: Vec<ConfiguredWard> = config
+            .wards
+            .iter()
+            .map(|(id, w)| ConfiguredWard {
+                ward: id.clone(),
+                name: w.name.clone(),
+                care_category: w.care_category.clone(),
+                beds: w.beds,
+            })
+            .collect();
+        store.sync_wards(&wards).await?;
         let source = Source::from_config(config, backfill_from.unwrap_or(now_hour)).await?;
         let mut runner = Runner::new(config, store, weights, source)?;
         runner.backfill_from = backfill_from;
@@ -395,6 +407,8 @@ impl Runner {
         let since = self.held.since.max(read.last_updated);
         if full {
             self.held.resources = fresh;
+        } else if matches!(self.source, Source::Bulk(_)) {
+            careload_ingest::apply_bulk_changes(&mut self.held.resources, fresh);
         } else {
             apply_changes(&mut self.held.resources, fresh);
         }
@@ -462,6 +476,20 @@ impl Runner {
                     .await
                     .map_err(|e| Error::Task(e.to_string()))??;
                 return Ok(read);
+            }
+            Source::Bulk(bulk) => {
+                // `_since` is the previous export's transactionTime
+                let since = if full { None } else { bulk.since() };
+                let (resources, exported) =
+                    careload_ingest::bulk_fetch(&bulk.rest.client, &bulk.rest.config, &bulk.bulk, since).await?;
+                bulk.set_since(exported.transaction_time);
+                report.retries = exported.retries;
+                report.counts.insert("requests".into(), exported.requests);
+                report.counts.insert("bulk_polls".into(), exported.polls);
+                report.counts.insert("bulk_files".into(), exported.files);
+                report.counts.insert("bulk_bytes".into(), exported.bytes);
+                report.counts.insert("bulk_errors".into(), exported.export_errors);
+                return Ok((resources, exported.read));
             }
             Source::Sim(sim) => &sim.rest,
             Source::Fhir(rest) => rest,

@@ -47,7 +47,8 @@ use sqlx::{QueryBuilder, Row};
 
 pub use error::{Error, Result};
 pub use model::{
-    AuditEntry, CurrentHour, Level, Outcome, PatientHour, Purged, Run, RunId, RunReport, UnitHour, WeightsVersion,
+    AuditEntry, Bed, ConfiguredWard, CurrentHour, Level, Outcome, PatientHour, Purged, Run, RunId, RunReport, Team,
+    UnitHour, Ward, WeightsVersion,
 };
 
 /// Patient rows per INSERT: 24 parameters each, well under SQLite's 32,766
@@ -185,6 +186,9 @@ macro_rules! run {
         }
     }};
 }
+
+// After the macros above, which it uses.
+mod units;
 
 fn count(v: i64) -> Result<u32> {
     u32::try_from(v).map_err(|_| Error::Invalid(format!("stored count {v} is out of range")))
@@ -442,6 +446,7 @@ impl Store {
             )));
         }
         let units = unit_rows(rollup);
+        let seen = units::HourUnits::of(patients);
 
         if let Store::Postgres(pool) = self {
             ensure_partition(pool, hour).await?;
@@ -502,6 +507,8 @@ impl Store {
                 });
                 q.build().execute(&mut *tx).await?;
             }
+
+            units::upsert_units!(tx, hour, &seen);
 
             // The switch: readers following current_hour see the new hour
             // from the commit on. An older hour never replaces a newer one.
@@ -667,7 +674,8 @@ impl Store {
 
     /// Distinct beds each ward (or only `ward`) had a patient in, for hours
     /// in `[from, to)`: the bed count of a ward whose configuration does not
-    /// give one.
+    /// give one. Read from the `beds` table (a bed counts when its
+    /// first-to-last-seen span meets the range), not by scanning history.
     pub async fn beds_seen(
         &self,
         ward: Option<&str>,
@@ -676,8 +684,8 @@ impl Store {
     ) -> Result<BTreeMap<String, u32>> {
         on_pool!(self, pool => {
             let rows = sqlx::query(
-                "SELECT ward, COUNT(DISTINCT bed) AS beds FROM patient_hours \
-                 WHERE ($1 IS NULL OR ward = $1) AND hour >= $2 AND hour < $3 AND bed IS NOT NULL GROUP BY ward",
+                "SELECT ward, COUNT(*) AS beds FROM beds \
+                 WHERE ($1 IS NULL OR ward = $1) AND last_seen >= $2 AND first_seen < $3 GROUP BY ward",
             )
             .bind(ward)
             .bind(from)
@@ -739,24 +747,34 @@ impl Store {
         })
     }
 
-    /// Retention: deletes patient and unit rows of hours before `cutoff`, in
-    /// one transaction. Runs, weights versions and the audit log are kept.
+    /// Retention: removes patient and unit rows of hours before `cutoff`.
+    /// Runs, weights versions, the audit log and the ward/team/bed tables
+    /// are kept.
+    ///
+    /// On PostgreSQL, whole monthly partitions of `patient_hours` that end at
+    /// or before `cutoff` are dropped first (cheap, and the disk space comes
+    /// back at once); what remains before `cutoff` is deleted row by row in
+    /// one transaction, as on SQLite.
     pub async fn purge_before(&self, cutoff: DateTime<Utc>) -> Result<Purged> {
+        let mut purged = Purged::default();
+        if let Store::Postgres(pool) = self {
+            (purged.partitions_dropped, purged.patient_hours) = drop_partitions_before(pool, cutoff).await?;
+        }
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let patient_hours = sqlx::query("DELETE FROM patient_hours WHERE hour < $1")
+            purged.patient_hours += sqlx::query("DELETE FROM patient_hours WHERE hour < $1")
                 .bind(cutoff)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            let unit_hours = sqlx::query("DELETE FROM unit_hours WHERE hour < $1")
+            purged.unit_hours = sqlx::query("DELETE FROM unit_hours WHERE hour < $1")
                 .bind(cutoff)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
             tx.commit().await?;
-            Ok(Purged { patient_hours, unit_hours })
-        })
+        });
+        Ok(purged)
     }
 
     /// The PostgreSQL pool, for operational queries and tests; `None` on
@@ -779,6 +797,49 @@ fn unit_rows(rollup: &Rollup) -> Vec<(Level, &str, &str, &Totals)> {
         }
     }
     rows
+}
+
+/// The year and month of a partition named like [`month_partition`] does;
+/// `None` for any other name (the default partition, something an operator
+/// made).
+fn partition_month(name: &str) -> Option<DateTime<Utc>> {
+    let rest = name.strip_prefix("patient_hours_y")?;
+    let (y, m) = rest.split_once('m')?;
+    if y.len() != 4 || m.len() != 2 {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1)?;
+    Some(Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?))
+}
+
+/// Drops the monthly partitions of `patient_hours` whose month ends at or
+/// before `cutoff`. Returns how many, and the rows they held.
+async fn drop_partitions_before(pool: &PgPool, cutoff: DateTime<Utc>) -> Result<(u32, u64)> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+         WHERE i.inhparent = 'patient_hours'::regclass ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?;
+    let (mut dropped, mut rows) = (0, 0);
+    for name in names {
+        let Some(month) = partition_month(&name) else { continue };
+        let (canonical, _, end) = month_partition(month);
+        // Only names this store made (and so safe in DDL) are dropped.
+        if canonical != name || end > cutoff {
+            continue;
+        }
+        let mut tx = pool.begin().await?;
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {name}"))
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(&format!("DROP TABLE {name}")).execute(&mut *tx).await?;
+        tx.commit().await?;
+        tracing::info!(partition = %name, rows = n, "retention dropped a month of patient history");
+        dropped += 1;
+        rows += unsigned(n)?;
+    }
+    Ok((dropped, rows))
 }
 
 /// Creates the month's partition of `patient_hours` when it is missing.

@@ -215,4 +215,68 @@ pub struct Purged {
     pub patient_hours: u64,
     /// Unit-hour rows.
     pub unit_hours: u64,
+    /// Whole monthly partitions dropped (PostgreSQL); their rows are
+    /// counted in `patient_hours`.
+    #[serde(default)]
+    pub partitions_dropped: u32,
+}
+
+/// A ward as the configuration describes it, for [`crate::Store::sync_wards`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfiguredWard {
+    /// The ward id, as placements carry it.
+    pub ward: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Care category (a key of the weights' `staff_hours`).
+    pub care_category: Option<String>,
+    /// Bed count.
+    pub beds: Option<u32>,
+}
+
+/// A ward the store knows: configured, seen in the data, or both.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ward {
+    /// The ward id.
+    pub ward: String,
+    /// Display name from the configuration.
+    pub name: Option<String>,
+    /// Care category from the configuration.
+    pub care_category: Option<String>,
+    /// Configured bed count.
+    pub beds: Option<u32>,
+    /// True when the current configuration lists the ward.
+    pub configured: bool,
+    /// The first hour a patient was on it; none if never.
+    pub first_seen: Option<DateTime<Utc>>,
+    /// The last hour a patient was on it.
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// A team (vårdlag) seen in the data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    /// Its ward.
+    pub ward: String,
+    /// The team id.
+    pub team: String,
+    /// The first hour a patient was in it.
+    pub first_seen: DateTime<Utc>,
+    /// The last hour a patient was in it.
+    pub last_seen: DateTime<Utc>,
+}
+
+/// A bed seen in the data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bed {
+    /// Its ward.
+    pub ward: String,
+    /// The bed id.
+    pub bed: String,
+    /// The team of its patient at `last_seen`.
+    pub team: Option<String>,
+    /// The first hour a patient was in it.
+    pub first_seen: DateTime<Utc>,
+    /// The last hour a patient was in it.
+    pub last_seen: DateTime<Utc>,
 }

@@ -19,7 +19,7 @@ use careload_scoring::snapshot::{
     PatientKey, Route, Sex, VitalSigns,
 };
 use careload_scoring::{Rollup, Score, Snapshot, Weights, rollup, score_now};
-use careload_store::{Error, Level, Outcome, RunReport, Store};
+use careload_store::{ConfiguredWard, Error, Level, Outcome, RunReport, Store};
 use chrono::{DateTime, Duration, Utc};
 use harness::Ctx;
 
@@ -134,6 +134,135 @@ async fn write(store: &Store, w: &Weights, hour: DateTime<Utc>, pairs: &[(Snapsh
 }
 
 // ---------------------------------------------------------------- chapters
+
+async fn wards_teams_and_beds_are_kept_from_placements_and_config(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    // Hour 10: the usual two wards. Hour 12: bed 3 of W1 moves to team A.
+    let (pairs, r) = hour_of_patients(&w, h(10), 0);
+    write(store, &w, h(10), &pairs, &r).await;
+    let (pairs, r) = scored(&w, vec![patient("p3", "W1", Some("A"), "3", h(12), 1)]);
+    write(store, &w, h(12), &pairs, &r).await;
+    // Written late, an older hour widens first_seen but does not move the bed's team back.
+    let (pairs, r) = scored(&w, vec![patient("p3", "W1", Some("B"), "3", h(8), 1)]);
+    write(store, &w, h(8), &pairs, &r).await;
+
+    let wards = store.wards().await.expect("wards");
+    let seen: Vec<_> = wards
+        .iter()
+        .map(|w| (w.ward.as_str(), w.first_seen, w.last_seen, w.configured))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("W1", Some(h(8)), Some(h(12)), false),
+            ("W2", Some(h(10)), Some(h(10)), false)
+        ]
+    );
+
+    let teams: Vec<_> = store
+        .teams("W1", h(0))
+        .await
+        .expect("teams")
+        .into_iter()
+        .map(|t| (t.team, t.first_seen, t.last_seen))
+        .collect();
+    assert_eq!(
+        teams,
+        [("A".to_owned(), h(10), h(12)), ("B".to_owned(), h(8), h(10))],
+        "the patient without team makes no team"
+    );
+    assert_eq!(
+        store.teams("W1", h(11)).await.expect("recent").len(),
+        1,
+        "B was last seen at 10"
+    );
+
+    let beds = store.beds("W1", h(0)).await.expect("beds");
+    let bed3 = beds.iter().find(|b| b.bed == "3").expect("bed 3");
+    assert_eq!(
+        (bed3.team.as_deref(), bed3.first_seen, bed3.last_seen),
+        (Some("A"), h(8), h(12))
+    );
+    assert_eq!(beds.len(), 4);
+    assert_eq!(store.beds_seen(Some("W1"), h(11), h(13)).await.expect("seen")["W1"], 1);
+
+    // The configuration names W1 and a ward nobody has been on yet.
+    let config = [
+        ConfiguredWard {
+            ward: "W1".into(),
+            name: Some("Avd 1 Medicin".into()),
+            care_category: Some("general".into()),
+            beds: Some(24),
+        },
+        ConfiguredWard {
+            ward: "W9".into(),
+            name: Some("Avd 9".into()),
+            ..Default::default()
+        },
+    ];
+    store.sync_wards(&config).await.expect("sync");
+    store.sync_wards(&config).await.expect("sync twice is the same");
+    let wards = store.wards().await.expect("wards");
+    let view: Vec<_> = wards
+        .iter()
+        .map(|w| (w.ward.as_str(), w.name.as_deref(), w.beds, w.configured, w.last_seen))
+        .collect();
+    assert_eq!(
+        view,
+        [
+            ("W1", Some("Avd 1 Medicin"), Some(24), true, Some(h(12))),
+            ("W2", None, None, false, Some(h(10))),
+            ("W9", Some("Avd 9"), None, true, None),
+        ]
+    );
+    // Dropped from the configuration: kept, marked not configured.
+    store.sync_wards(&config[1..]).await.expect("sync");
+    let w1 = store.wards().await.expect("wards").into_iter().next().expect("W1");
+    assert_eq!(
+        (w1.ward.as_str(), w1.configured, w1.name.as_deref()),
+        ("W1", false, Some("Avd 1 Medicin"))
+    );
+}
+
+async fn postgres_retention_drops_whole_months(ctx: Ctx) {
+    let Some(pool) = ctx.store.postgres_pool() else {
+        return; // SQLite has no partitions; purge_removes_old_hours_only covers it
+    };
+    let (store, w) = (&ctx.store, weights());
+    let at = |s: &str| -> DateTime<Utc> { s.parse().expect("hour") };
+    for hour in [at("2026-09-30T23:00:00Z"), at("2026-10-15T12:00:00Z"), h(10), h(11)] {
+        let (pairs, r) = hour_of_patients(&w, hour, 0);
+        write(store, &w, hour, &pairs, &r).await;
+    }
+    // Up to 11:00 on 23 November: September and October go whole, 10:00 row by row.
+    let purged = store.purge_before(h(11)).await.expect("purge");
+    assert_eq!((purged.partitions_dropped, purged.patient_hours), (2, 15));
+    let partitions: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+         WHERE i.inhparent = 'patient_hours'::regclass ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("partitions");
+    assert_eq!(partitions, ["patient_hours_default", "patient_hours_y2026m11"]);
+    assert_eq!(
+        store
+            .patient_hours("W1", at("2026-01-01T00:00:00Z"), h(23))
+            .await
+            .expect("left")
+            .len(),
+        4
+    );
+    // An operator's own table attached as a partition is never dropped by name.
+    sqlx::query(
+        "CREATE TABLE patient_hours_y2020m01_copy PARTITION OF patient_hours \
+         FOR VALUES FROM ('2020-01-01 00:00:00+00') TO ('2020-02-01 00:00:00+00')",
+    )
+    .execute(pool)
+    .await
+    .expect("operator's partition");
+    assert_eq!(store.purge_before(h(11)).await.expect("again").partitions_dropped, 0);
+}
 
 async fn migrations_apply_and_reconnect_is_a_noop(ctx: Ctx) {
     ctx.store.ping().await.expect("ping");
@@ -499,4 +628,6 @@ story!(
     purge_removes_old_hours_only,
     postgres_rows_land_in_their_monthly_partition,
     api_readers_see_one_hour_across_wards_and_hours,
+    wards_teams_and_beds_are_kept_from_placements_and_config,
+    postgres_retention_drops_whole_months,
 );

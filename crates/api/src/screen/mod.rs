@@ -305,6 +305,7 @@ pub(crate) mod tests {
             hour: Some(hour),
             as_of: Some(hour + chrono::Duration::minutes(5)),
             stale: false,
+            stale_reason: None,
             last_run: Some(RunSummary {
                 id: 7,
                 started_at: hour,

@@ -405,6 +405,7 @@ pub(crate) mod tests {
             hour: Some(hour()),
             as_of: Some(hour() + Duration::minutes(4)),
             stale: false,
+            stale_reason: None,
             last_run: Some(RunSummary {
                 id: 3,
                 started_at: hour() + Duration::minutes(1),
