@@ -38,6 +38,42 @@ pub(crate) enum Command {
     Demo(DemoArgs),
     /// Read FHIR, score and store the current hour once, then print the run record.
     Ingest(IngestArgs),
+    /// Benchmarks that need the whole pipeline (run them from a release build).
+    Bench {
+        /// Which benchmark.
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+/// `careload bench …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// A year of hourly history for a large hospital in a store, then the ward history reads timed.
+    Store(BenchStoreArgs),
+}
+
+/// `careload bench store`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchStoreArgs {
+    /// The store to fill: `sqlite://FILE?mode=rwc` or a PostgreSQL URL. It must be empty (or filled by this command, with --reuse).
+    #[arg(long, value_name = "URL", default_value = "sqlite://careload-bench.db?mode=rwc")]
+    pub(crate) db: String,
+    /// Regular beds in the simulated hospital that gives the template hour.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(24..=100_000))]
+    pub(crate) beds: u32,
+    /// Days of history to hold.
+    #[arg(long, value_name = "D", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub(crate) days: u32,
+    /// Days back that keep their stored snapshots and scores; older copies hold `{}` (disk).
+    #[arg(long, value_name = "D", default_value_t = 14)]
+    pub(crate) full_days: u32,
+    /// Ward history reads to time (cycling through the wards).
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub(crate) reads: u32,
+    /// Measure an already filled store instead of refusing it.
+    #[arg(long)]
+    pub(crate) reuse: bool,
 }
 
 /// `careload serve`.

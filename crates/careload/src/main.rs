@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use careload_scoring::WeightsError;
 use clap::Parser;
 
-use crate::cli::{Cli, Command, WeightsCommand};
+use crate::cli::{BenchCommand, Cli, Command, WeightsCommand};
 
 /// mimalloc: scoring a region allocates many small breakdowns per hour, and
 /// glibc's allocator returns and re-faults that memory each time.
@@ -56,6 +56,9 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Serve(args) => commands::service::serve(args),
         Command::Demo(args) => commands::service::demo(args, out),
         Command::Ingest(args) => commands::service::ingest_once(args, out),
+        Command::Bench { command } => match command {
+            BenchCommand::Store(args) => commands::bench_store::run(args, out),
+        },
     }
 }
 

@@ -187,7 +187,8 @@ macro_rules! run {
     }};
 }
 
-// After the macros above, which it uses.
+// After the macros above, which they use.
+mod replicate;
 mod units;
 
 fn count(v: i64) -> Result<u32> {
@@ -285,6 +286,24 @@ impl Store {
             sqlx::query("SELECT 1").execute(pool).await?;
         });
         Ok(())
+    }
+
+    /// The database's size in bytes (PostgreSQL: the whole database;
+    /// SQLite: the main file's pages, without the write-ahead log).
+    pub async fn size_bytes(&self) -> Result<u64> {
+        let bytes: i64 = match self {
+            Store::Postgres(pool) => {
+                sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                    .fetch_one(pool)
+                    .await?
+            }
+            Store::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        unsigned(bytes)
     }
 
     /// Records a weights version. Returns `true` when it is new, `false` when

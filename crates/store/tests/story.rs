@@ -224,6 +224,43 @@ async fn wards_teams_and_beds_are_kept_from_placements_and_config(ctx: Ctx) {
     );
 }
 
+async fn a_replicated_hour_fills_history_for_benchmarks(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    let (pairs, r) = hour_of_patients(&w, h(10), 0);
+    write(store, &w, h(10), &pairs, &r).await;
+    // Three hours back; the two nearest keep their snapshots.
+    let before = store.size_bytes().await.expect("size");
+    assert!(before > 0);
+    assert_eq!(store.replicate_hour(h(10), 3, 2).await.expect("replicate"), 15);
+    let hours: Vec<_> = store
+        .ward_hours("W1", h(0), h(23))
+        .await
+        .expect("history")
+        .iter()
+        .map(|u| (u.hour, u.totals.total))
+        .collect();
+    let total = r.wards["W1"].totals.total;
+    assert_eq!(hours, [(h(7), total), (h(8), total), (h(9), total), (h(10), total)]);
+    let copied = store.patient_hours("W2", h(7), h(8)).await.expect("copied");
+    assert_eq!(
+        (copied.len(), copied[0].as_of),
+        (1, pairs[4].0.as_of - Duration::hours(3))
+    );
+    let key = &pairs[0].0.key;
+    let (snapshot, _) = store.patient_snapshot(h(8), key).await.expect("read").expect("kept");
+    assert_eq!(snapshot.placement, pairs[0].0.placement);
+    assert!(
+        store.patient_snapshot(h(7), key).await.is_err(),
+        "beyond full_hours the payload is gone"
+    );
+    assert_eq!(
+        store.current_hour().await.expect("current").map(|c| c.hour),
+        Some(h(10))
+    );
+    let err = store.replicate_hour(h(10), 1, 1).await.expect_err("hour 9 is taken");
+    assert!(err.to_string().contains("already have rows"), "{err}");
+}
+
 async fn postgres_retention_drops_whole_months(ctx: Ctx) {
     let Some(pool) = ctx.store.postgres_pool() else {
         return; // SQLite has no partitions; purge_removes_old_hours_only covers it
@@ -630,4 +667,5 @@ story!(
     api_readers_see_one_hour_across_wards_and_hours,
     wards_teams_and_beds_are_kept_from_placements_and_config,
     postgres_retention_drops_whole_months,
+    a_replicated_hour_fills_history_for_benchmarks,
 );

@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use crate::cli::{DemoArgs, IngestArgs, ServeArgs};
 
 /// Logs (tracing) to standard error, `info` and above.
-fn init_logs() {
+pub(crate) fn init_logs() {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(tracing::Level::INFO)
@@ -33,7 +33,7 @@ fn init_logs() {
         .try_init();
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

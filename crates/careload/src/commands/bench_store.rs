@@ -1,0 +1,149 @@
+//! `careload bench store`: the store's speed with a year of history present.
+//!
+//! The simulated hospital (over HTTP, through the real ingest, scoring and
+//! store) writes one hour; that hour is written again five times to time
+//! `write_hour`; the database then copies it to every earlier hour of the
+//! year (`Store::replicate_hour`); finally the ward history the ward screen
+//! asks for (`GET /api/v1/wards/{id}/history`: five days of the ward, its
+//! teams and its current patients, through `careload_api::query`, without
+//! the response cache) is read for every ward in turn and timed.
+//!
+//! Run it from a release build: `cargo run --release -- bench store`.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use careload_api::AppState;
+use careload_config::{Config, SourceKind};
+use careload_runner::{Runner, load_weights};
+use careload_scoring::rollup;
+use careload_store::Store;
+use chrono::Utc;
+
+use crate::cli::BenchStoreArgs;
+use crate::commands::service::{init_logs, runtime};
+
+/// `careload bench store`.
+pub(crate) fn run(args: &BenchStoreArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut config = Config::default();
+    config.database.url = args.db.clone();
+    config.source.kind = SourceKind::Sim;
+    config.sim.beds = args.beds;
+    config.sim.listen = "127.0.0.1:0".into();
+    config.schedule.backfill_hours = 1;
+    config.api.open = true;
+    config.validate()?;
+    let config = Arc::new(config);
+    init_logs();
+    runtime()?.block_on(async {
+        let weights = Arc::new(load_weights(None)?);
+        let store = Store::connect(&config.database.url).await?;
+        let template = match store.current_hour().await? {
+            Some(c) if args.reuse => c.hour,
+            Some(c) => bail!(
+                "{} already holds history up to {}: give an empty database, or --reuse to measure it as it is",
+                args.db,
+                c.hour
+            ),
+            None => fill(args, &config, &store, &weights, out).await?,
+        };
+        let gb = store.size_bytes().await? as f64 / 1e9;
+        writeln!(out, "store: {}, {gb:.2} GB", store.backend())?;
+
+        let state = AppState::new(store.clone(), config.clone(), weights.clone());
+        let wards: Vec<String> = store.wards().await?.into_iter().map(|w| w.ward).collect();
+        if wards.is_empty() {
+            bail!("the store knows no wards");
+        }
+        let now = template + chrono::Duration::minutes(10);
+        let mut times = Vec::with_capacity(args.reads as usize);
+        let (mut hours, mut series) = (0, 0);
+        for i in 0..args.reads as usize {
+            let ward = &wards[i % wards.len()];
+            let t = Instant::now();
+            let h = careload_api::query::ward_history(&state, ward, None, None, now).await?;
+            times.push(t.elapsed());
+            hours = hours.max(h.ward.points.len());
+            series = series.max(h.teams.len() + h.patients.len());
+        }
+        writeln!(
+            out,
+            "ward history ({} wards, {hours} hours, up to {series} team and patient series): {}",
+            wards.len(),
+            summary(&mut times)
+        )?;
+        Ok(())
+    })
+}
+
+/// Writes the template hour through the pipeline, times `write_hour`, and
+/// replicates the hour over the year. Returns the template hour.
+async fn fill(
+    args: &BenchStoreArgs,
+    config: &Config,
+    store: &Store,
+    weights: &Arc<careload_scoring::Weights>,
+    out: &mut dyn Write,
+) -> anyhow::Result<chrono::DateTime<Utc>> {
+    let now = Utc::now();
+    let t = Instant::now();
+    let mut runner = Runner::start(config, store.clone(), weights.clone(), now).await?;
+    let runs = runner.backfill(now).await?;
+    let hour = store
+        .current_hour()
+        .await?
+        .context("the template run wrote no hour")?
+        .hour;
+    writeln!(
+        out,
+        "template hour {hour}: {} run(s) through sim → FHIR → score → store in {:.1} s",
+        runs.len(),
+        t.elapsed().as_secs_f64()
+    )?;
+
+    // write_hour alone, five times over the same hour (idempotent)
+    let mut patients = Vec::new();
+    for w in store.wards().await? {
+        patients.extend(store.ward_patients(&w.ward, hour).await?);
+    }
+    let r = rollup(patients.iter().map(|(s, sc)| (s, sc)));
+    let run = store.begin_run("bench store").await?;
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        store
+            .write_hour(hour, run, &weights.meta.version, &patients, &r)
+            .await?;
+        times.push(t.elapsed());
+    }
+    writeln!(out, "write_hour, {} patients: {}", patients.len(), summary(&mut times))?;
+
+    let back = args.days * 24 - 1;
+    let t = Instant::now();
+    let rows = store.replicate_hour(hour, back, args.full_days * 24).await?;
+    writeln!(
+        out,
+        "replicated to {back} earlier hours: {rows} patient rows in {:.0} s",
+        t.elapsed().as_secs_f64()
+    )?;
+    Ok(hour)
+}
+
+/// "p50 … p95 … p99 … max … ms (n = …)".
+fn summary(times: &mut [Duration]) -> String {
+    times.sort();
+    let at = |q: f64| {
+        let i = ((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1;
+        times[i].as_secs_f64() * 1e3
+    };
+    format!(
+        "p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms (n = {})",
+        at(0.50),
+        at(0.95),
+        at(0.99),
+        at(1.0),
+        times.len()
+    )
+}

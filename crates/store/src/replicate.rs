@@ -1,0 +1,155 @@
+//! Filling a store with a long history fast, for the readers' benchmarks
+//! ("a ward's five days, with a year present"): one real hour's rows are
+//! copied to earlier hours by the database itself, without round trips.
+//!
+//! Never used by the service: a benchmark's database is a throw-away one.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::{Error, Result, Store, ensure_partition, hour_of, month_partition};
+
+/// Hours copied per statement.
+const HOURS_PER_STATEMENT: u32 = 24;
+
+/// The patient columns copied unchanged.
+const KEPT: &str = "patient_key, ward, team, bed, run_id, weights_version, total_milli, usk_milli, ssk_milli, \
+    medications_milli, orders_milli, basic_nursing_milli, specific_nursing_milli, news2_milli, \
+    emotional_support_milli, care_plans_milli, diagnoses_milli, modifiers_milli, unmatched";
+
+/// The unit columns copied unchanged.
+const UNIT_KEPT: &str = "level, ward, team, patients, total_milli, usk_milli, ssk_milli, medications_milli, \
+    orders_milli, basic_nursing_milli, specific_nursing_milli, news2_milli, emotional_support_milli, care_plans_milli, \
+    diagnoses_milli, modifiers_milli, unmatched, weights_version";
+
+impl Store {
+    /// Copies the patient and unit rows of hour `template` to each of the
+    /// `hours` hours before it (hour k back gets `hour − k` and
+    /// `as_of − k`). Copies more than `full_hours` back store `{}` in place
+    /// of the snapshot and score, so that a year of a large hospital fits on
+    /// a benchmark machine's disk: the history readers read only the other
+    /// columns, and the patient detail of those hours cannot be read.
+    /// Hours that already have rows are refused.
+    ///
+    /// Returns the patient rows written.
+    pub async fn replicate_hour(&self, template: DateTime<Utc>, hours: u32, full_hours: u32) -> Result<u64> {
+        if template != hour_of(template) {
+            return Err(Error::Invalid(format!(
+                "template {template} is not the start of an hour"
+            )));
+        }
+        let oldest = template - Duration::hours(i64::from(hours));
+        if let Store::Postgres(pool) = self {
+            let mut month = oldest;
+            while month <= template {
+                ensure_partition(pool, month).await?;
+                month = month_partition(month).2;
+            }
+        }
+        let mut written = 0;
+        let mut first = 1;
+        while first <= hours {
+            let last = (first + HOURS_PER_STATEMENT - 1).min(hours);
+            written += self.replicate_span(template, first, last, full_hours).await?;
+            first = last + 1;
+        }
+        Ok(written)
+    }
+
+    /// Copies `template` to the hours `first..=last` back, in one transaction.
+    async fn replicate_span(&self, template: DateTime<Utc>, first: u32, last: u32, full_hours: u32) -> Result<u64> {
+        let int = |v: u32| i32::try_from(v).map_err(|_| Error::Invalid(format!("{v} hours is too many to replicate")));
+        let (first, last, full) = (int(first)?, int(last)?, int(full_hours)?);
+        let taken = |n: i64| -> Result<()> {
+            if n > 0 {
+                return Err(Error::Invalid(format!(
+                    "{n} hours between {} and {} already have rows; replicate into an empty history",
+                    template - Duration::hours(i64::from(last)),
+                    template - Duration::hours(i64::from(first))
+                )));
+            }
+            Ok(())
+        };
+        match self {
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(DISTINCT hour) FROM unit_hours WHERE hour >= $1 - make_interval(hours => $3::int) \
+                     AND hour <= $1 - make_interval(hours => $2::int)",
+                )
+                .bind(template)
+                .bind(first)
+                .bind(last)
+                .fetch_one(&mut *tx)
+                .await?;
+                taken(n)?;
+                let rows = sqlx::query(&format!(
+                    "INSERT INTO patient_hours (hour, as_of, snapshot, score, {KEPT}) \
+                     SELECT p.hour - make_interval(hours => k), p.as_of - make_interval(hours => k), \
+                     CASE WHEN k > $4 THEN '{{}}'::jsonb ELSE p.snapshot END, \
+                     CASE WHEN k > $4 THEN '{{}}'::jsonb ELSE p.score END, {KEPT} \
+                     FROM patient_hours p, generate_series($2::int, $3::int) AS k WHERE p.hour = $1"
+                ))
+                .bind(template)
+                .bind(first)
+                .bind(last)
+                .bind(full)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query(&format!(
+                    "INSERT INTO unit_hours (hour, {UNIT_KEPT}) \
+                     SELECT u.hour - make_interval(hours => k), {UNIT_KEPT} \
+                     FROM unit_hours u, generate_series($2::int, $3::int) AS k WHERE u.hour = $1"
+                ))
+                .bind(template)
+                .bind(first)
+                .bind(last)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
+            Store::Sqlite(pool) => {
+                // Times are TEXT in sqlx's RFC 3339 form; strftime keeps it.
+                const SHIFT: &str = "strftime('%Y-%m-%dT%H:%M:%S+00:00', {col}, '-' || k.n || ' hours')";
+                let shift = |col: &str| SHIFT.replace("{col}", col);
+                let mut tx = pool.begin().await?;
+                let n: i64 =
+                    sqlx::query_scalar("SELECT count(DISTINCT hour) FROM unit_hours WHERE hour >= $1 AND hour <= $2")
+                        .bind(template - Duration::hours(i64::from(last)))
+                        .bind(template - Duration::hours(i64::from(first)))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                taken(n)?;
+                let span = "WITH RECURSIVE k(n) AS (SELECT $2 UNION ALL SELECT n + 1 FROM k WHERE n < $3) ";
+                let rows = sqlx::query(&format!(
+                    "{span}INSERT INTO patient_hours (hour, as_of, snapshot, score, {KEPT}) \
+                     SELECT {}, {}, CASE WHEN k.n > $4 THEN '{{}}' ELSE p.snapshot END, \
+                     CASE WHEN k.n > $4 THEN '{{}}' ELSE p.score END, {KEPT} \
+                     FROM patient_hours p, k WHERE p.hour = $1",
+                    shift("p.hour"),
+                    shift("p.as_of"),
+                ))
+                .bind(template)
+                .bind(first)
+                .bind(last)
+                .bind(full)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query(&format!(
+                    "{span}INSERT INTO unit_hours (hour, {UNIT_KEPT}) \
+                     SELECT {}, {UNIT_KEPT} FROM unit_hours u, k WHERE u.hour = $1",
+                    shift("u.hour"),
+                ))
+                .bind(template)
+                .bind(first)
+                .bind(last)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
+        }
+    }
+}
