@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Load benchmark of the API and the ward screen on loopback (issue 5):
 # a 1,000-bed simulated hospital back-filled for 5 days into SQLite, served
-# by `careload demo`, hammered by wrk with 200 connections on 2 threads.
-# Reports wrk's latency distribution (p50/p90/p99) per endpoint.
+# by `careload demo`, hammered by wrk with 200 connections on 2 threads
+# (closed loop: the throughput ceiling), then offered a fixed rate over 200
+# connections by `careload bench http` (open loop: the latency a screen
+# sees). Reports the latency distribution (p50/p90/p99) per endpoint.
+#   RATE=4000 (requests/s offered by bench http), DURATION=20s
 #
 #   bench/api.sh                 # release build (the figures to report)
 #   PROFILE=debug bench/api.sh   # quicker to build, slower to serve
@@ -43,3 +46,8 @@ for path in "/api/v1/wards/$ward" "/wards/$ward/screen" "/api/v1/hospital"; do
   echo "$out" | sed -n '/Latency Distribution/,/Transfer/p'
   if echo "$out" | grep -q "Non-2xx"; then echo "bench: some responses were not 2xx; the figures are not valid" >&2; exit 1; fi
 done
+
+echo
+echo "== open loop: ${RATE:-4000} requests/s offered over $conns connections"
+"$bin" bench http --url "http://$addr" --connections "$conns" --rate "${RATE:-4000}" --seconds "${duration%s}" \
+  "/api/v1/wards/$ward" "/wards/$ward/screen" "/api/v1/hospital"

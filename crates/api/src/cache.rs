@@ -1,25 +1,32 @@
-//! A short-lived cache of built responses for the read-heavy routes (ward
-//! JSON, ward history and forecast, hospital overview, the screens).
+//! A cache of built responses for the read-heavy routes (ward JSON, ward
+//! history and forecast, hospital overview, the screens).
 //!
 //! The data behind them changes once an hour, when a run writes its hour;
 //! every screen of a hospital polls the same few pages. So each response is
-//! built once per [`TTL_SECONDS`] time bucket and served from memory to
-//! everyone else with the same key: concurrent requests for a key that is
-//! being built wait for that one build instead of each querying the store.
-//! A writer in the same process (the service's scheduler) calls
-//! [`crate::AppState::data_changed`] after each run, which empties the
-//! cache; an API running apart from the writer shows a new hour within
-//! [`TTL_SECONDS`] of its commit. The staleness flag and "built at" time on
-//! a page are at most that old.
+//! built once and served from memory to everyone with the same key, and is
+//! rebuilt when it is older than its [`TTL_SECONDS`] time bucket or when
+//! [`crate::AppState::data_changed`] says a run wrote an hour (the service's
+//! scheduler calls it after each run; an API running apart from the writer
+//! shows a new hour within [`TTL_SECONDS`] of its commit). The staleness flag
+//! and "built at" time on a page are that old at most, plus one rebuild.
+//!
+//! **Stale while revalidate.** The first request for a key builds it, and
+//! concurrent requests for that key wait for that one build. Afterwards, the
+//! request that finds the value out of date rebuilds it itself, while every
+//! other request meanwhile gets the previous value at once: a rebuild costs
+//! one request its time, not every request that arrives during it. If the
+//! rebuilding request is dropped (client gone) or fails, the next request
+//! takes over; failed builds are never cached.
 //!
 //! Keys hold the route and its parameters, never a token's secret; a page
 //! that embeds the caller's `?token=` in its links keys on a hash of it.
-//! Failed builds are not cached. The cache holds at most [`MAX_ENTRIES`]
-//! entries per bucket; past that, responses are built without it.
+//! The cache holds at most [`MAX_ENTRIES`] keys; keys not asked for during a
+//! whole bucket are dropped when the next bucket starts, and past the limit
+//! responses are built without the cache.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
 use axum::http::header;
@@ -71,10 +78,29 @@ impl IntoResponse for Cached {
     }
 }
 
+/// When a value was built: its time bucket and the data generation.
+type Stamp = (i64, u64);
+
+/// One key's value and its rebuild state.
+#[derive(Default)]
+struct Slot {
+    /// The last value built, and when.
+    value: Option<(Stamp, Cached)>,
+    /// True while a request is rebuilding an existing value.
+    refreshing: bool,
+    /// The first build, which concurrent requests wait for.
+    first: Arc<OnceCell<Cached>>,
+    /// The last bucket the key was asked for.
+    used: i64,
+}
+
 #[derive(Default)]
 struct Inner {
+    /// The bucket of the latest request.
     bucket: i64,
-    entries: HashMap<String, Arc<OnceCell<Cached>>>,
+    /// Bumped by [`ResponseCache::clear`]: values of older generations are out of date.
+    generation: u64,
+    entries: HashMap<String, Slot>,
 }
 
 /// The cache (one per [`crate::AppState`], shared by its clones).
@@ -83,15 +109,46 @@ pub struct ResponseCache {
     inner: Mutex<Inner>,
 }
 
+/// What a request does with a key.
+enum Plan {
+    /// Serve this value.
+    Serve(Cached),
+    /// Wait for (or do) the key's first build.
+    First(Arc<OnceCell<Cached>>),
+    /// Rebuild the out-of-date value; others are served it meanwhile.
+    Refresh,
+    /// Build without the cache (it is full).
+    Uncached,
+}
+
+/// Clears a slot's `refreshing` flag when the rebuilding request ends in
+/// any way, including being dropped mid-build.
+struct Refreshing<'a> {
+    cache: &'a ResponseCache,
+    key: &'a str,
+}
+
+impl Drop for Refreshing<'_> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.cache.lock().entries.get_mut(self.key) {
+            slot.refreshing = false;
+        }
+    }
+}
+
 impl ResponseCache {
-    /// Drops every built response.
-    pub fn clear(&self) {
-        let mut inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        inner.entries.clear();
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The response for `key` in the bucket of `now`: built by `build` once,
-    /// then served from memory until the bucket ends.
+    /// Marks every built response out of date: the next request for each
+    /// key rebuilds it (others are served the previous value meanwhile).
+    pub fn clear(&self) {
+        self.lock().generation += 1;
+    }
+
+    /// The response for `key` at `now`: built by `build` when the key is new
+    /// or its value is out of date, else served from memory.
     ///
     /// # Errors
     /// What `build` returns; errors are not cached.
@@ -101,22 +158,50 @@ impl ResponseCache {
         Fut: Future<Output = Result<Cached>>,
     {
         let bucket = now.timestamp().div_euclid(TTL_SECONDS);
-        let cell = {
-            let mut inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if inner.bucket != bucket {
-                inner.entries.clear();
+        let (plan, stamp) = {
+            let mut inner = self.lock();
+            if bucket > inner.bucket {
+                // keys nobody asked for during the last bucket go
+                let last = inner.bucket;
+                inner.entries.retain(|_, slot| slot.used >= last);
                 inner.bucket = bucket;
             }
-            if inner.entries.len() >= MAX_ENTRIES && !inner.entries.contains_key(&key) {
-                None
+            let stamp = (bucket, inner.generation);
+            let full = inner.entries.len() >= MAX_ENTRIES && !inner.entries.contains_key(&key);
+            let plan = if full {
+                Plan::Uncached
             } else {
-                Some(inner.entries.entry(key).or_default().clone())
+                let slot = inner.entries.entry(key.clone()).or_default();
+                slot.used = slot.used.max(bucket);
+                match &slot.value {
+                    Some((at, value)) if *at >= stamp || slot.refreshing => Plan::Serve(value.clone()),
+                    Some(_) => {
+                        slot.refreshing = true;
+                        Plan::Refresh
+                    }
+                    None => Plan::First(slot.first.clone()),
+                }
+            };
+            (plan, stamp)
+        };
+        let built = match plan {
+            Plan::Serve(value) => return Ok(value),
+            Plan::Uncached => return build().await,
+            Plan::First(cell) => cell.get_or_try_init(build).await.cloned()?,
+            Plan::Refresh => {
+                let _guard = Refreshing { cache: self, key: &key };
+                build().await?
             }
         };
-        match cell {
-            Some(cell) => cell.get_or_try_init(build).await.cloned(),
-            None => build().await,
+        let mut inner = self.lock();
+        if let Some(slot) = inner.entries.get_mut(&key) {
+            // a value built before a clear() keeps its older generation
+            if slot.value.as_ref().is_none_or(|(at, _)| *at < stamp) {
+                slot.value = Some((stamp, built.clone()));
+            }
+            slot.first = Arc::default();
         }
+        Ok(built)
     }
 }
 
@@ -157,6 +242,79 @@ mod tests {
         cache.clear();
         let d = get(&cache, "/wards/w1", at(TTL_SECONDS), &builds).await.unwrap();
         assert_ne!(c, d, "a cleared cache rebuilds within the bucket");
+        let e = get(&cache, "/wards/w1", at(TTL_SECONDS + 1), &builds).await.unwrap();
+        assert_eq!(d, e, "and then serves the rebuilt value");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn while_one_request_rebuilds_the_others_get_the_previous_value() {
+        let cache = Arc::new(ResponseCache::default());
+        let builds = AtomicU32::new(0);
+        let old = get(&cache, "/", at(0), &builds).await.unwrap();
+        // The next bucket: one request rebuilds, slowly.
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+        let slow = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_build("/".to_owned(), at(TTL_SECONDS), || async move {
+                        let _ = started_tx.send(());
+                        let _ = finish_rx.await;
+                        Ok(Cached::html("new".into()))
+                    })
+                    .await
+            })
+        };
+        started_rx.await.unwrap();
+        for _ in 0..20 {
+            let v = get(&cache, "/", at(TTL_SECONDS), &builds).await.unwrap();
+            assert_eq!(v, old, "served at once, not waiting for the rebuild");
+        }
+        assert_eq!(builds.load(Ordering::SeqCst), 1, "nobody else rebuilt");
+        finish_tx.send(()).unwrap();
+        assert_eq!(slow.await.unwrap().unwrap().body, Bytes::from("new"));
+        let v = get(&cache, "/", at(TTL_SECONDS), &builds).await.unwrap();
+        assert_eq!(v.body, Bytes::from("new"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_rebuild_lets_the_next_request_rebuild() {
+        let cache = Arc::new(ResponseCache::default());
+        let builds = AtomicU32::new(0);
+        get(&cache, "/", at(0), &builds).await.unwrap();
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let stuck = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_build("/".to_owned(), at(TTL_SECONDS), || async move {
+                        let _ = started_tx.send(());
+                        std::future::pending::<()>().await;
+                        Ok(Cached::html("never".into()))
+                    })
+                    .await
+            })
+        };
+        started_rx.await.unwrap();
+        stuck.abort(); // the client went away mid-build
+        let _ = stuck.await;
+        let v = get(&cache, "/", at(TTL_SECONDS), &builds).await.unwrap();
+        assert_eq!(v.body, Bytes::from("build 2"), "rebuilt, not stuck on the old value");
+    }
+
+    #[tokio::test]
+    async fn keys_unused_for_a_whole_bucket_are_dropped() {
+        let cache = ResponseCache::default();
+        let builds = AtomicU32::new(0);
+        get(&cache, "/a", at(0), &builds).await.unwrap();
+        get(&cache, "/b", at(0), &builds).await.unwrap();
+        get(&cache, "/a", at(TTL_SECONDS), &builds).await.unwrap();
+        assert_eq!(cache.lock().entries.len(), 2, "b was used in the previous bucket");
+        get(&cache, "/a", at(2 * TTL_SECONDS), &builds).await.unwrap();
+        let mut keys: Vec<_> = cache.lock().entries.keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, ["/a"]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

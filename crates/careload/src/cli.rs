@@ -51,6 +51,53 @@ pub(crate) enum Command {
 pub(crate) enum BenchCommand {
     /// A year of hourly history for a large hospital in a store, then the ward history reads timed.
     Store(BenchStoreArgs),
+    /// Open-loop HTTP load at a fixed rate over many connections, latency measured from the schedule.
+    Http(BenchHttpArgs),
+    /// A simulated hospital on loopback read in full, then incrementally: per-phase times and peak RSS.
+    Ingest(BenchIngestArgs),
+}
+
+/// `careload bench ingest`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchIngestArgs {
+    /// Regular beds in the simulated hospital (1,000 beds: about 100,000 resources).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(24..=100_000))]
+    pub(crate) beds: u32,
+    /// The seed: the same seed gives the same hospital.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// Incremental runs after the full one, one simulated hour apart.
+    #[arg(long, value_name = "H", default_value_t = 1)]
+    pub(crate) hours_incremental: u32,
+    /// The SQLite file the hours are written to (deleted before and after).
+    #[arg(long, value_name = "FILE", default_value = "careload-bench-ingest.db")]
+    pub(crate) db: PathBuf,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `careload bench http`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchHttpArgs {
+    /// The server, e.g. http://127.0.0.1:8080.
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: String,
+    /// Paths to load, one after the other, e.g. /api/v1/wards/w1 /wards/w1/screen.
+    #[arg(required = true, value_name = "PATH")]
+    pub(crate) paths: Vec<String>,
+    /// Keep-alive connections (clients).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub(crate) connections: u32,
+    /// Requests per second offered, all connections together.
+    #[arg(long, value_name = "R", default_value_t = 2000)]
+    pub(crate) rate: u32,
+    /// Seconds per path.
+    #[arg(long, value_name = "S", default_value_t = 20)]
+    pub(crate) seconds: u32,
+    /// A bearer token, when the API is not open.
+    #[arg(long, value_name = "TOKEN", env = "CARELOAD_BENCH_TOKEN", hide_env_values = true)]
+    pub(crate) token: Option<String>,
 }
 
 /// `careload bench store`.

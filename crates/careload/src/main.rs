@@ -58,6 +58,8 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Ingest(args) => commands::service::ingest_once(args, out),
         Command::Bench { command } => match command {
             BenchCommand::Store(args) => commands::bench_store::run(args, out),
+            BenchCommand::Http(args) => commands::bench_http::run(args, out),
+            BenchCommand::Ingest(args) => commands::bench_ingest::run(args, out),
         },
     }
 }

@@ -1,0 +1,136 @@
+//! `careload bench http`: an open-loop load generator for the API.
+//!
+//! wrk (in `bench/api.sh`) is closed-loop: each of its connections sends
+//! the next request when the previous answer arrives, so with 200
+//! connections the mean latency is 200 ÷ throughput (Little's law) whatever
+//! the server does, and on a 2-core machine shared with wrk that is several
+//! milliseconds. Ward screens do not behave like that: each polls on its own
+//! clock. This generator keeps `--connections` keep-alive connections, and
+//! each sends on a fixed schedule so that together they offer `--rate`
+//! requests per second. A request's latency is measured from the moment it
+//! was *scheduled*, not sent, so a stalled server is charged for the queue
+//! it causes (no coordinated omission).
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::cli::BenchHttpArgs;
+use crate::commands::service::runtime;
+
+/// What one connection saw.
+#[derive(Default)]
+struct Seen {
+    latencies: Vec<Duration>,
+    errors: u64,
+    non_2xx: u64,
+}
+
+/// `careload bench http`.
+pub(crate) fn run(args: &BenchHttpArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    if args.rate == 0 || args.connections == 0 {
+        bail!("--rate and --connections must be above 0");
+    }
+    let urls: Vec<String> = args
+        .paths
+        .iter()
+        .map(|p| format!("{}{p}", args.url.trim_end_matches('/')))
+        .collect();
+    runtime()?.block_on(async {
+        for url in &urls {
+            let seen = load(url, args).await?;
+            report(url, args, &seen, out)?;
+        }
+        Ok(())
+    })
+}
+
+/// Offers `args.rate` requests per second to `url` for `args.seconds`.
+async fn load(url: &str, args: &BenchHttpArgs) -> anyhow::Result<Seen> {
+    let conns = args.connections;
+    // each connection sends every `interval`, the connections evenly staggered
+    let interval = Duration::from_secs_f64(f64::from(conns) / f64::from(args.rate));
+    let total = Duration::from_secs(u64::from(args.seconds));
+    let start = Instant::now() + Duration::from_millis(200);
+    let mut tasks = Vec::new();
+    for i in 0..conns {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .context("cannot build an HTTP client")?;
+        let (url, token) = (url.to_owned(), args.token.clone());
+        let offset = interval.mul_f64(f64::from(i) / f64::from(conns));
+        tasks.push(tokio::spawn(async move {
+            let mut seen = Seen::default();
+            let mut due = start + offset;
+            while due < start + total {
+                tokio::time::sleep_until(due.into()).await;
+                let mut req = client.get(&url);
+                if let Some(t) = &token {
+                    req = req.bearer_auth(t);
+                }
+                match req.send().await {
+                    Ok(r) => {
+                        if !r.status().is_success() {
+                            seen.non_2xx += 1;
+                        }
+                        // the whole body, as a screen would read it
+                        if r.bytes().await.is_err() {
+                            seen.errors += 1;
+                        }
+                        seen.latencies.push(due.elapsed());
+                    }
+                    Err(_) => seen.errors += 1,
+                }
+                due += interval;
+            }
+            seen
+        }));
+    }
+    let mut all = Seen::default();
+    for t in tasks {
+        let seen = t.await.context("a load task failed")?;
+        all.latencies.extend(seen.latencies);
+        all.errors += seen.errors;
+        all.non_2xx += seen.non_2xx;
+    }
+    Ok(all)
+}
+
+fn report(url: &str, args: &BenchHttpArgs, seen: &Seen, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut l = seen.latencies.clone();
+    l.sort();
+    writeln!(out, "== GET {url}")?;
+    writeln!(
+        out,
+        "offered {} req/s over {} connections for {} s: {} answered, {} errors, {} non-2xx",
+        args.rate,
+        args.connections,
+        args.seconds,
+        l.len(),
+        seen.errors,
+        seen.non_2xx
+    )?;
+    if l.is_empty() {
+        bail!("no request was answered");
+    }
+    let at = |q: f64| {
+        let i = ((l.len() as f64 * q).ceil() as usize).clamp(1, l.len()) - 1;
+        l[i].as_secs_f64() * 1e3
+    };
+    writeln!(
+        out,
+        "latency from schedule: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(0.999),
+        at(1.0)
+    )?;
+    if seen.errors > 0 || seen.non_2xx > 0 {
+        bail!("some requests failed; the figures are not valid");
+    }
+    Ok(())
+}
