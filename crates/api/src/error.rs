@@ -63,6 +63,13 @@ pub enum Error {
         /// The maximum.
         max: u32,
     },
+    /// A well-formed request whose content cannot be accepted (planned
+    /// staffing rows or CSV with bad rows); nothing of it was stored.
+    #[error("the request's content was refused")]
+    Unprocessable {
+        /// Every problem, and what to send instead.
+        hint: String,
+    },
     /// No route here.
     #[error("no such route")]
     NoRoute,
@@ -129,6 +136,7 @@ impl Error {
             Error::BadTime { .. } | Error::BadQuery { .. } | Error::EmptyRange | Error::RangeTooLarge { .. } => {
                 StatusCode::BAD_REQUEST
             }
+            Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -157,7 +165,7 @@ impl Error {
                  configured in [[api.tokens]]"
                     .into(),
             ),
-            Error::Forbidden { hint } => Some(hint.clone()),
+            Error::Forbidden { hint } | Error::Unprocessable { hint } => Some(hint.clone()),
             Error::UnknownWard { known, .. } => Some(if known.is_empty() {
                 "no wards are configured or in the data yet".into()
             } else {

@@ -11,14 +11,14 @@ use careload_store::{AuditEntry, Run, WeightsVersion};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::AppState;
-use crate::auth::ScreenToken;
+use crate::auth::{Caller, ScreenToken};
 use crate::cache::Cached;
 use crate::error::{Error, Result};
-use crate::query;
 use crate::screen::{self, ScreenContext};
 use crate::view::{
     HospitalOverview, PatientDetail, Status, WardForecast, WardHistory, WardList, WardView, WeightsInForce,
 };
+use crate::{planning, query};
 
 /// Seconds between a screen page's own reloads.
 pub(crate) const SCREEN_REFRESH_SECONDS: u32 = 300;
@@ -242,4 +242,99 @@ pub(crate) async fn ward_screen(
 
 pub(crate) async fn no_route() -> Error {
     Error::NoRoute
+}
+
+pub(crate) async fn ward_shifts(State(state): State<AppState>, Path(id): Path<String>) -> Result<Cached> {
+    let now = Utc::now();
+    state
+        .cache
+        .get_or_build(format!("shifts\n{id}"), now, || async {
+            Cached::json::<planning::WardShifts>(&planning::ward_shifts(&state, &id, now).await?)
+        })
+        .await
+}
+
+pub(crate) async fn ward_balance(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Result<Json<planning::WardBalance>> {
+    let q: std::collections::BTreeMap<String, String> = q.into_iter().collect();
+    let options = planning::balance_options(&state, &q)?;
+    let pinned = q
+        .get("pin")
+        .map(|p| {
+            p.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Json(
+        planning::ward_balance(&state, &id, options, &pinned, Utc::now()).await?,
+    ))
+}
+
+pub(crate) async fn admissions(State(state): State<AppState>) -> Result<Cached> {
+    let now = Utc::now();
+    state
+        .cache
+        .get_or_build("admissions".into(), now, || async {
+            Cached::json::<planning::Admissions>(&planning::admissions(&state, now).await?)
+        })
+        .await
+}
+
+fn parse_date(param: &'static str, value: Option<&String>) -> Result<Option<chrono::NaiveDate>> {
+    value
+        .map(|v| {
+            chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| Error::BadQuery {
+                param,
+                hint: "send a date as YYYY-MM-DD, e.g. 2026-11-24".into(),
+            })
+        })
+        .transpose()
+}
+
+pub(crate) async fn staffing(State(state): State<AppState>, Query(q): Params) -> Result<Json<planning::StaffingRows>> {
+    let from = parse_date("from", q.get("from"))?;
+    let to = parse_date("to", q.get("to"))?;
+    let rows = planning::get_rows(&state, q.get("ward").map(String::as_str), from, to, Utc::now()).await?;
+    Ok(Json(rows))
+}
+
+/// Who to write into the audit log for a write.
+fn actor(caller: &Caller) -> &str {
+    match caller {
+        Caller::Token { name, .. } => name,
+        Caller::Open => "open api",
+        Caller::Anonymous => "anonymous",
+    }
+}
+
+pub(crate) async fn put_staffing(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Result<Json<planning::StaffingWritten>> {
+    let rows: planning::StaffingRows = serde_json::from_slice(&body).map_err(|e| Error::Unprocessable {
+        hint: format!(
+            "the body is not planned staffing JSON ({e}); send {{\"rows\": [{{\"ward\": \"w1\", \"team\": \"A\", \
+             \"date\": \"2026-11-24\", \"shift\": \"day\", \"profession\": \"USK\", \"planned\": 3, \"absent\": 0}}]}}"
+        ),
+    })?;
+    let written = planning::put_rows(&state, &rows.rows, actor(&caller)).await?;
+    state.data_changed();
+    Ok(Json(written))
+}
+
+pub(crate) async fn import_staffing_csv(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Result<Json<planning::StaffingWritten>> {
+    let written = planning::put_csv(&state, &body, actor(&caller)).await?;
+    state.data_changed();
+    Ok(Json(written))
 }

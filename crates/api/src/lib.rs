@@ -31,6 +31,7 @@ mod handlers;
 pub mod layers;
 pub mod metrics;
 pub mod openapi;
+pub mod planning;
 pub mod query;
 pub mod routes;
 pub mod screen;

@@ -52,6 +52,36 @@ const SCHEMAS: &[(&str, &str)] = &[
         "One ingest run: times, source, outcome, counts, skipped, retries, error.",
     ),
     ("AuditEntries", "Audit entries, newest first."),
+    (
+        "WardShifts",
+        "The next shift and the one after for a ward: per team and for the ward, the forecast need (points per \
+         profession and component, staff-hours = points × the care category's staff_hours factor, people = \
+         staff-hours ÷ shift hours), planned and absent staff, the gap in hours and people, the verdict \
+         (understaffed, balanced, room_to_spare, no_plan) with planning.thresholds, the ward index (points per \
+         person present) and absence_need_not_be_replaced.",
+    ),
+    (
+        "WardBalance",
+        "Team balancing for the next shift: moves (patients, whole rooms, or one member of staff) with a reason \
+         in Swedish, each team's points per staff member before and after, the spread before and after. Pinned \
+         patients never move; the spread never gets wider.",
+    ),
+    (
+        "Admissions",
+        "Every ward for the bed coordinator: can_take, strained or no_free_bed, with free beds, the margin in \
+         people after the assumed admission, and the reason.",
+    ),
+    (
+        "StaffingRows",
+        "{\"rows\": [{\"ward\", \"team\" (null = the whole ward), \"date\" (YYYY-MM-DD), \"shift\", \
+         \"profession\" (USK | SSK), \"planned\", \"absent\"}]}.",
+    ),
+    (
+        "StaffingCsv",
+        "The scheduling system's export: a header line, then ward;team;date;shift;profession;planned;absent \
+         (`;` or `,`, UTF-8 with or without BOM); see docs/planned-staffing-csv.md.",
+    ),
+    ("StaffingWritten", "{\"rows\": how many rows were stored}."),
     ("OpenApi", "This document."),
     ("Status", "{\"status\": \"ok\" | \"ready\"}."),
     ("PrometheusText", "Prometheus text exposition format 0.0.4."),
@@ -128,6 +158,13 @@ fn operation(r: &RouteSpec) -> Value {
     if r.operation == "readyz" {
         responses.insert("503".into(), error_response("Not ready; the hint says why"));
     }
+    if r.body.is_some() {
+        responses.insert(
+            "422".into(),
+            error_response("Bad rows; nothing was stored; the hint lists every problem"),
+        );
+        responses.insert("413".into(), error_response("Over api.max_body_bytes"));
+    }
     responses.insert(
         "429".into(),
         error_response("Over api.rate_limit_per_minute; see Retry-After"),
@@ -136,7 +173,7 @@ fn operation(r: &RouteSpec) -> Value {
         "500".into(),
         error_response("Internal error (details in the server log only)"),
     );
-    json!({
+    let mut op = json!({
         "operationId": r.operation,
         "summary": r.summary,
         "description": who,
@@ -144,14 +181,22 @@ fn operation(r: &RouteSpec) -> Value {
         "security": security,
         "x-roles": roles,
         "responses": responses,
-    })
+    });
+    if let Some(body) = r.body {
+        op["requestBody"] = json!({
+            "required": true,
+            "content": { body.media: { "schema": { "$ref": format!("#/components/schemas/{}", body.schema) } } },
+        });
+    }
+    op
 }
 
 /// The OpenAPI 3.1 document for `routes`.
 pub fn document(routes: &[RouteSpec]) -> Value {
     let mut paths = Map::new();
     for r in routes {
-        paths.insert(r.path.to_owned(), json!({ "get": operation(r) }));
+        let item = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
+        item[r.method.key()] = operation(r);
     }
     let schemas: Map<String, Value> = SCHEMAS
         .iter()
@@ -198,6 +243,9 @@ mod tests {
                 r.path,
                 r.response
             );
+            if let Some(body) = r.body {
+                assert!(SCHEMAS.iter().any(|(n, _)| *n == body.schema), "{} body", r.path);
+            }
         }
     }
 
@@ -205,7 +253,7 @@ mod tests {
     fn every_route_is_documented_with_its_roles() {
         let doc = document(ROUTES);
         for r in ROUTES {
-            let op = &doc["paths"][r.path]["get"];
+            let op = &doc["paths"][r.path][r.method.key()];
             assert_eq!(op["operationId"], r.operation, "{}", r.path);
             let roles = op["x-roles"].as_array().map_or(0, Vec::len);
             assert_eq!(roles == 0, r.access == Access::Public, "{}", r.path);

@@ -226,7 +226,11 @@ pub fn indicator(current: Points, expected: Option<Points>, samples: u32) -> Ind
 /// Beds per ward (or only `ward`): configured, else seen in the last
 /// [`BEDS_SEEN_DAYS`] days (queried only when some ward lacks a configured
 /// count).
-async fn beds(state: &AppState, ward: Option<&str>, shown: Option<DateTime<Utc>>) -> Result<BTreeMap<String, u32>> {
+pub(crate) async fn beds(
+    state: &AppState,
+    ward: Option<&str>,
+    shown: Option<DateTime<Utc>>,
+) -> Result<BTreeMap<String, u32>> {
     let configured = |id: &str| state.config.wards.get(id).and_then(|w| w.beds);
     let all_configured = match ward {
         Some(id) => configured(id).is_some(),

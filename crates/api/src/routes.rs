@@ -5,16 +5,16 @@
 //!
 //! Who may call what:
 //!
-//! | role | may read |
-//! |---|---|
-//! | `screen` | its own wards only: ward, ward history, forecast, the ward screen page |
-//! | `staffing` | every ward, the hospital, patients, forecasts, screens |
-//! | `controller` | as staffing |
-//! | `admin` | everything, and alone: weights, runs, audit, metrics |
+//! | role | may read | may write |
+//! |---|---|---|
+//! | `screen` | its own wards only: ward, ward history, forecast, next shifts, the ward screen page | nothing |
+//! | `staffing` | every ward, the hospital, patients, forecasts, screens, shifts, balancing, admissions, planned staffing | planned staffing |
+//! | `controller` | as staffing | nothing |
+//! | `admin` | everything, and alone: weights, runs, audit, metrics | planned staffing |
 //!
 //! `/healthz` and `/readyz` are public (probes carry no token).
 
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use careload_config::Role;
 
 use crate::{AppState, handlers};
@@ -76,11 +76,43 @@ impl Media {
     }
 }
 
-/// One route (all are `GET`).
+/// A route's HTTP method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// Reads.
+    Get,
+    /// Writes (planned staffing).
+    Post,
+}
+
+impl Method {
+    /// The OpenAPI operation key.
+    pub fn key(self) -> &'static str {
+        match self {
+            Method::Get => "get",
+            Method::Post => "post",
+        }
+    }
+}
+
+/// A request body a route takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Body {
+    /// Its media type.
+    pub media: &'static str,
+    /// Its schema's name (`components.schemas`).
+    pub schema: &'static str,
+}
+
+/// One route.
 #[derive(Clone, Copy)]
 pub struct RouteSpec {
     /// The path, axum/OpenAPI syntax (`/api/v1/wards/{id}`).
     pub path: &'static str,
+    /// Its method.
+    pub method: Method,
+    /// The body it takes, if any.
+    pub body: Option<Body>,
     /// A stable operation id.
     pub operation: &'static str,
     /// What it returns.
@@ -105,6 +137,7 @@ impl std::fmt::Debug for RouteSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RouteSpec")
             .field("path", &self.path)
+            .field("method", &self.method)
             .field("access", &self.access)
             .finish_non_exhaustive()
     }
@@ -113,6 +146,7 @@ impl std::fmt::Debug for RouteSpec {
 const READERS: &[Role] = &[Role::Screen, Role::Staffing, Role::Controller, Role::Admin];
 const STAFF: &[Role] = &[Role::Staffing, Role::Controller, Role::Admin];
 const ADMIN: &[Role] = &[Role::Admin];
+const STAFFING_WRITERS: &[Role] = &[Role::Staffing, Role::Admin];
 
 const WARD_ID: Param = Param {
     name: "id",
@@ -155,9 +189,36 @@ const TOKEN: Param = Param {
     description: "The bearer token, for kiosk browsers that cannot send headers (screen pages only)",
 };
 
+const DATE_FROM: Param = Param {
+    name: "from",
+    location: In::Query,
+    required: false,
+    schema: "string",
+    format: Some("date"),
+    description: "First date, YYYY-MM-DD, inclusive; default today (scoring.time_zone)",
+};
+const DATE_TO: Param = Param {
+    name: "to",
+    location: In::Query,
+    required: false,
+    schema: "string",
+    format: Some("date"),
+    description: "Last date, YYYY-MM-DD, inclusive; default tomorrow. At most api.max_range_days after `from`",
+};
+const WARD_FILTER: Param = Param {
+    name: "ward",
+    location: In::Query,
+    required: false,
+    schema: "string",
+    format: None,
+    description: "Only this ward",
+};
+
 /// Every route the API serves.
 pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/hospital",
         operation: "hospital",
         summary: "Every ward at the hour shown against its expected level for this hour of the week",
@@ -170,6 +231,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::hospital),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/wards",
         operation: "wards",
         summary: "The wards: configured or in the data, with names",
@@ -182,6 +245,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::wards),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/wards/{id}",
         operation: "ward",
         summary: "A ward at the hour shown: totals, teams, every patient (de-identified)",
@@ -194,6 +259,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::ward),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/wards/{id}/history",
         operation: "ward_history",
         summary: "Hourly totals of the ward, each team and each current patient over a range",
@@ -206,6 +273,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::ward_history),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/wards/{id}/forecast",
         operation: "ward_forecast",
         summary: "The next scoring.forecast_hours hourly totals per patient, team and ward",
@@ -218,6 +287,137 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::ward_forecast),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/api/v1/wards/{id}/shifts",
+        operation: "ward_shifts",
+        summary: "The next shift and the one after: forecast need per team and profession in staff-hours and \
+                  people, planned staff, the gap, the verdict, the ward index, absences that need not be replaced",
+        access: Access::Roles(READERS),
+        ward_scoped: true,
+        token_in_query: false,
+        params: &[WARD_ID],
+        response: "WardShifts",
+        media: Media::Json,
+        handler: || get(handlers::ward_shifts),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/api/v1/wards/{id}/balance",
+        operation: "ward_balance",
+        summary: "Suggested patient (and staff) moves between the ward's teams for the next shift, each with its \
+                  reason, and every team before and after",
+        access: Access::Roles(STAFF),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[
+            WARD_ID,
+            Param {
+                name: "max_moves",
+                location: In::Query,
+                required: false,
+                schema: "integer",
+                format: None,
+                description: "At most this many moves, 0–20; default planning.balance.max_moves",
+            },
+            Param {
+                name: "keep_rooms_together",
+                location: In::Query,
+                required: false,
+                schema: "boolean",
+                format: None,
+                description: "Move whole rooms; default planning.balance.keep_rooms_together",
+            },
+            Param {
+                name: "allow_staff_move",
+                location: In::Query,
+                required: false,
+                schema: "boolean",
+                format: None,
+                description: "May propose moving one member of staff; default planning.balance.allow_staff_move",
+            },
+            Param {
+                name: "pin",
+                location: In::Query,
+                required: false,
+                schema: "string",
+                format: None,
+                description: "Patients that stay in their team: pseudonyms or beds, comma-separated",
+            },
+        ],
+        response: "WardBalance",
+        media: Media::Json,
+        handler: || get(handlers::ward_balance),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/api/v1/admissions",
+        operation: "admissions",
+        summary: "For the bed coordinator: which wards can take the next admission from the emergency department, \
+                  by free beds and by need against planned staff for the next two shifts",
+        access: Access::Roles(STAFF),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[],
+        response: "Admissions",
+        media: Media::Json,
+        handler: || get(handlers::admissions),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/api/v1/staffing",
+        operation: "staffing",
+        summary: "Planned staffing rows: ward, team, date, shift, profession, planned, absent",
+        access: Access::Roles(STAFF),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[WARD_FILTER, DATE_FROM, DATE_TO],
+        response: "StaffingRows",
+        media: Media::Json,
+        handler: || get(handlers::staffing),
+    },
+    RouteSpec {
+        method: Method::Post,
+        body: Some(Body {
+            media: "application/json",
+            schema: "StaffingRows",
+        }),
+        path: "/api/v1/staffing",
+        operation: "put_staffing",
+        summary: "Store planned staffing rows (each replaces the row with the same ward, team, date, shift and \
+                  profession); all or nothing: any bad row refuses the whole request with 422",
+        access: Access::Roles(STAFFING_WRITERS),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[],
+        response: "StaffingWritten",
+        media: Media::Json,
+        handler: || post(handlers::put_staffing),
+    },
+    RouteSpec {
+        method: Method::Post,
+        body: Some(Body {
+            media: "text/csv",
+            schema: "StaffingCsv",
+        }),
+        path: "/api/v1/staffing/csv",
+        operation: "import_staffing_csv",
+        summary: "Import the scheduling system's planned-staffing CSV (docs/planned-staffing-csv.md); all or \
+                  nothing: any bad row refuses the file with 422 listing every bad row by line",
+        access: Access::Roles(STAFFING_WRITERS),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[],
+        response: "StaffingWritten",
+        media: Media::Json,
+        handler: || post(handlers::import_staffing_csv),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/patients/{key}",
         operation: "patient",
         summary: "A patient's full breakdown at the hour shown and what changed since the previous hour, and why",
@@ -237,6 +437,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::patient),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/weights",
         operation: "weights",
         summary: "The weights version in force and its metadata",
@@ -249,6 +451,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::weights),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/weights/versions",
         operation: "weights_versions",
         summary: "Every weights version on record",
@@ -261,6 +465,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::weights_versions),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/runs",
         operation: "runs",
         summary: "The most recent ingest runs, newest first",
@@ -273,6 +479,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::runs),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/runs/latest",
         operation: "latest_run",
         summary: "The most recent ingest run",
@@ -285,6 +493,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::latest_run),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/audit",
         operation: "audit",
         summary: "The most recent audit entries, newest first",
@@ -297,6 +507,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::audit),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/openapi.json",
         operation: "openapi",
         summary: "This API as an OpenAPI 3.1 document",
@@ -309,6 +521,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::openapi),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/healthz",
         operation: "healthz",
         summary: "The process is up",
@@ -321,6 +535,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::healthz),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/readyz",
         operation: "readyz",
         summary: "The store answers and the last successful run is younger than 2 h + api.stale_after_minutes; else 503 with the reason",
@@ -333,6 +549,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::readyz),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/metrics",
         operation: "metrics",
         summary: "Prometheus metrics: requests and latency per route and status, the latest ingest run",
@@ -345,6 +563,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::metrics),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/",
         operation: "hospital_screen",
         summary: "The hospital overview page",
@@ -357,6 +577,8 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::hospital_screen),
     },
     RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/wards/{id}/screen",
         operation: "ward_screen",
         summary: "The ward screen page for the ward office (refreshes itself)",

@@ -717,18 +717,189 @@ async fn a_ward_that_just_emptied_is_listed_empty_and_an_old_one_is_not(store: S
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
+async fn post(
+    app: &axum::Router,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &str,
+) -> (StatusCode, String) {
+    let mut req = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::CONTENT_TYPE, content_type);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let response = app
+        .clone()
+        .oneshot(req.body(Body::from(body.to_owned())).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let body = response.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The next shift of the default plan (07, 15, 21 in Stockholm) after now: its date and name.
+fn next_shift() -> (String, String) {
+    let plan = careload_scoring::shift::ShiftPlan::default();
+    let s = plan.next_shift(Utc::now(), &chrono_tz::Europe::Stockholm);
+    (s.date.to_string(), s.name)
+}
+
+async fn planned_staffing_is_imported_whole_and_compared_with_the_need(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let (date, shift) = next_shift();
+
+    // A CSV with two bad rows: refused whole, every bad row named by line.
+    let bad = format!(
+        "ward;team;date;shift;profession;planned;absent\n\
+         w1;a;{date};{shift};USK;2;0\n\
+         w1;b;{date};{shift};XYZ;1;0\n\
+         w9;a;{date};{shift};SSK;1;0\n"
+    );
+    let (s, body) = post(&app, "/api/v1/staffing/csv", Some(STAFF), "text/csv", &bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("line 3") && body.contains("line 4"), "{body}");
+    let v = json(&app, "/api/v1/staffing?ward=w1", Some(STAFF)).await;
+    assert_eq!(
+        v["rows"].as_array().map(Vec::len),
+        Some(0),
+        "nothing of a refused file is stored"
+    );
+
+    // Screen tokens read, they do not write.
+    let (s, _) = post(&app, "/api/v1/staffing/csv", Some(SCREEN), "text/csv", &bad).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let good = format!(
+        "ward;team;date;shift;profession;planned;absent\n\
+         w1;a;{date};{shift};USK;2;0\n\
+         w1;a;{date};{shift};SSK;1;0\n\
+         w1;b;{date};{shift};USK;3;1\n\
+         w1;b;{date};{shift};SSK;1;0\n"
+    );
+    let (s, body) = post(&app, "/api/v1/staffing/csv", Some(STAFF), "text/csv", &good).await;
+    assert_eq!((s, body.as_str()), (StatusCode::OK, r#"{"rows":4}"#));
+    let v = json(
+        &app,
+        &format!("/api/v1/staffing?ward=w1&from={date}&to={date}"),
+        Some(STAFF),
+    )
+    .await;
+    assert_eq!(v["rows"].as_array().map(Vec::len), Some(4));
+
+    // JSON rows: a bad one refuses the request; a good one replaces its row.
+    let row = |absent: u32| {
+        format!(
+            r#"{{"rows": [{{"ward": "w1", "team": "b", "date": "{date}", "shift": "{shift}", "profession": "USK", "planned": 3, "absent": {absent}}}]}}"#
+        )
+    };
+    let (s, body) = post(&app, "/api/v1/staffing", Some(STAFF), "application/json", &row(5)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("absent 5 is more than planned 3"), "{body}");
+    let (s, body) = post(
+        &app,
+        "/api/v1/staffing",
+        Some(STAFF),
+        "application/json",
+        "{\"rows\": 1}",
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (s, _) = post(&app, "/api/v1/staffing", Some(STAFF), "application/json", &row(0)).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // The next shift: need against what was planned, team by team.
+    let v = json(&app, "/api/v1/wards/w1/shifts", Some(STAFF)).await;
+    let shifts = v["shifts"].as_array().expect("shifts");
+    assert_eq!(shifts.len(), 2, "the next shift and the one after");
+    let next = &shifts[0];
+    assert_eq!(
+        (next["shift"]["name"].as_str(), next["shift"]["date"].as_str()),
+        (Some(shift.as_str()), Some(date.as_str()))
+    );
+    let teams = next["teams"].as_array().expect("teams");
+    let b = teams.iter().find(|t| t["team"] == "b").expect("team b");
+    assert_eq!(b["usk"]["planned"]["planned"], 3);
+    assert_eq!(b["usk"]["planned"]["absent"], 0, "the JSON row replaced the CSV's");
+    for t in teams.iter().chain([&next["ward"]]) {
+        for p in ["usk", "ssk"] {
+            let g = &t[p];
+            if g["planned"].is_null() {
+                continue;
+            }
+            assert!(milli(&g["need_hours"]) > 0, "{t}");
+            assert_eq!(
+                milli(&g["gap_hours"]),
+                milli(&g["available_hours"]) - milli(&g["need_hours"]),
+                "gap = available − need"
+            );
+        }
+    }
+    assert_eq!(
+        shifts[1]["ward"]["verdict"], "no_plan",
+        "nothing planned for the shift after"
+    );
+
+    // Balancing: a proposal, and a bad parameter says what to send.
+    let v = json(&app, "/api/v1/wards/w1/balance?max_moves=2&pin=pa", Some(STAFF)).await;
+    let moves = v["proposal"]["moves"].as_array().expect("moves");
+    assert!(moves.len() <= 2);
+    assert!(
+        !v.to_string().contains(r#""ids":["pa"]"#),
+        "a pinned patient never moves"
+    );
+    assert!(milli(&v["proposal"]["spread_after"]) <= milli(&v["proposal"]["spread_before"]));
+    let (s, _, body) = call(&app, "/api/v1/wards/w1/balance?max_moves=many", Some(STAFF)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("0 to 20"), "{body}");
+
+    // The bed coordinator sees every ward.
+    let v = json(&app, "/api/v1/admissions", Some(STAFF)).await;
+    let mut wards: Vec<&str> = v["wards"]
+        .as_array()
+        .expect("wards")
+        .iter()
+        .filter_map(|w| w["ward"].as_str())
+        .collect();
+    wards.sort_unstable();
+    assert_eq!(wards, ["w1", "w2"]);
+
+    // The writes are in the audit log under the token's name.
+    let v = json(&app, "/api/v1/audit", Some(ADMIN)).await;
+    let entries = v.as_array().or_else(|| v["entries"].as_array()).expect("entries");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["actor"] == "staffing" && e["action"] == "planned_staffing"),
+        "{v}"
+    );
+}
+
 async fn openapi_documents_every_route_of_the_router(store: Store) {
     let world = world(store).await;
     let app = router(state_with(&world, config()));
     let doc = json(&app, "/api/v1/openapi.json", Some(SCREEN)).await;
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), ROUTES.len());
+    let operations: usize = paths.values().map(|p| p.as_object().map_or(0, |m| m.len())).sum();
+    assert_eq!(operations, ROUTES.len());
     for r in ROUTES {
-        assert!(paths.contains_key(r.path), "{} is not documented", r.path);
+        assert!(
+            paths[r.path].get(r.method.key()).is_some(),
+            "{} {} is not documented",
+            r.method.key(),
+            r.path
+        );
         // And the router serves it (not the fallback).
         let path = r.path.replace("{id}", "w1").replace("{key}", "pa");
-        let (_, _, body) = call(&app, &path, Some(ADMIN)).await;
+        let body = match r.method {
+            careload_api::routes::Method::Get => call(&app, &path, Some(ADMIN)).await.2,
+            careload_api::routes::Method::Post => post(&app, &path, Some(ADMIN), "text/plain", "").await.1,
+        };
         assert!(!body.contains("no such route"), "{path} is not routed");
     }
 }
@@ -954,6 +1125,7 @@ async fn admin_routes_show_weights_runs_and_audit(store: Store) {
 }
 
 on_every_backend!(
+    planned_staffing_is_imported_whole_and_compared_with_the_need,
     a_ward_that_just_emptied_is_listed_empty_and_an_old_one_is_not,
     ward_totals_are_the_sums_of_the_scored_patients,
     history_defaults_to_120_hours_and_checks_its_range,

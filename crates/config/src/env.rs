@@ -24,6 +24,16 @@ fn parse<T: FromStr>(v: &str, what: &str) -> std::result::Result<T, String> {
     v.trim().parse::<T>().map_err(|_| format!("{v:?} is not {what}"))
 }
 
+fn qty(v: &str) -> std::result::Result<careload_scoring::Qty, String> {
+    let f: f64 = parse(v, "a number of people, e.g. 0.5")?;
+    careload_scoring::Qty::from_decimal(f).ok_or_else(|| format!("{v:?} has more than three decimals"))
+}
+
+fn points(v: &str) -> std::result::Result<careload_scoring::Points, String> {
+    let f: f64 = parse(v, "a number of points, e.g. 1.5")?;
+    careload_scoring::Points::from_decimal(f).ok_or_else(|| format!("{v:?} has more than three decimals"))
+}
+
 fn list(v: &str) -> Vec<String> {
     v.split(',')
         .map(str::trim)
@@ -56,13 +66,14 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_SOURCE_KIND",
         key: "source.kind",
         default: "sim",
-        doc: "FHIR source: sim (built-in simulated hospital), fhir (REST API at source.url), files (NDJSON or Bundle at source.path)",
+        doc: "FHIR source: sim (built-in simulated hospital), fhir (REST API at source.url), bulk (Bulk Data $export at source.url), files (NDJSON or Bundle at source.path)",
         apply: |c, v| {
             c.source.kind = match v.trim() {
                 "sim" => SourceKind::Sim,
                 "fhir" => SourceKind::Fhir,
+                "bulk" => SourceKind::Bulk,
                 "files" => SourceKind::Files,
-                _ => return Err(format!("{v:?} is not a source kind; write sim, fhir or files")),
+                _ => return Err(format!("{v:?} is not a source kind; write sim, fhir, bulk or files")),
             };
             Ok(())
         },
@@ -178,6 +189,116 @@ pub const ENV_KEYS: &[EnvKey] = &[
         },
     },
     EnvKey {
+        name: "CARELOAD_SOURCE_BULK_LEVEL",
+        key: "source.bulk_level",
+        default: "system",
+        doc: "Bulk Data export level: system ([base]/$export), patient ([base]/Patient/$export) or group ([base]/Group/ID/$export)",
+        apply: |c, v| {
+            c.source.bulk_level = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_BULK_GROUP",
+        key: "source.bulk_group",
+        default: "",
+        doc: "Bulk Data: the Group id when bulk_level = group",
+        apply: |c, v| {
+            c.source.bulk_group = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_BULK_POLL_SECS",
+        key: "source.bulk_poll_secs",
+        default: "2",
+        doc: "Bulk Data: seconds between status polls when the server sends no Retry-After",
+        apply: |c, v| {
+            c.source.bulk_poll_secs = parse(v, "a whole number of seconds")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_SMART_CLIENT_ID",
+        key: "source.smart_client_id",
+        default: "",
+        doc: "SMART Backend Services client id (empty = no SMART auth)",
+        apply: |c, v| {
+            c.source.smart_client_id = opt_string(v);
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_SMART_KEY_FILE",
+        key: "source.smart_key_file",
+        default: "",
+        doc: "SMART: PEM file holding the private key (or use smart_key_env)",
+        apply: |c, v| {
+            c.source.smart_key_file = opt_path(v);
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_SMART_KEY_ENV",
+        key: "source.smart_key_env",
+        default: "",
+        doc: "SMART: name of the variable holding the private key as PEM (or use smart_key_file)",
+        apply: |c, v| {
+            c.source.smart_key_env = opt_string(v);
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_SMART_ALGORITHM",
+        key: "source.smart_algorithm",
+        default: "RS384",
+        doc: "SMART: client assertion signature, RS384 or ES384",
+        apply: |c, v| {
+            c.source.smart_algorithm = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_SMART_KEY_ID",
+        key: "source.smart_key_id",
+        default: "",
+        doc: "SMART: the key id (kid) registered with the server's JWK set",
+        apply: |c, v| {
+            c.source.smart_key_id = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_SMART_SCOPE",
+        key: "source.smart_scope",
+        default: "system/*.rs",
+        doc: "SMART: scopes asked for (system/*.rs for SMART v2, system/*.read for v1)",
+        apply: |c, v| {
+            c.source.smart_scope = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_SMART_TOKEN_URL",
+        key: "source.smart_token_url",
+        default: "",
+        doc: "SMART: token endpoint (empty = discovered from [base]/.well-known/smart-configuration)",
+        apply: |c, v| {
+            c.source.smart_token_url = opt_string(v);
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_CA_FILE",
+        key: "source.ca_file",
+        default: "",
+        doc: "Extra CA certificates (PEM) trusted for https besides the system roots, e.g. a hospital-internal CA",
+        apply: |c, v| {
+            c.source.ca_file = opt_path(v);
+            Ok(())
+        },
+    },
+    EnvKey {
         name: "CARELOAD_SIM_BEDS",
         key: "sim.beds",
         default: "150",
@@ -214,6 +335,16 @@ pub const ENV_KEYS: &[EnvKey] = &[
         doc: "Minute past each hour at which the hourly run starts",
         apply: |c, v| {
             c.schedule.minute = parse(v, "a minute 0–59")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SCHEDULE_CRON",
+        key: "schedule.cron",
+        default: "",
+        doc: "Cron expression for the runs, 5 fields (minute hour day-of-month month day-of-week) in scoring.time_zone, e.g. \"5 * * * *\"; empty = schedule.minute",
+        apply: |c, v| {
+            c.schedule.cron = opt_string(v);
             Ok(())
         },
     },
@@ -274,6 +405,96 @@ pub const ENV_KEYS: &[EnvKey] = &[
         doc: "Days of hourly history kept (0 = everything)",
         apply: |c, v| {
             c.retention.days = parse(v, "a whole number of days")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_PLANNING_THRESHOLDS_UNDERSTAFFED_PEOPLE",
+        key: "planning.thresholds.understaffed_people",
+        default: "0.5",
+        doc: "A shift is understaffed when short by more than this many people",
+        apply: |c, v| {
+            c.planning.thresholds.understaffed_people = qty(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_PLANNING_THRESHOLDS_SPARE_PEOPLE",
+        key: "planning.thresholds.spare_people",
+        default: "1",
+        doc: "A shift has room to spare with at least this many people more than needed",
+        apply: |c, v| {
+            c.planning.thresholds.spare_people = qty(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_PLANNING_THRESHOLDS_ABSENCE_MARGIN_PEOPLE",
+        key: "planning.thresholds.absence_margin_people",
+        default: "1",
+        doc: "\"Absence need not be replaced\" when the need is below planned minus this many people",
+        apply: |c, v| {
+            c.planning.thresholds.absence_margin_people = qty(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_PLANNING_BALANCE_MAX_MOVES",
+        key: "planning.balance.max_moves",
+        default: "3",
+        doc: "Team balancing proposes at most this many moves",
+        apply: |c, v| {
+            c.planning.balance.max_moves = parse(v, "a whole number of moves")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_PLANNING_BALANCE_KEEP_ROOMS_TOGETHER",
+        key: "planning.balance.keep_rooms_together",
+        default: "true",
+        doc: "Team balancing moves whole rooms",
+        apply: |c, v| {
+            c.planning.balance.keep_rooms_together = parse(v, "true or false")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_PLANNING_BALANCE_TOLERANCE",
+        key: "planning.balance.tolerance",
+        default: "2",
+        doc: "Teams within this many points per staff member of each other count as balanced",
+        apply: |c, v| {
+            c.planning.balance.tolerance = points(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_PLANNING_BALANCE_ALLOW_STAFF_MOVE",
+        key: "planning.balance.allow_staff_move",
+        default: "false",
+        doc: "Team balancing may propose moving one member of staff",
+        apply: |c, v| {
+            c.planning.balance.allow_staff_move = parse(v, "true or false")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_PLANNING_ADMISSION_USK_POINTS_PER_HOUR",
+        key: "planning.admission.usk_points_per_hour",
+        default: "1.5",
+        doc: "USK points per hour assumed for the next admission (bed coordinator)",
+        apply: |c, v| {
+            c.planning.admission.usk_points_per_hour = points(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_PLANNING_ADMISSION_SSK_POINTS_PER_HOUR",
+        key: "planning.admission.ssk_points_per_hour",
+        default: "1.5",
+        doc: "SSK points per hour assumed for the next admission (bed coordinator)",
+        apply: |c, v| {
+            c.planning.admission.ssk_points_per_hour = points(v)?;
             Ok(())
         },
     },
@@ -401,8 +622,10 @@ mod tests {
             let other = match k.default {
                 "" => "x",
                 "false" => "true",
+                "true" => "false",
                 "sim" => "files",
                 d if d.parse::<u64>().is_ok() => "7",
+                d if d.parse::<f64>().is_ok() => "7.25",
                 _ => "other:1",
             };
             let mut c = Config::default();

@@ -17,6 +17,7 @@ mod error;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use careload_planning::{AdmissionAssumption, BalanceOptions, Thresholds};
 use careload_scoring::shift::{ShiftDef, ShiftPlan};
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
@@ -42,8 +43,23 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// The HTTP API and screens.
     pub api: ApiConfig,
+    /// Next-shift planning: verdict thresholds, team balancing, admissions.
+    pub planning: PlanningConfig,
     /// Per-ward settings, keyed by ward id.
     pub wards: BTreeMap<String, WardConfig>,
+}
+
+/// `[planning]`: the numbers staffing assistants and the bed coordinator
+/// see before a shift (`careload-planning` documents each one).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlanningConfig {
+    /// `[planning.thresholds]`: the verdict's thresholds, in people.
+    pub thresholds: Thresholds,
+    /// `[planning.balance]`: team balancing's defaults (a request may change them).
+    pub balance: BalanceOptions,
+    /// `[planning.admission]`: the need assumed for the next admission.
+    pub admission: AdmissionAssumption,
 }
 
 /// `[database]`.
@@ -75,13 +91,15 @@ pub enum SourceKind {
     Fhir,
     /// Bulk Data NDJSON files (or one Bundle) at `source.path`.
     Files,
+    /// FHIR Bulk Data `$export` from the server at `source.url`.
+    Bulk,
 }
 
 /// `[source]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SourceConfig {
-    /// `sim`, `fhir` or `files`.
+    /// `sim`, `fhir`, `bulk` or `files`.
     pub kind: SourceKind,
     /// FHIR base URL (kind = fhir).
     pub url: String,
@@ -105,6 +123,30 @@ pub struct SourceConfig {
     pub mapping: Option<PathBuf>,
     /// Name of the environment variable holding the pseudonym key.
     pub pseudonym_key_env: String,
+    /// kind = bulk: `system` (`[base]/$export`), `patient`
+    /// (`[base]/Patient/$export`) or `group` (`[base]/Group/[bulk_group]/$export`).
+    pub bulk_level: String,
+    /// kind = bulk, level group: the Group id.
+    pub bulk_group: String,
+    /// kind = bulk: seconds between status polls when the server sends no `Retry-After`.
+    pub bulk_poll_secs: u64,
+    /// SMART Backend Services: the client id (none = no SMART auth).
+    pub smart_client_id: Option<String>,
+    /// SMART: a PEM file holding the private key.
+    pub smart_key_file: Option<PathBuf>,
+    /// SMART: name of the environment variable holding the private key (PEM).
+    pub smart_key_env: Option<String>,
+    /// SMART: `RS384` or `ES384`.
+    pub smart_algorithm: String,
+    /// SMART: the key id (`kid`) registered with the server.
+    pub smart_key_id: String,
+    /// SMART: the scopes asked for.
+    pub smart_scope: String,
+    /// SMART: the token endpoint; none = discovered from `.well-known/smart-configuration`.
+    pub smart_token_url: Option<String>,
+    /// An extra CA certificate file (PEM) trusted for https besides the
+    /// system's roots (a hospital-internal CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for SourceConfig {
@@ -122,6 +164,17 @@ impl Default for SourceConfig {
             concurrency: 4,
             mapping: None,
             pseudonym_key_env: "CARELOAD_PSEUDONYM_KEY".into(),
+            bulk_level: "system".into(),
+            bulk_group: String::new(),
+            bulk_poll_secs: 2,
+            smart_client_id: None,
+            smart_key_file: None,
+            smart_key_env: None,
+            smart_algorithm: "RS384".into(),
+            smart_key_id: String::new(),
+            smart_scope: "system/*.rs".into(),
+            smart_token_url: None,
+            ca_file: None,
         }
     }
 }
@@ -155,8 +208,13 @@ impl Default for SimSection {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScheduleConfig {
-    /// Minute past each hour at which the hourly run starts.
+    /// Minute past each hour at which the hourly run starts (a shorthand
+    /// for the cron expression `"<minute> * * * *"`).
     pub minute: u32,
+    /// A 5-field cron expression (minute hour day-of-month month
+    /// day-of-week), evaluated in `scoring.time_zone`; when set it replaces
+    /// `minute` (which must then stay at its default).
+    pub cron: Option<String>,
     /// Local hour of the nightly full resync.
     pub resync_hour: u32,
     /// Hours of history to back-fill at start when the store is empty
@@ -164,10 +222,58 @@ pub struct ScheduleConfig {
     pub backfill_hours: u32,
 }
 
+impl ScheduleConfig {
+    /// The effective cron expression: `cron`, or `"<minute> * * * *"`.
+    pub fn cron_expression(&self) -> String {
+        match &self.cron {
+            Some(c) => c.trim().to_owned(),
+            None => format!("{} * * * *", self.minute),
+        }
+    }
+
+    /// The parsed schedule.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] on an expression that is not a 5-field cron
+    /// expression, or `minute` changed from its default while `cron` is set.
+    pub fn parse_cron(&self) -> Result<croner::Cron> {
+        if self.cron.is_some() && self.minute != ScheduleConfig::default().minute {
+            return Err(invalid(
+                "schedule.cron",
+                "both schedule.cron and schedule.minute are set; set one (minute = M is the cron \"M * * * *\")",
+            ));
+        }
+        let expr = self.cron_expression();
+        let fields = expr.split_whitespace().count();
+        let key = if self.cron.is_some() {
+            "schedule.cron"
+        } else {
+            "schedule.minute"
+        };
+        if fields != 5 {
+            return Err(invalid(
+                key,
+                &format!(
+                    "{expr:?} has {fields} fields; write 5: minute hour day-of-month month day-of-week, e.g. \"5 * * * *\" (5 past every hour)"
+                ),
+            ));
+        }
+        expr.parse::<croner::Cron>().map_err(|e| {
+            invalid(
+                key,
+                &format!(
+                    "{expr:?} is not a cron expression ({e}); write minute hour day-of-month month day-of-week, e.g. \"5 * * * *\""
+                ),
+            )
+        })
+    }
+}
+
 impl Default for ScheduleConfig {
     fn default() -> Self {
         ScheduleConfig {
             minute: 5,
+            cron: None,
             resync_hour: 3,
             backfill_hours: 0,
         }
@@ -298,7 +404,8 @@ impl Default for ApiConfig {
 pub struct WardConfig {
     /// Display name (e.g. "Avd 7 Medicin"); none = the id.
     pub name: Option<String>,
-    /// Care category (e.g. `medicine`, `surgery`, `psychiatry`).
+    /// Care category: a `[staff_hours.<category>]` of the weights (e.g. `general`,
+    /// `intermediate`, `geriatric`); none = `general`.
     pub care_category: Option<String>,
     /// Beds, for occupancy; none = what the Location tree has.
     pub beds: Option<u32>,
@@ -393,18 +500,46 @@ impl Config {
         for (id, ward) in &self.wards {
             ward.shift_plan(id)?;
         }
+        let t = &self.planning.thresholds;
+        for (key, v) in [
+            ("planning.thresholds.understaffed_people", t.understaffed_people),
+            ("planning.thresholds.spare_people", t.spare_people),
+            ("planning.thresholds.absence_margin_people", t.absence_margin_people),
+        ] {
+            if v.milli() < 0 {
+                return Err(invalid(key, "must be 0 or more people, e.g. 0.5"));
+            }
+        }
+        if self.planning.balance.max_moves > 20 {
+            return Err(invalid("planning.balance.max_moves", "must be 0–20 moves"));
+        }
+        if self.planning.balance.tolerance.milli() < 0 {
+            return Err(invalid(
+                "planning.balance.tolerance",
+                "must be 0 or more points per staff member",
+            ));
+        }
+        let a = &self.planning.admission;
+        if a.usk_points_per_hour.milli() < 0 || a.ssk_points_per_hour.milli() < 0 {
+            return Err(invalid(
+                "planning.admission",
+                "points per hour must be 0 or more, e.g. 1.5",
+            ));
+        }
         if self.schedule.minute > 59 {
             return Err(invalid("schedule.minute", "must be 0–59, the minute past each hour"));
         }
+        self.schedule.parse_cron()?;
         if self.schedule.resync_hour > 23 {
             return Err(invalid("schedule.resync_hour", "must be 0–23, a local hour"));
         }
-        if self.source.kind == SourceKind::Fhir && self.source.url.is_empty() {
+        if matches!(self.source.kind, SourceKind::Fhir | SourceKind::Bulk) && self.source.url.is_empty() {
             return Err(invalid(
                 "source.url",
-                "source.kind is \"fhir\" but no URL is set; set source.url or CARELOAD_SOURCE_URL",
+                "source.kind is \"fhir\" or \"bulk\" but no URL is set; set source.url or CARELOAD_SOURCE_URL",
             ));
         }
+        self.source.validate()?;
         if self.source.kind == SourceKind::Files && self.source.path.as_os_str().is_empty() {
             return Err(invalid(
                 "source.path",
@@ -437,6 +572,63 @@ impl Config {
                     &format!("screen token {:?} lists no wards; add wards = [\"…\"]", t.name),
                 ));
             }
+        }
+        Ok(())
+    }
+}
+
+impl SourceConfig {
+    /// Checks the Bulk Data, SMART and TLS keys.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the key.
+    pub fn validate(&self) -> Result<()> {
+        match self.bulk_level.as_str() {
+            "system" | "patient" => {}
+            "group" if !self.bulk_group.trim().is_empty() => {}
+            "group" => {
+                return Err(invalid(
+                    "source.bulk_group",
+                    "source.bulk_level is \"group\" but no group id is set; set source.bulk_group",
+                ));
+            }
+            other => {
+                return Err(invalid(
+                    "source.bulk_level",
+                    &format!("{other:?} is not a Bulk Data level; write system, patient or group"),
+                ));
+            }
+        }
+        if self.smart_client_id.is_some() {
+            if self.token_env.is_some() {
+                return Err(invalid(
+                    "source.smart_client_id",
+                    "both a static token (source.token_env) and SMART backend services are set; use one",
+                ));
+            }
+            if self.smart_key_file.is_some() == self.smart_key_env.is_some() {
+                return Err(invalid(
+                    "source.smart_key_file",
+                    "SMART backend services need exactly one of source.smart_key_file or source.smart_key_env",
+                ));
+            }
+            if !matches!(self.smart_algorithm.as_str(), "RS384" | "ES384") {
+                return Err(invalid(
+                    "source.smart_algorithm",
+                    &format!("{:?} is not supported; write RS384 or ES384", self.smart_algorithm),
+                ));
+            }
+        }
+        if let Some(ca) = &self.ca_file
+            && !ca.is_file()
+        {
+            return Err(invalid(
+                "source.ca_file",
+                &format!(
+                    "{} is not a readable file; give a PEM file of CA certificates",
+                    ca.display()
+                ),
+            ));
         }
         Ok(())
     }

@@ -138,3 +138,54 @@ fn the_readme_table_is_current() {
         }
     }
 }
+
+#[test]
+fn bulk_smart_tls_and_cron_keys_are_checked_with_their_key_named() {
+    let load = |text: &str| Config::from_toml(text, "t.toml").unwrap().validate();
+    let e = load("[source]\nkind = \"bulk\"\n").unwrap_err().to_string();
+    assert!(e.contains("source.url"), "{e}");
+    let ok = "[source]\nkind = \"bulk\"\nurl = \"https://ehr.example/r4\"\n";
+    load(ok).unwrap();
+    let e = load(&format!("{ok}bulk_level = \"group\"\n")).unwrap_err().to_string();
+    assert!(e.contains("source.bulk_group"), "{e}");
+    let e = load(&format!("{ok}bulk_level = \"ward\"\n")).unwrap_err().to_string();
+    assert!(e.contains("system, patient or group"), "{e}");
+    let e = load(&format!("{ok}smart_client_id = \"c\"\n")).unwrap_err().to_string();
+    assert!(
+        e.contains("exactly one of source.smart_key_file or source.smart_key_env"),
+        "{e}"
+    );
+    let e = load(&format!(
+        "{ok}smart_client_id = \"c\"\nsmart_key_env = \"K\"\nsmart_algorithm = \"HS256\"\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("RS384 or ES384"), "{e}");
+    let e = load(&format!(
+        "{ok}smart_client_id = \"c\"\nsmart_key_env = \"K\"\ntoken_env = \"T\"\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("use one"), "{e}");
+    load(&format!("{ok}smart_client_id = \"c\"\nsmart_key_env = \"K\"\n")).unwrap();
+    let e = load(&format!("{ok}ca_file = \"/surely/not/here.pem\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("source.ca_file") && e.contains("/surely/not/here.pem"),
+        "{e}"
+    );
+
+    load("[schedule]\ncron = \"*/15 6-22 * * *\"\n").unwrap();
+    let e = load("[schedule]\ncron = \"0 5 * * * *\"\n").unwrap_err().to_string();
+    assert!(e.contains("schedule.cron") && e.contains("6 fields"), "{e}");
+    let e = load("[schedule]\ncron = \"5 25 * * *\"\n").unwrap_err().to_string();
+    assert!(
+        e.contains("schedule.cron") && e.contains("not a cron expression"),
+        "{e}"
+    );
+    let e = load("[schedule]\ncron = \"10 * * * *\"\nminute = 10\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("set one"), "{e}");
+}

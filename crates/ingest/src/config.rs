@@ -314,7 +314,9 @@ impl Defaults {
 /// A compiled code table: exact codes first, then whole systems passed through.
 #[derive(Clone, Debug)]
 pub struct Lookup<T> {
-    exact: HashMap<(String, String), T>,
+    /// system → code → target: looked up by borrowed strings, no allocation
+    /// per coding (every held resource is looked up every hour).
+    exact: HashMap<String, HashMap<String, T>>,
     systems: HashSet<String>,
 }
 
@@ -393,7 +395,11 @@ impl<T: Target> Lookup<T> {
                             "{name}: {key:?} has an unknown target {target:?}"
                         )));
                     };
-                    lookup.exact.insert((system.to_owned(), code.to_owned()), t);
+                    lookup
+                        .exact
+                        .entry(system.to_owned())
+                        .or_default()
+                        .insert(code.to_owned(), t);
                 }
             }
         }
@@ -407,7 +413,7 @@ impl<T: Target + Clone> Lookup<T> {
     pub fn coding(&self, system: Option<&str>, code: Option<&str>) -> Option<T> {
         let system = system.unwrap_or("");
         let code = code?;
-        if let Some(t) = self.exact.get(&(system.to_owned(), code.to_owned())) {
+        if let Some(t) = self.exact.get(system).and_then(|codes| codes.get(code)) {
             return Some(t.clone());
         }
         if self.systems.contains(system) {

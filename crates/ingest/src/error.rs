@@ -100,6 +100,17 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// Authorisation cannot be set up or a token cannot be obtained (SMART
+    /// backend services: key, discovery, token endpoint). Never holds a secret.
+    #[error("FHIR authorisation: {0}")]
+    Auth(String),
+    /// A Bulk Data export that cannot go on (no status URL, a manifest that
+    /// is not one, an output file on another origin that needs the token).
+    #[error("Bulk Data export: {0}")]
+    Bulk(String),
+    /// TLS cannot be set up (an extra CA file that cannot be read or holds no certificate).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// A Bundle `next` link that leaves the server's origin.
     #[error(
         "GET {url} gave a next link to another origin ({next}); refused, so that the token never leaves the FHIR server"

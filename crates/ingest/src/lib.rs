@@ -6,7 +6,9 @@
 //! * **reading** ([`read`]): FHIR R4 JSON from a Bundle file or a directory of
 //!   Bulk Data NDJSON files, parsed with the typed R4B models of `fhir-sdk`
 //!   (which read R4 JSON), into a [`Resources`] store; or **fetching**
-//!   ([`source::rest`]) the same store from a FHIR server's REST API.
+//!   ([`source::rest`]) the same store from a FHIR server's REST API, or
+//!   exporting it with FHIR Bulk Data ([`source::bulk`]); both authorise
+//!   with a static token or SMART Backend Services ([`source::auth`]).
 //! * **mapping** ([`mapping`]): [`Resources`] + a compiled [`Mapping`] (the
 //!   code tables of [`MappingConfig`]) + a [`PseudonymKey`] → one snapshot per
 //!   in-progress inpatient stay on a ward, and a [`MapReport`].
@@ -30,4 +32,6 @@ pub use error::Error;
 pub use mapping::{MapReport, map};
 pub use pseudonym::PseudonymKey;
 pub use read::{ReadReport, Resources, Skip, read_path};
+pub use source::auth::SmartConfig;
+pub use source::bulk::{BulkConfig, BulkLevel, BulkReport, apply_bulk_changes, bulk_fetch};
 pub use source::rest::{FetchReport, FhirClient, RestConfig, fetch, fetch_changes};

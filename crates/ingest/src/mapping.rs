@@ -72,12 +72,28 @@ pub struct MapReport {
 }
 
 impl MapReport {
+    // Both run for nearly every held resource every hour: the key is only
+    // allocated the first time it is counted.
     fn mapped(&mut self, ty: &str) {
-        *self.mapped.entry(ty.to_owned()).or_default() += 1;
+        match self.mapped.get_mut(ty) {
+            Some(n) => *n += 1,
+            None => {
+                self.mapped.insert(ty.to_owned(), 1);
+            }
+        }
     }
 
     fn out_of_scope(&mut self, ty: &str, why: &str) {
-        *self.out_of_scope.entry(format!("{ty}: {why}")).or_default() += 1;
+        let found = self
+            .out_of_scope
+            .iter_mut()
+            .find(|(k, _)| k.strip_prefix(ty).and_then(|k| k.strip_prefix(": ")) == Some(why));
+        match found {
+            Some((_, n)) => *n += 1,
+            None => {
+                self.out_of_scope.insert(format!("{ty}: {why}"), 1);
+            }
+        }
     }
 
     fn skip(&mut self, ty: &str, id: &str, reason: impl Into<String>) {

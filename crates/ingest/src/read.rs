@@ -99,7 +99,7 @@ impl ReadReport {
         self.read.values().sum()
     }
 
-    fn skip(&mut self, skip: Skip, origin: &str) {
+    pub(crate) fn skip(&mut self, skip: Skip, origin: &str) {
         tracing::warn!(
             resource_type = %skip.resource_type,
             id = skip.id.as_deref().unwrap_or("-"),
@@ -437,7 +437,16 @@ pub fn read_bundle(mut bundle: Value, name: &str, resources: &mut Resources, rep
                 None => continue,
             },
         };
-        targets.insert(url, format!("{ty}/{id}"));
+        let target = format!("{ty}/{id}");
+        // a search's `https://…/Type/id` names the same resource as `Type/id`
+        // wherever careload reads a reference: nothing to rewrite, and no
+        // walk through every resource of the page
+        if url
+            .strip_suffix(target.as_str())
+            .is_none_or(|base| !base.ends_with('/'))
+        {
+            targets.insert(url, target);
+        }
     }
     for (n, entry) in entries.iter_mut().enumerate() {
         let origin = format!("{name} entry {n}");

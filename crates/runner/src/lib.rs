@@ -2,18 +2,22 @@
 //!
 //! * [`source`] — where FHIR comes from: the simulated hospital served on
 //!   loopback and fetched over HTTP like any server, a FHIR server's REST
-//!   API, or files.
+//!   API or Bulk Data `$export`, or files.
 //! * [`runner`] — [`Runner`]: one run per hour ([`Runner::run_hour`]), the
 //!   FHIR state merged from incremental fetches between runs, the nightly
 //!   full resync, retention, and the back-fill of an empty store from the
 //!   simulated hospital ([`Runner::backfill`]).
-//! * [`schedule`] — [`Scheduler`]: a run at `HH:schedule.minute` every hour,
-//!   never two at once, stopped by a shutdown future.
+//! * [`bench`] — [`bench::ingest_bench`]: a simulated hospital on loopback
+//!   read in full and then incrementally, each phase timed, peak RSS read.
+//! * [`schedule`] — [`Scheduler`]: a run at every firing of `schedule.cron`
+//!   (or `HH:schedule.minute` every hour) in the hospital's zone
+//!   ([`Timing`]), never two at once, stopped by a shutdown future.
 //!
 //! A run never crashes on bad input and never loses the last good hour: a
 //! failed fetch or write is a failed run in the store, the previous hour
 //! stays current. One [`Error`] type covers what stops the runner itself.
 
+pub mod bench;
 pub mod error;
 pub mod runner;
 pub mod schedule;
@@ -21,5 +25,5 @@ pub mod source;
 
 pub use error::{Error, Result};
 pub use runner::{RunSummary, Runner, apply_changes, load_mapping, load_weights, pseudonym_key};
-pub use schedule::{AfterRun, Scheduler, Tick, next_tick};
-pub use source::{RestSource, SimSource, Source, rest_config};
+pub use schedule::{AfterRun, Scheduler, Tick, Timing, next_tick};
+pub use source::{BulkSource, RestSource, SimSource, Source, bulk_config, rest_config};

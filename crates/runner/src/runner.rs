@@ -407,6 +407,8 @@ impl Runner {
         let since = self.held.since.max(read.last_updated);
         if full {
             self.held.resources = fresh;
+        } else if matches!(self.source, Source::Bulk(_)) {
+            careload_ingest::apply_bulk_changes(&mut self.held.resources, fresh);
         } else {
             apply_changes(&mut self.held.resources, fresh);
         }
@@ -474,6 +476,20 @@ impl Runner {
                     .await
                     .map_err(|e| Error::Task(e.to_string()))??;
                 return Ok(read);
+            }
+            Source::Bulk(bulk) => {
+                // `_since` is the previous export's transactionTime
+                let since = if full { None } else { bulk.since() };
+                let (resources, exported) =
+                    careload_ingest::bulk_fetch(&bulk.rest.client, &bulk.rest.config, &bulk.bulk, since).await?;
+                bulk.set_since(exported.transaction_time);
+                report.retries = exported.retries;
+                report.counts.insert("requests".into(), exported.requests);
+                report.counts.insert("bulk_polls".into(), exported.polls);
+                report.counts.insert("bulk_files".into(), exported.files);
+                report.counts.insert("bulk_bytes".into(), exported.bytes);
+                report.counts.insert("bulk_errors".into(), exported.export_errors);
+                return Ok((resources, exported.read));
             }
             Source::Sim(sim) => &sim.rest,
             Source::Fhir(rest) => rest,

@@ -1,6 +1,14 @@
-//! The hourly scheduler: a run at `HH:minute` every hour, never two at once.
+//! The scheduler: a run at every firing of a cron expression (by default
+//! `HH:minute` every hour), never two at once.
 //!
-//! [`next_tick`] is the pure clock arithmetic. [`Scheduler::tick`] starts a
+//! [`Timing`] is the cron expression (`schedule.cron`, 5 fields: minute hour
+//! day-of-month month day-of-week, or `schedule.minute` as the shorthand
+//! `"<minute> * * * *"`) evaluated in the hospital's zone
+//! (`scoring.time_zone`); [`Timing::next_after`] and [`next_tick`] are the
+//! pure clock arithmetic. Across daylight-saving changes an hourly
+//! expression fires once per real hour; a local time that happens twice
+//! (autumn) fires at both; one that does not exist (spring) fires right after
+//! the gap, once (tested). [`Scheduler::tick`] starts a
 //! run unless one is still going, in which case the tick is skipped, logged
 //! and counted ([`Scheduler::skipped`]): a slow run delays nothing and never
 //! overlaps the next. [`Scheduler::run`] loops until its shutdown future
@@ -10,8 +18,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use careload_config::Config;
 use careload_store::hour_of;
 use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
@@ -28,6 +38,124 @@ pub fn next_tick(now: DateTime<Utc>, minute: u32) -> DateTime<Utc> {
     }
 }
 
+/// When runs start: a cron expression evaluated in a time zone.
+#[derive(Clone)]
+pub struct Timing {
+    cron: croner::Cron,
+    tz: Tz,
+    expression: String,
+}
+
+impl std::fmt::Debug for Timing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timing")
+            .field("cron", &self.expression)
+            .field("tz", &self.tz)
+            .finish()
+    }
+}
+
+impl Timing {
+    /// `minute` past every hour (above 59 read as 59), in UTC.
+    pub fn minute(minute: u32) -> Timing {
+        let expression = format!("{} * * * *", minute.min(59));
+        Timing::parse(&expression, Tz::UTC).unwrap_or_else(|_| Timing::hourly())
+    }
+
+    /// Every hour on the hour (the fallback that cannot fail).
+    fn hourly() -> Timing {
+        #[allow(clippy::expect_used)]
+        let cron = "0 * * * *"
+            .parse::<croner::Cron>()
+            .expect("a constant cron expression parses");
+        Timing {
+            cron,
+            tz: Tz::UTC,
+            expression: "0 * * * *".to_owned(),
+        }
+    }
+
+    /// A 5-field cron expression in `tz`.
+    ///
+    /// # Errors
+    /// [`careload_config::Error::Invalid`] on an expression that is not 5
+    /// cron fields, or that never fires.
+    pub fn parse(expression: &str, tz: Tz) -> crate::Result<Timing> {
+        let schedule = careload_config::ScheduleConfig {
+            cron: Some(expression.to_owned()),
+            ..careload_config::ScheduleConfig::default()
+        };
+        let cron = schedule.parse_cron()?;
+        let timing = Timing {
+            cron,
+            tz,
+            expression: expression.trim().to_owned(),
+        };
+        let probe = "2026-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap_or_default();
+        if timing.try_next_after(probe).is_none() {
+            return Err(careload_config::Error::Invalid {
+                key: "schedule.cron".into(),
+                message: format!("{expression:?} never fires; write e.g. \"5 * * * *\""),
+            }
+            .into());
+        }
+        Ok(timing)
+    }
+
+    /// `schedule.cron` (or `schedule.minute`) in `scoring.time_zone`.
+    ///
+    /// # Errors
+    /// As [`Timing::parse`]; an unknown zone; `minute` changed while `cron` is set.
+    pub fn from_config(config: &Config) -> crate::Result<Timing> {
+        let cron = config.schedule.parse_cron()?;
+        let timing = Timing {
+            cron,
+            tz: config.scoring.tz()?,
+            expression: config.schedule.cron_expression(),
+        };
+        Timing::parse(&timing.expression, timing.tz)
+    }
+
+    /// The expression.
+    pub fn expression(&self) -> &str {
+        &self.expression
+    }
+
+    /// The next firing: every real minute of the next 25 hours whose local
+    /// wall-clock time matches (so a local time that happens twice in
+    /// autumn fires twice, an hour apart, and an hourly expression fires
+    /// every real hour), else croner's next occurrence (further away, or a
+    /// local time skipped in spring).
+    fn try_next_after(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let whole_minute = now.timestamp().div_euclid(60) * 60;
+        let mut t = DateTime::<Utc>::from_timestamp(whole_minute, 0)?;
+        let croner_next = self
+            .cron
+            .find_next_occurrence(&t.with_timezone(&self.tz), false)
+            .ok()
+            .map(|t| t.with_timezone(&Utc));
+        let scan_end = croner_next.map_or(t + Duration::hours(25), |c| c.min(t + Duration::hours(25)));
+        loop {
+            t += Duration::minutes(1);
+            if t > scan_end {
+                break;
+            }
+            if t > now && self.cron.is_time_matching(&t.with_timezone(&self.tz)).unwrap_or(false) {
+                return Some(t);
+            }
+        }
+        croner_next.filter(|c| *c > now)
+    }
+
+    /// The first firing strictly after `now`; an hour later if none is found.
+    pub fn next_after(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.try_next_after(now).unwrap_or_else(|| {
+            tracing::warn!(cron = %self.expression, at = %now, "no next firing found; trying again in an hour");
+            now + Duration::hours(1)
+        })
+    }
+}
+
 /// What a tick did.
 #[derive(Debug)]
 pub enum Tick {
@@ -40,7 +168,7 @@ pub enum Tick {
 /// Fires the hourly runs of one [`Runner`].
 pub struct Scheduler {
     runner: Arc<Mutex<Runner>>,
-    minute: u32,
+    timing: Timing,
     skipped: AtomicU64,
     after_run: Option<AfterRun>,
 }
@@ -48,7 +176,7 @@ pub struct Scheduler {
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scheduler")
-            .field("minute", &self.minute)
+            .field("timing", &self.timing)
             .field("skipped", &self.skipped)
             .field("after_run", &self.after_run.is_some())
             .finish_non_exhaustive()
@@ -60,7 +188,8 @@ impl std::fmt::Debug for Scheduler {
 pub type AfterRun = Arc<dyn Fn() + Send + Sync>;
 
 impl Scheduler {
-    /// A scheduler running `runner` at `minute` past every hour.
+    /// A scheduler running `runner` at `minute` past every hour (see
+    /// [`Scheduler::with_timing`] for a cron expression).
     pub fn new(runner: Runner, minute: u32) -> Scheduler {
         Scheduler::shared(Arc::new(Mutex::new(runner)), minute)
     }
@@ -69,10 +198,21 @@ impl Scheduler {
     pub fn shared(runner: Arc<Mutex<Runner>>, minute: u32) -> Scheduler {
         Scheduler {
             runner,
-            minute,
+            timing: Timing::minute(minute),
             skipped: AtomicU64::new(0),
             after_run: None,
         }
+    }
+
+    /// Runs at the firings of `timing` instead.
+    pub fn with_timing(mut self, timing: Timing) -> Scheduler {
+        self.timing = timing;
+        self
+    }
+
+    /// When runs start.
+    pub fn timing(&self) -> &Timing {
+        &self.timing
     }
 
     /// Calls `f` after every run, whatever its outcome.
@@ -115,7 +255,7 @@ impl Scheduler {
         }))
     }
 
-    /// Ticks at `minute` past every hour until `shutdown` completes, then
+    /// Ticks at every firing of the timing until `shutdown` completes, then
     /// waits for a run in flight to finish.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
@@ -123,7 +263,7 @@ impl Scheduler {
         loop {
             let now = Utc::now();
             // never the same tick twice, even if the timer wakes a hair before the wall clock
-            let at = next_tick(last.map_or(now, |l| l.max(now)), self.minute);
+            let at = self.timing.next_after(last.map_or(now, |l| l.max(now)));
             let wait = (at - now).to_std().unwrap_or_default();
             tokio::select! {
                 () = tokio::time::sleep(wait) => {
@@ -163,6 +303,95 @@ mod tests {
         ];
         for (now, minute, expected) in cases {
             assert_eq!(next_tick(t(now), minute), t(expected), "{now} minute {minute}");
+            assert_eq!(
+                Timing::minute(minute).next_after(t(now)),
+                t(expected),
+                "timing: {now} minute {minute}"
+            );
         }
+    }
+
+    fn stockholm(expr: &str) -> Timing {
+        Timing::parse(expr, "Europe/Stockholm".parse().unwrap()).unwrap()
+    }
+
+    fn ticks(timing: &Timing, from: &str, n: usize) -> Vec<DateTime<Utc>> {
+        let mut at = t(from);
+        (0..n)
+            .map(|_| {
+                at = timing.next_after(at);
+                at
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_hourly_cron_fires_once_per_real_hour_across_both_dst_changes() {
+        let hourly = stockholm("5 * * * *");
+        // spring: 2026-03-29 02:00 CET → 03:00 CEST (01:00 UTC); local 02:05 does not exist
+        assert_eq!(
+            ticks(&hourly, "2026-03-28T23:30:00Z", 4),
+            [
+                "2026-03-28T23:05:00Z",
+                "2026-03-29T00:05:00Z",
+                "2026-03-29T01:05:00Z",
+                "2026-03-29T02:05:00Z"
+            ]
+            .map(t)[..]
+                .iter()
+                .map(|x| *x + Duration::hours(1))
+                .collect::<Vec<_>>()
+        );
+        // autumn: 2026-10-25 03:00 CEST → 02:00 CET (01:00 UTC); local 02:05 happens twice
+        assert_eq!(
+            ticks(&hourly, "2026-10-24T23:30:00Z", 4),
+            [
+                "2026-10-25T00:05:00Z",
+                "2026-10-25T01:05:00Z",
+                "2026-10-25T02:05:00Z",
+                "2026-10-25T03:05:00Z"
+            ]
+            .map(t)
+        );
+    }
+
+    #[test]
+    fn a_daily_cron_is_local_time_through_a_dst_change() {
+        let daily = stockholm("30 6 * * *");
+        // 06:30 local is 05:30 UTC in winter, 04:30 UTC in summer
+        assert_eq!(
+            ticks(&daily, "2026-03-28T12:00:00Z", 2),
+            ["2026-03-29T04:30:00Z", "2026-03-30T04:30:00Z"].map(t)
+        );
+        assert_eq!(
+            ticks(&daily, "2026-03-27T12:00:00Z", 1),
+            ["2026-03-28T05:30:00Z"].map(t)
+        );
+        // 02:05 local does not exist on 2026-03-29: the run is not lost, it
+        // comes at 03:00 CEST, right after the gap, once; the next day as usual
+        let at_0205 = stockholm("5 2 * * *");
+        assert_eq!(
+            ticks(&at_0205, "2026-03-28T12:00:00Z", 2),
+            ["2026-03-29T01:00:00Z", "2026-03-30T00:05:00Z"].map(t)
+        );
+    }
+
+    #[test]
+    fn bad_expressions_are_refused_with_clear_text() {
+        let utc = Tz::UTC;
+        let e = Timing::parse("0 5 * * * *", utc).unwrap_err().to_string();
+        assert!(
+            e.contains("schedule.cron") && e.contains("6 fields") && e.contains("write 5"),
+            "{e}"
+        );
+        let e = Timing::parse("61 * * * *", utc).unwrap_err().to_string();
+        assert!(e.contains("not a cron expression") && e.contains("61 * * * *"), "{e}");
+        let e = Timing::parse("0 0 31 2 *", utc).unwrap_err().to_string();
+        assert!(e.contains("never fires"), "{e}");
+        let every_15 = Timing::parse("*/15 * * * *", utc).unwrap();
+        assert_eq!(
+            every_15.next_after(t("2026-11-23T09:00:00Z")),
+            t("2026-11-23T09:15:00Z")
+        );
     }
 }

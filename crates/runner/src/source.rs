@@ -1,5 +1,5 @@
 //! Where a run reads FHIR from: the simulated hospital served on loopback,
-//! a FHIR server's REST API, or files.
+//! a FHIR server's REST API or its Bulk Data `$export`, or files.
 //!
 //! The simulated hospital is fetched exactly like a real server: it is
 //! served over HTTP by [`SimServer`] at `sim.listen` and read by
@@ -7,10 +7,11 @@
 //! The runner only reaches into it to move its clock.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use careload_config::{Config, SourceKind};
-use careload_ingest::{FhirClient, RestConfig};
+use careload_ingest::{BulkConfig, BulkLevel, FhirClient, RestConfig, SmartConfig};
 use careload_sim::{Hospital, SharedSim, SimConfig, SimServer, server};
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
@@ -25,6 +26,8 @@ pub enum Source {
     Sim(SimSource),
     /// A FHIR R4 server's REST API.
     Fhir(RestSource),
+    /// A FHIR R4 server's Bulk Data `$export`.
+    Bulk(BulkSource),
     /// Bulk Data NDJSON files or one Bundle, read in full each run.
     Files(PathBuf),
 }
@@ -48,6 +51,53 @@ impl RestSource {
             client: FhirClient::new(&config)?,
             config,
         })
+    }
+}
+
+/// A FHIR server read by Bulk Data export, and the `transactionTime` of
+/// its last successful export (the next export's `_since`).
+#[derive(Debug)]
+pub struct BulkSource {
+    /// The client, timeouts, retries, deadline, concurrency.
+    pub rest: RestSource,
+    /// Level, types, poll interval.
+    pub bulk: BulkConfig,
+    /// The last export's `transactionTime`; none before the first.
+    since: Mutex<Option<DateTime<Utc>>>,
+}
+
+impl BulkSource {
+    /// A Bulk Data source over `rest`.
+    pub fn new(rest: RestSource, bulk: BulkConfig) -> BulkSource {
+        BulkSource {
+            rest,
+            bulk,
+            since: Mutex::new(None),
+        }
+    }
+
+    /// The `transactionTime` of the last successful export.
+    pub fn since(&self) -> Option<DateTime<Utc>> {
+        *self.since.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records a successful export's `transactionTime`.
+    pub fn set_since(&self, t: Option<DateTime<Utc>>) {
+        *self.since.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = t;
+    }
+}
+
+/// The Bulk Data settings of `[source]`.
+pub fn bulk_config(config: &Config) -> BulkConfig {
+    let s = &config.source;
+    BulkConfig {
+        level: match s.bulk_level.as_str() {
+            "patient" => BulkLevel::Patient,
+            "group" => BulkLevel::Group(s.bulk_group.clone()),
+            _ => BulkLevel::System,
+        },
+        poll_interval: Duration::from_secs(s.bulk_poll_secs),
+        ..BulkConfig::default()
     }
 }
 
@@ -129,6 +179,16 @@ pub fn rest_config(config: &Config) -> RestConfig {
         concurrency: s.concurrency,
         wards: s.wards.clone(),
         token_env: s.token_env.clone(),
+        smart: s.smart_client_id.as_ref().map(|client_id| SmartConfig {
+            client_id: client_id.clone(),
+            key_file: s.smart_key_file.clone(),
+            key_env: s.smart_key_env.clone(),
+            algorithm: s.smart_algorithm.clone(),
+            key_id: s.smart_key_id.clone(),
+            scope: s.smart_scope.clone(),
+            token_url: s.smart_token_url.clone(),
+        }),
+        ca_file: s.ca_file.clone(),
         ..RestConfig::default()
     }
 }
@@ -142,15 +202,20 @@ impl Source {
         Ok(match config.source.kind {
             SourceKind::Sim => Source::Sim(SimSource::start(config, sim_start).await?),
             SourceKind::Fhir => Source::Fhir(RestSource::new(rest_config(config))?),
+            SourceKind::Bulk => Source::Bulk(BulkSource::new(
+                RestSource::new(rest_config(config))?,
+                bulk_config(config),
+            )),
             SourceKind::Files => Source::Files(config.source.path.clone()),
         })
     }
 
-    /// `sim`, `fhir` or `files`.
+    /// `sim`, `fhir`, `bulk` or `files`.
     pub fn kind(&self) -> &'static str {
         match self {
             Source::Sim(_) => "sim",
             Source::Fhir(_) => "fhir",
+            Source::Bulk(_) => "bulk",
             Source::Files(_) => "files",
         }
     }
@@ -160,6 +225,7 @@ impl Source {
         match self {
             Source::Sim(s) => s.rest.config.base_url.clone(),
             Source::Fhir(r) => r.config.base_url.clone(),
+            Source::Bulk(b) => format!("{} ($export)", b.rest.config.base_url),
             Source::Files(p) => p.display().to_string(),
         }
     }

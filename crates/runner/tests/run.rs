@@ -366,3 +366,31 @@ async fn retention_deletes_hours_older_than_its_days() {
     // runs are history of their own: kept
     assert_eq!(store.runs(10).await.unwrap().len(), 3);
 }
+
+/// The ingest benchmark runs the real pipeline: a full run, then an
+/// incremental one that asks for less than the full one and writes the same
+/// hospital's patients.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ingest_benchmark_runs_a_full_then_an_incremental_fetch() {
+    let dir = TempDir::new("bench");
+    let bench = careload_runner::bench::IngestBench {
+        beds: 40,
+        seed: 3,
+        hours_incremental: 1,
+        start: now(),
+        db: dir.0.join("bench.db"),
+    };
+    let report = careload_runner::bench::ingest_bench(&bench).await.unwrap();
+    assert_eq!(report.runs.len(), 2);
+    let (full, incremental) = (&report.runs[0], &report.runs[1]);
+    assert_eq!((full.kind, incremental.kind), ("full", "incremental"));
+    assert_eq!(incremental.hour, full.hour + Duration::hours(1));
+    assert!(full.patients > 20, "{full:?}");
+    assert!(incremental.patients > 20, "{incremental:?}");
+    assert!(
+        incremental.resources_fetched < full.resources_fetched,
+        "an incremental fetch reads only changes: {incremental:?} vs {full:?}"
+    );
+    assert!(report.server_resources >= full.resources_fetched);
+    assert!(!bench.db.exists(), "the benchmark's store is removed");
+}

@@ -189,6 +189,7 @@ macro_rules! run {
 
 // After the macros above, which they use.
 mod replicate;
+mod staffing;
 mod units;
 
 fn count(v: i64) -> Result<u32> {

@@ -261,6 +261,80 @@ async fn a_replicated_hour_fills_history_for_benchmarks(ctx: Ctx) {
     assert!(err.to_string().contains("already have rows"), "{err}");
 }
 
+async fn planned_staffing_is_stored_whole_and_replaced_by_key(ctx: Ctx) {
+    use careload_planning::PlannedStaffing;
+    use careload_scoring::snapshot::Profession;
+    let store = &ctx.store;
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).expect("date");
+    let row = |ward: &str, team: Option<&str>, d: u32, shift: &str, p: Profession, planned: u32, absent: u32| {
+        PlannedStaffing {
+            ward: ward.into(),
+            team: team.map(str::to_owned),
+            date: day(d),
+            shift: shift.into(),
+            profession: p,
+            planned,
+            absent,
+        }
+    };
+    let rows = vec![
+        row("W1", Some("A"), 24, "day", Profession::Usk, 3, 1),
+        row("W1", Some("A"), 24, "day", Profession::Ssk, 2, 0),
+        row("W1", None, 24, "day", Profession::Ssk, 1, 0),
+        row("W1", Some("A"), 25, "night", Profession::Usk, 2, 0),
+        row("W2", Some("C"), 24, "day", Profession::Usk, 4, 0),
+    ];
+    assert_eq!(
+        store.put_planned_staffing(&rows, "staffing", "csv").await.expect("put"),
+        5
+    );
+    let w1 = store
+        .planned_staffing(Some("W1"), day(24), day(24))
+        .await
+        .expect("read");
+    assert_eq!(
+        w1,
+        [rows[2].clone(), rows[1].clone(), rows[0].clone()],
+        "whole-ward rows first, then by team and profession"
+    );
+    assert_eq!(
+        store.planned_staffing(None, day(1), day(30)).await.expect("all").len(),
+        5
+    );
+
+    // The same key again replaces the row; the audit log says who and how many.
+    let again = vec![row("W1", Some("A"), 24, "day", Profession::Usk, 3, 2)];
+    store
+        .put_planned_staffing(&again, "anna", "api")
+        .await
+        .expect("replace");
+    let w1 = store
+        .planned_staffing(Some("W1"), day(24), day(24))
+        .await
+        .expect("read");
+    assert_eq!(w1[2], again[0]);
+    let audit = store.audit_entries(1).await.expect("audit");
+    assert_eq!(
+        (audit[0].actor.as_str(), audit[0].action.as_str()),
+        ("anna", "planned_staffing")
+    );
+    assert_eq!(audit[0].detail, serde_json::json!({"rows": 1, "source": "api"}));
+
+    // A row the database refuses (absent above planned) takes the whole batch with it.
+    let bad = vec![
+        row("W3", None, 24, "day", Profession::Usk, 2, 0),
+        row("W3", None, 24, "day", Profession::Ssk, 1, 5),
+    ];
+    assert!(store.put_planned_staffing(&bad, "x", "api").await.is_err());
+    assert!(
+        store
+            .planned_staffing(Some("W3"), day(1), day(30))
+            .await
+            .expect("read")
+            .is_empty()
+    );
+}
+
 async fn postgres_retention_drops_whole_months(ctx: Ctx) {
     let Some(pool) = ctx.store.postgres_pool() else {
         return; // SQLite has no partitions; purge_removes_old_hours_only covers it
@@ -668,4 +742,5 @@ story!(
     wards_teams_and_beds_are_kept_from_placements_and_config,
     postgres_retention_drops_whole_months,
     a_replicated_hour_fills_history_for_benchmarks,
+    planned_staffing_is_stored_whole_and_replaced_by_key,
 );

@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use careload_api::AppState;
 use careload_config::{Config, SourceKind};
-use careload_runner::{Runner, Scheduler, load_weights};
+use careload_runner::{Runner, Scheduler, Timing, load_weights};
 use careload_store::{Outcome, Store, hour_of};
 use chrono::Utc;
 use tokio::net::TcpListener;
@@ -112,8 +112,9 @@ async fn serve_until(
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let api_state = state.clone();
-    let scheduler =
-        Scheduler::new(runner, config.schedule.minute).with_after_run(Arc::new(move || api_state.data_changed()));
+    let scheduler = Scheduler::new(runner, config.schedule.minute)
+        .with_timing(Timing::from_config(config)?)
+        .with_after_run(Arc::new(move || api_state.data_changed()));
     let api = careload_api::serve(listener, state, stopped(stop.clone()));
     let (served, ()) = tokio::join!(api, scheduler.run(stopped(stop)));
     served.context("the HTTP server failed")?;

@@ -38,12 +38,18 @@
 //! another origin (refused so that the token never leaves the server).
 //!
 //! **Token.** A static bearer token read from the environment variable named
-//! by [`RestConfig::token_env`]; it is sent only to the base URL's origin,
-//! marked sensitive in the header, and redacted from `Debug`. URLs never hold
-//! it, so errors and logs can name them.
+//! by [`RestConfig::token_env`], or a SMART Backend Services access token
+//! ([`RestConfig::smart`], module [`super::auth`]; a 401 renews it once); it
+//! is sent only to the base URL's origin, marked sensitive in the header,
+//! and redacted from `Debug`. URLs never hold it, so errors and logs can
+//! name them.
+//!
+//! **TLS.** `https` base URLs use rustls (aws-lc-rs provider) with the
+//! platform's verifier and system roots, plus the certificates of
+//! [`RestConfig::ca_file`] (a hospital-internal CA) when given.
 
-use std::fmt;
 use std::hash::{BuildHasher, Hasher};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -56,6 +62,7 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::auth::{Auth, Secret, SmartAuth, SmartConfig};
 use crate::Error;
 use crate::read::{ReadReport, Resources, read_bundle};
 
@@ -109,6 +116,11 @@ pub struct RestConfig {
     /// The environment variable holding a static bearer token, if any. The
     /// token itself is never in the configuration.
     pub token_env: Option<String>,
+    /// SMART Backend Services (instead of `token_env`), if any.
+    pub smart: Option<SmartConfig>,
+    /// Extra CA certificates (a PEM file) trusted for https besides the
+    /// system's roots, e.g. a hospital-internal CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for RestConfig {
@@ -125,6 +137,8 @@ impl Default for RestConfig {
             concurrency: 4,
             wards: Vec::new(),
             token_env: None,
+            smart: None,
+            ca_file: None,
         }
     }
 }
@@ -182,52 +196,46 @@ mod duration {
     }
 }
 
-/// A bearer token: never shown by `Debug` or `Display`.
-#[derive(Clone)]
-struct Secret(String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(redacted)")
-    }
-}
-
 /// An HTTP client for one FHIR server: its base URL, headers and token.
 #[derive(Clone, Debug)]
 pub struct FhirClient {
-    http: reqwest::Client,
-    base: Url,
-    token: Option<Secret>,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: Url,
+    pub(crate) auth: Auth,
 }
 
 impl FhirClient {
     /// A client for `config.base_url`, with the token from `config.token_env`.
     ///
     /// # Errors
-    /// [`Error::RestConfig`] when the base URL is not an `http://` URL (TLS is
-    /// not built in yet), the token variable is unset or empty, or the HTTP
-    /// client cannot be built.
+    /// [`Error::RestConfig`] when the base URL is not an `http://` or
+    /// `https://` URL, the token variable is unset or empty, or the HTTP
+    /// client cannot be built; [`Error::Tls`] when `ca_file` cannot be read
+    /// or holds no certificate; [`Error::Auth`] when SMART is configured
+    /// wrongly (see [`SmartConfig`]).
     pub fn new(config: &RestConfig) -> Result<FhirClient, Error> {
         let trimmed = config.base_url.trim_end_matches('/');
         let base =
             Url::parse(trimmed).map_err(|e| Error::RestConfig(format!("base URL {trimmed:?} is not a URL: {e}")))?;
         match base.scheme() {
-            "http" => {}
-            "https" => {
-                return Err(Error::RestConfig(format!(
-                    "base URL {trimmed}: https is not built into this version yet (no TLS); use http on a trusted network or a local TLS-terminating proxy"
-                )));
-            }
+            "http" | "https" => {}
             other => {
                 return Err(Error::RestConfig(format!(
-                    "base URL {trimmed}: scheme {other:?} is not http"
+                    "base URL {trimmed}: scheme {other:?} is not http or https"
                 )));
             }
         }
-        let token = match &config.token_env {
-            None => None,
-            Some(var) => match std::env::var(var) {
-                Ok(t) if !t.trim().is_empty() => Some(Secret(t.trim().to_owned())),
+        let auth = match (&config.token_env, &config.smart) {
+            (Some(_), Some(_)) => {
+                return Err(Error::RestConfig(
+                    "both a static bearer token (token_env) and SMART backend services are configured; use one"
+                        .to_owned(),
+                ));
+            }
+            (None, None) => Auth::None,
+            (None, Some(smart)) => Auth::Smart(Arc::new(SmartAuth::new(smart)?)),
+            (Some(var), None) => match std::env::var(var) {
+                Ok(t) if !t.trim().is_empty() => Auth::Static(Secret(t.trim().to_owned())),
                 _ => {
                     return Err(Error::RestConfig(format!(
                         "the token variable {var} is not set or empty; set it to the bearer token"
@@ -237,13 +245,17 @@ impl FhirClient {
         };
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(path) = &config.ca_file {
+            builder = builder.tls_certs_merge(extra_roots(path)?);
+        }
+        let http = builder
             .default_headers(headers)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.request_timeout)
             .build()
             .map_err(|e| Error::RestConfig(format!("cannot build the HTTP client: {e}")))?;
-        Ok(FhirClient { http, base, token })
+        Ok(FhirClient { http, base, auth })
     }
 
     /// The base URL.
@@ -252,7 +264,7 @@ impl FhirClient {
     }
 
     /// The URL of a search: `base/Type?params`.
-    fn search_url(&self, resource_type: &str, params: &[(&str, String)]) -> Url {
+    pub(crate) fn search_url(&self, resource_type: &str, params: &[(&str, String)]) -> Url {
         let mut url = self.base.clone();
         let path = format!("{}/{resource_type}", url.path().trim_end_matches('/'));
         url.set_path(&path);
@@ -264,6 +276,29 @@ impl FhirClient {
         }
         url
     }
+}
+
+/// The certificates of a PEM file, for [`RestConfig::ca_file`].
+fn extra_roots(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, Error> {
+    let pem = std::fs::read(path).map_err(|e| {
+        Error::Tls(format!(
+            "cannot read the CA file {}: {e}; check source.ca_file",
+            path.display()
+        ))
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        Error::Tls(format!(
+            "the CA file {} is not PEM certificates: {e}; give the CA certificate(s) as PEM",
+            path.display()
+        ))
+    })?;
+    if certs.is_empty() {
+        return Err(Error::Tls(format!(
+            "the CA file {} holds no certificate; give the CA certificate(s) as PEM (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        )));
+    }
+    Ok(certs)
 }
 
 /// What a fetch did.
@@ -281,6 +316,9 @@ pub struct FetchReport {
     pub read: ReadReport,
     /// Wall time of the whole fetch.
     pub elapsed: Duration,
+    /// Of `elapsed`, the time spent turning received JSON into typed
+    /// resources (while other requests were in flight).
+    pub parse: Duration,
 }
 
 /// Counters shared by the concurrent searches.
@@ -289,6 +327,8 @@ struct Counters {
     requests: AtomicU64,
     pages: AtomicU64,
     retries: AtomicU64,
+    /// Microseconds spent parsing pages into typed resources.
+    parse_micros: AtomicU64,
 }
 
 /// What every search needs, shared by the tasks.
@@ -427,6 +467,7 @@ async fn fetch_inner(
         searches,
         read,
         elapsed: started.elapsed(),
+        parse: Duration::from_micros(ctx.counters.parse_micros.load(Ordering::Relaxed)),
     };
     tracing::info!(
         base = %client.base,
@@ -438,6 +479,30 @@ async fn fetch_inner(
         "FHIR REST fetch done"
     );
     Ok((resources, report))
+}
+
+/// Runs searches (each followed to its last page) into `resources`, under
+/// `deadline`, for another source (Bulk Data reads Locations this way).
+/// Returns the requests sent and the retries among them.
+pub(crate) async fn search_into(
+    client: &FhirClient,
+    config: &RestConfig,
+    deadline: Instant,
+    urls: Vec<Url>,
+    resources: &mut Resources,
+    read: &mut ReadReport,
+) -> Result<(u64, u64), Error> {
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        config: config.clone(),
+        deadline,
+        counters: Counters::default(),
+    });
+    run_searches(&ctx, urls, resources, read).await?;
+    Ok((
+        ctx.counters.requests.load(Ordering::Relaxed),
+        ctx.counters.retries.load(Ordering::Relaxed),
+    ))
 }
 
 /// Runs searches with bounded concurrency, inserting each page as it arrives.
@@ -465,9 +530,12 @@ async fn run_searches(
                 return Err(Error::RestConfig(format!("a search task failed: {e}")));
             }
         };
+        let parse_started = Instant::now();
         for (url, bundle) in pages {
             read_bundle(bundle, &url, resources, read);
         }
+        let micros = u64::try_from(parse_started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        ctx.counters.parse_micros.fetch_add(micros, Ordering::Relaxed);
     }
 }
 
@@ -521,6 +589,8 @@ struct Retry {
 
 /// The failure to report when the retries run out.
 enum Failure {
+    /// HTTP 401 with SMART auth: retried once with a new token.
+    Unauthorized(Option<String>, Option<HeaderValue>),
     Timeout,
     Connection(String),
     Status(u16, Option<String>),
@@ -530,6 +600,7 @@ enum Failure {
 async fn get_json(ctx: &Ctx, url: &Url) -> Result<Value, Error> {
     let cfg = &ctx.config;
     let mut attempt: u32 = 0;
+    let mut refreshed = false;
     loop {
         let now = Instant::now();
         let deadline_error = || Error::Deadline {
@@ -550,6 +621,18 @@ async fn get_json(ctx: &Ctx, url: &Url) -> Result<Value, Error> {
             Ok(Err(retry)) => retry,
             Err(fatal) => return Err(fatal),
         };
+        if let Failure::Unauthorized(diagnostics, sent) = failure {
+            if refreshed || !ctx.client.auth.invalidate(sent.as_ref()).await {
+                return Err(Error::Status {
+                    url: url.to_string(),
+                    status: 401,
+                    diagnostics,
+                });
+            }
+            tracing::warn!(%url, "FHIR request answered 401: retried once with a new access token");
+            refreshed = true;
+            continue;
+        }
         if matches!(failure, Failure::Timeout) && Instant::now() >= ctx.deadline {
             return Err(deadline_error());
         }
@@ -565,6 +648,11 @@ async fn get_json(ctx: &Ctx, url: &Url) -> Result<Value, Error> {
                     url: url.to_string(),
                     attempts,
                     reason,
+                },
+                Failure::Unauthorized(diagnostics, _) => Error::Status {
+                    url: url.to_string(),
+                    status: 401,
+                    diagnostics,
                 },
                 Failure::Status(status, diagnostics) => Error::Status {
                     url: url.to_string(),
@@ -590,11 +678,9 @@ async fn get_json(ctx: &Ctx, url: &Url) -> Result<Value, Error> {
 /// One attempt: `Ok(Ok(json))`, `Ok(Err(retry))`, or `Err(fatal)`.
 async fn attempt_once(ctx: &Ctx, url: &Url, timeout: Duration) -> Result<Result<Value, Retry>, Error> {
     let mut req = ctx.client.http.get(url.clone()).timeout(timeout);
-    if let Some(token) = &ctx.client.token {
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.0))
-            .map_err(|_| Error::RestConfig("the bearer token holds characters not allowed in a header".to_owned()))?;
-        value.set_sensitive(true);
-        req = req.header(header::AUTHORIZATION, value);
+    let sent = ctx.client.auth.header(&ctx.client.http, &ctx.client.base).await?;
+    if let Some(value) = &sent {
+        req = req.header(header::AUTHORIZATION, value.clone());
     }
     let transport = |e: reqwest::Error| {
         if e.is_timeout() {
@@ -642,6 +728,12 @@ async fn attempt_once(ctx: &Ctx, url: &Url, timeout: Duration) -> Result<Result<
             failure: Failure::Status(status.as_u16(), diagnostics),
         }));
     }
+    if status == StatusCode::UNAUTHORIZED && matches!(ctx.client.auth, Auth::Smart(_)) {
+        return Ok(Err(Retry {
+            after: None,
+            failure: Failure::Unauthorized(diagnostics(&body), sent),
+        }));
+    }
     if !status.is_success() {
         return Err(Error::Status {
             url: url.to_string(),
@@ -672,7 +764,7 @@ async fn attempt_once(ctx: &Ctx, url: &Url, timeout: Duration) -> Result<Result<
 }
 
 /// The error and its causes, one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -684,7 +776,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// The diagnostics of an `OperationOutcome` body, joined.
-fn diagnostics(body: &[u8]) -> Option<String> {
+pub(crate) fn diagnostics(body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
     if value.get("resourceType").and_then(Value::as_str) != Some("OperationOutcome") {
         return None;
@@ -699,7 +791,7 @@ fn diagnostics(body: &[u8]) -> Option<String> {
 }
 
 /// `Retry-After`: delay-seconds or an HTTP date.
-fn parse_retry_after(text: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(text: &str) -> Option<Duration> {
     let text = text.trim();
     if let Ok(secs) = text.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -709,7 +801,7 @@ fn parse_retry_after(text: &str) -> Option<Duration> {
 }
 
 /// Exponential backoff with full jitter: uniform in `[0, base × 2^attempt]`, at most [`MAX_BACKOFF`].
-fn backoff(base: Duration, attempt: u32) -> Duration {
+pub(crate) fn backoff(base: Duration, attempt: u32) -> Duration {
     let ceiling = base.saturating_mul(1u32 << attempt.min(16)).min(MAX_BACKOFF);
     let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
     if nanos == 0 {
@@ -719,7 +811,7 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
 }
 
 /// A random number from the standard library's per-process random hash keys.
-fn random_u64() -> u64 {
+pub(crate) fn random_u64() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(
         std::time::SystemTime::now()
@@ -774,7 +866,7 @@ mod tests {
         let c = RestConfig::new("http://127.0.0.1:1/fhir");
         let client = FhirClient::new(&c).unwrap();
         let client = FhirClient {
-            token: Some(Secret("s3cret-token".to_owned())),
+            auth: Auth::Static(Secret("s3cret-token".to_owned())),
             ..client
         };
         let text = format!("{client:?}");
@@ -783,9 +875,30 @@ mod tests {
     }
 
     #[test]
-    fn https_and_unset_tokens_are_refused_clearly() {
-        let e = FhirClient::new(&RestConfig::new("https://ehr.example/fhir")).unwrap_err();
-        assert!(e.to_string().contains("https"), "{e}");
+    fn https_is_accepted_and_bad_ca_files_unset_tokens_and_other_schemes_are_refused_clearly() {
+        FhirClient::new(&RestConfig::new("https://ehr.example/fhir")).unwrap();
+        let e = FhirClient::new(&RestConfig::new("ftp://ehr.example/fhir")).unwrap_err();
+        assert!(e.to_string().contains("not http or https"), "{e}");
+        let missing = RestConfig {
+            ca_file: Some("/surely/not/here/ca.pem".into()),
+            ..RestConfig::new("https://ehr.example/fhir")
+        };
+        let e = FhirClient::new(&missing).unwrap_err();
+        assert!(
+            matches!(e, Error::Tls(_)) && e.to_string().contains("/surely/not/here/ca.pem"),
+            "{e}"
+        );
+        // a PEM file that holds a key, not a certificate
+        let key = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test-only-es384-public.pem");
+        let not_a_cert = RestConfig {
+            ca_file: Some(key),
+            ..RestConfig::new("https://ehr.example/fhir")
+        };
+        let e = FhirClient::new(&not_a_cert).unwrap_err();
+        assert!(
+            matches!(e, Error::Tls(_)) && e.to_string().contains("no certificate"),
+            "{e}"
+        );
         let c = RestConfig {
             token_env: Some("CARELOAD_TEST_SURELY_UNSET_VAR".to_owned()),
             ..RestConfig::new("http://127.0.0.1:1/fhir")

@@ -21,6 +21,10 @@
 //!   search, a `searchset` Bundle paged by `next` links (the `search`
 //!   module says how paging behaves and what is supported; the crate's
 //!   README lists the parameters).
+//! * `GET /fhir/$export`, `/fhir/Patient/$export`,
+//!   `/fhir/Group/inpatients/$export` — FHIR Bulk Data export, polled at
+//!   `/bulk/status/{job}`, files at `/bulk/files/{job}/{Type}.ndjson` (the
+//!   `export` module says what is supported).
 //! * `POST /sim/advance?hours=N` or `?to=<instant>` — steps the simulated
 //!   clock and answers the new present as JSON; `GET /sim/status` — the
 //!   present, the size and the number of resources served.
@@ -42,6 +46,7 @@
 //! hours, on the wall clock's hour (speed 1: at the top of each hour).
 
 mod capability;
+mod export;
 mod index;
 mod search;
 
@@ -213,6 +218,7 @@ pub fn router(state: SharedSim) -> Router {
         .route("/fhir/{type}/{id}", get(read))
         .route("/sim/advance", post(advance))
         .route("/sim/status", get(status))
+        .merge(export::routes(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -1,0 +1,379 @@
+//! Next-shift planning for staffing assistants and the bed coordinator:
+//! need against planned staff per ward and team for the next shift and the
+//! one after, team balancing, which wards can take the next admission, and
+//! planned staffing in (JSON rows, the scheduling system's CSV) and out.
+//!
+//! The arithmetic is `careload-planning`'s (pure); this module gathers its
+//! inputs: the hour shown's patients from the store, their hourly forecast
+//! under the weights in force, the ward's shift plan and care category from
+//! the configuration, the planned staffing from the store, and the
+//! thresholds from `[planning]`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use careload_planning::{
+    AdmissionAnswer, AdmissionAssumption, BalanceOptions, BalancePatient, BalanceProposal, ImportRules,
+    PatientForecast, PlannedStaffing, ShiftAssessment, ShiftNeed, TeamStaff, WardBeds, WardPlan, assess,
+    forecast_hours_needed, shift_need, staff_hours_for,
+};
+use careload_scoring::shift::{ShiftPlan, ShiftWindow};
+use careload_scoring::{Score, Snapshot, forecast};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::error::{Error, Result};
+use crate::query::{self, known_ward, ward_name};
+use crate::view::DataState;
+
+/// `GET /api/v1/wards/{id}/shifts`.
+#[derive(Clone, Debug, Serialize)]
+pub struct WardShifts {
+    /// Where the data stands.
+    pub state: DataState,
+    /// The ward.
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// The care category whose staff-hours factors convert points.
+    pub care_category: String,
+    /// The next shift and the one after: need, planned, gap, verdicts, index.
+    pub shifts: Vec<ShiftAssessment>,
+}
+
+/// `GET /api/v1/wards/{id}/balance`.
+#[derive(Clone, Debug, Serialize)]
+pub struct WardBalance {
+    /// Where the data stands.
+    pub state: DataState,
+    /// The ward.
+    pub id: String,
+    /// The shift balanced for (the next one).
+    pub shift: ShiftWindow,
+    /// The options used.
+    pub options: BalanceOptions,
+    /// The suggested moves, with each team before and after.
+    pub proposal: BalanceProposal,
+}
+
+/// `GET /api/v1/admissions`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Admissions {
+    /// Where the data stands.
+    pub state: DataState,
+    /// The need assumed for a new admission.
+    pub assumption: AdmissionAssumption,
+    /// Every ward, best able to take the next admission first.
+    pub wards: Vec<AdmissionAnswer>,
+}
+
+/// `GET /api/v1/staffing` and the body of `POST /api/v1/staffing`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffingRows {
+    /// Planned staffing rows.
+    pub rows: Vec<PlannedStaffing>,
+}
+
+/// The answer to a planned-staffing write.
+#[derive(Clone, Debug, Serialize)]
+pub struct StaffingWritten {
+    /// Rows stored (all of them: a write is all or nothing).
+    pub rows: u64,
+}
+
+/// A ward's inputs at the hour shown.
+struct WardInputs {
+    state: DataState,
+    patients: Vec<(Snapshot, Score)>,
+    plan: ShiftPlan,
+    category: String,
+    as_of: DateTime<Utc>,
+}
+
+/// The care category of `ward`: configured, else `general` when the weights
+/// have it, else the weights' first.
+fn care_category(state: &AppState, ward: &str) -> String {
+    if let Some(c) = state.config.wards.get(ward).and_then(|w| w.care_category.clone()) {
+        return c;
+    }
+    let known = &state.weights.staff_hours;
+    if known.contains_key("general") {
+        "general".into()
+    } else {
+        known.keys().next().cloned().unwrap_or_else(|| "general".into())
+    }
+}
+
+fn shift_plan(state: &AppState, ward: &str) -> Result<ShiftPlan> {
+    match state.config.wards.get(ward) {
+        Some(w) => w.shift_plan(ward).map_err(|e| Error::Config(e.to_string())),
+        None => Ok(ShiftPlan::default()),
+    }
+}
+
+async fn inputs(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<WardInputs> {
+    let ds = query::data_state(state, now).await?;
+    known_ward(state, id, ds.hour).await?;
+    let patients = match ds.hour {
+        Some(h) => state.store.ward_patients(id, h).await?,
+        None => Vec::new(),
+    };
+    let as_of = patients.iter().map(|(s, _)| s.as_of).max().unwrap_or(now);
+    Ok(WardInputs {
+        state: ds,
+        patients,
+        plan: shift_plan(state, id)?,
+        category: care_category(state, id),
+        as_of,
+    })
+}
+
+/// The next shift after `t` and the one after it.
+fn next_two(plan: &ShiftPlan, t: DateTime<Utc>, tz: &chrono_tz::Tz) -> [ShiftWindow; 2] {
+    let next = plan.next_shift(t, tz);
+    let after = plan.next_shift(next.window.start, tz);
+    [next, after]
+}
+
+/// Each patient's hourly forecast far enough to cover `shifts`.
+fn forecasts(state: &AppState, inputs: &WardInputs, shifts: &[&ShiftWindow]) -> Vec<PatientForecast> {
+    let hours = forecast_hours_needed(inputs.as_of, shifts);
+    inputs
+        .patients
+        .iter()
+        .map(|(s, _)| {
+            let p = &s.placement;
+            PatientForecast::from_scores(
+                s.key.0.clone(),
+                p.team.clone(),
+                None,
+                p.bed.clone(),
+                &forecast(s, &state.weights, hours),
+            )
+        })
+        .collect()
+}
+
+fn needs(state: &AppState, inputs: &WardInputs, shifts: &[ShiftWindow]) -> Result<Vec<ShiftNeed>> {
+    let factors =
+        staff_hours_for(&state.weights, &inputs.category).map_err(|e| Error::Config(format!("wards: {e}")))?;
+    let refs: Vec<&ShiftWindow> = shifts.iter().collect();
+    let fc = forecasts(state, inputs, &refs);
+    Ok(shifts.iter().map(|s| shift_need(&fc, s, factors)).collect())
+}
+
+/// The planned staffing of `ward` for each shift.
+async fn plans(state: &AppState, ward: &str, shifts: &[ShiftWindow]) -> Result<Vec<WardPlan>> {
+    let (Some(first), Some(last)) = (shifts.iter().map(|s| s.date).min(), shifts.iter().map(|s| s.date).max()) else {
+        return Ok(Vec::new());
+    };
+    let rows = state.store.planned_staffing(Some(ward), first, last).await?;
+    Ok(shifts
+        .iter()
+        .map(|s| WardPlan::from_rows(&rows, ward, s.date, &s.name))
+        .collect())
+}
+
+/// `GET /api/v1/wards/{id}/shifts`.
+pub async fn ward_shifts(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<WardShifts> {
+    let inputs = inputs(state, id, now).await?;
+    let shifts = next_two(&inputs.plan, now, &state.tz);
+    let needs = needs(state, &inputs, &shifts)?;
+    let plans = plans(state, id, &shifts).await?;
+    let thresholds = &state.config.planning.thresholds;
+    Ok(WardShifts {
+        id: id.to_owned(),
+        name: ward_name(state, id),
+        care_category: inputs.category.clone(),
+        shifts: needs
+            .iter()
+            .zip(&plans)
+            .map(|(n, p)| assess(n, p, thresholds))
+            .collect(),
+        state: inputs.state,
+    })
+}
+
+/// The balancing options of a request over the configured ones.
+///
+/// # Errors
+/// [`Error::BadQuery`] naming the parameter and its form.
+pub fn balance_options(state: &AppState, q: &BTreeMap<String, String>) -> Result<BalanceOptions> {
+    let mut o = state.config.planning.balance;
+    for (key, value) in q {
+        let bad = |hint: &str| Error::BadQuery {
+            param: match key.as_str() {
+                "max_moves" => "max_moves",
+                "keep_rooms_together" => "keep_rooms_together",
+                _ => "allow_staff_move",
+            },
+            hint: hint.to_owned(),
+        };
+        match key.as_str() {
+            "max_moves" => {
+                o.max_moves = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n <= 20)
+                    .ok_or_else(|| bad("send a whole number of moves from 0 to 20, e.g. max_moves=3"))?;
+            }
+            "keep_rooms_together" => {
+                o.keep_rooms_together = value.parse().map_err(|_| bad("send true or false"))?;
+            }
+            "allow_staff_move" => {
+                o.allow_staff_move = value.parse().map_err(|_| bad("send true or false"))?;
+            }
+            "pin" | "token" => {}
+            _ => {
+                return Err(Error::BadQuery {
+                    param: "query",
+                    hint: format!(
+                        "unknown parameter {key:?}; send max_moves, keep_rooms_together, allow_staff_move or pin"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// `GET /api/v1/wards/{id}/balance`: the next shift's teams evened out.
+/// `pinned` are patient keys or beds that must stay in their team.
+pub async fn ward_balance(
+    state: &AppState,
+    id: &str,
+    options: BalanceOptions,
+    pinned: &BTreeSet<String>,
+    now: DateTime<Utc>,
+) -> Result<WardBalance> {
+    let inputs = inputs(state, id, now).await?;
+    let [next, _] = next_two(&inputs.plan, now, &state.tz);
+    let shifts = [next];
+    let need = needs(state, &inputs, &shifts)?.remove(0);
+    let plan = plans(state, id, &shifts).await?.remove(0);
+    let patients: Vec<BalancePatient> = need
+        .patients
+        .iter()
+        .map(|p| {
+            let pin = pinned.contains(&p.id) || p.bed.as_ref().is_some_and(|b| pinned.contains(b));
+            BalancePatient::from_need(p, pin)
+        })
+        .collect();
+    let teams = TeamStaff::from_plan(&plan);
+    let proposal = careload_planning::balance(&teams, &patients, &options).map_err(|e| Error::BadQuery {
+        param: "pin",
+        hint: e.to_string(),
+    })?;
+    let [shift] = shifts;
+    Ok(WardBalance {
+        state: inputs.state,
+        id: id.to_owned(),
+        shift,
+        options,
+        proposal,
+    })
+}
+
+/// `GET /api/v1/admissions`: every ward, for the bed coordinator.
+pub async fn admissions(state: &AppState, now: DateTime<Utc>) -> Result<Admissions> {
+    let ds = query::data_state(state, now).await?;
+    let list = query::ward_list(state, now).await?;
+    let beds = query::beds(state, None, ds.hour).await?;
+    let mut wards = Vec::with_capacity(list.wards.len());
+    for w in &list.wards {
+        let inputs = inputs(state, &w.id, now).await?;
+        let shifts = next_two(&inputs.plan, now, &state.tz);
+        let needs = needs(state, &inputs, &shifts)?;
+        let plans = plans(state, &w.id, &shifts).await?;
+        let thresholds = &state.config.planning.thresholds;
+        let total = beds.get(&w.id).copied().unwrap_or(0);
+        wards.push(WardBeds {
+            ward: w.id.clone(),
+            free_beds: total.saturating_sub(w.patients),
+            shifts: needs
+                .iter()
+                .zip(&plans)
+                .map(|(n, p)| assess(n, p, thresholds))
+                .collect(),
+        });
+    }
+    let assumption = state.config.planning.admission;
+    Ok(Admissions {
+        state: ds,
+        wards: careload_planning::admissions(&wards, &assumption, &state.config.planning.thresholds),
+        assumption,
+    })
+}
+
+/// The import rules: known wards (configured or in the data) and every
+/// shift name any ward's plan uses.
+async fn import_rules(state: &AppState, now: DateTime<Utc>) -> Result<ImportRules> {
+    let list = query::ward_list(state, now).await?;
+    let mut shifts = BTreeSet::new();
+    for w in &list.wards {
+        for s in shift_plan(state, &w.id)?.shifts() {
+            shifts.insert(s.name.clone());
+        }
+    }
+    Ok(ImportRules {
+        shifts: shifts.into_iter().collect(),
+        wards: Some(list.wards.into_iter().map(|w| w.id).collect()),
+    })
+}
+
+/// `POST /api/v1/staffing`: JSON rows, all or nothing.
+pub async fn put_rows(state: &AppState, rows: &[PlannedStaffing], actor: &str) -> Result<StaffingWritten> {
+    let rules = import_rules(state, Utc::now()).await?;
+    let mut problems = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        if let Err(e) = row.validate(&rules) {
+            problems.push(format!("rows[{i}]: {e}"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Unprocessable {
+            hint: format!(
+                "nothing was stored; fix these rows and send them all again: {}",
+                problems.join("; ")
+            ),
+        });
+    }
+    let n = state.store.put_planned_staffing(rows, actor, "api").await?;
+    Ok(StaffingWritten { rows: n })
+}
+
+/// `POST /api/v1/staffing/csv`: the scheduling system's export, all or nothing.
+pub async fn put_csv(state: &AppState, body: &[u8], actor: &str) -> Result<StaffingWritten> {
+    let rules = import_rules(state, Utc::now()).await?;
+    let rows =
+        careload_planning::parse_planned_csv(body, &rules).map_err(|e| Error::Unprocessable { hint: e.to_string() })?;
+    let n = state.store.put_planned_staffing(&rows, actor, "csv").await?;
+    Ok(StaffingWritten { rows: n })
+}
+
+/// `GET /api/v1/staffing?ward=&from=&to=` (dates, inclusive; default today
+/// and tomorrow in the hospital's zone).
+pub async fn get_rows(
+    state: &AppState,
+    ward: Option<&str>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Result<StaffingRows> {
+    let today = now.with_timezone(&state.tz).date_naive();
+    let from = from.unwrap_or(today);
+    let to = to.unwrap_or(today + chrono::Duration::days(1));
+    if to < from {
+        return Err(Error::EmptyRange);
+    }
+    if (to - from).num_days() > i64::from(state.config.api.max_range_days) {
+        return Err(Error::RangeTooLarge {
+            days: (to - from).num_days(),
+            max: state.config.api.max_range_days,
+        });
+    }
+    Ok(StaffingRows {
+        rows: state.store.planned_staffing(ward, from, to).await?,
+    })
+}

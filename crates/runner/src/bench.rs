@@ -1,0 +1,268 @@
+//! The ingest benchmark: a simulated hospital served over HTTP on loopback,
+//! read by careload in full and then incrementally, each phase timed.
+//!
+//! [`ingest_bench`] builds the hospital of [`IngestBench`], serves it like
+//! the demo does (same server, same REST client, same configuration), and
+//! runs the pipeline by hand so that every phase has its own clock:
+//!
+//! 1. **full**: fetch everything (HTTP and JSON decoding; of it, the time
+//!    spent turning JSON into fhir-sdk's typed models is reported as
+//!    `parse`), map at the hour, score, write the hour to a SQLite store;
+//! 2. **incremental**, `hours_incremental` times: move the hospital one
+//!    hour on, fetch what changed since the last fetch, merge it into the
+//!    held state ([`crate::apply_changes`]), map, score, write.
+//!
+//! Memory is read from `/proc/self/status` (Linux): `VmHWM`, the peak
+//! resident set of the whole process so far, after each phase. The
+//! simulated hospital lives in the same process, so its share (the RSS
+//! once it is built and served, before careload reads anything) is reported
+//! apart. Figures are for notes and issues, never asserted by tests.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use careload_config::{Config, SourceKind};
+use careload_ingest::{Resources, fetch, fetch_changes, map};
+use careload_scoring::{Score, Snapshot, Window, rollup, score};
+use careload_store::{Outcome, RunReport, Store, hour_of};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::runner::{load_mapping, load_weights};
+use crate::source::SimSource;
+use crate::{Error, apply_changes};
+
+/// What to benchmark.
+#[derive(Clone, Debug)]
+pub struct IngestBench {
+    /// Regular beds of the simulated hospital.
+    pub beds: u32,
+    /// Its seed.
+    pub seed: u64,
+    /// Incremental runs after the full one (each one simulated hour later).
+    pub hours_incremental: u32,
+    /// The hour the hospital starts at (the full run's hour).
+    pub start: DateTime<Utc>,
+    /// The SQLite file the hours are written to (deleted first and after).
+    pub db: PathBuf,
+}
+
+/// One phase of one run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Phases {
+    /// Moving the simulated hospital's clock (the server's work, not careload's).
+    pub sim_advance_ms: u64,
+    /// The whole fetch: requests, JSON decoding and parsing, wall time.
+    pub fetch_ms: u64,
+    /// Of `fetch_ms`: JSON into typed FHIR models.
+    pub parse_ms: u64,
+    /// Merging an incremental fetch into the held state.
+    pub merge_ms: u64,
+    /// FHIR state → snapshots.
+    pub map_ms: u64,
+    /// Scoring every snapshot and rolling up.
+    pub score_ms: u64,
+    /// Writing the hour (one transaction).
+    pub store_ms: u64,
+    /// Everything above.
+    pub total_ms: u64,
+}
+
+/// One run's figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchRun {
+    /// `full` or `incremental`.
+    pub kind: &'static str,
+    /// The hour.
+    pub hour: DateTime<Utc>,
+    /// HTTP requests sent.
+    pub requests: u64,
+    /// Resources received.
+    pub resources_fetched: usize,
+    /// Resources held after merging.
+    pub resources_held: usize,
+    /// Patients written.
+    pub patients: usize,
+    /// Phase times.
+    pub phases: Phases,
+    /// Peak RSS of the process so far, MiB (`VmHWM`).
+    pub peak_rss_mib: Option<f64>,
+    /// RSS now, MiB (`VmRSS`).
+    pub rss_mib: Option<f64>,
+}
+
+/// The benchmark's figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    /// Beds.
+    pub beds: u32,
+    /// Seed.
+    pub seed: u64,
+    /// Resources the server holds at the start.
+    pub server_resources: usize,
+    /// Building the simulated hospital and starting its server.
+    pub sim_start_ms: u64,
+    /// RSS once the hospital is built and served, before careload reads anything, MiB.
+    pub rss_after_sim_mib: Option<f64>,
+    /// The runs: one full, then the incremental ones.
+    pub runs: Vec<BenchRun>,
+    /// Peak RSS of the whole process, MiB (`VmHWM`).
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// A `kB` line of `/proc/self/status` (`VmHWM`, `VmRSS`), in MiB; `None`
+/// where there is no such file.
+pub fn proc_status_mib(field: &str) -> Option<f64> {
+    status_field_mib(&std::fs::read_to_string("/proc/self/status").ok()?, field)
+}
+
+/// A `Field:   1234 kB` line of a `/proc/*/status` text, in MiB.
+fn status_field_mib(status: &str, field: &str) -> Option<f64> {
+    let line = status.lines().find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?;
+    let kb: f64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Deletes a SQLite file and its WAL companions; missing files are fine.
+fn remove_db(db: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(&name);
+    }
+}
+
+/// Runs the benchmark (see the module documentation).
+///
+/// # Errors
+/// The hospital cannot be built or served, the store cannot be opened or
+/// written, a fetch fails.
+pub async fn ingest_bench(bench: &IngestBench) -> Result<BenchReport> {
+    let mut config = Config::default();
+    config.source.kind = SourceKind::Sim;
+    config.sim.beds = bench.beds;
+    config.sim.seed = bench.seed;
+    config.sim.listen = "127.0.0.1:0".into();
+    let start = hour_of(bench.start);
+
+    let sim_started = Instant::now();
+    let sim = SimSource::start(&config, start).await?;
+    let sim_start_ms = ms(sim_started.elapsed());
+    let rss_after_sim_mib = proc_status_mib("VmRSS");
+    let server_resources = sim.sim.resource_count();
+
+    remove_db(&bench.db);
+    let store = Store::connect(&format!("sqlite://{}?mode=rwc", bench.db.display())).await?;
+    let weights = Arc::new(load_weights(None)?);
+    store.record_weights(&weights).await?;
+    let mapping = Arc::new(load_mapping(None)?);
+    let key = careload_ingest::PseudonymKey::development();
+
+    let mut runs = Vec::new();
+    let mut held = Resources::new();
+    let mut since: Option<DateTime<Utc>> = None;
+    let mut hour = start;
+    for i in 0..=bench.hours_incremental {
+        let run_started = Instant::now();
+        let mut phases = Phases::default();
+        if i > 0 {
+            hour += chrono::Duration::hours(1);
+            let t = Instant::now();
+            sim.advance_to(hour).await?;
+            phases.sim_advance_ms = ms(t.elapsed());
+        }
+        let careload_started = Instant::now();
+        let t = Instant::now();
+        let (fresh, fetched) = match since {
+            None => fetch(&sim.rest.client, &sim.rest.config, None).await?,
+            Some(s) => fetch_changes(&sim.rest.client, &sim.rest.config, s, &held).await?,
+        };
+        phases.fetch_ms = ms(t.elapsed());
+        phases.parse_ms = ms(fetched.parse);
+        let resources_fetched = fresh.len();
+        since = since.max(fetched.read.last_updated);
+        let t = Instant::now();
+        if i == 0 {
+            held = fresh;
+        } else {
+            apply_changes(&mut held, fresh);
+        }
+        phases.merge_ms = ms(t.elapsed());
+
+        // CPU work off the async threads, as in a run
+        let (resources, mapping2, key2, weights2) =
+            (std::mem::take(&mut held), mapping.clone(), key.clone(), weights.clone());
+        let (resources, scored, totals, map_ms, score_ms) = tokio::task::spawn_blocking(move || {
+            let t = Instant::now();
+            let (snapshots, _) = map(&resources, &mapping2, &key2, hour);
+            let map_ms = ms(t.elapsed());
+            let t = Instant::now();
+            let scored: Vec<(Snapshot, Score)> = snapshots
+                .into_iter()
+                .map(|s| {
+                    let sc = score(&s, &weights2, Window::hour(hour));
+                    (s, sc)
+                })
+                .collect();
+            let totals = rollup(scored.iter().map(|(s, sc)| (s, sc)));
+            (resources, scored, totals, map_ms, ms(t.elapsed()))
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?;
+        held = resources;
+        phases.map_ms = map_ms;
+        phases.score_ms = score_ms;
+
+        let t = Instant::now();
+        let run_id = store.begin_run(&sim.rest.config.base_url).await?;
+        store
+            .write_hour(hour, run_id, &weights.meta.version, &scored, &totals)
+            .await?;
+        store.finish_run(run_id, Outcome::Ok, &RunReport::default()).await?;
+        phases.store_ms = ms(t.elapsed());
+        phases.total_ms = ms(careload_started.elapsed());
+        tracing::debug!(elapsed_ms = ms(run_started.elapsed()), "bench run done");
+        runs.push(BenchRun {
+            kind: if i == 0 { "full" } else { "incremental" },
+            hour,
+            requests: fetched.requests,
+            resources_fetched,
+            resources_held: held.len(),
+            patients: scored.len(),
+            phases,
+            peak_rss_mib: proc_status_mib("VmHWM"),
+            rss_mib: proc_status_mib("VmRSS"),
+        });
+    }
+    store.close().await;
+    remove_db(&bench.db);
+    Ok(BenchReport {
+        beds: bench.beds,
+        seed: bench.seed,
+        server_resources,
+        sim_start_ms,
+        rss_after_sim_mib,
+        runs,
+        peak_rss_mib: proc_status_mib("VmHWM"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_status_lines_are_read_in_mib() {
+        let status = "Name:\tcareload\nVmPeak:\t  900000 kB\nVmHWM:\t  262144 kB\nVmRSS:\t   1536 kB\n";
+        assert_eq!(status_field_mib(status, "VmHWM"), Some(256.0));
+        assert_eq!(status_field_mib(status, "VmRSS"), Some(1.5));
+        assert_eq!(status_field_mib(status, "VmSwap"), None);
+        assert_eq!(status_field_mib("VmHWM:\tlots\n", "VmHWM"), None);
+    }
+}
