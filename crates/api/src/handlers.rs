@@ -240,6 +240,27 @@ pub(crate) async fn ward_screen(
         .await
 }
 
+pub(crate) async fn planning_screen(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Extension(token): Extension<ScreenToken>,
+) -> Result<Cached> {
+    let now = Utc::now();
+    state
+        .cache
+        .get_or_build(format!("planning page\n{id}\n{}", token_key(&token)), now, || async {
+            let ctx = screen_context(&state, token, now);
+            let shifts = planning::ward_shifts(&state, &id, ctx.now).await?;
+            let options = state.config.planning.balance;
+            let balance = match shifts.state.hour {
+                Some(_) => Some(planning::ward_balance(&state, &id, options, &Default::default(), ctx.now).await?),
+                None => None,
+            };
+            Ok(Cached::html(screen::planning_page(&shifts, balance.as_ref(), &ctx)))
+        })
+        .await
+}
+
 pub(crate) async fn no_route() -> Error {
     Error::NoRoute
 }

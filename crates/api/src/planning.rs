@@ -147,7 +147,7 @@ fn forecasts(state: &AppState, inputs: &WardInputs, shifts: &[&ShiftWindow]) -> 
             PatientForecast::from_scores(
                 s.key.0.clone(),
                 p.team.clone(),
-                None,
+                p.room.clone(),
                 p.bed.clone(),
                 &forecast(s, &state.weights, hours),
             )

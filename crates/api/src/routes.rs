@@ -579,6 +579,21 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::Get,
         body: None,
+        path: "/wards/{id}/planning",
+        operation: "planning_screen",
+        summary: "The staffing assistants' page: the next two shifts' need against planned staff per team, \
+                  verdicts, and the team-balancing proposal with reasons",
+        access: Access::Roles(STAFF),
+        ward_scoped: false,
+        token_in_query: true,
+        params: &[WARD_ID, TOKEN],
+        response: "HtmlPage",
+        media: Media::Html,
+        handler: || get(handlers::planning_screen),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/wards/{id}/screen",
         operation: "ward_screen",
         summary: "The ward screen page for the ward office (refreshes itself)",

@@ -868,6 +868,24 @@ async fn planned_staffing_is_imported_whole_and_compared_with_the_need(store: St
     wards.sort_unstable();
     assert_eq!(wards, ["w1", "w2"]);
 
+    // The staffing assistants' page says the same in words, escaped, with the token kept in links.
+    let (s, _, html) = call(&app, &format!("/wards/w1/planning?token={STAFF}"), None).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("Nästa pass") && html.contains("Passet därefter"),
+        "{html}"
+    );
+    assert!(html.contains("Hela avdelningen") && html.contains("Lag a") && html.contains("Lag b"));
+    assert!(html.contains(r#"class="verdict verdict-"#));
+    assert!(html.contains("Fördelning mellan vårdlagen"));
+    let (s, _, _) = call(&app, &format!("/wards/w1/planning?token={SCREEN}"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "screen tokens do not see planning pages");
+    let (_, _, overview) = call(&app, &format!("/?token={STAFF}"), None).await;
+    assert!(
+        overview.contains("/wards/w1/planning?token="),
+        "the overview links each ward's planning page"
+    );
+
     // The writes are in the audit log under the token's name.
     let v = json(&app, "/api/v1/audit", Some(ADMIN)).await;
     let entries = v.as_array().or_else(|| v["entries"].as_array()).expect("entries");

@@ -296,6 +296,7 @@ impl<'a> Mapper<'a> {
         snapshot.placement = Placement {
             ward: snapshot.placement.ward,
             team,
+            room: chain.room.clone(),
             bed: chain.bed.clone(),
         };
         snapshot.specialty = specialty;

@@ -96,6 +96,11 @@ fn encounter_location_and_patient_make_the_placement() {
     assert_eq!(s.placement.ward, "w1");
     assert_eq!(s.placement.team.as_deref(), Some("w1-a"));
     assert_eq!(s.placement.bed.as_deref(), Some("w1-r1-b1"));
+    assert_eq!(
+        s.placement.room.as_deref(),
+        Some("w1-r1"),
+        "the room between team and bed"
+    );
     assert_eq!(s.specialty.as_deref(), Some("394802001"));
     assert!(!s.outlying);
     assert_eq!(s.sex, Sex::Female);

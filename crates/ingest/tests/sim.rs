@@ -68,11 +68,10 @@ fn sim_ndjson_reads_without_skips_maps_like_its_bundle_and_is_de_identified() {
     assert!(mreport.incomplete.is_empty(), "{:#?}", mreport.incomplete);
     assert!(snapshots.iter().any(|s| s.outlying) || snapshots.iter().all(|s| !s.outlying));
     assert!(snapshots.iter().filter(|s| s.norton.is_some()).count() > snapshots.len() / 2);
-    assert!(
-        snapshots
-            .iter()
-            .all(|s| s.specialty.is_some() && s.placement.team.is_some() && s.placement.bed.is_some())
-    );
+    assert!(snapshots.iter().all(|s| s.specialty.is_some()
+        && s.placement.team.is_some()
+        && s.placement.room.is_some()
+        && s.placement.bed.is_some()));
     assert!(
         snapshots
             .iter()

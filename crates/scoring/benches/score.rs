@@ -133,6 +133,7 @@ fn patient(rng: &mut Rng, i: usize, as_of: DateTime<Utc>) -> Snapshot {
         placement: Placement {
             ward: format!("ward-{}", i % 120),
             team: Some(format!("team-{}", i % 3)),
+            room: Some(format!("{}", i % 30 / 2)),
             bed: Some(format!("{}", i % 30)),
         },
         specialty: None,

@@ -409,6 +409,9 @@ pub struct Placement {
     /// The team (vårdlag), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
+    /// The room (sal), when known: team balancing keeps a room's patients together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
     /// The bed, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bed: Option<String>,
@@ -481,6 +484,7 @@ impl Snapshot {
             placement: Placement {
                 ward: ward.into(),
                 team: None,
+                room: None,
                 bed: None,
             },
             specialty: None,

@@ -148,6 +148,7 @@ fn snapshot() -> impl Strategy<Value = Snapshot> {
             placement: Placement {
                 ward: ward.into(),
                 team: team.map(Into::into),
+                room: None,
                 bed: None,
             },
             specialty: None,

@@ -76,13 +76,14 @@ fn row(w: &WardOverview, ctx: &ScreenContext) -> String {
     let expected = w.expected.map(points).unwrap_or_else(|| "–".to_owned());
     format!(
         concat!(
-            r#"<tr class="ward" data-ward="{id}"><td><a class="ward-name" href="{link}">{name}</a></td>"#,
+            r#"<tr class="ward" data-ward="{id}"><td><a class="ward-name" href="{link}">{name}</a> <a class="plan-link" href="{plan}">bemanning</a></td>"#,
             r#"<td class="num">{patients}</td><td class="num">{beds}</td><td class="num">{occupancy}</td>"#,
             r#"<td class="num"><strong>{total}</strong></td><td class="num">{expected}</td><td>{indicator}</td>"#,
             r#"<td class="num">{usk}</td><td class="num">{ssk}</td></tr>"#
         ),
         id = escape(&w.id),
         link = link,
+        plan = href(&format!("/wards/{}/planning", encode_component(&w.id)), ctx),
         name = escape(&w.name),
         beds = beds,
         occupancy = occupancy,

@@ -1,5 +1,6 @@
 //! Server-rendered HTML screens: the ward screen (`/wards/{id}/screen`) for
-//! the big screen at the ward office, and the hospital overview (`/`).
+//! the big screen at the ward office, the hospital overview (`/`), and the
+//! staffing assistants' page (`/wards/{id}/planning`).
 //!
 //! Pure functions from the views in [`crate::view`] to a complete HTML page:
 //! no I/O, no JavaScript, inline CSS and inline SVG graphs ([`svg`]), every
@@ -19,6 +20,7 @@
 //! colour-blind readers.
 
 mod hospital;
+mod planning;
 mod style;
 pub mod svg;
 mod ward;
@@ -51,6 +53,15 @@ pub fn hospital_page(overview: &HospitalOverview, ctx: &ScreenContext) -> String
 /// The ward screen (`/wards/{id}/screen`).
 pub fn ward_page(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) -> String {
     ward::render(ward, history, ctx)
+}
+
+/// The staffing assistants' page (`/wards/{id}/planning`).
+pub fn planning_page(
+    shifts: &crate::planning::WardShifts,
+    balance: Option<&crate::planning::WardBalance>,
+    ctx: &ScreenContext,
+) -> String {
+    planning::render(shifts, balance, ctx)
 }
 
 /// Escapes text for HTML content and (quoted) attribute values.

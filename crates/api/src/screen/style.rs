@@ -89,6 +89,14 @@ td .spark{width:100%;height:1.9rem}
 .ward-name{font-size:1.45rem;font-weight:700}
 .ind{display:inline-block;min-width:11rem;padding:.1rem .4rem;border-radius:.3rem;border:2px solid #000;font-weight:700;white-space:nowrap}
 .ind .sym{display:inline-block;width:1.2em;text-align:center}
+.verdict{display:inline-block;padding:.1rem .4rem;border-radius:.3rem;border:2px solid #000;font-weight:700;white-space:nowrap}
+.verdict .sym{display:inline-block;width:1.2em;text-align:center}
+.verdict-under{background:#d73027;color:#fff}
+.verdict-balanced{background:#e0e0e0;color:#000}
+.verdict-spare{background:#4575b4;color:#fff}
+.verdict-noplan{background:#fff;color:#555;border-style:dashed}
+.note{font-size:.85em;font-style:italic}
+.moves li{margin:.3rem 0}
 .ind-lower{background:#1b7837;color:#fff}
 .ind-as_expected{background:#a6dba0;color:#000}
 .ind-higher{background:#f46d43;color:#000}

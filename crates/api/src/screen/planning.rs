@@ -1,0 +1,198 @@
+//! The staffing assistants' page (`/wards/{id}/planning`): for the next
+//! shift and the one after, need against planned staff for the ward and each
+//! team, per profession, with the verdict in words and a symbol, the people
+//! to add, absences that need not be replaced and the ward index; then the
+//! team-balancing proposal for the next shift, each move with its reason.
+
+use std::fmt::Write as _;
+
+use careload_planning::{MoveWhat, ProfessionGap, ScopeGap, ShiftAssessment, Verdict};
+use careload_scoring::Qty;
+use careload_scoring::aggregate::NO_TEAM;
+
+use super::{ScreenContext, as_of_line, banners, escape, footer, local_time, no_data, page, points};
+use crate::planning::{WardBalance, WardShifts};
+
+/// People or hours with one decimal and a decimal comma (`2,5`), signed when asked.
+fn qty(q: Qty, signed: bool) -> String {
+    let tenths = (q.milli() as f64 / 100.0).round() as i64;
+    let sign = match (tenths < 0, signed && tenths > 0) {
+        (true, _) => "−",
+        (false, true) => "+",
+        (false, false) => "",
+    };
+    let abs = tenths.unsigned_abs();
+    format!("{sign}{},{}", abs / 10, abs % 10)
+}
+
+/// Class, symbol and words of a verdict: colour never alone.
+fn verdict(v: Verdict) -> (&'static str, &'static str) {
+    match v {
+        Verdict::Understaffed => ("under", "▼"),
+        Verdict::Balanced => ("balanced", "●"),
+        Verdict::RoomToSpare => ("spare", "▲"),
+        Verdict::NoPlan => ("noplan", "–"),
+    }
+}
+
+fn verdict_cell(v: Verdict) -> String {
+    let (class, sym) = verdict(v);
+    format!(
+        r#"<span class="verdict verdict-{class}"><span class="sym">{sym}</span> {}</span>"#,
+        escape(v.sv())
+    )
+}
+
+/// One profession's cells: need, planned (present), gap.
+fn profession_cells(g: &ProfessionGap) -> String {
+    let planned = match g.planned {
+        Some(c) if c.absent > 0 => format!("{} <span class=\"muted\">({} frånv.)</span>", c.available(), c.absent),
+        Some(c) => c.available().to_string(),
+        None => "–".to_owned(),
+    };
+    let gap = match g.gap_people {
+        Some(gap) => {
+            let mut s = qty(gap, true);
+            if g.people_to_add > 0 {
+                let _ = write!(s, " <strong>(+{} behövs)</strong>", g.people_to_add);
+            }
+            if g.absence_need_not_be_replaced {
+                s.push_str(r#" <span class="note">frånvaro behöver inte ersättas</span>"#);
+            }
+            s
+        }
+        None => "–".to_owned(),
+    };
+    format!(
+        r#"<td class="num">{}</td><td class="num">{planned}</td><td class="num gap">{gap}</td>"#,
+        qty(g.need_people, false)
+    )
+}
+
+fn scope_row(s: &ScopeGap) -> String {
+    let name = match s.team.as_deref() {
+        None => "<strong>Hela avdelningen</strong>".to_owned(),
+        Some(NO_TEAM) => "Utan vårdlag".to_owned(),
+        Some(t) => format!("Lag {}", escape(t)),
+    };
+    let index = s.index.points_per_person.map(points).unwrap_or_else(|| "–".to_owned());
+    format!(
+        r#"<tr class="{row}"><td>{name}</td><td class="num">{patients}</td><td class="num">{need}</td>{usk}{ssk}<td>{verdict}</td><td class="num">{index}</td></tr>"#,
+        row = if s.team.is_none() { "ward" } else { "team" },
+        patients = s.need.patients,
+        need = points(s.need.total),
+        usk = profession_cells(&s.usk),
+        ssk = profession_cells(&s.ssk),
+        verdict = verdict_cell(s.verdict),
+    )
+}
+
+fn shift_section(a: &ShiftAssessment, label: &str, ctx: &ScreenContext) -> String {
+    let w = &a.shift.window;
+    let mut out = format!(
+        r#"<section class="shift" data-shift="{name}"><h2>{label}: {name} {date}, {from}–{to}</h2>"#,
+        name = escape(&a.shift.name),
+        date = a.shift.date,
+        from = local_time(w.start, ctx),
+        to = local_time(w.end, ctx),
+    );
+    out.push_str(concat!(
+        r#"<table class="overview"><thead><tr><th rowspan="2">Vårdlag</th><th class="num" rowspan="2">Patienter</th>"#,
+        r#"<th class="num" rowspan="2">Behov (poäng)</th><th colspan="3">USK (personer)</th><th colspan="3">SSK (personer)</th>"#,
+        r#"<th rowspan="2">Bedömning</th><th class="num" rowspan="2">Poäng per person</th></tr>"#,
+        r#"<tr><th class="num">behov</th><th class="num">planerat</th><th class="num">skillnad</th>"#,
+        r#"<th class="num">behov</th><th class="num">planerat</th><th class="num">skillnad</th></tr></thead><tbody>"#
+    ));
+    out.push_str(&scope_row(&a.ward));
+    for t in &a.teams {
+        out.push_str(&scope_row(t));
+    }
+    out.push_str("</tbody></table>");
+    if a.extrapolated_minutes > 0 {
+        let _ = write!(
+            out,
+            r#"<p class="muted">Prognosen räcker inte hela passet: {} min är uppskattade från patienternas genomsnitt.</p>"#,
+            a.extrapolated_minutes
+        );
+    }
+    out.push_str("</section>");
+    out
+}
+
+fn balance_section(b: &WardBalance) -> String {
+    let p = &b.proposal;
+    let mut out = format!(
+        r#"<section class="balance"><h2>Fördelning mellan vårdlagen, {name}</h2>"#,
+        name = escape(&b.shift.name)
+    );
+    if p.already_balanced {
+        out.push_str(r#"<p id="balanced">Vårdlagen är redan jämnt belastade: ingen flytt föreslås.</p>"#);
+    } else if p.moves.is_empty() {
+        out.push_str(r#"<p id="no-moves">Ingen flytt gör fördelningen jämnare.</p>"#);
+    } else {
+        out.push_str(r#"<ol class="moves">"#);
+        for m in &p.moves {
+            let kind = match &m.what {
+                MoveWhat::Patients { room: Some(_), .. } => "sal",
+                MoveWhat::Patients { .. } => "patient",
+                MoveWhat::Staff { .. } => "personal",
+            };
+            let _ = write!(out, r#"<li class="move move-{kind}">{}</li>"#, escape(&m.reason));
+        }
+        out.push_str("</ol>");
+    }
+    out.push_str(concat!(
+        r#"<table class="overview"><thead><tr><th>Vårdlag</th><th class="num">Poäng per personal före</th>"#,
+        r#"<th class="num">efter</th><th class="num">Patienter efter</th></tr></thead><tbody>"#
+    ));
+    for after in &p.after {
+        let before = p.before.iter().find(|t| t.team == after.team).and_then(|t| t.per_staff);
+        let per = |v: Option<careload_scoring::Points>| v.map(points).unwrap_or_else(|| "–".to_owned());
+        let _ = write!(
+            out,
+            r#"<tr><td>Lag {}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+            escape(&after.team),
+            per(before),
+            per(after.per_staff),
+            after.patients
+        );
+    }
+    let _ = write!(
+        out,
+        r#"</tbody></table><p class="muted">Spridning (högsta − lägsta poäng per personal): {} före, {} efter.</p></section>"#,
+        points(p.spread_before),
+        points(p.spread_after)
+    );
+    out
+}
+
+/// The whole page.
+pub(super) fn render(shifts: &WardShifts, balance: Option<&WardBalance>, ctx: &ScreenContext) -> String {
+    let title = format!("Bemanning – {}", shifts.name);
+    let mut body = format!(
+        r#"<header class="top"><div class="title"><h1>{}</h1><div class="asof">{}</div></div></header>"#,
+        escape(&title),
+        as_of_line(&shifts.state, ctx)
+    );
+    body.push_str(&banners(&shifts.state, ctx));
+    if shifts.state.hour.is_none() {
+        body.push_str(&no_data(
+            "Ingen timme har beräknats ännu. Sidan uppdateras av sig själv.",
+        ));
+    } else {
+        for (a, label) in shifts.shifts.iter().zip(["Nästa pass", "Passet därefter"]) {
+            body.push_str(&shift_section(a, label, ctx));
+        }
+        if let Some(b) = balance {
+            body.push_str(&balance_section(b));
+        }
+        body.push_str(concat!(
+            r#"<p class="legend"><span><span class="verdict verdict-under"><span class="sym">▼</span> underbemannat</span></span>"#,
+            r#"<span><span class="verdict verdict-balanced"><span class="sym">●</span> i balans</span></span>"#,
+            r#"<span><span class="verdict verdict-spare"><span class="sym">▲</span> utrymme</span></span>"#,
+            r#"<span>Behov i personer = poäng × timfaktor ÷ passets timmar.</span></p>"#
+        ));
+    }
+    body.push_str(&footer(&shifts.state, ctx));
+    page(&title, &body, ctx)
+}
