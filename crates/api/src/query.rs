@@ -516,12 +516,9 @@ pub async fn ward_history(
     };
     let mut patients: BTreeMap<String, Vec<Point>> = current.iter().map(|k| (k.0.clone(), Vec::new())).collect();
     if !current.is_empty() {
-        for p in state.store.patient_hours(id, from, to).await? {
-            if let Some(points) = patients.get_mut(&p.key.0) {
-                points.push(Point {
-                    hour: p.hour,
-                    total: p.total,
-                });
+        for (hour, key, total) in state.store.ward_patient_totals(id, from, to).await? {
+            if let Some(points) = patients.get_mut(&key.0) {
+                points.push(Point { hour, total });
             }
         }
     }

@@ -68,10 +68,24 @@ fn sim_ndjson_reads_without_skips_maps_like_its_bundle_and_is_de_identified() {
     assert!(mreport.incomplete.is_empty(), "{:#?}", mreport.incomplete);
     assert!(snapshots.iter().any(|s| s.outlying) || snapshots.iter().all(|s| !s.outlying));
     assert!(snapshots.iter().filter(|s| s.norton.is_some()).count() > snapshots.len() / 2);
-    assert!(snapshots.iter().all(|s| s.specialty.is_some()
-        && s.placement.team.is_some()
-        && s.placement.room.is_some()
-        && s.placement.bed.is_some()));
+    assert!(
+        snapshots
+            .iter()
+            .all(|s| s.specialty.is_some() && s.placement.team.is_some() && s.placement.bed.is_some())
+    );
+    // Regular beds are in a room (the bed's id starts with the room's); extra beds are not.
+    assert!(snapshots.iter().all(|s| {
+        let p = &s.placement;
+        p.room
+            .as_ref()
+            .is_none_or(|r| p.bed.as_ref().is_some_and(|b| b.starts_with(r.as_str())))
+    }));
+    let in_rooms = snapshots.iter().filter(|s| s.placement.room.is_some()).count();
+    assert!(
+        in_rooms * 10 >= snapshots.len() * 8,
+        "{in_rooms} of {} in a room",
+        snapshots.len()
+    );
     assert!(
         snapshots
             .iter()

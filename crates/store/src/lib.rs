@@ -620,6 +620,37 @@ impl Store {
         })
     }
 
+    /// Each patient's total per hour on `ward` for hours in `[from, to)`,
+    /// by hour then patient: the ward screen's patient graphs. Answered
+    /// from the `(ward, hour, patient_key, total_milli)` index alone.
+    pub async fn ward_patient_totals(
+        &self,
+        ward: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, PatientKey, Points)>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT hour, patient_key, total_milli FROM patient_hours \
+                 WHERE ward = $1 AND hour >= $2 AND hour < $3 ORDER BY hour, patient_key",
+            )
+            .bind(ward)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get("hour")?,
+                        PatientKey(row.try_get("patient_key")?),
+                        Points::from_milli(row.try_get("total_milli")?),
+                    ))
+                })
+                .collect()
+        })
+    }
+
     /// The stored snapshot and score of one patient in one hour.
     pub async fn patient_snapshot(&self, hour: DateTime<Utc>, key: &PatientKey) -> Result<Option<(Snapshot, Score)>> {
         on_pool!(self, pool => {

@@ -241,6 +241,15 @@ async fn a_replicated_hour_fills_history_for_benchmarks(ctx: Ctx) {
         .collect();
     let total = r.wards["W1"].totals.total;
     assert_eq!(hours, [(h(7), total), (h(8), total), (h(9), total), (h(10), total)]);
+    // The graphs' reader: each W1 patient's total in every hour, by hour then patient.
+    let totals = store.ward_patient_totals("W1", h(7), h(11)).await.expect("totals");
+    let mut expected = Vec::new();
+    for hour in [h(7), h(8), h(9), h(10)] {
+        let mut w1: Vec<_> = pairs.iter().filter(|(s, _)| s.placement.ward == "W1").collect();
+        w1.sort_by(|a, b| a.0.key.0.cmp(&b.0.key.0));
+        expected.extend(w1.into_iter().map(|(s, sc)| (hour, s.key.clone(), sc.total)));
+    }
+    assert_eq!(totals, expected);
     let copied = store.patient_hours("W2", h(7), h(8)).await.expect("copied");
     assert_eq!(
         (copied.len(), copied[0].as_of),
