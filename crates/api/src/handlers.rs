@@ -250,12 +250,7 @@ pub(crate) async fn planning_screen(
         .cache
         .get_or_build(format!("planning page\n{id}\n{}", token_key(&token)), now, || async {
             let ctx = screen_context(&state, token, now);
-            let shifts = planning::ward_shifts(&state, &id, ctx.now).await?;
-            let options = state.config.planning.balance;
-            let balance = match shifts.state.hour {
-                Some(_) => Some(planning::ward_balance(&state, &id, options, &Default::default(), ctx.now).await?),
-                None => None,
-            };
+            let (shifts, balance) = planning::ward_planning(&state, &id, ctx.now).await?;
             Ok(Cached::html(screen::planning_page(&shifts, balance.as_ref(), &ctx)))
         })
         .await

@@ -112,9 +112,15 @@ fn shift_plan(state: &AppState, ward: &str) -> Result<ShiftPlan> {
     }
 }
 
+/// The inputs of ward `id`, after checking that it is known.
 async fn inputs(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<WardInputs> {
     let ds = query::data_state(state, now).await?;
     known_ward(state, id, ds.hour).await?;
+    inputs_at(state, id, ds, now).await
+}
+
+/// The inputs of a ward known to exist, at the data state `ds` read once by the caller.
+async fn inputs_at(state: &AppState, id: &str, ds: DataState, now: DateTime<Utc>) -> Result<WardInputs> {
     let patients = match ds.hour {
         Some(h) => state.store.ward_patients(id, h).await?,
         None => Vec::new(),
@@ -175,24 +181,93 @@ async fn plans(state: &AppState, ward: &str, shifts: &[ShiftWindow]) -> Result<V
         .collect())
 }
 
+/// A ward's next two shifts with their need (from one forecast) and plans.
+struct Prepared {
+    inputs: WardInputs,
+    shifts: [ShiftWindow; 2],
+    needs: Vec<ShiftNeed>,
+    plans: Vec<WardPlan>,
+}
+
+impl Prepared {
+    async fn new(state: &AppState, id: &str, inputs: WardInputs, now: DateTime<Utc>) -> Result<Prepared> {
+        let shifts = next_two(&inputs.plan, now, &state.tz);
+        let needs = needs(state, &inputs, &shifts)?;
+        let plans = plans(state, id, &shifts).await?;
+        Ok(Prepared {
+            inputs,
+            shifts,
+            needs,
+            plans,
+        })
+    }
+
+    /// Need against plan for each shift.
+    fn assessments(&self, state: &AppState) -> Vec<ShiftAssessment> {
+        let thresholds = &state.config.planning.thresholds;
+        self.needs
+            .iter()
+            .zip(&self.plans)
+            .map(|(n, p)| assess(n, p, thresholds))
+            .collect()
+    }
+
+    /// The next shift's teams evened out; `pinned` are patient keys or beds.
+    fn balance(&self, id: &str, options: BalanceOptions, pinned: &BTreeSet<String>) -> Result<WardBalance> {
+        let patients: Vec<BalancePatient> = self.needs[0]
+            .patients
+            .iter()
+            .map(|p| {
+                let pin = pinned.contains(&p.id) || p.bed.as_ref().is_some_and(|b| pinned.contains(b));
+                BalancePatient::from_need(p, pin)
+            })
+            .collect();
+        let teams = TeamStaff::from_plan(&self.plans[0]);
+        let proposal = careload_planning::balance(&teams, &patients, &options).map_err(|e| Error::BadQuery {
+            param: "pin",
+            hint: e.to_string(),
+        })?;
+        Ok(WardBalance {
+            state: self.inputs.state.clone(),
+            id: id.to_owned(),
+            shift: self.shifts[0].clone(),
+            options,
+            proposal,
+        })
+    }
+
+    fn shifts_view(self, state: &AppState, id: &str) -> WardShifts {
+        WardShifts {
+            id: id.to_owned(),
+            name: ward_name(state, id),
+            care_category: self.inputs.category.clone(),
+            shifts: self.assessments(state),
+            state: self.inputs.state,
+        }
+    }
+}
+
 /// `GET /api/v1/wards/{id}/shifts`.
 pub async fn ward_shifts(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<WardShifts> {
     let inputs = inputs(state, id, now).await?;
-    let shifts = next_two(&inputs.plan, now, &state.tz);
-    let needs = needs(state, &inputs, &shifts)?;
-    let plans = plans(state, id, &shifts).await?;
-    let thresholds = &state.config.planning.thresholds;
-    Ok(WardShifts {
-        id: id.to_owned(),
-        name: ward_name(state, id),
-        care_category: inputs.category.clone(),
-        shifts: needs
-            .iter()
-            .zip(&plans)
-            .map(|(n, p)| assess(n, p, thresholds))
-            .collect(),
-        state: inputs.state,
-    })
+    Ok(Prepared::new(state, id, inputs, now).await?.shifts_view(state, id))
+}
+
+/// The planning page's views: the next two shifts, and (once an hour is
+/// written) the next shift's balancing under the configured options, from
+/// one forecast.
+pub async fn ward_planning(
+    state: &AppState,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(WardShifts, Option<WardBalance>)> {
+    let inputs = inputs(state, id, now).await?;
+    let prepared = Prepared::new(state, id, inputs, now).await?;
+    let balance = match prepared.inputs.state.hour {
+        Some(_) => Some(prepared.balance(id, state.config.planning.balance, &BTreeSet::new())?),
+        None => None,
+    };
+    Ok((prepared.shifts_view(state, id), balance))
 }
 
 /// The balancing options of a request over the configured ones.
@@ -201,29 +276,22 @@ pub async fn ward_shifts(state: &AppState, id: &str, now: DateTime<Utc>) -> Resu
 /// [`Error::BadQuery`] naming the parameter and its form.
 pub fn balance_options(state: &AppState, q: &BTreeMap<String, String>) -> Result<BalanceOptions> {
     let mut o = state.config.planning.balance;
+    let flag = |param: &'static str, value: &str| -> Result<bool> {
+        value.parse().map_err(|_| Error::BadQuery {
+            param,
+            hint: "send true or false".into(),
+        })
+    };
     for (key, value) in q {
-        let bad = |hint: &str| Error::BadQuery {
-            param: match key.as_str() {
-                "max_moves" => "max_moves",
-                "keep_rooms_together" => "keep_rooms_together",
-                _ => "allow_staff_move",
-            },
-            hint: hint.to_owned(),
-        };
         match key.as_str() {
             "max_moves" => {
-                o.max_moves = value
-                    .parse()
-                    .ok()
-                    .filter(|n| *n <= 20)
-                    .ok_or_else(|| bad("send a whole number of moves from 0 to 20, e.g. max_moves=3"))?;
+                o.max_moves = value.parse().ok().filter(|n| *n <= 20).ok_or_else(|| Error::BadQuery {
+                    param: "max_moves",
+                    hint: "send a whole number of moves from 0 to 20, e.g. max_moves=3".into(),
+                })?;
             }
-            "keep_rooms_together" => {
-                o.keep_rooms_together = value.parse().map_err(|_| bad("send true or false"))?;
-            }
-            "allow_staff_move" => {
-                o.allow_staff_move = value.parse().map_err(|_| bad("send true or false"))?;
-            }
+            "keep_rooms_together" => o.keep_rooms_together = flag("keep_rooms_together", value)?,
+            "allow_staff_move" => o.allow_staff_move = flag("allow_staff_move", value)?,
             "pin" | "token" => {}
             _ => {
                 return Err(Error::BadQuery {
@@ -248,54 +316,26 @@ pub async fn ward_balance(
     now: DateTime<Utc>,
 ) -> Result<WardBalance> {
     let inputs = inputs(state, id, now).await?;
-    let [next, _] = next_two(&inputs.plan, now, &state.tz);
-    let shifts = [next];
-    let need = needs(state, &inputs, &shifts)?.remove(0);
-    let plan = plans(state, id, &shifts).await?.remove(0);
-    let patients: Vec<BalancePatient> = need
-        .patients
-        .iter()
-        .map(|p| {
-            let pin = pinned.contains(&p.id) || p.bed.as_ref().is_some_and(|b| pinned.contains(b));
-            BalancePatient::from_need(p, pin)
-        })
-        .collect();
-    let teams = TeamStaff::from_plan(&plan);
-    let proposal = careload_planning::balance(&teams, &patients, &options).map_err(|e| Error::BadQuery {
-        param: "pin",
-        hint: e.to_string(),
-    })?;
-    let [shift] = shifts;
-    Ok(WardBalance {
-        state: inputs.state,
-        id: id.to_owned(),
-        shift,
-        options,
-        proposal,
-    })
+    Prepared::new(state, id, inputs, now)
+        .await?
+        .balance(id, options, pinned)
 }
 
 /// `GET /api/v1/admissions`: every ward, for the bed coordinator.
 pub async fn admissions(state: &AppState, now: DateTime<Utc>) -> Result<Admissions> {
-    let ds = query::data_state(state, now).await?;
+    // one data state for every ward; the list's wards are known
     let list = query::ward_list(state, now).await?;
+    let ds = list.state;
     let beds = query::beds(state, None, ds.hour).await?;
     let mut wards = Vec::with_capacity(list.wards.len());
     for w in &list.wards {
-        let inputs = inputs(state, &w.id, now).await?;
-        let shifts = next_two(&inputs.plan, now, &state.tz);
-        let needs = needs(state, &inputs, &shifts)?;
-        let plans = plans(state, &w.id, &shifts).await?;
-        let thresholds = &state.config.planning.thresholds;
+        let inputs = inputs_at(state, &w.id, ds.clone(), now).await?;
+        let prepared = Prepared::new(state, &w.id, inputs, now).await?;
         let total = beds.get(&w.id).copied().unwrap_or(0);
         wards.push(WardBeds {
             ward: w.id.clone(),
             free_beds: total.saturating_sub(w.patients),
-            shifts: needs
-                .iter()
-                .zip(&plans)
-                .map(|(n, p)| assess(n, p, thresholds))
-                .collect(),
+            shifts: prepared.assessments(state),
         });
     }
     let assumption = state.config.planning.admission;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::cli::BenchHttpArgs;
+use crate::commands::quantile_ms;
 use crate::commands::service::runtime;
 
 /// What one connection saw.
@@ -116,10 +117,7 @@ fn report(url: &str, args: &BenchHttpArgs, seen: &Seen, out: &mut dyn Write) -> 
     if l.is_empty() {
         bail!("no request was answered");
     }
-    let at = |q: f64| {
-        let i = ((l.len() as f64 * q).ceil() as usize).clamp(1, l.len()) - 1;
-        l[i].as_secs_f64() * 1e3
-    };
+    let at = |q: f64| quantile_ms(&l, q);
     writeln!(
         out,
         "latency from schedule: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",

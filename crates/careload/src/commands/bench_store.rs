@@ -23,6 +23,7 @@ use careload_store::Store;
 use chrono::Utc;
 
 use crate::cli::BenchStoreArgs;
+use crate::commands::quantile_ms;
 use crate::commands::service::{init_logs, runtime};
 
 /// `careload bench store`.
@@ -134,10 +135,7 @@ async fn fill(
 /// "p50 … p95 … p99 … max … ms (n = …)".
 fn summary(times: &mut [Duration]) -> String {
     times.sort();
-    let at = |q: f64| {
-        let i = ((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1;
-        times[i].as_secs_f64() * 1e3
-    };
+    let at = |q: f64| quantile_ms(times, q);
     format!(
         "p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms (n = {})",
         at(0.50),

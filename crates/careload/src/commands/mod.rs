@@ -21,6 +21,16 @@ pub(crate) fn write_json<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) 
     Ok(())
 }
 
+/// The `q`-quantile (0–1) of sorted durations, in milliseconds: the smallest
+/// value with at least a share `q` of the values at or below it.
+pub(crate) fn quantile_ms(sorted: &[std::time::Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1e3
+}
+
 /// Writes a section heading after a blank line.
 pub(crate) fn heading(out: &mut dyn Write, text: &str) -> io::Result<()> {
     writeln!(out)?;
