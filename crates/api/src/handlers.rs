@@ -313,6 +313,10 @@ fn parse_date(param: &'static str, value: Option<&String>) -> Result<Option<chro
         .transpose()
 }
 
+pub(crate) async fn export(State(state): State<AppState>, Query(q): Params) -> Result<axum::response::Response> {
+    crate::export::export(&state, &q).await
+}
+
 pub(crate) async fn staffing(State(state): State<AppState>, Query(q): Params) -> Result<Json<planning::StaffingRows>> {
     let from = parse_date("from", q.get("from"))?;
     let to = parse_date("to", q.get("to"))?;

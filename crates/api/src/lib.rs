@@ -27,6 +27,7 @@ use careload_store::Store;
 pub mod auth;
 pub mod cache;
 pub mod error;
+pub mod export;
 mod handlers;
 pub mod layers;
 pub mod metrics;

@@ -82,6 +82,11 @@ const SCHEMAS: &[(&str, &str)] = &[
          (`;` or `,`, UTF-8 with or without BOM); see docs/planned-staffing-csv.md.",
     ),
     ("StaffingWritten", "{\"rows\": how many rows were stored}."),
+    (
+        "Export",
+        "A file named careload-<level>-<grain>-<from>-<to>.<ext> (Content-Disposition): one row per unit and period \
+         with the columns of docs/exports.md, as CSV, Excel CSV, Parquet or a JSON array of row objects.",
+    ),
     ("OpenApi", "This document."),
     ("Status", "{\"status\": \"ok\" | \"ready\"}."),
     ("PrometheusText", "Prometheus text exposition format 0.0.4."),
@@ -134,6 +139,11 @@ fn operation(r: &RouteSpec) -> Value {
     let schema = json!({ "$ref": format!("#/components/schemas/{}", r.response) });
     let mut content = Map::new();
     content.insert(r.media.mime().to_owned(), json!({ "schema": schema }));
+    if r.media == crate::routes::Media::Export {
+        for mime in ["application/vnd.apache.parquet", "application/json"] {
+            content.insert(mime.to_owned(), json!({ "schema": schema }));
+        }
+    }
     let mut responses = Map::new();
     responses.insert("200".into(), json!({ "description": r.summary, "content": content }));
     if !r.params.is_empty() {

@@ -9,8 +9,8 @@
 //! |---|---|---|
 //! | `screen` | its own wards only: ward, ward history, forecast, next shifts, the ward screen page | nothing |
 //! | `staffing` | every ward, the hospital, patients, forecasts, screens, shifts, balancing, admissions, planned staffing | planned staffing |
-//! | `controller` | as staffing | nothing |
-//! | `admin` | everything, and alone: weights, runs, audit, metrics | planned staffing |
+//! | `controller` | as staffing, and trend exports | nothing |
+//! | `admin` | everything (exports too), and alone: weights, runs, audit, metrics | planned staffing |
 //!
 //! `/healthz` and `/readyz` are public (probes carry no token).
 
@@ -63,6 +63,8 @@ pub enum Media {
     Html,
     /// `text/plain` (Prometheus exposition).
     Text,
+    /// A file download: CSV, Parquet or JSON as `format` asks.
+    Export,
 }
 
 impl Media {
@@ -72,6 +74,7 @@ impl Media {
             Media::Json => "application/json",
             Media::Html => "text/html",
             Media::Text => "text/plain; version=0.0.4",
+            Media::Export => "text/csv",
         }
     }
 }
@@ -147,6 +150,7 @@ const READERS: &[Role] = &[Role::Screen, Role::Staffing, Role::Controller, Role:
 const STAFF: &[Role] = &[Role::Staffing, Role::Controller, Role::Admin];
 const ADMIN: &[Role] = &[Role::Admin];
 const STAFFING_WRITERS: &[Role] = &[Role::Staffing, Role::Admin];
+const CONTROLLERS: &[Role] = &[Role::Controller, Role::Admin];
 
 const WARD_ID: Param = Param {
     name: "id",
@@ -213,6 +217,58 @@ const WARD_FILTER: Param = Param {
     format: None,
     description: "Only this ward",
 };
+
+const fn query(name: &'static str, required: bool, format: Option<&'static str>, description: &'static str) -> Param {
+    Param {
+        name,
+        location: In::Query,
+        required,
+        schema: "string",
+        format,
+        description,
+    }
+}
+
+const EXPORT_PARAMS: &[Param] = &[
+    query("from", true, Some("date"), "First local date, YYYY-MM-DD, inclusive"),
+    query(
+        "to",
+        true,
+        Some("date"),
+        "Last local date, YYYY-MM-DD, inclusive (at most 3,660 days)",
+    ),
+    query("level", false, None, "hospital, ward (default) or team"),
+    query(
+        "grain",
+        false,
+        None,
+        "hour, shift, day (default), week (ISO), month, quarter or year, in scoring.time_zone; the range widens to whole periods",
+    ),
+    query(
+        "format",
+        false,
+        None,
+        "csv (default: `,`, decimal point, UTF-8), csv-excel (`;`, decimal comma, UTF-8 with BOM: Swedish Excel), parquet or json",
+    ),
+    query(
+        "wards",
+        false,
+        None,
+        "Only these wards, comma-separated (levels ward and team)",
+    ),
+    query(
+        "staffing",
+        false,
+        None,
+        "true adds planned staff-hours, need in staff-hours, the gap and points per planned staff-hour (grain shift or coarser)",
+    ),
+    query(
+        "compare_last_year",
+        false,
+        None,
+        "true adds the same period a year earlier (same ISO week, month…; 364 days for hours, shifts, days) and the change in per cent",
+    ),
+];
 
 /// Every route the API serves.
 pub static ROUTES: &[RouteSpec] = &[
@@ -364,6 +420,23 @@ pub static ROUTES: &[RouteSpec] = &[
         response: "Admissions",
         media: Media::Json,
         handler: || get(handlers::admissions),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/api/v1/export",
+        operation: "export",
+        summary: "A trend export for controllers: the hourly history aggregated by level (hospital, ward, team) and \
+                  grain (hour, shift, day, week, month, quarter, year) with mean, median, p90, max, patient-hours, \
+                  patients, per profession and component; optionally staffing and last year. Streamed as a file \
+                  (CSV, Excel CSV, Parquet, JSON); columns in docs/exports.md",
+        access: Access::Roles(CONTROLLERS),
+        ward_scoped: false,
+        token_in_query: false,
+        params: EXPORT_PARAMS,
+        response: "Export",
+        media: Media::Export,
+        handler: || get(handlers::export),
     },
     RouteSpec {
         method: Method::Get,

@@ -35,6 +35,7 @@ const WEIGHTS: &str = include_str!("../../../weights/2026.1.toml");
 const SCREEN: &str = "screen-secret-w1";
 const STAFF: &str = "staffing-secret";
 const ADMIN: &str = "admin-secret";
+const CONTROLLER: &str = "controller-secret";
 
 fn weights() -> Weights {
     Weights::from_toml(WEIGHTS, "weights/2026.1.toml").expect("weights 2026.1")
@@ -62,6 +63,7 @@ fn config() -> Config {
         token("screen", Role::Screen, &["w1"]),
         token("staffing", Role::Staffing, &[]),
         token("admin", Role::Admin, &[]),
+        token("controller", Role::Controller, &[]),
     ];
     c
 }
@@ -71,6 +73,7 @@ fn env(key: &str) -> Option<String> {
         "T_SCREEN" => Some(SCREEN.into()),
         "T_STAFFING" => Some(STAFF.into()),
         "T_ADMIN" => Some(ADMIN.into()),
+        "T_CONTROLLER" => Some(CONTROLLER.into()),
         _ => None,
     }
 }
@@ -1142,7 +1145,71 @@ async fn admin_routes_show_weights_runs_and_audit(store: Store) {
     assert_eq!(names, [("w1", "Avd 1", 3), ("w2", "w2", 1)]);
 }
 
+async fn exports_stream_a_named_file_for_controllers(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let today = world.hour.with_timezone(&chrono_tz::Europe::Stockholm).date_naive();
+    let from = today - Duration::days(1);
+    let path = format!("/api/v1/export?from={from}&to={today}&level=ward&grain=hour");
+
+    let (status, _, _) = call(&app, &path, Some(STAFF)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "staffing tokens do not export");
+    let (status, headers, body) = call(&app, &path, Some(CONTROLLER)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert_eq!(
+        headers[header::CONTENT_DISPOSITION],
+        format!("attachment; filename=\"careload-ward-hour-{from}-{today}.csv\"").as_str()
+    );
+    let mut lines = body.lines();
+    let header_line: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header_line.iter().position(|h| *h == name).expect(name);
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    // The current hour's w1 row is the ward's total the JSON API shows.
+    let now_label = world
+        .hour
+        .with_timezone(&chrono_tz::Europe::Stockholm)
+        .format("%Y-%m-%dT%H:%M%:z")
+        .to_string();
+    let row = rows
+        .iter()
+        .find(|r| r[col("ward")] == "w1" && r[col("period")] == now_label)
+        .expect("w1 in the current hour");
+    let ward = json(&app, "/api/v1/wards/w1", Some(STAFF)).await;
+    let exported: f64 = row[col("total_mean")].parse().expect("a number");
+    assert_eq!((exported * 1000.0).round() as i64, milli(&ward["totals"]["total"]));
+    assert_eq!(row[col("patients")], "3");
+
+    // Parquet and JSON by the same route; admins may export too.
+    let (status, headers, _) = call(&app, &format!("{path}&format=parquet"), Some(ADMIN)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/vnd.apache.parquet");
+    let (status, _, body) = call(&app, &format!("{path}&format=json&wards=w2"), Some(CONTROLLER)).await;
+    assert_eq!(status, StatusCode::OK);
+    let rows: Vec<Value> = serde_json::from_str(&body).expect("a JSON array");
+    assert!(!rows.is_empty() && rows.iter().all(|r| r["ward"] == "w2"));
+
+    // Bad parameters: 400 with what to send, before any file.
+    for (query, hint) in [
+        ("from=2026-01-01", "to is required"),
+        ("from=2026-13-01&to=2026-12-31", "YYYY-MM-DD"),
+        ("from=2026-01-01&to=2026-01-31&grain=fortnight", "hour, shift, day"),
+        ("from=2026-01-01&to=2026-01-31&wards=nope", "\\\"nope\\\" is not known"),
+        (
+            "from=2026-01-01&to=2026-01-31&grain=hour&staffing=true",
+            "grain shift or coarser",
+        ),
+        ("from=2026-01-01&to=2026-01-31&staffing=maybe", "true or false"),
+    ] {
+        let (status, headers, body) = call(&app, &format!("/api/v1/export?{query}"), Some(CONTROLLER)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(headers.get(header::CONTENT_DISPOSITION).is_none());
+        assert!(body.contains(hint), "{query}: {body}");
+    }
+}
+
 on_every_backend!(
+    exports_stream_a_named_file_for_controllers,
     planned_staffing_is_imported_whole_and_compared_with_the_need,
     a_ward_that_just_emptied_is_listed_empty_and_an_old_one_is_not,
     ward_totals_are_the_sums_of_the_scored_patients,

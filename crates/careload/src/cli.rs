@@ -38,12 +38,56 @@ pub(crate) enum Command {
     Demo(DemoArgs),
     /// Read FHIR, score and store the current hour once, then print the run record.
     Ingest(IngestArgs),
+    /// Export the stored history aggregated by level and grain (CSV, Excel CSV, Parquet, JSON) for controllers.
+    Export(ExportArgs),
     /// Benchmarks that need the whole pipeline (run them from a release build).
     Bench {
         /// Which benchmark.
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+/// `careload export`.
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// First local date, inclusive.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = export_date)]
+    pub(crate) from: chrono::NaiveDate,
+    /// Last local date, inclusive.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = export_date)]
+    pub(crate) to: chrono::NaiveDate,
+    /// hospital, ward or team.
+    #[arg(long, value_name = "LEVEL", default_value = "ward", value_parser = |s: &str| careload_export::parse_level(s))]
+    pub(crate) level: careload_store::Level,
+    /// hour, shift, day, week (ISO), month, quarter or year, in the hospital's zone.
+    #[arg(long, value_name = "GRAIN", default_value = "day", value_parser = |s: &str| s.parse::<careload_export::Grain>())]
+    pub(crate) grain: careload_export::Grain,
+    /// csv (`,`, decimal point), csv-excel (`;`, decimal comma, BOM: Swedish Excel), parquet or json.
+    #[arg(long, value_name = "FORMAT", default_value = "csv", value_parser = |s: &str| s.parse::<careload_export::Format>())]
+    pub(crate) format: careload_export::Format,
+    /// The file to write (written as FILE.part, renamed when complete); `-` or none for standard output.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Only these wards (levels ward and team), comma-separated.
+    #[arg(long, value_name = "W1,W2", value_delimiter = ',')]
+    pub(crate) wards: Option<Vec<String>>,
+    /// Add planned staff-hours, need in staff-hours, the gap and points per planned staff-hour.
+    #[arg(long)]
+    pub(crate) staffing: bool,
+    /// Add the same period a year earlier and the change in per cent.
+    #[arg(long)]
+    pub(crate) compare_last_year: bool,
+    /// The service configuration (TOML); without it the defaults, overridden by CARELOAD_* variables.
+    #[arg(long, value_name = "FILE", env = "CARELOAD_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// The history store's URL, instead of `database.url`.
+    #[arg(long, value_name = "URL")]
+    pub(crate) db: Option<String>,
+}
+
+fn export_date(s: &str) -> Result<chrono::NaiveDate, careload_export::Error> {
+    careload_export::parse_date("date", s)
 }
 
 /// `careload bench …`.

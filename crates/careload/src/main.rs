@@ -56,6 +56,7 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Serve(args) => commands::service::serve(args),
         Command::Demo(args) => commands::service::demo(args, out),
         Command::Ingest(args) => commands::service::ingest_once(args, out),
+        Command::Export(args) => commands::export::run(args, out),
         Command::Bench { command } => match command {
             BenchCommand::Store(args) => commands::bench_store::run(args, out),
             BenchCommand::Http(args) => commands::bench_http::run(args, out),

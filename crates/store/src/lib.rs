@@ -50,6 +50,7 @@ pub use model::{
     AuditEntry, Bed, ConfiguredWard, CurrentHour, Level, Outcome, PatientHour, Purged, Run, RunId, RunReport, Team,
     UnitHour, Ward, WeightsVersion,
 };
+pub use trend::DistinctPatients;
 
 /// Patient rows per INSERT: 24 parameters each, well under SQLite's 32,766
 /// and PostgreSQL's 65,535 parameters per statement.
@@ -190,6 +191,7 @@ macro_rules! run {
 // After the macros above, which they use.
 mod replicate;
 mod staffing;
+mod trend;
 mod units;
 
 fn count(v: i64) -> Result<u32> {

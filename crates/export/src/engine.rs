@@ -1,0 +1,639 @@
+//! The export engine: reads the hourly sums in chunks, keeps the rows of
+//! periods still open, and aggregates each finished period with polars.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::time::{Duration as StdDuration, Instant};
+
+use careload_scoring::score::Component;
+use careload_scoring::shift::ShiftPlan;
+use careload_store::{Level, Store, UnitHour};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use polars::prelude::*;
+
+use crate::period::{Period, period_of, widen, year_earlier};
+use crate::schema::{self, Kind};
+use crate::sink::Sink;
+use crate::{Context, Error, ExportSpec, Format, Grain};
+
+/// Hours read per chunk: two weeks of one level's hourly sums.
+const CHUNK_HOURS: i64 = 14 * 24;
+
+/// What an export did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Rows written.
+    pub rows: u64,
+    /// Unit-hours read from the store.
+    pub unit_hours_read: u64,
+    /// Batches written.
+    pub batches: u64,
+    /// Wall time.
+    #[serde(with = "millis")]
+    pub elapsed: StdDuration,
+}
+
+mod millis {
+    pub(super) fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// Runs one export to `out` in `format`.
+///
+/// # Errors
+/// A bad spec (unknown ward, bad combination), the store or the writer failing.
+pub async fn export<W: Write>(
+    store: &Store,
+    ctx: &Context,
+    spec: &ExportSpec,
+    format: Format,
+    out: W,
+) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let mut exporter = Exporter::new(store, ctx, spec.clone()).await?;
+    let mut sink = Sink::new(format, out);
+    let mut batches = 0;
+    while let Some(mut df) = exporter.next_batch().await? {
+        sink.write(&mut df)?;
+        batches += 1;
+    }
+    let rows = sink.finish(&mut exporter.empty_frame()?)?;
+    Ok(Summary {
+        rows,
+        unit_hours_read: exporter.unit_hours_read,
+        batches,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Wards that share a shift plan: their periods (for `grain = shift`) are
+/// the same, so one query counts their distinct patients.
+#[derive(Debug)]
+struct Group {
+    plan: ShiftPlan,
+    /// The wards, `None` for every ward.
+    wards: Option<Vec<String>>,
+}
+
+/// One unit-hour waiting for its period to end.
+#[derive(Debug)]
+struct Pending {
+    period: u32,
+    ward: String,
+    team: String,
+    patients: i64,
+    total: i64,
+    usk: i64,
+    ssk: i64,
+    components: [i64; 9],
+    unmatched: i64,
+}
+
+type UnitKey = (u32, String, String);
+
+/// A year earlier, by (ward, team, period label): the mean and the patients.
+type LastYear = HashMap<(String, String, String), (Option<f64>, i64)>;
+
+/// An export in progress: call [`Exporter::next_batch`] until it returns `None`.
+pub struct Exporter<'a> {
+    store: &'a Store,
+    ctx: &'a Context,
+    spec: ExportSpec,
+    groups: Vec<Group>,
+    ward_group: HashMap<String, usize>,
+    wanted: Option<BTreeSet<String>>,
+    periods: Vec<(usize, Period)>,
+    period_index: HashMap<(usize, DateTime<Utc>), u32>,
+    pending: Vec<Pending>,
+    planned: HashMap<UnitKey, f64>,
+    need: HashMap<UnitKey, f64>,
+    last_year: Option<LastYear>,
+    cursor: DateTime<Utc>,
+    end: DateTime<Utc>,
+    /// Unit-hours read so far.
+    pub unit_hours_read: u64,
+}
+
+impl<'a> Exporter<'a> {
+    /// Checks the spec against the store and prepares the run.
+    ///
+    /// # Errors
+    /// [`Error::BadSpec`] for a bad combination or an unknown ward.
+    pub async fn new(store: &'a Store, ctx: &'a Context, spec: ExportSpec) -> Result<Exporter<'a>, Error> {
+        spec.validate()?;
+        let known: Vec<String> = store.wards().await?.into_iter().map(|w| w.ward).collect();
+        if let Some(wanted) = &spec.wards {
+            let unknown: Vec<&String> = wanted.iter().filter(|w| !known.contains(w)).collect();
+            if !unknown.is_empty() {
+                return Err(Error::BadSpec(format!(
+                    "ward {} is not known; send some of: {}",
+                    unknown.iter().map(|w| format!("{w:?}")).collect::<Vec<_>>().join(", "),
+                    known.join(", ")
+                )));
+            }
+        }
+        let wanted: Option<BTreeSet<String>> = spec.wards.as_ref().map(|w| w.iter().cloned().collect());
+        let in_scope: Vec<String> = known
+            .iter()
+            .filter(|w| wanted.as_ref().is_none_or(|s| s.contains(*w)))
+            .cloned()
+            .collect();
+
+        // Only shifts differ between wards; every other grain is one group.
+        let mut groups = vec![Group {
+            plan: ctx.default_shifts.clone(),
+            wards: spec.wards.clone(),
+        }];
+        let mut ward_group = HashMap::new();
+        if spec.grain == Grain::Shift && spec.level != Level::Hospital {
+            let mut default_wards = Vec::new();
+            for ward in &in_scope {
+                let plan = ctx.plan(ward);
+                if *plan == ctx.default_shifts {
+                    default_wards.push(ward.clone());
+                    continue;
+                }
+                let g = match groups.iter().position(|g| g.plan == *plan) {
+                    Some(g) => g,
+                    None => {
+                        groups.push(Group {
+                            plan: plan.clone(),
+                            wards: Some(Vec::new()),
+                        });
+                        groups.len() - 1
+                    }
+                };
+                if let Some(w) = groups[g].wards.as_mut() {
+                    w.push(ward.clone());
+                }
+                ward_group.insert(ward.clone(), g);
+            }
+            if groups.len() > 1 {
+                groups[0].wards = Some(default_wards);
+            }
+        }
+        let plans: Vec<&ShiftPlan> = groups.iter().map(|g| &g.plan).collect();
+        let (cursor, end) = widen(spec.grain, spec.from, spec.to, &ctx.tz, &plans);
+
+        let mut exporter = Exporter {
+            store,
+            ctx,
+            spec,
+            groups,
+            ward_group,
+            wanted,
+            periods: Vec::new(),
+            period_index: HashMap::new(),
+            pending: Vec::new(),
+            planned: HashMap::new(),
+            need: HashMap::new(),
+            last_year: None,
+            cursor,
+            end,
+            unit_hours_read: 0,
+        };
+        if exporter.spec.staffing {
+            exporter.load_planned().await?;
+        }
+        if exporter.spec.compare_last_year {
+            exporter.load_last_year().await?;
+        }
+        Ok(exporter)
+    }
+
+    fn group_of(&self, ward: &str) -> usize {
+        self.ward_group.get(ward).copied().unwrap_or(0)
+    }
+
+    fn period_for(&mut self, group: usize, t: DateTime<Utc>) -> u32 {
+        let p = period_of(self.spec.grain, t, &self.ctx.tz, &self.groups[group].plan);
+        if let Some(&i) = self.period_index.get(&(group, p.start)) {
+            return i;
+        }
+        let i = u32::try_from(self.periods.len()).unwrap_or(u32::MAX);
+        self.period_index.insert((group, p.start), i);
+        self.periods.push((group, p));
+        i
+    }
+
+    /// The unit a ward-or-team row counts under at the export's level.
+    fn unit(&self, ward: &str, team: &str) -> (String, String) {
+        match self.spec.level {
+            Level::Hospital => (String::new(), String::new()),
+            Level::Ward => (ward.to_owned(), String::new()),
+            Level::Team => (ward.to_owned(), team.to_owned()),
+        }
+    }
+
+    fn in_scope(&self, ward: &str) -> bool {
+        self.wanted.as_ref().is_none_or(|w| w.contains(ward))
+    }
+
+    async fn load_planned(&mut self) -> Result<(), Error> {
+        let from = self.cursor.with_timezone(&self.ctx.tz).date_naive() - Duration::days(1);
+        let to = self.end.with_timezone(&self.ctx.tz).date_naive();
+        let rows = self.store.planned_staffing(None, from, to).await?;
+        for row in rows {
+            if !self.in_scope(&row.ward) || (self.spec.level == Level::Team && row.team.is_none()) {
+                continue;
+            }
+            let Ok(shift) = self.ctx.plan(&row.ward).window(row.date, &row.shift, &self.ctx.tz) else {
+                tracing::warn!(ward = %row.ward, shift = %row.shift, "planned staffing names a shift the ward's plan does not have; left out of the export");
+                continue;
+            };
+            let start = shift.window.start;
+            if start < self.cursor || start >= self.end {
+                continue;
+            }
+            let present = f64::from(row.planned.saturating_sub(row.absent));
+            let hours = shift.window.hours().as_f64();
+            let group = if self.spec.level == Level::Hospital {
+                0
+            } else {
+                self.group_of(&row.ward)
+            };
+            let period = self.period_for(group, start);
+            let (ward, team) = self.unit(&row.ward, row.team.as_deref().unwrap_or(""));
+            *self.planned.entry((period, ward, team)).or_default() += present * hours;
+        }
+        Ok(())
+    }
+
+    async fn load_last_year(&mut self) -> Result<(), Error> {
+        let back = |d: NaiveDate| {
+            NaiveDate::from_ymd_opt(d.year() - 1, d.month(), d.day())
+                .or_else(|| NaiveDate::from_ymd_opt(d.year() - 1, d.month(), 28))
+                .unwrap_or(d)
+        };
+        let mut spec = self.spec.clone();
+        spec.from = back(self.spec.from) - Duration::days(7);
+        spec.to = back(self.spec.to) + Duration::days(7);
+        spec.staffing = false;
+        spec.compare_last_year = false;
+        let mut inner = Box::pin(Exporter::new(self.store, self.ctx, spec)).await?;
+        let mut map = HashMap::new();
+        while let Some(df) = Box::pin(inner.next_batch()).await? {
+            let ward = df.column("ward")?.str()?.clone();
+            let team = df.column("team")?.str()?.clone();
+            let period = df.column("period")?.str()?.clone();
+            let mean = df.column("total_mean")?.f64()?.clone();
+            let patients = df.column("patients")?.i64()?.clone();
+            for i in 0..df.height() {
+                map.insert(
+                    (
+                        ward.get(i).unwrap_or("").to_owned(),
+                        team.get(i).unwrap_or("").to_owned(),
+                        period.get(i).unwrap_or("").to_owned(),
+                    ),
+                    (mean.get(i), patients.get(i).unwrap_or(0)),
+                );
+            }
+        }
+        self.unit_hours_read += inner.unit_hours_read;
+        self.last_year = Some(map);
+        Ok(())
+    }
+
+    /// The next finished batch of rows, or `None` when the export is done.
+    ///
+    /// # Errors
+    /// The store or polars failing.
+    pub async fn next_batch(&mut self) -> Result<Option<DataFrame>, Error> {
+        while self.cursor < self.end {
+            let chunk_end = (self.cursor + Duration::hours(CHUNK_HOURS)).min(self.end);
+            let rows = self.store.level_hours(self.spec.level, self.cursor, chunk_end).await?;
+            self.unit_hours_read += rows.len() as u64;
+            for row in &rows {
+                self.take_row(row);
+            }
+            if self.spec.staffing {
+                let detail = if self.spec.level == Level::Team {
+                    Level::Team
+                } else {
+                    Level::Ward
+                };
+                let detail_rows = if detail == self.spec.level {
+                    rows
+                } else {
+                    let r = self.store.level_hours(detail, self.cursor, chunk_end).await?;
+                    self.unit_hours_read += r.len() as u64;
+                    r
+                };
+                for row in &detail_rows {
+                    self.take_need(row);
+                }
+            }
+            self.cursor = chunk_end;
+            let done = self.take_done();
+            if !done.is_empty() {
+                return self.aggregate(done).await.map(Some);
+            }
+        }
+        if self.pending.is_empty() {
+            return Ok(None);
+        }
+        let done = std::mem::take(&mut self.pending);
+        self.aggregate(done).await.map(Some)
+    }
+
+    fn take_row(&mut self, row: &UnitHour) {
+        if self.spec.level != Level::Hospital && !self.in_scope(&row.ward) {
+            return;
+        }
+        let group = self.group_of(&row.ward);
+        let period = self.period_for(group, row.hour);
+        let t = &row.totals;
+        let mut components = [0; 9];
+        for (slot, c) in components.iter_mut().zip(Component::ALL) {
+            *slot = t.components.get(c).milli();
+        }
+        self.pending.push(Pending {
+            period,
+            ward: row.ward.clone(),
+            team: row.team.clone(),
+            patients: i64::from(t.patients),
+            total: t.total.milli(),
+            usk: t.professions.usk.milli(),
+            ssk: t.professions.ssk.milli(),
+            components,
+            unmatched: i64::from(t.unmatched),
+        });
+    }
+
+    fn take_need(&mut self, row: &UnitHour) {
+        if !self.in_scope(&row.ward) {
+            return;
+        }
+        let Some(f) = self.ctx.factors(&row.ward) else {
+            return;
+        };
+        let sh =
+            row.totals.professions.usk.as_f64() * f.usk.as_f64() + row.totals.professions.ssk.as_f64() * f.ssk.as_f64();
+        let group = if self.spec.level == Level::Hospital {
+            0
+        } else {
+            self.group_of(&row.ward)
+        };
+        let period = self.period_for(group, row.hour);
+        let (ward, team) = self.unit(&row.ward, &row.team);
+        *self.need.entry((period, ward, team)).or_default() += sh;
+    }
+
+    /// Removes and returns the pending rows whose period has ended.
+    fn take_done(&mut self) -> Vec<Pending> {
+        let cursor = self.cursor;
+        let periods = &self.periods;
+        let (done, open): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| periods[p.period as usize].1.end <= cursor);
+        self.pending = open;
+        done
+    }
+
+    /// Aggregates the rows of finished periods into output rows.
+    async fn aggregate(&mut self, rows: Vec<Pending>) -> Result<DataFrame, Error> {
+        let n = rows.len();
+        let mut period = Vec::with_capacity(n);
+        let mut ward = Vec::with_capacity(n);
+        let mut team = Vec::with_capacity(n);
+        let mut patients = Vec::with_capacity(n);
+        let mut total = Vec::with_capacity(n);
+        let mut usk = Vec::with_capacity(n);
+        let mut ssk = Vec::with_capacity(n);
+        let mut comps: Vec<Vec<i64>> = (0..9).map(|_| Vec::with_capacity(n)).collect();
+        let mut unmatched = Vec::with_capacity(n);
+        for r in rows {
+            period.push(r.period);
+            ward.push(r.ward);
+            team.push(r.team);
+            patients.push(r.patients);
+            total.push(r.total);
+            usk.push(r.usk);
+            ssk.push(r.ssk);
+            for (v, c) in comps.iter_mut().zip(r.components) {
+                v.push(c);
+            }
+            unmatched.push(r.unmatched);
+        }
+        let mut columns = vec![
+            Column::new("period".into(), period),
+            Column::new("ward".into(), ward),
+            Column::new("team".into(), team),
+            Column::new("patients".into(), patients),
+            Column::new("total".into(), total),
+            Column::new("usk".into(), usk),
+            Column::new("ssk".into(), ssk),
+        ];
+        for (v, c) in comps.into_iter().zip(Component::ALL) {
+            columns.push(Column::new(c.key().into(), v));
+        }
+        columns.push(Column::new("unmatched".into(), unmatched));
+        let frame = DataFrame::new(n, columns)?;
+
+        let points = |name: &str| col(name).cast(DataType::Float64) / lit(1000.0);
+        let mut aggs = vec![
+            len().cast(DataType::Int64).alias("hours"),
+            col("patients").sum().alias("patient_hours"),
+            points("total").mean().alias("total_mean"),
+            points("total").median().alias("total_median"),
+            points("total")
+                .quantile(lit(0.9), QuantileMethod::Linear)
+                .alias("total_p90"),
+            points("total").max().alias("total_max"),
+            points("total").sum().alias("points_sum"),
+            points("usk").mean().alias("usk_mean"),
+            points("ssk").mean().alias("ssk_mean"),
+        ];
+        for c in Component::ALL {
+            aggs.push(points(c.key()).mean().alias(format!("{}_mean", c.key())));
+        }
+        aggs.push(col("unmatched").sum().alias("unmatched_items"));
+        let grouped = frame
+            .lazy()
+            .group_by([col("period"), col("ward"), col("team")])
+            .agg(aggs)
+            .collect()?;
+        self.finish_rows(grouped).await
+    }
+
+    /// Adds period, patient, staffing and last-year columns to aggregated
+    /// rows, sorts them and puts the columns in the schema's order.
+    async fn finish_rows(&mut self, g: DataFrame) -> Result<DataFrame, Error> {
+        let n = g.height();
+        let period_ids: Vec<u32> = g.column("period")?.u32()?.into_no_null_iter().collect();
+        let wards: Vec<String> = g
+            .column("ward")?
+            .str()?
+            .iter()
+            .map(|s| s.unwrap_or("").to_owned())
+            .collect();
+        let teams: Vec<String> = g
+            .column("team")?
+            .str()?
+            .iter()
+            .map(|s| s.unwrap_or("").to_owned())
+            .collect();
+
+        // Distinct patients: one query per finished period (hours need none:
+        // within an hour every patient row is a distinct patient).
+        let distinct = if self.spec.grain == Grain::Hour {
+            None
+        } else {
+            let mut map = HashMap::new();
+            let unique: BTreeSet<u32> = period_ids.iter().copied().collect();
+            for p in unique {
+                let (group, period) = &self.periods[p as usize];
+                let wards = self.groups[*group].wards.as_deref();
+                for d in self
+                    .store
+                    .distinct_patients(self.spec.level, wards, period.start, period.end)
+                    .await?
+                {
+                    map.insert((p, d.ward, d.team), i64::try_from(d.patients).unwrap_or(i64::MAX));
+                }
+            }
+            Some(map)
+        };
+        let patient_hours: Vec<i64> = g.column("patient_hours")?.i64()?.into_no_null_iter().collect();
+        let points_sum: Vec<f64> = g.column("points_sum")?.f64()?.into_no_null_iter().collect();
+
+        let level = self.spec.level;
+        let grain = self.spec.grain.as_str();
+        let mut out: Vec<Column> = Vec::new();
+        let text = |name: &str, v: Vec<Option<String>>| Column::new(name.into(), v);
+        out.push(text("level", vec![Some(level.as_str().to_owned()); n]));
+        out.push(text(
+            "ward",
+            wards
+                .iter()
+                .map(|w| (level != Level::Hospital).then(|| w.clone()))
+                .collect(),
+        ));
+        out.push(text(
+            "team",
+            teams
+                .iter()
+                .map(|t| (level == Level::Team).then(|| t.clone()))
+                .collect(),
+        ));
+        out.push(text("grain", vec![Some(grain.to_owned()); n]));
+        out.push(text(
+            "period",
+            period_ids
+                .iter()
+                .map(|&p| Some(self.periods[p as usize].1.label.clone()))
+                .collect(),
+        ));
+        let instant = |name: &str, v: Vec<i64>| -> Result<Column, Error> {
+            Ok(Column::new(name.into(), v).cast(&Kind::Instant.dtype())?)
+        };
+        out.push(instant(
+            "period_start",
+            period_ids
+                .iter()
+                .map(|&p| self.periods[p as usize].1.start.timestamp_micros())
+                .collect(),
+        )?);
+        out.push(instant(
+            "period_end",
+            period_ids
+                .iter()
+                .map(|&p| self.periods[p as usize].1.end.timestamp_micros())
+                .collect(),
+        )?);
+        out.push(g.column("hours")?.clone());
+        out.push(g.column("patient_hours")?.clone());
+        let patients: Vec<i64> = (0..n)
+            .map(|i| match &distinct {
+                None => patient_hours[i],
+                Some(map) => map
+                    .get(&(period_ids[i], wards[i].clone(), teams[i].clone()))
+                    .copied()
+                    .unwrap_or(0),
+            })
+            .collect();
+        out.push(Column::new("patients".into(), patients.clone()));
+        for name in ["total_mean", "total_median", "total_p90", "total_max", "points_sum"] {
+            out.push(rounded(g.column(name)?)?);
+        }
+        out.push(decimal(
+            "points_per_patient_hour",
+            (0..n)
+                .map(|i| (patient_hours[i] > 0).then(|| points_sum[i] / patient_hours[i] as f64))
+                .collect(),
+        ));
+        out.push(rounded(g.column("usk_mean")?)?);
+        out.push(rounded(g.column("ssk_mean")?)?);
+        for c in Component::ALL {
+            out.push(rounded(g.column(&format!("{}_mean", c.key()))?)?);
+        }
+        out.push(g.column("unmatched_items")?.clone());
+
+        if self.spec.staffing {
+            let key = |i: usize| (period_ids[i], wards[i].clone(), teams[i].clone());
+            let planned: Vec<Option<f64>> = (0..n).map(|i| self.planned.remove(&key(i))).collect();
+            let need: Vec<Option<f64>> = (0..n).map(|i| self.need.remove(&key(i))).collect();
+            let gap = (0..n).map(|i| Some(planned[i]? - need[i]?)).collect();
+            let per_staff = (0..n)
+                .map(|i| planned[i].filter(|p| *p > 0.0).map(|p| points_sum[i] / p))
+                .collect();
+            out.push(decimal("planned_staff_hours", planned));
+            out.push(decimal("need_staff_hours", need));
+            out.push(decimal("gap_staff_hours", gap));
+            out.push(decimal("points_per_planned_staff_hour", per_staff));
+        }
+        if let Some(last) = &self.last_year {
+            let mut labels = Vec::with_capacity(n);
+            let mut means = Vec::with_capacity(n);
+            let mut pats = Vec::with_capacity(n);
+            let mut change = Vec::with_capacity(n);
+            let now_mean: Vec<Option<f64>> = g.column("total_mean")?.f64()?.iter().collect();
+            for i in 0..n {
+                let (group, period) = &self.periods[period_ids[i] as usize];
+                let label = year_earlier(self.spec.grain, period, &self.ctx.tz, &self.groups[*group].plan);
+                let found = label
+                    .as_ref()
+                    .and_then(|l| last.get(&(wards[i].clone(), teams[i].clone(), l.clone())));
+                let mean = found.and_then(|f| f.0);
+                labels.push(label);
+                means.push(mean);
+                pats.push(found.map(|f| f.1));
+                change.push(match (now_mean[i], mean) {
+                    (Some(now), Some(then)) if then > 0.0 => Some((now - then) / then * 100.0),
+                    _ => None,
+                });
+            }
+            out.push(text("last_year_period", labels));
+            out.push(decimal("last_year_total_mean", means));
+            out.push(Column::new("last_year_patients".into(), pats));
+            out.push(decimal("total_mean_change_pct", change));
+        }
+        let df = DataFrame::new(n, out)?;
+        Ok(df.sort(["period_start", "ward", "team"], SortMultipleOptions::default())?)
+    }
+
+    /// A frame with the export's columns and no rows (for empty exports).
+    ///
+    /// # Errors
+    /// polars refusing the schema (a bug).
+    pub fn empty_frame(&self) -> Result<DataFrame, Error> {
+        let columns = schema::columns(self.spec.staffing, self.spec.compare_last_year)
+            .map(|c| Column::new_empty(c.name.into(), &c.kind.dtype()))
+            .collect();
+        Ok(DataFrame::new(0, columns)?)
+    }
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+fn decimal(name: &str, v: Vec<Option<f64>>) -> Column {
+    Column::new(name.into(), v.into_iter().map(|x| x.map(round3)).collect::<Vec<_>>())
+}
+
+fn rounded(c: &Column) -> Result<Column, Error> {
+    let v: Vec<Option<f64>> = c.f64()?.iter().map(|x| x.map(round3)).collect();
+    Ok(Column::new(c.name().clone(), v))
+}

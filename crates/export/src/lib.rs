@@ -1,0 +1,99 @@
+//! careload's trend exports for controllers and managers.
+//!
+//! An export aggregates the stored hourly history by **level** (hospital,
+//! ward, team) and **grain** (hour, shift, day, ISO week, month, quarter,
+//! year, in the hospital's time zone) into one row per unit and period: the
+//! mean, median, 90th percentile and maximum of the unit's hourly total,
+//! means per profession and component, patient-hours and distinct patients;
+//! optionally planned staffing against need in staff-hours, and the same
+//! period a year earlier. Rows are written as CSV (two dialects), Parquet or
+//! JSON with the stable columns of [`schema::COLUMNS`].
+//!
+//! # How it runs
+//!
+//! The store already keeps every hour's sums per hospital, ward and team
+//! (`unit_hours`), so a year of ward aggregates is a few hundred thousand
+//! rows whatever the hospital's size. The [`Exporter`] reads them in
+//! two-week chunks, keeps the rows of periods not yet complete, and when a
+//! period ends aggregates its rows with polars (lazy group-by) and asks the
+//! database for its distinct patients. Each finished batch goes straight to
+//! the [`Sink`], so memory is bounded by one chunk plus the periods still
+//! open (at most a year of one level's hourly sums for `grain = year`), not
+//! by the range.
+//!
+//! This is the only crate that depends on polars.
+
+pub mod period;
+pub mod schema;
+pub mod sink;
+pub mod spec;
+
+mod engine;
+
+use std::collections::BTreeMap;
+
+use careload_scoring::shift::ShiftPlan;
+use careload_scoring::weights::StaffHours;
+use chrono_tz::Tz;
+
+pub use engine::{Exporter, Summary, export};
+pub use sink::{SharedBuf, Sink};
+pub use spec::{ExportSpec, Format, Grain, parse_date, parse_level};
+
+/// What can go wrong in an export.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request itself is wrong (the message says what to send instead).
+    #[error("{0}")]
+    BadSpec(String),
+    /// Reading the history failed.
+    #[error("reading the history: {0}")]
+    Store(#[from] careload_store::Error),
+    /// polars refused a frame (a bug, not bad input).
+    #[error("aggregating: {0}")]
+    Polars(#[from] polars::error::PolarsError),
+    /// Writing the output failed (disk full, client gone).
+    #[error("writing the export: {0}")]
+    Io(#[from] std::io::Error),
+    /// Serialising a JSON row failed.
+    #[error("writing JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The hospital's settings an export needs: its time zone, the shift plans
+/// and each ward's points → staff-hours factors.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// The hospital's time zone: days, weeks and months start at its midnight.
+    pub tz: Tz,
+    /// The shift plan of wards without their own (and of the hospital level).
+    pub default_shifts: ShiftPlan,
+    /// Wards with their own shift plan.
+    pub ward_shifts: BTreeMap<String, ShiftPlan>,
+    /// Each ward's factors (from its care category in the weights in force).
+    pub staff_hours: BTreeMap<String, StaffHours>,
+    /// Factors for wards not in `staff_hours` (the `general` category); none
+    /// leaves their need empty.
+    pub default_staff_hours: Option<StaffHours>,
+}
+
+impl Context {
+    /// The hospital's zone with the default shifts and no staffing factors.
+    pub fn new(tz: Tz) -> Context {
+        Context {
+            tz,
+            default_shifts: ShiftPlan::default(),
+            ward_shifts: BTreeMap::new(),
+            staff_hours: BTreeMap::new(),
+            default_staff_hours: None,
+        }
+    }
+
+    fn plan(&self, ward: &str) -> &ShiftPlan {
+        self.ward_shifts.get(ward).unwrap_or(&self.default_shifts)
+    }
+
+    fn factors(&self, ward: &str) -> Option<StaffHours> {
+        self.staff_hours.get(ward).copied().or(self.default_staff_hours)
+    }
+}

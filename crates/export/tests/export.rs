@@ -1,0 +1,455 @@
+//! The export story, told on SQLite always and on PostgreSQL when
+//! `CARELOAD_TEST_DATABASE_URL` names a server (the store's harness): real
+//! hours written through `Store::write_hour`, exported, read back, and
+//! checked against statistics computed here by hand from the same scores.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code may panic with a message
+
+#[macro_use]
+#[path = "../../store/tests/harness/mod.rs"]
+#[allow(dead_code)] // the store's harness: this story does not need the URL
+mod harness;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Cursor;
+
+use careload_export::schema::{self, Kind};
+use careload_export::{Context, Error, ExportSpec, Format, Grain, export, parse_date};
+use careload_planning::PlannedStaffing;
+use careload_scoring::snapshot::{
+    Activity, ActivityStatus, Dosing, MedicationOrder, News2Observation, Norton, NortonActivity, PatientKey,
+    Profession, Route,
+};
+use careload_scoring::{Score, Snapshot, Weights, rollup, score_now};
+use careload_store::{Level, Store};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Europe::Stockholm;
+use harness::Ctx;
+use polars::prelude::{ParquetReader, SerReader};
+
+const WEIGHTS: &str = include_str!("../../../weights/2026.1.toml");
+
+fn weights() -> Weights {
+    Weights::from_toml(WEIGHTS, "weights/2026.1.toml").expect("weights 2026.1")
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    s.parse().expect("rfc3339")
+}
+
+fn date(s: &str) -> NaiveDate {
+    parse_date("date", s).expect("date")
+}
+
+/// A patient whose points grow with `load`.
+fn patient(key: &str, ward: &str, team: &str, hour: DateTime<Utc>, load: u32) -> Snapshot {
+    let as_of = hour + Duration::minutes(5);
+    let mut s = Snapshot::new(PatientKey(key.into()), as_of, as_of - Duration::days(2), ward);
+    s.placement.team = Some(team.to_owned());
+    s.placement.bed = Some(key.into());
+    s.norton = Some(Norton {
+        activity: NortonActivity::ALL[(load % 4) as usize],
+        total: Some(14),
+        assessed_at: as_of - Duration::hours(3),
+    });
+    s.news2.push(News2Observation {
+        at: as_of - Duration::hours(1),
+        value: (load % 7) as u8,
+        source: None,
+    });
+    for i in 0..(load % 4) {
+        s.activities.push(Activity {
+            code: if i % 2 == 0 { "personal-hygiene" } else { "wound-care" }.into(),
+            due: Some(as_of + Duration::minutes(20)),
+            status: ActivityStatus::Open,
+            profession: None,
+            source: None,
+        });
+    }
+    s.medications.push(MedicationOrder {
+        route: Route::Oral,
+        dosing: Dosing::PerDay {
+            times: 1 + (load % 3) as u16,
+        },
+        source: None,
+    });
+    s
+}
+
+/// Who is where in a given hour: W1 has teams A and B, W2 team C. Patient
+/// `p9` stays only on the second local day, `p1` moves from A to B at noon.
+fn census(hour: DateTime<Utc>, day0: DateTime<Utc>) -> Vec<Snapshot> {
+    let h = (hour - day0).num_hours() as u32;
+    let mut out = vec![
+        patient("p1", "W1", if h % 24 < 11 { "A" } else { "B" }, hour, h),
+        patient("p2", "W1", "A", hour, h / 3),
+        patient("p3", "W1", "B", hour, 7 + h / 5),
+        patient("p5", "W2", "C", hour, 3 + h % 6),
+    ];
+    if (24..48).contains(&h) {
+        out.push(patient("p9", "W2", "C", hour, 5));
+    }
+    out
+}
+
+/// Writes `hours` hours from `day0` and returns every patient-hour written.
+async fn fill(store: &Store, w: &Weights, day0: DateTime<Utc>, hours: i64) -> Vec<(DateTime<Utc>, Snapshot, Score)> {
+    store.record_weights(w).await.expect("record weights");
+    let mut all = Vec::new();
+    for i in 0..hours {
+        let hour = day0 + Duration::hours(i);
+        let pairs: Vec<(Snapshot, Score)> = census(hour, day0)
+            .into_iter()
+            .map(|s| {
+                let sc = score_now(&s, w);
+                (s, sc)
+            })
+            .collect();
+        let r = rollup(pairs.iter().map(|(s, sc)| (s, sc)));
+        let run = store.begin_run("test").await.expect("begin run");
+        store
+            .write_hour(hour, run, &w.meta.version, &pairs, &r)
+            .await
+            .expect("write hour");
+        all.extend(pairs.into_iter().map(|(s, sc)| (hour, s, sc)));
+    }
+    all
+}
+
+fn hospital() -> Context {
+    Context::new(Stockholm)
+}
+
+async fn run(store: &Store, spec: &ExportSpec, format: Format) -> Vec<u8> {
+    let mut out = Vec::new();
+    export(store, &hospital(), spec, format, &mut out)
+        .await
+        .expect("export");
+    out
+}
+
+/// The CSV as a list of header → value maps.
+fn csv_rows(bytes: &[u8], sep: char) -> Vec<BTreeMap<String, String>> {
+    let text = std::str::from_utf8(bytes).expect("utf-8");
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().expect("header").split(sep).map(str::to_owned).collect();
+    lines
+        .map(|l| header.iter().cloned().zip(l.split(sep).map(str::to_owned)).collect())
+        .collect()
+}
+
+fn quantile_linear(sorted: &[f64], q: f64) -> f64 {
+    let idx = (sorted.len() - 1) as f64 * q;
+    let (lo, hi) = (idx.floor() as usize, idx.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (idx - lo as f64)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 0.0015
+}
+
+// ---------------------------------------------------------------- chapters
+
+async fn ward_days_match_a_hand_count(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    // 2026-11-22T23:00Z is local midnight of Monday 23 November (UTC+1).
+    let day0 = utc("2026-11-22T23:00:00Z");
+    let written = fill(store, &w, day0, 48).await;
+
+    let spec = ExportSpec::new(date("2026-11-23"), date("2026-11-24"), Level::Ward, Grain::Day);
+    let rows = csv_rows(&run(store, &spec, Format::Csv).await, ',');
+    assert_eq!(rows.len(), 4, "two wards × two days: {rows:?}");
+
+    for row in &rows {
+        let ward = &row["ward"];
+        let day = date(&row["period"]);
+        let start = day0 + Duration::days((day - date("2026-11-23")).num_days());
+        let end = start + Duration::hours(24);
+        // hand count: hourly ward totals, patient-hours, distinct patients
+        let mut per_hour: BTreeMap<DateTime<Utc>, f64> = BTreeMap::new();
+        let mut patients = BTreeSet::new();
+        let mut patient_hours = 0;
+        for (hour, s, sc) in &written {
+            if s.placement.ward == *ward && *hour >= start && *hour < end {
+                *per_hour.entry(*hour).or_default() += sc.total.as_f64();
+                patients.insert(s.key.0.clone());
+                patient_hours += 1;
+            }
+        }
+        let mut totals: Vec<f64> = per_hour.values().copied().collect();
+        totals.sort_by(f64::total_cmp);
+        let mean = totals.iter().sum::<f64>() / totals.len() as f64;
+        let num = |k: &str| row[k].parse::<f64>().unwrap_or_else(|_| panic!("{k}: {:?}", row[k]));
+        assert_eq!(row["level"], "ward");
+        assert_eq!(row["team"], "", "no team at ward level");
+        assert_eq!(row["hours"], "24", "{ward} {day}");
+        assert_eq!(num("patient_hours") as usize, patient_hours, "{ward} {day}");
+        assert_eq!(num("patients") as usize, patients.len(), "{ward} {day}");
+        assert!(
+            close(num("total_mean"), mean),
+            "{ward} {day}: mean {} vs {mean}",
+            row["total_mean"]
+        );
+        assert!(
+            close(num("total_median"), quantile_linear(&totals, 0.5)),
+            "{ward} {day} median"
+        );
+        assert!(
+            close(num("total_p90"), quantile_linear(&totals, 0.9)),
+            "{ward} {day} p90"
+        );
+        assert!(close(num("total_max"), totals[totals.len() - 1]), "{ward} {day} max");
+        assert!(close(num("points_sum"), totals.iter().sum()), "{ward} {day} sum");
+        assert_eq!(row["period_start"], start.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    }
+    // p9 is on W2 only on the second day: three patients that day, two the first.
+    let w2: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["ward"] == "W2")
+        .map(|r| r["patients"].as_str())
+        .collect();
+    assert_eq!(w2, ["1", "2"]);
+
+    // Team level: p1 changed team on each day, so counts in A and in B.
+    let spec = ExportSpec::new(date("2026-11-23"), date("2026-11-23"), Level::Team, Grain::Day);
+    let rows = csv_rows(&run(store, &spec, Format::Csv).await, ',');
+    let teams: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r["ward"].clone(), r["team"].clone(), r["patients"].clone()))
+        .collect();
+    assert_eq!(
+        teams,
+        [
+            ("W1".into(), "A".into(), "2".into()),
+            ("W1".into(), "B".into(), "2".into()),
+            ("W2".into(), "C".into(), "1".into())
+        ]
+    );
+
+    // Hospital by hour: one row per hour, patients = patient-hours.
+    let spec = ExportSpec::new(date("2026-11-23"), date("2026-11-23"), Level::Hospital, Grain::Hour);
+    let rows = csv_rows(&run(store, &spec, Format::Csv).await, ',');
+    assert_eq!(rows.len(), 24);
+    assert_eq!(rows[0]["period"], "2026-11-23T00:00+01:00");
+    assert!(rows.iter().all(|r| r["patients"] == "4" && r["ward"].is_empty()));
+}
+
+async fn every_format_carries_the_schema(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    fill(store, &w, utc("2026-11-22T23:00:00Z"), 30).await;
+    let spec = ExportSpec::new(date("2026-11-23"), date("2026-11-24"), Level::Team, Grain::Shift);
+    let names: Vec<&str> = schema::columns(false, false).map(|c| c.name).collect();
+
+    let csv = run(store, &spec, Format::Csv).await;
+    assert!(!csv.starts_with(b"\xef\xbb\xbf"), "plain CSV has no BOM");
+    let header = std::str::from_utf8(&csv).unwrap().lines().next().unwrap().to_owned();
+    assert_eq!(header, names.join(","));
+
+    let excel = run(store, &spec, Format::CsvExcel).await;
+    assert!(excel.starts_with(b"\xef\xbb\xbf"), "Excel CSV starts with a BOM");
+    let rows = csv_rows(&excel, ';');
+    assert_eq!(rows[0].keys().len(), names.len());
+    assert!(
+        rows[0]["total_mean"].contains(','),
+        "decimal comma: {}",
+        rows[0]["total_mean"]
+    );
+    assert!(!rows[0]["total_mean"].contains('.'));
+    let plain = csv_rows(&csv, ',');
+    assert_eq!(rows.len(), plain.len());
+    assert_eq!(rows[0]["total_mean"].replace(',', "."), plain[0]["total_mean"]);
+    assert_eq!(
+        rows[0]["period"], "2026-11-22 night",
+        "the night shift from 22 November 21:00 local"
+    );
+
+    let parquet = run(store, &spec, Format::Parquet).await;
+    let df = ParquetReader::new(Cursor::new(parquet))
+        .finish()
+        .expect("read parquet back");
+    assert_eq!(df.height(), plain.len());
+    let got: Vec<(String, String)> = df
+        .schema()
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+    let want: Vec<(String, String)> = schema::columns(false, false)
+        .map(|c| (c.name.to_owned(), c.kind.dtype().to_string()))
+        .collect();
+    assert_eq!(got, want);
+
+    let json = run(store, &spec, Format::Json).await;
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(&json).expect("a JSON array");
+    assert_eq!(rows.len(), plain.len());
+    let mut keys: Vec<&str> = rows[0].keys().map(String::as_str).collect();
+    let mut sorted = names.clone();
+    keys.sort_unstable();
+    sorted.sort_unstable();
+    assert_eq!(keys, sorted);
+    let text = std::str::from_utf8(&json).unwrap();
+    let first_row = text.lines().nth(1).unwrap();
+    let positions: Vec<usize> = names
+        .iter()
+        .map(|n| first_row.find(&format!("\"{n}\":")).unwrap())
+        .collect();
+    assert!(positions.is_sorted(), "keys in the schema's order: {first_row}");
+    assert_eq!(rows[0]["period_start"], plain[0]["period_start"].as_str());
+    assert!(rows[0]["total_mean"].is_f64());
+
+    // No rows: still a header, a schema, an empty array.
+    let empty = ExportSpec::new(date("2025-01-01"), date("2025-01-31"), Level::Ward, Grain::Week);
+    let csv = run(store, &empty, Format::Csv).await;
+    assert_eq!(
+        std::str::from_utf8(&csv).unwrap().trim_end(),
+        schema::columns(false, false)
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let df = ParquetReader::new(Cursor::new(run(store, &empty, Format::Parquet).await))
+        .finish()
+        .expect("empty parquet");
+    assert_eq!((df.height(), df.width()), (0, names.len()));
+    assert_eq!(run(store, &empty, Format::Json).await, b"[]\n");
+    for c in schema::COLUMNS {
+        assert!(matches!(
+            c.kind,
+            Kind::Text | Kind::Integer | Kind::Decimal | Kind::Instant
+        ));
+    }
+}
+
+async fn staffing_and_last_year_columns(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    let this_year = utc("2026-11-22T23:00:00Z");
+    let last_year = utc("2025-11-23T23:00:00Z"); // Monday 24 November 2025, local midnight
+    let now = fill(store, &w, this_year, 24).await;
+    let then = fill(store, &w, last_year, 24).await;
+    let plan = |team: Option<&str>, profession, planned, absent| PlannedStaffing {
+        ward: "W1".into(),
+        team: team.map(str::to_owned),
+        date: date("2026-11-23"),
+        shift: "day".into(),
+        profession,
+        planned,
+        absent,
+    };
+    store
+        .put_planned_staffing(
+            &[
+                plan(Some("A"), Profession::Usk, 2, 1),
+                plan(Some("A"), Profession::Ssk, 1, 0),
+                plan(None, Profession::Ssk, 1, 0),
+            ],
+            "test",
+            "test",
+        )
+        .await
+        .expect("plan");
+    let factors = careload_planning::staff_hours_for(&w, "general").expect("general factors");
+    let mut context = hospital();
+    context.default_staff_hours = Some(factors);
+
+    let mut spec = ExportSpec::new(date("2026-11-23"), date("2026-11-23"), Level::Ward, Grain::Day);
+    spec.staffing = true;
+    spec.compare_last_year = true;
+    let mut out = Vec::new();
+    export(store, &context, &spec, Format::Csv, &mut out)
+        .await
+        .expect("export");
+    let rows = csv_rows(&out, ',');
+    let w1 = rows.iter().find(|r| r["ward"] == "W1").expect("W1");
+    let w2 = rows.iter().find(|r| r["ward"] == "W2").expect("W2");
+    // day shift 07–15: 8 hours × (1 USK + 1 SSK in team A + 1 SSK for the ward)
+    assert_eq!(w1["planned_staff_hours"], "24.000");
+    assert_eq!(w2["planned_staff_hours"], "", "no plan for W2");
+    let need: f64 = now
+        .iter()
+        .filter(|(_, s, _)| s.placement.ward == "W1")
+        .map(|(_, _, sc)| {
+            sc.professions.usk.as_f64() * factors.usk.as_f64() + sc.professions.ssk.as_f64() * factors.ssk.as_f64()
+        })
+        .sum();
+    let got: f64 = w1["need_staff_hours"].parse().unwrap();
+    assert!(close(got, need), "need {got} vs {need}");
+    let gap: f64 = w1["gap_staff_hours"].parse().unwrap();
+    assert!(close(gap, 24.0 - need), "gap {gap}");
+    // a year earlier: Monday 24 November 2025 (364 days before)
+    assert_eq!(w1["last_year_period"], "2025-11-24");
+    let then_mean: f64 = then
+        .iter()
+        .filter(|(_, s, _)| s.placement.ward == "W1")
+        .map(|(_, _, sc)| sc.total.as_f64())
+        .sum::<f64>()
+        / 24.0;
+    let got: f64 = w1["last_year_total_mean"].parse().unwrap();
+    assert!(close(got, then_mean), "last year {got} vs {then_mean}");
+    let change: f64 = w1["total_mean_change_pct"].parse().unwrap();
+    let mean: f64 = w1["total_mean"].parse().unwrap();
+    assert!((change - (mean - got) / got * 100.0).abs() < 0.01, "{change}");
+
+    // Team level counts only the team's own staff: A has 1 USK + 1 SSK.
+    spec.level = Level::Team;
+    spec.compare_last_year = false;
+    let mut out = Vec::new();
+    export(store, &context, &spec, Format::Csv, &mut out)
+        .await
+        .expect("export teams");
+    let rows = csv_rows(&out, ',');
+    let a = rows.iter().find(|r| r["team"] == "A").expect("A");
+    assert_eq!(a["planned_staff_hours"], "16.000");
+    let b = rows.iter().find(|r| r["team"] == "B").expect("B");
+    assert_eq!(b["planned_staff_hours"], "");
+}
+
+async fn bad_requests_say_what_to_send(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    fill(store, &w, utc("2026-11-22T23:00:00Z"), 2).await;
+    let mut spec = ExportSpec::new(date("2026-11-23"), date("2026-11-23"), Level::Ward, Grain::Day);
+    spec.wards = Some(vec!["W1".into(), "NOPE".into()]);
+    let mut out = Vec::new();
+    let e = export(store, &hospital(), &spec, Format::Csv, &mut out)
+        .await
+        .expect_err("unknown ward");
+    assert!(matches!(e, Error::BadSpec(_)));
+    let msg = e.to_string();
+    assert!(msg.contains("\"NOPE\"") && msg.contains("W1, W2"), "{msg}");
+    assert!(out.is_empty(), "nothing written before the request is checked");
+
+    spec.wards = Some(vec!["W2".into()]);
+    let rows = csv_rows(&run(store, &spec, Format::Csv).await, ',');
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["ward"], "W2");
+}
+
+story!(
+    ward_days_match_a_hand_count,
+    every_format_carries_the_schema,
+    staffing_and_last_year_columns,
+    bad_requests_say_what_to_send,
+);
+
+/// `docs/exports.md`'s column table is generated from `schema::COLUMNS`; run
+/// with `CARELOAD_BLESS=1` to rewrite it after adding a column.
+#[test]
+fn the_docs_column_table_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/exports.md");
+    let doc = std::fs::read_to_string(path).unwrap();
+    let (start, end) = ("<!-- export-columns:start -->\n", "<!-- export-columns:end -->");
+    let a = doc
+        .find(start)
+        .expect("docs/exports.md lacks the export-columns:start marker")
+        + start.len();
+    let b = doc
+        .find(end)
+        .expect("docs/exports.md lacks the export-columns:end marker");
+    let table = schema::markdown_table();
+    if doc[a..b] != table {
+        if std::env::var_os("CARELOAD_BLESS").is_some() {
+            std::fs::write(path, format!("{}{}{}", &doc[..a], table, &doc[b..])).unwrap();
+        } else {
+            panic!("docs/exports.md's column table is out of date; run CARELOAD_BLESS=1 cargo test -p careload-export");
+        }
+    }
+}
