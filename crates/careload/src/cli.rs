@@ -99,6 +99,40 @@ pub(crate) enum BenchCommand {
     Http(BenchHttpArgs),
     /// A simulated hospital on loopback read in full, then incrementally: per-phase times and peak RSS.
     Ingest(BenchIngestArgs),
+    /// One trend export over a store's history, timed with peak RSS; on PostgreSQL also as plain SQL.
+    Export(BenchExportArgs),
+}
+
+/// `careload bench export`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchExportArgs {
+    /// The store (filled by `careload bench store --reuse`).
+    #[arg(long, value_name = "URL")]
+    pub(crate) db: String,
+    /// First local date; default 364 days before `--to`.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = export_date)]
+    pub(crate) from: Option<chrono::NaiveDate>,
+    /// Last local date; default the store's current hour's date.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = export_date)]
+    pub(crate) to: Option<chrono::NaiveDate>,
+    /// hospital, ward or team.
+    #[arg(long, value_name = "LEVEL", default_value = "ward", value_parser = |s: &str| careload_export::parse_level(s))]
+    pub(crate) level: careload_store::Level,
+    /// The grain.
+    #[arg(long, value_name = "GRAIN", default_value = "day", value_parser = |s: &str| s.parse::<careload_export::Grain>())]
+    pub(crate) grain: careload_export::Grain,
+    /// The format.
+    #[arg(long, value_name = "FORMAT", default_value = "parquet", value_parser = |s: &str| s.parse::<careload_export::Format>())]
+    pub(crate) format: careload_export::Format,
+    /// Add the staffing columns.
+    #[arg(long)]
+    pub(crate) staffing: bool,
+    /// Where the file goes.
+    #[arg(long, value_name = "FILE", default_value = "careload-bench-export.out")]
+    pub(crate) out: PathBuf,
+    /// Keep the file afterwards.
+    #[arg(long)]
+    pub(crate) keep: bool,
 }
 
 /// `careload bench ingest`.
@@ -235,6 +269,37 @@ pub(crate) enum WeightsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Re-score the stored history under a candidate version and show what would have moved (nothing stored changes).
+    Backtest(BacktestArgs),
+}
+
+/// `careload weights backtest`.
+#[derive(Debug, Args)]
+pub(crate) struct BacktestArgs {
+    /// The candidate weights file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) candidate: PathBuf,
+    /// First local date, inclusive.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = export_date)]
+    pub(crate) from: chrono::NaiveDate,
+    /// Last local date, inclusive (at most 366 days).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = export_date)]
+    pub(crate) to: chrono::NaiveDate,
+    /// Also write the per-ward table to this file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// The file's format: csv, csv-excel, parquet or json.
+    #[arg(long, value_name = "FORMAT", default_value = "csv", value_parser = |s: &str| s.parse::<careload_export::Format>())]
+    pub(crate) format: careload_export::Format,
+    /// Print the report as JSON instead of tables.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// The service configuration (TOML); without it the defaults, overridden by CARELOAD_* variables.
+    #[arg(long, value_name = "FILE", env = "CARELOAD_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// The history store's URL, instead of `database.url`.
+    #[arg(long, value_name = "URL")]
+    pub(crate) db: Option<String>,
 }
 
 /// Level of consciousness, by its ACVPU letter.

@@ -49,6 +49,7 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             WeightsCommand::Validate { file } => commands::weights::validate(file, out),
             WeightsCommand::Show { file, json } => commands::weights::show(file, *json, out),
             WeightsCommand::Diff { old, new, json } => commands::weights::diff(old, new, *json, out),
+            WeightsCommand::Backtest(args) => commands::backtest::run(args, out),
         },
         Command::News2(args) => commands::news2::run(args, out),
         Command::Score(args) => commands::score::run(args, out),
@@ -61,6 +62,7 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             BenchCommand::Store(args) => commands::bench_store::run(args, out),
             BenchCommand::Http(args) => commands::bench_http::run(args, out),
             BenchCommand::Ingest(args) => commands::bench_ingest::run(args, out),
+            BenchCommand::Export(args) => commands::bench_export::run(args, out),
         },
     }
 }

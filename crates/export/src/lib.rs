@@ -23,6 +23,8 @@
 //!
 //! This is the only crate that depends on polars.
 
+pub mod backtest;
+pub mod baseline;
 pub mod period;
 pub mod schema;
 pub mod sink;
@@ -89,11 +91,13 @@ impl Context {
         }
     }
 
-    fn plan(&self, ward: &str) -> &ShiftPlan {
+    /// The shift plan of `ward`.
+    pub fn plan(&self, ward: &str) -> &ShiftPlan {
         self.ward_shifts.get(ward).unwrap_or(&self.default_shifts)
     }
 
-    fn factors(&self, ward: &str) -> Option<StaffHours> {
+    /// The points → staff-hours factors of `ward`.
+    pub fn factors(&self, ward: &str) -> Option<StaffHours> {
         self.staff_hours.get(ward).copied().or(self.default_staff_hours)
     }
 }

@@ -12,7 +12,9 @@ mod harness;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Cursor;
+use std::sync::Arc;
 
+use careload_export::backtest::backtest;
 use careload_export::schema::{self, Kind};
 use careload_export::{Context, Error, ExportSpec, Format, Grain, export, parse_date};
 use careload_planning::PlannedStaffing;
@@ -423,7 +425,72 @@ async fn bad_requests_say_what_to_send(ctx: Ctx) {
     assert_eq!(rows[0]["ward"], "W2");
 }
 
+async fn a_backtest_reproduces_the_stored_scores_and_shows_a_change(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    let written = fill(store, &w, utc("2026-11-22T23:00:00Z"), 30).await;
+    let context = hospital();
+    let day = date("2026-11-23");
+
+    // The version in force as candidate: every number as stored.
+    let same = backtest(store, &context, &context, Arc::new(w.clone()), day, day)
+        .await
+        .expect("backtest");
+    assert_eq!(same.hours, 24, "hours of the local day");
+    assert_eq!(same.skipped, 0);
+    assert_eq!(same.stored_versions, ["2026.1"]);
+    assert_eq!(same.wards.len(), 2);
+    for u in same.wards.iter().chain([&same.hospital]) {
+        assert_eq!(u.stored, u.candidate, "{}", u.ward);
+        assert_eq!(u.total_change_pct, Some(0.0));
+    }
+    let day_rows: Vec<_> = written
+        .iter()
+        .filter(|(h, _, _)| *h < utc("2026-11-23T23:00:00Z"))
+        .collect();
+    assert_eq!(same.patient_hours, day_rows.len() as u64);
+
+    // A candidate that makes personal hygiene cost more for bedridden patients.
+    let text = WEIGHTS
+        .replace("version = \"2026.1\"", "version = \"2027.1-candidate\"")
+        .replacen("bedridden = 4\n", "bedridden = 9\n", 1);
+    let candidate = Weights::from_toml(&text, "candidate.toml").expect("candidate weights");
+    let report = backtest(store, &context, &context, Arc::new(candidate.clone()), day, day)
+        .await
+        .expect("backtest");
+    assert_eq!(report.candidate_version, "2027.1-candidate");
+    let mut moved = false;
+    for u in &report.wards {
+        // by hand: each stored snapshot re-scored for its hour
+        let mut per_hour: BTreeMap<DateTime<Utc>, f64> = BTreeMap::new();
+        for (hour, s, _) in &day_rows {
+            if s.placement.ward == u.ward {
+                let sc = careload_scoring::score(s, &candidate, careload_scoring::score::Window::hour(*hour));
+                *per_hour.entry(*hour).or_default() += sc.total.as_f64();
+            }
+        }
+        let mean = per_hour.values().sum::<f64>() / per_hour.len() as f64;
+        assert!(
+            close(u.candidate.total_mean, mean),
+            "{}: {} vs {mean}",
+            u.ward,
+            u.candidate.total_mean
+        );
+        moved |= u.candidate.total_mean > u.stored.total_mean;
+        assert!(u.candidate.total_mean >= u.stored.total_mean, "only a weight went up");
+    }
+    assert!(moved, "some ward has bedridden patients with hygiene due");
+    let ranks: BTreeSet<u32> = report.wards.iter().filter_map(|u| u.stored.rank).collect();
+    assert_eq!(ranks, BTreeSet::from([1, 2]));
+
+    // Nothing stored changed.
+    let again = backtest(store, &context, &context, Arc::new(w), day, day)
+        .await
+        .expect("backtest");
+    assert_eq!(again.hospital.stored, same.hospital.stored);
+}
+
 story!(
+    a_backtest_reproduces_the_stored_scores_and_shows_a_change,
     ward_days_match_a_hand_count,
     every_format_carries_the_schema,
     staffing_and_last_year_columns,

@@ -50,7 +50,7 @@ pub use model::{
     AuditEntry, Bed, ConfiguredWard, CurrentHour, Level, Outcome, PatientHour, Purged, Run, RunId, RunReport, Team,
     UnitHour, Ward, WeightsVersion,
 };
-pub use trend::DistinctPatients;
+pub use trend::{DistinctPatients, StoredPatientHour};
 
 /// Patient rows per INSERT: 24 parameters each, well under SQLite's 32,766
 /// and PostgreSQL's 65,535 parameters per statement.

@@ -116,3 +116,71 @@ impl Store {
         })
     }
 }
+
+/// One stored patient-hour as a back-test reads it: the stored score's
+/// sums, and the snapshot's JSON to re-score (parsed by the caller, on as
+/// many threads as it likes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPatientHour {
+    /// The ward.
+    pub ward: String,
+    /// The team, when known.
+    pub team: Option<String>,
+    /// The stored total.
+    pub total: Points,
+    /// The stored split per profession.
+    pub professions: Split,
+    /// The stored points per component.
+    pub components: Components,
+    /// The weights version that scored it.
+    pub weights_version: String,
+    /// The stored snapshot (`careload_scoring::Snapshot` as JSON; `{}` for
+    /// benchmark copies that keep no snapshot).
+    pub snapshot_json: String,
+}
+
+impl Store {
+    /// The hours in `[from, to)` that have patient rows, oldest first.
+    pub async fn stored_hours(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT hour FROM unit_hours WHERE level = 'hospital' AND hour >= $1 AND hour < $2 ORDER BY hour",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|row| Ok(row.try_get("hour")?)).collect()
+        })
+    }
+
+    /// Every patient row of one hour with its snapshot JSON, by ward.
+    pub async fn stored_patient_hours(&self, hour: DateTime<Utc>) -> Result<Vec<StoredPatientHour>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query(&format!(
+                "SELECT ward, team, total_milli, usk_milli, ssk_milli, {}, weights_version, \
+                 CAST(snapshot AS TEXT) AS snapshot FROM patient_hours WHERE hour = $1 ORDER BY ward, patient_key",
+                COMPONENT_COLUMNS.join(", ")
+            ))
+            .bind(hour)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(StoredPatientHour {
+                        ward: row.try_get("ward")?,
+                        team: row.try_get("team")?,
+                        total: Points::from_milli(row.try_get("total_milli")?),
+                        professions: Split {
+                            usk: Points::from_milli(row.try_get("usk_milli")?),
+                            ssk: Points::from_milli(row.try_get("ssk_milli")?),
+                        },
+                        components: components!(row),
+                        weights_version: row.try_get("weights_version")?,
+                        snapshot_json: row.try_get("snapshot")?,
+                    })
+                })
+                .collect()
+        })
+    }
+}

@@ -1,6 +1,8 @@
 //! One module per command: each takes its parsed arguments and a writer for
 //! standard output, and returns an error for `main` to report.
 
+pub(crate) mod backtest;
+pub(crate) mod bench_export;
 pub(crate) mod bench_http;
 pub(crate) mod bench_ingest;
 pub(crate) mod bench_store;

@@ -1,0 +1,404 @@
+//! Back-testing weights for the council: re-score the stored hourly
+//! snapshots of a range under a candidate weights version and report, per
+//! ward and for the hospital, how the mean hourly total, the split per
+//! profession and per component, the ranks of the wards and the staffing
+//! gap would have moved against what was stored.
+//!
+//! Nothing is written: the stored history stays as it was scored. Each
+//! stored patient-hour is re-scored with the same window the hourly run
+//! used (the hour bucket), so a candidate identical to the version in force
+//! reproduces the stored totals exactly (a test holds this). Rows without a
+//! readable snapshot (benchmark copies keep `{}`) are counted as skipped and
+//! left out of both sides, so the two sides always cover the same
+//! patient-hours.
+//!
+//! Hours are fetched one at a time and re-scored on blocking threads while
+//! the next hour is read, two hours in flight: memory is a few hours of
+//! snapshots whatever the range.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use careload_scoring::score::{Component, Window, score_into};
+use careload_scoring::{Snapshot, Weights};
+use careload_store::{Store, StoredPatientHour};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::period::local_midnight;
+use crate::{Context, Error};
+
+/// Hours being re-scored while the next is read.
+const IN_FLIGHT: usize = 2;
+
+/// Sums of one side (stored or candidate) for one ward, in thousandths.
+#[derive(Clone, Debug, Default)]
+struct Sums {
+    total: i64,
+    usk: i64,
+    ssk: i64,
+    components: [i64; 9],
+}
+
+impl Sums {
+    fn add(&mut self, total: i64, usk: i64, ssk: i64, components: &[i64; 9]) {
+        self.total += total;
+        self.usk += usk;
+        self.ssk += ssk;
+        for (a, b) in self.components.iter_mut().zip(components) {
+            *a += b;
+        }
+    }
+
+    fn merge(&mut self, o: &Sums) {
+        self.add(o.total, o.usk, o.ssk, &o.components);
+    }
+}
+
+/// One ward's sums over one hour.
+#[derive(Clone, Debug, Default)]
+struct WardHour {
+    patients: u64,
+    stored: Sums,
+    candidate: Sums,
+}
+
+/// What re-scoring one hour gave.
+#[derive(Debug, Default)]
+struct HourResult {
+    wards: BTreeMap<String, WardHour>,
+    skipped: u64,
+    versions: BTreeSet<String>,
+}
+
+fn rescore_hour(rows: Vec<StoredPatientHour>, hour: DateTime<Utc>, candidate: &Weights) -> HourResult {
+    let mut out = HourResult::default();
+    let window = Window::hour(hour);
+    let mut contributions = Vec::new();
+    let mut unmatched = Vec::new();
+    for row in rows {
+        let Ok(snapshot) = serde_json::from_str::<Snapshot>(&row.snapshot_json) else {
+            out.skipped += 1;
+            continue;
+        };
+        contributions.clear();
+        unmatched.clear();
+        let head = score_into(&snapshot, candidate, window, &mut contributions, &mut unmatched);
+        let w = out.wards.entry(row.ward).or_default();
+        w.patients += 1;
+        let stored: [i64; 9] = Component::ALL.map(|c| row.components.get(c).milli());
+        w.stored.add(
+            row.total.milli(),
+            row.professions.usk.milli(),
+            row.professions.ssk.milli(),
+            &stored,
+        );
+        let new: [i64; 9] = Component::ALL.map(|c| head.components.get(c).milli());
+        w.candidate.add(
+            head.total.milli(),
+            head.professions.usk.milli(),
+            head.professions.ssk.milli(),
+            &new,
+        );
+        out.versions.insert(row.weights_version);
+    }
+    out
+}
+
+/// One side of a comparison: means of the hourly totals.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Side {
+    /// Mean hourly total.
+    pub total_mean: f64,
+    /// Mean hourly USK points.
+    pub usk_mean: f64,
+    /// Mean hourly SSK points.
+    pub ssk_mean: f64,
+    /// Mean hourly points per component.
+    pub components: BTreeMap<&'static str, f64>,
+    /// Care need in staff-hours over the range (that side's factors); none
+    /// without factors for the ward's care category.
+    pub need_staff_hours: Option<f64>,
+    /// Planned staff-hours minus need; none without a plan.
+    pub gap_staff_hours: Option<f64>,
+    /// The ward's rank by mean hourly total, 1 the highest (none for the hospital).
+    pub rank: Option<u32>,
+}
+
+/// One ward (or the hospital) under both versions.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UnitBacktest {
+    /// The ward; empty for the hospital.
+    pub ward: String,
+    /// Hours with at least one re-scored patient.
+    pub hours: u64,
+    /// Patient-hours re-scored.
+    pub patient_hours: u64,
+    /// Planned staff-hours present for shifts starting in the range; none without a plan.
+    pub planned_staff_hours: Option<f64>,
+    /// As stored (the versions in force then).
+    pub stored: Side,
+    /// Under the candidate.
+    pub candidate: Side,
+    /// Change of the mean hourly total, per cent.
+    pub total_change_pct: Option<f64>,
+}
+
+/// The back-test's report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Backtest {
+    /// First local date.
+    pub from: NaiveDate,
+    /// Last local date (inclusive).
+    pub to: NaiveDate,
+    /// The candidate's version.
+    pub candidate_version: String,
+    /// The versions that scored the stored rows.
+    pub stored_versions: Vec<String>,
+    /// Hours with stored rows.
+    pub hours: u64,
+    /// Patient-hours re-scored.
+    pub patient_hours: u64,
+    /// Stored rows without a readable snapshot, left out of both sides.
+    pub skipped: u64,
+    /// The whole hospital.
+    pub hospital: UnitBacktest,
+    /// Each ward, by id.
+    pub wards: Vec<UnitBacktest>,
+    /// Wall time, milliseconds.
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Default)]
+struct Acc {
+    hours: u64,
+    patient_hours: u64,
+    stored: Sums,
+    candidate: Sums,
+    need_stored: Option<f64>,
+    need_candidate: Option<f64>,
+}
+
+fn add_need(slot: &mut Option<f64>, factors: Option<careload_scoring::weights::StaffHours>, s: &Sums) {
+    if let Some(f) = factors {
+        let need = s.usk as f64 / 1000.0 * f.usk.as_f64() + s.ssk as f64 / 1000.0 * f.ssk.as_f64();
+        *slot = Some(slot.unwrap_or(0.0) + need);
+    }
+}
+
+fn side(acc: &Acc, s: &Sums, need: Option<f64>, planned: Option<f64>) -> Side {
+    let hours = acc.hours.max(1) as f64;
+    let mean = |v: i64| (v as f64 / 1000.0 / hours * 1000.0).round() / 1000.0;
+    Side {
+        total_mean: mean(s.total),
+        usk_mean: mean(s.usk),
+        ssk_mean: mean(s.ssk),
+        components: Component::ALL
+            .iter()
+            .zip(s.components)
+            .map(|(c, v)| (c.key(), mean(v)))
+            .collect(),
+        need_staff_hours: need.map(|n| (n * 1000.0).round() / 1000.0),
+        gap_staff_hours: planned.zip(need).map(|(p, n)| ((p - n) * 1000.0).round() / 1000.0),
+        rank: None,
+    }
+}
+
+fn unit(ward: String, acc: &Acc, planned: Option<f64>) -> UnitBacktest {
+    let stored = side(acc, &acc.stored, acc.need_stored, planned);
+    let candidate = side(acc, &acc.candidate, acc.need_candidate, planned);
+    let total_change_pct = (stored.total_mean > 0.0)
+        .then(|| ((candidate.total_mean - stored.total_mean) / stored.total_mean * 100_000.0).round() / 1000.0);
+    UnitBacktest {
+        ward,
+        hours: acc.hours,
+        patient_hours: acc.patient_hours,
+        planned_staff_hours: planned.map(|p| (p * 1000.0).round() / 1000.0),
+        stored,
+        candidate,
+        total_change_pct,
+    }
+}
+
+/// Rank of each unit by `key`, 1 the highest; ties by ward id.
+fn ranks(units: &[UnitBacktest], key: impl Fn(&UnitBacktest) -> f64) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    order.sort_by(|&a, &b| key(&units[b]).total_cmp(&key(&units[a])).then(a.cmp(&b)));
+    let mut out = vec![0; units.len()];
+    for (rank, i) in order.into_iter().enumerate() {
+        out[i] = u32::try_from(rank + 1).unwrap_or(u32::MAX);
+    }
+    out
+}
+
+/// Re-scores local dates `[from, to]` under `candidate`.
+///
+/// `stored_ctx` gives the staff-hour factors of the version in force,
+/// `candidate_ctx` those of the candidate (both from the same ward care
+/// categories).
+///
+/// # Errors
+/// [`Error::BadSpec`] for `to` before `from` or more than 366 days; the store failing.
+pub async fn backtest(
+    store: &Store,
+    stored_ctx: &Context,
+    candidate_ctx: &Context,
+    candidate: Arc<Weights>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Backtest, Error> {
+    let started = Instant::now();
+    if to < from {
+        return Err(Error::BadSpec(format!(
+            "to ({to}) is before from ({from}); send from <= to (both days are included)"
+        )));
+    }
+    if (to - from).num_days() + 1 > 366 {
+        return Err(Error::BadSpec(
+            "a back-test covers at most 366 days; send a shorter range".into(),
+        ));
+    }
+    let tz = stored_ctx.tz;
+    let start = local_midnight(&tz, from);
+    let end = local_midnight(&tz, to + Duration::days(1));
+    let hours = store.stored_hours(start, end).await?;
+
+    let mut wards: BTreeMap<String, Acc> = BTreeMap::new();
+    let mut hospital = Acc::default();
+    let mut skipped = 0;
+    let mut versions = BTreeSet::new();
+    let mut merge = |r: HourResult| {
+        skipped += r.skipped;
+        versions.extend(r.versions);
+        let mut any = false;
+        for (ward, wh) in r.wards {
+            let acc = wards.entry(ward.clone()).or_default();
+            acc.hours += 1;
+            acc.patient_hours += wh.patients;
+            acc.stored.merge(&wh.stored);
+            acc.candidate.merge(&wh.candidate);
+            add_need(&mut acc.need_stored, stored_ctx.factors(&ward), &wh.stored);
+            add_need(&mut acc.need_candidate, candidate_ctx.factors(&ward), &wh.candidate);
+            hospital.patient_hours += wh.patients;
+            hospital.stored.merge(&wh.stored);
+            hospital.candidate.merge(&wh.candidate);
+            add_need(&mut hospital.need_stored, stored_ctx.factors(&ward), &wh.stored);
+            add_need(
+                &mut hospital.need_candidate,
+                candidate_ctx.factors(&ward),
+                &wh.candidate,
+            );
+            any = true;
+        }
+        if any {
+            hospital.hours += 1;
+        }
+    };
+    let mut in_flight = VecDeque::new();
+    for &hour in &hours {
+        let rows = store.stored_patient_hours(hour).await?;
+        let w = candidate.clone();
+        in_flight.push_back(tokio::task::spawn_blocking(move || rescore_hour(rows, hour, &w)));
+        if in_flight.len() >= IN_FLIGHT
+            && let Some(task) = in_flight.pop_front()
+        {
+            merge(task.await.map_err(|e| Error::Io(std::io::Error::other(e)))?);
+        }
+    }
+    while let Some(task) = in_flight.pop_front() {
+        merge(task.await.map_err(|e| Error::Io(std::io::Error::other(e)))?);
+    }
+
+    // planned staff-hours per ward for shifts starting in the range
+    let mut planned: BTreeMap<String, f64> = BTreeMap::new();
+    for row in store.planned_staffing(None, from - Duration::days(1), to).await? {
+        let Ok(shift) = stored_ctx.plan(&row.ward).window(row.date, &row.shift, &tz) else {
+            continue;
+        };
+        if shift.window.start < start || shift.window.start >= end {
+            continue;
+        }
+        *planned.entry(row.ward).or_default() +=
+            f64::from(row.planned.saturating_sub(row.absent)) * shift.window.hours().as_f64();
+    }
+    let planned_total = (!planned.is_empty()).then(|| planned.values().sum::<f64>());
+
+    let mut units: Vec<UnitBacktest> = wards
+        .iter()
+        .map(|(ward, acc)| unit(ward.clone(), acc, planned.get(ward).copied()))
+        .collect();
+    let stored_ranks = ranks(&units, |u| u.stored.total_mean);
+    let candidate_ranks = ranks(&units, |u| u.candidate.total_mean);
+    for ((u, s), c) in units.iter_mut().zip(stored_ranks).zip(candidate_ranks) {
+        u.stored.rank = Some(s);
+        u.candidate.rank = Some(c);
+    }
+    Ok(Backtest {
+        from,
+        to,
+        candidate_version: candidate.meta.version.clone(),
+        stored_versions: versions.into_iter().collect(),
+        hours: hours.len() as u64,
+        patient_hours: hospital.patient_hours,
+        skipped,
+        hospital: unit(String::new(), &hospital, planned_total),
+        wards: units,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+/// The report as rows for a file (the hospital first, `ward` empty, then each
+/// ward): stored and candidate side by side.
+///
+/// # Errors
+/// polars refusing a column (a bug).
+pub fn to_frame(report: &Backtest) -> Result<polars::prelude::DataFrame, Error> {
+    use polars::prelude::{Column, DataFrame};
+    let units: Vec<&UnitBacktest> = std::iter::once(&report.hospital).chain(&report.wards).collect();
+    let n = units.len();
+    let f = |name: &str, get: &dyn Fn(&UnitBacktest) -> Option<f64>| {
+        Column::new(name.into(), units.iter().map(|u| get(u)).collect::<Vec<_>>())
+    };
+    let mut columns = vec![
+        Column::new("ward".into(), units.iter().map(|u| u.ward.clone()).collect::<Vec<_>>()),
+        Column::new("hours".into(), units.iter().map(|u| u.hours as i64).collect::<Vec<_>>()),
+        Column::new(
+            "patient_hours".into(),
+            units.iter().map(|u| u.patient_hours as i64).collect::<Vec<_>>(),
+        ),
+        f("stored_total_mean", &|u| Some(u.stored.total_mean)),
+        f("candidate_total_mean", &|u| Some(u.candidate.total_mean)),
+        f("total_change_pct", &|u| u.total_change_pct),
+        Column::new(
+            "stored_rank".into(),
+            units.iter().map(|u| u.stored.rank.map(i64::from)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "candidate_rank".into(),
+            units
+                .iter()
+                .map(|u| u.candidate.rank.map(i64::from))
+                .collect::<Vec<_>>(),
+        ),
+        f("stored_usk_mean", &|u| Some(u.stored.usk_mean)),
+        f("candidate_usk_mean", &|u| Some(u.candidate.usk_mean)),
+        f("stored_ssk_mean", &|u| Some(u.stored.ssk_mean)),
+        f("candidate_ssk_mean", &|u| Some(u.candidate.ssk_mean)),
+    ];
+    for c in Component::ALL {
+        let key = c.key();
+        columns.push(f(&format!("stored_{key}_mean"), &|u| {
+            u.stored.components.get(key).copied()
+        }));
+        columns.push(f(&format!("candidate_{key}_mean"), &|u| {
+            u.candidate.components.get(key).copied()
+        }));
+    }
+    columns.push(f("planned_staff_hours", &|u| u.planned_staff_hours));
+    columns.push(f("stored_need_staff_hours", &|u| u.stored.need_staff_hours));
+    columns.push(f("candidate_need_staff_hours", &|u| u.candidate.need_staff_hours));
+    columns.push(f("stored_gap_staff_hours", &|u| u.stored.gap_staff_hours));
+    columns.push(f("candidate_gap_staff_hours", &|u| u.candidate.gap_staff_hours));
+    Ok(DataFrame::new(n, columns)?)
+}
