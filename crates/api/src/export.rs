@@ -167,3 +167,55 @@ pub(crate) async fn export(state: &AppState, q: &HashMap<String, String>) -> Res
     }
     Ok(response)
 }
+
+/// The longest back-test the API runs (the CLI runs up to a year).
+pub const MAX_BACKTEST_DAYS: i64 = 92;
+
+/// `POST /api/v1/weights/backtest`.
+pub(crate) async fn backtest(
+    state: &AppState,
+    q: &HashMap<String, String>,
+    body: &[u8],
+) -> Result<careload_export::backtest::Backtest> {
+    let date = |name: &'static str| -> Result<chrono::NaiveDate> {
+        let v = q.get(name).ok_or_else(|| Error::BadQuery {
+            param: name,
+            hint: format!("{name} is required; send e.g. from=2026-10-01&to=2026-10-31"),
+        })?;
+        careload_export::parse_date(name, v).map_err(|e| Error::BadQuery {
+            param: name,
+            hint: e.to_string(),
+        })
+    };
+    let (from, to) = (date("from")?, date("to")?);
+    if to >= from && (to - from).num_days() + 1 > MAX_BACKTEST_DAYS {
+        return Err(Error::BadQuery {
+            param: "to",
+            hint: format!(
+                "the API back-tests at most {MAX_BACKTEST_DAYS} days; send a shorter range or use careload weights backtest"
+            ),
+        });
+    }
+    let text = std::str::from_utf8(body).map_err(|_| Error::Unprocessable {
+        hint: "the body is not UTF-8 text; send the weights file (TOML) as it is".into(),
+    })?;
+    let candidate = Weights::from_toml(text, "request body").map_err(|e| Error::Unprocessable {
+        hint: e.to_string(),
+    })?;
+    let stored_ctx = export_context(&state.config, &state.weights).map_err(Error::Config)?;
+    let candidate_ctx = export_context(&state.config, &candidate).map_err(Error::Config)?;
+    careload_export::backtest::backtest(
+        &state.store,
+        &stored_ctx,
+        &candidate_ctx,
+        std::sync::Arc::new(candidate),
+        from,
+        to,
+    )
+    .await
+    .map_err(|e| match e {
+        careload_export::Error::BadSpec(hint) => bad(hint),
+        careload_export::Error::Store(e) => Error::Store(e),
+        other => Error::Internal(other.to_string()),
+    })
+}

@@ -313,6 +313,14 @@ fn parse_date(param: &'static str, value: Option<&String>) -> Result<Option<chro
         .transpose()
 }
 
+pub(crate) async fn backtest(
+    State(state): State<AppState>,
+    Query(q): Params,
+    body: axum::body::Bytes,
+) -> Result<Json<careload_export::backtest::Backtest>> {
+    crate::export::backtest(&state, &q, &body).await.map(Json)
+}
+
 pub(crate) async fn export(State(state): State<AppState>, Query(q): Params) -> Result<axum::response::Response> {
     crate::export::export(&state, &q).await
 }

@@ -83,6 +83,16 @@ const SCHEMAS: &[(&str, &str)] = &[
     ),
     ("StaffingWritten", "{\"rows\": how many rows were stored}."),
     (
+        "WeightsFile",
+        "A weights file (TOML, format 1) as the council writes it; see weights/README.md.",
+    ),
+    (
+        "Backtest",
+        "{from, to, candidate_version, stored_versions, hours, patient_hours, skipped, hospital, wards: [{ward, \
+         hours, patient_hours, planned_staff_hours, stored: {total_mean, usk_mean, ssk_mean, components, \
+         need_staff_hours, gap_staff_hours, rank}, candidate: {…}, total_change_pct}], elapsed_ms}.",
+    ),
+    (
         "Export",
         "A file named careload-<level>-<grain>-<from>-<to>.<ext> (Content-Disposition): one row per unit and period \
          with the columns of docs/exports.md, as CSV, Excel CSV, Parquet or a JSON array of row objects.",

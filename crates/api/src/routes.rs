@@ -524,6 +524,29 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::weights),
     },
     RouteSpec {
+        method: Method::Post,
+        body: Some(Body {
+            media: "application/toml",
+            schema: "WeightsFile",
+        }),
+        path: "/api/v1/weights/backtest",
+        operation: "backtest_weights",
+        summary: "Re-score the stored history of from..to (at most 92 days) under the candidate weights file in the \
+                  body and compare with what was stored, per ward and for the hospital: mean hourly total, \
+                  professions, components, ranks, staffing gap. Nothing stored changes; a refused file gets 422 \
+                  with every problem and its line",
+        access: Access::Roles(ADMIN),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[
+            query("from", true, Some("date"), "First local date, YYYY-MM-DD, inclusive"),
+            query("to", true, Some("date"), "Last local date, YYYY-MM-DD, inclusive"),
+        ],
+        response: "Backtest",
+        media: Media::Json,
+        handler: || post(handlers::backtest),
+    },
+    RouteSpec {
         method: Method::Get,
         body: None,
         path: "/api/v1/weights/versions",

@@ -1208,7 +1208,49 @@ async fn exports_stream_a_named_file_for_controllers(store: Store) {
     }
 }
 
+async fn admins_backtest_a_candidate_without_changing_history(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let today = world.hour.with_timezone(&chrono_tz::Europe::Stockholm).date_naive();
+    let path = format!("/api/v1/weights/backtest?from={}&to={today}", today - Duration::days(1));
+
+    let (status, _) = post(&app, &path, Some(STAFF), "application/toml", WEIGHTS).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only admins back-test");
+    let (status, body) = post(&app, &path, Some(ADMIN), "application/toml", WEIGHTS).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let same: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(same["candidate_version"], "2026.1");
+    assert_eq!(same["skipped"], 0);
+    assert!(same["patient_hours"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(same["hospital"]["stored"], same["hospital"]["candidate"], "the version in force changes nothing");
+
+    let candidate = WEIGHTS
+        .replace("version = \"2026.1\"", "version = \"2027.1\"")
+        .replace("[medications.oral]\n", "[medications.oral]\n# doubled\n");
+    let (status, body) = post(&app, &path, Some(ADMIN), "application/toml", &candidate).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["candidate_version"], "2027.1");
+    assert_eq!(v["hospital"]["stored"], same["hospital"]["stored"], "history unchanged by a back-test");
+
+    let broken = WEIGHTS.replace("format = 1", "format = \"one\"");
+    let (status, body) = post(&app, &path, Some(ADMIN), "application/toml", &broken).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("request body"), "names the file and line: {body}");
+    let (status, body) = post(
+        &app,
+        "/api/v1/weights/backtest?from=2026-01-01&to=2026-12-31",
+        Some(ADMIN),
+        "application/toml",
+        WEIGHTS,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("at most 92 days"), "{body}");
+}
+
 on_every_backend!(
+    admins_backtest_a_candidate_without_changing_history,
     exports_stream_a_named_file_for_controllers,
     planned_staffing_is_imported_whole_and_compared_with_the_need,
     a_ward_that_just_emptied_is_listed_empty_and_an_old_one_is_not,
