@@ -199,9 +199,8 @@ pub(crate) async fn backtest(
     let text = std::str::from_utf8(body).map_err(|_| Error::Unprocessable {
         hint: "the body is not UTF-8 text; send the weights file (TOML) as it is".into(),
     })?;
-    let candidate = Weights::from_toml(text, "request body").map_err(|e| Error::Unprocessable {
-        hint: e.to_string(),
-    })?;
+    let candidate =
+        Weights::from_toml(text, "request body").map_err(|e| Error::Unprocessable { hint: e.to_string() })?;
     let stored_ctx = export_context(&state.config, &state.weights).map_err(Error::Config)?;
     let candidate_ctx = export_context(&state.config, &candidate).map_err(Error::Config)?;
     careload_export::backtest::backtest(

@@ -1222,7 +1222,10 @@ async fn admins_backtest_a_candidate_without_changing_history(store: Store) {
     assert_eq!(same["candidate_version"], "2026.1");
     assert_eq!(same["skipped"], 0);
     assert!(same["patient_hours"].as_u64().unwrap_or(0) > 0);
-    assert_eq!(same["hospital"]["stored"], same["hospital"]["candidate"], "the version in force changes nothing");
+    assert_eq!(
+        same["hospital"]["stored"], same["hospital"]["candidate"],
+        "the version in force changes nothing"
+    );
 
     let candidate = WEIGHTS
         .replace("version = \"2026.1\"", "version = \"2027.1\"")
@@ -1231,7 +1234,10 @@ async fn admins_backtest_a_candidate_without_changing_history(store: Store) {
     assert_eq!(status, StatusCode::OK, "{body}");
     let v: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(v["candidate_version"], "2027.1");
-    assert_eq!(v["hospital"]["stored"], same["hospital"]["stored"], "history unchanged by a back-test");
+    assert_eq!(
+        v["hospital"]["stored"], same["hospital"]["stored"],
+        "history unchanged by a back-test"
+    );
 
     let broken = WEIGHTS.replace("format = 1", "format = \"one\"");
     let (status, body) = post(&app, &path, Some(ADMIN), "application/toml", &broken).await;

@@ -499,6 +499,36 @@ pub const ENV_KEYS: &[EnvKey] = &[
         },
     },
     EnvKey {
+        name: "CARELOAD_QUALITY_NORTON_MAX_AGE_DAYS",
+        key: "quality.norton_max_age_days",
+        default: "7",
+        doc: "Documentation quality: a Norton assessment older than this many days counts as stale",
+        apply: |c, v| {
+            c.quality.norton_max_age_days = parse(v, "a number of days, e.g. 7")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_QUALITY_GENERIC_CODES",
+        key: "quality.generic_codes",
+        default: "other,annat",
+        doc: "Documentation quality: activity codes that say nothing specific (comma-separated)",
+        apply: |c, v| {
+            c.quality.generic_codes = list(v);
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_QUALITY_THIN_AFTER_HOURS",
+        key: "quality.thin_after_hours",
+        default: "24",
+        doc: "Documentation quality: hours after admission from which thin documentation counts",
+        apply: |c, v| {
+            c.quality.thin_after_hours = parse(v, "a number of hours, e.g. 24")?;
+            Ok(())
+        },
+    },
+    EnvKey {
         name: "CARELOAD_API_LISTEN",
         key: "api.listen",
         default: "127.0.0.1:8080",
@@ -624,6 +654,7 @@ mod tests {
                 "false" => "true",
                 "true" => "false",
                 "sim" => "files",
+                "7" => "8",
                 d if d.parse::<u64>().is_ok() => "7",
                 d if d.parse::<f64>().is_ok() => "7.25",
                 _ => "other:1",

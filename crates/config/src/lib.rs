@@ -45,6 +45,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// Next-shift planning: verdict thresholds, team balancing, admissions.
     pub planning: PlanningConfig,
+    /// Documentation quality (fill rate): what counts as incomplete.
+    pub quality: QualityConfig,
     /// Per-ward settings, keyed by ward id.
     pub wards: BTreeMap<String, WardConfig>,
 }
@@ -60,6 +62,30 @@ pub struct PlanningConfig {
     pub balance: BalanceOptions,
     /// `[planning.admission]`: the need assumed for the next admission.
     pub admission: AdmissionAssumption,
+}
+
+/// `[quality]`: what the documentation-quality indicator counts as
+/// incomplete (`careload_scoring::quality` documents each flag).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QualityConfig {
+    /// A Norton assessment older than this many days counts as stale.
+    pub norton_max_age_days: u32,
+    /// Activity codes that say nothing specific.
+    pub generic_codes: Vec<String>,
+    /// Hours after admission from which thin documentation counts.
+    pub thin_after_hours: u32,
+}
+
+impl Default for QualityConfig {
+    fn default() -> QualityConfig {
+        let d = careload_scoring::quality::QualityRules::default();
+        QualityConfig {
+            norton_max_age_days: d.norton_max_age_days,
+            generic_codes: d.generic_codes,
+            thin_after_hours: d.thin_after_hours,
+        }
+    }
 }
 
 /// `[database]`.
@@ -525,6 +551,12 @@ impl Config {
                 "planning.admission",
                 "points per hour must be 0 or more, e.g. 1.5",
             ));
+        }
+        if !(1..=365).contains(&self.quality.norton_max_age_days) {
+            return Err(invalid("quality.norton_max_age_days", "must be 1–365 days, e.g. 7"));
+        }
+        if self.quality.thin_after_hours > 336 {
+            return Err(invalid("quality.thin_after_hours", "must be 0–336 hours, e.g. 24"));
         }
         if self.schedule.minute > 59 {
             return Err(invalid("schedule.minute", "must be 0–59, the minute past each hour"));

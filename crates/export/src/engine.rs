@@ -88,7 +88,20 @@ struct Pending {
     ssk: i64,
     components: [i64; 9],
     unmatched: i64,
+    /// `q_*` sums in [`QUALITY`] order.
+    quality: [i64; 7],
 }
+
+/// The documentation-quality sums kept per unit-hour, in frame column names.
+const QUALITY: [&str; 7] = [
+    "q_assessed",
+    "q_norton_stale",
+    "q_news2_overdue",
+    "q_thin",
+    "q_activities",
+    "q_activities_no_due",
+    "q_activities_generic",
+];
 
 type UnitKey = (u32, String, String);
 
@@ -358,6 +371,16 @@ impl<'a> Exporter<'a> {
             ssk: t.professions.ssk.milli(),
             components,
             unmatched: i64::from(t.unmatched),
+            quality: [
+                t.quality.assessed,
+                t.quality.norton_stale,
+                t.quality.news2_overdue,
+                t.quality.thin_after_admission,
+                t.quality.activities,
+                t.quality.activities_without_due,
+                t.quality.activities_generic,
+            ]
+            .map(i64::from),
         });
     }
 
@@ -403,6 +426,7 @@ impl<'a> Exporter<'a> {
         let mut ssk = Vec::with_capacity(n);
         let mut comps: Vec<Vec<i64>> = (0..9).map(|_| Vec::with_capacity(n)).collect();
         let mut unmatched = Vec::with_capacity(n);
+        let mut quality: Vec<Vec<i64>> = (0..QUALITY.len()).map(|_| Vec::with_capacity(n)).collect();
         for r in rows {
             period.push(r.period);
             ward.push(r.ward);
@@ -415,6 +439,9 @@ impl<'a> Exporter<'a> {
                 v.push(c);
             }
             unmatched.push(r.unmatched);
+            for (v, q) in quality.iter_mut().zip(r.quality) {
+                v.push(q);
+            }
         }
         let mut columns = vec![
             Column::new("period".into(), period),
@@ -429,6 +456,9 @@ impl<'a> Exporter<'a> {
             columns.push(Column::new(c.key().into(), v));
         }
         columns.push(Column::new("unmatched".into(), unmatched));
+        for (v, name) in quality.into_iter().zip(QUALITY) {
+            columns.push(Column::new(name.into(), v));
+        }
         let frame = DataFrame::new(n, columns)?;
 
         let points = |name: &str| col(name).cast(DataType::Float64) / lit(1000.0);
@@ -449,6 +479,9 @@ impl<'a> Exporter<'a> {
             aggs.push(points(c.key()).mean().alias(format!("{}_mean", c.key())));
         }
         aggs.push(col("unmatched").sum().alias("unmatched_items"));
+        for name in QUALITY {
+            aggs.push(col(name).sum());
+        }
         let grouped = frame
             .lazy()
             .group_by([col("period"), col("ward"), col("team")])
@@ -569,6 +602,32 @@ impl<'a> Exporter<'a> {
             out.push(rounded(g.column(&format!("{}_mean", c.key()))?)?);
         }
         out.push(g.column("unmatched_items")?.clone());
+        let q = |name: &str| -> Result<Vec<i64>, Error> { Ok(g.column(name)?.i64()?.into_no_null_iter().collect()) };
+        let assessed = q("q_assessed")?;
+        let activities = q("q_activities")?;
+        out.push(Column::new("quality_assessed_patient_hours".into(), assessed.clone()));
+        let share = |name: &str, of: &[i64], v: Vec<i64>| {
+            decimal(
+                name,
+                v.iter()
+                    .zip(of)
+                    .map(|(&x, &of)| (of > 0).then(|| x as f64 / of as f64))
+                    .collect(),
+            )
+        };
+        out.push(share("norton_stale_share", &assessed, q("q_norton_stale")?));
+        out.push(share("news2_overdue_share", &assessed, q("q_news2_overdue")?));
+        out.push(share("thin_after_admission_share", &assessed, q("q_thin")?));
+        out.push(share(
+            "activities_without_due_share",
+            &activities,
+            q("q_activities_no_due")?,
+        ));
+        out.push(share(
+            "activities_generic_share",
+            &activities,
+            q("q_activities_generic")?,
+        ));
 
         if self.spec.staffing {
             let key = |i: usize| (period_ids[i], wards[i].clone(), teams[i].clone());

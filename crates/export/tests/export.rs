@@ -18,6 +18,7 @@ use careload_export::backtest::backtest;
 use careload_export::schema::{self, Kind};
 use careload_export::{Context, Error, ExportSpec, Format, Grain, export, parse_date};
 use careload_planning::PlannedStaffing;
+use careload_scoring::quality::{QualityRules, assess};
 use careload_scoring::snapshot::{
     Activity, ActivityStatus, Dosing, MedicationOrder, News2Observation, Norton, NortonActivity, PatientKey,
     Profession, Route,
@@ -55,7 +56,7 @@ fn patient(key: &str, ward: &str, team: &str, hour: DateTime<Utc>, load: u32) ->
         assessed_at: as_of - Duration::hours(3),
     });
     s.news2.push(News2Observation {
-        at: as_of - Duration::hours(1),
+        at: as_of - Duration::hours(i64::from(load % 5) * 2),
         value: (load % 7) as u8,
         source: None,
     });
@@ -103,7 +104,9 @@ async fn fill(store: &Store, w: &Weights, day0: DateTime<Utc>, hours: i64) -> Ve
         let pairs: Vec<(Snapshot, Score)> = census(hour, day0)
             .into_iter()
             .map(|s| {
-                let sc = score_now(&s, w);
+                let mut sc = score_now(&s, w);
+                // as the hourly run does
+                sc.quality = Some(assess(&s, s.as_of, &QualityRules::default()));
                 (s, sc)
             })
             .collect();
@@ -204,7 +207,35 @@ async fn ward_days_match_a_hand_count(ctx: Ctx) {
         assert!(close(num("total_max"), totals[totals.len() - 1]), "{ward} {day} max");
         assert!(close(num("points_sum"), totals.iter().sum()), "{ward} {day} sum");
         assert_eq!(row["period_start"], start.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        // documentation quality: shares of the assessed patient-hours
+        let assessed: Vec<_> = written
+            .iter()
+            .filter(|(hour, s, _)| s.placement.ward == *ward && *hour >= start && *hour < end)
+            .map(|(_, _, sc)| sc.quality.expect("assessed"))
+            .collect();
+        assert_eq!(num("quality_assessed_patient_hours") as usize, assessed.len());
+        let overdue = assessed.iter().filter(|q| q.news2_overdue).count() as f64 / assessed.len() as f64;
+        assert!(
+            close(num("news2_overdue_share"), overdue),
+            "{ward} {day}: {} vs {overdue}",
+            row["news2_overdue_share"]
+        );
+        let (open, no_due) = assessed.iter().fold((0u32, 0u32), |(a, b), q| {
+            (a + u32::from(q.activities), b + u32::from(q.activities_without_due))
+        });
+        if open > 0 {
+            assert!(close(
+                num("activities_without_due_share"),
+                f64::from(no_due) / f64::from(open)
+            ));
+        } else {
+            assert_eq!(row["activities_without_due_share"], "");
+        }
     }
+    assert!(
+        rows.iter().any(|r| r["news2_overdue_share"] != "0.000"),
+        "some NEWS2 is overdue in the test data: {rows:?}"
+    );
     // p9 is on W2 only on the second day: three patients that day, two the first.
     let w2: Vec<&str> = rows
         .iter()

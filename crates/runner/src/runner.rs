@@ -29,6 +29,7 @@ use std::time::Instant;
 
 use careload_config::{Config, SourceKind};
 use careload_ingest::{Mapping, MappingConfig, PseudonymKey, ReadReport, Resources};
+use careload_scoring::quality::{self, QualityRules};
 use careload_scoring::{Rollup, Score, Snapshot, Weights, Window, rollup, score};
 use careload_store::{ConfiguredWard, Outcome, RunId, RunReport, Store, hour_of};
 use chrono::{DateTime, Duration, Timelike, Utc};
@@ -140,6 +141,8 @@ pub struct Runner {
     mapping: Arc<Mapping>,
     key: PseudonymKey,
     source: Source,
+    /// What the documentation-quality indicator counts as incomplete.
+    quality: Arc<QualityRules>,
     tz: Tz,
     resync_hour: u32,
     retention_days: u32,
@@ -160,9 +163,16 @@ impl Runner {
     /// # Errors
     /// The mapping file or the pseudonym key cannot be used, or the time zone is unknown.
     pub fn new(config: &Config, store: Store, weights: Arc<Weights>, source: Source) -> Result<Runner> {
+        let quality = Arc::new(QualityRules {
+            norton_max_age_days: config.quality.norton_max_age_days,
+            generic_codes: config.quality.generic_codes.clone(),
+            thin_after_hours: config.quality.thin_after_hours,
+            full_items: weights.modifiers.newly_admitted.full_documentation_items,
+        });
         Ok(Runner {
             store,
             weights,
+            quality,
             mapping: Arc::new(load_mapping(config.source.mapping.as_deref())?),
             key: pseudonym_key(&config.source.pseudonym_key_env)?,
             source,
@@ -419,12 +429,14 @@ impl Runner {
         let score_started = Instant::now();
         let resources = std::mem::take(&mut self.held.resources);
         let (mapping, key, weights) = (self.mapping.clone(), self.key.clone(), self.weights.clone());
+        let rules = self.quality.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let (snapshots, mapped) = careload_ingest::map(&resources, &mapping, &key, hour);
             let scored: Vec<(Snapshot, Score)> = snapshots
                 .into_iter()
                 .map(|s| {
-                    let sc = score(&s, &weights, Window::hour(hour));
+                    let mut sc = score(&s, &weights, Window::hour(hour));
+                    sc.quality = Some(quality::assess(&s, s.as_of, &rules));
                     (s, sc)
                 })
                 .collect();

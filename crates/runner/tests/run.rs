@@ -111,6 +111,15 @@ async fn backfill_writes_every_hour_and_wards_sum_their_patients() {
         }
         let h = store.hospital_hours(run.hour, to).await.unwrap();
         assert_eq!(h[0].totals.patients as usize, hospital_patients);
+        // every patient's documentation was assessed, and the simulated
+        // hospital's journal has gaps (new admissions, NEWS2 due)
+        let q = &h[0].totals.quality;
+        assert_eq!(q.assessed as usize, hospital_patients);
+        assert!(
+            q.activities > 0 && q.news2_overdue + q.thin_after_admission + q.norton_stale > 0,
+            "{q:?}"
+        );
+        assert!(q.norton_stale <= q.assessed && q.activities_without_due <= q.activities);
         assert_eq!(h[0].totals.total, hospital_total);
         assert_eq!(hospital_patients, run.patients);
     }

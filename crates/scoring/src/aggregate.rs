@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::points::{Points, Qty};
+use crate::quality::QualityCounts;
 use crate::score::{Components, Score, Split};
 use crate::snapshot::Snapshot;
 use crate::weights::StaffHours;
@@ -29,6 +30,9 @@ pub struct Totals {
     pub professions: Split,
     /// Items the weights did not know, summed.
     pub unmatched: u32,
+    /// Documentation quality of the patients the hourly run assessed.
+    #[serde(default)]
+    pub quality: QualityCounts,
 }
 
 impl Totals {
@@ -39,6 +43,9 @@ impl Totals {
         self.components.merge(&score.components);
         self.professions.merge(&score.professions);
         self.unmatched += score.unmatched.len() as u32;
+        if let Some(q) = &score.quality {
+            self.quality.add(q);
+        }
     }
 
     /// Adds another group's sums.
@@ -48,6 +55,7 @@ impl Totals {
         self.components.merge(&other.components);
         self.professions.merge(&other.professions);
         self.unmatched += other.unmatched;
+        self.quality.merge(&other.quality);
     }
 
     /// The staff-hours these points need, per profession, for a ward care category.

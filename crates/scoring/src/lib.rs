@@ -22,6 +22,7 @@ pub mod change;
 pub mod explain;
 pub mod news2;
 pub mod points;
+pub mod quality;
 pub mod score;
 pub mod shift;
 pub mod snapshot;

@@ -412,6 +412,10 @@ pub struct Score {
     pub contributions: Vec<Contribution>,
     /// Items in the window whose code or category the weights do not know.
     pub unmatched: Vec<Source>,
+    /// Documentation quality, when the hourly run assessed it (not part of
+    /// the score: [`score`] leaves it `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<crate::quality::Quality>,
 }
 
 struct Builder<'a> {
@@ -558,6 +562,7 @@ pub fn score(s: &Snapshot, w: &Weights, window: Window) -> Score {
         news2_measurements_24h: head.news2_measurements_24h,
         contributions,
         unmatched,
+        quality: None,
     }
 }
 
@@ -899,6 +904,7 @@ impl Batch {
             news2_measurements_24h: h.news2_measurements_24h,
             contributions: self.contributions(i).to_vec(),
             unmatched: self.unmatched(i).to_vec(),
+            quality: None,
         }
     }
 }

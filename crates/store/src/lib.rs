@@ -36,6 +36,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
+use careload_scoring::quality::QualityCounts;
 use careload_scoring::score::{Component, Components, Split};
 use careload_scoring::snapshot::PatientKey;
 use careload_scoring::{Points, Rollup, Score, Snapshot, Totals, Weights};
@@ -55,7 +56,7 @@ pub use trend::{DistinctPatients, StoredPatientHour};
 /// Patient rows per INSERT: 24 parameters each, well under SQLite's 32,766
 /// and PostgreSQL's 65,535 parameters per statement.
 const PATIENT_CHUNK: usize = 400;
-/// Unit rows per INSERT: 19 parameters each.
+/// Unit rows per INSERT: 26 parameters each.
 const UNIT_CHUNK: usize = 1000;
 
 /// The component columns, in [`Component::ALL`] order.
@@ -79,7 +80,8 @@ const PATIENT_LIGHT: &str = "hour, patient_key, ward, team, bed, as_of, run_id, 
 
 const UNIT_COLUMNS: &str = "hour, level, ward, team, patients, total_milli, usk_milli, ssk_milli, \
     medications_milli, orders_milli, basic_nursing_milli, specific_nursing_milli, news2_milli, \
-    emotional_support_milli, care_plans_milli, diagnoses_milli, modifiers_milli, unmatched, weights_version";
+    emotional_support_milli, care_plans_milli, diagnoses_milli, modifiers_milli, unmatched, weights_version, \
+    q_assessed, q_norton_stale, q_news2_overdue, q_activities, q_activities_no_due, q_activities_generic, q_thin";
 
 /// The history store over one database.
 #[derive(Clone, Debug)]
@@ -155,6 +157,15 @@ macro_rules! unit_hour {
                     ssk: Points::from_milli(row.try_get("ssk_milli")?),
                 },
                 unmatched: count(row.try_get("unmatched")?)?,
+                quality: QualityCounts {
+                    assessed: count(row.try_get("q_assessed")?)?,
+                    norton_stale: count(row.try_get("q_norton_stale")?)?,
+                    news2_overdue: count(row.try_get("q_news2_overdue")?)?,
+                    activities: count(row.try_get("q_activities")?)?,
+                    activities_without_due: count(row.try_get("q_activities_no_due")?)?,
+                    activities_generic: count(row.try_get("q_activities_generic")?)?,
+                    thin_after_admission: count(row.try_get("q_thin")?)?,
+                },
             },
             weights_version: row.try_get("weights_version")?,
         }
@@ -525,7 +536,16 @@ impl Store {
                     for c in Component::ALL {
                         b.push_bind(t.components.get(c).milli());
                     }
-                    b.push_bind(i64::from(t.unmatched)).push_bind(weights_version);
+                    let q = &t.quality;
+                    b.push_bind(i64::from(t.unmatched))
+                        .push_bind(weights_version)
+                        .push_bind(i64::from(q.assessed))
+                        .push_bind(i64::from(q.norton_stale))
+                        .push_bind(i64::from(q.news2_overdue))
+                        .push_bind(i64::from(q.activities))
+                        .push_bind(i64::from(q.activities_without_due))
+                        .push_bind(i64::from(q.activities_generic))
+                        .push_bind(i64::from(q.thin_after_admission));
                 });
                 q.build().execute(&mut *tx).await?;
             }

@@ -9,6 +9,7 @@
 //! here, in the database, from the `(ward, hour, patient_key, …)` index.
 
 use careload_scoring::aggregate::NO_TEAM;
+use careload_scoring::quality::QualityCounts;
 use careload_scoring::score::{Component, Components, Split};
 use careload_scoring::{Points, Totals};
 use chrono::{DateTime, Utc};

@@ -22,6 +22,7 @@ h2{font-size:1.3rem;margin:0 0 .3rem}
 .top{display:flex;flex-wrap:wrap;align-items:flex-end;gap:.6rem 2.5rem;border-bottom:4px solid #000;padding-bottom:.5rem;margin-bottom:.6rem}
 .top .title{flex:1 1 20rem}
 .asof{font-size:1.1rem;color:#222;margin-top:.2rem}
+.quality{font-size:1rem;margin-top:.2rem}.quality.gaps{color:#7a4a00}.quality.ok{color:#2d5a2d}
 .nav{font-size:.9rem}
 .now{text-align:right}
 .big{font-size:3.4rem;font-weight:700;line-height:1}

@@ -88,10 +88,48 @@ fn header(ward: &WardView, ctx: &ScreenContext) -> String {
         String::new()
     };
     format!(
-        r#"<header class="top"><div class="title"><h1>{name}</h1><div class="asof">{asof} · <a href="{overview}">sjukhusöversikt</a></div></div>{now}</header>"#,
+        r#"<header class="top"><div class="title"><h1>{name}</h1><div class="asof">{asof} · <a href="{overview}">sjukhusöversikt</a></div>{quality}</div>{now}</header>"#,
         overview = href("/", ctx),
         name = escape(&ward.name),
         asof = as_of_line(&ward.state, ctx),
+        quality = quality_line(&ward.totals),
+    )
+}
+
+/// The documentation-quality indicator: what of the journal behind the
+/// score is missing or late this hour (empty when the hour was not assessed).
+fn quality_line(t: &Totals) -> String {
+    let q = &t.quality;
+    if q.assessed == 0 {
+        return String::new();
+    }
+    let mut parts = Vec::new();
+    let mut push = |n: u32, what: &str| {
+        if n > 0 {
+            parts.push(format!("{what} {n}"));
+        }
+    };
+    push(q.norton_stale, "Norton saknas/gammal");
+    push(q.news2_overdue, "NEWS2 försenad");
+    push(q.thin_after_admission, "tunn journal efter inskrivning");
+    if q.activities_without_due > 0 {
+        parts.push(format!(
+            "aktiviteter utan tid {} av {}",
+            q.activities_without_due, q.activities
+        ));
+    }
+    if q.activities_generic > 0 {
+        parts.push(format!("allmänna aktivitetskoder {}", q.activities_generic));
+    }
+    let (class, text) = if parts.is_empty() {
+        ("quality ok", "Journalen komplett för poängen".to_owned())
+    } else {
+        ("quality gaps", format!("Journal: {}", parts.join(" · ")))
+    };
+    format!(
+        r#"<div class="{class}" id="quality" title="Dokumentationskvalitet för {} patienter: poängen bygger på journalen">{}</div>"#,
+        q.assessed,
+        escape(&text)
     )
 }
 
@@ -379,6 +417,22 @@ pub(crate) mod tests {
     use careload_scoring::news2::RiskLevel;
 
     #[test]
+    fn the_quality_line_names_each_gap_or_says_complete() {
+        let mut t = totals(3, 4, 2);
+        assert_eq!(quality_line(&t), "", "hours not assessed show nothing");
+        t.quality.assessed = 3;
+        assert!(quality_line(&t).contains("Journalen komplett"));
+        t.quality.norton_stale = 1;
+        t.quality.activities = 10;
+        t.quality.activities_without_due = 4;
+        let line = quality_line(&t);
+        assert!(line.contains("Norton saknas/gammal 1"), "{line}");
+        assert!(line.contains("aktiviteter utan tid 4 av 10"), "{line}");
+        assert!(!line.contains("NEWS2"), "no NEWS2 gap, none shown: {line}");
+        assert!(line.contains(r#"class="quality gaps""#));
+    }
+
+    #[test]
     fn location_ids_lose_the_ward_prefix_on_the_ward_screen() {
         assert_eq!(short_label("w01-a", "w01"), "A");
         assert_eq!(short_label("w01-r03-b2", "w01"), "r03-b2");
@@ -431,6 +485,7 @@ pub(crate) mod tests {
                 ssk: Points::whole(ssk),
             },
             unmatched: 0,
+            quality: Default::default(),
         }
     }
 
