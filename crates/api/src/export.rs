@@ -146,7 +146,7 @@ async fn produce(
 /// `GET /api/v1/export`.
 pub(crate) async fn export(state: &AppState, q: &HashMap<String, String>) -> Result<Response> {
     let (spec, format) = parse(q)?;
-    let ctx = export_context(&state.config, &state.weights).map_err(Error::Config)?;
+    let ctx = export_context(&state.config, &state.weights()).map_err(Error::Config)?;
     let file_name = spec.file_name(format);
     let (ready_tx, ready_rx) = oneshot::channel();
     let (tx, rx) = mpsc::channel(4);
@@ -201,7 +201,7 @@ pub(crate) async fn backtest(
     })?;
     let candidate =
         Weights::from_toml(text, "request body").map_err(|e| Error::Unprocessable { hint: e.to_string() })?;
-    let stored_ctx = export_context(&state.config, &state.weights).map_err(Error::Config)?;
+    let stored_ctx = export_context(&state.config, &state.weights()).map_err(Error::Config)?;
     let candidate_ctx = export_context(&state.config, &candidate).map_err(Error::Config)?;
     careload_export::backtest::backtest(
         &state.store,

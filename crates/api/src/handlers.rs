@@ -93,7 +93,8 @@ pub(crate) async fn patient(State(state): State<AppState>, Path(key): Path<Strin
 }
 
 pub(crate) async fn weights(State(state): State<AppState>) -> Result<Json<WeightsInForce>> {
-    let w = &state.weights;
+    let w = state.weights();
+    let w = &*w;
     let recorded = state
         .store
         .weights_versions()

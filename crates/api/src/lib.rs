@@ -47,8 +47,9 @@ pub struct AppState {
     pub store: Store,
     /// The service configuration.
     pub config: Arc<Config>,
-    /// The weights in force (for forecasts).
-    pub weights: Arc<Weights>,
+    /// The weights in force (for forecasts), switched by the hourly run when
+    /// a council activation takes effect: read with [`AppState::weights`].
+    weights: Arc<std::sync::RwLock<Arc<Weights>>>,
     /// The hospital's time zone (`scoring.time_zone`).
     pub tz: chrono_tz::Tz,
     auth: Arc<auth::Auth>,
@@ -103,7 +104,7 @@ impl AppState {
         AppState {
             store,
             config,
-            weights,
+            weights: Arc::new(std::sync::RwLock::new(weights)),
             tz,
             auth: Arc::new(auth),
             metrics: Arc::new(metrics::Metrics::default()),
@@ -120,6 +121,20 @@ impl AppState {
     /// after every run.
     pub fn data_changed(&self) {
         self.cache.clear();
+    }
+
+    /// The weights in force now.
+    pub fn weights(&self) -> Arc<Weights> {
+        match self.weights.read() {
+            Ok(w) => w.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The cell the hourly run publishes the weights in force to
+    /// (`careload_runner::Runner::publish_weights`).
+    pub fn weights_cell(&self) -> Arc<std::sync::RwLock<Arc<Weights>>> {
+        self.weights.clone()
     }
 }
 

@@ -97,7 +97,8 @@ fn care_category(state: &AppState, ward: &str) -> String {
     if let Some(c) = state.config.wards.get(ward).and_then(|w| w.care_category.clone()) {
         return c;
     }
-    let known = &state.weights.staff_hours;
+    let weights = state.weights();
+    let known = &weights.staff_hours;
     if known.contains_key("general") {
         "general".into()
     } else {
@@ -155,7 +156,7 @@ fn forecasts(state: &AppState, inputs: &WardInputs, shifts: &[&ShiftWindow]) -> 
                 p.team.clone(),
                 p.room.clone(),
                 p.bed.clone(),
-                &forecast(s, &state.weights, hours),
+                &forecast(s, &state.weights(), hours),
             )
         })
         .collect()
@@ -163,7 +164,7 @@ fn forecasts(state: &AppState, inputs: &WardInputs, shifts: &[&ShiftWindow]) -> 
 
 fn needs(state: &AppState, inputs: &WardInputs, shifts: &[ShiftWindow]) -> Result<Vec<ShiftNeed>> {
     let factors =
-        staff_hours_for(&state.weights, &inputs.category).map_err(|e| Error::Config(format!("wards: {e}")))?;
+        staff_hours_for(&state.weights(), &inputs.category).map_err(|e| Error::Config(format!("wards: {e}")))?;
     let refs: Vec<&ShiftWindow> = shifts.iter().collect();
     let fc = forecasts(state, inputs, &refs);
     Ok(shifts.iter().map(|s| shift_need(&fc, s, factors)).collect())

@@ -585,7 +585,7 @@ pub async fn patient(state: &AppState, key: &str, now: DateTime<Utc>) -> Result<
             component: c.component,
             profession: c.profession,
             parameter: c.parameter,
-            parameter_path: describe_parameter(c.parameter, c.source, &plain, &state.weights),
+            parameter_path: describe_parameter(c.parameter, c.source, &plain, &state.weights()),
             source: c.source,
             item: describe_source(c.source, &plain),
             weight: c.weight,
@@ -625,7 +625,7 @@ pub async fn forecast(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<
             .collect(),
         None => Vec::new(),
     };
-    let weights = state.weights.clone();
+    let weights = state.weights();
     let per_patient = tokio::task::spawn_blocking(move || {
         snapshots
             .iter()
@@ -659,7 +659,7 @@ pub async fn forecast(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<
     Ok(WardForecast {
         id: id.to_owned(),
         hour: shown,
-        weights_version: state.weights.meta.version.clone(),
+        weights_version: state.weights().meta.version.clone(),
         hours: (0..i64::from(hours)).map(|h| start + Duration::hours(h)).collect(),
         ward: ForecastSeries {
             name: "ward".into(),

@@ -271,6 +271,27 @@ pub(crate) enum WeightsCommand {
     },
     /// Re-score the stored history under a candidate version and show what would have moved (nothing stored changes).
     Backtest(BacktestArgs),
+    /// Record the council's decision to put a weights file in force from its effective date (audited).
+    Activate(ActivateArgs),
+}
+
+/// `careload weights activate`.
+#[derive(Debug, Args)]
+pub(crate) struct ActivateArgs {
+    /// The weights file the council decided (TOML); its `meta.effective_from` is when it takes effect.
+    pub(crate) file: PathBuf,
+    /// Who records the decision (name or user id; goes into the audit log).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) by: String,
+    /// The decision's reference: the council's minutes or case number.
+    #[arg(long, value_name = "REF")]
+    pub(crate) reference: String,
+    /// The service configuration (TOML); without it the defaults, overridden by CARELOAD_* variables.
+    #[arg(long, value_name = "FILE", env = "CARELOAD_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// The history store's URL, instead of `database.url`.
+    #[arg(long, value_name = "URL")]
+    pub(crate) db: Option<String>,
 }
 
 /// `careload weights backtest`.

@@ -132,12 +132,22 @@ struct Held {
     since: Option<DateTime<Utc>>,
 }
 
+/// The weights in force, shared between the hourly run (which switches
+/// them when an activation takes effect) and the API.
+pub type SharedWeights = Arc<std::sync::RwLock<Arc<Weights>>>;
+
 /// The hourly run: a store, the weights, the mapping, the pseudonym key, a
 /// source, and the FHIR state merged from run to run.
 #[derive(Debug)]
 pub struct Runner {
     store: Store,
+    /// The weights scoring the hour being run: an activation in force for
+    /// its date, else `configured`.
     weights: Arc<Weights>,
+    /// The weights of the configuration (`scoring.weights`).
+    configured: Arc<Weights>,
+    /// Where the weights in force are published (the API reads them).
+    published: Option<SharedWeights>,
     mapping: Arc<Mapping>,
     key: PseudonymKey,
     source: Source,
@@ -171,7 +181,9 @@ impl Runner {
         });
         Ok(Runner {
             store,
+            configured: weights.clone(),
             weights,
+            published: None,
             quality,
             mapping: Arc::new(load_mapping(config.source.mapping.as_deref())?),
             key: pseudonym_key(&config.source.pseudonym_key_env)?,
@@ -248,6 +260,49 @@ impl Runner {
         &self.weights
     }
 
+    /// Publishes the weights in force to `cell` from now on (the API's
+    /// forecasts and weights routes read it).
+    pub fn publish_weights(&mut self, cell: SharedWeights) {
+        if let Ok(mut w) = cell.write() {
+            *w = self.weights.clone();
+        }
+        self.published = Some(cell);
+    }
+
+    /// Switches to the weights in force on `hour`'s local date: the latest
+    /// council activation effective by then (`careload weights activate`),
+    /// else the configured file. A store that cannot be read or an
+    /// activation that no longer parses keeps the current weights (logged).
+    async fn weights_for(&mut self, hour: DateTime<Utc>) {
+        let date = hour.with_timezone(&self.tz).date_naive();
+        let wanted = match self.store.activation_for(date).await {
+            Ok(Some(a)) if a.version == self.weights.meta.version => return,
+            Ok(Some(a)) => match Weights::from_toml(&a.weights_toml, &format!("activation {} ({})", a.id, a.version)) {
+                Ok(w) => Arc::new(w),
+                Err(e) => {
+                    tracing::error!(version = %a.version, error = %e, "an activated weights file no longer parses; keeping {}", self.weights.meta.version);
+                    return;
+                }
+            },
+            Ok(None) if self.weights.meta.version == self.configured.meta.version => return,
+            Ok(None) => self.configured.clone(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read weights activations; keeping {}", self.weights.meta.version);
+                return;
+            }
+        };
+        tracing::info!(from = %self.weights.meta.version, to = %wanted.meta.version, hour = %hour, "weights in force changed");
+        let mut rules = (*self.quality).clone();
+        rules.full_items = wanted.modifiers.newly_admitted.full_documentation_items;
+        self.quality = Arc::new(rules);
+        self.weights = wanted;
+        if let Some(cell) = &self.published
+            && let Ok(mut w) = cell.write()
+        {
+            *w = self.weights.clone();
+        }
+    }
+
     /// The first hour [`Runner::backfill`] will write, if it has work.
     pub fn backfill_from(&self) -> Option<DateTime<Utc>> {
         self.backfill_from
@@ -305,6 +360,7 @@ impl Runner {
     /// Only when the store cannot record the run's start or end.
     pub async fn run_hour(&mut self, hour: DateTime<Utc>) -> Result<RunSummary> {
         let hour = hour_of(hour);
+        self.weights_for(hour).await;
         let started = Instant::now();
         let run_id = self.store.begin_run(&self.source.describe()).await?;
         let mut report = RunReport::default();

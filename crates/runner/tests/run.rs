@@ -403,3 +403,52 @@ async fn the_ingest_benchmark_runs_a_full_then_an_incremental_fetch() {
     assert!(report.server_resources >= full.resources_fetched);
     assert!(!bench.db.exists(), "the benchmark's store is removed");
 }
+
+/// A council activation takes effect from its effective date: hours before
+/// it are scored under the configured weights, hours from it under the
+/// activated file, and the published cell follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activation_scores_hours_from_its_effective_date() {
+    let dir = TempDir::new("activation");
+    let store = store(&dir).await;
+    let config = sim_config(30, 0);
+    let configured = weights();
+    let text = include_str!("../../../weights/2026.1.toml")
+        .replace("version = \"2026.1\"", "version = \"2026.2\"")
+        .replace("effective_from = 2026-01-01", "effective_from = 2026-11-24");
+    let candidate = careload_scoring::Weights::from_toml(&text, "2026.2.toml").unwrap();
+    store
+        .activate_weights(&candidate, &text, "council secretary", "VTR 2026-11 §4")
+        .await
+        .unwrap();
+
+    let mut runner = Runner::start(&config, store.clone(), configured.clone(), now())
+        .await
+        .unwrap();
+    let cell = Arc::new(std::sync::RwLock::new(configured.clone()));
+    runner.publish_weights(cell.clone());
+    let before: DateTime<Utc> = "2026-11-23T23:00:00Z".parse().unwrap();
+    let after: DateTime<Utc> = "2026-11-24T00:00:00Z".parse().unwrap();
+    for hour in [before, after] {
+        let run = runner.run_hour(hour).await.unwrap();
+        assert_eq!(run.outcome, Outcome::Ok, "{run:?}");
+    }
+    let version = |h: DateTime<Utc>| {
+        let store = store.clone();
+        async move {
+            store.hospital_hours(h, h + Duration::hours(1)).await.unwrap()[0]
+                .weights_version
+                .clone()
+        }
+    };
+    assert_eq!(version(before).await, "2026.1", "the day before the effective date");
+    assert_eq!(version(after).await, "2026.2", "from the effective date (UTC here)");
+    assert_eq!(cell.read().unwrap().meta.version, "2026.2");
+    assert_eq!(runner.weights().meta.version, "2026.2");
+
+    let audit = store.audit_entries(5).await.unwrap();
+    let entry = audit.iter().find(|e| e.action == "weights.activate").expect("audited");
+    assert_eq!(entry.actor, "council secretary");
+    assert_eq!(entry.detail["reference"], "VTR 2026-11 §4");
+    assert_eq!(entry.detail["effective_from"], "2026-11-24");
+}

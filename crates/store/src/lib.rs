@@ -46,6 +46,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row};
 
+pub use activation::Activation;
 pub use error::{Error, Result};
 pub use model::{
     AuditEntry, Bed, ConfiguredWard, CurrentHour, Level, Outcome, PatientHour, Purged, Run, RunId, RunReport, Team,
@@ -200,6 +201,7 @@ macro_rules! run {
 }
 
 // After the macros above, which they use.
+mod activation;
 mod replicate;
 mod staffing;
 mod trend;

@@ -737,7 +737,58 @@ async fn api_readers_see_one_hour_across_wards_and_hours(ctx: Ctx) {
     assert_eq!(latest.id, ok);
 }
 
+async fn activations_pick_the_version_in_force_by_date(ctx: Ctx) {
+    let store = &ctx.store;
+    let next = WEIGHTS
+        .replace("version = \"2026.1\"", "version = \"2027.1\"")
+        .replace("effective_from = 2026-01-01", "effective_from = 2027-01-01");
+    let w2027 = Weights::from_toml(&next, "2027.1.toml").unwrap();
+    let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    assert_eq!(store.activation_for(d("2027-06-01")).await.unwrap(), None, "none yet");
+
+    let a1 = store
+        .activate_weights(&weights(), WEIGHTS, "sekreterare", "VTR 2025-12 §3")
+        .await
+        .unwrap();
+    let a2 = store
+        .activate_weights(&w2027, &next, "sekreterare", "VTR 2026-11 §4")
+        .await
+        .unwrap();
+    assert!(a2.id > a1.id);
+    let pick = |date: &'static str| async move { store.activation_for(d(date)).await.unwrap().map(|a| a.version) };
+    assert_eq!(pick("2025-12-31").await, None, "before any effective date");
+    assert_eq!(pick("2026-06-01").await.as_deref(), Some("2026.1"));
+    assert_eq!(pick("2027-01-01").await.as_deref(), Some("2027.1"));
+    let in_force = store.activation_for(d("2027-01-01")).await.unwrap().unwrap();
+    assert_eq!(
+        Weights::from_toml(&in_force.weights_toml, "stored").unwrap().digest,
+        w2027.digest,
+        "the file as decided"
+    );
+
+    // each activation is audited with who, when and the reference
+    let audit = store.audit_entries(10).await.unwrap();
+    let refs: Vec<&str> = audit
+        .iter()
+        .filter(|e| e.action == "weights.activate")
+        .map(|e| e.detail["reference"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(refs, ["VTR 2026-11 §4", "VTR 2025-12 §3"], "newest first");
+    assert_eq!(store.activations().await.unwrap().len(), 2);
+
+    // an edited file under a recorded version, or no name, is refused; nothing recorded
+    let edited = next.replace("[meta]", "[meta]\n# edited");
+    let e = store
+        .activate_weights(&Weights::from_toml(&edited, "x").unwrap(), &edited, "x", "y")
+        .await;
+    assert!(matches!(e, Err(Error::WeightsChanged { .. })), "{e:?}");
+    let e = store.activate_weights(&w2027, &next, " ", "y").await;
+    assert!(matches!(e, Err(Error::Invalid(_))), "{e:?}");
+    assert_eq!(store.activations().await.unwrap().len(), 2);
+}
+
 story!(
+    activations_pick_the_version_in_force_by_date,
     migrations_apply_and_reconnect_is_a_noop,
     write_hour_then_read_every_level_back,
     rerunning_an_hour_replaces_it,

@@ -1,6 +1,7 @@
 //! `careload weights backtest`: what a candidate weights version would have
 //! done to the stored history (nothing stored changes), as a table and,
-//! with `--out`, a file.
+//! with `--out`, a file; and `careload weights activate`: the council's
+//! decision recorded, in force from the file's effective date.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use careload_export::backtest::{Backtest, UnitBacktest, backtest, to_frame};
 use careload_runner::load_weights;
 use careload_store::Store;
 
-use crate::cli::BacktestArgs;
+use crate::cli::{ActivateArgs, BacktestArgs};
 use crate::commands::service::runtime;
 use crate::table::Table;
 use crate::weights_file;
@@ -144,4 +145,37 @@ pub(crate) fn run(args: &BacktestArgs, out: &mut dyn Write) -> anyhow::Result<()
         return super::write_json(out, &report);
     }
     print(&report, out)
+}
+
+/// `careload weights activate`.
+pub(crate) fn activate(args: &ActivateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read weights file {}", args.file.display()))?;
+    let weights = careload_scoring::Weights::from_toml(&text, &args.file.display().to_string())?;
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(db) = &args.db {
+        config.database.url.clone_from(db);
+    }
+    let activation = runtime()?.block_on(async {
+        let store = Store::connect(&config.database.url)
+            .await
+            .with_context(|| format!("cannot open the history store at {}", config.database.url))?;
+        let a = store
+            .activate_weights(&weights, &text, &args.by, &args.reference)
+            .await?;
+        store.close().await;
+        anyhow::Ok(a)
+    })?;
+    writeln!(
+        out,
+        "weights {} (sha256 {}) activated by {} (reference {}), activation {}: it scores every hour from {} \
+         (local date); a running careload switches at its next hourly run",
+        activation.version,
+        &weights.digest[..12.min(weights.digest.len())],
+        activation.activated_by,
+        activation.reference,
+        activation.id,
+        activation.effective_from
+    )?;
+    Ok(())
 }

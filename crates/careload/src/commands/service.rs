@@ -72,6 +72,8 @@ async fn start(config: &Arc<Config>) -> anyhow::Result<Started> {
     // token secrets are checked before minutes of back-fill, not after
     let state = AppState::try_new(store.clone(), config.clone(), weights.clone())?;
     let mut runner = Runner::start(config, store.clone(), weights.clone(), Utc::now()).await?;
+    // council activations switch the weights the API forecasts with, too
+    runner.publish_weights(state.weights_cell());
     let mut wards = Vec::new();
     if let Some(from) = runner.backfill_from() {
         let started = Instant::now();
