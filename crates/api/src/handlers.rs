@@ -257,6 +257,21 @@ pub(crate) async fn planning_screen(
         .await
 }
 
+pub(crate) async fn admissions_screen(
+    State(state): State<AppState>,
+    Extension(token): Extension<ScreenToken>,
+) -> Result<Cached> {
+    let now = Utc::now();
+    state
+        .cache
+        .get_or_build(format!("admissions page\n{}", token_key(&token)), now, || async {
+            let ctx = screen_context(&state, token, now);
+            let admissions = planning::admissions(&state, ctx.now).await?;
+            Ok(Cached::html(screen::admissions_page(&admissions, &ctx)))
+        })
+        .await
+}
+
 pub(crate) async fn no_route() -> Error {
     Error::NoRoute
 }
@@ -291,6 +306,29 @@ pub(crate) async fn ward_balance(
     Ok(Json(
         planning::ward_balance(&state, &id, options, &pinned, Utc::now()).await?,
     ))
+}
+
+pub(crate) async fn ward_pins(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<planning::WardPins>> {
+    Ok(Json(planning::ward_pins(&state, &id, Utc::now()).await?))
+}
+
+pub(crate) async fn set_pin(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Result<Json<planning::PinWritten>> {
+    let request: planning::PinRequest = serde_json::from_slice(&body).map_err(|e| Error::Unprocessable {
+        hint: format!("the body is not a pin ({e}); send {{\"patient\": \"r03-b2\", \"pinned\": true}}"),
+    })?;
+    let written = planning::set_pin(&state, &id, &request, actor(&caller)).await?;
+    if written.changed {
+        state.data_changed();
+    }
+    Ok(Json(written))
 }
 
 pub(crate) async fn admissions(State(state): State<AppState>) -> Result<Cached> {

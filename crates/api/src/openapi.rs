@@ -63,8 +63,21 @@ const SCHEMAS: &[(&str, &str)] = &[
     (
         "WardBalance",
         "Team balancing for the next shift: moves (patients, whole rooms, or one member of staff) with a reason \
-         in Swedish, each team's points per staff member before and after, the spread before and after. Pinned \
-         patients never move; the spread never gets wider.",
+         in Swedish, each team's points per staff member before and after, the spread before and after, and the \
+         pinned patients (on record or ?pin=), who never move; the spread never gets wider.",
+    ),
+    (
+        "WardPins",
+        "{state, id, pins: [{patient (pseudonym), bed, pinned_by, pinned_at}]}: the pins on record whose stay is on \
+         the ward at the hour shown.",
+    ),
+    (
+        "PinRequest",
+        "{\"patient\": pseudonym or bed (as the ward screen shows it, e.g. r03-b2), \"pinned\": true | false}.",
+    ),
+    (
+        "PinWritten",
+        "{patient (the pseudonym resolved), pinned, changed (false when it already was so)}.",
     ),
     (
         "Admissions",

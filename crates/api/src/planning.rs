@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::error::{Error, Result};
 use crate::query::{self, known_ward, ward_name};
-use crate::view::DataState;
+use crate::view::{DataState, short_label};
 
 /// `GET /api/v1/wards/{id}/shifts`.
 #[derive(Clone, Debug, Serialize)]
@@ -54,6 +54,66 @@ pub struct WardBalance {
     pub options: BalanceOptions,
     /// The suggested moves, with each team before and after.
     pub proposal: BalanceProposal,
+    /// The patients kept in their team: pinned on record or in the request.
+    pub pinned: Vec<PinnedPatient>,
+}
+
+/// A patient kept in their team when balancing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PinnedPatient {
+    /// The pseudonym.
+    pub patient: String,
+    /// The bed, as the ward's screen shows it.
+    pub bed: Option<String>,
+    /// The team.
+    pub team: String,
+    /// Pinned on record (`POST …/pins`), not only in this request.
+    pub stored: bool,
+}
+
+/// `GET /api/v1/wards/{id}/pins`.
+#[derive(Clone, Debug, Serialize)]
+pub struct WardPins {
+    /// Where the data stands.
+    pub state: DataState,
+    /// The ward.
+    pub id: String,
+    /// The pins that apply at the hour shown (their stay is on the ward).
+    pub pins: Vec<PinView>,
+}
+
+/// One pin that applies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PinView {
+    /// The pseudonym.
+    pub patient: String,
+    /// The bed, as the ward's screen shows it.
+    pub bed: Option<String>,
+    /// Who pinned, and when.
+    pub pinned_by: String,
+    /// When.
+    pub pinned_at: DateTime<Utc>,
+}
+
+/// The body of `POST /api/v1/wards/{id}/pins`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinRequest {
+    /// The patient: the pseudonym, or the bed as the screens show it (`r03-b2`) or whole.
+    pub patient: String,
+    /// `true` to keep the patient in their team, `false` to let them move again.
+    pub pinned: bool,
+}
+
+/// The answer to a pin change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PinWritten {
+    /// The pseudonym the request resolved to.
+    pub patient: String,
+    /// Pinned now.
+    pub pinned: bool,
+    /// False when it already was as asked.
+    pub changed: bool,
 }
 
 /// `GET /api/v1/admissions`.
@@ -65,6 +125,8 @@ pub struct Admissions {
     pub assumption: AdmissionAssumption,
     /// Every ward, best able to take the next admission first.
     pub wards: Vec<AdmissionAnswer>,
+    /// The wards' display names (`[wards.<id>] name`, else the id).
+    pub names: BTreeMap<String, String>,
 }
 
 /// `GET /api/v1/staffing` and the body of `POST /api/v1/staffing`.
@@ -213,14 +275,39 @@ impl Prepared {
             .collect()
     }
 
-    /// The next shift's teams evened out; `pinned` are patient keys or beds.
-    fn balance(&self, id: &str, options: BalanceOptions, pinned: &BTreeSet<String>) -> Result<WardBalance> {
+    /// The next shift's teams evened out. `stored` are the pseudonyms
+    /// pinned on record, `requested` patient keys or beds from the request.
+    fn balance(
+        &self,
+        id: &str,
+        options: BalanceOptions,
+        stored: &BTreeSet<String>,
+        requested: &BTreeSet<String>,
+    ) -> Result<WardBalance> {
+        let mut pinned = Vec::new();
         let patients: Vec<BalancePatient> = self.needs[0]
             .patients
             .iter()
             .map(|p| {
-                let pin = pinned.contains(&p.id) || p.bed.as_ref().is_some_and(|b| pinned.contains(b));
-                BalancePatient::from_need(p, pin)
+                let is_stored = stored.contains(&p.id);
+                let pin = is_stored
+                    || requested.contains(&p.id)
+                    || p.bed
+                        .as_ref()
+                        .is_some_and(|b| requested.contains(b) || requested.contains(&short_label(b, id)));
+                if pin {
+                    pinned.push(PinnedPatient {
+                        patient: p.id.clone(),
+                        bed: p.bed.as_ref().map(|b| short_label(b, id)),
+                        team: p.team.clone(),
+                        stored: is_stored,
+                    });
+                }
+                let mut patient = BalancePatient::from_need(p, pin);
+                // reasons name beds and rooms as the ward's screen does (`r03-b2`)
+                patient.room = patient.room.map(|r| short_label(&r, id));
+                patient.bed = patient.bed.map(|b| short_label(&b, id));
+                patient
             })
             .collect();
         let teams = TeamStaff::from_plan(&self.plans[0]);
@@ -234,6 +321,7 @@ impl Prepared {
             shift: self.shifts[0].clone(),
             options,
             proposal,
+            pinned,
         })
     }
 
@@ -263,9 +351,10 @@ pub async fn ward_planning(
     now: DateTime<Utc>,
 ) -> Result<(WardShifts, Option<WardBalance>)> {
     let inputs = inputs(state, id, now).await?;
+    let stored = stored_pins(state, id, &inputs.patients).await?;
     let prepared = Prepared::new(state, id, inputs, now).await?;
     let balance = match prepared.inputs.state.hour {
-        Some(_) => Some(prepared.balance(id, state.config.planning.balance, &BTreeSet::new())?),
+        Some(_) => Some(prepared.balance(id, state.config.planning.balance, &stored, &BTreeSet::new())?),
         None => None,
     };
     Ok((prepared.shifts_view(state, id), balance))
@@ -317,9 +406,104 @@ pub async fn ward_balance(
     now: DateTime<Utc>,
 ) -> Result<WardBalance> {
     let inputs = inputs(state, id, now).await?;
+    let stored = stored_pins(state, id, &inputs.patients).await?;
     Prepared::new(state, id, inputs, now)
         .await?
-        .balance(id, options, pinned)
+        .balance(id, options, &stored, pinned)
+}
+
+/// The pins on record for `ward` whose stay is one of `patients` (same
+/// pseudonym, same admission): a pin never carries over to a later stay.
+async fn stored_pins(state: &AppState, ward: &str, patients: &[(Snapshot, Score)]) -> Result<BTreeSet<String>> {
+    Ok(current_pins(state, ward, patients)
+        .await?
+        .into_iter()
+        .map(|(pin, _)| pin.patient_key)
+        .collect())
+}
+
+/// The pins on record for `ward` that apply to `patients`, each with its snapshot.
+async fn current_pins<'a>(
+    state: &AppState,
+    ward: &str,
+    patients: &'a [(Snapshot, Score)],
+) -> Result<Vec<(careload_store::Pin, &'a Snapshot)>> {
+    let pins = state.store.pins(ward).await?;
+    Ok(pins
+        .into_iter()
+        .filter_map(|pin| {
+            patients
+                .iter()
+                .map(|(s, _)| s)
+                .find(|s| s.key.0 == pin.patient_key && s.admitted_at.timestamp() == pin.admitted_at.timestamp())
+                .map(|s| (pin, s))
+        })
+        .collect())
+}
+
+/// `GET /api/v1/wards/{id}/pins`: the pins that apply at the hour shown.
+pub async fn ward_pins(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<WardPins> {
+    let inputs = inputs(state, id, now).await?;
+    let pins = current_pins(state, id, &inputs.patients)
+        .await?
+        .into_iter()
+        .map(|(pin, s)| PinView {
+            patient: pin.patient_key,
+            bed: s.placement.bed.as_ref().map(|b| short_label(b, id)),
+            pinned_by: pin.pinned_by,
+            pinned_at: pin.pinned_at,
+        })
+        .collect();
+    Ok(WardPins {
+        state: inputs.state,
+        id: id.to_owned(),
+        pins,
+    })
+}
+
+/// `POST /api/v1/wards/{id}/pins`: pins or unpins a patient on the ward at
+/// the hour shown, found by pseudonym or bed; audited under `actor`.
+///
+/// # Errors
+/// [`Error::UnknownWard`]; [`Error::Unprocessable`] when no patient on the
+/// ward has that pseudonym or bed (the hint lists the beds).
+pub async fn set_pin(state: &AppState, id: &str, request: &PinRequest, actor: &str) -> Result<PinWritten> {
+    let inputs = inputs(state, id, Utc::now()).await?;
+    let wanted = request.patient.trim();
+    let found = inputs.patients.iter().map(|(s, _)| s).find(|s| {
+        s.key.0 == wanted
+            || s.placement
+                .bed
+                .as_ref()
+                .is_some_and(|b| b == wanted || short_label(b, id) == wanted)
+    });
+    let Some(snapshot) = found else {
+        let mut beds: Vec<String> = inputs
+            .patients
+            .iter()
+            .filter_map(|(s, _)| s.placement.bed.as_ref().map(|b| short_label(b, id)))
+            .collect();
+        beds.sort();
+        return Err(Error::Unprocessable {
+            hint: format!(
+                "no patient on ward {id} has pseudonym or bed {wanted:?}; send {{\"patient\": <pseudonym or bed>,                  \"pinned\": true}} with one of the beds {}",
+                if beds.is_empty() {
+                    "(none: the ward is empty)".to_owned()
+                } else {
+                    beds.join(", ")
+                }
+            ),
+        });
+    };
+    let changed = state
+        .store
+        .set_pin(id, &snapshot.key.0, snapshot.admitted_at, request.pinned, actor)
+        .await?;
+    Ok(PinWritten {
+        patient: snapshot.key.0.clone(),
+        pinned: request.pinned,
+        changed,
+    })
 }
 
 /// `GET /api/v1/admissions`: every ward, for the bed coordinator.
@@ -344,6 +528,7 @@ pub async fn admissions(state: &AppState, now: DateTime<Utc>) -> Result<Admissio
         state: ds,
         wards: careload_planning::admissions(&wards, &assumption, &state.config.planning.thresholds),
         assumption,
+        names: list.wards.iter().map(|w| (w.id.clone(), w.name.clone())).collect(),
     })
 }
 

@@ -8,9 +8,9 @@
 //! | role | may read | may write |
 //! |---|---|---|
 //! | `screen` | its own wards only: ward, ward history, forecast, next shifts, the ward screen page | nothing |
-//! | `staffing` | every ward, the hospital, patients, forecasts, screens, shifts, balancing, admissions, planned staffing | planned staffing |
+//! | `staffing` | every ward, the hospital, patients, forecasts, screens, shifts, balancing, pins, admissions, planned staffing | planned staffing, pins |
 //! | `controller` | as staffing, and trend exports | nothing |
-//! | `admin` | everything (exports too), and alone: weights, runs, audit, metrics | planned staffing |
+//! | `admin` | everything (exports too), and alone: weights, runs, audit, metrics | planned staffing, pins |
 //!
 //! `/healthz` and `/readyz` are public (probes carry no token).
 
@@ -409,6 +409,38 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::Get,
         body: None,
+        path: "/api/v1/wards/{id}/pins",
+        operation: "ward_pins",
+        summary: "The patients pinned to their team on record (they never move when teams are balanced), for the \
+                  stays on the ward at the hour shown",
+        access: Access::Roles(STAFF),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[WARD_ID],
+        response: "WardPins",
+        media: Media::Json,
+        handler: || get(handlers::ward_pins),
+    },
+    RouteSpec {
+        method: Method::Post,
+        body: Some(Body {
+            media: "application/json",
+            schema: "PinRequest",
+        }),
+        path: "/api/v1/wards/{id}/pins",
+        operation: "set_pin",
+        summary: "Pin a patient to their team (or unpin): by pseudonym or bed, for the current stay only; audited",
+        access: Access::Roles(STAFFING_WRITERS),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[WARD_ID],
+        response: "PinWritten",
+        media: Media::Json,
+        handler: || post(handlers::set_pin),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/admissions",
         operation: "admissions",
         summary: "For the bed coordinator: which wards can take the next admission from the emergency department, \
@@ -671,6 +703,21 @@ pub static ROUTES: &[RouteSpec] = &[
         response: "HtmlPage",
         media: Media::Html,
         handler: || get(handlers::hospital_screen),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/admissions",
+        operation: "admissions_screen",
+        summary: "The bed coordinator's page: every ward ranked for the next admission by free beds and by the \
+                  staffing margin left after one more patient, with the reason",
+        access: Access::Roles(STAFF),
+        ward_scoped: false,
+        token_in_query: true,
+        params: &[TOKEN],
+        response: "HtmlPage",
+        media: Media::Html,
+        handler: || get(handlers::admissions_screen),
     },
     RouteSpec {
         method: Method::Get,

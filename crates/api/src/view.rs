@@ -369,3 +369,19 @@ pub struct Status {
     /// `ok` or `ready`.
     pub status: String,
 }
+
+/// A Location id as shown on the ward's own screen: without the ward's id
+/// as prefix (`w01-r03-b2` → `r03-b2`), a lone letter in capitals (`w01-a` →
+/// `A`). Ids that do not start with the ward's id are shown whole.
+pub fn short_label(id: &str, ward: &str) -> String {
+    let rest = id
+        .strip_prefix(ward)
+        .and_then(|r| r.strip_prefix(['-', '_', '.', '/']))
+        .filter(|r| !r.is_empty())
+        .unwrap_or(id);
+    if rest.len() == 1 && rest.chars().all(|c| c.is_ascii_alphabetic()) {
+        rest.to_ascii_uppercase()
+    } else {
+        rest.to_owned()
+    }
+}

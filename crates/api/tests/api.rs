@@ -860,6 +860,124 @@ async fn planned_staffing_is_imported_whole_and_compared_with_the_need(store: St
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(body.contains("0 to 20"), "{body}");
 
+    // Pins on record: by bed or pseudonym, for the current stay; pinned
+    // patients never move and are listed with the proposal; every change audited.
+    let (s, body) = post(
+        &app,
+        "/api/v1/wards/w1/pins",
+        Some(STAFF),
+        "application/json",
+        r#"{"patient": "3", "pinned": true}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let written: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        (written["patient"].as_str(), written["changed"].as_bool()),
+        (Some("pc"), Some(true))
+    );
+    let (s, body) = post(
+        &app,
+        "/api/v1/wards/w1/pins",
+        Some(STAFF),
+        "application/json",
+        r#"{"patient": "pc", "pinned": true}"#,
+    )
+    .await;
+    assert_eq!(
+        (s, body.contains(r#""changed":false"#)),
+        (StatusCode::OK, true),
+        "{body}"
+    );
+    let (s, body) = post(
+        &app,
+        "/api/v1/wards/w1/pins",
+        Some(STAFF),
+        "application/json",
+        r#"{"patient": "9", "pinned": true}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body.contains("one of the beds 1, 2, 3"),
+        "the hint lists the beds: {body}"
+    );
+    let (s, body) = post(
+        &app,
+        "/api/v1/wards/w1/pins",
+        Some(STAFF),
+        "application/json",
+        r#"{"bed": "3"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains(r#"\"pinned\": true"#), "says what to send: {body}");
+    let (s, _) = post(
+        &app,
+        "/api/v1/wards/w1/pins",
+        Some(SCREEN),
+        "application/json",
+        r#"{"patient": "1", "pinned": true}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "screen tokens do not pin");
+    let v = json(&app, "/api/v1/wards/w1/pins", Some(STAFF)).await;
+    assert_eq!(v["pins"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(
+        (v["pins"][0]["patient"].as_str(), v["pins"][0]["bed"].as_str()),
+        (Some("pc"), Some("3"))
+    );
+    assert_eq!(v["pins"][0]["pinned_by"], "staffing");
+    let v = json(
+        &app,
+        "/api/v1/wards/w1/balance?max_moves=5&keep_rooms_together=false",
+        Some(STAFF),
+    )
+    .await;
+    assert_eq!(v["pinned"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(
+        (v["pinned"][0]["patient"].as_str(), v["pinned"][0]["stored"].as_bool()),
+        (Some("pc"), Some(true))
+    );
+    assert!(
+        !v["proposal"]["moves"].to_string().contains(r#""pc""#),
+        "a stored pin never moves: {v}"
+    );
+    let v = json(&app, "/api/v1/wards/w1/balance?pin=1", Some(STAFF)).await;
+    let pinned: Vec<(&str, bool)> = v["pinned"]
+        .as_array()
+        .expect("pinned")
+        .iter()
+        .map(|p| {
+            (
+                p["patient"].as_str().unwrap_or(""),
+                p["stored"].as_bool().unwrap_or(true),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pinned,
+        [("pa", false), ("pc", true)],
+        "request pins join the stored ones"
+    );
+    let (_, _, html) = call(&app, &format!("/wards/w1/planning?token={STAFF}"), None).await;
+    assert!(html.contains("Stannar i sitt lag:</strong> säng 3 (lag B)"), "{html}");
+    let (s, body) = post(
+        &app,
+        "/api/v1/wards/w1/pins",
+        Some(STAFF),
+        "application/json",
+        r#"{"patient": "3", "pinned": false}"#,
+    )
+    .await;
+    assert_eq!(
+        (s, body.contains(r#""changed":true"#)),
+        (StatusCode::OK, true),
+        "{body}"
+    );
+    let v = json(&app, "/api/v1/wards/w1/pins", Some(STAFF)).await;
+    assert_eq!(v["pins"].as_array().map(Vec::len), Some(0));
+
     // The bed coordinator sees every ward.
     let v = json(&app, "/api/v1/admissions", Some(STAFF)).await;
     let mut wards: Vec<&str> = v["wards"]
@@ -870,6 +988,31 @@ async fn planned_staffing_is_imported_whole_and_compared_with_the_need(store: St
         .collect();
     wards.sort_unstable();
     assert_eq!(wards, ["w1", "w2"]);
+    assert_eq!(
+        (v["names"]["w1"].as_str(), v["names"]["w2"].as_str()),
+        (Some("Avd 1"), Some("w2")),
+        "configured names, else the id"
+    );
+    // … and on its page, ranked, with the words, linked from the overview.
+    let (s, _, html) = call(&app, &format!("/admissions?token={STAFF}"), None).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert_eq!(html.matches(r#"<tr class="ward""#).count(), 2, "{html}");
+    for w in v["wards"].as_array().expect("wards") {
+        assert!(
+            html.contains(&*format!(
+                r#"data-ward="{}" data-verdict="{}""#,
+                w["ward"].as_str().unwrap_or(""),
+                w["verdict"].as_str().unwrap_or("")
+            )),
+            "{w} in {html}"
+        );
+    }
+    let (s, _, _) = call(&app, &format!("/admissions?token={SCREEN}"), None).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "screen tokens do not see the coordinator's page"
+    );
 
     // The staffing assistants' page says the same in words, escaped, with the token kept in links.
     let (s, _, html) = call(&app, &format!("/wards/w1/planning?token={STAFF}"), None).await;
@@ -878,7 +1021,11 @@ async fn planned_staffing_is_imported_whole_and_compared_with_the_need(store: St
         html.contains("Nästa pass") && html.contains("Passet därefter"),
         "{html}"
     );
-    assert!(html.contains("Hela avdelningen") && html.contains("Lag a") && html.contains("Lag b"));
+    assert!(html.contains("Hela avdelningen") && html.contains("Lag A") && html.contains("Lag B"));
+    assert!(
+        html.contains("dagpass") || html.contains("kvällspass") || html.contains("nattpass"),
+        "shift names in Swedish"
+    );
     assert!(html.contains(r#"class="verdict verdict-"#));
     assert!(html.contains("Fördelning mellan vårdlagen"));
     let (s, _, _) = call(&app, &format!("/wards/w1/planning?token={SCREEN}"), None).await;
@@ -888,6 +1035,7 @@ async fn planned_staffing_is_imported_whole_and_compared_with_the_need(store: St
         overview.contains("/wards/w1/planning?token="),
         "the overview links each ward's planning page"
     );
+    assert!(overview.contains("/admissions?token="), "and the coordinator's page");
 
     // The writes are in the audit log under the token's name.
     let v = json(&app, "/api/v1/audit", Some(ADMIN)).await;
@@ -898,6 +1046,16 @@ async fn planned_staffing_is_imported_whole_and_compared_with_the_need(store: St
             .any(|e| e["actor"] == "staffing" && e["action"] == "planned_staffing"),
         "{v}"
     );
+    for action in ["planning.pin", "planning.unpin"] {
+        assert_eq!(
+            entries
+                .iter()
+                .filter(|e| e["actor"] == "staffing" && e["action"] == action)
+                .count(),
+            1,
+            "{action} once (the no-op pin wrote nothing): {v}"
+        );
+    }
 }
 
 async fn openapi_documents_every_route_of_the_router(store: Store) {

@@ -623,6 +623,39 @@ async fn fill_store(store: &careload_store::Store, weights: &careload_scoring::W
         .unwrap();
 }
 
+/// Planned staffing for medicine-3 today and tomorrow (local dates), every
+/// shift of the default plan: team A short of assistant nurses, B and C
+/// well staffed, one absence — so the planning page has verdicts to show
+/// and something to balance.
+async fn plan_staff(store: &careload_store::Store, current: DateTime<Utc>) {
+    use careload_planning::PlannedStaffing;
+    use careload_scoring::snapshot::Profession;
+
+    let today = current.with_timezone(&chrono_tz::Europe::Stockholm).date_naive();
+    let mut rows = Vec::new();
+    for date in [today, today + Duration::days(1)] {
+        for shift in ["day", "evening", "night"] {
+            for (team, usk, ssk) in [("A", 1, 1), ("B", 3, 2), ("C", 3, 1)] {
+                for (profession, planned) in [(Profession::Usk, usk), (Profession::Ssk, ssk)] {
+                    rows.push(PlannedStaffing {
+                        ward: "medicine-3".into(),
+                        team: Some(team.into()),
+                        date,
+                        shift: shift.into(),
+                        profession,
+                        planned,
+                        absent: u32::from(team == "B" && profession == Profession::Usk),
+                    });
+                }
+            }
+        }
+    }
+    store
+        .put_planned_staffing(&rows, "screen-browser-test", "test")
+        .await
+        .unwrap();
+}
+
 #[test]
 fn the_real_router_serves_screens_that_render_in_headless_chromium() {
     let Some(browser) = browser_or_skip() else { return };
@@ -647,6 +680,7 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
     let addr = runtime.block_on(async {
         let store = careload_store::Store::connect(&url).await.unwrap();
         fill_store(&store, &weights, current).await;
+        plan_staff(&store, current).await;
         let state = careload_api::AppState::try_new(store, Arc::new(config), Arc::new(weights)).expect("app state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -701,6 +735,50 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
     assert_eq!(dom.matches(r#"<tr class="ward""#).count(), 2);
     assert!(dom.contains(r#"href="/wards/medicine-3/screen""#));
     assert!(dom.contains("Avd 1 Geriatrik"));
+
+    let planning_url = format!("http://{addr}/wards/medicine-3/planning");
+    let planning_png = dir.join("planning-live.png");
+    screenshot(&browser, &profile, &planning_url, &planning_png, (1920, 1080));
+    assert_eq!(png_size(&planning_png).0, 1920);
+    println!("planning page from the real router: {}", planning_png.display());
+    let dom = run_browser(&browser, &profile, &["--dump-dom".into(), planning_url]);
+    assert!(dom.contains("Bemanning – Avd 3 Medicin"), "title with the ward's name");
+    assert_eq!(
+        dom.matches(r#"<section class="shift""#).count(),
+        2,
+        "the next two shifts"
+    );
+    for team in TEAMS {
+        assert!(dom.contains(&format!("<td>Lag {team}</td>")), "team {team} row missing");
+    }
+    assert!(
+        ["underbemannat", "i balans", "utrymme"]
+            .iter()
+            .any(|w| dom.contains(&format!("</span> {w}</span>"))),
+        "a verdict in words"
+    );
+    assert!(dom.contains("(1 frånv.)"), "the absence is shown");
+    assert!(dom.contains("Fördelning mellan vårdlagen"), "the balancing section");
+    assert!(!dom.contains(r#"id="no-team-plan""#), "every team has a plan");
+
+    let admissions_url = format!("http://{addr}/admissions");
+    let admissions_png = dir.join("admissions-live.png");
+    screenshot(&browser, &profile, &admissions_url, &admissions_png, (1920, 1080));
+    assert_eq!(png_size(&admissions_png).0, 1920);
+    println!(
+        "bed coordinator's page from the real router: {}",
+        admissions_png.display()
+    );
+    let dom = run_browser(&browser, &profile, &["--dump-dom".into(), admissions_url]);
+    assert_eq!(dom.matches(r#"<tr class="ward""#).count(), 2, "both wards ranked");
+    assert!(
+        dom.contains(r#"data-ward="geriatrics-1" data-verdict="strained""#),
+        "no plan: strained or full"
+    );
+    assert!(
+        dom.contains(r#"href="/wards/medicine-3/planning""#),
+        "linked to the planning page"
+    );
 
     let _ = shutdown_tx.send(());
     runtime.shutdown_timeout(StdDuration::from_secs(5));

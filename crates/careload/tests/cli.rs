@@ -723,6 +723,22 @@ fn sim_writes_ndjson_files_of_fhir_resources() {
     )
     .unwrap_or_else(|e| panic!("bundle.json: {e}"));
     assert_eq!(bundle["type"], "transaction");
+    // the scheduling system's plan: the simulated days and two ahead, local dates
+    let csv = std::fs::read_to_string(dir.join("planned-staffing.csv")).expect("planned-staffing.csv");
+    assert_eq!(
+        csv.lines().next(),
+        Some("ward;team;date;shift;profession;planned;absent")
+    );
+    let dates: std::collections::BTreeSet<&str> = csv.lines().skip(1).filter_map(|l| l.split(';').nth(2)).collect();
+    assert_eq!(
+        dates.into_iter().collect::<Vec<_>>(),
+        ["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26"]
+    );
+    assert!(
+        run.stdout.contains("planned staffing (2026-11-23 to 2026-11-26)"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -1086,9 +1102,24 @@ fn demo_check_backfills_serves_and_every_page_answers_200() {
     assert!(overview.is_some(), "{}", run.stdout);
     let screens = lines.iter().filter(|l| l.starts_with("ward screen:")).count();
     assert!(screens >= 6, "{}", run.stdout);
+    let planning = lines.iter().filter(|l| l.starts_with("planning:")).count();
+    assert_eq!(planning, screens, "a planning page per ward: {}", run.stdout);
+    assert!(
+        run.stdout.contains("bed coordinator:   http://127.0.0.1:"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("/api/v1/hospital"), "{}", run.stdout);
+    // the simulated scheduling system's plan went through the CSV import
+    let imported = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("planned staffing:  "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse::<u32>().ok());
+    assert!(imported.is_some_and(|n| n > 0), "{}", run.stdout);
     let checked: Vec<&&str> = lines.iter().filter(|l| l.starts_with("200 http://")).collect();
-    assert_eq!(checked.len(), screens + 3, "{}", run.stdout);
+    // overview, coordinator, a screen and a planning page per ward, the JSON API and its description
+    assert_eq!(checked.len(), 2 * screens + 4, "{}", run.stdout);
     assert!(run.stdout.contains("answered 200"), "{}", run.stdout);
     assert!(run.stderr.contains("back-filled 3 hours"), "{}", run.stderr);
 }

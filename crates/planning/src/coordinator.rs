@@ -118,12 +118,12 @@ fn answer(w: &WardBeds, a: &AdmissionAssumption, t: &Thresholds) -> AdmissionAns
                 Some(g) => {
                     let after = g - extra;
                     if tightest.as_ref().is_none_or(|(m, _, _)| after < *m) {
-                        tightest = Some((after, p, s.shift.name.clone()));
+                        tightest = Some((after, p, words::shift_name(&s.shift.name, true)));
                     }
                 }
                 None => {
                     if unplanned.is_none() && extra > Qty::ZERO {
-                        unplanned = Some((p, s.shift.name.clone()));
+                        unplanned = Some((p, words::shift_name(&s.shift.name, true)));
                     }
                 }
             }

@@ -49,7 +49,7 @@ pub mod gap;
 pub mod index;
 pub mod need;
 pub mod staffing;
-mod words;
+pub mod words;
 
 use careload_scoring::snapshot::Profession;
 use careload_scoring::weights::StaffHours;

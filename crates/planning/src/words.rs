@@ -1,4 +1,5 @@
 //! Numbers and names in Swedish, for reasons shown on the screens.
+//! [`shift_name`] is public: the screens name shifts the same way.
 
 use careload_scoring::Points;
 use careload_scoring::snapshot::Profession;
@@ -24,6 +25,20 @@ pub(crate) fn a_profession(p: Profession) -> &'static str {
     }
 }
 
+/// A shift's name in Swedish: the default plan's `day`, `evening` and
+/// `night` become `dagpass`, `kvällspass`, `nattpass`, or with `definite`
+/// `dagpasset`… (as in "under dagpasset"); any other name (a ward's own
+/// plan) is kept as configured.
+pub fn shift_name(name: &str, definite: bool) -> String {
+    let sv = match name.to_ascii_lowercase().as_str() {
+        "day" => "dagpass",
+        "evening" => "kvällspass",
+        "night" => "nattpass",
+        _ => return name.to_owned(),
+    };
+    if definite { format!("{sv}et") } else { sv.to_owned() }
+}
+
 /// The profession's abbreviation.
 pub(crate) fn abbrev(p: Profession) -> &'static str {
     match p {
@@ -34,6 +49,14 @@ pub(crate) fn abbrev(p: Profession) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn default_shift_names_in_swedish_others_as_configured() {
+        assert_eq!(super::shift_name("day", false), "dagpass");
+        assert_eq!(super::shift_name("Evening", true), "kvällspasset");
+        assert_eq!(super::shift_name("night", true), "nattpasset");
+        assert_eq!(super::shift_name("förmiddag", true), "förmiddag");
+    }
+
     #[test]
     fn one_decimal_rounds_half_away_from_zero() {
         let cases = [

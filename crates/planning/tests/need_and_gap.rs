@@ -412,7 +412,7 @@ fn bed_coordinator_weighs_staff_not_only_beds() {
         ]
     );
     assert!(
-        answers[3].reason.contains("saknas 0,6 USK under day"),
+        answers[3].reason.contains("saknas 0,6 USK under dagpasset"),
         "{}",
         answers[3].reason
     );

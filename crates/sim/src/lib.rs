@@ -20,6 +20,8 @@
 //! * [`fhir`] — the present state as FHIR resources ([`RefStyle`]).
 //! * [`output`] — Bulk Data NDJSON files and transaction bundles.
 //! * [`server`] — the hospital served as a FHIR R4 REST API over HTTP.
+//! * `staffing` — planned staffing as the scheduling system's CSV
+//!   ([`Hospital::staffing_csv`]).
 //! * [`codes`] — every code system and code emitted.
 //! * [`rng`] — the deterministic random numbers.
 //!
@@ -35,6 +37,7 @@ pub mod output;
 mod patient;
 pub mod rng;
 pub mod server;
+mod staffing;
 mod vitals;
 
 use std::path::PathBuf;

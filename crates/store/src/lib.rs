@@ -52,6 +52,7 @@ pub use model::{
     AuditEntry, Bed, ConfiguredWard, CurrentHour, Level, Outcome, PatientHour, Purged, Run, RunId, RunReport, Team,
     UnitHour, Ward, WeightsVersion,
 };
+pub use pins::Pin;
 pub use trend::{DistinctPatients, StoredPatientHour};
 
 /// Patient rows per INSERT: 24 parameters each, well under SQLite's 32,766
@@ -202,6 +203,7 @@ macro_rules! run {
 
 // After the macros above, which they use.
 mod activation;
+mod pins;
 mod replicate;
 mod staffing;
 mod trend;

@@ -787,6 +787,79 @@ async fn activations_pick_the_version_in_force_by_date(ctx: Ctx) {
     assert_eq!(store.activations().await.unwrap().len(), 2);
 }
 
+async fn pins_are_set_replaced_and_cleared_with_an_audit_entry_each(ctx: Ctx) {
+    let store = &ctx.store;
+    let admitted: DateTime<Utc> = "2026-11-21T10:15:00Z".parse().unwrap();
+    assert!(store.pins("w1").await.unwrap().is_empty());
+    assert!(
+        store
+            .set_pin("w1", "pk_a", admitted, true, "shift-leader")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .set_pin("w1", "pk_b", admitted, true, "shift-leader")
+            .await
+            .unwrap()
+    );
+    assert!(store.set_pin("w2", "pk_a", admitted, true, "other").await.unwrap());
+    let pins = store.pins("w1").await.unwrap();
+    assert_eq!(
+        pins.iter().map(|p| p.patient_key.as_str()).collect::<Vec<_>>(),
+        ["pk_a", "pk_b"]
+    );
+    assert_eq!(
+        pins[0].admitted_at, admitted,
+        "the stay's admission round-trips exactly"
+    );
+    assert_eq!(pins[0].pinned_by, "shift-leader");
+    assert!(
+        !store
+            .set_pin("w1", "pk_b", admitted, true, "someone-else")
+            .await
+            .unwrap(),
+        "the same stay pinned again changes nothing"
+    );
+    assert_eq!(store.pins("w1").await.unwrap()[1].pinned_by, "shift-leader");
+    // a later stay of the same patient replaces the pin
+    let later = admitted + Duration::days(30);
+    assert!(store.set_pin("w1", "pk_a", later, true, "night-nurse").await.unwrap());
+    let pins = store.pins("w1").await.unwrap();
+    assert_eq!(pins.len(), 2);
+    assert_eq!(
+        (pins[0].admitted_at, pins[0].pinned_by.as_str()),
+        (later, "night-nurse")
+    );
+    // unpinning removes one ward's pin only; unpinning again changes nothing
+    assert!(store.set_pin("w1", "pk_a", later, false, "night-nurse").await.unwrap());
+    assert!(!store.set_pin("w1", "pk_a", later, false, "night-nurse").await.unwrap());
+    assert_eq!(store.pins("w1").await.unwrap().len(), 1);
+    assert_eq!(store.pins("w2").await.unwrap().len(), 1);
+    // every change audited, the no-op not
+    let actions: Vec<String> = store
+        .audit_entries(20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "planning.unpin",
+            "planning.pin",
+            "planning.pin",
+            "planning.pin",
+            "planning.pin"
+        ]
+    );
+    assert!(matches!(
+        store.set_pin("w1", " ", admitted, true, "x").await,
+        Err(Error::Invalid(_))
+    ));
+}
+
 story!(
     activations_pick_the_version_in_force_by_date,
     migrations_apply_and_reconnect_is_a_noop,
@@ -803,4 +876,5 @@ story!(
     postgres_retention_drops_whole_months,
     a_replicated_hour_fills_history_for_benchmarks,
     planned_staffing_is_stored_whole_and_replaced_by_key,
+    pins_are_set_replaced_and_cleared_with_an_audit_entry_each,
 );

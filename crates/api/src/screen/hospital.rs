@@ -142,6 +142,11 @@ fn table(overview: &HospitalOverview, ctx: &ScreenContext) -> String {
         r#"<span><span class="ind ind-too_little_data"><span class="sym">–</span> för lite data</span></span>"#,
         r#"<span>än avdelningens genomsnitt för samma timme i veckan (samma timme på dygnet de första veckorna)</span></p>"#
     ));
+    let _ = write!(
+        out,
+        r#"<p><a id="admissions-link" href="{}">Platskoordinering: vilken avdelning kan ta nästa patient?</a></p>"#,
+        href("/admissions", ctx)
+    );
     out
 }
 

@@ -1,6 +1,7 @@
 //! Server-rendered HTML screens: the ward screen (`/wards/{id}/screen`) for
 //! the big screen at the ward office, the hospital overview (`/`), and the
-//! staffing assistants' page (`/wards/{id}/planning`).
+//! staffing assistants' page (`/wards/{id}/planning`) and the bed
+//! coordinator's page (`/admissions`).
 //!
 //! Pure functions from the views in [`crate::view`] to a complete HTML page:
 //! no I/O, no JavaScript, inline CSS and inline SVG graphs ([`svg`]), every
@@ -19,6 +20,7 @@
 //! and the palette (ColorBrewer RdBu, Okabe–Ito for lines) is safe for
 //! colour-blind readers.
 
+mod admissions;
 mod hospital;
 mod planning;
 mod style;
@@ -64,6 +66,16 @@ pub fn planning_page(
     planning::render(shifts, balance, ctx)
 }
 
+/// The bed coordinator's page (`/admissions`).
+pub fn admissions_page(admissions: &crate::planning::Admissions, ctx: &ScreenContext) -> String {
+    admissions::render(admissions, ctx)
+}
+
+/// A shift's name as the screens say it (`day` → `dagpass`).
+fn shift_name(name: &str) -> String {
+    careload_planning::words::shift_name(name, false)
+}
+
 /// Escapes text for HTML content and (quoted) attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -105,6 +117,18 @@ fn href(path: &str, ctx: &ScreenContext) -> String {
 fn points(p: Points) -> String {
     let tenths = (p.milli() as f64 / 100.0).round() as i64;
     let sign = if tenths < 0 { "-" } else { "" };
+    let abs = tenths.unsigned_abs();
+    format!("{sign}{},{}", abs / 10, abs % 10)
+}
+
+/// People or hours with one decimal and a decimal comma (`2,5`), signed when asked.
+pub(crate) fn people(q: careload_scoring::Qty, signed: bool) -> String {
+    let tenths = (q.milli() as f64 / 100.0).round() as i64;
+    let sign = match (tenths < 0, signed && tenths > 0) {
+        (true, _) => "−",
+        (false, true) => "+",
+        (false, false) => "",
+    };
     let abs = tenths.unsigned_abs();
     format!("{sign}{},{}", abs / 10, abs % 10)
 }

@@ -7,23 +7,13 @@
 use std::fmt::Write as _;
 
 use careload_planning::{MoveWhat, ProfessionGap, ScopeGap, ShiftAssessment, Verdict};
-use careload_scoring::Qty;
 use careload_scoring::aggregate::NO_TEAM;
 
-use super::{ScreenContext, as_of_line, banners, escape, footer, local_time, no_data, page, points};
+use super::{
+    ScreenContext, as_of_line, banners, escape, footer, local_time, no_data, page, people, points, shift_name,
+};
 use crate::planning::{WardBalance, WardShifts};
-
-/// People or hours with one decimal and a decimal comma (`2,5`), signed when asked.
-fn qty(q: Qty, signed: bool) -> String {
-    let tenths = (q.milli() as f64 / 100.0).round() as i64;
-    let sign = match (tenths < 0, signed && tenths > 0) {
-        (true, _) => "−",
-        (false, true) => "+",
-        (false, false) => "",
-    };
-    let abs = tenths.unsigned_abs();
-    format!("{sign}{},{}", abs / 10, abs % 10)
-}
+use crate::view::short_label;
 
 /// Class, symbol and words of a verdict: colour never alone.
 fn verdict(v: Verdict) -> (&'static str, &'static str) {
@@ -52,7 +42,7 @@ fn profession_cells(g: &ProfessionGap) -> String {
     };
     let gap = match g.gap_people {
         Some(gap) => {
-            let mut s = qty(gap, true);
+            let mut s = people(gap, true);
             if g.people_to_add > 0 {
                 let _ = write!(s, " <strong>(+{} behövs)</strong>", g.people_to_add);
             }
@@ -65,20 +55,20 @@ fn profession_cells(g: &ProfessionGap) -> String {
     };
     format!(
         r#"<td class="num">{}</td><td class="num">{planned}</td><td class="num gap">{gap}</td>"#,
-        qty(g.need_people, false)
+        people(g.need_people, false)
     )
 }
 
-fn scope_row(s: &ScopeGap) -> String {
+fn scope_row(s: &ScopeGap, ward: &str) -> String {
     let name = match s.team.as_deref() {
         None => "<strong>Hela avdelningen</strong>".to_owned(),
         Some(NO_TEAM) => "Utan vårdlag".to_owned(),
-        Some(t) => format!("Lag {}", escape(t)),
+        Some(t) => format!("Lag {}", escape(&short_label(t, ward))),
     };
     let index = s.index.points_per_person.map(points).unwrap_or_else(|| "–".to_owned());
     format!(
         r#"<tr class="{row}"><td>{name}</td><td class="num">{patients}</td><td class="num">{need}</td>{usk}{ssk}<td>{verdict}</td><td class="num">{index}</td></tr>"#,
-        row = if s.team.is_none() { "ward" } else { "team" },
+        row = if s.team.is_none() { "scope-ward" } else { "scope-team" },
         patients = s.need.patients,
         need = points(s.need.total),
         usk = profession_cells(&s.usk),
@@ -87,11 +77,11 @@ fn scope_row(s: &ScopeGap) -> String {
     )
 }
 
-fn shift_section(a: &ShiftAssessment, label: &str, ctx: &ScreenContext) -> String {
+fn shift_section(a: &ShiftAssessment, label: &str, ward: &str, ctx: &ScreenContext) -> String {
     let w = &a.shift.window;
     let mut out = format!(
         r#"<section class="shift" data-shift="{name}"><h2>{label}: {name} {date}, {from}–{to}</h2>"#,
-        name = escape(&a.shift.name),
+        name = escape(&shift_name(&a.shift.name)),
         date = a.shift.date,
         from = local_time(w.start, ctx),
         to = local_time(w.end, ctx),
@@ -103,9 +93,9 @@ fn shift_section(a: &ShiftAssessment, label: &str, ctx: &ScreenContext) -> Strin
         r#"<tr><th class="num">behov</th><th class="num">planerat</th><th class="num">skillnad</th>"#,
         r#"<th class="num">behov</th><th class="num">planerat</th><th class="num">skillnad</th></tr></thead><tbody>"#
     ));
-    out.push_str(&scope_row(&a.ward));
+    out.push_str(&scope_row(&a.ward, ward));
     for t in &a.teams {
-        out.push_str(&scope_row(t));
+        out.push_str(&scope_row(t, ward));
     }
     out.push_str("</tbody></table>");
     if a.extrapolated_minutes > 0 {
@@ -123,8 +113,18 @@ fn balance_section(b: &WardBalance) -> String {
     let p = &b.proposal;
     let mut out = format!(
         r#"<section class="balance"><h2>Fördelning mellan vårdlagen, {name}</h2>"#,
-        name = escape(&b.shift.name)
+        name = escape(&shift_name(&b.shift.name))
     );
+    let measured = p.before.iter().filter(|t| t.per_staff.is_some()).count();
+    if measured < 2 {
+        // without staff in at least two teams there is nothing to even out:
+        // saying "balanced" would be a guess
+        out.push_str(concat!(
+            r#"<p id="no-team-plan">Fördelningen kan inte bedömas: passet saknar planerad personal i minst två vårdlag. "#,
+            r#"Läs in schemat (POST /api/v1/staffing/csv) så föreslås flyttar.</p></section>"#
+        ));
+        return out;
+    }
     if p.already_balanced {
         out.push_str(r#"<p id="balanced">Vårdlagen är redan jämnt belastade: ingen flytt föreslås.</p>"#);
     } else if p.moves.is_empty() {
@@ -141,6 +141,24 @@ fn balance_section(b: &WardBalance) -> String {
         }
         out.push_str("</ol>");
     }
+    if !b.pinned.is_empty() {
+        let list: Vec<String> = b
+            .pinned
+            .iter()
+            .map(|p| {
+                let who = p
+                    .bed
+                    .as_deref()
+                    .map_or_else(|| "patient utan säng".to_owned(), |bed| format!("säng {bed}"));
+                format!("{} (lag {})", escape(&who), escape(&short_label(&p.team, &b.id)))
+            })
+            .collect();
+        let _ = write!(
+            out,
+            r#"<p id="pinned"><strong>Stannar i sitt lag:</strong> {}.</p>"#,
+            list.join(", ")
+        );
+    }
     out.push_str(concat!(
         r#"<table class="overview"><thead><tr><th>Vårdlag</th><th class="num">Poäng per personal före</th>"#,
         r#"<th class="num">efter</th><th class="num">Patienter efter</th></tr></thead><tbody>"#
@@ -151,7 +169,7 @@ fn balance_section(b: &WardBalance) -> String {
         let _ = write!(
             out,
             r#"<tr><td>Lag {}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
-            escape(&after.team),
+            escape(&short_label(&after.team, &b.id)),
             per(before),
             per(after.per_staff),
             after.patients
@@ -181,7 +199,7 @@ pub(super) fn render(shifts: &WardShifts, balance: Option<&WardBalance>, ctx: &S
         ));
     } else {
         for (a, label) in shifts.shifts.iter().zip(["Nästa pass", "Passet därefter"]) {
-            body.push_str(&shift_section(a, label, ctx));
+            body.push_str(&shift_section(a, label, &shifts.id, ctx));
         }
         if let Some(b) = balance {
             body.push_str(&balance_section(b));

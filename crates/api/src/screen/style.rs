@@ -96,7 +96,7 @@ td .spark{width:100%;height:1.9rem}
 .verdict-balanced{background:#e0e0e0;color:#000}
 .verdict-spare{background:#4575b4;color:#fff}
 .verdict-noplan{background:#fff;color:#555;border-style:dashed}
-.note{font-size:.85em;font-style:italic}
+.note{font-size:.85em;font-style:italic}.gap .note{display:block}
 .moves li{margin:.3rem 0}
 .ind-lower{background:#1b7837;color:#fff}
 .ind-as_expected{background:#a6dba0;color:#000}

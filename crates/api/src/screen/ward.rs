@@ -10,29 +10,13 @@ use careload_scoring::score::Component;
 
 use super::svg::{self, Frame, Line};
 use super::{ScreenContext, as_of_line, banners, encode_component, escape, footer, href, no_data, page, points, style};
-use crate::view::{PatientRow, Series, TeamView, WardHistory, WardView};
+use crate::view::{PatientRow, Series, TeamView, WardHistory, WardView, short_label};
 
 /// Norton totals at or below this mean a risk of pressure ulcers.
 const NORTON_RISK: u8 = 14;
 
 /// The column key for patients whose team has no totals row.
 const OTHERS: &str = "övriga";
-
-/// A Location id as shown on the ward's own screen: without the ward's id
-/// as prefix (`w01-r03-b2` → `r03-b2`), a lone letter in capitals (`w01-a` →
-/// `A`). Ids that do not start with the ward's id are shown whole.
-fn short_label(id: &str, ward: &str) -> String {
-    let rest = id
-        .strip_prefix(ward)
-        .and_then(|r| r.strip_prefix(['-', '_', '.', '/']))
-        .filter(|r| !r.is_empty())
-        .unwrap_or(id);
-    if rest.len() == 1 && rest.chars().all(|c| c.is_ascii_alphabetic()) {
-        rest.to_ascii_uppercase()
-    } else {
-        rest.to_owned()
-    }
-}
 
 /// A team's display name.
 fn team_name(team: &str, ward: &str) -> String {

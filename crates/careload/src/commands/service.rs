@@ -203,13 +203,41 @@ fn remove_db(db: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The pages the demo prints: the hospital overview, each ward's screen, the JSON API.
-fn demo_urls(addr: SocketAddr, wards: &[String]) -> Vec<String> {
-    let mut urls = vec![format!("http://{addr}/")];
-    urls.extend(wards.iter().map(|w| format!("http://{addr}/wards/{w}/screen")));
-    urls.push(format!("http://{addr}/api/v1/hospital"));
-    urls.push(format!("http://{addr}/api/v1/openapi.json"));
+/// The pages the demo prints, each with its label: the hospital overview,
+/// the bed coordinator's page, each ward's screen and planning page, the
+/// JSON API.
+fn demo_urls(addr: SocketAddr, wards: &[String]) -> Vec<(&'static str, String)> {
+    let mut urls = vec![
+        ("hospital overview", format!("http://{addr}/")),
+        ("bed coordinator", format!("http://{addr}/admissions")),
+    ];
+    for w in wards {
+        urls.push(("ward screen", format!("http://{addr}/wards/{w}/screen")));
+        urls.push(("planning", format!("http://{addr}/wards/{w}/planning")));
+    }
+    urls.push(("JSON API", format!("http://{addr}/api/v1/hospital")));
+    urls.push(("API description", format!("http://{addr}/api/v1/openapi.json")));
     urls
+}
+
+/// Imports the simulated hospital's planned staffing, from five days before
+/// the back-fill to two days ahead, through the same all-or-nothing CSV
+/// import as `POST /api/v1/staffing/csv` (audited as `demo`), so that the
+/// planning pages and exports have a plan to set the need against.
+/// Returns the rows stored.
+async fn import_sim_staffing(state: &AppState, config: &Config) -> anyhow::Result<u64> {
+    let hospital = careload_sim::Hospital::new(careload_sim::SimConfig {
+        beds: config.sim.beds,
+        wards: config.sim.wards,
+        ..careload_sim::SimConfig::new(config.sim.seed, Utc::now())
+    })?;
+    let today = Utc::now().with_timezone(&state.tz).date_naive();
+    let days_back = config.schedule.backfill_hours.div_ceil(24) + 1;
+    let csv = hospital.staffing_csv(today - chrono::Duration::days(i64::from(days_back)), days_back + 3);
+    let written = careload_api::planning::put_csv(state, csv.as_bytes(), "demo")
+        .await
+        .map_err(|e| anyhow::anyhow!("the simulated planned staffing was refused: {e}"))?;
+    Ok(written.rows)
 }
 
 /// `careload demo`.
@@ -228,6 +256,7 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         // bind first: a taken port is refused before minutes of back-fill
         let listener = bind(&config.api.listen).await?;
         let Started { state, runner, wards } = start(&config).await?;
+        let staffing = import_sim_staffing(&state, &config).await?;
         let addr = listener.local_addr().context("cannot read the listening address")?;
         let urls = demo_urls(addr, &wards);
         writeln!(
@@ -237,12 +266,13 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             args.seed,
             args.db.display()
         )?;
-        writeln!(out, "hospital overview: {}", urls[0])?;
-        for url in &urls[1..=wards.len()] {
-            writeln!(out, "ward screen:       {url}")?;
+        writeln!(
+            out,
+            "planned staffing:  {staffing} rows imported from the simulated scheduling system's CSV"
+        )?;
+        for (label, url) in &urls {
+            writeln!(out, "{:<19}{url}", format!("{label}:"))?;
         }
-        writeln!(out, "JSON API:          {}", urls[wards.len() + 1])?;
-        writeln!(out, "API description:   {}", urls[wards.len() + 2])?;
         out.flush()?;
         if !args.check {
             writeln!(out, "serving until Ctrl-C")?;
@@ -263,13 +293,13 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 }
 
 /// GETs every URL once and prints its status; returns how many were not 200.
-async fn check_urls(urls: &[String], out: &mut dyn Write) -> anyhow::Result<usize> {
+async fn check_urls(urls: &[(&str, String)], out: &mut dyn Write) -> anyhow::Result<usize> {
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .context("cannot build the HTTP client")?;
     let mut failures = 0;
-    for url in urls {
+    for (_, url) in urls {
         match client.get(url).send().await {
             Ok(response) => {
                 let status = response.status();

@@ -1,6 +1,7 @@
 //! `careload sim`: simulate a hospital (`careload_sim`) for some hours and
 //! write its FHIR R4 resources as Bulk Data style NDJSON files, optionally
-//! also as one transaction Bundle; print the counts and the model's figures.
+//! also as one transaction Bundle, and its planned staffing as the
+//! scheduling system's CSV; print the counts and the model's figures.
 //! `careload sim serve`: serve the hospital as a FHIR R4 REST API over HTTP
 //! (`careload_sim::server`) until Ctrl-C.
 
@@ -132,6 +133,20 @@ fn write(args: &SimArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             path.display().to_string(),
         ]);
     }
+    // the scheduling system's export for the same days and two ahead, for
+    // POST /api/v1/staffing/csv (docs/planned-staffing-csv.md); local dates
+    // in the simulator's clock (UTC+1)
+    let local = |t: chrono::DateTime<Utc>| (t + TimeDelta::hours(careload_sim::LOCAL_UTC_OFFSET_HOURS)).date_naive();
+    let (first, last) = (local(hospital.start()), local(hospital.now()) + TimeDelta::days(2));
+    let days = (last - first).num_days() as u32 + 1;
+    let path = dir.join("planned-staffing.csv");
+    let csv = hospital.staffing_csv(first, days);
+    std::fs::write(&path, &csv).with_context(|| format!("cannot write {}", path.display()))?;
+    t.row([
+        format!("planned staffing ({first} to {last})"),
+        (csv.lines().count() - 1).to_string(),
+        path.display().to_string(),
+    ]);
     heading(out, "resources")?;
     t.write(out, 0)?;
     write_stats(&hospital.stats(), out)

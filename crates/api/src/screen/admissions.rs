@@ -1,0 +1,167 @@
+//! The bed coordinator's page (`/admissions`): every ward ranked for the
+//! next admission from the emergency department — can take, strained, no
+//! free bed — by free beds **and** by the staffing margin that would be left
+//! after one more patient, with the reason in words and a link to the
+//! ward's planning page.
+
+use std::fmt::Write as _;
+
+use careload_planning::{AdmissionAnswer, AdmissionVerdict};
+
+use super::{
+    ScreenContext, as_of_line, banners, encode_component, escape, footer, href, no_data, page, people, points,
+};
+use crate::planning::Admissions;
+
+/// Class, symbol and words of a verdict: colour never alone.
+fn verdict(v: AdmissionVerdict) -> (&'static str, &'static str, &'static str) {
+    match v {
+        AdmissionVerdict::CanTake => ("spare", "▲", "kan ta emot"),
+        AdmissionVerdict::Strained => ("under", "▼", "ansträngt"),
+        AdmissionVerdict::NoFreeBed => ("noplan", "■", "ingen ledig säng"),
+    }
+}
+
+fn row(a: &AdmissionAnswer, name: &str, ctx: &ScreenContext) -> String {
+    let (class, sym, word) = verdict(a.verdict);
+    let margin = a.margin_people.map_or_else(|| "–".to_owned(), |m| people(m, true));
+    format!(
+        concat!(
+            r#"<tr class="ward" data-ward="{id}" data-verdict="{verdict_key}"><td><a class="ward-name" href="{plan}">{name}</a></td>"#,
+            r#"<td><span class="verdict verdict-{class}"><span class="sym">{sym}</span> {word}</span></td>"#,
+            r#"<td class="num">{free}</td><td class="num">{margin}</td><td>{reason}</td></tr>"#
+        ),
+        id = escape(&a.ward),
+        verdict_key = match a.verdict {
+            AdmissionVerdict::CanTake => "can_take",
+            AdmissionVerdict::Strained => "strained",
+            AdmissionVerdict::NoFreeBed => "no_free_bed",
+        },
+        plan = href(&format!("/wards/{}/planning", encode_component(&a.ward)), ctx),
+        name = escape(name),
+        class = class,
+        sym = sym,
+        word = word,
+        free = a.free_beds,
+        margin = margin,
+        reason = escape(&a.reason),
+    )
+}
+
+/// The whole page.
+pub(super) fn render(admissions: &Admissions, ctx: &ScreenContext) -> String {
+    let title = "Platskoordinering – vilken avdelning tar nästa patient?";
+    let mut body = format!(
+        r#"<header class="top"><div class="title"><h1>{}</h1><div class="asof">{}</div></div></header>"#,
+        escape(title),
+        as_of_line(&admissions.state, ctx)
+    );
+    body.push_str(&banners(&admissions.state, ctx));
+    if admissions.state.hour.is_none() {
+        body.push_str(&no_data(
+            "Ingen timme har beräknats ännu. Sidan uppdateras av sig själv.",
+        ));
+    } else {
+        let a = &admissions.assumption;
+        let _ = write!(
+            body,
+            r#"<p class="muted">En ny patient antas behöva {} USK-poäng och {} SSK-poäng per timme. Marginalen är det minsta antalet personer över eller under behovet, i pågående och nästa pass, när patienten har kommit.</p>"#,
+            points(a.usk_points_per_hour),
+            points(a.ssk_points_per_hour)
+        );
+        body.push_str(concat!(
+            r#"<table class="overview"><thead><tr><th>Avdelning</th><th>Bedömning</th><th class="num">Lediga sängar</th>"#,
+            r#"<th class="num">Marginal (personer)</th><th>Skäl</th></tr></thead><tbody>"#
+        ));
+        if admissions.wards.is_empty() {
+            body.push_str(r#"<tr><td colspan="5" class="muted">Inga avdelningar</td></tr>"#);
+        }
+        for w in &admissions.wards {
+            let name = admissions.names.get(&w.ward).map_or(w.ward.as_str(), String::as_str);
+            body.push_str(&row(w, name, ctx));
+        }
+        body.push_str("</tbody></table>");
+        let _ = write!(
+            body,
+            concat!(
+                r#"<p class="legend"><span><span class="verdict verdict-spare"><span class="sym">▲</span> kan ta emot</span></span>"#,
+                r#"<span><span class="verdict verdict-under"><span class="sym">▼</span> ansträngt: ledig säng men för lite personal</span></span>"#,
+                r#"<span><span class="verdict verdict-noplan"><span class="sym">■</span> ingen ledig säng</span></span>"#,
+                r#"<span><a href="{}">Sjukhusöversikt</a></span></p>"#
+            ),
+            href("/", ctx)
+        );
+    }
+    body.push_str(&footer(&admissions.state, ctx));
+    page(title, &body, ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use careload_planning::{AdmissionAnswer, AdmissionAssumption, AdmissionVerdict};
+    use careload_scoring::Qty;
+
+    use super::*;
+    use crate::screen::tests::{assert_balanced, ctx};
+    use crate::view::DataState;
+
+    fn answer(ward: &str, verdict: AdmissionVerdict, free: u32, margin: Option<i64>) -> AdmissionAnswer {
+        AdmissionAnswer {
+            ward: ward.into(),
+            verdict,
+            free_beds: free,
+            margin_people: margin.map(Qty::from_milli),
+            reason: format!("skäl för {ward} <b>"),
+        }
+    }
+
+    fn admissions(hour: bool) -> Admissions {
+        let c = ctx();
+        Admissions {
+            state: DataState {
+                hour: hour.then_some(c.now - chrono::Duration::minutes(10)),
+                as_of: hour.then_some(c.now - chrono::Duration::minutes(5)),
+                stale: false,
+                stale_reason: None,
+                last_run: None,
+                weights_version: Some("2026.1".into()),
+            },
+            assumption: AdmissionAssumption::default(),
+            wards: vec![
+                answer("w2", AdmissionVerdict::CanTake, 3, Some(1_260)),
+                answer("w1", AdmissionVerdict::Strained, 1, Some(-1_540)),
+                answer("w3", AdmissionVerdict::NoFreeBed, 0, None),
+            ],
+            names: BTreeMap::from([("w1".into(), "Avd 1 Medicin".into()), ("w2".into(), "Avd 2".into())]),
+        }
+    }
+
+    #[test]
+    fn wards_in_rank_order_with_verdict_words_margin_and_escaped_reason() {
+        let html = render(&admissions(true), &ctx());
+        assert_balanced(&html);
+        let order: Vec<usize> = ["data-ward=\"w2\"", "data-ward=\"w1\"", "data-ward=\"w3\""]
+            .iter()
+            .map(|k| html.find(k).unwrap())
+            .collect();
+        assert!(order[0] < order[1] && order[1] < order[2], "{order:?}");
+        assert!(html.contains("Avd 1 Medicin"), "configured name shown");
+        assert!(html.contains(r#"href="/wards/w3/planning">w3</a>"#), "id when no name");
+        for (word, margin) in [("kan ta emot", "+1,3"), ("ansträngt", "−1,5")] {
+            assert!(html.contains(&format!("</span> {word}</span>")), "{word}");
+            assert!(html.contains(&format!(r#"<td class="num">{margin}</td>"#)), "{margin}");
+        }
+        assert!(html.contains("skäl för w1 &lt;b&gt;"));
+        assert!(html.contains("1,5 USK-poäng"));
+    }
+
+    #[test]
+    fn no_hour_yet_says_so() {
+        let html = render(&admissions(false), &ctx());
+        assert_balanced(&html);
+        assert!(html.contains(r#"class="nodata""#));
+        assert!(!html.contains("data-ward"));
+    }
+}
