@@ -351,6 +351,28 @@ fn diff_shows_exactly_what_changed() {
 }
 
 #[test]
+fn the_example_candidate_validates_and_changes_what_its_header_says() {
+    let candidate = root_file("examples/weights-candidate.toml");
+    careload(&["weights", "validate", s(&candidate)]).ok();
+    let json = careload(&["weights", "diff", s(&default_weights()), s(&candidate), "--json"]).json();
+    let changed: Vec<&str> = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["path"].as_str())
+        .filter(|p| !p.starts_with("meta."))
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "care_plans.palliative.per_hour",
+            "medications.intravenous.per_administration",
+            "modifiers.outlier.multiplier"
+        ]
+    );
+}
+
+#[test]
 fn diff_marks_added_and_removed_parameters() {
     let old = default_weights();
     let new_text = default_weights_text().replace("[orders.ecg]", "[orders.ecg-12-lead]");
