@@ -150,6 +150,10 @@ pub(crate) struct BenchIngestArgs {
     /// The SQLite file the hours are written to (deleted before and after).
     #[arg(long, value_name = "FILE", default_value = "careload-bench-ingest.db")]
     pub(crate) db: PathBuf,
+    /// Read from a FHIR server in another process, e.g. `careload sim serve --beds 1000` at
+    /// http://127.0.0.1:8090/fhir, so that the peak RSS is careload's alone (--beds and --seed are then the server's).
+    #[arg(long, value_name = "URL")]
+    pub(crate) fhir_url: Option<String>,
     /// Print the figures as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -173,6 +177,10 @@ pub(crate) struct BenchHttpArgs {
     /// Seconds per path.
     #[arg(long, value_name = "S", default_value_t = 20)]
     pub(crate) seconds: u32,
+    /// Seconds of load before the measured ones, left out of the figures
+    /// (every connection is open and warm when measuring starts).
+    #[arg(long, value_name = "S", default_value_t = 2)]
+    pub(crate) warmup: u32,
     /// A bearer token, when the API is not open.
     #[arg(long, value_name = "TOKEN", env = "CARELOAD_BENCH_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,
@@ -193,6 +201,11 @@ pub(crate) struct BenchStoreArgs {
     /// Days back that keep their stored snapshots and scores; older copies hold `{}` (disk).
     #[arg(long, value_name = "D", default_value_t = 14)]
     pub(crate) full_days: u32,
+    /// Days (up to the current hour) written hour by hour through the real pipeline from the
+    /// simulated hospital, instead of one hour copied: realistic history for the back-test.
+    /// The oldest simulated hour is then copied to the older days (those copies hold `{}`).
+    #[arg(long, value_name = "D", default_value_t = 0)]
+    pub(crate) simulated_days: u32,
     /// Ward history reads to time (cycling through the wards).
     #[arg(long, value_name = "N", default_value_t = 300)]
     pub(crate) reads: u32,

@@ -37,7 +37,7 @@ pub async fn ward_day_sql(
                   emotional_support_milli, care_plans_milli, diagnoses_milli, modifiers_milli, unmatched \
            FROM unit_hours WHERE level = 'ward' AND hour >= $2 AND hour < $3), \
          agg AS ( \
-           SELECT ward, day, COUNT(*) AS hours, SUM(patients) AS patient_hours, \
+           SELECT ward, day, COUNT(*) AS hours, SUM(patients)::bigint AS patient_hours, \
                   AVG(total_milli) / 1000.0 AS total_mean, \
                   percentile_cont(0.5) WITHIN GROUP (ORDER BY total_milli) / 1000.0 AS total_median, \
                   percentile_cont(0.9) WITHIN GROUP (ORDER BY total_milli) / 1000.0 AS total_p90, \

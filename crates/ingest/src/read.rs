@@ -10,35 +10,31 @@
 //!   per line, blank lines ignored).
 //!
 //! Every resource is parsed with `fhir-sdk`'s typed R4B models (which read R4
-//! JSON). A line that is not JSON, a resource type careload does not use and
-//! a resource the typed models refuse are counted in the [`ReadReport`] and
-//! logged; they never stop the run.
+//! JSON), straight from its text ([`careload_fhir_parse`]): a cheap first
+//! look reads only `resourceType`, `id` and `meta.lastUpdated`, then the
+//! resources of the types careload uses are parsed whole. A search page is
+//! read the same way, its entries borrowed from the response body, so no
+//! JSON tree is built for them. A line that is not JSON, a resource type
+//! careload does not use and a resource the typed models refuse are counted
+//! in the [`ReadReport`] and logged; they never stop the run.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use careload_fhir_parse::Typed;
 use chrono::{DateTime, Utc};
 use fhir_sdk::r4b::resources::{
     CarePlan, Condition, Encounter, Location, MedicationRequest, Observation, Patient, ServiceRequest, Task,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::Error;
 
 /// The resource types careload reads; every other type is counted as ignored.
-pub const USED_TYPES: [&str; 9] = [
-    "Location",
-    "Patient",
-    "Encounter",
-    "Task",
-    "MedicationRequest",
-    "Observation",
-    "ServiceRequest",
-    "CarePlan",
-    "Condition",
-];
+pub const USED_TYPES: [&str; 9] = careload_fhir_parse::USED_TYPES;
 
 /// A resource that was not used, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -134,16 +130,28 @@ pub struct Resources {
     pub conditions: BTreeMap<String, Condition>,
 }
 
-/// Parses a JSON value into a typed resource and files it under its id.
-fn put<T: serde::de::DeserializeOwned>(
-    map: &mut BTreeMap<String, T>,
-    id: String,
-    value: Value,
-) -> Result<bool, String> {
-    let typed: T = serde_json::from_value(value).map_err(|e| format!("not a valid R4 resource: {e}"))?;
-    Ok(map.insert(id, typed).is_some())
+/// The first look at a resource: what it is, its id and when it changed;
+/// every other member is skipped unread.
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "resourceType", borrow, default)]
+    resource_type: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    meta: Option<MetaHead<'a>>,
 }
 
+#[derive(Deserialize)]
+struct MetaHead<'a> {
+    #[serde(rename = "lastUpdated", borrow, default)]
+    last_updated: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Files a typed resource under its id; true when it replaced one.
+fn put<T>(map: &mut BTreeMap<String, T>, id: String, typed: T) -> bool {
+    map.insert(id, typed).is_some()
+}
 impl Resources {
     /// An empty store.
     pub fn new() -> Resources {
@@ -168,51 +176,97 @@ impl Resources {
         self.len() == 0
     }
 
-    /// Adds one resource given as JSON: parsed with the typed models when its
-    /// type is used, counted as ignored when not, skipped with the reason when
-    /// it cannot be used. `origin` (file and line) only goes to the log.
+    /// Adds one resource given as a JSON value (see [`Resources::add_json`]).
     pub fn add_value(&mut self, value: Value, origin: &str, report: &mut ReadReport) {
-        let Some(resource_type) = value.get("resourceType").and_then(Value::as_str).map(str::to_owned) else {
+        self.add_json(&value.to_string(), origin, report);
+    }
+
+    /// Adds one resource given as JSON text: parsed with the typed models
+    /// when its type is used, counted as ignored when not, skipped with the
+    /// reason when it cannot be used. `origin` (file and line) only goes to
+    /// the log.
+    pub fn add_json(&mut self, json: &str, origin: &str, report: &mut ReadReport) {
+        self.add_text(json, origin, &|e| format!("not JSON: {e}"), report);
+    }
+
+    /// Adds line `n` of the NDJSON file `name` (see [`Resources::add_json`]).
+    pub fn add_line(&mut self, line: &str, n: usize, name: &str, origin: &str, report: &mut ReadReport) {
+        self.add_text(
+            line,
+            origin,
+            &|e| format!("line {n} of {name} is not JSON: {e}"),
+            report,
+        );
+    }
+
+    /// [`Resources::add_json`], with the reason given for text that is not JSON.
+    fn add_text(
+        &mut self,
+        json: &str,
+        origin: &str,
+        not_json: &dyn Fn(&serde_json::Error) -> String,
+        report: &mut ReadReport,
+    ) {
+        let head: Head<'_> = match serde_json::from_str(json) {
+            Ok(head) => head,
+            Err(e) if e.is_data() => {
+                // JSON, but not an object with a string resourceType
+                report.skip(Skip::new("?", None, "no resourceType: not a FHIR resource"), origin);
+                return;
+            }
+            Err(e) => {
+                report.skip(Skip::new("?", None, not_json(&e)), origin);
+                return;
+            }
+        };
+        self.add_parsed(json, head, origin, report);
+    }
+
+    /// Adds one resource whose [`Head`] has been read.
+    fn add_parsed(&mut self, json: &str, head: Head<'_>, origin: &str, report: &mut ReadReport) {
+        let Some(resource_type) = head.resource_type.filter(|t| !t.is_empty()) else {
             report.skip(Skip::new("?", None, "no resourceType: not a FHIR resource"), origin);
             return;
         };
-        let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
-        if !USED_TYPES.contains(&resource_type.as_str()) {
-            *report.ignored.entry(resource_type).or_default() += 1;
+        if !USED_TYPES.contains(&&*resource_type) {
+            *report.ignored.entry(resource_type.into_owned()).or_default() += 1;
             return;
         }
-        let Some(id) = id.filter(|id| !id.is_empty()) else {
+        let Some(id) = head.id.filter(|id| !id.is_empty()).map(std::borrow::Cow::into_owned) else {
             report.skip(Skip::new(&resource_type, None, "no id: cannot be referred to"), origin);
             return;
         };
-        let updated = value
-            .pointer("/meta/lastUpdated")
-            .and_then(Value::as_str)
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        let updated = head
+            .meta
+            .and_then(|m| m.last_updated)
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
             .map(|t| t.with_timezone(&Utc));
-        let result = match resource_type.as_str() {
-            "Location" => put(&mut self.locations, id.clone(), value),
-            "Patient" => put(&mut self.patients, id.clone(), value),
-            "Encounter" => put(&mut self.encounters, id.clone(), value),
-            "Task" => put(&mut self.tasks, id.clone(), value),
-            "MedicationRequest" => put(&mut self.medication_requests, id.clone(), value),
-            "Observation" => put(&mut self.observations, id.clone(), value),
-            "ServiceRequest" => put(&mut self.service_requests, id.clone(), value),
-            "CarePlan" => put(&mut self.care_plans, id.clone(), value),
-            "Condition" => put(&mut self.conditions, id.clone(), value),
-            _ => Err("unsupported resource type".to_owned()),
-        };
-        match result {
-            Ok(replaced) => {
-                *report.read.entry(resource_type).or_default() += 1;
-                if replaced {
-                    report.duplicates += 1;
-                }
-                if updated > report.last_updated {
-                    report.last_updated = updated;
-                }
+        let typed = match careload_fhir_parse::parse(&resource_type, json) {
+            Ok(Some(typed)) => typed,
+            Ok(None) => return, // not reached: the type is used
+            Err(e) => {
+                let skip = Skip::new(&resource_type, Some(&id), format!("not a valid R4 resource: {e}"));
+                report.skip(skip, origin);
+                return;
             }
-            Err(reason) => report.skip(Skip::new(&resource_type, Some(&id), reason), origin),
+        };
+        let replaced = match typed {
+            Typed::Location(r) => put(&mut self.locations, id, r),
+            Typed::Patient(r) => put(&mut self.patients, id, r),
+            Typed::Encounter(r) => put(&mut self.encounters, id, r),
+            Typed::Task(r) => put(&mut self.tasks, id, r),
+            Typed::MedicationRequest(r) => put(&mut self.medication_requests, id, r),
+            Typed::Observation(r) => put(&mut self.observations, id, r),
+            Typed::ServiceRequest(r) => put(&mut self.service_requests, id, r),
+            Typed::CarePlan(r) => put(&mut self.care_plans, id, r),
+            Typed::Condition(r) => put(&mut self.conditions, id, r),
+        };
+        *report.read.entry(resource_type.into_owned()).or_default() += 1;
+        if replaced {
+            report.duplicates += 1;
+        }
+        if updated > report.last_updated {
+            report.last_updated = updated;
         }
     }
 }
@@ -373,13 +427,7 @@ pub fn read_ndjson_str(text: &str, name: &str, resources: &mut Resources, report
             continue;
         }
         let origin = format!("{name}:{}", n + 1);
-        match serde_json::from_str::<Value>(line) {
-            Ok(value) => resources.add_value(value, &origin, report),
-            Err(e) => report.skip(
-                Skip::new("?", None, format!("line {} of {name} is not JSON: {e}", n + 1)),
-                &origin,
-            ),
-        }
+        resources.add_line(line, n + 1, name, &origin, report);
     }
 }
 
@@ -462,6 +510,78 @@ pub fn read_bundle(mut bundle: Value, name: &str, resources: &mut Resources, rep
             resources.add_value(resource, &origin, report);
         }
     }
+}
+
+/// A search page (any Bundle) as the fast path reads it: its links, and its
+/// entries' resources borrowed unparsed from the body.
+#[derive(Deserialize)]
+struct Page<'a> {
+    #[serde(rename = "resourceType", borrow, default)]
+    resource_type: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    entry: Vec<PageEntry<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PageEntry<'a> {
+    #[serde(rename = "fullUrl", borrow, default)]
+    full_url: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    resource: Option<&'a RawValue>,
+}
+
+/// Reads a search page's entries (a `Bundle`, as JSON text) without building
+/// a JSON tree: each resource is parsed typed straight from the body. A page
+/// whose entries need their references resolved (a `fullUrl` that is not the
+/// entry's own `…/Type/id`, an entry without an id, a nested Bundle) is read
+/// by [`read_bundle`] instead, with the same result.
+///
+/// # Errors
+/// The text is not JSON or not a Bundle: the reason, to report for the page.
+pub fn read_search_page(
+    body: &str,
+    name: &str,
+    resources: &mut Resources,
+    report: &mut ReadReport,
+) -> Result<(), String> {
+    let page: Page<'_> = serde_json::from_str(body).map_err(|e| format!("not a FHIR Bundle: {e}"))?;
+    if page.resource_type.as_deref() != Some("Bundle") {
+        return Err("the JSON is not a Bundle".to_owned());
+    }
+    let mut heads = Vec::with_capacity(page.entry.len());
+    for entry in &page.entry {
+        let Some(raw) = entry.resource else {
+            heads.push(None);
+            continue;
+        };
+        let head: Option<Head<'_>> = serde_json::from_str(raw.get()).ok();
+        let plain = head.as_ref().is_some_and(|h| {
+            let (Some(ty), Some(id)) = (h.resource_type.as_deref(), h.id.as_deref()) else {
+                return false;
+            };
+            ty != "Bundle"
+                && !id.is_empty()
+                && entry.full_url.as_deref().is_none_or(|url| {
+                    url.strip_suffix(id)
+                        .and_then(|u| u.strip_suffix('/'))
+                        .and_then(|u| u.strip_suffix(ty))
+                        .is_some_and(|base| base.is_empty() || base.ends_with('/'))
+                })
+        });
+        if !plain {
+            // references may need resolving: the tree path reads the page
+            let value: Value = serde_json::from_str(body).map_err(|e| format!("not a FHIR Bundle: {e}"))?;
+            read_bundle(value, name, resources, report);
+            return Ok(());
+        }
+        heads.push(head);
+    }
+    for (n, (entry, head)) in page.entry.iter().zip(heads).enumerate() {
+        if let (Some(raw), Some(head)) = (entry.resource, head) {
+            resources.add_parsed(raw.get(), head, &format!("{name} entry {n}"), report);
+        }
+    }
+    Ok(())
 }
 
 /// Rewrites every `reference` that names a Bundle entry's full URL to `Type/id`.

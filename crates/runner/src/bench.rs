@@ -13,17 +13,20 @@
 //!    held state ([`crate::apply_changes`]), map, score, write.
 //!
 //! Memory is read from `/proc/self/status` (Linux): `VmHWM`, the peak
-//! resident set of the whole process so far, after each phase. The
-//! simulated hospital lives in the same process, so its share (the RSS
+//! resident set of the whole process so far, after each phase. By default
+//! the simulated hospital lives in the same process, so its share (the RSS
 //! once it is built and served, before careload reads anything) is reported
-//! apart. Figures are for notes and issues, never asserted by tests.
+//! apart; with [`IngestBench::fhir_url`] the server is another process
+//! (`careload sim serve`, moved on by `POST /sim/advance`) and the peak is
+//! careload's alone. Figures are for notes and issues, never asserted by
+//! tests.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use careload_config::{Config, SourceKind};
-use careload_ingest::{Resources, fetch, fetch_changes, map};
+use careload_ingest::{Resources, RestConfig, fetch, fetch_changes, map};
 use careload_scoring::{Score, Snapshot, Window, rollup, score};
 use careload_store::{Outcome, RunReport, Store, hour_of};
 use chrono::{DateTime, Utc};
@@ -31,7 +34,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::runner::{load_mapping, load_weights};
-use crate::source::SimSource;
+use crate::source::{RestSource, SimSource, rest_config};
 use crate::{Error, apply_changes};
 
 /// What to benchmark.
@@ -47,6 +50,48 @@ pub struct IngestBench {
     pub start: DateTime<Utc>,
     /// The SQLite file the hours are written to (deleted first and after).
     pub db: PathBuf,
+    /// A FHIR server in another process (`careload sim serve`) instead of the
+    /// in-process one; incremental runs move it on with `POST /sim/advance`.
+    pub fhir_url: Option<String>,
+}
+
+/// Where the benchmark reads from.
+enum Server {
+    InProcess(SimSource),
+    External { rest: RestSource, http: reqwest::Client },
+}
+
+impl Server {
+    fn rest(&self) -> &RestSource {
+        match self {
+            Server::InProcess(sim) => &sim.rest,
+            Server::External { rest, .. } => rest,
+        }
+    }
+
+    /// Moves the hospital to `hour`: in process, or `POST <origin>/sim/advance?hours=1`.
+    async fn advance(&self, hour: DateTime<Utc>) -> Result<()> {
+        match self {
+            Server::InProcess(sim) => sim.advance_to(hour).await.map(|_| ()),
+            Server::External { rest, http } => {
+                let base = &rest.config.base_url;
+                let url = format!(
+                    "{}/sim/advance?hours=1",
+                    base.trim_end_matches('/').trim_end_matches("/fhir")
+                );
+                let refused = |reason: String| {
+                    Error::Task(format!(
+                        "cannot move the server at {base} on an hour ({reason}); incremental runs need `careload sim serve`"
+                    ))
+                };
+                let response = http.post(&url).send().await.map_err(|e| refused(e.to_string()))?;
+                if !response.status().is_success() {
+                    return Err(refused(format!("{url} answered {}", response.status())));
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// One phase of one run.
@@ -100,8 +145,8 @@ pub struct BenchReport {
     pub beds: u32,
     /// Seed.
     pub seed: u64,
-    /// Resources the server holds at the start.
-    pub server_resources: usize,
+    /// Resources the server holds at the start (the in-process server only).
+    pub server_resources: Option<usize>,
     /// Building the simulated hospital and starting its server.
     pub sim_start_ms: u64,
     /// RSS once the hospital is built and served, before careload reads anything, MiB.
@@ -152,10 +197,24 @@ pub async fn ingest_bench(bench: &IngestBench) -> Result<BenchReport> {
     let start = hour_of(bench.start);
 
     let sim_started = Instant::now();
-    let sim = SimSource::start(&config, start).await?;
+    let server = match &bench.fhir_url {
+        None => Server::InProcess(SimSource::start(&config, start).await?),
+        Some(url) => Server::External {
+            rest: RestSource::new(RestConfig {
+                base_url: url.clone(),
+                token_env: None,
+                ..rest_config(&config)
+            })?,
+            http: reqwest::Client::new(),
+        },
+    };
     let sim_start_ms = ms(sim_started.elapsed());
     let rss_after_sim_mib = proc_status_mib("VmRSS");
-    let server_resources = sim.sim.resource_count();
+    let server_resources = match &server {
+        Server::InProcess(sim) => Some(sim.sim.resource_count()),
+        Server::External { .. } => None,
+    };
+    let rest = server.rest();
 
     remove_db(&bench.db);
     let store = Store::connect(&format!("sqlite://{}?mode=rwc", bench.db.display())).await?;
@@ -174,14 +233,14 @@ pub async fn ingest_bench(bench: &IngestBench) -> Result<BenchReport> {
         if i > 0 {
             hour += chrono::Duration::hours(1);
             let t = Instant::now();
-            sim.advance_to(hour).await?;
+            server.advance(hour).await?;
             phases.sim_advance_ms = ms(t.elapsed());
         }
         let careload_started = Instant::now();
         let t = Instant::now();
         let (fresh, fetched) = match since {
-            None => fetch(&sim.rest.client, &sim.rest.config, None).await?,
-            Some(s) => fetch_changes(&sim.rest.client, &sim.rest.config, s, &held).await?,
+            None => fetch(&rest.client, &rest.config, None).await?,
+            Some(s) => fetch_changes(&rest.client, &rest.config, s, &held).await?,
         };
         phases.fetch_ms = ms(t.elapsed());
         phases.parse_ms = ms(fetched.parse);
@@ -220,7 +279,7 @@ pub async fn ingest_bench(bench: &IngestBench) -> Result<BenchReport> {
         phases.score_ms = score_ms;
 
         let t = Instant::now();
-        let run_id = store.begin_run(&sim.rest.config.base_url).await?;
+        let run_id = store.begin_run(&rest.config.base_url).await?;
         store
             .write_hour(hour, run_id, &weights.meta.version, &scored, &totals)
             .await?;

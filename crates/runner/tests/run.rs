@@ -388,6 +388,7 @@ async fn the_ingest_benchmark_runs_a_full_then_an_incremental_fetch() {
         hours_incremental: 1,
         start: now(),
         db: dir.0.join("bench.db"),
+        fhir_url: None,
     };
     let report = careload_runner::bench::ingest_bench(&bench).await.unwrap();
     assert_eq!(report.runs.len(), 2);
@@ -400,8 +401,55 @@ async fn the_ingest_benchmark_runs_a_full_then_an_incremental_fetch() {
         incremental.resources_fetched < full.resources_fetched,
         "an incremental fetch reads only changes: {incremental:?} vs {full:?}"
     );
-    assert!(report.server_resources >= full.resources_fetched);
+    assert!(report.server_resources.is_some_and(|n| n >= full.resources_fetched));
     assert!(!bench.db.exists(), "the benchmark's store is removed");
+}
+
+/// With the server in another place (`careload sim serve`), the benchmark
+/// reads it over HTTP and moves it on an hour with `POST /sim/advance`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ingest_benchmark_reads_an_external_server_and_moves_it_on() {
+    let dir = TempDir::new("bench-external");
+    let start = careload_store::hour_of(now());
+    let hospital = careload_sim::Hospital::new(careload_sim::SimConfig {
+        beds: 40,
+        ..careload_sim::SimConfig::new(3, start)
+    })
+    .unwrap();
+    let sim = careload_sim::SimServer::new(hospital);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = careload_sim::server::base_url(listener.local_addr().unwrap());
+    tokio::spawn(careload_sim::server::serve(
+        listener,
+        sim.clone(),
+        std::future::pending(),
+    ));
+    let bench = careload_runner::bench::IngestBench {
+        beds: 40,
+        seed: 3,
+        hours_incremental: 1,
+        start,
+        db: dir.0.join("bench.db"),
+        fhir_url: Some(base.clone()),
+    };
+    let report = careload_runner::bench::ingest_bench(&bench).await.unwrap();
+    let (full, incremental) = (&report.runs[0], &report.runs[1]);
+    assert!(full.patients > 20 && incremental.patients > 20, "{report:?}");
+    assert!(incremental.resources_fetched < full.resources_fetched);
+    assert_eq!(sim.now(), start + Duration::hours(1), "moved on one hour");
+    assert_eq!(report.server_resources, None, "not known of another process");
+
+    // a server that cannot be moved on is named, with what is needed
+    let bench = careload_runner::bench::IngestBench {
+        fhir_url: Some(format!("{base}/nowhere")),
+        db: dir.0.join("bench2.db"),
+        ..bench
+    };
+    let e = careload_runner::bench::ingest_bench(&bench)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("nowhere") || e.contains("sim serve"), "{e}");
 }
 
 /// A council activation takes effect from its effective date: hours before

@@ -155,12 +155,14 @@ impl Store {
         })
     }
 
-    /// Every patient row of one hour with its snapshot JSON, by ward.
+    /// Every patient row of one hour with its snapshot JSON, by patient key
+    /// (the primary key's order: no sort of these wide rows, which on
+    /// SQLite spilled to a temporary file and cost more than the read).
     pub async fn stored_patient_hours(&self, hour: DateTime<Utc>) -> Result<Vec<StoredPatientHour>> {
         on_pool!(self, pool => {
             let rows = sqlx::query(&format!(
                 "SELECT ward, team, total_milli, usk_milli, ssk_milli, {}, weights_version, \
-                 CAST(snapshot AS TEXT) AS snapshot FROM patient_hours WHERE hour = $1 ORDER BY ward, patient_key",
+                 CAST(snapshot AS TEXT) AS snapshot FROM patient_hours WHERE hour = $1 ORDER BY patient_key",
                 COMPONENT_COLUMNS.join(", ")
             ))
             .bind(hour)

@@ -1,9 +1,10 @@
 //! `careload bench store`: the store's speed with a year of history present.
 //!
 //! The simulated hospital (over HTTP, through the real ingest, scoring and
-//! store) writes one hour; that hour is written again five times to time
-//! `write_hour`; the database then copies it to every earlier hour of the
-//! year (`Store::replicate_hour`); finally the ward history the ward screen
+//! store) writes one hour, or with `--simulated-days N` every hour of the
+//! last N days; the current hour is written again five times to time
+//! `write_hour`; the database then copies the oldest written hour to every
+//! earlier hour of the year (`Store::replicate_hour`); finally the ward history the ward screen
 //! asks for (`GET /api/v1/wards/{id}/history`: five days of the ward, its
 //! teams and its current patients, through `careload_api::query`, without
 //! the response cache) is read for every ward in turn and timed.
@@ -33,7 +34,17 @@ pub(crate) fn run(args: &BenchStoreArgs, out: &mut dyn Write) -> anyhow::Result<
     config.source.kind = SourceKind::Sim;
     config.sim.beds = args.beds;
     config.sim.listen = "127.0.0.1:0".into();
-    config.schedule.backfill_hours = 1;
+    config.schedule.backfill_hours = args.simulated_days.max(1) * 24;
+    if args.simulated_days == 0 {
+        config.schedule.backfill_hours = 1;
+    }
+    if args.simulated_days > args.days {
+        bail!(
+            "--simulated-days {} is more than --days {}",
+            args.simulated_days,
+            args.days
+        );
+    }
     config.api.open = true;
     config.validate()?;
     let config = Arc::new(config);
@@ -99,9 +110,10 @@ async fn fill(
         .hour;
     writeln!(
         out,
-        "template hour {hour}: {} run(s) through sim → FHIR → score → store in {:.1} s",
+        "{} hour(s) up to {hour} through sim → FHIR → score → store in {:.1} s ({:.2} s per hour)",
         runs.len(),
-        t.elapsed().as_secs_f64()
+        t.elapsed().as_secs_f64(),
+        t.elapsed().as_secs_f64() / runs.len().max(1) as f64
     )?;
 
     // write_hour alone, five times over the same hour (idempotent)
@@ -121,9 +133,17 @@ async fn fill(
     }
     writeln!(out, "write_hour, {} patients: {}", patients.len(), summary(&mut times))?;
 
-    let back = args.days * 24 - 1;
+    // without simulated days the current hour is the template; with them the
+    // oldest simulated hour is, and its copies keep no payload
+    let simulated = runs.len() as u32;
+    let (template, back, full) = if args.simulated_days == 0 {
+        (hour, args.days * 24 - 1, args.full_days * 24)
+    } else {
+        let oldest = hour - chrono::Duration::hours(i64::from(simulated) - 1);
+        (oldest, (args.days * 24).saturating_sub(simulated), 0)
+    };
     let t = Instant::now();
-    let rows = store.replicate_hour(hour, back, args.full_days * 24).await?;
+    let rows = store.replicate_hour(template, back, full).await?;
     writeln!(
         out,
         "replicated to {back} earlier hours: {rows} patient rows in {:.0} s",

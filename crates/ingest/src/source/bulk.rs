@@ -612,35 +612,29 @@ fn read_lines(
         if line.is_empty() {
             continue;
         }
-        let origin = format!("{}:{}", file.url, lines.first_line + n);
-        let value = match serde_json::from_str::<Value>(line) {
-            Ok(v) => v,
-            Err(e) => {
-                read.skip(
-                    Skip::new(
-                        "?",
-                        None,
-                        format!("line {} of {} is not JSON: {e}", lines.first_line + n, file.url),
-                    ),
-                    &origin,
-                );
-                continue;
-            }
-        };
-        if file.error {
-            report.export_errors += 1;
-            let text = diagnostics(line.as_bytes()).unwrap_or_else(|| "no diagnostics".to_owned());
+        let line_no = lines.first_line + n;
+        let origin = format!("{}:{line_no}", file.url);
+        if !file.error {
+            resources.add_line(line, line_no, file.url.as_str(), &origin, read);
+            continue;
+        }
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(line) {
             read.skip(
-                Skip::new(
-                    "OperationOutcome",
-                    None,
-                    format!("the export reported an error: {text}"),
-                ),
+                Skip::new("?", None, format!("line {line_no} of {} is not JSON: {e}", file.url)),
                 &origin,
             );
-        } else {
-            resources.add_value(value, &origin, read);
+            continue;
         }
+        report.export_errors += 1;
+        let text = diagnostics(line.as_bytes()).unwrap_or_else(|| "no diagnostics".to_owned());
+        read.skip(
+            Skip::new(
+                "OperationOutcome",
+                None,
+                format!("the export reported an error: {text}"),
+            ),
+            &origin,
+        );
     }
 }
 

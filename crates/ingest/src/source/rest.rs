@@ -54,6 +54,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{StatusCode, Url};
@@ -64,7 +65,7 @@ use tokio::time::Instant;
 
 use super::auth::{Auth, Secret, SmartAuth, SmartConfig};
 use crate::Error;
-use crate::read::{ReadReport, Resources, read_bundle};
+use crate::read::{ReadReport, Resources, read_search_page};
 
 /// The `Accept` header: FHIR R4 JSON (fhir-sdk's client would ask for 4.3).
 pub const ACCEPT: &str = "application/fhir+json; fhirVersion=4.0";
@@ -513,7 +514,7 @@ async fn run_searches(
     read: &mut ReadReport,
 ) -> Result<(), Error> {
     let mut pending = urls.into_iter();
-    let mut set: JoinSet<Result<Vec<(String, Value)>, Error>> = JoinSet::new();
+    let mut set: JoinSet<Result<Vec<(String, Bytes)>, Error>> = JoinSet::new();
     let limit = ctx.config.concurrency.max(1);
     loop {
         while set.len() < limit {
@@ -531,29 +532,58 @@ async fn run_searches(
             }
         };
         let parse_started = Instant::now();
-        for (url, bundle) in pages {
-            read_bundle(bundle, &url, resources, read);
+        for (url, body) in pages {
+            // `get_body` checked the text; a page that is not a Bundle was refused by paging
+            let text = std::str::from_utf8(&body).unwrap_or_default();
+            if let Err(reason) = read_search_page(text, &url, resources, read) {
+                return Err(Error::NotFhirResponse { url, reason });
+            }
         }
         let micros = u64::try_from(parse_started.elapsed().as_micros()).unwrap_or(u64::MAX);
         ctx.counters.parse_micros.fetch_add(micros, Ordering::Relaxed);
     }
 }
 
-/// Follows one search to its last page; returns every page with its URL.
-async fn search_all_pages(ctx: &Ctx, first: Url) -> Result<Vec<(String, Value)>, Error> {
+/// The part of a search page the paging needs: its type and links (the
+/// entries are skipped unread here; [`read_search_page`] reads them).
+#[derive(Deserialize)]
+struct PageLinks {
+    #[serde(rename = "resourceType", default)]
+    resource_type: Option<String>,
+    #[serde(default)]
+    link: Vec<PageLink>,
+}
+
+#[derive(Deserialize)]
+struct PageLink {
+    #[serde(default)]
+    relation: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+/// Follows one search to its last page; returns every page (its body) with its URL.
+async fn search_all_pages(ctx: &Ctx, first: Url) -> Result<Vec<(String, Bytes)>, Error> {
     let mut pages = Vec::new();
     let mut url = first;
     loop {
-        let bundle = get_json(ctx, &url).await?;
-        if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
-            return Err(Error::NotFhirResponse {
-                url: url.to_string(),
-                reason: "the JSON is not a Bundle".to_owned(),
-            });
+        let body = get_body(ctx, &url).await?;
+        let not_bundle = |reason: String| Error::NotFhirResponse {
+            url: url.to_string(),
+            reason,
+        };
+        let links: PageLinks =
+            serde_json::from_slice(&body).map_err(|e| not_bundle(format!("the JSON is not a Bundle: {e}")))?;
+        if links.resource_type.as_deref() != Some("Bundle") {
+            return Err(not_bundle("the JSON is not a Bundle".to_owned()));
         }
         ctx.counters.pages.fetch_add(1, Ordering::Relaxed);
-        let next = next_link(&bundle);
-        pages.push((url.to_string(), bundle));
+        let next = links
+            .link
+            .into_iter()
+            .find(|l| l.relation.as_deref() == Some("next"))
+            .and_then(|l| l.url);
+        pages.push((url.to_string(), body));
         let Some(next) = next else { return Ok(pages) };
         let parsed = match ctx.client.base.join(&next) {
             Ok(u) if u.origin() == ctx.client.base.origin() => u,
@@ -566,18 +596,6 @@ async fn search_all_pages(ctx: &Ctx, first: Url) -> Result<Vec<(String, Value)>,
         };
         url = parsed;
     }
-}
-
-/// `Bundle.link[relation=next].url`.
-fn next_link(bundle: &Value) -> Option<String> {
-    bundle
-        .get("link")?
-        .as_array()?
-        .iter()
-        .find(|l| l.get("relation").and_then(Value::as_str) == Some("next"))?
-        .get("url")?
-        .as_str()
-        .map(str::to_owned)
 }
 
 /// One attempt failed in a way that may be retried: after `Retry-After`
@@ -596,8 +614,9 @@ enum Failure {
     Status(u16, Option<String>),
 }
 
-/// GETs one URL as FHIR JSON, with retries, timeouts and the run deadline.
-async fn get_json(ctx: &Ctx, url: &Url) -> Result<Value, Error> {
+/// GETs one URL as FHIR JSON, with retries, timeouts and the run deadline:
+/// the body, checked to be well-formed JSON in UTF-8.
+async fn get_body(ctx: &Ctx, url: &Url) -> Result<Bytes, Error> {
     let cfg = &ctx.config;
     let mut attempt: u32 = 0;
     let mut refreshed = false;
@@ -617,7 +636,7 @@ async fn get_json(ctx: &Ctx, url: &Url) -> Result<Value, Error> {
             after: retry_after,
             failure,
         } = match outcome {
-            Ok(Ok(value)) => return Ok(value),
+            Ok(Ok(body)) => return Ok(body),
             Ok(Err(retry)) => retry,
             Err(fatal) => return Err(fatal),
         };
@@ -675,8 +694,8 @@ async fn get_json(ctx: &Ctx, url: &Url) -> Result<Value, Error> {
     }
 }
 
-/// One attempt: `Ok(Ok(json))`, `Ok(Err(retry))`, or `Err(fatal)`.
-async fn attempt_once(ctx: &Ctx, url: &Url, timeout: Duration) -> Result<Result<Value, Retry>, Error> {
+/// One attempt: `Ok(Ok(body))` (well-formed JSON in UTF-8), `Ok(Err(retry))`, or `Err(fatal)`.
+async fn attempt_once(ctx: &Ctx, url: &Url, timeout: Duration) -> Result<Result<Bytes, Retry>, Error> {
     let mut req = ctx.client.http.get(url.clone()).timeout(timeout);
     let sent = ctx.client.auth.header(&ctx.client.http, &ctx.client.base).await?;
     if let Some(value) = &sent {
@@ -758,9 +777,12 @@ async fn attempt_once(ctx: &Ctx, url: &Url, timeout: Duration) -> Result<Result<
         }
         None => return Err(not_fhir("no content type".to_owned())),
     }
-    serde_json::from_slice::<Value>(&body)
-        .map(Ok)
-        .map_err(|e| not_fhir(format!("the body ({} bytes) is not valid JSON: {e}", body.len())))
+    // whole and well-formed, or refused here; the reader parses it after
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| not_fhir(format!("the body ({} bytes) is not UTF-8: {e}", body.len())))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map_err(|e| not_fhir(format!("the body ({} bytes) is not valid JSON: {e}", body.len())))?;
+    Ok(Ok(body))
 }
 
 /// The error and its causes, one line.
