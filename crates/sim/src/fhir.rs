@@ -157,7 +157,7 @@ pub(crate) fn ward_locations(w: &Ward, created: DateTime<Utc>, style: RefStyle, 
 
 /// Says whether the Observation with this id and `meta.lastUpdated` is
 /// already served unchanged (see [`Hospital::values_reusing`]).
-pub(crate) type Reusable<'a> = &'a dyn Fn(&str, DateTime<Utc>) -> bool;
+pub(crate) type Reusable<'a> = &'a dyn Fn(&str, &str, DateTime<Utc>) -> bool;
 
 /// Emits one patient's resources at `now`.
 struct Emitter<'a> {
@@ -171,11 +171,13 @@ struct Emitter<'a> {
 }
 
 impl Emitter<'_> {
-    /// The stub standing for an Observation that is already served
-    /// unchanged: its type, id and `meta.lastUpdated` only.
-    fn reused(&self, id: &str, at: DateTime<Utc>) -> Option<Value> {
+    /// The stub standing for a resource that is already served unchanged:
+    /// its type, id and `meta.lastUpdated` only. Only for resources whose
+    /// content is fixed by their id and `meta.lastUpdated` (every change
+    /// stamps them anew): not the Encounter, whose bed can change.
+    fn reused(&self, ty: &str, id: &str, at: DateTime<Utc>) -> Option<Value> {
         let reusable = self.reusable?;
-        reusable(id, at).then(|| Value::Object(base("Observation", id, at)))
+        reusable(ty, id, at).then(|| Value::Object(base(ty, id, at)))
     }
 
     /// Pushes the Observation `id` at `at`: its stub when already served
@@ -187,7 +189,7 @@ impl Emitter<'_> {
         at: DateTime<Utc>,
         build: impl FnOnce(String) -> Value,
     ) {
-        out.push(match self.reused(&id, at) {
+        out.push(match self.reused("Observation", &id, at) {
             Some(stub) => stub,
             None => build(id),
         });
@@ -203,6 +205,9 @@ impl Emitter<'_> {
 
     fn patient(&self) -> Value {
         let p = self.p;
+        if let Some(stub) = self.reused("Patient", &self.pid, p.admitted) {
+            return stub;
+        }
         let mut m = base("Patient", &self.pid, p.admitted);
         m.insert(
             "identifier".into(),
@@ -260,7 +265,7 @@ impl Emitter<'_> {
         code: Value,
         value: (&str, Value),
     ) -> Value {
-        if let Some(stub) = self.reused(&id, at) {
+        if let Some(stub) = self.reused("Observation", &id, at) {
             return stub;
         }
         let mut m = base("Observation", &id, at);
@@ -469,7 +474,12 @@ impl Emitter<'_> {
         out.push(self.patient());
         out.push(self.encounter_resource());
         for c in p.conditions.iter().filter(|c| c.recorded <= now) {
-            let mut m = base("Condition", &format!("{}-c{}", self.pid, c.k), c.recorded);
+            let id = format!("{}-c{}", self.pid, c.k);
+            if let Some(stub) = self.reused("Condition", &id, c.recorded) {
+                out.push(stub);
+                continue;
+            }
+            let mut m = base("Condition", &id, c.recorded);
             m.insert("clinicalStatus".into(), cc(coding(codes::CONDITION_CLINICAL, "active")));
             m.insert(
                 "verificationStatus".into(),
@@ -498,7 +508,12 @@ impl Emitter<'_> {
             if ended.is_some_and(|e| e < day_ago) {
                 continue;
             }
-            let mut m = base("CarePlan", &format!("{}-cp{}", self.pid, c.k), ended.unwrap_or(c.start));
+            let (id, updated) = (format!("{}-cp{}", self.pid, c.k), ended.unwrap_or(c.start));
+            if let Some(stub) = self.reused("CarePlan", &id, updated) {
+                out.push(stub);
+                continue;
+            }
+            let mut m = base("CarePlan", &id, updated);
             m.insert(
                 "status".into(),
                 json!(if ended.is_some() { "completed" } else { "active" }),
@@ -526,11 +541,12 @@ impl Emitter<'_> {
             if stopped.is_some_and(|s| s < day_ago) {
                 continue;
             }
-            let mut m = base(
-                "MedicationRequest",
-                &format!("{}-mr{}", self.pid, med.k),
-                stopped.unwrap_or(med.start),
-            );
+            let (id, updated) = (format!("{}-mr{}", self.pid, med.k), stopped.unwrap_or(med.start));
+            if let Some(stub) = self.reused("MedicationRequest", &id, updated) {
+                out.push(stub);
+                continue;
+            }
+            let mut m = base("MedicationRequest", &id, updated);
             m.insert(
                 "status".into(),
                 json!(if stopped.is_some() { "stopped" } else { "active" }),
@@ -564,11 +580,15 @@ impl Emitter<'_> {
             if done && o.done < day_ago {
                 continue;
             }
-            let mut m = base(
-                "ServiceRequest",
-                &format!("{}-sr{}", self.pid, o.k),
+            let (id, updated) = (
+                format!("{}-sr{}", self.pid, o.k),
                 if done { o.done } else { o.authored },
             );
+            if let Some(stub) = self.reused("ServiceRequest", &id, updated) {
+                out.push(stub);
+                continue;
+            }
+            let mut m = base("ServiceRequest", &id, updated);
             let status = match (done, o.cancelled) {
                 (false, _) => "active",
                 (true, false) => "completed",
@@ -594,7 +614,12 @@ impl Emitter<'_> {
                 continue;
             }
             let updated = if done { task.done } else { task.authored };
-            let mut m = base("Task", &format!("{}-t{}", self.pid, task.k), updated);
+            let id = format!("{}-t{}", self.pid, task.k);
+            if let Some(stub) = self.reused("Task", &id, updated) {
+                out.push(stub);
+                continue;
+            }
+            let mut m = base("Task", &id, updated);
             let status = match (done, task.cancelled) {
                 (false, _) => "requested",
                 (true, false) => "completed",
@@ -634,7 +659,7 @@ impl Hospital {
     }
 
     /// One patient's resources at the present; with `reusable`, the
-    /// Observations it accepts are stubs (type, id, `meta.lastUpdated`).
+    /// resources it accepts are stubs (type, id, `meta.lastUpdated`).
     pub(crate) fn patient_values(&self, p: &Patient, style: RefStyle, reusable: Option<Reusable<'_>>) -> Vec<Value> {
         let e = Emitter {
             p,
@@ -659,8 +684,8 @@ impl Hospital {
         )
     }
 
-    /// As [`Hospital::resources`], except that an Observation `reusable`
-    /// accepts (by id and `meta.lastUpdated`) is only a stub: its
+    /// As [`Hospital::resources`], except that a resource `reusable`
+    /// accepts (by type, id and `meta.lastUpdated`) is only a stub: its
     /// `resourceType`, `id` and `meta`. The server's index uses it to skip
     /// building what it already serves unchanged.
     pub(crate) fn values_reusing<'a>(&'a self, reusable: Reusable<'a>) -> impl Iterator<Item = Value> + 'a {

@@ -274,11 +274,12 @@ impl Snapshot {
     /// Advancing an hour then serialises only what the hour changed.
     pub(crate) fn build_reusing(h: &Hospital, previous: Option<&Snapshot>) -> Snapshot {
         let mut values: Vec<Vec<Value>> = TYPES.iter().map(|_| Vec::new()).collect();
-        // Observations `previous` serves unchanged come as stubs, which
-        // `table` replaces with the served entry (the same test decides)
-        let observations = type_index("Observation").unwrap_or_default();
-        let reusable = |id: &str, at: DateTime<Utc>| {
-            previous.is_some_and(|p| at < p.now && p.tables[observations].get(id).is_some_and(|e| e.last_updated == at))
+        // resources `previous` serves unchanged come as stubs, which `table`
+        // replaces with the served entry (the same test decides)
+        let reusable = |ty: &str, id: &str, at: DateTime<Utc>| {
+            previous.is_some_and(|p| {
+                at < p.now && type_index(ty).is_some_and(|i| p.tables[i].get(id).is_some_and(|e| e.last_updated == at))
+            })
         };
         let resources: Box<dyn Iterator<Item = Value>> = match previous {
             Some(_) => Box::new(h.values_reusing(&reusable)),
