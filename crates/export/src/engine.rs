@@ -1,7 +1,7 @@
 //! The export engine: reads the hourly sums in chunks, keeps the rows of
 //! periods still open, and aggregates each finished period with polars.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::time::{Duration as StdDuration, Instant};
 
@@ -508,22 +508,32 @@ impl<'a> Exporter<'a> {
             .map(|s| s.unwrap_or("").to_owned())
             .collect();
 
-        // Distinct patients: one query per finished period (hours need none:
-        // within an hour every patient row is a distinct patient).
+        // Distinct patients: one query per group for its finished periods
+        // (hours need none: within an hour every patient row is a distinct
+        // patient).
         let distinct = if self.spec.grain == Grain::Hour {
             None
         } else {
             let mut map = HashMap::new();
             let unique: BTreeSet<u32> = period_ids.iter().copied().collect();
+            let mut by_group: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
             for p in unique {
-                let (group, period) = &self.periods[p as usize];
-                let wards = self.groups[*group].wards.as_deref();
-                for d in self
-                    .store
-                    .distinct_patients(self.spec.level, wards, period.start, period.end)
-                    .await?
-                {
-                    map.insert((p, d.ward, d.team), i64::try_from(d.patients).unwrap_or(i64::MAX));
+                by_group.entry(self.periods[p as usize].0).or_default().push(p);
+            }
+            for (group, ids) in by_group {
+                let ranges: Vec<_> = ids
+                    .iter()
+                    .map(|&p| {
+                        let period = &self.periods[p as usize].1;
+                        (period.start, period.end)
+                    })
+                    .collect();
+                let wards = self.groups[group].wards.as_deref();
+                let counted = self.store.distinct_patients_in(self.spec.level, wards, &ranges).await?;
+                for (&p, units) in ids.iter().zip(counted) {
+                    for d in units {
+                        map.insert((p, d.ward, d.team), i64::try_from(d.patients).unwrap_or(i64::MAX));
+                    }
                 }
             }
             Some(map)

@@ -556,6 +556,30 @@ impl Store {
 
             units::upsert_units!(tx, hour, &seen);
 
+            // Segments: extend each patient's run that ended an hour ago,
+            // open one for the others (a re-run or a late hour inside a
+            // run changes nothing).
+            sqlx::query(
+                "UPDATE patient_segments SET last_hour = $1 WHERE last_hour = $2 AND EXISTS ( \
+                 SELECT 1 FROM patient_hours p WHERE p.hour = $1 AND p.patient_key = patient_segments.patient_key \
+                 AND p.ward = patient_segments.ward AND COALESCE(p.team, '') = patient_segments.team)",
+            )
+            .bind(hour)
+            .bind(hour - chrono::Duration::hours(1))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO patient_segments (ward, team, patient_key, first_hour, last_hour) \
+                 SELECT p.ward, COALESCE(p.team, ''), p.patient_key, $1, $1 FROM patient_hours p \
+                 WHERE p.hour = $1 AND NOT EXISTS (SELECT 1 FROM patient_segments s WHERE s.ward = p.ward \
+                 AND s.team = COALESCE(p.team, '') AND s.patient_key = p.patient_key \
+                 AND s.first_hour <= $1 AND s.last_hour >= $1) \
+                 ON CONFLICT (ward, team, patient_key, first_hour) DO NOTHING",
+            )
+            .bind(hour)
+            .execute(&mut *tx)
+            .await?;
+
             // The switch: readers following current_hour see the new hour
             // from the commit on. An older hour never replaces a newer one.
             sqlx::query(
@@ -849,6 +873,17 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            // segments: those wholly before the cutoff go, those across it
+            // start at it (one patient's segments on a ward and team never
+            // overlap, so the key stays unique)
+            sqlx::query("DELETE FROM patient_segments WHERE last_hour < $1")
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE patient_segments SET first_hour = $1 WHERE first_hour < $1")
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
         });
         Ok(purged)

@@ -53,6 +53,22 @@ impl Store {
             written += self.replicate_span(template, first, last, full_hours).await?;
             first = last + 1;
         }
+        // the template's patients were there every copied hour: their
+        // segments (which start at the template, nothing being before it)
+        // now start at the oldest copy
+        if hours > 0 {
+            on_pool!(self, pool => {
+                sqlx::query(
+                    "UPDATE patient_segments SET first_hour = $2 WHERE first_hour = $1 AND EXISTS ( \
+                     SELECT 1 FROM patient_hours p WHERE p.hour = $1 AND p.patient_key = patient_segments.patient_key \
+                     AND p.ward = patient_segments.ward AND COALESCE(p.team, '') = patient_segments.team)",
+                )
+                .bind(template)
+                .bind(oldest)
+                .execute(pool)
+                .await?;
+            });
+        }
         Ok(written)
     }
 

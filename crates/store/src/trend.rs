@@ -4,9 +4,9 @@
 //!
 //! These read what the hourly writes already keep: `unit_hours` holds each
 //! hour's sums per hospital, ward and team, so a year of ward aggregates is
-//! a few hundred thousand rows however many patients there were. Only the
-//! number of *distinct* patients needs the patient rows, and that is counted
-//! here, in the database, from the `(ward, hour, patient_key, …)` index.
+//! a few hundred thousand rows however many patients there were. The number
+//! of *distinct* patients comes from `patient_segments`, each patient's
+//! unbroken runs of hours per ward and team, kept by the hourly write.
 
 use careload_scoring::aggregate::NO_TEAM;
 use careload_scoring::quality::QualityCounts;
@@ -17,6 +17,9 @@ use sqlx::Row;
 
 // `unit_hour!` expands to these names.
 use crate::{COMPONENT_COLUMNS, Error, Level, Result, Store, UNIT_COLUMNS, UnitHour, count};
+
+/// A stored segment: ward, team (`''` for none), patient, first and last hour.
+type Segment = (String, String, String, DateTime<Utc>, DateTime<Utc>);
 
 /// Distinct patients of one unit over a range of hours.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,29 +50,35 @@ impl Store {
         })
     }
 
-    /// Distinct patients per unit of `level` with an hour in `[from, to)`,
-    /// restricted to `wards` (all wards when `None`). Units without patients
-    /// are left out. A patient who changed team counts once in each team.
+    /// Distinct patients per unit of `level` in each of `periods`
+    /// (`[start, end)` ranges of hours), restricted to `wards` (all wards
+    /// when `None`): one list per period, units without patients left out.
+    /// A patient who changed team counts once in each team.
     ///
-    /// For the hospital and its wards this is answered from the
-    /// `(ward, hour, patient_key, total_milli)` index alone; teams need the
-    /// rows.
-    pub async fn distinct_patients(
+    /// Counted from `patient_segments` (each patient's unbroken runs of
+    /// hours per ward and team): one query for the span of all the periods,
+    /// then each segment is counted in every period it overlaps. A year of a
+    /// large hospital is some hundred thousand segments, not millions of
+    /// patient-hours.
+    pub async fn distinct_patients_in(
         &self,
         level: Level,
         wards: Option<&[String]>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<DistinctPatients>> {
-        // `ward IN (…)` lets both engines walk the ward-first index once per
-        // ward instead of filtering a scan of the hour range.
+        periods: &[(DateTime<Utc>, DateTime<Utc>)],
+    ) -> Result<Vec<Vec<DistinctPatients>>> {
+        let (Some(from), Some(to)) = (periods.iter().map(|p| p.0).min(), periods.iter().map(|p| p.1).max()) else {
+            return Ok(Vec::new());
+        };
+        if wards.is_some_and(<[String]>::is_empty) {
+            return Ok(vec![Vec::new(); periods.len()]);
+        }
+        // `last_hour >= from` finds the segments through their index; a
+        // segment ending at `h` covers the hour `[h, h + 1)`
+        let from_hour = from - chrono::Duration::hours(1);
         let ward_filter = match wards {
             Some(list) => {
-                if list.is_empty() {
-                    return Ok(Vec::new());
-                }
                 let mut s = String::from(" AND ward IN (");
-                for (i, _) in list.iter().enumerate() {
+                for i in 0..list.len() {
                     if i > 0 {
                         s.push_str(", ");
                     }
@@ -80,41 +89,76 @@ impl Store {
             }
             None => " AND ward IN (SELECT ward FROM wards)".to_owned(),
         };
-        let (select, group) = match level {
-            Level::Hospital => ("'' AS ward, '' AS team", ""),
-            Level::Ward => ("ward, '' AS team", " GROUP BY ward"),
-            Level::Team => (
-                "ward, COALESCE(team, $NOTEAM) AS team",
-                " GROUP BY ward, COALESCE(team, $NOTEAM)",
-            ),
-        };
-        let no_team_param = 3 + wards.map_or(0, <[String]>::len);
         let sql = format!(
-            "SELECT {select}, COUNT(DISTINCT patient_key) AS patients FROM patient_hours \
-             WHERE hour >= $1 AND hour < $2{ward_filter}{group} ORDER BY 1, 2"
-        )
-        .replace("$NOTEAM", &format!("${no_team_param}"));
-        on_pool!(self, pool => {
-            let mut q = sqlx::query(&sql).bind(from).bind(to);
+            "SELECT ward, team, patient_key, first_hour, last_hour FROM patient_segments \
+             WHERE last_hour > $1 AND first_hour < $2{ward_filter}"
+        );
+        let segments: Vec<Segment> = on_pool!(self, pool => {
+            let mut q = sqlx::query(&sql).bind(from_hour).bind(to);
             for ward in wards.unwrap_or_default() {
                 q = q.bind(ward.as_str());
-            }
-            if level == Level::Team {
-                q = q.bind(NO_TEAM);
             }
             let rows = q.fetch_all(pool).await?;
             rows.iter()
                 .map(|row| {
-                    let patients: i64 = row.try_get("patients")?;
-                    Ok(DistinctPatients {
-                        ward: row.try_get("ward")?,
-                        team: row.try_get("team")?,
-                        patients: u64::try_from(patients).unwrap_or(0),
-                    })
+                    Ok((
+                        row.try_get("ward")?,
+                        row.try_get("team")?,
+                        row.try_get("patient_key")?,
+                        row.try_get("first_hour")?,
+                        row.try_get("last_hour")?,
+                    ))
                 })
-                .filter(|r| !matches!(r, Ok(DistinctPatients { patients: 0, .. })))
-                .collect()
-        })
+                .collect::<Result<Vec<_>>>()?
+        });
+        // periods by start, to find the ones a segment overlaps
+        let mut order: Vec<usize> = (0..periods.len()).collect();
+        order.sort_by_key(|&i| periods[i].0);
+        let mut seen: Vec<std::collections::HashSet<(usize, usize)>> = vec![Default::default(); periods.len()];
+        let mut units: Vec<(String, String)> = Vec::new();
+        let mut unit_ids: std::collections::HashMap<(String, String), usize> = std::collections::HashMap::new();
+        let mut key_ids: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (ward, team, key, first, last) in segments {
+            let unit = match level {
+                Level::Hospital => (String::new(), String::new()),
+                Level::Ward => (ward, String::new()),
+                Level::Team => (ward, if team.is_empty() { NO_TEAM.to_owned() } else { team }),
+            };
+            let next_unit = unit_ids.len();
+            let u = *unit_ids.entry(unit.clone()).or_insert_with(|| {
+                units.push(unit);
+                next_unit
+            });
+            let next_key = key_ids.len();
+            let k = *key_ids.entry(key).or_insert(next_key);
+            let end = last + chrono::Duration::hours(1);
+            // periods that start before the segment ends and end after it starts
+            let stop = order.partition_point(|&i| periods[i].0 < end);
+            for &i in &order[..stop] {
+                if periods[i].1 > first {
+                    seen[i].insert((u, k));
+                }
+            }
+        }
+        Ok(seen
+            .into_iter()
+            .map(|pairs| {
+                let mut counts: std::collections::BTreeMap<usize, u64> = std::collections::BTreeMap::new();
+                for (u, _) in pairs {
+                    *counts.entry(u).or_default() += 1;
+                }
+                let mut out: Vec<DistinctPatients> = counts
+                    .into_iter()
+                    .map(|(u, patients)| DistinctPatients {
+                        ward: units[u].0.clone(),
+                        team: units[u].1.clone(),
+                        patients,
+                    })
+                    .collect();
+                out.sort_by(|a, b| (&a.ward, &a.team).cmp(&(&b.ward, &b.team)));
+                out
+            })
+            .collect())
     }
 }
 

@@ -860,6 +860,136 @@ async fn pins_are_set_replaced_and_cleared_with_an_audit_entry_each(ctx: Ctx) {
     ));
 }
 
+/// The segments (unbroken runs of a patient's hours on a ward and team)
+/// that distinct-patient counts read: kept by every hourly write through
+/// gaps, team moves, re-runs and late hours, rebuilt the same by the
+/// migration's own statement from the patient rows, and counted per period.
+async fn distinct_patients_are_counted_from_segments(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    // p1 on W1/A at 9–12 (moves to team B at 11), p2 on W1/A at 9 and 11
+    // (away at 10), p3 on W2 at 10 only
+    let at = |hour: u32| -> Vec<Snapshot> {
+        let mut v = Vec::new();
+        if hour <= 12 {
+            let team = if hour >= 11 { "B" } else { "A" };
+            v.push(patient("p1", "W1", Some(team), "1", h(hour), 1));
+        }
+        if hour == 9 || hour == 11 {
+            v.push(patient("p2", "W1", Some("A"), "2", h(hour), 2));
+        }
+        if hour == 10 {
+            v.push(patient("p3", "W2", None, "1", h(hour), 3));
+        }
+        v
+    };
+    for hour in [9, 10, 12] {
+        let (pairs, r) = scored(&w, at(hour));
+        write(store, &w, h(hour), &pairs, &r).await;
+    }
+    // hour 11 late, then hour 10 re-run: neither may double a segment
+    for hour in [11, 10] {
+        let (pairs, r) = scored(&w, at(hour));
+        write(store, &w, h(hour), &pairs, &r).await;
+    }
+    let periods = [
+        (h(9), h(10)),
+        (h(10), h(11)),
+        (h(11), h(12)),
+        (h(9), h(13)),
+        (h(13), h(14)),
+    ];
+    let count = |units: &[careload_store::DistinctPatients]| -> Vec<(String, String, u64)> {
+        units
+            .iter()
+            .map(|d| (d.ward.clone(), d.team.clone(), d.patients))
+            .collect()
+    };
+    let wards = store.distinct_patients_in(Level::Ward, None, &periods).await.unwrap();
+    let all: Vec<Vec<(String, String, u64)>> = wards.iter().map(|u| count(u)).collect();
+    let row = |ward: &str, n: u64| (ward.to_owned(), String::new(), n);
+    assert_eq!(all[0], [row("W1", 2)], "9–10: p1 and p2");
+    assert_eq!(all[1], [row("W1", 1), row("W2", 1)], "10–11: p1 on W1, p3 on W2");
+    assert_eq!(all[2], [row("W1", 2)], "11–12: p1 and p2 back");
+    assert_eq!(all[3], [row("W1", 2), row("W2", 1)], "9–13: each patient once");
+    assert!(all[4].is_empty(), "13–14: nobody");
+    let teams = store
+        .distinct_patients_in(Level::Team, Some(&["W1".to_owned()]), &periods[3..4])
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&teams[0]),
+        [
+            ("W1".to_owned(), "A".to_owned(), 2),
+            ("W1".to_owned(), "B".to_owned(), 1)
+        ],
+        "a patient who changed team counts once in each"
+    );
+    let hospital = store
+        .distinct_patients_in(Level::Hospital, None, &periods[3..4])
+        .await
+        .unwrap();
+    assert_eq!(count(&hospital[0]), [(String::new(), String::new(), 3)]);
+
+    // the migration builds the same segments from the patient rows alone
+    let migration = if ctx.url.starts_with("sqlite:") {
+        include_str!("../migrations/sqlite/20261202010000_patient_segments.sql")
+    } else {
+        include_str!("../migrations/postgres/20261202010000_patient_segments.sql")
+    };
+    let backfill = &migration[migration
+        .find("INSERT INTO patient_segments")
+        .expect("backfill statement")..];
+    let before = store.distinct_patients_in(Level::Team, None, &periods).await.unwrap();
+    sql(&ctx.url, &format!("DELETE FROM patient_segments; {backfill}")).await;
+    assert_eq!(
+        store.distinct_patients_in(Level::Team, None, &periods).await.unwrap(),
+        before
+    );
+    assert_eq!(
+        sql_count(&ctx.url, "SELECT COUNT(*) FROM patient_segments").await,
+        5,
+        "p1 A, p1 B, p2 twice, p3"
+    );
+
+    // retention drops the segments that end before the cutoff
+    store.purge_before(h(11)).await.unwrap();
+    assert_eq!(
+        sql_count(&ctx.url, "SELECT COUNT(*) FROM patient_segments").await,
+        2,
+        "p1 B and p2 at 11 stay"
+    );
+    // a segment across the cutoff starts at it: nobody counted before it
+    store.purge_before(h(12)).await.unwrap();
+    let after = store.distinct_patients_in(Level::Ward, None, &periods).await.unwrap();
+    let after: Vec<Vec<(String, String, u64)>> = after.iter().map(|u| count(u)).collect();
+    assert!(after[2].is_empty(), "11–12 is purged: {after:?}");
+    assert_eq!(after[3], [row("W1", 1)], "9–13: p1 at 12 only");
+}
+
+/// Runs statements on the test database directly.
+async fn sql(url: &str, statements: &str) {
+    use sqlx::{Connection, Executor};
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        c.execute(statements).await.unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        c.execute(statements).await.unwrap();
+    }
+}
+
+/// One number from the test database.
+async fn sql_count(url: &str, query: &str) -> i64 {
+    use sqlx::Connection;
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(query).fetch_one(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(query).fetch_one(&mut c).await.unwrap()
+    }
+}
+
 story!(
     activations_pick_the_version_in_force_by_date,
     migrations_apply_and_reconnect_is_a_noop,
@@ -877,4 +1007,5 @@ story!(
     a_replicated_hour_fills_history_for_benchmarks,
     planned_staffing_is_stored_whole_and_replaced_by_key,
     pins_are_set_replaced_and_cleared_with_an_audit_entry_each,
+    distinct_patients_are_counted_from_segments,
 );
