@@ -26,7 +26,7 @@
 //! A ward's beds are `[wards.<id>].beds` when configured, else the number of
 //! distinct beds that held a patient in the 30 days up to the hour shown.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use careload_scoring::aggregate::NO_TEAM;
 use careload_scoring::explain::{describe_parameter, describe_source};
@@ -483,43 +483,37 @@ pub async fn ward_history(
 ) -> Result<WardHistory> {
     let shown = state.store.current_hour().await?.map(|c| c.hour);
     let (from, to) = history_range(from, to, shown, now, state.config.api.max_range_days)?;
-    known_ward(state, id, shown).await?;
+    // independent reads, each on a connection of its own
+    let store = &state.store;
+    let current_hour = async {
+        match shown {
+            Some(h) => store.patient_hours(id, h, h + hour()).await,
+            None => Ok(Vec::new()),
+        }
+    };
+    let (_, ward_hours, team_hours, current, patient_series) = tokio::try_join!(
+        known_ward(state, id, shown),
+        async { Ok(store.unit_totals(Level::Ward, id, from, to).await?) },
+        async { Ok(store.unit_totals(Level::Team, id, from, to).await?) },
+        async { Ok(current_hour.await?) },
+        async { Ok(store.ward_patient_series(id, from, to).await?) },
+    )?;
     let ward = Series {
         name: "ward".into(),
-        points: state
-            .store
-            .ward_hours(id, from, to)
-            .await?
+        points: ward_hours
             .into_iter()
-            .map(|u| Point {
-                hour: u.hour,
-                total: u.totals.total,
-            })
+            .map(|(hour, _, total)| Point { hour, total })
             .collect(),
     };
     let mut teams: BTreeMap<String, Vec<Point>> = BTreeMap::new();
-    for u in state.store.team_hours(id, from, to).await? {
-        teams.entry(u.team).or_default().push(Point {
-            hour: u.hour,
-            total: u.totals.total,
-        });
+    for (hour, team, total) in team_hours {
+        teams.entry(team).or_default().push(Point { hour, total });
     }
-    let current: BTreeSet<PatientKey> = match shown {
-        Some(h) => state
-            .store
-            .patient_hours(id, h, h + hour())
-            .await?
-            .into_iter()
-            .map(|p| p.key)
-            .collect(),
-        None => BTreeSet::new(),
-    };
-    let mut patients: BTreeMap<String, Vec<Point>> = current.iter().map(|k| (k.0.clone(), Vec::new())).collect();
-    if !current.is_empty() {
-        for (hour, key, total) in state.store.ward_patient_totals(id, from, to).await? {
-            if let Some(points) = patients.get_mut(&key.0) {
-                points.push(Point { hour, total });
-            }
+    // the graphs are of the patients there now
+    let mut patients: BTreeMap<String, Vec<Point>> = current.into_iter().map(|p| (p.key.0, Vec::new())).collect();
+    for (key, series) in patient_series {
+        if let Some(points) = patients.get_mut(&key.0) {
+            points.extend(series.into_iter().map(|(hour, total)| Point { hour, total }));
         }
     }
     let series = |m: BTreeMap<String, Vec<Point>>| -> Vec<Series> {

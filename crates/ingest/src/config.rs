@@ -429,6 +429,13 @@ impl<T: Target + Clone> Lookup<T> {
             .flatten()
             .find_map(|c| self.coding(c.system.as_deref(), c.code.as_deref()))
     }
+
+    /// The first of `codes` (a kept concept, see [`crate::facts`]) that maps.
+    pub fn codes(&self, codes: &[crate::facts::Code]) -> Option<T> {
+        codes
+            .iter()
+            .find_map(|c| self.coding(c.system.as_deref(), c.code.as_deref()))
+    }
 }
 
 /// A checked mapping configuration, ready for [`crate::map`].

@@ -21,6 +21,7 @@
 
 pub mod config;
 pub mod error;
+pub mod facts;
 pub mod mapping;
 pub mod pseudonym;
 pub mod read;

@@ -39,14 +39,12 @@ use careload_scoring::snapshot::{
 };
 use chrono::{DateTime, Days, Duration, NaiveTime, TimeZone, Utc};
 use fhir_sdk::Date;
-use fhir_sdk::r4b::resources::{
-    Encounter, MedicationRequest, Observation, ObservationComponentValue, ObservationEffective, ObservationValue,
-    ServiceRequestOccurrence,
-};
-use fhir_sdk::r4b::types::{CodeableConcept, Period, Quantity, Reference};
+use fhir_sdk::r4b::resources::{Encounter, MedicationRequest, ServiceRequestOccurrence};
+use fhir_sdk::r4b::types::{CodeableConcept, Period, Reference};
 use serde::Serialize;
 
 use crate::config::{LocationLevel, Mapping, ObservationKind};
+use crate::facts::{FactValue, ObservationFacts};
 use crate::pseudonym::PseudonymKey;
 use crate::read::{Resources, Skip};
 use crate::time::{date_time, instant};
@@ -112,7 +110,12 @@ impl MapReport {
 /// The id of a reference to a resource of type `ty`: `Type/id`, an absolute
 /// URL ending in `Type/id`, with or without `/_history/n`.
 pub fn reference_id<'a>(r: Option<&'a Reference>, ty: &str) -> Option<&'a str> {
-    let text = r?.reference.as_deref()?;
+    reference_text_id(r?.reference.as_deref(), ty)
+}
+
+/// [`reference_id`] of a reference's text.
+pub fn reference_text_id<'a>(text: Option<&'a str>, ty: &str) -> Option<&'a str> {
+    let text = text?;
     let text = match text.find("/_history/") {
         Some(i) => &text[..i],
         None => text,
@@ -369,14 +372,22 @@ impl<'a> Mapper<'a> {
 
     /// The snapshot an item belongs to, or why none.
     fn target(&self, encounter: Option<&Reference>, subject: Option<&Reference>) -> Result<usize, &'static str> {
-        if let Some(e) = reference_id(encounter, "Encounter") {
+        self.target_text(
+            encounter.and_then(|r| r.reference.as_deref()),
+            subject.and_then(|r| r.reference.as_deref()),
+        )
+    }
+
+    /// [`Mapper::target`] of references' texts.
+    fn target_text(&self, encounter: Option<&str>, subject: Option<&str>) -> Result<usize, &'static str> {
+        if let Some(e) = reference_text_id(encounter, "Encounter") {
             return self
                 .by_encounter
                 .get(e)
                 .copied()
                 .ok_or("its encounter is not an in-progress inpatient stay on a ward");
         }
-        match reference_id(subject, "Patient") {
+        match reference_text_id(subject, "Patient") {
             Some(p) => self.by_patient.get(p).copied().ok_or("its patient is not on a ward"),
             None => Err("no encounter and no Patient subject"),
         }
@@ -557,45 +568,34 @@ impl<'a> Mapper<'a> {
         self.report.mapped(TY);
     }
 
-    fn observation(&mut self, id: &'a str, o: &'a Observation) {
+    fn observation(&mut self, id: &'a str, o: &'a ObservationFacts) {
         const TY: &str = "Observation";
-        if matches!(o.status.as_ref(), "entered-in-error" | "cancelled" | "registered") {
+        if matches!(&*o.status, "entered-in-error" | "cancelled" | "registered") {
             return self
                 .report
                 .out_of_scope(TY, "entered in error, cancelled or not yet done");
         }
-        let Some(kind) = self.cfg.observations.concept(Some(&o.code)) else {
+        let Some(kind) = self.cfg.observations.codes(&o.code) else {
             return self.report.out_of_scope(TY, "a code careload does not use");
         };
-        let at = match o.effective.as_ref() {
-            Some(ObservationEffective::DateTime(d)) => date_time(d),
-            Some(ObservationEffective::Instant(i)) => instant(i),
-            Some(ObservationEffective::Period(p)) => period_start(Some(p)).or_else(|| period_end(Some(p))),
-            _ => None,
-        }
-        .or_else(|| o.issued.as_ref().and_then(instant));
-        let Some(at) = at else {
+        let Some(at) = o.at else {
             return self.report.skip(TY, id, "no effective time");
         };
         if at > self.as_of {
             return self.report.out_of_scope(TY, "after the snapshot time");
         }
-        let idx = match self.target(o.encounter.as_ref(), o.subject.as_ref()) {
+        let idx = match self.target_text(o.encounter.as_deref(), o.subject.as_deref()) {
             Ok(i) => i,
             Err(reason) => return self.report.skip(TY, id, reason),
         };
         let source = format!("Observation/{id}");
-        let number = || match o.value.as_ref() {
-            Some(ObservationValue::Integer(i)) => Some(f64::from(*i)),
-            Some(ObservationValue::Quantity(q)) => q.value,
+        let number = || o.value.number();
+        let concept = || match &o.value {
+            FactValue::Concept(codes) => Some(&**codes),
             _ => None,
         };
-        let concept = || match o.value.as_ref() {
-            Some(ObservationValue::CodeableConcept(cc)) => Some(cc),
-            _ => None,
-        };
-        let boolean = || match o.value.as_ref() {
-            Some(ObservationValue::Boolean(b)) => Some(*b),
+        let boolean = || match o.value {
+            FactValue::Boolean(b) => Some(b),
             _ => None,
         };
         let cfg = self.cfg;
@@ -633,26 +633,20 @@ impl<'a> Mapper<'a> {
                 }
                 ObservationKind::BpPanel => {
                     let systolic = o
-                        .component
+                        .components
                         .iter()
-                        .flatten()
-                        .filter(|c| cfg.observations.concept(Some(&c.code)) == Some(ObservationKind::SystolicBp))
-                        .find_map(|c| match c.value.as_ref() {
-                            Some(ObservationComponentValue::Quantity(q)) => q.value,
-                            Some(ObservationComponentValue::Integer(i)) => Some(f64::from(*i)),
-                            _ => None,
-                        })
+                        .filter(|(code, _)| cfg.observations.codes(code) == Some(ObservationKind::SystolicBp))
+                        .find_map(|(_, number)| *number)
                         .ok_or("blood-pressure panel without a systolic value")?;
                     let v = to_u16(systolic).ok_or("systolic pressure out of range")?;
                     self.vital(idx, at, &source, |vs| vs.systolic_bp = Some(v));
                 }
                 ObservationKind::Temperature => {
-                    let q: &Quantity = match o.value.as_ref() {
-                        Some(ObservationValue::Quantity(q)) => q,
-                        _ => return Err(no_value.to_owned()),
+                    let FactValue::Quantity { value, code } = &o.value else {
+                        return Err(no_value.to_owned());
                     };
-                    let mut v = q.value.ok_or(no_value)?;
-                    if q.code.as_deref() == Some("[degF]") {
+                    let mut v = value.ok_or(no_value)?;
+                    if code.as_deref() == Some("[degF]") {
                         v = (v - 32.0) * 5.0 / 9.0;
                     }
                     self.vital(idx, at, &source, |vs| vs.temperature = Some(v));
@@ -660,7 +654,7 @@ impl<'a> Mapper<'a> {
                 ObservationKind::Acvpu => {
                     let a = cfg
                         .acvpu
-                        .concept(concept())
+                        .codes(concept().unwrap_or_default())
                         .ok_or("no mapped ACVPU value (see `acvpu`)")?;
                     self.vital(idx, at, &source, |vs| vs.consciousness = Some(a));
                 }
@@ -675,15 +669,15 @@ impl<'a> Mapper<'a> {
                     });
                 }
                 ObservationKind::NortonPhysicalActivity => {
-                    let level = match o.value.as_ref() {
-                        Some(ObservationValue::Integer(i)) => match i {
+                    let level = match &o.value {
+                        FactValue::Integer(i) => match i {
                             4 => Some(NortonActivity::Walks),
                             3 => Some(NortonActivity::WalksWithHelp),
                             2 => Some(NortonActivity::Wheelchair),
                             1 => Some(NortonActivity::Bedridden),
                             _ => None,
                         },
-                        Some(ObservationValue::CodeableConcept(cc)) => cfg.norton_levels.concept(Some(cc)),
+                        FactValue::Concept(codes) => cfg.norton_levels.codes(codes),
                         _ => None,
                     }
                     .ok_or("no Norton physical-activity level (valueInteger 1–4 or a mapped code)")?;
@@ -704,7 +698,7 @@ impl<'a> Mapper<'a> {
                 ObservationKind::EmotionalSupport => {
                     let level = cfg
                         .support_levels
-                        .concept(concept())
+                        .codes(concept().unwrap_or_default())
                         .ok_or("no mapped emotional-support level")?;
                     self.push(idx, |s| {
                         if s.emotional_support.as_ref().is_none_or(|e| e.assessed_at <= at) {
@@ -718,7 +712,10 @@ impl<'a> Mapper<'a> {
                 }
                 adl => {
                     let domain = adl.adl_domain().ok_or("not an ADL observation")?;
-                    let level = cfg.adl_levels.concept(concept()).ok_or("no mapped ADL level")?;
+                    let level = cfg
+                        .adl_levels
+                        .codes(concept().unwrap_or_default())
+                        .ok_or("no mapped ADL level")?;
                     self.push(idx, |s| match s.adl.iter_mut().find(|a| a.domain == domain) {
                         Some(a) if a.assessed_at <= at => {
                             a.level = level;

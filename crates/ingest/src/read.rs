@@ -25,13 +25,14 @@ use std::path::{Path, PathBuf};
 use careload_fhir_parse::Typed;
 use chrono::{DateTime, Utc};
 use fhir_sdk::r4b::resources::{
-    CarePlan, Condition, Encounter, Location, MedicationRequest, Observation, Patient, ServiceRequest, Task,
+    CarePlan, Condition, Encounter, Location, MedicationRequest, Patient, ServiceRequest, Task,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::Error;
+use crate::facts::ObservationFacts;
 
 /// The resource types careload reads; every other type is counted as ignored.
 pub const USED_TYPES: [&str; 9] = careload_fhir_parse::USED_TYPES;
@@ -120,8 +121,8 @@ pub struct Resources {
     pub tasks: BTreeMap<String, Task>,
     /// Medication orders.
     pub medication_requests: BTreeMap<String, MedicationRequest>,
-    /// Observations.
-    pub observations: BTreeMap<String, Observation>,
+    /// Observations, as the facts the mapping reads (see [`crate::facts`]).
+    pub observations: BTreeMap<String, ObservationFacts>,
     /// Orders (lab, imaging, …).
     pub service_requests: BTreeMap<String, ServiceRequest>,
     /// Care plans.
@@ -256,7 +257,7 @@ impl Resources {
             Typed::Encounter(r) => put(&mut self.encounters, id, r),
             Typed::Task(r) => put(&mut self.tasks, id, r),
             Typed::MedicationRequest(r) => put(&mut self.medication_requests, id, r),
-            Typed::Observation(r) => put(&mut self.observations, id, r),
+            Typed::Observation(r) => put(&mut self.observations, id, ObservationFacts::from(&r)),
             Typed::ServiceRequest(r) => put(&mut self.service_requests, id, r),
             Typed::CarePlan(r) => put(&mut self.care_plans, id, r),
             Typed::Condition(r) => put(&mut self.conditions, id, r),
@@ -292,11 +293,16 @@ last_updated!(
     Encounter,
     Task,
     MedicationRequest,
-    Observation,
     ServiceRequest,
     CarePlan,
     Condition
 );
+
+impl LastUpdated for ObservationFacts {
+    fn last_updated(&self) -> Option<DateTime<Utc>> {
+        self.last_updated
+    }
+}
 
 /// Files each of `newer` under its id unless `held` has the same id with a
 /// later `meta.lastUpdated`; returns how many were taken.
@@ -315,10 +321,14 @@ fn merge_map<T: LastUpdated>(held: &mut BTreeMap<String, T>, newer: BTreeMap<Str
 }
 
 /// The id in a reference `Type/id` (relative or absolute).
-fn reference_id<'r>(reference: Option<&'r fhir_sdk::r4b::types::Reference>, ty: &str) -> Option<&'r str> {
-    let r = reference?.reference.as_deref()?;
-    let (before, id) = r.rsplit_once('/')?;
+fn reference_id<'r>(reference: Option<&'r str>, ty: &str) -> Option<&'r str> {
+    let (before, id) = reference?.rsplit_once('/')?;
     before.ends_with(ty).then_some(id)
+}
+
+/// A typed reference's text.
+fn text(r: Option<&fhir_sdk::r4b::types::Reference>) -> Option<&str> {
+    r?.reference.as_deref()
 }
 
 impl Resources {
@@ -350,23 +360,21 @@ impl Resources {
         let before = self.len();
         let encounters = &self.encounters;
         let patients = &self.patients;
-        let keep = |encounter: Option<&fhir_sdk::r4b::types::Reference>,
-                    patient: Option<&fhir_sdk::r4b::types::Reference>| {
-            match reference_id(encounter, "Encounter") {
-                Some(e) => encounters.contains_key(e),
-                None => reference_id(patient, "Patient").is_some_and(|p| patients.contains_key(p)),
-            }
+        let keep = |encounter: Option<&str>, patient: Option<&str>| match reference_id(encounter, "Encounter") {
+            Some(e) => encounters.contains_key(e),
+            None => reference_id(patient, "Patient").is_some_and(|p| patients.contains_key(p)),
         };
-        self.tasks.retain(|_, r| keep(r.encounter.as_ref(), r.r#for.as_ref()));
+        self.tasks
+            .retain(|_, r| keep(text(r.encounter.as_ref()), text(r.r#for.as_ref())));
         self.medication_requests
-            .retain(|_, r| keep(r.encounter.as_ref(), Some(&r.subject)));
+            .retain(|_, r| keep(text(r.encounter.as_ref()), text(Some(&r.subject))));
         self.observations
-            .retain(|_, r| keep(r.encounter.as_ref(), r.subject.as_ref()));
+            .retain(|_, r| keep(r.encounter.as_deref(), r.subject.as_deref()));
         self.service_requests
-            .retain(|_, r| keep(r.encounter.as_ref(), Some(&r.subject)));
+            .retain(|_, r| keep(text(r.encounter.as_ref()), text(Some(&r.subject))));
         self.care_plans
-            .retain(|_, r| keep(r.encounter.as_ref(), Some(&r.subject)));
-        self.conditions.retain(|_, r| keep(None, Some(&r.subject)));
+            .retain(|_, r| keep(text(r.encounter.as_ref()), text(Some(&r.subject))));
+        self.conditions.retain(|_, r| keep(None, text(Some(&r.subject))));
         before - self.len()
     }
 }

@@ -626,6 +626,31 @@ impl Store {
         self.unit_hours(Level::Team, ward, from, to).await
     }
 
+    /// The hourly totals of a ward (`Level::Ward`, team `""`) or of each of
+    /// its teams (`Level::Team`) for hours in `[from, to)`, by hour then
+    /// team: the graphs' light read (three columns of the twenty-odd).
+    pub async fn unit_totals(
+        &self,
+        level: Level,
+        ward: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, String, Points)>> {
+        on_pool!(self, pool => {
+            let rows: Vec<(DateTime<Utc>, String, i64)> = sqlx::query_as(
+                "SELECT hour, team, total_milli FROM unit_hours \
+                 WHERE level = $1 AND ward = $2 AND hour >= $3 AND hour < $4 ORDER BY hour, team",
+            )
+            .bind(level.as_str())
+            .bind(ward)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows.into_iter().map(|(h, team, milli)| (h, team, Points::from_milli(milli))).collect())
+        })
+    }
+
     /// The hospital's hourly sums for hours in `[from, to)`, oldest first.
     pub async fn hospital_hours(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<UnitHour>> {
         self.unit_hours(Level::Hospital, "", from, to).await
@@ -699,6 +724,65 @@ impl Store {
                 })
                 .collect()
         })
+    }
+
+    /// Each patient's totals per hour on `ward` for hours in `[from, to)`,
+    /// by patient then hour: the same as [`Store::ward_patient_totals`],
+    /// one row per patient instead of one per patient-hour (the database
+    /// packs each series into text, `epoch-hour:milli,…`; on SQLite every
+    /// row costs more to hand over than the series costs to read).
+    pub async fn ward_patient_series(
+        &self,
+        ward: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(PatientKey, Vec<(DateTime<Utc>, Points)>)>> {
+        let packed = |hour: &str| {
+            format!(
+                "SELECT patient_key, {} AS series FROM patient_hours \
+                 WHERE ward = $1 AND hour >= $2 AND hour < $3 GROUP BY patient_key ORDER BY patient_key",
+                hour
+            )
+        };
+        let rows: Vec<(String, String)> = match self {
+            Store::Sqlite(pool) => {
+                sqlx::query_as(&packed(
+                    "group_concat((CAST(strftime('%s', hour) AS INTEGER) / 3600) || ':' || total_milli, ',' ORDER BY hour)",
+                ))
+                .bind(ward)
+                .bind(from)
+                .bind(to)
+                .fetch_all(pool)
+                .await?
+            }
+            Store::Postgres(pool) => {
+                sqlx::query_as(&packed(
+                    "string_agg((EXTRACT(EPOCH FROM hour)::bigint / 3600)::text || ':' || total_milli::text, ',' ORDER BY hour)",
+                ))
+                .bind(ward)
+                .bind(from)
+                .bind(to)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        rows.into_iter()
+            .map(|(key, series)| {
+                let points = series
+                    .split(',')
+                    .map(|pair| {
+                        let bad =
+                            || Error::Database(sqlx::Error::Decode(format!("patient series item {pair:?}").into()));
+                        let (h, milli) = pair.split_once(':').ok_or_else(bad)?;
+                        let h: i64 = h.parse().map_err(|_| bad())?;
+                        let milli: i64 = milli.parse().map_err(|_| bad())?;
+                        let hour = DateTime::from_timestamp(h * 3600, 0).ok_or_else(bad)?;
+                        Ok((hour, Points::from_milli(milli)))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((PatientKey(key), points))
+            })
+            .collect()
     }
 
     /// The stored snapshot and score of one patient in one hour.

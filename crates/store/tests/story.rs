@@ -414,6 +414,20 @@ async fn write_hour_then_read_every_level_back(ctx: Ctx) {
         got, r.wards["W1"].teams,
         "team rows equal the rollup (unassigned included)"
     );
+    // the graphs' light read gives the same totals
+    let light = store
+        .unit_totals(Level::Team, "W1", from, to)
+        .await
+        .expect("team totals");
+    let full: Vec<_> = teams.iter().map(|u| (u.hour, u.team.clone(), u.totals.total)).collect();
+    assert_eq!(light, full);
+    assert_eq!(
+        store
+            .unit_totals(Level::Ward, "W1", from, to)
+            .await
+            .expect("ward totals"),
+        [(h(10), String::new(), r.wards["W1"].totals.total)]
+    );
 
     let hospital = store.hospital_hours(from, to).await.expect("hospital hours");
     assert_eq!(hospital.len(), 1);
@@ -929,6 +943,25 @@ async fn distinct_patients_are_counted_from_segments(ctx: Ctx) {
         .await
         .unwrap();
     assert_eq!(count(&hospital[0]), [(String::new(), String::new(), 3)]);
+
+    // the graphs' packed reader gives each patient's hours as the row reader does
+    let series = store.ward_patient_series("W1", h(9), h(13)).await.unwrap();
+    let mut regrouped: Vec<(PatientKey, Vec<_>)> = Vec::new();
+    let mut rows = store.ward_patient_totals("W1", h(9), h(13)).await.unwrap();
+    rows.sort_by(|a, b| (&a.1.0, a.0).cmp(&(&b.1.0, b.0)));
+    for (hour, key, total) in rows {
+        match regrouped.last_mut() {
+            Some((k, points)) if *k == key => points.push((hour, total)),
+            _ => regrouped.push((key, vec![(hour, total)])),
+        }
+    }
+    assert_eq!(series, regrouped);
+    let hours: Vec<Vec<_>> = series.iter().map(|(_, p)| p.iter().map(|x| x.0).collect()).collect();
+    assert_eq!(
+        hours,
+        [vec![h(9), h(10), h(11), h(12)], vec![h(9), h(11)]],
+        "p1 every hour, p2 at 9 and 11"
+    );
 
     // the migration builds the same segments from the patient rows alone
     let migration = if ctx.url.starts_with("sqlite:") {

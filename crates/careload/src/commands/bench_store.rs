@@ -86,8 +86,70 @@ pub(crate) fn run(args: &BenchStoreArgs, out: &mut dyn Write) -> anyhow::Result<
             wards.len(),
             summary(&mut times)
         )?;
+        parts(&store, &wards, template, args.reads as usize, out).await?;
         Ok(())
     })
+}
+
+/// Where a ward history read goes: each of its store reads timed alone,
+/// over the same wards.
+async fn parts(
+    store: &Store,
+    wards: &[String],
+    hour: chrono::DateTime<Utc>,
+    reads: usize,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let (from, to) = (hour - chrono::Duration::hours(119), hour + chrono::Duration::hours(1));
+    let mut times: [Vec<Duration>; 7] = Default::default();
+    let mut rows = [0usize; 7];
+    for i in 0..reads {
+        let ward = &wards[i % wards.len()];
+        let t = Instant::now();
+        let n = store.wards().await?.len() + store.unit_hours_at(careload_store::Level::Ward, &[hour]).await?.len();
+        times[0].push(t.elapsed());
+        rows[0] = rows[0].max(n);
+        let t = Instant::now();
+        let n = store.ward_hours(ward, from, to).await?.len();
+        times[1].push(t.elapsed());
+        rows[1] = rows[1].max(n);
+        let t = Instant::now();
+        let n = store.team_hours(ward, from, to).await?.len();
+        times[2].push(t.elapsed());
+        rows[2] = rows[2].max(n);
+        let t = Instant::now();
+        let n = store.patient_hours(ward, hour, to).await?.len();
+        times[3].push(t.elapsed());
+        rows[3] = rows[3].max(n);
+        let t = Instant::now();
+        let n = store.ward_patient_totals(ward, from, to).await?.len();
+        times[4].push(t.elapsed());
+        rows[4] = rows[4].max(n);
+        let t = Instant::now();
+        let n = store.ward_patient_series(ward, from, to).await?.len();
+        times[5].push(t.elapsed());
+        rows[5] = rows[5].max(n);
+        let t = Instant::now();
+        let n = store
+            .unit_totals(careload_store::Level::Team, ward, from, to)
+            .await?
+            .len();
+        times[6].push(t.elapsed());
+        rows[6] = rows[6].max(n);
+    }
+    let names = [
+        "known wards (wards + hour's ward sums)",
+        "ward hours",
+        "team hours",
+        "current patients",
+        "patient totals, 5 days",
+        "patient series, 5 days, a row per patient",
+        "team totals alone (hour, team, total)",
+    ];
+    for ((name, t), n) in names.iter().zip(times.iter_mut()).zip(rows) {
+        writeln!(out, "  {name}, up to {n} rows: {}", summary(t))?;
+    }
+    Ok(())
 }
 
 /// Writes the template hour through the pipeline, times `write_hour`, and

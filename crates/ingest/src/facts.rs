@@ -1,0 +1,193 @@
+//! Compact facts kept of the most numerous resources instead of the typed
+//! models.
+//!
+//! The held store lives from one hourly run to the next, and a 1,000-bed
+//! hospital's is ~100,000 resources, most of them Observations. A typed
+//! `fhir-sdk` Observation is ~1.5 KB before its first string, with every
+//! coding, period and reference boxed on top; the mapping reads a handful of
+//! its members. [`ObservationFacts`] keeps exactly those members — status,
+//! the codings of `code`, the time, the two references, the value, the
+//! components' codings and numbers, `meta.lastUpdated` — taken from the typed
+//! resource right after its parse, so the typed model lives for one resource
+//! at a time. Nothing identifying can be in it: it has no field for text.
+
+use chrono::{DateTime, Utc};
+use fhir_sdk::r4b::resources::{Observation, ObservationComponentValue, ObservationEffective, ObservationValue};
+use fhir_sdk::r4b::types::{CodeableConcept, Reference};
+
+use crate::time::{date_time, instant};
+
+/// A coding's system and code (display, version and extensions dropped).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Code {
+    /// `Coding.system`.
+    pub system: Option<Box<str>>,
+    /// `Coding.code`.
+    pub code: Option<Box<str>>,
+}
+
+/// The codings of a CodeableConcept, in order (its text dropped).
+pub type Concept = Box<[Code]>;
+
+/// The codings of `cc`.
+pub fn concept(cc: &CodeableConcept) -> Concept {
+    cc.coding
+        .iter()
+        .flatten()
+        .map(|c| Code {
+            system: c.system.as_deref().map(Box::from),
+            code: c.code.as_deref().map(Box::from),
+        })
+        .collect()
+}
+
+/// The reference text of `r` (`Type/id`, an absolute URL…), if any.
+fn reference(r: Option<&Reference>) -> Option<Box<str>> {
+    r?.reference.as_deref().map(Box::from)
+}
+
+/// `Observation.value[x]`, as far as the mapping reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FactValue {
+    /// No value, or a kind the mapping never reads (string, ratio…).
+    None,
+    /// `valueInteger`.
+    Integer(i32),
+    /// `valueQuantity`: its value and UCUM code.
+    Quantity {
+        /// `Quantity.value`.
+        value: Option<f64>,
+        /// `Quantity.code` (`Cel`, `[degF]`…).
+        code: Option<Box<str>>,
+    },
+    /// `valueCodeableConcept`'s codings.
+    Concept(Concept),
+    /// `valueBoolean`.
+    Boolean(bool),
+}
+
+impl FactValue {
+    /// An integer or a quantity's value.
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            FactValue::Integer(i) => Some(f64::from(*i)),
+            FactValue::Quantity { value, .. } => *value,
+            _ => None,
+        }
+    }
+}
+
+/// What the mapping reads of an Observation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObservationFacts {
+    /// `Observation.status` (`final`, `entered-in-error`…).
+    pub status: Box<str>,
+    /// The codings of `Observation.code`.
+    pub code: Concept,
+    /// `effective[x]` (a dateTime, an instant, else a period's start or
+    /// end), else `issued`; none for a bare date.
+    pub at: Option<DateTime<Utc>>,
+    /// `Observation.encounter`'s reference text.
+    pub encounter: Option<Box<str>>,
+    /// `Observation.subject`'s reference text.
+    pub subject: Option<Box<str>>,
+    /// `value[x]`.
+    pub value: FactValue,
+    /// Each component's codings and its number (quantity or integer).
+    pub components: Box<[(Concept, Option<f64>)]>,
+    /// `meta.lastUpdated`.
+    pub last_updated: Option<DateTime<Utc>>,
+}
+
+impl From<&Observation> for ObservationFacts {
+    fn from(o: &Observation) -> ObservationFacts {
+        let at = match o.effective.as_ref() {
+            Some(ObservationEffective::DateTime(d)) => date_time(d),
+            Some(ObservationEffective::Instant(i)) => instant(i),
+            Some(ObservationEffective::Period(p)) => p
+                .start
+                .as_ref()
+                .and_then(date_time)
+                .or_else(|| p.end.as_ref().and_then(date_time)),
+            _ => None,
+        }
+        .or_else(|| o.issued.as_ref().and_then(instant));
+        let value = match o.value.as_ref() {
+            Some(ObservationValue::Integer(i)) => FactValue::Integer(*i),
+            Some(ObservationValue::Quantity(q)) => FactValue::Quantity {
+                value: q.value,
+                code: q.code.as_deref().map(Box::from),
+            },
+            Some(ObservationValue::CodeableConcept(cc)) => FactValue::Concept(concept(cc)),
+            Some(ObservationValue::Boolean(b)) => FactValue::Boolean(*b),
+            _ => FactValue::None,
+        };
+        let components = o
+            .component
+            .iter()
+            .flatten()
+            .map(|c| {
+                let number = match c.value.as_ref() {
+                    Some(ObservationComponentValue::Quantity(q)) => q.value,
+                    Some(ObservationComponentValue::Integer(i)) => Some(f64::from(*i)),
+                    _ => None,
+                };
+                (concept(&c.code), number)
+            })
+            .collect();
+        ObservationFacts {
+            status: Box::from(o.status.as_ref()),
+            code: concept(&o.code),
+            at,
+            encounter: reference(o.encounter.as_ref()),
+            subject: reference(o.subject.as_ref()),
+            value,
+            components,
+            last_updated: o.meta.as_ref().and_then(|m| m.last_updated.as_ref()).and_then(instant),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(name: &str) -> ObservationFacts {
+        let path = format!("/work/shared/fhir-examples/hl7-r4/{name}");
+        let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        match careload_fhir_parse::parse("Observation", &json) {
+            Ok(Some(careload_fhir_parse::Typed::Observation(o))) => ObservationFacts::from(&o),
+            other => panic!("{name} is not an Observation: {other:?}"),
+        }
+    }
+
+    /// HL7's own R4 examples keep what the mapping reads.
+    #[test]
+    fn facts_of_hl7_examples() {
+        let weight = parse("Observation-example.json");
+        assert_eq!(&*weight.status, "final");
+        let codes: Vec<_> = weight.code.iter().map(|c| c.code.as_deref()).collect();
+        assert_eq!(
+            codes,
+            [Some("29463-7"), Some("3141-9"), Some("27113001"), Some("body-weight")]
+        );
+        assert_eq!(weight.code[2].system.as_deref(), Some("http://snomed.info/sct"));
+        assert_eq!(weight.at, None, "a bare date is no instant");
+        assert_eq!(weight.encounter.as_deref(), Some("Encounter/example"));
+        assert_eq!(weight.subject.as_deref(), Some("Patient/example"));
+        assert_eq!(
+            weight.value,
+            FactValue::Quantity {
+                value: Some(185.0),
+                code: Some("[lb_av]".into())
+            }
+        );
+        assert_eq!(weight.value.number(), Some(185.0));
+
+        let bp = parse("Observation-blood-pressure.json");
+        assert_eq!(bp.code[0].code.as_deref(), Some("85354-9"));
+        assert_eq!(bp.value, FactValue::None);
+        let numbers: Vec<_> = bp.components.iter().map(|(c, n)| (c[0].code.as_deref(), *n)).collect();
+        assert_eq!(numbers, [(Some("8480-6"), Some(107.0)), (Some("8462-4"), Some(60.0))]);
+    }
+}
