@@ -12,9 +12,9 @@
 //! left out of both sides, so the two sides always cover the same
 //! patient-hours.
 //!
-//! Hours are fetched one at a time and re-scored on blocking threads while
-//! the next hour is read, two hours in flight: memory is a few hours of
-//! snapshots whatever the range.
+//! Hours are read on connections of their own and re-scored on blocking
+//! threads, four hours in flight: memory is a few hours of snapshots
+//! whatever the range.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -29,8 +29,9 @@ use serde::Serialize;
 use crate::period::local_midnight;
 use crate::{Context, Error};
 
-/// Hours being re-scored while the next is read.
-const IN_FLIGHT: usize = 2;
+/// Hours being read and re-scored at once (the SQLite pool has four
+/// connections; two cores re-score).
+const IN_FLIGHT: usize = 4;
 
 /// Sums of one side (stored or candidate) for one ward, in thousandths.
 #[derive(Clone, Debug, Default)]
@@ -295,19 +296,34 @@ pub async fn backtest(
             hospital.hours += 1;
         }
     };
+    // each hour is read on a connection of its own and re-scored on a
+    // blocking thread; results are merged in hour order
     let mut in_flight = VecDeque::new();
-    for &hour in &hours {
-        let rows = store.stored_patient_hours(hour).await?;
-        let w = candidate.clone();
-        in_flight.push_back(tokio::task::spawn_blocking(move || rescore_hour(rows, hour, &w)));
-        if in_flight.len() >= IN_FLIGHT
-            && let Some(task) = in_flight.pop_front()
+    let mut hours = hours.into_iter();
+    loop {
+        while in_flight.len() < IN_FLIGHT
+            && let Some(hour) = hours.next()
         {
-            merge(task.await.map_err(|e| Error::Io(std::io::Error::other(e)))?);
+            let (store, w) = (store.clone(), candidate.clone());
+            in_flight.push_back(tokio::spawn(async move {
+                let rows = store.stored_patient_hours(hour).await?;
+                tokio::task::spawn_blocking(move || rescore_hour(rows, hour, &w))
+                    .await
+                    .map_err(|e| Error::Io(std::io::Error::other(e)))
+            }));
         }
-    }
-    while let Some(task) = in_flight.pop_front() {
-        merge(task.await.map_err(|e| Error::Io(std::io::Error::other(e)))?);
+        let Some(task) = in_flight.pop_front() else { break };
+        let result = match task.await {
+            Ok(r) => r,
+            Err(e) => Err(Error::Io(std::io::Error::other(e))),
+        };
+        match result {
+            Ok(r) => merge(r),
+            Err(e) => {
+                in_flight.iter().for_each(tokio::task::JoinHandle::abort);
+                return Err(e);
+            }
+        }
     }
 
     // planned staff-hours per ward for shifts starting in the range

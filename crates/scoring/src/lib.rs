@@ -20,6 +20,7 @@
 pub mod aggregate;
 pub mod change;
 pub mod explain;
+pub mod instant;
 pub mod news2;
 pub mod points;
 pub mod quality;

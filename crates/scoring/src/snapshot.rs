@@ -130,6 +130,7 @@ pub struct Norton {
     /// The total, when recorded (modified Norton: 7–28, original: 5–20).
     pub total: Option<u8>,
     /// When it was assessed.
+    #[serde(with = "crate::instant")]
     pub assessed_at: DateTime<Utc>,
 }
 
@@ -181,6 +182,7 @@ pub struct EmotionalSupport {
     /// The assessed level.
     pub level: SupportLevel,
     /// When it was assessed.
+    #[serde(with = "crate::instant")]
     pub assessed_at: DateTime<Utc>,
     /// The FHIR resource it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -191,6 +193,7 @@ pub struct EmotionalSupport {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct News2Observation {
     /// When it was measured.
+    #[serde(with = "crate::instant")]
     pub at: DateTime<Utc>,
     /// The total, 0–20.
     pub value: u8,
@@ -203,6 +206,7 @@ pub struct News2Observation {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VitalSigns {
     /// When they were measured.
+    #[serde(with = "crate::instant")]
     pub at: DateTime<Utc>,
     /// The values.
     #[serde(flatten)]
@@ -230,6 +234,7 @@ pub struct Activity {
     /// The activity code, as in the weights file.
     pub code: Code,
     /// When it is due; `None` when the to-do has no time.
+    #[serde(default, with = "crate::instant::option")]
     pub due: Option<DateTime<Utc>>,
     /// Open, completed or cancelled.
     pub status: ActivityStatus,
@@ -307,6 +312,7 @@ pub enum Dosing {
     /// zone for the day of the snapshot and the day after).
     At {
         /// Administration instants.
+        #[serde(with = "crate::instant::vec")]
         times: Vec<DateTime<Utc>>,
     },
     /// So many times per 24 hours, without set times: spread evenly.
@@ -336,6 +342,7 @@ pub struct Order {
     /// The order category, as in the weights file.
     pub category: Code,
     /// When it is due; `None` when not scheduled.
+    #[serde(default, with = "crate::instant::option")]
     pub due: Option<DateTime<Utc>>,
     /// The FHIR resource it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -398,6 +405,7 @@ pub struct AdlNeed {
     /// The level of help.
     pub level: AdlLevel,
     /// When it was assessed.
+    #[serde(with = "crate::instant")]
     pub assessed_at: DateTime<Utc>,
 }
 
@@ -421,6 +429,7 @@ pub struct Placement {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// The moment this picture describes.
+    #[serde(with = "crate::instant")]
     pub as_of: DateTime<Utc>,
     /// The pseudonym.
     pub key: PatientKey,
@@ -431,6 +440,7 @@ pub struct Snapshot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub birth_year: Option<i32>,
     /// Start of the inpatient stay.
+    #[serde(with = "crate::instant")]
     pub admitted_at: DateTime<Utc>,
     /// Ward, team and bed.
     pub placement: Placement,
