@@ -1,5 +1,5 @@
-//! Compact facts kept of the most numerous resources instead of the typed
-//! models.
+//! Compact facts kept of the most numerous resources (Observations and
+//! Tasks) instead of the typed models.
 //!
 //! The held store lives from one hourly run to the next, and a 1,000-bed
 //! hospital's is ~100,000 resources, most of them Observations. A typed
@@ -12,8 +12,8 @@
 //! at a time. Nothing identifying can be in it: it has no field for text.
 
 use chrono::{DateTime, Utc};
-use fhir_sdk::r4b::resources::{Observation, ObservationComponentValue, ObservationEffective, ObservationValue};
-use fhir_sdk::r4b::types::{CodeableConcept, Reference};
+use fhir_sdk::r4b::resources::{Observation, ObservationComponentValue, ObservationEffective, ObservationValue, Task};
+use fhir_sdk::r4b::types::{CodeableConcept, Period, Reference};
 
 use crate::time::{date_time, instant};
 
@@ -143,9 +143,56 @@ impl From<&Observation> for ObservationFacts {
             subject: reference(o.subject.as_ref()),
             value,
             components,
-            last_updated: o.meta.as_ref().and_then(|m| m.last_updated.as_ref()).and_then(instant),
+            last_updated: o_meta(o.meta.as_ref()),
         }
     }
+}
+
+/// What the mapping reads of a Task (a to-do list item).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskFacts {
+    /// `Task.status` (`requested`, `completed`…).
+    pub status: Box<str>,
+    /// `Task.authoredOn`.
+    pub authored_on: Option<DateTime<Utc>>,
+    /// The codings of `Task.code` (none without a code).
+    pub code: Option<Concept>,
+    /// When it is due: `executionPeriod.start`, else `restriction.period`'s
+    /// start, else its end.
+    pub due: Option<DateTime<Utc>>,
+    /// The codings of each `performerType`.
+    pub performer_types: Box<[Concept]>,
+    /// `Task.encounter`'s reference text.
+    pub encounter: Option<Box<str>>,
+    /// `Task.for`'s reference text.
+    pub r#for: Option<Box<str>>,
+    /// `meta.lastUpdated`.
+    pub last_updated: Option<DateTime<Utc>>,
+}
+
+impl From<&Task> for TaskFacts {
+    fn from(t: &Task) -> TaskFacts {
+        let start = |p: Option<&Period>| p.and_then(|p| p.start.as_ref()).and_then(date_time);
+        let end = |p: Option<&Period>| p.and_then(|p| p.end.as_ref()).and_then(date_time);
+        let restriction = t.restriction.as_ref().and_then(|r| r.period.as_ref());
+        TaskFacts {
+            status: Box::from(t.status.as_ref()),
+            authored_on: t.authored_on.as_ref().and_then(date_time),
+            code: t.code.as_ref().map(concept),
+            due: start(t.execution_period.as_ref())
+                .or_else(|| start(restriction))
+                .or_else(|| end(restriction)),
+            performer_types: t.performer_type.iter().flatten().map(concept).collect(),
+            encounter: reference(t.encounter.as_ref()),
+            r#for: reference(t.r#for.as_ref()),
+            last_updated: o_meta(t.meta.as_ref()),
+        }
+    }
+}
+
+/// `meta.lastUpdated`.
+fn o_meta(meta: Option<&fhir_sdk::r4b::types::Meta>) -> Option<DateTime<Utc>> {
+    meta?.last_updated.as_ref().and_then(instant)
 }
 
 #[cfg(test)]
@@ -189,5 +236,26 @@ mod tests {
         assert_eq!(bp.value, FactValue::None);
         let numbers: Vec<_> = bp.components.iter().map(|(c, n)| (c[0].code.as_deref(), *n)).collect();
         assert_eq!(numbers, [(Some("8480-6"), Some(107.0)), (Some("8462-4"), Some(60.0))]);
+    }
+
+    /// HL7's Task example keeps what the mapping reads.
+    #[test]
+    fn facts_of_the_hl7_task_example() {
+        let path = "/work/shared/fhir-examples/hl7-r4/Task-example1.json";
+        let json = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let t = match careload_fhir_parse::parse("Task", &json) {
+            Ok(Some(careload_fhir_parse::Typed::Task(t))) => TaskFacts::from(&t),
+            other => panic!("not a Task: {other:?}"),
+        };
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(Some(&*t.status), value["status"].as_str());
+        assert_eq!(t.encounter.as_deref(), value["encounter"]["reference"].as_str());
+        assert_eq!(t.r#for.as_deref(), value["for"]["reference"].as_str());
+        let start: Option<DateTime<Utc>> = value["executionPeriod"]["start"].as_str().and_then(|s| s.parse().ok());
+        assert!(start.is_some(), "the example has an execution period");
+        assert_eq!(t.due, start);
+        assert_eq!(t.authored_on, value["authoredOn"].as_str().and_then(|s| s.parse().ok()));
+        assert_eq!(t.code.as_deref().map(<[Code]>::len), Some(0), "a code with text only");
+        assert_eq!(t.performer_types[0][0].code.as_deref(), Some("performer"));
     }
 }

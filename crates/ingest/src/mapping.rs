@@ -44,10 +44,10 @@ use fhir_sdk::r4b::types::{CodeableConcept, Period, Reference};
 use serde::Serialize;
 
 use crate::config::{LocationLevel, Mapping, ObservationKind};
-use crate::facts::{FactValue, ObservationFacts};
+use crate::facts::{FactValue, ObservationFacts, TaskFacts};
 use crate::pseudonym::PseudonymKey;
 use crate::read::{Resources, Skip};
-use crate::time::{date_time, instant};
+use crate::time::date_time;
 
 /// Hours of history a snapshot keeps before its time (see the module documentation).
 pub const HISTORY_HOURS: i64 = 24;
@@ -393,52 +393,37 @@ impl<'a> Mapper<'a> {
         }
     }
 
-    fn task(&mut self, id: &'a str, t: &'a fhir_sdk::r4b::resources::Task) {
+    fn task(&mut self, id: &'a str, t: &'a TaskFacts) {
         const TY: &str = "Task";
-        let status = match t.status.as_ref() {
+        let status = match &*t.status {
             "requested" | "accepted" | "ready" | "in-progress" | "received" => ActivityStatus::Open,
             "completed" => ActivityStatus::Completed,
             "cancelled" | "rejected" | "failed" | "entered-in-error" => ActivityStatus::Cancelled,
             _ => return self.report.out_of_scope(TY, "draft or on hold"),
         };
-        if t.authored_on
-            .as_ref()
-            .and_then(date_time)
-            .is_some_and(|a| a > self.as_of)
-        {
+        if t.authored_on.is_some_and(|a| a > self.as_of) {
             return self.report.out_of_scope(TY, "authored after the snapshot time");
         }
         if status != ActivityStatus::Open
-            && t.meta
-                .as_ref()
-                .and_then(|m| m.last_updated.as_ref())
-                .and_then(instant)
+            && t.last_updated
                 .is_some_and(|u| u < self.as_of - Duration::hours(HISTORY_HOURS))
         {
             return self
                 .report
                 .out_of_scope(TY, "finished more than 24 hours before the snapshot time");
         }
-        let idx = match self.target(t.encounter.as_ref(), t.r#for.as_ref()) {
+        let idx = match self.target_text(t.encounter.as_deref(), t.r#for.as_deref()) {
             Ok(i) => i,
             Err(reason) => return self.report.skip(TY, id, reason),
         };
-        let Some(code) = self.cfg.activities.concept(t.code.as_ref()) else {
+        let Some(code) = t.code.as_deref().and_then(|c| self.cfg.activities.codes(c)) else {
             return self.report.skip(TY, id, "no mapped activity code (see `activities`)");
         };
-        let restriction = t.restriction.as_ref().and_then(|r| r.period.as_ref());
-        let due = period_start(t.execution_period.as_ref())
-            .or_else(|| period_start(restriction))
-            .or_else(|| period_end(restriction));
-        let profession = t
-            .performer_type
-            .iter()
-            .flatten()
-            .find_map(|p| self.cfg.professions.concept(Some(p)));
+        let profession = t.performer_types.iter().find_map(|p| self.cfg.professions.codes(p));
         if let Some(s) = self.snapshots.get_mut(idx) {
             s.activities.push(Activity {
                 code: code.into(),
-                due,
+                due: t.due,
                 status,
                 profession,
                 source: Some(format!("Task/{id}")),

@@ -24,15 +24,13 @@ use std::path::{Path, PathBuf};
 
 use careload_fhir_parse::Typed;
 use chrono::{DateTime, Utc};
-use fhir_sdk::r4b::resources::{
-    CarePlan, Condition, Encounter, Location, MedicationRequest, Patient, ServiceRequest, Task,
-};
+use fhir_sdk::r4b::resources::{CarePlan, Condition, Encounter, Location, MedicationRequest, Patient, ServiceRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::Error;
-use crate::facts::ObservationFacts;
+use crate::facts::{ObservationFacts, TaskFacts};
 
 /// The resource types careload reads; every other type is counted as ignored.
 pub const USED_TYPES: [&str; 9] = careload_fhir_parse::USED_TYPES;
@@ -117,8 +115,8 @@ pub struct Resources {
     pub patients: BTreeMap<String, Patient>,
     /// Encounters.
     pub encounters: BTreeMap<String, Encounter>,
-    /// Tasks (the to-do list).
-    pub tasks: BTreeMap<String, Task>,
+    /// Tasks (the to-do list), as the facts the mapping reads.
+    pub tasks: BTreeMap<String, TaskFacts>,
     /// Medication orders.
     pub medication_requests: BTreeMap<String, MedicationRequest>,
     /// Observations, as the facts the mapping reads (see [`crate::facts`]).
@@ -255,7 +253,7 @@ impl Resources {
             Typed::Location(r) => put(&mut self.locations, id, r),
             Typed::Patient(r) => put(&mut self.patients, id, r),
             Typed::Encounter(r) => put(&mut self.encounters, id, r),
-            Typed::Task(r) => put(&mut self.tasks, id, r),
+            Typed::Task(r) => put(&mut self.tasks, id, TaskFacts::from(&r)),
             Typed::MedicationRequest(r) => put(&mut self.medication_requests, id, r),
             Typed::Observation(r) => put(&mut self.observations, id, ObservationFacts::from(&r)),
             Typed::ServiceRequest(r) => put(&mut self.service_requests, id, r),
@@ -291,7 +289,6 @@ last_updated!(
     Location,
     Patient,
     Encounter,
-    Task,
     MedicationRequest,
     ServiceRequest,
     CarePlan,
@@ -299,6 +296,12 @@ last_updated!(
 );
 
 impl LastUpdated for ObservationFacts {
+    fn last_updated(&self) -> Option<DateTime<Utc>> {
+        self.last_updated
+    }
+}
+
+impl LastUpdated for TaskFacts {
     fn last_updated(&self) -> Option<DateTime<Utc>> {
         self.last_updated
     }
@@ -365,7 +368,7 @@ impl Resources {
             None => reference_id(patient, "Patient").is_some_and(|p| patients.contains_key(p)),
         };
         self.tasks
-            .retain(|_, r| keep(text(r.encounter.as_ref()), text(r.r#for.as_ref())));
+            .retain(|_, r| keep(r.encounter.as_deref(), r.r#for.as_deref()));
         self.medication_requests
             .retain(|_, r| keep(text(r.encounter.as_ref()), text(Some(&r.subject))));
         self.observations

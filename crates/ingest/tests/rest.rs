@@ -486,9 +486,10 @@ async fn fetch_changes_reads_new_stays_in_full() {
                 .conditions
                 .values()
                 .any(|c| c.subject.reference.as_deref() == Some(&*format!("Patient/{patient}")));
-            let has_tasks = full.tasks.values().any(|t| {
-                t.encounter.as_ref().and_then(|r| r.reference.as_deref()) == Some(&*format!("Encounter/{id}"))
-            });
+            let has_tasks = full
+                .tasks
+                .values()
+                .any(|t| t.encounter.as_deref() == Some(&*format!("Encounter/{id}")));
             (has_conditions && has_tasks).then(|| (id.clone(), patient))
         })
         .expect("a stay with tasks and conditions");
@@ -505,7 +506,7 @@ async fn fetch_changes_reads_new_stays_in_full() {
         let reference = format!("Encounter/{new_encounter}");
         r.tasks
             .iter()
-            .filter(|(_, t)| t.encounter.as_ref().and_then(|e| e.reference.as_deref()) == Some(reference.as_str()))
+            .filter(|(_, t)| t.encounter.as_deref() == Some(reference.as_str()))
             .map(|(id, _)| id.clone())
             .collect::<BTreeSet<_>>()
     };
