@@ -299,10 +299,10 @@ pub async fn backtest(
     // each hour is read on a connection of its own and re-scored on a
     // blocking thread; results are merged in hour order
     let mut in_flight = VecDeque::new();
-    let mut hours = hours.into_iter();
+    let mut pending = hours.iter().copied();
     loop {
         while in_flight.len() < IN_FLIGHT
-            && let Some(hour) = hours.next()
+            && let Some(hour) = pending.next()
         {
             let (store, w) = (store.clone(), candidate.clone());
             in_flight.push_back(tokio::spawn(async move {
