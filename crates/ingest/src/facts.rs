@@ -18,7 +18,7 @@ use fhir_sdk::r4b::types::{CodeableConcept, Period, Reference};
 use crate::time::{date_time, instant};
 
 /// A coding's system and code (display, version and extensions dropped).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Code {
     /// `Coding.system`.
     pub system: Option<Box<str>>,

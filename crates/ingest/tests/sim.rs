@@ -118,3 +118,87 @@ fn sim_ndjson_reads_without_skips_maps_like_its_bundle_and_is_de_identified() {
     assert_eq!(bsnapshots, snapshots);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Reads what the simulator serves now, keeping of the clinical types only
+/// what changed after `since` (as `_lastUpdated=gt` would), the stays,
+/// patients and locations in full (as an incremental REST fetch does).
+fn read_changes(h: &Hospital, since: chrono::DateTime<Utc>, name: &str) -> Resources {
+    let dir = temp_dir(name);
+    h.write_ndjson(&dir).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let ty = v["resourceType"].as_str().unwrap();
+                let updated = v["meta"]["lastUpdated"]
+                    .as_str()
+                    .map(|t| t.parse::<chrono::DateTime<Utc>>().unwrap());
+                matches!(ty, "Location" | "Encounter" | "Patient") || updated.is_none_or(|u| u > since)
+            })
+            .collect();
+        std::fs::write(&path, kept.join("\n")).unwrap();
+    }
+    let (res, _) = read_path(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    res
+}
+
+#[test]
+fn pruning_the_held_state_after_each_hour_leaves_every_later_snapshot_unchanged() {
+    let start = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+    let mut h = Hospital::new(SimConfig {
+        beds: 120,
+        ..SimConfig::new(11, start)
+    })
+    .unwrap();
+    h.advance_hours(96);
+    let key = PseudonymKey::from_bytes(b"test-key-0123456789").unwrap();
+    let mapping = Mapping::default();
+
+    let dir = temp_dir("prune-full");
+    h.write_ndjson(&dir).unwrap();
+    let (mut held, _) = read_path(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let (before, _) = map(&held, &mapping, &key, h.now());
+    let observations = held.observations.len();
+    let pruned = held.prune_history(h.now());
+    let (after, _) = map(&held, &mapping, &key, h.now());
+    assert_eq!(after, before);
+    // four days of charting: a good part of it is history the mapping no longer reads
+    assert!(
+        pruned.observations * 4 > observations,
+        "{pruned:?} of {observations} Observations"
+    );
+    assert!(pruned.medication_requests > 0, "{pruned:?}");
+
+    // hour by hour, incrementally: the pruned store maps as the full server state does
+    for hour in 1..=3 {
+        let since = h.now();
+        h.advance_hours(1);
+        let mut fresh = read_changes(&h, since, &format!("prune-{hour}"));
+        held.locations = std::mem::take(&mut fresh.locations);
+        held.encounters = std::mem::take(&mut fresh.encounters);
+        held.patients = std::mem::take(&mut fresh.patients);
+        held.merge(fresh);
+        held.retain_stays();
+        let (incremental, _) = map(&held, &mapping, &key, h.now());
+
+        let dir = temp_dir(&format!("prune-all-{hour}"));
+        h.write_ndjson(&dir).unwrap();
+        let (all, _) = read_path(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let (expected, _) = map(&all, &mapping, &key, h.now());
+        assert_eq!(incremental.len(), expected.len(), "hour {hour}");
+        assert_eq!(incremental, expected, "hour {hour}");
+        assert!(
+            held.len() < all.len(),
+            "hour {hour}: {} held of {}",
+            held.len(),
+            all.len()
+        );
+        held.prune_history(h.now());
+    }
+}

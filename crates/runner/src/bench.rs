@@ -105,7 +105,7 @@ pub struct Phases {
     pub parse_ms: u64,
     /// Merging an incremental fetch into the held state.
     pub merge_ms: u64,
-    /// FHIR state → snapshots.
+    /// FHIR state → snapshots, then pruning what no later hour reads.
     pub map_ms: u64,
     /// Scoring every snapshot and rolling up.
     pub score_ms: u64,
@@ -126,8 +126,10 @@ pub struct BenchRun {
     pub requests: u64,
     /// Resources received.
     pub resources_fetched: usize,
-    /// Resources held after merging.
+    /// Resources held after merging and pruning.
     pub resources_held: usize,
+    /// Resources pruned after mapping ([`careload_ingest::Resources::prune_history`]).
+    pub resources_pruned: usize,
     /// Patients written.
     pub patients: usize,
     /// Phase times.
@@ -257,9 +259,11 @@ pub async fn ingest_bench(bench: &IngestBench) -> Result<BenchReport> {
         // CPU work off the async threads, as in a run
         let (resources, mapping2, key2, weights2) =
             (std::mem::take(&mut held), mapping.clone(), key.clone(), weights.clone());
-        let (resources, scored, totals, map_ms, score_ms) = tokio::task::spawn_blocking(move || {
+        let (resources, scored, totals, map_ms, score_ms, pruned) = tokio::task::spawn_blocking(move || {
+            let mut resources = resources;
             let t = Instant::now();
             let (snapshots, _) = map(&resources, &mapping2, &key2, hour);
+            let pruned = resources.prune_history(hour);
             let map_ms = ms(t.elapsed());
             let t = Instant::now();
             let scored: Vec<(Snapshot, Score)> = snapshots
@@ -270,7 +274,7 @@ pub async fn ingest_bench(bench: &IngestBench) -> Result<BenchReport> {
                 })
                 .collect();
             let totals = rollup(scored.iter().map(|(s, sc)| (s, sc)));
-            (resources, scored, totals, map_ms, ms(t.elapsed()))
+            (resources, scored, totals, map_ms, ms(t.elapsed()), pruned)
         })
         .await
         .map_err(|e| Error::Task(e.to_string()))?;
@@ -293,6 +297,7 @@ pub async fn ingest_bench(bench: &IngestBench) -> Result<BenchReport> {
             requests: fetched.requests,
             resources_fetched,
             resources_held: held.len(),
+            resources_pruned: pruned.total(),
             patients: scored.len(),
             phases,
             peak_rss_mib: proc_status_mib("VmHWM"),

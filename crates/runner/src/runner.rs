@@ -130,6 +130,9 @@ struct Held {
     resources: Resources,
     /// The latest `meta.lastUpdated` seen: the next incremental fetch's `since`.
     since: Option<DateTime<Utc>>,
+    /// The hour the held resources were last pruned for
+    /// ([`Resources::prune_history`]): an earlier hour needs a full fetch.
+    pruned_at: Option<DateTime<Utc>>,
 }
 
 /// The weights in force, shared between the hourly run (which switches
@@ -443,7 +446,10 @@ impl Runner {
         run_id: RunId,
         report: &mut RunReport,
     ) -> std::result::Result<Written, String> {
-        let full = matches!(self.source, Source::Files(_)) || self.held.since.is_none() || self.is_resync_hour(hour);
+        let full = matches!(self.source, Source::Files(_))
+            || self.held.since.is_none()
+            || self.held.pruned_at.is_some_and(|pruned| hour < pruned)
+            || self.is_resync_hour(hour);
         let advance_after_fetch = self.advance_after_fetch.take();
         if let Source::Sim(sim) = &self.source {
             let advance_started = Instant::now();
@@ -483,7 +489,7 @@ impl Runner {
 
         // mapping and scoring are CPU work: off the async threads
         let score_started = Instant::now();
-        let resources = std::mem::take(&mut self.held.resources);
+        let mut resources = std::mem::take(&mut self.held.resources);
         let (mapping, key, weights) = (self.mapping.clone(), self.key.clone(), self.weights.clone());
         let rules = self.quality.clone();
         let joined = tokio::task::spawn_blocking(move || {
@@ -497,10 +503,12 @@ impl Runner {
                 })
                 .collect();
             let totals: Rollup = rollup(scored.iter().map(|(s, sc)| (s, sc)));
-            (resources, scored, totals, mapped)
+            // what no later hour reads goes, so the held state stays a day deep
+            let pruned = resources.prune_history(hour);
+            (resources, scored, totals, mapped, pruned)
         })
         .await;
-        let (resources, scored, totals, mapped) = match joined {
+        let (resources, scored, totals, mapped, pruned) = match joined {
             Ok(out) => out,
             Err(e) => {
                 // the held state went with the task: start again from a full fetch
@@ -509,6 +517,8 @@ impl Runner {
             }
         };
         self.held.resources = resources;
+        self.held.pruned_at = Some(hour);
+        report.counts.insert("pruned".into(), pruned.total() as u64);
         report
             .counts
             .insert("map_score_ms".into(), score_started.elapsed().as_millis() as u64);

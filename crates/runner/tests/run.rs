@@ -191,6 +191,15 @@ async fn incremental_runs_give_the_snapshots_of_a_full_fetch() {
     }
     // 06:00 is the first run, 16:00 UTC the nightly resync
     assert_eq!(incremental, 18);
+    // the held state was pruned after the runs (and the snapshots above held)
+    let pruned: u64 = store
+        .runs(50)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.report.counts.get("pruned").copied().unwrap_or(0))
+        .sum();
+    assert!(pruned > 0, "nothing pruned in 20 runs");
 }
 
 /// Every snapshot and score the runner stored for `hour`.

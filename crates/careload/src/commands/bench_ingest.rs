@@ -54,11 +54,12 @@ pub(crate) fn run(args: &BenchIngestArgs, out: &mut dyn Write) -> anyhow::Result
     }
     writeln!(
         out,
-        "{:<12} {:>8} {:>9} {:>8} {:>8} | {:>8} {:>8} {:>7} {:>7} {:>6} {:>6} {:>7} | {:>9} {:>9}",
+        "{:<12} {:>8} {:>9} {:>8} {:>7} {:>8} | {:>8} {:>8} {:>7} {:>7} {:>6} {:>6} {:>7} | {:>9} {:>9}",
         "run",
         "requests",
         "resources",
         "held",
+        "pruned",
         "patients",
         "advance",
         "fetch",
@@ -74,11 +75,12 @@ pub(crate) fn run(args: &BenchIngestArgs, out: &mut dyn Write) -> anyhow::Result
         let p = &r.phases;
         writeln!(
             out,
-            "{:<12} {:>8} {:>9} {:>8} {:>8} | {:>8} {:>8} {:>7} {:>7} {:>6} {:>6} {:>7} | {:>9} {:>9}",
+            "{:<12} {:>8} {:>9} {:>8} {:>7} {:>8} | {:>8} {:>8} {:>7} {:>7} {:>6} {:>6} {:>7} | {:>9} {:>9}",
             r.kind,
             r.requests,
             r.resources_fetched,
             r.resources_held,
+            r.resources_pruned,
             r.patients,
             p.sim_advance_ms,
             p.fetch_ms,
