@@ -27,6 +27,36 @@ use crate::cli::{BenchCommand, Cli, Command, WeightsCommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Lets mimalloc commit its arenas on demand instead of all at once.
+///
+/// With eager commit (its default on Linux) memory freed between hourly runs
+/// is only reset (`MADV_FREE`) and stays in the process's resident set until
+/// the kernel runs short; committed on demand, it is decommitted and leaves
+/// it. Measured with `careload bench ingest` on a 1,000-bed hospital: peak
+/// RSS ~40 MiB lower, times unchanged.
+///
+/// The option must be set before the first Rust allocation reserves an
+/// arena, hence a constructor in `.init_array`: it runs after mimalloc's own
+/// (priority 101, which reads `MIMALLOC_*` variables) and before `main`. It
+/// therefore overrides `MIMALLOC_ARENA_EAGER_COMMIT`.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+mod allocator_options {
+    /// `mi_option_arena_eager_commit` in mimalloc's `mimalloc.h` (position 4
+    /// of its v2 and v3 option enums).
+    const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+
+    extern "C" fn commit_on_demand() {
+        // SAFETY: `mi_option_set` stores an integer in mimalloc's option
+        // table; no pointer is passed, and before `main` no other thread runs.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
+    }
+
+    #[used]
+    #[unsafe(link_section = ".init_array")]
+    static COMMIT_ON_DEMAND: extern "C" fn() = commit_on_demand;
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let stdout = io::stdout();
