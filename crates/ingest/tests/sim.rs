@@ -119,9 +119,11 @@ fn sim_ndjson_reads_without_skips_maps_like_its_bundle_and_is_de_identified() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Reads what the simulator serves now, keeping of the clinical types only
-/// what changed after `since` (as `_lastUpdated=gt` would), the stays,
-/// patients and locations in full (as an incremental REST fetch does).
+/// Reads what the simulator serves now as an incremental REST fetch does:
+/// of the clinical types only what was last updated at or after `since`
+/// (`_lastUpdated=ge<since>`: the simulator, like a real server, stamps some
+/// changes with exactly the previous present), the stays, patients and
+/// locations in full.
 fn read_changes(h: &Hospital, since: chrono::DateTime<Utc>, name: &str) -> Resources {
     let dir = temp_dir(name);
     h.write_ndjson(&dir).unwrap();
@@ -136,7 +138,7 @@ fn read_changes(h: &Hospital, since: chrono::DateTime<Utc>, name: &str) -> Resou
                 let updated = v["meta"]["lastUpdated"]
                     .as_str()
                     .map(|t| t.parse::<chrono::DateTime<Utc>>().unwrap());
-                matches!(ty, "Location" | "Encounter" | "Patient") || updated.is_none_or(|u| u > since)
+                matches!(ty, "Location" | "Encounter" | "Patient") || updated.is_none_or(|u| u >= since)
             })
             .collect();
         std::fs::write(&path, kept.join("\n")).unwrap();

@@ -344,16 +344,12 @@ impl Hospital {
         self.patients.push(p);
     }
 
-    /// One simulated hour, `(now, now + 1 h]`: everything it creates or
-    /// changes is stamped after `now`, so the state at any `now` holds exactly
-    /// what was last updated at or before it and `_lastUpdated=gt<now>` later
-    /// returns every change (an incremental read misses nothing).
     fn step(&mut self) {
         let t = self.now;
         let end = t + Duration::hours(1);
         // Discharges.
         for p in &mut self.patients {
-            if !p.discharged && p.discharge <= end {
+            if !p.discharged && p.discharge < end {
                 let at = p.discharge.max(t);
                 p.discharge_at(at);
                 let ward = &mut self.wards[p.ward];
@@ -379,7 +375,7 @@ impl Hospital {
             let feedback = (1.0 + 4.0 * (TARGET_OCCUPANCY - ward.occupancy())).clamp(0.2, 2.5);
             let lambda = ward.capacity as f64 * TARGET_OCCUPANCY / mean_los_h * pattern * feedback;
             let arrivals = self.rng.poisson(lambda);
-            let mut times: Vec<i64> = (0..arrivals).map(|_| self.rng.range(1, 60)).collect();
+            let mut times: Vec<i64> = (0..arrivals).map(|_| self.rng.range(0, 59)).collect();
             times.sort_unstable();
             for m in times {
                 self.admit(w, t + Duration::minutes(m));

@@ -606,7 +606,7 @@ impl Patient {
             self.episode = None;
         }
         if self.episode.is_none() && self.baseline < 5 && t >= self.admitted && self.rng.bernoulli(0.0012) {
-            let start = t + minutes(self.rng.range(1, 60));
+            let start = t + minutes(self.rng.range(0, 59));
             let peak = self.rng.range(5, 9) as u8;
             let e = Episode {
                 start,
@@ -632,7 +632,7 @@ impl Patient {
             self.episode = Some(e);
         }
         // NEWS2 at the RCP frequency for the last value.
-        while self.next_measure <= end && self.next_measure < self.discharge {
+        while self.next_measure < end && self.next_measure < self.discharge {
             let at = self.next_measure;
             let mut total = self.news_at(at);
             let noise = self.rng.uniform();
@@ -680,7 +680,7 @@ impl Patient {
                 self.activity = next;
                 let i = self.rng.below(4) as usize;
                 self.norton_other[i] = (i64::from(next) + self.rng.range(-1, 1)).clamp(1, 4) as u8;
-                let at = t + minutes(self.rng.range(1, 60));
+                let at = t + minutes(self.rng.range(0, 59));
                 let total = self.norton_total();
                 let k = self.k();
                 self.norton.push(Assessment {
@@ -703,12 +703,12 @@ impl Patient {
                 self.support += 1;
             }
             let k = self.k();
-            let at = t + minutes(self.rng.range(1, 60));
+            let at = t + minutes(self.rng.range(0, 59));
             let support = self.support;
             self.support_obs.push(Assessment { k, at, value: support });
         }
         // Orders.
-        let soon = |rng: &mut Rng| t + minutes(rng.range(1, 60));
+        let soon = |rng: &mut Rng| t + minutes(rng.range(0, 59));
         if lh == 20 && self.rng.bernoulli(0.75) {
             let authored = soon(&mut self.rng);
             let due = t + minutes(10 * 60 + 30 + self.rng.range(-20, 20));
@@ -762,7 +762,7 @@ impl Patient {
         }
         // The to-do list, twelve hours ahead once documented.
         if end > self.tasks_from {
-            let authored = (t + minutes(1)).max(self.tasks_from);
+            let authored = t.max(self.tasks_from);
             while self.tasks_until < end + Duration::hours(12) && self.tasks_until < self.discharge {
                 let h = self.tasks_until;
                 self.tasks_for_hour(h, authored);
