@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use careload_ingest::read::{ReadReport, Resources, read_bundle, read_path};
-use careload_ingest::{Mapping, PseudonymKey, map};
+use careload_ingest::{Mapping, PseudonymKey, apply_changes, map};
 use careload_sim::{Hospital, SimConfig};
 use chrono::{TimeZone, Utc};
 
@@ -15,20 +15,29 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn hospital() -> Hospital {
-    let start = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+/// A 120-bed simulated hospital `hours` after `start`.
+fn hospital(seed: u64, start: chrono::DateTime<Utc>, hours: u32) -> Hospital {
     let mut h = Hospital::new(SimConfig {
         beds: 120,
-        ..SimConfig::new(7, start)
+        ..SimConfig::new(seed, start)
     })
     .unwrap();
-    h.advance_hours(24);
+    h.advance_hours(hours);
     h
+}
+
+/// Everything the simulator serves now, read back from its NDJSON.
+fn read_served(h: &Hospital, name: &str) -> Resources {
+    let dir = temp_dir(name);
+    h.write_ndjson(&dir).unwrap();
+    let (res, _) = read_path(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    res
 }
 
 #[test]
 fn sim_ndjson_reads_without_skips_maps_like_its_bundle_and_is_de_identified() {
-    let h = hospital();
+    let h = hospital(7, Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(), 24);
     let dir = temp_dir("sim");
     let summary = h.write_ndjson(&dir).unwrap();
     let (res, report) = read_path(&dir).unwrap();
@@ -150,20 +159,11 @@ fn read_changes(h: &Hospital, since: chrono::DateTime<Utc>, name: &str) -> Resou
 
 #[test]
 fn pruning_the_held_state_after_each_hour_leaves_every_later_snapshot_unchanged() {
-    let start = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
-    let mut h = Hospital::new(SimConfig {
-        beds: 120,
-        ..SimConfig::new(11, start)
-    })
-    .unwrap();
-    h.advance_hours(96);
+    let mut h = hospital(11, Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap(), 96);
     let key = PseudonymKey::from_bytes(b"test-key-0123456789").unwrap();
     let mapping = Mapping::default();
 
-    let dir = temp_dir("prune-full");
-    h.write_ndjson(&dir).unwrap();
-    let (mut held, _) = read_path(&dir).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    let mut held = read_served(&h, "prune-full");
     let (before, _) = map(&held, &mapping, &key, h.now());
     let observations = held.observations.len();
     let pruned = held.prune_history(h.now());
@@ -180,18 +180,10 @@ fn pruning_the_held_state_after_each_hour_leaves_every_later_snapshot_unchanged(
     for hour in 1..=3 {
         let since = h.now();
         h.advance_hours(1);
-        let mut fresh = read_changes(&h, since, &format!("prune-{hour}"));
-        held.locations = std::mem::take(&mut fresh.locations);
-        held.encounters = std::mem::take(&mut fresh.encounters);
-        held.patients = std::mem::take(&mut fresh.patients);
-        held.merge(fresh);
-        held.retain_stays();
+        apply_changes(&mut held, read_changes(&h, since, &format!("prune-{hour}")));
         let (incremental, _) = map(&held, &mapping, &key, h.now());
 
-        let dir = temp_dir(&format!("prune-all-{hour}"));
-        h.write_ndjson(&dir).unwrap();
-        let (all, _) = read_path(&dir).unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
+        let all = read_served(&h, &format!("prune-all-{hour}"));
         let (expected, _) = map(&all, &mapping, &key, h.now());
         assert_eq!(incremental.len(), expected.len(), "hour {hour}");
         assert_eq!(incremental, expected, "hour {hour}");

@@ -10,7 +10,7 @@
 //!    `parse`), map at the hour, score, write the hour to a SQLite store;
 //! 2. **incremental**, `hours_incremental` times: move the hospital one
 //!    hour on, fetch what changed since the last fetch, merge it into the
-//!    held state ([`crate::apply_changes`]), map, score, write.
+//!    held state ([`careload_ingest::apply_changes`]), map, score, write.
 //!
 //! Memory is read from `/proc/self/status` (Linux): `VmHWM`, the peak
 //! resident set of the whole process so far, after each phase. By default
@@ -26,16 +26,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use careload_config::{Config, SourceKind};
-use careload_ingest::{Resources, RestConfig, fetch, fetch_changes, map};
+use careload_ingest::{Resources, RestConfig, apply_changes, fetch, fetch_changes, map};
 use careload_scoring::{Score, Snapshot, Window, rollup, score};
 use careload_store::{Outcome, RunReport, Store, hour_of};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::Error;
 use crate::error::Result;
 use crate::runner::{load_mapping, load_weights};
 use crate::source::{RestSource, SimSource, rest_config};
-use crate::{Error, apply_changes};
 
 /// What to benchmark.
 #[derive(Clone, Debug)]

@@ -24,6 +24,6 @@ pub mod schedule;
 pub mod source;
 
 pub use error::{Error, Result};
-pub use runner::{RunSummary, Runner, SharedWeights, apply_changes, load_mapping, load_weights, pseudonym_key};
+pub use runner::{RunSummary, Runner, SharedWeights, load_mapping, load_weights, pseudonym_key};
 pub use schedule::{AfterRun, Scheduler, Tick, Timing, next_tick};
 pub use source::{BulkSource, RestSource, SimSource, Source, bulk_config, rest_config};

@@ -482,7 +482,7 @@ impl Runner {
         } else if matches!(self.source, Source::Bulk(_)) {
             careload_ingest::apply_bulk_changes(&mut self.held.resources, fresh);
         } else {
-            apply_changes(&mut self.held.resources, fresh);
+            careload_ingest::apply_changes(&mut self.held.resources, fresh);
         }
         self.held.since = since;
         report.counts.insert("held".into(), self.held.resources.len() as u64);
@@ -583,16 +583,4 @@ impl Runner {
         report.counts.insert("pages".into(), fetched.pages);
         Ok((resources, fetched.read))
     }
-}
-
-/// Applies an incremental fetch to the held state: Locations, Encounters
-/// and Patients are read in full each time and replace the held ones; the
-/// clinical resources are merged; the records of stays no longer held are
-/// dropped.
-pub fn apply_changes(held: &mut Resources, mut fresh: Resources) {
-    held.locations = std::mem::take(&mut fresh.locations);
-    held.encounters = std::mem::take(&mut fresh.encounters);
-    held.patients = std::mem::take(&mut fresh.patients);
-    held.merge(fresh);
-    held.retain_stays();
 }

@@ -360,8 +360,8 @@ pub async fn fetch(
 /// [`fetch`] with `since`, except that the clinical resources of encounters
 /// and patients **not** in `held` (new stays) are read in full, whenever they
 /// were last updated — a prior diagnosis recorded years ago belongs to a
-/// patient admitted an hour ago. Merge the result into `held` with
-/// [`Resources::merge`].
+/// patient admitted an hour ago. Apply the result to `held` with
+/// [`apply_changes`].
 ///
 /// # Errors
 /// As [`fetch`].
@@ -372,6 +372,19 @@ pub async fn fetch_changes(
     held: &Resources,
 ) -> Result<(Resources, FetchReport), Error> {
     fetch_inner(client, config, Some(since), Some(held)).await
+}
+
+/// Applies the result of [`fetch_changes`] to the held state: Locations,
+/// Encounters and Patients are read in full each time and replace the held
+/// ones; the clinical resources are merged (the later `meta.lastUpdated`
+/// winning); the records of stays no longer held are dropped. Returns how
+/// many resources were dropped.
+pub fn apply_changes(held: &mut Resources, mut fresh: Resources) -> usize {
+    held.locations = std::mem::take(&mut fresh.locations);
+    held.encounters = std::mem::take(&mut fresh.encounters);
+    held.patients = std::mem::take(&mut fresh.patients);
+    held.merge(fresh);
+    held.retain_stays()
 }
 
 async fn fetch_inner(
