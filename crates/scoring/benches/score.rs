@@ -22,6 +22,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const PATIENTS: usize = 20_000;
+/// Snapshots parsed back from JSON per iteration.
+const JSON_PATIENTS: usize = 2_000;
 const DEFAULT: &str = include_str!("../../../weights/2026.1.toml");
 
 /// xorshift64*: deterministic, dependency-free.
@@ -213,6 +215,26 @@ fn bench(c: &mut Criterion) {
     });
     let scores: Vec<Score> = patients.iter().map(|p| score_now(p, &weights)).collect();
     group.bench_function("rollup", |b| b.iter(|| black_box(rollup(patients.iter().zip(&scores)))));
+    group.finish();
+
+    // What the back-test and the patient views pay per stored patient-hour:
+    // the snapshot's JSON read back into a `Snapshot`.
+    let stored: Vec<String> = patients[..JSON_PATIENTS]
+        .iter()
+        .map(|p| serde_json::to_string(p).unwrap_or_default())
+        .collect();
+    let mut group = c.benchmark_group("snapshot_json");
+    group.throughput(Throughput::Elements(JSON_PATIENTS as u64));
+    group.bench_function("parse_2k", |b| {
+        b.iter(|| {
+            let n = stored
+                .iter()
+                .filter(|s| serde_json::from_str::<Snapshot>(black_box(s)).is_ok())
+                .count();
+            assert_eq!(n, JSON_PATIENTS);
+            n
+        })
+    });
     group.finish();
 }
 

@@ -113,7 +113,8 @@ pub mod option {
 pub mod vec {
     use super::*;
 
-    struct SeqVisitor;
+    /// Reads a list of instants (also for readers of their own).
+    pub(crate) struct SeqVisitor;
 
     impl<'de> Visitor<'de> for SeqVisitor {
         type Value = Vec<DateTime<Utc>>;

@@ -208,6 +208,15 @@ fn window_of(hours: i64) -> Window {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
+    /// The store keeps snapshots as JSON and the back-test reads them back:
+    /// whatever is written reads back as the same snapshot.
+    #[test]
+    fn a_snapshot_reads_back_from_its_json(s in snapshot()) {
+        let json = serde_json::to_string(&s).expect("serialise");
+        let back: Snapshot = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
+        prop_assert_eq!(back, s);
+    }
+
     #[test]
     fn never_negative_and_the_parts_add_up(s in snapshot(), hours in 1i64..=12) {
         let w = Weights::from_toml(DEFAULT, "default").expect("weights");
