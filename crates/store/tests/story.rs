@@ -999,6 +999,43 @@ async fn distinct_patients_are_counted_from_segments(ctx: Ctx) {
     assert_eq!(after[3], [row("W1", 1)], "9–13: p1 at 12 only");
 }
 
+/// The back-test's read of one hour: every row with its stored sums and
+/// snapshot, packed into one value on the way out; a row that would not
+/// unpack (a weights version holding the field separator) makes the read
+/// fall back to row by row, with the same answer.
+async fn an_hour_of_stored_patients_reads_back_for_rescoring(ctx: Ctx) {
+    let store = &ctx.store;
+    let w = weights();
+    let (pairs, r) = hour_of_patients(&w, h(9), 0);
+    write(store, &w, h(9), &pairs, &r).await;
+    let mut odd = w.clone();
+    odd.meta.version = "2026.1\u{1f}odd".into();
+    write(store, &odd, h(10), &pairs, &r).await;
+    assert!(
+        store.stored_patient_hours(h(11)).await.unwrap().is_empty(),
+        "no rows, none read"
+    );
+
+    for (hour, version) in [(h(9), "2026.1"), (h(10), "2026.1\u{1f}odd")] {
+        let mut rows = store.stored_patient_hours(hour).await.unwrap();
+        rows.sort_by_key(|row| row.snapshot_json.clone());
+        assert_eq!(rows.len(), pairs.len(), "{version:?}");
+        let mut expected: Vec<&(Snapshot, Score)> = pairs.iter().collect();
+        expected.sort_by_key(|(s, _)| serde_json::to_string(s).unwrap());
+        for (row, (snapshot, score)) in rows.iter().zip(expected) {
+            let back: Snapshot = serde_json::from_str(&row.snapshot_json).unwrap();
+            assert_eq!(&back, snapshot, "{version:?}");
+            assert_eq!(row.ward, snapshot.placement.ward);
+            assert_eq!(row.team, snapshot.placement.team);
+            assert_eq!(
+                (row.total, row.professions, row.components),
+                (score.total, score.professions, score.components)
+            );
+            assert_eq!(row.weights_version, version);
+        }
+    }
+}
+
 /// Runs statements on the test database directly.
 async fn sql(url: &str, statements: &str) {
     use sqlx::{Connection, Executor};
@@ -1025,6 +1062,7 @@ async fn sql_count(url: &str, query: &str) -> i64 {
 
 story!(
     activations_pick_the_version_in_force_by_date,
+    an_hour_of_stored_patients_reads_back_for_rescoring,
     migrations_apply_and_reconnect_is_a_noop,
     write_hour_then_read_every_level_back,
     rerunning_an_hour_replaces_it,
