@@ -116,12 +116,70 @@ pub struct RunSummary {
     pub report: RunReport,
 }
 
+/// An hour fetched, mapped, scored and rolled up, ready to be written.
+struct Scored {
+    full: bool,
+    patients: Vec<(Snapshot, Score)>,
+    totals: Rollup,
+}
+
 /// What a successful fetch-to-write gives back to [`Runner::run_hour`].
 struct Written {
     full: bool,
     skipped: bool,
     patients: usize,
     wards: Vec<String>,
+}
+
+/// Writes a scored hour and says what was written; `Err` is the failed
+/// run's message. Free of the runner, so that a back-fill can write one
+/// hour while it fetches the next.
+async fn write_scored(
+    store: &Store,
+    weights_version: &str,
+    hour: DateTime<Utc>,
+    run_id: RunId,
+    scored: Scored,
+    report: &mut RunReport,
+) -> std::result::Result<Written, String> {
+    let write_started = Instant::now();
+    store
+        .write_hour(hour, run_id, weights_version, &scored.patients, &scored.totals)
+        .await
+        .map_err(|e| format!("cannot write hour {hour}: {e}"))?;
+    report
+        .counts
+        .insert("write_ms".into(), write_started.elapsed().as_millis() as u64);
+    Ok(Written {
+        full: scored.full,
+        skipped: report.skipped > 0,
+        patients: scored.patients.len(),
+        wards: scored.totals.wards.keys().cloned().collect(),
+    })
+}
+
+/// A back-filled hour being written while the next is fetched.
+struct InFlight {
+    hour: DateTime<Utc>,
+    run_id: RunId,
+    started: Instant,
+    task: tokio::task::JoinHandle<(std::result::Result<Written, String>, RunReport)>,
+}
+
+impl InFlight {
+    /// Waits for the write and records how the run ended.
+    async fn finish(self, runner: &Runner) -> Result<RunSummary> {
+        let (written, report) = match self.task.await {
+            Ok(done) => done,
+            Err(e) => (
+                Err(format!("writing hour {} failed: {e}", self.hour)),
+                RunReport::default(),
+            ),
+        };
+        runner
+            .finish_hour(self.hour, self.run_id, self.started, written, report)
+            .await
+    }
 }
 
 /// The FHIR state held between runs.
@@ -318,10 +376,13 @@ impl Runner {
     ///
     /// The hours are pipelined: as soon as an hour's fetch is done, the
     /// simulated hospital starts moving to the next hour while this one is
-    /// mapped, scored and written, and the next run waits for it before it
-    /// fetches. Every fetch still sees exactly its own hour (the hospital
-    /// only moves after the fetch), so the result is that of running the
-    /// hours one after the other.
+    /// mapped and scored, and the next run waits for it before it fetches;
+    /// an hour is written while the next one is fetched and scored, and its
+    /// run is recorded before the next one begins. Every fetch still sees
+    /// exactly its own hour (the hospital only moves after the fetch) and
+    /// the hours are written in order, so the result is that of running the
+    /// hours one after the other. (A back-filled run is recorded as begun
+    /// when its hour is scored; its `elapsed_ms` counts from its fetch.)
     ///
     /// # Errors
     /// As [`Runner::run_hour`]; a source other than the simulated hospital.
@@ -337,13 +398,40 @@ impl Runner {
         let started = Instant::now();
         let mut runs = Vec::new();
         let mut hour = from;
+        // the hour being written while the next one is fetched and scored
+        let mut writing: Option<InFlight> = None;
         while hour <= end {
             let next = hour + Duration::hours(1);
             self.advance_after_fetch = (next <= end).then_some(next);
-            let run = self.run_hour(hour).await;
+            self.weights_for(hour).await;
+            let started = Instant::now();
+            let mut report = RunReport::default();
+            let scored = self.fetch_and_score(hour, &mut report).await;
             self.advance_after_fetch = None;
-            runs.push(run?);
+            if let Some(w) = writing.take() {
+                runs.push(w.finish(self).await?);
+            }
+            let run_id = self.store.begin_run(&self.source.describe()).await?;
+            match scored {
+                Ok(scored) => {
+                    let (store, version) = (self.store.clone(), self.weights.meta.version.clone());
+                    let task = tokio::spawn(async move {
+                        let written = write_scored(&store, &version, hour, run_id, scored, &mut report).await;
+                        (written, report)
+                    });
+                    writing = Some(InFlight {
+                        hour,
+                        run_id,
+                        started,
+                        task,
+                    });
+                }
+                Err(message) => runs.push(self.finish_hour(hour, run_id, started, Err(message), report).await?),
+            }
             hour = next;
+        }
+        if let Some(w) = writing.take() {
+            runs.push(w.finish(self).await?);
         }
         tracing::info!(
             hours = runs.len(),
@@ -367,7 +455,32 @@ impl Runner {
         let started = Instant::now();
         let run_id = self.store.begin_run(&self.source.describe()).await?;
         let mut report = RunReport::default();
-        let written = self.fetch_to_write(hour, run_id, &mut report).await;
+        let written = match self.fetch_and_score(hour, &mut report).await {
+            Ok(scored) => {
+                write_scored(
+                    &self.store,
+                    &self.weights.meta.version,
+                    hour,
+                    run_id,
+                    scored,
+                    &mut report,
+                )
+                .await
+            }
+            Err(message) => Err(message),
+        };
+        self.finish_hour(hour, run_id, started, written, report).await
+    }
+
+    /// Records how an hour's run ended, logs it and applies retention.
+    async fn finish_hour(
+        &self,
+        hour: DateTime<Utc>,
+        run_id: RunId,
+        started: Instant,
+        written: std::result::Result<Written, String>,
+        mut report: RunReport,
+    ) -> Result<RunSummary> {
         report
             .counts
             .insert("elapsed_ms".into(), started.elapsed().as_millis() as u64);
@@ -439,13 +552,12 @@ impl Runner {
         hour.with_timezone(&self.tz).hour() == self.resync_hour
     }
 
-    /// Fetch, merge, map, score, write. `Err` is the failed run's message.
-    async fn fetch_to_write(
+    /// Fetch, merge, map, score, roll up. `Err` is the failed run's message.
+    async fn fetch_and_score(
         &mut self,
         hour: DateTime<Utc>,
-        run_id: RunId,
         report: &mut RunReport,
-    ) -> std::result::Result<Written, String> {
+    ) -> std::result::Result<Scored, String> {
         let full = matches!(self.source, Source::Files(_))
             || self.held.since.is_none()
             || self.held.pruned_at.is_some_and(|pruned| hour < pruned)
@@ -527,20 +639,10 @@ impl Runner {
         report
             .counts
             .insert("incomplete".into(), mapped.incomplete.len() as u64);
-
-        let write_started = Instant::now();
-        self.store
-            .write_hour(hour, run_id, &self.weights.meta.version, &scored, &totals)
-            .await
-            .map_err(|e| format!("cannot write hour {hour}: {e}"))?;
-        report
-            .counts
-            .insert("write_ms".into(), write_started.elapsed().as_millis() as u64);
-        Ok(Written {
+        Ok(Scored {
             full,
-            skipped: report.skipped > 0,
-            patients: scored.len(),
-            wards: totals.wards.keys().cloned().collect(),
+            patients: scored,
+            totals,
         })
     }
 
