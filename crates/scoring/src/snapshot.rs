@@ -387,24 +387,17 @@ impl<'de> Deserialize<'de> for Dosing {
             times: Option<Times>,
         }
 
-        match Wire::deserialize(d)? {
-            Wire {
-                kind: Kind::At,
-                times: Some(Times::Instants(times)),
-            } => Ok(Dosing::At { times }),
-            Wire { kind: Kind::At, .. } => Err(D::Error::custom(
+        let Wire { kind, times } = Wire::deserialize(d)?;
+        match (kind, times) {
+            (Kind::At, Some(Times::Instants(times))) => Ok(Dosing::At { times }),
+            (Kind::At, _) => Err(D::Error::custom(
                 "dosing \"at\" needs \"times\": a list of RFC 3339 instants",
             )),
-            Wire {
-                kind: Kind::PerDay,
-                times: Some(Times::Count(times)),
-            } => Ok(Dosing::PerDay { times }),
-            Wire { kind: Kind::PerDay, .. } => Err(D::Error::custom(
+            (Kind::PerDay, Some(Times::Count(times))) => Ok(Dosing::PerDay { times }),
+            (Kind::PerDay, _) => Err(D::Error::custom(
                 "dosing \"per_day\" needs \"times\": administrations per 24 hours, 0-65535",
             )),
-            Wire {
-                kind: Kind::AsNeeded, ..
-            } => Ok(Dosing::AsNeeded),
+            (Kind::AsNeeded, _) => Ok(Dosing::AsNeeded),
         }
     }
 }
