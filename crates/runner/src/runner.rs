@@ -404,7 +404,7 @@ impl Runner {
             let next = hour + Duration::hours(1);
             self.advance_after_fetch = (next <= end).then_some(next);
             self.weights_for(hour).await;
-            let started = Instant::now();
+            let hour_started = Instant::now();
             let mut report = RunReport::default();
             let scored = self.fetch_and_score(hour, &mut report).await;
             self.advance_after_fetch = None;
@@ -422,11 +422,14 @@ impl Runner {
                     writing = Some(InFlight {
                         hour,
                         run_id,
-                        started,
+                        started: hour_started,
                         task,
                     });
                 }
-                Err(message) => runs.push(self.finish_hour(hour, run_id, started, Err(message), report).await?),
+                Err(message) => runs.push(
+                    self.finish_hour(hour, run_id, hour_started, Err(message), report)
+                        .await?,
+                ),
             }
             hour = next;
         }
