@@ -13,6 +13,7 @@ use careload_scoring::snapshot::{
     Activity, ActivityStatus, CarePlan, Diagnosis, Dosing, EmotionalSupport, MedicationOrder, News2Observation, Norton,
     NortonActivity, Order, PatientKey, Placement, Route, Sex, Snapshot, SupportLevel, VitalSigns,
 };
+use careload_scoring::stored;
 use careload_scoring::{Batch, Score, Weights, Window, forecast, rollup, score_now};
 use chrono::{DateTime, Duration, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -236,6 +237,32 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The same snapshots in the store's binary form (`careload_scoring::stored`).
+    let binary: Vec<Vec<u8>> = patients[..JSON_PATIENTS].iter().map(stored::encode).collect();
+    let mut group = c.benchmark_group("snapshot_stored");
+    group.throughput(Throughput::Elements(JSON_PATIENTS as u64));
+    group.bench_function("decode_2k", |b| {
+        b.iter(|| {
+            let n = binary.iter().filter(|s| stored::decode(black_box(s)).is_ok()).count();
+            assert_eq!(n, JSON_PATIENTS);
+            n
+        })
+    });
+    group.bench_function("encode_2k", |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            for p in &patients[..JSON_PATIENTS] {
+                out.clear();
+                stored::encode_into(black_box(p), &mut out);
+            }
+            out.len()
+        })
+    });
+    group.finish();
+    let json: usize = stored.iter().map(String::len).sum();
+    let bin: usize = binary.iter().map(Vec::len).sum();
+    println!("snapshot sizes over {JSON_PATIENTS}: JSON {json} bytes, stored {bin} bytes");
 }
 
 criterion_group!(benches, bench);

@@ -7,6 +7,7 @@
 //! version, and what lets a whole region be re-scored in well under a second.
 //!
 //! * [`snapshot`] — the domain types: one inpatient at one moment.
+//! * [`stored`] — the snapshot's compact binary form, as the store keeps it.
 //! * [`weights`] — the council's weights file: parse, validate, compare.
 //! * [`score`] — the score for a window, its components and contributions
 //!   (the exact arithmetic is documented there).
@@ -27,6 +28,7 @@ pub mod quality;
 pub mod score;
 pub mod shift;
 pub mod snapshot;
+pub mod stored;
 pub mod weights;
 
 use chrono::{DateTime, Utc};
