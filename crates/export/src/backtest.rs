@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
+use careload_scoring::Weights;
 use careload_scoring::score::{Component, Window, score_into};
-use careload_scoring::{Snapshot, Weights};
 use careload_store::{Store, StoredPatientHour};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -79,7 +79,7 @@ fn rescore_hour(rows: Vec<StoredPatientHour>, hour: DateTime<Utc>, candidate: &W
     let mut contributions = Vec::new();
     let mut unmatched = Vec::new();
     for row in rows {
-        let Ok(snapshot) = serde_json::from_str::<Snapshot>(&row.snapshot_json) else {
+        let Ok(snapshot) = careload_store::read_snapshot(&row.snapshot) else {
             out.skipped += 1;
             continue;
         };

@@ -48,6 +48,10 @@ pub enum Error {
     /// The caller passed something the store cannot keep.
     #[error("{0}")]
     Invalid(String),
+    /// A stored snapshot that does not read back: damaged, or written by a
+    /// newer careload.
+    #[error("a stored snapshot cannot be read: {0}")]
+    Snapshot(String),
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),

@@ -23,6 +23,17 @@
 //! month's partition is created (if missing) *before* the transaction, since
 //! attaching a partition locks the parent table.
 //!
+//! # Snapshots at rest
+//!
+//! A snapshot is written in `careload_scoring::stored`'s binary form, about
+//! a third of its JSON and read three times faster (the back-test reads a
+//! month of them). SQLite keeps it in the `snapshot` column itself (a BLOB;
+//! rows written before are JSON text there), PostgreSQL in `snapshot_bin`
+//! (BYTEA; older rows have JSONB in `snapshot` and no `snapshot_bin`).
+//! [`Store::snapshot_bytes`] selects either as bytes and [`read_snapshot`]
+//! tells the two forms apart by their first byte, so history written
+//! before the change reads as it always did.
+//!
 //! # Time
 //!
 //! Hours are UTC instants on the hour; ranges are half-open `[from, to)`.
@@ -39,7 +50,7 @@ use std::time::Duration;
 use careload_scoring::quality::QualityCounts;
 use careload_scoring::score::{Component, Components, Split};
 use careload_scoring::snapshot::PatientKey;
-use careload_scoring::{Points, Rollup, Score, Snapshot, Totals, Weights};
+use careload_scoring::{Points, Rollup, Score, Snapshot, Totals, Weights, stored};
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -243,7 +254,40 @@ pub fn month_partition(hour: DateTime<Utc>) -> (String, DateTime<Utc>, DateTime<
     (format!("patient_hours_y{y:04}m{m:02}"), start(y, m), start(ny, nm))
 }
 
+/// A stored snapshot from the bytes [`Store::snapshot_bytes`] selects: the
+/// binary form (`careload_scoring::stored`), or JSON for rows written
+/// before it.
+///
+/// # Errors
+/// [`Error::Snapshot`] when the bytes are neither, or damaged.
+pub fn read_snapshot(bytes: &[u8]) -> Result<Snapshot> {
+    if stored::is_binary(bytes) {
+        stored::decode(bytes).map_err(|e| Error::Snapshot(e.to_string()))
+    } else {
+        serde_json::from_slice(bytes).map_err(|e| Error::Snapshot(format!("as JSON: {e}")))
+    }
+}
+
 impl Store {
+    /// The column a snapshot is written to, in its binary form (see the
+    /// crate's docs).
+    fn snapshot_column(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "snapshot",
+            Store::Postgres(_) => "snapshot_bin",
+        }
+    }
+
+    /// A select expression for a row's snapshot as bytes, whichever form
+    /// it was written in; read it with [`read_snapshot`].
+    fn snapshot_bytes(&self) -> &'static str {
+        match self {
+            // a BLOB stays itself, JSON text becomes its UTF-8 bytes
+            Store::Sqlite(_) => "CAST(snapshot AS BLOB)",
+            Store::Postgres(_) => "COALESCE(snapshot_bin, convert_to(snapshot::text, 'UTF8'))",
+        }
+    }
+
     /// Opens the database named by `url` and applies the embedded migrations
     /// (a no-op when they are already applied).
     ///
@@ -489,6 +533,7 @@ impl Store {
             ensure_partition(pool, hour).await?;
         }
 
+        let snapshot_column = self.snapshot_column();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
 
@@ -497,12 +542,12 @@ impl Store {
             sqlx::query("DELETE FROM unit_hours WHERE hour = $1").bind(hour).execute(&mut *tx).await?;
 
             for chunk in patients.chunks(PATIENT_CHUNK) {
-                let mut q = QueryBuilder::new(
+                let mut q = QueryBuilder::new(format!(
                     "INSERT INTO patient_hours (hour, patient_key, ward, team, bed, as_of, run_id, weights_version, \
                      total_milli, usk_milli, ssk_milli, medications_milli, orders_milli, basic_nursing_milli, \
                      specific_nursing_milli, news2_milli, emotional_support_milli, care_plans_milli, \
-                     diagnoses_milli, modifiers_milli, unmatched, snapshot, score) ",
-                );
+                     diagnoses_milli, modifiers_milli, unmatched, {snapshot_column}, score) ",
+                ));
                 q.push_values(chunk, |mut b, (snapshot, score)| {
                     let p = &snapshot.placement;
                     b.push_bind(hour)
@@ -520,7 +565,7 @@ impl Store {
                         b.push_bind(score.components.get(c).milli());
                     }
                     b.push_bind(score.unmatched.len() as i64)
-                        .push_bind(Json(snapshot))
+                        .push_bind(stored::encode(snapshot))
                         .push_bind(Json(score));
                 });
                 q.build().execute(&mut *tx).await?;
@@ -788,13 +833,16 @@ impl Store {
     /// The stored snapshot and score of one patient in one hour.
     pub async fn patient_snapshot(&self, hour: DateTime<Utc>, key: &PatientKey) -> Result<Option<(Snapshot, Score)>> {
         on_pool!(self, pool => {
-            let row = sqlx::query("SELECT snapshot, score FROM patient_hours WHERE hour = $1 AND patient_key = $2")
-                .bind(hour)
-                .bind(key.0.as_str())
-                .fetch_optional(pool)
-                .await?;
+            let row = sqlx::query(&format!(
+                "SELECT {} AS snapshot, score FROM patient_hours WHERE hour = $1 AND patient_key = $2",
+                self.snapshot_bytes()
+            ))
+            .bind(hour)
+            .bind(key.0.as_str())
+            .fetch_optional(pool)
+            .await?;
             row.map(|row| {
-                let Json(snapshot): Json<Snapshot> = row.try_get("snapshot")?;
+                let snapshot = read_snapshot(row.try_get("snapshot")?)?;
                 let Json(score): Json<Score> = row.try_get("score")?;
                 Ok((snapshot, score))
             })
@@ -826,17 +874,18 @@ impl Store {
     /// by team, bed and pseudonym.
     pub async fn ward_patients(&self, ward: &str, hour: DateTime<Utc>) -> Result<Vec<(Snapshot, Score)>> {
         on_pool!(self, pool => {
-            let rows = sqlx::query(
-                "SELECT snapshot, score FROM patient_hours WHERE ward = $1 AND hour = $2 \
+            let rows = sqlx::query(&format!(
+                "SELECT {} AS snapshot, score FROM patient_hours WHERE ward = $1 AND hour = $2 \
                  ORDER BY team, bed, patient_key",
-            )
+                self.snapshot_bytes()
+            ))
             .bind(ward)
             .bind(hour)
             .fetch_all(pool)
             .await?;
             rows.iter()
                 .map(|row| {
-                    let Json(snapshot): Json<Snapshot> = row.try_get("snapshot")?;
+                    let snapshot = read_snapshot(row.try_get("snapshot")?)?;
                     let Json(score): Json<Score> = row.try_get("score")?;
                     Ok((snapshot, score))
                 })

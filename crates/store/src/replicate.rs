@@ -100,9 +100,10 @@ impl Store {
                 .await?;
                 taken(n)?;
                 let rows = sqlx::query(&format!(
-                    "INSERT INTO patient_hours (hour, as_of, snapshot, score, {KEPT}) \
+                    "INSERT INTO patient_hours (hour, as_of, snapshot, snapshot_bin, score, {KEPT}) \
                      SELECT p.hour - make_interval(hours => k), p.as_of - make_interval(hours => k), \
                      CASE WHEN k > $4 THEN '{{}}'::jsonb ELSE p.snapshot END, \
+                     CASE WHEN k > $4 THEN NULL ELSE p.snapshot_bin END, \
                      CASE WHEN k > $4 THEN '{{}}'::jsonb ELSE p.score END, {KEPT} \
                      FROM patient_hours p, generate_series($2::int, $3::int) AS k WHERE p.hour = $1"
                 ))

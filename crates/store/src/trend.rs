@@ -162,51 +162,9 @@ impl Store {
     }
 }
 
-/// Separates the rows of a packed hour ([`Store::stored_patient_hours`]).
-const ROW_SEPARATOR: char = '\u{1e}';
-/// Separates the fields of a packed row.
-const FIELD_SEPARATOR: char = '\u{1f}';
-
-/// One packed row: ward, `=team` or nothing, total, USK, SSK, the nine
-/// components, weights version, snapshot. `None` when it does not fit.
-fn unpack_row(row: &str) -> Option<StoredPatientHour> {
-    // JSON escapes control characters, so a snapshot holds no separator:
-    // a field too many means one was in the version, and the row is refused
-    let mut fields = row.split(FIELD_SEPARATOR);
-    let ward = fields.next()?.to_owned();
-    let team = match fields.next()? {
-        "" => None,
-        t => Some(t.strip_prefix('=')?.to_owned()),
-    };
-    let mut number = || fields.next()?.parse::<i64>().ok().map(Points::from_milli);
-    let total = number()?;
-    let professions = Split {
-        usk: number()?,
-        ssk: number()?,
-    };
-    let mut components = Components::default();
-    for component in Component::ALL {
-        components.add(component, number()?);
-    }
-    let weights_version = fields.next()?.to_owned();
-    let snapshot_json = fields.next()?.to_owned();
-    if fields.next().is_some() {
-        return None;
-    }
-    Some(StoredPatientHour {
-        ward,
-        team,
-        total,
-        professions,
-        components,
-        weights_version,
-        snapshot_json,
-    })
-}
-
 /// One stored patient-hour as a back-test reads it: the stored score's
-/// sums, and the snapshot's JSON to re-score (parsed by the caller, on as
-/// many threads as it likes).
+/// sums, and the snapshot's stored bytes to re-score (read by the caller
+/// with [`crate::read_snapshot`], on as many threads as it likes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredPatientHour {
     /// The ward.
@@ -221,9 +179,10 @@ pub struct StoredPatientHour {
     pub components: Components,
     /// The weights version that scored it.
     pub weights_version: String,
-    /// The stored snapshot (`careload_scoring::Snapshot` as JSON; `{}` for
-    /// benchmark copies that keep no snapshot).
-    pub snapshot_json: String,
+    /// The stored snapshot: `careload_scoring::stored`'s binary form, or
+    /// JSON for rows written before it (`{}` for benchmark copies that keep
+    /// no snapshot).
+    pub snapshot: Vec<u8>,
 }
 
 impl Store {
@@ -241,57 +200,17 @@ impl Store {
         })
     }
 
-    /// Every patient row of one hour with its snapshot JSON, in no
+    /// Every patient row of one hour with its stored snapshot, in no
     /// particular order.
-    ///
-    /// The rows come packed into one text value (rows separated by U+001E,
-    /// fields by U+001F; JSON escapes both inside a snapshot), so that a
-    /// thousand wide rows cross from the database to the caller in one
-    /// hand-over instead of a thousand. Should a row not unpack (a weights
-    /// version holding a separator), the hour is read again row by row.
     pub async fn stored_patient_hours(&self, hour: DateTime<Utc>) -> Result<Vec<StoredPatientHour>> {
-        let numbers: Vec<String> = ["total_milli", "usk_milli", "ssk_milli"]
-            .into_iter()
-            .chain(COMPONENT_COLUMNS)
-            .map(|c| format!("CAST({c} AS TEXT)"))
-            .collect();
-        // both SQLite (3.44+) and PostgreSQL have string_agg
         let sql = format!(
-            "SELECT string_agg(ward || $2 || COALESCE('=' || team, '') || $2 || {} || $2 || weights_version \
-             || $2 || CAST(snapshot AS TEXT), $3) AS packed FROM patient_hours WHERE hour = $1",
-            numbers.join(" || $2 || ")
+            "SELECT ward, team, total_milli, usk_milli, ssk_milli, {}, weights_version, {} AS snapshot \
+             FROM patient_hours WHERE hour = $1",
+            COMPONENT_COLUMNS.join(", "),
+            self.snapshot_bytes()
         );
-        let packed: Option<String> = on_pool!(self, pool => {
-            sqlx::query_scalar(&sql)
-                .bind(hour)
-                .bind(FIELD_SEPARATOR.to_string())
-                .bind(ROW_SEPARATOR.to_string())
-                .fetch_one(pool)
-                .await?
-        });
-        let Some(packed) = packed else {
-            return Ok(Vec::new());
-        };
-        match packed.split(ROW_SEPARATOR).map(unpack_row).collect::<Option<Vec<_>>>() {
-            Some(rows) => Ok(rows),
-            None => {
-                tracing::warn!(hour = %hour, "a packed patient row did not unpack; reading the hour row by row");
-                self.stored_patient_hours_by_row(hour).await
-            }
-        }
-    }
-
-    /// [`Store::stored_patient_hours`] a row at a time.
-    async fn stored_patient_hours_by_row(&self, hour: DateTime<Utc>) -> Result<Vec<StoredPatientHour>> {
         on_pool!(self, pool => {
-            let rows = sqlx::query(&format!(
-                "SELECT ward, team, total_milli, usk_milli, ssk_milli, {}, weights_version, \
-                 CAST(snapshot AS TEXT) AS snapshot FROM patient_hours WHERE hour = $1",
-                COMPONENT_COLUMNS.join(", ")
-            ))
-            .bind(hour)
-            .fetch_all(pool)
-            .await?;
+            let rows = sqlx::query(&sql).bind(hour).fetch_all(pool).await?;
             rows.iter()
                 .map(|row| {
                     Ok(StoredPatientHour {
@@ -304,49 +223,10 @@ impl Store {
                         },
                         components: components!(row),
                         weights_version: row.try_get("weights_version")?,
-                        snapshot_json: row.try_get("snapshot")?,
+                        snapshot: row.try_get("snapshot")?,
                     })
                 })
                 .collect()
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn packed(ward: &str, team: &str, version: &str) -> String {
-        let mut f = vec![ward.to_owned(), team.to_owned()];
-        f.extend((1..=12).map(|n| (n * 1000).to_string()));
-        f.push(version.to_owned());
-        f.push(r#"{"a":"\u001f"}"#.to_owned());
-        f.join("\u{1f}")
-    }
-
-    #[test]
-    fn packed_rows_unpack_and_a_separator_out_of_place_is_refused() {
-        let row = unpack_row(&packed("w1", "=A", "2026.1")).unwrap();
-        assert_eq!((row.ward.as_str(), row.team.as_deref()), ("w1", Some("A")));
-        assert_eq!(row.total, Points::from_milli(1000));
-        assert_eq!(row.professions.ssk, Points::from_milli(3000));
-        assert_eq!(row.components.get(Component::ALL[8]), Points::from_milli(12000));
-        assert_eq!(row.weights_version, "2026.1");
-        assert_eq!(row.snapshot_json, r#"{"a":"\u001f"}"#);
-        assert_eq!(unpack_row(&packed("w1", "", "v")).unwrap().team, None);
-        // an empty team is `=`, not nothing
-        assert_eq!(unpack_row(&packed("w1", "=", "v")).unwrap().team.as_deref(), Some(""));
-
-        assert!(
-            unpack_row(&packed("w1", "A", "v")).is_none(),
-            "a team without its marker"
-        );
-        assert!(
-            unpack_row(&packed("w1", "=A", "v\u{1f}1")).is_none(),
-            "a separator in the version"
-        );
-        assert!(unpack_row(&packed("w1", "=A", "v").replace("3000", "3x")).is_none());
-        assert!(unpack_row("w1\u{1f}=A").is_none());
     }
 }

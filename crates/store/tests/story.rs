@@ -19,7 +19,7 @@ use careload_scoring::snapshot::{
     PatientKey, Route, Sex, VitalSigns,
 };
 use careload_scoring::{Rollup, Score, Snapshot, Weights, rollup, score_now};
-use careload_store::{ConfiguredWard, Error, Level, Outcome, RunReport, Store};
+use careload_store::{ConfiguredWard, Error, Level, Outcome, RunReport, Store, StoredPatientHour};
 use chrono::{DateTime, Duration, Utc};
 use harness::Ctx;
 
@@ -1008,32 +1008,92 @@ async fn an_hour_of_stored_patients_reads_back_for_rescoring(ctx: Ctx) {
     let w = weights();
     let (pairs, r) = hour_of_patients(&w, h(9), 0);
     write(store, &w, h(9), &pairs, &r).await;
-    let mut odd = w.clone();
-    odd.meta.version = "2026.1\u{1f}odd".into();
-    write(store, &odd, h(10), &pairs, &r).await;
+    write(store, &w, h(10), &pairs, &r).await;
     assert!(
         store.stored_patient_hours(h(11)).await.unwrap().is_empty(),
         "no rows, none read"
     );
+    // the rows of 10:00 as a careload before the binary form wrote them: JSON
+    for (snapshot, _) in &pairs {
+        let json = serde_json::to_string(snapshot).unwrap().replace('\'', "''");
+        let set = if ctx.url.starts_with("sqlite:") {
+            format!("snapshot = '{json}'")
+        } else {
+            format!("snapshot = '{json}'::jsonb, snapshot_bin = NULL")
+        };
+        sql(
+            &ctx.url,
+            &format!(
+                "UPDATE patient_hours SET {set} WHERE patient_key = '{}' \
+                 AND hour > (SELECT min(hour) FROM patient_hours)",
+                snapshot.key
+            ),
+        )
+        .await;
+    }
+    let binary = "SELECT count(*) FROM patient_hours WHERE ";
+    let (binary, json) = if ctx.url.starts_with("sqlite:") {
+        (
+            format!("{binary} typeof(snapshot) = 'blob'"),
+            format!("{binary} typeof(snapshot) = 'text'"),
+        )
+    } else {
+        (
+            format!("{binary} snapshot_bin IS NOT NULL AND snapshot IS NULL"),
+            format!("{binary} snapshot IS NOT NULL AND snapshot_bin IS NULL"),
+        )
+    };
+    assert_eq!(
+        sql_count(&ctx.url, &binary).await,
+        pairs.len() as i64,
+        "9:00 stored in binary"
+    );
+    assert_eq!(
+        sql_count(&ctx.url, &json).await,
+        pairs.len() as i64,
+        "10:00 stored as JSON"
+    );
 
-    for (hour, version) in [(h(9), "2026.1"), (h(10), "2026.1\u{1f}odd")] {
+    for hour in [h(9), h(10)] {
         let mut rows = store.stored_patient_hours(hour).await.unwrap();
-        rows.sort_by_key(|row| row.snapshot_json.clone());
-        assert_eq!(rows.len(), pairs.len(), "{version:?}");
+        let mut back: Vec<(Snapshot, StoredPatientHour)> = rows
+            .drain(..)
+            .map(|row| (careload_store::read_snapshot(&row.snapshot).unwrap(), row))
+            .collect();
+        back.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+        assert_eq!(back.len(), pairs.len(), "{hour}");
         let mut expected: Vec<&(Snapshot, Score)> = pairs.iter().collect();
-        expected.sort_by_key(|(s, _)| serde_json::to_string(s).unwrap());
-        for (row, (snapshot, score)) in rows.iter().zip(expected) {
-            let back: Snapshot = serde_json::from_str(&row.snapshot_json).unwrap();
-            assert_eq!(&back, snapshot, "{version:?}");
+        expected.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+        for ((snapshot_back, row), (snapshot, score)) in back.iter().zip(expected) {
+            assert_eq!(snapshot_back, snapshot, "{hour}");
             assert_eq!(row.ward, snapshot.placement.ward);
             assert_eq!(row.team, snapshot.placement.team);
             assert_eq!(
                 (row.total, row.professions, row.components),
                 (score.total, score.professions, score.components)
             );
-            assert_eq!(row.weights_version, version);
+            assert_eq!(row.weights_version, w.meta.version);
+            // the API's readers see either form the same
+            let (one, one_score) = store.patient_snapshot(hour, &snapshot.key).await.unwrap().unwrap();
+            assert_eq!((&one, &one_score), (snapshot, score), "{hour}");
         }
+        let ward: Vec<Snapshot> = store
+            .ward_patients("W1", hour)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(ward.len(), 4, "{hour}");
     }
+
+    let damaged = careload_store::read_snapshot(b"\xca\x01\x00").unwrap_err();
+    assert!(
+        damaged.to_string().contains("a stored snapshot cannot be read"),
+        "{damaged}"
+    );
+    let newer = careload_store::read_snapshot(b"\xca\x09").unwrap_err();
+    assert!(newer.to_string().contains("upgrade careload"), "{newer}");
 }
 
 /// Runs statements on the test database directly.
