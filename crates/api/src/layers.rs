@@ -1,4 +1,4 @@
-//! Router-wide middleware, outermost first:
+//! Router-wide middleware ([`around`], one layer), in this order:
 //!
 //! 1. **metrics** — counts every request by route pattern and status;
 //! 2. **headers** — `Referrer-Policy: no-referrer` (screen URLs may carry a
@@ -59,45 +59,32 @@ impl RateLimiter {
     }
 }
 
-/// Counts the request in [`crate::metrics::Metrics`].
-pub(crate) async fn metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// The router-wide middleware, in one layer: each `from_fn` layer costs a
+/// clone of the service below it and a boxed future per request, so the
+/// four steps of the module docs run here in their order.
+pub(crate) async fn around(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // 1. metrics: the route pattern only, never the raw path or query (tokens, keys)
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let start = Instant::now();
-    let response = next.run(req).await;
-    let (status, elapsed) = (response.status().as_u16(), start.elapsed());
-    state.metrics.observe(&route, status, elapsed);
-    // The route pattern only: never the raw path or query (tokens, keys).
-    tracing::debug!(route = %route, status, elapsed_ms = elapsed.as_millis() as u64, "request");
-    response
-}
 
-/// Security headers and CORS.
-pub(crate) async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // 2. headers: CORS, with preflight answered here
     let origins = &state.config.api.cors_origins;
-    let origin = req
+    let allowed = req
         .headers()
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
-        .map(str::to_owned);
-    let allowed = origin
-        .as_deref()
         .filter(|o| origins.iter().any(|a| a == "*" || a == o))
         .and_then(|o| HeaderValue::from_str(o).ok());
     let preflight =
         req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     let mut response = if preflight && allowed.is_some() {
-        let mut r = StatusCode::NO_CONTENT.into_response();
-        let h = r.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET"));
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("authorization"),
-        );
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-        r
+        preflight_response()
+    } else if let Some(refused) = refusal(&state, &req) {
+        // 3. and 4.
+        refused.into_response()
     } else {
         next.run(req).await
     };
@@ -108,32 +95,42 @@ pub(crate) async fn headers(State(state): State<AppState>, req: Request, next: N
     }
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+
+    let (status, elapsed) = (response.status().as_u16(), start.elapsed());
+    state.metrics.observe(&route, status, elapsed);
+    tracing::debug!(route = %route, status, elapsed_ms = elapsed.as_millis() as u64, "request");
     response
 }
 
-/// The per-client-IP rate limit.
-pub(crate) async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// The answer to an allowed CORS preflight.
+fn preflight_response() -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    let h = r.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization"),
+    );
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    r
+}
+
+/// The per-client-IP rate limit, then the declared body size against
+/// `api.max_body_bytes`: the refusal, if any.
+fn refusal(state: &AppState, req: &Request) -> Option<Error> {
     let limit = state.config.api.rate_limit_per_minute;
     if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>()
         && let Err(retry_after) = state.limiter.check(addr.ip(), limit, Instant::now())
     {
-        return Error::RateLimited { retry_after }.into_response();
+        return Some(Error::RateLimited { retry_after });
     }
-    next.run(req).await
-}
-
-/// Refuses declared bodies over `api.max_body_bytes`.
-pub(crate) async fn body_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let max = state.config.api.max_body_bytes;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return Error::BodyTooLarge { max }.into_response();
-    }
-    next.run(req).await
+    declared.is_some_and(|n| n > max as u64).then_some(Error::BodyTooLarge { max })
 }
 
 #[cfg(test)]
