@@ -10,6 +10,8 @@
 #   bench/api.sh                 # release build (the figures to report)
 #   PROFILE=debug bench/api.sh   # quicker to build, slower to serve
 #   BIN=path/to/careload bench/api.sh   # no build
+#   PIN=1 bench/api.sh           # one core each: the server (one tokio
+#                                # worker) on CPU 0, wrk (one thread) on CPU 1
 #
 # Needs wrk (Debian package `wrk`). Not part of CI: the figures are read by
 # people, not asserted by tests.
@@ -29,6 +31,8 @@ else cargo build -q -p careload; bin="$CARGO_TARGET_DIR/debug/careload"; fi
 
 db="$(mktemp -d)/bench.db"
 # every wrk connection comes from 127.0.0.1: lift the per-client rate limit
+wrk_threads=2
+if [ -n "${PIN:-}" ]; then export TOKIO_WORKER_THREADS=1; wrk_threads=1; fi
 CARELOAD_API_RATE_LIMIT_PER_MINUTE=0 "$bin" demo --beds "$beds" --listen "$addr" --db "$db" >"$db.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
@@ -38,16 +42,18 @@ for _ in $(seq 1 600); do
   sleep 1
 done
 ward="$(curl -fsS "http://$addr/api/v1/wards" | python3 -c 'import json,sys; d=json.load(sys.stdin); w=d["wards"] if isinstance(d,dict) else d; print(w[0]["id"])')"
-echo "bench: $beds beds, ward $ward, $conns connections, $duration per endpoint, $profile build"
+echo "bench: $beds beds, ward $ward, $conns connections, $duration per endpoint, $profile build${PIN:+, pinned: server on CPU 0, wrk on CPU 1}"
+wrk=(wrk) pin_gen=(env)
+if [ -n "${PIN:-}" ]; then taskset -a -p -c 0 "$pid" >/dev/null; wrk=(taskset -c 1 wrk) pin_gen=(taskset -c 1); fi
 for path in "/api/v1/wards/$ward" "/wards/$ward/screen" "/api/v1/hospital"; do
   echo
   echo "== GET $path"
-  out="$(wrk -t2 -c"$conns" -d"$duration" --latency "http://$addr$path")"
+  out="$("${wrk[@]}" -t"$wrk_threads" -c"$conns" -d"$duration" --latency "http://$addr$path")"
   echo "$out" | sed -n '/Latency Distribution/,/Transfer/p'
   if echo "$out" | grep -q "Non-2xx"; then echo "bench: some responses were not 2xx; the figures are not valid" >&2; exit 1; fi
 done
 
 echo
 echo "== open loop: ${RATE:-4000} requests/s offered over $conns connections"
-"$bin" bench http --url "http://$addr" --connections "$conns" --rate "${RATE:-4000}" --seconds "${duration%s}" \
+"${pin_gen[@]}" "$bin" bench http --url "http://$addr" --connections "$conns" --rate "${RATE:-4000}" --seconds "${duration%s}" \
   "/api/v1/wards/$ward" "/wards/$ward/screen" "/api/v1/hospital"
