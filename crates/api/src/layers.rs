@@ -130,7 +130,9 @@ fn refusal(state: &AppState, req: &Request) -> Option<Error> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    declared.is_some_and(|n| n > max as u64).then_some(Error::BodyTooLarge { max })
+    declared
+        .is_some_and(|n| n > max as u64)
+        .then_some(Error::BodyTooLarge { max })
 }
 
 #[cfg(test)]
