@@ -30,7 +30,7 @@
 //! month of them). SQLite keeps it in the `snapshot` column itself (a BLOB;
 //! rows written before are JSON text there), PostgreSQL in `snapshot_bin`
 //! (BYTEA; older rows have JSONB in `snapshot` and no `snapshot_bin`).
-//! [`Store::snapshot_bytes`] selects either as bytes and [`read_snapshot`]
+//! Readers select either as bytes (`Store::snapshot_bytes`) and [`read_snapshot`]
 //! tells the two forms apart by their first byte, so history written
 //! before the change reads as it always did.
 //!
@@ -254,7 +254,7 @@ pub fn month_partition(hour: DateTime<Utc>) -> (String, DateTime<Utc>, DateTime<
     (format!("patient_hours_y{y:04}m{m:02}"), start(y, m), start(ny, nm))
 }
 
-/// A stored snapshot from the bytes [`Store::snapshot_bytes`] selects: the
+/// A stored snapshot from its stored bytes (as the store's readers select them): the
 /// binary form (`careload_scoring::stored`), or JSON for rows written
 /// before it.
 ///
