@@ -12,6 +12,8 @@
 #   BIN=path/to/careload bench/api.sh   # no build
 #   PIN=1 bench/api.sh           # one core each: the server (one tokio
 #                                # worker) on CPU 0, wrk (one thread) on CPU 1
+#   GZIP=1 bench/api.sh          # clients send Accept-Encoding: gzip, as a
+#                                # browser does: the cached gzip copies
 #
 # Needs wrk (Debian package `wrk`). Not part of CI: the figures are read by
 # people, not asserted by tests.
@@ -42,18 +44,19 @@ for _ in $(seq 1 600); do
   sleep 1
 done
 ward="$(curl -fsS "http://$addr/api/v1/wards" | python3 -c 'import json,sys; d=json.load(sys.stdin); w=d["wards"] if isinstance(d,dict) else d; print(w[0]["id"])')"
-echo "bench: $beds beds, ward $ward, $conns connections, $duration per endpoint, $profile build${PIN:+, pinned: server on CPU 0, wrk on CPU 1}"
-wrk=(wrk) pin_gen=(env)
+echo "bench: $beds beds, ward $ward, $conns connections, $duration per endpoint, $profile build${PIN:+, pinned: server on CPU 0, wrk on CPU 1}${GZIP:+, gzip accepted}"
+wrk=(wrk) pin_gen=(env) wrk_opts=() gen_opts=()
+if [ -n "${GZIP:-}" ]; then wrk_opts=(-H "Accept-Encoding: gzip"); gen_opts=(--gzip); fi
 if [ -n "${PIN:-}" ]; then taskset -a -p -c 0 "$pid" >/dev/null; wrk=(taskset -c 1 wrk) pin_gen=(taskset -c 1); fi
 for path in "/api/v1/wards/$ward" "/wards/$ward/screen" "/api/v1/hospital"; do
   echo
   echo "== GET $path"
-  out="$("${wrk[@]}" -t"$wrk_threads" -c"$conns" -d"$duration" --latency "http://$addr$path")"
+  out="$("${wrk[@]}" -t"$wrk_threads" -c"$conns" -d"$duration" --latency "${wrk_opts[@]}" "http://$addr$path")"
   echo "$out" | sed -n '/Latency Distribution/,/Transfer/p'
   if echo "$out" | grep -q "Non-2xx"; then echo "bench: some responses were not 2xx; the figures are not valid" >&2; exit 1; fi
 done
 
 echo
 echo "== open loop: ${RATE:-4000} requests/s offered over $conns connections"
-"${pin_gen[@]}" "$bin" bench http --url "http://$addr" --connections "$conns" --rate "${RATE:-4000}" --seconds "${duration%s}" \
+"${pin_gen[@]}" "$bin" bench http --url "http://$addr" --connections "$conns" --rate "${RATE:-4000}" --seconds "${duration%s}" "${gen_opts[@]}" \
   "/api/v1/wards/$ward" "/wards/$ward/screen" "/api/v1/hospital"

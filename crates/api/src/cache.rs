@@ -23,9 +23,16 @@
 //! The cache holds at most [`MAX_ENTRIES`] keys; keys not asked for during a
 //! whole bucket are dropped when the next bucket starts, and past the limit
 //! responses are built without the cache.
+//!
+//! **Compressed once.** A built body of [`GZIP_MIN_BYTES`] or more keeps a
+//! gzip copy beside it, made when it is built, so a client that sends
+//! `Accept-Encoding: gzip` (every browser on a ward screen does) is sent the
+//! smaller copy at no cost per request: [`crate::layers::around`] chooses
+//! between the two and says `Vary: accept-encoding`.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::io::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
@@ -40,41 +47,72 @@ use crate::error::Result;
 pub const TTL_SECONDS: i64 = 10;
 /// Entries per bucket at most.
 pub const MAX_ENTRIES: usize = 10_000;
+/// Bodies this long or longer keep a gzip copy (shorter ones gain less than
+/// the headers cost).
+pub const GZIP_MIN_BYTES: usize = 1024;
 
-/// A built response: its body and content type.
+/// A built response: its body, its gzip copy and its content type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cached {
     /// The body.
     pub body: Bytes,
+    /// The body gzip-compressed, when it is [`GZIP_MIN_BYTES`] or longer and
+    /// the copy is smaller.
+    pub gzip: Option<Bytes>,
     /// `application/json` or `text/html; charset=utf-8`.
     pub content_type: &'static str,
 }
+
+/// A response's gzip copy, carried from [`Cached`]'s response to
+/// [`crate::layers::around`], which sends it or drops it.
+#[derive(Clone, Debug)]
+pub struct Gzipped(pub Bytes);
 
 impl Cached {
     /// A JSON body.
     ///
     /// # Errors
     /// [`crate::Error::Internal`] when the value cannot be serialised.
-    pub fn json<T: serde::Serialize>(value: &T) -> Result<Cached> {
+    pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Cached> {
         let body = serde_json::to_vec(value).map_err(|e| crate::Error::Internal(format!("serialise: {e}")))?;
-        Ok(Cached {
-            body: Bytes::from(body),
-            content_type: "application/json",
-        })
+        Ok(Cached::new(body, "application/json"))
     }
 
     /// An HTML page.
     pub fn html(page: String) -> Cached {
+        Cached::new(page.into_bytes(), "text/html; charset=utf-8")
+    }
+
+    fn new(body: Vec<u8>, content_type: &'static str) -> Cached {
+        let gzip = (body.len() >= GZIP_MIN_BYTES)
+            .then(|| gzip(&body))
+            .filter(|gz| gz.len() < body.len())
+            .map(Bytes::from);
         Cached {
-            body: Bytes::from(page),
-            content_type: "text/html; charset=utf-8",
+            body: Bytes::from(body),
+            gzip,
+            content_type,
         }
     }
 }
 
+/// `bytes` gzip-compressed at the default level (writing to memory cannot fail).
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::default());
+    encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .unwrap_or_else(|_| unreachable!("writing to a Vec cannot fail"))
+}
+
 impl IntoResponse for Cached {
     fn into_response(self) -> Response {
-        ([(header::CONTENT_TYPE, self.content_type)], self.body).into_response()
+        let mut response = ([(header::CONTENT_TYPE, self.content_type)], self.body).into_response();
+        if let Some(gz) = self.gzip {
+            response.extensions_mut().insert(Gzipped(gz));
+        }
+        response
     }
 }
 
@@ -350,5 +388,35 @@ mod tests {
         let builds = AtomicU32::new(0);
         get(&cache, "/", at(1), &builds).await.unwrap();
         assert_eq!(builds.load(Ordering::SeqCst), 1, "the next request builds again");
+    }
+
+    #[test]
+    fn long_bodies_keep_a_gzip_copy_of_themselves() {
+        use std::io::Read as _;
+        let rows: Vec<serde_json::Value> = (0..200)
+            .map(|i| serde_json::json!({"bed": format!("{i:02}"), "total": i * 7 % 23, "band": "as_expected"}))
+            .collect();
+        let long = Cached::json(&rows).unwrap();
+        let gz = long.gzip.as_ref().expect("a long body has a gzip copy");
+        assert!(gz.len() * 4 < long.body.len(), "{} of {}", gz.len(), long.body.len());
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut back).unwrap();
+        assert_eq!(back, long.body);
+
+        let short = Cached::json(&rows[..2]).unwrap();
+        assert!(short.body.len() < GZIP_MIN_BYTES);
+        assert_eq!(short.gzip, None, "a short body is sent as it is");
+        // random bytes do not shrink: no copy larger than the body is kept
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let noise: Vec<u8> = (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()[3]
+            })
+            .collect();
+        let page = Cached::new(noise, "application/octet-stream");
+        assert_eq!(page.gzip, None, "gzip of noise is longer than the noise");
     }
 }

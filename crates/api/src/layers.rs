@@ -10,19 +10,25 @@
 //!    The client is the TCP peer ([`crate::serve`] records it); behind a
 //!    proxy that is the proxy, so limit there too;
 //! 4. **body limit** — a declared `Content-Length` over `api.max_body_bytes`
-//!    is refused with 413 before anything reads the body.
+//!    is refused with 413 before anything reads the body;
+//! 5. **compression** — a cached response's gzip copy
+//!    ([`crate::cache::Gzipped`]) is sent instead of its body when the
+//!    request's `Accept-Encoding` allows gzip ([`accepts_gzip`]), with
+//!    `Vary: accept-encoding` either way. Nothing is compressed per request.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
+use crate::cache::Gzipped;
 use crate::error::Error;
 
 /// Fixed-window request counts per client IP.
@@ -61,7 +67,7 @@ impl RateLimiter {
 
 /// The router-wide middleware, in one layer: each `from_fn` layer costs a
 /// clone of the service below it and a boxed future per request, so the
-/// four steps of the module docs run here in their order.
+/// five steps of the module docs run here in their order.
 pub(crate) async fn around(State(state): State<AppState>, req: Request, next: Next) -> Response {
     // 1. metrics: the route pattern only, never the raw path or query (tokens, keys)
     let route = req
@@ -80,6 +86,7 @@ pub(crate) async fn around(State(state): State<AppState>, req: Request, next: Ne
         .and_then(|o| HeaderValue::from_str(o).ok());
     let preflight =
         req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let gzip = accepts_gzip(req.headers());
     let mut response = if preflight && allowed.is_some() {
         preflight_response()
     } else if let Some(refused) = refusal(&state, &req) {
@@ -95,6 +102,17 @@ pub(crate) async fn around(State(state): State<AppState>, req: Request, next: Ne
     }
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+
+    // 5. compression: the copy made when the response was built
+    if let Some(Gzipped(gz)) = response.extensions_mut().remove::<Gzipped>() {
+        let h = response.headers_mut();
+        h.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+        if gzip {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            h.remove(header::CONTENT_LENGTH);
+            *response.body_mut() = Body::from(gz);
+        }
+    }
 
     let (status, elapsed) = (response.status().as_u16(), start.elapsed());
     state.metrics.observe(&route, status, elapsed);
@@ -135,6 +153,32 @@ fn refusal(state: &AppState, req: &Request) -> Option<Error> {
         .then_some(Error::BodyTooLarge { max })
 }
 
+/// Whether `Accept-Encoding` allows gzip (RFC 9110 §12.5.3): a `gzip` (or
+/// `x-gzip`) entry with a weight above 0, or else a `*` entry with one. No
+/// header, or an entry with a weight that does not parse, allows nothing.
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let mut any = false;
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for entry in value.split(',') {
+            let mut parts = entry.split(';');
+            let coding = parts.next().unwrap_or_default().trim();
+            let weight = parts
+                .map(str::trim)
+                .find_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
+                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok());
+            let Some(weight) = weight else { continue };
+            if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                return weight > 0.0;
+            }
+            if coding == "*" {
+                any = weight > 0.0;
+            }
+        }
+    }
+    any
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +194,29 @@ mod tests {
         assert_eq!(l.check(b, 2, t0), Ok(()), "another client has its own window");
         assert_eq!(l.check(a, 2, t0 + WINDOW), Ok(()), "a new window");
         assert_eq!(l.check(a, 0, t0), Ok(()), "0 = unlimited");
+    }
+
+    #[test]
+    fn gzip_is_accepted_by_name_or_star_with_a_weight_above_zero() {
+        let with = |values: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append(header::ACCEPT_ENCODING, HeaderValue::from_str(v).expect("header"));
+            }
+            accepts_gzip(&h)
+        };
+        assert!(!with(&[]), "no header: identity");
+        assert!(with(&["gzip, deflate, br, zstd"]), "what Chromium sends");
+        assert!(with(&["br;q=1.0, GZIP;q=0.5"]));
+        assert!(with(&["x-gzip"]));
+        assert!(with(&["br", "gzip"]), "entries over several header lines");
+        assert!(!with(&["gzip;q=0"]));
+        assert!(!with(&["gzip;q=0, *"]), "a named refusal wins over *");
+        assert!(with(&["*"]));
+        assert!(!with(&["*;q=0"]));
+        assert!(!with(&["br, deflate"]));
+        assert!(!with(&["identity"]));
+        assert!(!with(&["gzip;q=high"]), "a weight that does not parse allows nothing");
+        assert!(!with(&["gzipped"]));
     }
 }

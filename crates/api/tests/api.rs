@@ -371,6 +371,94 @@ async fn ward_totals_are_the_sums_of_the_scored_patients(store: Store) {
     assert_eq!(v["state"]["last_run"]["outcome"], "ok");
 }
 
+/// The body of `path` with `Accept-Encoding` set to `accept` (or none):
+/// status, headers and the raw bytes as sent.
+async fn call_encoded(
+    app: &axum::Router,
+    path: &str,
+    accept: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut req = Request::builder()
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {STAFF}"));
+    if let Some(a) = accept {
+        req = req.header(header::ACCEPT_ENCODING, a);
+    }
+    let response = app
+        .clone()
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let (status, headers) = (response.status(), response.headers().clone());
+    let body = response.into_body().collect().await.expect("body").to_bytes();
+    (status, headers, body.to_vec())
+}
+
+async fn cached_responses_go_gzipped_to_clients_that_accept_it(store: Store) {
+    use std::io::Read as _;
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    for path in ["/api/v1/wards/w1", "/api/v1/hospital", "/wards/w1/screen"] {
+        let (status, plain_headers, plain) = call_encoded(&app, path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(
+            plain.len() >= careload_api::cache::GZIP_MIN_BYTES,
+            "{path}: {} bytes",
+            plain.len()
+        );
+        assert_eq!(
+            plain_headers.get(header::CONTENT_ENCODING),
+            None,
+            "{path}: no gzip unless asked"
+        );
+        let vary = |h: &axum::http::HeaderMap| {
+            h.get_all(header::VARY)
+                .iter()
+                .any(|v| v.to_str().unwrap_or("").contains("accept-encoding"))
+        };
+        assert!(
+            vary(&plain_headers),
+            "{path}: caches are told the body depends on Accept-Encoding"
+        );
+
+        let (status, headers, sent) = call_encoded(&app, path, Some("gzip, deflate, br, zstd")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            headers.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()),
+            Some(&b"gzip"[..]),
+            "{path}"
+        );
+        assert_eq!(
+            headers.get(header::CONTENT_TYPE),
+            plain_headers.get(header::CONTENT_TYPE)
+        );
+        assert!(vary(&headers));
+        assert!(
+            sent.len() * 3 < plain.len(),
+            "{path}: {} gzipped against {} plain",
+            sent.len(),
+            plain.len()
+        );
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&sent[..])
+            .read_to_end(&mut unzipped)
+            .expect("a valid gzip stream");
+        assert_eq!(unzipped, plain, "{path}: the gzip copy is the same body");
+
+        let (_, refused, body) = call_encoded(&app, path, Some("gzip;q=0, br")).await;
+        assert_eq!(
+            refused.get(header::CONTENT_ENCODING),
+            None,
+            "{path}: gzip;q=0 refuses it"
+        );
+        assert_eq!(body, plain);
+    }
+    // Errors and short bodies are sent as they are.
+    let (status, headers, _) = call_encoded(&app, "/api/v1/wards/nope", Some("gzip")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(headers.get(header::CONTENT_ENCODING), None);
+}
+
 async fn history_defaults_to_120_hours_and_checks_its_range(store: Store) {
     let world = world(store).await;
     let app = router(state_with(&world, config()));
@@ -1419,6 +1507,7 @@ on_every_backend!(
     planned_staffing_is_imported_whole_and_compared_with_the_need,
     a_ward_that_just_emptied_is_listed_empty_and_an_old_one_is_not,
     ward_totals_are_the_sums_of_the_scored_patients,
+    cached_responses_go_gzipped_to_clients_that_accept_it,
     history_defaults_to_120_hours_and_checks_its_range,
     a_patient_says_what_changed_since_the_previous_hour,
     the_forecast_has_eight_hours_that_add_up,

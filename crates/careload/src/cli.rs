@@ -184,6 +184,9 @@ pub(crate) struct BenchHttpArgs {
     /// A bearer token, when the API is not open.
     #[arg(long, value_name = "TOKEN", env = "CARELOAD_BENCH_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,
+    /// Send `Accept-Encoding: gzip`, as a browser does (bodies are read as sent, not unpacked).
+    #[arg(long)]
+    pub(crate) gzip: bool,
 }
 
 /// `careload bench store`.

@@ -72,7 +72,7 @@ async fn load(url: &str, args: &BenchHttpArgs) -> anyhow::Result<Seen> {
     let end = measured_from + Duration::from_secs(u64::from(args.seconds));
     let mut tasks = Vec::new();
     for (i, client) in clients.into_iter().enumerate() {
-        let (url, token) = (url.to_owned(), args.token.clone());
+        let (url, token, gzip) = (url.to_owned(), args.token.clone(), args.gzip);
         let offset = interval.mul_f64(i as f64 / f64::from(conns));
         tasks.push(tokio::spawn(async move {
             let mut seen = Seen::default();
@@ -83,6 +83,9 @@ async fn load(url: &str, args: &BenchHttpArgs) -> anyhow::Result<Seen> {
                 let mut req = client.get(&url);
                 if let Some(t) = &token {
                     req = req.bearer_auth(t);
+                }
+                if gzip {
+                    req = req.header(reqwest::header::ACCEPT_ENCODING, "gzip");
                 }
                 match req.send().await {
                     Ok(r) => {
@@ -118,11 +121,12 @@ fn report(url: &str, args: &BenchHttpArgs, seen: &Seen, out: &mut dyn Write) -> 
     writeln!(out, "== GET {url}")?;
     writeln!(
         out,
-        "offered {} req/s over {} connections for {} s after {} s of warm-up: {} answered, {} errors, {} non-2xx",
+        "offered {} req/s over {} connections for {} s after {} s of warm-up{}: {} answered, {} errors, {} non-2xx",
         args.rate,
         args.connections,
         args.seconds,
         args.warmup,
+        if args.gzip { ", gzip accepted" } else { "" },
         l.len(),
         seen.errors,
         seen.non_2xx
