@@ -10,8 +10,10 @@
 #   bench/api.sh                 # release build (the figures to report)
 #   PROFILE=debug bench/api.sh   # quicker to build, slower to serve
 #   BIN=path/to/careload bench/api.sh   # no build
-#   PIN=1 bench/api.sh           # one core each: the server (one tokio
-#                                # worker) on CPU 0, wrk (one thread) on CPU 1
+#   PIN=1 bench/api.sh           # one core each: the server on CPU 0, wrk
+#                                # (one thread) on CPU 1
+#   WORKERS=2 bench/api.sh       # the API runtime's worker threads
+#                                # (api.worker_threads, default 1)
 #   GZIP=1 bench/api.sh          # clients send Accept-Encoding: gzip, as a
 #                                # browser does: the cached gzip copies
 #
@@ -34,7 +36,8 @@ else cargo build -q -p careload; bin="$CARGO_TARGET_DIR/debug/careload"; fi
 db="$(mktemp -d)/bench.db"
 # every wrk connection comes from 127.0.0.1: lift the per-client rate limit
 wrk_threads=2
-if [ -n "${PIN:-}" ]; then export TOKIO_WORKER_THREADS=1; wrk_threads=1; fi
+if [ -n "${PIN:-}" ]; then wrk_threads=1; fi
+if [ -n "${WORKERS:-}" ]; then export CARELOAD_API_WORKER_THREADS="$WORKERS"; fi
 CARELOAD_API_RATE_LIMIT_PER_MINUTE=0 "$bin" demo --beds "$beds" --listen "$addr" --db "$db" >"$db.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
@@ -44,7 +47,7 @@ for _ in $(seq 1 600); do
   sleep 1
 done
 ward="$(curl -fsS "http://$addr/api/v1/wards" | python3 -c 'import json,sys; d=json.load(sys.stdin); w=d["wards"] if isinstance(d,dict) else d; print(w[0]["id"])')"
-echo "bench: $beds beds, ward $ward, $conns connections, $duration per endpoint, $profile build${PIN:+, pinned: server on CPU 0, wrk on CPU 1}${GZIP:+, gzip accepted}"
+echo "bench: $beds beds, ward $ward, $conns connections, $duration per endpoint, $profile build, ${WORKERS:-1} API worker(s)${PIN:+, pinned: server on CPU 0, wrk on CPU 1}${GZIP:+, gzip accepted}"
 wrk=(wrk) pin_gen=(env) wrk_opts=() gen_opts=()
 if [ -n "${GZIP:-}" ]; then wrk_opts=(-H "Accept-Encoding: gzip"); gen_opts=(--gzip); fi
 if [ -n "${PIN:-}" ]; then taskset -a -p -c 0 "$pid" >/dev/null; wrk=(taskset -c 1 wrk) pin_gen=(taskset -c 1); fi

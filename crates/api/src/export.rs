@@ -150,7 +150,10 @@ pub(crate) async fn export(state: &AppState, q: &HashMap<String, String>) -> Res
     let file_name = spec.file_name(format);
     let (ready_tx, ready_rx) = oneshot::channel();
     let (tx, rx) = mpsc::channel(4);
-    tokio::spawn(produce(state.store.clone(), ctx, spec, format, ready_tx, tx));
+    // polars aggregates on this thread between awaits: a blocking thread of
+    // its own keeps the API's workers free for the screens meanwhile
+    let (store, handle) = (state.store.clone(), tokio::runtime::Handle::current());
+    tokio::task::spawn_blocking(move || handle.block_on(produce(store, ctx, spec, format, ready_tx, tx)));
     match ready_rx.await {
         Ok(Ok(())) => {}
         Ok(Err(careload_export::Error::BadSpec(hint))) => return Err(bad(hint)),

@@ -194,3 +194,65 @@ pub async fn serve(
     .await
     .map_err(|e| Error::Internal(format!("server: {e}")))
 }
+
+/// [`serve`] on an async runtime of its own, with `threads` worker threads
+/// (named `careload-api`), apart from the caller's: the hourly run's work on
+/// the caller's runtime (reading FHIR pages, writing the hour) never queues
+/// in front of a screen's request, and a single worker serves the cached
+/// pages to every connection in turn, which keeps the latency's tail close
+/// to its median (docs/benchmarks.md). Await [`Serving::finished`] for the
+/// server's end; `shutdown` stops it as in [`serve`].
+///
+/// # Errors
+/// [`Error::Internal`] when the listener cannot be moved to the new
+/// runtime, or the runtime or its thread cannot be started.
+pub fn spawn_serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    threads: usize,
+) -> Result<Serving> {
+    let listener = listener
+        .into_std()
+        .map_err(|e| Error::Internal(format!("cannot hand the listener to the API's runtime: {e}")))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .thread_name("careload-api")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the API's runtime: {e}")))?;
+    let (done_tx, done) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("careload-api".into())
+        .spawn(move || {
+            let result = runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)
+                    .map_err(|e| Error::Internal(format!("cannot serve on the listener: {e}")))?;
+                serve(listener, state, shutdown).await
+            });
+            // the runtime is dropped here, on its own thread, outside any async context
+            drop(runtime);
+            let _ = done_tx.send(result);
+        })
+        .map_err(|e| Error::Internal(format!("cannot start the API's thread: {e}")))?;
+    Ok(Serving { done })
+}
+
+/// The API served by [`spawn_serve`].
+#[derive(Debug)]
+pub struct Serving {
+    done: tokio::sync::oneshot::Receiver<Result<()>>,
+}
+
+impl Serving {
+    /// Completes when the server has shut down.
+    ///
+    /// # Errors
+    /// What [`serve`] returned, or [`Error::Internal`] when the API's thread
+    /// ended without an answer (a panic).
+    pub async fn finished(self) -> Result<()> {
+        self.done
+            .await
+            .unwrap_or_else(|_| Err(Error::Internal("the API's thread ended without an answer".into())))
+    }
+}

@@ -1291,6 +1291,52 @@ async fn serve_answers_on_a_real_socket_and_shuts_down(store: Store) {
     server.await.expect("join").expect("served");
 }
 
+async fn spawn_serve_answers_from_a_runtime_of_its_own(store: Store) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let world = world(store).await;
+    let state = state_with(&world, config());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = careload_api::spawn_serve(
+        listener,
+        state,
+        async move {
+            let _ = stopped.await;
+        },
+        1,
+    )
+    .expect("spawned");
+    // a route that reads the store, whose pool this runtime made
+    for _ in 0..3 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let request = format!(
+            "GET /api/v1/wards/w1 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {STAFF}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(response.contains(r#""name":"Avd 1""#), "{response}");
+    }
+    let _ = stop.send(());
+    serving.finished().await.expect("served and shut down");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "nothing listens after the shutdown"
+    );
+    // the store still answers on this runtime after the API's has ended
+    assert!(
+        world
+            .store
+            .current_hour()
+            .await
+            .expect("store after shutdown")
+            .is_some()
+    );
+}
+
 async fn cors_is_off_unless_configured_and_large_bodies_are_refused(store: Store) {
     let world = world(store).await;
     let request = |method: &str, origin: &str| {
@@ -1521,6 +1567,7 @@ on_every_backend!(
     the_rate_limit_answers_429_with_retry_after_per_client,
     readiness_follows_the_runs,
     serve_answers_on_a_real_socket_and_shuts_down,
+    spawn_serve_answers_from_a_runtime_of_its_own,
     cors_is_off_unless_configured_and_large_bodies_are_refused,
     admin_routes_show_weights_runs_and_audit,
 );

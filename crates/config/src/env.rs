@@ -589,6 +589,16 @@ pub const ENV_KEYS: &[EnvKey] = &[
         },
     },
     EnvKey {
+        name: "CARELOAD_API_WORKER_THREADS",
+        key: "api.worker_threads",
+        default: "1",
+        doc: "Worker threads of the API's own runtime, apart from the hourly runs (1–64)",
+        apply: |c, v| {
+            c.api.worker_threads = parse(v, "a whole number of threads, e.g. 1")?;
+            Ok(())
+        },
+    },
+    EnvKey {
         name: "CARELOAD_API_CORS_ORIGINS",
         key: "api.cors_origins",
         default: "",

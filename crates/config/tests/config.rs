@@ -70,6 +70,8 @@ fn refusals_name_the_key() {
         ("[source]\nkind = \"fhir\"\n", "source.url"),
         ("[source]\nkind = \"files\"\n", "source.path"),
         ("[schedule]\nminute = 60\n", "schedule.minute"),
+        ("[api]\nworker_threads = 0\n", "api.worker_threads"),
+        ("[api]\nworker_threads = 65\n", "api.worker_threads"),
         ("[wards.A]\nshifts = { day = \"7\" }\n", "wards.A.shifts.day"),
         (
             "[wards.A]\nshifts = { day = \"07:00\", late = \"07:00\" }\n",

@@ -117,8 +117,10 @@ async fn serve_until(
     let scheduler = Scheduler::new(runner, config.schedule.minute)
         .with_timing(Timing::from_config(config)?)
         .with_after_run(Arc::new(move || api_state.data_changed()));
-    let api = careload_api::serve(listener, state, stopped(stop.clone()));
-    let (served, ()) = tokio::join!(api, scheduler.run(stopped(stop)));
+    // the API on a runtime of its own: the runs' work never delays a screen
+    let api = careload_api::spawn_serve(listener, state, stopped(stop.clone()), config.api.worker_threads)
+        .context("cannot start the HTTP server")?;
+    let (served, ()) = tokio::join!(api.finished(), scheduler.run(stopped(stop)));
     served.context("the HTTP server failed")?;
     Ok(())
 }
@@ -280,10 +282,12 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             return serve_until(listener, &config, state, runner, stop).await;
         }
         let (tx, rx) = watch::channel(false);
-        let server = tokio::spawn(careload_api::serve(listener, state, stopped(rx)));
+        // served as `serve` serves, on the API's own runtime
+        let server = careload_api::spawn_serve(listener, state, stopped(rx), config.api.worker_threads)
+            .context("cannot start the HTTP server")?;
         let failures = check_urls(&urls, out).await?;
         let _ = tx.send(true);
-        let _ = server.await;
+        server.finished().await.context("the HTTP server failed")?;
         if failures > 0 {
             bail!("{failures} of {} pages did not answer 200", urls.len());
         }
