@@ -98,34 +98,64 @@ impl Domain {
     }
 }
 
-/// The SVG path data (`d`) of a series: `M` starts, `L` segments, a new `M` after each gap.
+/// The SVG path data (`d`) of a series: `M` starts, then the following
+/// points relative to each other (`l`, each pair after the first implicit),
+/// a new `M` after each gap, `h0` for a point alone. Coordinates are rounded
+/// to tenths first and the steps taken between the rounded points, so the
+/// path lands exactly on them however long it is; the steps repeat (one
+/// hour is always about as wide), which the cached gzip copy packs tightly.
 pub fn line_path(points: &[Point], frame: &Frame, domain: &Domain) -> String {
     let mut d = String::new();
-    let mut previous: Option<DateTime<Utc>> = None;
+    let mut previous: Option<(DateTime<Utc>, i64, i64)> = None;
     let mut run = 0usize;
     for p in points {
-        let x = domain.x(frame, p.hour);
-        let y = domain.y(frame, p.total.as_f64());
-        let continues = previous.is_some_and(|prev| (p.hour - prev).num_seconds() == HOUR);
-        if continues {
-            let _ = write!(d, "L{x:.1},{y:.1}");
-            run += 1;
-        } else {
-            if run == 1 {
-                d.push_str("h0");
+        let x = tenths(domain.x(frame, p.hour));
+        let y = tenths(domain.y(frame, p.total.as_f64()));
+        match previous {
+            Some((hour, px, py)) if (p.hour - hour).num_seconds() == HOUR => {
+                d.push(if run == 1 { 'l' } else { ' ' });
+                push_tenths(&mut d, x - px);
+                d.push(',');
+                push_tenths(&mut d, y - py);
+                run += 1;
             }
-            if !d.is_empty() {
-                d.push(' ');
+            _ => {
+                if run == 1 {
+                    d.push_str("h0");
+                }
+                if !d.is_empty() {
+                    d.push(' ');
+                }
+                d.push('M');
+                push_tenths(&mut d, x);
+                d.push(',');
+                push_tenths(&mut d, y);
+                run = 1;
             }
-            let _ = write!(d, "M{x:.1},{y:.1}");
-            run = 1;
         }
-        previous = Some(p.hour);
+        previous = Some((p.hour, x, y));
     }
     if run == 1 {
         d.push_str("h0");
     }
     d
+}
+
+/// A coordinate in whole tenths.
+fn tenths(v: f64) -> i64 {
+    (v * 10.0).round() as i64
+}
+
+/// Tenths as the shortest decimal: `-53.4`, `25`, `0.5`.
+fn push_tenths(d: &mut String, t: i64) {
+    if t < 0 {
+        d.push('-');
+    }
+    let a = t.unsigned_abs();
+    let _ = write!(d, "{}", a / 10);
+    if !a.is_multiple_of(10) {
+        let _ = write!(d, ".{}", a % 10);
+    }
 }
 
 /// A round top for the y axis at or above `max` (1, 2, 2.5 or 5 times a power of ten); 1 for nothing.
@@ -354,7 +384,63 @@ mod tests {
         let frame = Frame::bare(100.0, 50.0);
         let domain = Domain::hours(at(0), at(5), 10.0);
         let d = line_path(&[pt(0, 0), pt(1, 5), pt(2, 10), pt(3, 5), pt(4, 0)], &frame, &domain);
-        assert_eq!(d, "M0.0,50.0L25.0,25.0L50.0,0.0L75.0,25.0L100.0,50.0");
+        assert_eq!(d, "M0,50l25,-25 25,-25 25,25 25,25");
+    }
+
+    /// The points a path visits, in tenths: each run's `M`, then its steps added up.
+    fn visited(d: &str) -> Vec<(i64, i64)> {
+        let num = |t: &str| -> i64 {
+            let (whole, tenth) = t
+                .trim_start_matches('-')
+                .split_once('.')
+                .unwrap_or((t.trim_start_matches('-'), "0"));
+            let v = whole.parse::<i64>().unwrap() * 10 + tenth.parse::<i64>().unwrap();
+            if t.starts_with('-') { -v } else { v }
+        };
+        let mut out = Vec::new();
+        for run in d.split(" M").map(|r| r.trim_start_matches('M').trim_end_matches("h0")) {
+            let (start, steps) = run.split_once('l').unwrap_or((run, ""));
+            let (x, y) = start.split_once(',').unwrap();
+            let mut at = (num(x), num(y));
+            out.push(at);
+            for step in steps.split(' ').filter(|s| !s.is_empty()) {
+                let (dx, dy) = step.split_once(',').unwrap();
+                at = (at.0 + num(dx), at.1 + num(dy));
+                out.push(at);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_long_relative_path_lands_on_every_rounded_point() {
+        // 120 hours over 200 px: an hour is 1.68 px, so rounded steps vary
+        // (1.7, 1.6) and rounding each step instead would drift by pixels.
+        let frame = Frame::bare(200.0, 40.0);
+        let domain = Domain::hours(at(0), at(120), 50.0);
+        let points: Vec<Point> = (0..120)
+            .filter(|h| h % 37 != 36)
+            .map(|h| pt(h, (h * 13) % 51))
+            .collect();
+        let d = line_path(&points, &frame, &domain);
+        let expected: Vec<(i64, i64)> = points
+            .iter()
+            .map(|p| {
+                (
+                    tenths(domain.x(&frame, p.hour)),
+                    tenths(domain.y(&frame, p.total.as_f64())),
+                )
+            })
+            .collect();
+        assert_eq!(visited(&d), expected, "{d}");
+        assert_eq!(d.matches('M').count(), 4, "three gaps: {d}");
+        // the x steps repeat: one of two values, which gzip packs tightly
+        let steps: std::collections::BTreeSet<&str> = d
+            .split(['l', ' '])
+            .filter(|s| !s.starts_with('M') && !s.is_empty())
+            .filter_map(|s| s.split_once(',').map(|(dx, _)| dx))
+            .collect();
+        assert_eq!(steps.into_iter().collect::<Vec<_>>(), ["1.6", "1.7"], "{d}");
     }
 
     #[test]
@@ -368,14 +454,8 @@ mod tests {
             bottom: 15.0,
         };
         let domain = Domain::hours(at(0), at(3), 4.0);
-        assert_eq!(
-            line_path(&[pt(0, 4), pt(2, 1)], &frame, &domain),
-            "M10.0,5.0h0 M110.0,42.5h0"
-        );
-        assert_eq!(
-            line_path(&[pt(1, 2), pt(2, 0)], &frame, &domain),
-            "M60.0,30.0L110.0,55.0"
-        );
+        assert_eq!(line_path(&[pt(0, 4), pt(2, 1)], &frame, &domain), "M10,5h0 M110,42.5h0");
+        assert_eq!(line_path(&[pt(1, 2), pt(2, 0)], &frame, &domain), "M60,30l50,25");
     }
 
     #[test]
@@ -383,7 +463,7 @@ mod tests {
         let frame = Frame::bare(100.0, 10.0);
         let domain = Domain::hours(at(0), at(5), 10.0);
         let d = line_path(&[pt(0, 0), pt(1, 10), pt(3, 0), pt(4, 10)], &frame, &domain);
-        assert_eq!(d, "M0.0,10.0L25.0,0.0 M75.0,10.0L100.0,0.0");
+        assert_eq!(d, "M0,10l25,-10 M75,10l25,-10");
         assert_eq!(d.matches('M').count(), 2);
     }
 
@@ -392,9 +472,9 @@ mod tests {
         let frame = Frame::bare(100.0, 10.0);
         let domain = Domain::hours(at(0), at(1), 0.0);
         assert_eq!(line_path(&[], &frame, &domain), "");
-        assert_eq!(line_path(&[pt(0, 3)], &frame, &domain), "M50.0,10.0h0");
+        assert_eq!(line_path(&[pt(0, 3)], &frame, &domain), "M50,10h0");
         let empty_range = Domain::hours(at(0), at(0), 5.0);
-        assert_eq!(line_path(&[pt(0, 5)], &frame, &empty_range), "M50.0,0.0h0");
+        assert_eq!(line_path(&[pt(0, 5)], &frame, &empty_range), "M50,0h0");
         assert!(sparkline(&[], at(0), at(1), &frame, "x").starts_with("<svg"));
         assert!(!sparkline(&[], at(0), at(1), &frame, "x").contains("<path"));
         let one = sparkline(&[pt(0, 0)], at(0), at(0), &frame, "x");
@@ -407,10 +487,7 @@ mod tests {
     fn values_above_the_axis_are_clamped() {
         let frame = Frame::bare(10.0, 10.0);
         let domain = Domain::hours(at(0), at(2), 5.0);
-        assert_eq!(
-            line_path(&[pt(0, 50), pt(1, -3)], &frame, &domain),
-            "M0.0,0.0L10.0,10.0"
-        );
+        assert_eq!(line_path(&[pt(0, 50), pt(1, -3)], &frame, &domain), "M0,0l10,10");
     }
 
     #[test]
@@ -484,7 +561,7 @@ mod tests {
         };
         let svg = chart(&[line], at(0), at(3), &Utc, &frame, "Vårdintensitet");
         assert!(
-            svg.contains(r#"class="ward" d="M40.0,116.7L215.0,63.3L390.0,10.0""#),
+            svg.contains(r#"class="ward" d="M40,116.7l175,-53.4 175,-53.3""#),
             "{svg}"
         );
         assert!(svg.contains(">30</text>"));
