@@ -114,9 +114,7 @@ pub fn line_path(points: &[Point], frame: &Frame, domain: &Domain) -> String {
         match previous {
             Some((hour, px, py)) if (p.hour - hour).num_seconds() == HOUR => {
                 d.push(if run == 1 { 'l' } else { ' ' });
-                push_tenths(&mut d, x - px);
-                d.push(',');
-                push_tenths(&mut d, y - py);
+                push_pair(&mut d, x - px, y - py);
                 run += 1;
             }
             _ => {
@@ -127,9 +125,7 @@ pub fn line_path(points: &[Point], frame: &Frame, domain: &Domain) -> String {
                     d.push(' ');
                 }
                 d.push('M');
-                push_tenths(&mut d, x);
-                d.push(',');
-                push_tenths(&mut d, y);
+                push_pair(&mut d, x, y);
                 run = 1;
             }
         }
@@ -144,6 +140,13 @@ pub fn line_path(points: &[Point], frame: &Frame, domain: &Domain) -> String {
 /// A coordinate in whole tenths.
 fn tenths(v: f64) -> i64 {
     (v * 10.0).round() as i64
+}
+
+/// `x,y` in tenths.
+fn push_pair(d: &mut String, x: i64, y: i64) {
+    push_tenths(d, x);
+    d.push(',');
+    push_tenths(d, y);
 }
 
 /// Tenths as the shortest decimal: `-53.4`, `25`, `0.5`.
