@@ -297,10 +297,20 @@ fn state_with(world: &World, config: Config) -> AppState {
     AppState::with_env(world.store.clone(), Arc::new(config), world.weights.clone(), env).expect("state")
 }
 
-async fn call(app: &axum::Router, path: &str, token: Option<&str>) -> (StatusCode, axum::http::HeaderMap, String) {
+/// A GET of `path` with `token` as its bearer and `headers` besides:
+/// status, headers and the body's bytes as sent.
+async fn get_raw(
+    app: &axum::Router,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(header::HeaderName, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let mut req = Request::builder().uri(path);
     if let Some(t) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    for (name, value) in headers {
+        req = req.header(name, *value);
     }
     let response = app
         .clone()
@@ -310,6 +320,11 @@ async fn call(app: &axum::Router, path: &str, token: Option<&str>) -> (StatusCod
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.into_body().collect().await.expect("body").to_bytes();
+    (status, headers, body.to_vec())
+}
+
+async fn call(app: &axum::Router, path: &str, token: Option<&str>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let (status, headers, body) = get_raw(app, path, token, &[]).await;
     (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
 
@@ -371,27 +386,14 @@ async fn ward_totals_are_the_sums_of_the_scored_patients(store: Store) {
     assert_eq!(v["state"]["last_run"]["outcome"], "ok");
 }
 
-/// The body of `path` with `Accept-Encoding` set to `accept` (or none):
-/// status, headers and the raw bytes as sent.
+/// `path` as the staffing token, with `Accept-Encoding: accept` when given.
 async fn call_encoded(
     app: &axum::Router,
     path: &str,
     accept: Option<&str>,
 ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let mut req = Request::builder()
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {STAFF}"));
-    if let Some(a) = accept {
-        req = req.header(header::ACCEPT_ENCODING, a);
-    }
-    let response = app
-        .clone()
-        .oneshot(req.body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let (status, headers) = (response.status(), response.headers().clone());
-    let body = response.into_body().collect().await.expect("body").to_bytes();
-    (status, headers, body.to_vec())
+    let headers: Vec<_> = accept.map(|a| (header::ACCEPT_ENCODING, a)).into_iter().collect();
+    get_raw(app, path, Some(STAFF), &headers).await
 }
 
 async fn cached_responses_go_gzipped_to_clients_that_accept_it(store: Store) {
@@ -1268,9 +1270,19 @@ async fn readiness_follows_the_runs(store: Store) {
     assert_eq!(v["state"]["last_run"]["outcome"], "failed");
 }
 
-async fn serve_answers_on_a_real_socket_and_shuts_down(store: Store) {
+/// One HTTP/1.1 GET of `path` over a new connection to `addr` (extra
+/// header lines in `headers`, each ending in CRLF): the whole response text.
+async fn get_over_tcp(addr: SocketAddr, path: &str, headers: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{headers}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    response
+}
 
+async fn serve_answers_on_a_real_socket_and_shuts_down(store: Store) {
     let state = AppState::with_env(store, Arc::new(config()), Arc::new(weights()), env).expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -1278,13 +1290,7 @@ async fn serve_answers_on_a_real_socket_and_shuts_down(store: Store) {
     let server = tokio::spawn(careload_api::serve(listener, state, async move {
         let _ = stopped.await;
     }));
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
+    let response = get_over_tcp(addr, "/healthz", "").await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
     let _ = stop.send(());
@@ -1292,8 +1298,6 @@ async fn serve_answers_on_a_real_socket_and_shuts_down(store: Store) {
 }
 
 async fn spawn_serve_answers_from_a_runtime_of_its_own(store: Store) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
     let world = world(store).await;
     let state = state_with(&world, config());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -1310,13 +1314,7 @@ async fn spawn_serve_answers_from_a_runtime_of_its_own(store: Store) {
     .expect("spawned");
     // a route that reads the store, whose pool this runtime made
     for _ in 0..3 {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        let request = format!(
-            "GET /api/v1/wards/w1 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {STAFF}\r\nConnection: close\r\n\r\n"
-        );
-        stream.write_all(request.as_bytes()).await.expect("write");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await.expect("read");
+        let response = get_over_tcp(addr, "/api/v1/wards/w1", &format!("Authorization: Bearer {STAFF}\r\n")).await;
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
         assert!(response.contains(r#""name":"Avd 1""#), "{response}");
     }
