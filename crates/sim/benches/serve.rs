@@ -65,10 +65,10 @@ fn bench(c: &mut Criterion) {
     });
     g.throughput(Throughput::Elements(1));
     let ward = format!(
-        "{base}/Encounter?status=in-progress&location=Location/w03&_count=1000&_include=Encounter:patient\
+        "{base}/Encounter?status=in-progress&location=Location/w03-r01-b1&_count=1000&_include=Encounter:patient\
          &_revinclude=Task:encounter&_revinclude=Observation:encounter&_revinclude=MedicationRequest:encounter"
     );
-    g.bench_function("one_ward_with_revincludes", |b| {
+    g.bench_function("one_bed_with_revincludes", |b| {
         b.iter(|| rt.block_on(async { client.get(&ward).send().await.unwrap().bytes().await.unwrap().len() }));
     });
     g.bench_function("advance_one_hour", |b| b.iter(|| sim.advance_hours(1)));

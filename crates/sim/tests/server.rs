@@ -357,42 +357,37 @@ async fn last_updated_after_an_advance_returns_exactly_what_changed() {
 }
 
 #[tokio::test]
-async fn location_search_finds_the_patients_below_a_ward_team_room_or_bed() {
+async fn location_search_matches_the_location_named_only_as_a_standard_server_does() {
     let s = Server::start().await;
     let all = reference(0);
-    let parent: HashMap<String, String> = of_type(&all, "Location")
-        .filter(|l| l.get("partOf").is_some())
-        .map(|l| (l["id"].as_str().unwrap().to_owned(), ref_id(&l["partOf"])))
-        .collect();
-    let chain = |bed: &str| {
-        let mut out = vec![bed.to_owned()];
-        while let Some(p) = parent.get(out.last().unwrap()) {
-            out.push(p.clone());
-        }
-        out
-    };
     let inpatients: Vec<&Value> = of_type(&all, "Encounter")
         .filter(|e| e["status"] == "in-progress")
         .collect();
     let some_bed = ref_id(&inpatients[0]["location"][0]["location"]);
-    let room = parent[&some_bed].clone();
-    for (query, loc) in [
-        ("location=Location/w01", "w01"),
-        ("location=w02", "w02"),
-        ("location:below=Location/w01-a", "w01-a"),
-        (&format!("location={room}") as &str, room.as_str()),
-        (&format!("location=Location/{some_bed}") as &str, some_bed.as_str()),
+    let in_bed = ids(inpatients
+        .iter()
+        .copied()
+        .filter(|e| ref_id(&e["location"][0]["location"]) == some_bed));
+    assert!(!in_bed.is_empty());
+    for query in [
+        format!("location=Location/{some_bed}"),
+        format!("location={some_bed}"),
+        format!("location:Location={some_bed}"),
     ] {
-        let expected = ids(inpatients
-            .iter()
-            .copied()
-            .filter(|e| chain(&ref_id(&e["location"][0]["location"])).iter().any(|l| l == loc)));
-        assert!(!expected.is_empty(), "{query}");
         let (got, _, _) = s
             .walk(&format!("Encounter?status=in-progress&{query}&_count=1000"))
             .await;
-        assert_eq!(ids(got.iter()), expected, "{query}");
+        assert_eq!(ids(got.iter()), in_bed, "{query}");
     }
+    // a ward, team or room holds no patient itself: nothing is found under it
+    for query in ["location=Location/w01", "location=w02", "location=Location/w01-a"] {
+        let (got, _, _) = s
+            .walk(&format!("Encounter?status=in-progress&{query}&_count=1000"))
+            .await;
+        assert!(got.is_empty(), "{query}: {} found", got.len());
+    }
+    let r = s.get("Encounter?location:below=Location/w01").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     // and the tree itself
     let b = s.bundle("Location?partof=Location/w01&_count=1000").await;
     assert_eq!(
@@ -401,6 +396,75 @@ async fn location_search_finds_the_patients_below_a_ward_team_room_or_bed() {
     );
     let b = s.bundle("Location?type=http://snomed.info/sct|394579002").await;
     assert!(entries(&b, "match").count() >= 1);
+}
+
+#[tokio::test]
+async fn a_bare_id_matches_only_where_the_parameter_has_one_target_type() {
+    let s = Server::start().await;
+    let all = reference(0);
+    // a stay with tasks, medications, orders and observations
+    let referred = |ty: &'static str| -> BTreeSet<String> {
+        of_type(&all, ty)
+            .filter(|r| r.get("encounter").is_some())
+            .map(|r| ref_id(&r["encounter"]))
+            .collect()
+    };
+    let (tasks, meds, orders, obs) = (
+        referred("Task"),
+        referred("MedicationRequest"),
+        referred("ServiceRequest"),
+        referred("Observation"),
+    );
+    let stay = of_type(&all, "Encounter")
+        .filter(|e| e["status"] == "in-progress")
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .find(|id| tasks.contains(id) && meds.contains(id) && orders.contains(id) && obs.contains(id))
+        .expect("a stay with every kind of record");
+    let patient = of_type(&all, "Encounter")
+        .find(|e| e["id"] == stay.as_str())
+        .map(|e| ref_id(&e["subject"]))
+        .unwrap();
+    let count = |ty: &str, q: String| {
+        let (s, url) = (&s, format!("{ty}?{q}&_count=1000"));
+        async move {
+            let (got, _, _) = s.walk(&url).await;
+            got.len()
+        }
+    };
+    // R4 clinical-encounter (Observation, ServiceRequest) may point at an
+    // EpisodeOfCare too, and every `subject` at a Group: bare ids find nothing
+    for ty in ["Observation", "ServiceRequest"] {
+        let typed = count(ty, format!("encounter=Encounter/{stay}")).await;
+        assert_eq!(count(ty, format!("encounter:Encounter={stay}")).await, typed, "{ty}");
+        assert_eq!(
+            count(ty, format!("encounter={stay}")).await,
+            0,
+            "{ty}: a bare id matched"
+        );
+    }
+    assert!(count("Observation", format!("encounter=Encounter/{stay}")).await > 0);
+    assert!(count("ServiceRequest", format!("encounter=Encounter/{stay}")).await > 0);
+    assert_eq!(count("Observation", format!("subject={patient}")).await, 0);
+    assert!(count("Observation", format!("subject=Patient/{patient}")).await > 0);
+    // one target type (Encounter, Patient): a bare id is read as that type
+    for (ty, q) in [
+        ("Task", format!("encounter={stay}")),
+        ("MedicationRequest", format!("encounter={stay}")),
+        ("Condition", format!("patient={patient}")),
+    ] {
+        let typed = q.replacen(
+            '=',
+            if q.starts_with("patient") {
+                "=Patient/"
+            } else {
+                "=Encounter/"
+            },
+            1,
+        );
+        let bare = count(ty, q.clone()).await;
+        assert!(bare > 0, "{ty}?{q}");
+        assert_eq!(bare, count(ty, typed).await, "{ty}?{q}");
+    }
 }
 
 #[tokio::test]
@@ -505,7 +569,7 @@ async fn searches_by_patient_encounter_code_and_category() {
             Box::new(|v| refers(v, "subject", &pid) && codes(v, "code").iter().any(|(_, c)| c == "1104051000000101")),
         ),
         (
-            format!("Observation?encounter={eid}&category=survey"),
+            format!("Observation?encounter=Encounter/{eid}&category=survey"),
             "Observation",
             Box::new(|v| refers(v, "encounter", &eid) && codes(v, "category").iter().any(|(_, c)| c == "survey")),
         ),

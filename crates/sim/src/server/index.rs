@@ -8,10 +8,16 @@
 //! `Coding` or a `CodeableConcept`; a reference leaf is a `Reference` whose
 //! `reference` is `Type/id`.
 //!
-//! `Encounter`'s `location` is hierarchical: an encounter's keys hold its bed
-//! and every ancestor of the bed along `Location.partOf` (room, team, ward),
-//! so that `location=Location/w01` finds the ward's patients. Only the bed is
-//! a direct reference (the one `_include=Encounter:location` follows).
+//! Strict where standard servers are (HAPI, Medplum), so that what passes
+//! here passes there:
+//!
+//! * `Encounter`'s `location` matches the Location named only, never what
+//!   lies below it: `location=Location/w01` finds no patient, who lie in
+//!   beds under the ward.
+//! * A reference parameter with several target types in R4
+//!   ([`ParamDef::several_targets`]: Observation's and ServiceRequest's
+//!   `encounter`, every `subject`) matches typed values only
+//!   (`encounter=Encounter/e1`); a bare id matches nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -40,8 +46,11 @@ pub(crate) struct ParamDef {
     pub(crate) kind: Kind,
     /// The path of elements holding its values.
     pub(crate) path: &'static [&'static str],
-    /// Whether a reference also matches the target's `partOf` ancestors.
-    pub(crate) hierarchical: bool,
+    /// Whether R4's SearchParameter gives it more than one target type
+    /// (`clinical-encounter`: Encounter and EpisodeOfCare; `subject`:
+    /// Patient, Group…): then a bare id matches nothing, as on a standard
+    /// server, and only `Type/id` values match.
+    pub(crate) several_targets: bool,
     /// What it searches, for the CapabilityStatement.
     pub(crate) doc: &'static str,
 }
@@ -51,7 +60,7 @@ const fn token(name: &'static str, path: &'static [&'static str], doc: &'static 
         name,
         kind: Kind::Token,
         path,
-        hierarchical: false,
+        several_targets: false,
         doc,
     }
 }
@@ -66,14 +75,36 @@ const fn reference(
         name,
         kind: Kind::Reference(target),
         path,
-        hierarchical: false,
+        several_targets: false,
         doc,
     }
 }
 
+/// A reference parameter that R4 gives several target types (see
+/// [`ParamDef::several_targets`]); this server holds only `target`.
+const fn reference_of_several(
+    name: &'static str,
+    target: &'static str,
+    path: &'static [&'static str],
+    doc: &'static str,
+) -> ParamDef {
+    ParamDef {
+        several_targets: true,
+        ..reference(name, target, path, doc)
+    }
+}
+
 const PATIENT: ParamDef = reference("patient", "Patient", &["subject"], "the patient (subject)");
-const SUBJECT: ParamDef = reference("subject", "Patient", &["subject"], "the subject (a Patient)");
+// R4: every `subject` may point at a Group as well (and more)
+const SUBJECT: ParamDef = reference_of_several("subject", "Patient", &["subject"], "the subject (a Patient)");
 const ENCOUNTER: ParamDef = reference("encounter", "Encounter", &["encounter"], "the encounter (stay)");
+// R4 `clinical-encounter` (Observation, ServiceRequest): Encounter or EpisodeOfCare
+const CLINICAL_ENCOUNTER: ParamDef = reference_of_several(
+    "encounter",
+    "Encounter",
+    &["encounter"],
+    "the encounter (stay); R4 allows EpisodeOfCare too, so give it typed: Encounter/<id>",
+);
 const STATUS: ParamDef = token("status", &["status"], "status code");
 const CATEGORY: ParamDef = token("category", &["category"], "category, system|code");
 const CODE: ParamDef = token("code", &["code"], "code, system|code");
@@ -114,13 +145,12 @@ pub(crate) const TYPES: [TypeDef; 9] = [
             token("class", &["class"], "class, e.g. IMP (inpatient)"),
             PATIENT,
             SUBJECT,
-            ParamDef {
-                name: "location",
-                kind: Kind::Reference("Location"),
-                path: &["location", "location"],
-                hierarchical: true,
-                doc: "the bed, or any room, team or ward above it along Location.partOf",
-            },
+            reference(
+                "location",
+                "Location",
+                &["location", "location"],
+                "the location named (a bed); not what lies below it",
+            ),
         ],
     },
     TypeDef {
@@ -156,13 +186,13 @@ pub(crate) const TYPES: [TypeDef; 9] = [
     },
     TypeDef {
         name: "ServiceRequest",
-        params: &[PATIENT, SUBJECT, ENCOUNTER, STATUS, INTENT, CODE, CATEGORY],
+        params: &[PATIENT, SUBJECT, CLINICAL_ENCOUNTER, STATUS, INTENT, CODE, CATEGORY],
     },
     TypeDef {
         name: "Task",
         params: &[
             reference("patient", "Patient", &["for"], "the patient (Task.for)"),
-            reference("subject", "Patient", &["for"], "the patient (Task.for)"),
+            reference_of_several("subject", "Patient", &["for"], "the patient (Task.for)"),
             ENCOUNTER,
             STATUS,
             INTENT,
@@ -171,7 +201,7 @@ pub(crate) const TYPES: [TypeDef; 9] = [
     },
     TypeDef {
         name: "Observation",
-        params: &[PATIENT, SUBJECT, ENCOUNTER, STATUS, CODE, CATEGORY],
+        params: &[PATIENT, SUBJECT, CLINICAL_ENCOUNTER, STATUS, CODE, CATEGORY],
     },
 ];
 
@@ -204,8 +234,6 @@ pub(crate) enum KeyValue {
 pub(crate) struct Key {
     /// Index into the type's [`TypeDef::params`].
     pub(crate) param: u8,
-    /// Written in the resource (not an ancestor reached along `partOf`).
-    pub(crate) direct: bool,
     /// The value.
     pub(crate) value: KeyValue,
 }
@@ -292,24 +320,13 @@ impl Snapshot {
             }
         }
         debug_assert_eq!(TYPES.map(|t| t.name), RESOURCE_TYPES);
-        let id_of = |v: &Value| v.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
-        // Location parents first: the hierarchical keys need them.
-        let mut parents: HashMap<String, String> = HashMap::new();
-        if let Some(locations) = type_index("Location").map(|i| &values[i]) {
-            for l in locations {
-                if let Some(KeyValue::Ref { id, .. }) = l.get("partOf").and_then(ref_key) {
-                    parents.insert(id_of(l), id.into());
-                }
-            }
-        }
-        let parents = &parents;
         let tables = std::thread::scope(|s| {
             let handles: Vec<_> = values
                 .into_iter()
                 .enumerate()
                 .map(|(i, vs)| {
                     let reuse = previous.map(|p| (&p.tables[i], p.now));
-                    s.spawn(move || table(&TYPES[i], vs, parents, reuse))
+                    s.spawn(move || table(&TYPES[i], vs, reuse))
                 })
                 .collect();
             handles
@@ -321,12 +338,7 @@ impl Snapshot {
     }
 }
 
-fn table(
-    def: &TypeDef,
-    values: Vec<Value>,
-    parents: &HashMap<String, String>,
-    reuse: Option<(&Table, DateTime<Utc>)>,
-) -> Table {
+fn table(def: &TypeDef, values: Vec<Value>, reuse: Option<(&Table, DateTime<Utc>)>) -> Table {
     let unchanged = |v: &Value| -> Option<Arc<Entry>> {
         let (previous, before) = reuse?;
         let old = &previous.entries[previous.position(v.get("id")?.as_str()?)?];
@@ -336,14 +348,14 @@ fn table(
     };
     let mut entries: Vec<Arc<Entry>> = values
         .iter()
-        .filter_map(|v| unchanged(v).or_else(|| entry(def, v, parents).map(Arc::new)))
+        .filter_map(|v| unchanged(v).or_else(|| entry(def, v).map(Arc::new)))
         .collect();
     drop(values);
     entries.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     entries.dedup_by(|a, b| a.id == b.id);
     let mut rev: Vec<HashMap<Box<str>, Vec<u32>>> = def.params.iter().map(|_| HashMap::new()).collect();
     for (i, e) in entries.iter().enumerate() {
-        for k in e.keys.iter().filter(|k| k.direct) {
+        for k in &e.keys {
             if let KeyValue::Ref { id, .. } = &k.value {
                 rev[usize::from(k.param)].entry(id.clone()).or_default().push(i as u32);
             }
@@ -352,7 +364,7 @@ fn table(
     Table { entries, rev }
 }
 
-fn entry(def: &TypeDef, v: &Value, parents: &HashMap<String, String>) -> Option<Entry> {
+fn entry(def: &TypeDef, v: &Value) -> Option<Entry> {
     let id = v.get("id")?.as_str()?;
     let last_updated = v
         .pointer("/meta/lastUpdated")
@@ -368,39 +380,11 @@ fn entry(def: &TypeDef, v: &Value, parents: &HashMap<String, String>) -> Option<
         for leaf in &leaves {
             match param.kind {
                 Kind::Token => token_keys(leaf, &mut |value| {
-                    keys.push(Key {
-                        param: p as u8,
-                        direct: true,
-                        value,
-                    });
+                    keys.push(Key { param: p as u8, value });
                 }),
                 Kind::Reference(_) => {
                     let Some(value) = ref_key(leaf) else { continue };
-                    if param.hierarchical
-                        && let KeyValue::Ref { ty, id } = &value
-                    {
-                        let mut at = parents.get(&**id);
-                        let mut depth = 0;
-                        while let Some(parent) = at
-                            && depth < 16
-                        {
-                            keys.push(Key {
-                                param: p as u8,
-                                direct: false,
-                                value: KeyValue::Ref {
-                                    ty: ty.clone(),
-                                    id: parent.as_str().into(),
-                                },
-                            });
-                            at = parents.get(parent);
-                            depth += 1;
-                        }
-                    }
-                    keys.push(Key {
-                        param: p as u8,
-                        direct: true,
-                        value,
-                    });
+                    keys.push(Key { param: p as u8, value });
                 }
             }
         }

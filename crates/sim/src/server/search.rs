@@ -301,15 +301,17 @@ impl Search {
                             Kind::Reference(target) => {
                                 let ty_modifier = match modifier {
                                     None => None,
-                                    Some("below") if param.hierarchical => None,
                                     Some(m) if m == target => Some(m),
                                     Some(m) => return Err(refuse_modifier(m)),
                                 };
+                                // a bare id on a parameter of several target
+                                // types matches nothing, as on a standard server
                                 let any = value
                                     .split(',')
-                                    .map(|v| match split_reference(v) {
-                                        Some((t, id)) => (Some(t.to_owned()), id.to_owned()),
-                                        None => (ty_modifier.map(str::to_owned), v.to_owned()),
+                                    .filter_map(|v| match split_reference(v) {
+                                        Some((t, id)) => Some((Some(t.to_owned()), id.to_owned())),
+                                        None if param.several_targets && ty_modifier.is_none() => None,
+                                        None => Some((ty_modifier.map(str::to_owned), v.to_owned())),
                                     })
                                     .collect();
                                 s.filters.push(Filter::Ref { param: p, any });
@@ -403,7 +405,7 @@ impl Search {
                     .iter()
                     .filter(|inc| inc.source == ty && (first || inc.iterate))
                 {
-                    for k in e.keys.iter().filter(|k| k.direct && k.param == inc.param) {
+                    for k in e.keys.iter().filter(|k| k.param == inc.param) {
                         if let KeyValue::Ref { ty: t, id } = &k.value
                             && **t == *TYPES[inc.target].name
                             && let Some(j) = snap.tables[inc.target].position(id)
