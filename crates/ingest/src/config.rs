@@ -219,8 +219,16 @@ impl Defaults {
             (LOINC, "8480-6", "systolic-bp"),
             (LOINC, "85354-9", "bp-panel"),
             (LOINC, "55284-4", "bp-panel"),
+            // the R4 vital-signs profile's codes, and what real records
+            // carry beside them (Synthea: 8331-1 oral temperature, 55284-4)
             (LOINC, "8867-4", "pulse"),
+            (LOINC, "8889-8", "pulse"),
             (LOINC, "8310-5", "temperature"),
+            (LOINC, "8328-7", "temperature"),
+            (LOINC, "8329-5", "temperature"),
+            (LOINC, "8331-1", "temperature"),
+            (LOINC, "8332-9", "temperature"),
+            (LOINC, "8333-7", "temperature"),
         ]
         .into_iter()
         .map(|(s, c, k)| entry(s, c, k))

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use fhir_sdk::r4b::resources::{Observation, ObservationComponentValue, ObservationEffective, ObservationValue, Task};
 use fhir_sdk::r4b::types::{CodeableConcept, Period, Reference};
 
-use crate::time::{date_time, instant};
+use crate::time::{When, instant};
 
 /// A coding's system and code (display, version and extensions dropped).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -85,8 +85,9 @@ pub struct ObservationFacts {
     /// The codings of `Observation.code`.
     pub code: Concept,
     /// `effective[x]` (a dateTime, an instant, else a period's start or
-    /// end), else `issued`; none for a bare date.
-    pub at: Option<DateTime<Utc>>,
+    /// end), else `issued`. A date without a time is a day, placed in the
+    /// wards' zone by the mapping.
+    pub at: Option<When>,
     /// `Observation.encounter`'s reference text.
     pub encounter: Option<Box<str>>,
     /// `Observation.subject`'s reference text.
@@ -102,16 +103,16 @@ pub struct ObservationFacts {
 impl From<&Observation> for ObservationFacts {
     fn from(o: &Observation) -> ObservationFacts {
         let at = match o.effective.as_ref() {
-            Some(ObservationEffective::DateTime(d)) => date_time(d),
-            Some(ObservationEffective::Instant(i)) => instant(i),
+            Some(ObservationEffective::DateTime(d)) => When::of(d),
+            Some(ObservationEffective::Instant(i)) => instant(i).map(When::At),
             Some(ObservationEffective::Period(p)) => p
                 .start
                 .as_ref()
-                .and_then(date_time)
-                .or_else(|| p.end.as_ref().and_then(date_time)),
+                .and_then(When::of)
+                .or_else(|| p.end.as_ref().and_then(When::of)),
             _ => None,
         }
-        .or_else(|| o.issued.as_ref().and_then(instant));
+        .or_else(|| o.issued.as_ref().and_then(instant).map(When::At));
         let value = match o.value.as_ref() {
             Some(ObservationValue::Integer(i)) => FactValue::Integer(*i),
             Some(ObservationValue::Quantity(q)) => FactValue::Quantity {
@@ -154,12 +155,12 @@ pub struct TaskFacts {
     /// `Task.status` (`requested`, `completed`…).
     pub status: Box<str>,
     /// `Task.authoredOn`.
-    pub authored_on: Option<DateTime<Utc>>,
+    pub authored_on: Option<When>,
     /// The codings of `Task.code` (none without a code).
     pub code: Option<Concept>,
     /// When it is due: `executionPeriod.start`, else `restriction.period`'s
     /// start, else its end.
-    pub due: Option<DateTime<Utc>>,
+    pub due: Option<When>,
     /// The codings of each `performerType`.
     pub performer_types: Box<[Concept]>,
     /// `Task.encounter`'s reference text.
@@ -172,12 +173,12 @@ pub struct TaskFacts {
 
 impl From<&Task> for TaskFacts {
     fn from(t: &Task) -> TaskFacts {
-        let start = |p: Option<&Period>| p.and_then(|p| p.start.as_ref()).and_then(date_time);
-        let end = |p: Option<&Period>| p.and_then(|p| p.end.as_ref()).and_then(date_time);
+        let start = |p: Option<&Period>| p.and_then(|p| p.start.as_ref()).and_then(When::of);
+        let end = |p: Option<&Period>| p.and_then(|p| p.end.as_ref()).and_then(When::of);
         let restriction = t.restriction.as_ref().and_then(|r| r.period.as_ref());
         TaskFacts {
             status: Box::from(t.status.as_ref()),
-            authored_on: t.authored_on.as_ref().and_then(date_time),
+            authored_on: t.authored_on.as_ref().and_then(When::of),
             code: t.code.as_ref().map(concept),
             due: start(t.execution_period.as_ref())
                 .or_else(|| start(restriction))
@@ -219,7 +220,8 @@ mod tests {
             [Some("29463-7"), Some("3141-9"), Some("27113001"), Some("body-weight")]
         );
         assert_eq!(weight.code[2].system.as_deref(), Some("http://snomed.info/sct"));
-        assert_eq!(weight.at, None, "a bare date is no instant");
+        // effectiveDateTime "2016-03-28": a day, placed in the wards' zone by the mapping
+        assert_eq!(weight.at, chrono::NaiveDate::from_ymd_opt(2016, 3, 28).map(When::Day));
         assert_eq!(weight.encounter.as_deref(), Some("Encounter/example"));
         assert_eq!(weight.subject.as_deref(), Some("Patient/example"));
         assert_eq!(
@@ -253,8 +255,9 @@ mod tests {
         assert_eq!(t.r#for.as_deref(), value["for"]["reference"].as_str());
         let start: Option<DateTime<Utc>> = value["executionPeriod"]["start"].as_str().and_then(|s| s.parse().ok());
         assert!(start.is_some(), "the example has an execution period");
-        assert_eq!(t.due, start);
-        assert_eq!(t.authored_on, value["authoredOn"].as_str().and_then(|s| s.parse().ok()));
+        assert_eq!(t.due.and_then(When::instant), start);
+        let authored: Option<DateTime<Utc>> = value["authoredOn"].as_str().and_then(|s| s.parse().ok());
+        assert_eq!(t.authored_on.and_then(When::instant), authored);
         assert_eq!(t.code.as_deref().map(<[Code]>::len), Some(0), "a code with text only");
         assert_eq!(t.performer_types[0][0].code.as_deref(), Some("performer"));
     }

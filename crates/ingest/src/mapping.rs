@@ -6,13 +6,16 @@
 //! `physicalType`, to a ward. Placement ids are the FHIR **Location ids** of
 //! the ward, team (or `room_teams`) and bed: stable, free of free text, and
 //! what the weights and screens key on. The specialty is the first mapped
-//! coding of `Encounter.serviceType`, else of `Encounter.type`; the stay is
+//! coding of `Encounter.serviceType` (never `Encounter.type`, which is the
+//! kind of encounter, not a specialty); the stay is
 //! *outlying* when its specialty is known, the ward's specialties are known
 //! (`ward_specialties`, else the ward `Location.type` codings) and it is not
 //! among them.
 //!
 //! Clinical resources join a snapshot through their `encounter` reference, or
-//! when they have none through their patient's in-progress stay. Only
+//! when they have none through their patient's in-progress stay. An active
+//! `Condition` joins its patient's in-progress stay whatever stay it was
+//! recorded in (earlier diagnoses count). Only
 //! resources at or before `as_of` count where a time applies. From `Patient`
 //! only the sex and the birth **year** are taken; the Patient id becomes a
 //! keyed pseudonym. Nothing else of a person — names, identifiers,
@@ -38,6 +41,7 @@ use careload_scoring::snapshot::{
     News2Observation, Norton, NortonActivity, Order, Placement, Route, Sex, Snapshot, VitalSigns,
 };
 use chrono::{DateTime, Days, Duration, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use fhir_sdk::Date;
 use fhir_sdk::r4b::resources::{Encounter, MedicationRequest, ServiceRequestOccurrence};
 use fhir_sdk::r4b::types::{CodeableConcept, Period, Reference};
@@ -47,7 +51,7 @@ use crate::config::{LocationLevel, Mapping, ObservationKind};
 use crate::facts::{FactValue, ObservationFacts, TaskFacts};
 use crate::pseudonym::PseudonymKey;
 use crate::read::{Resources, Skip};
-use crate::time::date_time;
+use crate::time::{When, date_time_in};
 
 /// Hours of history a snapshot keeps before its time (see the module documentation).
 pub const HISTORY_HOURS: i64 = 24;
@@ -67,6 +71,12 @@ pub struct MapReport {
     /// Resources used, but with a part that could not be (an unknown route
     /// counted as `other`, a missing Patient), with the reason.
     pub incomplete: Vec<Skip>,
+    /// Stays that no Observation at all refers to (by encounter, or by
+    /// patient when it names no encounter) while other stays have some: a
+    /// sign that the server did not return them (a search the server reads
+    /// differently, a feed that stopped), not that nothing was charted.
+    /// Zero when no stay has an Observation (a source without any).
+    pub stays_without_observations: usize,
 }
 
 impl MapReport {
@@ -135,12 +145,19 @@ fn has_code(cc: Option<&CodeableConcept>, system: &str, code: &str) -> bool {
     })
 }
 
-fn period_start(p: Option<&Period>) -> Option<DateTime<Utc>> {
-    p?.start.as_ref().and_then(date_time)
+/// A period's start; a date without a time is the start of that day in `tz`.
+fn period_start(p: Option<&Period>, tz: Tz) -> Option<DateTime<Utc>> {
+    p?.start.as_ref().and_then(|d| date_time_in(d, tz))
 }
 
-fn period_end(p: Option<&Period>) -> Option<DateTime<Utc>> {
-    p?.end.as_ref().and_then(date_time)
+/// A period's end; a date without a time ends with that day in `tz` (the
+/// start of the next).
+fn period_end(p: Option<&Period>, tz: Tz) -> Option<DateTime<Utc>> {
+    let end = p?.end.as_ref()?;
+    match When::of(end)? {
+        When::At(t) => Some(t),
+        When::Day(day) => Some(When::Day(day.succ_opt().unwrap_or(day)).start(tz)),
+    }
 }
 
 /// The snapshots of every in-progress inpatient stay on a ward at `as_of`, and a report.
@@ -160,6 +177,7 @@ pub fn map(
         by_patient: HashMap::new(),
         vitals: HashMap::new(),
         norton_totals: HashMap::new(),
+        observed: Vec::new(),
     };
     for (id, e) in &resources.encounters {
         m.encounter(id, e, key);
@@ -204,6 +222,8 @@ struct Mapper<'a> {
     vitals: HashMap<(usize, DateTime<Utc>), VitalSet>,
     /// (snapshot, time) → Norton total
     norton_totals: HashMap<(usize, DateTime<Utc>), u8>,
+    /// Per snapshot: whether any Observation refers to its stay.
+    observed: Vec<bool>,
 }
 
 /// Ward, team, room and bed found up a Location chain.
@@ -225,7 +245,8 @@ impl<'a> Mapper<'a> {
         if e.status.as_ref() != "in-progress" {
             return self.report.out_of_scope(TY, "not in progress");
         }
-        let Some(admitted_at) = period_start(e.period.as_ref()) else {
+        let tz = self.cfg.time_zone;
+        let Some(admitted_at) = period_start(e.period.as_ref(), tz) else {
             return self.report.skip(TY, id, "in-progress stay without period.start");
         };
         if admitted_at > self.as_of {
@@ -244,7 +265,7 @@ impl<'a> Mapper<'a> {
                     .as_ref()
                     .is_none_or(|s| matches!(s.as_ref(), "active" | "reserved"))
             })
-            .filter(|l| period_end(l.period.as_ref()).is_none_or(|end| end > self.as_of))
+            .filter(|l| period_end(l.period.as_ref(), tz).is_none_or(|end| end > self.as_of))
             .filter_map(|l| reference_id(Some(&l.location), "Location"))
             .collect();
         let Some(location_id) = current.last() else {
@@ -271,12 +292,10 @@ impl<'a> Mapper<'a> {
             .flatten()
             .find_map(|r| self.cfg.room_teams.get(r).cloned())
         });
-        let specialty = self.cfg.specialties.concept(e.service_type.as_ref()).or_else(|| {
-            e.r#type
-                .iter()
-                .flatten()
-                .find_map(|t| self.cfg.specialties.concept(Some(t)))
-        });
+        // only serviceType says the specialty: `Encounter.type` is the kind of
+        // encounter ("Inpatient stay"), and taken as a specialty it made
+        // stays outliers on their own ward
+        let specialty = self.cfg.specialties.concept(e.service_type.as_ref());
         let ward_specialties: Vec<String> = match self.cfg.ward_specialties.get(&ward) {
             Some(list) => list.clone(),
             None => self
@@ -334,6 +353,7 @@ impl<'a> Mapper<'a> {
         }
         self.by_encounter.insert(id, self.snapshots.len());
         self.snapshots.push(snapshot);
+        self.observed.push(false);
         self.report.mapped(TY);
     }
 
@@ -401,7 +421,8 @@ impl<'a> Mapper<'a> {
             "cancelled" | "rejected" | "failed" | "entered-in-error" => ActivityStatus::Cancelled,
             _ => return self.report.out_of_scope(TY, "draft or on hold"),
         };
-        if t.authored_on.is_some_and(|a| a > self.as_of) {
+        let tz = self.cfg.time_zone;
+        if t.authored_on.is_some_and(|a| a.start(tz) > self.as_of) {
             return self.report.out_of_scope(TY, "authored after the snapshot time");
         }
         if status != ActivityStatus::Open
@@ -423,7 +444,7 @@ impl<'a> Mapper<'a> {
         if let Some(s) = self.snapshots.get_mut(idx) {
             s.activities.push(Activity {
                 code: code.into(),
-                due: t.due,
+                due: t.due.map(|d| d.start(tz)),
                 status,
                 profession,
                 source: Some(format!("Task/{id}")),
@@ -439,7 +460,7 @@ impl<'a> Mapper<'a> {
         }
         if r.authored_on
             .as_ref()
-            .and_then(date_time)
+            .and_then(|d| date_time_in(d, self.cfg.time_zone))
             .is_some_and(|a| a > self.as_of)
         {
             return self.report.out_of_scope(TY, "authored after the snapshot time");
@@ -555,6 +576,9 @@ impl<'a> Mapper<'a> {
 
     fn observation(&mut self, id: &'a str, o: &'a ObservationFacts) {
         const TY: &str = "Observation";
+        if let Ok(i) = self.target_text(o.encounter.as_deref(), o.subject.as_deref()) {
+            self.observed[i] = true;
+        }
         if matches!(&*o.status, "entered-in-error" | "cancelled" | "registered") {
             return self
                 .report
@@ -563,7 +587,7 @@ impl<'a> Mapper<'a> {
         let Some(kind) = self.cfg.observations.codes(&o.code) else {
             return self.report.out_of_scope(TY, "a code careload does not use");
         };
-        let Some(at) = o.at else {
+        let Some(at) = o.at.map(|w| w.start(self.cfg.time_zone)) else {
             return self.report.skip(TY, id, "no effective time");
         };
         if at > self.as_of {
@@ -737,12 +761,13 @@ impl<'a> Mapper<'a> {
 
     fn service_request(&mut self, id: &'a str, r: &'a fhir_sdk::r4b::resources::ServiceRequest) {
         const TY: &str = "ServiceRequest";
+        let tz = self.cfg.time_zone;
         if r.status.as_ref() != "active" {
             return self.report.out_of_scope(TY, "not active");
         }
         if r.authored_on
             .as_ref()
-            .and_then(date_time)
+            .and_then(|d| date_time_in(d, self.cfg.time_zone))
             .is_some_and(|a| a > self.as_of)
         {
             return self.report.out_of_scope(TY, "authored after the snapshot time");
@@ -762,9 +787,11 @@ impl<'a> Mapper<'a> {
                 .skip(TY, id, "no mapped order category (see `order_categories`)");
         };
         let due = match r.occurrence.as_ref() {
-            Some(ServiceRequestOccurrence::DateTime(d)) => date_time(d),
-            Some(ServiceRequestOccurrence::Period(p)) => period_start(Some(p)),
-            Some(ServiceRequestOccurrence::Timing(t)) => t.event.iter().flatten().filter_map(date_time).min(),
+            Some(ServiceRequestOccurrence::DateTime(d)) => date_time_in(d, tz),
+            Some(ServiceRequestOccurrence::Period(p)) => period_start(Some(p), tz),
+            Some(ServiceRequestOccurrence::Timing(t)) => {
+                t.event.iter().flatten().filter_map(|d| date_time_in(d, tz)).min()
+            }
             _ => None,
         };
         self.push(idx, |s| {
@@ -782,7 +809,7 @@ impl<'a> Mapper<'a> {
         if c.status.as_ref() != "active" {
             return self.report.out_of_scope(TY, "not active");
         }
-        if period_start(c.period.as_ref()).is_some_and(|s| s > self.as_of) {
+        if period_start(c.period.as_ref(), self.cfg.time_zone).is_some_and(|s| s > self.as_of) {
             return self.report.out_of_scope(TY, "starts after the snapshot time");
         }
         let idx = match self.target(c.encounter.as_ref(), Some(&c.subject)) {
@@ -827,13 +854,19 @@ impl<'a> Mapper<'a> {
         }
         if c.recorded_date
             .as_ref()
-            .and_then(date_time)
+            .and_then(|d| date_time_in(d, self.cfg.time_zone))
             .is_some_and(|r| r > self.as_of)
         {
             return self.report.out_of_scope(TY, "recorded after the snapshot time");
         }
+        // a diagnosis is the patient's: one recorded during an earlier stay
+        // (real records always name that stay) counts for the current one
         let idx = match self.target(c.encounter.as_ref(), Some(&c.subject)) {
             Ok(i) => i,
+            Err(_) if c.encounter.is_some() => match self.target(None, Some(&c.subject)) {
+                Ok(i) => i,
+                Err(reason) => return self.report.skip(TY, id, reason),
+            },
             Err(reason) => return self.report.skip(TY, id, reason),
         };
         let Some(code) = self.cfg.diagnoses.concept(c.code.as_ref()) else {
@@ -876,6 +909,17 @@ impl<'a> Mapper<'a> {
             }
         }
         self.report.snapshots = self.snapshots.len();
+        let without = self.observed.iter().filter(|o| !**o).count();
+        if without < self.observed.len() {
+            self.report.stays_without_observations = without;
+            if without > 0 {
+                tracing::info!(
+                    stays = without,
+                    of = self.observed.len(),
+                    "stays without any Observation while others have some: check that the FHIR server returns them"
+                );
+            }
+        }
         (self.snapshots, self.report)
     }
 }

@@ -29,6 +29,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::facts::{Concept, FactValue, ObservationFacts};
 use crate::mapping::HISTORY_HOURS;
 use crate::read::Resources;
+use crate::time::When;
 
 /// How many held resources [`Resources::prune_history`] dropped, by type.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -68,14 +69,20 @@ impl Resources {
         let cut = as_of - Duration::hours(HISTORY_HOURS);
         let mut latest: HashMap<(Option<&str>, &Concept), DateTime<Utc>> = HashMap::new();
         for o in self.observations.values() {
-            if let Some(at) = o.at.filter(|at| *at <= cut && usable(o)) {
+            // a day without a time is never pruned: its instant depends on the wards' zone
+            if let Some(at) = o.at.and_then(When::instant).filter(|at| *at <= cut && usable(o)) {
                 latest.entry(key(o)).and_modify(|l| *l = (*l).max(at)).or_insert(at);
             }
         }
         let superseded: Vec<String> = self
             .observations
             .iter()
-            .filter(|(_, o)| usable(o) && o.at.is_some_and(|at| latest.get(&key(o)).is_some_and(|l| at < *l)))
+            .filter(|(_, o)| {
+                usable(o)
+                    && o.at
+                        .and_then(When::instant)
+                        .is_some_and(|at| latest.get(&key(o)).is_some_and(|l| at < *l))
+            })
             .map(|(id, _)| id.clone())
             .collect();
         drop(latest);

@@ -436,3 +436,145 @@ fn bad_input_is_counted_and_skipped_and_the_rest_mapped() {
             .any(|s| s.reference() == "MedicationRequest/m-odd" && s.reason.contains("999999"))
     );
 }
+
+// ---- record shapes real servers and real records carry (issue 22) ----------
+
+/// A finished earlier stay of the same patient, as real records keep it.
+fn earlier_stay() -> Value {
+    json!({"resourceType": "Encounter", "id": "enc-0", "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "subject": {"reference": "Patient/pat-1"},
+        "period": {"start": "2025-03-01T10:00:00Z", "end": "2025-03-09T12:00:00Z"}})
+}
+
+#[test]
+fn a_diagnosis_recorded_during_an_earlier_stay_counts_for_the_current_one() {
+    let clinical = |status: &str| json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": status}]});
+    let dx = |id: &str, code: &str, status: &str, encounter: &str| {
+        json!({"resourceType": "Condition", "id": id, "clinicalStatus": clinical(status),
+            "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": code}]},
+            "subject": {"reference": "Patient/pat-1"}, "encounter": {"reference": encounter},
+            "recordedDate": "2025-03-02"})
+    };
+    let (s, report, rr) = run(vec![
+        earlier_stay(),
+        dx("c-prior", "F32.1", "active", "Encounter/enc-0"),
+        dx("c-relapse", "F10.2", "relapse", "Encounter/enc-0"),
+        dx("c-resolved", "J18.9", "resolved", "Encounter/enc-0"),
+        // recorded on a stay the server did not return at all
+        dx("c-elsewhere", "I48.9", "recurrence", "Encounter/enc-unknown"),
+        dx("c-now", "I50.9", "active", "Encounter/enc-1"),
+    ]);
+    assert!(rr.skipped.is_empty(), "{:?}", rr.skipped);
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(s.len(), 1, "the finished stay makes no snapshot");
+    let mut dx: Vec<&str> = s[0].diagnoses.iter().map(|d| d.code.as_str()).collect();
+    dx.sort_unstable();
+    assert_eq!(dx, ["F10.2", "F32.1", "I48.9", "I50.9"]);
+}
+
+#[test]
+fn date_only_times_are_the_start_of_the_local_day_and_never_drop_the_stay() {
+    let mut resources = base("394802001");
+    // an admission known to the day only
+    resources[5]["period"] = json!({"start": "2026-11-22"});
+    let (s, report, _) = run_with(
+        resources,
+        vec![
+            obs(
+                "o-norton",
+                &format!("{L}/observation"),
+                "norton-physical-activity",
+                json!({"effectiveDateTime": "2026-11-23", "valueInteger": 2}),
+            ),
+            json!({"resourceType": "Task", "id": "t-day", "status": "requested", "intent": "order",
+                "code": {"coding": [{"system": format!("{L}/nursing-activity"), "code": "shower"}]},
+                "for": {"reference": "Patient/pat-1"}, "encounter": {"reference": "Encounter/enc-1"},
+                "executionPeriod": {"start": "2026-11-23"}, "authoredOn": "2026-11-22"}),
+            json!({"resourceType": "ServiceRequest", "id": "sr-day", "status": "active", "intent": "order",
+                "category": [{"coding": [{"system": format!("{L}/order-category"), "code": "lab-sample"}]}],
+                "subject": {"reference": "Patient/pat-1"}, "encounter": {"reference": "Encounter/enc-1"},
+                "occurrenceDateTime": "2026-11-24", "authoredOn": "2026-11-23"}),
+        ],
+    );
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(s.len(), 1, "{report:?}");
+    let s = &s[0];
+    // Europe/Stockholm, winter: local midnight is 23:00 UTC the day before
+    let midnight = |d: u32| Utc.with_ymd_and_hms(2026, 11, d, 23, 0, 0).unwrap();
+    assert_eq!(s.admitted_at, midnight(21));
+    let norton = s.norton.as_ref().expect("the date-only Norton is read");
+    assert_eq!(norton.activity, NortonActivity::Wheelchair);
+    assert_eq!(norton.assessed_at, midnight(22));
+    assert_eq!(s.activities.len(), 1);
+    assert_eq!(s.activities[0].due, Some(midnight(22)));
+    assert_eq!(s.orders[0].due, Some(midnight(23)));
+}
+
+#[test]
+fn encounter_type_is_not_a_specialty() {
+    // Synthea's stays carry `type` "Inpatient stay" (SNOMED 183452005) and no serviceType
+    let mut resources = base("394802001");
+    let enc = &mut resources[5];
+    enc.as_object_mut().unwrap().remove("serviceType");
+    enc["type"] = json!([{"coding": [{"system": SCT, "code": "183452005", "display": "Inpatient stay"}]}]);
+    let (s, _, _) = run_with(resources, vec![]);
+    assert_eq!(s[0].specialty, None);
+    assert!(!s[0].outlying, "a stay whose specialty is unknown is no outlier");
+}
+
+#[test]
+fn real_records_vital_sign_codes_are_read() {
+    // Synthea: oral temperature 8331-1 and the BP panel 55284-4 with its components
+    let s = one(vec![
+        obs(
+            "o-temp",
+            LOINC,
+            "8331-1",
+            json!({"valueQuantity": {"value": 38.4, "unit": "Cel", "system": "http://unitsofmeasure.org", "code": "Cel"}}),
+        ),
+        obs(
+            "o-bp",
+            LOINC,
+            "55284-4",
+            json!({"component": [
+                {"code": {"coding": [{"system": LOINC, "code": "8462-4"}]}, "valueQuantity": {"value": 70, "code": "mm[Hg]"}},
+                {"code": {"coding": [{"system": LOINC, "code": "8480-6"}]}, "valueQuantity": {"value": 96, "code": "mm[Hg]"}}]}),
+        ),
+        obs(
+            "o-rr",
+            LOINC,
+            "9279-1",
+            json!({"valueQuantity": {"value": 22, "code": "/min"}}),
+        ),
+    ]);
+    assert_eq!(s.vitals.len(), 1, "one set at one time");
+    let v = &s.vitals[0].vitals;
+    assert_eq!(v.temperature, Some(38.4));
+    assert_eq!(v.systolic_bp, Some(96));
+    assert_eq!(v.respiration_rate, Some(22));
+}
+
+#[test]
+fn stays_without_any_observation_are_counted_when_others_have_some() {
+    let mut resources = base("394802001");
+    resources.push(json!({"resourceType": "Patient", "id": "pat-2", "gender": "male", "birthDate": "1950"}));
+    resources.push(
+        json!({"resourceType": "Encounter", "id": "enc-2", "status": "in-progress",
+        "class": {"code": "IMP"}, "subject": {"reference": "Patient/pat-2"},
+        "period": {"start": "2026-11-22T08:00:00Z"},
+        "location": [{"location": {"reference": "Location/w1-r1-b1"}, "status": "active"}]}),
+    );
+    let (s, report, _) = run_with(resources.clone(), vec![]);
+    assert_eq!(s.len(), 2);
+    assert_eq!(
+        report.stays_without_observations, 0,
+        "no stay has any: nothing to compare"
+    );
+    let (_, report, _) = run_with(
+        resources,
+        vec![obs("o-rr", LOINC, "9279-1", json!({"valueInteger": 18}))],
+    );
+    assert_eq!(report.stays_without_observations, 1);
+}
