@@ -425,6 +425,10 @@ pub(crate) struct ScoreArgs {
     /// With --fhir-url: the environment variable holding a bearer token for the server (the token is never printed).
     #[arg(long, value_name = "VAR", requires = "fhir_url")]
     pub(crate) token_env: Option<String>,
+    /// With --fhir-url: read only this ward (a Location id; repeat for several), as `source.wards` does:
+    /// the stays are searched by every Location under the ward.
+    #[arg(long = "ward", value_name = "ID", requires = "fhir_url")]
+    pub(crate) wards: Vec<String>,
     /// With --fhir or --fhir-url: a region's code mapping (TOML, every key optional; see crates/ingest/README.md).
     #[arg(long, value_name = "FILE", requires = "fhir_input")]
     pub(crate) mapping: Option<PathBuf>,
@@ -436,6 +440,7 @@ pub(crate) struct ScoreArgs {
     pub(crate) weights: Option<PathBuf>,
     /// Start of the window (RFC 3339, e.g. 2026-11-23T09:00:00Z); by default each snapshot's own time.
     /// With --fhir also the snapshot time; by default the latest meta.lastUpdated in the input, else now.
+    /// With --fhir-url also the snapshot time; by default the server's own time when it answered.
     #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
     pub(crate) at: Option<DateTime<Utc>>,
     /// Length of the window in hours (at most a week).

@@ -169,6 +169,26 @@ pub const ENV_KEYS: &[EnvKey] = &[
         },
     },
     EnvKey {
+        name: "CARELOAD_SOURCE_TRUSTED_ORIGINS",
+        key: "source.trusted_origins",
+        default: "",
+        doc: "Comma-separated origins besides the base URL's that next links may lead to with the token",
+        apply: |c, v| {
+            c.source.trusted_origins = list(v);
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_SINCE_MARGIN_SECS",
+        key: "source.since_margin_secs",
+        default: "300",
+        doc: "Incremental fetches start this many seconds before the FHIR server's own time at the previous fetch",
+        apply: |c, v| {
+            c.source.since_margin_secs = parse(v, "a whole number")?;
+            Ok(())
+        },
+    },
+    EnvKey {
         name: "CARELOAD_SOURCE_MAPPING",
         key: "source.mapping",
         default: "",

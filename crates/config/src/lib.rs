@@ -145,6 +145,12 @@ pub struct SourceConfig {
     pub max_retries: u32,
     /// Searches in flight at once.
     pub concurrency: usize,
+    /// Origins besides `url`'s that `next` links may lead to with the token
+    /// (a proxy, another host name of the same server), as `scheme://host[:port]`.
+    pub trusted_origins: Vec<String>,
+    /// How far before the FHIR server's own time at the start of a fetch the
+    /// next incremental fetch begins, seconds.
+    pub since_margin_secs: u64,
     /// A region's code mapping (TOML); none = the built-in defaults.
     pub mapping: Option<PathBuf>,
     /// Name of the environment variable holding the pseudonym key.
@@ -188,6 +194,8 @@ impl Default for SourceConfig {
             run_deadline_secs: 600,
             max_retries: 4,
             concurrency: 4,
+            trusted_origins: Vec::new(),
+            since_margin_secs: 300,
             mapping: None,
             pseudonym_key_env: "CARELOAD_PSEUDONYM_KEY".into(),
             bulk_level: "system".into(),
@@ -669,6 +677,19 @@ impl SourceConfig {
                     ca.display()
                 ),
             ));
+        }
+        for origin in &self.trusted_origins {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            if rest.is_none_or(|r| r.trim_end_matches('/').is_empty() || r.trim_end_matches('/').contains('/')) {
+                return Err(invalid(
+                    "source.trusted_origins",
+                    &format!(
+                        "{origin:?} is not an origin; write scheme://host[:port], e.g. https://fhir-proxy.example:8443"
+                    ),
+                ));
+            }
         }
         Ok(())
     }

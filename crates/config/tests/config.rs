@@ -178,6 +178,18 @@ fn bulk_smart_tls_and_cron_keys_are_checked_with_their_key_named() {
         "{e}"
     );
 
+    load(&format!(
+        "{ok}trusted_origins = [\"https://fhir-proxy.example:8443\"]\n"
+    ))
+    .unwrap();
+    let e = load(&format!("{ok}trusted_origins = [\"fhir-proxy.example/r4\"]\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("source.trusted_origins") && e.contains("scheme://host"),
+        "{e}"
+    );
+
     load("[schedule]\ncron = \"*/15 6-22 * * *\"\n").unwrap();
     let e = load("[schedule]\ncron = \"0 5 * * * *\"\n").unwrap_err().to_string();
     assert!(e.contains("schedule.cron") && e.contains("6 fields"), "{e}");

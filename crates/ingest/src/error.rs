@@ -89,7 +89,8 @@ pub enum Error {
         url: String,
         /// The HTTP status.
         status: u16,
-        /// The `OperationOutcome`'s diagnostics, when the body had any.
+        /// The `OperationOutcome`'s reasons (`details.text`, the codings'
+        /// displays, `diagnostics`), when the body had any.
         diagnostics: Option<String>,
     },
     /// A response that is not FHIR JSON (HTML, wrong content type, invalid JSON, not a Bundle).
@@ -111,9 +112,10 @@ pub enum Error {
     /// TLS cannot be set up (an extra CA file that cannot be read or holds no certificate).
     #[error("TLS: {0}")]
     Tls(String),
-    /// A Bundle `next` link that leaves the server's origin.
+    /// A Bundle `next` link to an origin that is neither the server's nor
+    /// trusted, while there is a token to send.
     #[error(
-        "GET {url} gave a next link to another origin ({next}); refused, so that the token never leaves the FHIR server"
+        "GET {url} gave a next link to another origin ({next}); refused, so that the token never leaves the FHIR server: if that origin is the same server (a proxy, another host name), list it in source.trusted_origins"
     )]
     ForeignLink {
         /// The page holding the link.

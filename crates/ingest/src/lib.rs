@@ -38,3 +38,4 @@ pub use read::{ReadReport, Resources, Skip, read_path};
 pub use source::auth::SmartConfig;
 pub use source::bulk::{BulkConfig, BulkLevel, BulkReport, apply_bulk_changes, bulk_fetch};
 pub use source::rest::{FetchReport, FhirClient, RestConfig, apply_changes, fetch, fetch_changes};
+pub use time::When;

@@ -86,8 +86,10 @@ async fn fetch_equals_ndjson_paged_or_not_and_since_reads_changes() {
     assert_eq!(report.read.total_read(), full.len());
 
     // small pages, one ward at a time, little concurrency: the same snapshots
-    let wards: Vec<String> = full.locations.keys().filter(|id| !id.contains('-')).cloned().collect();
+    let mut wards: Vec<String> = full.locations.keys().filter(|id| !id.contains('-')).cloned().collect();
     assert!(wards.len() >= 4, "{wards:?}");
+    // a ward the server does not have: no stay, reported
+    wards.push("w-nowhere".to_owned());
     let small = RestConfig {
         page_size: 37,
         batch_size: 7,
@@ -97,6 +99,10 @@ async fn fetch_equals_ndjson_paged_or_not_and_since_reads_changes() {
     };
     let (paged, paged_report) = fetch(&FhirClient::new(&small).unwrap(), &small, None).await.unwrap();
     assert_eq!(snapshots(&paged, as_of), expected);
+    assert_eq!(paged_report.empty_wards, ["w-nowhere"]);
+    assert!(report.empty_wards.is_empty());
+    // the server's clock: the Bundles' meta.lastUpdated, the simulated present
+    assert_eq!(report.server_time, Some(as_of));
     assert!(
         paged_report.pages > report.pages * 3,
         "{} vs {}",
@@ -341,17 +347,25 @@ async fn each_fault_has_its_documented_outcome() {
             },
         ),
         (
-            "a next link to another origin",
+            "400 with the reason in details.text, as HAPI and Medplum put it",
             |_, _| {
                 Box::pin(async {
-                    let page = json!({"resourceType": "Bundle", "type": "searchset",
-                        "link": [{"relation": "next", "url": "http://elsewhere.example/fhir/Location?_page=2"}]});
-                    reply(200, FHIR, page.to_string(), &[])
+                    let outcome = json!({"resourceType": "OperationOutcome", "issue": [{
+                        "severity": "error", "code": "invalid",
+                        "details": {"text": "Unknown search parameter: nonsense",
+                            "coding": [{"system": "http://example.org/codes", "code": "SP-1", "display": "Bad search"}]}}]});
+                    reply(400, FHIR, outcome.to_string(), &[])
                 })
             },
             Expect::Err {
-                kind: |e| matches!(e, Error::ForeignLink { .. }),
-                needles: &["127.0.0.1", "/fhir/", "elsewhere.example"],
+                kind: |e| matches!(e, Error::Status { status: 400, .. }),
+                needles: &[
+                    "127.0.0.1",
+                    "/fhir/",
+                    "400",
+                    "Unknown search parameter: nonsense",
+                    "Bad search",
+                ],
                 requests: 1,
             },
         ),
@@ -529,4 +543,211 @@ async fn fetch_changes_reads_new_stays_in_full() {
     let mut merged = held;
     careload_ingest::Resources::merge(&mut merged, changed);
     assert_eq!(snapshots(&merged, sim.sim.now()), snapshots(&full, sim.sim.now()));
+}
+
+/// A next link to another origin: followed when careload has no token (a
+/// server behind a proxy that declares another base), refused with a token
+/// unless the origin is trusted, and the token goes to trusted origins only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_links_to_another_origin_are_followed_only_where_the_token_may_go() {
+    // B: the other origin, serving the second page of Locations and recording the token it got
+    let tokens = Arc::new(std::sync::Mutex::new(Vec::<Option<String>>::new()));
+    let b = {
+        let tokens = Arc::clone(&tokens);
+        axum::Router::new().fallback(move |req: Request| {
+            let tokens = Arc::clone(&tokens);
+            async move {
+                let auth = req
+                    .headers()
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                tokens.lock().unwrap().push(auth);
+                let page = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+                    {"resource": {"resourceType": "Location", "id": "w2", "status": "active"}}]});
+                reply(200, FHIR, page.to_string(), &[])
+            }
+        })
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b_origin = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, b).await;
+    });
+    // A: the base; its first Location page links to B (127.0.0.1 vs localhost: two origins)
+    let next = format!("{b_origin}/fhir/Location?_page=2");
+    let (base, _fake) = start_fake(move |_, uri| {
+        let next = next.clone();
+        Box::pin(async move {
+            if uri.starts_with("/fhir/Location") {
+                let page = json!({"resourceType": "Bundle", "type": "searchset",
+                    "link": [{"relation": "next", "url": next}],
+                    "entry": [{"resource": {"resourceType": "Location", "id": "w1", "status": "active"}}]});
+                reply(200, FHIR, page.to_string(), &[])
+            } else {
+                ok()
+            }
+        })
+    })
+    .await;
+
+    // no token: followed, nothing to leak
+    let config = RestConfig::new(&base);
+    let (got, _) = fetch(&FhirClient::new(&config).unwrap(), &config, None).await.unwrap();
+    assert_eq!(got.locations.keys().collect::<Vec<_>>(), ["w1", "w2"]);
+    assert_eq!(tokens.lock().unwrap().as_slice(), [None]);
+
+    // a token: refused, naming the setting that allows it. (The token is
+    // read from a variable every process has, so that no test sets one.)
+    let var = "PATH";
+    let token = std::env::var(var).unwrap().trim().to_owned();
+    let with_token = RestConfig {
+        token_env: Some(var.to_owned()),
+        ..RestConfig::new(&base)
+    };
+    let e = fetch(&FhirClient::new(&with_token).unwrap(), &with_token, None)
+        .await
+        .expect_err("refused");
+    assert!(matches!(e, Error::ForeignLink { .. }), "{e:?}");
+    assert!(e.to_string().contains("trusted_origins"), "{e}");
+    assert_eq!(tokens.lock().unwrap().len(), 1, "B was not asked");
+
+    // a token and B trusted: followed, with the token
+    let trusted = RestConfig {
+        trusted_origins: vec![b_origin.clone()],
+        ..with_token
+    };
+    let (got, _) = fetch(&FhirClient::new(&trusted).unwrap(), &trusted, None)
+        .await
+        .unwrap();
+    assert_eq!(got.locations.len(), 2);
+    assert_eq!(
+        tokens.lock().unwrap().last().cloned().flatten().as_deref(),
+        Some(&*format!("Bearer {token}"))
+    );
+}
+
+/// A fake server with its own clock (three hours behind careload's) that
+/// filters Observations by `_lastUpdated=ge`, and holds one stay.
+struct Clocked {
+    now: std::sync::Mutex<DateTime<Utc>>,
+    observations: std::sync::Mutex<Vec<(String, DateTime<Utc>)>>,
+    stamp_bundles: bool,
+}
+
+async fn start_clocked(stamp_bundles: bool) -> (String, Arc<Clocked>) {
+    let state = Arc::new(Clocked {
+        now: std::sync::Mutex::new(Utc::now() - chrono::Duration::hours(3)),
+        observations: std::sync::Mutex::new(Vec::new()),
+        stamp_bundles,
+    });
+    let app = {
+        let state = Arc::clone(&state);
+        axum::Router::new().fallback(move |req: Request| {
+            let state = Arc::clone(&state);
+            async move {
+                let uri = req.uri().clone();
+                let query: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+                    .into_owned()
+                    .collect();
+                let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+                let now = *state.now.lock().unwrap();
+                let entries: Vec<Value> = match uri.path() {
+                    "/fhir/Location" => vec![json!({"resourceType": "Location", "id": "w1",
+                        "physicalType": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "wa"}]}})],
+                    "/fhir/Encounter" => vec![
+                        json!({"resourceType": "Encounter", "id": "e1", "status": "in-progress",
+                            "class": {"code": "IMP"}, "subject": {"reference": "Patient/p1"},
+                            "period": {"start": "2026-11-20T08:00:00Z"},
+                            "location": [{"location": {"reference": "Location/w1"}, "status": "active"}]}),
+                        json!({"resourceType": "Patient", "id": "p1"}),
+                    ],
+                    "/fhir/Observation" => {
+                        assert_eq!(param("encounter").as_deref(), Some("Encounter/e1"), "typed: {uri}");
+                        let since: Option<DateTime<Utc>> = param("_lastUpdated")
+                            .and_then(|v| v.strip_prefix("ge").map(str::to_owned))
+                            .map(|v| v.parse().unwrap());
+                        state
+                            .observations
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .filter(|(_, at)| since.is_none_or(|s| *at >= s))
+                            .map(|(id, at)| {
+                                json!({"resourceType": "Observation", "id": id, "status": "final",
+                                    "meta": {"lastUpdated": at.to_rfc3339()},
+                                    "code": {"coding": [{"system": "http://loinc.org", "code": "9279-1"}]},
+                                    "subject": {"reference": "Patient/p1"}, "encounter": {"reference": "Encounter/e1"},
+                                    "effectiveDateTime": at.to_rfc3339(), "valueInteger": 18})
+                            })
+                            .collect()
+                    }
+                    _ => Vec::new(),
+                };
+                let mut bundle = json!({"resourceType": "Bundle", "type": "searchset",
+                    "entry": entries.into_iter().map(|r| json!({"resource": r})).collect::<Vec<_>>()});
+                if state.stamp_bundles {
+                    bundle["meta"] = json!({"lastUpdated": now.to_rfc3339()});
+                }
+                reply(200, FHIR, bundle.to_string(), &[])
+            }
+        })
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/fhir", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (base, state)
+}
+
+/// The next incremental fetch starts from the server's clock, less a margin:
+/// a write the server stamped before a fetch but committed after it (so the
+/// fetch did not see it, while it saw a later one) is read by the next.
+/// Bounding by the latest `meta.lastUpdated` seen lost it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_fetches_start_from_the_servers_clock_and_lose_no_late_commit() {
+    let (base, server) = start_clocked(true).await;
+    let config = RestConfig::new(&base);
+    let client = FhirClient::new(&config).unwrap();
+    let t = |secs: i64| *server.now.lock().unwrap() + chrono::Duration::seconds(secs);
+    let (t_seen, t_late) = (t(-10), t(-20));
+    server.observations.lock().unwrap().push(("seen".to_owned(), t_seen));
+    let (held, report) = fetch(&client, &config, None).await.unwrap();
+    assert_eq!(held.observations.len(), 1);
+    let server_time = *server.now.lock().unwrap();
+    assert_eq!(report.server_time, Some(server_time), "the Bundle's meta.lastUpdated");
+    assert_eq!(report.read.last_updated, Some(t_seen));
+    let since = report.next_since(None, config.since_margin).unwrap();
+    assert_eq!(since, server_time - chrono::Duration::minutes(5));
+
+    // a transaction that began before the fetch commits after it; the server moves on
+    server.observations.lock().unwrap().push(("late".to_owned(), t_late));
+    *server.now.lock().unwrap() = server_time + chrono::Duration::minutes(60);
+    let (changed, next) = careload_ingest::fetch_changes(&client, &config, since, &held)
+        .await
+        .unwrap();
+    assert!(changed.observations.contains_key("late"), "the late commit was lost");
+    // what the latest lastUpdated seen as the bound would have lost
+    let (by_latest, _) = careload_ingest::fetch_changes(&client, &config, t_seen, &held)
+        .await
+        .unwrap();
+    assert!(!by_latest.observations.contains_key("late"));
+    // and the bound moves on with the server's clock, never careload's
+    assert_eq!(
+        next.next_since(Some(since), config.since_margin),
+        Some(server_time + chrono::Duration::minutes(55))
+    );
+}
+
+/// Without a Bundle `meta.lastUpdated`, the HTTP `Date` header is the server's clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_bundle_stamp_the_date_header_is_the_servers_clock() {
+    let (base, _server) = start_clocked(false).await;
+    let config = RestConfig::new(&base);
+    let before = Utc::now() - chrono::Duration::seconds(2);
+    let (_, report) = fetch(&FhirClient::new(&config).unwrap(), &config, None).await.unwrap();
+    // axum writes Date from the machine's clock (this fake's own clock is only in its data)
+    let date = report.server_time.expect("a Date header");
+    assert!(date >= before && date <= Utc::now(), "{date}");
 }

@@ -247,7 +247,7 @@ pub async fn ingest_bench(bench: &IngestBench) -> Result<BenchReport> {
         phases.fetch_ms = ms(t.elapsed());
         phases.parse_ms = ms(fetched.parse);
         let resources_fetched = fresh.len();
-        since = since.max(fetched.read.last_updated);
+        since = fetched.next_since(since, rest.config.since_margin);
         let t = Instant::now();
         if i == 0 {
             held = fresh;

@@ -578,7 +578,7 @@ impl Runner {
                 .insert("sim_advance_ms".into(), advance_started.elapsed().as_millis() as u64);
         }
         let fetch_started = Instant::now();
-        let (fresh, read) = self.fetch(full, report).await.map_err(|e| e.to_string())?;
+        let (fresh, read, next_since) = self.fetch(full, report).await.map_err(|e| e.to_string())?;
         if let (Source::Sim(sim), Some(next)) = (&self.source, advance_after_fetch) {
             // this hour is fetched: the hospital may move on meanwhile
             let sim = sim.sim.clone();
@@ -591,7 +591,7 @@ impl Runner {
             report.counts.insert(ty.clone(), *n as u64);
         }
         report.skipped = read.skipped.len() as u64;
-        let since = self.held.since.max(read.last_updated);
+        let since = next_since.or(self.held.since.max(read.last_updated));
         if full {
             self.held.resources = fresh;
         } else if matches!(self.source, Source::Bulk(_)) {
@@ -642,6 +642,10 @@ impl Runner {
         report
             .counts
             .insert("incomplete".into(), mapped.incomplete.len() as u64);
+        report.counts.insert(
+            "stays_without_observations".into(),
+            mapped.stays_without_observations as u64,
+        );
         Ok(Scored {
             full,
             patients: scored,
@@ -649,16 +653,22 @@ impl Runner {
         })
     }
 
-    /// Fetches everything (`full`) or what changed since the held state.
-    async fn fetch(&self, full: bool, report: &mut RunReport) -> Result<(Resources, ReadReport)> {
+    /// Fetches everything (`full`) or what changed since the held state;
+    /// with a REST source also the next incremental fetch's `since`, from
+    /// the server's clock.
+    async fn fetch(
+        &self,
+        full: bool,
+        report: &mut RunReport,
+    ) -> Result<(Resources, ReadReport, Option<DateTime<Utc>>)> {
         report.counts.insert("full_fetch".into(), u64::from(full));
         let rest: &RestSource = match &self.source {
             Source::Files(path) => {
                 let path = path.clone();
-                let read = tokio::task::spawn_blocking(move || careload_ingest::read_path(&path))
+                let (resources, read) = tokio::task::spawn_blocking(move || careload_ingest::read_path(&path))
                     .await
                     .map_err(|e| Error::Task(e.to_string()))??;
-                return Ok(read);
+                return Ok((resources, read, None));
             }
             Source::Bulk(bulk) => {
                 // `_since` is the previous export's transactionTime
@@ -672,7 +682,7 @@ impl Runner {
                 report.counts.insert("bulk_files".into(), exported.files);
                 report.counts.insert("bulk_bytes".into(), exported.bytes);
                 report.counts.insert("bulk_errors".into(), exported.export_errors);
-                return Ok((resources, exported.read));
+                return Ok((resources, exported.read, None));
             }
             Source::Sim(sim) => &sim.rest,
             Source::Fhir(rest) => rest,
@@ -686,6 +696,10 @@ impl Runner {
         report.retries = fetched.retries;
         report.counts.insert("requests".into(), fetched.requests);
         report.counts.insert("pages".into(), fetched.pages);
-        Ok((resources, fetched.read))
+        report
+            .counts
+            .insert("empty_wards".into(), fetched.empty_wards.len() as u64);
+        let next_since = fetched.next_since(self.held.since, rest.config.since_margin);
+        Ok((resources, fetched.read, next_since))
     }
 }

@@ -189,6 +189,8 @@ pub fn rest_config(config: &Config) -> RestConfig {
             token_url: s.smart_token_url.clone(),
         }),
         ca_file: s.ca_file.clone(),
+        trusted_origins: s.trusted_origins.clone(),
+        since_margin: Duration::from_secs(s.since_margin_secs),
         ..RestConfig::default()
     }
 }

@@ -4,9 +4,11 @@
 //! read or fetched and mapped by `careload_ingest`), and sum them per team,
 //! ward and hospital.
 //!
-//! With `--fhir` or `--fhir-url` the snapshot time is `--at`, else the latest
+//! With `--fhir` the snapshot time is `--at`, else the latest
 //! `meta.lastUpdated` in the input (so that a file scores the same whenever
-//! it is scored), else now. The read and map reports (counts and every
+//! it is scored), else now; with `--fhir-url` it is `--at`, else the
+//! server's own time when it answered (a server stamps `meta.lastUpdated`
+//! with the time it stored a resource, not with clinical time). The read and map reports (counts and every
 //! skipped resource with its reason) go to standard error. Pseudonyms use the
 //! key in `--pseudonym-key-env` (default `CARELOAD_PSEUDONYM_KEY`); when that
 //! is unset a public development key is used and a warning says so.
@@ -52,11 +54,12 @@ pub(crate) fn run(args: &ScoreArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let snapshots = match (&args.snapshots, &args.fhir, &args.fhir_url) {
         (_, Some(fhir), _) => {
             let (resources, read) = careload_ingest::read_path(fhir)?;
-            map_fhir(args, &resources, &read, &fhir.display().to_string())?
+            map_fhir(args, &resources, &read, &fhir.display().to_string(), args.at)?
         }
         (_, None, Some(url)) => {
-            let (resources, read) = fetch_fhir(args, url)?;
-            map_fhir(args, &resources, &read, url)?
+            let (resources, report) = fetch_fhir(args, url)?;
+            let as_of = args.at.or(report.server_time);
+            map_fhir(args, &resources, &report.read, url, as_of)?
         }
         (Some(file), None, None) => read_snapshots(file)?,
         (None, None, None) => anyhow::bail!("give --snapshots FILE, --fhir PATH or --fhir-url URL"),
@@ -86,9 +89,10 @@ pub(crate) fn run(args: &ScoreArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 fn fetch_fhir(
     args: &ScoreArgs,
     url: &str,
-) -> anyhow::Result<(careload_ingest::Resources, careload_ingest::ReadReport)> {
+) -> anyhow::Result<(careload_ingest::Resources, careload_ingest::FetchReport)> {
     let config = careload_ingest::RestConfig {
         token_env: args.token_env.clone(),
+        wards: args.wards.clone(),
         ..careload_ingest::RestConfig::new(url)
     };
     let client = careload_ingest::FhirClient::new(&config)?;
@@ -111,16 +115,24 @@ fn fetch_fhir(
             .map(|t| format!(", clinical resources changed since {}", t.to_rfc3339()))
             .unwrap_or_default()
     )?;
-    Ok((resources, report.read))
+    for ward in &report.empty_wards {
+        writeln!(
+            std::io::stderr().lock(),
+            "  warning: no in-progress stay under ward Location/{ward}: check the ward id"
+        )?;
+    }
+    Ok((resources, report))
 }
 
-/// Maps FHIR R4 resources (read from `origin`) to snapshots; prints the read
-/// and map reports on standard error.
+/// Maps FHIR R4 resources (read from `origin`) to snapshots at `at` (else
+/// the latest `meta.lastUpdated` read, else now); prints the read and map
+/// reports on standard error.
 fn map_fhir(
     args: &ScoreArgs,
     resources: &careload_ingest::Resources,
     read: &careload_ingest::ReadReport,
     origin: &str,
+    at: Option<DateTime<Utc>>,
 ) -> anyhow::Result<Vec<Snapshot>> {
     let mut err = std::io::stderr().lock();
     let key = match careload_ingest::PseudonymKey::from_env(&args.pseudonym_key_env) {
@@ -134,7 +146,7 @@ fn map_fhir(
         }
         Err(e) => return Err(e.into()),
     };
-    let as_of = args.at.or(read.last_updated).unwrap_or_else(Utc::now);
+    let as_of = at.or(read.last_updated).unwrap_or_else(Utc::now);
     let mapping = match &args.mapping {
         Some(file) => {
             let text = std::fs::read_to_string(file)
@@ -174,6 +186,13 @@ fn map_fhir(
     )?;
     if !mapped.out_of_scope.is_empty() {
         writeln!(err, "  not in scope: {}", counts(&mapped.out_of_scope))?;
+    }
+    if mapped.stays_without_observations > 0 {
+        writeln!(
+            err,
+            "  warning: {} of {} stays have no Observation at all while others have some: check that the server returns them",
+            mapped.stays_without_observations, mapped.snapshots
+        )?;
     }
     for (what, list) in [
         ("skipped", &read.skipped),

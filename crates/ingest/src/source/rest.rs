@@ -5,21 +5,39 @@
 //!
 //! 1. every `Location` (the ward/team/room/bed tree), paged;
 //! 2. in-progress `Encounter`s with their patients
-//!    (`status=in-progress&_include=Encounter:patient`): one search per
-//!    configured ward (`location=Location/<ward>`, which the server resolves
-//!    down the `partOf` tree), or one hospital-wide search when no ward is
-//!    configured — the mapper then keeps the inpatient stays on wards;
+//!    (`status=in-progress&_include=Encounter:patient`): one hospital-wide
+//!    search when no ward is configured — the mapper then keeps the
+//!    inpatient stays on wards — or, per configured ward, searches by every
+//!    Location under it along `partOf` (`location=Location/w01,Location/w01-r01,…`,
+//!    from the tree read in step 1): a standard server matches `location` on
+//!    the Location named only, never on what lies below it. A configured ward
+//!    under which no stay is found is logged and reported
+//!    ([`FetchReport::empty_wards`]);
 //! 3. for those encounters, in batches of [`RestConfig::batch_size`]
-//!    comma-joined ids, `Task`, `MedicationRequest`, `Observation`,
-//!    `ServiceRequest` and `CarePlan` by `encounter=`, and `Condition` by
-//!    `patient=`; with `since`, each of these searches adds
-//!    `_lastUpdated=ge<since>` (`ge`, not `gt`: a change can be stamped with
-//!    exactly the instant of the previous snapshot). Locations, encounters and
-//!    patients are always read in full.
+//!    comma-joined **typed** references (`Encounter/e1,Encounter/e2`),
+//!    `Task`, `MedicationRequest`, `Observation`, `ServiceRequest` and
+//!    `CarePlan` by `encounter=`, and `Condition` by `patient=Patient/…`. A
+//!    standard server matches a bare id only where the parameter has one
+//!    target type; Observation's and ServiceRequest's `encounter` have two
+//!    (Encounter, EpisodeOfCare), so bare ids found nothing there. With
+//!    `since`, each of these searches adds `_lastUpdated=ge<since>` (`ge`,
+//!    not `gt`: a change can be stamped with exactly the instant of the
+//!    previous snapshot). Locations, encounters and patients are always read
+//!    in full.
+//!
+//! **The server's clock.** The next incremental `since` comes from the
+//! server ([`FetchReport::next_since`]): the search Bundle's
+//! `meta.lastUpdated`, else the HTTP `Date` header, of the fetch's first
+//! answer, less [`RestConfig::since_margin`]. careload's own clock never
+//! bounds what is asked for, so a skew between it and the EHR's loses
+//! nothing.
 //!
 //! Searches run with at most [`RestConfig::concurrency`] requests in flight;
-//! each follows `Bundle.link[relation=next]` to the end, on the same origin
-//! as the base URL only.
+//! each follows `Bundle.link[relation=next]` to the end. A `next` link to
+//! the base URL's origin or to one of [`RestConfig::trusted_origins`] is
+//! followed with the token; one to any other origin is followed only when
+//! there is no token (servers behind a proxy that declares another base),
+//! and refused otherwise.
 //!
 //! **Retries.** HTTP 429, 500, 502, 503 and 504, connection errors and
 //! timeouts are retried up to [`RestConfig::max_retries`] times, after
@@ -32,26 +50,28 @@
 //! (connect to last byte), and the whole run [`RestConfig::run_deadline`].
 //!
 //! **Not retried, an error naming the URL:** a 4xx other than 429 (with the
-//! `OperationOutcome`'s diagnostics), a body that is not JSON, a content type
-//! other than `application/fhir+json` or `application/json` (e.g. an HTML
-//! error page with 200), JSON that is not a Bundle, and a `next` link to
-//! another origin (refused so that the token never leaves the server).
+//! `OperationOutcome`'s reasons: `issue.details.text`, where HAPI and Medplum
+//! put them, the codings' displays and `diagnostics`), a body that is not
+//! JSON, a content type other than `application/fhir+json` or
+//! `application/json` (e.g. an HTML error page with 200), JSON that is not a
+//! Bundle, and a `next` link the token may not follow (above).
 //!
 //! **Token.** A static bearer token read from the environment variable named
 //! by [`RestConfig::token_env`], or a SMART Backend Services access token
 //! ([`RestConfig::smart`], module [`super::auth`]; a 401 renews it once); it
-//! is sent only to the base URL's origin, marked sensitive in the header,
-//! and redacted from `Debug`. URLs never hold it, so errors and logs can
-//! name them.
+//! is sent only to the base URL's origin and the trusted ones, marked
+//! sensitive in the header, and redacted from `Debug`. URLs never hold it,
+//! so errors and logs can name them.
 //!
 //! **TLS.** `https` base URLs use rustls (aws-lc-rs provider) with the
 //! platform's verifier and system roots, plus the certificates of
 //! [`RestConfig::ca_file`] (a hospital-internal CA) when given.
 
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -122,6 +142,19 @@ pub struct RestConfig {
     /// Extra CA certificates (a PEM file) trusted for https besides the
     /// system's roots, e.g. a hospital-internal CA.
     pub ca_file: Option<PathBuf>,
+    /// Origins besides the base URL's (`https://fhir-proxy.example:8443`)
+    /// that `next` links may lead to *with* the token: a server behind a
+    /// proxy or known by another host name. Without a token, `next` links
+    /// are followed to any origin; with one, a link to an origin not listed
+    /// here is refused, so that the token never goes where it was not meant
+    /// to.
+    pub trusted_origins: Vec<String>,
+    /// How far before the server's own time at the start of a fetch the next
+    /// incremental fetch begins (`_lastUpdated=ge<server time − margin>`):
+    /// covers writes the server stamped before the fetch but committed
+    /// after it. The bound is the server's clock, never careload's.
+    #[serde(with = "duration")]
+    pub since_margin: Duration,
 }
 
 impl Default for RestConfig {
@@ -140,6 +173,8 @@ impl Default for RestConfig {
             token_env: None,
             smart: None,
             ca_file: None,
+            trusted_origins: Vec::new(),
+            since_margin: Duration::from_secs(300),
         }
     }
 }
@@ -203,6 +238,8 @@ pub struct FhirClient {
     pub(crate) http: reqwest::Client,
     pub(crate) base: Url,
     pub(crate) auth: Auth,
+    /// Origins besides the base's that may receive the token ([`RestConfig::trusted_origins`]).
+    pub(crate) trusted: Vec<url::Origin>,
 }
 
 impl FhirClient {
@@ -256,7 +293,41 @@ impl FhirClient {
             .connect_timeout(config.request_timeout)
             .build()
             .map_err(|e| Error::RestConfig(format!("cannot build the HTTP client: {e}")))?;
-        Ok(FhirClient { http, base, auth })
+        let mut trusted = Vec::new();
+        for origin in &config.trusted_origins {
+            let url = Url::parse(origin.trim()).map_err(|e| {
+                Error::RestConfig(format!(
+                    "trusted origin {origin:?} is not a URL: {e}; write it as scheme://host[:port]"
+                ))
+            })?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(Error::RestConfig(format!(
+                    "trusted origin {origin}: scheme {:?} is not http or https",
+                    url.scheme()
+                )));
+            }
+            trusted.push(url.origin());
+        }
+        Ok(FhirClient {
+            http,
+            base,
+            auth,
+            trusted,
+        })
+    }
+
+    /// Whether the token may go to `url`: the base URL's origin, or one of
+    /// [`RestConfig::trusted_origins`].
+    pub(crate) fn may_send_token(&self, url: &Url) -> bool {
+        let origin = url.origin();
+        origin == self.base.origin() || self.trusted.contains(&origin)
+    }
+
+    /// Whether `next`, a page's link, may be followed: to the base's or a
+    /// trusted origin always; to any other only when there is no token to
+    /// send (nothing to leak), and only over http(s).
+    fn may_follow(&self, next: &Url) -> bool {
+        matches!(next.scheme(), "http" | "https") && (self.may_send_token(next) || matches!(self.auth, Auth::None))
     }
 
     /// The base URL.
@@ -320,6 +391,34 @@ pub struct FetchReport {
     /// Of `elapsed`, the time spent turning received JSON into typed
     /// resources (while other requests were in flight).
     pub parse: Duration,
+    /// The server's own time when it answered the fetch's first page: the
+    /// earliest search Bundle `meta.lastUpdated`, else the earliest HTTP
+    /// `Date` header. What [`FetchReport::next_since`] starts from.
+    pub server_time: Option<DateTime<Utc>>,
+    /// Configured wards (`wards`) under which no in-progress stay was found.
+    pub empty_wards: Vec<String>,
+}
+
+impl FetchReport {
+    /// The `since` of the next incremental fetch: the server's time at the
+    /// start of this one less `margin` (its clock, so that a skew between
+    /// careload's clock and the EHR's loses nothing, and the margin covers
+    /// writes stamped before the fetch but committed after it). Without a
+    /// server time (no `Date` header, no Bundle `meta.lastUpdated`), the
+    /// latest `meta.lastUpdated` read less the margin, or `previous` when
+    /// nothing was read. Never earlier than `previous`.
+    pub fn next_since(&self, previous: Option<DateTime<Utc>>, margin: Duration) -> Option<DateTime<Utc>> {
+        let margin = chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::zero());
+        let bound = match (self.server_time, self.read.last_updated) {
+            (Some(server), _) => Some(server - margin),
+            (None, Some(latest)) => Some(latest - margin),
+            (None, None) => None,
+        };
+        match (bound, previous) {
+            (Some(b), Some(p)) => Some(b.max(p)),
+            (b, p) => b.or(p),
+        }
+    }
 }
 
 /// Counters shared by the concurrent searches.
@@ -330,6 +429,27 @@ struct Counters {
     retries: AtomicU64,
     /// Microseconds spent parsing pages into typed resources.
     parse_micros: AtomicU64,
+    /// The earliest server time of any page (see [`FetchReport::server_time`]).
+    server_time: Mutex<Option<DateTime<Utc>>>,
+}
+
+impl Counters {
+    fn saw_server_time(&self, t: DateTime<Utc>) {
+        let mut held = self
+            .server_time
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.is_none_or(|h| t < h) {
+            *held = Some(t);
+        }
+    }
+
+    fn earliest_server_time(&self) -> Option<DateTime<Utc>> {
+        *self
+            .server_time
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// What every search needs, shared by the tasks.
@@ -404,29 +524,59 @@ async fn fetch_inner(
     let mut read = ReadReport::default();
     let mut searches = 0u64;
     let count = ("_count", config.page_size.max(1).to_string());
+    let batch = config.batch_size.max(1);
 
     // 1 and 2: the Location tree, and the in-progress encounters with their patients
-    let mut first: Vec<Url> = vec![client.search_url("Location", std::slice::from_ref(&count))];
-    let encounter_params = |ward: Option<&str>| {
+    let encounter_search = |locations: Option<&[String]>| {
         let mut p = vec![
             ("status", "in-progress".to_owned()),
             ("_include", "Encounter:patient".to_owned()),
             count.clone(),
         ];
-        if let Some(w) = ward {
-            p.push(("location", format!("Location/{w}")));
+        if let Some(ids) = locations {
+            p.push(("location", typed_ids("Location", ids)));
         }
-        p
+        client.search_url("Encounter", &p)
     };
+    let mut first: Vec<Url> = vec![client.search_url("Location", std::slice::from_ref(&count))];
     if config.wards.is_empty() {
-        first.push(client.search_url("Encounter", &encounter_params(None)));
-    } else {
-        for ward in &config.wards {
-            first.push(client.search_url("Encounter", &encounter_params(Some(ward))));
-        }
+        first.push(encounter_search(None));
     }
     searches += first.len() as u64;
     run_searches(&ctx, first, &mut resources, &mut read).await?;
+    let mut empty_wards = Vec::new();
+    if !config.wards.is_empty() {
+        // a standard server matches `location=` on the location named only,
+        // not on what lies below it: search by every location of the ward
+        let mut urls = Vec::new();
+        let mut below: Vec<(String, BTreeSet<String>)> = Vec::new();
+        for ward in &config.wards {
+            let ids = locations_under(&resources, ward);
+            if !resources.locations.contains_key(ward) {
+                tracing::warn!(ward = %ward, "the configured ward is not a Location on the FHIR server: check source.wards");
+            }
+            let list: Vec<String> = ids.iter().cloned().collect();
+            for chunk in list.chunks(batch) {
+                urls.push(encounter_search(Some(chunk)));
+            }
+            below.push((ward.clone(), ids));
+        }
+        searches += urls.len() as u64;
+        run_searches(&ctx, urls, &mut resources, &mut read).await?;
+        for (ward, ids) in below {
+            let found = resources.encounters.values().any(|e| {
+                e.location
+                    .iter()
+                    .flatten()
+                    .filter_map(|l| crate::mapping::reference_id(Some(&l.location), "Location"))
+                    .any(|l| ids.contains(l))
+            });
+            if !found {
+                tracing::warn!(ward = %ward, "no in-progress stay found on the configured ward");
+                empty_wards.push(ward);
+            }
+        }
+    }
 
     // 3: the clinical resources of those encounters, in batches
     let encounter_ids: Vec<String> = resources.encounters.keys().cloned().collect();
@@ -439,7 +589,6 @@ async fn fetch_inner(
     patient_ids.sort();
     patient_ids.dedup();
     let since_param = since.map(|t| ("_lastUpdated", format!("ge{}", t.format("%Y-%m-%dT%H:%M:%SZ"))));
-    let batch = config.batch_size.max(1);
     let mut clinical = Vec::new();
     // with `held`, only the ids it already has are searched incrementally
     let split = |ids: &[String], known: &dyn Fn(&str) -> bool| -> [(Vec<String>, bool); 2] {
@@ -456,14 +605,17 @@ async fn fetch_inner(
     });
     let patient_groups = split(&patient_ids, &|id| held.is_some_and(|h| h.patients.contains_key(id)));
     for (ty, param) in CLINICAL_SEARCHES {
-        let groups = if param == "patient" {
-            &patient_groups
+        let (groups, target) = if param == "patient" {
+            (&patient_groups, "Patient")
         } else {
-            &encounter_groups
+            (&encounter_groups, "Encounter")
         };
         for (ids, incremental) in groups {
             for chunk in ids.chunks(batch) {
-                let mut params = vec![(param, chunk.join(",")), count.clone()];
+                // typed (`Encounter/e1`): a bare id matches nothing on a
+                // parameter with several target types (Observation's and
+                // ServiceRequest's `encounter`) on a standard server
+                let mut params = vec![(param, typed_ids(target, chunk)), count.clone()];
                 if *incremental {
                     params.extend(since_param.clone());
                 }
@@ -482,6 +634,8 @@ async fn fetch_inner(
         read,
         elapsed: started.elapsed(),
         parse: Duration::from_micros(ctx.counters.parse_micros.load(Ordering::Relaxed)),
+        server_time: ctx.counters.earliest_server_time(),
+        empty_wards,
     };
     tracing::info!(
         base = %client.base,
@@ -492,6 +646,84 @@ async fn fetch_inner(
         elapsed_ms = report.elapsed.as_millis() as u64,
         "FHIR REST fetch done"
     );
+    Ok((resources, report))
+}
+
+/// `Type/id1,Type/id2,…`: the value of a reference search parameter for
+/// several ids, each typed.
+fn typed_ids(ty: &str, ids: &[String]) -> String {
+    let mut out = String::new();
+    for id in ids {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(ty);
+        out.push('/');
+        out.push_str(id);
+    }
+    out
+}
+
+/// `ward` and every Location below it along `partOf` (teams, rooms, beds),
+/// from the Locations read.
+pub(crate) fn locations_under(resources: &Resources, ward: &str) -> BTreeSet<String> {
+    let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (id, loc) in &resources.locations {
+        if let Some(parent) = crate::mapping::reference_id(loc.part_of.as_ref(), "Location") {
+            children.entry(parent).or_default().push(id);
+        }
+    }
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    let mut frontier = vec![ward];
+    out.insert(ward.to_owned());
+    while let Some(id) = frontier.pop() {
+        for child in children.get(id).into_iter().flatten() {
+            if out.insert((*child).to_owned()) {
+                frontier.push(child);
+            }
+        }
+    }
+    out
+}
+
+/// Runs one search given relative to the base URL (`Observation?code=…`),
+/// following its `next` links to the end, into a new store: for a search
+/// careload does not make on its own (a region's integration team checking
+/// what the server returns, a test provoking a server error). Errors as
+/// [`fetch`]'s, with the server's reason.
+///
+/// # Errors
+/// As [`fetch`]; [`Error::RestConfig`] when `relative` does not make a URL.
+pub async fn search(
+    client: &FhirClient,
+    config: &RestConfig,
+    relative: &str,
+) -> Result<(Resources, FetchReport), Error> {
+    let started = Instant::now();
+    let base = format!("{}/", client.base.as_str().trim_end_matches('/'));
+    let url = Url::parse(&base)
+        .and_then(|b| b.join(relative.trim_start_matches('/')))
+        .map_err(|e| Error::RestConfig(format!("search {relative:?} does not make a URL: {e}")))?;
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        config: config.clone(),
+        deadline: started + config.run_deadline,
+        counters: Counters::default(),
+    });
+    let mut resources = Resources::new();
+    let mut read = ReadReport::default();
+    run_searches(&ctx, vec![url], &mut resources, &mut read).await?;
+    let report = FetchReport {
+        requests: ctx.counters.requests.load(Ordering::Relaxed),
+        pages: ctx.counters.pages.load(Ordering::Relaxed),
+        retries: ctx.counters.retries.load(Ordering::Relaxed),
+        searches: 1,
+        read,
+        elapsed: started.elapsed(),
+        parse: Duration::from_micros(ctx.counters.parse_micros.load(Ordering::Relaxed)),
+        server_time: ctx.counters.earliest_server_time(),
+        empty_wards: Vec::new(),
+    };
     Ok((resources, report))
 }
 
@@ -565,6 +797,14 @@ struct PageLinks {
     resource_type: Option<String>,
     #[serde(default)]
     link: Vec<PageLink>,
+    #[serde(default)]
+    meta: Option<PageMeta>,
+}
+
+#[derive(Deserialize)]
+struct PageMeta {
+    #[serde(rename = "lastUpdated", default)]
+    last_updated: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -580,7 +820,7 @@ async fn search_all_pages(ctx: &Ctx, first: Url) -> Result<Vec<(String, Bytes)>,
     let mut pages = Vec::new();
     let mut url = first;
     loop {
-        let body = get_body(ctx, &url).await?;
+        let (body, date) = get_body(ctx, &url).await?;
         let not_bundle = |reason: String| Error::NotFhirResponse {
             url: url.to_string(),
             reason,
@@ -591,6 +831,15 @@ async fn search_all_pages(ctx: &Ctx, first: Url) -> Result<Vec<(String, Bytes)>,
             return Err(not_bundle("the JSON is not a Bundle".to_owned()));
         }
         ctx.counters.pages.fetch_add(1, Ordering::Relaxed);
+        // the server's clock: the Bundle's own stamp, else the response's Date
+        let stamped = links
+            .meta
+            .and_then(|m| m.last_updated)
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        if let Some(t) = stamped.or(date) {
+            ctx.counters.saw_server_time(t);
+        }
         let next = links
             .link
             .into_iter()
@@ -598,8 +847,8 @@ async fn search_all_pages(ctx: &Ctx, first: Url) -> Result<Vec<(String, Bytes)>,
             .and_then(|l| l.url);
         pages.push((url.to_string(), body));
         let Some(next) = next else { return Ok(pages) };
-        let parsed = match ctx.client.base.join(&next) {
-            Ok(u) if u.origin() == ctx.client.base.origin() => u,
+        let parsed = match url.join(&next) {
+            Ok(u) if ctx.client.may_follow(&u) => u,
             _ => {
                 return Err(Error::ForeignLink {
                     url: url.to_string(),
@@ -607,6 +856,9 @@ async fn search_all_pages(ctx: &Ctx, first: Url) -> Result<Vec<(String, Bytes)>,
                 });
             }
         };
+        if parsed.origin() != ctx.client.base.origin() {
+            tracing::info!(next = %parsed, "following a next link to another origin");
+        }
         url = parsed;
     }
 }
@@ -628,8 +880,9 @@ enum Failure {
 }
 
 /// GETs one URL as FHIR JSON, with retries, timeouts and the run deadline:
-/// the body, checked to be well-formed JSON in UTF-8.
-async fn get_body(ctx: &Ctx, url: &Url) -> Result<Bytes, Error> {
+/// the body, checked to be well-formed JSON in UTF-8, and the response's
+/// `Date` (the server's clock), when it sent one.
+async fn get_body(ctx: &Ctx, url: &Url) -> Result<(Bytes, Option<DateTime<Utc>>), Error> {
     let cfg = &ctx.config;
     let mut attempt: u32 = 0;
     let mut refreshed = false;
@@ -707,10 +960,20 @@ async fn get_body(ctx: &Ctx, url: &Url) -> Result<Bytes, Error> {
     }
 }
 
-/// One attempt: `Ok(Ok(body))` (well-formed JSON in UTF-8), `Ok(Err(retry))`, or `Err(fatal)`.
-async fn attempt_once(ctx: &Ctx, url: &Url, timeout: Duration) -> Result<Result<Bytes, Retry>, Error> {
+/// One attempt: `Ok(Ok((body, date)))` (well-formed JSON in UTF-8, the
+/// `Date` header), `Ok(Err(retry))`, or `Err(fatal)`.
+async fn attempt_once(
+    ctx: &Ctx,
+    url: &Url,
+    timeout: Duration,
+) -> Result<Result<(Bytes, Option<DateTime<Utc>>), Retry>, Error> {
     let mut req = ctx.client.http.get(url.clone()).timeout(timeout);
-    let sent = ctx.client.auth.header(&ctx.client.http, &ctx.client.base).await?;
+    // the token goes to the base's origin and the trusted ones only
+    let sent = if ctx.client.may_send_token(url) {
+        ctx.client.auth.header(&ctx.client.http, &ctx.client.base).await?
+    } else {
+        None
+    };
     if let Some(value) = &sent {
         req = req.header(header::AUTHORIZATION, value.clone());
     }
@@ -742,6 +1005,12 @@ async fn attempt_once(ctx: &Ctx, url: &Url, timeout: Duration) -> Result<Result<
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let date = response
+        .headers()
+        .get(header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+        .map(|t| t.with_timezone(&Utc));
     let body = match response.bytes().await {
         Ok(b) => b,
         Err(e) => return Ok(Err(transport(e))),
@@ -795,7 +1064,7 @@ async fn attempt_once(ctx: &Ctx, url: &Url, timeout: Duration) -> Result<Result<
         .map_err(|e| not_fhir(format!("the body ({} bytes) is not UTF-8: {e}", body.len())))?;
     serde_json::from_str::<serde::de::IgnoredAny>(text)
         .map_err(|e| not_fhir(format!("the body ({} bytes) is not valid JSON: {e}", body.len())))?;
-    Ok(Ok(body))
+    Ok(Ok((body, date)))
 }
 
 /// The error and its causes, one line.
@@ -810,18 +1079,32 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// The diagnostics of an `OperationOutcome` body, joined.
+/// The reasons an `OperationOutcome` body gives, joined: per issue its
+/// `details.text` (where HAPI and Medplum put the reason), the displays of
+/// its `details.coding` and its `diagnostics`, each once.
 pub(crate) fn diagnostics(body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
     if value.get("resourceType").and_then(Value::as_str) != Some("OperationOutcome") {
         return None;
     }
-    let texts: Vec<&str> = value
-        .get("issue")?
-        .as_array()?
-        .iter()
-        .filter_map(|i| i.get("diagnostics").and_then(Value::as_str))
-        .collect();
+    let mut texts: Vec<&str> = Vec::new();
+    for issue in value.get("issue")?.as_array()? {
+        let details = issue.get("details");
+        let text = details.and_then(|d| d.get("text")).and_then(Value::as_str);
+        let displays = details
+            .and_then(|d| d.get("coding"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("display").and_then(Value::as_str));
+        let diagnostics = issue.get("diagnostics").and_then(Value::as_str);
+        for t in text.into_iter().chain(displays).chain(diagnostics) {
+            let t = t.trim();
+            if !t.is_empty() && !texts.contains(&t) {
+                texts.push(t);
+            }
+        }
+    }
     (!texts.is_empty()).then(|| texts.join("; "))
 }
 
