@@ -29,6 +29,12 @@ pub(crate) enum Command {
     News2(News2Args),
     /// Score patient snapshots (a JSON array) and sum them per team, ward and hospital.
     Score(ScoreArgs),
+    /// Help a region map its own codes.
+    Mapping {
+        /// What to do.
+        #[command(subcommand)]
+        command: MappingCommand,
+    },
     /// Simulate a hospital: write its FHIR R4 resources as NDJSON files, or
     /// `sim serve` them as a FHIR REST API.
     Sim(SimArgs),
@@ -259,6 +265,41 @@ pub(crate) struct IngestArgs {
     pub(crate) config: Option<PathBuf>,
 }
 
+/// `careload mapping …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum MappingCommand {
+    /// Write a mapping-file skeleton of every code the FHIR input has that careload did not use,
+    /// most frequent first, for the region's integration team to fill in.
+    Suggest(MappingSuggestArgs),
+}
+
+/// `careload mapping suggest`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["fhir", "fhir_url"])))]
+pub(crate) struct MappingSuggestArgs {
+    /// FHIR R4 input: a Bundle .json file or a directory of Bulk Data .ndjson files.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) fhir: Option<PathBuf>,
+    /// FHIR R4 input from a live server: its base URL.
+    #[arg(long, value_name = "URL")]
+    pub(crate) fhir_url: Option<String>,
+    /// With --fhir-url: the environment variable holding a bearer token for the server.
+    #[arg(long, value_name = "VAR", requires = "fhir_url")]
+    pub(crate) token_env: Option<String>,
+    /// With --fhir-url: read only this ward (repeat for several).
+    #[arg(long = "ward", value_name = "ID", requires = "fhir_url")]
+    pub(crate) wards: Vec<String>,
+    /// The region's mapping so far: only codes it does not map yet are listed.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) mapping: Option<PathBuf>,
+    /// The snapshot time (RFC 3339); by default as `careload score` takes it.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+    pub(crate) at: Option<DateTime<Utc>>,
+    /// Where to write the skeleton (TOML); none or `-` for standard output.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+}
+
 /// `careload weights …`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum WeightsCommand {
@@ -484,6 +525,10 @@ pub(crate) struct SimArgs {
     /// Also write `bundle.json`, the same resources as one FHIR transaction Bundle.
     #[arg(long)]
     pub(crate) bundle: bool,
+    /// Also write `batch-0001.json`, …: the same resources as batch Bundles of at most N PUTs each,
+    /// every resource after what it refers to, for servers that refuse large transactions (HAPI, Medplum: 50).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub(crate) batches: Option<u32>,
 }
 
 /// `careload sim …` subcommands.

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use careload_scoring::WeightsError;
 use clap::Parser;
 
-use crate::cli::{BenchCommand, Cli, Command, WeightsCommand};
+use crate::cli::{BenchCommand, Cli, Command, MappingCommand, WeightsCommand};
 
 /// mimalloc: scoring a region allocates many small breakdowns per hour, and
 /// glibc's allocator returns and re-faults that memory each time.
@@ -84,6 +84,9 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         },
         Command::News2(args) => commands::news2::run(args, out),
         Command::Score(args) => commands::score::run(args, out),
+        Command::Mapping {
+            command: MappingCommand::Suggest(args),
+        } => commands::mapping::suggest(args, out),
         Command::Sim(args) => commands::sim::run(args, out),
         Command::Serve(args) => commands::service::serve(args),
         Command::Demo(args) => commands::service::demo(args, out),

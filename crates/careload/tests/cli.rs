@@ -1152,3 +1152,50 @@ fn demo_refuses_to_listen_beyond_loopback() {
     assert_eq!(run.code, Some(1));
     assert!(run.stderr.contains("loopback"), "{}", run.stderr);
 }
+
+/// `mapping suggest` turns the codes careload did not use into a mapping
+/// skeleton; filled in, it is what `score --mapping` reads.
+#[test]
+fn mapping_suggest_writes_a_skeleton_that_score_reads_once_filled_in() {
+    let synthea = "/work/shared/fhir-examples/synthea-r4/Liz_Conn_27c911c6-f045-4ffa-af5d-6eba57ac94b2.json";
+    let run = careload(&["mapping", "suggest", "--fhir", synthea]);
+    run.ok();
+    let text = run.stdout.clone();
+    assert!(text.contains("[observations]"), "{text}");
+    // body weight, most frequent, with its count
+    let weight = text
+        .lines()
+        .find(|l| l.starts_with("# \"http://loinc.org|29463-7\" = \"\""))
+        .unwrap_or_else(|| panic!("no body weight line:\n{text}"));
+    assert!(
+        weight.contains(" × Body Weight") || weight.contains(" × Body weight"),
+        "{weight}"
+    );
+    assert!(text.contains("[diagnoses]"), "Synthea's SNOMED CT diagnoses: {text}");
+    // the team fills in one line and uses the file
+    let filled = text.replacen(
+        "# \"http://loinc.org|29463-7\" = \"\"",
+        "\"http://loinc.org|29463-7\" = \"temperature\"",
+        1,
+    );
+    let file = TempFile::new("region.toml", &filled);
+    let again = careload(&["mapping", "suggest", "--fhir", synthea, "--mapping", s(&file)]);
+    again.ok();
+    assert!(
+        !again.stdout.contains("29463-7"),
+        "a mapped code is no longer suggested"
+    );
+    let out = TempFile::new("skeleton.toml", "");
+    careload(&["mapping", "suggest", "--fhir", synthea, "--out", s(&out)]).ok();
+    assert_eq!(std::fs::read_to_string(&*out).unwrap(), text);
+    // a target the table does not take is refused with the key named
+    let wrong = text.replacen(
+        "# \"http://loinc.org|29463-7\" = \"\"",
+        "\"http://loinc.org|29463-7\" = \"weight\"",
+        1,
+    );
+    let bad = TempFile::new("bad.toml", &wrong);
+    let refused = careload(&["score", "--fhir", synthea, "--mapping", s(&bad)]);
+    assert_ne!(refused.code, Some(0));
+    assert!(refused.stderr.contains("29463-7"), "{}", refused.stderr);
+}

@@ -128,39 +128,42 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Loads every `*.ndjson` of `dir` into the server: batch Bundles of at most
-/// 50 `PUT Type/id` entries (Medplum refuses larger transactions), parents
-/// before children. Returns the resources loaded.
+/// Loads the hospital into the server as `deploy/load-hapi.sh` does: posts
+/// the `batch-*.json` files `careload sim --batches 50` wrote (Medplum and
+/// HAPI refuse larger transactions), in order, every entry answered 200 or
+/// 201. Returns the resources loaded.
 async fn load(http: &reqwest::Client, base: &str, dir: &Path) -> usize {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("batch-"))
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no batch files in {}", dir.display());
     let mut loaded = 0;
-    for ty in careload_sim::RESOURCE_TYPES {
-        let text = std::fs::read_to_string(dir.join(format!("{ty}.ndjson"))).unwrap();
-        let resources: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        for chunk in resources.chunks(50) {
-            let entries: Vec<Value> = chunk
-                .iter()
-                .map(|r| {
-                    let url = format!("{}/{}", r["resourceType"].as_str().unwrap(), r["id"].as_str().unwrap());
-                    json!({"resource": r, "request": {"method": "PUT", "url": url}})
-                })
-                .collect();
-            let bundle = json!({"resourceType": "Bundle", "type": "batch", "entry": entries});
-            let response = http
-                .post(base)
-                .header("content-type", "application/fhir+json")
-                .body(bundle.to_string())
-                .send()
-                .await
-                .unwrap();
-            let status = response.status();
-            let body: Value = response.json().await.unwrap();
-            assert!(status.is_success(), "batch of {ty}: HTTP {status}: {body}");
-            for e in body["entry"].as_array().unwrap() {
-                let s = e["response"]["status"].as_str().unwrap_or("");
-                assert!(s.starts_with("200") || s.starts_with("201"), "{ty}: {e}");
-            }
-            loaded += chunk.len();
+    for file in files {
+        let body = std::fs::read_to_string(&file).unwrap();
+        let response = http
+            .post(base)
+            .header("content-type", "application/fhir+json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "{}: HTTP {status}: {body}", file.display());
+        let entries = body["entry"].as_array().unwrap();
+        assert!(entries.len() <= 50, "{}: {} entries", file.display(), entries.len());
+        for e in entries {
+            let s = e["response"]["status"].as_str().unwrap_or("");
+            assert!(s.starts_with("200") || s.starts_with("201"), "{}: {e}", file.display());
         }
+        loaded += entries.len();
     }
     loaded
 }
@@ -260,6 +263,10 @@ async fn medplum_serves_what_the_files_hold_and_every_change_and_its_own_errors(
     assert!(!on_ward(&files).is_empty());
     assert_eq!(on_ward(&one_ward), on_ward(&files));
     assert_eq!(one_ward["patients"].as_array().unwrap().len(), on_ward(&files).len());
+
+    // every code the simulated hospital writes is one careload maps
+    let skeleton = careload(&["mapping", "suggest", "--fhir-url", &base, "--at", &at_text]);
+    assert!(skeleton.contains("nothing to add"), "{skeleton}");
 
     // 2. changes written through the server are all read incrementally
     let config = RestConfig::new(&base);

@@ -27,11 +27,12 @@ pub mod prune;
 pub mod pseudonym;
 pub mod read;
 pub mod source;
+pub mod suggest;
 mod time;
 
 pub use config::{Mapping, MappingConfig};
 pub use error::Error;
-pub use mapping::{MapReport, map};
+pub use mapping::{MapReport, UnusedCode, map};
 pub use prune::Pruned;
 pub use pseudonym::PseudonymKey;
 pub use read::{ReadReport, Resources, Skip, read_path};

@@ -77,6 +77,29 @@ pub struct MapReport {
     /// differently, a feed that stopped), not that nothing was charted.
     /// Zero when no stay has an Observation (a source without any).
     pub stays_without_observations: usize,
+    /// Every code read that no mapping table knows, most frequent first:
+    /// what a region adds to its mapping file (`careload mapping suggest`).
+    pub unused_codes: Vec<UnusedCode>,
+}
+
+/// A code careload read but could not use: the mapping table it would go
+/// in, where it was read, and how often.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnusedCode {
+    /// The table of the mapping file (`observations`, `activities`, …;
+    /// `inpatient_classes` for an `Encounter.class` that is not a stay's).
+    pub table: &'static str,
+    /// The element it was read from (`Observation.code`).
+    pub element: &'static str,
+    /// `Coding.system`, when given.
+    pub system: Option<String>,
+    /// `Coding.code`.
+    pub code: String,
+    /// `Coding.display`, where the input has one (Observations and Tasks are
+    /// held without displays).
+    pub display: Option<String>,
+    /// How many times it was read (a resource with the code twice counts twice).
+    pub count: usize,
 }
 
 impl MapReport {
@@ -178,7 +201,13 @@ pub fn map(
         vitals: HashMap::new(),
         norton_totals: HashMap::new(),
         observed: Vec::new(),
+        unused: HashMap::new(),
     };
+    for loc in resources.locations.values() {
+        if mapping.location_types.concept(loc.physical_type.as_ref()).is_none() {
+            m.unused_concept("location_types", "Location.physicalType", loc.physical_type.as_ref());
+        }
+    }
     for (id, e) in &resources.encounters {
         m.encounter(id, e, key);
     }
@@ -224,6 +253,21 @@ struct Mapper<'a> {
     norton_totals: HashMap<(usize, DateTime<Utc>), u8>,
     /// Per snapshot: whether any Observation refers to its stay.
     observed: Vec<bool>,
+    /// (table, element, system, code) → (count, a display) of codes no table knows.
+    unused: UnusedCounts<'a>,
+}
+
+type UnusedCounts<'a> = HashMap<(&'static str, &'static str, Option<&'a str>, &'a str), (usize, Option<&'a str>)>;
+
+/// The value table an Observation kind reads its coded value with.
+fn value_table(kind: ObservationKind) -> Option<&'static str> {
+    match kind {
+        ObservationKind::Acvpu => Some("acvpu"),
+        ObservationKind::NortonPhysicalActivity => Some("norton_levels"),
+        ObservationKind::EmotionalSupport => Some("support_levels"),
+        k if k.adl_domain().is_some() => Some("adl_levels"),
+        _ => None,
+    }
 }
 
 /// Ward, team, room and bed found up a Location chain.
@@ -236,10 +280,56 @@ struct Chain {
 }
 
 impl<'a> Mapper<'a> {
+    /// Counts a code no table knows.
+    fn unused(
+        &mut self,
+        table: &'static str,
+        element: &'static str,
+        system: Option<&'a str>,
+        code: Option<&'a str>,
+        display: Option<&'a str>,
+    ) {
+        let Some(code) = code.filter(|c| !c.is_empty()) else {
+            return;
+        };
+        let entry = self.unused.entry((table, element, system, code)).or_insert((0, None));
+        entry.0 += 1;
+        if entry.1.is_none() {
+            entry.1 = display;
+        }
+    }
+
+    /// Counts every coding of a concept no table knows.
+    fn unused_concept(&mut self, table: &'static str, element: &'static str, cc: Option<&'a CodeableConcept>) {
+        for c in cc.into_iter().flat_map(|cc| cc.coding.iter().flatten()) {
+            self.unused(
+                table,
+                element,
+                c.system.as_deref(),
+                c.code.as_deref(),
+                c.display.as_deref(),
+            );
+        }
+    }
+
+    /// Counts every held coding (no display) no table knows.
+    fn unused_codes(&mut self, table: &'static str, element: &'static str, codes: &'a [crate::facts::Code]) {
+        for c in codes {
+            self.unused(table, element, c.system.as_deref(), c.code.as_deref(), None);
+        }
+    }
+
     fn encounter(&mut self, id: &'a str, e: &'a Encounter, key: &PseudonymKey) {
         const TY: &str = "Encounter";
         let class = e.class.code.as_deref().unwrap_or("");
         if !self.cfg.inpatient_classes.contains(class) {
+            self.unused(
+                "inpatient_classes",
+                "Encounter.class",
+                e.class.system.as_deref(),
+                e.class.code.as_deref(),
+                e.class.display.as_deref(),
+            );
             return self.report.out_of_scope(TY, "not an inpatient stay");
         }
         if e.status.as_ref() != "in-progress" {
@@ -296,6 +386,9 @@ impl<'a> Mapper<'a> {
         // encounter ("Inpatient stay"), and taken as a specialty it made
         // stays outliers on their own ward
         let specialty = self.cfg.specialties.concept(e.service_type.as_ref());
+        if specialty.is_none() {
+            self.unused_concept("specialties", "Encounter.serviceType", e.service_type.as_ref());
+        }
         let ward_specialties: Vec<String> = match self.cfg.ward_specialties.get(&ward) {
             Some(list) => list.clone(),
             None => self
@@ -433,14 +526,24 @@ impl<'a> Mapper<'a> {
                 .report
                 .out_of_scope(TY, "finished more than 24 hours before the snapshot time");
         }
+        // codes are reported for the mapping whether or not the item is a current stay's
+        let code = t.code.as_deref().and_then(|c| self.cfg.activities.codes(c));
+        if let (None, Some(codes)) = (&code, t.code.as_deref()) {
+            self.unused_codes("activities", "Task.code", codes);
+        }
         let idx = match self.target_text(t.encounter.as_deref(), t.r#for.as_deref()) {
             Ok(i) => i,
             Err(reason) => return self.report.skip(TY, id, reason),
         };
-        let Some(code) = t.code.as_deref().and_then(|c| self.cfg.activities.codes(c)) else {
+        let Some(code) = code else {
             return self.report.skip(TY, id, "no mapped activity code (see `activities`)");
         };
         let profession = t.performer_types.iter().find_map(|p| self.cfg.professions.codes(p));
+        if profession.is_none() {
+            for p in &t.performer_types {
+                self.unused_codes("professions", "Task.performerType", p);
+            }
+        }
         if let Some(s) = self.snapshots.get_mut(idx) {
             s.activities.push(Activity {
                 code: code.into(),
@@ -465,13 +568,17 @@ impl<'a> Mapper<'a> {
         {
             return self.report.out_of_scope(TY, "authored after the snapshot time");
         }
+        let dosages: Vec<_> = r.dosage_instruction.iter().flatten().collect();
+        let route_cc = dosages.iter().find_map(|d| d.route.as_ref());
+        let mapped_route = self.cfg.routes.concept(route_cc);
+        if mapped_route.is_none() {
+            self.unused_concept("routes", "MedicationRequest.dosageInstruction.route", route_cc);
+        }
         let idx = match self.target(r.encounter.as_ref(), Some(&r.subject)) {
             Ok(i) => i,
             Err(reason) => return self.report.skip(TY, id, reason),
         };
-        let dosages: Vec<_> = r.dosage_instruction.iter().flatten().collect();
-        let route_cc = dosages.iter().find_map(|d| d.route.as_ref());
-        let route = match self.cfg.routes.concept(route_cc) {
+        let route = match mapped_route {
             Some(route) => route,
             None => {
                 let what = match route_cc {
@@ -585,6 +692,7 @@ impl<'a> Mapper<'a> {
                 .out_of_scope(TY, "entered in error, cancelled or not yet done");
         }
         let Some(kind) = self.cfg.observations.codes(&o.code) else {
+            self.unused_codes("observations", "Observation.code", &o.code);
             return self.report.out_of_scope(TY, "a code careload does not use");
         };
         let Some(at) = o.at.map(|w| w.start(self.cfg.time_zone)) else {
@@ -743,7 +851,12 @@ impl<'a> Mapper<'a> {
         })();
         match result {
             Ok(()) => self.report.mapped(TY),
-            Err(reason) => self.report.skip(TY, id, reason),
+            Err(reason) => {
+                if let (Some(table), FactValue::Concept(codes)) = (value_table(kind), &o.value) {
+                    self.unused_codes(table, "Observation.valueCodeableConcept", codes);
+                }
+                self.report.skip(TY, id, reason);
+            }
         }
     }
 
@@ -772,16 +885,21 @@ impl<'a> Mapper<'a> {
         {
             return self.report.out_of_scope(TY, "authored after the snapshot time");
         }
+        let category = r
+            .category
+            .iter()
+            .flatten()
+            .find_map(|c| self.cfg.order_categories.concept(Some(c)));
+        if category.is_none() {
+            for c in r.category.iter().flatten() {
+                self.unused_concept("order_categories", "ServiceRequest.category", Some(c));
+            }
+        }
         let idx = match self.target(r.encounter.as_ref(), Some(&r.subject)) {
             Ok(i) => i,
             Err(reason) => return self.report.skip(TY, id, reason),
         };
-        let Some(category) = r
-            .category
-            .iter()
-            .flatten()
-            .find_map(|c| self.cfg.order_categories.concept(Some(c)))
-        else {
+        let Some(category) = category else {
             return self
                 .report
                 .skip(TY, id, "no mapped order category (see `order_categories`)");
@@ -812,16 +930,21 @@ impl<'a> Mapper<'a> {
         if period_start(c.period.as_ref(), self.cfg.time_zone).is_some_and(|s| s > self.as_of) {
             return self.report.out_of_scope(TY, "starts after the snapshot time");
         }
+        let category = c
+            .category
+            .iter()
+            .flatten()
+            .find_map(|cc| self.cfg.care_plan_categories.concept(Some(cc)));
+        if category.is_none() {
+            for cc in c.category.iter().flatten() {
+                self.unused_concept("care_plan_categories", "CarePlan.category", Some(cc));
+            }
+        }
         let idx = match self.target(c.encounter.as_ref(), Some(&c.subject)) {
             Ok(i) => i,
             Err(reason) => return self.report.skip(TY, id, reason),
         };
-        let Some(category) = c
-            .category
-            .iter()
-            .flatten()
-            .find_map(|cc| self.cfg.care_plan_categories.concept(Some(cc)))
-        else {
+        let Some(category) = category else {
             return self
                 .report
                 .skip(TY, id, "no mapped care-plan category (see `care_plan_categories`)");
@@ -859,6 +982,10 @@ impl<'a> Mapper<'a> {
         {
             return self.report.out_of_scope(TY, "recorded after the snapshot time");
         }
+        let code = self.cfg.diagnoses.concept(c.code.as_ref());
+        if code.is_none() {
+            self.unused_concept("diagnoses", "Condition.code", c.code.as_ref());
+        }
         // a diagnosis is the patient's: one recorded during an earlier stay
         // (real records always name that stay) counts for the current one
         let idx = match self.target(c.encounter.as_ref(), Some(&c.subject)) {
@@ -869,7 +996,7 @@ impl<'a> Mapper<'a> {
             },
             Err(reason) => return self.report.skip(TY, id, reason),
         };
-        let Some(code) = self.cfg.diagnoses.concept(c.code.as_ref()) else {
+        let Some(code) = code else {
             return self.report.skip(TY, id, "no ICD-10 coding (see `diagnoses`)");
         };
         self.push(idx, |s| {
@@ -909,6 +1036,24 @@ impl<'a> Mapper<'a> {
             }
         }
         self.report.snapshots = self.snapshots.len();
+        let mut unused: Vec<UnusedCode> = self
+            .unused
+            .drain()
+            .map(|((table, element, system, code), (count, display))| UnusedCode {
+                table,
+                element,
+                system: system.map(str::to_owned),
+                code: code.to_owned(),
+                display: display.map(str::to_owned),
+                count,
+            })
+            .collect();
+        unused.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| (a.table, &a.system, &a.code).cmp(&(b.table, &b.system, &b.code)))
+        });
+        self.report.unused_codes = unused;
         let without = self.observed.iter().filter(|o| !**o).count();
         if without < self.observed.len() {
             self.report.stays_without_observations = without;

@@ -1,6 +1,9 @@
 //! Writing the present state out: Bulk Data style NDJSON files (one
-//! `<Type>.ndjson` per resource type, relative references) and transaction
-//! bundles (`urn:uuid:` references, `PUT Type/id` requests).
+//! `<Type>.ndjson` per resource type, relative references), transaction
+//! bundles (`urn:uuid:` references, `PUT Type/id` requests) and batch
+//! bundles of a bounded size (relative references, `PUT Type/id`, every
+//! resource after what it refers to), for servers that refuse large
+//! transactions (HAPI's and Medplum's defaults).
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -112,6 +115,67 @@ impl Hospital {
         }
         out.write_all(b"]}\n").map_err(w)?;
         Ok(n)
+    }
+
+    /// Writes the present state as batch Bundles of at most `size` entries
+    /// (`batch-0001.json`, …, into `dir`): relative references, each entry a
+    /// `PUT Type/id`, so that a server keeps the simulator's ids. Posted in
+    /// file order, every resource comes after what it refers to: Locations
+    /// parents first, then Patients, Encounters and the rest (a server that
+    /// checks references on write, as HAPI does by default, accepts every
+    /// entry). Returns the files written and the resources in them.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the directory or a file cannot be written.
+    pub fn write_batch_bundles(&self, dir: &Path, size: usize) -> Result<(Vec<PathBuf>, usize), Error> {
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        let mut by_type: Vec<Vec<Value>> = RESOURCE_TYPES.iter().map(|_| Vec::new()).collect();
+        for resource in self.resources() {
+            if let Some(i) = type_index(&resource) {
+                by_type[i].push(resource);
+            }
+        }
+        // Locations by depth along partOf: wards, then teams, rooms, beds
+        let parent: std::collections::HashMap<String, String> = by_type[0]
+            .iter()
+            .filter_map(|l| {
+                let id = l["id"].as_str()?;
+                let p = l["partOf"]["reference"].as_str()?.strip_prefix("Location/")?;
+                Some((id.to_owned(), p.to_owned()))
+            })
+            .collect();
+        let depth = |id: &str| {
+            let (mut d, mut at) = (0usize, id);
+            while let Some(p) = parent.get(at).filter(|_| d < 16) {
+                d += 1;
+                at = p;
+            }
+            d
+        };
+        by_type[0].sort_by_cached_key(|l| depth(l["id"].as_str().unwrap_or_default()));
+        let all: Vec<Value> = by_type.into_iter().flatten().collect();
+        let mut files = Vec::new();
+        for (n, chunk) in all.chunks(size.max(1)).enumerate() {
+            let path = dir.join(format!("batch-{:04}.json", n + 1));
+            let entries: Vec<Value> = chunk
+                .iter()
+                .map(|r| {
+                    let ty = r["resourceType"].as_str().unwrap_or_default();
+                    let id = r["id"].as_str().unwrap_or_default();
+                    json!({ "resource": r, "request": { "method": "PUT", "url": format!("{ty}/{id}") } })
+                })
+                .collect();
+            let bundle = json!({ "resourceType": "Bundle", "type": "batch", "entry": entries });
+            let file = File::create(&path).map_err(io(&path))?;
+            let mut w = BufWriter::new(file);
+            serde_json::to_writer(&mut w, &bundle)
+                .map_err(std::io::Error::from)
+                .and_then(|()| w.write_all(b"\n"))
+                .and_then(|()| w.flush())
+                .map_err(io(&path))?;
+            files.push(path);
+        }
+        Ok((files, all.len()))
     }
 
     /// Writes one `<Type>.ndjson` per resource type into `dir` (created if

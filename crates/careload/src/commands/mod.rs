@@ -7,6 +7,7 @@ pub(crate) mod bench_http;
 pub(crate) mod bench_ingest;
 pub(crate) mod bench_store;
 pub(crate) mod export;
+pub(crate) mod mapping;
 pub(crate) mod news2;
 pub(crate) mod score;
 pub(crate) mod service;

@@ -54,12 +54,12 @@ pub(crate) fn run(args: &ScoreArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let snapshots = match (&args.snapshots, &args.fhir, &args.fhir_url) {
         (_, Some(fhir), _) => {
             let (resources, read) = careload_ingest::read_path(fhir)?;
-            map_fhir(args, &resources, &read, &fhir.display().to_string(), args.at)?
+            map_fhir(&source(args), &resources, &read, &fhir.display().to_string(), args.at)?.0
         }
         (_, None, Some(url)) => {
-            let (resources, report) = fetch_fhir(args, url)?;
+            let (resources, report) = fetch_fhir(&source(args), url)?;
             let as_of = args.at.or(report.server_time);
-            map_fhir(args, &resources, &report.read, url, as_of)?
+            map_fhir(&source(args), &resources, &report.read, url, as_of)?.0
         }
         (Some(file), None, None) => read_snapshots(file)?,
         (None, None, None) => anyhow::bail!("give --snapshots FILE, --fhir PATH or --fhir-url URL"),
@@ -84,15 +84,40 @@ pub(crate) fn run(args: &ScoreArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
 }
 
+/// How FHIR input is read and mapped: the options `score` and `mapping
+/// suggest` share.
+pub(crate) struct FhirSource<'a> {
+    /// `--since`.
+    pub(crate) since: Option<DateTime<Utc>>,
+    /// `--token-env`.
+    pub(crate) token_env: Option<&'a str>,
+    /// `--ward`.
+    pub(crate) wards: &'a [String],
+    /// `--mapping`.
+    pub(crate) mapping: Option<&'a Path>,
+    /// `--pseudonym-key-env`.
+    pub(crate) pseudonym_key_env: &'a str,
+}
+
+fn source(args: &ScoreArgs) -> FhirSource<'_> {
+    FhirSource {
+        since: args.since,
+        token_env: args.token_env.as_deref(),
+        wards: &args.wards,
+        mapping: args.mapping.as_deref(),
+        pseudonym_key_env: &args.pseudonym_key_env,
+    }
+}
+
 /// Fetches FHIR R4 from a server's REST API (`--fhir-url`, `--since`,
-/// `--token-env`); prints what the fetch did on standard error.
-fn fetch_fhir(
-    args: &ScoreArgs,
+/// `--token-env`, `--ward`); prints what the fetch did on standard error.
+pub(crate) fn fetch_fhir(
+    args: &FhirSource<'_>,
     url: &str,
 ) -> anyhow::Result<(careload_ingest::Resources, careload_ingest::FetchReport)> {
     let config = careload_ingest::RestConfig {
-        token_env: args.token_env.clone(),
-        wards: args.wards.clone(),
+        token_env: args.token_env.map(str::to_owned),
+        wards: args.wards.to_vec(),
         ..careload_ingest::RestConfig::new(url)
     };
     let client = careload_ingest::FhirClient::new(&config)?;
@@ -127,15 +152,15 @@ fn fetch_fhir(
 /// Maps FHIR R4 resources (read from `origin`) to snapshots at `at` (else
 /// the latest `meta.lastUpdated` read, else now); prints the read and map
 /// reports on standard error.
-fn map_fhir(
-    args: &ScoreArgs,
+pub(crate) fn map_fhir(
+    args: &FhirSource<'_>,
     resources: &careload_ingest::Resources,
     read: &careload_ingest::ReadReport,
     origin: &str,
     at: Option<DateTime<Utc>>,
-) -> anyhow::Result<Vec<Snapshot>> {
+) -> anyhow::Result<(Vec<Snapshot>, careload_ingest::MapReport)> {
     let mut err = std::io::stderr().lock();
-    let key = match careload_ingest::PseudonymKey::from_env(&args.pseudonym_key_env) {
+    let key = match careload_ingest::PseudonymKey::from_env(args.pseudonym_key_env) {
         Ok(key) => key,
         Err(careload_ingest::Error::MissingKey(var)) => {
             writeln!(
@@ -147,18 +172,9 @@ fn map_fhir(
         Err(e) => return Err(e.into()),
     };
     let as_of = at.or(read.last_updated).unwrap_or_else(Utc::now);
-    let mapping = match &args.mapping {
-        Some(file) => {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read the mapping file {}", file.display()))?;
-            let config: careload_ingest::MappingConfig =
-                toml::from_str(&text).with_context(|| format!("mapping file {} is not valid", file.display()))?;
-            config
-                .compile()
-                .with_context(|| format!("mapping file {} is not valid", file.display()))?
-        }
-        None => careload_ingest::MappingConfig::default().compile()?,
-    };
+    let mapping = mapping_config(args.mapping)?
+        .compile()
+        .with_context(|| mapping_origin(args.mapping))?;
     let (snapshots, mapped) = careload_ingest::map(resources, &mapping, &key, as_of);
     let counts = |m: &std::collections::BTreeMap<String, usize>| {
         m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
@@ -203,7 +219,31 @@ fn map_fhir(
             writeln!(err, "  {what}: {}: {}", s.reference(), s.reason)?;
         }
     }
-    Ok(snapshots)
+    if !mapped.unused_codes.is_empty() {
+        writeln!(
+            err,
+            "  {} distinct codes read but not mapped (`careload mapping suggest` writes them as a mapping skeleton)",
+            mapped.unused_codes.len()
+        )?;
+    }
+    Ok((snapshots, mapped))
+}
+
+/// The mapping file (TOML), or the built-in defaults.
+pub(crate) fn mapping_config(file: Option<&Path>) -> anyhow::Result<careload_ingest::MappingConfig> {
+    let Some(file) = file else {
+        return Ok(careload_ingest::MappingConfig::default());
+    };
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read the mapping file {}", file.display()))?;
+    toml::from_str(&text).with_context(|| format!("mapping file {} is not valid", file.display()))
+}
+
+fn mapping_origin(file: Option<&Path>) -> String {
+    match file {
+        Some(f) => format!("mapping file {} is not valid", f.display()),
+        None => "the built-in mapping is not valid".to_owned(),
+    }
 }
 
 /// Reads a JSON array of snapshots.

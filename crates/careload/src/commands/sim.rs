@@ -133,6 +133,14 @@ fn write(args: &SimArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             path.display().to_string(),
         ]);
     }
+    if let Some(size) = args.batches {
+        let (files, n) = hospital.write_batch_bundles(dir, size as usize)?;
+        t.row([
+            format!("Bundle (batch, at most {size} each)"),
+            n.to_string(),
+            format!("{} files: {}/batch-*.json", files.len(), dir.display()),
+        ]);
+    }
     // the scheduling system's export for the same days and two ahead, for
     // POST /api/v1/staffing/csv (docs/planned-staffing-csv.md); local dates
     // in the simulator's clock (UTC+1)
