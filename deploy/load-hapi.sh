@@ -29,7 +29,10 @@ trap 'rm -rf "$out"' EXIT
 # Batches of at most 50 PUTs, every resource after what it refers to: HAPI
 # and Medplum refuse transactions larger than that, and HAPI checks
 # references on write.
-"$careload" sim --beds "$beds" --seed "$seed" --hours "$hours" --out "$out" --batches 50 >/dev/null
+# The simulation ends at the current hour, so that the loaded present is now
+# (it starts `hours` earlier; GNU date).
+start="$(date -u -d "-${hours} hours" +%Y-%m-%dT%H:00:00Z)"
+"$careload" sim --beds "$beds" --seed "$seed" --start "$start" --hours "$hours" --out "$out" --batches 50 >/dev/null
 n=0
 for f in "$out"/batch-*.json; do
   status="$(curl -sS -o "$out/response.json" -w '%{http_code}' \
