@@ -289,6 +289,9 @@ pub(crate) struct MappingSuggestArgs {
     /// With --fhir-url: read only this ward (repeat for several).
     #[arg(long = "ward", value_name = "ID", requires = "fhir_url")]
     pub(crate) wards: Vec<String>,
+    /// With --fhir-url: an origin next links may lead to with the token (repeat for several).
+    #[arg(long = "trusted-origin", value_name = "ORIGIN", requires = "fhir_url")]
+    pub(crate) trusted_origins: Vec<String>,
     /// The region's mapping so far: only codes it does not map yet are listed.
     #[arg(long, value_name = "FILE")]
     pub(crate) mapping: Option<PathBuf>,
@@ -470,6 +473,10 @@ pub(crate) struct ScoreArgs {
     /// the stays are searched by every Location under the ward.
     #[arg(long = "ward", value_name = "ID", requires = "fhir_url")]
     pub(crate) wards: Vec<String>,
+    /// With --fhir-url: an origin besides the URL's that next links may lead to with the token
+    /// (scheme://host[:port]; repeat for several), as `source.trusted_origins`.
+    #[arg(long = "trusted-origin", value_name = "ORIGIN", requires = "fhir_url")]
+    pub(crate) trusted_origins: Vec<String>,
     /// With --fhir or --fhir-url: a region's code mapping (TOML, every key optional; see crates/ingest/README.md).
     #[arg(long, value_name = "FILE", requires = "fhir_input")]
     pub(crate) mapping: Option<PathBuf>,

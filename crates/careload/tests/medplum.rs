@@ -10,7 +10,9 @@
 //!   the same records read as NDJSON files, hospital-wide and by ward;
 //! * changes written through the server (a new NEWS2, a completed Task, a
 //!   stopped MedicationRequest) are all read by the next incremental fetch,
-//!   whose bound is the server's clock;
+//!   bounded by the time the server gives (its Bundle stamp; that it is the
+//!   server's clock and not careload's is `crates/ingest/tests/rest.rs`'s
+//!   test, with a server three hours behind);
 //! * an error the server gives reaches the user with the server's reason.
 //!
 //! Without Node.js or `tests/medplum/node_modules` the test says so and
@@ -192,7 +194,19 @@ async fn medplum_serves_what_the_files_hold_and_every_change_and_its_own_errors(
     let dir = temp_dir("sim");
     let d = dir.to_str().unwrap();
     careload(&[
-        "sim", "--beds", BEDS, "--seed", SEED, "--start", START, "--hours", "24", "--out", d,
+        "sim",
+        "--beds",
+        BEDS,
+        "--seed",
+        SEED,
+        "--start",
+        START,
+        "--hours",
+        "24",
+        "--out",
+        d,
+        "--batches",
+        "50",
     ]);
     let started = std::time::Instant::now();
     let loaded = load(&http, &base, &dir).await;

@@ -678,6 +678,15 @@ impl SourceConfig {
                 ),
             ));
         }
+        if self.since_margin_secs > 86_400 {
+            return Err(invalid(
+                "source.since_margin_secs",
+                &format!(
+                    "{} s is more than a day; a few minutes (300) cover writes committed late",
+                    self.since_margin_secs
+                ),
+            ));
+        }
         for origin in &self.trusted_origins {
             let rest = origin
                 .strip_prefix("https://")

@@ -189,6 +189,10 @@ fn bulk_smart_tls_and_cron_keys_are_checked_with_their_key_named() {
         e.contains("source.trusted_origins") && e.contains("scheme://host"),
         "{e}"
     );
+    let e = load(&format!("{ok}since_margin_secs = 100000\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("source.since_margin_secs"), "{e}");
 
     load("[schedule]\ncron = \"*/15 6-22 * * *\"\n").unwrap();
     let e = load("[schedule]\ncron = \"0 5 * * * *\"\n").unwrap_err().to_string();

@@ -115,7 +115,7 @@ pub enum Error {
     /// A Bundle `next` link to an origin that is neither the server's nor
     /// trusted, while there is a token to send.
     #[error(
-        "GET {url} gave a next link to another origin ({next}); refused, so that the token never leaves the FHIR server: if that origin is the same server (a proxy, another host name), list it in source.trusted_origins"
+        "GET {url} gave a next link to another origin ({next}); refused, so that the token never leaves the FHIR server: if that origin is the same server (a proxy, another host name), list it in source.trusted_origins (score: --trusted-origin)"
     )]
     ForeignLink {
         /// The page holding the link.

@@ -51,7 +51,7 @@ use crate::config::{LocationLevel, Mapping, ObservationKind};
 use crate::facts::{FactValue, ObservationFacts, TaskFacts};
 use crate::pseudonym::PseudonymKey;
 use crate::read::{Resources, Skip};
-use crate::time::{When, date_time_in};
+use crate::time::{date_time_in, end_in};
 
 /// Hours of history a snapshot keeps before its time (see the module documentation).
 pub const HISTORY_HOURS: i64 = 24;
@@ -173,14 +173,10 @@ fn period_start(p: Option<&Period>, tz: Tz) -> Option<DateTime<Utc>> {
     p?.start.as_ref().and_then(|d| date_time_in(d, tz))
 }
 
-/// A period's end; a date without a time ends with that day in `tz` (the
-/// start of the next).
+/// A period's end; a date without a time ends with that day (month, year)
+/// in `tz`.
 fn period_end(p: Option<&Period>, tz: Tz) -> Option<DateTime<Utc>> {
-    let end = p?.end.as_ref()?;
-    match When::of(end)? {
-        When::At(t) => Some(t),
-        When::Day(day) => Some(When::Day(day.succ_opt().unwrap_or(day)).start(tz)),
-    }
+    end_in(p?.end.as_ref()?, tz)
 }
 
 /// The snapshots of every in-progress inpatient stay on a ward at `as_of`, and a report.
@@ -292,6 +288,8 @@ impl<'a> Mapper<'a> {
         let Some(code) = code.filter(|c| !c.is_empty()) else {
             return;
         };
+        // no system and an empty one are the same key in a mapping file
+        let system = system.filter(|s| !s.is_empty());
         let entry = self.unused.entry((table, element, system, code)).or_insert((0, None));
         entry.0 += 1;
         if entry.1.is_none() {
@@ -990,10 +988,20 @@ impl<'a> Mapper<'a> {
         // (real records always name that stay) counts for the current one
         let idx = match self.target(c.encounter.as_ref(), Some(&c.subject)) {
             Ok(i) => i,
-            Err(_) if c.encounter.is_some() => match self.target(None, Some(&c.subject)) {
-                Ok(i) => i,
-                Err(reason) => return self.report.skip(TY, id, reason),
-            },
+            Err(_) if c.encounter.is_some() => {
+                // from an earlier stay only what is said to be active still:
+                // an encounter diagnosis often has no clinical status at all
+                if c.clinical_status.is_none() || c.abatement.is_some() {
+                    return self.report.out_of_scope(
+                        TY,
+                        "an earlier stay's diagnosis without an active clinical status, or abated",
+                    );
+                }
+                match self.target(None, Some(&c.subject)) {
+                    Ok(i) => i,
+                    Err(reason) => return self.report.skip(TY, id, reason),
+                }
+            }
             Err(reason) => return self.report.skip(TY, id, reason),
         };
         let Some(code) = code else {

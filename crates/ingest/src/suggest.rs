@@ -154,7 +154,7 @@ pub fn skeleton(unused: &[UnusedCode], origin: &str, time_zone: &str) -> String 
             list.join(", ")
         );
         for u in classes {
-            let _ = writeln!(out, "#   {} × {}{}", u.count, u.code, display_suffix(u));
+            let _ = writeln!(out, "#   {} × {}{}", u.count, one_line(&u.code), display_suffix(u));
         }
     }
     let mut by_table: BTreeMap<usize, Vec<&UnusedCode>> = BTreeMap::new();

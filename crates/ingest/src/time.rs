@@ -80,6 +80,26 @@ pub(crate) fn date_time_in(d: &FhirDateTime, tz: Tz) -> Option<DateTime<Utc>> {
     When::of(d).map(|w| w.start(tz))
 }
 
+/// The end of what a FHIR `dateTime` covers, for a period's end: the
+/// instant itself, or the start (in `tz`) of the day, month or year after
+/// the date it gives (`2026-03` ends at 1 April).
+pub(crate) fn end_in(d: &FhirDateTime, tz: Tz) -> Option<DateTime<Utc>> {
+    let next = match d {
+        FhirDateTime::DateTime(i) => return instant(i),
+        FhirDateTime::Date(Date::Year(y)) => NaiveDate::from_ymd_opt(y.checked_add(1)?, 1, 1)?,
+        FhirDateTime::Date(Date::YearMonth(y, m)) => {
+            let m = u32::from(u8::from(*m));
+            if m == 12 {
+                NaiveDate::from_ymd_opt(y.checked_add(1)?, 1, 1)?
+            } else {
+                NaiveDate::from_ymd_opt(*y, m + 1, 1)?
+            }
+        }
+        FhirDateTime::Date(day) => first_day(day)?.succ_opt()?,
+    };
+    Some(local_midnight(next, tz))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -107,12 +127,23 @@ mod tests {
 
     #[test]
     fn a_day_that_starts_in_a_gap_starts_at_its_first_hour() {
-        // Santiago moved its clocks from 00:00 to 01:00 on 2026-09-06
+        // Santiago moves its clocks from 00:00 (UTC−4) to 01:00 (UTC−3) on 2026-09-06
         let tz: Tz = "America/Santiago".parse().unwrap();
         let t = When::Day(NaiveDate::from_ymd_opt(2026, 9, 6).unwrap()).start(tz);
+        assert_eq!(t, Utc.with_ymd_and_hms(2026, 9, 6, 4, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn a_date_as_an_end_covers_its_whole_day_month_or_year() {
+        let tz = chrono_tz::UTC;
+        let end = |s: &str| end_in(&parse(s), tz).unwrap();
+        assert_eq!(end("2026-03-31"), Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap());
+        assert_eq!(end("2026-03"), Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap());
+        assert_eq!(end("2026-12"), Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
+        assert_eq!(end("2026"), Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
         assert_eq!(
-            t.with_timezone(&tz).date_naive(),
-            NaiveDate::from_ymd_opt(2026, 9, 6).unwrap()
+            end("2026-03-31T10:00:00Z"),
+            Utc.with_ymd_and_hms(2026, 3, 31, 10, 0, 0).unwrap()
         );
     }
 }

@@ -465,6 +465,15 @@ fn a_diagnosis_recorded_during_an_earlier_stay_counts_for_the_current_one() {
         // recorded on a stay the server did not return at all
         dx("c-elsewhere", "I48.9", "recurrence", "Encounter/enc-unknown"),
         dx("c-now", "I50.9", "active", "Encounter/enc-1"),
+        // an earlier stay's encounter diagnosis without a clinical status, and an abated one: not now
+        json!({"resourceType": "Condition", "id": "c-no-status",
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "S72.0"}]},
+            "subject": {"reference": "Patient/pat-1"}, "encounter": {"reference": "Encounter/enc-0"}}),
+        {
+            let mut abated = dx("c-abated", "J44.1", "active", "Encounter/enc-0");
+            abated["abatementDateTime"] = json!("2025-04-01");
+            abated
+        },
     ]);
     assert!(rr.skipped.is_empty(), "{:?}", rr.skipped);
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);

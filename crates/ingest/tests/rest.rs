@@ -100,7 +100,6 @@ async fn fetch_equals_ndjson_paged_or_not_and_since_reads_changes() {
     let (paged, paged_report) = fetch(&FhirClient::new(&small).unwrap(), &small, None).await.unwrap();
     assert_eq!(snapshots(&paged, as_of), expected);
     assert_eq!(paged_report.empty_wards, ["w-nowhere"]);
-    assert!(report.empty_wards.is_empty());
     // the server's clock: the Bundles' meta.lastUpdated, the simulated present
     assert_eq!(report.server_time, Some(as_of));
     assert!(
@@ -750,4 +749,67 @@ async fn without_a_bundle_stamp_the_date_header_is_the_servers_clock() {
     // axum writes Date from the machine's clock (this fake's own clock is only in its data)
     let date = report.server_time.expect("a Date header");
     assert!(date >= before && date <= Utc::now(), "{date}");
+}
+
+/// A ward search matches a stay's earlier locations too (a standard server
+/// matches `location` on every entry): the fetch keeps only the stays that
+/// lie under a configured ward now, and a ward whose patients have all moved
+/// on is reported empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ward_search_keeps_only_the_stays_now_on_the_ward() {
+    let pt = "http://terminology.hl7.org/CodeSystem/location-physical-type";
+    let (base, _fake) = start_fake(move |_, uri| {
+        Box::pin(async move {
+            let loc = |id: &str, ty: &str, parent: Option<&str>| {
+                let mut l = json!({"resourceType": "Location", "id": id,
+                    "physicalType": {"coding": [{"system": pt, "code": ty}]}});
+                if let Some(p) = parent {
+                    l["partOf"] = json!({"reference": format!("Location/{p}")});
+                }
+                l
+            };
+            let entries: Vec<Value> = if uri.starts_with("/fhir/Location") {
+                vec![
+                    loc("w1", "wa", None),
+                    loc("w1-b1", "bd", Some("w1")),
+                    loc("w2", "wa", None),
+                    loc("w2-b1", "bd", Some("w2")),
+                ]
+            } else if uri.starts_with("/fhir/Encounter") && (uri.contains("w1-b1") || uri.contains("w2-b1")) {
+                // moved from w1 to w2 an hour ago: both entries match a location search
+                vec![
+                    json!({"resourceType": "Encounter", "id": "e1", "status": "in-progress",
+                        "class": {"code": "IMP"}, "subject": {"reference": "Patient/p1"},
+                        "period": {"start": "2026-11-20T08:00:00Z"},
+                        "location": [
+                            {"location": {"reference": "Location/w1-b1"}, "status": "completed",
+                             "period": {"start": "2026-11-20T08:00:00Z", "end": "2026-11-23T08:00:00Z"}},
+                            {"location": {"reference": "Location/w2-b1"}, "status": "active",
+                             "period": {"start": "2026-11-23T08:00:00Z"}}]}),
+                    json!({"resourceType": "Patient", "id": "p1"}),
+                ]
+            } else {
+                Vec::new()
+            };
+            let bundle = json!({"resourceType": "Bundle", "type": "searchset",
+                "entry": entries.into_iter().map(|r| json!({"resource": r})).collect::<Vec<_>>()});
+            reply(200, FHIR, bundle.to_string(), &[])
+        })
+    })
+    .await;
+    let fetch_wards = |wards: &[&str]| {
+        let config = RestConfig {
+            wards: wards.iter().map(|w| (*w).to_owned()).collect(),
+            ..RestConfig::new(&base)
+        };
+        async move { fetch(&FhirClient::new(&config).unwrap(), &config, None).await.unwrap() }
+    };
+    let (on_w1, report) = fetch_wards(&["w1"]).await;
+    assert!(on_w1.encounters.is_empty(), "the stay that left w1 is not w1's");
+    assert!(on_w1.patients.is_empty());
+    assert_eq!(report.empty_wards, ["w1"]);
+    let (on_w2, report) = fetch_wards(&["w2"]).await;
+    assert_eq!(on_w2.encounters.keys().collect::<Vec<_>>(), ["e1"]);
+    assert_eq!(on_w2.patients.len(), 1);
+    assert!(report.empty_wards.is_empty());
 }

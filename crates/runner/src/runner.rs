@@ -8,8 +8,11 @@
 //! **Held state.** The first run fetches everything. Later runs fetch what
 //! changed: Locations, in-progress Encounters and their Patients in full
 //! (they replace the held ones, so a discharged stay drops out), and the
-//! clinical resources changed at or after the latest `meta.lastUpdated`
-//! seen (`_lastUpdated=ge…`), except for stays new since the last run, whose
+//! clinical resources changed at or after the previous fetch's bound
+//! (`_lastUpdated=ge…`: the FHIR server's own time when it answered, less
+//! `source.since_margin_secs`, [`careload_ingest::FetchReport::next_since`];
+//! from files or Bulk Data, the latest `meta.lastUpdated` seen or the
+//! export's `transactionTime`), except for stays new since the last run, whose
 //! records are read in full ([`careload_ingest::fetch_changes`]). Changes
 //! are merged by type and id, the later `meta.lastUpdated` winning, and the
 //! records of stays no longer in progress are dropped. At
@@ -186,7 +189,8 @@ impl InFlight {
 #[derive(Debug, Default)]
 struct Held {
     resources: Resources,
-    /// The latest `meta.lastUpdated` seen: the next incremental fetch's `since`.
+    /// The next incremental fetch's `since`: the server's time at the last
+    /// fetch less the margin (REST), else the latest `meta.lastUpdated` seen.
     since: Option<DateTime<Utc>>,
     /// The hour the held resources were last pruned for
     /// ([`Resources::prune_history`]): an earlier hour needs a full fetch.

@@ -8,6 +8,8 @@
 use std::io::Write;
 
 use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use anyhow::Context;
@@ -26,6 +28,7 @@ pub(crate) fn suggest(args: &MappingSuggestArgs, out: &mut dyn Write) -> anyhow:
         since: None,
         token_env: args.token_env.as_deref(),
         wards: &args.wards,
+        trusted_origins: &args.trusted_origins,
         mapping: args.mapping.as_deref(),
         pseudonym_key_env: "CARELOAD_PSEUDONYM_KEY",
     };
@@ -82,21 +85,28 @@ fn displays_in(
     wanted: &HashSet<(Option<String>, String)>,
 ) -> anyhow::Result<HashMap<(Option<String>, String), String>> {
     let mut found = HashMap::new();
-    let mut texts = Vec::new();
-    if path.is_dir() {
-        for entry in std::fs::read_dir(path).with_context(|| format!("cannot read {}", path.display()))? {
-            let file = entry?.path();
-            if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("ndjson")) {
-                let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-                texts.extend(text.lines().map(str::to_owned));
-            }
-        }
-    } else {
-        texts.push(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?);
-    }
-    for text in texts {
+    if !path.is_dir() {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         if let Ok(value) = serde_json::from_str::<Value>(&text) {
             collect_displays(&value, wanted, &mut found);
+        }
+        return Ok(found);
+    }
+    // an export may be gigabytes: line by line, and only the types held without displays
+    for entry in std::fs::read_dir(path).with_context(|| format!("cannot read {}", path.display()))? {
+        let file = entry?.path();
+        if !file.extension().is_some_and(|e| e.eq_ignore_ascii_case("ndjson")) {
+            continue;
+        }
+        let reader = BufReader::new(File::open(&file).with_context(|| format!("cannot read {}", file.display()))?);
+        for line in reader.lines() {
+            let line = line.with_context(|| format!("cannot read {}", file.display()))?;
+            if !(line.contains("\"Observation\"") || line.contains("\"Task\"")) {
+                continue;
+            }
+            if let Ok(value) = serde_json::from_str::<Value>(&line) {
+                collect_displays(&value, wanted, &mut found);
+            }
         }
     }
     Ok(found)

@@ -93,6 +93,8 @@ pub(crate) struct FhirSource<'a> {
     pub(crate) token_env: Option<&'a str>,
     /// `--ward`.
     pub(crate) wards: &'a [String],
+    /// `--trusted-origin`.
+    pub(crate) trusted_origins: &'a [String],
     /// `--mapping`.
     pub(crate) mapping: Option<&'a Path>,
     /// `--pseudonym-key-env`.
@@ -104,6 +106,7 @@ fn source(args: &ScoreArgs) -> FhirSource<'_> {
         since: args.since,
         token_env: args.token_env.as_deref(),
         wards: &args.wards,
+        trusted_origins: &args.trusted_origins,
         mapping: args.mapping.as_deref(),
         pseudonym_key_env: &args.pseudonym_key_env,
     }
@@ -118,6 +121,7 @@ pub(crate) fn fetch_fhir(
     let config = careload_ingest::RestConfig {
         token_env: args.token_env.map(str::to_owned),
         wards: args.wards.to_vec(),
+        trusted_origins: args.trusted_origins.to_vec(),
         ..careload_ingest::RestConfig::new(url)
     };
     let client = careload_ingest::FhirClient::new(&config)?;

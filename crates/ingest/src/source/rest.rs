@@ -27,7 +27,7 @@
 //!
 //! **The server's clock.** The next incremental `since` comes from the
 //! server ([`FetchReport::next_since`]): the search Bundle's
-//! `meta.lastUpdated`, else the HTTP `Date` header, of the fetch's first
+//! `meta.lastUpdated`, else the HTTP `Date` header, of the fetch's earliest
 //! answer, less [`RestConfig::since_margin`]. careload's own clock never
 //! bounds what is asked for, so a skew between it and the EHR's loses
 //! nothing.
@@ -37,7 +37,8 @@
 //! the base URL's origin or to one of [`RestConfig::trusted_origins`] is
 //! followed with the token; one to any other origin is followed only when
 //! there is no token (servers behind a proxy that declares another base),
-//! and refused otherwise.
+//! and refused otherwise; a link from an https base to plain http is never
+//! followed.
 //!
 //! **Retries.** HTTP 429, 500, 502, 503 and 504, connection errors and
 //! timeouts are retried up to [`RestConfig::max_retries`] times, after
@@ -327,7 +328,11 @@ impl FhirClient {
     /// trusted origin always; to any other only when there is no token to
     /// send (nothing to leak), and only over http(s).
     fn may_follow(&self, next: &Url) -> bool {
-        matches!(next.scheme(), "http" | "https") && (self.may_send_token(next) || matches!(self.auth, Auth::None))
+        // never from https down to plain http: the pages hold patient data
+        let downgrade = self.base.scheme() == "https" && next.scheme() != "https";
+        matches!(next.scheme(), "http" | "https")
+            && !downgrade
+            && (self.may_send_token(next) || matches!(self.auth, Auth::None))
     }
 
     /// The base URL.
@@ -391,7 +396,7 @@ pub struct FetchReport {
     /// Of `elapsed`, the time spent turning received JSON into typed
     /// resources (while other requests were in flight).
     pub parse: Duration,
-    /// The server's own time when it answered the fetch's first page: the
+    /// The server's own time when it answered the fetch's earliest page: the
     /// earliest search Bundle `meta.lastUpdated`, else the earliest HTTP
     /// `Date` header. What [`FetchReport::next_since`] starts from.
     pub server_time: Option<DateTime<Utc>>,
@@ -408,10 +413,16 @@ impl FetchReport {
     /// latest `meta.lastUpdated` read less the margin, or `previous` when
     /// nothing was read. Never earlier than `previous`.
     pub fn next_since(&self, previous: Option<DateTime<Utc>>, margin: Duration) -> Option<DateTime<Utc>> {
-        let margin = chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::zero());
+        // a margin beyond chrono's range is no margin but the start of time
+        let back = |t: DateTime<Utc>| {
+            chrono::Duration::from_std(margin)
+                .ok()
+                .and_then(|m| t.checked_sub_signed(m))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC)
+        };
         let bound = match (self.server_time, self.read.last_updated) {
-            (Some(server), _) => Some(server - margin),
-            (None, Some(latest)) => Some(latest - margin),
+            (Some(server), _) => Some(back(server)),
+            (None, Some(latest)) => Some(back(latest)),
             (None, None) => None,
         };
         match (bound, previous) {
@@ -563,14 +574,27 @@ async fn fetch_inner(
         }
         searches += urls.len() as u64;
         run_searches(&ctx, urls, &mut resources, &mut read).await?;
+        // `location=` also matches a stay's earlier locations: keep the stays
+        // that lie under a configured ward now, and their patients
+        let under: BTreeSet<&str> = below
+            .iter()
+            .flat_map(|(_, ids)| ids.iter().map(String::as_str))
+            .collect();
+        resources
+            .encounters
+            .retain(|_, e| current_location(e).is_some_and(|l| under.contains(l)));
+        let patients: BTreeSet<String> = resources
+            .encounters
+            .values()
+            .filter_map(|e| crate::mapping::reference_id(e.subject.as_ref(), "Patient"))
+            .map(str::to_owned)
+            .collect();
+        resources.patients.retain(|id, _| patients.contains(id));
         for (ward, ids) in below {
-            let found = resources.encounters.values().any(|e| {
-                e.location
-                    .iter()
-                    .flatten()
-                    .filter_map(|l| crate::mapping::reference_id(Some(&l.location), "Location"))
-                    .any(|l| ids.contains(l))
-            });
+            let found = resources
+                .encounters
+                .values()
+                .any(|e| current_location(e).is_some_and(|l| ids.contains(l)));
             if !found {
                 tracing::warn!(ward = %ward, "no in-progress stay found on the configured ward");
                 empty_wards.push(ward);
@@ -647,6 +671,22 @@ async fn fetch_inner(
         "FHIR REST fetch done"
     );
     Ok((resources, report))
+}
+
+/// The Location a stay is in now, as far as the fetch can tell: the last of
+/// its locations that is active, reserved or without a status (the mapping
+/// also checks the entry's period against the snapshot time).
+fn current_location(e: &fhir_sdk::r4b::resources::Encounter) -> Option<&str> {
+    e.location
+        .iter()
+        .flatten()
+        .filter(|l| {
+            l.status
+                .as_ref()
+                .is_none_or(|s| matches!(s.as_ref(), "active" | "reserved"))
+        })
+        .filter_map(|l| crate::mapping::reference_id(Some(&l.location), "Location"))
+        .next_back()
 }
 
 /// `Type/id1,Type/id2,…`: the value of a reference search parameter for
@@ -857,7 +897,8 @@ async fn search_all_pages(ctx: &Ctx, first: Url) -> Result<Vec<(String, Bytes)>,
             }
         };
         if parsed.origin() != ctx.client.base.origin() {
-            tracing::info!(next = %parsed, "following a next link to another origin");
+            // the origin only: a page's query may name patients
+            tracing::info!(origin = %parsed.origin().ascii_serialization(), "following a next link to another origin");
         }
         url = parsed;
     }
