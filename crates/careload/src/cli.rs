@@ -265,6 +265,22 @@ pub(crate) struct IngestArgs {
     pub(crate) config: Option<PathBuf>,
 }
 
+/// How a FHIR server is read (`--fhir-url`), for `score` and `mapping suggest`.
+#[derive(Debug, Args)]
+pub(crate) struct FhirServerArgs {
+    /// With --fhir-url: the environment variable holding a bearer token for the server (the token is never printed).
+    #[arg(long, value_name = "VAR", requires = "fhir_url")]
+    pub(crate) token_env: Option<String>,
+    /// With --fhir-url: read only this ward (a Location id; repeat for several), as `source.wards` does:
+    /// the stays are searched by every Location under the ward.
+    #[arg(long = "ward", value_name = "ID", requires = "fhir_url")]
+    pub(crate) wards: Vec<String>,
+    /// With --fhir-url: an origin besides the URL's that next links may lead to with the token
+    /// (scheme://host[:port]; repeat for several), as `source.trusted_origins`.
+    #[arg(long = "trusted-origin", value_name = "ORIGIN", requires = "fhir_url")]
+    pub(crate) trusted_origins: Vec<String>,
+}
+
 /// `careload mapping …`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum MappingCommand {
@@ -283,15 +299,9 @@ pub(crate) struct MappingSuggestArgs {
     /// FHIR R4 input from a live server: its base URL.
     #[arg(long, value_name = "URL")]
     pub(crate) fhir_url: Option<String>,
-    /// With --fhir-url: the environment variable holding a bearer token for the server.
-    #[arg(long, value_name = "VAR", requires = "fhir_url")]
-    pub(crate) token_env: Option<String>,
-    /// With --fhir-url: read only this ward (repeat for several).
-    #[arg(long = "ward", value_name = "ID", requires = "fhir_url")]
-    pub(crate) wards: Vec<String>,
-    /// With --fhir-url: an origin next links may lead to with the token (repeat for several).
-    #[arg(long = "trusted-origin", value_name = "ORIGIN", requires = "fhir_url")]
-    pub(crate) trusted_origins: Vec<String>,
+    /// With --fhir-url: how the server is read.
+    #[command(flatten)]
+    pub(crate) server: FhirServerArgs,
     /// The region's mapping so far: only codes it does not map yet are listed.
     #[arg(long, value_name = "FILE")]
     pub(crate) mapping: Option<PathBuf>,
@@ -466,17 +476,9 @@ pub(crate) struct ScoreArgs {
     /// With --fhir-url: fetch only clinical resources changed at or after this instant (RFC 3339).
     #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339, requires = "fhir_url")]
     pub(crate) since: Option<DateTime<Utc>>,
-    /// With --fhir-url: the environment variable holding a bearer token for the server (the token is never printed).
-    #[arg(long, value_name = "VAR", requires = "fhir_url")]
-    pub(crate) token_env: Option<String>,
-    /// With --fhir-url: read only this ward (a Location id; repeat for several), as `source.wards` does:
-    /// the stays are searched by every Location under the ward.
-    #[arg(long = "ward", value_name = "ID", requires = "fhir_url")]
-    pub(crate) wards: Vec<String>,
-    /// With --fhir-url: an origin besides the URL's that next links may lead to with the token
-    /// (scheme://host[:port]; repeat for several), as `source.trusted_origins`.
-    #[arg(long = "trusted-origin", value_name = "ORIGIN", requires = "fhir_url")]
-    pub(crate) trusted_origins: Vec<String>,
+    /// With --fhir-url: how the server is read.
+    #[command(flatten)]
+    pub(crate) server: FhirServerArgs,
     /// With --fhir or --fhir-url: a region's code mapping (TOML, every key optional; see crates/ingest/README.md).
     #[arg(long, value_name = "FILE", requires = "fhir_input")]
     pub(crate) mapping: Option<PathBuf>,

@@ -43,7 +43,7 @@ use careload_scoring::snapshot::{
 use chrono::{DateTime, Days, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use fhir_sdk::Date;
-use fhir_sdk::r4b::resources::{Encounter, MedicationRequest, ServiceRequestOccurrence};
+use fhir_sdk::r4b::resources::{Encounter, EncounterLocation, MedicationRequest, ServiceRequestOccurrence};
 use fhir_sdk::r4b::types::{CodeableConcept, Period, Reference};
 use serde::Serialize;
 
@@ -177,6 +177,16 @@ fn period_start(p: Option<&Period>, tz: Tz) -> Option<DateTime<Utc>> {
 /// in `tz`.
 fn period_end(p: Option<&Period>, tz: Tz) -> Option<DateTime<Utc>> {
     end_in(p?.end.as_ref()?, tz)
+}
+
+/// A stay's locations that are not completed or planned (active, reserved or
+/// without a status), in the order listed: the last is where the patient is.
+pub(crate) fn present_locations(e: &Encounter) -> impl DoubleEndedIterator<Item = &EncounterLocation> {
+    e.location.iter().flatten().filter(|l| {
+        l.status
+            .as_ref()
+            .is_none_or(|s| matches!(s.as_ref(), "active" | "reserved"))
+    })
 }
 
 /// The snapshots of every in-progress inpatient stay on a ward at `as_of`, and a report.
@@ -344,15 +354,7 @@ impl<'a> Mapper<'a> {
             return self.report.skip(TY, id, "subject is not a Patient reference");
         };
         // current locations: not completed/planned, not ended by as_of; the last listed wins
-        let current: Vec<&str> = e
-            .location
-            .iter()
-            .flatten()
-            .filter(|l| {
-                l.status
-                    .as_ref()
-                    .is_none_or(|s| matches!(s.as_ref(), "active" | "reserved"))
-            })
+        let current: Vec<&str> = present_locations(e)
             .filter(|l| period_end(l.period.as_ref(), tz).is_none_or(|end| end > self.as_of))
             .filter_map(|l| reference_id(Some(&l.location), "Location"))
             .collect();

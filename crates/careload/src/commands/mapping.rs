@@ -26,9 +26,7 @@ use crate::cli::MappingSuggestArgs;
 pub(crate) fn suggest(args: &MappingSuggestArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let source = FhirSource {
         since: None,
-        token_env: args.token_env.as_deref(),
-        wards: &args.wards,
-        trusted_origins: &args.trusted_origins,
+        server: &args.server,
         mapping: args.mapping.as_deref(),
         pseudonym_key_env: "CARELOAD_PSEUDONYM_KEY",
     };

@@ -31,7 +31,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::{heading, write_json};
-use crate::cli::{ScoreArgs, ScoreFormat};
+use crate::cli::{FhirServerArgs, ScoreArgs, ScoreFormat};
 use crate::table::Table;
 use crate::weights_file::{self, Loaded};
 
@@ -89,12 +89,8 @@ pub(crate) fn run(args: &ScoreArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 pub(crate) struct FhirSource<'a> {
     /// `--since`.
     pub(crate) since: Option<DateTime<Utc>>,
-    /// `--token-env`.
-    pub(crate) token_env: Option<&'a str>,
-    /// `--ward`.
-    pub(crate) wards: &'a [String],
-    /// `--trusted-origin`.
-    pub(crate) trusted_origins: &'a [String],
+    /// `--token-env`, `--ward`, `--trusted-origin`.
+    pub(crate) server: &'a FhirServerArgs,
     /// `--mapping`.
     pub(crate) mapping: Option<&'a Path>,
     /// `--pseudonym-key-env`.
@@ -104,9 +100,7 @@ pub(crate) struct FhirSource<'a> {
 fn source(args: &ScoreArgs) -> FhirSource<'_> {
     FhirSource {
         since: args.since,
-        token_env: args.token_env.as_deref(),
-        wards: &args.wards,
-        trusted_origins: &args.trusted_origins,
+        server: &args.server,
         mapping: args.mapping.as_deref(),
         pseudonym_key_env: &args.pseudonym_key_env,
     }
@@ -119,9 +113,9 @@ pub(crate) fn fetch_fhir(
     url: &str,
 ) -> anyhow::Result<(careload_ingest::Resources, careload_ingest::FetchReport)> {
     let config = careload_ingest::RestConfig {
-        token_env: args.token_env.map(str::to_owned),
-        wards: args.wards.to_vec(),
-        trusted_origins: args.trusted_origins.to_vec(),
+        token_env: args.server.token_env.clone(),
+        wards: args.server.wards.clone(),
+        trusted_origins: args.server.trusted_origins.clone(),
         ..careload_ingest::RestConfig::new(url)
     };
     let client = careload_ingest::FhirClient::new(&config)?;

@@ -471,6 +471,32 @@ struct Ctx {
     counters: Counters,
 }
 
+impl Ctx {
+    fn new(client: &FhirClient, config: &RestConfig, deadline: Instant) -> Arc<Ctx> {
+        Arc::new(Ctx {
+            client: client.clone(),
+            config: config.clone(),
+            deadline,
+            counters: Counters::default(),
+        })
+    }
+
+    /// What the searches run under this context did, since `started`.
+    fn report(&self, started: Instant, searches: u64, read: ReadReport, empty_wards: Vec<String>) -> FetchReport {
+        FetchReport {
+            requests: self.counters.requests.load(Ordering::Relaxed),
+            pages: self.counters.pages.load(Ordering::Relaxed),
+            retries: self.counters.retries.load(Ordering::Relaxed),
+            searches,
+            read,
+            elapsed: started.elapsed(),
+            parse: Duration::from_micros(self.counters.parse_micros.load(Ordering::Relaxed)),
+            server_time: self.counters.earliest_server_time(),
+            empty_wards,
+        }
+    }
+}
+
 /// Fetches the in-progress stays and what careload needs of them from a FHIR
 /// R4 server (see the module documentation for what is asked and how).
 /// `since` makes the clinical searches incremental.
@@ -525,12 +551,7 @@ async fn fetch_inner(
     held: Option<&Resources>,
 ) -> Result<(Resources, FetchReport), Error> {
     let started = Instant::now();
-    let ctx = Arc::new(Ctx {
-        client: client.clone(),
-        config: config.clone(),
-        deadline: started + config.run_deadline,
-        counters: Counters::default(),
-    });
+    let ctx = Ctx::new(client, config, started + config.run_deadline);
     let mut resources = Resources::new();
     let mut read = ReadReport::default();
     let mut searches = 0u64;
@@ -650,17 +671,7 @@ async fn fetch_inner(
     searches += clinical.len() as u64;
     run_searches(&ctx, clinical, &mut resources, &mut read).await?;
 
-    let report = FetchReport {
-        requests: ctx.counters.requests.load(Ordering::Relaxed),
-        pages: ctx.counters.pages.load(Ordering::Relaxed),
-        retries: ctx.counters.retries.load(Ordering::Relaxed),
-        searches,
-        read,
-        elapsed: started.elapsed(),
-        parse: Duration::from_micros(ctx.counters.parse_micros.load(Ordering::Relaxed)),
-        server_time: ctx.counters.earliest_server_time(),
-        empty_wards,
-    };
+    let report = ctx.report(started, searches, read, empty_wards);
     tracing::info!(
         base = %client.base,
         requests = report.requests,
@@ -677,14 +688,7 @@ async fn fetch_inner(
 /// its locations that is active, reserved or without a status (the mapping
 /// also checks the entry's period against the snapshot time).
 fn current_location(e: &fhir_sdk::r4b::resources::Encounter) -> Option<&str> {
-    e.location
-        .iter()
-        .flatten()
-        .filter(|l| {
-            l.status
-                .as_ref()
-                .is_none_or(|s| matches!(s.as_ref(), "active" | "reserved"))
-        })
+    crate::mapping::present_locations(e)
         .filter_map(|l| crate::mapping::reference_id(Some(&l.location), "Location"))
         .next_back()
 }
@@ -744,26 +748,11 @@ pub async fn search(
     let url = Url::parse(&base)
         .and_then(|b| b.join(relative.trim_start_matches('/')))
         .map_err(|e| Error::RestConfig(format!("search {relative:?} does not make a URL: {e}")))?;
-    let ctx = Arc::new(Ctx {
-        client: client.clone(),
-        config: config.clone(),
-        deadline: started + config.run_deadline,
-        counters: Counters::default(),
-    });
+    let ctx = Ctx::new(client, config, started + config.run_deadline);
     let mut resources = Resources::new();
     let mut read = ReadReport::default();
     run_searches(&ctx, vec![url], &mut resources, &mut read).await?;
-    let report = FetchReport {
-        requests: ctx.counters.requests.load(Ordering::Relaxed),
-        pages: ctx.counters.pages.load(Ordering::Relaxed),
-        retries: ctx.counters.retries.load(Ordering::Relaxed),
-        searches: 1,
-        read,
-        elapsed: started.elapsed(),
-        parse: Duration::from_micros(ctx.counters.parse_micros.load(Ordering::Relaxed)),
-        server_time: ctx.counters.earliest_server_time(),
-        empty_wards: Vec::new(),
-    };
+    let report = ctx.report(started, 1, read, Vec::new());
     Ok((resources, report))
 }
 
@@ -778,12 +767,7 @@ pub(crate) async fn search_into(
     resources: &mut Resources,
     read: &mut ReadReport,
 ) -> Result<(u64, u64), Error> {
-    let ctx = Arc::new(Ctx {
-        client: client.clone(),
-        config: config.clone(),
-        deadline,
-        counters: Counters::default(),
-    });
+    let ctx = Ctx::new(client, config, deadline);
     run_searches(&ctx, urls, resources, read).await?;
     Ok((
         ctx.counters.requests.load(Ordering::Relaxed),
