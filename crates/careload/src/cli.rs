@@ -229,6 +229,10 @@ pub(crate) struct ServeArgs {
     /// The service configuration (TOML); without it the defaults, overridden by CARELOAD_* variables.
     #[arg(long, value_name = "FILE", env = "CARELOAD_CONFIG")]
     pub(crate) config: Option<PathBuf>,
+    /// Accept the PUBLIC development pseudonym key with a real FHIR source (a test system without
+    /// real patients only; as source.insecure_dev_key = true).
+    #[arg(long)]
+    pub(crate) insecure_dev_key: bool,
 }
 
 /// `careload demo`.
@@ -263,6 +267,9 @@ pub(crate) struct IngestArgs {
     /// The service configuration (TOML); without it the defaults, overridden by CARELOAD_* variables.
     #[arg(long, value_name = "FILE", env = "CARELOAD_CONFIG")]
     pub(crate) config: Option<PathBuf>,
+    /// Accept the PUBLIC development pseudonym key with a real FHIR source (a test system only).
+    #[arg(long)]
+    pub(crate) insecure_dev_key: bool,
 }
 
 /// How a FHIR server is read (`--fhir-url`), for `score` and `mapping suggest`.

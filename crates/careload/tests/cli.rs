@@ -1034,7 +1034,16 @@ fn ingest_once_reads_files_scores_stores_and_prints_the_run() {
     let config = dir.0.join("careload.toml");
     std::fs::write(&config, files_config(&dir.0, &fhir)).unwrap();
 
-    let first = careload(&["ingest", "--once", "--config", s(&config)]);
+    // files exported from an EHR hold real patients: no public development key
+    let refused = careload(&["ingest", "--once", "--config", s(&config)]);
+    assert_ne!(refused.code, Some(0), "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("CARELOAD_TEST_UNSET_PSEUDONYM_KEY") && refused.stderr.contains("--insecure-dev-key"),
+        "{}",
+        refused.stderr
+    );
+    // these are the simulator's: a test system, said so
+    let first = careload(&["ingest", "--once", "--insecure-dev-key", "--config", s(&config)]);
     first.ok();
     let run = first.json();
     assert_eq!(run["outcome"], "ok", "{run:#}\n{}", first.stderr);
@@ -1047,13 +1056,13 @@ fn ingest_once_reads_files_scores_stores_and_prints_the_run() {
     assert_eq!(counts["full_fetch"], 1, "{run:#}");
 
     // a second run is a second record; the hour is rewritten, not doubled
-    let second = careload(&["ingest", "--once", "--config", s(&config)]);
+    let second = careload(&["ingest", "--once", "--insecure-dev-key", "--config", s(&config)]);
     second.ok();
     assert_eq!(second.json()["id"].as_i64(), run["id"].as_i64().map(|id| id + 1));
 
     // the files gone: a failed run, recorded and printed, exit 1
     std::fs::remove_dir_all(&fhir).unwrap();
-    let failed = careload(&["ingest", "--once", "--config", s(&config)]);
+    let failed = careload(&["ingest", "--once", "--insecure-dev-key", "--config", s(&config)]);
     assert_eq!(failed.code, Some(1), "{}\n{}", failed.stdout, failed.stderr);
     let record = failed.json();
     assert_eq!(record["outcome"], "failed", "{record:#}");

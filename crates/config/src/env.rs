@@ -209,6 +209,16 @@ pub const ENV_KEYS: &[EnvKey] = &[
         },
     },
     EnvKey {
+        name: "CARELOAD_SOURCE_INSECURE_DEV_KEY",
+        key: "source.insecure_dev_key",
+        default: "false",
+        doc: "true: accept the PUBLIC development pseudonym key with a real source (test systems only; logged as an error)",
+        apply: |c, v| {
+            c.source.insecure_dev_key = parse(v, "true or false")?;
+            Ok(())
+        },
+    },
+    EnvKey {
         name: "CARELOAD_SOURCE_BULK_LEVEL",
         key: "source.bulk_level",
         default: "system",

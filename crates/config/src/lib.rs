@@ -155,6 +155,9 @@ pub struct SourceConfig {
     pub mapping: Option<PathBuf>,
     /// Name of the environment variable holding the pseudonym key.
     pub pseudonym_key_env: String,
+    /// Accept the public development pseudonym key with a source of real
+    /// patients (a test system only: its pseudonyms can be reversed).
+    pub insecure_dev_key: bool,
     /// kind = bulk: `system` (`[base]/$export`), `patient`
     /// (`[base]/Patient/$export`) or `group` (`[base]/Group/[bulk_group]/$export`).
     pub bulk_level: String,
@@ -198,6 +201,7 @@ impl Default for SourceConfig {
             since_margin_secs: 300,
             mapping: None,
             pseudonym_key_env: "CARELOAD_PSEUDONYM_KEY".into(),
+            insecure_dev_key: false,
             bulk_level: "system".into(),
             bulk_group: String::new(),
             bulk_poll_secs: 2,

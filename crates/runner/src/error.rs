@@ -53,6 +53,16 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// No pseudonym key, with a source of real patients.
+    #[error(
+        "the pseudonym key variable {var} is not set, and source.kind = {kind} reads real patients: careload refuses the public development key, whose pseudonyms anyone can reverse; set {var} to a secret of at least 16 bytes (for a test system without real patients only: --insecure-dev-key or source.insecure_dev_key = true)"
+    )]
+    DevelopmentKey {
+        /// The variable that should hold the key.
+        var: String,
+        /// The source kind.
+        kind: &'static str,
+    },
     /// A background task died (a panic in mapping or scoring).
     #[error("a background task failed: {0}")]
     Task(String),

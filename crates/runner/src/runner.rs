@@ -81,21 +81,42 @@ pub fn load_mapping(path: Option<&Path>) -> Result<Mapping> {
     config.compile().map_err(|e| invalid(e.to_string()))
 }
 
-/// The pseudonym key from the environment variable `var`; when it is unset,
-/// the public development key, with a warning.
+/// The pseudonym key from the environment variable `var`. When it is unset:
+/// with the simulated hospital, the public development key with a warning;
+/// with a source of real patients (FHIR, Bulk Data, files), an error —
+/// unless `insecure_dev_key` says this is a test system, which is logged as
+/// an error at every start.
 ///
 /// # Errors
-/// The variable is set but is not a usable key.
-pub fn pseudonym_key(var: &str) -> Result<PseudonymKey> {
+/// The variable is set but is not a usable key; it is unset and the source
+/// holds real patients ([`Error::DevelopmentKey`]).
+pub fn pseudonym_key(var: &str, kind: SourceKind, insecure_dev_key: bool) -> Result<PseudonymKey> {
     match PseudonymKey::from_env(var) {
         Ok(key) => Ok(key),
-        Err(careload_ingest::Error::MissingKey(_)) => {
+        Err(careload_ingest::Error::MissingKey(_)) if kind == SourceKind::Sim => {
             tracing::warn!(
                 variable = var,
-                "pseudonym key not set: pseudonyms use the PUBLIC development key; set it to a secret for real patients"
+                "pseudonym key not set: the simulated hospital's pseudonyms use the PUBLIC development key"
             );
             Ok(PseudonymKey::development())
         }
+        Err(careload_ingest::Error::MissingKey(_)) if insecure_dev_key => {
+            tracing::error!(
+                variable = var,
+                source = ?kind,
+                "INSECURE: pseudonyms of a real source use the PUBLIC development key (insecure_dev_key): anyone can reverse them; never use this with real patients"
+            );
+            Ok(PseudonymKey::development())
+        }
+        Err(careload_ingest::Error::MissingKey(_)) => Err(Error::DevelopmentKey {
+            var: var.to_owned(),
+            kind: match kind {
+                SourceKind::Sim => "sim",
+                SourceKind::Fhir => "fhir",
+                SourceKind::Files => "files",
+                SourceKind::Bulk => "bulk",
+            },
+        }),
         Err(e) => Err(e.into()),
     }
 }
@@ -251,7 +272,11 @@ impl Runner {
             published: None,
             quality,
             mapping: Arc::new(load_mapping(config.source.mapping.as_deref())?),
-            key: pseudonym_key(&config.source.pseudonym_key_env)?,
+            key: pseudonym_key(
+                &config.source.pseudonym_key_env,
+                config.source.kind,
+                config.source.insecure_dev_key,
+            )?,
             source,
             tz: config.scoring.tz()?,
             resync_hour: config.schedule.resync_hour,

@@ -44,6 +44,8 @@ fn bulk_config(base: &str) -> Config {
     c.source.kind = SourceKind::Bulk;
     c.source.url = base.to_owned();
     c.source.pseudonym_key_env = "CARELOAD_TEST_UNSET_PSEUDONYM_KEY".into();
+    // simulated patients behind a Bulk Data server: a test system
+    c.source.insecure_dev_key = true;
     c.source.run_deadline_secs = 60;
     c.scoring.time_zone = "UTC".into();
     c.schedule.resync_hour = 23;

@@ -265,6 +265,7 @@ fn down_fhir_config(port: u16) -> Config {
     let mut c = sim_config(60, 0);
     c.source.kind = SourceKind::Fhir;
     c.source.url = format!("http://127.0.0.1:{port}/fhir");
+    c.source.insecure_dev_key = true;
     c.source.max_retries = 1;
     c.source.request_timeout_secs = 2;
     c.source.run_deadline_secs = 10;
@@ -508,4 +509,33 @@ async fn an_activation_scores_hours_from_its_effective_date() {
     assert_eq!(entry.actor, "council secretary");
     assert_eq!(entry.detail["reference"], "VTR 2026-11 §4");
     assert_eq!(entry.detail["effective_from"], "2026-11-24");
+}
+
+/// The public development pseudonym key protects nothing: a source of real
+/// patients refuses to start without a key of its own, unless told loudly
+/// that this is a test system.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_source_refuses_the_development_pseudonym_key() {
+    let dir = TempDir::new("devkey");
+    let store = store(&dir).await;
+    let port = closed_port().await;
+    let mut config = down_fhir_config(port);
+    config.source.insecure_dev_key = false;
+    config.source.pseudonym_key_env = "CARELOAD_TEST_SURELY_UNSET_PSEUDONYM_KEY".into();
+    let e = match Runner::start(&config, store.clone(), weights(), now()).await {
+        Ok(_) => panic!("started with the public development key and a FHIR source"),
+        Err(e) => e,
+    };
+    let text = e.to_string();
+    assert!(
+        text.contains("CARELOAD_TEST_SURELY_UNSET_PSEUDONYM_KEY") && text.contains("--insecure-dev-key"),
+        "{text}"
+    );
+    // told that this is a test system, it starts
+    config.source.insecure_dev_key = true;
+    Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+    // and the simulated hospital never needs a key
+    let sim = sim_config(60, 0);
+    assert!(!sim.source.insecure_dev_key);
+    Runner::start(&sim, store, weights(), now()).await.unwrap();
 }

@@ -133,7 +133,9 @@ async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
 
 /// `careload serve`.
 pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<()> {
-    let config = Arc::new(Config::load(args.config.as_deref())?);
+    let mut config = Config::load(args.config.as_deref())?;
+    config.source.insecure_dev_key |= args.insecure_dev_key;
+    let config = Arc::new(config);
     init_logs();
     runtime()?.block_on(async {
         let stop = shutdown_on_ctrl_c();
@@ -325,6 +327,7 @@ async fn check_urls(urls: &[(&str, String)], out: &mut dyn Write) -> anyhow::Res
 pub(crate) fn ingest_once(args: &IngestArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     debug_assert!(args.once);
     let mut config = Config::load(args.config.as_deref())?;
+    config.source.insecure_dev_key |= args.insecure_dev_key;
     // one run for the current hour: back-filling is for `serve`
     config.schedule.backfill_hours = 0;
     init_logs();
