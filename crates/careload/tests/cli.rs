@@ -1208,3 +1208,24 @@ fn mapping_suggest_writes_a_skeleton_that_score_reads_once_filled_in() {
     assert_ne!(refused.code, Some(0));
     assert!(refused.stderr.contains("29463-7"), "{}", refused.stderr);
 }
+
+/// A database URL's password never reaches a message.
+#[test]
+fn a_database_password_is_not_printed_when_the_store_cannot_be_opened() {
+    let run = careload(&[
+        "export",
+        "--db",
+        "postgres://careload:s3cret-pw@127.0.0.1:1/careload",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-02",
+    ]);
+    assert_ne!(run.code, Some(0));
+    assert!(run.stderr.contains("careload:***@127.0.0.1:1"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("s3cret") && !run.stdout.contains("s3cret"),
+        "{}",
+        run.stderr
+    );
+}

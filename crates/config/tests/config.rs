@@ -207,3 +207,31 @@ fn bulk_smart_tls_and_cron_keys_are_checked_with_their_key_named() {
         .to_string();
     assert!(e.contains("set one"), "{e}");
 }
+
+#[test]
+fn a_database_password_is_never_shown() {
+    use careload_config::redacted_url;
+    assert_eq!(
+        redacted_url("postgres://careload:s3cret@db.example:5432/careload"),
+        "postgres://careload:***@db.example:5432/careload"
+    );
+    assert_eq!(
+        redacted_url("postgres://careload:p@ss@db/careload?sslmode=require&password=s3cret"),
+        "postgres://careload:***@db/careload?sslmode=require&password=***"
+    );
+    assert_eq!(
+        redacted_url("postgres://careload@db/careload"),
+        "postgres://careload@db/careload"
+    );
+    assert_eq!(
+        redacted_url("sqlite://careload.db?mode=rwc"),
+        "sqlite://careload.db?mode=rwc"
+    );
+    let mut c = Config::default();
+    c.database.url = "postgres://careload:s3cret@db/careload".into();
+    let debug = format!("{c:?}");
+    assert!(
+        !debug.contains("s3cret") && debug.contains("careload:***@db"),
+        "{debug}"
+    );
+}
