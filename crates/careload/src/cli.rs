@@ -226,6 +226,14 @@ pub(crate) struct BenchStoreArgs {
 /// `careload serve`.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
+    /// The configuration.
+    #[command(flatten)]
+    pub(crate) service: ServiceConfigArgs,
+}
+
+/// The service's configuration and what the command line adds to it (`serve`, `ingest`).
+#[derive(Debug, Args)]
+pub(crate) struct ServiceConfigArgs {
     /// The service configuration (TOML); without it the defaults, overridden by CARELOAD_* variables.
     #[arg(long, value_name = "FILE", env = "CARELOAD_CONFIG")]
     pub(crate) config: Option<PathBuf>,
@@ -264,12 +272,9 @@ pub(crate) struct IngestArgs {
     /// One run for the current hour, then exit (the scheduler is `careload serve`).
     #[arg(long, required = true)]
     pub(crate) once: bool,
-    /// The service configuration (TOML); without it the defaults, overridden by CARELOAD_* variables.
-    #[arg(long, value_name = "FILE", env = "CARELOAD_CONFIG")]
-    pub(crate) config: Option<PathBuf>,
-    /// Accept the PUBLIC development pseudonym key with a real FHIR source (a test system only).
-    #[arg(long)]
-    pub(crate) insecure_dev_key: bool,
+    /// The configuration.
+    #[command(flatten)]
+    pub(crate) service: ServiceConfigArgs,
 }
 
 /// How a FHIR server is read (`--fhir-url`), for `score` and `mapping suggest`.

@@ -47,7 +47,7 @@ use fhir_sdk::r4b::resources::{Encounter, EncounterLocation, MedicationRequest, 
 use fhir_sdk::r4b::types::{CodeableConcept, Period, Reference};
 use serde::Serialize;
 
-use crate::config::{LocationLevel, Mapping, ObservationKind};
+use crate::config::{LocationLevel, Lookup, Mapping, ObservationKind, Target};
 use crate::facts::{FactValue, ObservationFacts, TaskFacts};
 use crate::pseudonym::PseudonymKey;
 use crate::read::{Resources, Skip};
@@ -209,10 +209,14 @@ pub fn map(
         observed: Vec::new(),
         unused: HashMap::new(),
     };
+    // every Location's type, whether or not a stay's chain passes it
     for loc in resources.locations.values() {
-        if mapping.location_types.concept(loc.physical_type.as_ref()).is_none() {
-            m.unused_concept("location_types", "Location.physicalType", loc.physical_type.as_ref());
-        }
+        m.lookup(
+            |t| &t.location_types,
+            "location_types",
+            "Location.physicalType",
+            loc.physical_type.iter(),
+        );
     }
     for (id, e) in &resources.encounters {
         m.encounter(id, e, key);
@@ -320,6 +324,45 @@ impl<'a> Mapper<'a> {
         }
     }
 
+    /// The target of the first of `concepts` that `table` maps; when none
+    /// does, every coding of them is counted as unused under `name` (the
+    /// mapping file's table) and `element`.
+    fn lookup<T, I>(
+        &mut self,
+        table: fn(&Mapping) -> &Lookup<T>,
+        name: &'static str,
+        element: &'static str,
+        concepts: I,
+    ) -> Option<T>
+    where
+        T: Target + Clone,
+        I: Iterator<Item = &'a CodeableConcept> + Clone,
+    {
+        let table = table(self.cfg);
+        let found = concepts.clone().find_map(|cc| table.concept(Some(cc)));
+        if found.is_none() {
+            for cc in concepts {
+                self.unused_concept(name, element, Some(cc));
+            }
+        }
+        found
+    }
+
+    /// [`Mapper::lookup`] of held codings.
+    fn lookup_codes<T: Target + Clone>(
+        &mut self,
+        table: fn(&Mapping) -> &Lookup<T>,
+        name: &'static str,
+        element: &'static str,
+        codes: &'a [crate::facts::Code],
+    ) -> Option<T> {
+        let found = table(self.cfg).codes(codes);
+        if found.is_none() {
+            self.unused_codes(name, element, codes);
+        }
+        found
+    }
+
     /// Counts every held coding (no display) no table knows.
     fn unused_codes(&mut self, table: &'static str, element: &'static str, codes: &'a [crate::facts::Code]) {
         for c in codes {
@@ -385,10 +428,12 @@ impl<'a> Mapper<'a> {
         // only serviceType says the specialty: `Encounter.type` is the kind of
         // encounter ("Inpatient stay"), and taken as a specialty it made
         // stays outliers on their own ward
-        let specialty = self.cfg.specialties.concept(e.service_type.as_ref());
-        if specialty.is_none() {
-            self.unused_concept("specialties", "Encounter.serviceType", e.service_type.as_ref());
-        }
+        let specialty = self.lookup(
+            |m| &m.specialties,
+            "specialties",
+            "Encounter.serviceType",
+            e.service_type.iter(),
+        );
         let ward_specialties: Vec<String> = match self.cfg.ward_specialties.get(&ward) {
             Some(list) => list.clone(),
             None => self
@@ -527,10 +572,10 @@ impl<'a> Mapper<'a> {
                 .out_of_scope(TY, "finished more than 24 hours before the snapshot time");
         }
         // codes are reported for the mapping whether or not the item is a current stay's
-        let code = t.code.as_deref().and_then(|c| self.cfg.activities.codes(c));
-        if let (None, Some(codes)) = (&code, t.code.as_deref()) {
-            self.unused_codes("activities", "Task.code", codes);
-        }
+        let code = t
+            .code
+            .as_deref()
+            .and_then(|c| self.lookup_codes(|m| &m.activities, "activities", "Task.code", c));
         let idx = match self.target_text(t.encounter.as_deref(), t.r#for.as_deref()) {
             Ok(i) => i,
             Err(reason) => return self.report.skip(TY, id, reason),
@@ -570,10 +615,12 @@ impl<'a> Mapper<'a> {
         }
         let dosages: Vec<_> = r.dosage_instruction.iter().flatten().collect();
         let route_cc = dosages.iter().find_map(|d| d.route.as_ref());
-        let mapped_route = self.cfg.routes.concept(route_cc);
-        if mapped_route.is_none() {
-            self.unused_concept("routes", "MedicationRequest.dosageInstruction.route", route_cc);
-        }
+        let mapped_route = self.lookup(
+            |m| &m.routes,
+            "routes",
+            "MedicationRequest.dosageInstruction.route",
+            route_cc.into_iter(),
+        );
         let idx = match self.target(r.encounter.as_ref(), Some(&r.subject)) {
             Ok(i) => i,
             Err(reason) => return self.report.skip(TY, id, reason),
@@ -683,7 +730,8 @@ impl<'a> Mapper<'a> {
 
     fn observation(&mut self, id: &'a str, o: &'a ObservationFacts) {
         const TY: &str = "Observation";
-        if let Ok(i) = self.target_text(o.encounter.as_deref(), o.subject.as_deref()) {
+        let target = self.target_text(o.encounter.as_deref(), o.subject.as_deref());
+        if let Ok(i) = target {
             self.observed[i] = true;
         }
         if matches!(&*o.status, "entered-in-error" | "cancelled" | "registered") {
@@ -691,8 +739,7 @@ impl<'a> Mapper<'a> {
                 .report
                 .out_of_scope(TY, "entered in error, cancelled or not yet done");
         }
-        let Some(kind) = self.cfg.observations.codes(&o.code) else {
-            self.unused_codes("observations", "Observation.code", &o.code);
+        let Some(kind) = self.lookup_codes(|m| &m.observations, "observations", "Observation.code", &o.code) else {
             return self.report.out_of_scope(TY, "a code careload does not use");
         };
         let Some(at) = o.at.map(|w| w.start(self.cfg.time_zone)) else {
@@ -701,7 +748,7 @@ impl<'a> Mapper<'a> {
         if at > self.as_of {
             return self.report.out_of_scope(TY, "after the snapshot time");
         }
-        let idx = match self.target_text(o.encounter.as_deref(), o.subject.as_deref()) {
+        let idx = match target {
             Ok(i) => i,
             Err(reason) => return self.report.skip(TY, id, reason),
         };
@@ -885,16 +932,12 @@ impl<'a> Mapper<'a> {
         {
             return self.report.out_of_scope(TY, "authored after the snapshot time");
         }
-        let category = r
-            .category
-            .iter()
-            .flatten()
-            .find_map(|c| self.cfg.order_categories.concept(Some(c)));
-        if category.is_none() {
-            for c in r.category.iter().flatten() {
-                self.unused_concept("order_categories", "ServiceRequest.category", Some(c));
-            }
-        }
+        let category = self.lookup(
+            |m| &m.order_categories,
+            "order_categories",
+            "ServiceRequest.category",
+            r.category.iter().flatten(),
+        );
         let idx = match self.target(r.encounter.as_ref(), Some(&r.subject)) {
             Ok(i) => i,
             Err(reason) => return self.report.skip(TY, id, reason),
@@ -930,16 +973,12 @@ impl<'a> Mapper<'a> {
         if period_start(c.period.as_ref(), self.cfg.time_zone).is_some_and(|s| s > self.as_of) {
             return self.report.out_of_scope(TY, "starts after the snapshot time");
         }
-        let category = c
-            .category
-            .iter()
-            .flatten()
-            .find_map(|cc| self.cfg.care_plan_categories.concept(Some(cc)));
-        if category.is_none() {
-            for cc in c.category.iter().flatten() {
-                self.unused_concept("care_plan_categories", "CarePlan.category", Some(cc));
-            }
-        }
+        let category = self.lookup(
+            |m| &m.care_plan_categories,
+            "care_plan_categories",
+            "CarePlan.category",
+            c.category.iter().flatten(),
+        );
         let idx = match self.target(c.encounter.as_ref(), Some(&c.subject)) {
             Ok(i) => i,
             Err(reason) => return self.report.skip(TY, id, reason),
@@ -982,10 +1021,7 @@ impl<'a> Mapper<'a> {
         {
             return self.report.out_of_scope(TY, "recorded after the snapshot time");
         }
-        let code = self.cfg.diagnoses.concept(c.code.as_ref());
-        if code.is_none() {
-            self.unused_concept("diagnoses", "Condition.code", c.code.as_ref());
-        }
+        let code = self.lookup(|m| &m.diagnoses, "diagnoses", "Condition.code", c.code.iter());
         // a diagnosis is the patient's: one recorded during an earlier stay
         // (real records always name that stay) counts for the current one
         let idx = match self.target(c.encounter.as_ref(), Some(&c.subject)) {

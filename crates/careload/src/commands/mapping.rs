@@ -15,7 +15,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::Value;
 
-use super::score::{FhirSource, fetch_fhir, map_fhir, mapping_config};
+use super::score::{FhirSource, fetch_fhir, map_fhir};
 use crate::cli::MappingSuggestArgs;
 
 /// `careload mapping suggest …`.
@@ -27,7 +27,7 @@ pub(crate) fn suggest(args: &MappingSuggestArgs, out: &mut dyn Write) -> anyhow:
     let source = FhirSource {
         since: None,
         server: &args.server,
-        mapping: args.mapping.as_deref(),
+        mapping: careload_runner::load_mapping(args.mapping.as_deref())?,
         pseudonym_key_env: "CARELOAD_PSEUDONYM_KEY",
     };
     let (origin, mapped) = match (&args.fhir, &args.fhir_url) {
@@ -59,8 +59,7 @@ pub(crate) fn suggest(args: &MappingSuggestArgs, out: &mut dyn Write) -> anyhow:
         }
         (None, None) => anyhow::bail!("give --fhir PATH or --fhir-url URL"),
     };
-    let zone = mapping_config(args.mapping.as_deref())?.time_zone;
-    let text = careload_ingest::suggest::skeleton(&mapped.unused_codes, &origin, &zone);
+    let text = careload_ingest::suggest::skeleton(&mapped.unused_codes, &origin, source.mapping.time_zone.name());
     match args.out.as_deref() {
         Some(path) if path.as_os_str() != "-" => {
             std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;

@@ -54,12 +54,13 @@ pub(crate) fn run(args: &ScoreArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let snapshots = match (&args.snapshots, &args.fhir, &args.fhir_url) {
         (_, Some(fhir), _) => {
             let (resources, read) = careload_ingest::read_path(fhir)?;
-            map_fhir(&source(args), &resources, &read, &fhir.display().to_string(), args.at)?.0
+            map_fhir(&source(args)?, &resources, &read, &fhir.display().to_string(), args.at)?.0
         }
         (_, None, Some(url)) => {
-            let (resources, report) = fetch_fhir(&source(args), url)?;
+            let source = source(args)?;
+            let (resources, report) = fetch_fhir(&source, url)?;
             let as_of = args.at.or(report.server_time);
-            map_fhir(&source(args), &resources, &report.read, url, as_of)?.0
+            map_fhir(&source, &resources, &report.read, url, as_of)?.0
         }
         (Some(file), None, None) => read_snapshots(file)?,
         (None, None, None) => anyhow::bail!("give --snapshots FILE, --fhir PATH or --fhir-url URL"),
@@ -91,19 +92,19 @@ pub(crate) struct FhirSource<'a> {
     pub(crate) since: Option<DateTime<Utc>>,
     /// `--token-env`, `--ward`, `--trusted-origin`.
     pub(crate) server: &'a FhirServerArgs,
-    /// `--mapping`.
-    pub(crate) mapping: Option<&'a Path>,
+    /// The region's mapping (`--mapping`), or the built-in one.
+    pub(crate) mapping: careload_ingest::Mapping,
     /// `--pseudonym-key-env`.
     pub(crate) pseudonym_key_env: &'a str,
 }
 
-fn source(args: &ScoreArgs) -> FhirSource<'_> {
-    FhirSource {
+fn source(args: &ScoreArgs) -> anyhow::Result<FhirSource<'_>> {
+    Ok(FhirSource {
         since: args.since,
         server: &args.server,
-        mapping: args.mapping.as_deref(),
+        mapping: careload_runner::load_mapping(args.mapping.as_deref())?,
         pseudonym_key_env: &args.pseudonym_key_env,
-    }
+    })
 }
 
 /// Fetches FHIR R4 from a server's REST API (`--fhir-url`, `--since`,
@@ -170,10 +171,7 @@ pub(crate) fn map_fhir(
         Err(e) => return Err(e.into()),
     };
     let as_of = at.or(read.last_updated).unwrap_or_else(Utc::now);
-    let mapping = mapping_config(args.mapping)?
-        .compile()
-        .with_context(|| mapping_origin(args.mapping))?;
-    let (snapshots, mapped) = careload_ingest::map(resources, &mapping, &key, as_of);
+    let (snapshots, mapped) = careload_ingest::map(resources, &args.mapping, &key, as_of);
     let counts = |m: &std::collections::BTreeMap<String, usize>| {
         m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
     };
@@ -225,23 +223,6 @@ pub(crate) fn map_fhir(
         )?;
     }
     Ok((snapshots, mapped))
-}
-
-/// The mapping file (TOML), or the built-in defaults.
-pub(crate) fn mapping_config(file: Option<&Path>) -> anyhow::Result<careload_ingest::MappingConfig> {
-    let Some(file) = file else {
-        return Ok(careload_ingest::MappingConfig::default());
-    };
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read the mapping file {}", file.display()))?;
-    toml::from_str(&text).with_context(|| format!("mapping file {} is not valid", file.display()))
-}
-
-fn mapping_origin(file: Option<&Path>) -> String {
-    match file {
-        Some(f) => format!("mapping file {} is not valid", f.display()),
-        None => "the built-in mapping is not valid".to_owned(),
-    }
 }
 
 /// Reads a JSON array of snapshots.

@@ -22,7 +22,7 @@ use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::cli::{DemoArgs, IngestArgs, ServeArgs};
+use crate::cli::{DemoArgs, IngestArgs, ServeArgs, ServiceConfigArgs};
 
 /// Logs (tracing) to standard error, `info` and above.
 pub(crate) fn init_logs() {
@@ -131,11 +131,16 @@ async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("cannot listen on {listen}; is another careload running there?"))
 }
 
-/// `careload serve`.
-pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<()> {
+/// The service's configuration, with `--insecure-dev-key`.
+fn load_config(args: &ServiceConfigArgs) -> anyhow::Result<Config> {
     let mut config = Config::load(args.config.as_deref())?;
     config.source.insecure_dev_key |= args.insecure_dev_key;
-    let config = Arc::new(config);
+    Ok(config)
+}
+
+/// `careload serve`.
+pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<()> {
+    let config = Arc::new(load_config(&args.service)?);
     init_logs();
     runtime()?.block_on(async {
         let stop = shutdown_on_ctrl_c();
@@ -326,8 +331,7 @@ async fn check_urls(urls: &[(&str, String)], out: &mut dyn Write) -> anyhow::Res
 /// `careload ingest --once`.
 pub(crate) fn ingest_once(args: &IngestArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     debug_assert!(args.once);
-    let mut config = Config::load(args.config.as_deref())?;
-    config.source.insecure_dev_key |= args.insecure_dev_key;
+    let mut config = load_config(&args.service)?;
     // one run for the current hour: back-filling is for `serve`
     config.schedule.backfill_hours = 0;
     init_logs();

@@ -582,8 +582,9 @@ async fn fetch_inner(
         // not on what lies below it: search by every location of the ward
         let mut urls = Vec::new();
         let mut below: Vec<(String, BTreeSet<String>)> = Vec::new();
+        let children = location_children(&resources);
         for ward in &config.wards {
-            let ids = locations_under(&resources, ward);
+            let ids = locations_under(&children, ward);
             if !resources.locations.contains_key(ward) {
                 tracing::warn!(ward = %ward, "the configured ward is not a Location on the FHIR server: check source.wards");
             }
@@ -604,13 +605,6 @@ async fn fetch_inner(
         resources
             .encounters
             .retain(|_, e| current_location(e).is_some_and(|l| under.contains(l)));
-        let patients: BTreeSet<String> = resources
-            .encounters
-            .values()
-            .filter_map(|e| crate::mapping::reference_id(e.subject.as_ref(), "Patient"))
-            .map(str::to_owned)
-            .collect();
-        resources.patients.retain(|id, _| patients.contains(id));
         for (ward, ids) in below {
             let found = resources
                 .encounters
@@ -633,6 +627,10 @@ async fn fetch_inner(
         .collect();
     patient_ids.sort();
     patient_ids.dedup();
+    if !config.wards.is_empty() {
+        // the patients of the stays dropped above go with them
+        resources.patients.retain(|id, _| patient_ids.binary_search(id).is_ok());
+    }
     let since_param = since.map(|t| ("_lastUpdated", format!("ge{}", t.format("%Y-%m-%dT%H:%M:%SZ"))));
     let mut clinical = Vec::new();
     // with `held`, only the ids it already has are searched incrementally
@@ -708,15 +706,19 @@ fn typed_ids(ty: &str, ids: &[String]) -> String {
     out
 }
 
-/// `ward` and every Location below it along `partOf` (teams, rooms, beds),
-/// from the Locations read.
-pub(crate) fn locations_under(resources: &Resources, ward: &str) -> BTreeSet<String> {
+/// Each Location's children along `partOf`, from the Locations read.
+fn location_children(resources: &Resources) -> HashMap<&str, Vec<&str>> {
     let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
     for (id, loc) in &resources.locations {
         if let Some(parent) = crate::mapping::reference_id(loc.part_of.as_ref(), "Location") {
             children.entry(parent).or_default().push(id);
         }
     }
+    children
+}
+
+/// `ward` and every Location below it along `partOf` (teams, rooms, beds).
+fn locations_under(children: &HashMap<&str, Vec<&str>>, ward: &str) -> BTreeSet<String> {
     let mut out: BTreeSet<String> = BTreeSet::new();
     let mut frontier = vec![ward];
     out.insert(ward.to_owned());
