@@ -18,7 +18,9 @@
 //! recorded in (earlier diagnoses count). Only
 //! resources at or before `as_of` count where a time applies. From `Patient`
 //! only the sex and the birth **year** are taken; the Patient id becomes a
-//! keyed pseudonym. Nothing else of a person — names, identifiers,
+//! keyed pseudonym, and the resource each item came from is kept as a keyed
+//! tag ([`PseudonymKey::resource_tag`], `Observation#3f9a…`), never as its
+//! EHR id, which often holds the patient's. Nothing else of a person — names, identifiers,
 //! addresses, telecom, notes, narrative — is read.
 //!
 //! A snapshot is the present, not the whole stay: of NEWS2 totals and
@@ -199,6 +201,7 @@ pub fn map(
     let mut m = Mapper {
         res: resources,
         cfg: mapping,
+        key,
         as_of,
         report: MapReport::default(),
         snapshots: Vec::new(),
@@ -219,7 +222,7 @@ pub fn map(
         );
     }
     for (id, e) in &resources.encounters {
-        m.encounter(id, e, key);
+        m.encounter(id, e);
     }
     for (id, t) in &resources.tasks {
         m.task(id, t);
@@ -242,6 +245,15 @@ pub fn map(
     m.finish()
 }
 
+/// Why an item has no snapshot.
+#[derive(Clone, Copy, Debug)]
+enum Miss {
+    /// Its stay or patient is held but not scored now: a normal case.
+    OutOfScope(&'static str),
+    /// It names a stay or patient careload does not hold: a data problem.
+    Skip(&'static str),
+}
+
 /// A vital-sign set being gathered: values and the resources they came from.
 #[derive(Default)]
 struct VitalSet {
@@ -252,6 +264,8 @@ struct VitalSet {
 struct Mapper<'a> {
     res: &'a Resources,
     cfg: &'a Mapping,
+    /// Pseudonyms of patients and tags of the resources items came from.
+    key: &'a PseudonymKey,
     as_of: DateTime<Utc>,
     report: MapReport,
     snapshots: Vec<Snapshot>,
@@ -370,7 +384,7 @@ impl<'a> Mapper<'a> {
         }
     }
 
-    fn encounter(&mut self, id: &'a str, e: &'a Encounter, key: &PseudonymKey) {
+    fn encounter(&mut self, id: &'a str, e: &'a Encounter) {
         const TY: &str = "Encounter";
         let class = e.class.code.as_deref().unwrap_or("");
         if !self.cfg.inpatient_classes.contains(class) {
@@ -452,7 +466,7 @@ impl<'a> Mapper<'a> {
         let outlying = specialty
             .as_ref()
             .is_some_and(|s| !ward_specialties.is_empty() && !ward_specialties.contains(s));
-        let mut snapshot = Snapshot::new(key.patient_key(patient_id), self.as_of, admitted_at, ward);
+        let mut snapshot = Snapshot::new(self.key.patient_key(patient_id), self.as_of, admitted_at, ward);
         snapshot.placement = Placement {
             ward: snapshot.placement.ward,
             team,
@@ -529,25 +543,41 @@ impl<'a> Mapper<'a> {
     }
 
     /// The snapshot an item belongs to, or why none.
-    fn target(&self, encounter: Option<&Reference>, subject: Option<&Reference>) -> Result<usize, &'static str> {
+    fn target(&self, encounter: Option<&Reference>, subject: Option<&Reference>) -> Result<usize, Miss> {
         self.target_text(
             encounter.and_then(|r| r.reference.as_deref()),
             subject.and_then(|r| r.reference.as_deref()),
         )
     }
 
-    /// [`Mapper::target`] of references' texts.
-    fn target_text(&self, encounter: Option<&str>, subject: Option<&str>) -> Result<usize, &'static str> {
+    /// [`Mapper::target`] of references' texts. An item of a stay or patient
+    /// careload holds but does not score now (a finished stay, another ward)
+    /// is out of scope; one that names nothing careload holds is skipped.
+    fn target_text(&self, encounter: Option<&str>, subject: Option<&str>) -> Result<usize, Miss> {
         if let Some(e) = reference_text_id(encounter, "Encounter") {
-            return self
-                .by_encounter
-                .get(e)
-                .copied()
-                .ok_or("its encounter is not an in-progress inpatient stay on a ward");
+            return match self.by_encounter.get(e) {
+                Some(&i) => Ok(i),
+                None if self.res.encounters.contains_key(e) => Err(Miss::OutOfScope(
+                    "its stay is not an in-progress inpatient stay on a ward",
+                )),
+                None => Err(Miss::Skip("its encounter is not among the Encounters read")),
+            };
         }
         match reference_text_id(subject, "Patient") {
-            Some(p) => self.by_patient.get(p).copied().ok_or("its patient is not on a ward"),
-            None => Err("no encounter and no Patient subject"),
+            Some(p) => match self.by_patient.get(p) {
+                Some(&i) => Ok(i),
+                None if self.res.patients.contains_key(p) => Err(Miss::OutOfScope("its patient is not on a ward")),
+                None => Err(Miss::Skip("its patient is not among the Patients read")),
+            },
+            None => Err(Miss::Skip("no encounter and no Patient subject")),
+        }
+    }
+
+    /// Counts an item without a snapshot as out of scope or skipped.
+    fn missed(&mut self, ty: &str, id: &str, miss: Miss) {
+        match miss {
+            Miss::OutOfScope(why) => self.report.out_of_scope(ty, why),
+            Miss::Skip(why) => self.report.skip(ty, id, why),
         }
     }
 
@@ -578,7 +608,7 @@ impl<'a> Mapper<'a> {
             .and_then(|c| self.lookup_codes(|m| &m.activities, "activities", "Task.code", c));
         let idx = match self.target_text(t.encounter.as_deref(), t.r#for.as_deref()) {
             Ok(i) => i,
-            Err(reason) => return self.report.skip(TY, id, reason),
+            Err(miss) => return self.missed(TY, id, miss),
         };
         let Some(code) = code else {
             return self.report.skip(TY, id, "no mapped activity code (see `activities`)");
@@ -595,7 +625,7 @@ impl<'a> Mapper<'a> {
                 due: t.due.map(|d| d.start(tz)),
                 status,
                 profession,
-                source: Some(format!("Task/{id}")),
+                source: Some(self.key.resource_tag("Task", id)),
             });
         }
         self.report.mapped(TY);
@@ -623,7 +653,7 @@ impl<'a> Mapper<'a> {
         );
         let idx = match self.target(r.encounter.as_ref(), Some(&r.subject)) {
             Ok(i) => i,
-            Err(reason) => return self.report.skip(TY, id, reason),
+            Err(miss) => return self.missed(TY, id, miss),
         };
         let route = match mapped_route {
             Some(route) => route,
@@ -722,7 +752,7 @@ impl<'a> Mapper<'a> {
             s.medications.push(MedicationOrder {
                 route,
                 dosing,
-                source: Some(format!("MedicationRequest/{id}")),
+                source: Some(self.key.resource_tag("MedicationRequest", id)),
             });
         }
         self.report.mapped(TY);
@@ -750,9 +780,9 @@ impl<'a> Mapper<'a> {
         }
         let idx = match target {
             Ok(i) => i,
-            Err(reason) => return self.report.skip(TY, id, reason),
+            Err(miss) => return self.missed(TY, id, miss),
         };
-        let source = format!("Observation/{id}");
+        let source = self.key.resource_tag("Observation", id);
         let number = || o.value.number();
         let concept = || match &o.value {
             FactValue::Concept(codes) => Some(&**codes),
@@ -940,7 +970,7 @@ impl<'a> Mapper<'a> {
         );
         let idx = match self.target(r.encounter.as_ref(), Some(&r.subject)) {
             Ok(i) => i,
-            Err(reason) => return self.report.skip(TY, id, reason),
+            Err(miss) => return self.missed(TY, id, miss),
         };
         let Some(category) = category else {
             return self
@@ -959,7 +989,7 @@ impl<'a> Mapper<'a> {
             s.orders.push(Order {
                 category: category.into(),
                 due,
-                source: Some(format!("ServiceRequest/{id}")),
+                source: Some(self.key.resource_tag("ServiceRequest", id)),
             })
         });
         self.report.mapped(TY);
@@ -981,7 +1011,7 @@ impl<'a> Mapper<'a> {
         );
         let idx = match self.target(c.encounter.as_ref(), Some(&c.subject)) {
             Ok(i) => i,
-            Err(reason) => return self.report.skip(TY, id, reason),
+            Err(miss) => return self.missed(TY, id, miss),
         };
         let Some(category) = category else {
             return self
@@ -991,7 +1021,7 @@ impl<'a> Mapper<'a> {
         self.push(idx, |s| {
             s.care_plans.push(CarePlanItem {
                 category: category.into(),
-                source: Some(format!("CarePlan/{id}")),
+                source: Some(self.key.resource_tag("CarePlan", id)),
             })
         });
         self.report.mapped(TY);
@@ -1037,10 +1067,10 @@ impl<'a> Mapper<'a> {
                 }
                 match self.target(None, Some(&c.subject)) {
                     Ok(i) => i,
-                    Err(reason) => return self.report.skip(TY, id, reason),
+                    Err(miss) => return self.missed(TY, id, miss),
                 }
             }
-            Err(reason) => return self.report.skip(TY, id, reason),
+            Err(miss) => return self.missed(TY, id, miss),
         };
         let Some(code) = code else {
             return self.report.skip(TY, id, "no ICD-10 coding (see `diagnoses`)");
@@ -1048,7 +1078,7 @@ impl<'a> Mapper<'a> {
         self.push(idx, |s| {
             s.diagnoses.push(Diagnosis {
                 code: code.into(),
-                source: Some(format!("Condition/{id}")),
+                source: Some(self.key.resource_tag("Condition", id)),
             })
         });
         self.report.mapped(TY);

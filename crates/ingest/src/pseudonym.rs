@@ -2,6 +2,13 @@
 //! as lowercase hex. The same id and key always give the same pseudonym, so
 //! that hour-by-hour snapshots of one patient line up; without the key the
 //! pseudonym cannot be traced back or recomputed.
+//!
+//! The clinical resources a score came from are tagged the same way
+//! ([`PseudonymKey::resource_tag`]): `Observation#` and a keyed hash of the
+//! resource's type and id, never the EHR's id, which often holds the
+//! patient's (`Observation/p000001-m19-news2`). A tag is stable hour to hour,
+//! so changes between hours line up, and whoever holds the key can check
+//! which EHR resource a tag stands for; nobody else can.
 
 use std::fmt;
 
@@ -55,19 +62,35 @@ impl PseudonymKey {
 
     /// The pseudonym of a FHIR Patient id: 64 lowercase hex digits.
     pub fn patient_key(&self, patient_id: &str) -> PatientKey {
+        PatientKey(self.hex(&[patient_id.as_bytes()], 32))
+    }
+
+    /// The keyed tag of a clinical resource, `Type#` and 16 hex digits
+    /// (64 bits of HMAC-SHA256 over `resource:Type/id`, apart from the
+    /// patients' pseudonyms): what a snapshot keeps of the resource an item
+    /// came from, instead of its EHR id.
+    pub fn resource_tag(&self, resource_type: &str, id: &str) -> String {
+        let hash = self.hex(&[b"resource:", resource_type.as_bytes(), b"/", id.as_bytes()], 8);
+        format!("{resource_type}#{hash}")
+    }
+
+    /// The first `bytes` bytes of HMAC-SHA256 over `parts`, as lowercase hex.
+    fn hex(&self, parts: &[&[u8]], bytes: usize) -> String {
         let mut mac = match <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0) {
             Ok(mac) => mac,
             // HMAC accepts keys of any length; unreachable in practice.
-            Err(_) => return PatientKey(String::new()),
+            Err(_) => return String::new(),
         };
-        mac.update(patient_id.as_bytes());
+        for part in parts {
+            mac.update(part);
+        }
         let digest = mac.finalize().into_bytes();
-        let mut hex = String::with_capacity(64);
-        for byte in digest.iter() {
+        let mut hex = String::with_capacity(2 * bytes);
+        for byte in digest.iter().take(bytes) {
             hex.push(char::from(HEX[usize::from(byte >> 4)]));
             hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
         }
-        PatientKey(hex)
+        hex
     }
 }
 
@@ -95,6 +118,26 @@ mod tests {
         assert_eq!(ka.0.len(), 64);
         assert!(ka.0.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
         assert!(!ka.0.contains("p-42"));
+    }
+
+    #[test]
+    fn resource_tags_are_stable_keyed_and_hide_the_id() {
+        let a = PseudonymKey::from_bytes(b"0123456789abcdef-one").unwrap();
+        let b = PseudonymKey::from_bytes(b"0123456789abcdef-two").unwrap();
+        let t = a.resource_tag("Observation", "p000001-m19-news2");
+        assert_eq!(t, a.resource_tag("Observation", "p000001-m19-news2"));
+        assert_ne!(t, b.resource_tag("Observation", "p000001-m19-news2"));
+        assert_ne!(
+            t,
+            a.resource_tag("Task", "p000001-m19-news2"),
+            "the type is part of the tag"
+        );
+        assert_ne!(t, a.resource_tag("Observation", "p000001-m19-news3"));
+        let hash = t.strip_prefix("Observation#").unwrap();
+        assert_eq!(hash.len(), 16);
+        assert!(hash.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        // not the patient's pseudonym's prefix either
+        assert!(!a.patient_key("p000001-m19-news2").0.starts_with(hash));
     }
 
     #[test]

@@ -152,7 +152,11 @@ fn tasks_map_by_status_with_due_time_and_profession() {
                 assert_eq!((a.status, a.code.as_str()), (st, "repositioning"), "{status}");
                 assert_eq!(a.due, Some(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()));
                 assert_eq!(a.profession, Some(Profession::Ssk));
-                assert_eq!(a.source.as_deref(), Some("Task/t1"));
+                // the Task's keyed tag, never its EHR id
+                let tag = PseudonymKey::from_bytes(b"mapping-test-key-123")
+                    .unwrap()
+                    .resource_tag("Task", "t1");
+                assert_eq!(a.source.as_deref(), Some(tag.as_str()));
             }
             None => assert!(s.activities.is_empty(), "{status}"),
         }
@@ -427,7 +431,7 @@ fn bad_input_is_counted_and_skipped_and_the_rest_mapped() {
         why("Encounter/enc-dangling").unwrap().contains("dangling"),
         "{report:#?}"
     );
-    assert!(why("Task/t-off-ward").unwrap().contains("not on a ward"));
+    assert!(why("Task/t-off-ward").unwrap().contains("not among the Patients read"));
     assert!(why("Observation/o-empty").unwrap().contains("no usable value"));
     assert!(
         report
@@ -435,6 +439,47 @@ fn bad_input_is_counted_and_skipped_and_the_rest_mapped() {
             .iter()
             .any(|s| s.reference() == "MedicationRequest/m-odd" && s.reason.contains("999999"))
     );
+}
+
+#[test]
+fn items_of_a_finished_stay_are_out_of_scope_not_skipped() {
+    // a discharged patient's tasks and diagnoses are normal, not bad data:
+    // counted as out of scope, never warned about one by one
+    let mut resources = base("394802001");
+    resources.push(json!({"resourceType": "Patient", "id": "pat-2", "gender": "male", "birthDate": "1950"}));
+    resources.push(json!({"resourceType": "Encounter", "id": "enc-2", "status": "finished",
+        "class": {"code": "IMP"}, "subject": {"reference": "Patient/pat-2"},
+        "period": {"start": "2026-11-20T08:00:00Z", "end": "2026-11-22T08:00:00Z"},
+        "location": [{"location": {"reference": "Location/w1-r1-b1"}}]}));
+    let task = |id: &str, encounter: Option<&str>, patient: &str| {
+        let mut t = json!({"resourceType": "Task", "id": id, "status": "requested", "intent": "order",
+            "code": {"coding": [{"system": format!("{L}/nursing-activity"), "code": "shower"}]},
+            "for": {"reference": format!("Patient/{patient}")}});
+        if let Some(e) = encounter {
+            t["encounter"] = json!({"reference": format!("Encounter/{e}")});
+        }
+        t
+    };
+    let (s, report, _) = run_with(
+        resources,
+        vec![
+            task("t-finished-stay", Some("enc-2"), "pat-2"),
+            task("t-discharged-patient", None, "pat-2"),
+            task("t-unknown-stay", Some("enc-404"), "pat-1"),
+        ],
+    );
+    assert_eq!(s.len(), 1);
+    let scope = |key: &str| report.out_of_scope.get(key).copied().unwrap_or(0);
+    assert_eq!(
+        scope("Task: its stay is not an in-progress inpatient stay on a ward"),
+        1,
+        "{report:#?}"
+    );
+    assert_eq!(scope("Task: its patient is not on a ward"), 1, "{report:#?}");
+    // a stay careload never read is a data problem: skipped, with the reason
+    let skipped: Vec<String> = report.skipped.iter().map(|s| s.reference()).collect();
+    assert_eq!(skipped, ["Task/t-unknown-stay"], "{report:#?}");
+    assert!(report.skipped[0].reason.contains("not among the Encounters read"));
 }
 
 // ---- record shapes real servers and real records carry (issue 22) ----------

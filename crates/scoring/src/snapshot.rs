@@ -10,9 +10,13 @@
 //! (medication times of day, shift boundaries) is resolved to instants before
 //! it reaches a snapshot, or by [`crate::shift`] with an explicit time zone.
 //!
-//! Each clinical item carries an optional `source`, a FHIR reference such as
-//! `Task/8f2c` (never a Patient reference), so that a nurse can find the
-//! record behind a contribution.
+//! Each clinical item carries an optional `source`: the resource it came
+//! from as a keyed tag such as `Task#8f2c0a9d1e3b7c45` (the ingest's
+//! `PseudonymKey::resource_tag`), never the EHR's id, which often holds the
+//! patient's. A tag is stable hour to hour, so a change between hours lines
+//! up with its item, and whoever holds the key can check which record a
+//! contribution came from; with the code and time beside it, a nurse finds
+//! the record in the EHR.
 
 use std::fmt;
 
@@ -184,7 +188,7 @@ pub struct EmotionalSupport {
     /// When it was assessed.
     #[serde(with = "crate::instant")]
     pub assessed_at: DateTime<Utc>,
-    /// The FHIR resource it came from.
+    /// The resource it came from, as a keyed tag (see the module doc).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }
@@ -197,7 +201,7 @@ pub struct News2Observation {
     pub at: DateTime<Utc>,
     /// The total, 0–20.
     pub value: u8,
-    /// The FHIR resource it came from.
+    /// The resource it came from, as a keyed tag (see the module doc).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }
@@ -212,7 +216,7 @@ pub struct VitalSigns {
     /// The values.
     #[serde(flatten)]
     pub vitals: Vitals,
-    /// The FHIR resource(s) they came from.
+    /// The resources they came from, as keyed tags joined by commas.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }
@@ -281,7 +285,7 @@ pub struct Activity {
     /// The profession named on the task, overriding the weights file's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profession: Option<Profession>,
-    /// The FHIR resource it came from.
+    /// The resource it came from, as a keyed tag (see the module doc).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }
@@ -447,7 +451,7 @@ pub struct MedicationOrder {
     pub route: Route,
     /// When it is given.
     pub dosing: Dosing,
-    /// The FHIR resource it came from.
+    /// The resource it came from, as a keyed tag (see the module doc).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }
@@ -460,7 +464,7 @@ pub struct Order {
     /// When it is due; `None` when not scheduled.
     #[serde(default, with = "crate::instant::option")]
     pub due: Option<DateTime<Utc>>,
-    /// The FHIR resource it came from.
+    /// The resource it came from, as a keyed tag (see the module doc).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }
@@ -470,7 +474,7 @@ pub struct Order {
 pub struct CarePlan {
     /// The category, as in the weights file (`palliative`, …).
     pub category: Code,
-    /// The FHIR resource it came from.
+    /// The resource it came from, as a keyed tag (see the module doc).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }
@@ -480,7 +484,7 @@ pub struct CarePlan {
 pub struct Diagnosis {
     /// The ICD-10 code (`F32.1`, `F321`; dots and case do not matter).
     pub code: Code,
-    /// The FHIR resource it came from.
+    /// The resource it came from, as a keyed tag (see the module doc).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }

@@ -49,6 +49,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::rest::{FhirClient, RestConfig, backoff, diagnostics, error_chain, parse_retry_after, search_into};
+use super::shown_url;
 use crate::Error;
 use crate::read::{ReadReport, Resources, Skip};
 
@@ -140,7 +141,7 @@ struct Ctx {
 impl Ctx {
     fn deadline_error(&self, url: &Url) -> Error {
         Error::Deadline {
-            url: url.to_string(),
+            url: shown_url(url),
             deadline_ms: self.config.run_deadline.as_millis() as u64,
         }
     }
@@ -197,7 +198,7 @@ async fn send(ctx: &Ctx, req: &Req<'_>) -> Result<reqwest::Response, Error> {
                     && !refreshed
                     && ctx.client.auth.invalidate(sent.as_ref()).await
                 {
-                    tracing::warn!(url = %req.url, "Bulk Data request answered 401: retried once with a new access token");
+                    tracing::warn!(url = %shown_url(req.url), "Bulk Data request answered 401: retried once with a new access token");
                     refreshed = true;
                     continue;
                 }
@@ -216,7 +217,7 @@ async fn send(ctx: &Ctx, req: &Req<'_>) -> Result<reqwest::Response, Error> {
                 (
                     after,
                     Error::Status {
-                        url: req.url.to_string(),
+                        url: shown_url(req.url),
                         status: status.as_u16(),
                         diagnostics: diagnostics(&body),
                     },
@@ -229,7 +230,7 @@ async fn send(ctx: &Ctx, req: &Req<'_>) -> Result<reqwest::Response, Error> {
                 (
                     None,
                     Error::Timeout {
-                        url: req.url.to_string(),
+                        url: shown_url(req.url),
                         attempts: attempt + 1,
                         timeout_ms: timeout.as_millis() as u64,
                     },
@@ -238,7 +239,7 @@ async fn send(ctx: &Ctx, req: &Req<'_>) -> Result<reqwest::Response, Error> {
             Err(e) => (
                 None,
                 Error::Connection {
-                    url: req.url.to_string(),
+                    url: shown_url(req.url),
                     attempts: attempt + 1,
                     reason: error_chain(&e.without_url()),
                 },
@@ -251,7 +252,7 @@ async fn send(ctx: &Ctx, req: &Req<'_>) -> Result<reqwest::Response, Error> {
         if Instant::now() + wait >= ctx.deadline {
             return Err(ctx.deadline_error(req.url));
         }
-        tracing::warn!(url = %req.url, attempt = attempt + 1, wait_ms = wait.as_millis() as u64, error = %failure, "Bulk Data request retried");
+        tracing::warn!(url = %shown_url(req.url), attempt = attempt + 1, wait_ms = wait.as_millis() as u64, error = %failure, "Bulk Data request retried");
         ctx.counters.retries.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(wait).await;
         attempt += 1;
@@ -270,7 +271,7 @@ async fn status_error(url: &Url, r: reqwest::Response) -> Error {
     let status = r.status().as_u16();
     let body = r.bytes().await.unwrap_or_default();
     Error::Status {
-        url: url.to_string(),
+        url: shown_url(url),
         status,
         diagnostics: diagnostics(&body),
     }
@@ -439,7 +440,7 @@ pub async fn bulk_fetch(
         match r.status() {
             StatusCode::OK => {
                 let body = r.bytes().await.map_err(|e| Error::Connection {
-                    url: status_url.to_string(),
+                    url: shown_url(&status_url),
                     attempts: 1,
                     reason: error_chain(&e.without_url()),
                 })?;
@@ -660,7 +661,7 @@ async fn download(ctx: &Ctx, index: usize, url: &Url, with_auth: bool, tx: mpsc:
     let mut carry: Vec<u8> = Vec::new();
     let mut line_no = 1usize;
     let cut = |e: reqwest::Error| Error::Connection {
-        url: url.to_string(),
+        url: shown_url(url),
         attempts: 1,
         reason: format!("the download broke off: {}", error_chain(&e.without_url())),
     };

@@ -79,6 +79,8 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{StatusCode, Url};
+
+use super::shown_url;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::task::JoinSet;
@@ -848,7 +850,7 @@ async fn search_all_pages(ctx: &Ctx, first: Url) -> Result<Vec<(String, Bytes)>,
     loop {
         let (body, date) = get_body(ctx, &url).await?;
         let not_bundle = |reason: String| Error::NotFhirResponse {
-            url: url.to_string(),
+            url: shown_url(&url),
             reason,
         };
         let links: PageLinks =
@@ -871,13 +873,13 @@ async fn search_all_pages(ctx: &Ctx, first: Url) -> Result<Vec<(String, Bytes)>,
             .into_iter()
             .find(|l| l.relation.as_deref() == Some("next"))
             .and_then(|l| l.url);
-        pages.push((url.to_string(), body));
+        pages.push((shown_url(&url), body));
         let Some(next) = next else { return Ok(pages) };
         let parsed = match url.join(&next) {
             Ok(u) if ctx.client.may_follow(&u) => u,
             _ => {
                 return Err(Error::ForeignLink {
-                    url: url.to_string(),
+                    url: shown_url(&url),
                     next,
                 });
             }
@@ -916,7 +918,7 @@ async fn get_body(ctx: &Ctx, url: &Url) -> Result<(Bytes, Option<DateTime<Utc>>)
     loop {
         let now = Instant::now();
         let deadline_error = || Error::Deadline {
-            url: url.to_string(),
+            url: shown_url(url),
             deadline_ms: cfg.run_deadline.as_millis() as u64,
         };
         if now >= ctx.deadline {
@@ -936,12 +938,12 @@ async fn get_body(ctx: &Ctx, url: &Url) -> Result<(Bytes, Option<DateTime<Utc>>)
         if let Failure::Unauthorized(diagnostics, sent) = failure {
             if refreshed || !ctx.client.auth.invalidate(sent.as_ref()).await {
                 return Err(Error::Status {
-                    url: url.to_string(),
+                    url: shown_url(url),
                     status: 401,
                     diagnostics,
                 });
             }
-            tracing::warn!(%url, "FHIR request answered 401: retried once with a new access token");
+            tracing::warn!(url = %shown_url(url), "FHIR request answered 401: retried once with a new access token");
             refreshed = true;
             continue;
         }
@@ -952,22 +954,22 @@ async fn get_body(ctx: &Ctx, url: &Url) -> Result<(Bytes, Option<DateTime<Utc>>)
             let attempts = attempt + 1;
             return Err(match failure {
                 Failure::Timeout => Error::Timeout {
-                    url: url.to_string(),
+                    url: shown_url(url),
                     attempts,
                     timeout_ms: cfg.request_timeout.as_millis() as u64,
                 },
                 Failure::Connection(reason) => Error::Connection {
-                    url: url.to_string(),
+                    url: shown_url(url),
                     attempts,
                     reason,
                 },
                 Failure::Unauthorized(diagnostics, _) => Error::Status {
-                    url: url.to_string(),
+                    url: shown_url(url),
                     status: 401,
                     diagnostics,
                 },
                 Failure::Status(status, diagnostics) => Error::Status {
-                    url: url.to_string(),
+                    url: shown_url(url),
                     status,
                     diagnostics,
                 },
@@ -980,7 +982,7 @@ async fn get_body(ctx: &Ctx, url: &Url) -> Result<(Bytes, Option<DateTime<Utc>>)
         if Instant::now() + wait >= ctx.deadline {
             return Err(deadline_error());
         }
-        tracing::warn!(%url, attempt = attempt + 1, wait_ms = wait.as_millis() as u64, "FHIR request retried");
+        tracing::warn!(url = %shown_url(url), attempt = attempt + 1, wait_ms = wait.as_millis() as u64, "FHIR request retried");
         ctx.counters.retries.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(wait).await;
         attempt += 1;
@@ -1064,13 +1066,13 @@ async fn attempt_once(
     }
     if !status.is_success() {
         return Err(Error::Status {
-            url: url.to_string(),
+            url: shown_url(url),
             status: status.as_u16(),
             diagnostics: diagnostics(&body),
         });
     }
     let not_fhir = |reason: String| Error::NotFhirResponse {
-        url: url.to_string(),
+        url: shown_url(url),
         reason,
     };
     let mime = content_type
