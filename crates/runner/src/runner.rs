@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use careload_config::{Config, SourceKind};
-use careload_ingest::{Mapping, MappingConfig, PseudonymKey, ReadReport, Resources};
+use careload_ingest::{FhirClient, Mapping, MappingConfig, PseudonymKey, ReadReport, Resources};
 use careload_scoring::quality::{self, QualityRules};
 use careload_scoring::{Rollup, Score, Snapshot, Weights, Window, rollup, score};
 use careload_store::{ConfiguredWard, Outcome, RunId, RunReport, Store, hour_of};
@@ -119,6 +119,36 @@ pub fn pseudonym_key(var: &str, kind: SourceKind, insecure_dev_key: bool) -> Res
         }),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The back-fill still to do at start, as (first hour to write, hour the
+/// simulated hospital starts at), within the back-fill window
+/// `[window_start, now_hour]`: all of it on an empty store; on a store whose
+/// history began inside the window but stops before `now_hour` (a back-fill
+/// or service that was stopped), the hours after the last one written, by
+/// the same hospital — it starts where the stored history starts, so the
+/// hours written before and after the stop are one hospital's. A store
+/// with older history is not back-filled (the hospital starts now).
+async fn backfill_plan(
+    store: &Store,
+    now_hour: DateTime<Utc>,
+    window_start: DateTime<Utc>,
+) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    let Some(current) = store.current_hour().await? else {
+        return Ok(Some((window_start, window_start)));
+    };
+    let first = store.first_hour().await?.unwrap_or(current.hour);
+    if current.hour >= now_hour || first < window_start {
+        return Ok(None);
+    }
+    let resume = current.hour + Duration::hours(1);
+    tracing::info!(
+        first_stored = %first,
+        last_stored = %current.hour,
+        resume = %resume,
+        "the back-fill stopped before the current hour: resuming it with the same simulated hospital"
+    );
+    Ok(Some((resume, first)))
 }
 
 /// What one run did.
@@ -301,16 +331,28 @@ impl Runner {
     /// read, or holds this weights version with another digest.
     pub async fn start(config: &Config, store: Store, weights: Arc<Weights>, now: DateTime<Utc>) -> Result<Runner> {
         let now_hour = hour_of(now);
+        // runs a dead process left running are closed as it left them
+        // (a run still going in another process records its real end over this)
+        for (run, written) in store.close_interrupted_runs(Utc::now()).await? {
+            tracing::warn!(
+                run = %run,
+                hour_written = written,
+                "a run left unfinished by a stopped process was closed as interrupted"
+            );
+        }
         let hours = config.schedule.backfill_hours;
         let mut backfill_from = None;
+        let mut sim_start = now_hour;
         if hours > 0 {
+            let window_start = now_hour - Duration::hours(i64::from(hours) - 1);
             if config.source.kind != SourceKind::Sim {
                 tracing::warn!(
                     source = ?config.source.kind,
                     "schedule.backfill_hours is ignored: only the simulated hospital can replay past hours"
                 );
-            } else if store.current_hour().await?.is_none() {
-                backfill_from = Some(now_hour - Duration::hours(i64::from(hours) - 1));
+            } else if let Some((from, start)) = backfill_plan(&store, now_hour, window_start).await? {
+                backfill_from = Some(from);
+                sim_start = start;
             }
         }
         // every stored hour names its weights version: record it first
@@ -329,7 +371,7 @@ impl Runner {
             })
             .collect();
         store.sync_wards(&wards).await?;
-        let source = Source::from_config(config, backfill_from.unwrap_or(now_hour)).await?;
+        let source = Source::from_config(config, sim_start).await?;
         let mut runner = Runner::new(config, store, weights, source)?;
         runner.backfill_from = backfill_from;
         Ok(runner)
@@ -686,6 +728,29 @@ impl Runner {
     /// with a REST source also the next incremental fetch's `since`, from
     /// the server's clock.
     async fn fetch(
+        &self,
+        full: bool,
+        report: &mut RunReport,
+    ) -> Result<(Resources, ReadReport, Option<DateTime<Utc>>)> {
+        let client = match &self.source {
+            Source::Files(_) => None,
+            Source::Bulk(bulk) => Some(&bulk.rest.client),
+            Source::Sim(sim) => Some(&sim.rest.client),
+            Source::Fhir(rest) => Some(&rest.client),
+        };
+        let retried_before = client.map(FhirClient::retries_sent);
+        let fetched = self.fetch_from_source(full, report).await;
+        if fetched.is_err()
+            && let (Some(client), Some(before)) = (client, retried_before)
+        {
+            // a failed fetch has no report: its retries are the client's
+            report.retries = client.retries_sent().saturating_sub(before);
+        }
+        fetched
+    }
+
+    /// [`Runner::fetch`] from whichever source is configured.
+    async fn fetch_from_source(
         &self,
         full: bool,
         report: &mut RunReport,

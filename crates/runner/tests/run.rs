@@ -134,6 +134,80 @@ async fn backfill_writes_every_hour_and_wards_sum_their_patients() {
     }
 }
 
+/// Hospital and ward sums of every hour in `[from, to]`, as stored.
+async fn stored_sums(store: &Store, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<String> {
+    let end = to + Duration::hours(1);
+    let mut sums: Vec<String> = store
+        .hospital_hours(from, end)
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| format!("{} hospital {} {}", h.hour, h.totals.patients, h.totals.total))
+        .collect();
+    for ward in store.wards().await.unwrap() {
+        for u in store.ward_hours(&ward.ward, from, end).await.unwrap() {
+            sums.push(format!(
+                "{} {} {} {}",
+                u.hour, ward.ward, u.totals.patients, u.totals.total
+            ));
+        }
+    }
+    sums.sort();
+    sums
+}
+
+/// A back-fill stopped part-way (the process killed between hours, one run
+/// left unfinished) resumes at the next start where it stopped, with the
+/// same simulated hospital: every hour is there, equal to an uninterrupted
+/// back-fill's, and the dead run is closed as interrupted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_backfill_resumes_where_it_stopped() {
+    let config = sim_config(60, 6);
+    let first: DateTime<Utc> = "2026-11-23T07:00:00Z".parse().unwrap();
+    let last: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+    let whole_dir = TempDir::new("resume-whole");
+    let whole = store(&whole_dir).await;
+    let mut runner = Runner::start(&config, whole.clone(), weights(), now()).await.unwrap();
+    assert_eq!(runner.backfill(now()).await.unwrap().len(), 6);
+    let expected = stored_sums(&whole, first, last).await;
+    assert!(expected.len() > 6, "{expected:?}");
+
+    for written in [1, 4] {
+        let dir = TempDir::new(&format!("resume-{written}"));
+        let store = store(&dir).await;
+        let stopped_at = first + Duration::hours(written - 1);
+        let mut runner = Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+        assert_eq!(runner.backfill(stopped_at).await.unwrap().len() as i64, written);
+        // the next hour's run had begun when the process was killed
+        let dead = store.begin_run("killed").await.unwrap();
+        drop(runner);
+
+        let mut runner = Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+        assert_eq!(runner.backfill_from(), Some(stopped_at + Duration::hours(1)));
+        let runs = runner.backfill(now()).await.unwrap();
+        assert_eq!(runs.len() as i64, 6 - written);
+        assert!(runs.iter().all(|r| r.outcome == Outcome::Ok), "{runs:?}");
+        assert_eq!(
+            stored_sums(&store, first, last).await,
+            expected,
+            "stopped after {written} hours"
+        );
+        assert_eq!(store.current_hour().await.unwrap().unwrap().hour, last);
+        let closed = store
+            .runs(50)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.id == dead)
+            .unwrap();
+        assert_eq!(closed.outcome, Some(Outcome::Failed));
+        assert!(closed.interrupted() && closed.finished_at.is_some(), "{closed:?}");
+        // and a further start has nothing left to do
+        let again = Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+        assert_eq!(again.backfill_from(), None);
+    }
+}
+
 /// Every snapshot of `hour` from a full fetch of the same served hospital.
 async fn full_fetch_snapshots(runner: &Runner, hour: DateTime<Utc>) -> Vec<Snapshot> {
     let Source::Sim(sim) = runner.source() else {
@@ -299,6 +373,9 @@ async fn a_server_that_is_down_gives_a_failed_run_and_keeps_the_last_good_hour()
     assert_eq!(latest.id, run.run_id);
     assert_eq!(latest.outcome, Some(Outcome::Failed));
     assert_eq!(latest.report.error.as_deref(), Some(error.as_str()));
+    // the retries it made before giving up count, as a good run's do
+    assert!(run.report.retries >= 1, "{:?}", run.report);
+    assert_eq!(latest.report.retries, run.report.retries);
     assert!(latest.source.contains(&config.source.url));
     // nothing was written for the failed hour
     let hour = careload_store::hour_of(now());

@@ -60,8 +60,8 @@ use sqlx::{QueryBuilder, Row};
 pub use activation::Activation;
 pub use error::{Error, Result};
 pub use model::{
-    AuditEntry, Bed, ConfiguredWard, CurrentHour, Level, Outcome, PatientHour, Purged, Run, RunId, RunReport, Team,
-    UnitHour, Ward, WeightsVersion,
+    AuditEntry, Bed, ConfiguredWard, CurrentHour, INTERRUPTED, Level, Outcome, PatientHour, Purged, Run, RunId,
+    RunReport, Team, UnitHour, Ward, WeightsVersion,
 };
 pub use pins::Pin;
 pub use trend::{DistinctPatients, StoredPatientHour};
@@ -478,6 +478,73 @@ impl Store {
         Ok(())
     }
 
+    /// Closes the runs begun before `started_before` and never finished: the
+    /// process running them died (killed, power lost). A run whose hour was
+    /// committed (its rows are stored, or it is the current hour's run)
+    /// becomes `partial` — the hour is complete, the run's counts were
+    /// lost —, any other `failed`; both say so in `error` and count
+    /// `interrupted` = 1. Returns the runs closed and whether each had
+    /// written its hour.
+    pub async fn close_interrupted_runs(&self, started_before: DateTime<Utc>) -> Result<Vec<(RunId, bool)>> {
+        let ids: Vec<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM ingest_runs WHERE finished_at IS NULL AND outcome IS NULL AND started_at < $1 ORDER BY id",
+            )
+            .bind(started_before)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut closed = Vec::new();
+        for id in ids {
+            let written: bool = on_pool!(self, pool => {
+                sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM current_hour WHERE run_id = $1) \
+                     OR EXISTS (SELECT 1 FROM patient_hours WHERE run_id = $2)",
+                )
+                .bind(id)
+                .bind(id)
+                .fetch_one(pool)
+                .await?
+            });
+            let (outcome, error) = if written {
+                (
+                    Outcome::Partial,
+                    "interrupted: the process stopped after this run's hour was written and before the run was \
+                     recorded as finished; the hour is complete, the run's counts were lost",
+                )
+            } else {
+                (
+                    Outcome::Failed,
+                    "interrupted: the process stopped before this run's hour was written; the previous hour \
+                     stayed current",
+                )
+            };
+            let report = RunReport {
+                counts: BTreeMap::from([(INTERRUPTED.to_owned(), 1)]),
+                error: Some(error.to_owned()),
+                ..RunReport::default()
+            };
+            let updated = on_pool!(self, pool => {
+                sqlx::query(
+                    "UPDATE ingest_runs SET finished_at = $1, outcome = $2, counts = $3, error = $4 \
+                     WHERE id = $5 AND finished_at IS NULL",
+                )
+                .bind(Utc::now())
+                .bind(outcome.as_str())
+                .bind(Json(&report.counts))
+                .bind(report.error.as_deref())
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+            });
+            if updated > 0 {
+                closed.push((RunId(id), written));
+            }
+        }
+        Ok(closed)
+    }
+
     /// The most recent runs, newest first.
     pub async fn runs(&self, limit: u32) -> Result<Vec<Run>> {
         on_pool!(self, pool => {
@@ -657,6 +724,16 @@ impl Store {
                 })
             })
             .transpose()
+        })
+    }
+
+    /// The earliest hour stored (of the hospital's sums), if any.
+    pub async fn first_hour(&self) -> Result<Option<DateTime<Utc>>> {
+        on_pool!(self, pool => {
+            Ok(sqlx::query_scalar("SELECT hour FROM unit_hours WHERE level = $1 ORDER BY hour LIMIT 1")
+                .bind(Level::Hospital.as_str())
+                .fetch_optional(pool)
+                .await?)
         })
     }
 

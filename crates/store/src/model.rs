@@ -52,6 +52,10 @@ impl Outcome {
     }
 }
 
+/// The count a run closed by [`crate::Store::close_interrupted_runs`]
+/// carries (`counts["interrupted"] = 1`).
+pub const INTERRUPTED: &str = "interrupted";
+
 /// What a finished run reports.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunReport {
@@ -76,10 +80,18 @@ pub struct Run {
     pub finished_at: Option<DateTime<Utc>>,
     /// Where it read from.
     pub source: String,
-    /// How it ended; `None` while running.
+    /// How it ended; `None` while running. A run whose process died is
+    /// closed at the next start ([`Run::interrupted`]).
     pub outcome: Option<Outcome>,
     /// Counts, skips, retries and error.
     pub report: RunReport,
+}
+
+impl Run {
+    /// Whether the run's process died during it and a later start closed it.
+    pub fn interrupted(&self) -> bool {
+        self.report.counts.get(INTERRUPTED) == Some(&1)
+    }
 }
 
 /// A weights version on record.

@@ -618,6 +618,75 @@ async fn runs_and_weights_are_recorded(ctx: Ctx) {
     ));
 }
 
+/// A process killed mid-run leaves its run unfinished; the next start
+/// closes it as what was committed: its hour written or not.
+async fn runs_left_unfinished_are_closed_as_interrupted(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    store.record_weights(&w).await.expect("weights");
+    // killed after its hour was committed
+    let committed = store.begin_run("test").await.expect("begin");
+    let (pairs, r) = hour_of_patients(&w, h(10), 0);
+    store
+        .write_hour(h(10), committed, &w.meta.version, &pairs, &r)
+        .await
+        .expect("write");
+    // killed before writing anything
+    let lost = store.begin_run("test").await.expect("begin");
+    // finished normally: untouched
+    let done = store.begin_run("test").await.expect("begin");
+    store
+        .finish_run(done, Outcome::Ok, &RunReport::default())
+        .await
+        .expect("finish");
+    // a run begun after the cut-off (another process's, still going): untouched
+    let cutoff = Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let going = store.begin_run("test").await.expect("begin");
+
+    let closed = store.close_interrupted_runs(cutoff).await.expect("close");
+    assert_eq!(closed, [(committed, true), (lost, false)]);
+    let runs = store.runs(10).await.expect("runs");
+    let run = |id| runs.iter().find(|r| r.id == id).expect("run");
+    assert_eq!(run(committed).outcome, Some(Outcome::Partial));
+    assert!(run(committed).interrupted() && run(committed).finished_at.is_some());
+    assert!(
+        run(committed)
+            .report
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("hour is complete")
+    );
+    assert_eq!(run(lost).outcome, Some(Outcome::Failed));
+    assert!(run(lost).interrupted());
+    assert!(
+        run(lost)
+            .report
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("previous hour stayed current")
+    );
+    assert_eq!(run(done).outcome, Some(Outcome::Ok));
+    assert!(!run(done).interrupted());
+    assert_eq!((run(going).outcome, run(going).finished_at), (None, None));
+    // the current hour is still the committed run's
+    assert_eq!(
+        store.current_hour().await.expect("current").expect("an hour").run_id,
+        committed
+    );
+    // a later close takes the other process's run too, if it is still going
+    // then; when that run finishes it records its real end over the mark
+    let again = store.close_interrupted_runs(Utc::now()).await.expect("again");
+    assert_eq!(again, [(going, false)]);
+    store
+        .finish_run(going, Outcome::Ok, &RunReport::default())
+        .await
+        .expect("finish");
+    let going_run = store.runs(1).await.expect("runs").remove(0);
+    assert_eq!((going_run.outcome, going_run.interrupted()), (Some(Outcome::Ok), false));
+}
+
 async fn audit_entries_are_kept_newest_first(ctx: Ctx) {
     let store = &ctx.store;
     let a = store
@@ -1129,6 +1198,7 @@ story!(
     ward_history_is_ordered_and_an_older_hour_does_not_become_current,
     a_failed_write_keeps_the_previous_hour_whole,
     runs_and_weights_are_recorded,
+    runs_left_unfinished_are_closed_as_interrupted,
     audit_entries_are_kept_newest_first,
     purge_removes_old_hours_only,
     postgres_rows_land_in_their_monthly_partition,

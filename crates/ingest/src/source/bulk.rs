@@ -254,6 +254,7 @@ async fn send(ctx: &Ctx, req: &Req<'_>) -> Result<reqwest::Response, Error> {
         }
         tracing::warn!(url = %shown_url(req.url), attempt = attempt + 1, wait_ms = wait.as_millis() as u64, error = %failure, "Bulk Data request retried");
         ctx.counters.retries.fetch_add(1, Ordering::Relaxed);
+        ctx.client.retried.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(wait).await;
         attempt += 1;
     }

@@ -243,6 +243,9 @@ pub struct FhirClient {
     pub(crate) auth: Auth,
     /// Origins besides the base's that may receive the token ([`RestConfig::trusted_origins`]).
     pub(crate) trusted: Vec<url::Origin>,
+    /// Retries sent by this client and its clones, ever: a failed fetch
+    /// returns an error, not a report, and its retries still count.
+    pub(crate) retried: Arc<AtomicU64>,
 }
 
 impl FhirClient {
@@ -316,7 +319,15 @@ impl FhirClient {
             base,
             auth,
             trusted,
+            retried: Arc::default(),
         })
+    }
+
+    /// Retries this client (and its clones) has sent since it was built,
+    /// whether or not the fetch they belonged to succeeded: the difference
+    /// across a fetch is that fetch's retries.
+    pub fn retries_sent(&self) -> u64 {
+        self.retried.load(Ordering::Relaxed)
     }
 
     /// Whether the token may go to `url`: the base URL's origin, or one of
@@ -984,6 +995,7 @@ async fn get_body(ctx: &Ctx, url: &Url) -> Result<(Bytes, Option<DateTime<Utc>>)
         }
         tracing::warn!(url = %shown_url(url), attempt = attempt + 1, wait_ms = wait.as_millis() as u64, "FHIR request retried");
         ctx.counters.retries.fetch_add(1, Ordering::Relaxed);
+        ctx.client.retried.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(wait).await;
         attempt += 1;
     }
