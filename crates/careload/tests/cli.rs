@@ -1109,8 +1109,20 @@ fn a_broken_config_file_is_refused_with_file_and_line() {
 fn demo_check_backfills_serves_and_every_page_answers_200() {
     let dir = TempDir::new("demo");
     let db = dir.0.join("demo.db");
-    // a stale file from an earlier demo is replaced, not appended to
-    std::fs::write(&db, "not a database").unwrap();
+    // an earlier demo's store is replaced, not appended to
+    careload(&[
+        "demo",
+        "--beds",
+        "60",
+        "--hours",
+        "1",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        s(&db),
+        "--check",
+    ])
+    .ok();
     let run = careload(&[
         "demo",
         "--beds",
@@ -1228,4 +1240,86 @@ fn a_database_password_is_not_printed_when_the_store_cannot_be_opened() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn demo_never_deletes_a_file_it_did_not_make() {
+    let dir = TempDir::new("demo-foreign");
+    let db = dir.0.join("prod.db");
+    std::fs::write(&db, "data").unwrap();
+    // a busy port is refused before the file is looked at
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().to_string();
+    let run = careload(&["demo", "--listen", &port, "--db", s(&db), "--check"]);
+    assert_ne!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&db).unwrap(), "data");
+    // a free port: the file is still not the demo's, so it is refused and kept
+    let run = careload(&["demo", "--listen", "127.0.0.1:0", "--db", s(&db), "--check"]);
+    assert_ne!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is not a store an earlier `careload demo` made"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&db).unwrap(), "data");
+    // nor is a careload store the service wrote
+    std::fs::remove_file(&db).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", db.display());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        careload_store::Store::connect(&url).await.unwrap().close().await;
+    });
+    let size = std::fs::metadata(&db).unwrap().len();
+    let run = careload(&["demo", "--listen", "127.0.0.1:0", "--db", s(&db), "--check"]);
+    assert_ne!(run.code, Some(0), "{}", run.stderr);
+    assert!(db.is_file() && std::fs::metadata(&db).unwrap().len() == size);
+}
+
+#[test]
+fn reading_commands_refuse_a_missing_or_empty_store_and_create_nothing() {
+    let dir = TempDir::new("read-only");
+    let candidate = root_file("weights/2026.1.toml");
+    let commands = |url: &str| {
+        vec![
+            careload(&["export", "--db", url, "--from", "2026-11-01", "--to", "2026-11-02"]),
+            careload(&[
+                "weights",
+                "backtest",
+                "--candidate",
+                s(&candidate),
+                "--db",
+                url,
+                "--from",
+                "2026-11-01",
+                "--to",
+                "2026-11-02",
+            ]),
+        ]
+    };
+    // a misspelt path: refused, named, and no file appears
+    let missing = dir.0.join("careload-typo.db");
+    for run in commands(&format!("sqlite://{}?mode=rwc", missing.display())) {
+        assert_eq!(run.code, Some(1), "{}", run.stderr);
+        assert!(run.stderr.contains("no history store at"), "{}", run.stderr);
+        assert!(run.stderr.contains("careload-typo.db"), "{}", run.stderr);
+        assert!(!missing.exists(), "a reading command created {}", missing.display());
+    }
+    // a store that holds no hour: refused, and left as it was
+    let empty = dir.0.join("empty.db");
+    let url = format!("sqlite://{}?mode=rwc", empty.display());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        careload_store::Store::connect(&url).await.unwrap().close().await;
+    });
+    let before = std::fs::read(&empty).unwrap();
+    for run in commands(&url) {
+        assert_eq!(run.code, Some(1), "{}", run.stderr);
+        assert!(run.stderr.contains("holds no hour yet"), "{}", run.stderr);
+    }
+    assert_eq!(std::fs::read(&empty).unwrap(), before, "a reading command wrote to the store");
+    // a file that is not a store at all
+    let text = dir.0.join("notes.txt");
+    std::fs::write(&text, "not a database").unwrap();
+    for run in commands(&format!("sqlite://{}", text.display())) {
+        assert_eq!(run.code, Some(1), "{}", run.stderr);
+    }
+    assert_eq!(std::fs::read_to_string(&text).unwrap(), "not a database");
 }

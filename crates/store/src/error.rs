@@ -16,6 +16,32 @@ pub enum Error {
     /// The database could not be reached or opened.
     #[error("cannot open the database: {0}; check the database url and that the server is running")]
     Connect(#[source] sqlx::Error),
+    /// A command that needs an existing store found no database there.
+    #[error(
+        "no history store at {place}: nothing was created; give the store the service writes (--db or database.url), e.g. sqlite://careload.db"
+    )]
+    MissingStore {
+        /// The file or database looked for (never a password).
+        place: String,
+    },
+    /// A command that reads history found a store without any hour.
+    #[error(
+        "the history store at {place} holds no hour yet; give the store the service writes, or let it run an hour first"
+    )]
+    EmptyStore {
+        /// The file or database looked at (never a password).
+        place: String,
+    },
+    /// A store opened read-only lacks migrations this build has.
+    #[error(
+        "the history store at {place} was written by an older careload ({missing} migration(s) not applied); start `careload serve` or `careload ingest --once` on it once to migrate it, then read it"
+    )]
+    Outdated {
+        /// The file or database (never a password).
+        place: String,
+        /// How many of this build's migrations it lacks.
+        missing: usize,
+    },
     /// Embedded migrations could not be applied.
     #[error("cannot migrate the database: {0}; applied migrations must never be edited, add a new one instead")]
     Migrate(#[from] sqlx::migrate::MigrateError),

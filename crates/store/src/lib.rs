@@ -52,7 +52,7 @@ use careload_scoring::score::{Component, Components, Split};
 use careload_scoring::snapshot::PatientKey;
 use careload_scoring::{Points, Rollup, Score, Snapshot, Totals, Weights, stored};
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row};
@@ -107,6 +107,15 @@ pub enum Store {
 
 /// Runs `$body` with `$pool` bound to the backend's pool; the body is
 /// compiled once per backend.
+/// How [`Store::open_existing`] opens a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only: exports, back-tests.
+    ReadOnly,
+    /// Writes too (migrating it first): an activation.
+    ReadWrite,
+}
+
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
@@ -327,6 +336,124 @@ impl Store {
                 scheme: other.to_owned(),
             }),
         }
+    }
+
+    /// Opens a store that must already exist, for a command that must not
+    /// invent one (an export, a back-test, an activation): a missing SQLite
+    /// file is [`Error::MissingStore`], never created. With
+    /// [`Access::ReadOnly`] nothing is written — SQLite opens the file
+    /// read-only, PostgreSQL runs every transaction read-only, migrations
+    /// are not applied ([`Error::Outdated`] when some are missing) — and a
+    /// store without any hour is [`Error::EmptyStore`]. With
+    /// [`Access::ReadWrite`] migrations are applied as by [`Store::connect`].
+    ///
+    /// # Errors
+    /// As above, and as [`Store::connect`].
+    pub async fn open_existing(url: &str, access: Access) -> Result<Store> {
+        let (store, place) = Store::open_without_migrating(url, access).await?;
+        let read_only = access == Access::ReadOnly;
+        if !read_only {
+            match &store {
+                Store::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+                Store::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            }
+            return Ok(store);
+        }
+        let wanted: Vec<i64> = match &store {
+            Store::Sqlite(_) => sqlx::migrate!("./migrations/sqlite")
+                .iter()
+                .map(|m| m.version)
+                .collect(),
+            Store::Postgres(_) => sqlx::migrate!("./migrations/postgres")
+                .iter()
+                .map(|m| m.version)
+                .collect(),
+        };
+        // a database careload never wrote has no migrations table at all
+        let applied: Vec<i64> = on_pool!(&store, pool => {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(pool)
+                .await
+                .unwrap_or_default()
+        });
+        if applied.is_empty() {
+            store.close().await;
+            return Err(Error::EmptyStore { place });
+        }
+        let missing = wanted.iter().filter(|v| !applied.contains(v)).count();
+        if missing > 0 {
+            store.close().await;
+            return Err(Error::Outdated { place, missing });
+        }
+        if store.current_hour().await?.is_none() {
+            store.close().await;
+            return Err(Error::EmptyStore { place });
+        }
+        Ok(store)
+    }
+
+    /// A store as it is, without migrating or checking it, and the file or
+    /// database it is (never a password): for looking at a file before
+    /// deciding what to do with it (the demo recognising its own store).
+    /// A missing SQLite file is [`Error::MissingStore`].
+    ///
+    /// # Errors
+    /// As [`Store::connect`].
+    pub async fn open_without_migrating(url: &str, access: Access) -> Result<(Store, String)> {
+        let read_only = access == Access::ReadOnly;
+        let scheme = url.split(':').next().unwrap_or_default();
+        Ok(match scheme {
+            "sqlite" => {
+                let options = SqliteConnectOptions::from_str(url).map_err(Error::Connect)?;
+                let place = options.get_filename().display().to_string();
+                if !options.get_filename().is_file() {
+                    return Err(Error::MissingStore { place });
+                }
+                let options = options
+                    .create_if_missing(false)
+                    .read_only(read_only)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let options = if read_only {
+                    options
+                } else {
+                    options
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                };
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options)
+                    .await
+                    .map_err(Error::Connect)?;
+                (Store::Sqlite(pool), place)
+            }
+            "postgres" | "postgresql" => {
+                let options = PgConnectOptions::from_str(url).map_err(Error::Connect)?;
+                let place = format!(
+                    "postgres://{}/{}",
+                    options.get_host(),
+                    options.get_database().unwrap_or_default()
+                );
+                let options = if read_only {
+                    options.options([("default_transaction_read_only", "on")])
+                } else {
+                    options
+                };
+                let pool = PgPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(Error::Connect)?;
+                (Store::Postgres(pool), place)
+            }
+            other => {
+                return Err(Error::UnsupportedUrl {
+                    scheme: other.to_owned(),
+                });
+            }
+        })
     }
 
     /// `sqlite` or `postgres`.

@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use careload_config::Config;
 use careload_export::{ExportSpec, Format, Summary, export};
 use careload_runner::load_weights;
-use careload_store::Store;
+use careload_store::{Access, Store};
 
 use crate::cli::ExportArgs;
 use crate::commands::service::runtime;
@@ -44,7 +44,7 @@ pub(crate) fn run(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<()> 
     let weights = load_weights(config.scoring.weights.as_deref())?;
     let ctx = careload_api::export::export_context(&config, &weights).map_err(anyhow::Error::msg)?;
     let summary: Summary = runtime()?.block_on(async {
-        let store = Store::connect(&config.database.url).await.with_context(|| {
+        let store = Store::open_existing(&config.database.url, Access::ReadOnly).await.with_context(|| {
             format!(
                 "cannot open the history store at {}",
                 careload_config::redacted_url(&config.database.url)

@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 use careload_api::AppState;
 use careload_config::{Config, SourceKind};
 use careload_runner::{Runner, Scheduler, Timing, load_weights};
-use careload_store::{Outcome, Store, hour_of};
+use careload_store::{Access, Outcome, Store, hour_of};
 use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -79,7 +79,7 @@ async fn start(config: &Arc<Config>) -> anyhow::Result<Started> {
         let started = Instant::now();
         eprintln!(
             "back-filling {} hours from {} (simulated hospital, {} beds, over HTTP)…",
-            config.schedule.backfill_hours,
+            (hour_of(Utc::now()) - from).num_hours() + 1,
             from.to_rfc3339(),
             config.sim.beds
         );
@@ -198,6 +198,50 @@ fn name_sim_wards(config: &mut Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Who the audit entry that marks a demo's own store names.
+const DEMO_ACTOR: &str = "demo";
+
+/// Makes room for a fresh demo store at `db`: nothing to do when there is
+/// no file; an earlier demo's store (its audit log names the demo) is
+/// deleted; any other file is refused and left as it is.
+async fn replace_demo_db(db: &Path) -> anyhow::Result<()> {
+    if !db.exists() {
+        return remove_db(db);
+    }
+    let url = format!("sqlite://{}", db.display());
+    let ours = match Store::open_without_migrating(&url, Access::ReadOnly).await {
+        Ok((store, _)) => {
+            let entries = store.audit_entries(100_000).await.unwrap_or_default();
+            store.close().await;
+            entries.iter().any(|e| e.actor == DEMO_ACTOR)
+        }
+        Err(_) => false,
+    };
+    if !ours {
+        bail!(
+            "{} exists and is not a store an earlier `careload demo` made; the demo never deletes or overwrites \
+             another file: give another --db, or move the file away yourself",
+            db.display()
+        );
+    }
+    remove_db(db)
+}
+
+/// Creates the demo's store and marks it as the demo's (an audit entry),
+/// so that the next demo may replace it.
+async fn mark_demo_db(url: &str) -> anyhow::Result<()> {
+    let store = Store::connect(url).await?;
+    store
+        .audit(
+            DEMO_ACTOR,
+            "demo store created",
+            &serde_json::json!({"note": "careload demo replaces this file at its next start"}),
+        )
+        .await?;
+    store.close().await;
+    Ok(())
+}
+
 /// Deletes a SQLite file and its WAL companions; a missing file is fine.
 fn remove_db(db: &Path) -> anyhow::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
@@ -257,13 +301,14 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             args.listen
         );
     }
-    remove_db(&args.db)?;
     let config = Arc::new(demo_config(args)?);
     init_logs();
     runtime()?.block_on(async {
         let stop = shutdown_on_ctrl_c();
-        // bind first: a taken port is refused before minutes of back-fill
+        // bind first: a taken port is refused before any file is touched
         let listener = bind(&config.api.listen).await?;
+        replace_demo_db(&args.db).await?;
+        mark_demo_db(&config.database.url).await?;
         let Started { state, runner, wards } = start(&config).await?;
         let staffing = import_sim_staffing(&state, &config).await?;
         let addr = listener.local_addr().context("cannot read the listening address")?;
