@@ -9,20 +9,23 @@
 //! byte, none on the first matching token), so timing says nothing about a
 //! secret. Tokens are never logged: logs name the token by its `name`.
 //!
-//! Every route declares its [`Access`] in the route
-//! table. `screen` tokens are read-only and ward-scoped: a route with a ward
-//! in its path checks the ward against the token's list. The screen HTML
+//! A token comes as `Authorization: Bearer <token>`, the scheme in any
+//! letter case (RFC 7235 §2.1). Every route declares its [`Access`] in the
+//! route table. `screen` tokens are read-only and ward-scoped: a route with a
+//! ward in its path checks the ward against the token's list. The screen HTML
 //! pages also accept the token as `?token=`, because the kiosk browsers that
 //! show them at ward offices can open a bookmarked URL but cannot send
 //! headers; JSON routes do not, so that a token never lands in a URL (and
 //! proxy logs) except on a screen, where `Referrer-Policy: no-referrer` keeps
-//! it from leaking onward. `api.open = true` (loopback only, for the demo)
-//! lets every request through as [`Caller::Open`].
+//! it from leaking onward and `Cache-Control: no-store` keeps the page and
+//! its URL out of every cache ([`crate::layers`]). `api.open = true`
+//! (loopback only, for the demo) lets every request through as
+//! [`Caller::Open`].
 
 use std::collections::HashMap;
 
 use axum::extract::{Query, Request, State};
-use axum::http::header;
+use axum::http::{Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use careload_config::{ApiConfig, Role};
@@ -147,21 +150,37 @@ impl Auth {
     }
 }
 
+/// The credentials of an `Authorization` value in the `Bearer` scheme. The
+/// scheme is matched case-insensitively (RFC 7235 §2.1: `bearer`, `BEARER`
+/// and `Bearer` are one scheme) and is followed by one or more spaces; a
+/// value with no token after them is none.
+fn bearer(authorization: &str) -> Option<&str> {
+    let (scheme, credentials) = authorization.trim_start().split_once(' ')?;
+    let credentials = credentials.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty()).then_some(credentials)
+}
+
+/// The `token` parameter of a URI's query (percent-decoded), if it has one.
+pub(crate) fn query_token(uri: &Uri) -> Option<String> {
+    uri.query()?;
+    Query::<HashMap<String, String>>::try_from_uri(uri)
+        .ok()
+        .and_then(|Query(mut q)| q.remove("token"))
+}
+
 /// The bearer token of a request: the `Authorization` header, or `?token=`
 /// when the route allows it; with true when it came from the query.
-fn presented(req: &Request, query_token: bool) -> Option<(String, bool)> {
+fn presented(req: &Request, query_token_allowed: bool) -> Option<(String, bool)> {
     let header = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(|v| (v.trim().to_owned(), false));
-    if header.is_some() || !query_token {
+        .and_then(bearer)
+        .map(|v| (v.to_owned(), false));
+    if header.is_some() || !query_token_allowed {
         return header;
     }
-    Query::<HashMap<String, String>>::try_from_uri(req.uri())
-        .ok()
-        .and_then(|Query(q)| q.get("token").map(|t| (t.clone(), true)))
+    query_token(req.uri()).map(|t| (t, true))
 }
 
 /// The token a screen page was opened with through `?token=`, to keep in

@@ -2,7 +2,10 @@
 //!
 //! A 4xx answer is JSON `{"error": "...", "hint": "..."}`: what was wrong
 //! and what to send instead. A 5xx answer is `{"error": "internal error"}`;
-//! the detail goes to the `tracing` log only, never to the client.
+//! the detail goes to the `tracing` log only, never to the client. This
+//! holds for every route, the HTML pages too, and for what axum answers by
+//! itself before a handler runs (a 405, a path that is not UTF-8, a chunked
+//! body over the limit): [`crate::layers`] rewrites those as an [`Error`].
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -73,6 +76,23 @@ pub enum Error {
     /// No route here.
     #[error("no such route")]
     NoRoute,
+    /// A route that does not take the request's method.
+    #[error("this route does not take {method}")]
+    MethodNotAllowed {
+        /// The method sent.
+        method: String,
+        /// The methods the route takes (its `Allow` header, kept on the response).
+        allow: String,
+    },
+    /// A request the router or an extractor refused before any handler ran
+    /// (a path segment that is not UTF-8, a body that cannot be read…).
+    #[error("the request cannot be read: {problem}")]
+    Unreadable {
+        /// The status the refusal had (a 4xx).
+        status: StatusCode,
+        /// axum's words for what was wrong.
+        problem: String,
+    },
     /// A body larger than `api.max_body_bytes`.
     #[error("request body too large")]
     BodyTooLarge {
@@ -133,6 +153,8 @@ impl Error {
             Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::UnknownWard { .. } | Error::UnknownPatient | Error::NoData | Error::NoRoute => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Unreadable { status, .. } => *status,
             Error::BadTime { .. } | Error::BadQuery { .. } | Error::EmptyRange | Error::RangeTooLarge { .. } => {
                 StatusCode::BAD_REQUEST
             }
@@ -184,6 +206,27 @@ impl Error {
                 "ask for at most {max} days (api.max_range_days) per request, in several requests if need be"
             )),
             Error::NoRoute => Some("see GET /api/v1/openapi.json for every route".into()),
+            Error::MethodNotAllowed { allow, .. } if allow.trim().is_empty() => {
+                Some("GET /api/v1/openapi.json lists every route and its methods".into())
+            }
+            Error::MethodNotAllowed { allow, .. } => Some(format!(
+                "send {} (the Allow header); GET /api/v1/openapi.json lists every route and its methods",
+                allow.split(',').map(str::trim).collect::<Vec<_>>().join(" or ")
+            )),
+            Error::Unreadable { status, .. } => Some(
+                match *status {
+                    StatusCode::BAD_REQUEST => {
+                        "percent-encode every path segment and query value as UTF-8 (å as %C3%A5), with the \
+                         parameters GET /api/v1/openapi.json lists for the route"
+                    }
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                        "send the body with the Content-Type GET /api/v1/openapi.json gives for the route"
+                    }
+                    StatusCode::PAYLOAD_TOO_LARGE => "send a smaller body (api.max_body_bytes)",
+                    _ => "send the request as GET /api/v1/openapi.json describes the route",
+                }
+                .into(),
+            ),
             Error::BodyTooLarge { max } => Some(format!("send at most {max} bytes")),
             Error::RateLimited { retry_after } => Some(format!("retry after {retry_after} s")),
             Error::NotReady { reason } => Some(reason.clone()),
@@ -213,6 +256,11 @@ impl IntoResponse for Error {
             Error::RateLimited { retry_after } => {
                 if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                     headers.insert(header::RETRY_AFTER, v);
+                }
+            }
+            Error::MethodNotAllowed { allow, .. } if !allow.trim().is_empty() => {
+                if let Ok(v) = HeaderValue::from_str(allow) {
+                    headers.insert(header::ALLOW, v);
                 }
             }
             _ => {}

@@ -2,7 +2,10 @@
 //!
 //! 1. **metrics** — counts every request by route pattern and status;
 //! 2. **headers** — `Referrer-Policy: no-referrer` (screen URLs may carry a
-//!    token), `X-Content-Type-Options: nosniff`, and CORS: off unless
+//!    token), `X-Content-Type-Options: nosniff`, `Cache-Control: no-store`
+//!    on the answer to any URL with a `?token=` (and no `Expires`, `ETag`,
+//!    `Last-Modified` or `Age` that could say otherwise), so no browser or
+//!    proxy keeps a page stored under its token; and CORS: off unless
 //!    `api.cors_origins` is set, then the listed origins (or `*`) may `GET`,
 //!    with preflight answered here;
 //! 3. **rate limit** — `api.rate_limit_per_minute` requests per client IP in
@@ -11,7 +14,13 @@
 //!    proxy that is the proxy, so limit there too;
 //! 4. **body limit** — a declared `Content-Length` over `api.max_body_bytes`
 //!    is refused with 413 before anything reads the body;
-//! 5. **compression** — a cached response's gzip copy
+//! 5. **error contract** — a 4xx or 5xx that is not JSON was answered by
+//!    axum itself, not by a handler (a method the route does not take, a
+//!    path segment that is not UTF-8, a chunked body over the limit, any
+//!    other extractor rejection): it is rewritten as the [`Error`] it is,
+//!    `{"error", "hint"}` with its status and headers (`Allow` on a 405), so
+//!    that every error a client sees keeps the contract of [`crate::error`];
+//! 6. **compression** — a cached response's gzip copy
 //!    ([`crate::cache::Gzipped`]) is sent instead of its body when the
 //!    request's `Accept-Encoding` allows gzip ([`accepts_gzip`]), with
 //!    `Vary: accept-encoding` either way. Nothing is compressed per request.
@@ -67,7 +76,7 @@ impl RateLimiter {
 
 /// The router-wide middleware, in one layer: each `from_fn` layer costs a
 /// clone of the service below it and a boxed future per request, so the
-/// five steps of the module docs run here in their order.
+/// six steps of the module docs run here in their order.
 pub(crate) async fn around(State(state): State<AppState>, req: Request, next: Next) -> Response {
     // 1. metrics: the route pattern only, never the raw path or query (tokens, keys)
     let route = req
@@ -87,13 +96,21 @@ pub(crate) async fn around(State(state): State<AppState>, req: Request, next: Ne
     let preflight =
         req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     let gzip = accepts_gzip(req.headers());
+    let token_in_url = crate::auth::query_token(req.uri()).is_some();
+    let method = req.method().clone();
     let mut response = if preflight && allowed.is_some() {
         preflight_response()
     } else if let Some(refused) = refusal(&state, &req) {
         // 3. and 4.
         refused.into_response()
     } else {
-        next.run(req).await
+        let response = next.run(req).await;
+        // 5. error contract
+        if answered_by_axum(&response) {
+            as_error(response, &method, &route, state.config.api.max_body_bytes).await
+        } else {
+            response
+        }
     };
     let h = response.headers_mut();
     if let Some(origin) = allowed {
@@ -102,8 +119,14 @@ pub(crate) async fn around(State(state): State<AppState>, req: Request, next: Ne
     }
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if token_in_url {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        for contradicting in [header::EXPIRES, header::ETAG, header::LAST_MODIFIED, header::AGE] {
+            h.remove(contradicting);
+        }
+    }
 
-    // 5. compression: the copy made when the response was built
+    // 6. compression: the copy made when the response was built
     if let Some(Gzipped(gz)) = response.extensions_mut().remove::<Gzipped>() {
         let h = response.headers_mut();
         h.append(header::VARY, HeaderValue::from_static("accept-encoding"));
@@ -151,6 +174,73 @@ fn refusal(state: &AppState, req: &Request) -> Option<Error> {
     declared
         .is_some_and(|n| n > max as u64)
         .then_some(Error::BodyTooLarge { max })
+}
+
+/// The most of a refusal's body that [`as_error`] reads: axum's rejection
+/// texts are one line.
+const REFUSAL_TEXT_MAX: usize = 4096;
+
+/// True for an error response that is not JSON: every [`Error`] is, so axum
+/// answered it by itself (its router or an extractor's rejection).
+fn answered_by_axum(response: &Response) -> bool {
+    let status = response.status();
+    (status.is_client_error() || status.is_server_error())
+        && !response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json"))
+}
+
+/// axum's own error response as the [`Error`] it is: 405 says which
+/// methods to send and lists them in `Allow` (from the route table: this
+/// layer runs inside the route, before axum adds its own); 413 (a body
+/// without `Content-Length` that outgrew `api.max_body_bytes` while read)
+/// says how much may come; any other 4xx says what axum found wrong and how
+/// to send it right; a 5xx says nothing but goes to the log. Headers other
+/// than the body's type and length are kept; a `HEAD` answer keeps an empty
+/// body.
+async fn as_error(response: Response, method: &Method, route: &str, max_body: usize) -> Response {
+    let (parts, body) = response.into_parts();
+    let status = parts.status;
+    let text = axum::body::to_bytes(body, REFUSAL_TEXT_MAX)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let error = if status == StatusCode::METHOD_NOT_ALLOWED {
+        Error::MethodNotAllowed {
+            method: method.to_string(),
+            allow: match parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok()) {
+                Some(allow) if !allow.is_empty() => allow.to_owned(),
+                _ => crate::routes::allowed_methods(route),
+            },
+        }
+    } else if status == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::BodyTooLarge { max: max_body }
+    } else if status.is_client_error() {
+        let problem = if text.is_empty() {
+            status.canonical_reason().unwrap_or("refused").to_owned()
+        } else {
+            text
+        };
+        Error::Unreadable { status, problem }
+    } else {
+        Error::Internal(format!("{status} answered outside the handlers: {text}"))
+    };
+    let mut rewritten = error.into_response();
+    for name in parts.headers.keys() {
+        if name == header::CONTENT_TYPE || name == header::CONTENT_LENGTH || rewritten.headers().contains_key(name) {
+            continue;
+        }
+        for value in parts.headers.get_all(name) {
+            rewritten.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    if *method == Method::HEAD {
+        rewritten.headers_mut().remove(header::CONTENT_LENGTH);
+        *rewritten.body_mut() = Body::empty();
+    }
+    rewritten
 }
 
 /// Whether `Accept-Encoding` allows gzip (RFC 9110 §12.5.3): a `gzip` (or

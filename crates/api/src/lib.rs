@@ -7,7 +7,8 @@
 //! * [`routes`] — the route table: path, access (role), parameters and
 //!   response of every route; the router and [`openapi`] are built from it.
 //! * [`auth`] — role-scoped bearer tokens, constant-time comparison.
-//! * [`layers`] — metrics, security headers and CORS, rate limit, body limit.
+//! * [`layers`] — metrics, security headers and CORS, rate limit, body
+//!   limit, axum's own refusals as the error contract.
 //! * [`query`] — views built from the store (the indicator and band rules
 //!   are documented there).
 //! * [`view`] — the view types (JSON and screens), [`screen`] — the HTML.

@@ -270,6 +270,20 @@ const EXPORT_PARAMS: &[Param] = &[
     ),
 ];
 
+/// The methods the route table serves on `path` (a route pattern, as
+/// `MatchedPath` gives it), as an `Allow` header lists them: `GET,HEAD,POST`.
+/// Empty for a path that is not in the table.
+pub fn allowed_methods(path: &str) -> String {
+    let mut methods: Vec<&str> = Vec::new();
+    for spec in ROUTES.iter().filter(|r| r.path == path) {
+        match spec.method {
+            Method::Get => methods.extend(["GET", "HEAD"]),
+            Method::Post => methods.push("POST"),
+        }
+    }
+    methods.join(",")
+}
+
 /// Every route the API serves.
 pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {

@@ -1545,6 +1545,285 @@ async fn admins_backtest_a_candidate_without_changing_history(store: Store) {
     assert!(body.contains("at most 92 days"), "{body}");
 }
 
+/// A request sent through `app`: status, headers and the body as text.
+async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let response = app.clone().oneshot(req).await.expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.expect("body").to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// A body of `len` bytes sent in 256-byte chunks with no `Content-Length`
+/// (as `Transfer-Encoding: chunked` arrives).
+fn chunked(len: usize) -> Body {
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..len.div_ceil(256))
+        .map(|i| Ok(vec![b'x'; 256.min(len - i * 256)]))
+        .collect();
+    Body::from_stream(futures_util::stream::iter(chunks))
+}
+
+async fn every_client_error_is_json_with_a_hint(store: Store) {
+    let world = world(store).await;
+    let mut c = config();
+    c.api.max_body_bytes = 1024;
+    let app = router(state_with(&world, c));
+    let today = world.hour.with_timezone(&chrono_tz::Europe::Stockholm).date_naive();
+    let request = |method: &str, path: &str, token: Option<&str>| {
+        let mut r = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        r
+    };
+    let get = |path: &str, token: Option<&str>| request("GET", path, token).body(Body::empty()).expect("request");
+    let cases: Vec<(&str, Request<Body>, u16)> = vec![
+        (
+            "a path that is not UTF-8",
+            get("/api/v1/wards/%FF%FE", Some(STAFF)),
+            400,
+        ),
+        (
+            "a patient key that is not UTF-8",
+            get("/api/v1/patients/%FF", Some(STAFF)),
+            400,
+        ),
+        (
+            "a pins path that is not UTF-8",
+            get("/api/v1/wards/%C3%28/pins", Some(STAFF)),
+            400,
+        ),
+        (
+            "a screen path that is not UTF-8",
+            get(&format!("/wards/%FF%FE/screen?token={STAFF}"), None),
+            400,
+        ),
+        (
+            "a planning page path that is not UTF-8",
+            get("/wards/%FF/planning", Some(STAFF)),
+            400,
+        ),
+        (
+            "a chunked staffing body over the limit",
+            request("POST", "/api/v1/staffing", Some(STAFF))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(chunked(4096))
+                .expect("request"),
+            413,
+        ),
+        (
+            "a chunked CSV over the limit",
+            request("POST", "/api/v1/staffing/csv", Some(STAFF))
+                .header(header::CONTENT_TYPE, "text/csv")
+                .body(chunked(4096))
+                .expect("request"),
+            413,
+        ),
+        (
+            "a chunked pin over the limit",
+            request("POST", "/api/v1/wards/w1/pins", Some(STAFF))
+                .body(chunked(2048))
+                .expect("request"),
+            413,
+        ),
+        (
+            "a chunked weights file over the limit",
+            request(
+                "POST",
+                &format!("/api/v1/weights/backtest?from={today}&to={today}"),
+                Some(ADMIN),
+            )
+            .header(header::CONTENT_TYPE, "application/toml")
+            .body(chunked(8192))
+            .expect("request"),
+            413,
+        ),
+        (
+            "a declared body over the limit",
+            request("POST", "/api/v1/staffing", Some(STAFF))
+                .header(header::CONTENT_LENGTH, "2048")
+                .body(Body::from("x".repeat(2048)))
+                .expect("request"),
+            413,
+        ),
+        (
+            "DELETE on a ward",
+            request("DELETE", "/api/v1/wards/w1", Some(STAFF))
+                .body(Body::empty())
+                .expect("request"),
+            405,
+        ),
+        (
+            "PUT on planned staffing",
+            request("PUT", "/api/v1/staffing", Some(STAFF))
+                .body(Body::empty())
+                .expect("request"),
+            405,
+        ),
+        (
+            "POST on a screen page",
+            request("POST", &format!("/wards/w1/screen?token={SCREEN}"), None)
+                .body(Body::empty())
+                .expect("request"),
+            405,
+        ),
+        (
+            "POST on a probe",
+            request("POST", "/healthz", None).body(Body::empty()).expect("request"),
+            405,
+        ),
+        (
+            "a body that is not JSON",
+            request("POST", "/api/v1/staffing", Some(STAFF))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{not json"))
+                .expect("request"),
+            422,
+        ),
+        (
+            "a pin without a Content-Type",
+            request("POST", "/api/v1/wards/w1/pins", Some(STAFF))
+                .body(Body::from("pin it"))
+                .expect("request"),
+            422,
+        ),
+        (
+            "a limit that is no number",
+            get("/api/v1/runs?limit=%FF", Some(ADMIN)),
+            400,
+        ),
+        (
+            "a time that is no time",
+            get("/api/v1/wards/w1/history?from=%FF%FE", Some(STAFF)),
+            400,
+        ),
+        (
+            "a balance option that is no number",
+            get("/api/v1/wards/w1/balance?max_moves=many", Some(STAFF)),
+            400,
+        ),
+        ("an export without dates", get("/api/v1/export", Some(CONTROLLER)), 400),
+        ("no such route", get("/api/v1/nothing-here", Some(STAFF)), 404),
+        ("no token", get("/api/v1/wards/w1", None), 401),
+        (
+            "another ward's screen",
+            get(&format!("/wards/w2/screen?token={SCREEN}"), None),
+            403,
+        ),
+    ];
+    for (what, req, status) in cases {
+        let (s, headers, body) = send(&app, req).await;
+        assert_eq!(s.as_u16(), status, "{what}: {body}");
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert_eq!(content_type, "application/json", "{what}: {s} {body:?}");
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{what}: {e}: {body:?}"));
+        for key in ["error", "hint"] {
+            assert!(
+                v[key].as_str().is_some_and(|t| !t.trim().is_empty()),
+                "{what}: no {key} in {body}"
+            );
+        }
+        if status == 405 {
+            let allow = headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("");
+            assert!(allow.contains("GET"), "{what}: Allow {allow:?}");
+            assert!(v["hint"].as_str().is_some_and(|h| h.contains("GET")), "{what}: {body}");
+        }
+        if status == 413 {
+            assert!(
+                v["hint"].as_str().is_some_and(|h| h.contains("1024 bytes")),
+                "{what}: {body}"
+            );
+        }
+    }
+    // The methods a path takes, as axum lists them.
+    for (path, allow) in [
+        ("/api/v1/wards/w1", "GET,HEAD"),
+        ("/api/v1/staffing", "GET,HEAD,POST"),
+        ("/api/v1/staffing/csv", "POST"),
+    ] {
+        let req = request("PATCH", path, Some(STAFF))
+            .body(Body::empty())
+            .expect("request");
+        let (s, headers, body) = send(&app, req).await;
+        assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED, "{path}: {body}");
+        assert_eq!(headers[header::ALLOW], allow, "{path}");
+        assert!(body.contains("does not take PATCH"), "{path}: {body}");
+    }
+    // HEAD: the same headers as GET, no body.
+    let req = request("HEAD", "/api/v1/wards/%FF", Some(STAFF))
+        .body(Body::empty())
+        .expect("request");
+    let (s, headers, body) = send(&app, req).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(body, "");
+}
+
+async fn the_bearer_scheme_is_case_insensitive(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let with = |authorization: String| {
+        Request::builder()
+            .uri("/api/v1/wards/w1")
+            .header(header::AUTHORIZATION, authorization)
+            .body(Body::empty())
+            .expect("request")
+    };
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        for value in [format!("{scheme} {STAFF}"), format!("{scheme}   {STAFF}  ")] {
+            let (s, _, body) = send(&app, with(value.clone())).await;
+            assert_eq!(s, StatusCode::OK, "Authorization: {value:?}: {body}");
+        }
+    }
+    for value in [
+        format!("Basic {STAFF}"),
+        format!("Bearer{STAFF}"),
+        format!("Bearerx {STAFF}"),
+        "Bearer ".to_owned(),
+        "BEARER".to_owned(),
+        STAFF.to_owned(),
+    ] {
+        let (s, _, body) = send(&app, with(value.clone())).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "Authorization: {value:?}: {body}");
+    }
+}
+
+async fn pages_opened_with_a_token_in_the_query_are_not_stored(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let cases = [
+        (format!("/wards/w1/screen?token={SCREEN}"), 200),
+        (format!("/?token={STAFF}"), 200),
+        (format!("/admissions?token={STAFF}"), 200),
+        (format!("/wards/w1/planning?token={STAFF}"), 200),
+        (format!("/wards/w2/screen?token={SCREEN}"), 403),
+        ("/wards/w1/screen?token=not-a-token".to_owned(), 401),
+        (format!("/wards/nope/screen?token={STAFF}"), 404),
+        (format!("/api/v1/wards/w1?token={STAFF}"), 401),
+        (format!("/nothing-here?token={STAFF}"), 404),
+    ];
+    for (path, status) in cases {
+        for encoding in [None, Some("gzip")] {
+            let extra: Vec<(header::HeaderName, &str)> =
+                encoding.map(|e| (header::ACCEPT_ENCODING, e)).into_iter().collect();
+            let (s, headers, _) = get_raw(&app, &path, None, &extra).await;
+            assert_eq!(s.as_u16(), status, "{path}");
+            let cache_control: Vec<&str> = headers
+                .get_all(header::CACHE_CONTROL)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            assert_eq!(cache_control, ["no-store"], "{path} ({encoding:?})");
+            for contradicting in [header::EXPIRES, header::ETAG, header::LAST_MODIFIED, header::AGE] {
+                assert!(!headers.contains_key(&contradicting), "{path}: {contradicting}");
+            }
+        }
+    }
+}
+
 on_every_backend!(
     admins_backtest_a_candidate_without_changing_history,
     exports_stream_a_named_file_for_controllers,
@@ -1568,4 +1847,7 @@ on_every_backend!(
     spawn_serve_answers_from_a_runtime_of_its_own,
     cors_is_off_unless_configured_and_large_bodies_are_refused,
     admin_routes_show_weights_runs_and_audit,
+    every_client_error_is_json_with_a_hint,
+    the_bearer_scheme_is_case_insensitive,
+    pages_opened_with_a_token_in_the_query_are_not_stored,
 );
