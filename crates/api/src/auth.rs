@@ -122,11 +122,19 @@ impl Auth {
             if secret.is_empty() {
                 return Err(problem("the secret is empty".into()));
             }
+            let d = digest(secret);
+            // the first token with a secret would win every time: the other's role unreachable
+            if let Some(earlier) = tokens.iter().find(|e: &&Token| same(&e.digest, &d)) {
+                return Err(problem(format!(
+                    "its secret is also token {:?}'s; give each token a secret of its own",
+                    earlier.name
+                )));
+            }
             tokens.push(Token {
                 name: t.name.clone(),
                 role: t.role,
                 wards: t.wards.clone(),
-                digest: digest(secret),
+                digest: d,
             });
         }
         Ok(Auth { open: api.open, tokens })
@@ -311,6 +319,28 @@ pub(crate) async fn authorize(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_tokens_may_not_share_a_secret() {
+        let mut api = ApiConfig::default();
+        for (name, var) in [("ward-1", "A"), ("admin", "B")] {
+            api.tokens.push(careload_config::TokenConfig {
+                name: name.into(),
+                role: careload_config::Role::Admin,
+                wards: Vec::new(),
+                secret_env: Some(var.into()),
+                secret_file: None,
+            });
+        }
+        let err = Auth::load(&api, |_| Some("same-secret".to_owned()))
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("its secret is also token \"ward-1\"'s"),
+            "{err}"
+        );
+        assert!(Auth::load(&api, |v| Some(format!("secret-{v}"))).is_ok());
+    }
 
     #[test]
     fn comparison_is_by_digest() {

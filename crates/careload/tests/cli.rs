@@ -1314,7 +1314,11 @@ fn reading_commands_refuse_a_missing_or_empty_store_and_create_nothing() {
         assert_eq!(run.code, Some(1), "{}", run.stderr);
         assert!(run.stderr.contains("holds no hour yet"), "{}", run.stderr);
     }
-    assert_eq!(std::fs::read(&empty).unwrap(), before, "a reading command wrote to the store");
+    assert_eq!(
+        std::fs::read(&empty).unwrap(),
+        before,
+        "a reading command wrote to the store"
+    );
     // a file that is not a store at all
     let text = dir.0.join("notes.txt");
     std::fs::write(&text, "not a database").unwrap();

@@ -1,6 +1,10 @@
 //! `CARELOAD_*` environment overrides: one table, [`ENV_KEYS`], that both
 //! applies them and documents them (the README's configuration table is
-//! this table).
+//! this table), and [`OTHER_VARIABLES`], the variables careload reads that
+//! are not keys. Any other `CARELOAD_*` variable is refused.
+//!
+//! A numeric key's doc states the range `Config::validate` enforces as its
+//! last `A–B`; a test holds the two to each other.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -122,7 +126,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_SOURCE_PAGE_SIZE",
         key: "source.page_size",
         default: "500",
-        doc: "_count per search page",
+        doc: "_count per search page, 10–1,000 (servers commonly cap it at 1,000)",
         apply: |c, v| {
             c.source.page_size = parse(v, "a whole number")?;
             Ok(())
@@ -132,7 +136,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_SOURCE_REQUEST_TIMEOUT_SECS",
         key: "source.request_timeout_secs",
         default: "30",
-        doc: "Timeout per FHIR request, seconds",
+        doc: "Timeout per FHIR request, seconds: 1–600",
         apply: |c, v| {
             c.source.request_timeout_secs = parse(v, "a whole number of seconds")?;
             Ok(())
@@ -142,7 +146,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_SOURCE_RUN_DEADLINE_SECS",
         key: "source.run_deadline_secs",
         default: "600",
-        doc: "Deadline for a whole fetch, seconds; a run past it fails and keeps the last good hour",
+        doc: "Deadline for a whole fetch (a run past it fails and keeps the last good hour), seconds: 10–3,600",
         apply: |c, v| {
             c.source.run_deadline_secs = parse(v, "a whole number of seconds")?;
             Ok(())
@@ -152,7 +156,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_SOURCE_MAX_RETRIES",
         key: "source.max_retries",
         default: "4",
-        doc: "Retries per request on 429/502/503/504 and connection errors",
+        doc: "Retries per request on 429/502/503/504 and connection errors: 0–10",
         apply: |c, v| {
             c.source.max_retries = parse(v, "a whole number")?;
             Ok(())
@@ -162,7 +166,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_SOURCE_CONCURRENCY",
         key: "source.concurrency",
         default: "4",
-        doc: "FHIR searches in flight at once",
+        doc: "FHIR searches in flight at once: 1–64",
         apply: |c, v| {
             c.source.concurrency = parse(v, "a whole number")?;
             Ok(())
@@ -182,7 +186,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_SOURCE_SINCE_MARGIN_SECS",
         key: "source.since_margin_secs",
         default: "300",
-        doc: "Incremental fetches start this many seconds before the FHIR server's own time at the previous fetch",
+        doc: "Incremental fetches start this many seconds before the FHIR server's own time at the previous fetch: 0–86,400",
         apply: |c, v| {
             c.source.since_margin_secs = parse(v, "a whole number")?;
             Ok(())
@@ -242,7 +246,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_SOURCE_BULK_POLL_SECS",
         key: "source.bulk_poll_secs",
         default: "2",
-        doc: "Bulk Data: seconds between status polls when the server sends no Retry-After",
+        doc: "Bulk Data: seconds between status polls when the server sends no Retry-After: 1–300",
         apply: |c, v| {
             c.source.bulk_poll_secs = parse(v, "a whole number of seconds")?;
             Ok(())
@@ -332,9 +336,22 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_SIM_BEDS",
         key: "sim.beds",
         default: "150",
-        doc: "Simulated hospital: beds in total",
+        doc: "Simulated hospital: beds in total, at least 4 per ward: 24–100,000",
         apply: |c, v| {
             c.sim.beds = parse(v, "a whole number of beds")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SIM_WARDS",
+        key: "sim.wards",
+        default: "",
+        doc: "Simulated hospital: wards (empty = one per 30 beds, at least 6), at most one per 4 beds: 1–25,000",
+        apply: |c, v| {
+            c.sim.wards = match v.trim() {
+                "" => None,
+                n => Some(parse(n, "a whole number of wards")?),
+            };
             Ok(())
         },
     },
@@ -342,7 +359,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_SIM_SEED",
         key: "sim.seed",
         default: "1",
-        doc: "Simulated hospital: seed (same seed, same hospital)",
+        doc: "Simulated hospital: seed (same seed, same hospital), any whole number",
         apply: |c, v| {
             c.sim.seed = parse(v, "a whole number")?;
             Ok(())
@@ -362,7 +379,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_SCHEDULE_MINUTE",
         key: "schedule.minute",
         default: "5",
-        doc: "Minute past each hour at which the hourly run starts",
+        doc: "Minute past each hour at which the hourly run starts: 0–59",
         apply: |c, v| {
             c.schedule.minute = parse(v, "a minute 0–59")?;
             Ok(())
@@ -382,7 +399,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_SCHEDULE_RESYNC_HOUR",
         key: "schedule.resync_hour",
         default: "3",
-        doc: "Local hour of the nightly full resync",
+        doc: "Local hour of the nightly full resync: 0–23",
         apply: |c, v| {
             c.schedule.resync_hour = parse(v, "an hour 0–23")?;
             Ok(())
@@ -392,7 +409,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_SCHEDULE_BACKFILL_HOURS",
         key: "schedule.backfill_hours",
         default: "0",
-        doc: "Hours of history to back-fill from the simulated hospital when the store is empty",
+        doc: "Hours of history to back-fill from the simulated hospital when the store is empty: 0–87,840 (ten years)",
         apply: |c, v| {
             c.schedule.backfill_hours = parse(v, "a whole number of hours")?;
             Ok(())
@@ -422,7 +439,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_SCORING_FORECAST_HOURS",
         key: "scoring.forecast_hours",
         default: "8",
-        doc: "Hours of forecast",
+        doc: "Hours of forecast: 1–168 (a week, the longest window scored)",
         apply: |c, v| {
             c.scoring.forecast_hours = parse(v, "a whole number of hours")?;
             Ok(())
@@ -432,7 +449,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_RETENTION_DAYS",
         key: "retention.days",
         default: "0",
-        doc: "Days of hourly history kept (0 = everything)",
+        doc: "Days of hourly history kept: 0 = everything, else 7–36,500 (fewer would empty the ward screens' 5-day history)",
         apply: |c, v| {
             c.retention.days = parse(v, "a whole number of days")?;
             Ok(())
@@ -442,7 +459,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_PLANNING_THRESHOLDS_UNDERSTAFFED_PEOPLE",
         key: "planning.thresholds.understaffed_people",
         default: "0.5",
-        doc: "A shift is understaffed when short by more than this many people",
+        doc: "A shift is understaffed when short by more than this many people: 0–20",
         apply: |c, v| {
             c.planning.thresholds.understaffed_people = qty(v)?;
             Ok(())
@@ -452,7 +469,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_PLANNING_THRESHOLDS_SPARE_PEOPLE",
         key: "planning.thresholds.spare_people",
         default: "1",
-        doc: "A shift has room to spare with at least this many people more than needed",
+        doc: "A shift has room to spare with at least this many people more than needed: 0–20",
         apply: |c, v| {
             c.planning.thresholds.spare_people = qty(v)?;
             Ok(())
@@ -462,7 +479,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_PLANNING_THRESHOLDS_ABSENCE_MARGIN_PEOPLE",
         key: "planning.thresholds.absence_margin_people",
         default: "1",
-        doc: "\"Absence need not be replaced\" when the need is below planned minus this many people",
+        doc: "\"Absence need not be replaced\" when the need is below planned minus this many people: 0–20",
         apply: |c, v| {
             c.planning.thresholds.absence_margin_people = qty(v)?;
             Ok(())
@@ -472,7 +489,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_PLANNING_BALANCE_MAX_MOVES",
         key: "planning.balance.max_moves",
         default: "3",
-        doc: "Team balancing proposes at most this many moves",
+        doc: "Team balancing proposes at most this many moves: 0–20",
         apply: |c, v| {
             c.planning.balance.max_moves = parse(v, "a whole number of moves")?;
             Ok(())
@@ -492,7 +509,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_PLANNING_BALANCE_TOLERANCE",
         key: "planning.balance.tolerance",
         default: "2",
-        doc: "Teams within this many points per staff member of each other count as balanced",
+        doc: "Teams within this many points per staff member of each other count as balanced: 0–100",
         apply: |c, v| {
             c.planning.balance.tolerance = points(v)?;
             Ok(())
@@ -512,7 +529,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_PLANNING_ADMISSION_USK_POINTS_PER_HOUR",
         key: "planning.admission.usk_points_per_hour",
         default: "1.5",
-        doc: "USK points per hour assumed for the next admission (bed coordinator)",
+        doc: "USK points per hour assumed for the next admission (bed coordinator): 0–100",
         apply: |c, v| {
             c.planning.admission.usk_points_per_hour = points(v)?;
             Ok(())
@@ -522,7 +539,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_PLANNING_ADMISSION_SSK_POINTS_PER_HOUR",
         key: "planning.admission.ssk_points_per_hour",
         default: "1.5",
-        doc: "SSK points per hour assumed for the next admission (bed coordinator)",
+        doc: "SSK points per hour assumed for the next admission (bed coordinator): 0–100",
         apply: |c, v| {
             c.planning.admission.ssk_points_per_hour = points(v)?;
             Ok(())
@@ -532,7 +549,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_QUALITY_NORTON_MAX_AGE_DAYS",
         key: "quality.norton_max_age_days",
         default: "7",
-        doc: "Documentation quality: a Norton assessment older than this many days counts as stale",
+        doc: "Documentation quality: a Norton assessment older than this many days counts as stale: 1–365",
         apply: |c, v| {
             c.quality.norton_max_age_days = parse(v, "a number of days, e.g. 7")?;
             Ok(())
@@ -552,7 +569,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_QUALITY_THIN_AFTER_HOURS",
         key: "quality.thin_after_hours",
         default: "24",
-        doc: "Documentation quality: hours after admission from which thin documentation counts",
+        doc: "Documentation quality: hours after admission from which thin documentation counts: 0–336",
         apply: |c, v| {
             c.quality.thin_after_hours = parse(v, "a number of hours, e.g. 24")?;
             Ok(())
@@ -582,7 +599,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_API_STALE_AFTER_MINUTES",
         key: "api.stale_after_minutes",
         default: "90",
-        doc: "Data older than this is flagged stale on screens and in the API",
+        doc: "Data older than this many minutes is flagged stale on screens and in the API: 15–10,080 (a week)",
         apply: |c, v| {
             c.api.stale_after_minutes = parse(v, "a whole number of minutes")?;
             Ok(())
@@ -592,7 +609,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_API_MAX_RANGE_DAYS",
         key: "api.max_range_days",
         default: "400",
-        doc: "Longest history range one request may ask for, days",
+        doc: "Longest history range one request may ask for, days: 1–3,660",
         apply: |c, v| {
             c.api.max_range_days = parse(v, "a whole number of days")?;
             Ok(())
@@ -602,7 +619,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_API_MAX_BODY_BYTES",
         key: "api.max_body_bytes",
         default: "65536",
-        doc: "Largest request body, bytes",
+        doc: "Largest request body, bytes: 1,024–67,108,864 (64 MiB)",
         apply: |c, v| {
             c.api.max_body_bytes = parse(v, "a whole number of bytes")?;
             Ok(())
@@ -612,7 +629,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_API_RATE_LIMIT_PER_MINUTE",
         key: "api.rate_limit_per_minute",
         default: "6000",
-        doc: "Requests per minute per client address (0 = unlimited)",
+        doc: "Requests per minute per client address: 0 = unlimited, else 60–1,000,000",
         apply: |c, v| {
             c.api.rate_limit_per_minute = parse(v, "a whole number")?;
             Ok(())
@@ -622,7 +639,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         name: "CARELOAD_API_WORKER_THREADS",
         key: "api.worker_threads",
         default: "1",
-        doc: "Worker threads of the API's own runtime, apart from the hourly runs (1–64)",
+        doc: "Worker threads of the API's own runtime, apart from the hourly runs: 1–64",
         apply: |c, v| {
             c.api.worker_threads = parse(v, "a whole number of threads, e.g. 1")?;
             Ok(())
@@ -640,16 +657,136 @@ pub const ENV_KEYS: &[EnvKey] = &[
     },
 ];
 
-pub(crate) fn apply(config: &mut Config, get: impl Fn(&str) -> Option<String>) -> Result<()> {
+/// Applies every variable of [`ENV_KEYS`] that `get` has; `applied` hears
+/// of each.
+pub(crate) fn apply(
+    config: &mut Config,
+    get: impl Fn(&str) -> Option<String>,
+    mut applied: impl FnMut(&EnvKey),
+) -> Result<()> {
     for k in ENV_KEYS {
         if let Some(value) = get(k.name) {
             (k.apply)(config, &value).map_err(|message| Error::Env {
                 name: k.name.to_owned(),
                 message,
             })?;
+            applied(k);
         }
     }
     Ok(())
+}
+
+/// The `CARELOAD_*` variables careload reads that are not configuration
+/// keys: the one allow-list. [`Config::load`](crate::Config::load) refuses
+/// any other variable whose name starts with `CARELOAD_` (in any case)
+/// unless it is a key's ([`ENV_KEYS`]) or the configuration names it
+/// (`source.token_env`, `source.pseudonym_key_env`, `source.smart_key_env`,
+/// `api.tokens[].secret_env`). A variable read anywhere in the workspace
+/// belongs here, with who reads it.
+pub const OTHER_VARIABLES: &[(&str, &str)] = &[
+    (
+        "CARELOAD_CONFIG",
+        "the configuration file, as `--config` (crates/careload)",
+    ),
+    (
+        "CARELOAD_PSEUDONYM_KEY",
+        "the pseudonym key: `source.pseudonym_key_env`'s default and `careload score --pseudonym-key-env`'s",
+    ),
+    (
+        "CARELOAD_BENCH_TOKEN",
+        "the bearer token of `careload bench http`, as `--token`",
+    ),
+    (
+        "CARELOAD_TEST_DATABASE_URL",
+        "tests: the PostgreSQL database the store, API and runner tests also run on",
+    ),
+    (
+        "CARELOAD_BLESS",
+        "tests: rewrite generated tables (this README table, the export schema)",
+    ),
+    ("CARELOAD_BIN", "deploy/load-hapi.sh: the careload binary to run"),
+];
+
+/// The prefix of careload's variables.
+const PREFIX: &str = "CARELOAD_";
+
+/// True when `name` is one of careload's (`CARELOAD_…`, in any case).
+pub(crate) fn is_careload(name: &str) -> bool {
+    name.get(..PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(PREFIX))
+}
+
+/// Refuses the first of `names` that is careload's but that careload does
+/// not read: not a key's, not in [`OTHER_VARIABLES`], not named by `config`.
+pub(crate) fn refuse_unknown<N: AsRef<str>>(config: &Config, names: impl IntoIterator<Item = N>) -> Result<()> {
+    let named = config_named(config);
+    let known = || {
+        ENV_KEYS
+            .iter()
+            .map(|k| k.name)
+            .chain(OTHER_VARIABLES.iter().map(|(n, _)| *n))
+            .chain(named.iter().map(String::as_str))
+    };
+    for name in names {
+        let name = name.as_ref();
+        if !is_careload(name) || known().any(|k| k == name) {
+            continue;
+        }
+        let nearest = nearest(name, known()).map(str::to_owned);
+        return Err(Error::UnknownEnv {
+            name: name.to_owned(),
+            nearest,
+        });
+    }
+    Ok(())
+}
+
+/// The known variable nearest to `name`: a few letters apart (case
+/// aside), or one a start of the other (`CARELOAD_PSEUDONYM` for
+/// `CARELOAD_PSEUDONYM_KEY`); none when nothing is that near.
+fn nearest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let name = name.to_ascii_uppercase();
+    known
+        .filter_map(|k| {
+            let upper = k.to_ascii_uppercase();
+            let d = distance(&name, &upper);
+            let meaningful = |n: &str| n.len().saturating_sub(PREFIX.len());
+            let near = d <= 3 && d * 4 <= meaningful(&upper);
+            let (short, long) = if name.len() < upper.len() {
+                (&name, &upper)
+            } else {
+                (&upper, &name)
+            };
+            let truncated = meaningful(short) >= 4 && long.starts_with(short.as_str());
+            (near || truncated).then_some((d, k))
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// The variables `config` names for its secrets.
+fn config_named(config: &Config) -> Vec<String> {
+    let s = &config.source;
+    let mut named = vec![s.pseudonym_key_env.clone()];
+    named.extend(s.token_env.iter().cloned());
+    named.extend(s.smart_key_env.iter().cloned());
+    named.extend(config.api.tokens.iter().filter_map(|t| t.secret_env.clone()));
+    named
+}
+
+/// Edit distance (insertions, deletions, substitutions) of two names.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// The configuration table of the README: key, variable, default, meaning.
@@ -669,6 +806,18 @@ pub fn markdown_table() -> String {
             k.doc.replace('|', "\\|")
         ));
     }
+    s.push_str(
+        "\nBesides these, careload reads the variables the configuration names for its secrets \
+         (`source.token_env`, `source.pseudonym_key_env`, `source.smart_key_env`, \
+         `api.tokens[].secret_env`) and:\n\n",
+    );
+    for (name, what) in OTHER_VARIABLES {
+        s.push_str(&format!("* `{name}`: {what}\n"));
+    }
+    s.push_str(
+        "\nAny other variable starting with `CARELOAD_` stops the start, naming the nearest known \
+         variable: a misspelt variable is never ignored.\n",
+    );
     s
 }
 
@@ -690,6 +839,7 @@ mod tests {
         // Each variable, set to something other than its default, changes the config.
         for k in ENV_KEYS {
             let other = match k.default {
+                "" if k.key == "sim.wards" => "7",
                 "" => "x",
                 "false" => "true",
                 "true" => "false",

@@ -7,14 +7,17 @@
 //! the FHIR bearer token, the pseudonym key) are never values in the file:
 //! the file names the environment variable or file that holds them.
 //!
-//! Loading never half-succeeds: an unknown key, a wrong type, an unknown time
-//! zone or a bad shift plan is an [`Error`] naming the file or variable, the
+//! Loading never half-succeeds: an unknown key or `CARELOAD_*` variable, a
+//! wrong type, a number out of its range, an unknown time zone or a bad
+//! shift plan is an [`Error`] naming the file and line or the variable, the
 //! key and what to write instead.
 
 mod env;
 mod error;
+mod origin;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use careload_planning::{AdmissionAssumption, BalanceOptions, Thresholds};
@@ -22,8 +25,10 @@ use careload_scoring::shift::{ShiftDef, ShiftPlan};
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 
-pub use env::{ENV_KEYS, EnvKey, markdown_table};
+pub use env::{ENV_KEYS, EnvKey, OTHER_VARIABLES, markdown_table};
 pub use error::{Error, Result};
+pub use origin::Origin;
+use origin::Origins;
 
 /// The whole service configuration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -266,9 +271,9 @@ impl Default for SourceConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimSection {
-    /// Beds in total.
+    /// Beds in total, 24–100,000, at least 4 per ward.
     pub beds: u32,
-    /// Wards (none = derived from the beds).
+    /// Wards, 1–25,000 (none = one per 30 beds, at least 6).
     pub wards: Option<u32>,
     /// The seed: the same seed gives the same hospital.
     pub seed: u64,
@@ -495,7 +500,7 @@ pub struct WardConfig {
     /// Care category: a `[staff_hours.<category>]` of the weights (e.g. `general`,
     /// `intermediate`, `geriatric`); none = `general`.
     pub care_category: Option<String>,
-    /// Beds, for occupancy; none = what the Location tree has.
+    /// Beds, for occupancy, 1–1,000; none = what the Location tree has.
     pub beds: Option<u32>,
     /// Shifts: name → local start `HH:MM`; none = day 07:00, evening 15:00, night 21:00.
     pub shifts: BTreeMap<String, String>,
@@ -535,22 +540,78 @@ impl Config {
     /// Defaults, then the file (if given), then the process environment.
     ///
     /// # Errors
-    /// The file cannot be read or parsed, a variable cannot be parsed, or
-    /// the result is not valid (see [`Config::validate`]).
+    /// The file cannot be read or parsed, a variable cannot be parsed or is
+    /// a `CARELOAD_*` variable careload does not read, or the result is not
+    /// valid (see [`Config::validate`]): [`Error::InvalidAt`] with the file
+    /// and line, or the variable, that set the value.
     pub fn load(file: Option<&Path>) -> Result<Config> {
+        Config::load_with(file, std::env::vars_os())
+    }
+
+    /// As [`Config::load`], with the environment given as `(name, value)`
+    /// pairs (all of them: the unknown `CARELOAD_*` ones are refused).
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn load_with<K, V>(file: Option<&Path>, vars: impl IntoIterator<Item = (K, V)>) -> Result<Config>
+    where
+        K: Into<OsString>,
+        V: Into<OsString>,
+    {
+        let mut origins = Origins::default();
         let mut config = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
                     path: path.to_owned(),
                     source,
                 })?;
-                Config::from_toml(&text, &path.display().to_string())?
+                let name = path.display().to_string();
+                let config = Config::from_toml(&text, &name)?;
+                origins.record_file(&text, &name);
+                config
             }
             None => Config::default(),
         };
-        config.apply_env(|name| std::env::var(name).ok())?;
-        config.validate()?;
+        // careload's variables only: others may hold anything, in any encoding
+        let mut ours: BTreeMap<String, OsString> = BTreeMap::new();
+        for (name, value) in vars {
+            let (name, value) = (name.into(), value.into());
+            let name = name.to_string_lossy().into_owned();
+            if env::is_careload(&name) {
+                ours.insert(name, value);
+            }
+        }
+        if let Some(k) = ENV_KEYS
+            .iter()
+            .find(|k| ours.get(k.name).is_some_and(|v| v.to_str().is_none()))
+        {
+            return Err(Error::Env {
+                name: k.name.to_owned(),
+                message: "the value is not UTF-8 text; write it in UTF-8".to_owned(),
+            });
+        }
+        env::apply(
+            &mut config,
+            |name| ours.get(name).and_then(|v| v.to_str()).map(str::to_owned),
+            |k| origins.record_env(k.key, k.name),
+        )?;
+        config.refuse_unknown_env(ours.keys())?;
+        config.validate().map_err(|e| origins.locate(e))?;
         Ok(config)
+    }
+
+    /// Refuses the first of `names` that starts with `CARELOAD_` (in any
+    /// case) but is no variable careload reads: not a key's ([`ENV_KEYS`]),
+    /// not one of [`OTHER_VARIABLES`], not one this configuration names for
+    /// a secret. [`Config::load`] calls it with every variable's name;
+    /// callers that build a configuration with [`Config::apply_env`] call it
+    /// themselves once the configuration is complete, e.g. with
+    /// `std::env::vars_os().map(|(name, _)| name.to_string_lossy().into_owned())`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownEnv`] with the nearest known variable, if one is near.
+    pub fn refuse_unknown_env<N: AsRef<str>>(&self, names: impl IntoIterator<Item = N>) -> Result<()> {
+        env::refuse_unknown(self, names)
     }
 
     /// Parses TOML over the defaults; `origin` names the file in errors.
@@ -575,60 +636,74 @@ impl Config {
     /// # Errors
     /// [`Error::Env`] when a value cannot be parsed.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<()> {
-        env::apply(self, get)
+        env::apply(self, get, |_| {})
     }
 
-    /// Checks what serde cannot: the time zone, shift plans, the open API
-    /// only on loopback, tokens with exactly one secret source.
+    /// Checks what serde cannot: every number within its range (stated in
+    /// its [`ENV_KEYS`] doc), the time zone, the schedule, shift plans, the
+    /// open API only on loopback, tokens with exactly one secret source and
+    /// no name or secret source shared.
     ///
     /// # Errors
     /// [`Error::Invalid`] naming the key.
     pub fn validate(&self) -> Result<()> {
         self.scoring.tz()?;
+        range(
+            "scoring.forecast_hours",
+            self.scoring.forecast_hours,
+            1,
+            168,
+            "hours",
+            8,
+        )?;
         for (id, ward) in &self.wards {
+            if let Some(beds) = ward.beds {
+                range(&format!("wards.{id}.beds"), beds, 1, 1000, "beds", 24)?;
+            }
             ward.shift_plan(id)?;
         }
+        self.sim.validate()?;
         let t = &self.planning.thresholds;
         for (key, v) in [
             ("planning.thresholds.understaffed_people", t.understaffed_people),
             ("planning.thresholds.spare_people", t.spare_people),
             ("planning.thresholds.absence_margin_people", t.absence_margin_people),
         ] {
-            if v.milli() < 0 {
-                return Err(invalid(key, "must be 0 or more people, e.g. 0.5"));
-            }
+            decimal_range(key, v.milli(), 20, "people", "0.5")?;
         }
-        if self.planning.balance.max_moves > 20 {
-            return Err(invalid("planning.balance.max_moves", "must be 0–20 moves"));
-        }
-        if self.planning.balance.tolerance.milli() < 0 {
-            return Err(invalid(
-                "planning.balance.tolerance",
-                "must be 0 or more points per staff member",
-            ));
-        }
+        let b = &self.planning.balance;
+        range("planning.balance.max_moves", b.max_moves, 0, 20, "moves", 3)?;
+        decimal_range(
+            "planning.balance.tolerance",
+            b.tolerance.milli(),
+            100,
+            "points per staff member",
+            "2",
+        )?;
         let a = &self.planning.admission;
-        if a.usk_points_per_hour.milli() < 0 || a.ssk_points_per_hour.milli() < 0 {
-            return Err(invalid(
-                "planning.admission",
-                "points per hour must be 0 or more, e.g. 1.5",
-            ));
+        for (key, v) in [
+            ("planning.admission.usk_points_per_hour", a.usk_points_per_hour),
+            ("planning.admission.ssk_points_per_hour", a.ssk_points_per_hour),
+        ] {
+            decimal_range(key, v.milli(), 100, "points per hour", "1.5")?;
         }
-        if !(1..=64).contains(&self.api.worker_threads) {
-            return Err(invalid("api.worker_threads", "must be 1–64 threads, e.g. 1"));
-        }
-        if !(1..=365).contains(&self.quality.norton_max_age_days) {
-            return Err(invalid("quality.norton_max_age_days", "must be 1–365 days, e.g. 7"));
-        }
-        if self.quality.thin_after_hours > 336 {
-            return Err(invalid("quality.thin_after_hours", "must be 0–336 hours, e.g. 24"));
-        }
-        if self.schedule.minute > 59 {
-            return Err(invalid("schedule.minute", "must be 0–59, the minute past each hour"));
-        }
-        self.schedule.parse_cron()?;
-        if self.schedule.resync_hour > 23 {
-            return Err(invalid("schedule.resync_hour", "must be 0–23, a local hour"));
+        let q = &self.quality;
+        range("quality.norton_max_age_days", q.norton_max_age_days, 1, 365, "days", 7)?;
+        range("quality.thin_after_hours", q.thin_after_hours, 0, 336, "hours", 24)?;
+        let s = &self.schedule;
+        range("schedule.minute", s.minute, 0, 59, "minutes past the hour", 5)?;
+        s.parse_cron()?;
+        range("schedule.resync_hour", s.resync_hour, 0, 23, "(a local hour)", 3)?;
+        range("schedule.backfill_hours", s.backfill_hours, 0, 87_840, "hours", 120)?;
+        if self.retention.days != 0 {
+            range(
+                "retention.days",
+                self.retention.days,
+                7,
+                36_500,
+                "days (or 0 = keep everything; fewer than 7 would empty the ward screens' 5-day history)",
+                400,
+            )?;
         }
         if matches!(self.source.kind, SourceKind::Fhir | SourceKind::Bulk) && self.source.url.is_empty() {
             return Err(invalid(
@@ -643,18 +718,31 @@ impl Config {
                 "source.kind is \"files\" but no path is set; set source.path or CARELOAD_SOURCE_PATH",
             ));
         }
-        if self.api.open && !is_loopback(&self.api.listen) {
-            return Err(invalid(
-                "api.open",
-                "an open API (no tokens) may only listen on loopback (127.0.0.1 or [::1]); configure [[api.tokens]] instead",
-            ));
-        }
+        self.api.validate()?;
+        self.validate_tokens()
+    }
+
+    /// Every token: a name, exactly one secret source, wards for a screen,
+    /// and no name or secret source another token (or the source) has.
+    fn validate_tokens(&self) -> Result<()> {
+        let mut names = BTreeMap::new();
+        let mut envs = BTreeMap::new();
+        let mut files = BTreeMap::new();
+        let not_tokens: BTreeSet<&str> = [
+            Some(&self.source.pseudonym_key_env),
+            self.source.token_env.as_ref(),
+            self.source.smart_key_env.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
         for (i, t) in self.api.tokens.iter().enumerate() {
             let key = format!("api.tokens[{i}]");
             if t.name.trim().is_empty() {
                 return Err(invalid(
                     &key,
-                    "a token needs a name (used in logs instead of the secret)",
+                    "a token needs a name (used in logs instead of the secret), e.g. name = \"ward-7-screen\"",
                 ));
             }
             if t.secret_env.is_some() == t.secret_file.is_some() {
@@ -669,6 +757,115 @@ impl Config {
                     &format!("screen token {:?} lists no wards; add wards = [\"…\"]", t.name),
                 ));
             }
+            if let Some(first) = names.insert(t.name.trim(), i) {
+                return Err(invalid(
+                    &key,
+                    &format!(
+                        "token name {:?} is also api.tokens[{first}]'s; give each token a name of its own (the audit log tells them apart by it)",
+                        t.name
+                    ),
+                ));
+            }
+            if let Some(var) = &t.secret_env {
+                if let Some(first) = envs.insert(var.as_str(), i) {
+                    return Err(invalid(
+                        &key,
+                        &format!(
+                            "token {:?}: secret_env {var:?} is also api.tokens[{first}]'s; give each token a secret of its own",
+                            t.name
+                        ),
+                    ));
+                }
+                if not_tokens.contains(var.as_str()) {
+                    return Err(invalid(
+                        &key,
+                        &format!(
+                            "token {:?}: secret_env {var:?} holds one of the source's secrets (source.pseudonym_key_env, token_env or smart_key_env); give the token a secret of its own",
+                            t.name
+                        ),
+                    ));
+                }
+            }
+            if let Some(file) = &t.secret_file
+                && let Some(first) = files.insert(file.as_path(), i)
+            {
+                return Err(invalid(
+                    &key,
+                    &format!(
+                        "token {:?}: secret_file {} is also api.tokens[{first}]'s; give each token a secret of its own",
+                        t.name,
+                        file.display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SimSection {
+    /// Checks the beds and wards against what the simulator can build.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the key.
+    pub fn validate(&self) -> Result<()> {
+        range("sim.beds", self.beds, 24, 100_000, "beds", 150)?;
+        if let Some(wards) = self.wards {
+            range("sim.wards", wards, 1, 25_000, "wards", 6)?;
+            if u64::from(self.beds) < 4 * u64::from(wards) {
+                return Err(invalid(
+                    "sim.beds",
+                    &format!(
+                        "{} beds cannot fill {wards} wards (sim.wards); give at least 4 beds per ward, e.g. beds = {}",
+                        self.beds,
+                        4 * u64::from(wards)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ApiConfig {
+    /// Checks the numbers and that an open API listens on loopback only.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the key.
+    pub fn validate(&self) -> Result<()> {
+        range("api.worker_threads", self.worker_threads, 1, 64, "threads", 1)?;
+        range(
+            "api.stale_after_minutes",
+            self.stale_after_minutes,
+            15,
+            10_080,
+            "minutes",
+            90,
+        )?;
+        range("api.max_range_days", self.max_range_days, 1, 3660, "days", 400)?;
+        range(
+            "api.max_body_bytes",
+            self.max_body_bytes,
+            1024,
+            64 * 1024 * 1024,
+            "bytes",
+            65_536,
+        )?;
+        if self.rate_limit_per_minute != 0 {
+            range(
+                "api.rate_limit_per_minute",
+                self.rate_limit_per_minute,
+                60,
+                1_000_000,
+                "requests (or 0 = unlimited)",
+                6000,
+            )?;
+        }
+        if self.open && !is_loopback(&self.listen) {
+            return Err(invalid(
+                "api.open",
+                "an open API (no tokens) may only listen on loopback (127.0.0.1 or [::1]); configure [[api.tokens]] instead",
+            ));
         }
         Ok(())
     }
@@ -680,6 +877,34 @@ impl SourceConfig {
     /// # Errors
     /// [`Error::Invalid`] naming the key.
     pub fn validate(&self) -> Result<()> {
+        range("source.page_size", self.page_size, 10, 1000, "resources per page", 500)?;
+        range(
+            "source.request_timeout_secs",
+            self.request_timeout_secs,
+            1,
+            600,
+            "seconds",
+            30,
+        )?;
+        range(
+            "source.run_deadline_secs",
+            self.run_deadline_secs,
+            10,
+            3600,
+            "seconds",
+            600,
+        )?;
+        range("source.max_retries", self.max_retries, 0, 10, "retries", 4)?;
+        range("source.concurrency", self.concurrency, 1, 64, "searches", 4)?;
+        range(
+            "source.since_margin_secs",
+            self.since_margin_secs,
+            0,
+            86_400,
+            "seconds (a few minutes cover writes committed late)",
+            300,
+        )?;
+        range("source.bulk_poll_secs", self.bulk_poll_secs, 1, 300, "seconds", 2)?;
         match self.bulk_level.as_str() {
             "system" | "patient" => {}
             "group" if !self.bulk_group.trim().is_empty() => {}
@@ -727,15 +952,6 @@ impl SourceConfig {
                 ),
             ));
         }
-        if self.since_margin_secs > 86_400 {
-            return Err(invalid(
-                "source.since_margin_secs",
-                &format!(
-                    "{} s is more than a day; a few minutes (300) cover writes committed late",
-                    self.since_margin_secs
-                ),
-            ));
-        }
         for origin in &self.trusted_origins {
             let rest = origin
                 .strip_prefix("https://")
@@ -751,6 +967,33 @@ impl SourceConfig {
         }
         Ok(())
     }
+}
+
+/// `value` within `lo..=hi`, or [`Error::Invalid`] stating the range and an example.
+fn range<T>(key: &str, value: T, lo: u64, hi: u64, unit: &str, example: u64) -> Result<()>
+where
+    T: TryInto<u64> + std::fmt::Display + Copy,
+{
+    match value.try_into() {
+        Ok(v) if (lo..=hi).contains(&v) => Ok(()),
+        _ => Err(invalid(
+            key,
+            &format!("{value} is out of range; write {lo}–{hi} {unit}, e.g. {example}"),
+        )),
+    }
+}
+
+/// A decimal (thousandths) within 0–`hi`, or [`Error::Invalid`] stating the
+/// range and an example.
+fn decimal_range(key: &str, milli: i64, hi: i64, unit: &str, example: &str) -> Result<()> {
+    if (0..=hi.saturating_mul(1000)).contains(&milli) {
+        return Ok(());
+    }
+    let value = careload_scoring::Points::from_milli(milli);
+    Err(invalid(
+        key,
+        &format!("{value} is out of range; write 0–{hi} {unit}, e.g. {example}"),
+    ))
 }
 
 fn invalid(key: &str, message: &str) -> Error {

@@ -1,6 +1,6 @@
 //! The configuration's layers and its refusals.
 
-use careload_config::{Config, Error, Role, SourceKind};
+use careload_config::{Config, Error, Origin, Role, SourceKind};
 
 #[test]
 fn defaults_are_valid() {
@@ -233,5 +233,265 @@ fn a_database_password_is_never_shown() {
     assert!(
         !debug.contains("s3cret") && debug.contains("careload:***@db"),
         "{debug}"
+    );
+}
+
+/// A config file written for one test, removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(name: &str, text: &str) -> TempFile {
+        let path = std::env::temp_dir().join(format!("careload-config-{}-{name}.toml", std::process::id()));
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        TempFile(path)
+    }
+
+    fn load(&self, vars: &[(&str, &str)]) -> Result<Config, Error> {
+        Config::load_with(Some(&self.0), vars.iter().copied())
+    }
+
+    fn at(&self, line: usize) -> String {
+        format!("{}:{line}: ", self.0.display())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn refusals_name_the_file_and_line_or_the_variable() {
+    // a value from the file: the file and the line of its key
+    let f = TempFile::new(
+        "tz",
+        "[source]\npage_size = 500\n\n[scoring]\ntime_zone = \"Europe/Stokholm\"\n",
+    );
+    let err = f.load(&[]).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidAt { key, origin: Origin::File { line: 5, .. }, .. } if key == "scoring.time_zone"),
+        "{err:?}"
+    );
+    let e = err.to_string();
+    assert!(e.starts_with(&f.at(5)), "{e}");
+    assert!(
+        e.contains("scoring.time_zone") && e.contains("\"Europe/Stockholm\""),
+        "{e}"
+    );
+
+    let f = TempFile::new("shift", "[wards.A]\nname = \"A\"\nshifts = { day = \"7\" }\n");
+    let e = f.load(&[]).unwrap_err().to_string();
+    assert!(e.starts_with(&f.at(3)) && e.contains("wards.A.shifts.day"), "{e}");
+
+    let f = TempFile::new("plan", "[wards.A.shifts]\nday = \"07:00\"\nlate = \"07:00\"\n");
+    let e = f.load(&[]).unwrap_err().to_string();
+    assert!(e.starts_with(&f.at(1)) && e.contains("wards.A.shifts"), "{e}");
+
+    // a table of an array: the line of its header
+    let f = TempFile::new(
+        "token",
+        "[api]\nlisten = \"127.0.0.1:8080\"\n\n[[api.tokens]]\nname = \"a\"\nrole = \"admin\"\nsecret_env = \"CARELOAD_TOKEN_A\"\n\n[[api.tokens]]\nname = \"s\"\nrole = \"screen\"\nsecret_env = \"CARELOAD_TOKEN_S\"\n",
+    );
+    let e = f.load(&[]).unwrap_err().to_string();
+    assert!(
+        e.starts_with(&f.at(9)) && e.contains("api.tokens[1]") && e.contains("wards"),
+        "{e}"
+    );
+
+    // a missing value blamed on the key that asks for it
+    let f = TempFile::new("kind", "[source]\n\nkind = \"fhir\"\n");
+    let e = f.load(&[]).unwrap_err().to_string();
+    assert!(e.starts_with(&f.at(3)) && e.contains("source.url"), "{e}");
+
+    // a value from the environment: the variable, also over a good file value
+    let f = TempFile::new("envtz", "[scoring]\ntime_zone = \"Europe/Stockholm\"\n");
+    let e = f
+        .load(&[("CARELOAD_SCORING_TIME_ZONE", "Europe/Stokholm")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("environment variable CARELOAD_SCORING_TIME_ZONE") && e.contains("scoring.time_zone"),
+        "{e}"
+    );
+    assert!(!e.contains(&f.0.display().to_string()), "{e}");
+    let e = Config::load_with(None, [("CARELOAD_SCHEDULE_RESYNC_HOUR", "24")])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("environment variable CARELOAD_SCHEDULE_RESYNC_HOUR"), "{e}");
+}
+
+#[test]
+fn the_values_that_broke_runs_are_refused_with_their_range() {
+    let cases: &[(&str, &str)] = &[
+        ("[source]\nrequest_timeout_secs = 0\n", "source.request_timeout_secs"),
+        ("[source]\npage_size = 0\n", "source.page_size"),
+        ("[source]\nconcurrency = 0\n", "source.concurrency"),
+        ("[api]\nmax_body_bytes = 0\n", "api.max_body_bytes"),
+        ("[api]\nmax_range_days = 0\n", "api.max_range_days"),
+        ("[scoring]\nforecast_hours = 0\n", "scoring.forecast_hours"),
+        ("[scoring]\nforecast_hours = 100000\n", "scoring.forecast_hours"),
+        ("[source]\nbulk_poll_secs = 0\n", "source.bulk_poll_secs"),
+        ("[sim]\nbeds = 0\n", "sim.beds"),
+        ("[sim]\nbeds = 40\nwards = 20\n", "sim.beds"),
+        ("[wards.A]\nbeds = 0\n", "wards.A.beds"),
+    ];
+    for (text, key) in cases {
+        let err = Config::from_toml(text, "c.toml").unwrap().validate().unwrap_err();
+        match &err {
+            Error::Invalid { key: k, message } => {
+                assert_eq!(k, key, "{text}: {err}");
+                assert!(message.contains("e.g."), "{text}: no example in {err}");
+            }
+            other => panic!("{text}: {other}"),
+        }
+    }
+}
+
+#[test]
+fn two_tokens_may_not_share_a_name_or_a_secret() {
+    let token = |name: &str, secret: &str| format!("[[api.tokens]]\nname = \"{name}\"\nrole = \"admin\"\n{secret}\n");
+    let load = |text: String| Config::from_toml(&text, "c.toml").unwrap().validate();
+    load(token("a", "secret_env = \"A\"") + &token("b", "secret_env = \"B\"")).unwrap();
+    for (text, what) in [
+        (
+            token("a", "secret_env = \"A\"") + &token("a", "secret_env = \"B\""),
+            "name",
+        ),
+        (
+            token("a", "secret_env = \"A\"") + &token("b", "secret_env = \"A\""),
+            "secret_env",
+        ),
+        (
+            token("a", "secret_file = \"/run/s\"") + &token("b", "secret_file = \"/run/s\""),
+            "secret_file",
+        ),
+    ] {
+        let err = load(text.clone()).unwrap_err();
+        match &err {
+            Error::Invalid { key, message } => {
+                assert_eq!(key, "api.tokens[1]", "{text}: {err}");
+                assert!(
+                    message.contains(what) && message.contains("api.tokens[0]"),
+                    "{text}: {err}"
+                );
+            }
+            other => panic!("{text}: {other}"),
+        }
+    }
+    // nor a secret of the source's
+    let e = load(token("a", "secret_env = \"CARELOAD_PSEUDONYM_KEY\""))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("api.tokens[0]") && e.contains("pseudonym_key_env"), "{e}");
+}
+
+/// The range each numeric key's documentation states is the range
+/// `validate` enforces: both ends pass, one past either end is refused.
+#[test]
+fn every_numeric_key_documents_the_range_it_enforces() {
+    let numeric =
+        |k: &careload_config::EnvKey| k.key != "sim.seed" && (k.default.parse::<f64>().is_ok() || k.key == "sim.wards");
+    for k in careload_config::ENV_KEYS.iter().filter(|k| numeric(k)) {
+        // the last "A–B" of the doc, thousands separators dropped
+        let doc = k.doc.replace(',', "");
+        let range = doc
+            .rsplit_once('–')
+            .map(|(a, b)| {
+                let lo: String = a
+                    .chars()
+                    .rev()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.')
+                    .collect();
+                let hi: String = b.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+                (lo.chars().rev().collect::<String>(), hi)
+            })
+            .and_then(|(lo, hi)| Some((lo.parse::<f64>().ok()?, hi.parse::<f64>().ok()?)));
+        let Some((lo, hi)) = range else {
+            panic!("{}: the doc {:?} states no range A–B", k.key, k.doc)
+        };
+        let load = |v: f64| {
+            let mut vars = vec![(k.name, v.to_string())];
+            if k.key == "sim.wards" {
+                vars.push(("CARELOAD_SIM_BEDS", "100000".into())); // the most wards need the most beds
+            }
+            Config::load_with(None, vars)
+        };
+        for v in [lo, hi] {
+            load(v).unwrap_or_else(|e| panic!("{} = {v} is in the documented range: {e}", k.key));
+        }
+        for v in [lo - 1.0, hi + 1.0] {
+            let e = load(v)
+                .expect_err(&format!("{} = {v} is outside {lo}–{hi}", k.key))
+                .to_string();
+            assert!(e.contains(k.name), "{e}");
+        }
+    }
+    assert!(
+        careload_config::ENV_KEYS.iter().any(|k| k.key == "sim.wards"),
+        "sim.wards has no variable"
+    );
+}
+
+#[test]
+fn an_unknown_careload_variable_is_refused_with_the_nearest_known_one() {
+    let e = Config::load_with(None, [("CARELOAD_SOURCE_PAGESIZE", "100"), ("PATH", "/bin")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("CARELOAD_SOURCE_PAGESIZE") && e.contains("CARELOAD_SOURCE_PAGE_SIZE"),
+        "{e}"
+    );
+    let e = Config::load_with(None, [("CARELOAD_SCORING_TIMEZONE", "Europe/Oslo")])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("CARELOAD_SCORING_TIME_ZONE"), "{e}");
+    let e = Config::load_with(None, [("careload_api_listen", "127.0.0.1:1")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("careload_api_listen") && e.contains("CARELOAD_API_LISTEN"),
+        "{e}"
+    );
+    let e = Config::load_with(None, [("CARELOAD_NOTHING_LIKE_ANY_KEY_AT_ALL", "1")])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("CARELOAD_NOTHING_LIKE_ANY_KEY_AT_ALL"), "{e}");
+
+    // variables careload reads besides the keys, and those the config names
+    Config::load_with(
+        None,
+        [
+            ("CARELOAD_CONFIG", "x.toml"),
+            ("CARELOAD_PSEUDONYM_KEY", "k"),
+            ("CARELOAD_TEST_DATABASE_URL", "sqlite://t.db"),
+            ("CARELOAD_BLESS", "1"),
+            ("CARELOAD_BIN", "careload"),
+            ("CARELOAD_BENCH_TOKEN", "t"),
+            ("CARELOAD_SOURCE_URL", "https://ehr.example/r4"),
+        ],
+    )
+    .unwrap();
+    let f = TempFile::new(
+        "named",
+        "[source]\npseudonym_key_env = \"CARELOAD_HOSPITAL_KEY\"\nsmart_client_id = \"c\"\nsmart_key_env = \"CARELOAD_SMART_KEY\"\n\n[[api.tokens]]\nname = \"w1\"\nrole = \"screen\"\nwards = [\"w01\"]\nsecret_env = \"CARELOAD_TOKEN_W01\"\n",
+    );
+    f.load(&[
+        ("CARELOAD_HOSPITAL_KEY", "k"),
+        ("CARELOAD_SMART_KEY", "pem"),
+        ("CARELOAD_TOKEN_W01", "s"),
+        ("CARELOAD_SOURCE_TOKEN_ENV", "CARELOAD_EHR_TOKEN"),
+        ("CARELOAD_SOURCE_SMART_CLIENT_ID", ""),
+        ("CARELOAD_EHR_TOKEN", "t"),
+    ])
+    .unwrap();
+    // a misspelt secret variable is refused too, pointing at the one named
+    let e = f
+        .load(&[("CARELOAD_HOSPITAL_KEY", "k"), ("CARELOAD_TOKEN_WO1", "s")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("CARELOAD_TOKEN_WO1") && e.contains("CARELOAD_TOKEN_W01"),
+        "{e}"
     );
 }

@@ -44,12 +44,14 @@ pub(crate) fn run(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<()> 
     let weights = load_weights(config.scoring.weights.as_deref())?;
     let ctx = careload_api::export::export_context(&config, &weights).map_err(anyhow::Error::msg)?;
     let summary: Summary = runtime()?.block_on(async {
-        let store = Store::open_existing(&config.database.url, Access::ReadOnly).await.with_context(|| {
-            format!(
-                "cannot open the history store at {}",
-                careload_config::redacted_url(&config.database.url)
-            )
-        })?;
+        let store = Store::open_existing(&config.database.url, Access::ReadOnly)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the history store at {}",
+                    careload_config::redacted_url(&config.database.url)
+                )
+            })?;
         let summary = match &args.out {
             Some(path) if path.as_os_str() != "-" => {
                 let part = part_path(path);

@@ -168,6 +168,7 @@ fn demo_config(args: &DemoArgs) -> anyhow::Result<Config> {
     config.api.listen = args.listen.to_string();
     config.schedule.backfill_hours = args.hours;
     name_sim_wards(&mut config)?;
+    config.refuse_unknown_env(std::env::vars_os().map(|(n, _)| n.to_string_lossy().into_owned()))?;
     config.validate()?;
     Ok(config)
 }
