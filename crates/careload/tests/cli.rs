@@ -1265,13 +1265,27 @@ fn demo_never_deletes_a_file_it_did_not_make() {
     // nor is a careload store the service wrote
     std::fs::remove_file(&db).unwrap();
     let url = format!("sqlite://{}?mode=rwc", db.display());
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
         careload_store::Store::connect(&url).await.unwrap().close().await;
     });
-    let size = std::fs::metadata(&db).unwrap().len();
     let run = careload(&["demo", "--listen", "127.0.0.1:0", "--db", s(&db), "--check"]);
     assert_ne!(run.code, Some(0), "{}", run.stderr);
-    assert!(db.is_file() && std::fs::metadata(&db).unwrap().len() == size);
+    assert!(
+        run.stderr.contains("is not a store an earlier `careload demo` made"),
+        "{}",
+        run.stderr
+    );
+    // still the service's store: not replaced by a demo's (which the demo marks)
+    rt.block_on(async {
+        let store = careload_store::Store::open_existing(&url, careload_store::Access::ReadWrite)
+            .await
+            .unwrap();
+        let entries = store.audit_entries(100).await.unwrap();
+        assert!(entries.iter().all(|e| e.actor != "demo"), "{entries:?}");
+        assert!(store.runs(10).await.unwrap().is_empty());
+        store.close().await;
+    });
 }
 
 #[test]

@@ -11,7 +11,7 @@ use careload_config::Config;
 use careload_export::Sink;
 use careload_export::backtest::{Backtest, UnitBacktest, backtest, to_frame};
 use careload_runner::load_weights;
-use careload_store::{Access, Store};
+use careload_store::Access;
 
 use crate::cli::{ActivateArgs, BacktestArgs};
 use crate::commands::service::runtime;
@@ -119,14 +119,7 @@ pub(crate) fn run(args: &BacktestArgs, out: &mut dyn Write) -> anyhow::Result<()
     let stored_ctx = careload_api::export::export_context(&config, &in_force).map_err(anyhow::Error::msg)?;
     let candidate_ctx = careload_api::export::export_context(&config, &candidate).map_err(anyhow::Error::msg)?;
     let report = runtime()?.block_on(async {
-        let store = Store::open_existing(&config.database.url, Access::ReadOnly)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot open the history store at {}",
-                    careload_config::redacted_url(&config.database.url)
-                )
-            })?;
+        let store = super::open_history(&config.database.url, Access::ReadOnly).await?;
         let report = backtest(
             &store,
             &stored_ctx,
@@ -162,14 +155,7 @@ pub(crate) fn activate(args: &ActivateArgs, out: &mut dyn Write) -> anyhow::Resu
         config.database.url.clone_from(db);
     }
     let activation = runtime()?.block_on(async {
-        let store = Store::open_existing(&config.database.url, Access::ReadWrite)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot open the history store at {}",
-                    careload_config::redacted_url(&config.database.url)
-                )
-            })?;
+        let store = super::open_history(&config.database.url, Access::ReadWrite).await?;
         let a = store
             .activate_weights(&weights, &text, &args.by, &args.reference)
             .await?;

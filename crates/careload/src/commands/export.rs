@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use careload_config::Config;
 use careload_export::{ExportSpec, Format, Summary, export};
 use careload_runner::load_weights;
-use careload_store::{Access, Store};
+use careload_store::Access;
 
 use crate::cli::ExportArgs;
 use crate::commands::service::runtime;
@@ -44,14 +44,7 @@ pub(crate) fn run(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<()> 
     let weights = load_weights(config.scoring.weights.as_deref())?;
     let ctx = careload_api::export::export_context(&config, &weights).map_err(anyhow::Error::msg)?;
     let summary: Summary = runtime()?.block_on(async {
-        let store = Store::open_existing(&config.database.url, Access::ReadOnly)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot open the history store at {}",
-                    careload_config::redacted_url(&config.database.url)
-                )
-            })?;
+        let store = super::open_history(&config.database.url, Access::ReadOnly).await?;
         let summary = match &args.out {
             Some(path) if path.as_os_str() != "-" => {
                 let part = part_path(path);

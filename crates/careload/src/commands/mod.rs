@@ -19,6 +19,21 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 /// Writes `value` as pretty JSON followed by a newline.
+/// The history store at `url`, which must exist (see
+/// [`careload_store::Store::open_existing`]); an error names it without its
+/// password.
+pub(crate) async fn open_history(url: &str, access: careload_store::Access) -> anyhow::Result<careload_store::Store> {
+    use anyhow::Context;
+    careload_store::Store::open_existing(url, access)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the history store at {}",
+                careload_config::redacted_url(url)
+            )
+        })
+}
+
 pub(crate) fn write_json<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     writeln!(out)?;
