@@ -16,7 +16,6 @@
 //!
 //! The API reads the store only; it never calls the EHR and never writes.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -37,9 +36,11 @@ pub mod planning;
 pub mod query;
 pub mod routes;
 pub mod screen;
+pub mod server;
 pub mod view;
 
 pub use error::{Error, Result};
+pub use server::serve;
 
 /// What every handler shares: one pointer, so that the layers and handlers
 /// that each take a copy of it per request pay one reference count, not
@@ -167,33 +168,6 @@ pub fn router(state: AppState) -> axum::Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(from_fn_with_state(state.clone(), layers::around))
         .with_state(state)
-}
-
-/// Serves [`router`] on `listener` until `shutdown` completes, recording
-/// each client's address for the rate limit.
-///
-/// # Errors
-/// [`Error::Internal`] when the listener fails.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<()> {
-    use axum::serve::ListenerExt as _;
-    // Responses go out as soon as they are written: without TCP_NODELAY a
-    // response's last small segment can wait for the client's delayed ACK.
-    let listener = listener.tap_io(|stream| {
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection; serving it anyway");
-        }
-    });
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .map_err(|e| Error::Internal(format!("server: {e}")))
 }
 
 /// [`serve`] on an async runtime of its own, with `threads` worker threads

@@ -5,6 +5,8 @@
 //!   status;
 //! * `careload_http_request_duration_seconds{route,status}` — a latency
 //!   histogram;
+//! * `careload_http_connections_refused_total` — connections closed on
+//!   arrival because `api.max_connections` were open ([`crate::server`]);
 //! * `careload_last_run_*` — the store's latest ingest run: duration,
 //!   resources read, skipped, retries, outcome, start time.
 
@@ -69,6 +71,16 @@ impl Metrics {
                 s.count
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP careload_http_connections_refused_total Connections closed on arrival: api.max_connections were open."
+        );
+        let _ = writeln!(out, "# TYPE careload_http_connections_refused_total counter");
+        let _ = writeln!(
+            out,
+            "careload_http_connections_refused_total {}",
+            crate::server::REFUSED.load(std::sync::atomic::Ordering::Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP careload_http_request_duration_seconds HTTP request latency."

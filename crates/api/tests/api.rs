@@ -1297,6 +1297,62 @@ async fn serve_answers_on_a_real_socket_and_shuts_down(store: Store) {
     server.await.expect("join").expect("served");
 }
 
+/// Clients that open connections and never finish a request cannot take
+/// the server down: over `api.max_connections` a connection is closed as it
+/// comes, the held ones are cut off after `api.header_read_timeout_secs`,
+/// and `/healthz` answers all along (once a slot frees, within the timeout).
+async fn half_open_connections_are_cut_off_and_health_keeps_answering(store: Store) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut c = config();
+    c.api.max_connections = 16;
+    c.api.header_read_timeout_secs = 1;
+    let state = AppState::with_env(store, Arc::new(c), Arc::new(weights()), env).expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(careload_api::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    // 40 clients that send half a request and then nothing
+    let mut held = Vec::new();
+    for _ in 0..40 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+            .await
+            .expect("write");
+        held.push(stream);
+    }
+    // every one of them is closed by the server within the timeout (and
+    // those over the cap at once): reading gives the end of the stream
+    let started = std::time::Instant::now();
+    for stream in &mut held {
+        let mut buf = [0u8; 256];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buf)).await;
+        assert!(
+            matches!(read, Ok(Ok(_)) | Ok(Err(_))),
+            "a half-open connection was still open after 5 s"
+        );
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // the server still answers, with the half-open clients still connected on their side
+    let response = tokio::time::timeout(std::time::Duration::from_secs(5), get_over_tcp(addr, "/healthz", ""))
+        .await
+        .expect("healthz within 5 s");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    // refusals are counted
+    let metrics = get_over_tcp(addr, "/metrics", &format!("Authorization: Bearer {ADMIN}\r\n")).await;
+    let refused: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("careload_http_connections_refused_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(refused >= 24, "{refused} refused of 40 over a cap of 16");
+    drop(held);
+    let _ = stop.send(());
+    server.await.expect("join").expect("served");
+}
+
 async fn spawn_serve_answers_from_a_runtime_of_its_own(store: Store) {
     let world = world(store).await;
     let state = state_with(&world, config());
@@ -1845,6 +1901,7 @@ on_every_backend!(
     readiness_follows_the_runs,
     serve_answers_on_a_real_socket_and_shuts_down,
     spawn_serve_answers_from_a_runtime_of_its_own,
+    half_open_connections_are_cut_off_and_health_keeps_answering,
     cors_is_off_unless_configured_and_large_bodies_are_refused,
     admin_routes_show_weights_runs_and_audit,
     every_client_error_is_json_with_a_hint,

@@ -1288,6 +1288,23 @@ fn demo_never_deletes_a_file_it_did_not_make() {
     });
 }
 
+/// Waits until the last connection to a SQLite store has closed, that is
+/// until its WAL was checkpointed into the file and deleted (a pool's
+/// `close` returns before its connection threads finish), so that the
+/// file's bytes can be compared.
+fn settled(db: &Path) {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    for _ in 0..200 {
+        if !wal.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{} is still open after 10 s", db.display());
+}
+
 #[test]
 fn reading_commands_refuse_a_missing_or_empty_store_and_create_nothing() {
     let dir = TempDir::new("read-only");
@@ -1323,6 +1340,7 @@ fn reading_commands_refuse_a_missing_or_empty_store_and_create_nothing() {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         careload_store::Store::connect(&url).await.unwrap().close().await;
     });
+    settled(&empty);
     let before = std::fs::read(&empty).unwrap();
     for run in commands(&url) {
         assert_eq!(run.code, Some(1), "{}", run.stderr);
@@ -1340,4 +1358,80 @@ fn reading_commands_refuse_a_missing_or_empty_store_and_create_nothing() {
         assert_eq!(run.code, Some(1), "{}", run.stderr);
     }
     assert_eq!(std::fs::read_to_string(&text).unwrap(), "not a database");
+}
+
+/// A GET over a fresh connection: the status line, or `None` when nothing answers in time.
+fn http_status(addr: &str, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(2))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.lines().next().map(str::to_owned)
+}
+
+/// With the EHR slow (it accepts connections and never answers) and no
+/// hour stored yet, `serve` answers from its first second: alive, not
+/// ready, no data yet — while the first run waits on the EHR beside it.
+#[test]
+fn serve_answers_from_the_first_second_while_the_first_run_waits_on_the_ehr() {
+    let dir = TempDir::new("serve-first-second");
+    // an EHR that takes connections and never answers
+    let ehr = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ehr_addr = ehr.local_addr().unwrap();
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = free.local_addr().unwrap().to_string();
+    drop(free);
+    let config = dir.0.join("careload.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://{}?mode=rwc\"\n\n[source]\nkind = \"fhir\"\nurl = \"http://{ehr_addr}/fhir\"\nrequest_timeout_secs = 300\nrun_deadline_secs = 600\n\n[scoring]\ntime_zone = \"UTC\"\n\n[api]\nlisten = \"{listen}\"\nopen = true\n",
+            dir.0.join("careload.db").display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_careload"))
+        .args(["serve", "--config", s(&config)])
+        .env("CARELOAD_PSEUDONYM_KEY", "a-test-key-of-enough-bytes")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut health = None;
+    while started.elapsed() < std::time::Duration::from_secs(20) {
+        health = http_status(&listen, "/healthz");
+        if health.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let ready = http_status(&listen, "/readyz");
+    let hospital = http_status(&listen, "/api/v1/hospital");
+    let still_running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(ehr);
+    assert!(still_running, "serve exited");
+    assert_eq!(health.as_deref(), Some("HTTP/1.1 200 OK"), "alive at once");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "answered while the first run still waits on the EHR (300 s timeout)"
+    );
+    assert_eq!(
+        ready.as_deref(),
+        Some("HTTP/1.1 503 Service Unavailable"),
+        "not ready without data"
+    );
+    // the hospital route answers too (with no hour in it yet)
+    assert!(
+        hospital.is_some_and(|h| h.starts_with("HTTP/1.1 ")),
+        "the hospital route answers"
+    );
 }

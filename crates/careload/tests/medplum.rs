@@ -369,16 +369,14 @@ async fn medplum_serves_what_the_files_hold_and_every_change_and_its_own_errors(
     let key = PseudonymKey::development().patient_key(patient_ref.trim_start_matches("Patient/"));
     let s = incremental.iter().find(|s| s.key == key).expect("the stay");
     assert!(s.news2.iter().any(|n| n.value == 9), "{:?}", s.news2);
-    assert!(
-        s.activities
-            .iter()
-            .any(|a| a.source.as_deref() == Some(&*format!("Task/{task_id}"))
-                && a.status == careload_scoring::snapshot::ActivityStatus::Completed)
-    );
+    assert!(s.activities.iter().any(|a| a.source.as_deref()
+        == Some(&*PseudonymKey::development().resource_tag("Task", &task_id))
+        && a.status == careload_scoring::snapshot::ActivityStatus::Completed));
     assert!(
         !s.medications
             .iter()
-            .any(|m| m.source.as_deref() == Some(&*format!("MedicationRequest/{med_id}")))
+            .any(|m| m.source.as_deref()
+                == Some(&*PseudonymKey::development().resource_tag("MedicationRequest", &med_id)))
     );
 
     // 3. an error the server gives reaches the user with the server's reason

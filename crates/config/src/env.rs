@@ -626,6 +626,26 @@ pub const ENV_KEYS: &[EnvKey] = &[
         },
     },
     EnvKey {
+        name: "CARELOAD_API_MAX_CONNECTIONS",
+        key: "api.max_connections",
+        default: "1000",
+        doc: "Most connections open at once (more are closed as they come; capped below the file-descriptor limit): 16–100,000",
+        apply: |c, v| {
+            c.api.max_connections = parse(v, "a whole number of connections")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_API_HEADER_READ_TIMEOUT_SECS",
+        key: "api.header_read_timeout_secs",
+        default: "10",
+        doc: "Seconds a connection may take to send a request's headers or stay idle between requests: 1–300",
+        apply: |c, v| {
+            c.api.header_read_timeout_secs = parse(v, "a whole number of seconds")?;
+            Ok(())
+        },
+    },
+    EnvKey {
         name: "CARELOAD_API_RATE_LIMIT_PER_MINUTE",
         key: "api.rate_limit_per_minute",
         default: "6000",

@@ -473,6 +473,14 @@ pub struct ApiConfig {
     /// runs' (1–64). One serves ~50,000 cached pages a second with a tight
     /// tail on two cores; more only on machines with cores to spare.
     pub worker_threads: usize,
+    /// Most connections open at once (16–100,000); one more is closed as it
+    /// comes, so sockets never run out for the store and the EHR. Capped at
+    /// start below the process's file-descriptor limit.
+    pub max_connections: usize,
+    /// Seconds a connection may take to send a request's headers, and may
+    /// stay idle between requests (1–300): a client that opens a connection
+    /// and sends nothing, or half a request, is cut off then.
+    pub header_read_timeout_secs: u64,
 }
 
 impl Default for ApiConfig {
@@ -487,6 +495,8 @@ impl Default for ApiConfig {
             rate_limit_per_minute: 6000,
             cors_origins: Vec::new(),
             worker_threads: 1,
+            max_connections: 1000,
+            header_read_timeout_secs: 10,
         }
     }
 }
@@ -843,6 +853,22 @@ impl ApiConfig {
             90,
         )?;
         range("api.max_range_days", self.max_range_days, 1, 3660, "days", 400)?;
+        range(
+            "api.max_connections",
+            self.max_connections,
+            16,
+            100_000,
+            "connections",
+            1000,
+        )?;
+        range(
+            "api.header_read_timeout_secs",
+            self.header_read_timeout_secs,
+            1,
+            300,
+            "seconds",
+            10,
+        )?;
         range(
             "api.max_body_bytes",
             self.max_body_bytes,

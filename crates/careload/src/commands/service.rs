@@ -57,23 +57,29 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
-/// What [`start`] gives: the API state (store, config, weights recorded,
-/// token secrets read), the runner with its back-fill done and the current
-/// hour written, and the wards of the last run.
-struct Started {
+/// What [`open`] gives: the API state (store, config, weights recorded,
+/// token secrets read) and the runner, ready to run: everything that can
+/// refuse to start has been checked, nothing slow has run.
+struct Opened {
     state: AppState,
     runner: Runner,
-    wards: Vec<String>,
 }
 
-async fn start(config: &Arc<Config>) -> anyhow::Result<Started> {
+async fn open(config: &Arc<Config>) -> anyhow::Result<Opened> {
     let weights = Arc::new(load_weights(config.scoring.weights.as_deref())?);
     let store = Store::connect(&config.database.url).await?;
     // token secrets are checked before minutes of back-fill, not after
     let state = AppState::try_new(store.clone(), config.clone(), weights.clone())?;
-    let mut runner = Runner::start(config, store.clone(), weights.clone(), Utc::now()).await?;
+    let mut runner = Runner::start(config, store, weights, Utc::now()).await?;
     // council activations switch the weights the API forecasts with, too
     runner.publish_weights(state.weights_cell());
+    Ok(Opened { state, runner })
+}
+
+/// The back-fill, if one is pending, and this hour's run unless it is
+/// stored, so that the screens need not wait for the first tick; the API's
+/// caches are told after. Returns the wards of the last good run.
+async fn catch_up(config: &Config, runner: &mut Runner, state: &AppState) -> anyhow::Result<Vec<String>> {
     let mut wards = Vec::new();
     if let Some(from) = runner.backfill_from() {
         let started = Instant::now();
@@ -94,35 +100,68 @@ async fn start(config: &Arc<Config>) -> anyhow::Result<Started> {
             wards = last.wards;
         }
     }
-    // the screens should not wait for the first tick
     let now_hour = hour_of(Utc::now());
-    if store.current_hour().await?.is_none_or(|c| c.hour < now_hour) {
+    if runner.store().current_hour().await?.is_none_or(|c| c.hour < now_hour) {
         let run = runner.run_hour(now_hour).await?;
         if run.outcome != Outcome::Failed {
             wards = run.wards;
         }
     }
-    Ok(Started { state, runner, wards })
+    state.data_changed();
+    Ok(wards)
 }
 
-/// Serves the API on `listener` and runs the scheduler until `stop`.
-async fn serve_until(
-    listener: TcpListener,
+/// Runs the scheduler until `stop`, beside the API already served, and
+/// waits for the API's end.
+async fn schedule_until(
     config: &Config,
     state: AppState,
     runner: Runner,
+    api: careload_api::Serving,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let api_state = state.clone();
     let scheduler = Scheduler::new(runner, config.schedule.minute)
         .with_timing(Timing::from_config(config)?)
-        .with_after_run(Arc::new(move || api_state.data_changed()));
-    // the API on a runtime of its own: the runs' work never delays a screen
-    let api = careload_api::spawn_serve(listener, state, stopped(stop.clone()), config.api.worker_threads)
-        .context("cannot start the HTTP server")?;
+        .with_after_run(Arc::new(move || state.data_changed()));
     let (served, ()) = tokio::join!(api.finished(), scheduler.run(stopped(stop)));
     served.context("the HTTP server failed")?;
     Ok(())
+}
+
+/// Descriptors kept for all but the API's connections: the store's pool,
+/// the EHR client's connections, files, the listener.
+const RESERVED_FDS: u64 = 256;
+
+/// Raises the open-file soft limit to the hard one where the system allows
+/// it (systemd's default soft limit is 1,024), and keeps
+/// `api.max_connections` below it, so that a flood of connections can never
+/// take the descriptors the store and the EHR need.
+fn fit_connections(config: &mut Config) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            let room = usize::try_from(limit.saturating_sub(RESERVED_FDS).max(16)).unwrap_or(usize::MAX);
+            if config.api.max_connections > room {
+                tracing::warn!(
+                    configured = config.api.max_connections,
+                    fd_limit = limit,
+                    max_connections = room,
+                    "api.max_connections lowered below the open-file limit"
+                );
+                config.api.max_connections = room;
+            }
+            tracing::info!(
+                fd_limit = limit,
+                max_connections = config.api.max_connections,
+                header_read_timeout_secs = config.api.header_read_timeout_secs,
+                "connection limits"
+            );
+        }
+        Err(e) => tracing::warn!(
+            error = %e,
+            max_connections = config.api.max_connections,
+            "cannot read or raise the open-file limit; keeping api.max_connections"
+        ),
+    }
 }
 
 async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
@@ -138,17 +177,44 @@ fn load_config(args: &ServiceConfigArgs) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// `careload serve`.
+/// `careload serve`: the API answers from the first second — the last
+/// stored hour, marked stale, or "no data yet" — while the back-fill and
+/// this hour's run go on beside it (a liveness probe never sees it down).
 pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<()> {
-    let config = Arc::new(load_config(&args.service)?);
+    let mut config = load_config(&args.service)?;
     init_logs();
+    fit_connections(&mut config);
+    let config = Arc::new(config);
     runtime()?.block_on(async {
         let stop = shutdown_on_ctrl_c();
-        // bind first: a taken port is refused before minutes of back-fill
+        // bind first: a taken port is refused before anything else
         let listener = bind(&config.api.listen).await?;
-        let Started { state, runner, .. } = start(&config).await?;
+        let Opened { state, mut runner } = open(&config).await?;
+        // the API stops on Ctrl-C, or when catching up fails
+        let (halt, halted) = watch::channel(false);
+        let api_stop = {
+            let (stop, halted) = (stop.clone(), halted.clone());
+            async move {
+                tokio::select! {
+                    () = stopped(stop) => {}
+                    () = stopped(halted) => {}
+                }
+            }
+        };
+        let api = careload_api::spawn_serve(listener, state.clone(), api_stop, config.api.worker_threads)
+            .context("cannot start the HTTP server")?;
         tracing::info!(listen = %config.api.listen, "careload serving");
-        serve_until(listener, &config, state, runner, stop).await
+        let caught_up = tokio::select! {
+            caught_up = catch_up(&config, &mut runner, &state) => caught_up,
+            () = stopped(stop.clone()) => Ok(Vec::new()),
+        };
+        if let Err(e) = caught_up {
+            let _ = halt.send(true);
+            let _ = api.finished().await;
+            return Err(e);
+        }
+        drop(halted);
+        schedule_until(&config, state, runner, api, stop).await
     })
 }
 
@@ -302,15 +368,18 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             args.listen
         );
     }
-    let config = Arc::new(demo_config(args)?);
+    let mut config = demo_config(args)?;
     init_logs();
+    fit_connections(&mut config);
+    let config = Arc::new(config);
     runtime()?.block_on(async {
         let stop = shutdown_on_ctrl_c();
         // bind first: a taken port is refused before any file is touched
         let listener = bind(&config.api.listen).await?;
         replace_demo_db(&args.db).await?;
         mark_demo_db(&config.database.url).await?;
-        let Started { state, runner, wards } = start(&config).await?;
+        let Opened { state, mut runner } = open(&config).await?;
+        let wards = catch_up(&config, &mut runner, &state).await?;
         let staffing = import_sim_staffing(&state, &config).await?;
         let addr = listener.local_addr().context("cannot read the listening address")?;
         let urls = demo_urls(addr, &wards);
@@ -332,7 +401,14 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         if !args.check {
             writeln!(out, "serving until Ctrl-C")?;
             out.flush()?;
-            return serve_until(listener, &config, state, runner, stop).await;
+            let api = careload_api::spawn_serve(
+                listener,
+                state.clone(),
+                stopped(stop.clone()),
+                config.api.worker_threads,
+            )
+            .context("cannot start the HTTP server")?;
+            return schedule_until(&config, state, runner, api, stop).await;
         }
         let (tx, rx) = watch::channel(false);
         // served as `serve` serves, on the API's own runtime
