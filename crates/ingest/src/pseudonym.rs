@@ -28,8 +28,12 @@ pub const DEFAULT_KEY_ENV: &str = "CARELOAD_PSEUDONYM_KEY";
 const DEVELOPMENT_KEY: &[u8] = b"careload-development-key-NOT-SECRET";
 
 /// The secret key patients' pseudonyms are computed under. `Debug` never shows it.
+///
+/// It holds HMAC-SHA256 already keyed (the key's two pads hashed once), so
+/// that each of the hour's pseudonyms and record tags costs only its own
+/// input.
 #[derive(Clone)]
-pub struct PseudonymKey(Vec<u8>);
+pub struct PseudonymKey(Hmac<Sha256>);
 
 impl PseudonymKey {
     /// A key from raw bytes.
@@ -40,7 +44,9 @@ impl PseudonymKey {
         if bytes.len() < MIN_KEY_BYTES {
             return Err(Error::ShortKey(bytes.len()));
         }
-        Ok(PseudonymKey(bytes.to_vec()))
+        <Hmac<Sha256> as KeyInit>::new_from_slice(bytes)
+            .map(PseudonymKey)
+            .map_err(|_| Error::ShortKey(bytes.len()))
     }
 
     /// The key from an environment variable (its UTF-8 bytes).
@@ -57,7 +63,10 @@ impl PseudonymKey {
     /// A fixed, publicly known key for demos and tests. Pseudonyms made with
     /// it protect nothing: never use it on real patients.
     pub fn development() -> PseudonymKey {
-        PseudonymKey(DEVELOPMENT_KEY.to_vec())
+        match PseudonymKey::from_bytes(DEVELOPMENT_KEY) {
+            Ok(key) => key,
+            Err(_) => unreachable!("the development key is longer than MIN_KEY_BYTES"),
+        }
     }
 
     /// The pseudonym of a FHIR Patient id: 64 lowercase hex digits.
@@ -76,11 +85,7 @@ impl PseudonymKey {
 
     /// The first `bytes` bytes of HMAC-SHA256 over `parts`, as lowercase hex.
     fn hex(&self, parts: &[&[u8]], bytes: usize) -> String {
-        let mut mac = match <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0) {
-            Ok(mac) => mac,
-            // HMAC accepts keys of any length; unreachable in practice.
-            Err(_) => return String::new(),
-        };
+        let mut mac = self.0.clone();
         for part in parts {
             mac.update(part);
         }
