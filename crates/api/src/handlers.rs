@@ -181,8 +181,15 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Status>
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response> {
-    let run = state.store.latest_run().await?;
-    let text = state.metrics.render(run.as_ref());
+    // each source's latest run (a store may have read the simulator, then the EHR)
+    let mut latest: Vec<Run> = Vec::new();
+    for run in state.store.runs(200).await? {
+        if !latest.iter().any(|r| r.source == run.source) {
+            latest.push(run);
+        }
+    }
+    let shown = state.store.current_hour().await?.map(|c| c.hour);
+    let text = state.metrics.render(shown, chrono::Utc::now(), &latest);
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, crate::routes::Media::Text.mime())],

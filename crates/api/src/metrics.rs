@@ -7,8 +7,13 @@
 //!   histogram;
 //! * `careload_http_connections_refused_total` — connections closed on
 //!   arrival because `api.max_connections` were open ([`crate::server`]);
-//! * `careload_last_run_*` — the store's latest ingest run: duration,
-//!   resources read, skipped, retries, outcome, start time.
+//! * `careload_hour_shown_age_seconds` — how long ago the hour the screens
+//!   show began (alert when it passes two hours: runs are failing or not
+//!   running), and `careload_hour_shown_timestamp_seconds`, that hour;
+//! * `careload_last_run_*{source}` — each source's latest ingest run (the
+//!   simulator, a FHIR server, a Bulk Data export, files): duration,
+//!   resources read, skipped, retries, outcome (`interrupted` for a run a
+//!   dead process left), start time.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -16,6 +21,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use careload_store::Run;
+use chrono::{DateTime, Utc};
 
 /// Histogram bucket upper bounds, seconds.
 pub const BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -51,8 +57,9 @@ impl Metrics {
         }
     }
 
-    /// The exposition text, with the latest run's figures when there is one.
-    pub fn render(&self, latest_run: Option<&Run>) -> String {
+    /// The exposition text: the requests, the age of `shown` (the hour the
+    /// screens show) at `now`, and each of `latest_runs` (one per source).
+    pub fn render(&self, shown: Option<DateTime<Utc>>, now: DateTime<Utc>, latest_runs: &[Run]) -> String {
         let map = match self.series.lock() {
             Ok(m) => m.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -106,60 +113,90 @@ impl Metrics {
                 s.count
             );
         }
-        if let Some(run) = latest_run {
-            let gauge = |out: &mut String, name: &str, help: &str, value: String| {
-                let _ = writeln!(out, "# HELP {name} {help}");
-                let _ = writeln!(out, "# TYPE {name} gauge");
-                let _ = writeln!(out, "{name} {value}");
-            };
-            gauge(
+        let gauge_head = |out: &mut String, name: &str, help: &str| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} gauge");
+        };
+        if let Some(hour) = shown {
+            gauge_head(
                 &mut out,
-                "careload_last_run_id",
-                "The latest ingest run's id.",
-                run.id.0.to_string(),
-            );
-            gauge(
-                &mut out,
-                "careload_last_run_started_timestamp_seconds",
-                "When the latest ingest run started.",
-                run.started_at.timestamp().to_string(),
-            );
-            if let Some(end) = run.finished_at {
-                let secs = (end - run.started_at).num_milliseconds() as f64 / 1000.0;
-                gauge(
-                    &mut out,
-                    "careload_last_run_duration_seconds",
-                    "How long the latest finished ingest run took.",
-                    secs.to_string(),
-                );
-            }
-            gauge(
-                &mut out,
-                "careload_last_run_resources_read",
-                "Resources the latest ingest run read (all kinds).",
-                run.report.counts.values().sum::<u64>().to_string(),
-            );
-            gauge(
-                &mut out,
-                "careload_last_run_skipped",
-                "Resources the latest ingest run skipped as unusable.",
-                run.report.skipped.to_string(),
-            );
-            gauge(
-                &mut out,
-                "careload_last_run_retries",
-                "Requests the latest ingest run retried.",
-                run.report.retries.to_string(),
+                "careload_hour_shown_age_seconds",
+                "Seconds since the hour the screens show began; above 7200 the runs are failing or not running.",
             );
             let _ = writeln!(
                 out,
-                "# HELP careload_last_run_outcome The latest ingest run's outcome (1 for the one it had)."
+                "careload_hour_shown_age_seconds {}",
+                (now - hour).num_seconds().max(0)
             );
-            let _ = writeln!(out, "# TYPE careload_last_run_outcome gauge");
-            let outcome = run.outcome.map_or("running", |o| o.as_str());
-            for o in ["ok", "partial", "failed", "running"] {
-                let v = u8::from(o == outcome);
-                let _ = writeln!(out, "careload_last_run_outcome{{outcome=\"{o}\"}} {v}");
+            gauge_head(
+                &mut out,
+                "careload_hour_shown_timestamp_seconds",
+                "The hour the screens show (its start).",
+            );
+            let _ = writeln!(out, "careload_hour_shown_timestamp_seconds {}", hour.timestamp());
+        }
+        type Figure = (&'static str, &'static str, fn(&Run) -> Option<String>);
+        let figures: [Figure; 6] = [
+            ("careload_last_run_id", "The source's latest ingest run's id.", |r| {
+                Some(r.id.0.to_string())
+            }),
+            (
+                "careload_last_run_started_timestamp_seconds",
+                "When the source's latest ingest run started.",
+                |r| Some(r.started_at.timestamp().to_string()),
+            ),
+            (
+                "careload_last_run_duration_seconds",
+                "How long the source's latest finished ingest run took.",
+                |r| {
+                    r.finished_at
+                        .map(|end| ((end - r.started_at).num_milliseconds() as f64 / 1000.0).to_string())
+                },
+            ),
+            (
+                "careload_last_run_resources_read",
+                "Resources the source's latest ingest run read (all kinds).",
+                |r| Some(r.report.counts.values().sum::<u64>().to_string()),
+            ),
+            (
+                "careload_last_run_skipped",
+                "Resources the source's latest ingest run skipped as unusable.",
+                |r| Some(r.report.skipped.to_string()),
+            ),
+            (
+                "careload_last_run_retries",
+                "Requests the source's latest ingest run retried.",
+                |r| Some(r.report.retries.to_string()),
+            ),
+        ];
+        if !latest_runs.is_empty() {
+            for (name, help, value) in figures {
+                gauge_head(&mut out, name, help);
+                for run in latest_runs {
+                    if let Some(v) = value(run) {
+                        let _ = writeln!(out, "{name}{{source=\"{}\"}} {v}", escape(&run.source));
+                    }
+                }
+            }
+            gauge_head(
+                &mut out,
+                "careload_last_run_outcome",
+                "The source's latest ingest run's outcome (1 for the one it had).",
+            );
+            for run in latest_runs {
+                let outcome = match run.outcome {
+                    None => "running",
+                    Some(_) if run.interrupted() => "interrupted",
+                    Some(o) => o.as_str(),
+                };
+                for o in ["ok", "partial", "failed", "interrupted", "running"] {
+                    let v = u8::from(o == outcome);
+                    let _ = writeln!(
+                        out,
+                        "careload_last_run_outcome{{source=\"{}\",outcome=\"{o}\"}} {v}",
+                        escape(&run.source)
+                    );
+                }
             }
         }
         out
@@ -179,7 +216,7 @@ mod tests {
         let m = Metrics::default();
         m.observe("/api/v1/wards/{id}", 200, Duration::from_millis(3));
         m.observe("/api/v1/wards/{id}", 200, Duration::from_millis(30));
-        let text = m.render(None);
+        let text = m.render(None, chrono::Utc::now(), &[]);
         assert!(text.contains("careload_http_requests_total{route=\"/api/v1/wards/{id}\",status=\"200\"} 2"));
         assert!(text.contains(
             "careload_http_request_duration_seconds_bucket{route=\"/api/v1/wards/{id}\",status=\"200\",le=\"0.005\"} 1"

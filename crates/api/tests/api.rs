@@ -1193,14 +1193,47 @@ async fn metrics_count_requests_and_show_the_latest_run(store: Store) {
         "careload_http_requests_total{route=\"/api/v1/wards/{id}\",status=\"200\"} 2",
         "careload_http_requests_total{route=\"/api/v1/wards/{id}\",status=\"401\"} 1",
         "careload_http_request_duration_seconds_count{route=\"/api/v1/wards/{id}\",status=\"200\"} 2",
-        "careload_last_run_outcome{outcome=\"ok\"} 1",
-        "careload_last_run_resources_read 8",
-        "careload_last_run_skipped 1",
+        "careload_last_run_outcome{source=\"test\",outcome=\"ok\"} 1",
+        "careload_last_run_outcome{source=\"test\",outcome=\"failed\"} 0",
+        "careload_last_run_resources_read{source=\"test\"} 8",
+        "careload_last_run_skipped{source=\"test\"} 1",
         "careload_http_requests_total{route=\"/api/v1/patients/{key}\",status=\"200\"} 1",
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
     }
     assert!(!text.contains("/api/v1/patients/pa"), "no patient key in labels");
+    // an alert can watch the age of the hour the screens show
+    let age: i64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("careload_hour_shown_age_seconds "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no careload_hour_shown_age_seconds in\n{text}"));
+    let shown = world.hour.timestamp();
+    assert!(
+        text.lines()
+            .any(|l| l == format!("careload_hour_shown_timestamp_seconds {shown}")),
+        "{text}"
+    );
+    let expected = (Utc::now() - world.hour).num_seconds();
+    assert!((expected - 5..=expected + 5).contains(&age), "{age} vs {expected}");
+    // each source's latest run: a second source gets its own series
+    let run = world.store.begin_run("https://ehr.example/fhir").await.expect("run");
+    world
+        .store
+        .finish_run(
+            run,
+            careload_store::Outcome::Failed,
+            &careload_store::RunReport::default(),
+        )
+        .await
+        .expect("finish");
+    let (_, _, text) = call(&app, "/metrics", Some(ADMIN)).await;
+    for line in [
+        "careload_last_run_outcome{source=\"https://ehr.example/fhir\",outcome=\"failed\"} 1",
+        "careload_last_run_outcome{source=\"test\",outcome=\"ok\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
 }
 
 async fn the_rate_limit_answers_429_with_retry_after_per_client(store: Store) {
