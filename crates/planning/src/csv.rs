@@ -82,6 +82,16 @@ impl Default for ImportRules {
     }
 }
 
+/// The standard shifts' names in English and Swedish (with and without
+/// the diacritic a scheduling system's export may drop), lowercase: a
+/// file may name a shift in either language, whichever the ward's plan uses.
+const SHIFT_NAMES: [&[&str]; 3] = [&["day", "dag"], &["evening", "kväll", "kvall"], &["night", "natt"]];
+
+/// Whether `a` and `b` (lowercase) name the same standard shift.
+fn same_shift(a: &str, b: &str) -> bool {
+    SHIFT_NAMES.iter().any(|names| names.contains(&a) && names.contains(&b))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Col {
     Ward,
@@ -311,10 +321,15 @@ fn row(record: &Record, cols: &[Col], rules: &ImportRules) -> Result<PlannedStaf
             Ok(shift_text.to_owned())
         }
     } else {
+        let wanted = shift_text.to_lowercase();
         rules
             .shifts
             .iter()
-            .find(|s| s.to_lowercase() == shift_text.to_lowercase())
+            .find(|s| s.to_lowercase() == wanted)
+            .or_else(|| {
+                // the same shift in the other language (`dag` for `day`, …)
+                rules.shifts.iter().find(|s| same_shift(&s.to_lowercase(), &wanted))
+            })
             .cloned()
             .ok_or_else(|| {
                 format!(

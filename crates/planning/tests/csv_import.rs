@@ -180,6 +180,37 @@ fn wards_and_shifts_are_checked_against_the_rules() {
 }
 
 #[test]
+fn shifts_are_named_in_english_or_swedish_whichever_the_plan_uses() {
+    // the default plan's names, sent in Swedish (as the Swedish headers are)
+    let text = "avdelning;lag;datum;pass;yrke;planerade\n\
+                MED1;;2026-11-24;dag;USK;3\n\
+                MED1;;2026-11-24;Kväll;USK;2\n\
+                MED1;;2026-11-24;kvall;SSK;1\n\
+                MED1;;2026-11-24;NATT;USK;1\n";
+    let rows = parse_planned_csv(text.as_bytes(), &ImportRules::default()).expect("imports");
+    let shifts: Vec<&str> = rows.iter().map(|r| r.shift.as_str()).collect();
+    assert_eq!(
+        shifts,
+        ["day", "evening", "evening", "night"],
+        "stored as the plan names them"
+    );
+    // a ward whose plan is in Swedish takes the English names too
+    let swedish = ImportRules {
+        shifts: vec!["dag".into(), "kväll".into(), "natt".into()],
+        wards: None,
+    };
+    let text = "ward;team;date;shift;profession;planned\nMED1;;2026-11-24;Evening;USK;2\n";
+    let rows = parse_planned_csv(text.as_bytes(), &swedish).expect("imports");
+    assert_eq!(rows[0].shift, "kväll");
+    // a name of neither language is still refused, naming the plan's
+    let text = "ward;team;date;shift;profession;planned\nMED1;;2026-11-24;förmiddag;USK;2\n";
+    let message = parse_planned_csv(text.as_bytes(), &swedish)
+        .expect_err("refused")
+        .to_string();
+    assert!(message.contains("send one of: dag, kväll, natt"), "{message}");
+}
+
+#[test]
 fn the_error_message_lists_every_row() {
     let text = "ward;team;date;shift;profession;planned\nMED1;A;x;day;USK;3\nMED1;A;2026-11-24;day;USK;y\n";
     let message = parse_planned_csv(text.as_bytes(), &ImportRules::default())
