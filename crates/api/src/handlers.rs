@@ -406,9 +406,20 @@ pub(crate) async fn put_staffing(
 pub(crate) async fn import_staffing_csv(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<planning::StaffingWritten>> {
-    let written = planning::put_csv(&state, &body, actor(&caller)).await?;
+    // the file as the body, or as the one file of a form (curl -F file=@plan.csv)
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let csv: &[u8] = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+        crate::upload::single_file(content_type, &body).map_err(|hint| Error::Unprocessable { hint })?
+    } else {
+        &body
+    };
+    let written = planning::put_csv(&state, csv, actor(&caller)).await?;
     state.data_changed();
     Ok(Json(written))
 }

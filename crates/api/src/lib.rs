@@ -37,6 +37,7 @@ pub mod query;
 pub mod routes;
 pub mod screen;
 pub mod server;
+mod upload;
 pub mod view;
 
 pub use error::{Error, Result};

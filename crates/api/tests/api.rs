@@ -876,6 +876,21 @@ async fn planned_staffing_is_imported_whole_and_compared_with_the_need(store: St
     );
     let (s, body) = post(&app, "/api/v1/staffing/csv", Some(STAFF), "text/csv", &good).await;
     assert_eq!((s, body.as_str()), (StatusCode::OK, r#"{"rows":4}"#));
+    // the same file as a form upload (curl -F file=@plan.csv) imports the same
+    let boundary = "------------------------3f2a9c0d1e7b4a65";
+    let form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"plan.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{good}\r\n--{boundary}--\r\n"
+    );
+    let multipart = format!("multipart/form-data; boundary={boundary}");
+    let (s, body) = post(&app, "/api/v1/staffing/csv", Some(STAFF), &multipart, &form).await;
+    assert_eq!((s, body.as_str()), (StatusCode::OK, r#"{"rows":4}"#));
+    // a form without a file says plainly what to send, not "header has no … column"
+    let empty_form =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nx\r\n--{boundary}--\r\n");
+    let (s, body) = post(&app, "/api/v1/staffing/csv", Some(STAFF), &multipart, &empty_form).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("no file") && !body.contains("header has no"), "{body}");
     let v = json(
         &app,
         &format!("/api/v1/staffing?ward=w1&from={date}&to={date}"),
