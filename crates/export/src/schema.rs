@@ -5,7 +5,7 @@
 //! snapshot test per format checks that what is written matches it. Add
 //! columns at the end of a group; never rename or retype one.
 
-use polars::prelude::{DataType, TimeUnit};
+use polars::prelude::{DataType, TimeUnit, TimeZone};
 
 /// Which exports carry a column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,7 +27,9 @@ pub enum Kind {
     Integer,
     /// 64-bit float, rounded to three decimals (points have three).
     Decimal,
-    /// An instant in UTC (Parquet: timestamp µs; CSV and JSON: RFC 3339 with `Z`).
+    /// An instant in UTC (Parquet: timestamp µs adjusted to UTC, so every
+    /// reader shows the instant, not a local wall-clock time; CSV and JSON:
+    /// RFC 3339 with `Z`).
     Instant,
 }
 
@@ -38,7 +40,7 @@ impl Kind {
             Kind::Text => DataType::String,
             Kind::Integer => DataType::Int64,
             Kind::Decimal => DataType::Float64,
-            Kind::Instant => DataType::Datetime(TimeUnit::Microseconds, None),
+            Kind::Instant => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
         }
     }
 

@@ -181,7 +181,7 @@ fn json_value(v: AnyValue<'_>) -> serde_json::Value {
         AnyValue::UInt32(n) => Value::from(n),
         AnyValue::UInt64(n) => Value::from(n),
         AnyValue::Float64(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
-        AnyValue::Datetime(t, unit, _) => {
+        AnyValue::Datetime(t, unit, _) | AnyValue::DatetimeOwned(t, unit, _) => {
             let micros = match unit {
                 TimeUnit::Nanoseconds => t / 1000,
                 TimeUnit::Microseconds => t,

@@ -28,7 +28,7 @@ use careload_store::{Level, Store};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Europe::Stockholm;
 use harness::Ctx;
-use polars::prelude::{ParquetReader, SerReader};
+use polars::prelude::{DataType, ParquetReader, SerReader, TimeUnit, TimeZone};
 
 const WEIGHTS: &str = include_str!("../../../weights/2026.1.toml");
 
@@ -311,6 +311,22 @@ async fn every_format_carries_the_schema(ctx: Ctx) {
         .map(|c| (c.name.to_owned(), c.kind.dtype().to_string()))
         .collect();
     assert_eq!(got, want);
+    // instants are UTC-adjusted: pyarrow, polars and BI tools read the
+    // instant (the night shift from 22 November 21:00 local is 20:00Z), not
+    // a wall-clock time an hour off
+    let start = df.column("period_start").expect("period_start");
+    assert_eq!(
+        start.dtype(),
+        &DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
+        "period_start is a UTC-adjusted timestamp"
+    );
+    assert_eq!(
+        start.get(0).expect("a first row").to_string(),
+        "2026-11-22 20:00:00 UTC",
+        "{}",
+        plain[0]["period_start"]
+    );
+    assert_eq!(plain[0]["period_start"], "2026-11-22T20:00:00Z");
 
     let json = run(store, &spec, Format::Json).await;
     let rows: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(&json).expect("a JSON array");
