@@ -222,7 +222,6 @@ impl Error {
                     StatusCode::UNSUPPORTED_MEDIA_TYPE => {
                         "send the body with the Content-Type GET /api/v1/openapi.json gives for the route"
                     }
-                    StatusCode::PAYLOAD_TOO_LARGE => "send a smaller body (api.max_body_bytes)",
                     _ => "send the request as GET /api/v1/openapi.json describes the route",
                 }
                 .into(),

@@ -1242,6 +1242,17 @@ fn a_database_password_is_not_printed_when_the_store_cannot_be_opened() {
     );
 }
 
+/// Runs the demo on `db` and checks that it refuses the file as not its own.
+fn refused_as_not_the_demos(db: &Path) {
+    let run = careload(&["demo", "--listen", "127.0.0.1:0", "--db", s(db), "--check"]);
+    assert_ne!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is not a store an earlier `careload demo` made"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn demo_never_deletes_a_file_it_did_not_make() {
     let dir = TempDir::new("demo-foreign");
@@ -1254,13 +1265,7 @@ fn demo_never_deletes_a_file_it_did_not_make() {
     assert_ne!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(std::fs::read_to_string(&db).unwrap(), "data");
     // a free port: the file is still not the demo's, so it is refused and kept
-    let run = careload(&["demo", "--listen", "127.0.0.1:0", "--db", s(&db), "--check"]);
-    assert_ne!(run.code, Some(0), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("is not a store an earlier `careload demo` made"),
-        "{}",
-        run.stderr
-    );
+    refused_as_not_the_demos(&db);
     assert_eq!(std::fs::read_to_string(&db).unwrap(), "data");
     // nor is a careload store the service wrote
     std::fs::remove_file(&db).unwrap();
@@ -1269,13 +1274,7 @@ fn demo_never_deletes_a_file_it_did_not_make() {
     rt.block_on(async {
         careload_store::Store::connect(&url).await.unwrap().close().await;
     });
-    let run = careload(&["demo", "--listen", "127.0.0.1:0", "--db", s(&db), "--check"]);
-    assert_ne!(run.code, Some(0), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("is not a store an earlier `careload demo` made"),
-        "{}",
-        run.stderr
-    );
+    refused_as_not_the_demos(&db);
     // still the service's store: not replaced by a demo's (which the demo marks)
     rt.block_on(async {
         let store = careload_store::Store::open_existing(&url, careload_store::Access::ReadWrite)

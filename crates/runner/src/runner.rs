@@ -732,12 +732,7 @@ impl Runner {
         full: bool,
         report: &mut RunReport,
     ) -> Result<(Resources, ReadReport, Option<DateTime<Utc>>)> {
-        let client = match &self.source {
-            Source::Files(_) => None,
-            Source::Bulk(bulk) => Some(&bulk.rest.client),
-            Source::Sim(sim) => Some(&sim.rest.client),
-            Source::Fhir(rest) => Some(&rest.client),
-        };
+        let client = self.source.rest().map(|rest| &rest.client);
         let retried_before = client.map(FhirClient::retries_sent);
         let fetched = self.fetch_from_source(full, report).await;
         if fetched.is_err()

@@ -222,6 +222,17 @@ impl Source {
         }
     }
 
+    /// The FHIR server it reads over HTTP (the simulated hospital's too);
+    /// `None` for files.
+    pub fn rest(&self) -> Option<&RestSource> {
+        match self {
+            Source::Sim(s) => Some(&s.rest),
+            Source::Fhir(r) => Some(r),
+            Source::Bulk(b) => Some(&b.rest),
+            Source::Files(_) => None,
+        }
+    }
+
     /// What a run record names as its source: the base URL or the path (never credentials).
     pub fn describe(&self) -> String {
         match self {

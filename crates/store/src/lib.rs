@@ -105,8 +105,6 @@ pub enum Store {
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the backend's pool; the body is
-/// compiled once per backend.
 /// How [`Store::open_existing`] opens a store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -116,6 +114,16 @@ pub enum Access {
     ReadWrite,
 }
 
+/// How [`Store::open_pool`] treats the database: made when missing (the
+/// service), or one that must exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Opening {
+    Create,
+    Existing(Access),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool; the body is
+/// compiled once per backend.
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
@@ -303,39 +311,18 @@ impl Store {
     /// * `sqlite://careload.db?mode=rwc` — a file, created when missing;
     /// * `postgres://user:password@host:5432/careload` (or `postgresql://`).
     pub async fn connect(url: &str) -> Result<Store> {
-        let scheme = url.split(':').next().unwrap_or_default();
-        match scheme {
-            "sqlite" => {
-                let options = SqliteConnectOptions::from_str(url)
-                    .map_err(Error::Connect)?
-                    // a fresh machine has no file yet: make it (`?mode=ro` still refuses)
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .connect_with(options)
-                    .await
-                    .map_err(Error::Connect)?;
-                sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-                Ok(Store::Sqlite(pool))
-            }
-            "postgres" | "postgresql" => {
-                let pool = PgPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect(url)
-                    .await
-                    .map_err(Error::Connect)?;
-                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-                Ok(Store::Postgres(pool))
-            }
-            other => Err(Error::UnsupportedUrl {
-                scheme: other.to_owned(),
-            }),
+        let (store, _) = Store::open_pool(url, Opening::Create).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the embedded migrations of the store's backend.
+    async fn migrate(&self) -> Result<()> {
+        match self {
+            Store::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Store::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
+        Ok(())
     }
 
     /// Opens a store that must already exist, for a command that must not
@@ -351,12 +338,8 @@ impl Store {
     /// As above, and as [`Store::connect`].
     pub async fn open_existing(url: &str, access: Access) -> Result<Store> {
         let (store, place) = Store::open_without_migrating(url, access).await?;
-        let read_only = access == Access::ReadOnly;
-        if !read_only {
-            match &store {
-                Store::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
-                Store::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
-            }
+        if access == Access::ReadWrite {
+            store.migrate().await?;
             return Ok(store);
         }
         let wanted: Vec<i64> = match &store {
@@ -400,20 +383,31 @@ impl Store {
     /// # Errors
     /// As [`Store::connect`].
     pub async fn open_without_migrating(url: &str, access: Access) -> Result<(Store, String)> {
-        let read_only = access == Access::ReadOnly;
+        Store::open_pool(url, Opening::Existing(access)).await
+    }
+
+    /// The pool of the database `url` names, and the file or database it is
+    /// (never a password): one place for the connection settings of every
+    /// opening. A store that must exist and is a missing SQLite file is
+    /// [`Error::MissingStore`]; a read-only one opens SQLite read-only,
+    /// without WAL settings (they write), and PostgreSQL with read-only
+    /// transactions.
+    async fn open_pool(url: &str, opening: Opening) -> Result<(Store, String)> {
+        let read_only = opening == Opening::Existing(Access::ReadOnly);
         let scheme = url.split(':').next().unwrap_or_default();
         Ok(match scheme {
             "sqlite" => {
                 let options = SqliteConnectOptions::from_str(url).map_err(Error::Connect)?;
                 let place = options.get_filename().display().to_string();
-                if !options.get_filename().is_file() {
-                    return Err(Error::MissingStore { place });
-                }
-                let options = options
-                    .create_if_missing(false)
-                    .read_only(read_only)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
+                let options = match opening {
+                    // a fresh machine has no file yet: make it (`?mode=ro` still refuses)
+                    Opening::Create => options.create_if_missing(true),
+                    Opening::Existing(_) if !options.get_filename().is_file() => {
+                        return Err(Error::MissingStore { place });
+                    }
+                    Opening::Existing(_) => options.create_if_missing(false).read_only(read_only),
+                };
+                let options = options.foreign_keys(true).busy_timeout(Duration::from_secs(10));
                 let options = if read_only {
                     options
                 } else {
