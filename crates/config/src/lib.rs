@@ -516,9 +516,17 @@ pub struct WardConfig {
     pub shifts: BTreeMap<String, String>,
     /// Rooms → team, when the Location tree has no team level.
     pub rooms: BTreeMap<String, String>,
+    /// Team id → display name (e.g. `"w01-a" = "Lag A"`), shown in exports and
+    /// accepted in a staffing plan in place of the id; none = the id.
+    pub teams: BTreeMap<String, String>,
 }
 
 impl WardConfig {
+    /// The display name of team `team` on this ward, if one is configured.
+    pub fn team_name(&self, team: &str) -> Option<&str> {
+        self.teams.get(team).map(String::as_str)
+    }
+
     /// The ward's shift plan.
     ///
     /// # Errors
@@ -671,6 +679,24 @@ impl Config {
                 range(&format!("wards.{id}.beds"), beds, 1, 1000, "beds", 24)?;
             }
             ward.shift_plan(id)?;
+            let mut names: BTreeMap<String, &str> = BTreeMap::new();
+            for (team, name) in &ward.teams {
+                let key = format!("wards.{id}.teams.{team}");
+                if name.trim().is_empty() {
+                    return Err(Error::Invalid {
+                        key,
+                        message: "a team's display name is empty; write one, e.g. \"Lag A\", or leave the team out".into(),
+                    });
+                }
+                if let Some(other) = names.insert(name.trim().to_lowercase(), team) {
+                    return Err(Error::Invalid {
+                        key,
+                        message: format!(
+                            "team {other:?} already has the display name {name:?}: a staffing plan naming it could not tell them apart"
+                        ),
+                    });
+                }
+            }
         }
         self.sim.validate()?;
         let t = &self.planning.thresholds;

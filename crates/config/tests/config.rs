@@ -25,6 +25,7 @@ secret_env = "CARELOAD_TOKEN_WARD7"
 [wards.AVD7]
 name = "Avd 7 Medicin"
 shifts = { day = "07:00", evening = "14:30", night = "21:15" }
+teams = { "AVD7-a" = "Lag A" }
 "#;
     let mut c = Config::from_toml(text, "careload.toml").unwrap();
     assert_eq!(c.database.url, "postgres://careload@db/careload");
@@ -41,6 +42,8 @@ shifts = { day = "07:00", evening = "14:30", night = "21:15" }
         .map(|s| s.start.format("%H:%M").to_string())
         .collect();
     assert_eq!(starts, ["07:00", "14:30", "21:15"]);
+    assert_eq!(c.wards["AVD7"].team_name("AVD7-a"), Some("Lag A"));
+    assert_eq!(c.wards["AVD7"].team_name("AVD7-b"), None);
 }
 
 #[test]
@@ -76,6 +79,11 @@ fn refusals_name_the_key() {
         (
             "[wards.A]\nshifts = { day = \"07:00\", late = \"07:00\" }\n",
             "wards.A.shifts",
+        ),
+        ("[wards.A.teams]\nA-a = \" \"\n", "wards.A.teams.A-a"),
+        (
+            "[wards.A.teams]\nA-a = \"Lag A\"\nA-b = \"lag a\"\n",
+            "wards.A.teams.A-b",
         ),
         (
             "[[api.tokens]]\nname = \"s\"\nrole = \"screen\"\nwards = [\"A\"]\n",
