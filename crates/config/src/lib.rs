@@ -685,7 +685,8 @@ impl Config {
                 if name.trim().is_empty() {
                     return Err(Error::Invalid {
                         key,
-                        message: "a team's display name is empty; write one, e.g. \"Lag A\", or leave the team out".into(),
+                        message: "a team's display name is empty; write one, e.g. \"Lag A\", or leave the team out"
+                            .into(),
                     });
                 }
                 if let Some(other) = names.insert(name.trim().to_lowercase(), team) {
