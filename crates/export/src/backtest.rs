@@ -10,7 +10,10 @@
 //! reproduces the stored totals exactly (a test holds this). Rows without a
 //! readable snapshot (benchmark copies keep `{}`) are counted as skipped and
 //! left out of both sides, so the two sides always cover the same
-//! patient-hours.
+//! patient-hours; the report says how many were skipped, in how many whole
+//! hours, on which wards and why ([`SkipReason`]), for the caller to warn.
+//! Planned staffing counts the shifts that start in the range and have
+//! started by the last hour stored, as in the exports.
 //!
 //! Hours are read on connections of their own and re-scored on blocking
 //! threads, four hours in flight: memory is a few hours of snapshots
@@ -22,6 +25,7 @@ use std::time::Instant;
 
 use careload_scoring::Weights;
 use careload_scoring::score::{Component, Window, score_into};
+use careload_scoring::stored;
 use careload_store::{Store, StoredPatientHour};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -65,11 +69,55 @@ struct WardHour {
     candidate: Sums,
 }
 
+/// Why a stored patient-hour could not be re-scored (and was left out of
+/// both sides).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The row keeps no snapshot (`{}`): a benchmark copy
+    /// (`careload bench store` keeps snapshots only for the latest hours).
+    NoSnapshot,
+    /// A snapshot layout newer than this build reads: run the back-test with
+    /// the careload that wrote it.
+    NewerLayout,
+    /// Bytes that are neither a stored snapshot nor snapshot JSON this build
+    /// reads (damaged).
+    Unreadable,
+}
+
+impl SkipReason {
+    /// Why a row whose snapshot did not read was skipped.
+    pub fn of(snapshot: &[u8]) -> SkipReason {
+        if stored::is_binary(snapshot) {
+            if snapshot.get(1).is_some_and(|&v| v > stored::VERSION) {
+                SkipReason::NewerLayout
+            } else {
+                SkipReason::Unreadable
+            }
+        } else if matches!(snapshot.trim_ascii(), b"" | b"{}" | b"null") {
+            SkipReason::NoSnapshot
+        } else {
+            SkipReason::Unreadable
+        }
+    }
+
+    /// What it means, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::NoSnapshot => "keep no snapshot (benchmark copies)",
+            SkipReason::NewerLayout => "have a snapshot layout newer than this careload reads",
+            SkipReason::Unreadable => "have a snapshot that does not read (damaged)",
+        }
+    }
+}
+
 /// What re-scoring one hour gave.
 #[derive(Debug, Default)]
 struct HourResult {
     wards: BTreeMap<String, WardHour>,
-    skipped: u64,
+    /// Rows skipped, by ward.
+    skipped: BTreeMap<String, u64>,
+    reasons: BTreeMap<SkipReason, u64>,
     versions: BTreeSet<String>,
 }
 
@@ -80,7 +128,8 @@ fn rescore_hour(rows: Vec<StoredPatientHour>, hour: DateTime<Utc>, candidate: &W
     let mut unmatched = Vec::new();
     for row in rows {
         let Ok(snapshot) = careload_store::read_snapshot(&row.snapshot) else {
-            out.skipped += 1;
+            *out.skipped.entry(row.ward).or_default() += 1;
+            *out.reasons.entry(SkipReason::of(&row.snapshot)).or_default() += 1;
             continue;
         };
         contributions.clear();
@@ -108,7 +157,7 @@ fn rescore_hour(rows: Vec<StoredPatientHour>, hour: DateTime<Utc>, candidate: &W
 }
 
 /// One side of a comparison: means of the hourly totals.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Side {
     /// Mean hourly total.
     pub total_mean: f64,
@@ -128,15 +177,20 @@ pub struct Side {
 }
 
 /// One ward (or the hospital) under both versions.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct UnitBacktest {
     /// The ward; empty for the hospital.
     pub ward: String,
-    /// Hours with at least one re-scored patient.
+    /// Hours with at least one re-scored patient: the divisor of both
+    /// sides' means (0 when every row of the ward was skipped; its means are
+    /// then 0 and it has no rank).
     pub hours: u64,
     /// Patient-hours re-scored.
     pub patient_hours: u64,
-    /// Planned staff-hours present for shifts starting in the range; none without a plan.
+    /// Stored patient-hours that could not be re-scored, left out of both sides.
+    pub skipped_patient_hours: u64,
+    /// Planned staff-hours present for shifts starting in the range (and
+    /// started by the last hour stored); none without a plan.
     pub planned_staff_hours: Option<f64>,
     /// As stored (the versions in force then).
     pub stored: Side,
@@ -147,7 +201,7 @@ pub struct UnitBacktest {
 }
 
 /// The back-test's report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Backtest {
     /// First local date.
     pub from: NaiveDate,
@@ -161,8 +215,13 @@ pub struct Backtest {
     pub hours: u64,
     /// Patient-hours re-scored.
     pub patient_hours: u64,
-    /// Stored rows without a readable snapshot, left out of both sides.
+    /// Stored patient-hours without a readable snapshot, left out of both
+    /// sides: the means compare the re-scored patient-hours only.
     pub skipped: u64,
+    /// Hours left out entirely: none of their stored rows could be re-scored.
+    pub skipped_hours: u64,
+    /// Why rows were skipped: patient-hours per reason (absent reasons left out).
+    pub skipped_reasons: BTreeMap<SkipReason, u64>,
     /// The whole hospital.
     pub hospital: UnitBacktest,
     /// Each ward, by id.
@@ -175,6 +234,7 @@ pub struct Backtest {
 struct Acc {
     hours: u64,
     patient_hours: u64,
+    skipped: u64,
     stored: Sums,
     candidate: Sums,
     need_stored: Option<f64>,
@@ -215,6 +275,7 @@ fn unit(ward: String, acc: &Acc, planned: Option<f64>) -> UnitBacktest {
         ward,
         hours: acc.hours,
         patient_hours: acc.patient_hours,
+        skipped_patient_hours: acc.skipped,
         planned_staff_hours: planned.map(|p| (p * 1000.0).round() / 1000.0),
         stored,
         candidate,
@@ -222,13 +283,14 @@ fn unit(ward: String, acc: &Acc, planned: Option<f64>) -> UnitBacktest {
     }
 }
 
-/// Rank of each unit by `key`, 1 the highest; ties by ward id.
-fn ranks(units: &[UnitBacktest], key: impl Fn(&UnitBacktest) -> f64) -> Vec<u32> {
-    let mut order: Vec<usize> = (0..units.len()).collect();
+/// Rank of each unit by `key`, 1 the highest; ties by ward id. Units
+/// without a re-scored hour have none.
+fn ranks(units: &[UnitBacktest], key: impl Fn(&UnitBacktest) -> f64) -> Vec<Option<u32>> {
+    let mut order: Vec<usize> = (0..units.len()).filter(|&i| units[i].hours > 0).collect();
     order.sort_by(|&a, &b| key(&units[b]).total_cmp(&key(&units[a])).then(a.cmp(&b)));
-    let mut out = vec![0; units.len()];
+    let mut out = vec![None; units.len()];
     for (rank, i) in order.into_iter().enumerate() {
-        out[i] = u32::try_from(rank + 1).unwrap_or(u32::MAX);
+        out[i] = Some(u32::try_from(rank + 1).unwrap_or(u32::MAX));
     }
     out
 }
@@ -267,10 +329,20 @@ pub async fn backtest(
 
     let mut wards: BTreeMap<String, Acc> = BTreeMap::new();
     let mut hospital = Acc::default();
-    let mut skipped = 0;
+    let mut skipped_hours = 0;
+    let mut reasons: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut versions = BTreeSet::new();
     let mut merge = |r: HourResult| {
-        skipped += r.skipped;
+        if r.wards.is_empty() && !r.reasons.is_empty() {
+            skipped_hours += 1;
+        }
+        for (ward, n) in r.skipped {
+            wards.entry(ward).or_default().skipped += n;
+            hospital.skipped += n;
+        }
+        for (reason, n) in r.reasons {
+            *reasons.entry(reason).or_default() += n;
+        }
         versions.extend(r.versions);
         let mut any = false;
         for (ward, wh) in r.wards {
@@ -326,13 +398,16 @@ pub async fn backtest(
         }
     }
 
-    // planned staff-hours per ward for shifts starting in the range
+    // planned staff-hours per ward for shifts starting in the range that
+    // have started by the last hour stored (the need is that of the hours so far)
+    let data_end = store.current_hour().await?.map(|c| c.hour + Duration::hours(1));
     let mut planned: BTreeMap<String, f64> = BTreeMap::new();
     for row in store.planned_staffing(None, from - Duration::days(1), to).await? {
         let Ok(shift) = stored_ctx.plan(&row.ward).window(row.date, &row.shift, &tz) else {
             continue;
         };
-        if shift.window.start < start || shift.window.start >= end {
+        let begins = shift.window.start;
+        if begins < start || begins >= end || data_end.is_some_and(|e| begins >= e) {
             continue;
         }
         *planned.entry(row.ward).or_default() +=
@@ -347,8 +422,18 @@ pub async fn backtest(
     let stored_ranks = ranks(&units, |u| u.stored.total_mean);
     let candidate_ranks = ranks(&units, |u| u.candidate.total_mean);
     for ((u, s), c) in units.iter_mut().zip(stored_ranks).zip(candidate_ranks) {
-        u.stored.rank = Some(s);
-        u.candidate.rank = Some(c);
+        u.stored.rank = s;
+        u.candidate.rank = c;
+    }
+    let skipped = hospital.skipped;
+    if skipped > 0 {
+        tracing::warn!(
+            skipped,
+            skipped_hours,
+            rescored = hospital.patient_hours,
+            reasons = ?reasons,
+            "back-test: stored patient-hours that could not be re-scored are left out of both sides"
+        );
     }
     Ok(Backtest {
         from,
@@ -358,6 +443,8 @@ pub async fn backtest(
         hours: hours.len() as u64,
         patient_hours: hospital.patient_hours,
         skipped,
+        skipped_hours,
+        skipped_reasons: reasons,
         hospital: unit(String::new(), &hospital, planned_total),
         wards: units,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -416,5 +503,31 @@ pub fn to_frame(report: &Backtest) -> Result<polars::prelude::DataFrame, Error> 
     columns.push(f("candidate_need_staff_hours", &|u| u.candidate.need_staff_hours));
     columns.push(f("stored_gap_staff_hours", &|u| u.stored.gap_staff_hours));
     columns.push(f("candidate_gap_staff_hours", &|u| u.candidate.gap_staff_hours));
+    columns.push(Column::new(
+        "skipped_patient_hours".into(),
+        units.iter().map(|u| u.skipped_patient_hours as i64).collect::<Vec<_>>(),
+    ));
     Ok(DataFrame::new(n, columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skip_reasons_say_why_a_snapshot_does_not_read() {
+        use SkipReason::{NewerLayout, NoSnapshot, Unreadable};
+        let cases: [(&[u8], SkipReason); 6] = [
+            (b"{}", NoSnapshot), // a benchmark copy
+            (b" {} ", NoSnapshot),
+            (b"", NoSnapshot),
+            (&[stored::MAGIC, stored::VERSION + 1, 0], NewerLayout),
+            (&[stored::MAGIC, stored::VERSION, 0xff], Unreadable),
+            (b"{\"key\":", Unreadable),
+        ];
+        for (bytes, want) in cases {
+            assert!(careload_store::read_snapshot(bytes).is_err(), "{bytes:?} reads");
+            assert_eq!(SkipReason::of(bytes), want, "{bytes:?}");
+        }
+    }
 }

@@ -9,6 +9,7 @@ use careload_scoring::score::Component;
 use careload_scoring::shift::ShiftPlan;
 use careload_store::{Level, Store, UnitHour};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
 use polars::prelude::*;
 
 use crate::period::{Period, period_of, widen, year_earlier};
@@ -124,6 +125,10 @@ pub struct Exporter<'a> {
     last_year: Option<LastYear>,
     cursor: DateTime<Utc>,
     end: DateTime<Utc>,
+    /// The end of the last hour stored when the export started (`None` for
+    /// an empty store): periods ending after it are incomplete, and nothing
+    /// later is read.
+    data_end: Option<DateTime<Utc>>,
     /// Unit-hours read so far.
     pub unit_hours_read: u64,
 }
@@ -188,6 +193,9 @@ impl<'a> Exporter<'a> {
         }
         let plans: Vec<&ShiftPlan> = groups.iter().map(|g| &g.plan).collect();
         let (cursor, end) = widen(spec.grain, spec.from, spec.to, &ctx.tz, &plans);
+        // an hour is stored whole or not at all, so the last one stored ends
+        // the data: an hour written while the export runs is left for the next
+        let data_end = store.current_hour().await?.map(|c| c.hour + Duration::hours(1));
 
         let mut exporter = Exporter {
             store,
@@ -204,6 +212,7 @@ impl<'a> Exporter<'a> {
             last_year: None,
             cursor,
             end,
+            data_end,
             unit_hours_read: 0,
         };
         if exporter.spec.staffing {
@@ -256,7 +265,10 @@ impl<'a> Exporter<'a> {
                 continue;
             };
             let start = shift.window.start;
-            if start < self.cursor || start >= self.end {
+            // a shift counts in the period it starts in, and only once it has
+            // started by the last hour stored: the need of an unfinished
+            // period is that of its hours so far
+            if start < self.cursor || start >= self.end || self.data_end.is_some_and(|e| start >= e) {
                 continue;
             }
             let present = f64::from(row.planned.saturating_sub(row.absent));
@@ -313,8 +325,9 @@ impl<'a> Exporter<'a> {
     /// # Errors
     /// The store or polars failing.
     pub async fn next_batch(&mut self) -> Result<Option<DataFrame>, Error> {
-        while self.cursor < self.end {
-            let chunk_end = (self.cursor + Duration::hours(CHUNK_HOURS)).min(self.end);
+        let read_end = self.data_end.map_or(self.end, |e| e.min(self.end));
+        while self.cursor < read_end {
+            let chunk_end = (self.cursor + Duration::hours(CHUNK_HOURS)).min(read_end);
             let rows = self.store.level_hours(self.spec.level, self.cursor, chunk_end).await?;
             self.unit_hours_read += rows.len() as u64;
             for row in &rows {
@@ -637,6 +650,61 @@ impl<'a> Exporter<'a> {
             "activities_generic_share",
             &activities,
             q("q_activities_generic")?,
+        ));
+        let ctx = self.ctx;
+        out.push(text(
+            "ward_name",
+            wards
+                .iter()
+                .map(|w| {
+                    (level != Level::Hospital)
+                        .then(|| ctx.ward_name(w))
+                        .flatten()
+                        .map(str::to_owned)
+                })
+                .collect(),
+        ));
+        out.push(text(
+            "team_name",
+            wards
+                .iter()
+                .zip(&teams)
+                .map(|(w, t)| {
+                    (level == Level::Team)
+                        .then(|| ctx.team_name(w, t))
+                        .flatten()
+                        .map(str::to_owned)
+                })
+                .collect(),
+        ));
+        let starts: Vec<DateTime<Tz>> = period_ids
+            .iter()
+            .map(|&p| self.periods[p as usize].1.start.with_timezone(&ctx.tz))
+            .collect();
+        out.push(
+            Column::new(
+                "local_date".into(),
+                starts
+                    .iter()
+                    .map(|s| s.date_naive().num_days_from_ce() - crate::sink::EPOCH_DAYS_FROM_CE)
+                    .collect::<Vec<i32>>(),
+            )
+            .cast(&Kind::Date.dtype())?,
+        );
+        let timed = matches!(self.spec.grain, Grain::Hour | Grain::Shift);
+        out.push(text(
+            "local_time",
+            starts
+                .iter()
+                .map(|s| timed.then(|| s.format("%H:%M").to_string()))
+                .collect(),
+        ));
+        out.push(Column::new(
+            "complete".into(),
+            period_ids
+                .iter()
+                .map(|&p| self.data_end.is_none_or(|e| self.periods[p as usize].1.end <= e))
+                .collect::<Vec<bool>>(),
         ));
 
         if self.spec.staffing {

@@ -7,7 +7,11 @@
 //! means per profession and component, patient-hours and distinct patients;
 //! optionally planned staffing against need in staff-hours, and the same
 //! period a year earlier. Rows are written as CSV (two dialects), Parquet or
-//! JSON with the stable columns of [`schema::COLUMNS`].
+//! JSON with the stable columns of [`schema::COLUMNS`], with the period's
+//! local date and start time and the wards' and teams' display names for
+//! pivoting. A period that runs past the last hour stored (today, this
+//! week) is marked incomplete, and its planned staffing counts only the
+//! shifts that have started, to compare with the need of the hours so far.
 //!
 //! # How it runs
 //!
@@ -62,8 +66,9 @@ pub enum Error {
     Json(#[from] serde_json::Error),
 }
 
-/// The hospital's settings an export needs: its time zone, the shift plans
-/// and each ward's points → staff-hours factors.
+/// The hospital's settings an export needs: its time zone, the shift plans,
+/// each ward's points → staff-hours factors and the display names of wards
+/// and teams.
 #[derive(Clone, Debug)]
 pub struct Context {
     /// The hospital's time zone: days, weeks and months start at its midnight.
@@ -77,10 +82,15 @@ pub struct Context {
     /// Factors for wards not in `staff_hours` (the `general` category); none
     /// leaves their need empty.
     pub default_staff_hours: Option<StaffHours>,
+    /// Ward id → display name (`[wards.<id>] name`); wards not here have none.
+    pub ward_names: BTreeMap<String, String>,
+    /// Ward id → team id → display name (`[wards.<id>.teams]`).
+    pub team_names: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Context {
-    /// The hospital's zone with the default shifts and no staffing factors.
+    /// The hospital's zone with the default shifts, no staffing factors and
+    /// no display names.
     pub fn new(tz: Tz) -> Context {
         Context {
             tz,
@@ -88,12 +98,24 @@ impl Context {
             ward_shifts: BTreeMap::new(),
             staff_hours: BTreeMap::new(),
             default_staff_hours: None,
+            ward_names: BTreeMap::new(),
+            team_names: BTreeMap::new(),
         }
     }
 
     /// The shift plan of `ward`.
     pub fn plan(&self, ward: &str) -> &ShiftPlan {
         self.ward_shifts.get(ward).unwrap_or(&self.default_shifts)
+    }
+
+    /// The display name of `ward`, if one is configured.
+    pub fn ward_name(&self, ward: &str) -> Option<&str> {
+        self.ward_names.get(ward).map(String::as_str)
+    }
+
+    /// The display name of `team` on `ward`, if one is configured.
+    pub fn team_name(&self, ward: &str, team: &str) -> Option<&str> {
+        self.team_names.get(ward)?.get(team).map(String::as_str)
     }
 
     /// The points → staff-hours factors of `ward`.

@@ -31,6 +31,12 @@ pub enum Kind {
     /// reader shows the instant, not a local wall-clock time; CSV and JSON:
     /// RFC 3339 with `Z`).
     Instant,
+    /// A calendar date in the hospital's zone (Parquet: `DATE`; CSV and
+    /// JSON: `YYYY-MM-DD`, which Excel in a Swedish or English locale reads
+    /// as a date).
+    Date,
+    /// `true` or `false` (Parquet: `BOOLEAN`).
+    Boolean,
 }
 
 impl Kind {
@@ -41,6 +47,8 @@ impl Kind {
             Kind::Integer => DataType::Int64,
             Kind::Decimal => DataType::Float64,
             Kind::Instant => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
+            Kind::Date => DataType::Date,
+            Kind::Boolean => DataType::Boolean,
         }
     }
 
@@ -51,6 +59,8 @@ impl Kind {
             Kind::Integer => "integer",
             Kind::Decimal => "decimal",
             Kind::Instant => "instant (UTC)",
+            Kind::Date => "date (local)",
+            Kind::Boolean => "boolean",
         }
     }
 }
@@ -80,7 +90,7 @@ const fn col(name: &'static str, kind: Kind, nullable: bool, when: When, meaning
     }
 }
 
-use Kind::{Decimal, Instant, Integer, Text};
+use Kind::{Boolean, Date, Decimal, Instant, Integer, Text};
 use When::{Always, LastYear, Staffing};
 
 /// Every column, in output order.
@@ -294,11 +304,46 @@ pub const COLUMNS: &[Column] = &[
         "Share of open to-do activities with a generic code (`quality.generic_codes`).",
     ),
     col(
+        "ward_name",
+        Text,
+        true,
+        Always,
+        "The ward's display name (`[wards.<id>] name`); empty for the hospital or when none is configured.",
+    ),
+    col(
+        "team_name",
+        Text,
+        true,
+        Always,
+        "The team's display name (`[wards.<id>.teams]`); empty above team level or when none is configured.",
+    ),
+    col(
+        "local_date",
+        Date,
+        false,
+        Always,
+        "The local date the period starts on: the hour's or shift's date (a night shift's is the evening it starts), the day, the week's Monday, the first day of the month, quarter or year.",
+    ),
+    col(
+        "local_time",
+        Text,
+        true,
+        Always,
+        "The local start time `HH:MM` of an hour or shift; empty for days and coarser.",
+    ),
+    col(
+        "complete",
+        Boolean,
+        false,
+        Always,
+        "`false` while the period runs past the last hour stored (today, this week): its figures cover the hours so far, and planned staffing counts only the shifts that have started.",
+    ),
+    col(
         "planned_staff_hours",
         Decimal,
         true,
         Staffing,
-        "Planned staff-hours present (planned minus absent, times each shift's length) for shifts starting in the period; empty without a plan. Team rows count only staff planned for the team.",
+        "Planned staff-hours present (planned minus absent, times each shift's length) for shifts starting in the period (in an incomplete period, only those that have started by the last hour stored); empty without a plan. Team rows count only staff planned for the team.",
     ),
     col(
         "need_staff_hours",

@@ -42,6 +42,11 @@ enum Inner<W: Write> {
 }
 
 const INSTANT_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
+const DATE_FORMAT: &str = "%Y-%m-%d";
+
+/// 1970-01-01 in days from 0001-01-01 (day 1): dates are days since 1970 in
+/// Arrow and Parquet.
+pub(crate) const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 impl<W: Write> Sink<W> {
     /// A sink writing `format` to `out`.
@@ -88,7 +93,8 @@ impl<W: Write> Sink<W> {
                     .with_separator(if *excel { b';' } else { b',' })
                     .with_decimal_comma(*excel)
                     .with_float_precision(Some(3))
-                    .with_datetime_format(Some(INSTANT_FORMAT.into()));
+                    .with_datetime_format(Some(INSTANT_FORMAT.into()))
+                    .with_date_format(Some(DATE_FORMAT.into()));
                 w.finish(df)?;
                 *header_done = true;
             }
@@ -190,6 +196,10 @@ fn json_value(v: AnyValue<'_>) -> serde_json::Value {
             chrono::DateTime::from_timestamp_micros(micros)
                 .map_or(Value::Null, |d| Value::String(d.format(INSTANT_FORMAT).to_string()))
         }
+        AnyValue::Date(days) => days
+            .checked_add(EPOCH_DAYS_FROM_CE)
+            .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
+            .map_or(Value::Null, |d| Value::String(d.format(DATE_FORMAT).to_string())),
         other => Value::String(other.to_string()),
     }
 }

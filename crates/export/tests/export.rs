@@ -28,7 +28,7 @@ use careload_store::{Level, Store};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Europe::Stockholm;
 use harness::Ctx;
-use polars::prelude::{DataType, ParquetReader, SerReader, TimeUnit, TimeZone};
+use polars::prelude::{AnyValue, DataType, ParquetReader, SerReader, TimeUnit, TimeZone};
 
 const WEIGHTS: &str = include_str!("../../../weights/2026.1.toml");
 
@@ -364,7 +364,7 @@ async fn every_format_carries_the_schema(ctx: Ctx) {
     for c in schema::COLUMNS {
         assert!(matches!(
             c.kind,
-            Kind::Text | Kind::Integer | Kind::Decimal | Kind::Instant
+            Kind::Text | Kind::Integer | Kind::Decimal | Kind::Instant | Kind::Date | Kind::Boolean
         ));
     }
 }
@@ -536,6 +536,352 @@ async fn a_backtest_reproduces_the_stored_scores_and_shows_a_change(ctx: Ctx) {
     assert_eq!(again.hospital.stored, same.hospital.stored);
 }
 
+/// The CSV rows of one export under `context`.
+async fn rows_of(store: &Store, context: &Context, spec: &ExportSpec) -> Vec<BTreeMap<String, String>> {
+    let mut out = Vec::new();
+    export(store, context, spec, Format::Csv, &mut out)
+        .await
+        .expect("export");
+    csv_rows(&out, ',')
+}
+
+/// Issue 24: a controller pivots by local date and by name, so every row
+/// carries the period's local date, hours and shifts their local start
+/// time, and wards and teams their configured display names.
+async fn rows_carry_local_dates_times_and_names(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    fill(store, &w, utc("2026-11-22T23:00:00Z"), 30).await; // from Monday 23 November 00:00 local
+    let mut context = hospital();
+    context.ward_names.insert("W1".into(), "Avd 7 Medicin".into());
+    context
+        .team_names
+        .insert("W1".into(), BTreeMap::from([("A".to_owned(), "Vårdlag A".to_owned())]));
+    let check = |rows: &[BTreeMap<String, String>], cases: &[(&str, &str, &str, &str, &str, &str, &str)]| {
+        for &(ward, team, period, ward_name, team_name, local_date, local_time) in cases {
+            let row = rows
+                .iter()
+                .find(|r| r["ward"] == ward && r["team"] == team && r["period"] == period)
+                .unwrap_or_else(|| panic!("no row {ward}/{team} {period}: {rows:?}"));
+            let col = |name: &str| {
+                row.get(name)
+                    .map(String::as_str)
+                    .unwrap_or_else(|| panic!("no {name} column: {row:?}"))
+            };
+            let got = [col("ward_name"), col("team_name"), col("local_date"), col("local_time")];
+            assert_eq!(
+                got,
+                [ward_name, team_name, local_date, local_time],
+                "{ward}/{team} {period}: ward_name, team_name, local_date, local_time"
+            );
+        }
+    };
+
+    let spec = ExportSpec::new(date("2026-11-23"), date("2026-11-23"), Level::Team, Grain::Hour);
+    let rows = rows_of(store, &context, &spec).await;
+    check(
+        &rows,
+        &[
+            (
+                "W1",
+                "A",
+                "2026-11-23T00:00+01:00",
+                "Avd 7 Medicin",
+                "Vårdlag A",
+                "2026-11-23",
+                "00:00",
+            ),
+            (
+                "W1",
+                "B",
+                "2026-11-23T14:00+01:00",
+                "Avd 7 Medicin",
+                "",
+                "2026-11-23",
+                "14:00",
+            ),
+            ("W2", "C", "2026-11-23T23:00+01:00", "", "", "2026-11-23", "23:00"),
+        ],
+    );
+    let spec = ExportSpec::new(date("2026-11-23"), date("2026-11-23"), Level::Team, Grain::Shift);
+    let rows = rows_of(store, &context, &spec).await;
+    check(
+        &rows,
+        &[
+            // the night shift from 21:00 on the 22nd: its own date and start
+            (
+                "W1",
+                "A",
+                "2026-11-22 night",
+                "Avd 7 Medicin",
+                "Vårdlag A",
+                "2026-11-22",
+                "21:00",
+            ),
+            (
+                "W1",
+                "A",
+                "2026-11-23 day",
+                "Avd 7 Medicin",
+                "Vårdlag A",
+                "2026-11-23",
+                "07:00",
+            ),
+            ("W2", "C", "2026-11-23 evening", "", "", "2026-11-23", "15:00"),
+        ],
+    );
+    // days and coarser: the first local date, no time; no team above team level
+    for (grain, period, local_date) in [
+        (Grain::Day, "2026-11-23", "2026-11-23"),
+        (Grain::Week, "2026-W48", "2026-11-23"),
+        (Grain::Month, "2026-11", "2026-11-01"),
+        (Grain::Quarter, "2026-Q4", "2026-10-01"),
+        (Grain::Year, "2026", "2026-01-01"),
+    ] {
+        let spec = ExportSpec::new(date("2026-11-23"), date("2026-11-23"), Level::Ward, grain);
+        let rows = rows_of(store, &context, &spec).await;
+        check(
+            &rows,
+            &[
+                ("W1", "", period, "Avd 7 Medicin", "", local_date, ""),
+                ("W2", "", period, "", "", local_date, ""),
+            ],
+        );
+    }
+    let spec = ExportSpec::new(date("2026-11-23"), date("2026-11-23"), Level::Hospital, Grain::Day);
+    let rows = rows_of(store, &context, &spec).await;
+    check(&rows, &[("", "", "2026-11-23", "", "", "2026-11-23", "")]);
+
+    // JSON: names as text or null, the date and time as text
+    let spec = ExportSpec::new(date("2026-11-23"), date("2026-11-23"), Level::Ward, Grain::Shift);
+    let mut out = Vec::new();
+    export(store, &context, &spec, Format::Json, &mut out)
+        .await
+        .expect("export");
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out).expect("a JSON array");
+    let day_w1 = rows
+        .iter()
+        .find(|r| r["ward"] == "W1" && r["period"] == "2026-11-23 day")
+        .expect("W1's day shift");
+    assert_eq!(day_w1["ward_name"], "Avd 7 Medicin");
+    assert_eq!(day_w1["team_name"], serde_json::Value::Null);
+    assert_eq!(day_w1["local_date"], "2026-11-23");
+    assert_eq!(day_w1["local_time"], "07:00");
+    assert_eq!(day_w1["complete"], true);
+    let w2 = rows.iter().find(|r| r["ward"] == "W2").expect("W2");
+    assert_eq!(w2["ward_name"], serde_json::Value::Null);
+}
+
+/// Issue 24: the current, unfinished period compared planned staffing for
+/// shifts that had not happened yet with the need of the hours so far (a
+/// ward showed 220 planned staff-hours against a need of 33). The store
+/// holds 28 November whole and 29 November until 10:00 local, and a full
+/// plan for both days: on the 29th only the day shift (07–15) has started.
+async fn incomplete_periods_count_only_started_shifts(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    let day0 = utc("2026-11-27T23:00:00Z"); // local midnight of 28 November (UTC+1)
+    let written = fill(store, &w, day0, 24 + 11).await; // the last hour: 29 November 10:00 local
+    let mut plan = Vec::new();
+    for day in ["2026-11-28", "2026-11-29"] {
+        for (shift, planned, absent) in [("day", 3, 1), ("evening", 2, 0), ("night", 1, 0)] {
+            plan.push(PlannedStaffing {
+                ward: "W1".into(),
+                team: None,
+                date: date(day),
+                shift: shift.into(),
+                profession: Profession::Usk,
+                planned,
+                absent,
+            });
+        }
+    }
+    store.put_planned_staffing(&plan, "test", "test").await.expect("plan");
+    let factors = careload_planning::staff_hours_for(&w, "general").expect("general factors");
+    let mut context = hospital();
+    context.default_staff_hours = Some(factors);
+    // a whole day: day 2 × 8 h + evening 2 × 6 h + night 1 × 10 h
+    let (whole_day, day_shift) = (38.0, 16.0);
+
+    let mut spec = ExportSpec::new(date("2026-11-28"), date("2026-11-29"), Level::Ward, Grain::Day);
+    spec.staffing = true;
+    let rows = rows_of(store, &context, &spec).await;
+    let w1: Vec<&BTreeMap<String, String>> = rows.iter().filter(|r| r["ward"] == "W1").collect();
+    assert_eq!(w1.len(), 2, "{rows:?}");
+    let planned = |r: &BTreeMap<String, String>| r["planned_staff_hours"].parse::<f64>().unwrap();
+    assert_eq!(planned(w1[0]), whole_day, "28 November is over: every shift counts");
+    assert_eq!(
+        planned(w1[1]),
+        day_shift,
+        "29 November until 10:00: only the day shift has started, the evening and night shifts are not counted"
+    );
+    let need: f64 = written
+        .iter()
+        .filter(|(h, s, _)| *h >= utc("2026-11-28T23:00:00Z") && s.placement.ward == "W1")
+        .map(|(_, _, sc)| {
+            sc.professions.usk.as_f64() * factors.usk.as_f64() + sc.professions.ssk.as_f64() * factors.ssk.as_f64()
+        })
+        .sum();
+    let gap: f64 = w1[1]["gap_staff_hours"].parse().unwrap();
+    assert!(close(gap, day_shift - need), "gap {gap} vs {}", day_shift - need);
+    assert_eq!(w1[0]["complete"], "true", "{:?}", w1[0]);
+    assert_eq!(w1[1]["complete"], "false", "{:?}", w1[1]);
+    assert!(
+        rows.iter()
+            .filter(|r| r["ward"] == "W2")
+            .all(|r| r["planned_staff_hours"].is_empty())
+    );
+
+    // This week (23–29 November) is not over either.
+    spec.grain = Grain::Week;
+    let rows = rows_of(store, &context, &spec).await;
+    let week = rows.iter().find(|r| r["ward"] == "W1").expect("W1's week");
+    assert_eq!(week["period"], "2026-W48");
+    assert_eq!(planned(week), whole_day + day_shift);
+    assert_eq!(week["complete"], "false");
+
+    // By shift: the day shift of the 29th is under way, the night before is over.
+    spec.grain = Grain::Shift;
+    let rows = rows_of(store, &context, &spec).await;
+    let shift = |label: &str| {
+        rows.iter()
+            .find(|r| r["ward"] == "W1" && r["period"] == label)
+            .unwrap_or_else(|| panic!("{label}: {rows:?}"))
+    };
+    assert_eq!(planned(shift("2026-11-28 night")), 10.0);
+    assert_eq!(shift("2026-11-28 night")["complete"], "true");
+    assert_eq!(planned(shift("2026-11-29 day")), 16.0);
+    assert_eq!(shift("2026-11-29 day")["complete"], "false");
+    assert!(
+        !rows.iter().any(|r| r["period"] == "2026-11-29 evening"),
+        "no hour of it yet"
+    );
+
+    // Every hour stored is over.
+    let spec = ExportSpec::new(date("2026-11-29"), date("2026-11-29"), Level::Hospital, Grain::Hour);
+    let rows = rows_of(store, &context, &spec).await;
+    assert_eq!(rows.len(), 11);
+    assert!(rows.iter().all(|r| r["complete"] == "true"), "{rows:?}");
+
+    // The back-test's gap compares the same way.
+    let report = backtest(
+        store,
+        &context,
+        &context,
+        Arc::new(w.clone()),
+        date("2026-11-28"),
+        date("2026-11-29"),
+    )
+    .await
+    .expect("backtest");
+    assert_eq!(report.hospital.planned_staff_hours, Some(whole_day + day_shift));
+}
+
+/// Issue 24: a Parquet export read back with polars gives instants as UTC
+/// instants and the local date as a date: the local day of 29 November
+/// starts at 2026-11-28T23:00:00Z.
+async fn parquet_reads_back_utc_instants_and_local_dates(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    fill(store, &w, utc("2026-11-28T23:00:00Z"), 24).await;
+    let spec = ExportSpec::new(date("2026-11-29"), date("2026-11-29"), Level::Ward, Grain::Day);
+    let df = ParquetReader::new(Cursor::new(run(store, &spec, Format::Parquet).await))
+        .finish()
+        .expect("read parquet back");
+    assert_eq!(df.height(), 2, "two wards, one day");
+    let start = df.column("period_start").expect("period_start");
+    assert_eq!(
+        start.dtype(),
+        &DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+    );
+    let end = df.column("period_end").expect("period_end");
+    for i in 0..df.height() {
+        match start.get(i).expect("a value") {
+            AnyValue::Datetime(us, TimeUnit::Microseconds, _) => {
+                assert_eq!(DateTime::from_timestamp_micros(us), Some(utc("2026-11-28T23:00:00Z")));
+            }
+            other => panic!("period_start is {other:?}"),
+        }
+        assert_eq!(end.get(i).expect("a value").to_string(), "2026-11-29 23:00:00 UTC");
+    }
+    let local = df.column("local_date").expect("a local_date column");
+    assert_eq!(local.dtype(), &DataType::Date, "local_date is a date");
+    for i in 0..df.height() {
+        match local.get(i).expect("a value") {
+            AnyValue::Date(days) => assert_eq!(
+                NaiveDate::from_num_days_from_ce_opt(days + 719_163),
+                Some(date("2026-11-29"))
+            ),
+            other => panic!("local_date is {other:?}"),
+        }
+    }
+    let complete = df.column("complete").expect("a complete column");
+    assert_eq!(complete.dtype(), &DataType::Boolean);
+    assert!(
+        complete.bool().unwrap().iter().all(|c| c == Some(true)),
+        "the day is stored whole"
+    );
+}
+
+/// Issue 24: the report said the back-test compared stored means over all
+/// hours with candidate means over the re-scored hours only, and printed
+/// −51 % without a warning. A stored row is re-scored from its snapshot;
+/// one whose snapshot cannot be read (benchmark copies keep `{}`) cannot
+/// be. Here the first half of the day are such copies of 12:00 (lighter
+/// than the afternoon): the version in force must still reproduce the
+/// stored means exactly, over the same (re-scored) hours, and the report
+/// must say what it skipped and why.
+async fn backtest_says_what_it_skipped_and_why(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    let noon = utc("2026-11-23T11:00:00Z"); // 12:00 local on Monday 23 November
+    let written = fill(store, &w, noon, 12).await; // 12:00–23:00 local, re-scorable
+    store
+        .replicate_hour(noon, 12, 0)
+        .await
+        .expect("copies 00:00–11:00 local without snapshots");
+    let context = hospital();
+    let day = date("2026-11-23");
+    let report = backtest(store, &context, &context, Arc::new(w.clone()), day, day)
+        .await
+        .expect("backtest");
+    assert_eq!(report.hours, 24, "hours stored");
+    assert_eq!(report.hospital.hours, 12, "hours re-scored");
+    assert_eq!(report.patient_hours, written.len() as u64);
+    assert_eq!(report.skipped, 12 * 4, "four patients in each copied hour");
+    for u in report.wards.iter().chain([&report.hospital]) {
+        assert_eq!(u.stored, u.candidate, "{}: the same rows on both sides", u.ward);
+        assert_eq!(u.total_change_pct, Some(0.0), "{}", u.ward);
+    }
+    let mut discriminating = false;
+    for u in &report.wards {
+        let mut per_hour: BTreeMap<DateTime<Utc>, f64> = BTreeMap::new();
+        for (hour, s, sc) in &written {
+            if s.placement.ward == u.ward {
+                *per_hour.entry(*hour).or_default() += sc.total.as_f64();
+            }
+        }
+        let rescored = per_hour.values().sum::<f64>() / per_hour.len() as f64;
+        assert!(
+            close(u.stored.total_mean, rescored),
+            "{}: stored mean {} over the re-scored hours is {rescored}",
+            u.ward,
+            u.stored.total_mean
+        );
+        // what a stored mean over every hour (the copies too) would be
+        let all = (per_hour.values().sum::<f64>() + 12.0 * per_hour[&noon]) / 24.0;
+        discriminating |= (all - rescored).abs() > 0.01;
+    }
+    assert!(
+        discriminating,
+        "the copied hours are lighter, so mixing them in would show"
+    );
+
+    // how many, and why, in the report itself
+    let v = serde_json::to_value(&report).expect("the report as JSON");
+    assert_eq!(v["skipped_hours"], 12, "hours left out entirely: {v}");
+    assert_eq!(v["skipped_reasons"]["no_snapshot"], 48, "{v}");
+    let w1 = report.wards.iter().find(|u| u.ward == "W1").expect("W1");
+    let v1 = serde_json::to_value(w1).expect("W1 as JSON");
+    assert_eq!(v1["skipped_patient_hours"], 12 * 3, "three of the four on W1: {v1}");
+}
+
 /// The benchmark's SQL yardstick gives the export's rows and patient-hours
 /// on PostgreSQL, and SQLite is refused with what to use instead.
 async fn the_sql_baseline_agrees_with_the_export(ctx: Ctx) {
@@ -562,6 +908,10 @@ async fn the_sql_baseline_agrees_with_the_export(ctx: Ctx) {
 
 story!(
     the_sql_baseline_agrees_with_the_export,
+    rows_carry_local_dates_times_and_names,
+    incomplete_periods_count_only_started_shifts,
+    parquet_reads_back_utc_instants_and_local_dates,
+    backtest_says_what_it_skipped_and_why,
     a_backtest_reproduces_the_stored_scores_and_shows_a_change,
     ward_days_match_a_hand_count,
     every_format_carries_the_schema,

@@ -1,6 +1,7 @@
 //! `careload weights backtest`: what a candidate weights version would have
 //! done to the stored history (nothing stored changes), as a table and,
-//! with `--out`, a file; and `careload weights activate`: the council's
+//! with `--out`, a file, with a warning saying how many stored
+//! patient-hours could not be re-scored and why; and `careload weights activate`: the council's
 //! decision recorded, in force from the file's effective date.
 
 use std::io::Write;
@@ -26,6 +27,15 @@ fn rank(v: Option<u32>) -> String {
     v.map_or_else(String::new, |v| v.to_string())
 }
 
+/// A mean, or `–` for a ward none of whose rows could be re-scored.
+fn mean(u: &UnitBacktest, v: f64) -> String {
+    if u.hours == 0 {
+        "–".to_owned()
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 fn row(u: &UnitBacktest) -> Vec<String> {
     vec![
         if u.ward.is_empty() {
@@ -34,8 +44,9 @@ fn row(u: &UnitBacktest) -> Vec<String> {
             u.ward.clone()
         },
         u.patient_hours.to_string(),
-        format!("{:.2}", u.stored.total_mean),
-        format!("{:.2}", u.candidate.total_mean),
+        u.skipped_patient_hours.to_string(),
+        mean(u, u.stored.total_mean),
+        mean(u, u.candidate.total_mean),
         u.total_change_pct
             .map_or_else(|| "–".to_owned(), |p| format!("{p:+.1} %")),
         format!("{} → {}", rank(u.stored.rank), rank(u.candidate.rank)),
@@ -55,20 +66,38 @@ fn row(u: &UnitBacktest) -> Vec<String> {
 fn print(report: &Backtest, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(
         out,
-        "back-test of {} against the stored history ({}), {} to {}: {} hours, {} patient-hours re-scored, {} skipped, {} ms",
+        "back-test of {} against the stored history ({}), {} to {}: {} hours stored, {} re-scored, {} patient-hours re-scored, {} skipped, {} ms",
         report.candidate_version,
         report.stored_versions.join(", "),
         report.from,
         report.to,
         report.hours,
+        report.hospital.hours,
         report.patient_hours,
         report.skipped,
         report.elapsed_ms
     )?;
+    if report.skipped > 0 {
+        let reasons: Vec<String> = report
+            .skipped_reasons
+            .iter()
+            .map(|(reason, n)| format!("{n} {}", reason.describe()))
+            .collect();
+        writeln!(
+            out,
+            "warning: {} stored patient-hours could not be re-scored and are left out of both sides ({} hours left out entirely): {}; the means compare the {} patient-hours re-scored in {} hours, and need staff-hours cover only those (planned staffing covers the whole range)",
+            report.skipped,
+            report.skipped_hours,
+            reasons.join(", "),
+            report.patient_hours,
+            report.hospital.hours
+        )?;
+    }
     writeln!(out)?;
     let mut t = Table::new([
         "ward",
         "patient-hours",
+        "skipped",
         "mean/h stored",
         "mean/h candidate",
         "change",
@@ -76,7 +105,7 @@ fn print(report: &Backtest, out: &mut dyn Write) -> anyhow::Result<()> {
         "need staff-h",
         "gap staff-h",
     ])
-    .right([1, 2, 3, 4]);
+    .right([1, 2, 3, 4, 5]);
     t.row(row(&report.hospital));
     for u in &report.wards {
         t.row(row(u));
@@ -174,4 +203,98 @@ pub(crate) fn activate(args: &ActivateArgs, out: &mut dyn Write) -> anyhow::Resu
         activation.effective_from
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code may panic
+
+    use std::collections::BTreeMap;
+
+    use careload_export::backtest::{Backtest, Side, SkipReason, UnitBacktest};
+
+    use super::print;
+
+    fn side(total_mean: f64, rank: Option<u32>) -> Side {
+        Side {
+            total_mean,
+            usk_mean: 0.0,
+            ssk_mean: 0.0,
+            components: BTreeMap::new(),
+            need_staff_hours: None,
+            gap_staff_hours: None,
+            rank,
+        }
+    }
+
+    fn unit(ward: &str, hours: u64, patient_hours: u64, skipped: u64, rank: Option<u32>) -> UnitBacktest {
+        UnitBacktest {
+            ward: ward.to_owned(),
+            hours,
+            patient_hours,
+            skipped_patient_hours: skipped,
+            planned_staff_hours: None,
+            stored: side(12.5, rank),
+            candidate: side(12.5, rank),
+            total_change_pct: Some(0.0),
+        }
+    }
+
+    fn report(skipped_reasons: BTreeMap<SkipReason, u64>) -> Backtest {
+        let skipped = skipped_reasons.values().sum();
+        let w1 = skipped_reasons.get(&SkipReason::NoSnapshot).copied().unwrap_or(0);
+        Backtest {
+            from: "2026-11-23".parse().unwrap(),
+            to: "2026-11-23".parse().unwrap(),
+            candidate_version: "2027.1".into(),
+            stored_versions: vec!["2026.1".into()],
+            hours: 24,
+            patient_hours: 48,
+            skipped,
+            skipped_hours: if skipped > 0 { 12 } else { 0 },
+            skipped_reasons,
+            hospital: unit("", 12, 48, skipped, None),
+            wards: vec![
+                unit("W1", 12, 36, w1, Some(1)),
+                unit("W2", 12, 12, skipped - w1, Some(2)),
+            ],
+            elapsed_ms: 7,
+        }
+    }
+
+    fn printed(report: &Backtest) -> String {
+        let mut out = Vec::new();
+        print(report, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Issue 24: the back-test printed −51 % without a warning. Rows it
+    /// could not re-score are left out of both sides; the printed report
+    /// says how many, in how many whole hours, and why, on every ward's row.
+    #[test]
+    fn the_printed_report_says_what_was_skipped_and_why() {
+        let text = printed(&report(BTreeMap::from([
+            (SkipReason::NoSnapshot, 48),
+            (SkipReason::Unreadable, 2),
+        ])));
+        for want in [
+            "warning: 50 stored patient-hours could not be re-scored and are left out of both sides",
+            "12 hours left out entirely",
+            "48 keep no snapshot (benchmark copies)",
+            "2 have a snapshot that does not read (damaged)",
+            "the means compare the 48 patient-hours re-scored in 12 hours",
+        ] {
+            assert!(text.contains(want), "{want:?} in:\n{text}");
+        }
+        let header = text.lines().find(|l| l.starts_with("ward")).unwrap();
+        assert!(header.contains("skipped"), "{header}");
+        let w1 = text.lines().find(|l| l.starts_with("W1")).unwrap();
+        assert!(
+            w1.split_whitespace().any(|c| c == "48"),
+            "W1's skipped patient-hours: {w1}"
+        );
+
+        let clean = printed(&report(BTreeMap::new()));
+        assert!(!clean.contains("warning"), "{clean}");
+    }
 }
