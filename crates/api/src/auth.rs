@@ -263,6 +263,15 @@ pub fn allow(spec: &RouteSpec, caller: &Caller, ward: Option<&str>) -> Result<()
     Ok(())
 }
 
+/// Whether `caller` holds one of `roles` (an open API: everyone does).
+pub(crate) fn may(caller: &Caller, roles: &[Role]) -> bool {
+    match caller {
+        Caller::Open => true,
+        Caller::Anonymous => false,
+        Caller::Token { role, .. } => roles.contains(role),
+    }
+}
+
 /// The role's name as in the configuration.
 pub fn role_name(role: Role) -> &'static str {
     match role {

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use careload_planning::{
-    AdmissionAnswer, AdmissionAssumption, BalanceOptions, BalancePatient, BalanceProposal, ImportRules,
+    AdmissionAnswer, AdmissionAssumption, BalanceOptions, BalancePatient, BalanceProposal, ImportRules, KnownTeam,
     PatientForecast, PlannedStaffing, ShiftAssessment, ShiftNeed, TeamStaff, WardBeds, WardPlan, assess,
     forecast_hours_needed, shift_need, staff_hours_for,
 };
@@ -27,7 +27,7 @@ use crate::query::{self, known_ward, ward_name};
 use crate::view::{DataState, short_label};
 
 /// `GET /api/v1/wards/{id}/shifts`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct WardShifts {
     /// Where the data stands.
     pub state: DataState,
@@ -42,7 +42,7 @@ pub struct WardShifts {
 }
 
 /// `GET /api/v1/wards/{id}/balance`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct WardBalance {
     /// Where the data stands.
     pub state: DataState,
@@ -59,7 +59,7 @@ pub struct WardBalance {
 }
 
 /// A patient kept in their team when balancing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PinnedPatient {
     /// The pseudonym.
     pub patient: String,
@@ -72,7 +72,7 @@ pub struct PinnedPatient {
 }
 
 /// `GET /api/v1/wards/{id}/pins`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct WardPins {
     /// Where the data stands.
     pub state: DataState,
@@ -83,7 +83,7 @@ pub struct WardPins {
 }
 
 /// One pin that applies.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PinView {
     /// The pseudonym.
     pub patient: String,
@@ -96,7 +96,7 @@ pub struct PinView {
 }
 
 /// The body of `POST /api/v1/wards/{id}/pins`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PinRequest {
     /// The patient: the pseudonym, or the bed as the screens show it (`r03-b2`) or whole.
@@ -106,7 +106,7 @@ pub struct PinRequest {
 }
 
 /// The answer to a pin change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PinWritten {
     /// The pseudonym the request resolved to.
     pub patient: String,
@@ -117,7 +117,7 @@ pub struct PinWritten {
 }
 
 /// `GET /api/v1/admissions`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Admissions {
     /// Where the data stands.
     pub state: DataState,
@@ -130,7 +130,7 @@ pub struct Admissions {
 }
 
 /// `GET /api/v1/staffing` and the body of `POST /api/v1/staffing`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaffingRows {
     /// Planned staffing rows.
@@ -138,7 +138,7 @@ pub struct StaffingRows {
 }
 
 /// The answer to a planned-staffing write.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct StaffingWritten {
     /// Rows stored (all of them: a write is all or nothing).
     pub rows: u64,
@@ -542,10 +542,49 @@ async fn import_rules(state: &AppState, now: DateTime<Utc>) -> Result<ImportRule
             shifts.insert(s.name.clone());
         }
     }
+    let mut teams = BTreeMap::new();
+    for w in &list.wards {
+        teams.insert(w.id.clone(), known_teams(state, &w.id).await?);
+    }
     Ok(ImportRules {
         shifts: shifts.into_iter().collect(),
         wards: Some(list.wards.into_iter().map(|w| w.id).collect()),
+        teams: Some(teams),
     })
+}
+
+/// A ward's teams a staffing plan may name: every team seen in the data or
+/// configured (`[wards.<id>.teams]`, `rooms`), each by its configured display
+/// name and by the names the ward screen and the planning page show
+/// (`Vårdlag A`, `Lag A`, `A`).
+async fn known_teams(state: &AppState, ward: &str) -> Result<Vec<KnownTeam>> {
+    let config = state.config.wards.get(ward);
+    let mut ids: BTreeSet<String> = state
+        .store
+        .teams(ward, DateTime::<Utc>::UNIX_EPOCH)
+        .await?
+        .into_iter()
+        .map(|t| t.team)
+        .collect();
+    if let Some(c) = config {
+        ids.extend(c.teams.keys().cloned());
+        ids.extend(c.rooms.values().cloned());
+    }
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            let short = short_label(&id, ward);
+            let mut names: Vec<String> = config
+                .and_then(|c| c.team_name(&id))
+                .map(str::to_owned)
+                .into_iter()
+                .collect();
+            names.push(format!("Vårdlag {short}"));
+            names.push(format!("Lag {short}"));
+            names.push(short);
+            KnownTeam { id, names }
+        })
+        .collect())
 }
 
 /// `POST /api/v1/staffing`: JSON rows, all or nothing.
@@ -565,17 +604,43 @@ pub async fn put_rows(state: &AppState, rows: &[PlannedStaffing], actor: &str) -
             ),
         });
     }
-    let n = state.store.put_planned_staffing(rows, actor, "api").await?;
+    // a team named by its display name is stored under its id
+    let rows: Vec<PlannedStaffing> = rows
+        .iter()
+        .map(|r| PlannedStaffing {
+            team: r
+                .team
+                .as_deref()
+                .map(|t| rules.team_id(&r.ward, t).unwrap_or_else(|_| t.to_owned())),
+            ..r.clone()
+        })
+        .collect();
+    let n = state.store.put_planned_staffing(&rows, actor, "api").await?;
     Ok(StaffingWritten { rows: n })
 }
 
 /// `POST /api/v1/staffing/csv`: the scheduling system's export, all or nothing.
 pub async fn put_csv(state: &AppState, body: &[u8], actor: &str) -> Result<StaffingWritten> {
+    store_csv(state, body, actor)
+        .await?
+        .map_err(|e| Error::Unprocessable { hint: e.to_string() })
+}
+
+/// Checks a planned-staffing CSV file against the known wards, teams and
+/// shifts and stores it whole: the outer error is the store's, the inner one
+/// the file's refusal (every bad row), and then nothing is stored.
+pub async fn store_csv(
+    state: &AppState,
+    body: &[u8],
+    actor: &str,
+) -> Result<std::result::Result<StaffingWritten, careload_planning::Error>> {
     let rules = import_rules(state, Utc::now()).await?;
-    let rows =
-        careload_planning::parse_planned_csv(body, &rules).map_err(|e| Error::Unprocessable { hint: e.to_string() })?;
+    let rows = match careload_planning::parse_planned_csv(body, &rules) {
+        Ok(rows) => rows,
+        Err(e) => return Ok(Err(e)),
+    };
     let n = state.store.put_planned_staffing(&rows, actor, "csv").await?;
-    Ok(StaffingWritten { rows: n })
+    Ok(Ok(StaffingWritten { rows: n }))
 }
 
 /// `GET /api/v1/staffing?ward=&from=&to=` (dates, inclusive; default today

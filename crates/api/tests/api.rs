@@ -48,6 +48,7 @@ fn config() -> Config {
         WardConfig {
             name: Some("Avd 1".into()),
             beds: Some(10),
+            teams: [("a".to_owned(), "Lag A".to_owned())].into(),
             ..WardConfig::default()
         },
     );
@@ -891,6 +892,40 @@ async fn planned_staffing_is_imported_whole_and_compared_with_the_need(store: St
     let (s, body) = post(&app, "/api/v1/staffing/csv", Some(STAFF), &multipart, &empty_form).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("no file") && !body.contains("header has no"), "{body}");
+    // A team careload does not know would never match: refused, naming the known ones.
+    let unknown = format!("ward;team;date;shift;profession;planned\nw1;Lag X;{date};{shift};USK;2\n");
+    let (s, body) = post(&app, "/api/v1/staffing/csv", Some(STAFF), "text/csv", &unknown).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body.contains("line 2") && body.contains("\\\"Lag X\\\"") && body.contains("a (Lag A)") && body.contains(" b"),
+        "{body}"
+    );
+    // The JSON rows too.
+    let (s, body) = post(
+        &app,
+        "/api/v1/staffing",
+        Some(STAFF),
+        "application/json",
+        &format!(
+            r#"{{"rows": [{{"ward": "w1", "team": "x", "date": "{date}", "shift": "{shift}", "profession": "USK", "planned": 1, "absent": 0}}]}}"#
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body.contains("team \\\"x\\\" is not a team of ward \\\"w1\\\""),
+        "{body}"
+    );
+    // A team's configured display name, or the one the ward screen shows, is its id.
+    let named = format!(
+        "ward;team;date;shift;profession;planned;absent\n\
+         w1;Lag A;{date};{shift};USK;2;0\n\
+         w1;lag a;{date};{shift};SSK;1;0\n\
+         w1;Vårdlag B;{date};{shift};USK;3;1\n\
+         w1;B;{date};{shift};SSK;1;0\n"
+    );
+    let (s, body) = post(&app, "/api/v1/staffing/csv", Some(STAFF), "text/csv", &named).await;
+    assert_eq!((s, body.as_str()), (StatusCode::OK, r#"{"rows":4}"#));
     let v = json(
         &app,
         &format!("/api/v1/staffing?ward=w1&from={date}&to={date}"),
@@ -1928,7 +1963,121 @@ async fn pages_opened_with_a_token_in_the_query_are_not_stored(store: Store) {
     }
 }
 
+/// A form upload of `file` as a browser sends it (one file field).
+fn form_upload(file: &str) -> (String, String) {
+    let boundary = "----careloadFormBoundary7MA4YWxkTrZu0gW";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"plan.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{file}\r\n--{boundary}--\r\n"
+    );
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn the_planning_page_takes_the_staffing_file_and_lists_every_bad_line(store: Store) {
+    let world = world(store).await;
+    let app = router(state_with(&world, config()));
+    let (date, shift) = next_shift();
+
+    // The form is on the page for those who may import, not for controllers.
+    let (s, _, page) = call(&app, &format!("/wards/w1/planning?token={STAFF}"), None).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains(&format!(
+            r#"<form method="post" action="/wards/w1/planning/staffing?token={STAFF}" enctype="multipart/form-data">"#
+        )) && page.contains(r#"<input type="file" name="file""#),
+        "{page}"
+    );
+    let (_, _, page) = call(&app, "/wards/w1/planning", Some(CONTROLLER)).await;
+    assert!(
+        !page.contains("<form"),
+        "a controller reads the page but may not import"
+    );
+    let (mime, body) = form_upload("ward;team;date;shift;profession;planned\n");
+    let (s, _) = post(&app, "/wards/w1/planning/staffing", Some(CONTROLLER), &mime, &body).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // A bad file: the page again, every bad line listed, nothing stored.
+    let bad = format!(
+        "ward;team;date;shift;profession;planned;absent\n\
+         w1;a;{date};{shift};USK;2;0\n\
+         w1;Lag X;{date};{shift};USK;1;0\n\
+         w1;b;{date};{shift};XYZ;1;0\n\
+         w9;a;{date};{shift};SSK;1;0\n"
+    );
+    let (mime, body) = form_upload(&bad);
+    let (s, page) = post(
+        &app,
+        &format!("/wards/w1/planning/staffing?token={STAFF}"),
+        None,
+        &mime,
+        &body,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(
+        page.contains("Filen lästes inte in") && page.contains("(3 fel)"),
+        "{page}"
+    );
+    for (line, words) in [
+        (3, "team &quot;Lag X&quot; is not a team of ward &quot;w1&quot;"),
+        (4, "profession &quot;xyz&quot; is not known"),
+        (5, "ward &quot;w9&quot; is not known"),
+    ] {
+        let row = format!(r#"<tr><td class="num">{line}</td><td>"#);
+        let at = page
+            .find(&row)
+            .unwrap_or_else(|| panic!("line {line} is not listed: {page}"));
+        assert!(
+            page[at..].split("</tr>").next().is_some_and(|r| r.contains(words)),
+            "line {line}: {page}"
+        );
+    }
+    assert!(
+        page.contains(&format!(
+            r#"<meta http-equiv="refresh" content="300; url=/wards/w1/planning?token={STAFF}">"#
+        )),
+        "the answer reloads the page, not the upload: {page}"
+    );
+    let v = json(&app, "/api/v1/staffing?ward=w1", Some(STAFF)).await;
+    assert_eq!(
+        v["rows"].as_array().map(Vec::len),
+        Some(0),
+        "nothing of a refused file is stored"
+    );
+
+    // A form without a file says so.
+    let (s, page) = post(
+        &app,
+        "/wards/w1/planning/staffing",
+        Some(STAFF),
+        "multipart/form-data; boundary=x",
+        "--x\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhej\r\n--x--\r\n",
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("no file"), "{page}");
+
+    // A good file: stored, and the page shows the comparison with it.
+    let good = format!(
+        "ward;team;date;shift;profession;planned;absent\n\
+         w1;Lag A;{date};{shift};USK;2;0\n\
+         w1;b;{date};{shift};USK;3;1\n"
+    );
+    let (mime, body) = form_upload(&good);
+    let (s, page) = post(&app, "/wards/w1/planning/staffing", Some(STAFF), &mime, &body).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("<strong>Filen är inläst:</strong> 2 rader sparade"),
+        "{page}"
+    );
+    let v = json(&app, "/api/v1/wards/w1/shifts", Some(STAFF)).await;
+    let teams = v["shifts"][0]["teams"].as_array().expect("teams");
+    let a = teams.iter().find(|t| t["team"] == "a").expect("team a");
+    assert_eq!(a["usk"]["planned"]["planned"], 2, "Lag A is team a: {a}");
+}
+
 on_every_backend!(
+    the_planning_page_takes_the_staffing_file_and_lists_every_bad_line,
     admins_backtest_a_candidate_without_changing_history,
     exports_stream_a_named_file_for_controllers,
     planned_staffing_is_imported_whole_and_compared_with_the_need,

@@ -70,15 +70,74 @@ pub struct ImportRules {
     pub shifts: Vec<String>,
     /// The ward ids allowed; `None`: any.
     pub wards: Option<BTreeSet<String>>,
+    /// Each ward's teams (a ward not listed has none careload knows); `None`:
+    /// any team.
+    pub teams: Option<BTreeMap<String, Vec<KnownTeam>>>,
+}
+
+/// A team a row may name: by its id or by one of its display names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownTeam {
+    /// The team id (as the FHIR Location tree has it); rows are stored under it.
+    pub id: String,
+    /// Its display names (configured, and as the ward screen shows it),
+    /// matched without regard to case or surrounding spaces.
+    pub names: Vec<String>,
 }
 
 impl Default for ImportRules {
-    /// The default shift plan's names, any ward.
+    /// The default shift plan's names, any ward, any team.
     fn default() -> ImportRules {
         ImportRules {
             shifts: vec!["day".into(), "evening".into(), "night".into()],
             wards: None,
+            teams: None,
         }
+    }
+}
+
+impl ImportRules {
+    /// The id of the team a row names on `ward`: its id, or one of its
+    /// display names (neither matched with regard to case).
+    ///
+    /// # Errors
+    /// The team is not one of the ward's, in words naming those that are.
+    pub fn team_id(&self, ward: &str, team: &str) -> Result<String, String> {
+        let Some(known) = &self.teams else {
+            return Ok(team.to_owned());
+        };
+        let teams = known.get(ward).map(Vec::as_slice).unwrap_or_default();
+        let wanted = team.trim().to_lowercase();
+        if let Some(t) = teams
+            .iter()
+            .find(|t| t.id == team)
+            .or_else(|| teams.iter().find(|t| t.id.to_lowercase() == wanted))
+            .or_else(|| {
+                teams
+                    .iter()
+                    .find(|t| t.names.iter().any(|n| n.trim().to_lowercase() == wanted))
+            })
+        {
+            return Ok(t.id.clone());
+        }
+        if teams.is_empty() {
+            return Err(format!(
+                "team {team:?} is not a team of ward {ward:?}, which has no teams careload knows; leave team empty \
+                 for the whole ward's staff"
+            ));
+        }
+        let listed: Vec<String> = teams
+            .iter()
+            .map(|t| match t.names.first() {
+                Some(name) => format!("{} ({name})", t.id),
+                None => t.id.clone(),
+            })
+            .collect();
+        Err(format!(
+            "team {team:?} is not a team of ward {ward:?}; send one of: {}, or leave team empty for the whole \
+             ward's staff",
+            listed.join(", ")
+        ))
     }
 }
 
@@ -305,7 +364,15 @@ fn row(record: &Record, cols: &[Col], rules: &ImportRules) -> Result<PlannedStaf
     }
     let team = match get(Col::Team) {
         "" | "*" => None,
-        t => Some(t.to_owned()),
+        // an unknown ward is reported once, not again for its team
+        t if rules.wards.as_ref().is_some_and(|w| !w.contains(ward)) => Some(t.to_owned()),
+        t => match rules.team_id(ward, t) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                problems.push(e);
+                None
+            }
+        },
     };
     let date = NaiveDate::parse_from_str(get(Col::Date), "%Y-%m-%d").map_err(|_| {
         format!(

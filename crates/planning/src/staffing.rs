@@ -17,7 +17,7 @@ use crate::Error;
 use crate::csv::{ImportRules, MAX_PEOPLE};
 
 /// One planned-staffing row.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlannedStaffing {
     /// The ward (avdelning).
     pub ward: String,
@@ -54,8 +54,16 @@ impl PlannedStaffing {
                 wards.iter().cloned().collect::<Vec<_>>().join(", ")
             ));
         }
-        if self.team.as_deref().is_some_and(|t| t.trim().is_empty()) {
-            problems.push("team is empty; leave it out for staff of the whole ward".to_owned());
+        match self.team.as_deref() {
+            Some(t) if t.trim().is_empty() => {
+                problems.push("team is empty; leave it out for staff of the whole ward".to_owned());
+            }
+            Some(t) if rules.wards.as_ref().is_none_or(|w| w.contains(&self.ward)) => {
+                if let Err(e) = rules.team_id(&self.ward, t) {
+                    problems.push(e);
+                }
+            }
+            _ => {}
         }
         if !rules.shifts.is_empty() && !rules.shifts.contains(&self.shift) {
             problems.push(format!(
@@ -85,7 +93,7 @@ impl PlannedStaffing {
 }
 
 /// Planned and absent people of one profession.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StaffCount {
     /// People scheduled.
     pub planned: u32,

@@ -3,9 +3,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers may panic with a message
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use careload_planning::{Error, ImportRules, PlannedStaffing, parse_planned_csv};
+use careload_planning::{Error, ImportRules, KnownTeam, PlannedStaffing, parse_planned_csv};
 use careload_scoring::snapshot::Profession;
 use chrono::NaiveDate;
 
@@ -160,6 +160,7 @@ fn wards_and_shifts_are_checked_against_the_rules() {
     let rules = ImportRules {
         shifts: vec!["dag".into(), "natt".into()],
         wards: Some(BTreeSet::from(["MED1".to_owned(), "KIR2".to_owned()])),
+        teams: None,
     };
     let text = "ward;team;date;shift;profession;planned\n\
                 KIR2;;2026-11-24;DAG;USK;3\n\
@@ -177,6 +178,54 @@ fn wards_and_shifts_are_checked_against_the_rules() {
     let good = "ward;team;date;shift;profession;planned\nKIR2;;2026-11-24;DAG;USK;3\n";
     let rows = parse_planned_csv(good.as_bytes(), &rules).expect("imports");
     assert_eq!(rows[0].shift, "dag");
+}
+
+#[test]
+fn teams_are_known_teams_by_id_or_display_name_and_stored_by_id() {
+    let team = |id: &str, names: &[&str]| KnownTeam {
+        id: id.into(),
+        names: names.iter().map(|n| (*n).to_owned()).collect(),
+    };
+    let rules = ImportRules {
+        wards: Some(BTreeSet::from(["w01".to_owned(), "w02".to_owned(), "w03".to_owned()])),
+        teams: Some(BTreeMap::from([
+            ("w01".to_owned(), vec![team("w01-a", &["Lag A"]), team("w01-b", &[])]),
+            ("w02".to_owned(), vec![]),
+        ])),
+        ..ImportRules::default()
+    };
+    let good = "ward;team;date;shift;profession;planned\n\
+                w01;Lag A;2026-11-24;day;USK;3\n\
+                w01; lag a ;2026-11-24;day;SSK;1\n\
+                w01;W01-B;2026-11-24;day;USK;2\n\
+                w01;;2026-11-24;night;USK;2\n\
+                w02;*;2026-11-24;night;USK;2\n";
+    let rows = parse_planned_csv(good.as_bytes(), &rules).expect("imports");
+    let teams: Vec<Option<&str>> = rows.iter().map(|r| r.team.as_deref()).collect();
+    assert_eq!(teams, [Some("w01-a"), Some("w01-a"), Some("w01-b"), None, None]);
+    // `w01;Lag X` would never match careload's w01-a: refused, naming the known teams
+    let text = "ward;team;date;shift;profession;planned\n\
+                w01;Lag X;2026-11-24;day;USK;3\n\
+                w02;Lag A;2026-11-24;day;USK;3\n\
+                w03;Lag A;2026-11-24;day;USK;3\n\
+                w09;Lag A;2026-11-24;day;USK;3\n";
+    let errors = bad(text.as_bytes(), &rules);
+    let lines: Vec<usize> = errors.iter().map(|e| e.0).collect();
+    assert_eq!(lines, [2, 3, 4, 5], "{errors:#?}");
+    assert!(
+        errors[0]
+            .1
+            .contains("team \"Lag X\" is not a team of ward \"w01\"; send one of: w01-a (Lag A), w01-b"),
+        "{}",
+        errors[0].1
+    );
+    assert!(errors[1].1.contains("has no teams careload knows"), "{}", errors[1].1);
+    assert!(errors[2].1.contains("has no teams careload knows"), "{}", errors[2].1);
+    assert!(
+        errors[3].1.contains("ward \"w09\" is not known") && !errors[3].1.contains("team"),
+        "an unknown ward is reported once: {}",
+        errors[3].1
+    );
 }
 
 #[test]
@@ -198,6 +247,7 @@ fn shifts_are_named_in_english_or_swedish_whichever_the_plan_uses() {
     let swedish = ImportRules {
         shifts: vec!["dag".into(), "kväll".into(), "natt".into()],
         wards: None,
+        teams: None,
     };
     let text = "ward;team;date;shift;profession;planned\nMED1;;2026-11-24;Evening;USK;2\n";
     let rows = parse_planned_csv(text.as_bytes(), &swedish).expect("imports");

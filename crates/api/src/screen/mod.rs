@@ -57,14 +57,18 @@ pub fn ward_page(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) ->
     ward::render(ward, history, ctx)
 }
 
-/// The staffing assistants' page (`/wards/{id}/planning`).
+/// The staffing assistants' page (`/wards/{id}/planning`), with the
+/// planned-staffing upload when `import` says the caller may send one.
 pub fn planning_page(
     shifts: &crate::planning::WardShifts,
     balance: Option<&crate::planning::WardBalance>,
+    import: &StaffingImport,
     ctx: &ScreenContext,
 ) -> String {
-    planning::render(shifts, balance, ctx)
+    planning::render(shifts, balance, import, ctx)
 }
+
+pub use planning::StaffingImport;
 
 /// The bed coordinator's page (`/admissions`).
 pub fn admissions_page(admissions: &crate::planning::Admissions, ctx: &ScreenContext) -> String {
@@ -158,6 +162,16 @@ fn age(from: DateTime<Utc>, now: DateTime<Utc>) -> String {
 
 /// The page around a body: doctype, title, self-refresh and the inline style sheet.
 fn page(title: &str, body: &str, ctx: &ScreenContext) -> String {
+    page_refreshing_to(title, body, ctx, None)
+}
+
+/// As [`page`], reloading `refresh_to` (a [`href`]) instead of itself: the
+/// answer to a form is not to be sent again.
+fn page_refreshing_to(title: &str, body: &str, ctx: &ScreenContext, refresh_to: Option<&str>) -> String {
+    let refresh = match refresh_to {
+        Some(url) => format!("{}; url={url}", ctx.refresh_seconds),
+        None => ctx.refresh_seconds.to_string(),
+    };
     format!(
         concat!(
             "<!DOCTYPE html>\n<html lang=\"sv\">\n<head>\n<meta charset=\"utf-8\">\n",
@@ -166,7 +180,7 @@ fn page(title: &str, body: &str, ctx: &ScreenContext) -> String {
             "<meta name=\"referrer\" content=\"no-referrer\">\n",
             "<title>{title}</title>\n<style>{css}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
         ),
-        refresh = ctx.refresh_seconds,
+        refresh = refresh,
         title = escape(title),
         css = style::CSS,
         body = body,

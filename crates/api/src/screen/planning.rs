@@ -6,11 +6,12 @@
 
 use std::fmt::Write as _;
 
-use careload_planning::{MoveWhat, ProfessionGap, ScopeGap, ShiftAssessment, Verdict};
+use careload_planning::{CsvRowError, MoveWhat, ProfessionGap, ScopeGap, ShiftAssessment, Verdict};
 use careload_scoring::aggregate::NO_TEAM;
 
 use super::{
-    ScreenContext, as_of_line, banners, escape, footer, local_time, no_data, page, people, points, shift_name,
+    ScreenContext, as_of_line, banners, encode_component, escape, footer, href, local_time, no_data, page,
+    page_refreshing_to, people, points, shift_name,
 };
 use crate::planning::{WardBalance, WardShifts};
 use crate::view::short_label;
@@ -184,8 +185,66 @@ fn balance_section(b: &WardBalance) -> String {
     out
 }
 
+/// The planned-staffing upload on the page: whether the caller may send a
+/// file, and what became of the one just sent.
+#[derive(Clone, Debug, Default)]
+pub struct StaffingImport {
+    /// The caller may import (staffing and admin tokens, an open API).
+    pub allowed: bool,
+    /// The file just sent: its rows stored, or refused with every bad line.
+    pub outcome: Option<Result<u64, Vec<CsvRowError>>>,
+}
+
+/// The upload form and the last file's result.
+fn import_section(import: &StaffingImport, ward: &str, ctx: &ScreenContext) -> String {
+    let mut out = String::from(r#"<section class="import" id="import"><h2>Planerad bemanning</h2>"#);
+    match &import.outcome {
+        Some(Ok(rows)) => {
+            let _ = write!(
+                out,
+                r#"<p class="import-ok" role="status"><strong>Filen är inläst:</strong> {rows} rader sparade. Jämförelsen ovan visar dem.</p>"#
+            );
+        }
+        Some(Err(bad)) => {
+            let _ = write!(
+                out,
+                r#"<div class="import-refused" role="alert"><p><strong>Filen lästes inte in</strong> ({} fel). Inget sparades: rätta raderna och skicka hela filen igen.</p><table><thead><tr><th class="num">Rad</th><th>Fel</th></tr></thead><tbody>"#,
+                bad.len()
+            );
+            for e in bad {
+                let _ = write!(
+                    out,
+                    r#"<tr><td class="num">{}</td><td>{}</td></tr>"#,
+                    e.line,
+                    escape(&e.message)
+                );
+            }
+            out.push_str("</tbody></table></div>");
+        }
+        None => {}
+    }
+    let action = href(&format!("/wards/{}/planning/staffing", encode_component(ward)), ctx);
+    let _ = write!(
+        out,
+        concat!(
+            r#"<form method="post" action="{action}" enctype="multipart/form-data">"#,
+            r#"<label>Schemaexport (CSV, se docs/planned-staffing-csv.md): "#,
+            r#"<input type="file" name="file" accept=".csv,text/csv" required></label> "#,
+            r#"<button type="submit">Läs in</button></form>"#,
+            r#"<p class="muted">Hela filen läses in eller ingenting: varje felaktig rad visas här med radnummer.</p></section>"#
+        ),
+        action = action
+    );
+    out
+}
+
 /// The whole page.
-pub(super) fn render(shifts: &WardShifts, balance: Option<&WardBalance>, ctx: &ScreenContext) -> String {
+pub(super) fn render(
+    shifts: &WardShifts,
+    balance: Option<&WardBalance>,
+    import: &StaffingImport,
+    ctx: &ScreenContext,
+) -> String {
     let title = format!("Bemanning – {}", shifts.name);
     let mut body = format!(
         r#"<header class="top"><div class="title"><h1>{}</h1><div class="asof">{}</div></div></header>"#,
@@ -193,6 +252,10 @@ pub(super) fn render(shifts: &WardShifts, balance: Option<&WardBalance>, ctx: &S
         as_of_line(&shifts.state, ctx)
     );
     body.push_str(&banners(&shifts.state, ctx));
+    if import.outcome.is_some() {
+        // the answer to an upload comes first
+        body.push_str(&import_section(import, &shifts.id, ctx));
+    }
     if shifts.state.hour.is_none() {
         body.push_str(&no_data(
             "Ingen timme har beräknats ännu. Sidan uppdateras av sig själv.",
@@ -211,6 +274,14 @@ pub(super) fn render(shifts: &WardShifts, balance: Option<&WardBalance>, ctx: &S
             r#"<span>Behov i personer = poäng × timfaktor ÷ passets timmar.</span></p>"#
         ));
     }
+    if import.allowed && import.outcome.is_none() {
+        body.push_str(&import_section(import, &shifts.id, ctx));
+    }
     body.push_str(&footer(&shifts.state, ctx));
-    page(&title, &body, ctx)
+    if import.outcome.is_some() {
+        let back = href(&format!("/wards/{}/planning", encode_component(&shifts.id)), ctx);
+        page_refreshing_to(&title, &body, ctx, Some(&back))
+    } else {
+        page(&title, &body, ctx)
+    }
 }

@@ -98,6 +98,9 @@ td .spark{width:100%;height:1.9rem}
 .verdict-noplan{background:#fff;color:#555;border-style:dashed}
 .note{font-size:.85em;font-style:italic}.gap .note{display:block}
 .moves li{margin:.3rem 0}
+.import form{margin:.4rem 0}.import input,.import button{font-size:1rem}
+.import-ok{padding:.4rem .8rem;border:3px solid #1b7837;border-radius:.4rem}
+.import-refused{padding:.4rem .8rem;border:3px solid #b2182b;border-radius:.4rem}
 .ind-lower{background:#1b7837;color:#fff}
 .ind-as_expected{background:#a6dba0;color:#000}
 .ind-higher{background:#f46d43;color:#000}
