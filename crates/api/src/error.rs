@@ -55,6 +55,26 @@ pub enum Error {
         /// What to send instead.
         hint: String,
     },
+    /// A query parameter the route does not declare in the route table.
+    /// Names are matched exactly, letter case included.
+    #[error("unknown query parameter {name:?} (names are case-sensitive); {}", takes(known))]
+    UnknownParam {
+        /// The name sent.
+        name: String,
+        /// The query parameters the route takes, in the route table's order.
+        known: Vec<&'static str>,
+        /// The known name it differs from only in case, `_`/`-` (camelCase)
+        /// or a letter or two.
+        suggestion: Option<&'static str>,
+    },
+    /// A query parameter the route takes once, given more than once.
+    #[error("query parameter {name:?} is given {times} times; this route takes it once")]
+    RepeatedParam {
+        /// The parameter.
+        name: &'static str,
+        /// How many times it came.
+        times: usize,
+    },
     /// `from` not before `to`.
     #[error("from must be before to")]
     EmptyRange,
@@ -130,11 +150,21 @@ pub enum Error {
     Internal(String),
 }
 
+/// What a route takes, for [`Error::UnknownParam`]: `this route takes: from, to`.
+fn takes(known: &[&str]) -> String {
+    if known.is_empty() {
+        "this route takes no query parameters".to_owned()
+    } else {
+        format!("this route takes: {}", known.join(", "))
+    }
+}
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The JSON body of every error response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Error")]
 pub struct ErrorBody {
     /// What was wrong.
     pub error: String,
@@ -155,9 +185,12 @@ impl Error {
             Error::UnknownWard { .. } | Error::UnknownPatient | Error::NoData | Error::NoRoute => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unreadable { status, .. } => *status,
-            Error::BadTime { .. } | Error::BadQuery { .. } | Error::EmptyRange | Error::RangeTooLarge { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            Error::BadTime { .. }
+            | Error::BadQuery { .. }
+            | Error::UnknownParam { .. }
+            | Error::RepeatedParam { .. }
+            | Error::EmptyRange
+            | Error::RangeTooLarge { .. } => StatusCode::BAD_REQUEST,
             Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -201,6 +234,19 @@ impl Error {
             Error::NoData => Some("wait for the first ingest run, or start one (careload ingest)".into()),
             Error::BadTime { .. } => Some(TIME_FORMAT_HINT.into()),
             Error::BadQuery { hint, .. } => Some(hint.clone()),
+            Error::UnknownParam { name, known, .. } if name == "token" && !known.contains(&"token") => Some(
+                "the token comes in the query on the screen pages only; send it in the header Authorization: \
+                 Bearer <token>"
+                    .into(),
+            ),
+            Error::UnknownParam { known, .. } if known.is_empty() => {
+                Some("send the request without a query string; GET /api/v1/openapi.json describes every route".into())
+            }
+            Error::UnknownParam { suggestion, .. } => Some(format!(
+                "{}send only the parameters listed, spelt as listed; GET /api/v1/openapi.json describes them",
+                suggestion.map(|s| format!("did you mean {s}? ")).unwrap_or_default()
+            )),
+            Error::RepeatedParam { name, .. } => Some(format!("send {name} once, with the one value you mean")),
             Error::EmptyRange => Some("send a from that is earlier than to".into()),
             Error::RangeTooLarge { max, .. } => Some(format!(
                 "ask for at most {max} days (api.max_range_days) per request, in several requests if need be"

@@ -4,8 +4,6 @@
 //! first byte goes out, so a bad one gets a 400 with what to send instead;
 //! a store failure after that ends the stream early and is logged.
 
-use std::collections::HashMap;
-
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -15,10 +13,13 @@ use careload_scoring::Weights;
 use careload_store::Store;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::query::Params;
 use crate::{AppState, Error, Result};
 
 /// The export context of a configuration and the weights in force: the
-/// hospital's zone, each ward's shift plan and its care category's factors.
+/// hospital's zone, each ward's shift plan, its care category's factors and
+/// the display names of wards (`[wards.<id>] name`) and teams
+/// (`[wards.<id>.teams]`).
 ///
 /// # Errors
 /// A configured ward's shift plan or care category is invalid.
@@ -32,6 +33,12 @@ pub fn export_context(config: &Config, weights: &Weights) -> std::result::Result
     };
     ctx.default_staff_hours = default_category.and_then(|c| weights.staff_hours.get(&c).copied());
     for (id, ward) in &config.wards {
+        if let Some(name) = &ward.name {
+            ctx.ward_names.insert(id.clone(), name.clone());
+        }
+        if !ward.teams.is_empty() {
+            ctx.team_names.insert(id.clone(), ward.teams.clone());
+        }
         if !ward.shifts.is_empty() {
             ctx.ward_shifts
                 .insert(id.clone(), ward.shift_plan(id).map_err(|e| e.to_string())?);
@@ -49,7 +56,7 @@ fn bad(hint: String) -> Error {
     Error::BadQuery { param: "export", hint }
 }
 
-fn flag(q: &HashMap<String, String>, name: &'static str) -> Result<bool> {
+fn flag(q: &Params, name: &'static str) -> Result<bool> {
     match q.get(name).map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(false),
         Some(v) if matches!(v.as_str(), "" | "1" | "true" | "yes") => Ok(true),
@@ -61,8 +68,9 @@ fn flag(q: &HashMap<String, String>, name: &'static str) -> Result<bool> {
     }
 }
 
-/// The spec and format of a query string.
-pub(crate) fn parse(q: &HashMap<String, String>) -> Result<(ExportSpec, Format)> {
+/// The spec and format of a query string (`wards` may be repeated: its
+/// values are one list).
+pub(crate) fn parse(q: &Params) -> Result<(ExportSpec, Format)> {
     let need = |name: &'static str| {
         q.get(name).ok_or_else(|| Error::BadQuery {
             param: name,
@@ -144,7 +152,7 @@ async fn produce(
 }
 
 /// `GET /api/v1/export`.
-pub(crate) async fn export(state: &AppState, q: &HashMap<String, String>) -> Result<Response> {
+pub(crate) async fn export(state: &AppState, q: &Params) -> Result<Response> {
     let (spec, format) = parse(q)?;
     let ctx = export_context(&state.config, &state.weights()).map_err(Error::Config)?;
     let file_name = spec.file_name(format);
@@ -175,11 +183,7 @@ pub(crate) async fn export(state: &AppState, q: &HashMap<String, String>) -> Res
 pub const MAX_BACKTEST_DAYS: i64 = 92;
 
 /// `POST /api/v1/weights/backtest`.
-pub(crate) async fn backtest(
-    state: &AppState,
-    q: &HashMap<String, String>,
-    body: &[u8],
-) -> Result<careload_export::backtest::Backtest> {
+pub(crate) async fn backtest(state: &AppState, q: &Params, body: &[u8]) -> Result<careload_export::backtest::Backtest> {
     let date = |name: &'static str| -> Result<chrono::NaiveDate> {
         let v = q.get(name).ok_or_else(|| Error::BadQuery {
             param: name,

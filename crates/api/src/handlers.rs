@@ -1,10 +1,8 @@
 //! The handlers: thin glue from a request to a [`crate::query`] view and
 //! back. Access has been checked by [`crate::auth`] before any runs.
 
-use std::collections::HashMap;
-
 use axum::Json;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use careload_store::{AuditEntry, Run, WeightsVersion};
@@ -26,7 +24,8 @@ pub(crate) const SCREEN_REFRESH_SECONDS: u32 = 300;
 /// service unready: 2 h.
 const READY_GRACE_HOURS: i64 = 2;
 
-type Params = Query<HashMap<String, String>>;
+/// The query parameters (checked against the route table by the request layer).
+type Params = query::Params;
 
 pub(crate) async fn hospital(State(state): State<AppState>) -> Result<Cached> {
     let now = Utc::now();
@@ -58,11 +57,7 @@ pub(crate) async fn ward(State(state): State<AppState>, Path(id): Path<String>) 
         .await
 }
 
-pub(crate) async fn ward_history(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Params,
-) -> Result<Cached> {
+pub(crate) async fn ward_history(State(state): State<AppState>, Path(id): Path<String>, q: Params) -> Result<Cached> {
     let from = query::parse_time("from", q.get("from"))?;
     let to = query::parse_time("to", q.get("to"))?;
     if from.is_some() || to.is_some() {
@@ -118,7 +113,7 @@ pub(crate) async fn weights_versions(State(state): State<AppState>) -> Result<Js
 }
 
 /// The `limit` parameter: 1–1000, default 20.
-fn limit(q: &HashMap<String, String>) -> Result<u32> {
+fn limit(q: &Params) -> Result<u32> {
     match q.get("limit") {
         None => Ok(20),
         Some(v) => v
@@ -132,7 +127,7 @@ fn limit(q: &HashMap<String, String>) -> Result<u32> {
     }
 }
 
-pub(crate) async fn runs(State(state): State<AppState>, Query(q): Params) -> Result<Json<Vec<Run>>> {
+pub(crate) async fn runs(State(state): State<AppState>, q: Params) -> Result<Json<Vec<Run>>> {
     Ok(Json(state.store.runs(limit(&q)?).await?))
 }
 
@@ -140,7 +135,7 @@ pub(crate) async fn latest_run(State(state): State<AppState>) -> Result<Json<Run
     state.store.latest_run().await?.map(Json).ok_or(Error::NoData)
 }
 
-pub(crate) async fn audit(State(state): State<AppState>, Query(q): Params) -> Result<Json<Vec<AuditEntry>>> {
+pub(crate) async fn audit(State(state): State<AppState>, q: Params) -> Result<Json<Vec<AuditEntry>>> {
     Ok(Json(state.store.audit_entries(limit(&q)?).await?))
 }
 
@@ -251,17 +246,91 @@ pub(crate) async fn ward_screen(
 pub(crate) async fn planning_screen(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
     Extension(token): Extension<ScreenToken>,
 ) -> Result<Cached> {
     let now = Utc::now();
+    // the upload form is for those who may import
+    let import = screen::StaffingImport {
+        allowed: crate::auth::may(&caller, crate::routes::STAFFING_WRITERS),
+        outcome: None,
+    };
     state
         .cache
-        .get_or_build(format!("planning page\n{id}\n{}", token_key(&token)), now, || async {
-            let ctx = screen_context(&state, token, now);
-            let (shifts, balance) = planning::ward_planning(&state, &id, ctx.now).await?;
-            Ok(Cached::html(screen::planning_page(&shifts, balance.as_ref(), &ctx)))
-        })
+        .get_or_build(
+            format!("planning page\n{id}\n{}\n{}", token_key(&token), import.allowed),
+            now,
+            || async {
+                let ctx = screen_context(&state, token, now);
+                let (shifts, balance) = planning::ward_planning(&state, &id, ctx.now).await?;
+                Ok(Cached::html(screen::planning_page(
+                    &shifts,
+                    balance.as_ref(),
+                    &import,
+                    &ctx,
+                )))
+            },
+        )
         .await
+}
+
+/// `POST /wards/{id}/planning/staffing`: the planning page's upload form.
+/// Imports the file as `POST /api/v1/staffing/csv` does and answers the
+/// page with the result on top: the rows stored, or every bad line (422).
+pub(crate) async fn planning_import(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+    Extension(token): Extension<ScreenToken>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response> {
+    let now = Utc::now();
+    query::known_ward(&state, &id, query::data_state(&state, now).await?.hour).await?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let file = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+        crate::upload::single_file(content_type, &body)
+    } else {
+        Ok(&body[..])
+    };
+    let outcome = match file {
+        Ok(csv) => match planning::store_csv(&state, csv, actor(&caller)).await? {
+            Ok(written) => {
+                state.data_changed();
+                Ok(written.rows)
+            }
+            Err(careload_planning::Error::Csv { rows }) => Err(rows),
+            Err(e) => Err(vec![careload_planning::CsvRowError {
+                line: 0,
+                message: e.to_string(),
+            }]),
+        },
+        Err(hint) => Err(vec![careload_planning::CsvRowError { line: 0, message: hint }]),
+    };
+    let status = if outcome.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let ctx = screen_context(&state, token, now);
+    let (shifts, balance) = planning::ward_planning(&state, &id, now).await?;
+    let import = screen::StaffingImport {
+        allowed: true,
+        outcome: Some(outcome),
+    };
+    let html = screen::planning_page(&shifts, balance.as_ref(), &import, &ctx);
+    Ok((
+        status,
+        [
+            (header::CONTENT_TYPE, crate::routes::Media::Html.mime()),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response())
 }
 
 pub(crate) async fn admissions_screen(
@@ -296,10 +365,14 @@ pub(crate) async fn ward_shifts(State(state): State<AppState>, Path(id): Path<St
 pub(crate) async fn ward_balance(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Params,
+    q: Params,
 ) -> Result<Json<planning::WardBalance>> {
-    let q: std::collections::BTreeMap<String, String> = q.into_iter().collect();
-    let options = planning::balance_options(&state, &q)?;
+    // by name, so that a name the route table lacks fails in debug builds (query::Params)
+    let options: std::collections::BTreeMap<String, String> = ["max_moves", "keep_rooms_together", "allow_staff_move"]
+        .into_iter()
+        .filter_map(|name| q.get(name).map(|v| (name.to_owned(), v.clone())))
+        .collect();
+    let options = planning::balance_options(&state, &options)?;
     let pinned = q
         .get("pin")
         .map(|p| {
@@ -361,17 +434,17 @@ fn parse_date(param: &'static str, value: Option<&String>) -> Result<Option<chro
 
 pub(crate) async fn backtest(
     State(state): State<AppState>,
-    Query(q): Params,
+    q: Params,
     body: axum::body::Bytes,
 ) -> Result<Json<careload_export::backtest::Backtest>> {
     crate::export::backtest(&state, &q, &body).await.map(Json)
 }
 
-pub(crate) async fn export(State(state): State<AppState>, Query(q): Params) -> Result<axum::response::Response> {
+pub(crate) async fn export(State(state): State<AppState>, q: Params) -> Result<axum::response::Response> {
     crate::export::export(&state, &q).await
 }
 
-pub(crate) async fn staffing(State(state): State<AppState>, Query(q): Params) -> Result<Json<planning::StaffingRows>> {
+pub(crate) async fn staffing(State(state): State<AppState>, q: Params) -> Result<Json<planning::StaffingRows>> {
     let from = parse_date("from", q.get("from"))?;
     let to = parse_date("to", q.get("to"))?;
     let rows = planning::get_rows(&state, q.get("ward").map(String::as_str), from, to, Utc::now()).await?;

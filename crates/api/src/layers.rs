@@ -14,13 +14,23 @@
 //!    proxy that is the proxy, so limit there too;
 //! 4. **body limit** — a declared `Content-Length` over `api.max_body_bytes`
 //!    is refused with 413 before anything reads the body;
-//! 5. **error contract** — a 4xx or 5xx that is not JSON was answered by
+//! 5. **query** — the query string against the matched route's declared
+//!    query parameters (`RouteSpec.params`, [`crate::routes::find`]): a name
+//!    the route does not declare ([`Error::UnknownParam`], matched exactly,
+//!    letter case included, with a "did you mean" for a name that differs
+//!    only in case, `_`/`-` or a letter or two), or one it takes once given
+//!    twice ([`Error::RepeatedParam`]; `Param::repeatable` lists may repeat),
+//!    is refused with 400 before the handler runs, so nothing sent is
+//!    silently ignored. The one exception is `token` on a route that takes
+//!    the token in its header only, sent without that header: it is left to
+//!    the access check, which answers 401 saying where the token goes;
+//! 6. **error contract** — a 4xx or 5xx that is not JSON was answered by
 //!    axum itself, not by a handler (a method the route does not take, a
 //!    path segment that is not UTF-8, a chunked body over the limit, any
 //!    other extractor rejection): it is rewritten as the [`Error`] it is,
 //!    `{"error", "hint"}` with its status and headers (`Allow` on a 405), so
 //!    that every error a client sees keeps the contract of [`crate::error`];
-//! 6. **compression** — a cached response's gzip copy
+//! 7. **compression** — a cached response's gzip copy
 //!    ([`crate::cache::Gzipped`]) is sent instead of its body when the
 //!    request's `Accept-Encoding` allows gzip ([`accepts_gzip`]), with
 //!    `Vary: accept-encoding` either way. Nothing is compressed per request.
@@ -31,7 +41,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -39,6 +49,7 @@ use axum::response::{IntoResponse, Response};
 use crate::AppState;
 use crate::cache::Gzipped;
 use crate::error::Error;
+use crate::routes::{self, Access};
 
 /// Fixed-window request counts per client IP.
 #[derive(Debug, Default)]
@@ -76,7 +87,7 @@ impl RateLimiter {
 
 /// The router-wide middleware, in one layer: each `from_fn` layer costs a
 /// clone of the service below it and a boxed future per request, so the
-/// six steps of the module docs run here in their order.
+/// seven steps of the module docs run here in their order.
 pub(crate) async fn around(State(state): State<AppState>, req: Request, next: Next) -> Response {
     // 1. metrics: the route pattern only, never the raw path or query (tokens, keys)
     let route = req
@@ -103,9 +114,12 @@ pub(crate) async fn around(State(state): State<AppState>, req: Request, next: Ne
     } else if let Some(refused) = refusal(&state, &req) {
         // 3. and 4.
         refused.into_response()
+    } else if let Some(refused) = query_refusal(&state, &req) {
+        // 5.
+        refused.into_response()
     } else {
         let response = next.run(req).await;
-        // 5. error contract
+        // 6. error contract
         if answered_by_axum(&response) {
             as_error(response, &method, &route, state.config.api.max_body_bytes).await
         } else {
@@ -126,7 +140,7 @@ pub(crate) async fn around(State(state): State<AppState>, req: Request, next: Ne
         }
     }
 
-    // 6. compression: the copy made when the response was built
+    // 7. compression: the copy made when the response was built
     if let Some(Gzipped(gz)) = response.extensions_mut().remove::<Gzipped>() {
         let h = response.headers_mut();
         h.append(header::VARY, HeaderValue::from_static("accept-encoding"));
@@ -176,12 +190,100 @@ fn refusal(state: &AppState, req: &Request) -> Option<Error> {
         .then_some(Error::BodyTooLarge { max })
 }
 
+/// The first query parameter the matched route does not declare, or the
+/// first it takes once that came more than once: the refusal, if any. A
+/// request no route of the table matches (a 404, a 405) is not checked.
+fn query_refusal(state: &AppState, req: &Request) -> Option<Error> {
+    req.uri().query()?;
+    let spec = routes::find(req.extensions().get::<MatchedPath>()?.as_str(), req.method())?;
+    // the handlers' own parse (crate::query::Params): the same names, decoded the same way
+    let Ok(Query(pairs)) = Query::<Vec<(String, String)>>::try_from_uri(req.uri()) else {
+        return None; // cannot be: every key and value decodes to a String
+    };
+    // ?token= on a header-only route, with no header: the access check answers 401
+    let token_left_to_auth = !spec.token_in_query
+        && matches!(spec.access, Access::Roles(_))
+        && !state.config.api.open
+        && !req.headers().contains_key(header::AUTHORIZATION);
+    let known: Vec<&'static str> = spec.query_params().map(|p| p.name).collect();
+    let mut counts = vec![0usize; known.len()];
+    for (name, _) in &pairs {
+        if name == "token" && token_left_to_auth {
+            continue;
+        }
+        match known.iter().position(|k| k == name) {
+            Some(i) => counts[i] += 1,
+            None => {
+                return Some(Error::UnknownParam {
+                    suggestion: suggestion(name, &known),
+                    name: name.clone(),
+                    known,
+                });
+            }
+        }
+    }
+    spec.query_params()
+        .zip(counts)
+        .find(|(p, times)| *times > 1 && !p.repeatable)
+        .map(|(p, times)| Error::RepeatedParam { name: p.name, times })
+}
+
+/// The known name `name` was probably meant to be: the same but for letter
+/// case, `_` and `-` (`compareLastYear`, `Compare-Last-Year` for
+/// `compare_last_year`), else one or two letters away (a slip, a swap of two
+/// neighbours, a plural) in a name long enough for that to say something.
+fn suggestion(name: &str, known: &[&'static str]) -> Option<&'static str> {
+    let squash = |s: &str| -> Vec<char> {
+        s.chars()
+            .filter(|c| !matches!(c, '_' | '-'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let sent = squash(name);
+    if sent.is_empty() || sent.len() > 64 {
+        return None;
+    }
+    known
+        .iter()
+        .filter_map(|k| {
+            let k_squashed = squash(k);
+            let d = distance(&sent, &k_squashed);
+            (d == 0 || (d <= 2 && 3 * d <= k_squashed.len())).then_some((d, *k))
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Edit distance with swaps of neighbours (optimal string alignment):
+/// insertions, deletions, substitutions and transpositions count one each.
+fn distance(a: &[char], b: &[char]) -> usize {
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let substitution = rows[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(substitution);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
 /// The most of a refusal's body that [`as_error`] reads: axum's rejection
 /// texts are one line.
 const REFUSAL_TEXT_MAX: usize = 4096;
 
-/// True for an error response that is not JSON: every [`Error`] is, so axum
-/// answered it by itself (its router or an extractor's rejection).
+/// True for an error response that is neither JSON nor a page: every
+/// [`Error`] is JSON and a page's refused form is HTML, so axum answered it
+/// by itself (its router or an extractor's rejection, in plain text).
 fn answered_by_axum(response: &Response) -> bool {
     let status = response.status();
     (status.is_client_error() || status.is_server_error())
@@ -189,7 +291,7 @@ fn answered_by_axum(response: &Response) -> bool {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/json"))
+            .is_some_and(|ct| ct.starts_with("application/json") || ct.starts_with("text/html"))
 }
 
 /// axum's own error response as the [`Error`] it is: 405 says which
@@ -308,5 +410,55 @@ mod tests {
         assert!(!with(&["identity"]));
         assert!(!with(&["gzip;q=high"]), "a weight that does not parse allows nothing");
         assert!(!with(&["gzipped"]));
+    }
+
+    #[test]
+    fn near_names_are_suggested_and_others_are_not() {
+        let export = [
+            "from",
+            "to",
+            "level",
+            "grain",
+            "format",
+            "wards",
+            "staffing",
+            "compare_last_year",
+        ];
+        for (sent, meant) in [
+            ("compareLastYear", Some("compare_last_year")),
+            ("CompareLastYear", Some("compare_last_year")),
+            ("compare-last-year", Some("compare_last_year")),
+            ("COMPARE_LAST_YEAR", Some("compare_last_year")),
+            ("compare_last_yaer", Some("compare_last_year")),
+            ("From", Some("from")),
+            ("form", Some("from")),
+            ("ward", Some("wards")),
+            ("grian", Some("grain")),
+            ("formats", Some("format")),
+            ("t", None),
+            ("too", None),
+            ("colour", None),
+            ("bogus", None),
+            ("", None),
+            ("_", None),
+        ] {
+            assert_eq!(suggestion(sent, &export), meant, "{sent:?}");
+        }
+        assert_eq!(suggestion("Limit", &["limit"]), Some("limit"));
+        assert_eq!(suggestion("limit", &[]), None);
+        assert_eq!(suggestion("maxMoves", &["max_moves", "pin"]), Some("max_moves"));
+        assert_eq!(suggestion("pins", &["max_moves", "pin"]), Some("pin"));
+        assert_eq!(suggestion("Token", &["token"]), Some("token"));
+    }
+
+    #[test]
+    fn distance_counts_a_swap_of_neighbours_as_one() {
+        let d = |a: &str, b: &str| distance(&a.chars().collect::<Vec<_>>(), &b.chars().collect::<Vec<_>>());
+        assert_eq!(d("", ""), 0);
+        assert_eq!(d("", "abc"), 3);
+        assert_eq!(d("form", "from"), 1);
+        assert_eq!(d("kitten", "sitting"), 3);
+        assert_eq!(d("wards", "ward"), 1);
+        assert_eq!(d("åäö", "aäö"), 1);
     }
 }

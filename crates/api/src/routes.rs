@@ -52,6 +52,9 @@ pub struct Param {
     pub format: Option<&'static str>,
     /// What it is.
     pub description: &'static str,
+    /// May come more than once (`?pin=a&pin=b`): the values make one
+    /// comma-separated list. Any other parameter given twice is refused.
+    pub repeatable: bool,
 }
 
 /// The media type a route answers with.
@@ -149,7 +152,7 @@ impl std::fmt::Debug for RouteSpec {
 const READERS: &[Role] = &[Role::Screen, Role::Staffing, Role::Controller, Role::Admin];
 const STAFF: &[Role] = &[Role::Staffing, Role::Controller, Role::Admin];
 const ADMIN: &[Role] = &[Role::Admin];
-const STAFFING_WRITERS: &[Role] = &[Role::Staffing, Role::Admin];
+pub(crate) const STAFFING_WRITERS: &[Role] = &[Role::Staffing, Role::Admin];
 const CONTROLLERS: &[Role] = &[Role::Controller, Role::Admin];
 
 const WARD_ID: Param = Param {
@@ -159,6 +162,7 @@ const WARD_ID: Param = Param {
     schema: "string",
     format: None,
     description: "The ward id, as in [wards.<id>] or the data",
+    repeatable: false,
 };
 const FROM: Param = Param {
     name: "from",
@@ -167,6 +171,7 @@ const FROM: Param = Param {
     schema: "string",
     format: Some("date-time"),
     description: "Range start, RFC 3339, inclusive; default `to` − 120 h",
+    repeatable: false,
 };
 const TO: Param = Param {
     name: "to",
@@ -175,6 +180,7 @@ const TO: Param = Param {
     schema: "string",
     format: Some("date-time"),
     description: "Range end, RFC 3339, exclusive; default the end of the hour shown. At most api.max_range_days after `from`",
+    repeatable: false,
 };
 const LIMIT: Param = Param {
     name: "limit",
@@ -183,6 +189,7 @@ const LIMIT: Param = Param {
     schema: "integer",
     format: None,
     description: "How many, newest first: 1–1000, default 20",
+    repeatable: false,
 };
 const TOKEN: Param = Param {
     name: "token",
@@ -191,6 +198,7 @@ const TOKEN: Param = Param {
     schema: "string",
     format: None,
     description: "The bearer token, for kiosk browsers that cannot send headers (screen pages only)",
+    repeatable: false,
 };
 
 const DATE_FROM: Param = Param {
@@ -200,6 +208,7 @@ const DATE_FROM: Param = Param {
     schema: "string",
     format: Some("date"),
     description: "First date, YYYY-MM-DD, inclusive; default today (scoring.time_zone)",
+    repeatable: false,
 };
 const DATE_TO: Param = Param {
     name: "to",
@@ -208,6 +217,7 @@ const DATE_TO: Param = Param {
     schema: "string",
     format: Some("date"),
     description: "Last date, YYYY-MM-DD, inclusive; default tomorrow. At most api.max_range_days after `from`",
+    repeatable: false,
 };
 const WARD_FILTER: Param = Param {
     name: "ward",
@@ -216,6 +226,7 @@ const WARD_FILTER: Param = Param {
     schema: "string",
     format: None,
     description: "Only this ward",
+    repeatable: false,
 };
 
 const fn query(name: &'static str, required: bool, format: Option<&'static str>, description: &'static str) -> Param {
@@ -226,6 +237,7 @@ const fn query(name: &'static str, required: bool, format: Option<&'static str>,
         schema: "string",
         format,
         description,
+        repeatable: false,
     }
 }
 
@@ -250,12 +262,15 @@ const EXPORT_PARAMS: &[Param] = &[
         None,
         "csv (default: `,`, decimal point, UTF-8), csv-excel (`;`, decimal comma, UTF-8 with BOM: Swedish Excel), parquet or json",
     ),
-    query(
-        "wards",
-        false,
-        None,
-        "Only these wards, comma-separated (levels ward and team)",
-    ),
+    Param {
+        repeatable: true,
+        ..query(
+            "wards",
+            false,
+            None,
+            "Only these wards, comma-separated or the parameter repeated (levels ward and team)",
+        )
+    },
     query(
         "staffing",
         false,
@@ -282,6 +297,26 @@ pub fn allowed_methods(path: &str) -> String {
         }
     }
     methods.join(",")
+}
+
+/// The route the table serves for `method` on `path` (a route pattern, as
+/// `MatchedPath` gives it; `HEAD` is served as `GET`); none for a method
+/// the path does not take.
+pub fn find(path: &str, method: &axum::http::Method) -> Option<&'static RouteSpec> {
+    let method = match *method {
+        axum::http::Method::GET | axum::http::Method::HEAD => Method::Get,
+        axum::http::Method::POST => Method::Post,
+        _ => return None,
+    };
+    ROUTES.iter().find(|r| r.path == path && r.method == method)
+}
+
+impl RouteSpec {
+    /// Its query parameters, in the table's order: the only ones it takes
+    /// (anything else is refused with 400 by [`crate::layers`]).
+    pub fn query_params(&self) -> impl Iterator<Item = &'static Param> + use<> {
+        self.params.iter().filter(|p| p.location == In::Query)
+    }
 }
 
 /// Every route the API serves.
@@ -390,6 +425,7 @@ pub static ROUTES: &[RouteSpec] = &[
                 schema: "integer",
                 format: None,
                 description: "At most this many moves, 0–20; default planning.balance.max_moves",
+                repeatable: false,
             },
             Param {
                 name: "keep_rooms_together",
@@ -398,6 +434,7 @@ pub static ROUTES: &[RouteSpec] = &[
                 schema: "boolean",
                 format: None,
                 description: "Move whole rooms; default planning.balance.keep_rooms_together",
+                repeatable: false,
             },
             Param {
                 name: "allow_staff_move",
@@ -406,6 +443,7 @@ pub static ROUTES: &[RouteSpec] = &[
                 schema: "boolean",
                 format: None,
                 description: "May propose moving one member of staff; default planning.balance.allow_staff_move",
+                repeatable: false,
             },
             Param {
                 name: "pin",
@@ -413,7 +451,8 @@ pub static ROUTES: &[RouteSpec] = &[
                 required: false,
                 schema: "string",
                 format: None,
-                description: "Patients that stay in their team: pseudonyms or beds, comma-separated",
+                description: "Patients that stay in their team: pseudonyms or beds, comma-separated or the parameter repeated",
+                repeatable: true,
             },
         ],
         response: "WardBalance",
@@ -550,6 +589,7 @@ pub static ROUTES: &[RouteSpec] = &[
             schema: "string",
             format: None,
             description: "The patient's keyed pseudonym",
+            repeatable: false,
         }],
         response: "PatientDetail",
         media: Media::Json,
@@ -749,6 +789,25 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::planning_screen),
     },
     RouteSpec {
+        method: Method::Post,
+        body: Some(Body {
+            media: "multipart/form-data",
+            schema: "StaffingCsvForm",
+        }),
+        path: "/wards/{id}/planning/staffing",
+        operation: "planning_import",
+        summary: "The planning page's upload form: imports a planned-staffing CSV (one file field) all or \
+                  nothing, as /api/v1/staffing/csv does, and answers the planning page with the result on top — \
+                  the rows stored, or 422 with every bad line",
+        access: Access::Roles(STAFFING_WRITERS),
+        ward_scoped: false,
+        token_in_query: true,
+        params: &[WARD_ID, TOKEN],
+        response: "HtmlPage",
+        media: Media::Html,
+        handler: || post(handlers::planning_import),
+    },
+    RouteSpec {
         method: Method::Get,
         body: None,
         path: "/wards/{id}/screen",
@@ -763,3 +822,73 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: || get(handlers::ward_screen),
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_route_declares_its_parameters_once_and_its_path_parameters_exactly() {
+        for r in ROUTES {
+            let mut names: Vec<&str> = r.params.iter().map(|p| p.name).collect();
+            names.sort_unstable();
+            let before = names.len();
+            names.dedup();
+            assert_eq!(names.len(), before, "{} declares a parameter twice", r.path);
+            let in_path: Vec<&str> = r
+                .path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                .collect();
+            let declared: Vec<&str> = r
+                .params
+                .iter()
+                .filter(|p| p.location == In::Path)
+                .map(|p| p.name)
+                .collect();
+            assert_eq!(in_path, declared, "{}", r.path);
+        }
+    }
+
+    #[test]
+    fn a_route_takes_the_token_in_its_query_exactly_when_it_declares_it() {
+        for r in ROUTES {
+            let declares = r.query_params().any(|p| p.name == TOKEN.name);
+            assert_eq!(declares, r.token_in_query, "{} {:?}", r.path, r.method);
+        }
+    }
+
+    #[test]
+    fn routes_are_found_by_pattern_and_method() {
+        use axum::http::Method as M;
+        for r in ROUTES {
+            let methods: &[M] = match r.method {
+                Method::Get => &[M::GET, M::HEAD],
+                Method::Post => &[M::POST],
+            };
+            for m in methods {
+                let found = find(r.path, m).map(|f| (f.path, f.method));
+                assert_eq!(found, Some((r.path, r.method)), "{m} {}", r.path);
+            }
+        }
+        assert!(find("/api/v1/wards/{id}", &M::DELETE).is_none());
+        assert!(find("/api/v1/staffing/csv", &M::GET).is_none());
+        assert!(find("/api/v1/wards/w1", &M::GET).is_none(), "a pattern, not a path");
+        let export: Vec<&str> = find("/api/v1/export", &M::GET)
+            .map(|r| r.query_params().map(|p| p.name).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            export,
+            [
+                "from",
+                "to",
+                "level",
+                "grain",
+                "format",
+                "wards",
+                "staffing",
+                "compare_last_year"
+            ]
+        );
+    }
+}
