@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// Where the data stands: the hour shown, how old it is, the last run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DataState {
     /// The hour shown (start, UTC); none before the first run.
     pub hour: Option<DateTime<Utc>>,
@@ -29,7 +29,7 @@ pub struct DataState {
 }
 
 /// Why the data shown is not to be trusted as the current picture.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StaleReason {
     /// No hour has been written yet.
@@ -41,7 +41,7 @@ pub enum StaleReason {
 }
 
 /// A run, as screens and the API show it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RunSummary {
     /// Its id.
     pub id: i64,
@@ -57,7 +57,7 @@ pub struct RunSummary {
 
 /// The DiViS-style indicator: the current total against the ward's own
 /// expected level for this hour of the week.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Indicator {
     /// Clearly below the expected level.
@@ -71,7 +71,7 @@ pub enum Indicator {
 }
 
 /// Which past hours a ward's expected level is the mean of.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExpectedBasis {
     /// The same local hour of the week over the last 52 weeks (the rule).
@@ -82,7 +82,7 @@ pub enum ExpectedBasis {
 }
 
 /// One ward on the hospital overview.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct WardOverview {
     /// Ward id.
     pub id: String,
@@ -105,7 +105,7 @@ pub struct WardOverview {
 }
 
 /// `GET /api/v1/hospital`: every ward at the hour shown.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct HospitalOverview {
     /// Data state.
     pub state: DataState,
@@ -117,7 +117,7 @@ pub struct HospitalOverview {
 
 /// A score's colour band on the screen, relative to the hospital's patients
 /// at the hour shown (quartiles).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Band {
     /// Lowest quarter.
@@ -131,7 +131,7 @@ pub enum Band {
 }
 
 /// One patient on a ward, de-identified.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PatientRow {
     /// The keyed pseudonym.
     pub key: String,
@@ -178,7 +178,7 @@ pub struct PatientRow {
 }
 
 /// One team of a ward.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TeamView {
     /// The team id (`NO_TEAM` when patients have none).
     pub team: String,
@@ -187,7 +187,7 @@ pub struct TeamView {
 }
 
 /// `GET /api/v1/wards/{id}`: a ward at the hour shown.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct WardView {
     /// Ward id.
     pub id: String,
@@ -206,7 +206,7 @@ pub struct WardView {
 }
 
 /// One point of a graph.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Point {
     /// Start of the hour.
     pub hour: DateTime<Utc>,
@@ -215,7 +215,7 @@ pub struct Point {
 }
 
 /// One line of a graph.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Series {
     /// What it is: `ward`, a team id, or a patient's pseudonym.
     pub name: String,
@@ -224,7 +224,7 @@ pub struct Series {
 }
 
 /// `GET /api/v1/wards/{id}/history`: hourly totals over a range.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct WardHistory {
     /// Ward id.
     pub id: String,
@@ -241,7 +241,7 @@ pub struct WardHistory {
 }
 
 /// One entry of `GET /api/v1/wards`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct WardSummary {
     /// Ward id.
     pub id: String,
@@ -254,7 +254,7 @@ pub struct WardSummary {
 }
 
 /// `GET /api/v1/wards`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct WardList {
     /// Data state.
     pub state: DataState,
@@ -264,7 +264,7 @@ pub struct WardList {
 
 /// One contribution of a patient's score, with the weights-file path of its
 /// parameter and the item it came from (by code, never by FHIR reference).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ContributionView {
     /// The component.
     pub component: careload_scoring::Component,
@@ -288,7 +288,7 @@ pub struct ContributionView {
 
 /// `GET /api/v1/patients/{key}`: a patient's breakdown at the hour shown and
 /// what changed since the previous hour.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PatientDetail {
     /// Data state.
     pub state: DataState,
@@ -314,7 +314,7 @@ pub struct PatientDetail {
 }
 
 /// One forecast line.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ForecastSeries {
     /// `ward`, a team id, or a patient's pseudonym.
     pub name: String,
@@ -323,7 +323,7 @@ pub struct ForecastSeries {
 }
 
 /// `GET /api/v1/wards/{id}/forecast`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct WardForecast {
     /// Ward id.
     pub id: String,
@@ -343,7 +343,7 @@ pub struct WardForecast {
 }
 
 /// `GET /api/v1/weights`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct WeightsInForce {
     /// Version.
     pub version: String,
@@ -364,7 +364,7 @@ pub struct WeightsInForce {
 }
 
 /// `/healthz`, `/readyz`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Status {
     /// `ok` or `ready`.
     pub status: String,

@@ -113,7 +113,7 @@ impl BalancePatient {
 }
 
 /// What balancing may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct BalanceOptions {
     /// At most this many moves (default 3).
@@ -138,7 +138,7 @@ impl Default for BalanceOptions {
 }
 
 /// What a move moves.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum MoveWhat {
     /// One patient, or a whole room's.
@@ -160,7 +160,7 @@ pub enum MoveWhat {
 }
 
 /// One suggested move, with its reason.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Move {
     /// What moves.
     pub what: MoveWhat,
@@ -179,7 +179,7 @@ pub struct Move {
 }
 
 /// One team before or after the proposal.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TeamLoad {
     /// The team.
     pub team: String,
@@ -196,7 +196,7 @@ pub struct TeamLoad {
 }
 
 /// The proposal: moves in order, and each team before and after.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BalanceProposal {
     /// The moves, in the order found (each improves on the previous state).
     pub moves: Vec<Move>,

@@ -30,7 +30,7 @@ use crate::gap::{ShiftAssessment, Thresholds};
 use crate::words;
 
 /// The care need assumed for a new admission.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdmissionAssumption {
     /// USK points per hour (default 1.5).
@@ -60,7 +60,7 @@ pub struct WardBeds {
 }
 
 /// The answer for one ward.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AdmissionVerdict {
     /// A free bed and staff enough.
@@ -72,7 +72,7 @@ pub enum AdmissionVerdict {
 }
 
 /// One ward's answer, with its reason.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AdmissionAnswer {
     /// The ward.
     pub ward: String,

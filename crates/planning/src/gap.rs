@@ -57,7 +57,7 @@ impl Default for Thresholds {
 }
 
 /// The verdict on a scope's staffing for a shift.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Fewer people than the need, beyond the threshold.
@@ -83,7 +83,7 @@ impl Verdict {
 }
 
 /// Need vs planned for one profession in one scope.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProfessionGap {
     /// USK or SSK.
     pub profession: Profession,
@@ -108,7 +108,7 @@ pub struct ProfessionGap {
 }
 
 /// Need vs planned for a team or the whole ward.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScopeGap {
     /// The team, `None` for the whole ward.
     pub team: Option<String>,
@@ -125,7 +125,7 @@ pub struct ScopeGap {
 }
 
 /// A ward's need vs planned staffing for one shift.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ShiftAssessment {
     /// The shift.
     pub shift: ShiftWindow,

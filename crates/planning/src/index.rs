@@ -31,7 +31,7 @@ use crate::points_per;
 use crate::staffing::ShiftPlanned;
 
 /// The ward index for one shift.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WardIndex {
     /// Forecast points of the shift, USK + SSK.
     pub points: Points,

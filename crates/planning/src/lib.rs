@@ -58,7 +58,7 @@ use serde::{Deserialize, Serialize};
 
 pub use balance::{BalanceOptions, BalancePatient, BalanceProposal, Move, MoveWhat, TeamLoad, TeamStaff, balance};
 pub use coordinator::{AdmissionAnswer, AdmissionAssumption, AdmissionVerdict, WardBeds, admissions};
-pub use csv::{CsvRowError, ImportRules, parse_planned_csv};
+pub use csv::{CsvRowError, ImportRules, KnownTeam, parse_planned_csv};
 pub use gap::{ProfessionGap, ScopeGap, ShiftAssessment, Thresholds, Verdict, assess};
 pub use index::{WardIndex, ward_index};
 pub use need::{HourNeed, NeedLine, PatientForecast, PatientShiftNeed, ShiftNeed, forecast_hours_needed, shift_need};
@@ -107,7 +107,7 @@ pub fn staff_hours_for(weights: &Weights, category: &str) -> Result<StaffHours, 
 }
 
 /// A quantity per profession: staff-hours or people.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ByProfession {
     /// Assistant nurses (USK).
     pub usk: Qty,

@@ -99,7 +99,7 @@ impl PatientForecast {
 }
 
 /// Need summed over a group (a team or the ward) for a shift.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NeedLine {
     /// Patients counted.
     pub patients: u32,

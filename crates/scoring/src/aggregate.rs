@@ -18,7 +18,7 @@ use crate::weights::StaffHours;
 pub const NO_TEAM: &str = "unassigned";
 
 /// Sums over a group of patients.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Totals {
     /// Patients counted.
     pub patients: u32,

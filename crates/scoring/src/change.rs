@@ -40,7 +40,7 @@ use crate::score::{Component, Score, Source};
 use crate::snapshot::{NortonActivity, Placement, Snapshot, SupportLevel};
 
 /// The kind of an item.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// A to-do activity.
@@ -62,7 +62,8 @@ pub enum ItemKind {
 }
 
 /// One value before and after.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Transition_{T}")]
 pub struct Transition<T> {
     /// In the previous hour.
     pub from: T,
@@ -71,7 +72,7 @@ pub struct Transition<T> {
 }
 
 /// Points before and after, and the difference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Delta {
     /// In the previous hour.
     pub from: Points,
@@ -93,7 +94,7 @@ impl Delta {
 }
 
 /// One component's change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ComponentDelta {
     /// The component.
     pub component: Component,
@@ -103,7 +104,7 @@ pub struct ComponentDelta {
 }
 
 /// The NEWS2 used, before and after.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct News2Change {
     /// The NEWS2 value.
     pub value: Transition<Option<u8>>,
@@ -112,7 +113,7 @@ pub struct News2Change {
 }
 
 /// An item that started, ended or changed its points.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ItemChange {
     /// What kind of item.
     pub kind: ItemKind,
@@ -129,7 +130,7 @@ pub struct ItemChange {
 }
 
 /// What changed between two scored snapshots of one patient.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Change {
     /// The total.
     pub total: Delta,

@@ -20,11 +20,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 const SCALE: i64 = 1000;
 
 /// Care-need points, exact to a thousandth.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, schemars::JsonSchema)]
+#[schemars(with = "f64")]
 pub struct Points(i64);
 
 /// A dimensionless quantity (hours, administrations, a multiplier), exact to a thousandth.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, schemars::JsonSchema)]
+#[schemars(with = "f64")]
 pub struct Qty(i64);
 
 /// Converts a decimal written in a file to thousandths, refusing more precision.

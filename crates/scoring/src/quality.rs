@@ -119,7 +119,7 @@ pub fn assess(s: &Snapshot, at: DateTime<Utc>, rules: &QualityRules) -> Quality 
 }
 
 /// Sums of [`Quality`] over a group of patients.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QualityCounts {
     /// Patients assessed (those scored by the hourly run).
     pub assessed: u32,

@@ -71,7 +71,7 @@ use crate::weights::Weights;
 pub const MAX_WINDOW_HOURS: i64 = 24 * 7;
 
 /// A half-open interval of time `[start, end)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Window {
     /// Inclusive start.
     pub start: DateTime<Utc>,
@@ -117,7 +117,7 @@ impl Window {
 }
 
 /// The named parts of a score.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Component {
     /// Medication orders and administrations.
@@ -171,7 +171,7 @@ impl Component {
 }
 
 /// Points per component.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Components {
     /// Medications.
     pub medications: Points,
@@ -242,7 +242,7 @@ impl Components {
 }
 
 /// Points per profession.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Split {
     /// Assistant nurses.
     pub usk: Points,
@@ -275,7 +275,7 @@ impl Split {
 }
 
 /// Which weight a contribution used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Parameter {
     /// `activities.codes.<code>.<level>`.
@@ -336,7 +336,7 @@ pub enum Parameter {
 }
 
 /// What a contribution came from: an index into the snapshot's lists.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "index")]
 pub enum Source {
     /// `snapshot.activities[i]`.

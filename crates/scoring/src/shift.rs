@@ -30,7 +30,7 @@ pub struct ShiftPlan {
 }
 
 /// A shift on a given day, as a window.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ShiftWindow {
     /// The shift's name.
     pub name: String,

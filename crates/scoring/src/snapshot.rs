@@ -42,7 +42,7 @@ impl fmt::Display for PatientKey {
 }
 
 /// Administrative sex, as FHIR `Patient.gender`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Sex {
     /// Female.
@@ -57,7 +57,7 @@ pub enum Sex {
 }
 
 /// The profession that performs a piece of care.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Profession {
     /// Undersköterska: assistant nurse (basic nursing).
     #[serde(rename = "USK")]
@@ -88,7 +88,7 @@ impl fmt::Display for Profession {
 
 /// The physical-activity item of the (modified) Norton scale, BEVARA's
 /// multiplier of nursing activities.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NortonActivity {
     /// Walks independently (går själv).
@@ -139,7 +139,7 @@ pub struct Norton {
 }
 
 /// Assessed need for emotional support (BEVARA's five levels).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SupportLevel {
     /// Less often than every hour.
@@ -291,7 +291,7 @@ pub struct Activity {
 }
 
 /// How a medication is given.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Route {
     /// By mouth.
@@ -490,7 +490,7 @@ pub struct Diagnosis {
 }
 
 /// An area of activities of daily living.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AdlDomain {
     /// Personal hygiene.
@@ -506,7 +506,7 @@ pub enum AdlDomain {
 }
 
 /// How much help an ADL area needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AdlLevel {
     /// Manages alone.
@@ -518,7 +518,7 @@ pub enum AdlLevel {
 }
 
 /// An ADL need: shown beside the score, never added to it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AdlNeed {
     /// The area.
     pub domain: AdlDomain,
@@ -526,11 +526,12 @@ pub struct AdlNeed {
     pub level: AdlLevel,
     /// When it was assessed.
     #[serde(with = "crate::instant")]
+    #[schemars(with = "DateTime<Utc>")]
     pub assessed_at: DateTime<Utc>,
 }
 
 /// Where the patient lies.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Placement {
     /// The ward (avdelning).
     pub ward: String,

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// An ingest run's id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct RunId(pub i64);
 
@@ -21,7 +21,7 @@ impl fmt::Display for RunId {
 }
 
 /// How an ingest run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Everything read and written.
@@ -57,7 +57,7 @@ impl Outcome {
 pub const INTERRUPTED: &str = "interrupted";
 
 /// What a finished run reports.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunReport {
     /// Resources read, by kind (`Encounter`, `Task`, …) or any other count.
     pub counts: BTreeMap<String, u64>,
@@ -70,7 +70,7 @@ pub struct RunReport {
 }
 
 /// One ingest run as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Run {
     /// Its id.
     pub id: RunId,
@@ -95,7 +95,7 @@ impl Run {
 }
 
 /// A weights version on record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WeightsVersion {
     /// The version (`2026.1`).
     pub version: String,
@@ -206,7 +206,7 @@ pub struct PatientHour {
 }
 
 /// One audit entry.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditEntry {
     /// Its id, increasing.
     pub id: i64,

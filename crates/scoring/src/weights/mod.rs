@@ -191,7 +191,7 @@ pub struct Modifiers {
 }
 
 /// Staff-hours per point, for one ward care category.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StaffHours {
     /// Assistant-nurse hours per USK point.
     pub usk: Qty,
