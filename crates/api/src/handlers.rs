@@ -368,11 +368,7 @@ pub(crate) async fn ward_balance(
     q: Params,
 ) -> Result<Json<planning::WardBalance>> {
     // by name, so that a name the route table lacks fails in debug builds (query::Params)
-    let options: std::collections::BTreeMap<String, String> = ["max_moves", "keep_rooms_together", "allow_staff_move"]
-        .into_iter()
-        .filter_map(|name| q.get(name).map(|v| (name.to_owned(), v.clone())))
-        .collect();
-    let options = planning::balance_options(&state, &options)?;
+    let options = planning::balance_options(&state, |name| q.get(name).map(String::as_str))?;
     let pinned = q
         .get("pin")
         .map(|p| {

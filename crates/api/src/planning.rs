@@ -364,34 +364,29 @@ pub async fn ward_planning(
 ///
 /// # Errors
 /// [`Error::BadQuery`] naming the parameter and its form.
-pub fn balance_options(state: &AppState, q: &BTreeMap<String, String>) -> Result<BalanceOptions> {
+pub fn balance_options<'a>(state: &AppState, param: impl Fn(&str) -> Option<&'a str>) -> Result<BalanceOptions> {
     let mut o = state.config.planning.balance;
-    let flag = |param: &'static str, value: &str| -> Result<bool> {
-        value.parse().map_err(|_| Error::BadQuery {
-            param,
-            hint: "send true or false".into(),
-        })
+    let flag = |name: &'static str| -> Result<Option<bool>> {
+        param(name)
+            .map(|value| {
+                value.parse().map_err(|_| Error::BadQuery {
+                    param: name,
+                    hint: "send true or false".into(),
+                })
+            })
+            .transpose()
     };
-    for (key, value) in q {
-        match key.as_str() {
-            "max_moves" => {
-                o.max_moves = value.parse().ok().filter(|n| *n <= 20).ok_or_else(|| Error::BadQuery {
-                    param: "max_moves",
-                    hint: "send a whole number of moves from 0 to 20, e.g. max_moves=3".into(),
-                })?;
-            }
-            "keep_rooms_together" => o.keep_rooms_together = flag("keep_rooms_together", value)?,
-            "allow_staff_move" => o.allow_staff_move = flag("allow_staff_move", value)?,
-            "pin" | "token" => {}
-            _ => {
-                return Err(Error::BadQuery {
-                    param: "query",
-                    hint: format!(
-                        "unknown parameter {key:?}; send max_moves, keep_rooms_together, allow_staff_move or pin"
-                    ),
-                });
-            }
-        }
+    if let Some(value) = param("max_moves") {
+        o.max_moves = value.parse().ok().filter(|n| *n <= 20).ok_or_else(|| Error::BadQuery {
+            param: "max_moves",
+            hint: "send a whole number of moves from 0 to 20, e.g. max_moves=3".into(),
+        })?;
+    }
+    if let Some(keep) = flag("keep_rooms_together")? {
+        o.keep_rooms_together = keep;
+    }
+    if let Some(allow) = flag("allow_staff_move")? {
+        o.allow_staff_move = allow;
     }
     Ok(o)
 }
