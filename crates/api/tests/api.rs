@@ -7,7 +7,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code may panic with a message
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::panic::resume_unwind;
 use std::sync::Arc;
@@ -1608,6 +1608,37 @@ async fn exports_stream_a_named_file_for_controllers(store: Store) {
     let exported: f64 = row[col("total_mean")].parse().expect("a number");
     assert_eq!((exported * 1000.0).round() as i64, milli(&ward["totals"]["total"]));
     assert_eq!(row[col("patients")], "3");
+    // names beside ids, from the configuration; the hour stored is a whole hour
+    assert_eq!(
+        (row[col("ward_name")], row[col("team_name")], row[col("complete")]),
+        ("Avd 1", "", "true")
+    );
+    let teams = format!("/api/v1/export?from={from}&to={today}&level=team&grain=day");
+    let (status, _, body) = call(&app, &teams, Some(CONTROLLER)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut lines = body.lines();
+    let header_line: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header_line.iter().position(|h| *h == name).expect(name);
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let names: BTreeSet<(String, String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            [col("ward"), col("ward_name"), col("team"), col("team_name")]
+                .map(|i| r[i].to_owned())
+                .into()
+        })
+        .collect();
+    // today is not over: its rows say so, yesterday's are complete
+    for r in &rows {
+        let today_row = r[col("local_date")] == today.to_string();
+        assert_eq!(r[col("complete")], if today_row { "false" } else { "true" }, "{r:?}");
+    }
+    assert!(
+        names.contains(&("w1".into(), "Avd 1".into(), "a".into(), "Lag A".into()))
+            && names.contains(&("w1".into(), "Avd 1".into(), "b".into(), String::new()))
+            && names.contains(&("w2".into(), String::new(), "c".into(), String::new())),
+        "{names:?}"
+    );
 
     // Parquet and JSON by the same route; admins may export too.
     let (status, headers, _) = call(&app, &format!("{path}&format=parquet"), Some(ADMIN)).await;
