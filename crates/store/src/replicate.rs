@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::{Error, Result, Store, ensure_partition, hour_of, month_partition};
+use crate::{Error, Result, Store, hour_of};
 
 /// Hours copied per statement.
 const HOURS_PER_STATEMENT: u32 = 24;
@@ -39,13 +39,7 @@ impl Store {
             )));
         }
         let oldest = template - Duration::hours(i64::from(hours));
-        if let Store::Postgres(pool) = self {
-            let mut month = oldest;
-            while month <= template {
-                ensure_partition(pool, month).await?;
-                month = month_partition(month).2;
-            }
-        }
+        self.ensure_partitions(oldest, template).await?;
         let mut written = 0;
         let mut first = 1;
         while first <= hours {
@@ -86,27 +80,20 @@ impl Store {
             }
             Ok(())
         };
-        match self {
-            Store::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT count(DISTINCT hour) FROM unit_hours WHERE hour >= $1 - make_interval(hours => $3::int) \
-                     AND hour <= $1 - make_interval(hours => $2::int)",
-                )
-                .bind(template)
-                .bind(first)
-                .bind(last)
-                .fetch_one(&mut *tx)
-                .await?;
-                taken(n)?;
-                let rows = sqlx::query(&format!(
-                    "INSERT INTO patient_hours (hour, as_of, snapshot, snapshot_bin, score, {KEPT}) \
-                     SELECT p.hour - make_interval(hours => k), p.as_of - make_interval(hours => k), \
-                     CASE WHEN k > $4 THEN '{{}}'::jsonb ELSE p.snapshot END, \
-                     CASE WHEN k > $4 THEN NULL ELSE p.snapshot_bin END, \
-                     CASE WHEN k > $4 THEN '{{}}'::jsonb ELSE p.score END, {KEPT} \
-                     FROM patient_hours p, generate_series($2::int, $3::int) AS k WHERE p.hour = $1"
-                ))
+        let (patients, units) = (
+            self.dialect().replicate_patients(KEPT),
+            self.dialect().replicate_units(UNIT_KEPT),
+        );
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let n: i64 =
+                sqlx::query_scalar("SELECT count(DISTINCT hour) FROM unit_hours WHERE hour >= $1 AND hour <= $2")
+                    .bind(template - Duration::hours(i64::from(last)))
+                    .bind(template - Duration::hours(i64::from(first)))
+                    .fetch_one(&mut *tx)
+                    .await?;
+            taken(n)?;
+            let rows = sqlx::query(&patients)
                 .bind(template)
                 .bind(first)
                 .bind(last)
@@ -114,60 +101,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                sqlx::query(&format!(
-                    "INSERT INTO unit_hours (hour, {UNIT_KEPT}) \
-                     SELECT u.hour - make_interval(hours => k), {UNIT_KEPT} \
-                     FROM unit_hours u, generate_series($2::int, $3::int) AS k WHERE u.hour = $1"
-                ))
+            sqlx::query(&units)
                 .bind(template)
                 .bind(first)
                 .bind(last)
                 .execute(&mut *tx)
                 .await?;
-                tx.commit().await?;
-                Ok(rows)
-            }
-            Store::Sqlite(pool) => {
-                // Times are TEXT in sqlx's RFC 3339 form; strftime keeps it.
-                const SHIFT: &str = "strftime('%Y-%m-%dT%H:%M:%S+00:00', {col}, '-' || k.n || ' hours')";
-                let shift = |col: &str| SHIFT.replace("{col}", col);
-                let mut tx = pool.begin().await?;
-                let n: i64 =
-                    sqlx::query_scalar("SELECT count(DISTINCT hour) FROM unit_hours WHERE hour >= $1 AND hour <= $2")
-                        .bind(template - Duration::hours(i64::from(last)))
-                        .bind(template - Duration::hours(i64::from(first)))
-                        .fetch_one(&mut *tx)
-                        .await?;
-                taken(n)?;
-                let span = "WITH RECURSIVE k(n) AS (SELECT $2 UNION ALL SELECT n + 1 FROM k WHERE n < $3) ";
-                let rows = sqlx::query(&format!(
-                    "{span}INSERT INTO patient_hours (hour, as_of, snapshot, score, {KEPT}) \
-                     SELECT {}, {}, CASE WHEN k.n > $4 THEN '{{}}' ELSE p.snapshot END, \
-                     CASE WHEN k.n > $4 THEN '{{}}' ELSE p.score END, {KEPT} \
-                     FROM patient_hours p, k WHERE p.hour = $1",
-                    shift("p.hour"),
-                    shift("p.as_of"),
-                ))
-                .bind(template)
-                .bind(first)
-                .bind(last)
-                .bind(full)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                sqlx::query(&format!(
-                    "{span}INSERT INTO unit_hours (hour, {UNIT_KEPT}) \
-                     SELECT {}, {UNIT_KEPT} FROM unit_hours u, k WHERE u.hour = $1",
-                    shift("u.hour"),
-                ))
-                .bind(template)
-                .bind(first)
-                .bind(last)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(rows)
-            }
-        }
+            tx.commit().await?;
+            Ok(rows)
+        })
     }
 }

@@ -10,7 +10,8 @@ use chrono::{NaiveDate, Utc};
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row};
 
-use crate::{Error, Result, Store, count};
+use crate::rows::count;
+use crate::{Error, Result, Store};
 
 /// Rows per upsert statement (9 parameters each).
 const CHUNK: usize = 1000;

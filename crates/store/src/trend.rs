@@ -8,15 +8,14 @@
 //! of *distinct* patients comes from `patient_segments`, each patient's
 //! unbroken runs of hours per ward and team, kept by the hourly write.
 
+use careload_scoring::Points;
 use careload_scoring::aggregate::NO_TEAM;
-use careload_scoring::quality::QualityCounts;
-use careload_scoring::score::{Component, Components, Split};
-use careload_scoring::{Points, Totals};
+use careload_scoring::score::{Components, Split};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-// `unit_hour!` expands to these names.
-use crate::{COMPONENT_COLUMNS, Error, Level, Result, Store, UNIT_COLUMNS, UnitHour, count};
+use crate::rows::{COMPONENT_COLUMNS, UNIT_COLUMNS};
+use crate::{Level, Result, Store, UnitHour};
 
 /// A stored segment: ward, team (`''` for none), patient, first and last hour.
 type Segment = (String, String, String, DateTime<Utc>, DateTime<Utc>);

@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::model::{Bed, ConfiguredWard, Team, Ward};
-use crate::{Result, Store, count};
+use crate::rows::count;
+use crate::{Result, Store};
 
 /// Rows per upsert statement (3 or 4 parameters each).
 pub(crate) const UNIT_UPSERT_CHUNK: usize = 2000;

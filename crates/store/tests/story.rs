@@ -4,7 +4,9 @@
 //! database and drops it at the end, pass or fail.
 //!
 //! A chapter is an `async fn(Ctx)`; `story!` instantiates every chapter once
-//! per backend, so a new case is written once.
+//! per backend, so a new case is written once. What only PostgreSQL has (its
+//! monthly partitions) is told in chapters of their own, instantiated for
+//! PostgreSQL alone (`postgres only:` at the end).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code may panic with a message
 
@@ -342,46 +344,6 @@ async fn planned_staffing_is_stored_whole_and_replaced_by_key(ctx: Ctx) {
             .expect("read")
             .is_empty()
     );
-}
-
-async fn postgres_retention_drops_whole_months(ctx: Ctx) {
-    let Some(pool) = ctx.store.postgres_pool() else {
-        return; // SQLite has no partitions; purge_removes_old_hours_only covers it
-    };
-    let (store, w) = (&ctx.store, weights());
-    let at = |s: &str| -> DateTime<Utc> { s.parse().expect("hour") };
-    for hour in [at("2026-09-30T23:00:00Z"), at("2026-10-15T12:00:00Z"), h(10), h(11)] {
-        let (pairs, r) = hour_of_patients(&w, hour, 0);
-        write(store, &w, hour, &pairs, &r).await;
-    }
-    // Up to 11:00 on 23 November: September and October go whole, 10:00 row by row.
-    let purged = store.purge_before(h(11)).await.expect("purge");
-    assert_eq!((purged.partitions_dropped, purged.patient_hours), (2, 15));
-    let partitions: Vec<String> = sqlx::query_scalar(
-        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-         WHERE i.inhparent = 'patient_hours'::regclass ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await
-    .expect("partitions");
-    assert_eq!(partitions, ["patient_hours_default", "patient_hours_y2026m11"]);
-    assert_eq!(
-        store
-            .patient_hours("W1", at("2026-01-01T00:00:00Z"), h(23))
-            .await
-            .expect("left")
-            .len(),
-        4
-    );
-    // An operator's own table attached as a partition is never dropped by name.
-    sqlx::query(
-        "CREATE TABLE patient_hours_y2020m01_copy PARTITION OF patient_hours \
-         FOR VALUES FROM ('2020-01-01 00:00:00+00') TO ('2020-02-01 00:00:00+00')",
-    )
-    .execute(pool)
-    .await
-    .expect("operator's partition");
-    assert_eq!(store.purge_before(h(11)).await.expect("again").partitions_dropped, 0);
 }
 
 async fn migrations_apply_and_reconnect_is_a_noop(ctx: Ctx) {
@@ -735,33 +697,6 @@ async fn purge_removes_old_hours_only(ctx: Ctx) {
     assert_eq!(store.patient_hours("W1", h(0), h(23)).await.expect("patients").len(), 8);
     assert_eq!(store.purge_before(h(10)).await.expect("again"), Default::default());
     assert_eq!(store.runs(10).await.expect("runs").len(), 3, "runs are kept");
-}
-
-async fn postgres_rows_land_in_their_monthly_partition(ctx: Ctx) {
-    let Some(pool) = ctx.store.postgres_pool() else {
-        return; // SQLite has no partitions
-    };
-    let (store, w) = (&ctx.store, weights());
-    let december: DateTime<Utc> = "2026-12-31T23:00:00Z".parse().expect("hour");
-    for hour in [h(10), december] {
-        let (pairs, r) = hour_of_patients(&w, hour, 0);
-        write(store, &w, hour, &pairs, &r).await;
-    }
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT tableoid::regclass::text, count(*) FROM patient_hours GROUP BY 1 ORDER BY 1")
-            .fetch_all(pool)
-            .await
-            .expect("partitions");
-    assert_eq!(
-        rows,
-        [
-            ("patient_hours_y2026m11".to_owned(), 5),
-            ("patient_hours_y2026m12".to_owned(), 5)
-        ]
-    );
-    // Writing the month again finds its partition and does not fail.
-    let (pairs, r) = hour_of_patients(&w, h(11), 0);
-    write(store, &w, h(11), &pairs, &r).await;
 }
 
 async fn api_readers_see_one_hour_across_wards_and_hours(ctx: Ctx) {
@@ -1165,6 +1100,83 @@ async fn an_hour_of_stored_patients_reads_back_for_rescoring(ctx: Ctx) {
     assert!(newer.to_string().contains("upgrade careload"), "{newer}");
 }
 
+// ------------------------------------------------------ PostgreSQL only
+
+/// The pool of a PostgreSQL-only chapter's store.
+fn postgres_pool(ctx: &Ctx) -> &sqlx::PgPool {
+    ctx.store
+        .postgres_pool()
+        .expect("a PostgreSQL-only chapter runs on PostgreSQL")
+}
+
+/// The hourly write creates the month's partition of `patient_hours` when
+/// it is missing, and finds it when it is there.
+async fn rows_land_in_their_monthly_partition(ctx: Ctx) {
+    let pool = postgres_pool(&ctx);
+    let (store, w) = (&ctx.store, weights());
+    let december: DateTime<Utc> = "2026-12-31T23:00:00Z".parse().expect("hour");
+    for hour in [h(10), december] {
+        let (pairs, r) = hour_of_patients(&w, hour, 0);
+        write(store, &w, hour, &pairs, &r).await;
+    }
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT tableoid::regclass::text, count(*) FROM patient_hours GROUP BY 1 ORDER BY 1")
+            .fetch_all(pool)
+            .await
+            .expect("partitions");
+    assert_eq!(
+        rows,
+        [
+            ("patient_hours_y2026m11".to_owned(), 5),
+            ("patient_hours_y2026m12".to_owned(), 5)
+        ]
+    );
+    // Writing the month again finds its partition and does not fail.
+    let (pairs, r) = hour_of_patients(&w, h(11), 0);
+    write(store, &w, h(11), &pairs, &r).await;
+}
+
+/// Retention drops whole months of patient history (their partitions)
+/// before it deletes the rest row by row, and never a table it did not make.
+/// SQLite has no partitions: `purge_removes_old_hours_only` is its retention.
+async fn retention_drops_whole_months(ctx: Ctx) {
+    let pool = postgres_pool(&ctx);
+    let (store, w) = (&ctx.store, weights());
+    let at = |s: &str| -> DateTime<Utc> { s.parse().expect("hour") };
+    for hour in [at("2026-09-30T23:00:00Z"), at("2026-10-15T12:00:00Z"), h(10), h(11)] {
+        let (pairs, r) = hour_of_patients(&w, hour, 0);
+        write(store, &w, hour, &pairs, &r).await;
+    }
+    // Up to 11:00 on 23 November: September and October go whole, 10:00 row by row.
+    let purged = store.purge_before(h(11)).await.expect("purge");
+    assert_eq!((purged.partitions_dropped, purged.patient_hours), (2, 15));
+    let partitions: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+         WHERE i.inhparent = 'patient_hours'::regclass ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("partitions");
+    assert_eq!(partitions, ["patient_hours_default", "patient_hours_y2026m11"]);
+    assert_eq!(
+        store
+            .patient_hours("W1", at("2026-01-01T00:00:00Z"), h(23))
+            .await
+            .expect("left")
+            .len(),
+        4
+    );
+    // An operator's own table attached as a partition is never dropped by name.
+    sqlx::query(
+        "CREATE TABLE patient_hours_y2020m01_copy PARTITION OF patient_hours \
+         FOR VALUES FROM ('2020-01-01 00:00:00+00') TO ('2020-02-01 00:00:00+00')",
+    )
+    .execute(pool)
+    .await
+    .expect("operator's partition");
+    assert_eq!(store.purge_before(h(11)).await.expect("again").partitions_dropped, 0);
+}
+
 /// Runs statements on the test database directly.
 async fn sql(url: &str, statements: &str) {
     use sqlx::{Connection, Executor};
@@ -1201,12 +1213,13 @@ story!(
     runs_left_unfinished_are_closed_as_interrupted,
     audit_entries_are_kept_newest_first,
     purge_removes_old_hours_only,
-    postgres_rows_land_in_their_monthly_partition,
     api_readers_see_one_hour_across_wards_and_hours,
     wards_teams_and_beds_are_kept_from_placements_and_config,
-    postgres_retention_drops_whole_months,
     a_replicated_hour_fills_history_for_benchmarks,
     planned_staffing_is_stored_whole_and_replaced_by_key,
     pins_are_set_replaced_and_cleared_with_an_audit_entry_each,
-    distinct_patients_are_counted_from_segments,
+    distinct_patients_are_counted_from_segments;
+    postgres only:
+    rows_land_in_their_monthly_partition,
+    retention_drops_whole_months,
 );
