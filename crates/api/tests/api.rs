@@ -19,10 +19,7 @@ use axum::http::{Request, StatusCode, header};
 use careload_api::routes::{Access, ROUTES};
 use careload_api::{AppState, Error, router};
 use careload_config::{Config, Role, TokenConfig, WardConfig};
-use careload_scoring::snapshot::{
-    Activity, ActivityStatus, Dosing, MedicationOrder, News2Observation, Norton, NortonActivity, Order, PatientKey,
-    Route, Sex,
-};
+use careload_scoring::snapshot::{Activity, ActivityStatus, Dosing, MedicationOrder, News2Observation, Order, Route};
 use careload_scoring::{Rollup, Score, Snapshot, Weights, forecast, rollup, score_now};
 use careload_store::{Outcome, RunReport, Store, hour_of};
 use chrono::{DateTime, Duration, Utc};
@@ -30,6 +27,8 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
 use tower::ServiceExt;
+
+mod common;
 
 const WEIGHTS: &str = include_str!("../../../weights/2026.1.toml");
 const SCREEN: &str = "screen-secret-w1";
@@ -83,16 +82,7 @@ fn env(key: &str) -> Option<String> {
 /// oral medication, a lab order, and the given NEWS2.
 fn patient(key: &str, ward: &str, team: &str, bed: &str, hour: DateTime<Utc>, news2: u8) -> Snapshot {
     let as_of = hour + Duration::minutes(5);
-    let mut s = Snapshot::new(PatientKey(key.into()), as_of, as_of - Duration::days(3), ward);
-    s.placement.team = Some(team.into());
-    s.placement.bed = Some(bed.into());
-    s.sex = Sex::Female;
-    s.birth_year = Some(1944);
-    s.norton = Some(Norton {
-        activity: NortonActivity::WalksWithHelp,
-        total: Some(15),
-        assessed_at: as_of - Duration::hours(6),
-    });
+    let mut s = common::patient(key, ward, team, bed, hour);
     s.news2.push(News2Observation {
         at: as_of - Duration::minutes(30),
         value: news2,

@@ -18,29 +18,25 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use careload_api::routes::{Media, Method, ROUTES, RouteSpec};
-use careload_scoring::snapshot::{PatientKey, Profession};
-use careload_scoring::{Snapshot, Weights, Window, rollup, score};
+use careload_scoring::snapshot::Profession;
+use careload_scoring::{Weights, rollup};
 use careload_store::{Outcome, RunReport, Store};
-use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
+mod common;
+
 /// Hours of history written.
 const HOURS: i64 = 30;
 const WARD: &str = "medicine-3";
-const TEAMS: [&str; 3] = ["A", "B", "C"];
-
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
 
 fn read(path: &str) -> String {
-    std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    std::fs::read_to_string(common::root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn weights() -> Weights {
@@ -51,27 +47,12 @@ fn today(hour: DateTime<Utc>) -> NaiveDate {
     hour.with_timezone(&chrono_tz::Europe::Stockholm).date_naive()
 }
 
-/// Shifts every RFC 3339 timestamp in a JSON value by `delta`.
-fn shift_times(value: &mut Value, delta: Duration) {
-    match value {
-        Value::String(s) => {
-            if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-                *s = (t.with_timezone(&Utc) + delta).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| shift_times(v, delta)),
-        Value::Object(map) => map.values_mut().for_each(|v| shift_times(v, delta)),
-        _ => {}
-    }
-}
-
 /// [`HOURS`] hours up to `current`: 20 patients of the example's medicine
 /// ward in teams A, B and C (admitted along the way, fewer activities at
 /// night) and the example's geriatric ward; a failed run before the last
 /// hour; planned staffing for both days' shifts.
 async fn fill(store: &Store, weights: &Weights, current: DateTime<Utc>) {
-    let templates: Vec<Value> = serde_json::from_str(&read("examples/ward-snapshot.json")).expect("examples");
-    let template_hour = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().expect("hour");
+    let example = common::ExampleWard::new(WARD, HOURS);
     store.record_weights(weights).await.expect("record weights");
     for h in 0..HOURS {
         let hour = current - Duration::hours(HOURS - 1 - h);
@@ -87,29 +68,7 @@ async fn fill(store: &Store, weights: &Weights, current: DateTime<Utc>) {
                 .expect("finish run");
         }
         let run = store.begin_run("fhir").await.expect("begin run");
-        let mut pairs = Vec::new();
-        for i in 0..23usize {
-            let medicine = i < 20;
-            if medicine && h < ((i * 7) % (HOURS as usize)) as i64 {
-                continue; // not admitted yet
-            }
-            let template = if medicine { i % templates.len() } else { 5 + (i - 20) };
-            let mut value = templates[template % templates.len()].clone();
-            shift_times(&mut value, hour - template_hour);
-            let mut snapshot: Snapshot = serde_json::from_value(value).expect("a snapshot");
-            snapshot.key = PatientKey(format!("{:064x}", 0xca7e_10ad_u64 + i as u64));
-            if medicine {
-                snapshot.placement.ward = WARD.into();
-                snapshot.placement.team = Some(TEAMS[i * 3 / 20].to_owned());
-                snapshot.placement.bed = Some((i + 1).to_string());
-            }
-            let phase = (h as usize + i * 5) % 24;
-            let keep = |n: usize| (n * (6 + phase.min(24 - phase)) / 18).min(n);
-            let n = keep(snapshot.activities.len());
-            snapshot.activities.truncate(n);
-            let scored = score(&snapshot, weights, Window::hour(hour));
-            pairs.push((snapshot, scored));
-        }
+        let pairs = example.hour(h, hour, weights);
         let r = rollup(pairs.iter().map(|(s, sc)| (s, sc)));
         store
             .write_hour(hour, run, &weights.meta.version, &pairs, &r)

@@ -21,13 +21,15 @@ use axum::http::{Request, StatusCode, header};
 use careload_api::routes::{Access, In, Method, ROUTES, RouteSpec};
 use careload_api::{AppState, router};
 use careload_config::{Config, Role, TokenConfig, WardConfig};
-use careload_scoring::snapshot::{Norton, NortonActivity, PatientKey, Sex};
 use careload_scoring::{Score, Snapshot, Weights, rollup, score_now};
+
 use careload_store::{Outcome, RunReport, Store, hour_of};
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
+
+mod common;
 
 const WEIGHTS: &str = include_str!("../../../weights/2026.1.toml");
 const STAFF: &str = "staffing-secret";
@@ -68,21 +70,6 @@ fn env(key: &str) -> Option<String> {
     }
 }
 
-fn patient(key: &str, ward: &str, team: &str, bed: &str, hour: DateTime<Utc>) -> Snapshot {
-    let as_of = hour + Duration::minutes(5);
-    let mut s = Snapshot::new(PatientKey(key.into()), as_of, as_of - Duration::days(3), ward);
-    s.placement.team = Some(team.into());
-    s.placement.bed = Some(bed.into());
-    s.sex = Sex::Female;
-    s.birth_year = Some(1944);
-    s.norton = Some(Norton {
-        activity: NortonActivity::WalksWithHelp,
-        total: Some(15),
-        assessed_at: as_of - Duration::hours(6),
-    });
-    s
-}
-
 struct World {
     store: Store,
     weights: Arc<Weights>,
@@ -98,10 +85,10 @@ async fn world(store: Store) -> World {
     for k in (0..3).rev() {
         let h = hour - Duration::hours(k);
         let pairs: Vec<(Snapshot, Score)> = [
-            patient("pa", "w1", "a", "1", h),
-            patient("pb", "w1", "a", "2", h),
-            patient("pc", "w1", "b", "3", h),
-            patient("pd", "w2", "c", "1", h),
+            common::patient("pa", "w1", "a", "1", h),
+            common::patient("pb", "w1", "a", "2", h),
+            common::patient("pc", "w1", "b", "3", h),
+            common::patient("pd", "w2", "c", "1", h),
         ]
         .into_iter()
         .map(|s| {

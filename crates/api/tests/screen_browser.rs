@@ -35,10 +35,12 @@ use careload_scoring::score::{Component, Components};
 use careload_scoring::snapshot::{AdlDomain, AdlLevel, AdlNeed, NortonActivity, Sex, SupportLevel};
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 
+mod common;
+use common::TEAMS;
+
 /// How long one browser run may take.
 const BROWSER_TIMEOUT: StdDuration = StdDuration::from_secs(90);
 
-const TEAMS: [&str; 3] = ["A", "B", "C"];
 const HOURS: i64 = 120;
 
 /// A small deterministic generator (xorshift), so the ward is the same every run.
@@ -552,32 +554,15 @@ fn ward_screen_and_hospital_overview_render_in_headless_chromium() {
     runtime.shutdown_background();
 }
 
-/// Shifts every RFC 3339 timestamp in a JSON value by `delta`.
-fn shift_times(value: &mut serde_json::Value, delta: Duration) {
-    match value {
-        serde_json::Value::String(s) => {
-            if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-                *s = (t.with_timezone(&Utc) + delta).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| shift_times(v, delta)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| shift_times(v, delta)),
-        _ => {}
-    }
-}
-
 /// Fills a SQLite store with 120 hours of a 20-patient ward (teams A, B, C,
 /// built from `examples/ward-snapshot.json` moved in time, with patients
 /// admitted along the way, care that varies over the day and four hours
 /// missing) and the example's geriatric ward, each hour scored by
 /// `careload_scoring::score` and written by `Store::write_hour`.
 async fn fill_store(store: &careload_store::Store, weights: &careload_scoring::Weights, current: DateTime<Utc>) {
-    use careload_scoring::{Snapshot, Window, rollup, score};
+    use careload_scoring::rollup;
 
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let text = std::fs::read_to_string(root.join("examples/ward-snapshot.json")).unwrap();
-    let templates: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
-    let template_hour = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().unwrap();
+    let example = common::ExampleWard::new("medicine-3", 60);
     store.record_weights(weights).await.unwrap();
     let run = store.begin_run("screen-browser-test").await.unwrap();
     for h in 0..HOURS {
@@ -585,32 +570,7 @@ async fn fill_store(store: &careload_store::Store, weights: &careload_scoring::W
             continue; // hours the ingest missed: the graphs must break here
         }
         let hour = current - Duration::hours(HOURS - 1 - h);
-        let mut pairs = Vec::new();
-        for i in 0..23usize {
-            let medicine = i < 20;
-            if medicine && h < ((i * 7) % 60) as i64 {
-                continue; // not admitted yet
-            }
-            let template = if medicine { i % templates.len() } else { 5 + (i - 20) };
-            let mut value = templates[template].clone();
-            shift_times(&mut value, hour - template_hour);
-            let mut snapshot: Snapshot = serde_json::from_value(value).unwrap();
-            snapshot.key = careload_scoring::snapshot::PatientKey(format!("{:064x}", 0xca7e_10ad_u64 + i as u64));
-            if medicine {
-                snapshot.placement.ward = "medicine-3".into();
-                snapshot.placement.team = Some(TEAMS[i * 3 / 20].to_owned());
-                snapshot.placement.bed = Some((i + 1).to_string());
-            }
-            // Care varies over the day: fewer open activities and orders at night.
-            let phase = (h as usize + i * 5) % 24;
-            let keep = |n: usize| (n * (6 + phase.min(24 - phase)) / 18).min(n);
-            let n = keep(snapshot.activities.len());
-            snapshot.activities.truncate(n);
-            let n = keep(snapshot.medications.len());
-            snapshot.medications.truncate(n);
-            let scored = score(&snapshot, weights, Window::hour(hour));
-            pairs.push((snapshot, scored));
-        }
+        let pairs = example.hour(h, hour, weights);
         let r = rollup(pairs.iter().map(|(s, sc)| (s, sc)));
         store
             .write_hour(hour, run, &weights.meta.version, &pairs, &r)
