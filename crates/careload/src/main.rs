@@ -11,6 +11,7 @@
 
 mod cli;
 mod commands;
+mod sim_source;
 mod table;
 mod weights_file;
 

@@ -28,7 +28,6 @@
 //! This is the only crate that depends on polars.
 
 pub mod backtest;
-pub mod baseline;
 pub mod period;
 pub mod schema;
 pub mod sink;

@@ -882,32 +882,7 @@ async fn backtest_says_what_it_skipped_and_why(ctx: Ctx) {
     assert_eq!(v1["skipped_patient_hours"], 12 * 3, "three of the four on W1: {v1}");
 }
 
-/// The benchmark's SQL yardstick gives the export's rows and patient-hours
-/// on PostgreSQL, and SQLite is refused with what to use instead.
-async fn the_sql_baseline_agrees_with_the_export(ctx: Ctx) {
-    let (store, w) = (&ctx.store, weights());
-    let day0 = utc("2026-11-22T23:00:00Z");
-    fill(store, &w, day0, 48).await;
-    let result =
-        careload_export::baseline::ward_day_sql(store, "Europe/Stockholm", day0, day0 + Duration::hours(48)).await;
-    if store.postgres_pool().is_none() {
-        let e = result.unwrap_err().to_string();
-        assert!(e.contains("postgres://"), "{e}");
-        return;
-    }
-    let (rows, patient_hours) = result.unwrap();
-    let spec = ExportSpec::new(date("2026-11-23"), date("2026-11-24"), Level::Ward, Grain::Day);
-    let exported = csv_rows(&run(store, &spec, Format::Csv).await, ',');
-    assert_eq!(rows as usize, exported.len());
-    let sum: i64 = exported
-        .iter()
-        .map(|r| r["patient_hours"].parse::<i64>().unwrap())
-        .sum();
-    assert_eq!(patient_hours, sum);
-}
-
 story!(
-    the_sql_baseline_agrees_with_the_export,
     rows_carry_local_dates_times_and_names,
     incomplete_periods_count_only_started_shifts,
     parquet_reads_back_utc_instants_and_local_dates,

@@ -16,9 +16,6 @@ pub enum Error {
     /// The FHIR source cannot be set up (a bad base URL, a missing token).
     #[error(transparent)]
     Ingest(#[from] careload_ingest::Error),
-    /// The simulated hospital cannot be built or served.
-    #[error(transparent)]
-    Sim(#[from] careload_sim::Error),
     /// A weights file was refused, with every problem and its line.
     #[error(transparent)]
     Weights(#[from] careload_scoring::WeightsError),
@@ -40,19 +37,11 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// Back-filling was asked of a source that cannot go back in time.
+    /// A source kind the runner does not build itself.
     #[error(
-        "cannot back-fill history from a {0} source: only the simulated hospital can replay past hours; set schedule.backfill_hours = 0"
+        "source.kind = {0} is not built by the runner: the careload binary serves the simulated hospital and passes it to Runner::start"
     )]
-    BackfillSource(&'static str),
-    /// The address the simulated hospital should listen on cannot be used.
-    #[error("cannot listen on sim.listen = {listen:?}: {source}; use a free loopback address such as 127.0.0.1:0")]
-    Listen {
-        /// The address.
-        listen: String,
-        /// Why.
-        source: std::io::Error,
-    },
+    SourceKind(&'static str),
     /// No pseudonym key, with a source of real patients.
     #[error(
         "the pseudonym key variable {var} is not set, and source.kind = {kind} reads real patients: careload refuses the public development key, whose pseudonyms anyone can reverse; set {var} to a secret of at least 16 bytes (for a test system without real patients only: --insecure-dev-key or source.insecure_dev_key = true)"

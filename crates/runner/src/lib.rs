@@ -1,14 +1,14 @@
 //! careload's hourly run: fetch FHIR, map to snapshots, score, store.
 //!
-//! * [`source`] — where FHIR comes from: the simulated hospital served on
-//!   loopback and fetched over HTTP like any server, a FHIR server's REST
-//!   API or Bulk Data `$export`, or files.
+//! * [`source`] — where FHIR comes from: the [`FhirSource`] trait and its
+//!   implementations for a FHIR server's REST API or Bulk Data `$export`
+//!   and for files. The simulated hospital of the demo is a source the
+//!   `careload` binary implements; the runner does not depend on the
+//!   simulator.
 //! * [`runner`] — [`Runner`]: one run per hour ([`Runner::run_hour`]), the
 //!   FHIR state merged from incremental fetches between runs, the nightly
-//!   full resync, retention, and the back-fill of an empty store from the
-//!   simulated hospital ([`Runner::backfill`]).
-//! * [`bench`] — [`bench::ingest_bench`]: a simulated hospital on loopback
-//!   read in full and then incrementally, each phase timed, peak RSS read.
+//!   full resync, retention, and the back-fill of an empty store from a
+//!   source that replays history ([`Runner::backfill`]).
 //! * [`schedule`] — [`Scheduler`]: a run at every firing of `schedule.cron`
 //!   (or `HH:schedule.minute` every hour) in the hospital's zone
 //!   ([`Timing`]), never two at once, stopped by a shutdown future.
@@ -17,13 +17,15 @@
 //! failed fetch or write is a failed run in the store, the previous hour
 //! stays current. One [`Error`] type covers what stops the runner itself.
 
-pub mod bench;
 pub mod error;
 pub mod runner;
 pub mod schedule;
 pub mod source;
 
 pub use error::{Error, Result};
-pub use runner::{RunSummary, Runner, SharedWeights, load_mapping, load_weights, pseudonym_key};
+pub use runner::{RunSummary, Runner, SharedWeights, StartPlan, load_mapping, load_weights, pseudonym_key};
 pub use schedule::{AfterRun, Scheduler, Tick, Timing, next_tick};
-pub use source::{BulkSource, RestSource, SimSource, Source, bulk_config, rest_config};
+pub use source::{
+    BoxFuture, BulkSource, FetchRequest, Fetched, FhirSource, FilesSource, RestSource, bulk_config, from_config,
+    rest_config,
+};

@@ -1,9 +1,16 @@
 //! One hourly run, and the state it keeps between runs.
 //!
-//! [`Runner::run_hour`]: record the run's start → (simulated hospital: move
-//! its clock to the hour) → fetch → merge into the held FHIR state → map at
-//! the hour → score each snapshot for the hour → roll up → write the hour in
-//! one transaction → record how the run ended → retention.
+//! [`Runner::run_hour`]: record the run's start → the source's
+//! [`FhirSource::before_hour`] (the simulated hospital moves its clock to the
+//! hour) → fetch → merge into the held FHIR state → map at the hour → score
+//! each snapshot for the hour → roll up → write the hour in one transaction
+//! → record how the run ended → retention.
+//!
+//! **Starting.** [`Runner::plan`] closes the runs a stopped process left and
+//! says whether a back-fill is pending and where a source that replays
+//! history must start; the caller builds the source ([`crate::from_config`]
+//! for a FHIR server or files; the `careload` binary serves the simulated
+//! hospital) and hands both to [`Runner::start`].
 //!
 //! **Held state.** The first run fetches everything. Later runs fetch what
 //! changed: Locations, in-progress Encounters and their Patients in full
@@ -31,7 +38,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use careload_config::{Config, SourceKind};
-use careload_ingest::{FhirClient, Mapping, MappingConfig, PseudonymKey, ReadReport, Resources};
+use careload_ingest::{Mapping, MappingConfig, PseudonymKey, Resources};
 use careload_scoring::quality::{self, QualityRules};
 use careload_scoring::{Rollup, Score, Snapshot, Weights, Window, rollup, score};
 use careload_store::{ConfiguredWard, Outcome, RunId, RunReport, Store, hour_of};
@@ -40,7 +47,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::source::{RestSource, Source};
+use crate::source::{FetchRequest, Fetched, FhirSource};
 
 /// The weights file at `path`, or the built-in `weights/2026.1.toml`.
 ///
@@ -149,6 +156,30 @@ async fn backfill_plan(
         "the back-fill stopped before the current hour: resuming it with the same simulated hospital"
     );
     Ok(Some((resume, first)))
+}
+
+/// What [`Runner::plan`] found in the store: whether a back-fill is
+/// pending, and the hour a source that replays history (the simulated
+/// hospital) must start at. Made only by [`Runner::plan`], taken by
+/// [`Runner::start`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StartPlan {
+    backfill_from: Option<DateTime<Utc>>,
+    source_start: DateTime<Utc>,
+}
+
+impl StartPlan {
+    /// The first hour the back-fill will write, if one is pending.
+    pub fn backfill_from(&self) -> Option<DateTime<Utc>> {
+        self.backfill_from
+    }
+
+    /// The hour a replaying source starts at: where the stored history
+    /// starts when a stopped back-fill resumes, the back-fill window's first
+    /// hour on an empty store, else the current hour.
+    pub fn source_start(&self) -> DateTime<Utc> {
+        self.source_start
+    }
 }
 
 /// What one run did.
@@ -266,7 +297,7 @@ pub struct Runner {
     published: Option<SharedWeights>,
     mapping: Arc<Mapping>,
     key: PseudonymKey,
-    source: Source,
+    source: Box<dyn FhirSource>,
     /// What the documentation-quality indicator counts as incomplete.
     quality: Arc<QualityRules>,
     tz: Tz,
@@ -274,12 +305,6 @@ pub struct Runner {
     retention_days: u32,
     held: Held,
     backfill_from: Option<DateTime<Utc>>,
-    /// During a back-fill: the hour to move the simulated hospital to as
-    /// soon as this run's fetch is done.
-    advance_after_fetch: Option<DateTime<Utc>>,
-    /// The simulated hospital moving to the next hour while this one is
-    /// mapped, scored and written; the next run waits for it.
-    advancing: Option<tokio::task::JoinHandle<DateTime<Utc>>>,
 }
 
 impl Runner {
@@ -288,7 +313,7 @@ impl Runner {
     ///
     /// # Errors
     /// The mapping file or the pseudonym key cannot be used, or the time zone is unknown.
-    pub fn new(config: &Config, store: Store, weights: Arc<Weights>, source: Source) -> Result<Runner> {
+    pub fn new(config: &Config, store: Store, weights: Arc<Weights>, source: Box<dyn FhirSource>) -> Result<Runner> {
         let quality = Arc::new(QualityRules {
             norton_max_age_days: config.quality.norton_max_age_days,
             generic_codes: config.quality.generic_codes.clone(),
@@ -313,23 +338,22 @@ impl Runner {
             retention_days: config.retention.days,
             held: Held::default(),
             backfill_from: None,
-            advance_after_fetch: None,
-            advancing: None,
         })
     }
 
-    /// The runner `config` describes, at `now`. When the store is empty,
+    /// The first step of starting, at `now`: closes the runs a stopped
+    /// process left unfinished, and plans the back-fill. When
     /// `schedule.backfill_hours` is above 0 and the source is the simulated
-    /// hospital, the hospital starts `backfill_hours − 1` hours before the
-    /// current hour and [`Runner::backfill`] will replay those hours up to
-    /// the current one; otherwise it starts at the current hour.
-    ///
-    /// The weights version is recorded in the store (every hour written names it).
+    /// hospital: on an empty store, the hospital starts `backfill_hours − 1`
+    /// hours before the current hour and [`Runner::backfill`] will replay
+    /// those hours up to the current one; a back-fill that stopped part-way
+    /// resumes after its last hour, with the hospital started where the
+    /// stored history starts. Otherwise nothing is back-filled and a
+    /// replaying source starts at the current hour.
     ///
     /// # Errors
-    /// As [`Runner::new`] and [`Source::from_config`]; the store cannot be
-    /// read, or holds this weights version with another digest.
-    pub async fn start(config: &Config, store: Store, weights: Arc<Weights>, now: DateTime<Utc>) -> Result<Runner> {
+    /// The store cannot be read or written.
+    pub async fn plan(config: &Config, store: &Store, now: DateTime<Utc>) -> Result<StartPlan> {
         let now_hour = hour_of(now);
         // runs a dead process left running are closed as it left them
         // (a run still going in another process records its real end over this)
@@ -341,8 +365,10 @@ impl Runner {
             );
         }
         let hours = config.schedule.backfill_hours;
-        let mut backfill_from = None;
-        let mut sim_start = now_hour;
+        let mut plan = StartPlan {
+            backfill_from: None,
+            source_start: now_hour,
+        };
         if hours > 0 {
             let window_start = now_hour - Duration::hours(i64::from(hours) - 1);
             if config.source.kind != SourceKind::Sim {
@@ -350,11 +376,32 @@ impl Runner {
                     source = ?config.source.kind,
                     "schedule.backfill_hours is ignored: only the simulated hospital can replay past hours"
                 );
-            } else if let Some((from, start)) = backfill_plan(&store, now_hour, window_start).await? {
-                backfill_from = Some(from);
-                sim_start = start;
+            } else if let Some((from, start)) = backfill_plan(store, now_hour, window_start).await? {
+                plan.backfill_from = Some(from);
+                plan.source_start = start;
             }
         }
+        Ok(plan)
+    }
+
+    /// The runner `config` describes over `source`, as [`Runner::plan`]
+    /// planned it: with a pending back-fill, `source` must replay the hours
+    /// from [`StartPlan::source_start`] (moved on by its
+    /// [`FhirSource::before_hour`]), as the simulated hospital does.
+    ///
+    /// The weights version is recorded in the store (every hour written
+    /// names it), and the configured wards are.
+    ///
+    /// # Errors
+    /// As [`Runner::new`]; the store cannot be read, or holds this weights
+    /// version with another digest.
+    pub async fn start(
+        config: &Config,
+        store: Store,
+        weights: Arc<Weights>,
+        plan: StartPlan,
+        source: Box<dyn FhirSource>,
+    ) -> Result<Runner> {
         // every stored hour names its weights version: record it first
         if store.record_weights(&weights).await? {
             tracing::info!(version = %weights.meta.version, digest = %weights.digest, "weights version recorded");
@@ -371,10 +418,28 @@ impl Runner {
             })
             .collect();
         store.sync_wards(&wards).await?;
-        let source = Source::from_config(config, sim_start).await?;
         let mut runner = Runner::new(config, store, weights, source)?;
-        runner.backfill_from = backfill_from;
+        runner.backfill_from = plan.backfill_from;
         Ok(runner)
+    }
+
+    /// [`Runner::plan`] then [`Runner::start`] over the source `[source]`
+    /// names ([`crate::from_config`]: a FHIR server's REST API or Bulk Data
+    /// export, or files; none of them replays history, so nothing is
+    /// back-filled).
+    ///
+    /// # Errors
+    /// As [`Runner::plan`], [`crate::from_config`] (which refuses
+    /// `source.kind = sim`) and [`Runner::start`].
+    pub async fn start_from_config(
+        config: &Config,
+        store: Store,
+        weights: Arc<Weights>,
+        now: DateTime<Utc>,
+    ) -> Result<Runner> {
+        let plan = Runner::plan(config, &store, now).await?;
+        let source = crate::source::from_config(config)?;
+        Runner::start(config, store, weights, plan, source).await
     }
 
     /// The store.
@@ -383,8 +448,8 @@ impl Runner {
     }
 
     /// The source.
-    pub fn source(&self) -> &Source {
-        &self.source
+    pub fn source(&self) -> &dyn FhirSource {
+        self.source.as_ref()
     }
 
     /// The weights in force.
@@ -441,29 +506,28 @@ impl Runner {
     }
 
     /// Replays the hours from [`Runner::backfill_from`] up to the hour of
-    /// `through`, one [`Runner::run_hour`] each, moving the simulated
-    /// hospital's clock and fetching over HTTP as every hourly run does.
+    /// `through`, one [`Runner::run_hour`] each: the source's
+    /// [`FhirSource::before_hour`] moves it to each hour (the simulated
+    /// hospital's clock), and it is fetched as every hourly run fetches.
     /// Nothing to do (an empty list) when no back-fill is pending.
     ///
     /// The hours are pipelined: as soon as an hour's fetch is done, the
-    /// simulated hospital starts moving to the next hour while this one is
-    /// mapped and scored, and the next run waits for it before it fetches;
-    /// an hour is written while the next one is fetched and scored, and its
-    /// run is recorded before the next one begins. Every fetch still sees
-    /// exactly its own hour (the hospital only moves after the fetch) and
-    /// the hours are written in order, so the result is that of running the
-    /// hours one after the other. (A back-filled run is recorded as begun
-    /// when its hour is scored; its `elapsed_ms` counts from its fetch.)
+    /// source hears the next hour ([`FhirSource::after_fetch`]; the
+    /// simulated hospital starts moving to it while this one is mapped and
+    /// scored, and waits for that before the next fetch); an hour is written
+    /// while the next one is fetched and scored, and its run is recorded
+    /// before the next one begins. Every fetch still sees exactly its own
+    /// hour and the hours are written in order, so the result is that of
+    /// running the hours one after the other. (A back-filled run is recorded
+    /// as begun when its hour is scored; its `elapsed_ms` counts from its
+    /// fetch.)
     ///
     /// # Errors
-    /// As [`Runner::run_hour`]; a source other than the simulated hospital.
+    /// As [`Runner::run_hour`].
     pub async fn backfill(&mut self, through: DateTime<Utc>) -> Result<Vec<RunSummary>> {
         let Some(from) = self.backfill_from else {
             return Ok(Vec::new());
         };
-        if !matches!(self.source, Source::Sim(_)) {
-            return Err(Error::BackfillSource(self.source.kind()));
-        }
         self.backfill_from = None;
         let end = hour_of(through);
         let started = Instant::now();
@@ -473,12 +537,12 @@ impl Runner {
         let mut writing: Option<InFlight> = None;
         while hour <= end {
             let next = hour + Duration::hours(1);
-            self.advance_after_fetch = (next <= end).then_some(next);
             self.weights_for(hour).await;
             let hour_started = Instant::now();
             let mut report = RunReport::default();
-            let scored = self.fetch_and_score(hour, &mut report).await;
-            self.advance_after_fetch = None;
+            let scored = self
+                .fetch_and_score(hour, (next <= end).then_some(next), &mut report)
+                .await;
             if let Some(w) = writing.take() {
                 runs.push(w.finish(self).await?);
             }
@@ -529,7 +593,7 @@ impl Runner {
         let started = Instant::now();
         let run_id = self.store.begin_run(&self.source.describe()).await?;
         let mut report = RunReport::default();
-        let written = match self.fetch_and_score(hour, &mut report).await {
+        let written = match self.fetch_and_score(hour, None, &mut report).await {
             Ok(scored) => {
                 write_scored(
                     &self.store,
@@ -626,34 +690,36 @@ impl Runner {
         hour.with_timezone(&self.tz).hour() == self.resync_hour
     }
 
-    /// Fetch, merge, map, score, roll up. `Err` is the failed run's message.
+    /// Before-hour hook, fetch, merge, map, score, roll up; during a
+    /// back-fill `next` is the hour run next, told to the source as soon as
+    /// this one is fetched. `Err` is the failed run's message.
     async fn fetch_and_score(
         &mut self,
         hour: DateTime<Utc>,
+        next: Option<DateTime<Utc>>,
         report: &mut RunReport,
     ) -> std::result::Result<Scored, String> {
-        let full = matches!(self.source, Source::Files(_))
+        let full = !self.source.incremental()
             || self.held.since.is_none()
             || self.held.pruned_at.is_some_and(|pruned| hour < pruned)
             || self.is_resync_hour(hour);
-        let advance_after_fetch = self.advance_after_fetch.take();
-        if let Source::Sim(sim) = &self.source {
-            let advance_started = Instant::now();
-            if let Some(advancing) = self.advancing.take() {
-                // a panicked step is retried (and reported) by `advance_to` below
-                let _ = advancing.await;
-            }
-            sim.advance_to(hour).await.map_err(|e| e.to_string())?;
-            report
-                .counts
-                .insert("sim_advance_ms".into(), advance_started.elapsed().as_millis() as u64);
-        }
+        self.source.before_hour(hour, report).await.map_err(|e| e.to_string())?;
         let fetch_started = Instant::now();
-        let (fresh, read, next_since) = self.fetch(full, report).await.map_err(|e| e.to_string())?;
-        if let (Source::Sim(sim), Some(next)) = (&self.source, advance_after_fetch) {
-            // this hour is fetched: the hospital may move on meanwhile
-            let sim = sim.sim.clone();
-            self.advancing = Some(tokio::task::spawn_blocking(move || sim.advance_to(next)));
+        report.counts.insert("full_fetch".into(), u64::from(full));
+        let request = FetchRequest {
+            hour,
+            full,
+            since: self.held.since,
+            held: &self.held.resources,
+        };
+        let Fetched {
+            resources: fresh,
+            read,
+            next_since,
+        } = self.source.fetch(request, report).await.map_err(|e| e.to_string())?;
+        if let Some(next) = next {
+            // this hour is fetched: the source may prepare the next meanwhile
+            self.source.after_fetch(next);
         }
         report
             .counts
@@ -665,10 +731,8 @@ impl Runner {
         let since = next_since.or(self.held.since.max(read.last_updated));
         if full {
             self.held.resources = fresh;
-        } else if matches!(self.source, Source::Bulk(_)) {
-            careload_ingest::apply_bulk_changes(&mut self.held.resources, fresh);
         } else {
-            careload_ingest::apply_changes(&mut self.held.resources, fresh);
+            self.source.merge(&mut self.held.resources, fresh);
         }
         self.held.since = since;
         report.counts.insert("held".into(), self.held.resources.len() as u64);
@@ -722,73 +786,5 @@ impl Runner {
             patients: scored,
             totals,
         })
-    }
-
-    /// Fetches everything (`full`) or what changed since the held state;
-    /// with a REST source also the next incremental fetch's `since`, from
-    /// the server's clock.
-    async fn fetch(
-        &self,
-        full: bool,
-        report: &mut RunReport,
-    ) -> Result<(Resources, ReadReport, Option<DateTime<Utc>>)> {
-        let client = self.source.rest().map(|rest| &rest.client);
-        let retried_before = client.map(FhirClient::retries_sent);
-        let fetched = self.fetch_from_source(full, report).await;
-        if fetched.is_err()
-            && let (Some(client), Some(before)) = (client, retried_before)
-        {
-            // a failed fetch has no report: its retries are the client's
-            report.retries = client.retries_sent().saturating_sub(before);
-        }
-        fetched
-    }
-
-    /// [`Runner::fetch`] from whichever source is configured.
-    async fn fetch_from_source(
-        &self,
-        full: bool,
-        report: &mut RunReport,
-    ) -> Result<(Resources, ReadReport, Option<DateTime<Utc>>)> {
-        report.counts.insert("full_fetch".into(), u64::from(full));
-        let rest: &RestSource = match &self.source {
-            Source::Files(path) => {
-                let path = path.clone();
-                let (resources, read) = tokio::task::spawn_blocking(move || careload_ingest::read_path(&path))
-                    .await
-                    .map_err(|e| Error::Task(e.to_string()))??;
-                return Ok((resources, read, None));
-            }
-            Source::Bulk(bulk) => {
-                // `_since` is the previous export's transactionTime
-                let since = if full { None } else { bulk.since() };
-                let (resources, exported) =
-                    careload_ingest::bulk_fetch(&bulk.rest.client, &bulk.rest.config, &bulk.bulk, since).await?;
-                bulk.set_since(exported.transaction_time);
-                report.retries = exported.retries;
-                report.counts.insert("requests".into(), exported.requests);
-                report.counts.insert("bulk_polls".into(), exported.polls);
-                report.counts.insert("bulk_files".into(), exported.files);
-                report.counts.insert("bulk_bytes".into(), exported.bytes);
-                report.counts.insert("bulk_errors".into(), exported.export_errors);
-                return Ok((resources, exported.read, None));
-            }
-            Source::Sim(sim) => &sim.rest,
-            Source::Fhir(rest) => rest,
-        };
-        let (resources, fetched) = match (full, self.held.since) {
-            (false, Some(since)) => {
-                careload_ingest::fetch_changes(&rest.client, &rest.config, since, &self.held.resources).await?
-            }
-            _ => careload_ingest::fetch(&rest.client, &rest.config, None).await?,
-        };
-        report.retries = fetched.retries;
-        report.counts.insert("requests".into(), fetched.requests);
-        report.counts.insert("pages".into(), fetched.pages);
-        report
-            .counts
-            .insert("empty_wards".into(), fetched.empty_wards.len() as u64);
-        let next_since = fetched.next_since(self.held.since, rest.config.since_margin);
-        Ok((resources, fetched.read, next_since))
     }
 }

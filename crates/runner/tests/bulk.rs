@@ -99,7 +99,7 @@ async fn hourly_bulk_runs_against_the_simulator_store_what_a_full_fetch_maps() {
     let store = Store::connect(&dir.db_url()).await.unwrap();
     let weights = Arc::new(load_weights(None).unwrap());
     let config = bulk_config(&base);
-    let mut runner = Runner::start(&config, store.clone(), weights.clone(), start)
+    let mut runner = Runner::start_from_config(&config, store.clone(), weights.clone(), start)
         .await
         .unwrap();
     assert_eq!(runner.source().kind(), "bulk");
@@ -130,7 +130,9 @@ async fn hourly_bulk_runs_against_the_simulator_store_what_a_full_fetch_maps() {
     let mut refused = bulk_config(&base);
     refused.source.bulk_level = "group".into();
     refused.source.bulk_group = "no-such-group".into();
-    let mut bad = Runner::start(&refused, store.clone(), weights, start).await.unwrap();
+    let mut bad = Runner::start_from_config(&refused, store.clone(), weights, start)
+        .await
+        .unwrap();
     let hour = start + Duration::hours(4);
     sim.advance_to(hour);
     let run = bad.run_hour(hour).await.unwrap();

@@ -1,14 +1,16 @@
 //! The hourly run end to end: the simulated hospital served over HTTP on
-//! loopback, fetched, merged, mapped, scored and written to a temporary
-//! SQLite store.
+//! loopback (`support`), fetched, merged, mapped, scored and written to a
+//! temporary SQLite store.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod support;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use careload_config::{Config, SourceKind};
-use careload_ingest::{Mapping, PseudonymKey, fetch, map};
-use careload_runner::{Runner, Scheduler, Source, Tick, load_weights};
+use careload_ingest::{FhirClient, Mapping, PseudonymKey, RestConfig, fetch, map};
+use careload_runner::{Runner, Scheduler, Tick, load_weights};
 use careload_scoring::{Points, Snapshot};
 use careload_store::{Level, Outcome, Store};
 use chrono::{DateTime, Duration, Utc};
@@ -68,10 +70,16 @@ async fn backfill_writes_every_hour_and_wards_sum_their_patients() {
     let dir = TempDir::new("backfill");
     let store = store(&dir).await;
     let config = sim_config(60, 6);
-    let mut runner = Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+    let started = support::start(&config, store.clone(), weights(), now()).await.unwrap();
+    let mut runner = started.runner;
     let first: DateTime<Utc> = "2026-11-23T07:00:00Z".parse().unwrap();
     let last: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
     assert_eq!(runner.backfill_from(), Some(first));
+    assert_eq!(
+        started.sim.now(),
+        first,
+        "the hospital starts at the back-fill's first hour"
+    );
 
     let runs = runner.backfill(now()).await.unwrap();
     assert_eq!(runs.len(), 6);
@@ -83,6 +91,16 @@ async fn backfill_writes_every_hour_and_wards_sum_their_patients() {
     }
     // nothing left to back-fill
     assert!(runner.backfill(now()).await.unwrap().is_empty());
+    // the source was moved to every hour before its fetch, and told the next
+    // hour as soon as one was fetched (all but the last)
+    let mut hooks = Vec::new();
+    for i in 0..6 {
+        hooks.push(format!("before {}", first + Duration::hours(i)));
+        if i < 5 {
+            hooks.push(format!("after_fetch {}", first + Duration::hours(i + 1)));
+        }
+    }
+    assert_eq!(*started.hooks.lock().unwrap(), hooks);
 
     let current = store.current_hour().await.unwrap().unwrap();
     assert_eq!(current.hour, last);
@@ -167,7 +185,10 @@ async fn an_interrupted_backfill_resumes_where_it_stopped() {
     let last: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
     let whole_dir = TempDir::new("resume-whole");
     let whole = store(&whole_dir).await;
-    let mut runner = Runner::start(&config, whole.clone(), weights(), now()).await.unwrap();
+    let mut runner = support::start(&config, whole.clone(), weights(), now())
+        .await
+        .unwrap()
+        .runner;
     assert_eq!(runner.backfill(now()).await.unwrap().len(), 6);
     let expected = stored_sums(&whole, first, last).await;
     assert!(expected.len() > 6, "{expected:?}");
@@ -176,13 +197,19 @@ async fn an_interrupted_backfill_resumes_where_it_stopped() {
         let dir = TempDir::new(&format!("resume-{written}"));
         let store = store(&dir).await;
         let stopped_at = first + Duration::hours(written - 1);
-        let mut runner = Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+        let mut runner = support::start(&config, store.clone(), weights(), now())
+            .await
+            .unwrap()
+            .runner;
         assert_eq!(runner.backfill(stopped_at).await.unwrap().len() as i64, written);
         // the next hour's run had begun when the process was killed
         let dead = store.begin_run("killed").await.unwrap();
         drop(runner);
 
-        let mut runner = Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+        let mut runner = support::start(&config, store.clone(), weights(), now())
+            .await
+            .unwrap()
+            .runner;
         assert_eq!(runner.backfill_from(), Some(stopped_at + Duration::hours(1)));
         let runs = runner.backfill(now()).await.unwrap();
         assert_eq!(runs.len() as i64, 6 - written);
@@ -203,17 +230,19 @@ async fn an_interrupted_backfill_resumes_where_it_stopped() {
         assert_eq!(closed.outcome, Some(Outcome::Failed));
         assert!(closed.interrupted() && closed.finished_at.is_some(), "{closed:?}");
         // and a further start has nothing left to do
-        let again = Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+        let again = support::start(&config, store.clone(), weights(), now())
+            .await
+            .unwrap()
+            .runner;
         assert_eq!(again.backfill_from(), None);
     }
 }
 
-/// Every snapshot of `hour` from a full fetch of the same served hospital.
-async fn full_fetch_snapshots(runner: &Runner, hour: DateTime<Utc>) -> Vec<Snapshot> {
-    let Source::Sim(sim) = runner.source() else {
-        panic!("a sim source")
-    };
-    let (resources, _) = fetch(&sim.rest.client, &sim.rest.config, None).await.unwrap();
+/// Every snapshot of `hour` from a full fetch of the hospital served at `base`.
+async fn full_fetch_snapshots(base: &str, hour: DateTime<Utc>) -> Vec<Snapshot> {
+    let config = RestConfig::new(base);
+    let client = FhirClient::new(&config).unwrap();
+    let (resources, _) = fetch(&client, &config, None).await.unwrap();
     let (mut snapshots, _) = map(&resources, &Mapping::default(), &PseudonymKey::development(), hour);
     snapshots.sort_by(|a, b| a.key.cmp(&b.key));
     snapshots
@@ -247,7 +276,8 @@ async fn incremental_runs_give_the_snapshots_of_a_full_fetch() {
     let mut config = sim_config(60, 0);
     config.schedule.resync_hour = 16;
     let start: DateTime<Utc> = "2026-11-23T06:00:00Z".parse().unwrap();
-    let mut runner = Runner::start(&config, store.clone(), weights(), start).await.unwrap();
+    let started = support::start(&config, store.clone(), weights(), start).await.unwrap();
+    let mut runner = started.runner;
     let mut incremental = 0;
     for i in 0..20 {
         let hour = start + Duration::hours(i);
@@ -257,7 +287,7 @@ async fn incremental_runs_give_the_snapshots_of_a_full_fetch() {
             incremental += 1;
         }
         let stored = stored_snapshots(&store, &run.wards, hour).await;
-        let full = full_fetch_snapshots(&runner, hour).await;
+        let full = full_fetch_snapshots(&started.base, hour).await;
         assert_eq!(stored.len(), full.len(), "patients at {hour}");
         for (s, f) in stored.iter().zip(&full) {
             assert_eq!(s, f, "patient {} at {hour}", s.key.0);
@@ -300,18 +330,20 @@ async fn stored_hour(store: &Store, wards: &[String], hour: DateTime<Utc>) -> Ve
 async fn a_pipelined_backfill_stores_what_hour_by_hour_runs_store() {
     let dir = TempDir::new("pipelined");
     let pipelined = store(&dir).await;
-    let mut runner = Runner::start(&sim_config(60, 8), pipelined.clone(), weights(), now())
+    let mut runner = support::start(&sim_config(60, 8), pipelined.clone(), weights(), now())
         .await
-        .unwrap();
+        .unwrap()
+        .runner;
     let runs = runner.backfill(now()).await.unwrap();
     assert_eq!(runs.len(), 8);
 
     let dir = TempDir::new("sequential");
     let sequential = store(&dir).await;
     let first = runs[0].hour;
-    let mut one_by_one = Runner::start(&sim_config(60, 0), sequential.clone(), weights(), first)
+    let mut one_by_one = support::start(&sim_config(60, 0), sequential.clone(), weights(), first)
         .await
-        .unwrap();
+        .unwrap()
+        .runner;
     for run in &runs {
         let again = one_by_one.run_hour(run.hour).await.unwrap();
         assert_eq!(
@@ -351,14 +383,17 @@ async fn a_server_that_is_down_gives_a_failed_run_and_keeps_the_last_good_hour()
     let dir = TempDir::new("down");
     let store = store(&dir).await;
     let good_hour: DateTime<Utc> = "2026-11-23T11:00:00Z".parse().unwrap();
-    let mut sim = Runner::start(&sim_config(60, 0), store.clone(), weights(), good_hour)
+    let mut sim = support::start(&sim_config(60, 0), store.clone(), weights(), good_hour)
         .await
-        .unwrap();
+        .unwrap()
+        .runner;
     let good = sim.run_hour(good_hour).await.unwrap();
     assert_eq!(good.outcome, Outcome::Ok);
 
     let config = down_fhir_config(closed_port().await);
-    let mut down = Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+    let mut down = Runner::start_from_config(&config, store.clone(), weights(), now())
+        .await
+        .unwrap();
     let run = down.run_hour(now()).await.unwrap();
     assert_eq!(run.outcome, Outcome::Failed);
     assert!(run.full_fetch, "a first run asks for everything");
@@ -393,7 +428,9 @@ async fn a_tick_while_a_run_is_going_is_skipped_and_counted() {
     let dir = TempDir::new("skip");
     let store = store(&dir).await;
     let config = down_fhir_config(closed_port().await);
-    let runner = Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+    let runner = Runner::start_from_config(&config, store.clone(), weights(), now())
+        .await
+        .unwrap();
     let scheduler = Scheduler::new(runner, 5);
 
     // a run in progress holds the runner
@@ -430,7 +467,9 @@ async fn the_scheduler_stops_on_shutdown() {
     let dir = TempDir::new("shutdown");
     let store = store(&dir).await;
     let config = down_fhir_config(closed_port().await);
-    let runner = Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+    let runner = Runner::start_from_config(&config, store.clone(), weights(), now())
+        .await
+        .unwrap();
     let scheduler = Scheduler::new(runner, 5);
     let stopped = tokio::time::timeout(std::time::Duration::from_secs(5), scheduler.run(async {})).await;
     assert!(stopped.is_ok(), "run() returns once the shutdown future completes");
@@ -443,7 +482,10 @@ async fn retention_deletes_hours_older_than_its_days() {
     let mut config = sim_config(60, 0);
     config.retention.days = 1;
     let old: DateTime<Utc> = "2026-11-21T10:00:00Z".parse().unwrap();
-    let mut runner = Runner::start(&config, store.clone(), weights(), old).await.unwrap();
+    let mut runner = support::start(&config, store.clone(), weights(), old)
+        .await
+        .unwrap()
+        .runner;
     assert_eq!(runner.run_hour(old).await.unwrap().outcome, Outcome::Ok);
     let kept = old + Duration::hours(20);
     assert_eq!(runner.run_hour(kept).await.unwrap().outcome, Outcome::Ok);
@@ -461,82 +503,6 @@ async fn retention_deletes_hours_older_than_its_days() {
     assert_eq!(hour(now).await, 1);
     // runs are history of their own: kept
     assert_eq!(store.runs(10).await.unwrap().len(), 3);
-}
-
-/// The ingest benchmark runs the real pipeline: a full run, then an
-/// incremental one that asks for less than the full one and writes the same
-/// hospital's patients.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_ingest_benchmark_runs_a_full_then_an_incremental_fetch() {
-    let dir = TempDir::new("bench");
-    let bench = careload_runner::bench::IngestBench {
-        beds: 40,
-        seed: 3,
-        hours_incremental: 1,
-        start: now(),
-        db: dir.0.join("bench.db"),
-        fhir_url: None,
-    };
-    let report = careload_runner::bench::ingest_bench(&bench).await.unwrap();
-    assert_eq!(report.runs.len(), 2);
-    let (full, incremental) = (&report.runs[0], &report.runs[1]);
-    assert_eq!((full.kind, incremental.kind), ("full", "incremental"));
-    assert_eq!(incremental.hour, full.hour + Duration::hours(1));
-    assert!(full.patients > 20, "{full:?}");
-    assert!(incremental.patients > 20, "{incremental:?}");
-    assert!(
-        incremental.resources_fetched < full.resources_fetched,
-        "an incremental fetch reads only changes: {incremental:?} vs {full:?}"
-    );
-    assert!(report.server_resources.is_some_and(|n| n >= full.resources_fetched));
-    assert!(!bench.db.exists(), "the benchmark's store is removed");
-}
-
-/// With the server in another place (`careload sim serve`), the benchmark
-/// reads it over HTTP and moves it on an hour with `POST /sim/advance`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_ingest_benchmark_reads_an_external_server_and_moves_it_on() {
-    let dir = TempDir::new("bench-external");
-    let start = careload_store::hour_of(now());
-    let hospital = careload_sim::Hospital::new(careload_sim::SimConfig {
-        beds: 40,
-        ..careload_sim::SimConfig::new(3, start)
-    })
-    .unwrap();
-    let sim = careload_sim::SimServer::new(hospital);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = careload_sim::server::base_url(listener.local_addr().unwrap());
-    tokio::spawn(careload_sim::server::serve(
-        listener,
-        sim.clone(),
-        std::future::pending(),
-    ));
-    let bench = careload_runner::bench::IngestBench {
-        beds: 40,
-        seed: 3,
-        hours_incremental: 1,
-        start,
-        db: dir.0.join("bench.db"),
-        fhir_url: Some(base.clone()),
-    };
-    let report = careload_runner::bench::ingest_bench(&bench).await.unwrap();
-    let (full, incremental) = (&report.runs[0], &report.runs[1]);
-    assert!(full.patients > 20 && incremental.patients > 20, "{report:?}");
-    assert!(incremental.resources_fetched < full.resources_fetched);
-    assert_eq!(sim.now(), start + Duration::hours(1), "moved on one hour");
-    assert_eq!(report.server_resources, None, "not known of another process");
-
-    // a server that cannot be moved on is named, with what is needed
-    let bench = careload_runner::bench::IngestBench {
-        fhir_url: Some(format!("{base}/nowhere")),
-        db: dir.0.join("bench2.db"),
-        ..bench
-    };
-    let e = careload_runner::bench::ingest_bench(&bench)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("nowhere") || e.contains("sim serve"), "{e}");
 }
 
 /// A council activation takes effect from its effective date: hours before
@@ -557,9 +523,10 @@ async fn an_activation_scores_hours_from_its_effective_date() {
         .await
         .unwrap();
 
-    let mut runner = Runner::start(&config, store.clone(), configured.clone(), now())
+    let mut runner = support::start(&config, store.clone(), configured.clone(), now())
         .await
-        .unwrap();
+        .unwrap()
+        .runner;
     let cell = Arc::new(std::sync::RwLock::new(configured.clone()));
     runner.publish_weights(cell.clone());
     let before: DateTime<Utc> = "2026-11-23T23:00:00Z".parse().unwrap();
@@ -599,7 +566,7 @@ async fn a_real_source_refuses_the_development_pseudonym_key() {
     let mut config = down_fhir_config(port);
     config.source.insecure_dev_key = false;
     config.source.pseudonym_key_env = "CARELOAD_TEST_SURELY_UNSET_PSEUDONYM_KEY".into();
-    let e = match Runner::start(&config, store.clone(), weights(), now()).await {
+    let e = match Runner::start_from_config(&config, store.clone(), weights(), now()).await {
         Ok(_) => panic!("started with the public development key and a FHIR source"),
         Err(e) => e,
     };
@@ -610,9 +577,11 @@ async fn a_real_source_refuses_the_development_pseudonym_key() {
     );
     // told that this is a test system, it starts
     config.source.insecure_dev_key = true;
-    Runner::start(&config, store.clone(), weights(), now()).await.unwrap();
+    Runner::start_from_config(&config, store.clone(), weights(), now())
+        .await
+        .unwrap();
     // and the simulated hospital never needs a key
     let sim = sim_config(60, 0);
     assert!(!sim.source.insecure_dev_key);
-    Runner::start(&sim, store, weights(), now()).await.unwrap();
+    support::start(&sim, store, weights(), now()).await.unwrap();
 }

@@ -11,9 +11,9 @@ use std::io::Write;
 use std::time::Instant;
 
 use anyhow::Context as _;
+use careload_bench::proc_status_mib;
 use careload_config::Config;
 use careload_export::{ExportSpec, export, period::local_midnight};
-use careload_runner::bench::proc_status_mib;
 use careload_runner::load_weights;
 use careload_store::Store;
 use chrono::Duration;
@@ -65,7 +65,7 @@ pub(crate) fn run(args: &BenchExportArgs, out: &mut dyn Write) -> anyhow::Result
         )?;
         if store.postgres_pool().is_some() {
             let started = Instant::now();
-            let (rows, patient_hours) = careload_export::baseline::ward_day_sql(
+            let (rows, patient_hours) = careload_bench::baseline::ward_day_sql(
                 &store,
                 &config.scoring.time_zone,
                 local_midnight(&ctx.tz, from),

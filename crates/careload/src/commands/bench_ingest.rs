@@ -1,7 +1,7 @@
 //! `careload bench ingest`: a simulated hospital served on loopback, read
 //! in full and then incrementally through the real pipeline, with each
 //! phase's time and the peak RSS. The work is
-//! `careload_runner::bench::ingest_bench`; this prints it.
+//! `careload_bench::ingest::ingest_bench`; this prints it.
 //!
 //! Run it from a release build for figures to quote:
 //! `cargo run --release -- bench ingest --beds 1000`, or with the server in
@@ -11,7 +11,7 @@
 
 use std::io::Write;
 
-use careload_runner::bench::{IngestBench, ingest_bench};
+use careload_bench::{IngestBench, ingest_bench};
 use chrono::Utc;
 
 use crate::cli::BenchIngestArgs;

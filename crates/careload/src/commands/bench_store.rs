@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use careload_api::AppState;
 use careload_config::{Config, SourceKind};
-use careload_runner::{Runner, load_weights};
+use careload_runner::load_weights;
 use careload_scoring::rollup;
 use careload_store::Store;
 use chrono::Utc;
@@ -26,6 +26,7 @@ use chrono::Utc;
 use crate::cli::BenchStoreArgs;
 use crate::commands::quantile_ms;
 use crate::commands::service::{init_logs, runtime};
+use crate::sim_source::start_runner;
 
 /// `careload bench store`.
 pub(crate) fn run(args: &BenchStoreArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -163,7 +164,7 @@ async fn fill(
 ) -> anyhow::Result<chrono::DateTime<Utc>> {
     let now = Utc::now();
     let t = Instant::now();
-    let mut runner = Runner::start(config, store.clone(), weights.clone(), now).await?;
+    let (mut runner, _) = start_runner(config, store.clone(), weights.clone(), now).await?;
     let runs = runner.backfill(now).await?;
     let hour = store
         .current_hour()

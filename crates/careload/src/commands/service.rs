@@ -4,8 +4,9 @@
 //! `careload ingest --once` (one run for the current hour).
 //!
 //! Glue only: configuration from `careload_config`, the runs from
-//! `careload_runner`, the store from `careload_store`, the routes from
-//! `careload_api`. Logs go to standard error.
+//! `careload_runner` (over the simulated hospital of [`crate::sim_source`]
+//! when `source.kind = sim`), the store from `careload_store`, the routes
+//! from `careload_api`. Logs go to standard error.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -17,12 +18,14 @@ use anyhow::{Context, bail};
 use careload_api::AppState;
 use careload_config::{Config, SourceKind};
 use careload_runner::{Runner, Scheduler, Timing, load_weights};
+use careload_scoring::Weights;
 use careload_store::{Access, Outcome, Store, hour_of};
 use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cli::{DemoArgs, IngestArgs, ServeArgs, ServiceConfigArgs};
+use crate::sim_source::{SimHospital, start_runner};
 
 /// Logs (tracing) to standard error, `info` and above.
 pub(crate) fn init_logs() {
@@ -66,14 +69,25 @@ struct Opened {
 }
 
 async fn open(config: &Arc<Config>) -> anyhow::Result<Opened> {
-    let weights = Arc::new(load_weights(config.scoring.weights.as_deref())?);
-    let store = Store::connect(&config.database.url).await?;
+    let (weights, store) = weights_and_store(config).await?;
     // token secrets are checked before minutes of back-fill, not after
     let state = AppState::try_new(store.clone(), config.clone(), weights.clone())?;
-    let mut runner = Runner::start(config, store, weights, Utc::now()).await?;
+    let (runner, _) = start_runner(config, store, weights, Utc::now()).await?;
+    Ok(opened(state, runner))
+}
+
+/// The configured weights and the store (connected, migrated).
+async fn weights_and_store(config: &Config) -> anyhow::Result<(Arc<Weights>, Store)> {
+    let weights = Arc::new(load_weights(config.scoring.weights.as_deref())?);
+    let store = Store::connect(&config.database.url).await?;
+    Ok((weights, store))
+}
+
+/// The API state and the runner, the runner publishing the weights in force.
+fn opened(state: AppState, mut runner: Runner) -> Opened {
     // council activations switch the weights the API forecasts with, too
     runner.publish_weights(state.weights_cell());
-    Ok(Opened { state, runner })
+    Opened { state, runner }
 }
 
 /// The back-fill, if one is pending, and this hour's run unless it is
@@ -233,36 +247,9 @@ fn demo_config(args: &DemoArgs) -> anyhow::Result<Config> {
     config.api.open = true;
     config.api.listen = args.listen.to_string();
     config.schedule.backfill_hours = args.hours;
-    name_sim_wards(&mut config)?;
     config.refuse_unknown_env(std::env::vars_os().map(|(n, _)| n.to_string_lossy().into_owned()))?;
     config.validate()?;
     Ok(config)
-}
-
-/// Names, care categories and bed counts of the simulated hospital's wards,
-/// as a hospital would write them in `[wards.<id>]` ("Avd 3 Kirurgi").
-fn name_sim_wards(config: &mut Config) -> anyhow::Result<()> {
-    let hospital = careload_sim::Hospital::new(careload_sim::SimConfig {
-        beds: config.sim.beds,
-        wards: config.sim.wards,
-        ..careload_sim::SimConfig::new(config.sim.seed, Utc::now())
-    })?;
-    for (n, w) in hospital.stats().wards.iter().enumerate() {
-        let specialty = careload_sim::codes::SPECIALTIES
-            .iter()
-            .find(|s| s.key == w.specialty)
-            .map_or(w.specialty, |s| s.swedish);
-        let mut chars = specialty.chars();
-        let specialty: String = chars
-            .next()
-            .map(|c| c.to_uppercase().chain(chars).collect())
-            .unwrap_or_default();
-        let ward = config.wards.entry(w.id.clone()).or_default();
-        ward.name = Some(format!("Avd {} {specialty}", n + 1));
-        ward.care_category = Some(w.care_category.to_owned());
-        ward.beds = Some(w.beds);
-    }
-    Ok(())
 }
 
 /// Who the audit entry that marks a demo's own store names.
@@ -345,12 +332,7 @@ fn demo_urls(addr: SocketAddr, wards: &[String]) -> Vec<(&'static str, String)> 
 /// import as `POST /api/v1/staffing/csv` (audited as `demo`), so that the
 /// planning pages and exports have a plan to set the need against.
 /// Returns the rows stored.
-async fn import_sim_staffing(state: &AppState, config: &Config) -> anyhow::Result<u64> {
-    let hospital = careload_sim::Hospital::new(careload_sim::SimConfig {
-        beds: config.sim.beds,
-        wards: config.sim.wards,
-        ..careload_sim::SimConfig::new(config.sim.seed, Utc::now())
-    })?;
+async fn import_sim_staffing(state: &AppState, config: &Config, hospital: &SimHospital) -> anyhow::Result<u64> {
     let today = Utc::now().with_timezone(&state.tz).date_naive();
     let days_back = config.schedule.backfill_hours.div_ceil(24) + 1;
     let csv = hospital.staffing_csv(today - chrono::Duration::days(i64::from(days_back)), days_back + 3);
@@ -371,16 +353,26 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut config = demo_config(args)?;
     init_logs();
     fit_connections(&mut config);
-    let config = Arc::new(config);
-    runtime()?.block_on(async {
+    runtime()?.block_on(async move {
         let stop = shutdown_on_ctrl_c();
         // bind first: a taken port is refused before any file is touched
         let listener = bind(&config.api.listen).await?;
         replace_demo_db(&args.db).await?;
         mark_demo_db(&config.database.url).await?;
-        let Opened { state, mut runner } = open(&config).await?;
+        let (weights, store) = weights_and_store(&config).await?;
+        // the one simulated hospital: it names the wards, is served to the
+        // runner from the hour the back-fill starts, and plans the staffing
+        let plan = Runner::plan(&config, &store, Utc::now()).await?;
+        let hospital = SimHospital::build(&config, plan.source_start())?;
+        hospital.name_wards(&mut config);
+        config.validate()?;
+        let config = Arc::new(config);
+        let state = AppState::try_new(store.clone(), config.clone(), weights.clone())?;
+        let source = hospital.serve(&config).await?;
+        let runner = Runner::start(&config, store, weights, plan, Box::new(source)).await?;
+        let Opened { state, mut runner } = opened(state, runner);
         let wards = catch_up(&config, &mut runner, &state).await?;
-        let staffing = import_sim_staffing(&state, &config).await?;
+        let staffing = import_sim_staffing(&state, &config, &hospital).await?;
         let addr = listener.local_addr().context("cannot read the listening address")?;
         let urls = demo_urls(addr, &wards);
         writeln!(
@@ -458,9 +450,8 @@ pub(crate) fn ingest_once(args: &IngestArgs, out: &mut dyn Write) -> anyhow::Res
     config.schedule.backfill_hours = 0;
     init_logs();
     runtime()?.block_on(async {
-        let weights = Arc::new(load_weights(config.scoring.weights.as_deref())?);
-        let store = Store::connect(&config.database.url).await?;
-        let mut runner = Runner::start(&config, store.clone(), weights, Utc::now()).await?;
+        let (weights, store) = weights_and_store(&config).await?;
+        let (mut runner, _) = start_runner(&config, store.clone(), weights, Utc::now()).await?;
         let summary = runner.run_hour(Utc::now()).await?;
         let record = store
             .runs(20)

@@ -129,6 +129,13 @@ impl SimServer {
         self.snapshot().len()
     }
 
+    /// Runs `f` on the hospital without changing it (its roster, planned
+    /// staffing, resources); nothing is re-indexed. Waits while the clock
+    /// is being moved.
+    pub fn read<T>(&self, f: impl FnOnce(&Hospital) -> T) -> T {
+        f(&self.hospital.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
     /// Runs `f` on the hospital, then serves its new present. Blocks for as
     /// long as the simulation and the indexing take (about a second for
     /// 1,000 beds); requests meanwhile see the previous present.

@@ -11,24 +11,18 @@ use careload_store::Store;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use crate::Error;
+use crate::{Error, Result};
 
 /// Runs the ward × day aggregation of `[from, to)` in PostgreSQL, days in
 /// zone `tz` (an IANA name), and returns the rows it gave and the patient-hours
 /// they cover (a checksum against the export).
 ///
 /// # Errors
-/// [`Error::BadSpec`] when the store is not PostgreSQL; the query failing.
-pub async fn ward_day_sql(
-    store: &Store,
-    tz: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<(u64, i64), Error> {
+/// [`Error::NotPostgres`] when the store is not PostgreSQL; the query
+/// failing ([`Error::History`]).
+pub async fn ward_day_sql(store: &Store, tz: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<(u64, i64)> {
     let Some(pool) = store.postgres_pool() else {
-        return Err(Error::BadSpec(
-            "the SQL baseline needs PostgreSQL (SQLite has no percentile_cont); pass a postgres:// URL".into(),
-        ));
+        return Err(Error::NotPostgres);
     };
     let rows = sqlx::query(
         "WITH u AS ( \
@@ -59,12 +53,12 @@ pub async fn ward_day_sql(
     .bind(to)
     .fetch_all(pool)
     .await
-    .map_err(careload_store::Error::from)?;
+    .map_err(|e| Error::History(e.into()))?;
     let mut patient_hours = 0;
     for row in &rows {
         patient_hours += row
             .try_get::<i64, _>("patient_hours")
-            .map_err(careload_store::Error::from)?;
+            .map_err(|e| Error::History(e.into()))?;
     }
     Ok((rows.len() as u64, patient_hours))
 }

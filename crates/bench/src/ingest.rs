@@ -2,8 +2,8 @@
 //! read by careload in full and then incrementally, each phase timed.
 //!
 //! [`ingest_bench`] builds the hospital of [`IngestBench`], serves it like
-//! the demo does (same server, same REST client, same configuration), and
-//! runs the pipeline by hand so that every phase has its own clock:
+//! the demo does (same server, the runner's REST client and configuration),
+//! and runs the pipeline by hand so that every phase has its own clock:
 //!
 //! 1. **full**: fetch everything (HTTP and JSON decoding; of it, the time
 //!    spent turning JSON into fhir-sdk's typed models is reported as
@@ -27,15 +27,16 @@ use std::time::{Duration, Instant};
 
 use careload_config::{Config, SourceKind};
 use careload_ingest::{Resources, RestConfig, apply_changes, fetch, fetch_changes, map};
+use careload_runner::{RestSource, load_mapping, load_weights, rest_config};
 use careload_scoring::{Score, Snapshot, Window, rollup, score};
+use careload_sim::{Hospital, SharedSim, SimConfig, SimServer, server};
 use careload_store::{Outcome, RunReport, Store, hour_of};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
-use crate::Error;
-use crate::error::Result;
-use crate::runner::{load_mapping, load_weights};
-use crate::source::{RestSource, SimSource, rest_config};
+use crate::{Error, Result};
 
 /// What to benchmark.
 #[derive(Clone, Debug)]
@@ -55,9 +56,54 @@ pub struct IngestBench {
     pub fhir_url: Option<String>,
 }
 
+/// The simulated hospital served on loopback in this process.
+struct InProcess {
+    sim: SharedSim,
+    rest: RestSource,
+    /// Dropping it stops the server.
+    _stop: oneshot::Sender<()>,
+}
+
+impl InProcess {
+    /// Builds the hospital of `[sim]` starting at `start` and serves it on
+    /// `sim.listen`, as the demo does.
+    async fn start(config: &Config, start: DateTime<Utc>) -> Result<InProcess> {
+        let section = &config.sim;
+        let hospital = Hospital::new(SimConfig {
+            beds: section.beds,
+            wards: section.wards,
+            ..SimConfig::new(section.seed, start)
+        })?;
+        let listen = |source| Error::Listen {
+            listen: section.listen.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&section.listen).await.map_err(listen)?;
+        let addr = listener.local_addr().map_err(listen)?;
+        let sim = SimServer::new(hospital);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = sim.clone();
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = server::serve(listener, served, shutdown).await {
+                tracing::error!(error = %e, "the simulated hospital's FHIR server stopped");
+            }
+        });
+        let rest = RestSource::new(RestConfig {
+            base_url: server::base_url(addr),
+            token_env: None,
+            ..rest_config(config)
+        })?;
+        tracing::info!(base = %rest.config.base_url, beds = section.beds, seed = section.seed, start = %sim.now(), "simulated hospital served");
+        Ok(InProcess { sim, rest, _stop: stop })
+    }
+}
+
 /// Where the benchmark reads from.
 enum Server {
-    InProcess(SimSource),
+    InProcess(InProcess),
     External { rest: RestSource, http: reqwest::Client },
 }
 
@@ -72,7 +118,13 @@ impl Server {
     /// Moves the hospital to `hour`: in process, or `POST <origin>/sim/advance?hours=1`.
     async fn advance(&self, hour: DateTime<Utc>) -> Result<()> {
         match self {
-            Server::InProcess(sim) => sim.advance_to(hour).await.map(|_| ()),
+            Server::InProcess(served) => {
+                let sim = served.sim.clone();
+                tokio::task::spawn_blocking(move || sim.advance_to(hour))
+                    .await
+                    .map_err(|e| Error::Task(e.to_string()))?;
+                Ok(())
+            }
             Server::External { rest, http } => {
                 let base = &rest.config.base_url;
                 let url = format!(
@@ -200,7 +252,7 @@ pub async fn ingest_bench(bench: &IngestBench) -> Result<BenchReport> {
 
     let sim_started = Instant::now();
     let server = match &bench.fhir_url {
-        None => Server::InProcess(SimSource::start(&config, start).await?),
+        None => Server::InProcess(InProcess::start(&config, start).await?),
         Some(url) => Server::External {
             rest: RestSource::new(RestConfig {
                 base_url: url.clone(),
@@ -213,7 +265,7 @@ pub async fn ingest_bench(bench: &IngestBench) -> Result<BenchReport> {
     let sim_start_ms = ms(sim_started.elapsed());
     let rss_after_sim_mib = proc_status_mib("VmRSS");
     let server_resources = match &server {
-        Server::InProcess(sim) => Some(sim.sim.resource_count()),
+        Server::InProcess(served) => Some(served.sim.resource_count()),
         Server::External { .. } => None,
     };
     let rest = server.rest();

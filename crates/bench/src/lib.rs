@@ -1,0 +1,59 @@
+//! careload's benchmarks that need more than one crate, for the binary's
+//! `careload bench …` commands, so that no library depends on a crate only
+//! for a benchmark.
+//!
+//! * [`ingest`] — [`ingest::ingest_bench`] (`careload bench ingest`): a
+//!   simulated hospital on loopback (or `careload sim serve` in another
+//!   process) read in full and then incrementally through the real
+//!   pipeline, each phase timed, peak RSS read.
+//! * [`baseline`] — [`baseline::ward_day_sql`] (`careload bench export` on
+//!   PostgreSQL): the ward × day export as one plain SQL `GROUP BY`, the
+//!   yardstick of the polars export.
+//!
+//! [`proc_status_mib`] reads the process's memory for both. Figures are for
+//! notes and issues, never asserted by tests. (`careload bench store`'s
+//! copy of an hour over a year is the store's own
+//! `careload_store::Store::replicate_hour`.)
+
+pub mod baseline;
+pub mod ingest;
+
+pub use ingest::{BenchReport, BenchRun, IngestBench, Phases, ingest_bench, proc_status_mib};
+
+/// What stops a benchmark.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The runner's pieces refused (weights, mapping, the REST client).
+    #[error(transparent)]
+    Runner(#[from] careload_runner::Error),
+    /// The FHIR server could not be read.
+    #[error(transparent)]
+    Ingest(#[from] careload_ingest::Error),
+    /// The benchmark's store failed.
+    #[error(transparent)]
+    Store(#[from] careload_store::Error),
+    /// The simulated hospital cannot be built.
+    #[error(transparent)]
+    Sim(#[from] careload_sim::Error),
+    /// The address the simulated hospital should listen on cannot be used.
+    #[error("cannot listen on sim.listen = {listen:?}: {source}; use a free loopback address such as 127.0.0.1:0")]
+    Listen {
+        /// The address.
+        listen: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A background task failed (a panic), or the external server could not
+    /// be moved on.
+    #[error("a background task failed: {0}")]
+    Task(String),
+    /// The SQL baseline was asked of a store that is not PostgreSQL.
+    #[error("the SQL baseline needs PostgreSQL (SQLite has no percentile_cont); pass a postgres:// URL")]
+    NotPostgres,
+    /// The SQL baseline's query failed.
+    #[error("reading the history: {0}")]
+    History(careload_store::Error),
+}
+
+/// The benchmarks' result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
