@@ -17,21 +17,16 @@ use crate::query::Params;
 use crate::{AppState, Error, Result};
 
 /// The export context of a configuration and the weights in force: the
-/// hospital's zone, each ward's shift plan, its care category's factors and
-/// the display names of wards (`[wards.<id>] name`) and teams
-/// (`[wards.<id>.teams]`).
+/// hospital's zone `tz` (`scoring.time_zone`, resolved once at start), each
+/// ward's shift plan, its care category's factors and the display names of
+/// wards (`[wards.<id>] name`) and teams (`[wards.<id>.teams]`).
 ///
 /// # Errors
 /// A configured ward's shift plan or care category is invalid.
-pub fn export_context(config: &Config, weights: &Weights) -> std::result::Result<Context, String> {
-    let tz = config.scoring.tz().map_err(|e| e.to_string())?;
+pub fn export_context(config: &Config, weights: &Weights, tz: chrono_tz::Tz) -> std::result::Result<Context, String> {
     let mut ctx = Context::new(tz);
-    let default_category = if weights.staff_hours.contains_key("general") {
-        Some("general".to_owned())
-    } else {
-        weights.staff_hours.keys().next().cloned()
-    };
-    ctx.default_staff_hours = default_category.and_then(|c| weights.staff_hours.get(&c).copied());
+    ctx.default_staff_hours =
+        careload_planning::default_care_category(weights).and_then(|c| weights.staff_hours.get(c).copied());
     for (id, ward) in &config.wards {
         if let Some(name) = &ward.name {
             ctx.ward_names.insert(id.clone(), name.clone());
@@ -154,7 +149,7 @@ async fn produce(
 /// `GET /api/v1/export`.
 pub(crate) async fn export(state: &AppState, q: &Params) -> Result<Response> {
     let (spec, format) = parse(q)?;
-    let ctx = export_context(&state.config, &state.weights()).map_err(Error::Config)?;
+    let ctx = export_context(&state.config, &state.weights(), state.tz).map_err(Error::Config)?;
     let file_name = spec.file_name(format);
     let (ready_tx, ready_rx) = oneshot::channel();
     let (tx, rx) = mpsc::channel(4);
@@ -208,8 +203,8 @@ pub(crate) async fn backtest(state: &AppState, q: &Params, body: &[u8]) -> Resul
     })?;
     let candidate =
         Weights::from_toml(text, "request body").map_err(|e| Error::Unprocessable { hint: e.to_string() })?;
-    let stored_ctx = export_context(&state.config, &state.weights()).map_err(Error::Config)?;
-    let candidate_ctx = export_context(&state.config, &candidate).map_err(Error::Config)?;
+    let stored_ctx = export_context(&state.config, &state.weights(), state.tz).map_err(Error::Config)?;
+    let candidate_ctx = export_context(&state.config, &candidate, state.tz).map_err(Error::Config)?;
     careload_export::backtest::backtest(
         &state.store,
         &stored_ctx,

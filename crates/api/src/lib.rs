@@ -82,13 +82,17 @@ impl AppState {
     /// token name) and then *every* token is refused; use
     /// [`AppState::try_new`] to fail at start-up instead.
     pub fn new(store: Store, config: Arc<Config>, weights: Arc<Weights>) -> AppState {
-        match AppState::with_env(store.clone(), config.clone(), weights.clone(), |k| {
-            std::env::var(k).ok()
-        }) {
-            Ok(state) => state,
+        // the zone is resolved once: with a bad one, the state runs in UTC
+        let tz = config.scoring.tz();
+        let auth = match &tz {
+            Ok(_) => auth::Auth::load(&config.api, |k| std::env::var(k).ok()),
+            Err(e) => Err(Error::Config(e.to_string())),
+        };
+        let tz = tz.unwrap_or(chrono_tz::Tz::UTC);
+        match auth {
+            Ok(auth) => AppState::build(store, config, weights, auth, tz),
             Err(e) => {
                 tracing::error!(error = %e, "api state incomplete; every token is refused");
-                let tz = config.scoring.tz().unwrap_or(chrono_tz::Tz::UTC);
                 AppState::build(store, config, weights, auth::Auth::closed(), tz)
             }
         }

@@ -160,12 +160,9 @@ fn care_category(state: &AppState, ward: &str) -> String {
         return c;
     }
     let weights = state.weights();
-    let known = &weights.staff_hours;
-    if known.contains_key("general") {
-        "general".into()
-    } else {
-        known.keys().next().cloned().unwrap_or_else(|| "general".into())
-    }
+    careload_planning::default_care_category(&weights)
+        .unwrap_or(careload_planning::DEFAULT_CARE_CATEGORY)
+        .to_owned()
 }
 
 fn shift_plan(state: &AppState, ward: &str) -> Result<ShiftPlan> {

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use crate::{Config, Error, Result, SourceKind};
+use crate::{BulkLevel, Config, Error, Result, SourceKind};
 
 /// One overridable key.
 pub struct EnvKey {
@@ -228,7 +228,7 @@ pub const ENV_KEYS: &[EnvKey] = &[
         default: "system",
         doc: "Bulk Data export level: system ([base]/$export), patient ([base]/Patient/$export) or group ([base]/Group/ID/$export)",
         apply: |c, v| {
-            c.source.bulk_level = v.trim().to_owned();
+            c.source.bulk_level = v.parse::<BulkLevel>()?;
             Ok(())
         },
     },
@@ -864,6 +864,7 @@ mod tests {
                 "false" => "true",
                 "true" => "false",
                 "sim" => "files",
+                "system" => "patient",
                 "7" => "8",
                 d if d.parse::<u64>().is_ok() => "7",
                 d if d.parse::<f64>().is_ok() => "7.25",

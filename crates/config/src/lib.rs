@@ -171,6 +171,54 @@ pub enum SourceKind {
     Bulk,
 }
 
+/// The level of a Bulk Data `$export` (`source.bulk_level`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum BulkLevel {
+    /// `[base]/$export`.
+    #[default]
+    System,
+    /// `[base]/Patient/$export`.
+    Patient,
+    /// `[base]/Group/[source.bulk_group]/$export`.
+    Group,
+}
+
+impl BulkLevel {
+    /// Every level, as written in TOML and the environment.
+    pub const ALL: [BulkLevel; 3] = [BulkLevel::System, BulkLevel::Patient, BulkLevel::Group];
+
+    /// The level as written in TOML and the environment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkLevel::System => "system",
+            BulkLevel::Patient => "patient",
+            BulkLevel::Group => "group",
+        }
+    }
+}
+
+impl std::str::FromStr for BulkLevel {
+    type Err = String;
+
+    /// `system`, `patient` or `group` (surrounding space ignored); anything
+    /// else is refused with the allowed values.
+    fn from_str(s: &str) -> std::result::Result<BulkLevel, String> {
+        BulkLevel::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s.trim())
+            .ok_or_else(|| format!("{s:?} is not a Bulk Data level; write system, patient or group"))
+    }
+}
+
+impl TryFrom<String> for BulkLevel {
+    type Error = String;
+
+    fn try_from(s: String) -> std::result::Result<BulkLevel, String> {
+        s.parse()
+    }
+}
+
 /// `[source]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -210,7 +258,7 @@ pub struct SourceConfig {
     pub insecure_dev_key: bool,
     /// kind = bulk: `system` (`[base]/$export`), `patient`
     /// (`[base]/Patient/$export`) or `group` (`[base]/Group/[bulk_group]/$export`).
-    pub bulk_level: String,
+    pub bulk_level: BulkLevel,
     /// kind = bulk, level group: the Group id.
     pub bulk_group: String,
     /// kind = bulk: seconds between status polls when the server sends no `Retry-After`.
@@ -252,7 +300,7 @@ impl Default for SourceConfig {
             mapping: None,
             pseudonym_key_env: "CARELOAD_PSEUDONYM_KEY".into(),
             insecure_dev_key: false,
-            bulk_level: "system".into(),
+            bulk_level: BulkLevel::System,
             bulk_group: String::new(),
             bulk_poll_secs: 2,
             smart_client_id: None,
@@ -958,21 +1006,11 @@ impl SourceConfig {
             300,
         )?;
         range("source.bulk_poll_secs", self.bulk_poll_secs, 1, 300, "seconds", 2)?;
-        match self.bulk_level.as_str() {
-            "system" | "patient" => {}
-            "group" if !self.bulk_group.trim().is_empty() => {}
-            "group" => {
-                return Err(invalid(
-                    "source.bulk_group",
-                    "source.bulk_level is \"group\" but no group id is set; set source.bulk_group",
-                ));
-            }
-            other => {
-                return Err(invalid(
-                    "source.bulk_level",
-                    &format!("{other:?} is not a Bulk Data level; write system, patient or group"),
-                ));
-            }
+        if self.bulk_level == BulkLevel::Group && self.bulk_group.trim().is_empty() {
+            return Err(invalid(
+                "source.bulk_group",
+                "source.bulk_level is \"group\" but no group id is set; set source.bulk_group",
+            ));
         }
         if self.smart_client_id.is_some() {
             if self.token_env.is_some() {

@@ -1,6 +1,6 @@
 //! The configuration's layers and its refusals.
 
-use careload_config::{Config, Error, Origin, Role, SourceKind};
+use careload_config::{BulkLevel, Config, Error, Origin, Role, SourceKind};
 
 #[test]
 fn defaults_are_valid() {
@@ -112,6 +112,51 @@ fn source_kind_parses() {
 }
 
 #[test]
+fn bulk_level_parses_from_toml_and_env() {
+    for (text, level) in [
+        ("system", BulkLevel::System),
+        ("patient", BulkLevel::Patient),
+        ("group", BulkLevel::Group),
+    ] {
+        let c = Config::from_toml(&format!("[source]\nbulk_level = \"{text}\"\n"), "c").unwrap();
+        assert_eq!(c.source.bulk_level, level);
+        let mut c = Config::default();
+        c.apply_env(|name| (name == "CARELOAD_SOURCE_BULK_LEVEL").then(|| format!(" {text} ")))
+            .unwrap();
+        assert_eq!(c.source.bulk_level, level);
+        assert_eq!(level.as_str(), text);
+    }
+    assert_eq!(Config::default().source.bulk_level, BulkLevel::System);
+}
+
+#[test]
+fn a_bad_bulk_level_names_the_allowed_values() {
+    let e = Config::from_toml("[source]\nbulk_level = \"Group\"\n", "c.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("\"Group\" is not a Bulk Data level; write system, patient or group"),
+        "{e}"
+    );
+    assert!(e.contains("c.toml:2"), "{e}");
+    let mut c = Config::default();
+    let e = c
+        .apply_env(|name| (name == "CARELOAD_SOURCE_BULK_LEVEL").then(|| "ward".to_owned()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("CARELOAD_SOURCE_BULK_LEVEL"), "{e}");
+    assert!(
+        e.contains("\"ward\" is not a Bulk Data level; write system, patient or group"),
+        "{e}"
+    );
+    assert_eq!(
+        c.source.bulk_level,
+        BulkLevel::System,
+        "a refused value changes nothing"
+    );
+}
+
+#[test]
 fn the_example_file_lists_exactly_the_defaults() {
     let text = include_str!("../../../config/careload.toml");
     let c = Config::from_toml(text, "config/careload.toml").unwrap();
@@ -158,8 +203,12 @@ fn bulk_smart_tls_and_cron_keys_are_checked_with_their_key_named() {
     load(ok).unwrap();
     let e = load(&format!("{ok}bulk_level = \"group\"\n")).unwrap_err().to_string();
     assert!(e.contains("source.bulk_group"), "{e}");
-    let e = load(&format!("{ok}bulk_level = \"ward\"\n")).unwrap_err().to_string();
+    // an unknown level is refused as the file is parsed, with its line
+    let e = Config::from_toml(&format!("{ok}bulk_level = \"ward\"\n"), "t.toml")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("system, patient or group"), "{e}");
+    assert!(e.contains("t.toml:4"), "{e}");
     let e = load(&format!("{ok}smart_client_id = \"c\"\n")).unwrap_err().to_string();
     assert!(
         e.contains("exactly one of source.smart_key_file or source.smart_key_env"),

@@ -91,6 +91,22 @@ pub enum Error {
     },
 }
 
+/// The care category a ward without one configured (`wards.<id>.care_category`)
+/// is planned and exported under, when the weights have it.
+pub const DEFAULT_CARE_CATEGORY: &str = "general";
+
+/// The care category of a ward without one configured: [`DEFAULT_CARE_CATEGORY`]
+/// when the weights have its factors, else the weights' first category;
+/// none when the weights have no staff-hour factors at all.
+pub fn default_care_category(weights: &Weights) -> Option<&str> {
+    let known = &weights.staff_hours;
+    if known.contains_key(DEFAULT_CARE_CATEGORY) {
+        Some(DEFAULT_CARE_CATEGORY)
+    } else {
+        known.keys().next().map(String::as_str)
+    }
+}
+
 /// The points → staff-hours factors of a ward care category in the weights in force.
 ///
 /// # Errors

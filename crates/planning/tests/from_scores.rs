@@ -76,3 +76,14 @@ fn example_ward_next_shift() {
     assert!(proposal.spread_after <= proposal.spread_before);
     assert!(proposal.moves.len() <= 3);
 }
+
+#[test]
+fn a_ward_without_a_care_category_is_planned_as_general_when_the_weights_have_it() {
+    let mut weights = Weights::from_toml(include_str!("../../../weights/2026.1.toml"), "2026.1.toml").unwrap();
+    assert_eq!(careload_planning::DEFAULT_CARE_CATEGORY, "general");
+    assert_eq!(careload_planning::default_care_category(&weights), Some("general"));
+    weights.staff_hours.remove("general");
+    assert_eq!(careload_planning::default_care_category(&weights), Some("geriatric"));
+    weights.staff_hours.clear();
+    assert_eq!(careload_planning::default_care_category(&weights), None);
+}

@@ -52,6 +52,10 @@ pub enum Error {
         /// The source kind.
         kind: &'static str,
     },
+    /// A warning could not be written (standard error closed); the cause is
+    /// the I/O error, so that a closed pipe is still recognised as one.
+    #[error("cannot write a warning to standard error")]
+    Warn(#[source] std::io::Error),
     /// A background task died (a panic in mapping or scoring).
     #[error("a background task failed: {0}")]
     Task(String),

@@ -23,7 +23,10 @@ pub mod schedule;
 pub mod source;
 
 pub use error::{Error, Result};
-pub use runner::{RunSummary, Runner, SharedWeights, StartPlan, load_mapping, load_weights, pseudonym_key};
+pub use runner::{
+    RunSummary, Runner, SharedWeights, StartPlan, WhenKeyUnset, load_mapping, load_weights, pseudonym_key,
+    read_weights_file,
+};
 pub use schedule::{AfterRun, Scheduler, Tick, Timing, next_tick};
 pub use source::{
     BoxFuture, BulkSource, FetchRequest, Fetched, FhirSource, FilesSource, RestSource, bulk_config, from_config,

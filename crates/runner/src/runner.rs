@@ -56,15 +56,25 @@ use crate::source::{FetchRequest, Fetched, FhirSource};
 pub fn load_weights(path: Option<&Path>) -> Result<Weights> {
     match path {
         None => Ok(Weights::built_in()?),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-                what: "weights file",
-                path: path.to_owned(),
-                source,
-            })?;
-            Ok(Weights::from_toml(&text, &path.display().to_string())?)
-        }
+        Some(path) => Ok(read_weights_file(path)?.0),
     }
+}
+
+/// The weights file at `path`, validated, and its text (what an activation
+/// stores): the one reader of weights files, for the service and every
+/// command. Problems name the file as `path` is written.
+///
+/// # Errors
+/// [`Error::Read`] (`what` = `weights file`) when the file cannot be read;
+/// [`Error::Weights`] listing every problem with its line.
+pub fn read_weights_file(path: &Path) -> Result<(Weights, String)> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        what: "weights file",
+        path: path.to_owned(),
+        source,
+    })?;
+    let weights = Weights::from_toml(&text, &path.display().to_string())?;
+    Ok((weights, text))
 }
 
 /// The region's code mapping at `path`, or the built-in defaults.
@@ -88,26 +98,60 @@ pub fn load_mapping(path: Option<&Path>) -> Result<Mapping> {
     config.compile().map_err(|e| invalid(e.to_string()))
 }
 
-/// The pseudonym key from the environment variable `var`. When it is unset:
-/// with the simulated hospital, the public development key with a warning;
-/// with a source of real patients (FHIR, Bulk Data, files), an error —
-/// unless `insecure_dev_key` says this is a test system, which is logged as
-/// an error at every start.
+/// What [`pseudonym_key`] does when the key's variable is unset: the two
+/// policies differ on purpose.
+pub enum WhenKeyUnset<'a> {
+    /// The service: with the simulated hospital, the public development key
+    /// with a logged warning; with a source of real patients (FHIR, Bulk
+    /// Data, files), [`Error::DevelopmentKey`] — unless `insecure_dev_key`
+    /// says this is a test system, which is logged as an error at every start.
+    Service {
+        /// The source kind.
+        kind: SourceKind,
+        /// `source.insecure_dev_key`.
+        insecure_dev_key: bool,
+    },
+    /// A one-off command on the command line (`careload score`, `mapping
+    /// suggest`): the public development key, with a warning written to
+    /// `warnings` (standard error).
+    Warn(&'a mut dyn std::io::Write),
+}
+
+/// The pseudonym key from the environment variable `var`; when it is unset,
+/// what `when_unset` says.
 ///
 /// # Errors
-/// The variable is set but is not a usable key; it is unset and the source
-/// holds real patients ([`Error::DevelopmentKey`]).
-pub fn pseudonym_key(var: &str, kind: SourceKind, insecure_dev_key: bool) -> Result<PseudonymKey> {
-    match PseudonymKey::from_env(var) {
-        Ok(key) => Ok(key),
-        Err(careload_ingest::Error::MissingKey(_)) if kind == SourceKind::Sim => {
+/// The variable is set but is not a usable key; it is unset and the service
+/// reads real patients ([`Error::DevelopmentKey`]); the warning cannot be
+/// written ([`Error::Warn`]).
+pub fn pseudonym_key(var: &str, when_unset: WhenKeyUnset<'_>) -> Result<PseudonymKey> {
+    let missing = match PseudonymKey::from_env(var) {
+        Ok(key) => return Ok(key),
+        Err(careload_ingest::Error::MissingKey(missing)) => missing,
+        Err(e) => return Err(e.into()),
+    };
+    match when_unset {
+        WhenKeyUnset::Warn(warnings) => {
+            writeln!(
+                warnings,
+                "warning: {missing} is not set: pseudonyms use the PUBLIC development key; set {missing} to a secret for real patients"
+            )
+            .map_err(Error::Warn)?;
+            Ok(PseudonymKey::development())
+        }
+        WhenKeyUnset::Service {
+            kind: SourceKind::Sim, ..
+        } => {
             tracing::warn!(
                 variable = var,
                 "pseudonym key not set: the simulated hospital's pseudonyms use the PUBLIC development key"
             );
             Ok(PseudonymKey::development())
         }
-        Err(careload_ingest::Error::MissingKey(_)) if insecure_dev_key => {
+        WhenKeyUnset::Service {
+            kind,
+            insecure_dev_key: true,
+        } => {
             tracing::error!(
                 variable = var,
                 source = ?kind,
@@ -115,7 +159,7 @@ pub fn pseudonym_key(var: &str, kind: SourceKind, insecure_dev_key: bool) -> Res
             );
             Ok(PseudonymKey::development())
         }
-        Err(careload_ingest::Error::MissingKey(_)) => Err(Error::DevelopmentKey {
+        WhenKeyUnset::Service { kind, .. } => Err(Error::DevelopmentKey {
             var: var.to_owned(),
             kind: match kind {
                 SourceKind::Sim => "sim",
@@ -124,7 +168,6 @@ pub fn pseudonym_key(var: &str, kind: SourceKind, insecure_dev_key: bool) -> Res
                 SourceKind::Bulk => "bulk",
             },
         }),
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -329,8 +372,10 @@ impl Runner {
             mapping: Arc::new(load_mapping(config.source.mapping.as_deref())?),
             key: pseudonym_key(
                 &config.source.pseudonym_key_env,
-                config.source.kind,
-                config.source.insecure_dev_key,
+                WhenKeyUnset::Service {
+                    kind: config.source.kind,
+                    insecure_dev_key: config.source.insecure_dev_key,
+                },
             )?,
             source,
             tz: config.scoring.tz()?,

@@ -313,10 +313,10 @@ impl FhirSource for FilesSource {
 pub fn bulk_config(config: &Config) -> BulkConfig {
     let s = &config.source;
     BulkConfig {
-        level: match s.bulk_level.as_str() {
-            "patient" => BulkLevel::Patient,
-            "group" => BulkLevel::Group(s.bulk_group.clone()),
-            _ => BulkLevel::System,
+        level: match s.bulk_level {
+            careload_config::BulkLevel::System => BulkLevel::System,
+            careload_config::BulkLevel::Patient => BulkLevel::Patient,
+            careload_config::BulkLevel::Group => BulkLevel::Group(s.bulk_group.clone()),
         },
         poll_interval: Duration::from_secs(s.bulk_poll_secs),
         ..BulkConfig::default()

@@ -128,7 +128,7 @@ async fn hourly_bulk_runs_against_the_simulator_store_what_a_full_fetch_maps() {
 
     // an export the server refuses: a failed run, the last good hour stays current
     let mut refused = bulk_config(&base);
-    refused.source.bulk_level = "group".into();
+    refused.source.bulk_level = careload_config::BulkLevel::Group;
     refused.source.bulk_group = "no-such-group".into();
     let mut bad = Runner::start_from_config(&refused, store.clone(), weights, start)
         .await

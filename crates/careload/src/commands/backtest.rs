@@ -145,8 +145,9 @@ pub(crate) fn run(args: &BacktestArgs, out: &mut dyn Write) -> anyhow::Result<()
         config.database.url.clone_from(db);
     }
     let in_force = load_weights(config.scoring.weights.as_deref())?;
-    let stored_ctx = careload_api::export::export_context(&config, &in_force).map_err(anyhow::Error::msg)?;
-    let candidate_ctx = careload_api::export::export_context(&config, &candidate).map_err(anyhow::Error::msg)?;
+    let tz = config.scoring.tz()?;
+    let stored_ctx = careload_api::export::export_context(&config, &in_force, tz).map_err(anyhow::Error::msg)?;
+    let candidate_ctx = careload_api::export::export_context(&config, &candidate, tz).map_err(anyhow::Error::msg)?;
     let report = runtime()?.block_on(async {
         let store = super::open_history(&config.database.url, Access::ReadOnly).await?;
         let report = backtest(
@@ -176,9 +177,8 @@ pub(crate) fn run(args: &BacktestArgs, out: &mut dyn Write) -> anyhow::Result<()
 
 /// `careload weights activate`.
 pub(crate) fn activate(args: &ActivateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("cannot read weights file {}", args.file.display()))?;
-    let weights = careload_scoring::Weights::from_toml(&text, &args.file.display().to_string())?;
+    let (loaded, text) = weights_file::read(&args.file)?;
+    let weights = loaded.weights;
     let mut config = Config::load(args.config.as_deref())?;
     if let Some(db) = &args.db {
         config.database.url.clone_from(db);

@@ -25,7 +25,8 @@ use crate::commands::service::runtime;
 pub(crate) fn run(args: &BenchExportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let config = Config::load(None)?;
     let weights = load_weights(config.scoring.weights.as_deref())?;
-    let ctx = careload_api::export::export_context(&config, &weights).map_err(anyhow::Error::msg)?;
+    let ctx =
+        careload_api::export::export_context(&config, &weights, config.scoring.tz()?).map_err(anyhow::Error::msg)?;
     runtime()?.block_on(async {
         let store = Store::connect(&args.db)
             .await

@@ -42,7 +42,8 @@ pub(crate) fn run(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<()> 
         config.database.url.clone_from(db);
     }
     let weights = load_weights(config.scoring.weights.as_deref())?;
-    let ctx = careload_api::export::export_context(&config, &weights).map_err(anyhow::Error::msg)?;
+    let ctx =
+        careload_api::export::export_context(&config, &weights, config.scoring.tz()?).map_err(anyhow::Error::msg)?;
     let summary: Summary = runtime()?.block_on(async {
         let store = super::open_history(&config.database.url, Access::ReadOnly).await?;
         let summary = match &args.out {

@@ -159,17 +159,7 @@ pub(crate) fn map_fhir(
     at: Option<DateTime<Utc>>,
 ) -> anyhow::Result<(Vec<Snapshot>, careload_ingest::MapReport)> {
     let mut err = std::io::stderr().lock();
-    let key = match careload_ingest::PseudonymKey::from_env(args.pseudonym_key_env) {
-        Ok(key) => key,
-        Err(careload_ingest::Error::MissingKey(var)) => {
-            writeln!(
-                err,
-                "warning: {var} is not set: pseudonyms use the PUBLIC development key; set {var} to a secret for real patients"
-            )?;
-            careload_ingest::PseudonymKey::development()
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let key = careload_runner::pseudonym_key(args.pseudonym_key_env, careload_runner::WhenKeyUnset::Warn(&mut err))?;
     let as_of = at.or(read.last_updated).unwrap_or_else(Utc::now);
     let (snapshots, mapped) = careload_ingest::map(resources, &args.mapping, &key, as_of);
     let counts = |m: &std::collections::BTreeMap<String, usize>| {
