@@ -62,6 +62,10 @@ pub struct Shared {
     weights: Arc<std::sync::RwLock<Arc<Weights>>>,
     /// The hospital's time zone (`scoring.time_zone`).
     pub tz: chrono_tz::Tz,
+    /// Each configured ward's shift plan, parsed once (a plan the
+    /// configuration's validation would refuse keeps its error, answered
+    /// when the ward is planned); wards not listed use the default plan.
+    shift_plans: std::collections::BTreeMap<String, std::result::Result<careload_scoring::shift::ShiftPlan, String>>,
     auth: auth::Auth,
     metrics: metrics::Metrics,
     limiter: layers::RateLimiter,
@@ -123,11 +127,17 @@ impl AppState {
     }
 
     fn build(store: Store, config: Arc<Config>, weights: Arc<Weights>, auth: auth::Auth, tz: chrono_tz::Tz) -> Self {
+        let shift_plans = config
+            .wards
+            .iter()
+            .map(|(id, ward)| (id.clone(), ward.shift_plan(id).map_err(|e| e.to_string())))
+            .collect();
         AppState(Arc::new(Shared {
             store,
             config,
             weights: Arc::new(std::sync::RwLock::new(weights)),
             tz,
+            shift_plans,
             auth,
             metrics: metrics::Metrics::default(),
             limiter: layers::RateLimiter::default(),
@@ -137,6 +147,18 @@ impl AppState {
 }
 
 impl AppState {
+    /// Ward `ward`'s shift plan, parsed at start.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the configured plan is invalid.
+    pub fn shift_plan(&self, ward: &str) -> Result<careload_scoring::shift::ShiftPlan> {
+        match self.shift_plans.get(ward) {
+            Some(Ok(plan)) => Ok(plan.clone()),
+            Some(Err(e)) => Err(Error::Config(e.clone())),
+            None => Ok(careload_scoring::shift::ShiftPlan::default()),
+        }
+    }
+
     /// Tells the API that a run has written (or failed): built responses are
     /// dropped, so screens and JSON show the new hour or the failure at
     /// once rather than within [`cache::TTL_SECONDS`]. The service calls it

@@ -165,13 +165,6 @@ fn care_category(state: &AppState, ward: &str) -> String {
         .to_owned()
 }
 
-fn shift_plan(state: &AppState, ward: &str) -> Result<ShiftPlan> {
-    match state.config.wards.get(ward) {
-        Some(w) => w.shift_plan(ward).map_err(|e| Error::Config(e.to_string())),
-        None => Ok(ShiftPlan::default()),
-    }
-}
-
 /// The inputs of ward `id`, after checking that it is known.
 async fn inputs(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<WardInputs> {
     let ds = query::data_state(state, now).await?;
@@ -189,7 +182,7 @@ async fn inputs_at(state: &AppState, id: &str, ds: DataState, now: DateTime<Utc>
     Ok(WardInputs {
         state: ds,
         patients,
-        plan: shift_plan(state, id)?,
+        plan: state.shift_plan(id)?,
         category: care_category(state, id),
         as_of,
     })
@@ -530,7 +523,7 @@ async fn import_rules(state: &AppState, now: DateTime<Utc>) -> Result<ImportRule
     let list = query::ward_list(state, now).await?;
     let mut shifts = BTreeSet::new();
     for w in &list.wards {
-        for s in shift_plan(state, &w.id)?.shifts() {
+        for s in state.shift_plan(&w.id)?.shifts() {
             shifts.insert(s.name.clone());
         }
     }
