@@ -24,6 +24,7 @@ use careload_api::routes::{Media, Method, ROUTES, RouteSpec};
 use careload_scoring::snapshot::Profession;
 use careload_scoring::{Weights, rollup};
 use careload_store::{Outcome, RunReport, Store};
+use careload_testkit::TempDir;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -111,7 +112,8 @@ async fn fill(store: &Store, weights: &Weights, current: DateTime<Utc>) {
 struct Served {
     addr: SocketAddr,
     current: DateTime<Utc>,
-    dir: std::path::PathBuf,
+    /// Removed after the server is told to stop.
+    _dir: TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -120,17 +122,12 @@ impl Drop for Served {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 async fn serve(name: &str, filled: bool) -> Served {
-    let dir = std::env::temp_dir().join(format!("careload_contract_{name}_{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let store = Store::connect(&format!("sqlite://{}/t.db?mode=rwc", dir.display()))
-        .await
-        .expect("store");
+    let dir = TempDir::new(&format!("contract-{name}"));
+    let store = Store::connect(&dir.sqlite_url()).await.expect("store");
     let weights = weights();
     let current = careload_store::hour_of(Utc::now());
     if filled {
@@ -152,7 +149,7 @@ async fn serve(name: &str, filled: bool) -> Served {
     Served {
         addr,
         current,
-        dir,
+        _dir: dir,
         shutdown: Some(tx),
     }
 }

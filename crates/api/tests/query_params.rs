@@ -5,16 +5,15 @@
 //! letter gets a "did you mean"; the parameters a route declares are all
 //! taken, and the repeatable ones (`pin`, `wards`) may come more than once.
 //!
-//! A temporary SQLite store with a few scored hours; requests go through the
-//! real router with `tower::ServiceExt::oneshot`. The check does not touch
-//! the store, so these run on SQLite only.
+//! A temporary SQLite store (the workspace's store harness) with a few
+//! scored hours; requests go through the real router with
+//! `tower::ServiceExt::oneshot`. The check does not touch the store, so
+//! these run on SQLite only.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code may panic with a message
 
 use std::collections::BTreeMap;
-use std::panic::resume_unwind;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -122,33 +121,14 @@ fn app(world: &World) -> axum::Router {
     router(state)
 }
 
-static DB: AtomicU32 = AtomicU32::new(0);
-
-/// `test` on a fresh SQLite file in a temporary directory.
-async fn on_sqlite<F, Fut>(test: F)
+/// `test` on [`world`] in a fresh SQLite store (the workspace's store
+/// harness, its SQLite half).
+async fn on_sqlite<F, Fut>(name: &str, test: F)
 where
-    F: FnOnce(World) -> Fut,
+    F: FnOnce(World) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let dir = std::env::temp_dir().join(format!(
-        "careload_query_params_{}_{}",
-        std::process::id(),
-        DB.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let store = Store::connect(&format!("sqlite://{}/t.db?mode=rwc", dir.display()))
-        .await
-        .expect("store");
-    let w = world(store.clone()).await;
-    let result = tokio::spawn(test(w)).await;
-    store.close().await;
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(e) = result {
-        match e.try_into_panic() {
-            Ok(panic) => resume_unwind(panic),
-            Err(e) => panic!("{e}"),
-        }
-    }
+    careload_testkit::store::sqlite(name, |ctx| async move { test(world(ctx.store).await).await }).await
 }
 
 /// One request: status, headers and body.
@@ -472,7 +452,7 @@ macro_rules! on_sqlite {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
-                on_sqlite(super::$test).await
+                on_sqlite(stringify!($test), super::$test).await
             }
         )*
     };

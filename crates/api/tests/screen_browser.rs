@@ -33,6 +33,7 @@ use careload_scoring::aggregate::Totals;
 use careload_scoring::news2::RiskLevel;
 use careload_scoring::score::{Component, Components};
 use careload_scoring::snapshot::{AdlDomain, AdlLevel, AdlNeed, NortonActivity, Sex, SupportLevel};
+use careload_testkit::TempDir;
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 
 mod common;
@@ -439,12 +440,9 @@ fn screens_dir() -> PathBuf {
     target.join("screens")
 }
 
-/// A fresh, empty browser profile directory.
-fn profile_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("careload-chromium-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty browser profile directory, removed when dropped.
+fn profile_dir(name: &str) -> TempDir {
+    TempDir::new(&format!("chromium-{name}"))
 }
 
 /// The browser, or none after a skip message; panics when `CI` is set and there is none.
@@ -549,8 +547,6 @@ fn ward_screen_and_hospital_overview_render_in_headless_chromium() {
         assert!(dom.contains(word), "indicator {word} missing");
     }
 
-    let _ = std::fs::remove_dir_all(&profile);
-    let _ = std::fs::remove_dir_all(&profile_h);
     runtime.shutdown_background();
 }
 
@@ -632,7 +628,7 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
     )
     .unwrap();
     let db_dir = profile_dir("store");
-    let url = format!("sqlite://{}?mode=rwc", db_dir.join("careload.db").display());
+    let url = db_dir.sqlite_url();
     let current = careload_store::hour_of(Utc::now());
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -742,6 +738,4 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
 
     let _ = shutdown_tx.send(());
     runtime.shutdown_timeout(StdDuration::from_secs(5));
-    let _ = std::fs::remove_dir_all(&profile);
-    let _ = std::fs::remove_dir_all(&db_dir);
 }

@@ -1,15 +1,11 @@
 //! The export benchmark's SQL yardstick (`careload bench export` on
 //! PostgreSQL) gives the export's rows and patient-hours, told on SQLite
 //! (refused, with what to use instead) and on PostgreSQL when
-//! `CARELOAD_TEST_DATABASE_URL` names a server (the store's harness). The
-//! hours are written as `crates/export/tests/export.rs` writes them.
+//! `CARELOAD_TEST_DATABASE_URL` names a server (the workspace's store
+//! harness, `careload_testkit`). The hours are written as
+//! `crates/export/tests/export.rs` writes them.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code may panic with a message
-
-#[macro_use]
-#[path = "../../store/tests/harness/mod.rs"]
-#[allow(dead_code)] // the store's harness: this story does not need the URL
-mod harness;
 
 #[path = "../../export/tests/story/mod.rs"]
 mod story;
@@ -17,8 +13,8 @@ mod story;
 use careload_bench::baseline::ward_day_sql;
 use careload_export::{ExportSpec, Format, Grain};
 use careload_store::Level;
+use careload_testkit::store::Ctx;
 use chrono::Duration;
-use harness::Ctx;
 use story::{csv_rows, date, fill, run, utc, weights};
 
 /// The benchmark's SQL yardstick gives the export's rows and patient-hours
@@ -44,4 +40,4 @@ async fn the_sql_baseline_agrees_with_the_export(ctx: Ctx) {
     assert_eq!(patient_hours, sum);
 }
 
-story!(the_sql_baseline_agrees_with_the_export);
+careload_testkit::on_every_backend!(the_sql_baseline_agrees_with_the_export);

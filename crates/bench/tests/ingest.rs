@@ -2,28 +2,9 @@
 //! against a simulated hospital, in this process or in another one.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::path::PathBuf;
-
 use careload_bench::{IngestBench, ingest_bench};
+use careload_testkit::TempDir;
 use chrono::{DateTime, Duration, Utc};
-
-/// A unique temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("careload-bench-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// 2026-11-23T12:20Z: a run at 12:20 is the 12:00 hour.
 fn now() -> DateTime<Utc> {
@@ -35,13 +16,13 @@ fn now() -> DateTime<Utc> {
 /// hospital's patients.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ingest_benchmark_runs_a_full_then_an_incremental_fetch() {
-    let dir = TempDir::new("bench");
+    let dir = TempDir::new("bench-ingest");
     let bench = IngestBench {
         beds: 40,
         seed: 3,
         hours_incremental: 1,
         start: now(),
-        db: dir.0.join("bench.db"),
+        db: dir.join("bench.db"),
         fhir_url: None,
     };
     let report = ingest_bench(&bench).await.unwrap();
@@ -63,7 +44,7 @@ async fn the_ingest_benchmark_runs_a_full_then_an_incremental_fetch() {
 /// reads it over HTTP and moves it on an hour with `POST /sim/advance`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ingest_benchmark_reads_an_external_server_and_moves_it_on() {
-    let dir = TempDir::new("bench-external");
+    let dir = TempDir::new("bench-ingest-external");
     let start = careload_store::hour_of(now());
     let hospital = careload_sim::Hospital::new(careload_sim::SimConfig {
         beds: 40,
@@ -83,7 +64,7 @@ async fn the_ingest_benchmark_reads_an_external_server_and_moves_it_on() {
         seed: 3,
         hours_incremental: 1,
         start,
-        db: dir.0.join("bench.db"),
+        db: dir.join("bench.db"),
         fhir_url: Some(base.clone()),
     };
     let report = ingest_bench(&bench).await.unwrap();
@@ -96,7 +77,7 @@ async fn the_ingest_benchmark_reads_an_external_server_and_moves_it_on() {
     // a server that cannot be moved on is named, with what is needed
     let bench = IngestBench {
         fhir_url: Some(format!("{base}/nowhere")),
-        db: dir.0.join("bench2.db"),
+        db: dir.join("bench2.db"),
         ..bench
     };
     let e = ingest_bench(&bench).await.unwrap_err().to_string();

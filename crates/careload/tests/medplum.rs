@@ -28,6 +28,7 @@ use careload_ingest::{
     FhirClient, Mapping, PseudonymKey, Resources, RestConfig, apply_changes, fetch, fetch_changes, map,
 };
 use careload_scoring::Snapshot;
+use careload_testkit::TempDir;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -123,13 +124,6 @@ fn careload_fails(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("careload-medplum-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Loads the hospital into the server as `deploy/load-hapi.sh` does: posts
 /// the `batch-*.json` files `careload sim --batches 50` wrote (Medplum and
 /// HAPI refuse larger transactions), in order, every entry answered 200 or
@@ -191,7 +185,7 @@ async fn medplum_serves_what_the_files_hold_and_every_change_and_its_own_errors(
     let http = reqwest::Client::new();
 
     // the hospital, as files and loaded into Medplum
-    let dir = temp_dir("sim");
+    let dir = TempDir::new("medplum-sim");
     let d = dir.to_str().unwrap();
     careload(&[
         "sim",
@@ -399,6 +393,4 @@ async fn medplum_serves_what_the_files_hold_and_every_change_and_its_own_errors(
     let stderr = careload_fails(&["score", "--fhir-url", &format!("{base}/Nonsense"), "--at", &at_text]);
     eprintln!("wrong base: {stderr}");
     assert!(stderr.contains("HTTP 4"), "{stderr}");
-
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,14 +1,10 @@
 //! The export story, told on SQLite always and on PostgreSQL when
-//! `CARELOAD_TEST_DATABASE_URL` names a server (the store's harness): real
-//! hours written through `Store::write_hour`, exported, read back, and
-//! checked against statistics computed here by hand from the same scores.
+//! `CARELOAD_TEST_DATABASE_URL` names a server (the workspace's store
+//! harness, `careload_testkit`): real hours written through
+//! `Store::write_hour`, exported, read back, and checked against
+//! statistics computed here by hand from the same scores.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code may panic with a message
-
-#[macro_use]
-#[path = "../../store/tests/harness/mod.rs"]
-#[allow(dead_code)] // the store's harness: this story does not need the URL
-mod harness;
 
 #[path = "story/mod.rs"]
 mod story;
@@ -24,8 +20,8 @@ use careload_planning::PlannedStaffing;
 use careload_scoring::Weights;
 use careload_scoring::snapshot::Profession;
 use careload_store::{Level, Store};
+use careload_testkit::store::Ctx;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use harness::Ctx;
 use polars::prelude::{AnyValue, DataType, ParquetReader, SerReader, TimeUnit, TimeZone};
 use story::{WEIGHTS, csv_rows, date, fill, hospital, run, utc, weights};
 
@@ -767,7 +763,7 @@ async fn backtest_says_what_it_skipped_and_why(ctx: Ctx) {
     assert_eq!(v1["skipped_patient_hours"], 12 * 3, "three of the four on W1: {v1}");
 }
 
-story!(
+careload_testkit::on_every_backend!(
     rows_carry_local_dates_times_and_names,
     incomplete_periods_count_only_started_shifts,
     parquet_reads_back_utc_instants_and_local_dates,

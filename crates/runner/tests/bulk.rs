@@ -5,7 +5,6 @@
 //! export is a failed run that keeps the last good hour.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use careload_config::{Config, SourceKind};
@@ -14,30 +13,10 @@ use careload_runner::{Runner, load_weights};
 use careload_scoring::Snapshot;
 use careload_sim::{Hospital, SimConfig, SimServer, server};
 use careload_store::{Outcome, Store};
+use careload_testkit::TempDir;
 use chrono::{DateTime, Duration, Utc};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("careload-runner-bulk-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn db_url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.0.join("careload.db").display())
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn bulk_config(base: &str) -> Config {
     let mut c = Config::default();
@@ -95,8 +74,8 @@ async fn hourly_bulk_runs_against_the_simulator_store_what_a_full_fetch_maps() {
         let _ = stopped.await;
     }));
 
-    let dir = TempDir::new("hourly");
-    let store = Store::connect(&dir.db_url()).await.unwrap();
+    let dir = TempDir::new("runner-bulk-hourly");
+    let store = Store::connect(&dir.sqlite_url()).await.unwrap();
     let weights = Arc::new(load_weights(None).unwrap());
     let config = bulk_config(&base);
     let mut runner = Runner::start_from_config(&config, store.clone(), weights.clone(), start)

@@ -1,6 +1,7 @@
 //! De-identified by construction, checked on the whole store: the simulated
 //! hospital (served over HTTP on loopback, `support`) is run for some hours
-//! into SQLite and PostgreSQL with its logs captured, then every byte of the
+//! into SQLite and PostgreSQL (a fresh database from the workspace's store
+//! harness, `careload_testkit`) with its logs captured, then every byte of the
 //! store and of the logs is searched for every Patient id, Encounter id,
 //! name and identifier the simulator wrote. (The simulator's record ids hold
 //! the patient's: `p000001-m19-news2`.)
@@ -10,16 +11,17 @@
 mod support;
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use careload_config::{Config, SourceKind};
 use careload_runner::load_weights;
 use careload_sim::SharedSim;
 use careload_store::{Outcome, Store};
+use careload_testkit::TempDir;
+use careload_testkit::store::PgDatabase;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{Connection, Executor, PgConnection, Row};
+use sqlx::{Connection, PgConnection, Row};
 
 /// The logs of the whole test binary, at the service's level (INFO).
 #[derive(Clone, Default)]
@@ -127,36 +129,22 @@ fn leaks<'a>(haystack: &[u8], needles: &'a [String]) -> Vec<&'a str> {
 }
 
 async fn sqlite_store_bytes() -> (Vec<u8>, Vec<String>) {
-    let dir = std::env::temp_dir().join(format!("careload-privacy-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::connect(&format!("sqlite://{}?mode=rwc", dir.join("careload.db").display()))
-        .await
-        .unwrap();
+    let dir = TempDir::new("privacy");
+    let store = Store::connect(&dir.sqlite_url()).await.unwrap();
     let needles = run_hospital(&store).await;
     store.close().await;
     let mut bytes = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
+    for entry in std::fs::read_dir(&*dir).unwrap() {
         // the database and whatever journal or WAL it left
         bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
     }
-    let _ = std::fs::remove_dir_all(&dir);
     (bytes, needles)
 }
 
 /// Every value of every column of every table, as text (`bytea` as its
 /// escape form, so ASCII inside binary snapshots stays readable).
-async fn postgres_store_text(admin_url: &str) -> (Vec<u8>, Vec<String>) {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "careload_test_privacy_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut admin = PgConnection::connect(admin_url).await.unwrap();
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
+async fn postgres_store_text(database: PgDatabase) -> (Vec<u8>, Vec<String>) {
+    let url = database.url().to_owned();
     let store = Store::connect(&url).await.unwrap();
     let needles = run_hospital(&store).await;
     store.close().await;
@@ -192,10 +180,7 @@ async fn postgres_store_text(admin_url: &str) -> (Vec<u8>, Vec<String>) {
         }
     }
     db.close().await.unwrap();
-    admin
-        .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
+    database.remove().await;
     (text, needles)
 }
 
@@ -212,22 +197,14 @@ async fn no_patient_id_name_or_identifier_is_stored_or_logged() {
     );
     assert_eq!(leaks(&bytes, &needles), Vec::<&str>::new(), "SQLite store");
 
-    match std::env::var("CARELOAD_TEST_DATABASE_URL") {
-        Ok(admin) => {
-            let (text, needles) = postgres_store_text(&admin).await;
-            assert!(
-                !leaks(&text, &["2026.1".to_owned()]).is_empty(),
-                "the scan reads the store"
-            );
-            assert_eq!(leaks(&text, &needles), Vec::<&str>::new(), "PostgreSQL store");
-        }
-        Err(_) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but CARELOAD_TEST_DATABASE_URL is not; .ci/run must start PostgreSQL"
-            );
-            eprintln!("PostgreSQL half skipped: set CARELOAD_TEST_DATABASE_URL to run it");
-        }
+    // skipped with a message without a server, unless CI is set
+    if let Some(database) = PgDatabase::create("privacy").await {
+        let (text, needles) = postgres_store_text(database).await;
+        assert!(
+            !leaks(&text, &["2026.1".to_owned()]).is_empty(),
+            "the scan reads the store"
+        );
+        assert_eq!(leaks(&text, &needles), Vec::<&str>::new(), "PostgreSQL store");
     }
 
     let logged = logs.0.lock().unwrap().clone();

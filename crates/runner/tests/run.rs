@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use careload_config::{Config, SourceKind};
@@ -13,29 +12,8 @@ use careload_ingest::{FhirClient, Mapping, PseudonymKey, RestConfig, fetch, map}
 use careload_runner::{Runner, Scheduler, Tick, load_weights};
 use careload_scoring::{Points, Snapshot};
 use careload_store::{Level, Outcome, Store};
+use careload_testkit::TempDir;
 use chrono::{DateTime, Duration, Utc};
-
-/// A unique temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("careload-runner-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn db_url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.0.join("careload.db").display())
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// 2026-11-23T12:20Z: a run at 12:20 is the 12:00 hour.
 fn now() -> DateTime<Utc> {
@@ -58,7 +36,7 @@ fn sim_config(beds: u32, backfill_hours: u32) -> Config {
 }
 
 async fn store(dir: &TempDir) -> Store {
-    Store::connect(&dir.db_url()).await.unwrap()
+    Store::connect(&dir.sqlite_url()).await.unwrap()
 }
 
 fn weights() -> Arc<careload_scoring::Weights> {
@@ -67,7 +45,7 @@ fn weights() -> Arc<careload_scoring::Weights> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_writes_every_hour_and_wards_sum_their_patients() {
-    let dir = TempDir::new("backfill");
+    let dir = TempDir::new("runner-backfill");
     let store = store(&dir).await;
     let config = sim_config(60, 6);
     let started = support::start(&config, store.clone(), weights(), now()).await.unwrap();
@@ -183,7 +161,7 @@ async fn an_interrupted_backfill_resumes_where_it_stopped() {
     let config = sim_config(60, 6);
     let first: DateTime<Utc> = "2026-11-23T07:00:00Z".parse().unwrap();
     let last: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
-    let whole_dir = TempDir::new("resume-whole");
+    let whole_dir = TempDir::new("runner-resume-whole");
     let whole = store(&whole_dir).await;
     let mut runner = support::start(&config, whole.clone(), weights(), now())
         .await
@@ -194,7 +172,7 @@ async fn an_interrupted_backfill_resumes_where_it_stopped() {
     assert!(expected.len() > 6, "{expected:?}");
 
     for written in [1, 4] {
-        let dir = TempDir::new(&format!("resume-{written}"));
+        let dir = TempDir::new(&format!("runner-resume-{written}"));
         let store = store(&dir).await;
         let stopped_at = first + Duration::hours(written - 1);
         let mut runner = support::start(&config, store.clone(), weights(), now())
@@ -271,7 +249,7 @@ async fn stored_snapshots(store: &Store, wards: &[String], hour: DateTime<Utc>) 
 /// new observations and records the server stops serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_runs_give_the_snapshots_of_a_full_fetch() {
-    let dir = TempDir::new("incremental");
+    let dir = TempDir::new("runner-incremental");
     let store = store(&dir).await;
     let mut config = sim_config(60, 0);
     config.schedule.resync_hour = 16;
@@ -328,7 +306,7 @@ async fn stored_hour(store: &Store, wards: &[String], hour: DateTime<Utc>) -> Ve
 /// the hours one after the other stores.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipelined_backfill_stores_what_hour_by_hour_runs_store() {
-    let dir = TempDir::new("pipelined");
+    let dir = TempDir::new("runner-pipelined");
     let pipelined = store(&dir).await;
     let mut runner = support::start(&sim_config(60, 8), pipelined.clone(), weights(), now())
         .await
@@ -337,7 +315,7 @@ async fn a_pipelined_backfill_stores_what_hour_by_hour_runs_store() {
     let runs = runner.backfill(now()).await.unwrap();
     assert_eq!(runs.len(), 8);
 
-    let dir = TempDir::new("sequential");
+    let dir = TempDir::new("runner-sequential");
     let sequential = store(&dir).await;
     let first = runs[0].hour;
     let mut one_by_one = support::start(&sim_config(60, 0), sequential.clone(), weights(), first)
@@ -380,7 +358,7 @@ fn down_fhir_config(port: u16) -> Config {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_is_down_gives_a_failed_run_and_keeps_the_last_good_hour() {
-    let dir = TempDir::new("down");
+    let dir = TempDir::new("runner-down");
     let store = store(&dir).await;
     let good_hour: DateTime<Utc> = "2026-11-23T11:00:00Z".parse().unwrap();
     let mut sim = support::start(&sim_config(60, 0), store.clone(), weights(), good_hour)
@@ -425,7 +403,7 @@ async fn a_server_that_is_down_gives_a_failed_run_and_keeps_the_last_good_hour()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tick_while_a_run_is_going_is_skipped_and_counted() {
-    let dir = TempDir::new("skip");
+    let dir = TempDir::new("runner-skip");
     let store = store(&dir).await;
     let config = down_fhir_config(closed_port().await);
     let runner = Runner::start_from_config(&config, store.clone(), weights(), now())
@@ -464,7 +442,7 @@ async fn a_tick_while_a_run_is_going_is_skipped_and_counted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduler_stops_on_shutdown() {
-    let dir = TempDir::new("shutdown");
+    let dir = TempDir::new("runner-shutdown");
     let store = store(&dir).await;
     let config = down_fhir_config(closed_port().await);
     let runner = Runner::start_from_config(&config, store.clone(), weights(), now())
@@ -477,7 +455,7 @@ async fn the_scheduler_stops_on_shutdown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_deletes_hours_older_than_its_days() {
-    let dir = TempDir::new("retention");
+    let dir = TempDir::new("runner-retention");
     let store = store(&dir).await;
     let mut config = sim_config(60, 0);
     config.retention.days = 1;
@@ -510,7 +488,7 @@ async fn retention_deletes_hours_older_than_its_days() {
 /// activated file, and the published cell follows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_activation_scores_hours_from_its_effective_date() {
-    let dir = TempDir::new("activation");
+    let dir = TempDir::new("runner-activation");
     let store = store(&dir).await;
     let config = sim_config(30, 0);
     let configured = weights();
@@ -560,7 +538,7 @@ async fn an_activation_scores_hours_from_its_effective_date() {
 /// that this is a test system.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_source_refuses_the_development_pseudonym_key() {
-    let dir = TempDir::new("devkey");
+    let dir = TempDir::new("runner-devkey");
     let store = store(&dir).await;
     let port = closed_port().await;
     let mut config = down_fhir_config(port);

@@ -3,11 +3,11 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
 
 use careload_scoring::Weights;
 use careload_scoring::news2::{Acvpu, Spo2Scale, Vitals, news2};
 use careload_sim::{Hospital, RESOURCE_TYPES, SimConfig, codes};
+use careload_testkit::TempDir;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
@@ -29,29 +29,12 @@ fn weights() -> Weights {
     Weights::from_toml(include_str!("../../../weights/2026.1.toml"), "weights/2026.1.toml").unwrap()
 }
 
-/// A directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("careload-sim-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn files(dir: &TempDir) -> BTreeMap<String, Vec<u8>> {
     RESOURCE_TYPES
         .iter()
         .map(|t| {
             let name = format!("{t}.ndjson");
-            let bytes = std::fs::read(dir.0.join(&name)).unwrap();
+            let bytes = std::fs::read(dir.join(&name)).unwrap();
             (name, bytes)
         })
         .collect()
@@ -61,10 +44,14 @@ fn files(dir: &TempDir) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn the_same_seed_gives_the_same_files_and_another_seed_does_not() {
-    let (a, b, c) = (TempDir::new("det-a"), TempDir::new("det-b"), TempDir::new("det-c"));
-    let sa = hospital(11, 120, 30).write_ndjson(&a.0).unwrap();
-    let sb = hospital(11, 120, 30).write_ndjson(&b.0).unwrap();
-    let sc = hospital(12, 120, 30).write_ndjson(&c.0).unwrap();
+    let (a, b, c) = (
+        TempDir::new("sim-det-a"),
+        TempDir::new("sim-det-b"),
+        TempDir::new("sim-det-c"),
+    );
+    let sa = hospital(11, 120, 30).write_ndjson(a.path()).unwrap();
+    let sb = hospital(11, 120, 30).write_ndjson(b.path()).unwrap();
+    let sc = hospital(12, 120, 30).write_ndjson(c.path()).unwrap();
     assert_eq!(sa, Summary::strip(sb.clone(), &b, &a));
     assert!(sa.total() > 1000, "{sa:?}");
     assert_eq!(files(&a), files(&b));
@@ -82,7 +69,7 @@ struct Summary;
 impl Summary {
     fn strip(mut s: careload_sim::Summary, from: &TempDir, to: &TempDir) -> careload_sim::Summary {
         for f in &mut s.files {
-            *f = to.0.join(f.strip_prefix(&from.0).unwrap());
+            *f = to.join(f.strip_prefix(from.path()).unwrap());
         }
         s
     }

@@ -3,15 +3,13 @@
 //! admin URL whose role may create databases). Each test gets its own fresh
 //! database and drops it at the end, pass or fail.
 //!
-//! A chapter is an `async fn(Ctx)`; `story!` instantiates every chapter once
+//! A chapter is an `async fn(Ctx)`; the workspace's store harness
+//! (`careload_testkit::on_every_backend!`) instantiates every chapter once
 //! per backend, so a new case is written once. What only PostgreSQL has (its
 //! monthly partitions) is told in chapters of their own, instantiated for
 //! PostgreSQL alone (`postgres only:` at the end).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code may panic with a message
-
-#[macro_use]
-mod harness;
 
 use std::collections::BTreeMap;
 
@@ -22,8 +20,8 @@ use careload_scoring::snapshot::{
 };
 use careload_scoring::{Rollup, Score, Snapshot, Weights, rollup, score_now};
 use careload_store::{ConfiguredWard, Error, Level, Outcome, RunReport, Store, StoredPatientHour};
+use careload_testkit::store::Ctx;
 use chrono::{DateTime, Duration, Utc};
-use harness::Ctx;
 
 const WEIGHTS: &str = include_str!("../../../weights/2026.1.toml");
 
@@ -1201,7 +1199,7 @@ async fn sql_count(url: &str, query: &str) -> i64 {
     }
 }
 
-story!(
+careload_testkit::on_every_backend!(
     activations_pick_the_version_in_force_by_date,
     an_hour_of_stored_patients_reads_back_for_rescoring,
     migrations_apply_and_reconnect_is_a_noop,
