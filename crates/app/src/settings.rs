@@ -1,0 +1,124 @@
+//! The configuration's settings resolved once, at start: the hospital's
+//! time zone and each configured ward's shift plan. Use cases read them
+//! from here instead of parsing the configuration's strings again at use,
+//! so a bad value is a refusal at start (with the key and what to write),
+//! not an error in the middle of a request.
+//!
+//! The configuration's own validation (`careload_config::Config::validate`)
+//! refuses the same values when a file is loaded; these checks guard a
+//! configuration built in code.
+
+use std::collections::BTreeMap;
+
+use careload_config::Config;
+use careload_scoring::shift::ShiftPlan;
+
+use crate::{Error, Result};
+
+/// The resolved settings, with what could not be resolved.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The hospital's zone (`scoring.time_zone`); UTC when it cannot be resolved.
+    pub tz: chrono_tz::Tz,
+    /// Each configured ward's shift plan, or why it cannot be used.
+    shift_plans: BTreeMap<String, std::result::Result<ShiftPlan, String>>,
+    /// Every setting that could not be resolved: key, problem and hint.
+    problems: Vec<String>,
+}
+
+impl Settings {
+    /// Resolves `config`'s settings. Never fails: what cannot be resolved is
+    /// kept in [`Settings::problems`] (see [`Settings::checked`]).
+    pub fn resolve(config: &Config) -> Settings {
+        let mut problems = Vec::new();
+        let tz = config.scoring.tz().unwrap_or_else(|e| {
+            problems.push(e.to_string());
+            chrono_tz::Tz::UTC
+        });
+        let shift_plans = config
+            .wards
+            .iter()
+            .map(|(id, ward)| {
+                let plan = ward.shift_plan(id).map_err(|e| e.to_string());
+                if let Err(e) = &plan {
+                    problems.push(e.clone());
+                }
+                (id.clone(), plan)
+            })
+            .collect();
+        Settings {
+            tz,
+            shift_plans,
+            problems,
+        }
+    }
+
+    /// What could not be resolved, one line each (empty when all is well).
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+
+    /// The settings when every one of them resolved.
+    ///
+    /// # Errors
+    /// [`Error::Config`] listing every problem.
+    pub fn checked(self) -> Result<Settings> {
+        if self.problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(Error::Config(self.problems.join("; ")))
+        }
+    }
+
+    /// Ward `ward`'s shift plan (the default plan when none is configured).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the configured plan is invalid.
+    pub fn shift_plan(&self, ward: &str) -> Result<ShiftPlan> {
+        match self.shift_plans.get(ward) {
+            Some(Ok(plan)) => Ok(plan.clone()),
+            Some(Err(e)) => Err(Error::Config(e.clone())),
+            None => Ok(ShiftPlan::default()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use careload_config::WardConfig;
+
+    use super::*;
+
+    #[test]
+    fn a_good_configuration_resolves_with_no_problems() {
+        let mut config = Config::default();
+        config.scoring.time_zone = "Europe/Stockholm".into();
+        let mut ward = WardConfig::default();
+        ward.shifts.insert("dag".into(), "06:45".into());
+        ward.shifts.insert("natt".into(), "21:15".into());
+        config.wards.insert("w1".into(), ward);
+        let settings = Settings::resolve(&config).checked().expect("resolves");
+        assert_eq!(settings.tz, chrono_tz::Europe::Stockholm);
+        let plan = settings.shift_plan("w1").expect("w1's plan");
+        assert_eq!(plan, settings.shift_plan("w1").unwrap());
+        assert_ne!(plan, ShiftPlan::default(), "w1's own plan, not the default");
+        assert_eq!(settings.shift_plan("not-configured").unwrap(), ShiftPlan::default());
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_their_keys() {
+        let mut config = Config::default();
+        config.scoring.time_zone = "Europe/Stockholmm".into();
+        let mut ward = WardConfig::default();
+        ward.shifts.insert("dag".into(), "7 am".into());
+        config.wards.insert("w1".into(), ward);
+        let settings = Settings::resolve(&config);
+        assert_eq!(settings.tz, chrono_tz::Tz::UTC, "a bad zone falls back to UTC");
+        assert_eq!(settings.problems().len(), 2, "{:?}", settings.problems());
+        let err = settings.clone().checked().expect_err("refused").to_string();
+        assert!(err.contains("scoring.time_zone"), "{err}");
+        assert!(err.contains("wards.w1.shifts.dag") && err.contains("HH:MM"), "{err}");
+        let plan_err = settings.shift_plan("w1").expect_err("w1's plan is bad").to_string();
+        assert!(plan_err.contains("wards.w1.shifts.dag"), "{plan_err}");
+    }
+}
