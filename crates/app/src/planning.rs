@@ -245,7 +245,7 @@ impl Prepared {
 
     /// Need against plan for each shift.
     fn assessments(&self, app: &App) -> Vec<ShiftAssessment> {
-        let thresholds = &app.config.planning.thresholds;
+        let thresholds = &app.settings().thresholds;
         self.needs
             .iter()
             .zip(&self.plans)
@@ -328,7 +328,7 @@ pub async fn ward_planning(app: &App, id: &str, now: DateTime<Utc>) -> Result<(W
     let stored = stored_pins(app, id, &inputs.patients).await?;
     let prepared = Prepared::new(app, id, inputs, now).await?;
     let balance = match prepared.inputs.state.hour {
-        Some(_) => Some(prepared.balance(id, app.config.planning.balance, &stored, &BTreeSet::new())?),
+        Some(_) => Some(prepared.balance(id, app.settings().balance, &stored, &BTreeSet::new())?),
         None => None,
     };
     Ok((prepared.shifts_view(app, id), balance))
@@ -339,7 +339,7 @@ pub async fn ward_planning(app: &App, id: &str, now: DateTime<Utc>) -> Result<(W
 /// # Errors
 /// [`Error::BadQuery`] naming the parameter and its form.
 pub fn balance_options<'a>(app: &App, param: impl Fn(&str) -> Option<&'a str>) -> Result<BalanceOptions> {
-    let mut o = app.config.planning.balance;
+    let mut o = app.settings().balance;
     let flag = |name: &'static str| -> Result<Option<bool>> {
         param(name)
             .map(|value| {
@@ -492,10 +492,10 @@ pub async fn admissions(app: &App, now: DateTime<Utc>) -> Result<Admissions> {
             shifts: prepared.assessments(app),
         });
     }
-    let assumption = app.config.planning.admission;
+    let assumption = app.settings().admission;
     Ok(Admissions {
         state: ds,
-        wards: careload_planning::admissions(&wards, &assumption, &app.config.planning.thresholds),
+        wards: careload_planning::admissions(&wards, &assumption, &app.settings().thresholds),
         assumption,
         names: list.wards.iter().map(|w| (w.id.clone(), w.name.clone())).collect(),
     })

@@ -1,5 +1,6 @@
 //! The configuration's settings resolved once, at start: the hospital's
-//! time zone and each configured ward's shift plan. Use cases read them
+//! time zone, each configured ward's shift plan and the planning options
+//! (`[planning]`, from the file's format into `careload-planning`'s types). Use cases read them
 //! from here instead of parsing the configuration's strings again at use,
 //! so a bad value is a refusal at start (with the key and what to write),
 //! not an error in the middle of a request.
@@ -11,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use careload_config::Config;
+use careload_planning::{AdmissionAssumption, BalanceOptions, Thresholds};
 use careload_scoring::shift::ShiftPlan;
 
 use crate::{Error, Result};
@@ -22,6 +24,12 @@ pub struct Settings {
     pub tz: chrono_tz::Tz,
     /// Each configured ward's shift plan, or why it cannot be used.
     shift_plans: BTreeMap<String, std::result::Result<ShiftPlan, String>>,
+    /// The verdict's thresholds (`[planning.thresholds]`).
+    pub thresholds: Thresholds,
+    /// Team balancing's defaults (`[planning.balance]`; a request may change them).
+    pub balance: BalanceOptions,
+    /// The need assumed for the next admission (`[planning.admission]`).
+    pub admission: AdmissionAssumption,
     /// Every setting that could not be resolved: key, problem and hint.
     problems: Vec<String>,
 }
@@ -49,6 +57,9 @@ impl Settings {
         Settings {
             tz,
             shift_plans,
+            thresholds: config.planning.thresholds(),
+            balance: config.planning.balance(),
+            admission: config.planning.admission(),
             problems,
         }
     }
@@ -103,6 +114,9 @@ mod tests {
         assert_eq!(plan, settings.shift_plan("w1").unwrap());
         assert_ne!(plan, ShiftPlan::default(), "w1's own plan, not the default");
         assert_eq!(settings.shift_plan("not-configured").unwrap(), ShiftPlan::default());
+        assert_eq!(settings.balance, BalanceOptions::default());
+        assert_eq!(settings.thresholds, Thresholds::default());
+        assert_eq!(settings.admission, AdmissionAssumption::default());
     }
 
     #[test]

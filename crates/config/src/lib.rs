@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use careload_planning::{AdmissionAssumption, BalanceOptions, Thresholds};
 use careload_scoring::shift::{ShiftDef, ShiftPlan};
+use careload_scoring::{Points, Qty};
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 
@@ -58,15 +59,121 @@ pub struct Config {
 
 /// `[planning]`: the numbers staffing assistants and the bed coordinator
 /// see before a shift (`careload-planning` documents each one).
+///
+/// The file's format is this crate's: each table has its own struct here,
+/// converted into `careload-planning`'s option types at use
+/// ([`PlanningConfig::thresholds`] and the like), so that renaming a field
+/// in `careload-planning` cannot change what the file accepts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlanningConfig {
     /// `[planning.thresholds]`: the verdict's thresholds, in people.
-    pub thresholds: Thresholds,
+    pub thresholds: ThresholdsConfig,
     /// `[planning.balance]`: team balancing's defaults (a request may change them).
-    pub balance: BalanceOptions,
+    pub balance: BalanceConfig,
     /// `[planning.admission]`: the need assumed for the next admission.
-    pub admission: AdmissionAssumption,
+    pub admission: AdmissionConfig,
+}
+
+impl PlanningConfig {
+    /// The verdict's thresholds.
+    pub fn thresholds(&self) -> Thresholds {
+        let t = &self.thresholds;
+        Thresholds {
+            understaffed_people: t.understaffed_people,
+            spare_people: t.spare_people,
+            absence_margin_people: t.absence_margin_people,
+        }
+    }
+
+    /// Team balancing's defaults.
+    pub fn balance(&self) -> BalanceOptions {
+        let b = &self.balance;
+        BalanceOptions {
+            max_moves: b.max_moves,
+            keep_rooms_together: b.keep_rooms_together,
+            tolerance: b.tolerance,
+            allow_staff_move: b.allow_staff_move,
+        }
+    }
+
+    /// The need assumed for the next admission.
+    pub fn admission(&self) -> AdmissionAssumption {
+        let a = &self.admission;
+        AdmissionAssumption {
+            usk_points_per_hour: a.usk_points_per_hour,
+            ssk_points_per_hour: a.ssk_points_per_hour,
+        }
+    }
+}
+
+/// `[planning.thresholds]`, in people (defaults: `careload_planning::Thresholds::default()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThresholdsConfig {
+    /// Understaffed when short by more than this many people (default 0.5).
+    pub understaffed_people: Qty,
+    /// Room to spare when at least this many people more than needed (default 1).
+    pub spare_people: Qty,
+    /// "Absence need not be replaced" when the need is below planned minus this (default 1).
+    pub absence_margin_people: Qty,
+}
+
+impl Default for ThresholdsConfig {
+    fn default() -> ThresholdsConfig {
+        let t = Thresholds::default();
+        ThresholdsConfig {
+            understaffed_people: t.understaffed_people,
+            spare_people: t.spare_people,
+            absence_margin_people: t.absence_margin_people,
+        }
+    }
+}
+
+/// `[planning.balance]` (defaults: `careload_planning::BalanceOptions::default()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BalanceConfig {
+    /// At most this many moves (default 3).
+    pub max_moves: u32,
+    /// Move rooms whole (default true).
+    pub keep_rooms_together: bool,
+    /// Teams count as balanced when the spread is at most this, in points per staff member (default 2).
+    pub tolerance: Points,
+    /// May propose one staff move (default false).
+    pub allow_staff_move: bool,
+}
+
+impl Default for BalanceConfig {
+    fn default() -> BalanceConfig {
+        let b = BalanceOptions::default();
+        BalanceConfig {
+            max_moves: b.max_moves,
+            keep_rooms_together: b.keep_rooms_together,
+            tolerance: b.tolerance,
+            allow_staff_move: b.allow_staff_move,
+        }
+    }
+}
+
+/// `[planning.admission]` (defaults: `careload_planning::AdmissionAssumption::default()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdmissionConfig {
+    /// USK points per hour (default 1.5).
+    pub usk_points_per_hour: Points,
+    /// SSK points per hour (default 1.5).
+    pub ssk_points_per_hour: Points,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> AdmissionConfig {
+        let a = AdmissionAssumption::default();
+        AdmissionConfig {
+            usk_points_per_hour: a.usk_points_per_hour,
+            ssk_points_per_hour: a.ssk_points_per_hour,
+        }
+    }
 }
 
 /// `[quality]`: what the documentation-quality indicator counts as
