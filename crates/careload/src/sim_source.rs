@@ -25,7 +25,6 @@ use careload_sim::{Hospital, SharedSim, SimConfig, SimServer, server};
 use careload_store::{RunReport, Store};
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The simulated hospital of `[sim]`, built once and shared by whoever
@@ -93,19 +92,9 @@ impl SimHospital {
             anyhow::Error::new(source).context(message)
         };
         let listener = TcpListener::bind(listen).await.map_err(refused)?;
-        let addr = listener.local_addr().map_err(refused)?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let served = self.sim.clone();
-        tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            if let Err(e) = server::serve(listener, served, shutdown).await {
-                tracing::error!(error = %e, "the simulated hospital's FHIR server stopped");
-            }
-        });
+        let served = server::spawn(listener, self.sim.clone()).map_err(refused)?;
         let rest = RestSource::new(RestConfig {
-            base_url: server::base_url(addr),
+            base_url: served.base_url(),
             token_env: None,
             ..rest_config(config)
         })?;
@@ -114,7 +103,7 @@ impl SimHospital {
             sim: self.sim.clone(),
             rest,
             advancing: Mutex::new(None),
-            _stop: stop,
+            _served: served,
         })
     }
 }
@@ -130,7 +119,7 @@ pub(crate) struct SimSource {
     /// runner maps, scores and writes this one; the next hour waits for it.
     advancing: Mutex<Option<JoinHandle<DateTime<Utc>>>>,
     /// Dropping it stops the server.
-    _stop: oneshot::Sender<()>,
+    _served: server::Spawned,
 }
 
 impl FhirSource for SimSource {
