@@ -16,7 +16,6 @@ use careload_sim::{Hospital, SimConfig, SimServer, server};
 use careload_store::{Outcome, Store};
 use chrono::{DateTime, Duration, Utc};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 struct TempDir(PathBuf);
 
@@ -89,11 +88,8 @@ async fn hourly_bulk_runs_against_the_simulator_store_what_a_full_fetch_maps() {
         .unwrap(),
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = server::base_url(listener.local_addr().unwrap());
-    let (_stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::serve(listener, sim.clone(), async {
-        let _ = stopped.await;
-    }));
+    let served = server::spawn(listener, sim.clone()).unwrap();
+    let base = served.base_url();
 
     let dir = TempDir::new("hourly");
     let store = Store::connect(&dir.db_url()).await.unwrap();
