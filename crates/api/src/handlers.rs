@@ -284,16 +284,7 @@ pub(crate) async fn planning_import(
 ) -> Result<Response> {
     let now = Utc::now();
     query::known_ward(&state, &id, query::data_state(&state, now).await?.hour).await?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let file = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
-        crate::upload::single_file(content_type, &body)
-    } else {
-        Ok(&body[..])
-    };
-    let outcome = match file {
+    let outcome = match crate::upload::file_of(&headers, &body) {
         Ok(csv) => match planning::store_csv(&state, csv, actor(&caller)).await? {
             Ok(written) => {
                 state.data_changed();
@@ -476,15 +467,7 @@ pub(crate) async fn import_staffing_csv(
     body: axum::body::Bytes,
 ) -> Result<Json<planning::StaffingWritten>> {
     // the file as the body, or as the one file of a form (curl -F file=@plan.csv)
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let csv: &[u8] = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
-        crate::upload::single_file(content_type, &body).map_err(Error::unprocessable)?
-    } else {
-        &body
-    };
+    let csv = crate::upload::file_of(&headers, &body).map_err(Error::unprocessable)?;
     let written = planning::put_csv(&state, csv, actor(&caller)).await?;
     state.data_changed();
     Ok(Json(written))
