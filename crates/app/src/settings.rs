@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use careload_config::Config;
+use careload_config::{Config, PlanningConfig};
 use careload_planning::{AdmissionAssumption, BalanceOptions, Thresholds};
 use careload_scoring::shift::ShiftPlan;
 
@@ -57,9 +57,9 @@ impl Settings {
         Settings {
             tz,
             shift_plans,
-            thresholds: config.planning.thresholds(),
-            balance: config.planning.balance(),
-            admission: config.planning.admission(),
+            thresholds: thresholds(&config.planning),
+            balance: balance(&config.planning),
+            admission: admission(&config.planning),
             problems,
         }
     }
@@ -94,6 +94,36 @@ impl Settings {
     }
 }
 
+/// The verdict's thresholds of `[planning.thresholds]`.
+fn thresholds(planning: &PlanningConfig) -> Thresholds {
+    let t = &planning.thresholds;
+    Thresholds {
+        understaffed_people: t.understaffed_people,
+        spare_people: t.spare_people,
+        absence_margin_people: t.absence_margin_people,
+    }
+}
+
+/// Team balancing's defaults of `[planning.balance]`.
+fn balance(planning: &PlanningConfig) -> BalanceOptions {
+    let b = &planning.balance;
+    BalanceOptions {
+        max_moves: b.max_moves,
+        keep_rooms_together: b.keep_rooms_together,
+        tolerance: b.tolerance,
+        allow_staff_move: b.allow_staff_move,
+    }
+}
+
+/// The admission assumption of `[planning.admission]`.
+fn admission(planning: &PlanningConfig) -> AdmissionAssumption {
+    let a = &planning.admission;
+    AdmissionAssumption {
+        usk_points_per_hour: a.usk_points_per_hour,
+        ssk_points_per_hour: a.ssk_points_per_hour,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use careload_config::WardConfig;
@@ -114,9 +144,36 @@ mod tests {
         assert_eq!(plan, settings.shift_plan("w1").unwrap());
         assert_ne!(plan, ShiftPlan::default(), "w1's own plan, not the default");
         assert_eq!(settings.shift_plan("not-configured").unwrap(), ShiftPlan::default());
+        // the file's defaults are the planning crate's
         assert_eq!(settings.balance, BalanceOptions::default());
         assert_eq!(settings.thresholds, Thresholds::default());
         assert_eq!(settings.admission, AdmissionAssumption::default());
+    }
+
+    #[test]
+    fn planning_options_are_the_files() {
+        let config = Config::from_toml(
+            "[planning.thresholds]\nspare_people = 2\n[planning.balance]\nmax_moves = 7\ntolerance = 1.5\n\
+             [planning.admission]\nssk_points_per_hour = 0.5\n",
+            "planning.toml",
+        )
+        .expect("parses");
+        let s = Settings::resolve(&config);
+        assert_eq!(s.thresholds.spare_people, careload_scoring::Qty::whole(2));
+        assert_eq!(
+            s.thresholds.understaffed_people,
+            Thresholds::default().understaffed_people
+        );
+        assert_eq!((s.balance.max_moves, s.balance.tolerance.milli()), (7, 1500));
+        assert_eq!(
+            s.balance.keep_rooms_together,
+            BalanceOptions::default().keep_rooms_together
+        );
+        assert_eq!(s.admission.ssk_points_per_hour.milli(), 500);
+        assert_eq!(
+            s.admission.usk_points_per_hour,
+            AdmissionAssumption::default().usk_points_per_hour
+        );
     }
 
     #[test]

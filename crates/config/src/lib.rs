@@ -20,7 +20,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use careload_planning::{AdmissionAssumption, BalanceOptions, Thresholds};
 use careload_scoring::shift::{ShiftDef, ShiftPlan};
 use careload_scoring::{Points, Qty};
 use chrono::NaiveTime;
@@ -61,9 +60,10 @@ pub struct Config {
 /// see before a shift (`careload-planning` documents each one).
 ///
 /// The file's format is this crate's: each table has its own struct here,
-/// converted into `careload-planning`'s option types at use
-/// ([`PlanningConfig::thresholds`] and the like), so that renaming a field
-/// in `careload-planning` cannot change what the file accepts.
+/// converted into `careload-planning`'s option types by the application
+/// layer (`careload_app::Settings`, whose tests check that the defaults
+/// here are the planning crate's), so that renaming a field in
+/// `careload-planning` cannot change what the file accepts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlanningConfig {
@@ -75,39 +75,7 @@ pub struct PlanningConfig {
     pub admission: AdmissionConfig,
 }
 
-impl PlanningConfig {
-    /// The verdict's thresholds.
-    pub fn thresholds(&self) -> Thresholds {
-        let t = &self.thresholds;
-        Thresholds {
-            understaffed_people: t.understaffed_people,
-            spare_people: t.spare_people,
-            absence_margin_people: t.absence_margin_people,
-        }
-    }
-
-    /// Team balancing's defaults.
-    pub fn balance(&self) -> BalanceOptions {
-        let b = &self.balance;
-        BalanceOptions {
-            max_moves: b.max_moves,
-            keep_rooms_together: b.keep_rooms_together,
-            tolerance: b.tolerance,
-            allow_staff_move: b.allow_staff_move,
-        }
-    }
-
-    /// The need assumed for the next admission.
-    pub fn admission(&self) -> AdmissionAssumption {
-        let a = &self.admission;
-        AdmissionAssumption {
-            usk_points_per_hour: a.usk_points_per_hour,
-            ssk_points_per_hour: a.ssk_points_per_hour,
-        }
-    }
-}
-
-/// `[planning.thresholds]`, in people (defaults: `careload_planning::Thresholds::default()`).
+/// `[planning.thresholds]`, in people.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ThresholdsConfig {
@@ -121,16 +89,15 @@ pub struct ThresholdsConfig {
 
 impl Default for ThresholdsConfig {
     fn default() -> ThresholdsConfig {
-        let t = Thresholds::default();
         ThresholdsConfig {
-            understaffed_people: t.understaffed_people,
-            spare_people: t.spare_people,
-            absence_margin_people: t.absence_margin_people,
+            understaffed_people: Qty::from_milli(500),
+            spare_people: Qty::ONE,
+            absence_margin_people: Qty::ONE,
         }
     }
 }
 
-/// `[planning.balance]` (defaults: `careload_planning::BalanceOptions::default()`).
+/// `[planning.balance]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BalanceConfig {
@@ -146,17 +113,16 @@ pub struct BalanceConfig {
 
 impl Default for BalanceConfig {
     fn default() -> BalanceConfig {
-        let b = BalanceOptions::default();
         BalanceConfig {
-            max_moves: b.max_moves,
-            keep_rooms_together: b.keep_rooms_together,
-            tolerance: b.tolerance,
-            allow_staff_move: b.allow_staff_move,
+            max_moves: 3,
+            keep_rooms_together: true,
+            tolerance: Points::whole(2),
+            allow_staff_move: false,
         }
     }
 }
 
-/// `[planning.admission]` (defaults: `careload_planning::AdmissionAssumption::default()`).
+/// `[planning.admission]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdmissionConfig {
@@ -168,10 +134,9 @@ pub struct AdmissionConfig {
 
 impl Default for AdmissionConfig {
     fn default() -> AdmissionConfig {
-        let a = AdmissionAssumption::default();
         AdmissionConfig {
-            usk_points_per_hour: a.usk_points_per_hour,
-            ssk_points_per_hour: a.ssk_points_per_hour,
+            usk_points_per_hour: Points::from_milli(1500),
+            ssk_points_per_hour: Points::from_milli(1500),
         }
     }
 }

@@ -578,7 +578,7 @@ ssk_points_per_hour = 1.25
         "planning.toml",
     )
     .expect("parses");
-    let t = config.planning.thresholds();
+    let t = &config.planning.thresholds;
     assert_eq!(
         (
             t.understaffed_people.milli(),
@@ -587,30 +587,21 @@ ssk_points_per_hour = 1.25
         ),
         (750, 2000, 1500)
     );
-    let b = config.planning.balance();
+    let b = &config.planning.balance;
     assert_eq!(
         (b.max_moves, b.keep_rooms_together, b.allow_staff_move),
         (5, false, true)
     );
     assert_eq!(b.tolerance, careload_scoring::Points::from_milli(3500));
-    let a = config.planning.admission();
+    let a = &config.planning.admission;
     assert_eq!(a.usk_points_per_hour, careload_scoring::Points::whole(2));
     assert_eq!(a.ssk_points_per_hour, careload_scoring::Points::from_milli(1250));
 
-    let defaults = Config::from_toml("", "empty.toml").expect("parses");
-    assert_eq!(defaults.planning.thresholds(), careload_planning::Thresholds::default());
-    assert_eq!(
-        defaults.planning.balance(),
-        careload_planning::BalanceOptions::default()
-    );
-    assert_eq!(
-        defaults.planning.admission(),
-        careload_planning::AdmissionAssumption::default()
-    );
-
-    // a table given in part keeps the other keys' defaults (moved from careload-planning's tests)
+    // a table given in part keeps the other keys' defaults (moved from
+    // careload-planning's tests; careload-app's tests check that the
+    // defaults are the planning crate's)
     let partial = Config::from_toml("[planning.thresholds]\nspare_people = 2\n", "partial.toml").expect("parses");
-    let t = partial.planning.thresholds();
+    let t = &partial.planning.thresholds;
     assert_eq!(t.spare_people, careload_scoring::Qty::whole(2));
     assert_eq!(t.understaffed_people, careload_scoring::Qty::from_milli(500));
 
