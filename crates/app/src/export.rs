@@ -4,7 +4,6 @@
 //! the CLI writes them to a file), and the back-test of a candidate weights
 //! file ([`backtest`]).
 
-use careload_config::Config;
 use careload_export::backtest::Backtest;
 use careload_export::{Context, ExportSpec, Exporter, Format, SharedBuf, Sink};
 use careload_scoring::Weights;
@@ -14,44 +13,36 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{App, Error, Result};
 
-/// The export context of a configuration and the weights in force: the
-/// hospital's zone `tz` (`scoring.time_zone`, resolved once at start), each
-/// ward's shift plan, its care category's factors and the display names of
-/// wards (`[wards.<id>] name`) and teams (`[wards.<id>.teams]`).
-///
-/// # Errors
-/// A configured ward's shift plan or care category is invalid.
-pub fn export_context(config: &Config, weights: &Weights, tz: chrono_tz::Tz) -> std::result::Result<Context, String> {
-    let mut ctx = Context::new(tz);
-    ctx.default_staff_hours =
-        careload_planning::default_care_category(weights).and_then(|c| weights.staff_hours.get(c).copied());
-    for (id, ward) in &config.wards {
-        if let Some(name) = &ward.name {
-            ctx.ward_names.insert(id.clone(), name.clone());
-        }
-        if !ward.teams.is_empty() {
-            ctx.team_names.insert(id.clone(), ward.teams.clone());
-        }
-        if !ward.shifts.is_empty() {
-            ctx.ward_shifts
-                .insert(id.clone(), ward.shift_plan(id).map_err(|e| e.to_string())?);
-        }
-        if let Some(category) = &ward.care_category {
-            let factors = careload_planning::staff_hours_for(weights, category)
-                .map_err(|e| format!("wards.{id}.care_category: {e}"))?;
-            ctx.staff_hours.insert(id.clone(), factors);
-        }
-    }
-    Ok(ctx)
-}
-
 impl App {
-    /// The export context of this application's configuration under `weights`.
+    /// The export context of this application under `weights`: the
+    /// hospital's zone and each ward's shift plan as resolved at start
+    /// ([`crate::Settings`]), its care category's factors under `weights`
+    /// and the display names of wards (`[wards.<id>] name`) and teams
+    /// (`[wards.<id>.teams]`).
     ///
     /// # Errors
-    /// [`Error::Config`] as [`export_context`].
+    /// [`Error::Config`]: a configured ward's shift plan or care category is invalid.
     pub fn export_context(&self, weights: &Weights) -> Result<Context> {
-        export_context(&self.config, weights, self.tz).map_err(Error::Config)
+        let mut ctx = Context::new(self.tz);
+        ctx.default_staff_hours =
+            careload_planning::default_care_category(weights).and_then(|c| weights.staff_hours.get(c).copied());
+        for (id, ward) in &self.config.wards {
+            if let Some(name) = &ward.name {
+                ctx.ward_names.insert(id.clone(), name.clone());
+            }
+            if !ward.teams.is_empty() {
+                ctx.team_names.insert(id.clone(), ward.teams.clone());
+            }
+            if !ward.shifts.is_empty() {
+                ctx.ward_shifts.insert(id.clone(), self.shift_plan(id)?);
+            }
+            if let Some(category) = &ward.care_category {
+                let factors = careload_planning::staff_hours_for(weights, category)
+                    .map_err(|e| Error::Config(format!("wards.{id}.care_category: {e}")))?;
+                ctx.staff_hours.insert(id.clone(), factors);
+            }
+        }
+        Ok(ctx)
     }
 }
 
