@@ -5,6 +5,8 @@
 //! the front doors or the benchmarks. A dependency added against a rule
 //! fails here with the rule's reason.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test code may panic with a message
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
