@@ -10,6 +10,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use careload_app::Kind;
 use serde::Serialize;
 
 /// Everything that can go wrong in the API, at start-up or per request.
@@ -27,33 +28,11 @@ pub enum Error {
         /// What the token may do instead.
         hint: String,
     },
-    /// A ward that is neither configured nor in the data.
-    #[error("unknown ward {ward:?}")]
-    UnknownWard {
-        /// The ward asked for.
-        ward: String,
-        /// The wards there are.
-        known: Vec<String>,
-    },
-    /// A patient not on any ward in the hour shown.
-    #[error("no patient with this key in the hour shown")]
-    UnknownPatient,
-    /// Nothing written yet.
-    #[error("no hour has been written yet")]
-    NoData,
     /// A query parameter that is not an RFC 3339 time.
     #[error("{param} is not a time")]
     BadTime {
         /// The parameter.
         param: &'static str,
-    },
-    /// A query parameter out of range or malformed.
-    #[error("{param} is not valid")]
-    BadQuery {
-        /// The parameter.
-        param: &'static str,
-        /// What to send instead.
-        hint: String,
     },
     /// A query parameter the route does not declare in the route table.
     /// Names are matched exactly, letter case included.
@@ -74,24 +53,6 @@ pub enum Error {
         name: &'static str,
         /// How many times it came.
         times: usize,
-    },
-    /// `from` not before `to`.
-    #[error("from must be before to")]
-    EmptyRange,
-    /// A range longer than `api.max_range_days`.
-    #[error("the range is {days} days long, more than the maximum")]
-    RangeTooLarge {
-        /// Days asked for (rounded up).
-        days: i64,
-        /// The maximum.
-        max: u32,
-    },
-    /// A well-formed request whose content cannot be accepted (planned
-    /// staffing rows or CSV with bad rows); nothing of it was stored.
-    #[error("the request's content was refused")]
-    Unprocessable {
-        /// Every problem, and what to send instead.
-        hint: String,
     },
     /// No route here.
     #[error("no such route")]
@@ -142,12 +103,33 @@ pub enum Error {
     /// The configuration cannot be served.
     #[error("configuration: {0}")]
     Config(String),
-    /// The store failed.
-    #[error("store: {0}")]
-    Store(#[from] careload_store::Error),
+    /// A use case's refusal or failure (unknown ward, bad range, store…).
+    #[error(transparent)]
+    App(#[from] careload_app::Error),
     /// Anything else internal (a panicked blocking task, an I/O error).
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl Error {
+    /// A query parameter out of range or malformed ([`careload_app::Error::BadQuery`]).
+    pub fn bad_query(param: &'static str, hint: impl Into<String>) -> Error {
+        Error::App(careload_app::Error::BadQuery {
+            param,
+            hint: hint.into(),
+        })
+    }
+
+    /// Readable content that is refused ([`careload_app::Error::Unprocessable`]).
+    pub fn unprocessable(hint: impl Into<String>) -> Error {
+        Error::App(careload_app::Error::Unprocessable { hint: hint.into() })
+    }
+}
+
+impl From<careload_store::Error> for Error {
+    fn from(e: careload_store::Error) -> Error {
+        Error::App(e.into())
+    }
 }
 
 /// What a route takes, for [`Error::UnknownParam`]: `this route takes: from, to`.
@@ -182,31 +164,29 @@ impl Error {
         match self {
             Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
-            Error::UnknownWard { .. } | Error::UnknownPatient | Error::NoData | Error::NoRoute => StatusCode::NOT_FOUND,
+            Error::NoRoute => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unreadable { status, .. } => *status,
-            Error::BadTime { .. }
-            | Error::BadQuery { .. }
-            | Error::UnknownParam { .. }
-            | Error::RepeatedParam { .. }
-            | Error::EmptyRange
-            | Error::RangeTooLarge { .. } => StatusCode::BAD_REQUEST,
-            Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::BadTime { .. } | Error::UnknownParam { .. } | Error::RepeatedParam { .. } => StatusCode::BAD_REQUEST,
+            Error::App(e) => match e.kind() {
+                Kind::NotFound => StatusCode::NOT_FOUND,
+                Kind::Invalid => StatusCode::BAD_REQUEST,
+                Kind::Refused => StatusCode::UNPROCESSABLE_ENTITY,
+                Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            },
             Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Secret { .. } | Error::Config(_) | Error::Store(_) | Error::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::Secret { .. } | Error::Config(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// True for failures whose detail must stay in the log.
     pub fn is_internal(&self) -> bool {
-        matches!(
-            self,
-            Error::Secret { .. } | Error::Config(_) | Error::Store(_) | Error::Internal(_)
-        )
+        match self {
+            Error::App(e) => e.kind() == Kind::Internal,
+            other => matches!(other, Error::Secret { .. } | Error::Config(_) | Error::Internal(_)),
+        }
     }
 
     /// The response body: message and hint for 4xx, nothing more for 5xx.
@@ -220,20 +200,9 @@ impl Error {
                  configured in [[api.tokens]]"
                     .into(),
             ),
-            Error::Forbidden { hint } | Error::Unprocessable { hint } => Some(hint.clone()),
-            Error::UnknownWard { known, .. } => Some(if known.is_empty() {
-                "no wards are configured or in the data yet".into()
-            } else {
-                format!("known wards: {}", known.join(", "))
-            }),
-            Error::UnknownPatient => Some(
-                "patients are keyed by pseudonym; list a ward's patients with GET /api/v1/wards/{id} and use a key \
-                 from there"
-                    .into(),
-            ),
-            Error::NoData => Some("wait for the first ingest run, or start one (careload ingest)".into()),
+            Error::Forbidden { hint } => Some(hint.clone()),
+            Error::App(e) => e.hint(),
             Error::BadTime { .. } => Some(TIME_FORMAT_HINT.into()),
-            Error::BadQuery { hint, .. } => Some(hint.clone()),
             Error::UnknownParam { name, known, .. } if name == "token" && !known.contains(&"token") => Some(
                 "the token comes in the query on the screen pages only; send it in the header Authorization: \
                  Bearer <token>"
@@ -247,10 +216,6 @@ impl Error {
                 suggestion.map(|s| format!("did you mean {s}? ")).unwrap_or_default()
             )),
             Error::RepeatedParam { name, .. } => Some(format!("send {name} once, with the one value you mean")),
-            Error::EmptyRange => Some("send a from that is earlier than to".into()),
-            Error::RangeTooLarge { max, .. } => Some(format!(
-                "ask for at most {max} days (api.max_range_days) per request, in several requests if need be"
-            )),
             Error::NoRoute => Some("see GET /api/v1/openapi.json for every route".into()),
             Error::MethodNotAllowed { allow, .. } if allow.trim().is_empty() => {
                 Some("GET /api/v1/openapi.json lists every route and its methods".into())
@@ -275,7 +240,7 @@ impl Error {
             Error::BodyTooLarge { max } => Some(format!("send at most {max} bytes")),
             Error::RateLimited { retry_after } => Some(format!("retry after {retry_after} s")),
             Error::NotReady { reason } => Some(reason.clone()),
-            Error::Secret { .. } | Error::Config(_) | Error::Store(_) | Error::Internal(_) => None,
+            Error::Secret { .. } | Error::Config(_) | Error::Internal(_) => None,
         };
         let error = if self.is_internal() {
             "internal error".to_owned()

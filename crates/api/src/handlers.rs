@@ -1,10 +1,16 @@
-//! The handlers: thin glue from a request to a [`crate::query`] view and
-//! back. Access has been checked by [`crate::auth`] before any runs.
+//! The handlers: thin glue from a request to a use case of the application
+//! layer ([`careload_app::query`], [`careload_app::planning`],
+//! [`careload_app::export`]) and back. Access has been checked by [`crate::auth`] before any runs.
 
 use axum::Json;
 use axum::extract::{Extension, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use careload_app::Error as AppError;
+use careload_app::view::{
+    HospitalOverview, PatientDetail, Status, WardForecast, WardHistory, WardList, WardView, WeightsInForce,
+};
+use careload_app::{planning, query};
 use careload_store::{AuditEntry, Run, WeightsVersion};
 use chrono::{DateTime, Duration, Utc};
 
@@ -12,20 +18,14 @@ use crate::AppState;
 use crate::auth::{Caller, ScreenToken};
 use crate::cache::Cached;
 use crate::error::{Error, Result};
+use crate::params::{Params, parse_time};
 use crate::screen::{self, ScreenContext};
-use crate::view::{
-    HospitalOverview, PatientDetail, Status, WardForecast, WardHistory, WardList, WardView, WeightsInForce,
-};
-use crate::{planning, query};
 
 /// Seconds between a screen page's own reloads.
 pub(crate) const SCREEN_REFRESH_SECONDS: u32 = 300;
 /// How long after the stale threshold a missing successful run makes the
 /// service unready: 2 h.
 const READY_GRACE_HOURS: i64 = 2;
-
-/// The query parameters (checked against the route table by the request layer).
-type Params = query::Params;
 
 pub(crate) async fn hospital(State(state): State<AppState>) -> Result<Cached> {
     let now = Utc::now();
@@ -58,8 +58,8 @@ pub(crate) async fn ward(State(state): State<AppState>, Path(id): Path<String>) 
 }
 
 pub(crate) async fn ward_history(State(state): State<AppState>, Path(id): Path<String>, q: Params) -> Result<Cached> {
-    let from = query::parse_time("from", q.get("from"))?;
-    let to = query::parse_time("to", q.get("to"))?;
+    let from = parse_time("from", q.get("from"))?;
+    let to = parse_time("to", q.get("to"))?;
     if from.is_some() || to.is_some() {
         // any range on request: built each time, never cached
         return Cached::json::<WardHistory>(&query::ward_history(&state, &id, from, to, Utc::now()).await?);
@@ -120,10 +120,7 @@ fn limit(q: &Params) -> Result<u32> {
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| Error::BadQuery {
-                param: "limit",
-                hint: "send limit as a whole number from 1 to 1000".into(),
-            }),
+            .ok_or_else(|| Error::bad_query("limit", "send limit as a whole number from 1 to 1000")),
     }
 }
 
@@ -132,7 +129,7 @@ pub(crate) async fn runs(State(state): State<AppState>, q: Params) -> Result<Jso
 }
 
 pub(crate) async fn latest_run(State(state): State<AppState>) -> Result<Json<Run>> {
-    state.store.latest_run().await?.map(Json).ok_or(Error::NoData)
+    state.store.latest_run().await?.map(Json).ok_or(AppError::NoData.into())
 }
 
 pub(crate) async fn audit(State(state): State<AppState>, q: Params) -> Result<Json<Vec<AuditEntry>>> {
@@ -287,16 +284,7 @@ pub(crate) async fn planning_import(
 ) -> Result<Response> {
     let now = Utc::now();
     query::known_ward(&state, &id, query::data_state(&state, now).await?.hour).await?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let file = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
-        crate::upload::single_file(content_type, &body)
-    } else {
-        Ok(&body[..])
-    };
-    let outcome = match file {
+    let outcome = match crate::upload::file_of(&headers, &body) {
         Ok(csv) => match planning::store_csv(&state, csv, actor(&caller)).await? {
             Ok(written) => {
                 state.data_changed();
@@ -367,7 +355,7 @@ pub(crate) async fn ward_balance(
     Path(id): Path<String>,
     q: Params,
 ) -> Result<Json<planning::WardBalance>> {
-    // by name, so that a name the route table lacks fails in debug builds (query::Params)
+    // by name, so that a name the route table lacks fails in debug builds (crate::params::Params)
     let options = planning::balance_options(&state, |name| q.get(name).map(String::as_str))?;
     let pinned = q
         .get("pin")
@@ -397,8 +385,10 @@ pub(crate) async fn set_pin(
     Extension(caller): Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<Json<planning::PinWritten>> {
-    let request: planning::PinRequest = serde_json::from_slice(&body).map_err(|e| Error::Unprocessable {
-        hint: format!("the body is not a pin ({e}); send {{\"patient\": \"r03-b2\", \"pinned\": true}}"),
+    let request: planning::PinRequest = serde_json::from_slice(&body).map_err(|e| {
+        Error::unprocessable(format!(
+            "the body is not a pin ({e}); send {{\"patient\": \"r03-b2\", \"pinned\": true}}"
+        ))
     })?;
     let written = planning::set_pin(&state, &id, &request, actor(&caller)).await?;
     if written.changed {
@@ -420,10 +410,8 @@ pub(crate) async fn admissions(State(state): State<AppState>) -> Result<Cached> 
 fn parse_date(param: &'static str, value: Option<&String>) -> Result<Option<chrono::NaiveDate>> {
     value
         .map(|v| {
-            chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| Error::BadQuery {
-                param,
-                hint: "send a date as YYYY-MM-DD, e.g. 2026-11-24".into(),
-            })
+            chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+                .map_err(|_| Error::bad_query(param, "send a date as YYYY-MM-DD, e.g. 2026-11-24"))
         })
         .transpose()
 }
@@ -461,11 +449,11 @@ pub(crate) async fn put_staffing(
     Extension(caller): Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<Json<planning::StaffingWritten>> {
-    let rows: planning::StaffingRows = serde_json::from_slice(&body).map_err(|e| Error::Unprocessable {
-        hint: format!(
+    let rows: planning::StaffingRows = serde_json::from_slice(&body).map_err(|e| {
+        Error::unprocessable(format!(
             "the body is not planned staffing JSON ({e}); send {{\"rows\": [{{\"ward\": \"w1\", \"team\": \"A\", \
              \"date\": \"2026-11-24\", \"shift\": \"day\", \"profession\": \"USK\", \"planned\": 3, \"absent\": 0}}]}}"
-        ),
+        ))
     })?;
     let written = planning::put_rows(&state, &rows.rows, actor(&caller)).await?;
     state.data_changed();
@@ -479,15 +467,7 @@ pub(crate) async fn import_staffing_csv(
     body: axum::body::Bytes,
 ) -> Result<Json<planning::StaffingWritten>> {
     // the file as the body, or as the one file of a form (curl -F file=@plan.csv)
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let csv: &[u8] = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
-        crate::upload::single_file(content_type, &body).map_err(|hint| Error::Unprocessable { hint })?
-    } else {
-        &body
-    };
+    let csv = crate::upload::file_of(&headers, &body).map_err(Error::unprocessable)?;
     let written = planning::put_csv(&state, csv, actor(&caller)).await?;
     state.data_changed();
     Ok(Json(written))

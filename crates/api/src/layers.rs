@@ -196,7 +196,7 @@ fn refusal(state: &AppState, req: &Request) -> Option<Error> {
 fn query_refusal(state: &AppState, req: &Request) -> Option<Error> {
     req.uri().query()?;
     let spec = routes::find(req.extensions().get::<MatchedPath>()?.as_str(), req.method())?;
-    // the handlers' own parse (crate::query::Params): the same names, decoded the same way
+    // the handlers' own parse (crate::params::Params): the same names, decoded the same way
     let Ok(Query(pairs)) = Query::<Vec<(String, String)>>::try_from_uri(req.uri()) else {
         return None; // cannot be: every key and value decodes to a String
     };

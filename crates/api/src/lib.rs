@@ -9,17 +9,22 @@
 //! * [`auth`] — role-scoped bearer tokens, constant-time comparison.
 //! * [`layers`] — metrics, security headers and CORS, rate limit, body
 //!   limit, axum's own refusals as the error contract.
-//! * [`query`] — views built from the store (the indicator and band rules
-//!   are documented there).
-//! * [`view`] — the view types (JSON and screens), [`screen`] — the HTML.
+//! * [`params`] — a request's query parameters as the handlers read them.
+//! * [`screen`] — the HTML of the views.
 //! * [`metrics`] — Prometheus exposition. [`error`] — the one error type.
 //!
-//! The API reads the store only; it never calls the EHR and never writes.
+//! The API is HTTP only: a handler extracts its input, calls a use case of
+//! the application layer (`careload-app`: views, history, planning, staffing
+//! import, exports, back-test) with the [`careload_app::App`] this state
+//! derefs to, and renders what comes back as JSON or HTML. It never calls
+//! the EHR; its only writes are the planning inputs (pins, planned
+//! staffing), through the application layer.
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
+use careload_app::App;
 use careload_config::Config;
 use careload_scoring::Weights;
 use careload_store::Store;
@@ -32,13 +37,11 @@ mod handlers;
 pub mod layers;
 pub mod metrics;
 pub mod openapi;
-pub mod planning;
-pub mod query;
+pub mod params;
 pub mod routes;
 pub mod screen;
 pub mod server;
 mod upload;
-pub mod view;
 
 pub use error::{Error, Result};
 pub use server::serve;
@@ -51,25 +54,24 @@ pub use server::serve;
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
-/// The parts of [`AppState`], reached through it.
+/// The parts of [`AppState`], reached through it; the application
+/// ([`App`]: store, configuration, resolved settings, weights in force) is
+/// reached through this in turn.
 pub struct Shared {
-    /// The history store.
-    pub store: Store,
-    /// The service configuration.
-    pub config: Arc<Config>,
-    /// The weights in force (for forecasts), switched by the hourly run when
-    /// a council activation takes effect: read with [`AppState::weights`].
-    weights: Arc<std::sync::RwLock<Arc<Weights>>>,
-    /// The hospital's time zone (`scoring.time_zone`).
-    pub tz: chrono_tz::Tz,
-    /// Each configured ward's shift plan, parsed once (a plan the
-    /// configuration's validation would refuse keeps its error, answered
-    /// when the ward is planned); wards not listed use the default plan.
-    shift_plans: std::collections::BTreeMap<String, std::result::Result<careload_scoring::shift::ShiftPlan, String>>,
+    /// The application the handlers call.
+    pub app: App,
     auth: auth::Auth,
     metrics: metrics::Metrics,
     limiter: layers::RateLimiter,
     cache: cache::ResponseCache,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.app
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -82,31 +84,31 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// The state for [`router`], reading token secrets from the process
-    /// environment and files. Secrets that cannot be read are logged (by
-    /// token name) and then *every* token is refused; use
+    /// environment and files. Secrets that cannot be read, or settings that
+    /// cannot be resolved (see [`careload_app::Settings`]), are logged and
+    /// then *every* token is refused; use
     /// [`AppState::try_new`] to fail at start-up instead.
     pub fn new(store: Store, config: Arc<Config>, weights: Arc<Weights>) -> AppState {
-        // the zone is resolved once: with a bad one, the state runs in UTC
-        let tz = config.scoring.tz();
-        let auth = match &tz {
-            Ok(_) => auth::Auth::load(&config.api, |k| std::env::var(k).ok()),
-            Err(e) => Err(Error::Config(e.to_string())),
+        let app = App::new(store, config, weights);
+        let auth = match app.settings().problems() {
+            [] => auth::Auth::load(&app.config.api, |k| std::env::var(k).ok()),
+            problems => Err(Error::Config(problems.join("; "))),
         };
-        let tz = tz.unwrap_or(chrono_tz::Tz::UTC);
         match auth {
-            Ok(auth) => AppState::build(store, config, weights, auth, tz),
+            Ok(auth) => AppState::build(app, auth),
             Err(e) => {
                 tracing::error!(error = %e, "api state incomplete; every token is refused");
-                AppState::build(store, config, weights, auth::Auth::closed(), tz)
+                AppState::build(app, auth::Auth::closed())
             }
         }
     }
 
     /// The state for [`router`], or the start-up error: a token secret that
-    /// is missing (naming the token, never the secret) or a bad time zone.
+    /// is missing (naming the token, never the secret) or a setting that
+    /// cannot be resolved (a bad time zone or shift plan).
     ///
     /// # Errors
-    /// [`Error::Secret`], [`Error::Config`].
+    /// [`Error::Secret`], [`Error::App`] ([`careload_app::Error::Config`]).
     pub fn try_new(store: Store, config: Arc<Config>, weights: Arc<Weights>) -> Result<AppState> {
         AppState::with_env(store, config, weights, |k| std::env::var(k).ok())
     }
@@ -114,30 +116,31 @@ impl AppState {
     /// As [`AppState::try_new`], reading `secret_env` variables through `env`.
     ///
     /// # Errors
-    /// [`Error::Secret`], [`Error::Config`].
+    /// [`Error::Secret`], [`Error::App`] ([`careload_app::Error::Config`]).
     pub fn with_env(
         store: Store,
         config: Arc<Config>,
         weights: Arc<Weights>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<AppState> {
-        let tz = config.scoring.tz().map_err(|e| Error::Config(e.to_string()))?;
-        let auth = auth::Auth::load(&config.api, env)?;
-        Ok(AppState::build(store, config, weights, auth, tz))
+        let app = App::try_new(store, config, weights)?;
+        let auth = auth::Auth::load(&app.config.api, env)?;
+        Ok(AppState::build(app, auth))
     }
 
-    fn build(store: Store, config: Arc<Config>, weights: Arc<Weights>, auth: auth::Auth, tz: chrono_tz::Tz) -> Self {
-        let shift_plans = config
-            .wards
-            .iter()
-            .map(|(id, ward)| (id.clone(), ward.shift_plan(id).map_err(|e| e.to_string())))
-            .collect();
+    /// The state over an application built by the caller, reading token
+    /// secrets from the process environment.
+    ///
+    /// # Errors
+    /// [`Error::Secret`].
+    pub fn from_app(app: App) -> Result<AppState> {
+        let auth = auth::Auth::load(&app.config.api, |k| std::env::var(k).ok())?;
+        Ok(AppState::build(app, auth))
+    }
+
+    fn build(app: App, auth: auth::Auth) -> Self {
         AppState(Arc::new(Shared {
-            store,
-            config,
-            weights: Arc::new(std::sync::RwLock::new(weights)),
-            tz,
-            shift_plans,
+            app,
             auth,
             metrics: metrics::Metrics::default(),
             limiter: layers::RateLimiter::default(),
@@ -147,38 +150,12 @@ impl AppState {
 }
 
 impl AppState {
-    /// Ward `ward`'s shift plan, parsed at start.
-    ///
-    /// # Errors
-    /// [`Error::Config`] when the configured plan is invalid.
-    pub fn shift_plan(&self, ward: &str) -> Result<careload_scoring::shift::ShiftPlan> {
-        match self.shift_plans.get(ward) {
-            Some(Ok(plan)) => Ok(plan.clone()),
-            Some(Err(e)) => Err(Error::Config(e.clone())),
-            None => Ok(careload_scoring::shift::ShiftPlan::default()),
-        }
-    }
-
     /// Tells the API that a run has written (or failed): built responses are
     /// dropped, so screens and JSON show the new hour or the failure at
     /// once rather than within [`cache::TTL_SECONDS`]. The service calls it
     /// after every run.
     pub fn data_changed(&self) {
         self.cache.clear();
-    }
-
-    /// The weights in force now.
-    pub fn weights(&self) -> Arc<Weights> {
-        match self.weights.read() {
-            Ok(w) => w.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    /// The cell the hourly run publishes the weights in force to
-    /// (`careload_runner::Runner::publish_weights`).
-    pub fn weights_cell(&self) -> Arc<std::sync::RwLock<Arc<Weights>>> {
-        self.weights.clone()
     }
 }
 

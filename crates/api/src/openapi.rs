@@ -6,8 +6,8 @@
 //! # Schemas
 //!
 //! Every JSON schema under `components.schemas` is generated from the Rust
-//! type that the handler hands to serde: the views of [`crate::view`] and
-//! [`crate::planning`], the store's rows ([`careload_store`]), the scoring,
+//! type that the handler hands to serde: the views of [`careload_app::view`] and
+//! [`careload_app::planning`], the store's rows ([`careload_store`]), the scoring,
 //! planning and back-test types they hold. A schema therefore cannot say one
 //! thing while the handler sends another, and
 //! `crates/api/tests/openapi_contract.rs` validates a real response of every
@@ -84,43 +84,43 @@ const fn named(name: &'static str, shape: Shape, description: &'static str) -> N
 static SCHEMAS: &[Named] = &[
     named(
         "HospitalOverview",
-        Shape::Type(ty::<crate::view::HospitalOverview>),
+        Shape::Type(ty::<careload_app::view::HospitalOverview>),
         "Every ward at the hour shown. Each ward's indicator compares its total with its expected level, the mean \
          total at the same local hour of the week over the previous 52 weeks: higher when more than 15 % above, \
          lower when more than 15 % below, else as_expected; too_little_data with fewer than 4 past hours.",
     ),
     named(
         "WardList",
-        Shape::Type(ty::<crate::view::WardList>),
+        Shape::Type(ty::<careload_app::view::WardList>),
         "The wards, configured or in the data, with names and patient counts.",
     ),
     named(
         "WardView",
-        Shape::Type(ty::<crate::view::WardView>),
+        Shape::Type(ty::<careload_app::view::WardView>),
         "A ward at the hour shown: totals, teams, each de-identified patient with colour band (hospital-wide \
          quartiles at that hour) and data state (stale when older than api.stale_after_minutes or when the last \
          run failed).",
     ),
     named(
         "WardHistory",
-        Shape::Type(ty::<crate::view::WardHistory>),
+        Shape::Type(ty::<careload_app::view::WardHistory>),
         "Hourly totals of the ward, each team and each current patient over [from, to).",
     ),
     named(
         "WardForecast",
-        Shape::Type(ty::<crate::view::WardForecast>),
+        Shape::Type(ty::<careload_app::view::WardForecast>),
         "Hourly forecast totals per patient, team and ward, under the weights in force.",
     ),
     named(
         "PatientDetail",
-        Shape::Type(ty::<crate::view::PatientDetail>),
+        Shape::Type(ty::<careload_app::view::PatientDetail>),
         "A patient's breakdown (every contribution with parameter, source, weight, quantity and points) and what \
          changed since the previous hour: items started, ended or changed, NEWS2, Norton, emotional support, \
          placement, component and total deltas, which add up to the total's change.",
     ),
     named(
         "WeightsInForce",
-        Shape::Type(ty::<crate::view::WeightsInForce>),
+        Shape::Type(ty::<careload_app::view::WeightsInForce>),
         "The weights version in force and its metadata.",
     ),
     named(
@@ -145,7 +145,7 @@ static SCHEMAS: &[Named] = &[
     ),
     named(
         "WardShifts",
-        Shape::Type(ty::<crate::planning::WardShifts>),
+        Shape::Type(ty::<careload_app::planning::WardShifts>),
         "The next shift and the one after for a ward: per team and for the ward, the forecast need (points per \
          profession and component, staff-hours = points × the care category's staff_hours factor, people = \
          staff-hours ÷ shift hours), planned and absent staff, the gap in hours and people, the verdict \
@@ -154,36 +154,36 @@ static SCHEMAS: &[Named] = &[
     ),
     named(
         "WardBalance",
-        Shape::Type(ty::<crate::planning::WardBalance>),
+        Shape::Type(ty::<careload_app::planning::WardBalance>),
         "Team balancing for the next shift: moves (patients, whole rooms, or one member of staff) with a reason \
          in Swedish, each team's points per staff member before and after, the spread before and after, and the \
          pinned patients (on record or ?pin=), who never move; the spread never gets wider.",
     ),
     named(
         "WardPins",
-        Shape::Type(ty::<crate::planning::WardPins>),
+        Shape::Type(ty::<careload_app::planning::WardPins>),
         "{state, id, pins: [{patient (pseudonym), bed, pinned_by, pinned_at}]}: the pins on record whose stay is on \
          the ward at the hour shown.",
     ),
     named(
         "PinRequest",
-        Shape::Type(ty::<crate::planning::PinRequest>),
+        Shape::Type(ty::<careload_app::planning::PinRequest>),
         "{\"patient\": pseudonym or bed (as the ward screen shows it, e.g. r03-b2), \"pinned\": true | false}.",
     ),
     named(
         "PinWritten",
-        Shape::Type(ty::<crate::planning::PinWritten>),
+        Shape::Type(ty::<careload_app::planning::PinWritten>),
         "{patient (the pseudonym resolved), pinned, changed (false when it already was so)}.",
     ),
     named(
         "Admissions",
-        Shape::Type(ty::<crate::planning::Admissions>),
+        Shape::Type(ty::<careload_app::planning::Admissions>),
         "Every ward for the bed coordinator: can_take, strained or no_free_bed, with free beds, the margin in \
          people after the assumed admission, and the reason.",
     ),
     named(
         "StaffingRows",
-        Shape::Type(ty::<crate::planning::StaffingRows>),
+        Shape::Type(ty::<careload_app::planning::StaffingRows>),
         "{\"rows\": [{\"ward\", \"team\" (null = the whole ward), \"date\" (YYYY-MM-DD), \"shift\", \
          \"profession\" (USK | SSK), \"planned\", \"absent\"}]}.",
     ),
@@ -201,7 +201,7 @@ static SCHEMAS: &[Named] = &[
     ),
     named(
         "StaffingWritten",
-        Shape::Type(ty::<crate::planning::StaffingWritten>),
+        Shape::Type(ty::<careload_app::planning::StaffingWritten>),
         "{\"rows\": how many rows were stored}.",
     ),
     named(
@@ -225,7 +225,7 @@ static SCHEMAS: &[Named] = &[
     named("OpenApi", Shape::Hand(openapi_document), "This document."),
     named(
         "Status",
-        Shape::Type(ty::<crate::view::Status>),
+        Shape::Type(ty::<careload_app::view::Status>),
         "{\"status\": \"ok\" | \"ready\"}.",
     ),
     named(

@@ -8,6 +8,22 @@
 //! is returned as it was sent, byte for byte; anything else — no boundary,
 //! no file, two files, a body cut short — is refused with what to send.
 
+/// The uploaded file of a request with headers `headers` and body `body`:
+/// the one file of a form when the body is `multipart/form-data`
+/// (`curl -F file=@plan.csv`), else the body itself (`curl --data-binary
+/// @plan.csv`); `Err` as [`single_file`].
+pub(crate) fn file_of<'a>(headers: &axum::http::HeaderMap, body: &'a [u8]) -> Result<&'a [u8], String> {
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+        single_file(content_type, body)
+    } else {
+        Ok(body)
+    }
+}
+
 /// The bytes of the single file in a `multipart/form-data` body whose
 /// `Content-Type` is `content_type`; `Err` says what is wrong and what to
 /// send instead.

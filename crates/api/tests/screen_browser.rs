@@ -24,7 +24,7 @@ use std::time::{Duration as StdDuration, Instant};
 use axum::response::Html;
 use axum::routing::get;
 use careload_api::screen::{ScreenContext, hospital_page, ward_page};
-use careload_api::view::{
+use careload_app::view::{
     Band, DataState, ExpectedBasis, HospitalOverview, Indicator, PatientRow, Point, RunSummary, Series, TeamView,
     WardHistory, WardOverview, WardView,
 };

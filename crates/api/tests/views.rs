@@ -326,7 +326,7 @@ async fn a_young_ward_is_compared_with_its_hour_of_day_until_weeks_exist(store: 
     store.record_weights(&w).await.expect("record weights");
     let hour = hour_of(Utc::now());
     let tz: chrono_tz::Tz = chrono_tz::Europe::Stockholm;
-    for past in careload_api::query::same_hour_of_day(hour, &tz, 4) {
+    for past in careload_app::query::same_hour_of_day(hour, &tz, 4) {
         write(&store, &w, past, vec![patient_with_care("pb", "w1", "a", "2", past, 0)]).await;
     }
     write(&store, &w, hour, hour_patients(hour, 0)).await;

@@ -34,7 +34,6 @@ use careload_store::{Outcome, RunReport, Store, hour_of};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 use crate::{Error, Result};
 
@@ -61,7 +60,7 @@ struct InProcess {
     sim: SharedSim,
     rest: RestSource,
     /// Dropping it stops the server.
-    _stop: oneshot::Sender<()>,
+    _served: server::Spawned,
 }
 
 impl InProcess {
@@ -79,25 +78,19 @@ impl InProcess {
             source,
         };
         let listener = TcpListener::bind(&section.listen).await.map_err(listen)?;
-        let addr = listener.local_addr().map_err(listen)?;
         let sim = SimServer::new(hospital);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let served = sim.clone();
-        tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            if let Err(e) = server::serve(listener, served, shutdown).await {
-                tracing::error!(error = %e, "the simulated hospital's FHIR server stopped");
-            }
-        });
+        let served = server::spawn(listener, sim.clone()).map_err(listen)?;
         let rest = RestSource::new(RestConfig {
-            base_url: server::base_url(addr),
+            base_url: served.base_url(),
             token_env: None,
             ..rest_config(config)
         })?;
         tracing::info!(base = %rest.config.base_url, beds = section.beds, seed = section.seed, start = %sim.now(), "simulated hospital served");
-        Ok(InProcess { sim, rest, _stop: stop })
+        Ok(InProcess {
+            sim,
+            rest,
+            _served: served,
+        })
     }
 }
 

@@ -53,12 +53,8 @@ async fn the_ingest_benchmark_reads_an_external_server_and_moves_it_on() {
     .unwrap();
     let sim = careload_sim::SimServer::new(hospital);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = careload_sim::server::base_url(listener.local_addr().unwrap());
-    tokio::spawn(careload_sim::server::serve(
-        listener,
-        sim.clone(),
-        std::future::pending(),
-    ));
+    let served = careload_sim::server::spawn(listener, sim.clone()).unwrap();
+    let base = served.base_url();
     let bench = IngestBench {
         beds: 40,
         seed: 3,

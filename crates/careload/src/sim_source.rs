@@ -25,7 +25,6 @@ use careload_sim::{Hospital, SharedSim, SimConfig, SimServer, server};
 use careload_store::{RunReport, Store};
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The simulated hospital of `[sim]`, built once and shared by whoever
@@ -93,19 +92,9 @@ impl SimHospital {
             anyhow::Error::new(source).context(message)
         };
         let listener = TcpListener::bind(listen).await.map_err(refused)?;
-        let addr = listener.local_addr().map_err(refused)?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let served = self.sim.clone();
-        tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            if let Err(e) = server::serve(listener, served, shutdown).await {
-                tracing::error!(error = %e, "the simulated hospital's FHIR server stopped");
-            }
-        });
+        let served = server::spawn(listener, self.sim.clone()).map_err(refused)?;
         let rest = RestSource::new(RestConfig {
-            base_url: server::base_url(addr),
+            base_url: served.base_url(),
             token_env: None,
             ..rest_config(config)
         })?;
@@ -114,7 +103,7 @@ impl SimHospital {
             sim: self.sim.clone(),
             rest,
             advancing: Mutex::new(None),
-            _stop: stop,
+            _served: served,
         })
     }
 }
@@ -130,7 +119,7 @@ pub(crate) struct SimSource {
     /// runner maps, scores and writes this one; the next hour waits for it.
     advancing: Mutex<Option<JoinHandle<DateTime<Utc>>>>,
     /// Dropping it stops the server.
-    _stop: oneshot::Sender<()>,
+    _served: server::Spawned,
 }
 
 impl FhirSource for SimSource {
@@ -217,7 +206,6 @@ mod tests {
     use std::path::PathBuf;
 
     use careload_runner::load_weights;
-    use careload_store::Outcome;
     use chrono::Duration;
 
     use super::*;
@@ -287,11 +275,16 @@ mod tests {
         out
     }
 
-    /// The back-fill moves the simulated hospital to the next hour while an
-    /// hour is mapped, scored and written: it must store exactly what
-    /// running the hours one after the other stores.
+    /// The simulated source moves the hospital on to the next hour while
+    /// the runner maps, scores and writes one (`after_fetch`), and waits for
+    /// that before the next fetch (`before_hour`): every hour's fetch must
+    /// still see that hour, so a back-fill through it stores what the same
+    /// source stores hour by hour, and the hospital stops at the last hour.
+    /// (That a back-fill's runs are recorded as hour-by-hour runs are, and
+    /// store what they do, whatever the source, is the runner's test
+    /// `a_pipelined_backfill_stores_what_hour_by_hour_runs_store`.)
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_pipelined_backfill_stores_what_hour_by_hour_runs_store() {
+    async fn each_hour_of_a_backfill_sees_its_own_hour_while_the_hospital_moves_on() {
         let dir = TempDir::new("pipelined");
         let pipelined = dir.store().await;
         let (mut runner, hospital) = start_runner(&sim_config(8), pipelined.clone(), weights(), now())
@@ -299,8 +292,7 @@ mod tests {
             .unwrap();
         assert_eq!(runner.source().kind(), "sim");
         let runs = runner.backfill(now()).await.unwrap();
-        assert_eq!(runs.len(), 8);
-        let last = runs[7].hour;
+        let (first, last) = (runs[0].hour, runs[runs.len() - 1].hour);
         assert_eq!(hospital.unwrap().sim.now(), last, "moved to the last hour, not beyond");
         assert!(
             runs.iter().all(|r| r.report.counts.contains_key("sim_advance_ms")),
@@ -309,25 +301,16 @@ mod tests {
 
         let dir = TempDir::new("sequential");
         let sequential = dir.store().await;
-        let first = runs[0].hour;
         let (mut one_by_one, _) = start_runner(&sim_config(0), sequential.clone(), weights(), first)
             .await
             .unwrap();
         for run in &runs {
-            let again = one_by_one.run_hour(run.hour).await.unwrap();
-            assert_eq!(run.outcome, Outcome::Ok, "{run:?}");
-            assert_eq!(
-                (again.full_fetch, again.patients),
-                (run.full_fetch, run.patients),
-                "{run:?}"
-            );
-            assert_eq!(again.wards, run.wards);
+            one_by_one.run_hour(run.hour).await.unwrap();
             let (a, b) = (
                 stored_hour(&pipelined, &run.wards, run.hour).await,
                 stored_hour(&sequential, &run.wards, run.hour).await,
             );
-            assert_eq!(a.len(), run.patients);
-            assert!(a == b, "hour {} differs", run.hour);
+            assert!(!a.is_empty() && a == b, "hour {} differs", run.hour);
         }
     }
 

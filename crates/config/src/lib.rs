@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use careload_planning::{AdmissionAssumption, BalanceOptions, Thresholds};
 use careload_scoring::shift::{ShiftDef, ShiftPlan};
+use careload_scoring::{Points, Qty};
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 
@@ -58,15 +58,87 @@ pub struct Config {
 
 /// `[planning]`: the numbers staffing assistants and the bed coordinator
 /// see before a shift (`careload-planning` documents each one).
+///
+/// The file's format is this crate's: each table has its own struct here,
+/// converted into `careload-planning`'s option types by the application
+/// layer (`careload_app::Settings`, whose tests check that the defaults
+/// here are the planning crate's), so that renaming a field in
+/// `careload-planning` cannot change what the file accepts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlanningConfig {
     /// `[planning.thresholds]`: the verdict's thresholds, in people.
-    pub thresholds: Thresholds,
+    pub thresholds: ThresholdsConfig,
     /// `[planning.balance]`: team balancing's defaults (a request may change them).
-    pub balance: BalanceOptions,
+    pub balance: BalanceConfig,
     /// `[planning.admission]`: the need assumed for the next admission.
-    pub admission: AdmissionAssumption,
+    pub admission: AdmissionConfig,
+}
+
+/// `[planning.thresholds]`, in people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThresholdsConfig {
+    /// Understaffed when short by more than this many people (default 0.5).
+    pub understaffed_people: Qty,
+    /// Room to spare when at least this many people more than needed (default 1).
+    pub spare_people: Qty,
+    /// "Absence need not be replaced" when the need is below planned minus this (default 1).
+    pub absence_margin_people: Qty,
+}
+
+impl Default for ThresholdsConfig {
+    fn default() -> ThresholdsConfig {
+        ThresholdsConfig {
+            understaffed_people: Qty::from_milli(500),
+            spare_people: Qty::ONE,
+            absence_margin_people: Qty::ONE,
+        }
+    }
+}
+
+/// `[planning.balance]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BalanceConfig {
+    /// At most this many moves (default 3).
+    pub max_moves: u32,
+    /// Move rooms whole (default true).
+    pub keep_rooms_together: bool,
+    /// Teams count as balanced when the spread is at most this, in points per staff member (default 2).
+    pub tolerance: Points,
+    /// May propose one staff move (default false).
+    pub allow_staff_move: bool,
+}
+
+impl Default for BalanceConfig {
+    fn default() -> BalanceConfig {
+        BalanceConfig {
+            max_moves: 3,
+            keep_rooms_together: true,
+            tolerance: Points::whole(2),
+            allow_staff_move: false,
+        }
+    }
+}
+
+/// `[planning.admission]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdmissionConfig {
+    /// USK points per hour (default 1.5).
+    pub usk_points_per_hour: Points,
+    /// SSK points per hour (default 1.5).
+    pub ssk_points_per_hour: Points,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> AdmissionConfig {
+        AdmissionConfig {
+            usk_points_per_hour: Points::from_milli(1500),
+            ssk_points_per_hour: Points::from_milli(1500),
+        }
+    }
 }
 
 /// `[quality]`: what the documentation-quality indicator counts as

@@ -552,3 +552,61 @@ fn an_unknown_careload_variable_is_refused_with_the_nearest_known_one() {
         "{e}"
     );
 }
+
+/// `[planning]`'s format is the configuration's own: every key parses into
+/// the planning crate's option types, and a key that is not one of them is
+/// refused with its place.
+#[test]
+fn planning_tables_have_the_files_own_format() {
+    let config = Config::from_toml(
+        r#"
+[planning.thresholds]
+understaffed_people = 0.75
+spare_people = 2
+absence_margin_people = 1.5
+
+[planning.balance]
+max_moves = 5
+keep_rooms_together = false
+tolerance = 3.5
+allow_staff_move = true
+
+[planning.admission]
+usk_points_per_hour = 2
+ssk_points_per_hour = 1.25
+"#,
+        "planning.toml",
+    )
+    .expect("parses");
+    let t = &config.planning.thresholds;
+    assert_eq!(
+        (
+            t.understaffed_people.milli(),
+            t.spare_people.milli(),
+            t.absence_margin_people.milli()
+        ),
+        (750, 2000, 1500)
+    );
+    let b = &config.planning.balance;
+    assert_eq!(
+        (b.max_moves, b.keep_rooms_together, b.allow_staff_move),
+        (5, false, true)
+    );
+    assert_eq!(b.tolerance, careload_scoring::Points::from_milli(3500));
+    let a = &config.planning.admission;
+    assert_eq!(a.usk_points_per_hour, careload_scoring::Points::whole(2));
+    assert_eq!(a.ssk_points_per_hour, careload_scoring::Points::from_milli(1250));
+
+    // a table given in part keeps the other keys' defaults (moved from
+    // careload-planning's tests; careload-app's tests check that the
+    // defaults are the planning crate's)
+    let partial = Config::from_toml("[planning.thresholds]\nspare_people = 2\n", "partial.toml").expect("parses");
+    let t = &partial.planning.thresholds;
+    assert_eq!(t.spare_people, careload_scoring::Qty::whole(2));
+    assert_eq!(t.understaffed_people, careload_scoring::Qty::from_milli(500));
+
+    let err = Config::from_toml("[planning.balance]\nmax_move = 2\n", "typo.toml")
+        .expect_err("an unknown key is refused")
+        .to_string();
+    assert!(err.contains("typo.toml") && err.contains("max_move"), "{err}");
+}

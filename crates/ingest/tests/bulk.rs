@@ -21,7 +21,6 @@ use careload_sim::{Hospital, SharedSim, SimConfig, SimServer};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 const BEDS: u32 = 100;
 const SEED: u64 = 5;
@@ -36,18 +35,19 @@ fn sim_config() -> SimConfig {
 struct Sim {
     base: String,
     sim: SharedSim,
-    _stop: oneshot::Sender<()>,
+    /// Dropping it stops the server.
+    _served: server::Spawned,
 }
 
 async fn start_sim() -> Sim {
     let sim = SimServer::new(Hospital::new(sim_config()).unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = server::base_url(listener.local_addr().unwrap());
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(server::serve(listener, sim.clone(), async {
-        let _ = rx.await;
-    }));
-    Sim { base, sim, _stop: tx }
+    let served = server::spawn(listener, sim.clone()).unwrap();
+    Sim {
+        base: served.base_url(),
+        sim,
+        _served: served,
+    }
 }
 
 fn snapshots(resources: &careload_ingest::Resources, as_of: DateTime<Utc>) -> Vec<Snapshot> {

@@ -113,8 +113,7 @@ impl BalancePatient {
 }
 
 /// What balancing may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct BalanceOptions {
     /// At most this many moves (default 3).
     pub max_moves: u32,

@@ -30,8 +30,7 @@ use crate::gap::{ShiftAssessment, Thresholds};
 use crate::words;
 
 /// The care need assumed for a new admission.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct AdmissionAssumption {
     /// USK points per hour (default 1.5).
     pub usk_points_per_hour: Points,

@@ -35,8 +35,7 @@ use crate::need::{NeedLine, ShiftNeed};
 use crate::staffing::{ShiftPlanned, StaffCount, WardPlan};
 
 /// The thresholds of the verdict, in people (the lead puts them in config).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Thresholds {
     /// Understaffed when short by more than this many people (default 0.5).
     pub understaffed_people: Qty,

@@ -16,7 +16,6 @@ use careload_store::{Outcome, Store};
 use careload_testkit::TempDir;
 use chrono::{DateTime, Duration, Utc};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 fn bulk_config(base: &str) -> Config {
     let mut c = Config::default();
@@ -68,11 +67,8 @@ async fn hourly_bulk_runs_against_the_simulator_store_what_a_full_fetch_maps() {
         .unwrap(),
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = server::base_url(listener.local_addr().unwrap());
-    let (_stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::serve(listener, sim.clone(), async {
-        let _ = stopped.await;
-    }));
+    let served = server::spawn(listener, sim.clone()).unwrap();
+    let base = served.base_url();
 
     let dir = TempDir::new("runner-bulk-hourly");
     let store = Store::connect(&dir.sqlite_url()).await.unwrap();

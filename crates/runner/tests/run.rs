@@ -301,9 +301,11 @@ async fn stored_hour(store: &Store, wards: &[String], hour: DateTime<Utc>) -> Ve
     out
 }
 
-/// The back-fill moves the simulated hospital to the next hour while an
-/// hour is mapped, scored and written: it must store exactly what running
-/// the hours one after the other stores.
+/// The back-fill writes an hour while the next one is fetched and scored:
+/// it must record and store exactly what running the hours one after the
+/// other does. (What the simulated hospital's own source adds, moving its
+/// clock on while an hour is scored, is checked in the binary's
+/// `sim_source` tests.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipelined_backfill_stores_what_hour_by_hour_runs_store() {
     let dir = TempDir::new("runner-pipelined");
@@ -324,6 +326,7 @@ async fn a_pipelined_backfill_stores_what_hour_by_hour_runs_store() {
         .runner;
     for run in &runs {
         let again = one_by_one.run_hour(run.hour).await.unwrap();
+        assert_eq!(run.outcome, Outcome::Ok, "{run:?}");
         assert_eq!(
             (again.full_fetch, again.patients),
             (run.full_fetch, run.patients),

@@ -47,12 +47,11 @@ fn bench(c: &mut Criterion) {
         })
         .unwrap(),
     );
-    let base = rt.block_on(async {
+    let served = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = server::base_url(listener.local_addr().unwrap());
-        tokio::spawn(server::serve(listener, sim.clone(), std::future::pending()));
-        base
+        server::spawn(listener, sim.clone()).unwrap()
     });
+    let base = served.base_url();
     let client = reqwest::Client::new();
     let total = rt.block_on(page_all(&client, &base));
     eprintln!("1,000 beds: {total} resources served");

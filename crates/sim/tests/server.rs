@@ -12,7 +12,6 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 const BEDS: u32 = 120;
 const SEED: u64 = 7;
@@ -54,7 +53,8 @@ struct Server {
     base: String,
     client: reqwest::Client,
     sim: SharedSim,
-    _stop: oneshot::Sender<()>,
+    /// Dropping it stops the server.
+    _served: server::Spawned,
 }
 
 struct Reply {
@@ -67,16 +67,12 @@ impl Server {
     async fn start() -> Server {
         let sim = SimServer::new(Hospital::new(config()).unwrap());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = server::base_url(listener.local_addr().unwrap());
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(server::serve(listener, sim.clone(), async {
-            let _ = rx.await;
-        }));
+        let served = server::spawn(listener, sim.clone()).unwrap();
         Server {
-            base,
+            base: served.base_url(),
             client: reqwest::Client::new(),
             sim,
-            _stop: tx,
+            _served: served,
         }
     }
 
@@ -167,6 +163,45 @@ fn ids<'a>(resources: impl Iterator<Item = &'a Value>) -> BTreeSet<String> {
 
 fn ref_id(v: &Value) -> String {
     v["reference"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()
+}
+
+/// `server::spawn` serves in the background, at the address and base URL
+/// its handle gives, until the handle is stopped (which waits for the
+/// server to finish) or dropped (which does not); then the port is closed.
+#[tokio::test]
+async fn a_spawned_server_serves_until_its_handle_is_stopped_or_dropped() {
+    for stopped in [true, false] {
+        let sim = SimServer::new(Hospital::new(config()).unwrap());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let served = server::spawn(listener, sim).unwrap();
+        let (addr, base) = (served.addr(), served.base_url());
+        assert_eq!(base, format!("http://{addr}/fhir"));
+        let client = reqwest::Client::new();
+        for (path, resource_type) in [
+            ("metadata", "CapabilityStatement"),
+            ("Encounter?status=in-progress&_count=1", "Bundle"),
+        ] {
+            let r = client.get(format!("{base}/{path}")).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["resourceType"], resource_type, "{path}");
+        }
+        if stopped {
+            served.stop().await;
+            assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "stopped");
+        } else {
+            drop(served);
+            let mut closed = false;
+            for _ in 0..100 {
+                if tokio::net::TcpStream::connect(addr).await.is_err() {
+                    closed = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert!(closed, "still listening 5 s after the handle was dropped");
+        }
+    }
 }
 
 #[tokio::test]

@@ -148,7 +148,7 @@ impl Store {
         to: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, PatientKey, Points)>> {
         on_pool!(self, pool => {
-            let rows = sqlx::query(
+            let rows: Vec<(DateTime<Utc>, String, i64)> = sqlx::query_as(
                 "SELECT hour, patient_key, total_milli FROM patient_hours \
                  WHERE ward = $1 AND hour >= $2 AND hour < $3 ORDER BY hour, patient_key",
             )
@@ -157,15 +157,7 @@ impl Store {
             .bind(to)
             .fetch_all(pool)
             .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok((
-                        row.try_get("hour")?,
-                        PatientKey(row.try_get("patient_key")?),
-                        Points::from_milli(row.try_get("total_milli")?),
-                    ))
-                })
-                .collect()
+            Ok(rows.into_iter().map(|(h, key, milli)| (h, PatientKey(key), Points::from_milli(milli))).collect())
         })
     }
 
@@ -212,22 +204,11 @@ impl Store {
 
     /// The stored snapshot and score of one patient in one hour.
     pub async fn patient_snapshot(&self, hour: DateTime<Utc>, key: &PatientKey) -> Result<Option<(Snapshot, Score)>> {
-        on_pool!(self, pool => {
-            let row = sqlx::query(&format!(
-                "SELECT {} AS snapshot, score FROM patient_hours WHERE hour = $1 AND patient_key = $2",
-                self.snapshot_bytes()
-            ))
-            .bind(hour)
-            .bind(key.0.as_str())
-            .fetch_optional(pool)
+        // (hour, patient_key) is the primary key: one row or none
+        let mut rows = self
+            .snapshots("hour = $1 AND patient_key = $2", hour, key.0.as_str())
             .await?;
-            row.map(|row| {
-                let snapshot = read_snapshot(row.try_get("snapshot")?)?;
-                let Json(score): Json<Score> = row.try_get("score")?;
-                Ok((snapshot, score))
-            })
-            .transpose()
-        })
+        Ok(rows.pop())
     }
 
     /// The unit rows of one level at any of `hours` (e.g. every ward at one
@@ -253,14 +234,20 @@ impl Store {
     /// A ward's patients in one hour with their stored snapshot and score,
     /// by team, bed and pseudonym.
     pub async fn ward_patients(&self, ward: &str, hour: DateTime<Utc>) -> Result<Vec<(Snapshot, Score)>> {
+        self.snapshots("hour = $1 AND ward = $2 ORDER BY team, bed, patient_key", hour, ward)
+            .await
+    }
+
+    /// The stored snapshot and score of the patient hours `condition`
+    /// selects (and orders), its `$1` bound to `hour` and `$2` to `value`.
+    async fn snapshots(&self, condition: &str, hour: DateTime<Utc>, value: &str) -> Result<Vec<(Snapshot, Score)>> {
         on_pool!(self, pool => {
             let rows = sqlx::query(&format!(
-                "SELECT {} AS snapshot, score FROM patient_hours WHERE ward = $1 AND hour = $2 \
-                 ORDER BY team, bed, patient_key",
+                "SELECT {} AS snapshot, score FROM patient_hours WHERE {condition}",
                 self.snapshot_bytes()
             ))
-            .bind(ward)
             .bind(hour)
+            .bind(value)
             .fetch_all(pool)
             .await?;
             rows.iter()

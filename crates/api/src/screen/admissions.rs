@@ -11,7 +11,7 @@ use careload_planning::{AdmissionAnswer, AdmissionVerdict};
 use super::{
     ScreenContext, as_of_line, banners, encode_component, escape, footer, href, no_data, page, people, points,
 };
-use crate::planning::Admissions;
+use careload_app::planning::Admissions;
 
 /// Class, symbol and words of a verdict: colour never alone.
 fn verdict(v: AdmissionVerdict) -> (&'static str, &'static str, &'static str) {
@@ -105,7 +105,7 @@ mod tests {
 
     use super::*;
     use crate::screen::tests::{assert_balanced, ctx};
-    use crate::view::DataState;
+    use careload_app::view::DataState;
 
     fn answer(ward: &str, verdict: AdmissionVerdict, free: u32, margin: Option<i64>) -> AdmissionAnswer {
         AdmissionAnswer {

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::{ScreenContext, as_of_line, banners, encode_component, escape, footer, href, no_data, page, points, style};
-use crate::view::{ExpectedBasis, HospitalOverview, Indicator, WardOverview};
+use careload_app::view::{ExpectedBasis, HospitalOverview, Indicator, WardOverview};
 
 /// The whole page.
 pub(super) fn render(overview: &HospitalOverview, ctx: &ScreenContext) -> String {
@@ -155,7 +155,7 @@ mod tests {
     use super::*;
     use crate::screen::tests::ctx;
     use crate::screen::ward::tests::state;
-    use crate::view::HospitalOverview;
+    use careload_app::view::HospitalOverview;
     use careload_scoring::Points;
     use careload_scoring::aggregate::Totals;
     use careload_scoring::score::Split;

@@ -3,7 +3,7 @@
 //! staffing assistants' page (`/wards/{id}/planning`) and the bed
 //! coordinator's page (`/admissions`).
 //!
-//! Pure functions from the views in [`crate::view`] to a complete HTML page:
+//! Pure functions from the views in [`careload_app::view`] to a complete HTML page:
 //! no I/O, no JavaScript, inline CSS and inline SVG graphs ([`svg`]), every
 //! piece of text from the data HTML-escaped with [`escape`]. Pages reload
 //! themselves with `<meta http-equiv="refresh">`, so a kiosk browser needs
@@ -32,7 +32,7 @@ use std::fmt::Write as _;
 use careload_scoring::Points;
 use chrono::{DateTime, Utc};
 
-use crate::view::{DataState, HospitalOverview, WardHistory, WardView};
+use careload_app::view::{DataState, HospitalOverview, WardHistory, WardView};
 
 /// What a page needs besides the view.
 #[derive(Clone, Debug)]
@@ -60,8 +60,8 @@ pub fn ward_page(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) ->
 /// The staffing assistants' page (`/wards/{id}/planning`), with the
 /// planned-staffing upload when `import` says the caller may send one.
 pub fn planning_page(
-    shifts: &crate::planning::WardShifts,
-    balance: Option<&crate::planning::WardBalance>,
+    shifts: &careload_app::planning::WardShifts,
+    balance: Option<&careload_app::planning::WardBalance>,
     import: &StaffingImport,
     ctx: &ScreenContext,
 ) -> String {
@@ -71,7 +71,7 @@ pub fn planning_page(
 pub use planning::StaffingImport;
 
 /// The bed coordinator's page (`/admissions`).
-pub fn admissions_page(admissions: &crate::planning::Admissions, ctx: &ScreenContext) -> String {
+pub fn admissions_page(admissions: &careload_app::planning::Admissions, ctx: &ScreenContext) -> String {
     admissions::render(admissions, ctx)
 }
 
@@ -288,7 +288,7 @@ fn footer(state: &DataState, ctx: &ScreenContext) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::view::RunSummary;
+    use careload_app::view::RunSummary;
     use chrono::TimeZone as _;
 
     pub(crate) fn ctx() -> ScreenContext {

@@ -13,8 +13,8 @@ use super::{
     ScreenContext, as_of_line, banners, encode_component, escape, footer, href, local_time, no_data, page,
     page_refreshing_to, people, points, shift_name,
 };
-use crate::planning::{WardBalance, WardShifts};
-use crate::view::short_label;
+use careload_app::planning::{WardBalance, WardShifts};
+use careload_app::view::short_label;
 
 /// Class, symbol and words of a verdict: colour never alone.
 fn verdict(v: Verdict) -> (&'static str, &'static str) {

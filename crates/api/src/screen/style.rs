@@ -9,7 +9,7 @@ use careload_scoring::news2::RiskLevel;
 use careload_scoring::score::Component;
 use careload_scoring::snapshot::{AdlDomain, AdlLevel};
 
-use crate::view::{Band, Indicator};
+use careload_app::view::{Band, Indicator};
 
 /// The style sheet: large type scaled to the viewport, high contrast, no web fonts.
 pub(super) const CSS: &str = r#"

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 
-use crate::view::Point;
+use careload_app::view::Point;
 
 /// One hour in seconds.
 const HOUR: i64 = 3600;

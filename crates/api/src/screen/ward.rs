@@ -10,7 +10,7 @@ use careload_scoring::score::Component;
 
 use super::svg::{self, Frame, Line};
 use super::{ScreenContext, as_of_line, banners, encode_component, escape, footer, href, no_data, page, points, style};
-use crate::view::{PatientRow, Series, TeamView, WardHistory, WardView, short_label};
+use careload_app::view::{PatientRow, Series, TeamView, WardHistory, WardView, short_label};
 
 /// Norton totals at or below this mean a risk of pressure ulcers.
 const NORTON_RISK: u8 = 14;
@@ -396,7 +396,7 @@ fn components(totals: &Totals) -> String {
 pub(crate) mod tests {
     use super::*;
     use crate::screen::tests::ctx;
-    use crate::view::{Band, DataState, Point, RunSummary};
+    use careload_app::view::{Band, DataState, Point, RunSummary};
     use careload_scoring::Points;
     use careload_scoring::news2::RiskLevel;
 

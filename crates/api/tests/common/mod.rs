@@ -283,7 +283,7 @@ pub(crate) async fn world(store: Store) -> World {
     store.record_weights(&w).await.expect("record weights");
     let hour = hour_of(Utc::now());
     let tz: chrono_tz::Tz = chrono_tz::Europe::Stockholm;
-    for past in careload_api::query::same_hour_of_week(hour, &tz, 4) {
+    for past in careload_app::query::same_hour_of_week(hour, &tz, 4) {
         write(&store, &w, past, vec![patient_with_care("pb", "w1", "a", "2", past, 0)]).await;
     }
     for k in (0..6).rev() {

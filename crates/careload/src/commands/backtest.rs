@@ -8,9 +8,10 @@ use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use careload_app::App;
 use careload_config::Config;
 use careload_export::Sink;
-use careload_export::backtest::{Backtest, UnitBacktest, backtest, to_frame};
+use careload_export::backtest::{Backtest, UnitBacktest, to_frame};
 use careload_runner::load_weights;
 use careload_store::Access;
 
@@ -144,21 +145,11 @@ pub(crate) fn run(args: &BacktestArgs, out: &mut dyn Write) -> anyhow::Result<()
     if let Some(db) = &args.db {
         config.database.url.clone_from(db);
     }
-    let in_force = load_weights(config.scoring.weights.as_deref())?;
-    let tz = config.scoring.tz()?;
-    let stored_ctx = careload_api::export::export_context(&config, &in_force, tz).map_err(anyhow::Error::msg)?;
-    let candidate_ctx = careload_api::export::export_context(&config, &candidate, tz).map_err(anyhow::Error::msg)?;
+    let in_force = Arc::new(load_weights(config.scoring.weights.as_deref())?);
     let report = runtime()?.block_on(async {
         let store = super::open_history(&config.database.url, Access::ReadOnly).await?;
-        let report = backtest(
-            &store,
-            &stored_ctx,
-            &candidate_ctx,
-            Arc::new(candidate),
-            args.from,
-            args.to,
-        )
-        .await?;
+        let app = App::try_new(store.clone(), Arc::new(config), in_force)?;
+        let report = careload_app::export::backtest(&app, candidate, args.from, args.to).await?;
         store.close().await;
         anyhow::Ok(report)
     })?;

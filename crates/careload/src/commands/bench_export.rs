@@ -24,13 +24,13 @@ use crate::commands::service::runtime;
 /// `careload bench export`.
 pub(crate) fn run(args: &BenchExportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let config = Config::load(None)?;
-    let weights = load_weights(config.scoring.weights.as_deref())?;
-    let ctx =
-        careload_api::export::export_context(&config, &weights, config.scoring.tz()?).map_err(anyhow::Error::msg)?;
+    let weights = std::sync::Arc::new(load_weights(config.scoring.weights.as_deref())?);
     runtime()?.block_on(async {
         let store = Store::connect(&args.db)
             .await
             .with_context(|| format!("cannot open {}", args.db))?;
+        let app = careload_app::App::try_new(store.clone(), std::sync::Arc::new(config), weights.clone())?;
+        let ctx = app.export_context(&weights)?;
         let current = store
             .current_hour()
             .await?
@@ -68,7 +68,7 @@ pub(crate) fn run(args: &BenchExportArgs, out: &mut dyn Write) -> anyhow::Result
             let started = Instant::now();
             let (rows, patient_hours) = careload_bench::baseline::ward_day_sql(
                 &store,
-                &config.scoring.time_zone,
+                &app.config.scoring.time_zone,
                 local_midnight(&ctx.tz, from),
                 local_midnight(&ctx.tz, to + Duration::days(1)),
             )

@@ -6,7 +6,7 @@
 //! `write_hour`; the database then copies the oldest written hour to every
 //! earlier hour of the year (`Store::replicate_hour`); finally the ward history the ward screen
 //! asks for (`GET /api/v1/wards/{id}/history`: five days of the ward, its
-//! teams and its current patients, through `careload_api::query`, without
+//! teams and its current patients, through `careload_app::query`, without
 //! the response cache) is read for every ward in turn and timed.
 //!
 //! Run it from a release build: `cargo run --release -- bench store`.
@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use careload_api::AppState;
+use careload_app::App;
 use careload_config::{Config, SourceKind};
 use careload_runner::load_weights;
 use careload_scoring::rollup;
@@ -65,7 +65,7 @@ pub(crate) fn run(args: &BenchStoreArgs, out: &mut dyn Write) -> anyhow::Result<
         let gb = store.size_bytes().await? as f64 / 1e9;
         writeln!(out, "store: {}, {gb:.2} GB", store.backend())?;
 
-        let state = AppState::new(store.clone(), config.clone(), weights.clone());
+        let app = App::new(store.clone(), config.clone(), weights.clone());
         let wards: Vec<String> = store.wards().await?.into_iter().map(|w| w.ward).collect();
         if wards.is_empty() {
             bail!("the store knows no wards");
@@ -76,7 +76,7 @@ pub(crate) fn run(args: &BenchStoreArgs, out: &mut dyn Write) -> anyhow::Result<
         for i in 0..args.reads as usize {
             let ward = &wards[i % wards.len()];
             let t = Instant::now();
-            let h = careload_api::query::ward_history(&state, ward, None, None, now).await?;
+            let h = careload_app::query::ward_history(&app, ward, None, None, now).await?;
             times.push(t.elapsed());
             hours = hours.max(h.ward.points.len());
             series = series.max(h.teams.len() + h.patients.len());

@@ -8,8 +8,10 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
+use careload_app::App;
 use careload_config::Config;
 use careload_export::{ExportSpec, Format, Summary, export};
 use careload_runner::load_weights;
@@ -41,11 +43,11 @@ pub(crate) fn run(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<()> 
     if let Some(db) = &args.db {
         config.database.url.clone_from(db);
     }
-    let weights = load_weights(config.scoring.weights.as_deref())?;
-    let ctx =
-        careload_api::export::export_context(&config, &weights, config.scoring.tz()?).map_err(anyhow::Error::msg)?;
+    let weights = Arc::new(load_weights(config.scoring.weights.as_deref())?);
     let summary: Summary = runtime()?.block_on(async {
         let store = super::open_history(&config.database.url, Access::ReadOnly).await?;
+        let app = App::try_new(store.clone(), Arc::new(config), weights.clone())?;
+        let ctx = app.export_context(&weights)?;
         let summary = match &args.out {
             Some(path) if path.as_os_str() != "-" => {
                 let part = part_path(path);

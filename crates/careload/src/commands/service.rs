@@ -336,7 +336,7 @@ async fn import_sim_staffing(state: &AppState, config: &Config, hospital: &SimHo
     let today = Utc::now().with_timezone(&state.tz).date_naive();
     let days_back = config.schedule.backfill_hours.div_ceil(24) + 1;
     let csv = hospital.staffing_csv(today - chrono::Duration::days(i64::from(days_back)), days_back + 3);
-    let written = careload_api::planning::put_csv(state, csv.as_bytes(), "demo")
+    let written = careload_app::planning::put_csv(state, csv.as_bytes(), "demo")
         .await
         .map_err(|e| anyhow::anyhow!("the simulated planned staffing was refused: {e}"))?;
     Ok(written.rows)

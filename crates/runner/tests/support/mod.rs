@@ -16,7 +16,6 @@ use careload_sim::{Hospital, SharedSim, SimConfig, SimServer, server};
 use careload_store::{RunReport, Store};
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 /// The hooks the runner called, in order: `before <hour>`, `after_fetch <next>`.
 pub(crate) type Hooks = Arc<Mutex<Vec<String>>>;
@@ -28,7 +27,7 @@ pub(crate) struct SimClock {
     rest: RestSource,
     hooks: Hooks,
     /// Dropping it stops the server.
-    _stop: oneshot::Sender<()>,
+    _served: server::Spawned,
 }
 
 impl FhirSource for SimClock {
@@ -95,12 +94,9 @@ pub(crate) async fn start(
     })
     .expect("a simulated hospital");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
-    let base = server::base_url(listener.local_addr().expect("its address"));
     let sim = SimServer::new(hospital);
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::serve(listener, sim.clone(), async {
-        let _ = stopped.await;
-    }));
+    let served = server::spawn(listener, sim.clone()).expect("its address");
+    let base = served.base_url();
     let rest = RestSource::new(RestConfig {
         base_url: base.clone(),
         token_env: None,
@@ -111,7 +107,7 @@ pub(crate) async fn start(
         sim: sim.clone(),
         rest,
         hooks: hooks.clone(),
-        _stop: stop,
+        _served: served,
     };
     let runner = Runner::start(config, store, weights, plan, Box::new(source)).await?;
     Ok(Started {

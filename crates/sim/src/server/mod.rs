@@ -13,6 +13,9 @@
 //! # }
 //! ```
 //!
+//! In-process (the demo, the ingest benchmark, tests), [`spawn`] serves it in
+//! the background until the [`Spawned`] it returns is stopped or dropped.
+//!
 //! The FHIR base is `/fhir` ([`FHIR_BASE`]):
 //!
 //! * `GET /fhir/metadata` — the CapabilityStatement.
@@ -63,6 +66,8 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use crate::{Error, Hospital};
 use index::{Snapshot, TYPES, type_index};
@@ -245,6 +250,74 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(Error::Serve)
+}
+
+/// A server [`spawn`]ed in the background: where it listens, and its stop.
+///
+/// Dropping it stops the server as [`Spawned::stop`] does, without waiting
+/// for the server to finish; keep it for as long as the server is needed.
+#[derive(Debug)]
+pub struct Spawned {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Spawned {
+    /// The address the server listens at.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its FHIR base URL ([`base_url`] of [`Spawned::addr`]).
+    pub fn base_url(&self) -> String {
+        base_url(self.addr)
+    }
+
+    /// Stops the server and waits until it has stopped: it accepts no new
+    /// connection and has answered the requests it was answering.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Serves `sim` on `listener` ([`serve`]) in a task of the current Tokio
+/// runtime until the returned [`Spawned`] is stopped or dropped: the
+/// in-process FHIR server of the demo, the ingest benchmark and the tests.
+/// The caller binds the listener, so it words a refused address itself.
+/// Nobody awaits the task, so an error while serving is logged (`tracing`).
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use careload_sim::{Hospital, SimConfig, SimServer, server};
+/// let hospital = Hospital::new(SimConfig::new(1, chrono::Utc::now())).expect("a hospital");
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let served = server::spawn(listener, SimServer::new(hospital))?;
+/// println!("{}", served.base_url());
+/// served.stop().await;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// The listener's address cannot be read.
+///
+/// # Panics
+/// Outside a Tokio runtime, as [`tokio::spawn`].
+pub fn spawn(listener: TcpListener, sim: SharedSim) -> std::io::Result<Spawned> {
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            // a dropped sender stops the server as a sent stop does
+            let _ = stopped.await;
+        };
+        if let Err(e) = serve(listener, sim, shutdown).await {
+            tracing::error!(error = %e, "the simulated hospital's FHIR server stopped");
+        }
+    });
+    Ok(Spawned { addr, stop, task })
 }
 
 /// Steps the hospital one simulated hour every `1 / speed` real hours,

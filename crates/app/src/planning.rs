@@ -21,10 +21,10 @@ use careload_scoring::{Score, Snapshot, forecast};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::AppState;
-use crate::error::{Error, Result};
-use crate::query::{self, known_ward, ward_name};
+use crate::App;
+use crate::query::{self, known_ward};
 use crate::view::{DataState, short_label};
+use crate::{Error, Result};
 
 /// `GET /api/v1/wards/{id}/shifts`.
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
@@ -153,37 +153,25 @@ struct WardInputs {
     as_of: DateTime<Utc>,
 }
 
-/// The care category of `ward`: configured, else `general` when the weights
-/// have it, else the weights' first.
-fn care_category(state: &AppState, ward: &str) -> String {
-    if let Some(c) = state.config.wards.get(ward).and_then(|w| w.care_category.clone()) {
-        return c;
-    }
-    let weights = state.weights();
-    careload_planning::default_care_category(&weights)
-        .unwrap_or(careload_planning::DEFAULT_CARE_CATEGORY)
-        .to_owned()
-}
-
 /// The inputs of ward `id`, after checking that it is known.
-async fn inputs(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<WardInputs> {
-    let ds = query::data_state(state, now).await?;
-    known_ward(state, id, ds.hour).await?;
-    inputs_at(state, id, ds, now).await
+async fn inputs(app: &App, id: &str, now: DateTime<Utc>) -> Result<WardInputs> {
+    let ds = query::data_state(app, now).await?;
+    known_ward(app, id, ds.hour).await?;
+    inputs_at(app, id, ds, now).await
 }
 
 /// The inputs of a ward known to exist, at the data state `ds` read once by the caller.
-async fn inputs_at(state: &AppState, id: &str, ds: DataState, now: DateTime<Utc>) -> Result<WardInputs> {
+async fn inputs_at(app: &App, id: &str, ds: DataState, now: DateTime<Utc>) -> Result<WardInputs> {
     let patients = match ds.hour {
-        Some(h) => state.store.ward_patients(id, h).await?,
+        Some(h) => app.store.ward_patients(id, h).await?,
         None => Vec::new(),
     };
     let as_of = patients.iter().map(|(s, _)| s.as_of).max().unwrap_or(now);
     Ok(WardInputs {
         state: ds,
         patients,
-        plan: state.shift_plan(id)?,
-        category: care_category(state, id),
+        plan: app.shift_plan(id)?,
+        category: app.care_category(id),
         as_of,
     })
 }
@@ -196,7 +184,7 @@ fn next_two(plan: &ShiftPlan, t: DateTime<Utc>, tz: &chrono_tz::Tz) -> [ShiftWin
 }
 
 /// Each patient's hourly forecast far enough to cover `shifts`.
-fn forecasts(state: &AppState, inputs: &WardInputs, shifts: &[&ShiftWindow]) -> Vec<PatientForecast> {
+fn forecasts(app: &App, inputs: &WardInputs, shifts: &[&ShiftWindow]) -> Vec<PatientForecast> {
     let hours = forecast_hours_needed(inputs.as_of, shifts);
     inputs
         .patients
@@ -208,26 +196,26 @@ fn forecasts(state: &AppState, inputs: &WardInputs, shifts: &[&ShiftWindow]) -> 
                 p.team.clone(),
                 p.room.clone(),
                 p.bed.clone(),
-                &forecast(s, &state.weights(), hours),
+                &forecast(s, &app.weights(), hours),
             )
         })
         .collect()
 }
 
-fn needs(state: &AppState, inputs: &WardInputs, shifts: &[ShiftWindow]) -> Result<Vec<ShiftNeed>> {
+fn needs(app: &App, inputs: &WardInputs, shifts: &[ShiftWindow]) -> Result<Vec<ShiftNeed>> {
     let factors =
-        staff_hours_for(&state.weights(), &inputs.category).map_err(|e| Error::Config(format!("wards: {e}")))?;
+        staff_hours_for(&app.weights(), &inputs.category).map_err(|e| Error::Config(format!("wards: {e}")))?;
     let refs: Vec<&ShiftWindow> = shifts.iter().collect();
-    let fc = forecasts(state, inputs, &refs);
+    let fc = forecasts(app, inputs, &refs);
     Ok(shifts.iter().map(|s| shift_need(&fc, s, factors)).collect())
 }
 
 /// The planned staffing of `ward` for each shift.
-async fn plans(state: &AppState, ward: &str, shifts: &[ShiftWindow]) -> Result<Vec<WardPlan>> {
+async fn plans(app: &App, ward: &str, shifts: &[ShiftWindow]) -> Result<Vec<WardPlan>> {
     let (Some(first), Some(last)) = (shifts.iter().map(|s| s.date).min(), shifts.iter().map(|s| s.date).max()) else {
         return Ok(Vec::new());
     };
-    let rows = state.store.planned_staffing(Some(ward), first, last).await?;
+    let rows = app.store.planned_staffing(Some(ward), first, last).await?;
     Ok(shifts
         .iter()
         .map(|s| WardPlan::from_rows(&rows, ward, s.date, &s.name))
@@ -243,10 +231,10 @@ struct Prepared {
 }
 
 impl Prepared {
-    async fn new(state: &AppState, id: &str, inputs: WardInputs, now: DateTime<Utc>) -> Result<Prepared> {
-        let shifts = next_two(&inputs.plan, now, &state.tz);
-        let needs = needs(state, &inputs, &shifts)?;
-        let plans = plans(state, id, &shifts).await?;
+    async fn new(app: &App, id: &str, inputs: WardInputs, now: DateTime<Utc>) -> Result<Prepared> {
+        let shifts = next_two(&inputs.plan, now, &app.tz);
+        let needs = needs(app, &inputs, &shifts)?;
+        let plans = plans(app, id, &shifts).await?;
         Ok(Prepared {
             inputs,
             shifts,
@@ -256,8 +244,8 @@ impl Prepared {
     }
 
     /// Need against plan for each shift.
-    fn assessments(&self, state: &AppState) -> Vec<ShiftAssessment> {
-        let thresholds = &state.config.planning.thresholds;
+    fn assessments(&self, app: &App) -> Vec<ShiftAssessment> {
+        let thresholds = &app.settings().thresholds;
         self.needs
             .iter()
             .zip(&self.plans)
@@ -315,47 +303,43 @@ impl Prepared {
         })
     }
 
-    fn shifts_view(self, state: &AppState, id: &str) -> WardShifts {
+    fn shifts_view(self, app: &App, id: &str) -> WardShifts {
         WardShifts {
             id: id.to_owned(),
-            name: ward_name(state, id),
+            name: app.ward_name(id),
             care_category: self.inputs.category.clone(),
-            shifts: self.assessments(state),
+            shifts: self.assessments(app),
             state: self.inputs.state,
         }
     }
 }
 
 /// `GET /api/v1/wards/{id}/shifts`.
-pub async fn ward_shifts(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<WardShifts> {
-    let inputs = inputs(state, id, now).await?;
-    Ok(Prepared::new(state, id, inputs, now).await?.shifts_view(state, id))
+pub async fn ward_shifts(app: &App, id: &str, now: DateTime<Utc>) -> Result<WardShifts> {
+    let inputs = inputs(app, id, now).await?;
+    Ok(Prepared::new(app, id, inputs, now).await?.shifts_view(app, id))
 }
 
 /// The planning page's views: the next two shifts, and (once an hour is
 /// written) the next shift's balancing under the configured options, from
 /// one forecast.
-pub async fn ward_planning(
-    state: &AppState,
-    id: &str,
-    now: DateTime<Utc>,
-) -> Result<(WardShifts, Option<WardBalance>)> {
-    let inputs = inputs(state, id, now).await?;
-    let stored = stored_pins(state, id, &inputs.patients).await?;
-    let prepared = Prepared::new(state, id, inputs, now).await?;
+pub async fn ward_planning(app: &App, id: &str, now: DateTime<Utc>) -> Result<(WardShifts, Option<WardBalance>)> {
+    let inputs = inputs(app, id, now).await?;
+    let stored = stored_pins(app, id, &inputs.patients).await?;
+    let prepared = Prepared::new(app, id, inputs, now).await?;
     let balance = match prepared.inputs.state.hour {
-        Some(_) => Some(prepared.balance(id, state.config.planning.balance, &stored, &BTreeSet::new())?),
+        Some(_) => Some(prepared.balance(id, app.settings().balance, &stored, &BTreeSet::new())?),
         None => None,
     };
-    Ok((prepared.shifts_view(state, id), balance))
+    Ok((prepared.shifts_view(app, id), balance))
 }
 
 /// The balancing options of a request over the configured ones.
 ///
 /// # Errors
 /// [`Error::BadQuery`] naming the parameter and its form.
-pub fn balance_options<'a>(state: &AppState, param: impl Fn(&str) -> Option<&'a str>) -> Result<BalanceOptions> {
-    let mut o = state.config.planning.balance;
+pub fn balance_options<'a>(app: &App, param: impl Fn(&str) -> Option<&'a str>) -> Result<BalanceOptions> {
+    let mut o = app.settings().balance;
     let flag = |name: &'static str| -> Result<Option<bool>> {
         param(name)
             .map(|value| {
@@ -384,23 +368,23 @@ pub fn balance_options<'a>(state: &AppState, param: impl Fn(&str) -> Option<&'a 
 /// `GET /api/v1/wards/{id}/balance`: the next shift's teams evened out.
 /// `pinned` are patient keys or beds that must stay in their team.
 pub async fn ward_balance(
-    state: &AppState,
+    app: &App,
     id: &str,
     options: BalanceOptions,
     pinned: &BTreeSet<String>,
     now: DateTime<Utc>,
 ) -> Result<WardBalance> {
-    let inputs = inputs(state, id, now).await?;
-    let stored = stored_pins(state, id, &inputs.patients).await?;
-    Prepared::new(state, id, inputs, now)
+    let inputs = inputs(app, id, now).await?;
+    let stored = stored_pins(app, id, &inputs.patients).await?;
+    Prepared::new(app, id, inputs, now)
         .await?
         .balance(id, options, &stored, pinned)
 }
 
 /// The pins on record for `ward` whose stay is one of `patients` (same
 /// pseudonym, same admission): a pin never carries over to a later stay.
-async fn stored_pins(state: &AppState, ward: &str, patients: &[(Snapshot, Score)]) -> Result<BTreeSet<String>> {
-    Ok(current_pins(state, ward, patients)
+async fn stored_pins(app: &App, ward: &str, patients: &[(Snapshot, Score)]) -> Result<BTreeSet<String>> {
+    Ok(current_pins(app, ward, patients)
         .await?
         .into_iter()
         .map(|(pin, _)| pin.patient_key)
@@ -409,11 +393,11 @@ async fn stored_pins(state: &AppState, ward: &str, patients: &[(Snapshot, Score)
 
 /// The pins on record for `ward` that apply to `patients`, each with its snapshot.
 async fn current_pins<'a>(
-    state: &AppState,
+    app: &App,
     ward: &str,
     patients: &'a [(Snapshot, Score)],
 ) -> Result<Vec<(careload_store::Pin, &'a Snapshot)>> {
-    let pins = state.store.pins(ward).await?;
+    let pins = app.store.pins(ward).await?;
     Ok(pins
         .into_iter()
         .filter_map(|pin| {
@@ -427,9 +411,9 @@ async fn current_pins<'a>(
 }
 
 /// `GET /api/v1/wards/{id}/pins`: the pins that apply at the hour shown.
-pub async fn ward_pins(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<WardPins> {
-    let inputs = inputs(state, id, now).await?;
-    let pins = current_pins(state, id, &inputs.patients)
+pub async fn ward_pins(app: &App, id: &str, now: DateTime<Utc>) -> Result<WardPins> {
+    let inputs = inputs(app, id, now).await?;
+    let pins = current_pins(app, id, &inputs.patients)
         .await?
         .into_iter()
         .map(|(pin, s)| PinView {
@@ -452,8 +436,8 @@ pub async fn ward_pins(state: &AppState, id: &str, now: DateTime<Utc>) -> Result
 /// # Errors
 /// [`Error::UnknownWard`]; [`Error::Unprocessable`] when no patient on the
 /// ward has that pseudonym or bed (the hint lists the beds).
-pub async fn set_pin(state: &AppState, id: &str, request: &PinRequest, actor: &str) -> Result<PinWritten> {
-    let inputs = inputs(state, id, Utc::now()).await?;
+pub async fn set_pin(app: &App, id: &str, request: &PinRequest, actor: &str) -> Result<PinWritten> {
+    let inputs = inputs(app, id, Utc::now()).await?;
     let wanted = request.patient.trim();
     let found = inputs.patients.iter().map(|(s, _)| s).find(|s| {
         s.key.0 == wanted
@@ -480,7 +464,7 @@ pub async fn set_pin(state: &AppState, id: &str, request: &PinRequest, actor: &s
             ),
         });
     };
-    let changed = state
+    let changed = app
         .store
         .set_pin(id, &snapshot.key.0, snapshot.admitted_at, request.pinned, actor)
         .await?;
@@ -492,26 +476,26 @@ pub async fn set_pin(state: &AppState, id: &str, request: &PinRequest, actor: &s
 }
 
 /// `GET /api/v1/admissions`: every ward, for the bed coordinator.
-pub async fn admissions(state: &AppState, now: DateTime<Utc>) -> Result<Admissions> {
+pub async fn admissions(app: &App, now: DateTime<Utc>) -> Result<Admissions> {
     // one data state for every ward; the list's wards are known
-    let list = query::ward_list(state, now).await?;
+    let list = query::ward_list(app, now).await?;
     let ds = list.state;
-    let beds = query::beds(state, None, ds.hour).await?;
+    let beds = query::beds(app, None, ds.hour).await?;
     let mut wards = Vec::with_capacity(list.wards.len());
     for w in &list.wards {
-        let inputs = inputs_at(state, &w.id, ds.clone(), now).await?;
-        let prepared = Prepared::new(state, &w.id, inputs, now).await?;
+        let inputs = inputs_at(app, &w.id, ds.clone(), now).await?;
+        let prepared = Prepared::new(app, &w.id, inputs, now).await?;
         let total = beds.get(&w.id).copied().unwrap_or(0);
         wards.push(WardBeds {
             ward: w.id.clone(),
             free_beds: total.saturating_sub(w.patients),
-            shifts: prepared.assessments(state),
+            shifts: prepared.assessments(app),
         });
     }
-    let assumption = state.config.planning.admission;
+    let assumption = app.settings().admission;
     Ok(Admissions {
         state: ds,
-        wards: careload_planning::admissions(&wards, &assumption, &state.config.planning.thresholds),
+        wards: careload_planning::admissions(&wards, &assumption, &app.settings().thresholds),
         assumption,
         names: list.wards.iter().map(|w| (w.id.clone(), w.name.clone())).collect(),
     })
@@ -519,17 +503,17 @@ pub async fn admissions(state: &AppState, now: DateTime<Utc>) -> Result<Admissio
 
 /// The import rules: known wards (configured or in the data) and every
 /// shift name any ward's plan uses.
-async fn import_rules(state: &AppState, now: DateTime<Utc>) -> Result<ImportRules> {
-    let list = query::ward_list(state, now).await?;
+async fn import_rules(app: &App, now: DateTime<Utc>) -> Result<ImportRules> {
+    let list = query::ward_list(app, now).await?;
     let mut shifts = BTreeSet::new();
     for w in &list.wards {
-        for s in state.shift_plan(&w.id)?.shifts() {
+        for s in app.shift_plan(&w.id)?.shifts() {
             shifts.insert(s.name.clone());
         }
     }
     let mut teams = BTreeMap::new();
     for w in &list.wards {
-        teams.insert(w.id.clone(), known_teams(state, &w.id).await?);
+        teams.insert(w.id.clone(), known_teams(app, &w.id).await?);
     }
     Ok(ImportRules {
         shifts: shifts.into_iter().collect(),
@@ -542,9 +526,9 @@ async fn import_rules(state: &AppState, now: DateTime<Utc>) -> Result<ImportRule
 /// configured (`[wards.<id>.teams]`, `rooms`), each by its configured display
 /// name and by the names the ward screen and the planning page show
 /// (`Vårdlag A`, `Lag A`, `A`).
-async fn known_teams(state: &AppState, ward: &str) -> Result<Vec<KnownTeam>> {
-    let config = state.config.wards.get(ward);
-    let mut ids: BTreeSet<String> = state
+async fn known_teams(app: &App, ward: &str) -> Result<Vec<KnownTeam>> {
+    let config = app.config.wards.get(ward);
+    let mut ids: BTreeSet<String> = app
         .store
         .teams(ward, DateTime::<Utc>::UNIX_EPOCH)
         .await?
@@ -573,8 +557,8 @@ async fn known_teams(state: &AppState, ward: &str) -> Result<Vec<KnownTeam>> {
 }
 
 /// `POST /api/v1/staffing`: JSON rows, all or nothing.
-pub async fn put_rows(state: &AppState, rows: &[PlannedStaffing], actor: &str) -> Result<StaffingWritten> {
-    let rules = import_rules(state, Utc::now()).await?;
+pub async fn put_rows(app: &App, rows: &[PlannedStaffing], actor: &str) -> Result<StaffingWritten> {
+    let rules = import_rules(app, Utc::now()).await?;
     let mut problems = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         if let Err(e) = row.validate(&rules) {
@@ -600,13 +584,13 @@ pub async fn put_rows(state: &AppState, rows: &[PlannedStaffing], actor: &str) -
             ..r.clone()
         })
         .collect();
-    let n = state.store.put_planned_staffing(&rows, actor, "api").await?;
+    let n = app.store.put_planned_staffing(&rows, actor, "api").await?;
     Ok(StaffingWritten { rows: n })
 }
 
 /// `POST /api/v1/staffing/csv`: the scheduling system's export, all or nothing.
-pub async fn put_csv(state: &AppState, body: &[u8], actor: &str) -> Result<StaffingWritten> {
-    store_csv(state, body, actor)
+pub async fn put_csv(app: &App, body: &[u8], actor: &str) -> Result<StaffingWritten> {
+    store_csv(app, body, actor)
         .await?
         .map_err(|e| Error::Unprocessable { hint: e.to_string() })
 }
@@ -615,41 +599,41 @@ pub async fn put_csv(state: &AppState, body: &[u8], actor: &str) -> Result<Staff
 /// shifts and stores it whole: the outer error is the store's, the inner one
 /// the file's refusal (every bad row), and then nothing is stored.
 pub async fn store_csv(
-    state: &AppState,
+    app: &App,
     body: &[u8],
     actor: &str,
 ) -> Result<std::result::Result<StaffingWritten, careload_planning::Error>> {
-    let rules = import_rules(state, Utc::now()).await?;
+    let rules = import_rules(app, Utc::now()).await?;
     let rows = match careload_planning::parse_planned_csv(body, &rules) {
         Ok(rows) => rows,
         Err(e) => return Ok(Err(e)),
     };
-    let n = state.store.put_planned_staffing(&rows, actor, "csv").await?;
+    let n = app.store.put_planned_staffing(&rows, actor, "csv").await?;
     Ok(Ok(StaffingWritten { rows: n }))
 }
 
 /// `GET /api/v1/staffing?ward=&from=&to=` (dates, inclusive; default today
 /// and tomorrow in the hospital's zone).
 pub async fn get_rows(
-    state: &AppState,
+    app: &App,
     ward: Option<&str>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     now: DateTime<Utc>,
 ) -> Result<StaffingRows> {
-    let today = now.with_timezone(&state.tz).date_naive();
+    let today = now.with_timezone(&app.tz).date_naive();
     let from = from.unwrap_or(today);
     let to = to.unwrap_or(today + chrono::Duration::days(1));
     if to < from {
         return Err(Error::EmptyRange);
     }
-    if (to - from).num_days() > i64::from(state.config.api.max_range_days) {
+    if (to - from).num_days() > i64::from(app.config.api.max_range_days) {
         return Err(Error::RangeTooLarge {
             days: (to - from).num_days(),
-            max: state.config.api.max_range_days,
+            max: app.config.api.max_range_days,
         });
     }
     Ok(StaffingRows {
-        rows: state.store.planned_staffing(ward, from, to).await?,
+        rows: app.store.planned_staffing(ward, from, to).await?,
     })
 }

@@ -26,11 +26,7 @@
 //! A ward's beds are `[wards.<id>].beds` when configured, else the number of
 //! distinct beds that held a patient in the 30 days up to the hour shown.
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
-
-use axum::extract::{FromRequestParts, MatchedPath, Query};
-use axum::http::request::Parts;
+use std::collections::BTreeMap;
 
 use careload_scoring::aggregate::NO_TEAM;
 use careload_scoring::explain::{describe_parameter, describe_source};
@@ -39,14 +35,13 @@ use careload_scoring::{Component, Points, Score, Snapshot, Totals};
 use careload_store::{Level, Outcome, Run};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use crate::AppState;
-use crate::error::{Error, Result};
-use crate::routes::RouteSpec;
+use crate::App;
 use crate::view::{
     Band, ContributionView, DataState, ExpectedBasis, ForecastSeries, HospitalOverview, Indicator, PatientDetail,
     PatientRow, Point, RunSummary, Series, StaleReason, TeamView, WardForecast, WardHistory, WardList, WardOverview,
     WardSummary, WardView,
 };
+use crate::{Error, Result};
 
 /// Fewer past hours than this: `too_little_data`.
 pub const MIN_SAMPLES: u32 = 4;
@@ -77,11 +72,11 @@ pub fn run_summary(run: &Run) -> RunSummary {
 }
 
 /// Where the data stands, at `now`.
-pub async fn data_state(state: &AppState, now: DateTime<Utc>) -> Result<DataState> {
-    let current = state.store.current_hour().await?;
-    let last_run = state.store.latest_run().await?;
+pub async fn data_state(app: &App, now: DateTime<Utc>) -> Result<DataState> {
+    let current = app.store.current_hour().await?;
+    let last_run = app.store.latest_run().await?;
     let weights_version = match current {
-        Some(c) => state
+        Some(c) => app
             .store
             .hospital_hours(c.hour, c.hour + hour())
             .await?
@@ -91,7 +86,7 @@ pub async fn data_state(state: &AppState, now: DateTime<Utc>) -> Result<DataStat
         None => None,
     };
     let as_of = current.map(|c| c.updated_at);
-    let limit = Duration::minutes(i64::from(state.config.api.stale_after_minutes));
+    let limit = Duration::minutes(i64::from(app.config.api.stale_after_minutes));
     let failed = last_run.as_ref().is_some_and(|r| r.outcome == Some(Outcome::Failed));
     let stale_reason = match as_of {
         None => Some(StaleReason::NoData),
@@ -109,22 +104,12 @@ pub async fn data_state(state: &AppState, now: DateTime<Utc>) -> Result<DataStat
     })
 }
 
-/// A ward's display name.
-pub fn ward_name(state: &AppState, id: &str) -> String {
-    state
-        .config
-        .wards
-        .get(id)
-        .and_then(|w| w.name.clone())
-        .unwrap_or_else(|| id.to_owned())
-}
-
 /// The wards there are: configured, with patients at `hour`, or with
 /// patients in the [`BEDS_SEEN_DAYS`] days before it (so a ward that has
 /// just emptied shows as empty instead of vanishing); with each one's totals
 /// at `hour`.
-async fn wards_at(state: &AppState, hour: Option<DateTime<Utc>>) -> Result<BTreeMap<String, Totals>> {
-    let mut wards: BTreeMap<String, Totals> = state
+async fn wards_at(app: &App, hour: Option<DateTime<Utc>>) -> Result<BTreeMap<String, Totals>> {
+    let mut wards: BTreeMap<String, Totals> = app
         .config
         .wards
         .keys()
@@ -132,12 +117,12 @@ async fn wards_at(state: &AppState, hour: Option<DateTime<Utc>>) -> Result<BTree
         .collect();
     if let Some(h) = hour {
         let since = h - Duration::days(BEDS_SEEN_DAYS);
-        for w in state.store.wards().await? {
+        for w in app.store.wards().await? {
             if w.last_seen.is_some_and(|t| t >= since) {
                 wards.entry(w.ward).or_default();
             }
         }
-        for u in state.store.unit_hours_at(Level::Ward, &[h]).await? {
+        for u in app.store.unit_hours_at(Level::Ward, &[h]).await? {
             wards.insert(u.ward, u.totals);
         }
     }
@@ -148,8 +133,8 @@ async fn wards_at(state: &AppState, hour: Option<DateTime<Utc>>) -> Result<BTree
 ///
 /// # Errors
 /// [`Error::UnknownWard`] listing the known wards.
-pub async fn known_ward(state: &AppState, id: &str, hour: Option<DateTime<Utc>>) -> Result<Totals> {
-    let mut wards = wards_at(state, hour).await?;
+pub async fn known_ward(app: &App, id: &str, hour: Option<DateTime<Utc>>) -> Result<Totals> {
+    let mut wards = wards_at(app, hour).await?;
     match wards.remove(id) {
         Some(t) => Ok(t),
         None => Err(Error::UnknownWard {
@@ -160,14 +145,14 @@ pub async fn known_ward(state: &AppState, id: &str, hour: Option<DateTime<Utc>>)
 }
 
 /// `GET /api/v1/wards`.
-pub async fn ward_list(state: &AppState, now: DateTime<Utc>) -> Result<WardList> {
-    let ds = data_state(state, now).await?;
-    let wards = wards_at(state, ds.hour)
+pub async fn ward_list(app: &App, now: DateTime<Utc>) -> Result<WardList> {
+    let ds = data_state(app, now).await?;
+    let wards = wards_at(app, ds.hour)
         .await?
         .into_iter()
         .map(|(id, t)| WardSummary {
-            name: ward_name(state, &id),
-            configured: state.config.wards.contains_key(&id),
+            name: app.ward_name(&id),
+            configured: app.config.wards.contains_key(&id),
             patients: t.patients,
             id,
         })
@@ -231,26 +216,21 @@ pub fn indicator(current: Points, expected: Option<Points>, samples: u32) -> Ind
 /// Beds per ward (or only `ward`): configured, else seen in the last
 /// [`BEDS_SEEN_DAYS`] days (queried only when some ward lacks a configured
 /// count).
-pub(crate) async fn beds(
-    state: &AppState,
-    ward: Option<&str>,
-    shown: Option<DateTime<Utc>>,
-) -> Result<BTreeMap<String, u32>> {
-    let configured = |id: &str| state.config.wards.get(id).and_then(|w| w.beds);
+pub(crate) async fn beds(app: &App, ward: Option<&str>, shown: Option<DateTime<Utc>>) -> Result<BTreeMap<String, u32>> {
+    let configured = |id: &str| app.config.wards.get(id).and_then(|w| w.beds);
     let all_configured = match ward {
         Some(id) => configured(id).is_some(),
         None => false,
     };
     let mut beds = match shown {
         Some(h) if !all_configured => {
-            state
-                .store
+            app.store
                 .beds_seen(ward, h - Duration::days(BEDS_SEEN_DAYS), h + hour())
                 .await?
         }
         _ => BTreeMap::new(),
     };
-    for (id, w) in &state.config.wards {
+    for (id, w) in &app.config.wards {
         if let Some(b) = w.beds {
             beds.insert(id.clone(), b);
         }
@@ -259,13 +239,13 @@ pub(crate) async fn beds(
 }
 
 /// `GET /api/v1/hospital`.
-pub async fn hospital(state: &AppState, now: DateTime<Utc>) -> Result<HospitalOverview> {
-    let ds = data_state(state, now).await?;
-    let wards = wards_at(state, ds.hour).await?;
-    let beds = beds(state, None, ds.hour).await?;
+pub async fn hospital(app: &App, now: DateTime<Utc>) -> Result<HospitalOverview> {
+    let ds = data_state(app, now).await?;
+    let wards = wards_at(app, ds.hour).await?;
+    let beds = beds(app, None, ds.hour).await?;
     let (totals, by_week, by_day) = match ds.hour {
         Some(h) => {
-            let hospital = state
+            let hospital = app
                 .store
                 .unit_hours_at(Level::Hospital, &[h])
                 .await?
@@ -273,14 +253,14 @@ pub async fn hospital(state: &AppState, now: DateTime<Utc>) -> Result<HospitalOv
                 .next()
                 .map(|u| u.totals)
                 .unwrap_or_default();
-            let weekly = same_hour_of_week(h, &state.tz, EXPECTED_WEEKS);
-            let by_week = sums_by_ward(&state.store.unit_hours_at(Level::Ward, &weekly).await?);
+            let weekly = same_hour_of_week(h, &app.tz, EXPECTED_WEEKS);
+            let by_week = sums_by_ward(&app.store.unit_hours_at(Level::Ward, &weekly).await?);
             let young = wards
                 .iter()
                 .any(|(id, _)| by_week.get(id).is_none_or(|(_, n)| *n < MIN_SAMPLES));
             let by_day = if young {
-                let daily = same_hour_of_day(h, &state.tz, FALLBACK_DAYS);
-                sums_by_ward(&state.store.unit_hours_at(Level::Ward, &daily).await?)
+                let daily = same_hour_of_day(h, &app.tz, FALLBACK_DAYS);
+                sums_by_ward(&app.store.unit_hours_at(Level::Ward, &daily).await?)
             } else {
                 BTreeMap::new()
             };
@@ -301,7 +281,7 @@ pub async fn hospital(state: &AppState, now: DateTime<Utc>) -> Result<HospitalOv
             let expected = (samples > 0).then(|| Points::from_milli(div_round(sum, i64::from(samples))));
             let ward_beds = beds.get(&id).copied();
             WardOverview {
-                name: ward_name(state, &id),
+                name: app.ward_name(&id),
                 totals: t,
                 beds: ward_beds,
                 occupancy: ward_beds
@@ -393,18 +373,18 @@ pub fn patient_row(s: &Snapshot, score: &Score, q: Option<[Points; 3]>) -> Patie
     }
 }
 
-async fn hospital_quartiles(state: &AppState, hour: DateTime<Utc>) -> Result<Option<[Points; 3]>> {
-    Ok(quartiles(&state.store.patient_totals(hour).await?))
+async fn hospital_quartiles(app: &App, hour: DateTime<Utc>) -> Result<Option<[Points; 3]>> {
+    Ok(quartiles(&app.store.patient_totals(hour).await?))
 }
 
 /// `GET /api/v1/wards/{id}`.
-pub async fn ward(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<WardView> {
-    let ds = data_state(state, now).await?;
-    let totals = known_ward(state, id, ds.hour).await?;
-    let beds = beds(state, Some(id), ds.hour).await?.get(id).copied();
+pub async fn ward(app: &App, id: &str, now: DateTime<Utc>) -> Result<WardView> {
+    let ds = data_state(app, now).await?;
+    let totals = known_ward(app, id, ds.hour).await?;
+    let beds = beds(app, Some(id), ds.hour).await?.get(id).copied();
     let (teams, mut patients) = match ds.hour {
         Some(h) => {
-            let teams = state
+            let teams = app
                 .store
                 .team_hours(id, h, h + hour())
                 .await?
@@ -414,8 +394,8 @@ pub async fn ward(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<Ward
                     totals: u.totals,
                 })
                 .collect();
-            let q = hospital_quartiles(state, h).await?;
-            let patients: Vec<PatientRow> = state
+            let q = hospital_quartiles(app, h).await?;
+            let patients: Vec<PatientRow> = app
                 .store
                 .ward_patients(id, h)
                 .await?
@@ -429,87 +409,13 @@ pub async fn ward(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<Ward
     patients.sort_by(|a, b| (&a.team, &a.bed, &a.key).cmp(&(&b.team, &b.bed, &b.key)));
     Ok(WardView {
         id: id.to_owned(),
-        name: ward_name(state, id),
+        name: app.ward_name(id),
         state: ds,
         totals,
         beds,
         teams,
         patients,
     })
-}
-
-/// Parses an optional RFC 3339 query parameter.
-///
-/// # Errors
-/// [`Error::BadTime`] naming the parameter.
-pub fn parse_time(param: &'static str, value: Option<&String>) -> Result<Option<DateTime<Utc>>> {
-    value
-        .map(|v| {
-            DateTime::parse_from_rfc3339(v)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| Error::BadTime { param })
-        })
-        .transpose()
-}
-
-/// A request's query parameters by name, as the handlers read them.
-///
-/// By the time a handler runs, the request layer ([`crate::layers`]) has
-/// refused every name the route does not declare in [`crate::routes::ROUTES`]
-/// and every repeat of a parameter that is not [`Param::repeatable`], so each
-/// name here is declared and comes once, but for the repeatable lists, whose
-/// values are joined with `,` into one list (`?pin=a&pin=b` reads as `a,b`).
-///
-/// In debug builds (tests), [`Params::get`] panics when a handler reads a
-/// name its route does not declare: the layer would refuse that parameter,
-/// so the route table has to list it.
-///
-/// [`Param::repeatable`]: crate::routes::Param::repeatable
-#[derive(Debug, Default)]
-pub(crate) struct Params {
-    values: HashMap<String, String>,
-    route: Option<&'static RouteSpec>,
-}
-
-impl Params {
-    /// The parameter `name`'s value, if it came (a repeatable one's values joined with `,`).
-    pub(crate) fn get(&self, name: &str) -> Option<&String> {
-        debug_assert!(
-            self.route.is_none_or(|r| r.query_params().any(|p| p.name == name)),
-            "{} reads the query parameter {name:?}, which its entry in routes::ROUTES does not declare",
-            self.route.map_or("", |r| r.path)
-        );
-        self.values.get(name)
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Params {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Params> {
-        let route = parts
-            .extensions
-            .get::<MatchedPath>()
-            .and_then(|p| crate::routes::find(p.as_str(), &parts.method));
-        let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map_err(|e| Error::Unreadable {
-            status: e.status(),
-            problem: e.body_text(),
-        })?;
-        let mut values: HashMap<String, String> = HashMap::with_capacity(pairs.len());
-        for (name, value) in pairs {
-            match values.entry(name) {
-                Entry::Occupied(mut all) => {
-                    let all = all.get_mut();
-                    all.push(',');
-                    all.push_str(&value);
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(value);
-                }
-            }
-        }
-        Ok(Params { values, route })
-    }
 }
 
 /// The history range: defaults, order and maximum checked.
@@ -540,16 +446,16 @@ pub fn history_range(
 
 /// `GET /api/v1/wards/{id}/history`.
 pub async fn ward_history(
-    state: &AppState,
+    app: &App,
     id: &str,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<WardHistory> {
-    let shown = state.store.current_hour().await?.map(|c| c.hour);
-    let (from, to) = history_range(from, to, shown, now, state.config.api.max_range_days)?;
+    let shown = app.store.current_hour().await?.map(|c| c.hour);
+    let (from, to) = history_range(from, to, shown, now, app.config.api.max_range_days)?;
     // independent reads, each on a connection of its own
-    let store = &state.store;
+    let store = &app.store;
     let current_hour = async {
         match shown {
             Some(h) => store.patient_hours(id, h, h + hour()).await,
@@ -557,7 +463,7 @@ pub async fn ward_history(
         }
     };
     let (_, ward_hours, team_hours, current, patient_series) = tokio::try_join!(
-        known_ward(state, id, shown),
+        known_ward(app, id, shown),
         async { Ok(store.unit_totals(Level::Ward, id, from, to).await?) },
         async { Ok(store.unit_totals(Level::Team, id, from, to).await?) },
         async { Ok(current_hour.await?) },
@@ -617,16 +523,16 @@ fn without_references(s: &Snapshot) -> Snapshot {
 }
 
 /// `GET /api/v1/patients/{key}`.
-pub async fn patient(state: &AppState, key: &str, now: DateTime<Utc>) -> Result<PatientDetail> {
-    let ds = data_state(state, now).await?;
+pub async fn patient(app: &App, key: &str, now: DateTime<Utc>) -> Result<PatientDetail> {
+    let ds = data_state(app, now).await?;
     let Some(h) = ds.hour else {
         return Err(Error::NoData);
     };
     let key = PatientKey(key.to_owned());
-    let Some((snapshot, score)) = state.store.patient_snapshot(h, &key).await? else {
+    let Some((snapshot, score)) = app.store.patient_snapshot(h, &key).await? else {
         return Err(Error::UnknownPatient);
     };
-    let weights_version = state
+    let weights_version = app
         .store
         .patient_hours(&snapshot.placement.ward, h, h + hour())
         .await?
@@ -634,8 +540,8 @@ pub async fn patient(state: &AppState, key: &str, now: DateTime<Utc>) -> Result<
         .find(|p| p.key == key)
         .map(|p| p.weights_version);
     let previous_hour = h - hour();
-    let previous = state.store.patient_snapshot(previous_hour, &key).await?;
-    let q = hospital_quartiles(state, h).await?;
+    let previous = app.store.patient_snapshot(previous_hour, &key).await?;
+    let q = hospital_quartiles(app, h).await?;
     let plain = without_references(&snapshot);
     let contributions = score
         .contributions
@@ -644,7 +550,7 @@ pub async fn patient(state: &AppState, key: &str, now: DateTime<Utc>) -> Result<
             component: c.component,
             profession: c.profession,
             parameter: c.parameter,
-            parameter_path: describe_parameter(c.parameter, c.source, &plain, &state.weights()),
+            parameter_path: describe_parameter(c.parameter, c.source, &plain, &app.weights()),
             source: c.source,
             item: describe_source(c.source, &plain),
             weight: c.weight,
@@ -670,12 +576,12 @@ pub async fn patient(state: &AppState, key: &str, now: DateTime<Utc>) -> Result<
 
 /// `GET /api/v1/wards/{id}/forecast`: scored from the stored snapshots of the
 /// hour shown under the weights in force, on a blocking thread.
-pub async fn forecast(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<WardForecast> {
-    let shown = state.store.current_hour().await?.map(|c| c.hour);
-    known_ward(state, id, shown).await?;
-    let hours = state.config.scoring.forecast_hours;
+pub async fn forecast(app: &App, id: &str, now: DateTime<Utc>) -> Result<WardForecast> {
+    let shown = app.store.current_hour().await?.map(|c| c.hour);
+    known_ward(app, id, shown).await?;
+    let hours = app.config.scoring.forecast_hours;
     let snapshots: Vec<Snapshot> = match shown {
-        Some(h) => state
+        Some(h) => app
             .store
             .ward_patients(id, h)
             .await?
@@ -684,7 +590,7 @@ pub async fn forecast(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<
             .collect(),
         None => Vec::new(),
     };
-    let weights = state.weights();
+    let weights = app.weights();
     let per_patient = tokio::task::spawn_blocking(move || {
         snapshots
             .iter()
@@ -718,7 +624,7 @@ pub async fn forecast(state: &AppState, id: &str, now: DateTime<Utc>) -> Result<
     Ok(WardForecast {
         id: id.to_owned(),
         hour: shown,
-        weights_version: state.weights().meta.version.clone(),
+        weights_version: app.weights().meta.version.clone(),
         hours: (0..i64::from(hours)).map(|h| start + Duration::hours(h)).collect(),
         ward: ForecastSeries {
             name: "ward".into(),
@@ -738,27 +644,6 @@ mod tests {
 
     fn p(x: i64) -> Points {
         Points::whole(x)
-    }
-
-    fn runs_params() -> Params {
-        Params {
-            values: HashMap::from([("limit".to_owned(), "5".to_owned())]),
-            route: crate::routes::find("/api/v1/runs", &axum::http::Method::GET),
-        }
-    }
-
-    #[test]
-    fn a_declared_parameter_reads() {
-        let q = runs_params();
-        assert!(q.route.is_some());
-        assert_eq!(q.get("limit").map(String::as_str), Some("5"));
-    }
-
-    #[test]
-    #[cfg(debug_assertions)]
-    #[should_panic(expected = "which its entry in routes::ROUTES does not declare")]
-    fn reading_a_parameter_the_route_does_not_declare_panics_in_debug_builds() {
-        let _ = runs_params().get("offset");
     }
 
     #[test]

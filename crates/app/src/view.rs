@@ -1,6 +1,6 @@
 //! The views: what the JSON API returns and the screens render. Built from
-//! the store by `crate::query`-style functions; rendered as JSON by serde
-//! and as HTML by [`crate::screen`]. No names, identifiers or free text: a
+//! the store by [`crate::query`] and [`crate::planning`]; rendered as JSON
+//! by serde and as HTML by the API's screens. No names, identifiers or free text: a
 //! patient is a keyed pseudonym, a bed, sex, birth year and admission date.
 
 use careload_scoring::Points;

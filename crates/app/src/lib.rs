@@ -1,0 +1,137 @@
+//! careload's application layer: the settings resolved once at start and the
+//! use cases the two front doors share — the HTTP API (`careload-api`) and
+//! the command line (`careload`).
+//!
+//! It sits between the domain crates (scoring, planning, store, export) and
+//! the front doors: a front door extracts its input (query parameters,
+//! command-line flags), calls a use case here with an [`App`], and renders
+//! what comes back (JSON, HTML, a table). Nothing here knows HTTP or a
+//! terminal.
+//!
+//! * [`settings`] — the configuration's strings resolved once: the
+//!   hospital's time zone and each ward's shift plan. A bad one stops the
+//!   start ([`App::try_new`]) with the key and what to write instead.
+//! * [`query`] — ward, hospital, history, patient and forecast views built
+//!   from the store (the indicator and colour-band rules are documented
+//!   there).
+//! * [`planning`] — next-shift need against planned staff, team balance,
+//!   pins, admissions and the planned-staffing import.
+//! * [`export`] — the export context of a configuration, a streamed trend
+//!   export, the weights back-test.
+//! * [`view`] — the view types (what the JSON routes return and the screens
+//!   render). [`error`] — the one error type.
+//!
+//! Reading and planning never call the EHR. The writes are the planning
+//! inputs people make: pins and planned staffing, each audited.
+
+use std::sync::{Arc, RwLock};
+
+use careload_config::Config;
+use careload_scoring::Weights;
+use careload_scoring::shift::ShiftPlan;
+use careload_store::Store;
+
+pub mod error;
+pub mod export;
+pub mod planning;
+pub mod query;
+pub mod settings;
+pub mod view;
+
+pub use error::{Error, Kind, Result};
+pub use settings::Settings;
+
+/// What every use case works on: the store, the configuration with its
+/// resolved [`Settings`], and the weights in force.
+pub struct App {
+    /// The history store.
+    pub store: Store,
+    /// The service configuration.
+    pub config: Arc<Config>,
+    /// The hospital's time zone (`scoring.time_zone`), resolved once.
+    pub tz: chrono_tz::Tz,
+    settings: Settings,
+    /// The weights in force, switched by the hourly run when a council
+    /// activation takes effect: read with [`App::weights`].
+    weights: Arc<RwLock<Arc<Weights>>>,
+}
+
+impl App {
+    /// The application over `store` and `config`, with `weights` in force,
+    /// refusing settings that cannot be resolved.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming each bad key and what to write instead.
+    pub fn try_new(store: Store, config: Arc<Config>, weights: Arc<Weights>) -> Result<App> {
+        let settings = Settings::resolve(&config).checked()?;
+        Ok(App::with_settings(store, config, weights, settings))
+    }
+
+    /// As [`App::try_new`], keeping settings that cannot be resolved as
+    /// problems (see [`Settings::resolve`]) instead of refusing them: the
+    /// zone falls back to UTC and a ward with a bad shift plan answers its
+    /// planning with [`Error::Config`].
+    pub fn new(store: Store, config: Arc<Config>, weights: Arc<Weights>) -> App {
+        let settings = Settings::resolve(&config);
+        App::with_settings(store, config, weights, settings)
+    }
+
+    /// The application with settings the caller resolved.
+    pub fn with_settings(store: Store, config: Arc<Config>, weights: Arc<Weights>, settings: Settings) -> App {
+        App {
+            store,
+            config,
+            tz: settings.tz,
+            settings,
+            weights: Arc::new(RwLock::new(weights)),
+        }
+    }
+
+    /// The resolved settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Ward `ward`'s shift plan, parsed at start (the default plan for a
+    /// ward with none configured).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the configured plan is invalid.
+    pub fn shift_plan(&self, ward: &str) -> Result<ShiftPlan> {
+        self.settings.shift_plan(ward)
+    }
+
+    /// The weights in force now.
+    pub fn weights(&self) -> Arc<Weights> {
+        match self.weights.read() {
+            Ok(w) => w.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The cell the hourly run publishes the weights in force to
+    /// (`careload_runner::Runner::publish_weights`).
+    pub fn weights_cell(&self) -> Arc<RwLock<Arc<Weights>>> {
+        self.weights.clone()
+    }
+
+    /// A ward's display name: `[wards.<id>] name`, else the id.
+    pub fn ward_name(&self, id: &str) -> String {
+        self.config
+            .wards
+            .get(id)
+            .and_then(|w| w.name.clone())
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    /// The care category of `ward`: configured, else `general` when the
+    /// weights in force have it, else the weights' first.
+    pub fn care_category(&self, ward: &str) -> String {
+        if let Some(c) = self.config.wards.get(ward).and_then(|w| w.care_category.clone()) {
+            return c;
+        }
+        careload_planning::default_care_category(&self.weights())
+            .unwrap_or(careload_planning::DEFAULT_CARE_CATEGORY)
+            .to_owned()
+    }
+}

@@ -1,0 +1,195 @@
+//! The configuration's settings resolved once, at start: the hospital's
+//! time zone, each configured ward's shift plan and the planning options
+//! (`[planning]`, from the file's format into `careload-planning`'s types). Use cases read them
+//! from here instead of parsing the configuration's strings again at use,
+//! so a bad value is a refusal at start (with the key and what to write),
+//! not an error in the middle of a request.
+//!
+//! The configuration's own validation (`careload_config::Config::validate`)
+//! refuses the same values when a file is loaded; these checks guard a
+//! configuration built in code.
+
+use std::collections::BTreeMap;
+
+use careload_config::{Config, PlanningConfig};
+use careload_planning::{AdmissionAssumption, BalanceOptions, Thresholds};
+use careload_scoring::shift::ShiftPlan;
+
+use crate::{Error, Result};
+
+/// The resolved settings, with what could not be resolved.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The hospital's zone (`scoring.time_zone`); UTC when it cannot be resolved.
+    pub tz: chrono_tz::Tz,
+    /// Each configured ward's shift plan, or why it cannot be used.
+    shift_plans: BTreeMap<String, std::result::Result<ShiftPlan, String>>,
+    /// The verdict's thresholds (`[planning.thresholds]`).
+    pub thresholds: Thresholds,
+    /// Team balancing's defaults (`[planning.balance]`; a request may change them).
+    pub balance: BalanceOptions,
+    /// The need assumed for the next admission (`[planning.admission]`).
+    pub admission: AdmissionAssumption,
+    /// Every setting that could not be resolved: key, problem and hint.
+    problems: Vec<String>,
+}
+
+impl Settings {
+    /// Resolves `config`'s settings. Never fails: what cannot be resolved is
+    /// kept in [`Settings::problems`] (see [`Settings::checked`]).
+    pub fn resolve(config: &Config) -> Settings {
+        let mut problems = Vec::new();
+        let tz = config.scoring.tz().unwrap_or_else(|e| {
+            problems.push(e.to_string());
+            chrono_tz::Tz::UTC
+        });
+        let shift_plans = config
+            .wards
+            .iter()
+            .map(|(id, ward)| {
+                let plan = ward.shift_plan(id).map_err(|e| e.to_string());
+                if let Err(e) = &plan {
+                    problems.push(e.clone());
+                }
+                (id.clone(), plan)
+            })
+            .collect();
+        Settings {
+            tz,
+            shift_plans,
+            thresholds: thresholds(&config.planning),
+            balance: balance(&config.planning),
+            admission: admission(&config.planning),
+            problems,
+        }
+    }
+
+    /// What could not be resolved, one line each (empty when all is well).
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+
+    /// The settings when every one of them resolved.
+    ///
+    /// # Errors
+    /// [`Error::Config`] listing every problem.
+    pub fn checked(self) -> Result<Settings> {
+        if self.problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(Error::Config(self.problems.join("; ")))
+        }
+    }
+
+    /// Ward `ward`'s shift plan (the default plan when none is configured).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the configured plan is invalid.
+    pub fn shift_plan(&self, ward: &str) -> Result<ShiftPlan> {
+        match self.shift_plans.get(ward) {
+            Some(Ok(plan)) => Ok(plan.clone()),
+            Some(Err(e)) => Err(Error::Config(e.clone())),
+            None => Ok(ShiftPlan::default()),
+        }
+    }
+}
+
+/// The verdict's thresholds of `[planning.thresholds]`.
+fn thresholds(planning: &PlanningConfig) -> Thresholds {
+    let t = &planning.thresholds;
+    Thresholds {
+        understaffed_people: t.understaffed_people,
+        spare_people: t.spare_people,
+        absence_margin_people: t.absence_margin_people,
+    }
+}
+
+/// Team balancing's defaults of `[planning.balance]`.
+fn balance(planning: &PlanningConfig) -> BalanceOptions {
+    let b = &planning.balance;
+    BalanceOptions {
+        max_moves: b.max_moves,
+        keep_rooms_together: b.keep_rooms_together,
+        tolerance: b.tolerance,
+        allow_staff_move: b.allow_staff_move,
+    }
+}
+
+/// The admission assumption of `[planning.admission]`.
+fn admission(planning: &PlanningConfig) -> AdmissionAssumption {
+    let a = &planning.admission;
+    AdmissionAssumption {
+        usk_points_per_hour: a.usk_points_per_hour,
+        ssk_points_per_hour: a.ssk_points_per_hour,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use careload_config::WardConfig;
+
+    use super::*;
+
+    #[test]
+    fn a_good_configuration_resolves_with_no_problems() {
+        let mut config = Config::default();
+        config.scoring.time_zone = "Europe/Stockholm".into();
+        let mut ward = WardConfig::default();
+        ward.shifts.insert("dag".into(), "06:45".into());
+        ward.shifts.insert("natt".into(), "21:15".into());
+        config.wards.insert("w1".into(), ward);
+        let settings = Settings::resolve(&config).checked().expect("resolves");
+        assert_eq!(settings.tz, chrono_tz::Europe::Stockholm);
+        let plan = settings.shift_plan("w1").expect("w1's plan");
+        assert_eq!(plan, settings.shift_plan("w1").unwrap());
+        assert_ne!(plan, ShiftPlan::default(), "w1's own plan, not the default");
+        assert_eq!(settings.shift_plan("not-configured").unwrap(), ShiftPlan::default());
+        // the file's defaults are the planning crate's
+        assert_eq!(settings.balance, BalanceOptions::default());
+        assert_eq!(settings.thresholds, Thresholds::default());
+        assert_eq!(settings.admission, AdmissionAssumption::default());
+    }
+
+    #[test]
+    fn planning_options_are_the_files() {
+        let config = Config::from_toml(
+            "[planning.thresholds]\nspare_people = 2\n[planning.balance]\nmax_moves = 7\ntolerance = 1.5\n\
+             [planning.admission]\nssk_points_per_hour = 0.5\n",
+            "planning.toml",
+        )
+        .expect("parses");
+        let s = Settings::resolve(&config);
+        assert_eq!(s.thresholds.spare_people, careload_scoring::Qty::whole(2));
+        assert_eq!(
+            s.thresholds.understaffed_people,
+            Thresholds::default().understaffed_people
+        );
+        assert_eq!((s.balance.max_moves, s.balance.tolerance.milli()), (7, 1500));
+        assert_eq!(
+            s.balance.keep_rooms_together,
+            BalanceOptions::default().keep_rooms_together
+        );
+        assert_eq!(s.admission.ssk_points_per_hour.milli(), 500);
+        assert_eq!(
+            s.admission.usk_points_per_hour,
+            AdmissionAssumption::default().usk_points_per_hour
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_their_keys() {
+        let mut config = Config::default();
+        config.scoring.time_zone = "Europe/Stockholmm".into();
+        let mut ward = WardConfig::default();
+        ward.shifts.insert("dag".into(), "7 am".into());
+        config.wards.insert("w1".into(), ward);
+        let settings = Settings::resolve(&config);
+        assert_eq!(settings.tz, chrono_tz::Tz::UTC, "a bad zone falls back to UTC");
+        assert_eq!(settings.problems().len(), 2, "{:?}", settings.problems());
+        let err = settings.clone().checked().expect_err("refused").to_string();
+        assert!(err.contains("scoring.time_zone"), "{err}");
+        assert!(err.contains("wards.w1.shifts.dag") && err.contains("HH:MM"), "{err}");
+        let plan_err = settings.shift_plan("w1").expect_err("w1's plan is bad").to_string();
+        assert!(plan_err.contains("wards.w1.shifts.dag"), "{plan_err}");
+    }
+}
