@@ -718,7 +718,7 @@ pub const OTHER_VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "CARELOAD_TEST_DATABASE_URL",
-        "tests: the PostgreSQL database the store, API and runner tests also run on",
+        "tests: the PostgreSQL database the store, API, export, runner and bench tests also run on",
     ),
     (
         "CARELOAD_BLESS",
