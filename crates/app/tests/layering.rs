@@ -62,6 +62,7 @@ fn the_workspace_is_read_whole() {
         "careload-api",
         "careload-sim",
         "careload-bench",
+        "careload-testkit",
         "careload",
     ] {
         assert!(ws.contains_key(name), "{name} not found among {:?}", ws.keys());
@@ -89,8 +90,8 @@ fn heavy_and_special_dependencies_stay_in_their_crate() {
     );
     only(
         "sqlx",
-        &["careload-store", "careload-bench"],
-        "SQL lives in the store (and the benchmark's plain-SQL baseline)",
+        &["careload-store", "careload-bench", "careload-testkit"],
+        "SQL lives in the store (and the benchmark's plain-SQL baseline, and the test harness that makes and drops a test's database)",
     );
     only(
         "reqwest",
@@ -172,6 +173,13 @@ fn layers_point_down() {
         for dep in *forbidden {
             assert!(!depends(&ws, krate, dep), "{krate} depends on {dep}: {why}");
         }
+    }
+    // the test harness is a dev-dependency only
+    for (name, deps) in &ws {
+        assert!(
+            !deps.contains("careload-testkit"),
+            "{name} depends on careload-testkit: it is for tests only ([dev-dependencies])"
+        );
     }
     // only the binary depends on the front doors and the benchmarks
     for dep in ["careload-api", "careload-bench"] {
