@@ -44,6 +44,11 @@ fn json_row(date: &str, shift: &str, absent: u32) -> String {
     )
 }
 
+/// `POST /api/v1/wards/w1/pins` with the JSON `body`.
+async fn pin(app: &axum::Router, token: Option<&str>, body: &str) -> (StatusCode, String) {
+    post(app, "/api/v1/wards/w1/pins", token, "application/json", body).await
+}
+
 /// The world and its router with the next shift planned as the staffing
 /// assistants leave it: the file imported, then team b's USK row sent
 /// again as JSON with nobody absent.
@@ -259,64 +264,29 @@ async fn pins_are_kept_by_bed_or_pseudonym_and_every_write_is_audited(store: Sto
 
     // Pins on record: by bed or pseudonym, for the current stay; pinned
     // patients never move and are listed with the proposal; every change audited.
-    let (s, body) = post(
-        &app,
-        "/api/v1/wards/w1/pins",
-        Some(STAFF),
-        "application/json",
-        r#"{"patient": "3", "pinned": true}"#,
-    )
-    .await;
+    let (s, body) = pin(&app, Some(STAFF), r#"{"patient": "3", "pinned": true}"#).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let written: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(
         (written["patient"].as_str(), written["changed"].as_bool()),
         (Some("pc"), Some(true))
     );
-    let (s, body) = post(
-        &app,
-        "/api/v1/wards/w1/pins",
-        Some(STAFF),
-        "application/json",
-        r#"{"patient": "pc", "pinned": true}"#,
-    )
-    .await;
+    let (s, body) = pin(&app, Some(STAFF), r#"{"patient": "pc", "pinned": true}"#).await;
     assert_eq!(
         (s, body.contains(r#""changed":false"#)),
         (StatusCode::OK, true),
         "{body}"
     );
-    let (s, body) = post(
-        &app,
-        "/api/v1/wards/w1/pins",
-        Some(STAFF),
-        "application/json",
-        r#"{"patient": "9", "pinned": true}"#,
-    )
-    .await;
+    let (s, body) = pin(&app, Some(STAFF), r#"{"patient": "9", "pinned": true}"#).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(
         body.contains("one of the beds 1, 2, 3"),
         "the hint lists the beds: {body}"
     );
-    let (s, body) = post(
-        &app,
-        "/api/v1/wards/w1/pins",
-        Some(STAFF),
-        "application/json",
-        r#"{"bed": "3"}"#,
-    )
-    .await;
+    let (s, body) = pin(&app, Some(STAFF), r#"{"bed": "3"}"#).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains(r#"\"pinned\": true"#), "says what to send: {body}");
-    let (s, _) = post(
-        &app,
-        "/api/v1/wards/w1/pins",
-        Some(SCREEN),
-        "application/json",
-        r#"{"patient": "1", "pinned": true}"#,
-    )
-    .await;
+    let (s, _) = pin(&app, Some(SCREEN), r#"{"patient": "1", "pinned": true}"#).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "screen tokens do not pin");
     let v = json(&app, "/api/v1/wards/w1/pins", Some(STAFF)).await;
     assert_eq!(v["pins"].as_array().map(Vec::len), Some(1), "{v}");
@@ -325,14 +295,7 @@ async fn pins_are_kept_by_bed_or_pseudonym_and_every_write_is_audited(store: Sto
         (Some("pc"), Some("3"))
     );
     assert_eq!(v["pins"][0]["pinned_by"], "staffing");
-    let (s, body) = post(
-        &app,
-        "/api/v1/wards/w1/pins",
-        Some(STAFF),
-        "application/json",
-        r#"{"patient": "3", "pinned": false}"#,
-    )
-    .await;
+    let (s, body) = pin(&app, Some(STAFF), r#"{"patient": "3", "pinned": false}"#).await;
     assert_eq!(
         (s, body.contains(r#""changed":true"#)),
         (StatusCode::OK, true),
@@ -366,14 +329,7 @@ async fn pins_are_kept_by_bed_or_pseudonym_and_every_write_is_audited(store: Sto
 /// request join it, and the planning page names the pinned patient.
 async fn a_stored_pin_never_moves_and_pins_in_the_request_join_it(store: Store) {
     let (_world, app) = planned(store).await;
-    let (s, body) = post(
-        &app,
-        "/api/v1/wards/w1/pins",
-        Some(STAFF),
-        "application/json",
-        r#"{"patient": "3", "pinned": true}"#,
-    )
-    .await;
+    let (s, body) = pin(&app, Some(STAFF), r#"{"patient": "3", "pinned": true}"#).await;
     assert_eq!(s, StatusCode::OK, "{body}");
 
     let v = json(
