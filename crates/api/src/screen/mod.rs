@@ -215,24 +215,27 @@ fn banners(state: &DataState, ctx: &ScreenContext) -> String {
     if let Some(run) = &state.last_run {
         match run.outcome.as_deref() {
             Some("failed") => {
-                let error = run.error.as_deref().unwrap_or("okänt fel");
+                // the run's error (English, with the EHR's internal URLs) is
+                // for admins in the run record, not for a wall screen
+                let data = match state.as_of {
+                    Some(as_of) => format!(
+                        "Siffrorna är från {} ({} sedan).",
+                        escape(&local_datetime(as_of, ctx)),
+                        age(as_of, ctx.now)
+                    ),
+                    None => "Inga siffror ännu.".to_owned(),
+                };
                 let _ = write!(
                     out,
-                    r#"<div class="banner failed" role="alert"><span class="sym">✖</span> <strong>Senaste inläsningen misslyckades</strong> (körning {id}, startad {started}): {error}</div>"#,
+                    r#"<div class="banner failed" role="alert"><span class="sym">✖</span> <strong>Senaste hämtningen från journalsystemet misslyckades</strong> (startad {started}). {data} Felet är loggat för IT (körning {id}).</div>"#,
                     id = run.id,
                     started = escape(&local_datetime(run.started_at, ctx)),
-                    error = escape(error),
                 );
             }
             Some("partial") => {
-                let detail = run
-                    .error
-                    .as_deref()
-                    .map(|e| format!(": {}", escape(e)))
-                    .unwrap_or_default();
                 let _ = write!(
                     out,
-                    r#"<div class="banner partial" role="status"><span class="sym">!</span> <strong>Senaste inläsningen blev ofullständig</strong> (körning {id}, startad {started}){detail}. Vissa patienter kan saknas.</div>"#,
+                    r#"<div class="banner partial" role="status"><span class="sym">!</span> <strong>Senaste hämtningen från journalsystemet blev ofullständig</strong> (startad {started}). Vissa patienter kan saknas. Detaljerna är loggade för IT (körning {id}).</div>"#,
                     id = run.id,
                     started = escape(&local_datetime(run.started_at, ctx)),
                 );
@@ -380,6 +383,62 @@ pub(crate) mod tests {
         });
         let b = banners(&state, &c);
         assert!(b.contains("misslyckades"), "{b}");
-        assert!(b.contains("FHIR server &lt;timeout&gt;"), "{b}");
+        assert!(
+            !b.contains("timeout"),
+            "the run's error is for admins, not the wall: {b}"
+        );
+    }
+
+    /// A failed or partial run is told in Swedish on the wall screen: since
+    /// when the numbers are, and that the details are logged for IT. The
+    /// run's error (English, with the EHR's internal address) stays in the
+    /// run record (`GET /api/v1/runs`, admins).
+    #[test]
+    fn a_failed_run_is_told_in_swedish_without_the_raw_error() {
+        let c = ctx();
+        let hour = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).single().unwrap();
+        let raw = "fetch: error sending request for url (http://ehr.internal:8080/fhir/Encounter?status=in-progress): \
+                   client error (Connect): tcp connect error: Connection refused (os error 111)";
+        let mut state = DataState {
+            hour: Some(hour),
+            as_of: Some(hour + chrono::Duration::minutes(5)),
+            stale: false,
+            stale_reason: None,
+            last_run: Some(RunSummary {
+                id: 9,
+                started_at: hour + chrono::Duration::hours(1),
+                finished_at: Some(hour + chrono::Duration::hours(1)),
+                outcome: Some("failed".into()),
+                error: Some(raw.into()),
+            }),
+            weights_version: Some("2026-1".into()),
+        };
+        let b = banners(&state, &c);
+        for leak in [
+            "ehr.internal",
+            "tcp connect",
+            "os error",
+            "Connection refused",
+            "error sending",
+        ] {
+            assert!(!b.contains(leak), "{leak:?} on the wall screen: {b}");
+        }
+        assert!(
+            b.contains("Senaste hämtningen från journalsystemet misslyckades"),
+            "{b}"
+        );
+        assert!(b.contains("Siffrorna är från 2026-11-23 09:05 CET"), "since when: {b}");
+        assert!(b.contains("Felet är loggat för IT (körning 9)"), "{b}");
+
+        state.last_run = state.last_run.map(|r| RunSummary {
+            outcome: Some("partial".into()),
+            ..r
+        });
+        let b = banners(&state, &c);
+        assert!(!b.contains("ehr.internal") && !b.contains("os error"), "{b}");
+        assert!(
+            b.contains("ofullständig") && b.contains("Vissa patienter kan saknas"),
+            "{b}"
+        );
     }
 }

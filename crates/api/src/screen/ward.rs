@@ -646,7 +646,11 @@ pub(crate) mod tests {
         }
         let html = ward_page_html(&ward, &history);
         assert!(html.contains(r#"class="banner failed""#));
-        assert!(html.contains("connection refused"));
+        assert!(html.contains("misslyckades"), "said in Swedish");
+        assert!(
+            !html.contains("connection refused"),
+            "the run's error is for admins (issue 26)"
+        );
     }
 
     #[test]
