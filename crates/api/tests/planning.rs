@@ -49,10 +49,9 @@ async fn pin(app: &axum::Router, token: Option<&str>, body: &str) -> (StatusCode
     post(app, "/api/v1/wards/w1/pins", token, "application/json", body).await
 }
 
-/// The world and its router with the next shift planned as the staffing
-/// assistants leave it: the file imported, then team b's USK row sent
-/// again as JSON with nobody absent.
-async fn planned(store: Store) -> (World, axum::Router) {
+/// The world and its router with the next shift's staffing file imported
+/// (four rows), and that shift's date and name.
+async fn imported(store: Store) -> (World, axum::Router, String, String) {
     let world = world(store).await;
     let app = router(state_with(&world, config()));
     let (date, shift) = next_shift();
@@ -65,6 +64,14 @@ async fn planned(store: Store) -> (World, axum::Router) {
     )
     .await;
     assert_eq!((s, body.as_str()), (StatusCode::OK, r#"{"rows":4}"#));
+    (world, app, date, shift)
+}
+
+/// The world and its router with the next shift planned as the staffing
+/// assistants leave it: the file imported, then team b's USK row sent
+/// again as JSON with nobody absent.
+async fn planned(store: Store) -> (World, axum::Router) {
+    let (world, app, date, shift) = imported(store).await;
     let (s, body) = post(
         &app,
         "/api/v1/staffing",
@@ -176,18 +183,7 @@ async fn staffing_is_imported_as_csv_or_a_form_and_names_teams_by_id_or_name(sto
 /// A JSON row is checked and replaces the file's row; the next shift then
 /// sets the need against what was planned, team by team.
 async fn json_rows_replace_the_files_and_the_next_shift_compares_need_with_plan(store: Store) {
-    let world = world(store).await;
-    let app = router(state_with(&world, config()));
-    let (date, shift) = next_shift();
-    let (s, body) = post(
-        &app,
-        "/api/v1/staffing/csv",
-        Some(STAFF),
-        "text/csv",
-        &plan_csv(&date, &shift),
-    )
-    .await;
-    assert_eq!((s, body.as_str()), (StatusCode::OK, r#"{"rows":4}"#));
+    let (_world, app, date, shift) = imported(store).await;
 
     // JSON rows: a bad one refuses the request; a good one replaces its row.
     let row = |absent: u32| json_row(&date, &shift, absent);
