@@ -206,7 +206,6 @@ mod tests {
     use std::path::PathBuf;
 
     use careload_runner::load_weights;
-    use chrono::Duration;
 
     use super::*;
 
@@ -258,23 +257,6 @@ mod tests {
         Arc::new(load_weights(None).unwrap())
     }
 
-    /// Every snapshot and score stored for `hour`.
-    async fn stored_hour(store: &Store, wards: &[String], hour: DateTime<Utc>) -> Vec<String> {
-        let mut out = Vec::new();
-        for ward in wards {
-            for p in store
-                .patient_hours(ward, hour, hour + Duration::hours(1))
-                .await
-                .unwrap()
-            {
-                let stored = store.patient_snapshot(hour, &p.key).await.unwrap().unwrap();
-                out.push(format!("{stored:?}"));
-            }
-        }
-        out.sort();
-        out
-    }
-
     /// The simulated source moves the hospital on to the next hour while
     /// the runner maps, scores and writes one (`after_fetch`), and waits for
     /// that before the next fetch (`before_hour`): every hour's fetch must
@@ -307,8 +289,8 @@ mod tests {
         for run in &runs {
             one_by_one.run_hour(run.hour).await.unwrap();
             let (a, b) = (
-                stored_hour(&pipelined, &run.wards, run.hour).await,
-                stored_hour(&sequential, &run.wards, run.hour).await,
+                careload_testkit::store::stored_hour(&pipelined, &run.wards, run.hour).await,
+                careload_testkit::store::stored_hour(&sequential, &run.wards, run.hour).await,
             );
             assert!(!a.is_empty() && a == b, "hour {} differs", run.hour);
         }

@@ -284,23 +284,6 @@ async fn incremental_runs_give_the_snapshots_of_a_full_fetch() {
     assert!(pruned > 0, "nothing pruned in 20 runs");
 }
 
-/// Every snapshot and score the runner stored for `hour`.
-async fn stored_hour(store: &Store, wards: &[String], hour: DateTime<Utc>) -> Vec<String> {
-    let mut out = Vec::new();
-    for ward in wards {
-        for p in store
-            .patient_hours(ward, hour, hour + Duration::hours(1))
-            .await
-            .unwrap()
-        {
-            let stored = store.patient_snapshot(hour, &p.key).await.unwrap().unwrap();
-            out.push(format!("{stored:?}"));
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The back-fill writes an hour while the next one is fetched and scored:
 /// it must record and store exactly what running the hours one after the
 /// other does. (What the simulated hospital's own source adds, moving its
@@ -334,8 +317,8 @@ async fn a_pipelined_backfill_stores_what_hour_by_hour_runs_store() {
         );
         assert_eq!(again.wards, run.wards);
         let (a, b) = (
-            stored_hour(&pipelined, &run.wards, run.hour).await,
-            stored_hour(&sequential, &run.wards, run.hour).await,
+            careload_testkit::store::stored_hour(&pipelined, &run.wards, run.hour).await,
+            careload_testkit::store::stored_hour(&sequential, &run.wards, run.hour).await,
         );
         assert_eq!(a.len(), run.patients);
         assert!(a == b, "hour {} differs", run.hour);

@@ -223,3 +223,29 @@ macro_rules! on_every_backend {
         }
     };
 }
+
+/// Every snapshot and score `store` holds for `hour` on `wards`, each as
+/// its debug text, sorted: two stores that wrote the same hour give equal
+/// lists (the pipelined back-fill's tests compare it with hour-by-hour runs).
+///
+/// # Panics
+/// When the store cannot be read.
+pub async fn stored_hour(store: &Store, wards: &[String], hour: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    let mut out = Vec::new();
+    for ward in wards {
+        for p in store
+            .patient_hours(ward, hour, hour + chrono::Duration::hours(1))
+            .await
+            .unwrap_or_else(|e| panic!("patient hours of {ward}: {e}"))
+        {
+            let stored = match store.patient_snapshot(hour, &p.key).await {
+                Ok(Some(stored)) => stored,
+                Ok(None) => panic!("{} is listed at {hour} without a snapshot", p.key.0),
+                Err(e) => panic!("patient snapshot at {hour}: {e}"),
+            };
+            out.push(format!("{stored:?}"));
+        }
+    }
+    out.sort();
+    out
+}
