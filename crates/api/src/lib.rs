@@ -128,16 +128,6 @@ impl AppState {
         Ok(AppState::build(app, auth))
     }
 
-    /// The state over an application built by the caller, reading token
-    /// secrets from the process environment.
-    ///
-    /// # Errors
-    /// [`Error::Secret`].
-    pub fn from_app(app: App) -> Result<AppState> {
-        let auth = auth::Auth::load(&app.config.api, |k| std::env::var(k).ok())?;
-        Ok(AppState::build(app, auth))
-    }
-
     fn build(app: App, auth: auth::Auth) -> Self {
         AppState(Arc::new(Shared {
             app,
