@@ -202,7 +202,7 @@ fn token_key(token: &ScreenToken) -> String {
 fn screen_context(state: &AppState, token: ScreenToken, now: DateTime<Utc>) -> ScreenContext {
     ScreenContext {
         now,
-        tz: state.tz,
+        tz: state.tz(),
         refresh_seconds: SCREEN_REFRESH_SECONDS,
         token: token.0,
     }

@@ -23,7 +23,7 @@ impl App {
     /// # Errors
     /// [`Error::Config`]: a configured ward's shift plan or care category is invalid.
     pub fn export_context(&self, weights: &Weights) -> Result<Context> {
-        let mut ctx = Context::new(self.tz);
+        let mut ctx = Context::new(self.tz());
         ctx.default_staff_hours =
             careload_planning::default_care_category(weights).and_then(|c| weights.staff_hours.get(c).copied());
         for (id, ward) in &self.config.wards {

@@ -48,8 +48,6 @@ pub struct App {
     pub store: Store,
     /// The service configuration.
     pub config: Arc<Config>,
-    /// The hospital's time zone (`scoring.time_zone`), resolved once.
-    pub tz: chrono_tz::Tz,
     settings: Settings,
     /// The weights in force, switched by the hourly run when a council
     /// activation takes effect: read with [`App::weights`].
@@ -76,15 +74,19 @@ impl App {
         App::with_settings(store, config, weights, settings)
     }
 
-    /// The application with settings the caller resolved.
-    pub fn with_settings(store: Store, config: Arc<Config>, weights: Arc<Weights>, settings: Settings) -> App {
+    /// The application with `settings` resolved from `config`.
+    fn with_settings(store: Store, config: Arc<Config>, weights: Arc<Weights>, settings: Settings) -> App {
         App {
             store,
             config,
-            tz: settings.tz,
             settings,
             weights: Arc::new(RwLock::new(weights)),
         }
+    }
+
+    /// The hospital's time zone (`scoring.time_zone`), resolved once.
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.settings.tz
     }
 
     /// The resolved settings.

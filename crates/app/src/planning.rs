@@ -232,7 +232,7 @@ struct Prepared {
 
 impl Prepared {
     async fn new(app: &App, id: &str, inputs: WardInputs, now: DateTime<Utc>) -> Result<Prepared> {
-        let shifts = next_two(&inputs.plan, now, &app.tz);
+        let shifts = next_two(&inputs.plan, now, &app.tz());
         let needs = needs(app, &inputs, &shifts)?;
         let plans = plans(app, id, &shifts).await?;
         Ok(Prepared {
@@ -621,7 +621,7 @@ pub async fn get_rows(
     to: Option<NaiveDate>,
     now: DateTime<Utc>,
 ) -> Result<StaffingRows> {
-    let today = now.with_timezone(&app.tz).date_naive();
+    let today = now.with_timezone(&app.tz()).date_naive();
     let from = from.unwrap_or(today);
     let to = to.unwrap_or(today + chrono::Duration::days(1));
     if to < from {

@@ -253,13 +253,13 @@ pub async fn hospital(app: &App, now: DateTime<Utc>) -> Result<HospitalOverview>
                 .next()
                 .map(|u| u.totals)
                 .unwrap_or_default();
-            let weekly = same_hour_of_week(h, &app.tz, EXPECTED_WEEKS);
+            let weekly = same_hour_of_week(h, &app.tz(), EXPECTED_WEEKS);
             let by_week = sums_by_ward(&app.store.unit_hours_at(Level::Ward, &weekly).await?);
             let young = wards
                 .iter()
                 .any(|(id, _)| by_week.get(id).is_none_or(|(_, n)| *n < MIN_SAMPLES));
             let by_day = if young {
-                let daily = same_hour_of_day(h, &app.tz, FALLBACK_DAYS);
+                let daily = same_hour_of_day(h, &app.tz(), FALLBACK_DAYS);
                 sums_by_ward(&app.store.unit_hours_at(Level::Ward, &daily).await?)
             } else {
                 BTreeMap::new()

@@ -333,7 +333,7 @@ fn demo_urls(addr: SocketAddr, wards: &[String]) -> Vec<(&'static str, String)> 
 /// planning pages and exports have a plan to set the need against.
 /// Returns the rows stored.
 async fn import_sim_staffing(state: &AppState, config: &Config, hospital: &SimHospital) -> anyhow::Result<u64> {
-    let today = Utc::now().with_timezone(&state.tz).date_naive();
+    let today = Utc::now().with_timezone(&state.tz()).date_naive();
     let days_back = config.schedule.backfill_hours.div_ceil(24) + 1;
     let csv = hospital.staffing_csv(today - chrono::Duration::days(i64::from(days_back)), days_back + 3);
     let written = careload_app::planning::put_csv(state, csv.as_bytes(), "demo")
