@@ -11,6 +11,8 @@
 
 mod cli;
 mod commands;
+mod logs;
+mod progress;
 mod sim_source;
 mod table;
 mod weights_file;

@@ -158,8 +158,14 @@ fn demo_check_backfills_serves_and_every_page_answers_200() {
         .and_then(|n| n.parse::<u32>().ok());
     assert!(imported.is_some_and(|n| n > 0), "{}", run.stdout);
     let checked: Vec<&&str> = lines.iter().filter(|l| l.starts_with("200 http://")).collect();
-    // overview, coordinator, a screen and a planning page per ward, the JSON API and its description
-    assert_eq!(checked.len(), 2 * screens + 4, "{}", run.stdout);
+    // overview, coordinator, a screen and a planning page per ward, a
+    // patient page, the JSON API and its description
+    assert!(
+        run.stdout.contains("patient page:      http://127.0.0.1:"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(checked.len(), 2 * screens + 5, "{}", run.stdout);
     assert!(run.stdout.contains("answered 200"), "{}", run.stdout);
     assert!(run.stderr.contains("back-filled 3 hours"), "{}", run.stderr);
 }

@@ -456,6 +456,16 @@ pub const ENV_KEYS: &[EnvKey] = &[
         },
     },
     EnvKey {
+        name: "CARELOAD_LOG_LEVEL",
+        key: "log.level",
+        default: "info",
+        doc: "Log level on standard error: error, warn, info, debug, trace or off, or per crate as RUST_LOG takes it (info,careload_runner=debug); RUST_LOG, when set, wins",
+        apply: |c, v| {
+            c.log.level = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    EnvKey {
         name: "CARELOAD_PLANNING_THRESHOLDS_UNDERSTAFFED_PEOPLE",
         key: "planning.thresholds.understaffed_people",
         default: "0.5",

@@ -46,6 +46,8 @@ pub struct Config {
     pub scoring: ScoringConfig,
     /// How long history is kept.
     pub retention: RetentionConfig,
+    /// What the service logs.
+    pub log: LogConfig,
     /// The HTTP API and screens.
     pub api: ApiConfig,
     /// Next-shift planning: verdict thresholds, team balancing, admissions.
@@ -534,6 +536,59 @@ pub struct RetentionConfig {
     pub days: u32,
 }
 
+/// `[log]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// The level logged to standard error: `error`, `warn`, `info`, `debug`,
+    /// `trace` or `off`, or per crate as `RUST_LOG` takes it
+    /// (`info,careload_runner=debug`). `RUST_LOG`, when set, wins.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig { level: "info".into() }
+    }
+}
+
+/// The levels `log.level` takes, alone or after `target=`.
+const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+impl LogConfig {
+    /// Checks `level`: comma-separated, each a level or `target=level`
+    /// (a target is a Rust path such as `careload_runner` or
+    /// `careload_ingest::source`).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `log.level`.
+    pub fn validate(&self) -> Result<()> {
+        let good_level = |l: &str| LOG_LEVELS.iter().any(|g| g.eq_ignore_ascii_case(l.trim()));
+        let good_target = |t: &str| {
+            let t = t.trim();
+            !t.is_empty()
+                && t.split("::").all(|part| {
+                    !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                })
+        };
+        let good = |directive: &str| match directive.split_once('=') {
+            Some((target, level)) => good_target(target) && good_level(level),
+            None => good_level(directive),
+        };
+        if self.level.split(',').all(good) {
+            return Ok(());
+        }
+        Err(invalid(
+            "log.level",
+            &format!(
+                "{:?} is not a log level; write error, warn, info, debug, trace or off, \
+                 or levels per crate as RUST_LOG takes them, e.g. \"info,careload_runner=debug\"",
+                self.level
+            ),
+        ))
+    }
+}
+
 /// A role an API token grants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -869,6 +924,7 @@ impl Config {
             ));
         }
         self.source.validate()?;
+        self.log.validate()?;
         if self.source.kind == SourceKind::Files && self.source.path.as_os_str().is_empty() {
             return Err(invalid(
                 "source.path",

@@ -610,3 +610,53 @@ ssk_points_per_hour = 1.25
         .to_string();
     assert!(err.contains("typo.toml") && err.contains("max_move"), "{err}");
 }
+
+#[test]
+fn the_log_level_is_a_key_and_a_bad_one_is_refused_naming_it() {
+    assert_eq!(Config::default().log.level, "info");
+    let f = TempFile::new("log", "[log]\nlevel = \"warn\"\n");
+    assert_eq!(f.load(&[]).unwrap().log.level, "warn");
+    // the environment over the file; a filter with per-crate levels is a level too
+    let c = f.load(&[("CARELOAD_LOG_LEVEL", "info,careload_runner=debug")]).unwrap();
+    assert_eq!(c.log.level, "info,careload_runner=debug");
+    for good in [
+        "off",
+        "error",
+        "DEBUG",
+        "trace",
+        "careload_ingest::source=debug",
+        " warn , careload_api=info ",
+    ] {
+        Config::load_with(None, [("CARELOAD_LOG_LEVEL", good)]).unwrap_or_else(|e| panic!("{good:?}: {e}"));
+    }
+
+    // refused, from the file at its line, from the environment by its name
+    let f = TempFile::new("badlog", "[api]\nopen = false\n\n[log]\nlevel = \"loud\"\n");
+    let err = f.load(&[]).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidAt { key, origin: Origin::File { line: 5, .. }, .. } if key == "log.level"),
+        "{err:?}"
+    );
+    let e = err.to_string();
+    assert!(
+        e.starts_with(&f.at(5)) && e.contains("\"loud\"") && e.contains("debug"),
+        "{e}"
+    );
+    for bad in [
+        "",
+        "loud",
+        "info,",
+        "careload_runner=",
+        "=debug",
+        "careload runner=debug",
+        "info;debug",
+    ] {
+        let e = Config::load_with(None, [("CARELOAD_LOG_LEVEL", bad)])
+            .expect_err(bad)
+            .to_string();
+        assert!(
+            e.contains("environment variable CARELOAD_LOG_LEVEL") && e.contains("log.level"),
+            "{bad:?}: {e}"
+        );
+    }
+}

@@ -24,8 +24,8 @@ pub mod source;
 
 pub use error::{Error, Result};
 pub use runner::{
-    RunSummary, Runner, SharedWeights, StartPlan, WhenKeyUnset, load_mapping, load_weights, pseudonym_key,
-    read_weights_file,
+    BACKFILL_SPAN, Progress, RunSummary, Runner, SharedWeights, StartPlan, WhenKeyUnset, load_mapping, load_weights,
+    pseudonym_key, read_weights_file,
 };
 pub use schedule::{AfterRun, Scheduler, Tick, Timing, next_tick};
 pub use source::{

@@ -32,6 +32,17 @@
 //! fetch changes nothing). Resources that could not be used are skipped and
 //! make the run `partial`. Only a store that cannot even record the run is an
 //! [`Error`].
+//!
+//! **Logs.** An hourly run logs one `info` line when it ends ("run done"),
+//! or an `error` when it fails: one line an hour is what an operator wants
+//! to see in steady state. A back-fill replays tens or hundreds of hours in
+//! a minute, so its per-hour lines are `debug` (a failed hour is still an
+//! `error`), it runs inside a span named [`BACKFILL_SPAN`] (so that the
+//! binary may hold the per-hour `info` lines of the crates beneath, such as
+//! the fetch's, to `debug` as well), and it tells its progress to a
+//! callback ([`Runner::backfill_with`], [`Progress`]) instead of the log:
+//! how that is shown (a bar on a terminal, a line per tenth otherwise) is
+//! the caller's business, not this library's.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -45,6 +56,7 @@ use careload_store::{ConfiguredWard, Outcome, RunId, RunReport, Store, hour_of};
 use chrono::{DateTime, Duration, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
+use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::source::{FetchRequest, Fetched, FhirSource};
@@ -286,6 +298,33 @@ async fn write_scored(
     })
 }
 
+/// The name of the span a back-fill runs in ([`Runner::backfill`]): the
+/// events logged inside it, by the runner and the crates it calls, belong
+/// to one of many replayed hours.
+pub const BACKFILL_SPAN: &str = "backfill";
+
+/// How far a back-fill has come: told to [`Runner::backfill_with`]'s
+/// callback once before the first hour (`done` 0) and after each hour's
+/// run is recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Hours whose runs are recorded (failed ones included).
+    pub done: u32,
+    /// Hours the back-fill runs in all.
+    pub total: u32,
+    /// Of `done`, the hours whose runs failed.
+    pub failed: u32,
+}
+
+/// Which kind of run an hour's is, for the level of its "run done" line.
+#[derive(Clone, Copy)]
+enum Hourly {
+    /// [`Runner::run_hour`]: one an hour, `info`.
+    Run,
+    /// One of [`Runner::backfill`]'s hours: `debug`.
+    Backfill,
+}
+
 /// A back-filled hour being written while the next is fetched.
 struct InFlight {
     hour: DateTime<Utc>,
@@ -305,7 +344,7 @@ impl InFlight {
             ),
         };
         runner
-            .finish_hour(self.hour, self.run_id, self.started, written, report)
+            .finish_hour(self.hour, self.run_id, self.started, written, report, Hourly::Backfill)
             .await
     }
 }
@@ -567,16 +606,62 @@ impl Runner {
     /// as begun when its hour is scored; its `elapsed_ms` counts from its
     /// fetch.)
     ///
+    /// Each hour's "run done" line is `debug` (see the module's **Logs**);
+    /// [`Runner::backfill_with`] tells the progress as well.
+    ///
     /// # Errors
     /// As [`Runner::run_hour`].
     pub async fn backfill(&mut self, through: DateTime<Utc>) -> Result<Vec<RunSummary>> {
+        self.backfill_with(through, &mut |_| {}).await
+    }
+
+    /// [`Runner::backfill`], telling `progress` how far it has come: once
+    /// before the first hour, then after each hour's run is recorded (so the
+    /// last call has `done == total`). Not called when no back-fill is
+    /// pending.
+    ///
+    /// # Errors
+    /// As [`Runner::run_hour`].
+    pub async fn backfill_with(
+        &mut self,
+        through: DateTime<Utc>,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<Vec<RunSummary>> {
         let Some(from) = self.backfill_from else {
             return Ok(Vec::new());
         };
-        self.backfill_from = None;
         let end = hour_of(through);
         let started = Instant::now();
-        let mut runs = Vec::new();
+        let span = tracing::info_span!(BACKFILL_SPAN, from = %from, to = %end);
+        let runs = self.backfill_hours(from, end, progress).instrument(span).await?;
+        tracing::info!(
+            hours = runs.len(),
+            from = %from,
+            to = %end,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "back-fill done"
+        );
+        Ok(runs)
+    }
+
+    /// The back-fill's loop, from `from` through `end`.
+    async fn backfill_hours(
+        &mut self,
+        from: DateTime<Utc>,
+        end: DateTime<Utc>,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<Vec<RunSummary>> {
+        self.backfill_from = None;
+        let mut runs: Vec<RunSummary> = Vec::new();
+        let total = u32::try_from((end - from).num_hours() + 1).unwrap_or(0);
+        let mut tell = |runs: &[RunSummary]| {
+            progress(Progress {
+                done: u32::try_from(runs.len()).unwrap_or(u32::MAX),
+                total,
+                failed: u32::try_from(runs.iter().filter(|r| r.outcome == Outcome::Failed).count()).unwrap_or(u32::MAX),
+            });
+        };
+        tell(&runs);
         let mut hour = from;
         // the hour being written while the next one is fetched and scored
         let mut writing: Option<InFlight> = None;
@@ -590,15 +675,19 @@ impl Runner {
                 .await;
             if let Some(w) = writing.take() {
                 runs.push(w.finish(self).await?);
+                tell(&runs);
             }
             let run_id = self.store.begin_run(&self.source.describe()).await?;
             match scored {
                 Ok(scored) => {
                     let (store, version) = (self.store.clone(), self.weights.meta.version.clone());
-                    let task = tokio::spawn(async move {
-                        let written = write_scored(&store, &version, hour, run_id, scored, &mut report).await;
-                        (written, report)
-                    });
+                    let task = tokio::spawn(
+                        async move {
+                            let written = write_scored(&store, &version, hour, run_id, scored, &mut report).await;
+                            (written, report)
+                        }
+                        .in_current_span(),
+                    );
                     writing = Some(InFlight {
                         hour,
                         run_id,
@@ -606,23 +695,20 @@ impl Runner {
                         task,
                     });
                 }
-                Err(message) => runs.push(
-                    self.finish_hour(hour, run_id, hour_started, Err(message), report)
-                        .await?,
-                ),
+                Err(message) => {
+                    runs.push(
+                        self.finish_hour(hour, run_id, hour_started, Err(message), report, Hourly::Backfill)
+                            .await?,
+                    );
+                    tell(&runs);
+                }
             }
             hour = next;
         }
         if let Some(w) = writing.take() {
             runs.push(w.finish(self).await?);
+            tell(&runs);
         }
-        tracing::info!(
-            hours = runs.len(),
-            from = %from,
-            to = %end,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "back-fill done"
-        );
         Ok(runs)
     }
 
@@ -652,10 +738,14 @@ impl Runner {
             }
             Err(message) => Err(message),
         };
-        self.finish_hour(hour, run_id, started, written, report).await
+        self.finish_hour(hour, run_id, started, written, report, Hourly::Run)
+            .await
     }
 
     /// Records how an hour's run ended, logs it and applies retention.
+    /// The "run done" line is `info` for an hourly run and `debug` for one
+    /// of a back-fill's many hours (see the module's **Logs**); a failed
+    /// run is an `error` either way.
     async fn finish_hour(
         &self,
         hour: DateTime<Utc>,
@@ -663,6 +753,7 @@ impl Runner {
         started: Instant,
         written: std::result::Result<Written, String>,
         mut report: RunReport,
+        hourly: Hourly,
     ) -> Result<RunSummary> {
         report
             .counts
@@ -686,16 +777,27 @@ impl Runner {
                 error = report.error.as_deref().unwrap_or(""),
                 "run failed; the previous hour stays current"
             ),
-            _ => tracing::info!(
-                run = %run_id,
-                hour = %hour,
-                outcome = outcome.as_str(),
-                full_fetch,
-                patients,
-                skipped = report.skipped,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "run done"
-            ),
+            _ => {
+                macro_rules! run_done {
+                    ($level:expr) => {
+                        tracing::event!(
+                            $level,
+                            run = %run_id,
+                            hour = %hour,
+                            outcome = outcome.as_str(),
+                            full_fetch,
+                            patients,
+                            skipped = report.skipped,
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "run done"
+                        )
+                    };
+                }
+                match hourly {
+                    Hourly::Run => run_done!(tracing::Level::INFO),
+                    Hourly::Backfill => run_done!(tracing::Level::DEBUG),
+                }
+            }
         }
         if outcome != Outcome::Failed {
             self.retention(hour).await;
@@ -787,7 +889,10 @@ impl Runner {
         let mut resources = std::mem::take(&mut self.held.resources);
         let (mapping, key, weights) = (self.mapping.clone(), self.key.clone(), self.weights.clone());
         let rules = self.quality.clone();
+        // what the mapping logs belongs to this hour's run (a back-fill's span)
+        let span = tracing::Span::current();
         let joined = tokio::task::spawn_blocking(move || {
+            let _in_span = span.enter();
             let (snapshots, mapped) = careload_ingest::map(&resources, &mapping, &key, hour);
             let scored: Vec<(Snapshot, Score)> = snapshots
                 .into_iter()

@@ -23,7 +23,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, Row};
 
-/// The logs of the whole test binary, at the service's level (INFO).
+/// The logs of the whole test binary, at debug: a back-fill's per-hour
+/// lines are debug (the runner's module doc, **Logs**), and whatever an
+/// operator can turn on with `RUST_LOG=debug` must not leak either.
 #[derive(Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
 
@@ -42,7 +44,7 @@ fn capture_logs() -> Logs {
     let logs = Logs::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
+        .with_max_level(tracing::Level::DEBUG)
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();

@@ -15,7 +15,8 @@ use careload_bench::{IngestBench, ingest_bench};
 use chrono::Utc;
 
 use crate::cli::BenchIngestArgs;
-use crate::commands::service::{init_logs, runtime};
+use crate::commands::service::runtime;
+use crate::logs::init_logs;
 
 fn mib(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0} MiB"))
@@ -23,7 +24,7 @@ fn mib(v: Option<f64>) -> String {
 
 /// `careload bench ingest`.
 pub(crate) fn run(args: &BenchIngestArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    init_logs();
+    init_logs("info")?;
     let bench = IngestBench {
         beds: args.beds,
         seed: args.seed,

@@ -25,7 +25,8 @@ use chrono::Utc;
 
 use crate::cli::BenchStoreArgs;
 use crate::commands::quantile_ms;
-use crate::commands::service::{init_logs, runtime};
+use crate::commands::service::runtime;
+use crate::logs::init_logs;
 use crate::sim_source::start_runner;
 
 /// `careload bench store`.
@@ -49,7 +50,7 @@ pub(crate) fn run(args: &BenchStoreArgs, out: &mut dyn Write) -> anyhow::Result<
     config.api.open = true;
     config.validate()?;
     let config = Arc::new(config);
-    init_logs();
+    init_logs(&config.log.level)?;
     runtime()?.block_on(async {
         let weights = Arc::new(load_weights(None)?);
         let store = Store::connect(&config.database.url).await?;

@@ -6,9 +6,10 @@
 //! Glue only: configuration from `careload_config`, the runs from
 //! `careload_runner` (over the simulated hospital of [`crate::sim_source`]
 //! when `source.kind = sim`), the store from `careload_store`, the routes
-//! from `careload_api`. Logs go to standard error.
+//! from `careload_api`. Logs go to standard error ([`crate::logs`]); a
+//! back-fill shows its progress there ([`crate::progress`]).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -25,16 +26,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cli::{DemoArgs, IngestArgs, ServeArgs, ServiceConfigArgs};
+use crate::logs::init_logs;
+use crate::progress::Shown;
 use crate::sim_source::{SimHospital, start_runner};
-
-/// Logs (tracing) to standard error, `info` and above.
-pub(crate) fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::INFO)
-        .with_target(false)
-        .try_init();
-}
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -103,7 +97,11 @@ async fn catch_up(config: &Config, runner: &mut Runner, state: &AppState) -> any
             from.to_rfc3339(),
             config.sim.beds
         );
-        let runs = runner.backfill(Utc::now()).await?;
+        // a bar on a terminal, else a log line per tenth
+        let mut shown = Shown::new(std::io::stderr().is_terminal());
+        let runs = runner.backfill_with(Utc::now(), &mut |p| shown.tell(p)).await;
+        shown.finish();
+        let runs = runs?;
         let failed = runs.iter().filter(|r| r.outcome == Outcome::Failed).count();
         eprintln!(
             "back-filled {} hours in {:.1} s ({failed} failed)",
@@ -196,7 +194,7 @@ fn load_config(args: &ServiceConfigArgs) -> anyhow::Result<Config> {
 /// this hour's run go on beside it (a liveness probe never sees it down).
 pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let mut config = load_config(&args.service)?;
-    init_logs();
+    init_logs(&config.log.level)?;
     fit_connections(&mut config);
     let config = Arc::new(config);
     runtime()?.block_on(async {
@@ -351,7 +349,7 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         );
     }
     let mut config = demo_config(args)?;
-    init_logs();
+    init_logs(&config.log.level)?;
     fit_connections(&mut config);
     runtime()?.block_on(async move {
         let stop = shutdown_on_ctrl_c();
@@ -374,7 +372,16 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         let wards = catch_up(&config, &mut runner, &state).await?;
         let staffing = import_sim_staffing(&state, &config, &hospital).await?;
         let addr = listener.local_addr().context("cannot read the listening address")?;
-        let urls = demo_urls(addr, &wards);
+        let mut urls = demo_urls(addr, &wards);
+        // one patient page: the first ward's first bed with a patient, as its screen links it
+        if let Some(w) = wards.first()
+            && let Ok(view) = careload_app::query::ward(&state, w, Utc::now()).await
+            && let Some(bed) = view.patients.iter().find_map(|p| p.bed.as_deref())
+        {
+            let bed = careload_app::view::short_label(bed, w);
+            let at = urls.len().saturating_sub(2);
+            urls.insert(at, ("patient page", format!("http://{addr}/wards/{w}/beds/{bed}")));
+        }
         writeln!(
             out,
             "careload demo: {} beds, seed {}, history in {}",
@@ -448,7 +455,7 @@ pub(crate) fn ingest_once(args: &IngestArgs, out: &mut dyn Write) -> anyhow::Res
     let mut config = load_config(&args.service)?;
     // one run for the current hour: back-filling is for `serve`
     config.schedule.backfill_hours = 0;
-    init_logs();
+    init_logs(&config.log.level)?;
     runtime()?.block_on(async {
         let (weights, store) = weights_and_store(&config).await?;
         let (mut runner, _) = start_runner(&config, store.clone(), weights, Utc::now()).await?;
