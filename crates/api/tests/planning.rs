@@ -361,7 +361,10 @@ async fn a_stored_pin_never_moves_and_pins_in_the_request_join_it(store: Store) 
         "request pins join the stored ones"
     );
     let (_, _, html) = call(&app, &format!("/wards/w1/planning?token={STAFF}"), None).await;
-    assert!(html.contains("Stannar i sitt lag:</strong> säng 3 (lag B)"), "{html}");
+    assert!(
+        html.contains("Stannar i sitt lag:</strong> säng 3 (Vårdlag B)"),
+        "{html}"
+    );
 }
 
 /// The bed coordinator sees every ward, by JSON and on its page; screen
@@ -418,7 +421,7 @@ async fn the_staffing_assistants_page_says_the_same_in_words(store: Store) {
         html.contains("Nästa pass") && html.contains("Passet därefter"),
         "{html}"
     );
-    assert!(html.contains("Hela avdelningen") && html.contains("Lag A") && html.contains("Lag B"));
+    assert!(html.contains("Hela avdelningen") && html.contains("Lag A") && html.contains("Vårdlag B"));
     assert!(
         html.contains("dagpass") || html.contains("kvällspass") || html.contains("nattpass"),
         "shift names in Swedish"
@@ -556,7 +559,71 @@ async fn the_planning_page_takes_the_staffing_file_and_lists_every_bad_line(stor
     assert_eq!(a["usk"]["planned"]["planned"], 2, "Lag A is team a: {a}");
 }
 
+/// One display name per team everywhere: the configured one (team a is
+/// "Lag A"), else "Vårdlag" and the short label (team b is "Vårdlag B") —
+/// on the ward screen, the planning page, the balancing proposal's rows and
+/// reasons, and beside the id in the JSON views.
+async fn a_team_has_one_display_name_on_every_page_and_view(store: Store) {
+    let (_world, app) = planned(store).await;
+
+    let (s, _, screen) = call(&app, &format!("/wards/w1/screen?token={SCREEN}"), None).await;
+    assert_eq!(s, StatusCode::OK, "{screen}");
+    assert!(
+        screen.contains("Lag A") && !screen.contains("Vårdlag A") && screen.contains("Vårdlag B"),
+        "the ward screen names team a as configured: {screen}"
+    );
+    let (s, _, page) = call(&app, &format!("/wards/w1/planning?token={STAFF}"), None).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Lag A") && !page.contains("Vårdlag A") && page.contains("Vårdlag B") && !page.contains("Lag B"),
+        "the planning page names the teams as the ward screen does: {page}"
+    );
+
+    let ward = json(&app, "/api/v1/wards/w1", Some(STAFF)).await;
+    let names: Vec<(&str, &str)> = ward["teams"]
+        .as_array()
+        .expect("teams")
+        .iter()
+        .map(|t| (t["team"].as_str().unwrap_or("?"), t["name"].as_str().unwrap_or("?")))
+        .collect();
+    assert_eq!(names, vec![("a", "Lag A"), ("b", "Vårdlag B")], "{ward}");
+    let shifts = json(&app, "/api/v1/wards/w1/shifts", Some(STAFF)).await;
+    let names: Vec<(&str, &str)> = shifts["shifts"][0]["teams"]
+        .as_array()
+        .expect("teams")
+        .iter()
+        .map(|t| (t["team"].as_str().unwrap_or("?"), t["name"].as_str().unwrap_or("?")))
+        .collect();
+    assert_eq!(names, vec![("a", "Lag A"), ("b", "Vårdlag B")], "{shifts}");
+
+    // the proposal (a staff move allowed, so that something is likelier to move)
+    let v = json(
+        &app,
+        "/api/v1/wards/w1/balance?allow_staff_move=true&max_moves=3",
+        Some(STAFF),
+    )
+    .await;
+    let names: Vec<(&str, &str)> = v["proposal"]["before"]
+        .as_array()
+        .expect("teams")
+        .iter()
+        .map(|t| (t["team"].as_str().unwrap_or("?"), t["name"].as_str().unwrap_or("?")))
+        .collect();
+    assert_eq!(names, vec![("a", "Lag A"), ("b", "Vårdlag B")], "{v}");
+    for m in v["proposal"]["moves"].as_array().expect("moves") {
+        let reason = m["reason"].as_str().expect("reason");
+        assert!(
+            reason.contains("Lag A")
+                && reason.contains("Vårdlag B")
+                && !reason.contains(" a ")
+                && !reason.contains(" b:"),
+            "a move names the teams by their display names: {reason}"
+        );
+    }
+}
+
 careload_testkit::on_every_backend!(
+    a_team_has_one_display_name_on_every_page_and_view,
     a_staffing_file_with_bad_rows_is_refused_whole,
     staffing_is_imported_as_csv_or_a_form_and_names_teams_by_id_or_name,
     json_rows_replace_the_files_and_the_next_shift_compares_need_with_plan,

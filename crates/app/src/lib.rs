@@ -126,6 +126,16 @@ impl App {
             .unwrap_or_else(|| id.to_owned())
     }
 
+    /// A team's display name, the one every screen, view and proposal
+    /// shows: the configured `[wards.<ward>.teams]` name, else `Vårdlag`
+    /// and the team's short label (`w01-b` → `Vårdlag B`,
+    /// [`view::short_label`]); patients without a team are `Utan vårdlag`.
+    /// (The store keeps no Location names for teams, so the Location tree
+    /// cannot name them.)
+    pub fn team_name(&self, ward: &str, team: &str) -> String {
+        view::team_name(ward, team, self.config.wards.get(ward).and_then(|w| w.team_name(team)))
+    }
+
     /// The care category of `ward`: configured, else `general` when the
     /// weights in force have it, else the weights' first.
     pub fn care_category(&self, ward: &str) -> String {

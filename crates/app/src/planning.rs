@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use careload_planning::words::natural_key;
 use careload_planning::{
     AdmissionAnswer, AdmissionAssumption, BalanceOptions, BalancePatient, BalanceProposal, ImportRules, KnownTeam,
     PatientForecast, PlannedStaffing, ShiftAssessment, ShiftNeed, TeamStaff, WardBeds, WardPlan, assess,
@@ -65,8 +66,10 @@ pub struct PinnedPatient {
     pub patient: String,
     /// The bed, as the ward's screen shows it.
     pub bed: Option<String>,
-    /// The team.
+    /// The team (its id).
     pub team: String,
+    /// The team's display name ([`App::team_name`]).
+    pub team_name: String,
     /// Pinned on record (`POST …/pins`), not only in this request.
     pub stored: bool,
 }
@@ -243,13 +246,19 @@ impl Prepared {
         })
     }
 
-    /// Need against plan for each shift.
-    fn assessments(&self, app: &App) -> Vec<ShiftAssessment> {
+    /// Need against plan for each shift, each team by its display name.
+    fn assessments(&self, app: &App, id: &str) -> Vec<ShiftAssessment> {
         let thresholds = &app.settings().thresholds;
         self.needs
             .iter()
             .zip(&self.plans)
-            .map(|(n, p)| assess(n, p, thresholds))
+            .map(|(n, p)| {
+                let mut a = assess(n, p, thresholds);
+                for t in &mut a.teams {
+                    t.name = t.team.as_deref().map(|team| app.team_name(id, team));
+                }
+                a
+            })
             .collect()
     }
 
@@ -257,6 +266,7 @@ impl Prepared {
     /// pinned on record, `requested` patient keys or beds from the request.
     fn balance(
         &self,
+        app: &App,
         id: &str,
         options: BalanceOptions,
         stored: &BTreeSet<String>,
@@ -278,6 +288,7 @@ impl Prepared {
                         patient: p.id.clone(),
                         bed: p.bed.as_ref().map(|b| short_label(b, id)),
                         team: p.team.clone(),
+                        team_name: app.team_name(id, &p.team),
                         stored: is_stored,
                     });
                 }
@@ -288,7 +299,19 @@ impl Prepared {
                 patient
             })
             .collect();
-        let teams = TeamStaff::from_plan(&self.plans[0]);
+        // the page lists them by bed, in natural order (2 before 10)
+        pinned.sort_by_cached_key(|p| {
+            let bed = p.bed.as_deref();
+            (bed.is_none(), bed.map(natural_key), p.patient.clone())
+        });
+        // reasons and rows name the teams as the screens do
+        let teams: Vec<TeamStaff> = TeamStaff::from_plan(&self.plans[0])
+            .into_iter()
+            .map(|t| TeamStaff {
+                name: Some(app.team_name(id, &t.team)),
+                ..t
+            })
+            .collect();
         let proposal = careload_planning::balance(&teams, &patients, &options).map_err(|e| Error::BadQuery {
             param: "pin",
             hint: e.to_string(),
@@ -308,7 +331,7 @@ impl Prepared {
             id: id.to_owned(),
             name: app.ward_name(id),
             care_category: self.inputs.category.clone(),
-            shifts: self.assessments(app),
+            shifts: self.assessments(app, id),
             state: self.inputs.state,
         }
     }
@@ -328,7 +351,7 @@ pub async fn ward_planning(app: &App, id: &str, now: DateTime<Utc>) -> Result<(W
     let stored = stored_pins(app, id, &inputs.patients).await?;
     let prepared = Prepared::new(app, id, inputs, now).await?;
     let balance = match prepared.inputs.state.hour {
-        Some(_) => Some(prepared.balance(id, app.settings().balance, &stored, &BTreeSet::new())?),
+        Some(_) => Some(prepared.balance(app, id, app.settings().balance, &stored, &BTreeSet::new())?),
         None => None,
     };
     Ok((prepared.shifts_view(app, id), balance))
@@ -378,7 +401,7 @@ pub async fn ward_balance(
     let stored = stored_pins(app, id, &inputs.patients).await?;
     Prepared::new(app, id, inputs, now)
         .await?
-        .balance(id, options, &stored, pinned)
+        .balance(app, id, options, &stored, pinned)
 }
 
 /// The pins on record for `ward` whose stay is one of `patients` (same
@@ -489,7 +512,7 @@ pub async fn admissions(app: &App, now: DateTime<Utc>) -> Result<Admissions> {
         wards.push(WardBeds {
             ward: w.id.clone(),
             free_beds: total.saturating_sub(w.patients),
-            shifts: prepared.assessments(app),
+            shifts: prepared.assessments(app, &w.id),
         });
     }
     let assumption = app.settings().admission;

@@ -31,6 +31,7 @@ fn ward() -> (Vec<TeamStaff>, Vec<BalancePatient>) {
         .enumerate()
         .map(|(i, name)| TeamStaff {
             team: (*name).into(),
+            name: None,
             usk: 2 + u32::from(i == 0),
             ssk: 1 + u32::from(i == 3),
         })

@@ -22,8 +22,9 @@
 //! total staff never change), so among moves that keep the spread it prefers
 //! the one that evens the other teams out; it also lets the search get past
 //! two teams tied at the top. Ties are broken
-//! by the unit's key (room, then bed, then patient id; staff moves after
-//! patient moves) and the target team's name, so the same input gives the
+//! by the unit's key (room, then bed, in natural order — room 2 before
+//! room 10 ([`words::natural_key`]) — then patient id; staff moves after
+//! patient moves) and the target team's id, so the same input gives the
 //! same proposal. The search stops after `max_moves` moves, when the spread
 //! is within `tolerance`, or when no move improves: each move strictly
 //! lowers the pair and no unit moves twice, so it ends, and the spread
@@ -38,6 +39,13 @@
 //!
 //! Loads are computed exactly in billionths of a point per person (integer
 //! arithmetic); the numbers shown are rounded to thousandths.
+//!
+//! # Names
+//!
+//! Teams are given by id (as the patients name them) and may carry a display
+//! name ([`TeamStaff::name`], e.g. `Vårdlag A`): the reasons and
+//! [`TeamLoad::name`] use it, `from`, `to` and `team` keep the id. A room's
+//! beds are listed in natural order.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -47,6 +55,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::need::PatientShiftNeed;
 use crate::staffing::WardPlan;
+use crate::words::{NaturalKey, natural_key};
 use crate::{Error, div_round, words};
 
 /// Internal load scale: billionths of a point per person.
@@ -55,8 +64,11 @@ const LOAD_SCALE: i128 = 1_000_000;
 /// A team and its staff present for the shift.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TeamStaff {
-    /// The team's name (shown in reasons as given, e.g. `Lag A`).
+    /// The team, as its patients name it (an id such as `w01-a`).
     pub team: String,
+    /// Its display name in reasons and rows (`Vårdlag A`); none: `team` as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Assistant nurses present.
     pub usk: u32,
     /// Registered nurses present.
@@ -68,12 +80,14 @@ impl TeamStaff {
         self.usk.saturating_add(self.ssk)
     }
 
-    /// The teams of a ward's plan, with their people present (planned minus absent).
+    /// The teams of a ward's plan, with their people present (planned minus
+    /// absent), without display names.
     pub fn from_plan(plan: &WardPlan) -> Vec<TeamStaff> {
         plan.teams
             .iter()
             .map(|(team, p)| TeamStaff {
                 team: team.clone(),
+                name: None,
                 usk: p.usk.map(|c| c.available()).unwrap_or(0),
                 ssk: p.ssk.map(|c| c.available()).unwrap_or(0),
             })
@@ -144,7 +158,7 @@ pub enum MoveWhat {
     Patients {
         /// The room, when the unit is a room.
         room: Option<String>,
-        /// The patients' ids, sorted.
+        /// The patients' ids, in the natural order of their beds, then by id.
         ids: Vec<String>,
         /// Their beds, where known, in the same order.
         beds: Vec<Option<String>>,
@@ -163,9 +177,9 @@ pub enum MoveWhat {
 pub struct Move {
     /// What moves.
     pub what: MoveWhat,
-    /// From this team.
+    /// From this team (its id; the reason names it by its display name).
     pub from: String,
-    /// To this team.
+    /// To this team (its id).
     pub to: String,
     /// Points per staff member of `from` and `to` before the move.
     pub before: [Points; 2],
@@ -180,8 +194,10 @@ pub struct Move {
 /// One team before or after the proposal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TeamLoad {
-    /// The team.
+    /// The team (its id).
     pub team: String,
+    /// Its display name ([`TeamStaff::name`], else the id).
+    pub name: String,
     /// Assistant nurses present.
     pub usk: u32,
     /// Registered nurses present.
@@ -199,9 +215,9 @@ pub struct TeamLoad {
 pub struct BalanceProposal {
     /// The moves, in the order found (each improves on the previous state).
     pub moves: Vec<Move>,
-    /// Teams before, by name.
+    /// Teams before, by id.
     pub before: Vec<TeamLoad>,
-    /// Teams after all moves, by name.
+    /// Teams after all moves, by id.
     pub after: Vec<TeamLoad>,
     /// Spread (max − min points per staff member) before.
     pub spread_before: Points,
@@ -213,9 +229,12 @@ pub struct BalanceProposal {
     pub left_out: Vec<String>,
 }
 
+/// A unit's place in the search's order: room, bed (natural order), patient id.
+type UnitKey = (NaturalKey, NaturalKey, String);
+
 #[derive(Clone)]
 struct Unit {
-    key: String,
+    key: UnitKey,
     room: Option<String>,
     members: Vec<usize>,
     team: usize,
@@ -254,12 +273,15 @@ fn to_points(load: i128) -> Points {
     Points::from_milli(div_round(load, LOAD_SCALE))
 }
 
-fn loads(names: &[String], s: &State) -> Vec<TeamLoad> {
+/// Each team's load; `names` are the ids, `shown` their display names.
+fn loads(names: &[String], shown: &[String], s: &State) -> Vec<TeamLoad> {
     names
         .iter()
+        .zip(shown)
         .enumerate()
-        .map(|(t, name)| TeamLoad {
-            team: name.clone(),
+        .map(|(t, (id, name))| TeamLoad {
+            team: id.clone(),
+            name: name.clone(),
             usk: s.staff[t][0],
             ssk: s.staff[t][1],
             patients: s.patients[t],
@@ -303,6 +325,10 @@ pub fn balance(
         }
     }
     let names: Vec<String> = sorted_teams.iter().map(|t| t.team.clone()).collect();
+    let shown: Vec<String> = sorted_teams
+        .iter()
+        .map(|t| t.name.clone().unwrap_or_else(|| t.team.clone()))
+        .collect();
     let index: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
     let mut state = State {
         need: vec![0; names.len()],
@@ -345,11 +371,10 @@ pub fn balance(
                     && active(&state, t)
                 {
                     units.push(Unit {
-                        key: format!(
-                            "{}\u{0}{}\u{0}{}",
-                            p.room.as_deref().unwrap_or(""),
-                            p.bed.as_deref().unwrap_or(""),
-                            p.id
+                        key: (
+                            natural_key(p.room.as_deref().unwrap_or("")),
+                            natural_key(p.bed.as_deref().unwrap_or("")),
+                            p.id.clone(),
                         ),
                         room: None,
                         members: vec![i],
@@ -367,7 +392,7 @@ pub fn balance(
             && active(&state, t)
         {
             units.push(Unit {
-                key: format!("{room}\u{0}"),
+                key: (natural_key(room), natural_key(""), String::new()),
                 room: Some(room.to_owned()),
                 need: members.iter().map(|&i| i128::from(patients[i].need.milli())).sum(),
                 members,
@@ -377,7 +402,7 @@ pub fn balance(
     }
     units.sort_by(|a, b| a.key.cmp(&b.key));
 
-    let before = loads(&names, &state);
+    let before = loads(&names, &shown, &state);
     let (spread0, _) = state.measure();
     let tolerance = i128::from(options.tolerance.milli()) * LOAD_SCALE;
     let already_balanced = spread0 <= tolerance;
@@ -439,7 +464,10 @@ pub fn balance(
                 state.patients[from] -= n;
                 state.patients[to] += n;
                 let mut members = unit.members.clone();
-                members.sort_by(|&a, &b| patients[a].id.cmp(&patients[b].id));
+                members.sort_by_cached_key(|&i| {
+                    let bed = patients[i].bed.as_deref();
+                    (bed.is_none(), bed.map(natural_key), patients[i].id.clone())
+                });
                 let beds: Vec<Option<String>> = members.iter().map(|&i| patients[i].bed.clone()).collect();
                 let label = patient_label(unit.room.as_deref(), &members, patients);
                 let what = MoveWhat::Patients {
@@ -502,14 +530,11 @@ pub fn balance(
                 replay.staff[t][pi] += 1;
             }
         }
+        let (from, to) = (&shown[f], &shown[t]);
         m.reason = format!(
-            "Flytta {} från {} till {}: {} har {} per personal, {} {}; efter flytten {} och {}",
+            "Flytta {} från {from} till {to}: {from} har {} per personal, {to} {}; efter flytten {} och {}",
             m.reason,
-            m.from,
-            m.to,
-            m.from,
             words::points(m.before[0]),
-            m.to,
             words::points(m.before[1]),
             words::points(m.after[0]),
             words::points(m.after[1]),
@@ -518,7 +543,7 @@ pub fn balance(
     let (spread1, _) = state.measure();
     Ok(BalanceProposal {
         moves,
-        after: loads(&names, &state),
+        after: loads(&names, &shown, &state),
         before,
         spread_before: to_points(spread0),
         spread_after: to_points(spread1),

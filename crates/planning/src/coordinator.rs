@@ -21,6 +21,16 @@
 //! understaffed or has no plan; **no free bed** otherwise. Wards that can
 //! take come first, largest smallest margin (`min gap_after`) first, ties by
 //! ward id.
+//!
+//! # Words
+//!
+//! The reason's words follow the number. A ward that can take says
+//! "personalen räcker" only when its smallest margin is at least
+//! [`NARROW_MARGIN_PEOPLE`] (half a person); from zero up to that it
+//! "räcker knappt", and a margin below zero (short, but by no more than the
+//! understaffed threshold) says so: "räcker knappt: med en ny patient blir
+//! marginalen −0,3 USK under kvällspasset". Beds are counted in Swedish
+//! ("1 ledig säng", "2 lediga sängar") and negatives carry the true minus sign.
 
 use careload_scoring::snapshot::Profession;
 use careload_scoring::{Points, Qty};
@@ -28,6 +38,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::gap::{ShiftAssessment, Thresholds};
 use crate::words;
+
+/// A margin (people left after the admission) below this is narrow: the
+/// staff "räcker knappt" rather than "räcker". Half a person: the same
+/// distance from zero as the default understaffed threshold, so a margin
+/// reads as comfortable only when it is clearly on the plus side.
+pub const NARROW_MARGIN_PEOPLE: Qty = Qty::from_milli(500);
+
+/// `n` free beds in Swedish: `1 ledig säng`, `2 lediga sängar`.
+fn free_beds(n: u32) -> String {
+    words::count(u64::from(n), "ledig säng", "lediga sängar")
+}
 
 /// The care need assumed for a new admission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -132,14 +153,14 @@ fn answer(w: &WardBeds, a: &AdmissionAssumption, t: &Thresholds) -> AdmissionAns
     let short = tightest
         .as_ref()
         .filter(|(m, _, _)| *m < Qty::ZERO - t.understaffed_people);
+    let beds = free_beds(w.free_beds);
     let (verdict, reason) = if w.free_beds == 0 {
         (AdmissionVerdict::NoFreeBed, "Ingen ledig säng".to_owned())
     } else if let Some((m, p, shift)) = short {
         (
             AdmissionVerdict::Strained,
             format!(
-                "{} ledig(a) säng(ar), men med en ny patient saknas {} {} under {shift}",
-                w.free_beds,
+                "{beds}, men med en ny patient saknas {} {} under {shift}",
                 words::one_decimal((Qty::ZERO - *m).milli()),
                 words::abbrev(*p)
             ),
@@ -147,33 +168,34 @@ fn answer(w: &WardBeds, a: &AdmissionAssumption, t: &Thresholds) -> AdmissionAns
     } else if let Some((p, shift)) = &unplanned {
         (
             AdmissionVerdict::Strained,
-            format!(
-                "{} ledig(a) säng(ar), men ingen {} är planerad under {shift}",
-                w.free_beds,
-                words::abbrev(*p)
-            ),
+            format!("{beds}, men ingen {} är planerad under {shift}", words::abbrev(*p)),
         )
     } else if w.shifts.is_empty() {
         (
             AdmissionVerdict::Strained,
-            format!("{} ledig(a) säng(ar), men ingen bemanning att jämföra med", w.free_beds),
+            format!("{beds}, men ingen bemanning att jämföra med"),
         )
     } else {
-        let margin = match &tightest {
-            Some((m, p, shift)) => format!(
-                " (minsta marginal {} {} under {shift})",
-                words::one_decimal(m.milli()),
-                words::abbrev(*p)
-            ),
-            None => String::new(),
+        let reason = match &tightest {
+            Some((m, p, shift)) => {
+                let margin = format!("{} {} under {shift}", words::one_decimal(m.milli()), words::abbrev(*p));
+                if *m < Qty::ZERO {
+                    format!(
+                        "Kan ta emot: {beds}, men personalen räcker knappt: med en ny patient blir marginalen {margin}"
+                    )
+                } else if *m < NARROW_MARGIN_PEOPLE {
+                    format!(
+                        "Kan ta emot: {beds}, men personalen räcker knappt med en ny patient (minsta marginal {margin})"
+                    )
+                } else {
+                    format!(
+                        "Kan ta emot: {beds} och personalen räcker även med en ny patient (minsta marginal {margin})"
+                    )
+                }
+            }
+            None => format!("Kan ta emot: {beds} och personalen räcker även med en ny patient"),
         };
-        (
-            AdmissionVerdict::CanTake,
-            format!(
-                "Kan ta emot: {} ledig(a) säng(ar) och personalen räcker även med en ny patient{margin}",
-                w.free_beds
-            ),
-        )
+        (AdmissionVerdict::CanTake, reason)
     };
     AdmissionAnswer {
         ward: w.ward.clone(),

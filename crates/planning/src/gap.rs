@@ -109,8 +109,12 @@ pub struct ProfessionGap {
 /// Need vs planned for a team or the whole ward.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScopeGap {
-    /// The team, `None` for the whole ward.
+    /// The team (its id), `None` for the whole ward.
     pub team: Option<String>,
+    /// The team's display name, as the screens show it; set by the
+    /// application ([`assess`] leaves it `None`), none for the whole ward.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The need.
     pub need: NeedLine,
     /// Assistant nurses.
@@ -203,6 +207,7 @@ fn scope_gap(
     let ssk = profession_gap(Profession::Ssk, need, planned.ssk, shift_hours, t);
     ScopeGap {
         team,
+        name: None,
         need: *need,
         verdict: combine(usk.verdict, ssk.verdict),
         usk,

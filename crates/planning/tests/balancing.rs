@@ -14,6 +14,7 @@ use proptest::prelude::*;
 fn team(name: &str, usk: u32, ssk: u32) -> TeamStaff {
     TeamStaff {
         team: name.into(),
+        name: None,
         usk,
         ssk,
     }
@@ -105,6 +106,107 @@ fn a_room_moves_whole() {
         proposal.moves[0].reason,
         "Flytta sal 1 (säng 1, 2) från Lag A till Lag B: Lag A har 14,0 p per personal, Lag B 2,0 p; efter flytten 10,0 p och 6,0 p"
     );
+}
+
+/// A patient with its own bed label (`patient` names the bed after the id).
+fn in_bed(id: &str, team: &str, room: &str, bed: &str, need_milli: i64) -> BalancePatient {
+    BalancePatient {
+        bed: Some(bed.into()),
+        ..patient(id, team, Some(room), false, need_milli)
+    }
+}
+
+#[test]
+fn rooms_and_beds_are_named_in_natural_order() {
+    // Lag A: rooms 2 (4 p), 10 (4 p) and 3 (12 p) = 20 p / 2 = 10; Lag B: room 4 (4 p) / 2 = 2; spread 8.
+    // Moving room 2, 10 or 3 gives 4 either way (8 and 4, or 4 and 8): a tie, broken by the room in
+    // natural order (2 before 3 before 10). Then room 10 evens them: 12 / 2 = 6 each.
+    let teams = [team("Lag A", 1, 1), team("Lag B", 1, 1)];
+    let patients = [
+        in_bed("x1", "Lag A", "10", "10-1", 4_000),
+        in_bed("x2", "Lag A", "2", "2-1", 4_000),
+        in_bed("x3", "Lag A", "3", "3-1", 12_000),
+        in_bed("x4", "Lag B", "4", "4-1", 4_000),
+    ];
+    let proposal = balance(&teams, &patients, &opts(3, true, 1_000, false)).expect("balances");
+    let rooms: Vec<Option<String>> = proposal
+        .moves
+        .iter()
+        .map(|m| match &m.what {
+            MoveWhat::Patients { room, .. } => room.clone(),
+            MoveWhat::Staff { .. } => None,
+        })
+        .collect();
+    assert_eq!(
+        rooms,
+        vec![Some("2".to_owned()), Some("10".to_owned())],
+        "{:#?}",
+        proposal.moves
+    );
+
+    // A room's beds are listed in natural order (9 before 10), whatever the patients' ids.
+    let patients = [
+        in_bed("x1", "Lag A", "7", "10", 4_000),
+        in_bed("x2", "Lag A", "7", "9", 4_000),
+        in_bed("x3", "Lag A", "8", "1", 8_000),
+    ];
+    let proposal = balance(&teams, &patients, &opts(1, true, 0, false)).expect("balances");
+    assert_eq!(proposal.moves.len(), 1);
+    assert!(
+        proposal.moves[0]
+            .reason
+            .starts_with("Flytta sal 7 (säng 9, 10) från Lag A till Lag B"),
+        "{}",
+        proposal.moves[0].reason
+    );
+    assert!(
+        matches!(&proposal.moves[0].what, MoveWhat::Patients { ids, beds, .. }
+            if ids == &["x2", "x1"] && beds == &[Some("9".to_owned()), Some("10".to_owned())]),
+        "{:?}",
+        proposal.moves[0].what
+    );
+}
+
+#[test]
+fn teams_are_named_by_their_display_names_and_kept_by_id() {
+    // The first worked example with teams by id and display name.
+    let named = |id: &str, name: &str| TeamStaff {
+        name: Some(name.into()),
+        ..team(id, 1, 1)
+    };
+    let teams = [named("w01-a", "Vårdlag A"), named("w01-b", "Vårdlag B")];
+    let patients = [
+        patient("p1", "w01-a", None, false, 8_000),
+        patient("p2", "w01-a", None, false, 8_000),
+        patient("p3", "w01-a", None, false, 8_000),
+        patient("p4", "w01-a", None, false, 4_400),
+        patient("p5", "w01-b", None, false, 9_800),
+        patient("p6", "w01-b", None, false, 9_800),
+    ];
+    let proposal = balance(&teams, &patients, &opts(3, false, 1_000, false)).expect("balances");
+    assert_eq!(proposal.moves.len(), 1);
+    assert_eq!(
+        proposal.moves[0].reason,
+        "Flytta säng 4 från Vårdlag A till Vårdlag B: Vårdlag A har 14,2 p per personal, Vårdlag B 9,8 p; efter flytten 12,0 p och 12,0 p"
+    );
+    assert_eq!(
+        (proposal.moves[0].from.as_str(), proposal.moves[0].to.as_str()),
+        ("w01-a", "w01-b")
+    );
+    let rows: Vec<(&str, &str)> = proposal
+        .after
+        .iter()
+        .map(|t| (t.team.as_str(), t.name.as_str()))
+        .collect();
+    assert_eq!(rows, vec![("w01-a", "Vårdlag A"), ("w01-b", "Vårdlag B")]);
+    // without a display name, the id is the name
+    let plain = balance(
+        &[team("w01-a", 1, 1), team("w01-b", 1, 1)],
+        &patients,
+        &opts(3, false, 1_000, false),
+    )
+    .expect("balances");
+    assert_eq!(plain.before[0].name, "w01-a");
 }
 
 #[test]

@@ -68,6 +68,7 @@ fn example_ward_next_shift() {
         .keys()
         .map(|t| TeamStaff {
             team: t.clone(),
+            name: None,
             usk: 1,
             ssk: 1,
         })

@@ -425,6 +425,62 @@ fn bed_coordinator_weighs_staff_not_only_beds() {
 }
 
 #[test]
+fn the_coordinators_words_follow_the_margin_and_count_beds_in_swedish() {
+    // The admission adds 0.195 USK and 0.21 SSK people; SSK 2 − 1 − 0.21 = 0.79 in every ward.
+    let ward = |name: &str, beds: u32, usk_need: i64| {
+        let need = shift_need_of(need_line(usk_need, 1_000, 8));
+        let plan_rows = rows(Some((4, 0)), Some((2, 0)));
+        let plan = WardPlan::from_rows(&plan_rows, "MED1", day().date, "day");
+        WardBeds {
+            ward: name.into(),
+            free_beds: beds,
+            shifts: vec![assess(&need, &plan, &Thresholds::default())],
+        }
+    };
+    let wards = [
+        // USK 4 − 4.105 − 0.195 = −0.3: within the understaffed threshold (0.5), so it can take,
+        // but the staff does not suffice: it barely does
+        ward("A-minus", 1, 4_105),
+        // USK 4 − 3.505 − 0.195 = 0.3: above zero, near it
+        ward("B-near", 2, 3_505),
+        // USK 4 − 2 − 0.195 = 1.805, SSK 0.79: well above zero
+        ward("C-roomy", 3, 2_000),
+    ];
+    let answers = admissions(&wards, &AdmissionAssumption::default(), &Thresholds::default());
+    let reason = |ward: &str| {
+        answers
+            .iter()
+            .find(|a| a.ward == ward)
+            .map(|a| a.reason.clone())
+            .expect("answered")
+    };
+    let minus = reason("A-minus");
+    assert!(
+        !minus.contains("personalen räcker") || minus.contains("personalen räcker knappt"),
+        "a negative margin never says the staff suffices: {minus}"
+    );
+    assert!(
+        minus.contains("räcker knappt") && minus.contains("−0,3 USK under dagpasset"),
+        "{minus}"
+    );
+    assert!(!minus.contains("-0,3"), "the true minus sign: {minus}");
+    let near = reason("B-near");
+    assert!(near.contains("räcker knappt") && near.contains("0,3 USK"), "{near}");
+    let roomy = reason("C-roomy");
+    assert!(
+        roomy.contains("personalen räcker även med en ny patient") && !roomy.contains("knappt"),
+        "{roomy}"
+    );
+    // Swedish plurals, not "ledig(a) säng(ar)"
+    assert!(minus.contains("1 ledig säng"), "{minus}");
+    assert!(near.contains("2 lediga sängar"), "{near}");
+    assert!(roomy.contains("3 lediga sängar"), "{roomy}");
+    for a in &answers {
+        assert!(!a.reason.contains("(a)") && !a.reason.contains("(ar)"), "{}", a.reason);
+    }
+}
+
+#[test]
 fn answers_serialise_to_json() {
     let need = shift_need_of(need_line(4_000, 2_000, 8));
     let plan_rows = rows(Some((4, 0)), Some((2, 0)));

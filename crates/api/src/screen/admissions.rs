@@ -52,9 +52,10 @@ fn row(a: &AdmissionAnswer, name: &str, ctx: &ScreenContext) -> String {
 pub(super) fn render(admissions: &Admissions, ctx: &ScreenContext) -> String {
     let title = "Platskoordinering – vilken avdelning tar nästa patient?";
     let mut body = format!(
-        r#"<header class="top"><div class="title"><h1>{}</h1><div class="asof">{}</div></div></header>"#,
+        r#"<header class="top"><div class="title"><h1>{}</h1><div class="asof">{} · <a href="{}">sjukhusöversikt</a></div></div></header>"#,
         escape(title),
-        as_of_line(&admissions.state, ctx)
+        as_of_line(&admissions.state, ctx),
+        href("/", ctx)
     );
     body.push_str(&banners(&admissions.state, ctx));
     if admissions.state.hour.is_none() {
@@ -155,6 +156,79 @@ mod tests {
         }
         assert!(html.contains("skäl för w1 &lt;b&gt;"));
         assert!(html.contains("1,5 USK-poäng"));
+    }
+
+    /// A ward short by 0,3 USK after the admission (within the understaffed
+    /// threshold), answered by the coordinator itself.
+    fn tight_ward() -> AdmissionAnswer {
+        use careload_planning::need::{NeedLine, ShiftNeed};
+        use careload_planning::staffing::{PlannedStaffing, WardPlan};
+        use careload_planning::{ByProfession, Thresholds, WardBeds, assess};
+        use careload_scoring::score::Window;
+        use careload_scoring::shift::ShiftWindow;
+        use careload_scoring::snapshot::Profession;
+        use careload_scoring::weights::StaffHours;
+
+        let start = ctx().now + chrono::Duration::hours(3);
+        let shift = ShiftWindow {
+            name: "evening".into(),
+            date: start.date_naive(),
+            window: Window {
+                start,
+                end: start + chrono::Duration::hours(8),
+            },
+        };
+        // USK: 4 planned − 4,105 needed − 0,195 for the admission = −0,3
+        let need = ShiftNeed {
+            shift: shift.clone(),
+            shift_hours: Qty::whole(8),
+            factors: StaffHours {
+                usk: Qty::from_milli(130),
+                ssk: Qty::from_milli(140),
+            },
+            ward: NeedLine {
+                people: ByProfession {
+                    usk: Qty::from_milli(4_105),
+                    ssk: Qty::ONE,
+                },
+                ..NeedLine::default()
+            },
+            teams: BTreeMap::new(),
+            patients: vec![],
+            extrapolated_minutes: 0,
+        };
+        let rows: Vec<PlannedStaffing> = [(Profession::Usk, 4), (Profession::Ssk, 2)]
+            .into_iter()
+            .map(|(profession, planned)| PlannedStaffing {
+                ward: "w4".into(),
+                team: None,
+                date: shift.date,
+                shift: "evening".into(),
+                profession,
+                planned,
+                absent: 0,
+            })
+            .collect();
+        let plan = WardPlan::from_rows(&rows, "w4", shift.date, "evening");
+        let ward = WardBeds {
+            ward: "w4".into(),
+            free_beds: 1,
+            shifts: vec![assess(&need, &plan, &Thresholds::default())],
+        };
+        let mut answers =
+            careload_planning::admissions(&[ward], &AdmissionAssumption::default(), &Thresholds::default());
+        answers.remove(0)
+    }
+
+    #[test]
+    fn negative_margins_read_with_the_true_minus_and_honest_words() {
+        let mut a = admissions(true);
+        a.wards.push(tight_ward());
+        let html = render(&a, &ctx());
+        assert_balanced(&html);
+        crate::screen::tests::assert_no_hyphen_minus(&html);
+        assert!(html.contains("1 ledig säng, men personalen räcker knappt"), "{html}");
+        assert!(html.contains(r#"<td class="num">−0,3</td>"#), "{html}");
     }
 
     #[test]

@@ -7,14 +7,13 @@
 use std::fmt::Write as _;
 
 use careload_planning::{CsvRowError, MoveWhat, ProfessionGap, ScopeGap, ShiftAssessment, Verdict};
-use careload_scoring::aggregate::NO_TEAM;
 
 use super::{
     ScreenContext, as_of_line, banners, encode_component, escape, footer, href, local_time, no_data, page,
     page_refreshing_to, people, points, shift_name,
 };
 use careload_app::planning::{WardBalance, WardShifts};
-use careload_app::view::short_label;
+use careload_planning::words::count;
 
 /// Class, symbol and words of a verdict: colour never alone.
 fn verdict(v: Verdict) -> (&'static str, &'static str) {
@@ -60,11 +59,16 @@ fn profession_cells(g: &ProfessionGap) -> String {
     )
 }
 
-fn scope_row(s: &ScopeGap, ward: &str) -> String {
+/// A team's display name as the application decided it (`Vårdlag B`, or
+/// as configured); the id when a view carries none.
+fn team_name(s: &ScopeGap, team: &str) -> String {
+    escape(s.name.as_deref().unwrap_or(team))
+}
+
+fn scope_row(s: &ScopeGap) -> String {
     let name = match s.team.as_deref() {
         None => "<strong>Hela avdelningen</strong>".to_owned(),
-        Some(NO_TEAM) => "Utan vårdlag".to_owned(),
-        Some(t) => format!("Lag {}", escape(&short_label(t, ward))),
+        Some(t) => team_name(s, t),
     };
     let index = s.index.points_per_person.map(points).unwrap_or_else(|| "–".to_owned());
     format!(
@@ -78,7 +82,7 @@ fn scope_row(s: &ScopeGap, ward: &str) -> String {
     )
 }
 
-fn shift_section(a: &ShiftAssessment, label: &str, ward: &str, ctx: &ScreenContext) -> String {
+fn shift_section(a: &ShiftAssessment, label: &str, ctx: &ScreenContext) -> String {
     let w = &a.shift.window;
     let mut out = format!(
         r#"<section class="shift" data-shift="{name}"><h2>{label}: {name} {date}, {from}–{to}</h2>"#,
@@ -94,9 +98,9 @@ fn shift_section(a: &ShiftAssessment, label: &str, ward: &str, ctx: &ScreenConte
         r#"<tr><th class="num">behov</th><th class="num">planerat</th><th class="num">skillnad</th>"#,
         r#"<th class="num">behov</th><th class="num">planerat</th><th class="num">skillnad</th></tr></thead><tbody>"#
     ));
-    out.push_str(&scope_row(&a.ward, ward));
+    out.push_str(&scope_row(&a.ward));
     for t in &a.teams {
-        out.push_str(&scope_row(t, ward));
+        out.push_str(&scope_row(t));
     }
     out.push_str("</tbody></table>");
     if a.extrapolated_minutes > 0 {
@@ -151,7 +155,7 @@ fn balance_section(b: &WardBalance) -> String {
                     .bed
                     .as_deref()
                     .map_or_else(|| "patient utan säng".to_owned(), |bed| format!("säng {bed}"));
-                format!("{} (lag {})", escape(&who), escape(&short_label(&p.team, &b.id)))
+                format!("{} ({})", escape(&who), escape(&p.team_name))
             })
             .collect();
         let _ = write!(
@@ -169,8 +173,8 @@ fn balance_section(b: &WardBalance) -> String {
         let per = |v: Option<careload_scoring::Points>| v.map(points).unwrap_or_else(|| "–".to_owned());
         let _ = write!(
             out,
-            r#"<tr><td>Lag {}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
-            escape(&short_label(&after.team, &b.id)),
+            r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+            escape(&after.name),
             per(before),
             per(after.per_staff),
             after.patients
@@ -202,7 +206,8 @@ fn import_section(import: &StaffingImport, ward: &str, ctx: &ScreenContext) -> S
         Some(Ok(rows)) => {
             let _ = write!(
                 out,
-                r#"<p class="import-ok" role="status"><strong>Filen är inläst:</strong> {rows} rader sparade. Jämförelsen ovan visar dem.</p>"#
+                r#"<p class="import-ok" role="status"><strong>Filen är inläst:</strong> {}. Jämförelsen ovan visar dem.</p>"#,
+                count(*rows, "rad sparad", "rader sparade")
             );
         }
         Some(Err(bad)) => {
@@ -247,9 +252,10 @@ pub(super) fn render(
 ) -> String {
     let title = format!("Bemanning – {}", shifts.name);
     let mut body = format!(
-        r#"<header class="top"><div class="title"><h1>{}</h1><div class="asof">{}</div></div></header>"#,
+        r#"<header class="top"><div class="title"><h1>{}</h1><div class="asof">{} · <a href="{}">sjukhusöversikt</a></div></div></header>"#,
         escape(&title),
-        as_of_line(&shifts.state, ctx)
+        as_of_line(&shifts.state, ctx),
+        href("/", ctx)
     );
     body.push_str(&banners(&shifts.state, ctx));
     if import.outcome.is_some() {
@@ -262,7 +268,7 @@ pub(super) fn render(
         ));
     } else {
         for (a, label) in shifts.shifts.iter().zip(["Nästa pass", "Passet därefter"]) {
-            body.push_str(&shift_section(a, label, &shifts.id, ctx));
+            body.push_str(&shift_section(a, label, ctx));
         }
         if let Some(b) = balance {
             body.push_str(&balance_section(b));
