@@ -282,6 +282,16 @@ pub fn role_name(role: Role) -> &'static str {
     }
 }
 
+/// A refusal as the route answers: a short Swedish page on an HTML route
+/// ([`crate::handlers::error_page`], its links keeping `token`), JSON elsewhere.
+fn refused(state: &AppState, spec: &RouteSpec, refusal: Error, token: Option<String>) -> Response {
+    if spec.media == crate::routes::Media::Html {
+        crate::handlers::error_page(state, refusal, token, chrono::Utc::now())
+    } else {
+        refusal.into_response()
+    }
+}
+
 /// The per-route middleware: identifies the caller and checks the route's
 /// access, then hands the request (with its [`Caller`]) on.
 pub(crate) async fn authorize(
@@ -306,10 +316,11 @@ pub(crate) async fn authorize(
         }) {
             Some(c) => c,
             None => {
-                return Error::Unauthorized {
+                let refusal = Error::Unauthorized {
                     query_token: spec.token_in_query,
-                }
-                .into_response();
+                };
+                // the unknown token is not kept in the page's links
+                return refused(&state, spec, refusal, None);
             }
         },
     };
@@ -318,7 +329,7 @@ pub(crate) async fn authorize(
         if let Caller::Token { name, .. } = &caller {
             tracing::info!(token = %name, route = spec.path, "forbidden");
         }
-        return e.into_response();
+        return refused(&state, spec, e, screen_token.0);
     }
     req.extensions_mut().insert(caller);
     req.extensions_mut().insert(screen_token);

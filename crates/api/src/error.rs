@@ -3,9 +3,13 @@
 //! A 4xx answer is JSON `{"error": "...", "hint": "..."}`: what was wrong
 //! and what to send instead. A 5xx answer is `{"error": "internal error"}`;
 //! the detail goes to the `tracing` log only, never to the client. This
-//! holds for every route, the HTML pages too, and for what axum answers by
-//! itself before a handler runs (a 405, a path that is not UTF-8, a chunked
-//! body over the limit): [`crate::layers`] rewrites those as an [`Error`].
+//! holds for every route, and for what axum answers by itself before a
+//! handler runs (a 405, a path that is not UTF-8, a chunked body over the
+//! limit): [`crate::layers`] rewrites those as an [`Error`]. One exception:
+//! on an HTML route, and for a path outside `/api/` that no route has, a
+//! 404, 401 or 403 is a short Swedish page with a link to the overview
+//! instead (`handlers::error_page`), with the same status and headers: a
+//! kiosk shows a page, never raw JSON.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -211,25 +211,28 @@ fn screen_context(state: &AppState, token: ScreenToken, now: DateTime<Utc>) -> S
 pub(crate) async fn hospital_screen(
     State(state): State<AppState>,
     Extension(token): Extension<ScreenToken>,
-) -> Result<Cached> {
+) -> Response {
     let now = Utc::now();
-    state
+    let kept = token.0.clone();
+    let page = state
         .cache
         .get_or_build(format!("hospital page\n{}", token_key(&token)), now, || async {
             let ctx = screen_context(&state, token, now);
             let overview = query::hospital(&state, ctx.now).await?;
             Ok(Cached::html(screen::hospital_page(&overview, &ctx)))
         })
-        .await
+        .await;
+    page_or_error(&state, page, kept, now)
 }
 
 pub(crate) async fn ward_screen(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Extension(token): Extension<ScreenToken>,
-) -> Result<Cached> {
+) -> Response {
     let now = Utc::now();
-    state
+    let kept = token.0.clone();
+    let page = state
         .cache
         .get_or_build(format!("ward page\n{id}\n{}", token_key(&token)), now, || async {
             let ctx = screen_context(&state, token, now);
@@ -237,7 +240,8 @@ pub(crate) async fn ward_screen(
             let history = query::ward_history(&state, &id, None, None, ctx.now).await?;
             Ok(Cached::html(screen::ward_page(&view, &history, &ctx)))
         })
-        .await
+        .await;
+    page_or_error(&state, page, kept, now)
 }
 
 pub(crate) async fn planning_screen(
@@ -245,14 +249,15 @@ pub(crate) async fn planning_screen(
     Path(id): Path<String>,
     Extension(caller): Extension<Caller>,
     Extension(token): Extension<ScreenToken>,
-) -> Result<Cached> {
+) -> Response {
     let now = Utc::now();
+    let kept = token.0.clone();
     // the upload form is for those who may import
     let import = screen::StaffingImport {
         allowed: crate::auth::may(&caller, crate::routes::STAFFING_WRITERS),
         outcome: None,
     };
-    state
+    let page = state
         .cache
         .get_or_build(
             format!("planning page\n{id}\n{}\n{}", token_key(&token), import.allowed),
@@ -268,7 +273,8 @@ pub(crate) async fn planning_screen(
                 )))
             },
         )
-        .await
+        .await;
+    page_or_error(&state, page, kept, now)
 }
 
 /// `POST /wards/{id}/planning/staffing`: the planning page's upload form.
@@ -283,7 +289,10 @@ pub(crate) async fn planning_import(
     body: axum::body::Bytes,
 ) -> Result<Response> {
     let now = Utc::now();
-    query::known_ward(&state, &id, query::data_state(&state, now).await?.hour).await?;
+    let known = async { query::known_ward(&state, &id, query::data_state(&state, now).await?.hour).await };
+    if let Err(e) = known.await {
+        return Ok(error_page(&state, e.into(), token.0, now));
+    }
     let outcome = match crate::upload::file_of(&headers, &body) {
         Ok(csv) => match planning::store_csv(&state, csv, actor(&caller)).await? {
             Ok(written) => {
@@ -324,20 +333,156 @@ pub(crate) async fn planning_import(
 pub(crate) async fn admissions_screen(
     State(state): State<AppState>,
     Extension(token): Extension<ScreenToken>,
-) -> Result<Cached> {
+) -> Response {
     let now = Utc::now();
-    state
+    let kept = token.0.clone();
+    let page = state
         .cache
         .get_or_build(format!("admissions page\n{}", token_key(&token)), now, || async {
             let ctx = screen_context(&state, token, now);
             let admissions = planning::admissions(&state, ctx.now).await?;
             Ok(Cached::html(screen::admissions_page(&admissions, &ctx)))
         })
-        .await
+        .await;
+    page_or_error(&state, page, kept, now)
 }
 
-pub(crate) async fn no_route() -> Error {
-    Error::NoRoute
+/// `GET /wards/{id}/beds/{bed}`: the patient page of a bed.
+pub(crate) async fn bed_screen(
+    State(state): State<AppState>,
+    Path((id, bed)): Path<(String, String)>,
+    Extension(token): Extension<ScreenToken>,
+) -> Response {
+    let now = Utc::now();
+    let kept = token.0.clone();
+    // the ward's length first, so that no ward and bed share a key with another
+    let key = format!("bed page\n{}\n{id}\n{bed}\n{}", id.len(), token_key(&token));
+    let page = state
+        .cache
+        .get_or_build(key, now, || async {
+            let ctx = screen_context(&state, token, now);
+            let detail = query::patient_at_bed(&state, &id, &bed, ctx.now).await?;
+            Ok(Cached::html(screen::patient_page(
+                &detail,
+                &state.ward_name(&detail.ward),
+                &ctx,
+            )))
+        })
+        .await;
+    page_or_error(&state, page, kept, now)
+}
+
+/// `GET /patients/{key}`: the patient page by pseudonym (built per request).
+pub(crate) async fn patient_screen(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Extension(token): Extension<ScreenToken>,
+) -> Response {
+    let now = Utc::now();
+    let kept = token.0.clone();
+    let page = async {
+        let ctx = screen_context(&state, token, now);
+        let detail = query::patient(&state, &key, now).await?;
+        Ok(Cached::html(screen::patient_page(
+            &detail,
+            &state.ward_name(&detail.ward),
+            &ctx,
+        )))
+    }
+    .await;
+    page_or_error(&state, page, kept, now)
+}
+
+/// An HTML route's answer: its page, or its error as [`error_page`] renders it.
+fn page_or_error(state: &AppState, page: Result<Cached>, token: Option<String>, now: DateTime<Utc>) -> Response {
+    match page {
+        Ok(page) => page.into_response(),
+        Err(e) => error_page(state, e, token, now),
+    }
+}
+
+/// An error on an HTML route as a short Swedish page with a link to the
+/// overview (keeping `token`): an unknown ward, bed, patient or path (404),
+/// a missing or unknown token (401) or one that may not open the page
+/// (403). The status and headers are the error's own (`WWW-Authenticate`
+/// on a 401); any other error keeps its JSON answer ([`crate::error`]).
+pub(crate) fn error_page(state: &AppState, error: Error, token: Option<String>, now: DateTime<Utc>) -> Response {
+    let screen = |w: &str| format!("/wards/{}/screen", screen::encode_component(w));
+    let not_found = "Sidan finns inte";
+    let refused = "Ingen behörighet";
+    let (heading, message, links): (&str, String, Vec<(String, String)>) = match &error {
+        Error::App(AppError::UnknownWard { ward, known }) => (
+            not_found,
+            format!("Avdelningen {ward} finns inte. Kontrollera adressen."),
+            known.iter().map(|w| (screen(w), state.ward_name(w))).collect(),
+        ),
+        Error::App(AppError::EmptyBed { ward, bed }) => (
+            not_found,
+            format!(
+                "Ingen patient i säng {bed} på {} den senaste timmen.",
+                state.ward_name(ward)
+            ),
+            vec![(screen(ward), format!("Till {}", state.ward_name(ward)))],
+        ),
+        Error::App(AppError::UnknownPatient) => (
+            not_found,
+            "Patienten finns inte på någon avdelning den senaste timmen.".to_owned(),
+            Vec::new(),
+        ),
+        Error::App(AppError::NoData) => (
+            "Inga data ännu",
+            "Ingen timme har beräknats ännu. Sidan uppdateras av sig själv.".to_owned(),
+            Vec::new(),
+        ),
+        Error::NoRoute => (
+            not_found,
+            "Det finns ingen sida på den här adressen. Kontrollera adressen.".to_owned(),
+            Vec::new(),
+        ),
+        Error::Unauthorized { .. } => (
+            refused,
+            "Sidan kräver en giltig nyckel (token), i adressen som ?token= eller i inloggningen. Kontakta IT."
+                .to_owned(),
+            Vec::new(),
+        ),
+        Error::Forbidden { .. } => (
+            refused,
+            "Nyckeln (token) som sidan öppnades med får inte visa den här sidan. En avdelningsskärm visar sin \
+             egen avdelning."
+                .to_owned(),
+            Vec::new(),
+        ),
+        _ => return error.into_response(),
+    };
+    let ctx = ScreenContext {
+        now,
+        tz: state.tz(),
+        refresh_seconds: SCREEN_REFRESH_SECONDS,
+        token,
+    };
+    let html = screen::message_page(heading, &message, &links, &ctx);
+    let mut response = error.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.remove(header::CONTENT_LENGTH);
+    *response.body_mut() = axum::body::Body::from(html);
+    response
+}
+
+/// The router's fallback: no route has the path. A path outside `/api/`
+/// is someone's mistyped page address, answered with a page (keeping the
+/// `?token=` it came with in the link to the overview); `/api/…` keeps
+/// its JSON problem.
+pub(crate) async fn no_route(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    if path == "/api" || path.starts_with("/api/") {
+        return Error::NoRoute.into_response();
+    }
+    let token = crate::auth::query_token(&uri);
+    error_page(&state, Error::NoRoute, token, Utc::now())
 }
 
 pub(crate) async fn ward_shifts(State(state): State<AppState>, Path(id): Path<String>) -> Result<Cached> {

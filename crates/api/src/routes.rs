@@ -7,7 +7,7 @@
 //!
 //! | role | may read | may write |
 //! |---|---|---|
-//! | `screen` | its own wards only: ward, ward history, forecast, next shifts, the ward screen page | nothing |
+//! | `screen` | its own wards only: ward, ward history, forecast, next shifts, the ward screen page and its beds' patient pages | nothing |
 //! | `staffing` | every ward, the hospital, patients, forecasts, screens, shifts, balancing, pins, admissions, planned staffing | planned staffing, pins |
 //! | `controller` | as staffing, and trend exports | nothing |
 //! | `admin` | everything (exports too), and alone: weights, runs, audit, metrics | planned staffing, pins |
@@ -806,6 +806,59 @@ pub static ROUTES: &[RouteSpec] = &[
         response: "HtmlPage",
         media: Media::Html,
         handler: || post(handlers::planning_import),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/wards/{id}/beds/{bed}",
+        operation: "bed_screen",
+        summary: "The patient page of a bed, opened from the ward screen: the points now per component and item \
+                  (local due time, the council's weight, the weights-file parameter) and what changed since the \
+                  previous hour, in Swedish",
+        access: Access::Roles(READERS),
+        ward_scoped: true,
+        token_in_query: true,
+        params: &[
+            WARD_ID,
+            Param {
+                name: "bed",
+                location: In::Path,
+                required: true,
+                schema: "string",
+                format: None,
+                description: "The bed as the ward screen shows it (`r03-b2` for `w1-r03-b2`), or its full id",
+                repeatable: false,
+            },
+            TOKEN,
+        ],
+        response: "HtmlPage",
+        media: Media::Html,
+        handler: || get(handlers::bed_screen),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/patients/{key}",
+        operation: "patient_screen",
+        summary: "The patient page by pseudonym (as /wards/{id}/beds/{bed})",
+        access: Access::Roles(STAFF),
+        ward_scoped: false,
+        token_in_query: true,
+        params: &[
+            Param {
+                name: "key",
+                location: In::Path,
+                required: true,
+                schema: "string",
+                format: None,
+                description: "The patient's keyed pseudonym",
+                repeatable: false,
+            },
+            TOKEN,
+        ],
+        response: "HtmlPage",
+        media: Media::Html,
+        handler: || get(handlers::patient_screen),
     },
     RouteSpec {
         method: Method::Get,

@@ -384,11 +384,8 @@ async fn every_client_error_is_json_with_a_hint(store: Store) {
         ("an export without dates", get("/api/v1/export", Some(CONTROLLER)), 400),
         ("no such route", get("/api/v1/nothing-here", Some(STAFF)), 404),
         ("no token", get("/api/v1/wards/w1", None), 401),
-        (
-            "another ward's screen",
-            get(&format!("/wards/w2/screen?token={SCREEN}"), None),
-            403,
-        ),
+        ("another ward's data", get("/api/v1/wards/w2", Some(SCREEN)), 403),
+        // (a page refused, unknown or mistyped answers a page: tests/pages.rs)
     ];
     for (what, req, status) in cases {
         let (s, headers, body) = send(&app, req).await;

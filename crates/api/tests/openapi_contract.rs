@@ -295,7 +295,12 @@ struct Call {
 /// GET that needs more than its path: a route added without one fails.
 fn call_for(r: &RouteSpec, patient: &str, current: DateTime<Utc>) -> Call {
     let day = today(current);
-    let path = r.path.replace("{id}", WARD).replace("{key}", patient);
+    // bed 1 holds the example's first patient from the first hour on
+    let path = r
+        .path
+        .replace("{id}", WARD)
+        .replace("{key}", patient)
+        .replace("{bed}", "1");
     let (query, body): (String, Option<(&'static str, Vec<u8>)>) = match r.operation {
         "export" => (
             format!(

@@ -177,7 +177,10 @@ fn error_of(body: &str) -> (String, String) {
 
 /// A route's path with its path parameters filled in.
 fn concrete(spec: &RouteSpec) -> String {
-    spec.path.replace("{id}", "w1").replace("{key}", "pa")
+    spec.path
+        .replace("{id}", "w1")
+        .replace("{key}", "pa")
+        .replace("{bed}", "1")
 }
 
 fn method(spec: &RouteSpec) -> &'static str {

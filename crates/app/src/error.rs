@@ -17,6 +17,14 @@ pub enum Error {
     /// A patient not on any ward in the hour shown.
     #[error("no patient with this key in the hour shown")]
     UnknownPatient,
+    /// No patient in this bed of the ward in the hour shown.
+    #[error("no patient in bed {bed:?} of ward {ward:?} in the hour shown")]
+    EmptyBed {
+        /// The ward.
+        ward: String,
+        /// The bed asked for, as sent.
+        bed: String,
+    },
     /// Nothing written yet.
     #[error("no hour has been written yet")]
     NoData,
@@ -77,7 +85,9 @@ impl Error {
     /// What kind of failure this is.
     pub fn kind(&self) -> Kind {
         match self {
-            Error::UnknownWard { .. } | Error::UnknownPatient | Error::NoData => Kind::NotFound,
+            Error::UnknownWard { .. } | Error::UnknownPatient | Error::EmptyBed { .. } | Error::NoData => {
+                Kind::NotFound
+            }
             Error::BadQuery { .. } | Error::EmptyRange | Error::RangeTooLarge { .. } => Kind::Invalid,
             Error::Unprocessable { .. } => Kind::Refused,
             Error::Config(_) | Error::Store(_) | Error::Internal(_) => Kind::Internal,
@@ -97,6 +107,10 @@ impl Error {
                  from there"
                     .into(),
             ),
+            Error::EmptyBed { ward, .. } => Some(format!(
+                "the ward's beds are listed in GET /api/v1/wards/{ward}; send a bed as the ward screen shows it or its \
+                 full id"
+            )),
             Error::NoData => Some("wait for the first ingest run, or start one (careload ingest)".into()),
             Error::BadQuery { hint, .. } | Error::Unprocessable { hint } => Some(hint.clone()),
             Error::EmptyRange => Some("send a from that is earlier than to".into()),

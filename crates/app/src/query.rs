@@ -390,6 +390,7 @@ pub async fn ward(app: &App, id: &str, now: DateTime<Utc>) -> Result<WardView> {
                 .await?
                 .into_iter()
                 .map(|u| TeamView {
+                    name: app.team_name(id, &u.team),
                     team: u.team,
                     totals: u.totals,
                 })
@@ -522,6 +523,28 @@ fn without_references(s: &Snapshot) -> Snapshot {
     s
 }
 
+/// The code and due time of the item a contribution came from (see
+/// [`ContributionView::code`]).
+fn item_code(source: careload_scoring::score::Source, s: &Snapshot) -> (Option<String>, Option<DateTime<Utc>>) {
+    use careload_scoring::score::Source;
+    let at = |i: u32| i as usize;
+    match source {
+        Source::Activity(i) => s
+            .activities
+            .get(at(i))
+            .map_or((None, None), |a| (Some(a.code.to_string()), a.due)),
+        Source::Medication(i) => (s.medications.get(at(i)).map(|m| m.route.key().to_owned()), None),
+        Source::Order(i) => s
+            .orders
+            .get(at(i))
+            .map_or((None, None), |o| (Some(o.category.to_string()), o.due)),
+        Source::CarePlan(i) => (s.care_plans.get(at(i)).map(|c| c.category.to_string()), None),
+        Source::Diagnosis(i) => (s.diagnoses.get(at(i)).map(|d| d.code.to_string()), None),
+        Source::EmotionalSupport => (s.emotional_support.as_ref().map(|e| e.level.key().to_owned()), None),
+        Source::News2(_) | Source::Vitals(_) | Source::Patient => (None, None),
+    }
+}
+
 /// `GET /api/v1/patients/{key}`.
 pub async fn patient(app: &App, key: &str, now: DateTime<Utc>) -> Result<PatientDetail> {
     let ds = data_state(app, now).await?;
@@ -546,13 +569,16 @@ pub async fn patient(app: &App, key: &str, now: DateTime<Utc>) -> Result<Patient
     let contributions = score
         .contributions
         .iter()
-        .map(|c| ContributionView {
+        .map(|c| (c, item_code(c.source, &plain)))
+        .map(|(c, (code, due))| ContributionView {
             component: c.component,
             profession: c.profession,
             parameter: c.parameter,
             parameter_path: describe_parameter(c.parameter, c.source, &plain, &app.weights()),
             source: c.source,
             item: describe_source(c.source, &plain),
+            code,
+            due,
             weight: c.weight,
             quantity: c.quantity,
             points: c.points,
@@ -565,6 +591,11 @@ pub async fn patient(app: &App, key: &str, now: DateTime<Utc>) -> Result<Patient
         state: ds,
         hour: h,
         ward: snapshot.placement.ward.clone(),
+        team_name: snapshot
+            .placement
+            .team
+            .as_deref()
+            .map(|t| app.team_name(&snapshot.placement.ward, t)),
         patient: patient_row(&snapshot, &score, q),
         news2_measurements_24h: score.news2_measurements_24h,
         weights_version,
@@ -572,6 +603,41 @@ pub async fn patient(app: &App, key: &str, now: DateTime<Utc>) -> Result<Patient
         previous_hour,
         change,
     })
+}
+
+/// The patient in bed `bed` of ward `ward` at the hour shown, as
+/// [`patient`] describes them: the patient page (`/wards/{id}/beds/{bed}`).
+/// `bed` is the bed as the ward screen shows it
+/// ([`crate::view::short_label`]: `r03-b2` for `w1-r03-b2`, letter case
+/// aside) or its full id.
+///
+/// # Errors
+/// [`Error::UnknownWard`], [`Error::NoData`], [`Error::EmptyBed`].
+pub async fn patient_at_bed(app: &App, ward: &str, bed: &str, now: DateTime<Utc>) -> Result<PatientDetail> {
+    let shown = app.store.current_hour().await?.map(|c| c.hour);
+    known_ward(app, ward, shown).await?;
+    let Some(h) = shown else {
+        return Err(Error::NoData);
+    };
+    let rows = app.store.patient_hours(ward, h, h + hour()).await?;
+    let at = |exact: bool| {
+        rows.iter().find(|p| {
+            p.bed.as_deref().is_some_and(|b| {
+                if exact {
+                    b == bed
+                } else {
+                    crate::view::short_label(b, ward).eq_ignore_ascii_case(bed)
+                }
+            })
+        })
+    };
+    match at(true).or_else(|| at(false)) {
+        Some(p) => patient(app, &p.key.0, now).await,
+        None => Err(Error::EmptyBed {
+            ward: ward.to_owned(),
+            bed: bed.to_owned(),
+        }),
+    }
 }
 
 /// `GET /api/v1/wards/{id}/forecast`: scored from the stored snapshots of the

@@ -182,6 +182,8 @@ pub struct PatientRow {
 pub struct TeamView {
     /// The team id (`NO_TEAM` when patients have none).
     pub team: String,
+    /// Its display name, as every screen shows it ([`crate::App::team_name`]).
+    pub name: String,
     /// Its totals.
     pub totals: Totals,
 }
@@ -278,6 +280,15 @@ pub struct ContributionView {
     pub source: careload_scoring::score::Source,
     /// The item it came from, in words.
     pub item: String,
+    /// The item's code, as in the weights file: the activity code, the
+    /// medication's route, the order's or care plan's category, the
+    /// diagnosis code (ICD-10) or the emotional-support level; none for
+    /// NEWS2 and the patient-level items (their parameter says what they are).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The item's due time, when it has one (activities, orders).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due: Option<DateTime<Utc>>,
     /// The weight.
     pub weight: Points,
     /// The quantity.
@@ -298,6 +309,9 @@ pub struct PatientDetail {
     pub ward: String,
     /// The patient's row as on the ward screen.
     pub patient: PatientRow,
+    /// The display name of the patient's team ([`crate::App::team_name`]);
+    /// none when the patient has no team.
+    pub team_name: Option<String>,
     /// NEWS2 measurements in the 24 hours up to the snapshot.
     pub news2_measurements_24h: u16,
     /// The weights version that scored this hour. Parameter paths are named
@@ -383,5 +397,35 @@ pub fn short_label(id: &str, ward: &str) -> String {
         rest.to_ascii_uppercase()
     } else {
         rest.to_owned()
+    }
+}
+
+/// A team's display name, given the name configured for it
+/// (`[wards.<ward>.teams]`, [`crate::App::team_name`] looks it up): that
+/// name, else `Vårdlag` and the team's [`short_label`] (`w01-b` →
+/// `Vårdlag B`); patients without a team (`NO_TEAM`) are `Utan vårdlag`.
+pub fn team_name(ward: &str, team: &str, configured: Option<&str>) -> String {
+    if team == careload_scoring::aggregate::NO_TEAM {
+        return "Utan vårdlag".to_owned();
+    }
+    match configured {
+        Some(name) => name.to_owned(),
+        None => format!("Vårdlag {}", short_label(team, ward)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::team_name;
+
+    #[test]
+    fn a_team_is_named_as_configured_else_by_its_short_label() {
+        assert_eq!(team_name("w01", "w01-a", Some("Lag Norr")), "Lag Norr");
+        assert_eq!(team_name("w01", "w01-b", None), "Vårdlag B");
+        assert_eq!(team_name("w01", "team-7", None), "Vårdlag team-7");
+        assert_eq!(
+            team_name("w01", careload_scoring::aggregate::NO_TEAM, Some("x")),
+            "Utan vårdlag"
+        );
     }
 }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::{ScreenContext, as_of_line, banners, encode_component, escape, footer, href, no_data, page, points, style};
 use careload_app::view::{ExpectedBasis, HospitalOverview, Indicator, WardOverview};
+use careload_planning::words::count;
 
 /// The whole page.
 pub(super) fn render(overview: &HospitalOverview, ctx: &ScreenContext) -> String {
@@ -17,11 +18,11 @@ pub(super) fn render(overview: &HospitalOverview, ctx: &ScreenContext) -> String
         let t = &overview.totals;
         let _ = write!(
             body,
-            r#"<div class="now"><div class="caption">Hela sjukhuset nu (poäng)</div><div class="big" id="hospital-total">{}</div></div><div><span class="split"><span class="usk">USK {}</span> <span class="ssk">SSK {}</span></span><div class="caption">{} patienter</div></div>"#,
+            r#"<div class="now"><div class="caption">Hela sjukhuset nu (poäng)</div><div class="big" id="hospital-total">{}</div></div><div><span class="split"><span class="usk">USK {}</span> <span class="ssk">SSK {}</span></span><div class="caption">{}</div></div>"#,
             points(t.total),
             points(t.professions.usk),
             points(t.professions.ssk),
-            t.patients
+            count(u64::from(t.patients), "patient", "patienter")
         );
     }
     body.push_str("</header>");
@@ -48,9 +49,9 @@ fn indicator(w: &WardOverview) -> String {
     let title = match (w.indicator, w.expected) {
         (Indicator::TooLittleData, _) | (_, None) => format!("för få timmar ({})", w.expected_samples),
         (_, Some(e)) => format!(
-            "förväntat {} (medel av {} timmar, samma {})",
+            "förväntat {} (medel av {}, samma {})",
             points(e),
-            w.expected_samples,
+            count(u64::from(w.expected_samples), "timme", "timmar"),
             match w.expected_basis {
                 ExpectedBasis::HourOfWeek => "timme i veckan",
                 ExpectedBasis::HourOfDay => "timme på dygnet, kort historik",

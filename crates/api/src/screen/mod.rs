@@ -22,6 +22,7 @@
 
 mod admissions;
 mod hospital;
+mod patient;
 mod planning;
 mod style;
 pub mod svg;
@@ -75,6 +76,34 @@ pub fn admissions_page(admissions: &careload_app::planning::Admissions, ctx: &Sc
     admissions::render(admissions, ctx)
 }
 
+/// The patient page (`/wards/{id}/beds/{bed}`, `/patients/{key}`): the
+/// points now per component and item, and what changed since the previous
+/// hour, in Swedish. `ward_name` is the ward's display name.
+pub fn patient_page(detail: &careload_app::view::PatientDetail, ward_name: &str, ctx: &ScreenContext) -> String {
+    patient::render(detail, ward_name, ctx)
+}
+
+/// A short page for a request an HTML route cannot answer (an unknown
+/// ward, bed or path; a token that may not open the page): `heading`,
+/// `message`, then `links` (a path on this server and its text), and always
+/// a link to the overview. Everything is escaped here.
+pub fn message_page(heading: &str, message: &str, links: &[(String, String)], ctx: &ScreenContext) -> String {
+    let mut body = format!(
+        r#"<header class="top"><div class="title"><h1>{}</h1></div></header><div class="message"><p>{}</p><ul>"#,
+        escape(heading),
+        escape(message)
+    );
+    for (path, text) in links {
+        let _ = write!(body, r#"<li><a href="{}">{}</a></li>"#, href(path, ctx), escape(text));
+    }
+    let _ = write!(
+        body,
+        r#"<li><a class="overview-link" href="{}">Till sjukhusöversikten</a></li></ul></div>"#,
+        href("/", ctx)
+    );
+    page(heading, &body, ctx)
+}
+
 /// A shift's name as the screens say it (`day` → `dagpass`).
 fn shift_name(name: &str) -> String {
     careload_planning::words::shift_name(name, false)
@@ -97,7 +126,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// Percent-encodes a path segment or query value (RFC 3986 unreserved characters kept).
-fn encode_component(text: &str) -> String {
+pub(crate) fn encode_component(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -117,24 +146,19 @@ fn href(path: &str, ctx: &ScreenContext) -> String {
     }
 }
 
-/// Points with one decimal and a decimal comma (`12,5`).
+/// Points with one decimal and a decimal comma (`12,5`, `−1,5`: the true
+/// minus sign, as every number in Swedish text; `careload_planning::words`).
 fn points(p: Points) -> String {
-    let tenths = (p.milli() as f64 / 100.0).round() as i64;
-    let sign = if tenths < 0 { "-" } else { "" };
-    let abs = tenths.unsigned_abs();
-    format!("{sign}{},{}", abs / 10, abs % 10)
+    careload_planning::words::one_decimal(p.milli())
 }
 
-/// People or hours with one decimal and a decimal comma (`2,5`), signed when asked.
+/// People or hours with one decimal and a decimal comma (`2,5`, `−0,3`), signed when asked (`+0,5`).
 pub(crate) fn people(q: careload_scoring::Qty, signed: bool) -> String {
-    let tenths = (q.milli() as f64 / 100.0).round() as i64;
-    let sign = match (tenths < 0, signed && tenths > 0) {
-        (true, _) => "−",
-        (false, true) => "+",
-        (false, false) => "",
-    };
-    let abs = tenths.unsigned_abs();
-    format!("{sign}{},{}", abs / 10, abs % 10)
+    if signed {
+        careload_planning::words::signed_one_decimal(q.milli())
+    } else {
+        careload_planning::words::one_decimal(q.milli())
+    }
 }
 
 /// A local time of day (`13:05`).
@@ -303,6 +327,43 @@ pub(crate) mod tests {
         }
     }
 
+    /// No number in the page's text is written with the hyphen-minus `-`:
+    /// negatives take the true minus sign `−`. Text only (tags, attributes
+    /// and the style sheet may hold ASCII numbers); a hyphen after a letter
+    /// or digit (`r03-b2`, `2026-11-23`) is no minus sign.
+    pub(crate) fn assert_no_hyphen_minus(html: &str) {
+        let body = html.split("</style>").last().unwrap_or(html);
+        let mut text = String::new();
+        let mut in_tag = false;
+        for c in body.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => {
+                    in_tag = false;
+                    text.push(' ');
+                }
+                c if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        let chars: Vec<char> = text.chars().collect();
+        for (i, w) in chars.windows(2).enumerate() {
+            let after_word = i > 0 && chars[i - 1].is_alphanumeric();
+            if w[0] == '-' && w[1].is_ascii_digit() && !after_word {
+                let from = i.saturating_sub(40);
+                let around: String = chars[from..(i + 20).min(chars.len())].iter().collect();
+                panic!("a hyphen-minus before a number in the page's text: …{around}…");
+            }
+        }
+    }
+
+    #[test]
+    fn the_hyphen_minus_check_catches_a_negative_number() {
+        let caught = std::panic::catch_unwind(|| assert_no_hyphen_minus("<p>marginal -0,3 USK</p>"));
+        assert!(caught.is_err());
+        assert_no_hyphen_minus(r#"<p style="margin:-1px">marginal −0,3 USK, säng r03-b2, 2026-11-23</p>"#);
+    }
+
     /// Every opening tag of these elements has its closing tag.
     pub(crate) fn assert_balanced(html: &str) {
         for tag in [
@@ -338,7 +399,9 @@ pub(crate) mod tests {
         assert_eq!(points(Points::from_milli(12_345)), "12,3");
         assert_eq!(points(Points::from_milli(12_350)), "12,4");
         assert_eq!(points(Points::whole(7)), "7,0");
-        assert_eq!(points(Points::from_milli(-1_500)), "-1,5");
+        assert_eq!(points(Points::from_milli(-1_500)), "−1,5");
+        assert_eq!(people(careload_scoring::Qty::from_milli(-300), true), "−0,3");
+        assert_eq!(people(careload_scoring::Qty::from_milli(500), true), "+0,5");
     }
 
     #[test]
