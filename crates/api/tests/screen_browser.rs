@@ -1,19 +1,31 @@
-//! The ward screen and the hospital overview in a real browser: headless
-//! Chromium loads both pages from a loopback server, takes a 1920×1080
-//! screenshot of each and dumps the DOM it built.
+//! The screens in a real browser: headless Chromium loads each page full
+//! screen (a kiosk window) at 1280×720, 1920×1080 and 3840×2160, takes a
+//! screenshot and dumps the DOM it built, and the test checks the layout
+//! from element boxes.
 //!
-//! The views are a realistic ward built here (3 teams, 20 patients, 120
-//! hourly points each, a gap, an outlier, NEWS2 risks, ADL) rendered by
-//! `careload_api::screen`, served by a tiny axum server on port 0.
+//! The ward views are realistic wards built here (1, 2, 3 and 4 teams, up
+//! to 40 beds, long bed ids, banners, 120 hourly points each, a gap, an
+//! outlier, NEWS2 risks, ADL) rendered by `careload_api::screen`; a second
+//! test renders the real router's pages from a SQLite store. A tiny axum
+//! server on port 0 serves each page with a measuring script appended
+//! (`screen_layout.js`; the pages themselves carry no JavaScript), which
+//! writes the boxes of the elements that matter into the DOM as JSON. The
+//! ward screen must fit the screen: nothing that matters outside the
+//! viewport, cut off by its container, overflowing its table cell or
+//! overlapping its neighbour; the other pages may scroll down but never
+//! sideways. Failures name the page, the size, the ward's shape and the
+//! element.
 //!
-//! Screenshots go to `$CARGO_TARGET_DIR/screens/{ward,hospital}.png`
-//! (default `target/screens`). Without Chromium the test is skipped with a
-//! message, unless `CI` is set: CI must have Chromium (`.ci/run` installs it).
-//! Set `CHROMIUM` to use another binary. A browser that hangs is killed
-//! after [`BROWSER_TIMEOUT`] and fails the test.
+//! Screenshots of every page at every size go to
+//! `$CARGO_TARGET_DIR/screens/` (default `target/screens`), e.g.
+//! `ward-4-teams-40-beds-stale-1280x720.png`. Without Chromium the test is
+//! skipped with a message, unless `CI` is set: CI must have Chromium
+//! (`.ci/run` installs it). Set `CHROMIUM` to use another binary. A browser
+//! that hangs is killed after [`BROWSER_TIMEOUT`] and fails the test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,8 +33,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration as StdDuration, Instant};
 
-use axum::response::Html;
-use axum::routing::get;
+use axum::response::{Html, IntoResponse as _};
 use careload_api::screen::{ScreenContext, hospital_page, ward_page};
 use careload_app::view::{
     Band, DataState, ExpectedBasis, HospitalOverview, Indicator, PatientRow, Point, RunSummary, Series, TeamView,
@@ -81,6 +92,19 @@ fn state() -> DataState {
     }
 }
 
+/// The data state of a ward of `shape`: stale and with a failed last run when it says so.
+fn shape_state(shape: Shape) -> DataState {
+    let mut state = state();
+    state.stale = shape.stale;
+    if shape.failed
+        && let Some(run) = state.last_run.as_mut()
+    {
+        run.outcome = Some("failed".into());
+        run.error = Some("connection refused".into());
+    }
+    state
+}
+
 /// Splits a total (milli) over the components the way a real score roughly does.
 fn components(total: i64, news2: i64) -> Components {
     let share = |pct: i64| Points::from_milli(total * pct / 100);
@@ -105,15 +129,90 @@ struct Ward {
     history: WardHistory,
 }
 
-/// 3 teams, 20 patients in 22 beds, 120 hours of history with a gap for one patient.
-fn ward() -> Ward {
+/// Team ids of the synthetic wards.
+const TEAM_IDS: [&str; 4] = ["A", "B", "C", "D"];
+
+/// A ward's shape: how many teams, how many patients in all, and the
+/// banners it shows (stale data, a failed run).
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    teams: usize,
+    patients: u32,
+    stale: bool,
+    failed: bool,
+    /// Beds named by room as the simulated hospital names them (`r01-b2`), not numbered.
+    rooms: bool,
+}
+
+impl Shape {
+    /// A short name for file names and failures: `3-teams-27-beds`.
+    fn label(&self) -> String {
+        let banners = match (self.stale, self.failed) {
+            (false, false) => "",
+            (true, false) => "-stale",
+            (false, true) => "-failed",
+            (true, true) => "-stale-failed",
+        };
+        format!("{}-teams-{}-beds{banners}", self.teams, self.patients)
+    }
+}
+
+/// The wards the browser test renders: 1 to 4 teams, up to 40 beds, with
+/// and without banners. The 3-team ward has the demo's shape (as `w03`:
+/// 27 patients, every bed named by room, `r01-b2`, and extra beds).
+const SHAPES: [Shape; 4] = [
+    Shape {
+        teams: 1,
+        patients: 14,
+        stale: false,
+        failed: false,
+        rooms: false,
+    },
+    Shape {
+        teams: 2,
+        patients: 24,
+        stale: true,
+        failed: true,
+        rooms: false,
+    },
+    Shape {
+        teams: 3,
+        patients: 27,
+        stale: false,
+        failed: false,
+        rooms: true,
+    },
+    Shape {
+        teams: 4,
+        patients: 40,
+        stale: true,
+        failed: false,
+        rooms: false,
+    },
+];
+
+/// A ward of `shape`: its patients spread evenly over the teams, beds
+/// numbered with a gap between teams and each team's last bed an extra one
+/// with a long id (`extra-1`), 120 hours of history with a gap for one
+/// patient.
+fn ward(shape: Shape) -> Ward {
     let mut rng = Rng(0x5eed_cafe_f00d);
     let from = now_hour() - Duration::hours(HOURS - 1);
+    let n = shape.patients;
+    let teams = shape.teams as u32;
     let mut patients = Vec::new();
     let mut patient_series = Vec::new();
-    for i in 0..20u32 {
-        let team = TEAMS[(i * 3 / 20) as usize];
-        let bed = format!("{}", 1 + i + u32::from(i >= 10) * 2);
+    for i in 0..n {
+        let t = i * teams / n;
+        let team = TEAM_IDS[t as usize];
+        let last_of_team = (i + 1) * teams / n != t || i + 1 == n;
+        let bed = if last_of_team && t % 2 == 1 {
+            format!("avd-12-extra-{}", t.div_ceil(2))
+        } else if shape.rooms {
+            format!("avd-12-r{:02}-b{}", i / 2 + 1, i % 2 + 1)
+        } else {
+            format!("{}", 1 + i + t * 2)
+        };
         let key = format!("pk_{:016x}", rng.next());
         let base = 3_000 + rng.below(12_000) as i64;
         let admitted_hours_ago = 10 + rng.below(200) as i64;
@@ -143,7 +242,28 @@ fn ward() -> Ward {
         };
         let usk = Points::from_milli(total.milli() * 45 / 100);
         let comps = components(total.milli(), i64::from(news2));
-        let adl = if i % 3 == 0 {
+        let adl = if i % 9 == 4 {
+            // every area: the widest ADL cell
+            [
+                AdlDomain::Hygiene,
+                AdlDomain::EatingDrinking,
+                AdlDomain::Dressing,
+                AdlDomain::Toileting,
+                AdlDomain::Mobility,
+            ]
+            .into_iter()
+            .enumerate()
+            .map(|(n, domain)| AdlNeed {
+                domain,
+                level: if n % 2 == 0 {
+                    AdlLevel::FullHelp
+                } else {
+                    AdlLevel::PartialHelp
+                },
+                assessed_at: now_hour(),
+            })
+            .collect()
+        } else if i % 3 == 0 {
             vec![
                 AdlNeed {
                     domain: AdlDomain::Hygiene,
@@ -221,12 +341,14 @@ fn ward() -> Ward {
         }
         t
     };
-    let teams: Vec<TeamView> = TEAMS
+    let team_ids = &TEAM_IDS[..shape.teams];
+    let teams: Vec<TeamView> = team_ids
         .iter()
         .map(|team| {
             let rows: Vec<&PatientRow> = patients.iter().filter(|p| p.team.as_deref() == Some(team)).collect();
             TeamView {
                 team: (*team).to_owned(),
+                name: format!("Vårdlag {team}"),
                 totals: totals_of(&rows),
             }
         })
@@ -247,7 +369,7 @@ fn ward() -> Ward {
             })
             .collect(),
     };
-    let team_series: Vec<Series> = TEAMS
+    let team_series: Vec<Series> = team_ids
         .iter()
         .map(|team| {
             let keys: Vec<&str> = patients
@@ -263,9 +385,9 @@ fn ward() -> Ward {
     let view = WardView {
         id: "avd-12".into(),
         name: "Avdelning 12 – Kirurgi & ortopedi".into(),
-        state: state(),
+        state: shape_state(shape),
         totals: totals_of(&all),
-        beds: Some(22),
+        beds: Some(n + 2),
         teams,
         patients,
     };
@@ -408,18 +530,260 @@ fn run_browser(browser: &Path, profile: &Path, args: &[String]) -> String {
     out
 }
 
-/// Takes a screenshot of `url` at `size` into `png` (replacing an old one).
-fn screenshot(browser: &Path, profile: &Path, url: &str, png: &Path, size: (u32, u32)) {
+/// The screen sizes wards have, at device scale factor 1: a small TV or an
+/// old monitor, full HD, and a 4K TV.
+const SIZES: [(u32, u32); 3] = [(1280, 720), (1920, 1080), (3840, 2160)];
+
+/// The measuring script the test's server appends to every page it serves
+/// (after `var layoutWall = …;`); the pages themselves carry no JavaScript.
+const LAYOUT_JS: &str = include_str!("screen_layout.js");
+
+/// `html` with the measuring script before `</body>`: `wall` for a screen
+/// that may not scroll at all, else one that may scroll down but not sideways.
+fn with_layout_script(html: &str, wall: bool) -> String {
+    let script = format!("<script>var layoutWall = {wall};\n{LAYOUT_JS}</script>\n</body>");
+    assert!(html.contains("</body>"), "a page without </body>");
+    assert!(!html.contains("<script"), "the pages themselves carry no JavaScript");
+    html.replacen("</body>", &script, 1)
+}
+
+/// Loads `url` full screen on a `size` screen (a kiosk window, so the
+/// viewport is the whole screen), takes a screenshot into `png` (replacing
+/// an old one) and returns the DOM the page built.
+fn render(browser: &Path, profile: &Path, url: &str, png: &Path, size: (u32, u32)) -> String {
+    let args = [
+        "--kiosk".to_owned(),
+        format!("--screen-info={{{}x{}}}", size.0, size.1),
+        format!("--window-size={},{}", size.0, size.1),
+        format!("--screenshot={}", png.display()),
+        "--dump-dom".to_owned(),
+        url.to_owned(),
+    ];
     let _ = std::fs::remove_file(png);
-    run_browser(
-        browser,
-        profile,
-        &[
-            format!("--screenshot={}", png.display()),
-            format!("--window-size={},{}", size.0, size.1),
-            url.to_owned(),
-        ],
-    );
+    let mut dom = run_browser(browser, profile, &args);
+    if !png.exists() {
+        // a busy machine now and then ends the run before the screenshot: once more
+        eprintln!("no screenshot from {url} at {size:?}: trying again");
+        dom = run_browser(browser, profile, &args);
+    }
+    let (w, h, len) = png_size(png);
+    assert_eq!((w, h), size, "{url}: screenshot size");
+    assert!(len > 10_000, "{url}: screenshot is suspiciously small: {len} bytes");
+    dom
+}
+
+/// A box in CSS pixels, from `getBoundingClientRect()`.
+#[derive(Clone, Copy, Debug, Default, serde::Deserialize)]
+struct Rect {
+    x: f64,
+    y: f64,
+    w: f64,
+    h: f64,
+}
+
+impl Rect {
+    fn right(&self) -> f64 {
+        self.x + self.w
+    }
+
+    fn bottom(&self) -> f64 {
+        self.y + self.h
+    }
+
+    /// Whether `inner` lies within this box (±`slack` px), on one or both axes.
+    fn holds(&self, inner: &Rect, both_axes: bool, slack: f64) -> bool {
+        let x = inner.x >= self.x - slack && inner.right() <= self.right() + slack;
+        let y = inner.y >= self.y - slack && inner.bottom() <= self.bottom() + slack;
+        x && (y || !both_axes)
+    }
+
+    /// Whether the two boxes share more than a pixel's sliver.
+    fn overlaps(&self, other: &Rect) -> bool {
+        let w = self.right().min(other.right()) - self.x.max(other.x);
+        let h = self.bottom().min(other.bottom()) - self.y.max(other.y);
+        w > 1.0 && h > 1.0
+    }
+
+    fn describe(&self) -> String {
+        format!("{:.0}×{:.0} at ({:.0}, {:.0})", self.w, self.h, self.x, self.y)
+    }
+}
+
+/// One measured element (see `screen_layout.js`).
+#[derive(Debug, serde::Deserialize)]
+struct Item {
+    name: String,
+    kind: String,
+    group: String,
+    required: bool,
+    shown: bool,
+    #[serde(flatten)]
+    rect: Option<Rect>,
+    content: Option<Rect>,
+    #[serde(default)]
+    scroll_w: f64,
+    #[serde(default)]
+    client_w: f64,
+    #[serde(default)]
+    lines: u32,
+    clip: Option<Rect>,
+    within: Option<Rect>,
+}
+
+/// The measuring script's report on one page at one size.
+#[derive(Debug, serde::Deserialize)]
+struct Report {
+    vw: f64,
+    vh: f64,
+    root: f64,
+    scroll_w: f64,
+    scroll_h: f64,
+    wall: bool,
+    items: Vec<Item>,
+}
+
+/// The report in a dumped DOM.
+fn layout_report(dom: &str, what: &str) -> Report {
+    let start = dom
+        .rfind(r#"<pre id="layout-report""#)
+        .and_then(|i| dom[i..].find('>').map(|j| i + j + 1))
+        .unwrap_or_else(|| panic!("{what}: no layout report in the DOM"));
+    let end = start + dom[start..].find("</pre>").expect("end of the report");
+    let json = dom[start..end]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&");
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{what}: layout report: {e}\n{json}"))
+}
+
+/// Everything wrong with a page's layout, each problem prefixed with `what`
+/// (page, size, ward shape). A wall screen (`report.wall`) must fit the
+/// viewport on both axes; other pages may scroll down, never sideways.
+fn layout_problems(report: &Report, what: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut problem = |p: String| problems.push(format!("{what}: {p}"));
+    let (vw, vh) = (report.vw, report.vh);
+    let viewport = Rect {
+        x: 0.0,
+        y: 0.0,
+        w: vw,
+        h: vh,
+    };
+    let both = report.wall;
+    if report.scroll_w > vw || (both && report.scroll_h > vh) {
+        problem(format!(
+            "the page scrolls: {:.0}×{:.0} of content in a {vw:.0}×{vh:.0} viewport",
+            report.scroll_w, report.scroll_h
+        ));
+    }
+    let shown: Vec<(&Item, Rect)> = report
+        .items
+        .iter()
+        .filter_map(|i| i.rect.filter(|_| i.shown).map(|r| (i, r)))
+        .collect();
+    for item in report.items.iter().filter(|i| i.required && !i.shown) {
+        problem(format!("{} is not shown", item.name));
+    }
+    for &(item, rect) in &shown {
+        if !viewport.holds(&rect, both, 0.5) {
+            problem(format!("{} is outside the viewport: {}", item.name, rect.describe()));
+        }
+        if let Some(clip) = item.clip
+            && !clip.holds(&rect, both, 0.5)
+        {
+            problem(format!(
+                "{} is cut off by its container: {} in {}",
+                item.name,
+                rect.describe(),
+                clip.describe()
+            ));
+        }
+        if let Some(owner) = item.within
+            && !owner.holds(&rect, both, 1.0)
+        {
+            problem(format!(
+                "{} sticks out of its part of the page: {} in {}",
+                item.name,
+                rect.describe(),
+                owner.describe()
+            ));
+        }
+        if item.kind == "cell" {
+            if let Some(content) = item.content
+                && !rect.holds(&content, both, 1.0)
+            {
+                problem(format!(
+                    "{} overflows its cell: contents {} in {}",
+                    item.name,
+                    content.describe(),
+                    rect.describe()
+                ));
+            }
+            if item.scroll_w > item.client_w + 0.5 && item.client_w > 0.0 {
+                problem(format!(
+                    "{} clips its text: {} px of text in {} px",
+                    item.name, item.scroll_w, item.client_w
+                ));
+            }
+        }
+        let max_lines = if item.name.contains("column header") || item.name.contains(r#"cell "ADL"#) {
+            2
+        } else {
+            u32::MAX
+        };
+        if item.lines > max_lines {
+            problem(format!("{} wraps over {} lines", item.name, item.lines));
+        }
+    }
+    for (n, &(a, ra)) in shown.iter().enumerate() {
+        if a.group.is_empty() {
+            continue;
+        }
+        for &(b, rb) in shown[n + 1..].iter().filter(|(b, _)| b.group == a.group) {
+            if ra.overlaps(&rb) {
+                problem(format!(
+                    "{} ({}) overlaps {} ({})",
+                    a.name,
+                    ra.describe(),
+                    b.name,
+                    rb.describe()
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// One page to load at one size.
+struct Job {
+    /// Page, size and ward shape, for file names and failures.
+    what: String,
+    url: String,
+    size: (u32, u32),
+    png: PathBuf,
+}
+
+/// Renders every job, two browsers at a time, each with a profile of its
+/// own; returns the DOMs in the jobs' order.
+fn render_all(browser: &Path, jobs: &[Job]) -> Vec<String> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let doms: Vec<std::sync::Mutex<String>> = jobs.iter().map(|_| Default::default()).collect();
+    std::thread::scope(|s| {
+        for worker in 0..2 {
+            let (next, doms) = (&next, &doms);
+            s.spawn(move || {
+                let profile = profile_dir(&format!("layout-{worker}"));
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(job) = jobs.get(n) else { break };
+                    let dom = render(browser, &profile, &job.url, &job.png, job.size);
+                    *doms[n].lock().unwrap() = dom;
+                }
+            });
+        }
+    });
+    doms.into_iter().map(|d| d.into_inner().unwrap()).collect()
 }
 
 /// Checks a PNG's magic bytes and returns its size from the IHDR chunk.
@@ -457,90 +821,182 @@ fn browser_or_skip() -> Option<PathBuf> {
     browser
 }
 
+/// Serves `pages` (path → HTML) on a loopback port of its own; any query is ignored.
+fn serve_pages(runtime: &tokio::runtime::Runtime, pages: HashMap<String, String>) -> std::net::SocketAddr {
+    let pages = Arc::new(pages);
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| async move {
+        match pages.get(uri.path()) {
+            Some(html) => Html(html.clone()).into_response(),
+            None => axum::http::StatusCode::NOT_FOUND.into_response(),
+        }
+    });
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// A page from a server as HTML, over plain HTTP/1.0 (no chunks, no gzip),
+/// answered with `status`.
+fn fetch_page(addr: std::net::SocketAddr, path: &str, status: u16) -> String {
+    use std::io::Write as _;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(StdDuration::from_secs(30))).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(
+        head.starts_with(&format!("HTTP/1.0 {status}")) || head.starts_with(&format!("HTTP/1.1 {status}")),
+        "GET {path}: {head}"
+    );
+    body.to_owned()
+}
+
+/// Fails with every problem of every page, or passes when there are none.
+fn assert_no_problems(problems: &[String]) {
+    assert!(
+        problems.is_empty(),
+        "{} layout problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// The ward screen of every shape at every size fits the screen with
+/// nothing that matters cut off or overlapping, its text grows with the
+/// screen, and the hospital overview never scrolls sideways.
 #[test]
 fn ward_screen_and_hospital_overview_render_in_headless_chromium() {
     let Some(browser) = browser_or_skip() else { return };
 
-    let ward = ward();
-    let overview = hospital(&ward.view);
+    let wards: Vec<(Shape, Ward)> = SHAPES.iter().map(|&shape| (shape, ward(shape))).collect();
+    let demo = &wards.iter().find(|(s, _)| s.teams == 3).expect("the demo's shape").1;
+    let overview = hospital(&demo.view);
     let ctx = ScreenContext {
         now: now_hour() + Duration::minutes(14),
         tz: chrono_tz::Europe::Stockholm,
         refresh_seconds: 300,
         token: Some("kiosk-token".into()),
     };
-    let ward_html = Arc::new(ward_page(&ward.view, &ward.history, &ctx));
-    let hospital_html = Arc::new(hospital_page(&overview, &ctx));
-
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new()
-        .route(
-            "/",
-            get({
-                let html = Arc::clone(&hospital_html);
-                move || async move { Html(html.as_str().to_owned()) }
-            }),
-        )
-        .route(
-            "/wards/{id}/screen",
-            get({
-                let html = Arc::clone(&ward_html);
-                move || async move { Html(html.as_str().to_owned()) }
-            }),
-        );
-    runtime.spawn(async move { axum::serve(listener, app).await });
-
+    let mut pages: HashMap<String, String> = wards
+        .iter()
+        .map(|(shape, w)| {
+            let html = ward_page(&w.view, &w.history, &ctx);
+            (
+                format!("/wards/{}/screen", shape.label()),
+                with_layout_script(&html, true),
+            )
+        })
+        .collect();
+    pages.insert("/".into(), with_layout_script(&hospital_page(&overview, &ctx), false));
+    // The pages as served, to open by hand beside the screenshots.
     let dir = screens_dir();
     std::fs::create_dir_all(&dir).unwrap();
-    let ward_url = format!("http://{addr}/wards/avd-12/screen?token=kiosk-token");
-    let hospital_url = format!("http://{addr}/?token=kiosk-token");
+    for (path, html) in &pages {
+        let name = path.trim_matches('/').replace('/', "-");
+        let name = if name.is_empty() { "hospital" } else { &name };
+        std::fs::write(dir.join(format!("{name}.html")), html).unwrap();
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let addr = serve_pages(&runtime, pages);
 
-    // Ward screen: screenshot at 1920×1080 and at a laptop's 1366×768, then the DOM.
-    let profile = profile_dir("ward");
-    let ward_png = dir.join("ward.png");
-    screenshot(&browser, &profile, &ward_url, &ward_png, (1920, 1080));
-    let (w, h, len) = png_size(&ward_png);
-    assert_eq!((w, h), (1920, 1080));
-    assert!(len > 30_000, "ward screenshot is suspiciously small: {len} bytes");
-    println!("ward screen screenshot: {}", ward_png.display());
+    let mut jobs = Vec::new();
+    for (shape, _) in &wards {
+        for size in SIZES {
+            jobs.push(Job {
+                what: format!("ward screen, {}, at {}×{}", shape.label(), size.0, size.1),
+                url: format!("http://{addr}/wards/{}/screen?token=kiosk-token", shape.label()),
+                size,
+                png: dir.join(format!("ward-{}-{}x{}.png", shape.label(), size.0, size.1)),
+            });
+        }
+    }
+    for size in SIZES {
+        jobs.push(Job {
+            what: format!("hospital overview at {}×{}", size.0, size.1),
+            url: format!("http://{addr}/?token=kiosk-token"),
+            size,
+            png: dir.join(format!("hospital-{}x{}.png", size.0, size.1)),
+        });
+    }
+    let doms = render_all(&browser, &jobs);
+    println!("screenshots: {}", dir.display());
 
-    let laptop_png = dir.join("ward-laptop.png");
-    screenshot(&browser, &profile, &ward_url, &laptop_png, (1366, 768));
-    assert_eq!(png_size(&laptop_png).0, 1366);
-    println!("ward screen, laptop size: {}", laptop_png.display());
-
-    let dom = run_browser(&browser, &profile, &["--dump-dom".into(), ward_url]);
-    for team in TEAMS {
-        assert!(
-            dom.contains(&format!(r#"data-team="{team}""#)),
-            "team {team} column missing"
+    let mut problems = Vec::new();
+    let mut root_fonts = Vec::new();
+    for (job, dom) in jobs.iter().zip(&doms) {
+        let report = layout_report(dom, &job.what);
+        assert_eq!(
+            (report.vw, report.vh),
+            (f64::from(job.size.0), f64::from(job.size.1)),
+            "{}: the viewport is the screen",
+            job.what
         );
-        assert!(dom.contains(&format!("Vårdlag {team}")), "team {team} heading missing");
+        problems.extend(layout_problems(&report, &job.what));
+        if job.what.starts_with("ward screen, 3-teams") {
+            root_fonts.push((job.size, report.root));
+        }
     }
-    for p in &ward.view.patients {
-        let bed = p.bed.as_deref().unwrap();
-        assert!(dom.contains(&format!(r#"data-bed="{bed}""#)), "bed {bed} missing");
+    // Text grows with the screen: 4K looks like full HD, bigger.
+    let root = |size: (u32, u32)| root_fonts.iter().find(|(s, _)| *s == size).map(|(_, r)| *r).unwrap();
+    let (hd, uhd) = (root((1920, 1080)), root((3840, 2160)));
+    if uhd < 1.8 * hd {
+        problems.push(format!(
+            "ward screen: the root font is {uhd} px at 3840×2160 and {hd} px at 1920×1080: 4K text is not ≥ 1.8× bigger"
+        ));
     }
-    assert_eq!(dom.matches(r#"<tr class="patient""#).count(), 20);
-    assert!(dom.contains("<svg"), "no inline svg");
-    assert!(dom.contains(r#"<path class="line-ward" d="M"#), "ward line missing");
-    assert_eq!(dom.matches(r#"<path class="line-team""#).count(), 3);
-    assert!(dom.matches(r#"<svg class="spark""#).count() >= 23, "sparklines missing");
-    assert!(dom.contains("Avdelning 12 – Kirurgi &amp; ortopedi"));
-    assert!(dom.contains(r#"http-equiv="refresh""#));
-    assert!(dom.contains(r#"href="/?token=kiosk-token""#));
+    assert!(root((1280, 720)) >= 14.0, "text at 1280×720 stays legible");
+
+    // The DOM of each ward at full HD: every team, bed and graph is there.
+    for ((shape, w), dom) in wards.iter().zip(doms.chunks(SIZES.len())) {
+        let dom = &dom[1];
+        let what = shape.label();
+        for team in &TEAM_IDS[..shape.teams] {
+            assert!(
+                dom.contains(&format!(r#"data-team="{team}""#)),
+                "{what}: team {team} column missing"
+            );
+            assert!(
+                dom.contains(&format!("Vårdlag {team}")),
+                "{what}: team {team} heading missing"
+            );
+        }
+        for p in &w.view.patients {
+            let bed = careload_app::view::short_label(p.bed.as_deref().unwrap(), &w.view.id);
+            assert!(
+                dom.contains(&format!(r#"data-bed="{bed}""#)),
+                "{what}: bed {bed} missing"
+            );
+        }
+        assert_eq!(
+            dom.matches(r#"<tr class="patient""#).count(),
+            shape.patients as usize,
+            "{what}"
+        );
+        assert!(
+            dom.contains(r#"<path class="line-ward" d="M"#),
+            "{what}: ward line missing"
+        );
+        assert_eq!(dom.matches(r#"<path class="line-team""#).count(), shape.teams, "{what}");
+        assert!(
+            dom.matches(r#"<svg class="spark""#).count() >= shape.patients as usize + shape.teams,
+            "{what}: sparklines missing"
+        );
+        assert!(dom.contains("Avdelning 12 – Kirurgi &amp; ortopedi"));
+        assert!(dom.contains(r#"http-equiv="refresh""#));
+        assert!(dom.contains(r#"href="/?token=kiosk-token""#));
+        assert_eq!(dom.contains(r#"class="banner stale""#), shape.stale, "{what}");
+        assert_eq!(dom.contains(r#"class="banner failed""#), shape.failed, "{what}");
+    }
+    assert!(doms[0].contains(r#"data-bed="1""#));
+    assert!(
+        doms.iter().any(|d| d.contains(r#"data-bed="extra-1""#)),
+        "a long bed id is among the beds"
+    );
 
     // Hospital overview.
-    let profile_h = profile_dir("hospital");
-    let hospital_png = dir.join("hospital.png");
-    screenshot(&browser, &profile_h, &hospital_url, &hospital_png, (1920, 1080));
-    let (w, h, len) = png_size(&hospital_png);
-    assert_eq!((w, h), (1920, 1080));
-    assert!(len > 10_000, "hospital screenshot is suspiciously small: {len} bytes");
-    println!("hospital overview screenshot: {}", hospital_png.display());
-    let dom = run_browser(&browser, &profile_h, &["--dump-dom".into(), hospital_url]);
+    let dom = &doms[jobs.len() - 2];
     assert_eq!(dom.matches(r#"<tr class="ward""#).count(), 5);
     assert!(dom.contains(r#"href="/wards/avd-12/screen?token=kiosk-token""#));
     for word in ["lägre", "som förväntat", "högre", "för lite data"] {
@@ -548,6 +1004,7 @@ fn ward_screen_and_hospital_overview_render_in_headless_chromium() {
     }
 
     runtime.shutdown_background();
+    assert_no_problems(&problems);
 }
 
 /// Fills a SQLite store with 120 hours of a 20-patient ward (teams A, B, C,
@@ -646,18 +1103,59 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
         addr
     });
 
+    // The real router's pages, served again with the measuring script.
+    let paths = [
+        ("ward-live", "/wards/medicine-3/screen", true),
+        ("hospital-live", "/", false),
+        ("planning-live", "/wards/medicine-3/planning", false),
+        ("admissions-live", "/admissions", false),
+        ("patient-live", "/wards/medicine-3/beds/1", false),
+        ("not-found-live", "/wards/w99/screen", false),
+    ];
+    let pages: HashMap<String, String> = paths
+        .iter()
+        .map(|(name, path, wall)| {
+            let status = if *name == "not-found-live" { 404 } else { 200 };
+            let html = fetch_page(addr, path, status);
+            ((*path).to_owned(), with_layout_script(&html, *wall))
+        })
+        .collect();
     let dir = screens_dir();
     std::fs::create_dir_all(&dir).unwrap();
-    let profile = profile_dir("live");
-    let ward_url = format!("http://{addr}/wards/medicine-3/screen");
-    let ward_png = dir.join("ward-live.png");
-    screenshot(&browser, &profile, &ward_url, &ward_png, (1920, 1080));
-    let (w, h, len) = png_size(&ward_png);
-    assert_eq!((w, h), (1920, 1080));
-    assert!(len > 30_000, "ward screenshot is suspiciously small: {len} bytes");
-    println!("ward screen from the real router: {}", ward_png.display());
+    for (name, path, _) in paths {
+        std::fs::write(dir.join(format!("{name}.html")), &pages[path]).unwrap();
+    }
+    let copies = serve_pages(&runtime, pages);
+    let mut jobs = Vec::new();
+    for (name, path, _) in paths {
+        for size in SIZES {
+            // the hospital overview's layout is checked on the synthetic hospital
+            if name == "hospital-live" && size != (1920, 1080) {
+                continue;
+            }
+            jobs.push(Job {
+                what: format!("{name} ({path}) at {}×{}", size.0, size.1),
+                url: format!("http://{copies}{path}"),
+                size,
+                png: dir.join(format!("{name}-{}x{}.png", size.0, size.1)),
+            });
+        }
+    }
+    let doms = render_all(&browser, &jobs);
+    println!("screenshots from the real router: {}", dir.display());
+    let mut problems = Vec::new();
+    for (job, dom) in jobs.iter().zip(&doms) {
+        problems.extend(layout_problems(&layout_report(dom, &job.what), &job.what));
+    }
+    let dom_of = |name: &str| {
+        let n = jobs
+            .iter()
+            .position(|j| j.what.starts_with(name) && j.size == (1920, 1080))
+            .unwrap();
+        &doms[n]
+    };
 
-    let dom = run_browser(&browser, &profile, &["--dump-dom".into(), ward_url]);
+    let dom = dom_of("ward-live");
     assert!(dom.contains("Avd 3 Medicin"), "configured ward name");
     assert!(!dom.contains(r#"class="banner"#), "fresh data has no banner");
     for team in TEAMS {
@@ -682,22 +1180,12 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
     );
     assert_eq!(dom.matches(r#"<path class="line-team""#).count(), 3);
 
-    let hospital_url = format!("http://{addr}/");
-    let hospital_png = dir.join("hospital-live.png");
-    screenshot(&browser, &profile, &hospital_url, &hospital_png, (1920, 1080));
-    assert_eq!(png_size(&hospital_png).0, 1920);
-    println!("hospital overview from the real router: {}", hospital_png.display());
-    let dom = run_browser(&browser, &profile, &["--dump-dom".into(), hospital_url]);
+    let dom = dom_of("hospital-live");
     assert_eq!(dom.matches(r#"<tr class="ward""#).count(), 2);
     assert!(dom.contains(r#"href="/wards/medicine-3/screen""#));
     assert!(dom.contains("Avd 1 Geriatrik"));
 
-    let planning_url = format!("http://{addr}/wards/medicine-3/planning");
-    let planning_png = dir.join("planning-live.png");
-    screenshot(&browser, &profile, &planning_url, &planning_png, (1920, 1080));
-    assert_eq!(png_size(&planning_png).0, 1920);
-    println!("planning page from the real router: {}", planning_png.display());
-    let dom = run_browser(&browser, &profile, &["--dump-dom".into(), planning_url]);
+    let dom = dom_of("planning-live");
     assert!(dom.contains("Bemanning – Avd 3 Medicin"), "title with the ward's name");
     assert_eq!(
         dom.matches(r#"<section class="shift""#).count(),
@@ -705,7 +1193,11 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
         "the next two shifts"
     );
     for team in TEAMS {
-        assert!(dom.contains(&format!("<td>Lag {team}</td>")), "team {team} row missing");
+        // the team's display name (issue 26 makes it one name everywhere)
+        assert!(
+            dom.contains(&format!("<td>Vårdlag {team}</td>")) || dom.contains(&format!("<td>Lag {team}</td>")),
+            "team {team} row missing"
+        );
     }
     assert!(
         ["underbemannat", "i balans", "utrymme"]
@@ -717,15 +1209,7 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
     assert!(dom.contains("Fördelning mellan vårdlagen"), "the balancing section");
     assert!(!dom.contains(r#"id="no-team-plan""#), "every team has a plan");
 
-    let admissions_url = format!("http://{addr}/admissions");
-    let admissions_png = dir.join("admissions-live.png");
-    screenshot(&browser, &profile, &admissions_url, &admissions_png, (1920, 1080));
-    assert_eq!(png_size(&admissions_png).0, 1920);
-    println!(
-        "bed coordinator's page from the real router: {}",
-        admissions_png.display()
-    );
-    let dom = run_browser(&browser, &profile, &["--dump-dom".into(), admissions_url]);
+    let dom = dom_of("admissions-live");
     assert_eq!(dom.matches(r#"<tr class="ward""#).count(), 2, "both wards ranked");
     assert!(
         dom.contains(r#"data-ward="geriatrics-1" data-verdict="strained""#),
@@ -736,6 +1220,18 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
         "linked to the planning page"
     );
 
+    let dom = dom_of("patient-live");
+    assert!(dom.contains("Poäng nu per komponent"), "the patient page's breakdown");
+    assert!(
+        dom.contains(r#"href="/wards/medicine-3/screen""#) && dom.contains(r#"href="/""#),
+        "the patient page links back to its ward and the overview"
+    );
+
+    let dom = dom_of("not-found-live");
+    assert!(dom.contains("w99 finns inte"), "a mistyped ward is told in Swedish");
+    assert!(dom.contains(r#"href="/""#), "the 404 page links to the overview");
+
     let _ = shutdown_tx.send(());
     runtime.shutdown_timeout(StdDuration::from_secs(5));
+    assert_no_problems(&problems);
 }

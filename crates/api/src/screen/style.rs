@@ -12,9 +12,20 @@ use careload_scoring::snapshot::{AdlDomain, AdlLevel};
 use careload_app::view::{Band, Indicator};
 
 /// The style sheet: large type scaled to the viewport, high contrast, no web fonts.
+///
+/// The root font follows the smaller of the viewport's width and height
+/// (`min(.95vw, 1.69vh)`, 18 px at 1920×1080) with a floor of 14 px and no
+/// cap, so a 4K screen shows the full-HD page at twice the size; sizes are
+/// in `rem`, and in `em` inside the team columns, whose font the ward's
+/// shape sets (`tables-N`, `dense`, `rows-…`, see `ward.rs`). The ward
+/// screen is one `.wall` exactly the viewport's height: flex and grid
+/// with `min-height:0`, so the graphs take what the teams leave. Media
+/// queries for small screens (up to 1500 px wide or 850 px high) drop the
+/// per-patient sparkline and, in dense columns, the ADL column; a container
+/// query turns the component table into a compact list when its box is low.
 pub(super) const CSS: &str = r#"
 *{box-sizing:border-box}
-html{font-size:clamp(14px,0.95vw,24px)}
+html{font-size:max(14px,min(.95vw,1.69vh))}
 body{margin:0;padding:.8rem 1.2rem;font-family:"DejaVu Sans","Segoe UI",Arial,sans-serif;background:#fff;color:#000;line-height:1.25}
 a{color:#003d7a}
 h1{font-size:2.4rem;margin:0}
@@ -29,61 +40,100 @@ h2{font-size:1.3rem;margin:0 0 .3rem}
 .caption{font-size:.85rem;color:#333;text-transform:uppercase;letter-spacing:.04em}
 .split{font-size:1.35rem;font-weight:600}
 .split .usk,.split .ssk{display:inline-block;padding:.05rem .4rem;border:2px solid #000;border-radius:.3rem;margin-left:.2rem}
-.banner{font-size:1.3rem;padding:.6rem 1rem;margin:.4rem 0;border:4px solid #000;border-radius:.4rem}
-.banner .sym{font-size:1.6rem;font-weight:700}
+.banner{font-size:1.15rem;padding:.3rem .8rem;margin:.4rem 0;border:4px solid #000;border-radius:.4rem}
+.banner .sym{font-size:1.4rem;font-weight:700;line-height:1}
 .banner.stale{background:#fee08b}
 .banner.failed{background:#b2182b;color:#fff;border-color:#67001f}
 .banner.partial{background:#fdd49e}
 .nodata{display:flex;gap:1rem;align-items:center;font-size:1.6rem;background:#e0e0e0;color:#333;border:3px dashed #777;border-radius:.5rem;padding:2rem;margin:1rem 0}
 .nodata .sym{font-size:3rem}
-.teams{display:grid;grid-template-columns:repeat(auto-fit,minmax(26rem,1fr));gap:.8rem;margin-bottom:.8rem}
-.team{border:2px solid #000;border-top-width:.6rem;border-radius:.4rem;padding:.4rem .5rem}
-.team>header{display:grid;grid-template-columns:auto minmax(4rem,1fr) auto;align-items:center;gap:.2rem .8rem;margin-bottom:.3rem}
-.team>header h2{margin:0;font-size:1.5rem}
-.team-now{text-align:right}
-.team-now .split{display:block;font-size:1.1rem}
-.team-spark .spark{width:100%;height:2.4rem}
-.team-total{font-size:2.2rem;font-weight:700}
+.wall{height:100vh;margin:-.8rem -1.2rem;padding:.5rem 1.2rem .3rem;display:flex;flex-direction:column;gap:.45rem;overflow:hidden}
+.wall>*{flex:none;margin:0}
+.wall>.top{padding-bottom:.3rem;gap:.3rem 2.5rem}
+.wall h1{font-size:2.1rem}
+.wall .big{font-size:3rem}
+.main{flex:1 1 0;min-height:0;display:grid;gap:.6rem 1.2rem;grid-template-columns:minmax(0,1fr);grid-template-rows:auto minmax(0,1fr)}
+.main.tables-1,.main.tables-2{grid-template-columns:minmax(0,2fr) minmax(0,1fr);grid-template-rows:minmax(0,1fr)}
+.teams{display:grid;grid-auto-flow:column;grid-auto-columns:minmax(0,1fr);gap:.8em;align-items:start;min-height:0;font-size:1rem}
+.tables-3 .teams{font-size:.96rem}
+.dense .teams{font-size:.86rem;gap:.6em}
+.team{border:2px solid #000;border-top-width:.5em;border-radius:.4em;padding:.2em .4em .3em;min-width:0}
+.team>header{display:flex;align-items:center;gap:.2em .6em;margin-bottom:.15em}
+.team>header>div:first-child{flex:0 1 auto;min-width:5em}
+.team>header h2{margin:0;font-size:1.5em;line-height:1.15;overflow-wrap:anywhere}
+.team>header .caption{font-size:.85em}
+.team-spark{flex:1 1 0;min-width:0}
+.team-now{flex:none;text-align:right;white-space:nowrap}
+.team-now .split{display:block;font-size:1em}
+.team-spark .spark{width:100%;height:2.4em}
+.team-total{font-size:2.1em;font-weight:700;line-height:1.05}
+.team-tables{display:grid;grid-auto-flow:column;grid-auto-columns:minmax(0,1fr);gap:.9em;align-items:start}
 table{border-collapse:collapse;width:100%}
-table.patients{table-layout:fixed}
-.c-bed{width:13%}.c-score{width:18%}.c-split{width:14%}.c-news{width:15%}.c-norton{width:9%}.c-adl{width:17%}.c-spark{width:14%}
 th{font-size:.8rem;text-align:left;color:#333;border-bottom:2px solid #000;padding:.1rem .25rem;font-weight:600}
 td{padding:.2rem .25rem;border-bottom:1px solid #999;vertical-align:middle}
-td.bed{font-size:1.4rem;font-weight:700;white-space:nowrap}
-td.bed.long{font-size:1rem}
+table.patients th{white-space:nowrap;font-size:.8em;padding:.1em .25em}
+table.patients td{padding:.15em .25em}
+td.bed{font-size:1.4em;font-weight:700;white-space:nowrap}
+td.bed.long{font-size:1.05em}
 td.num,th.num{text-align:right;white-space:nowrap}
-.score{display:inline-block;min-width:4.8rem;padding:.1rem .35rem;border-radius:.3rem;font-size:1.35rem;font-weight:700;border:2px solid #000;white-space:nowrap}
+td.c-split{font-size:.95em}
+.score{display:inline-block;min-width:4.6em;padding:0 .25em;border-radius:.3em;font-size:1.35em;font-weight:700;border:2px solid #000;white-space:nowrap}
 .score .sym{display:inline-block;width:1.2em;text-align:center}
 .band-low{background:#d1e5f0;color:#000}
 .band-moderate{background:#92c5de;color:#000}
 .band-high{background:#f4a582;color:#000}
 .band-very_high{background:#b2182b;color:#fff}
-.news{display:inline-block;padding:.05rem .3rem;border-radius:.3rem;font-weight:700;font-size:1.15rem;white-space:nowrap}
-.news small{font-size:.7rem;font-weight:600}
+.news{display:inline-block;padding:0 .25em;border-radius:.3em;font-weight:700;font-size:1.15em;white-space:nowrap}
+.news small{font-size:.62em;font-weight:600}
 .news-low{border:2px solid transparent}
 .news-low_medium{border:2px dashed #000}
 .news-medium{border:3px solid #000;background:#fee08b}
 .news-high{border:3px solid #000;background:#000;color:#fff}
 .norton-risk{font-weight:700;text-decoration:underline}
 .flag{display:inline-block;font-size:.7rem;font-weight:700;padding:0 .25rem;border:2px solid #000;border-radius:.2rem;margin-left:.2rem;vertical-align:middle}
-td.bed .flag{display:block;width:fit-content;margin:0;line-height:1.1}
-.adl{font-size:.85rem;line-height:1.15}
-.adl span{white-space:nowrap;margin-right:.25rem;display:inline-block}
+td.bed .flag{font-size:.5em;margin-left:.3em;line-height:1.1;padding:0 .2em}
+.adl{font-size:.85em;line-height:1.1}
+.adl .adl-level{white-space:nowrap;margin-right:.3em;display:inline-block}
 .muted{color:#555}
 .spark{color:#000;display:block}
-td .spark{width:100%;height:1.9rem}
-.key{font-size:.85rem;margin:.2rem 0 .6rem}
-.key .score{min-width:0;font-size:.9rem;padding:0 .15rem}
-.row2{display:grid;grid-template-columns:minmax(0,2fr) minmax(18rem,1fr);gap:1rem}
-@media (max-width:1100px){.row2{grid-template-columns:1fr}}
-.chart{display:block;max-height:19rem}
+td.c-spark{width:4.5em}
+td .spark{width:100%;height:1.7em}
+.key{font-size:.8rem;gap:.1rem 1rem}
+.key .score{min-width:0;font-size:.85rem;padding:0 .15rem}
+.wall>footer{font-size:.75rem}
+.row2{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,1fr);gap:1rem;min-height:0;height:100%}
+.tables-1 .row2,.tables-2 .row2{grid-template-columns:minmax(0,1fr);grid-template-rows:minmax(0,1.3fr) minmax(0,1fr)}
+.trend,.components{display:flex;flex-direction:column;min-height:0;min-width:0}
+.trend .plot{flex:1 1 0;min-height:0}
+.chart{display:block;width:100%;height:100%}
 .chart .grid{stroke:#bbb;stroke-width:1}
 .chart .day{stroke:#666;stroke-width:1;stroke-dasharray:4 4}
 .chart text{font-size:15px;fill:#000;font-family:inherit}
 .legend{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem;font-size:.95rem}
 .legend svg{vertical-align:middle}
-.components table td{border-bottom:1px solid #ccc}
+.components .rows{flex:1 1 0;min-height:0;container-type:size;container-name:components}
+.components table td{border-bottom:1px solid #ccc;padding:.1rem .25rem;font-size:.95rem}
+.components td.bar-cell{width:30%}
 .bar{height:.9rem;background:#2166ac;min-width:1px}
+@container components (max-height:15rem){
+.components tbody{display:flex;flex-wrap:wrap;gap:.1rem 1.2rem}
+.components tr{display:flex;gap:.4rem;border-bottom:1px solid #ccc}
+.components table td{border:none;padding:0;font-size:.85rem}
+.components td.share,.components td.bar-cell{display:none}
+}
+@media (max-width:1500px),(max-height:850px){
+.main .c-spark{display:none}
+.main.tables-2{grid-template-columns:minmax(0,5fr) minmax(0,2fr)}
+.tables-3 .teams{font-size:.9rem}
+.dense .c-adl{display:none}
+}
+.dense .c-spark,.dense .team-spark{display:none}
+.dense td.c-split{line-height:1.05;font-size:.92em}
+.dense .c-split span{display:block}
+.dense .c-split .sep{display:none}
+.dense .score{min-width:0}
+.rows-l .teams{font-size:.92rem}
+.rows-xl .teams{font-size:.85rem}
 .overview td,.overview th{font-size:1.25rem;padding:.4rem .5rem}
 .overview th{font-size:.95rem}
 .overview tfoot td{font-weight:700;border-top:3px solid #000;border-bottom:none}
@@ -96,7 +146,8 @@ td .spark{width:100%;height:1.9rem}
 .verdict-balanced{background:#e0e0e0;color:#000}
 .verdict-spare{background:#4575b4;color:#fff}
 .verdict-noplan{background:#fff;color:#555;border-style:dashed}
-.note{font-size:.85em;font-style:italic}.gap .note{display:block}
+.note{font-size:.85em;font-style:italic}.gap .note{display:block;white-space:normal}
+@media (max-width:1500px){.overview td,.overview th{font-size:1.05rem;padding:.3rem .35rem}.overview th{font-size:.85rem}}
 .moves li{margin:.3rem 0}
 .import form{margin:.4rem 0}.import input,.import button{font-size:1rem}
 .import-ok{padding:.4rem .8rem;border:3px solid #1b7837;border-radius:.4rem}
@@ -106,6 +157,19 @@ td .spark{width:100%;height:1.9rem}
 .ind-higher{background:#f46d43;color:#000}
 .ind-too_little_data{background:#d9d9d9;color:#333;border-style:dashed}
 footer{margin-top:.6rem;font-size:.8rem;color:#444}
+/* patient page */
+td.bed a.bed-link{color:inherit;text-decoration:underline;text-decoration-thickness:.08em;text-underline-offset:.15em}
+.who{font-size:1rem;margin-top:.2rem}
+.patient-page{display:grid;grid-template-columns:minmax(0,3fr) minmax(18rem,2fr);gap:1rem;align-items:start}
+@media (max-width:1100px){.patient-page{grid-template-columns:1fr}}
+.breakdown .component{margin-bottom:.7rem}
+.breakdown h3{display:flex;justify-content:space-between;font-size:1.25rem;margin:.4rem 0 .2rem;border-bottom:2px solid #000}
+table.items{table-layout:fixed}table.items td,table.items th{font-size:1rem}
+.i-what{width:36%}.i-time{width:8%}.i-who{width:7%}.i-wq{width:14%}.i-pts{width:9%}.i-param{width:26%}
+td.param{font-family:"DejaVu Sans Mono",monospace;font-size:.75rem;color:#333;overflow-wrap:anywhere}
+.changes ul{font-size:1.25rem;padding-left:1.2rem;margin:.3rem 0}.changes li{margin:.25rem 0}
+.total-change{font-size:1.3rem;margin:.3rem 0}
+.message{font-size:1.4rem}.message li{margin:.4rem 0}
 "#;
 
 /// A band's CSS class suffix, symbol and word.

@@ -1,16 +1,43 @@
 //! The ward screen: header with the ward's total and USK/SSK split, one
 //! column per team with its patients, the five-day graph of the ward and
 //! its teams, and the ward total per component.
+//!
+//! # Layout
+//!
+//! The ward screen hangs on a wall and cannot scroll: the page is exactly
+//! the viewport (`.wall`, a `100vh` flex column: header, banners, `.main`,
+//! the symbols' key, footer), and `.main` shares what is left between the
+//! teams and the graphs. The text scales with the screen (the root font
+//! follows the smaller of width and height, no upper cap: a 4K TV shows the
+//! full-HD page at twice the size), so the same page fits 1280×720 to
+//! 3840×2160. The server knows the ward's shape and says it with classes
+//! ([`Layout`]): one or two patient tables put the graphs beside them, more
+//! put the graphs below; a team with many patients is split over tables
+//! side by side when there is room; four tables or more make the columns
+//! `dense`. The style sheet combines these with the screen's size.
+//!
+//! What matters is always whole and visible: each bed with its score and
+//! band symbol, USK/SSK, NEWS2 and Norton; the team headings, totals and
+//! splits; the ward's total and split; the banners. What yields first when
+//! space runs out, in order: the per-patient 5-day sparkline (the team and
+//! ward graphs show the trend), the team sparkline in narrow columns, the
+//! ADL column in dense columns on a small screen (ADL is not part of the
+//! score), the components' share and bar columns (the table becomes a
+//! compact list of values), and the graph's size (it scales to the room
+//! left). `crates/api/tests/screen_browser.rs` checks all this in a browser
+//! for 1 to 4 teams and up to 40 beds at the three sizes.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use careload_scoring::aggregate::{NO_TEAM, Totals};
 use careload_scoring::score::Component;
+use careload_scoring::snapshot::AdlLevel;
 
 use super::svg::{self, Frame, Line};
 use super::{ScreenContext, as_of_line, banners, encode_component, escape, footer, href, no_data, page, points, style};
 use careload_app::view::{PatientRow, Series, TeamView, WardHistory, WardView, short_label};
+use careload_planning::words::{NaturalKey, count, natural_key};
 
 /// Norton totals at or below this mean a risk of pressure ulcers.
 const NORTON_RISK: u8 = 14;
@@ -18,15 +45,10 @@ const NORTON_RISK: u8 = 14;
 /// The column key for patients whose team has no totals row.
 const OTHERS: &str = "övriga";
 
-/// A team's display name.
-fn team_name(team: &str, ward: &str) -> String {
-    if team == NO_TEAM {
-        "Utan vårdlag".to_owned()
-    } else if team == OTHERS {
-        "Övriga patienter".to_owned()
-    } else {
-        format!("Vårdlag {}", short_label(team, ward))
-    }
+/// A team's display name: the view's, decided once for every screen and
+/// view by `careload_app::App::team_name` (configured, else `Vårdlag B`).
+fn team_name(team: &TeamView) -> &str {
+    &team.name
 }
 
 /// The whole page.
@@ -39,14 +61,102 @@ pub(super) fn render(ward: &WardView, history: &WardHistory, ctx: &ScreenContext
             "Ingen timme har beräknats för avdelningen. Skärmen uppdateras av sig själv.",
         ));
     } else {
-        body.push_str(&teams(ward, history, ctx));
+        let layout = Layout::of(ward);
+        let _ = write!(body, r#"<div class="main {}">"#, layout.classes());
+        body.push_str(&teams(ward, history, &layout, ctx));
         body.push_str(r#"<div class="row2">"#);
-        body.push_str(&trend(ward, history, ctx));
+        body.push_str(&trend(ward, history, &layout, ctx));
         body.push_str(&components(&ward.totals));
-        body.push_str("</div>");
+        body.push_str("</div></div>");
+        body.push_str(KEY);
     }
     body.push_str(&footer(&ward.state, ctx));
+    let body = format!(r#"<div class="wall">{body}</div>"#);
     page(&format!("{} – vårdintensitet", ward.name), &body, ctx)
+}
+
+/// The symbols' key under the teams.
+const KEY: &str = concat!(
+    r#"<p class="legend key"><span>Poäng i förhållande till sjukhusets patienter:</span>"#,
+    r#"<span><span class="score band-low"><span class="sym">○</span></span> låg</span>"#,
+    r#"<span><span class="score band-moderate"><span class="sym">◐</span></span> måttlig</span>"#,
+    r#"<span><span class="score band-high"><span class="sym">▲</span></span> hög</span>"#,
+    r#"<span><span class="score band-very_high"><span class="sym">◆</span></span> mycket hög</span>"#,
+    r#"<span>NEWS2: ! röd parameter, ▲ medel, ▲▲ hög risk</span><span>Norton ! = risk för trycksår</span>"#,
+    r#"<span>UTL = utlokaliserad</span><span>* ADL: ● full hjälp, ◐ delvis; H hygien, Ä äta, K klä sig, T toalett, F förflyttning; ingår inte i poängen</span></p>"#
+);
+
+/// Team tables per screen, at most: beyond this the columns get too narrow
+/// for a bed's row even on a 4K screen.
+const MAX_TABLES: usize = 4;
+
+/// Rows one patient table holds before a team's patients are split over
+/// two or more tables side by side (when there is room for more tables).
+const ROWS_PER_TABLE: usize = 12;
+
+/// The ward's shape as the layout needs it; the screen's size is the style
+/// sheet's part (media queries on the viewport).
+///
+/// The server knows how many teams and beds there are and says so with
+/// classes on `.main`: `tables-N` (patient tables side by side, 1 to 4 or
+/// more), `dense` from four tables on (narrow columns), `rows-N` (the
+/// longest table, in bands: `rows-s` up to 8, `rows-m` up to 11, `rows-l`
+/// up to 15, `rows-xl` more). A team with many
+/// patients and room beside it (a ward with one or two teams, or a ward
+/// without teams) gets its patients split over two or more tables, so that
+/// no table runs off the bottom of the screen.
+struct Layout {
+    /// Team columns, the orphans' column included.
+    teams: usize,
+    /// Patient tables per team.
+    split: usize,
+    /// Rows in the longest table.
+    rows: usize,
+}
+
+impl Layout {
+    fn of(ward: &WardView) -> Layout {
+        let mut sizes: Vec<usize> = ward
+            .teams
+            .iter()
+            .map(|t| ward.patients.iter().filter(|p| team_of(p) == t.team).count())
+            .collect();
+        let orphans = ward
+            .patients
+            .iter()
+            .filter(|p| !ward.teams.iter().any(|t| t.team == team_of(p)))
+            .count();
+        if orphans > 0 {
+            sizes.push(orphans);
+        }
+        let teams = sizes.len().max(1);
+        let most = sizes.iter().copied().max().unwrap_or(0);
+        let split = (MAX_TABLES / teams).clamp(1, most.div_ceil(ROWS_PER_TABLE).max(1));
+        Layout {
+            teams,
+            split,
+            rows: most.div_ceil(split),
+        }
+    }
+
+    /// Whether the graphs go beside the teams (one or two tables leave
+    /// room on the right) rather than below them.
+    fn beside(&self) -> bool {
+        self.teams * self.split <= 2
+    }
+
+    /// The classes on `.main`.
+    fn classes(&self) -> String {
+        let rows = match self.rows {
+            0..=8 => "s",
+            9..=11 => "m",
+            12..=15 => "l",
+            _ => "xl",
+        };
+        let tables = self.teams * self.split;
+        let dense = if tables >= 4 { " dense" } else { "" };
+        format!("tables-{tables} rows-{rows}{dense}")
+    }
 }
 
 /// The USK/SSK split of some totals.
@@ -62,10 +172,10 @@ fn header(ward: &WardView, ctx: &ScreenContext) -> String {
     let beds = ward.beds.map(|b| format!(" av {b} vårdplatser")).unwrap_or_default();
     let now = if ward.state.hour.is_some() {
         format!(
-            r#"<div class="now"><div class="caption">Vårdintensitet nu (poäng)</div><div class="big" id="ward-total">{}</div></div><div>{}<div class="caption">{} patienter{}</div></div>"#,
+            r#"<div class="now"><div class="caption">Vårdintensitet nu (poäng)</div><div class="big" id="ward-total">{}</div></div><div>{}<div class="caption">{}{}</div></div>"#,
             points(ward.totals.total),
             split(&ward.totals),
-            ward.totals.patients,
+            patient_count(ward.totals.patients),
             beds
         )
     } else {
@@ -111,24 +221,21 @@ fn quality_line(t: &Totals) -> String {
         ("quality gaps", format!("Journal: {}", parts.join(" · ")))
     };
     format!(
-        r#"<div class="{class}" id="quality" title="Dokumentationskvalitet för {} patienter: poängen bygger på journalen">{}</div>"#,
-        q.assessed,
+        r#"<div class="{class}" id="quality" title="Dokumentationskvalitet för {}: poängen bygger på journalen">{}</div>"#,
+        patient_count(q.assessed),
         escape(&text)
     )
 }
 
-/// Beds in natural order: `2` before `10`, numbers before names, no bed last.
-fn bed_order(bed: Option<&str>) -> (u8, u64, String) {
-    match bed {
-        None => (2, 0, String::new()),
-        Some(b) => {
-            let digits: String = b.chars().take_while(char::is_ascii_digit).collect();
-            match digits.parse::<u64>() {
-                Ok(n) => (0, n, b.to_owned()),
-                Err(_) => (1, 0, b.to_owned()),
-            }
-        }
-    }
+/// `1 patient`, `2 patienter`.
+fn patient_count(n: u32) -> String {
+    count(u64::from(n), "patient", "patienter")
+}
+
+/// Beds in natural order: `2` before `10`, numbers before names, no bed
+/// last (the order balancing lists rooms and beds in: one function).
+fn bed_order(bed: Option<&str>) -> (bool, Option<NaturalKey>) {
+    (bed.is_none(), bed.map(natural_key))
 }
 
 /// The key a patient is grouped under.
@@ -136,8 +243,22 @@ fn team_of(p: &PatientRow) -> &str {
     p.team.as_deref().unwrap_or(NO_TEAM)
 }
 
-fn teams(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) -> String {
-    let sparks: HashMap<&str, &Series> = history.patients.iter().map(|s| (s.name.as_str(), s)).collect();
+/// What every team column needs besides its team and its patients.
+struct Columns<'a> {
+    /// Each patient's series, by key, for the sparklines.
+    sparks: HashMap<&'a str, &'a Series>,
+    history: &'a WardHistory,
+    layout: &'a Layout,
+    ctx: &'a ScreenContext,
+}
+
+fn teams(ward: &WardView, history: &WardHistory, layout: &Layout, ctx: &ScreenContext) -> String {
+    let columns = Columns {
+        sparks: history.patients.iter().map(|s| (s.name.as_str(), s)).collect(),
+        history,
+        layout,
+        ctx,
+    };
     let team_series: HashMap<&str, &Series> = history.teams.iter().map(|s| (s.name.as_str(), s)).collect();
     let mut out = String::from(r#"<div class="teams">"#);
     for (n, team) in ward.teams.iter().enumerate() {
@@ -148,9 +269,7 @@ fn teams(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) -> String 
             team,
             &patients,
             team_series.get(team.team.as_str()).copied(),
-            &sparks,
-            history,
-            ctx,
+            &columns,
         ));
     }
     // Patients whose team has no totals row (should not happen): shown, not lost.
@@ -171,28 +290,12 @@ fn teams(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) -> String 
         }
         let team = TeamView {
             team: OTHERS.to_owned(),
+            name: "Övriga patienter".to_owned(),
             totals,
         };
-        out.push_str(&team_column(
-            ward.teams.len(),
-            &team,
-            &orphans,
-            None,
-            &sparks,
-            history,
-            ctx,
-        ));
+        out.push_str(&team_column(ward.teams.len(), &team, &orphans, None, &columns));
     }
     out.push_str("</div>");
-    out.push_str(concat!(
-        r#"<p class="legend key"><span>Poäng i förhållande till sjukhusets patienter:</span>"#,
-        r#"<span><span class="score band-low"><span class="sym">○</span></span> låg</span>"#,
-        r#"<span><span class="score band-moderate"><span class="sym">◐</span></span> måttlig</span>"#,
-        r#"<span><span class="score band-high"><span class="sym">▲</span></span> hög</span>"#,
-        r#"<span><span class="score band-very_high"><span class="sym">◆</span></span> mycket hög</span>"#,
-        r#"<span>NEWS2: ! röd parameter, ▲ medel, ▲▲ hög risk</span><span>Norton ! = risk för trycksår</span>"#,
-        r#"<span>UTL = utlokaliserad</span><span>* ADL: ● full hjälp, ◐ delvis; H hygien, Ä äta, K klä sig, T toalett, F förflyttning; ingår inte i poängen</span></p>"#
-    ));
     out
 }
 
@@ -201,12 +304,16 @@ fn team_column(
     team: &TeamView,
     patients: &[&PatientRow],
     series: Option<&Series>,
-    sparks: &HashMap<&str, &Series>,
-    history: &WardHistory,
-    ctx: &ScreenContext,
+    columns: &Columns<'_>,
 ) -> String {
+    let Columns {
+        sparks,
+        history,
+        layout,
+        ctx,
+    } = columns;
     let (colour, _) = style::team_line(n);
-    let name = team_name(&team.team, &history.id);
+    let name = team_name(team);
     let spark = series
         .map(|s| {
             svg::sparkline(
@@ -221,34 +328,44 @@ fn team_column(
     let mut out = format!(
         concat!(
             r#"<section class="team" data-team="{id}" style="border-top-color:{colour}"><header>"#,
-            r#"<div><h2>{name}</h2><span class="caption">{count} patienter</span></div><div class="team-spark">{spark}</div>"#,
+            r#"<div><h2>{name}</h2><span class="caption">{count}</span></div><div class="team-spark">{spark}</div>"#,
             r#"<div class="team-now"><span class="team-total">{total}</span>{split}</div></header>"#
         ),
         id = escape(&team.team),
         colour = colour,
-        name = escape(&name),
+        name = escape(name),
         spark = spark,
         total = points(team.totals.total),
         split = split(&team.totals),
-        count = team.totals.patients,
+        count = patient_count(team.totals.patients),
     );
-    out.push_str(concat!(
-        r#"<table class="patients"><colgroup><col class="c-bed"><col class="c-score"><col class="c-split"><col class="c-news">"#,
-        r#"<col class="c-norton"><col class="c-adl"><col class="c-spark"></colgroup>"#,
-        r#"<thead><tr><th>Säng</th><th>Poäng</th><th class="num">USK / SSK</th>"#,
-        r#"<th>NEWS2</th><th class="num">Norton</th><th title="ADL visas bredvid poängen och ingår inte i den">ADL*</th><th>5 dygn</th></tr></thead><tbody>"#
-    ));
-    for p in patients {
-        out.push_str(&patient_row(p, sparks.get(p.key.as_str()).copied(), history, ctx));
+    // A long list is split over tables side by side, the first the longest.
+    let per_table = patients.len().div_ceil(layout.split).max(1);
+    let tables: Vec<&[&PatientRow]> = if patients.is_empty() {
+        vec![&[]]
+    } else {
+        patients.chunks(per_table).collect()
+    };
+    out.push_str(r#"<div class="team-tables">"#);
+    for rows in tables {
+        out.push_str(concat!(
+            r#"<table class="patients"><thead><tr><th class="c-bed">Säng</th><th class="c-score">Poäng</th>"#,
+            r#"<th class="num c-split"><span>USK</span><span class="sep"> / </span><span>SSK</span></th><th class="c-news">NEWS2</th><th class="num c-norton">Norton</th>"#,
+            r#"<th class="c-adl" title="ADL visas bredvid poängen och ingår inte i den">ADL*</th><th class="c-spark">5 dygn</th></tr></thead><tbody>"#
+        ));
+        for p in rows {
+            out.push_str(&patient_row(p, sparks.get(p.key.as_str()).copied(), history, ctx));
+        }
+        if rows.is_empty() {
+            out.push_str(r#"<tr><td colspan="7" class="muted">Inga patienter</td></tr>"#);
+        }
+        out.push_str("</tbody></table>");
     }
-    if patients.is_empty() {
-        out.push_str(r#"<tr><td colspan="7" class="muted">Inga patienter</td></tr>"#);
-    }
-    out.push_str("</tbody></table></section>");
+    out.push_str("</div></section>");
     out
 }
 
-fn patient_row(p: &PatientRow, series: Option<&Series>, history: &WardHistory, _ctx: &ScreenContext) -> String {
+fn patient_row(p: &PatientRow, series: Option<&Series>, history: &WardHistory, ctx: &ScreenContext) -> String {
     let bed = p
         .bed
         .as_deref()
@@ -279,11 +396,20 @@ fn patient_row(p: &PatientRow, series: Option<&Series>, history: &WardHistory, _
         Some(t) => t.to_string(),
         None => r#"<span class="muted">–</span>"#.to_owned(),
     };
+    // One symbol per level, then its areas' letters (`●HT ◐F`): at most
+    // two short groups, so the column stays narrow and two lines at most.
     let mut adl = String::new();
-    for need in &p.adl {
-        if let Some((sym, level)) = style::adl_level(need.level) {
+    for level in [AdlLevel::FullHelp, AdlLevel::PartialHelp] {
+        let Some((sym, word)) = style::adl_level(level) else {
+            continue;
+        };
+        let mut letters = String::new();
+        for need in p.adl.iter().filter(|n| n.level == level) {
             let (short, long) = style::adl_domain(need.domain);
-            let _ = write!(adl, r#"<span title="{long}: {level}">{sym}{short}</span>"#);
+            let _ = write!(letters, r#"<span title="{long}: {word}">{short}</span>"#);
+        }
+        if !letters.is_empty() {
+            let _ = write!(adl, r#"<span class="adl-level" title="{word}">{sym}{letters}</span>"#);
         }
     }
     if adl.is_empty() {
@@ -294,11 +420,27 @@ fn patient_row(p: &PatientRow, series: Option<&Series>, history: &WardHistory, _
         .unwrap_or_default();
     format!(
         concat!(
-            r#"<tr class="patient" data-bed="{bed}"><td class="bed{long}">{bed}{outlying}</td>"#,
-            r#"<td><span class="score band-{class}" title="{word}"><span class="sym" aria-label="{word}">{sym}</span>{total}</span></td>"#,
-            r#"<td class="num">{usk} / {ssk}</td><td>{news}</td><td class="num">{norton}</td><td class="adl">{adl}</td><td>{spark}</td></tr>"#
+            r#"<tr class="patient" data-bed="{bed}"><td class="bed{long}">{link}{outlying}</td>"#,
+            r#"<td class="c-score"><span class="score band-{class}" title="{word}"><span class="sym" aria-label="{word}">{sym}</span>{total}</span></td>"#,
+            r#"<td class="num c-split"><span>{usk}</span><span class="sep"> / </span><span>{ssk}</span></td><td class="c-news">{news}</td>"#,
+            r#"<td class="num c-norton">{norton}</td><td class="adl c-adl">{adl}</td><td class="c-spark">{spark}</td></tr>"#
         ),
         long = if bed.chars().count() > 4 { " long" } else { "" },
+        // the bed opens the patient page (`/wards/{id}/beds/{bed}`)
+        link = match p.bed.as_deref() {
+            Some(b) => format!(
+                r#"<a class="bed-link" href="{}">{bed}</a>"#,
+                href(
+                    &format!(
+                        "/wards/{}/beds/{}",
+                        encode_component(&history.id),
+                        encode_component(&short_label(b, &history.id))
+                    ),
+                    ctx
+                )
+            ),
+            None => bed.clone(),
+        },
         bed = bed,
         outlying = outlying,
         class = class,
@@ -314,7 +456,7 @@ fn patient_row(p: &PatientRow, series: Option<&Series>, history: &WardHistory, _
     )
 }
 
-fn trend(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) -> String {
+fn trend(ward: &WardView, history: &WardHistory, layout: &Layout, ctx: &ScreenContext) -> String {
     let mut lines = vec![Line {
         points: &history.ward.points,
         colour: "#000",
@@ -341,12 +483,19 @@ fn trend(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) -> String 
         let _ = write!(
             legend,
             r#"<span><svg width="40" height="12"><line x1="0" y1="6" x2="40" y2="6" stroke="{colour}" stroke-width="3"{dash_attr}/></svg> {}</span>"#,
-            escape(&team_name(&team.team, &history.id))
+            escape(team_name(team))
         );
     }
+    // The graph scales to its box keeping its proportions (and its text's
+    // size to the box): tall beside the teams, wide below them.
+    let (width, height) = if layout.beside() {
+        (640.0, 340.0)
+    } else {
+        (1000.0, 250.0)
+    };
     let frame = Frame {
-        width: 1100.0,
-        height: 260.0,
+        width,
+        height,
         left: 56.0,
         right: 16.0,
         top: 12.0,
@@ -361,7 +510,7 @@ fn trend(ward: &WardView, history: &WardHistory, ctx: &ScreenContext) -> String 
         &escape(&format!("Vårdintensitet per timme för {}", ward.name)),
     );
     format!(
-        r#"<section class="trend" id="trend-{id}"><h2>Vårdintensitet per timme, senaste dygnen (poäng)</h2>{chart}<div class="legend">{legend}</div></section>"#,
+        r#"<section class="trend" id="trend-{id}"><h2>Vårdintensitet per timme, senaste dygnen (poäng)</h2><div class="plot">{chart}</div><div class="legend">{legend}</div></section>"#,
         id = escape(&encode_component(&ward.id)),
     )
 }
@@ -374,21 +523,22 @@ fn components(totals: &Totals) -> String {
         .unwrap_or(0)
         .max(1);
     let total = totals.total.milli().max(1);
-    let mut out =
-        String::from(r#"<section class="components"><h2>Avdelningens poäng per komponent</h2><table><tbody>"#);
+    let mut out = String::from(
+        r#"<section class="components"><h2>Avdelningens poäng per komponent</h2><div class="rows"><table><tbody>"#,
+    );
     for c in Component::ALL {
         let v = totals.components.get(c);
         let width = (v.milli().max(0) as f64 / max as f64 * 100.0).round();
         let share = (v.milli().max(0) as f64 / total as f64 * 100.0).round();
         let _ = write!(
             out,
-            r#"<tr data-component="{key}"><td>{name}</td><td class="num">{value}</td><td class="num muted">{share:.0} %</td><td style="width:30%"><div class="bar" style="width:{width:.0}%"></div></td></tr>"#,
+            r#"<tr data-component="{key}"><td>{name}</td><td class="num">{value}</td><td class="num muted share">{share:.0} %</td><td class="bar-cell"><div class="bar" style="width:{width:.0}%"></div></td></tr>"#,
             key = c.key(),
             name = style::component(c),
             value = points(v),
         );
     }
-    out.push_str("</tbody></table></section>");
+    out.push_str("</tbody></table></div></section>");
     out
 }
 
@@ -428,7 +578,6 @@ pub(crate) mod tests {
             "w011-a",
             "a longer ward id is not a prefix"
         );
-        assert_eq!(team_name("w01-b", "w01"), "Vårdlag B");
     }
     use careload_scoring::score::{Components, Split};
     use careload_scoring::snapshot::{AdlDomain, AdlLevel, AdlNeed, Sex};
@@ -538,10 +687,12 @@ pub(crate) mod tests {
             teams: vec![
                 TeamView {
                     team: "A".into(),
+                    name: "Vårdlag A".into(),
                     totals: totals(2, 15, 15),
                 },
                 TeamView {
                     team: "B".into(),
+                    name: "Vårdlag B".into(),
                     totals: totals(2, 35, 40),
                 },
             ],
@@ -611,8 +762,10 @@ pub(crate) mod tests {
         assert!(html.contains(">UTL</span>"));
         assert!(html.contains("12 !</span>"), "Norton risk marked");
         assert!(
-            html.contains(r#"<span title="förflyttning: full hjälp">●F</span>"#),
-            "ADL beside the score"
+            html.contains(
+                r#"<span class="adl-level" title="full hjälp">●<span title="förflyttning: full hjälp">F</span></span>"#
+            ),
+            "ADL beside the score, grouped by level"
         );
     }
 
@@ -698,11 +851,91 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn counts_read_in_swedish_singular_and_plural() {
+        let (mut ward, history) = ward();
+        ward.teams[0].totals.patients = 1;
+        let html = ward_page_html(&ward, &history);
+        assert!(html.contains(">1 patient<"), "{html}");
+        assert!(!html.contains("1 patienter"), "{html}");
+        assert!(html.contains(">2 patienter<"), "{html}");
+    }
+
+    #[test]
     fn patients_without_a_team_row_are_still_shown() {
         let (mut ward, history) = ward();
         ward.patients[0].team = None;
         let html = ward_page_html(&ward, &history);
         assert!(html.contains(r#"data-team="övriga""#));
         assert!(html.contains(r#"data-bed="1""#));
+    }
+
+    /// A ward of `teams` teams with `per_team` patients each.
+    fn ward_of(teams: usize, per_team: usize) -> (WardView, WardHistory) {
+        let (mut ward, history) = ward();
+        let ids: Vec<String> = (0..teams).map(|t| char::from(b'A' + t as u8).to_string()).collect();
+        ward.teams = ids
+            .iter()
+            .map(|id| TeamView {
+                team: id.clone(),
+                name: format!("Vårdlag {id}"),
+                totals: totals(per_team as u32, 10, 10),
+            })
+            .collect();
+        ward.patients = ids
+            .iter()
+            .enumerate()
+            .flat_map(|(t, id)| {
+                (0..per_team)
+                    .map(move |n| patient(&format!("p{t}-{n}"), id, &(t * 100 + n + 1).to_string(), 10, Band::Low))
+            })
+            .collect();
+        (ward, history)
+    }
+
+    /// The server tells the style sheet the ward's shape (issue 26): how
+    /// many patient tables side by side, how long the longest, and whether
+    /// the columns are dense; a team too long for one table is split when
+    /// there is room beside it, and the page is one `.wall` that fits the
+    /// screen.
+    #[test]
+    fn the_layout_follows_the_wards_shape() {
+        for (teams, per_team, classes, tables) in [
+            (1, 8, "tables-1 rows-s", 1),
+            (1, 14, "tables-2 rows-s", 2),
+            (1, 40, "tables-4 rows-m dense", 4),
+            (2, 12, "tables-2 rows-l", 2),
+            (2, 20, "tables-4 rows-m dense", 4),
+            (3, 9, "tables-3 rows-m", 3),
+            (4, 10, "tables-4 rows-m dense", 4),
+        ] {
+            let (ward, history) = ward_of(teams, per_team);
+            let html = ward_page_html(&ward, &history);
+            let what = format!("{teams} teams of {per_team}");
+            assert!(
+                html.contains(&format!(r#"<div class="main {classes}">"#)),
+                "{what}: {classes}"
+            );
+            assert_eq!(html.matches(r#"<table class="patients">"#).count(), tables, "{what}");
+            assert_eq!(
+                html.matches(r#"<tr class="patient""#).count(),
+                teams * per_team,
+                "{what}: every patient once"
+            );
+            assert!(
+                html.contains(
+                    r#"<body>
+<div class="wall">"#
+                ),
+                "{what}"
+            );
+            crate::screen::tests::assert_balanced(&html);
+        }
+        // Split tables keep the beds in order, the first table the longest.
+        let (ward, history) = ward_of(1, 15);
+        let html = ward_page_html(&ward, &history);
+        let tables: Vec<&str> = html.split(r#"<table class="patients">"#).skip(1).collect();
+        assert_eq!(tables[0].matches(r#"<tr class="patient""#).count(), 8);
+        assert_eq!(tables[1].matches(r#"<tr class="patient""#).count(), 7);
+        assert!(tables[0].contains(r#"data-bed="8""#) && tables[1].contains(r#"data-bed="9""#));
     }
 }
