@@ -362,11 +362,7 @@ pub(crate) async fn bed_screen(
         .get_or_build(key, now, || async {
             let ctx = screen_context(&state, token, now);
             let detail = query::patient_at_bed(&state, &id, &bed, ctx.now).await?;
-            Ok(Cached::html(screen::patient_page(
-                &detail,
-                &state.ward_name(&detail.ward),
-                &ctx,
-            )))
+            Ok(patient_page(&state, &detail, &ctx))
         })
         .await;
     page_or_error(&state, page, kept, now)
@@ -383,14 +379,15 @@ pub(crate) async fn patient_screen(
     let page = async {
         let ctx = screen_context(&state, token, now);
         let detail = query::patient(&state, &key, now).await?;
-        Ok(Cached::html(screen::patient_page(
-            &detail,
-            &state.ward_name(&detail.ward),
-            &ctx,
-        )))
+        Ok(patient_page(&state, &detail, &ctx))
     }
     .await;
     page_or_error(&state, page, kept, now)
+}
+
+/// The patient page of `detail`, its ward named as configured.
+fn patient_page(state: &AppState, detail: &careload_app::view::PatientDetail, ctx: &ScreenContext) -> Cached {
+    Cached::html(screen::patient_page(detail, &state.ward_name(&detail.ward), ctx))
 }
 
 /// An HTML route's answer: its page, or its error as [`error_page`] renders it.

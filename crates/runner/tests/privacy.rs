@@ -7,11 +7,14 @@
 //! the patient's: `p000001-m19-news2`.)
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "support/logs.rs"]
+mod logs;
 #[allow(dead_code)] // the base URL and the hooks are run.rs's
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use logs::capture_logs;
 
 use careload_config::{Config, SourceKind};
 use careload_runner::load_weights;
@@ -22,35 +25,6 @@ use careload_testkit::store::PgDatabase;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, Row};
-
-/// The logs of the whole test binary, at debug: a back-fill's per-hour
-/// lines are debug (the runner's module doc, **Logs**), and whatever an
-/// operator can turn on with `RUST_LOG=debug` must not leak either.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture_logs() -> Logs {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
-    logs
-}
 
 fn now() -> DateTime<Utc> {
     "2026-11-23T12:20:00Z".parse().unwrap()
@@ -209,10 +183,7 @@ async fn no_patient_id_name_or_identifier_is_stored_or_logged() {
         assert_eq!(leaks(&text, &needles), Vec::<&str>::new(), "PostgreSQL store");
     }
 
-    let logged = logs.0.lock().unwrap().clone();
-    assert!(
-        String::from_utf8_lossy(&logged).contains("run done"),
-        "the logs were captured"
-    );
-    assert_eq!(leaks(&logged, &needles), Vec::<&str>::new(), "logs");
+    let logged = logs.text();
+    assert!(logged.contains("run done"), "the logs were captured");
+    assert_eq!(leaks(logged.as_bytes(), &needles), Vec::<&str>::new(), "logs");
 }

@@ -4,50 +4,20 @@
 //! Its own test binary: it sets the process's one tracing subscriber.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "support/logs.rs"]
+mod logs;
 #[allow(dead_code)] // shared with the other test binaries; this one needs the runner alone
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use logs::capture_logs;
 
 use careload_config::{Config, SourceKind};
 use careload_runner::{BACKFILL_SPAN, Progress, load_weights};
 use careload_store::Store;
 use careload_testkit::TempDir;
 use chrono::{DateTime, Duration, Utc};
-
-/// Everything logged at debug and above, as text.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-fn capture_logs() -> Logs {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
-    logs
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backfill_tells_its_progress_and_logs_its_hours_at_debug() {
