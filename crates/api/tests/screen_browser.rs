@@ -1235,3 +1235,73 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
     runtime.shutdown_timeout(StdDuration::from_secs(5));
     assert_no_problems(&problems);
 }
+
+/// Every ward of a running careload (`CARELOAD_SCREEN_ADDR=127.0.0.1:8080`,
+/// with an open API, as `careload demo` serves it) checked like the
+/// synthetic wards: its ward screen at the three sizes, and its patient
+/// page for the first bed. A tool for a real hospital's wards or the demo's,
+/// run by hand: `cargo test -p careload-api --test screen_browser -- --ignored`.
+#[test]
+#[ignore = "needs a running careload: CARELOAD_SCREEN_ADDR=host:port"]
+fn every_ward_of_a_running_careload_fits_every_screen() {
+    let Some(browser) = browser_or_skip() else { return };
+    let addr: std::net::SocketAddr = std::env::var("CARELOAD_SCREEN_ADDR")
+        .expect("CARELOAD_SCREEN_ADDR=host:port of a running careload")
+        .parse()
+        .expect("CARELOAD_SCREEN_ADDR is host:port");
+    let wards: serde_json::Value = serde_json::from_str(&fetch_page(addr, "/api/v1/wards", 200)).unwrap();
+    let ids: Vec<String> = wards["wards"]
+        .as_array()
+        .expect("the ward list")
+        .iter()
+        .map(|w| w["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!ids.is_empty(), "the running careload has wards");
+    let mut pages = HashMap::new();
+    let mut jobs = Vec::new();
+    let dir = screens_dir().join("running");
+    std::fs::create_dir_all(&dir).unwrap();
+    for id in &ids {
+        let path = format!("/wards/{id}/screen");
+        let html = fetch_page(addr, &path, 200);
+        let bed = html
+            .split(r#"data-bed=""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(str::to_owned);
+        pages.insert(path.clone(), with_layout_script(&html, true));
+        for size in SIZES {
+            jobs.push((path.clone(), format!("{id} ward screen at {}×{}", size.0, size.1), size));
+        }
+        if let Some(bed) = bed {
+            let path = format!("/wards/{id}/beds/{bed}");
+            pages.insert(path.clone(), with_layout_script(&fetch_page(addr, &path, 200), false));
+            for size in SIZES {
+                jobs.push((path.clone(), format!("{id} bed {bed} at {}×{}", size.0, size.1), size));
+            }
+        }
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let copies = serve_pages(&runtime, pages);
+    let jobs: Vec<Job> = jobs
+        .into_iter()
+        .map(|(path, what, size)| Job {
+            png: dir.join(format!("{}.png", what.replace([' ', '/', '×'], "-"))),
+            url: format!("http://{copies}{path}"),
+            what,
+            size,
+        })
+        .collect();
+    let doms = render_all(&browser, &jobs);
+    println!(
+        "{} pages of {} wards, screenshots in {}",
+        jobs.len(),
+        ids.len(),
+        dir.display()
+    );
+    let mut problems = Vec::new();
+    for (job, dom) in jobs.iter().zip(&doms) {
+        problems.extend(layout_problems(&layout_report(dom, &job.what), &job.what));
+    }
+    assert_no_problems(&problems);
+}

@@ -123,6 +123,7 @@ td .spark{width:100%;height:1.7em}
 }
 @media (max-width:1500px),(max-height:850px){
 .main .c-spark{display:none}
+.row2{grid-template-columns:minmax(0,1fr) minmax(0,1fr)}
 .main.tables-2{grid-template-columns:minmax(0,5fr) minmax(0,2fr)}
 .tables-3 .teams{font-size:.9rem}
 .dense .c-adl{display:none}
