@@ -1238,8 +1238,9 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
 
 /// Every ward of a running careload (`CARELOAD_SCREEN_ADDR=127.0.0.1:8080`,
 /// with an open API, as `careload demo` serves it) checked like the
-/// synthetic wards: its ward screen at the three sizes, and its patient
-/// page for the first bed. A tool for a real hospital's wards or the demo's,
+/// synthetic wards: its ward screen, planning page and the patient page
+/// of its first bed at the three sizes, and the overview and the bed
+/// coordinator. A tool for a real hospital's wards or the demo's,
 /// run by hand: `cargo test -p careload-api --test screen_browser -- --ignored`.
 #[test]
 #[ignore = "needs a running careload: CARELOAD_SCREEN_ADDR=host:port"]
@@ -1261,7 +1262,18 @@ fn every_ward_of_a_running_careload_fits_every_screen() {
     let mut jobs = Vec::new();
     let dir = screens_dir().join("running");
     std::fs::create_dir_all(&dir).unwrap();
+    for (name, path) in [("overview", "/"), ("admissions", "/admissions")] {
+        pages.insert(path.to_owned(), with_layout_script(&fetch_page(addr, path, 200), false));
+        for size in SIZES {
+            jobs.push((path.to_owned(), format!("{name} at {}×{}", size.0, size.1), size));
+        }
+    }
     for id in &ids {
+        let path = format!("/wards/{id}/planning");
+        pages.insert(path.clone(), with_layout_script(&fetch_page(addr, &path, 200), false));
+        for size in SIZES {
+            jobs.push((path.clone(), format!("{id} planning at {}×{}", size.0, size.1), size));
+        }
         let path = format!("/wards/{id}/screen");
         let html = fetch_page(addr, &path, 200);
         let bed = html
