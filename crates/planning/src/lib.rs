@@ -18,6 +18,10 @@
 //! * [`balance`](mod@balance) — team balancing: suggested patient (and staff) moves.
 //! * [`coordinator`] — which wards can take the next admission from the
 //!   emergency department.
+//! * [`calibration`] — the staff's ratings of each shift against its points
+//!   per person: the ward's optimal points per person, its interval and
+//!   reliability, and which components move with the ratings (statistics in
+//!   `f64`, the one module that uses floats; see its doc).
 //!
 //! # From points to staff
 //!
@@ -40,9 +44,12 @@
 //!
 //! Points are [`Points`] and hours and people [`Qty`] (fixed-point
 //! thousandths, as in scoring); every division rounds to the nearest
-//! thousandth, halves away from zero. Floats appear nowhere in the arithmetic.
+//! thousandth, halves away from zero. Floats appear nowhere in the arithmetic
+//! except the statistics of [`calibration`], whose results come back as
+//! [`Points`] and [`Qty`] where they are loads or people.
 
 pub mod balance;
+pub mod calibration;
 pub mod coordinator;
 pub mod csv;
 pub mod gap;
