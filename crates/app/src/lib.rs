@@ -16,6 +16,9 @@
 //!   there).
 //! * [`planning`] — next-shift need against planned staff, team balance,
 //!   pins, admissions and the planned-staffing import.
+//! * [`ratings`] — the staff's rating of a shift's workload (−3 … +3),
+//!   checked against the shift plan, the late window and the limit per
+//!   shift, then stored.
 //! * [`export`] — the export context of a configuration, a streamed trend
 //!   export, the weights back-test.
 //! * [`view`] — the view types (what the JSON routes return and the screens
@@ -35,6 +38,7 @@ pub mod error;
 pub mod export;
 pub mod planning;
 pub mod query;
+pub mod ratings;
 pub mod settings;
 pub mod view;
 

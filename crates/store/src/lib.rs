@@ -31,7 +31,8 @@
 //!   partitions ([`month_partition`]);
 //! * `audit` — weights versions as loaded, the audit log;
 //! * `units` — wards, teams and beds; `staffing` — planned staffing;
-//!   `pins` — patients pinned to their team; `activation` — the council's
+//!   `pins` — patients pinned to their team; `ratings` — the staff's
+//!   ratings of their shifts; `activation` — the council's
 //!   decisions on weights; `trend` — the exports' and back-tests' reads;
 //!   `replicate` — history filled for benchmarks; `model` — the row types;
 //!   `error` — [`Error`].
@@ -74,6 +75,7 @@ mod audit;
 mod error;
 mod model;
 mod pins;
+mod ratings;
 mod read;
 mod replicate;
 mod retention;
@@ -89,6 +91,7 @@ pub use model::{
     RunReport, Team, UnitHour, Ward, WeightsVersion,
 };
 pub use pins::Pin;
+pub use ratings::{NewRating, Rating, RatingId, RatingSource};
 pub use read::read_snapshot;
 pub use retention::month_partition;
 pub use trend::{DistinctPatients, StoredPatientHour};

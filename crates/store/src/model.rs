@@ -231,6 +231,9 @@ pub struct Purged {
     /// counted in `patient_hours`.
     #[serde(default)]
     pub partitions_dropped: u32,
+    /// The staff's ratings of shifts that started before the cutoff.
+    #[serde(default)]
+    pub shift_ratings: u64,
 }
 
 /// A ward as the configuration describes it, for [`crate::Store::sync_wards`].

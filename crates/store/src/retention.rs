@@ -26,9 +26,10 @@ pub fn month_partition(hour: DateTime<Utc>) -> (String, DateTime<Utc>, DateTime<
 }
 
 impl Store {
-    /// Retention: removes patient and unit rows of hours before `cutoff`.
-    /// Runs, weights versions, the audit log and the ward/team/bed tables
-    /// are kept.
+    /// Retention: removes patient and unit rows of hours before `cutoff`,
+    /// and the staff's ratings of shifts that started before it. Runs,
+    /// weights versions, the audit log and the ward/team/bed tables are
+    /// kept.
     ///
     /// On PostgreSQL, whole monthly partitions of `patient_hours` that end at
     /// or before `cutoff` are dropped first (cheap, and the disk space comes
@@ -47,6 +48,11 @@ impl Store {
                 .await?
                 .rows_affected();
             purged.unit_hours = sqlx::query("DELETE FROM unit_hours WHERE hour < $1")
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            purged.shift_ratings = sqlx::query("DELETE FROM shift_ratings WHERE shift_start < $1")
                 .bind(cutoff)
                 .execute(&mut *tx)
                 .await?

@@ -1175,6 +1175,124 @@ async fn retention_drops_whole_months(ctx: Ctx) {
     assert_eq!(store.purge_before(h(11)).await.expect("again").partitions_dropped, 0);
 }
 
+/// A shift rating for the ratings chapter: ward W1's day shift starting at
+/// `start`, received an hour after it ended.
+fn rating(start: DateTime<Utc>, team: Option<&str>, rating: i8) -> careload_store::NewRating {
+    use careload_scoring::snapshot::Profession;
+    careload_store::NewRating {
+        ward: "W1".into(),
+        team: team.map(str::to_owned),
+        shift_start: start,
+        shift: "day".into(),
+        profession: (rating >= 0).then_some(Profession::Ssk),
+        rating,
+        source: careload_store::RatingSource::Phone,
+        received_at: start + Duration::hours(9),
+    }
+}
+
+async fn shift_ratings_are_stored_checked_imported_whole_and_counted(ctx: Ctx) {
+    use careload_store::RatingSource;
+    let store = &ctx.store;
+    // put one by one, out of order: they read back by shift start, then as received
+    let later = store.put_rating(&rating(h(14), None, 1)).await.expect("put");
+    let first = store.put_rating(&rating(h(6), Some("A"), -3)).await.expect("put");
+    let second = store.put_rating(&rating(h(6), Some("B"), 3)).await.expect("put");
+    assert!(first < second && later < first, "ids in the order received");
+    let mut other_ward = rating(h(6), None, 0);
+    other_ward.ward = "W2".into();
+    store.put_rating(&other_ward).await.expect("put W2");
+    let read = store.ratings("W1", h(0), h(23)).await.expect("ratings");
+    let got: Vec<_> = read
+        .iter()
+        .map(|r| (r.id, r.rating.shift_start, r.rating.team.as_deref(), r.rating.rating))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (first, h(6), Some("A"), -3),
+            (second, h(6), Some("B"), 3),
+            (later, h(14), None, 1)
+        ]
+    );
+    assert_eq!(read[0].rating, rating(h(6), Some("A"), -3), "every field reads back");
+    assert_eq!(
+        read[1].rating.profession,
+        Some(careload_scoring::snapshot::Profession::Ssk)
+    );
+    assert_eq!(read[0].rating.profession, None);
+    assert_eq!(read[0].rating.source, RatingSource::Phone);
+    assert_eq!(
+        store.ratings("W1", h(7), h(14)).await.expect("none").len(),
+        0,
+        "[from, to) by start"
+    );
+    assert_eq!(store.ratings("W1", h(14), h(15)).await.expect("one").len(), 1);
+
+    // the database itself refuses a rating outside −3 … +3
+    for bad in [4, -4] {
+        match store.put_rating(&rating(h(6), None, bad)).await {
+            Err(Error::Constraint { kind: "check", .. }) => {}
+            other => panic!("rating {bad} must break the CHECK, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        store.rating_count("W1", h(6)).await.expect("count"),
+        2,
+        "nothing of a refused rating"
+    );
+
+    // the paper import: all or nothing
+    let mut sheet: Vec<_> = (0..5).map(|i| rating(h(22), None, i - 2)).collect();
+    sheet.push(rating(h(22), Some("A"), 4));
+    match store.put_ratings(&sheet).await {
+        Err(Error::Constraint { kind: "check", .. }) => {}
+        other => panic!("a sheet with a rating of 4 must be refused, got {other:?}"),
+    }
+    assert_eq!(
+        store.rating_count("W1", h(22)).await.expect("count"),
+        0,
+        "rolled back whole"
+    );
+    sheet.pop();
+    for r in &mut sheet {
+        r.source = RatingSource::PaperImport;
+    }
+    assert_eq!(store.put_ratings(&sheet).await.expect("import"), 5);
+    assert_eq!(store.put_ratings(&[]).await.expect("empty import"), 0);
+
+    // counts per shift, per ward
+    assert_eq!(store.rating_count("W1", h(6)).await.expect("count"), 2);
+    assert_eq!(store.rating_count("W1", h(14)).await.expect("count"), 1);
+    assert_eq!(store.rating_count("W1", h(22)).await.expect("count"), 5);
+    assert_eq!(store.rating_count("W2", h(6)).await.expect("count"), 1);
+    assert_eq!(store.rating_count("W1", h(7)).await.expect("count"), 0);
+    let imported = store.ratings("W1", h(22), h(23)).await.expect("imported");
+    assert!(imported.iter().all(|r| r.rating.source == RatingSource::PaperImport));
+    assert_eq!(
+        imported.iter().map(|r| r.rating.rating).collect::<Vec<_>>(),
+        [-2, -1, 0, 1, 2]
+    );
+
+    // no column says who: the table is anonymous by construction
+    let columns = if ctx.url.starts_with("sqlite:") {
+        "SELECT count(*) FROM pragma_table_info('shift_ratings')"
+    } else {
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'shift_ratings'"
+    };
+    assert_eq!(
+        sql_count(&ctx.url, columns).await,
+        9,
+        "id, ward, team, shift_start, shift, profession, rating, source, received_at"
+    );
+
+    // retention: ratings of shifts that started before the cutoff go
+    let purged = store.purge_before(h(14)).await.expect("purge");
+    assert_eq!(purged.shift_ratings, 3, "W1's two and W2's one of the 06:00 shift");
+    assert_eq!(store.ratings("W1", h(0), h(23)).await.expect("left").len(), 6);
+    assert_eq!(store.rating_count("W2", h(6)).await.expect("count"), 0);
+}
+
 /// Runs statements on the test database directly.
 async fn sql(url: &str, statements: &str) {
     use sqlx::{Connection, Executor};
@@ -1216,7 +1334,8 @@ careload_testkit::on_every_backend!(
     a_replicated_hour_fills_history_for_benchmarks,
     planned_staffing_is_stored_whole_and_replaced_by_key,
     pins_are_set_replaced_and_cleared_with_an_audit_entry_each,
-    distinct_patients_are_counted_from_segments;
+    distinct_patients_are_counted_from_segments,
+    shift_ratings_are_stored_checked_imported_whole_and_counted;
     postgres only:
     rows_land_in_their_monthly_partition,
     retention_drops_whole_months,
