@@ -821,10 +821,11 @@ impl Runner {
         }
         let cutoff = hour - Duration::days(i64::from(self.retention_days));
         match self.store.purge_before(cutoff).await {
-            Ok(purged) if purged.patient_hours + purged.unit_hours > 0 => tracing::info!(
+            Ok(purged) if purged.patient_hours + purged.unit_hours + purged.shift_ratings > 0 => tracing::info!(
                 cutoff = %cutoff,
                 patient_hours = purged.patient_hours,
                 unit_hours = purged.unit_hours,
+                shift_ratings = purged.shift_ratings,
                 "retention: old hours deleted"
             ),
             Ok(_) => {}
