@@ -19,6 +19,8 @@
 //! * [`ratings`] — the staff's rating of a shift's workload (−3 … +3),
 //!   checked against the shift plan, the late window and the limit per
 //!   shift, then stored.
+//! * [`calibration`] — a ward's optimal points per person from the
+//!   stored hours, the planned staffing and the staff's ratings.
 //! * [`export`] — the export context of a configuration, a streamed trend
 //!   export, the weights back-test.
 //! * [`view`] — the view types (what the JSON routes return and the screens
@@ -34,6 +36,7 @@ use careload_scoring::Weights;
 use careload_scoring::shift::ShiftPlan;
 use careload_store::Store;
 
+pub mod calibration;
 pub mod error;
 pub mod export;
 pub mod planning;

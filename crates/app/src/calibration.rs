@@ -1,0 +1,523 @@
+//! A ward's calibration from the store (issue 27): each shift's points per
+//! person present against the staff's own ratings of it, fitted by
+//! [`careload_planning::calibration`] into the ward's optimal points per
+//! person, together and per profession ([`ward_calibration`], served as
+//! `GET /api/v1/wards/{id}/calibration`).
+//!
+//! # The window
+//!
+//! By default the [`DEFAULT_WINDOW_WEEKS`] weeks up to the end of the shift
+//! that ended last (at `now`); `from` and `to` (instants) replace either end.
+//! A shift counts when it lies wholly in `[from, to]` and has ended by `now`;
+//! shifts are those of the ward's shift plan in the hospital's zone.
+//!
+//! # Each shift
+//!
+//! * **Need**: the ward's stored hourly totals (`Store::ward_hours`, one
+//!   range read) summed over the shift's hours, per profession (USK, SSK)
+//!   and per component; an hour only partly inside the shift (a shift
+//!   starting on the half hour) counts for its share of minutes. Hours not
+//!   stored (a failed run) are extrapolated from the shift's stored ones,
+//!   their minutes reported in [`ShiftPoint::extrapolated_minutes`]; a shift
+//!   with less than half its minutes stored is skipped and counted
+//!   ([`WardCalibration::shifts_without_hours`]).
+//! * **Staff present**: planned minus absent from the stored planned
+//!   staffing (every team's rows and the whole-ward rows,
+//!   `careload_planning::WardPlan::from_rows`), per profession and together.
+//!   A shift with no planned staffing at all is skipped and counted
+//!   ([`WardCalibration::shifts_without_planned_staffing`]). A profession
+//!   with no row, or with nobody present, leaves the shift out of that
+//!   profession's fit (and nobody present at all, out of every fit):
+//!   [`CalibrationFit::shifts_without_staff`].
+//! * **Points per person**: need ÷ present; per profession that
+//!   profession's points over its own people, together all points (USK +
+//!   SSK, as the ward index) over everyone.
+//! * **Ratings**: those stored for the shift's start. Together every rating
+//!   of the shift (any team, with or without a profession); per profession
+//!   the ratings given with that profession. Ratings whose start is no shift
+//!   of the plan (a plan changed since) are counted, not used
+//!   ([`WardCalibration::ratings_outside_shifts`]).
+//!
+//! The store's planned staffing and ratings both come back with the
+//! profession as [`Profession`] and the whole ward as no team, so the two
+//! meet here without any text of their own (the store maps its `USK`/`usk`
+//! and `''`/NULL).
+//!
+//! The fit, its interval and its minimums are
+//! [`careload_planning::calibration::fit_optimal_level`]'s; each reason a fit
+//! is not to be trusted comes with a stable code and its Swedish text.
+//! Per-component fits ([`careload_planning::calibration::component_fits`])
+//! are over the shifts of the fit of both professions. Team fits are not
+//! made yet.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use careload_planning::calibration::{
+    CalibrationRules, ComponentFit, Interval, RatedShift, Rating, Unreliable, component_fits, fit_optimal_level,
+    spearman,
+};
+use careload_planning::{PlannedStaffing, ShiftPlanned, WardPlan};
+use careload_scoring::Points;
+use careload_scoring::score::{Component, Components, Split};
+use careload_scoring::shift::ShiftWindow;
+use careload_scoring::snapshot::Profession;
+use careload_store::{UnitHour, hour_of};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use serde::Serialize;
+
+use crate::query::known_ward;
+use crate::{App, Error, Result};
+
+/// Weeks of the default window.
+pub const DEFAULT_WINDOW_WEEKS: i64 = 8;
+
+/// The ward's calibration over a window: `GET /api/v1/wards/{id}/calibration`.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct WardCalibration {
+    /// The ward.
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// The window's start (UTC, inclusive).
+    pub from: DateTime<Utc>,
+    /// The window's end (UTC, inclusive for a shift's end).
+    pub to: DateTime<Utc>,
+    /// The window's start in the hospital's zone.
+    pub local_from: NaiveDateTime,
+    /// The window's end in the hospital's zone.
+    pub local_to: NaiveDateTime,
+    /// The minimums a fit is held to.
+    pub rules: CalibrationRules,
+    /// Shifts of the plan wholly in the window that had ended.
+    pub shifts_in_window: u32,
+    /// Of those, shifts skipped because no planned staffing is stored for them.
+    pub shifts_without_planned_staffing: u32,
+    /// Of those, shifts skipped because less than half their minutes are stored.
+    pub shifts_without_hours: u32,
+    /// Ratings in the window whose shift start is no shift of the plan (not used).
+    pub ratings_outside_shifts: u32,
+    /// The weights versions that scored the hours used (points of different
+    /// versions are not comparable: more than one is worth a look).
+    pub weights_versions: Vec<String>,
+    /// Both professions: all points over everyone present, every rating.
+    pub together: CalibrationFit,
+    /// Assistant nurses: USK points over the USK present, ratings given as USK.
+    pub usk: CalibrationFit,
+    /// Registered nurses: SSK points over the SSK present, ratings given as SSK.
+    pub ssk: CalibrationFit,
+    /// Per component, how its points per person (over everyone present)
+    /// move with the mean rating, over the shifts of `together`.
+    pub components: Vec<ComponentFit>,
+}
+
+/// One fit: the line of the mean rating on points per person, the optimal
+/// level, and whether to trust it.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct CalibrationFit {
+    /// Where the fitted rating is 0; none without a fit or with a flat line.
+    pub optimal_points_per_person: Option<Points>,
+    /// Fieller's 95 % interval of the optimum; none when unbounded or not computable.
+    pub interval: Option<Interval>,
+    /// Rise of the mean rating per point per person.
+    pub slope: Option<f64>,
+    /// The fitted mean rating at 0 points per person.
+    pub intercept: Option<f64>,
+    /// Weighted R² of the shift means on points per person.
+    pub r_squared: Option<f64>,
+    /// Spearman's rank correlation of the mean rating with points per person (rated shifts).
+    pub spearman: Option<f64>,
+    /// Rated shifts: the points of the fit.
+    pub shifts: u32,
+    /// Shifts in the fit's input without a rating (they count in the response rate).
+    pub unrated_shifts: u32,
+    /// Shifts left out because nobody of the fit's staff was planned or present.
+    pub shifts_without_staff: u32,
+    /// Ratings in the fit.
+    pub ratings: u32,
+    /// Staff present over the shifts of the fit, rated or not.
+    pub staff_present: u32,
+    /// Ratings over staff present.
+    pub response_rate: Option<f64>,
+    /// Distinct ISO weeks with a rated shift.
+    pub weeks: u32,
+    /// True when every minimum is met.
+    pub reliable: bool,
+    /// Each minimum missed (empty when reliable).
+    pub reasons: Vec<CalibrationReason>,
+    /// Every shift of the fit, oldest first: the scatter.
+    pub points: Vec<ShiftPoint>,
+}
+
+/// Why a fit is not to be trusted.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct CalibrationReason {
+    /// A stable code: `too_few_shifts`, `low_response_rate`, `too_few_weeks`,
+    /// `no_spread`, `slope_not_positive`, `low_r_squared`, `unbounded_interval`
+    /// or `wide_interval`.
+    pub code: String,
+    /// The reason in Swedish, for the council's page.
+    pub text: String,
+    /// The numbers behind it.
+    pub detail: Unreliable,
+}
+
+/// One shift of a fit.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ShiftPoint {
+    /// The shift's start (UTC): the ratings' key.
+    pub start: DateTime<Utc>,
+    /// Its start in the hospital's zone.
+    pub local_start: NaiveDateTime,
+    /// The shift's name in the plan.
+    pub shift: String,
+    /// The fit's need over the shift, in points.
+    pub need: Points,
+    /// The fit's staff present.
+    pub present: u32,
+    /// Need ÷ present.
+    pub points_per_person: Points,
+    /// Ratings of the shift in the fit.
+    pub ratings: u32,
+    /// Their mean; none without ratings.
+    pub mean_rating: Option<f64>,
+    /// Minutes of the shift with no stored hour, extrapolated from the others.
+    pub extrapolated_minutes: u32,
+}
+
+impl From<&Unreliable> for CalibrationReason {
+    fn from(u: &Unreliable) -> CalibrationReason {
+        let code = match u {
+            Unreliable::TooFewShifts { .. } => "too_few_shifts",
+            Unreliable::LowResponseRate { .. } => "low_response_rate",
+            Unreliable::TooFewWeeks { .. } => "too_few_weeks",
+            Unreliable::NoSpread => "no_spread",
+            Unreliable::SlopeNotPositive { .. } => "slope_not_positive",
+            Unreliable::LowRSquared { .. } => "low_r_squared",
+            Unreliable::UnboundedInterval => "unbounded_interval",
+            Unreliable::WideInterval { .. } => "wide_interval",
+        };
+        CalibrationReason {
+            code: code.to_owned(),
+            text: u.sv(),
+            detail: *u,
+        }
+    }
+}
+
+/// Which fit: both professions, or one.
+#[derive(Clone, Copy)]
+enum Scope {
+    Together,
+    Only(Profession),
+}
+
+/// One shift as read from the store, before it is split into fits.
+struct ShiftLoad {
+    window: ShiftWindow,
+    need: Split,
+    components: Components,
+    extrapolated_minutes: u32,
+    plan: ShiftPlanned,
+    /// The shift's ratings: (profession, rating).
+    ratings: Vec<(Option<Profession>, Rating)>,
+}
+
+/// The calibration of ward `id` over `[from, to]` (defaults in the module
+/// doc) at `now`, held to `rules`.
+///
+/// # Errors
+/// [`Error::UnknownWard`]; [`Error::EmptyRange`] when `from` is not before
+/// `to`; [`Error::RangeTooLarge`] beyond `api.max_range_days`;
+/// [`Error::Config`] for a ward whose shift plan is invalid; the store
+/// failing.
+pub async fn ward_calibration(
+    app: &App,
+    id: &str,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    rules: &CalibrationRules,
+) -> Result<WardCalibration> {
+    let hour = app.store.current_hour().await?.map(|c| c.hour);
+    known_ward(app, id, hour).await?;
+    let plan = app.shift_plan(id)?;
+    let tz = app.tz();
+    let to = to.unwrap_or_else(|| plan.shift_at(now, &tz).window.start);
+    let from = from.unwrap_or(to - Duration::weeks(DEFAULT_WINDOW_WEEKS));
+    if from >= to {
+        return Err(Error::EmptyRange);
+    }
+    let max_days = app.config.api.max_range_days;
+    if to - from > Duration::days(i64::from(max_days)) {
+        let secs = (to - from).num_seconds();
+        return Err(Error::RangeTooLarge {
+            days: (secs + 86_399) / 86_400,
+            max: max_days,
+        });
+    }
+
+    // The shifts wholly in [from, to] that have ended.
+    let last_end = to.min(now);
+    let mut windows = Vec::new();
+    let mut w = plan.shift_at(from, &tz);
+    if w.window.start < from {
+        w = plan.shift_at(w.window.end, &tz);
+    }
+    while w.window.end <= last_end && w.window.end > w.window.start {
+        let next = plan.shift_at(w.window.end, &tz);
+        // a valid plan always moves on; never loop on one that does not
+        let moved_on = next.window.start >= w.window.end;
+        windows.push(w);
+        if !moved_on {
+            break;
+        }
+        w = next;
+    }
+
+    // One read of each: the hours, the planned staffing, the ratings.
+    let (first, last) = match (windows.first(), windows.last()) {
+        (Some(f), Some(l)) => (f.window.start, l.window.end),
+        _ => (from, from),
+    };
+    let hours = app.store.ward_hours(id, hour_of(first), last).await?;
+    let hours: BTreeMap<DateTime<Utc>, &UnitHour> = hours.iter().map(|h| (h.hour, h)).collect();
+    let (first_date, last_date) = match (windows.first(), windows.last()) {
+        (Some(f), Some(l)) => (f.date, l.date),
+        _ => (from.date_naive(), from.date_naive()),
+    };
+    let staffing = app.store.planned_staffing(Some(id), first_date, last_date).await?;
+    let mut staffing_of: BTreeMap<(NaiveDate, &str), Vec<&PlannedStaffing>> = BTreeMap::new();
+    for row in &staffing {
+        staffing_of.entry((row.date, row.shift.as_str())).or_default().push(row);
+    }
+    let mut ratings_of: BTreeMap<DateTime<Utc>, Vec<(Option<Profession>, Rating)>> = BTreeMap::new();
+    let stored_ratings = app.store.ratings(id, first, last).await?;
+    for r in &stored_ratings {
+        if let Some(rating) = Rating::new(r.rating.rating) {
+            ratings_of
+                .entry(r.rating.shift_start)
+                .or_default()
+                .push((r.rating.profession, rating));
+        }
+    }
+
+    let shifts_in_window = windows.len();
+    let starts: BTreeSet<DateTime<Utc>> = windows.iter().map(|w| w.window.start).collect();
+    let outside = stored_ratings
+        .iter()
+        .filter(|r| !starts.contains(&r.rating.shift_start))
+        .count();
+    let mut without_plan = 0u32;
+    let mut without_hours = 0u32;
+    let mut versions: BTreeSet<String> = BTreeSet::new();
+    let mut loads = Vec::new();
+    for w in windows {
+        let rows = staffing_of.get(&(w.date, w.name.as_str()));
+        let Some(rows) = rows.filter(|r| !r.is_empty()) else {
+            without_plan += 1;
+            continue;
+        };
+        let Some((need, components, extrapolated_minutes)) = need_of(&w, &hours, &mut versions) else {
+            without_hours += 1;
+            continue;
+        };
+        let plan = WardPlan::from_rows(rows.iter().copied(), id, w.date, &w.name).ward;
+        let ratings = ratings_of.remove(&w.window.start).unwrap_or_default();
+        loads.push(ShiftLoad {
+            window: w,
+            need,
+            components,
+            extrapolated_minutes,
+            plan,
+            ratings,
+        });
+    }
+
+    let together = scoped(&loads, Scope::Together, &tz);
+    let components = component_fits(&together.shifts);
+    Ok(WardCalibration {
+        id: id.to_owned(),
+        name: app.ward_name(id),
+        from,
+        to,
+        local_from: from.with_timezone(&tz).naive_local(),
+        local_to: to.with_timezone(&tz).naive_local(),
+        rules: *rules,
+        shifts_in_window: count(shifts_in_window),
+        shifts_without_planned_staffing: without_plan,
+        shifts_without_hours: without_hours,
+        ratings_outside_shifts: count(outside),
+        weights_versions: versions.into_iter().collect(),
+        together: fit(together, rules),
+        usk: fit(scoped(&loads, Scope::Only(Profession::Usk), &tz), rules),
+        ssk: fit(scoped(&loads, Scope::Only(Profession::Ssk), &tz), rules),
+        components,
+    })
+}
+
+/// `n` as a count.
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// `n / d` rounded to the nearest integer, halves away from zero; 0 when `d` is not positive.
+fn div_round(n: i128, d: i128) -> i64 {
+    if d <= 0 {
+        return 0;
+    }
+    let q = if n >= 0 { (n + d / 2) / d } else { (n - d / 2) / d };
+    q.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+/// `points` per person of `people` (more than 0), to the thousandth.
+fn per_person(points: Points, people: u32) -> Points {
+    Points::from_milli(div_round(i128::from(points.milli()), i128::from(people)))
+}
+
+/// The need of shift `w` from the ward's stored `hours`: per profession, per
+/// component, and the minutes extrapolated; none when less than half the
+/// shift's minutes are stored. Adds the weights versions of the hours used
+/// to `versions`.
+fn need_of(
+    w: &ShiftWindow,
+    hours: &BTreeMap<DateTime<Utc>, &UnitHour>,
+    versions: &mut BTreeSet<String>,
+) -> Option<(Split, Components, u32)> {
+    let (start, end) = (w.window.start, w.window.end);
+    let shift_minutes = (end - start).num_minutes();
+    if shift_minutes <= 0 {
+        return None;
+    }
+    // Σ points (thousandths) × minutes of the hour inside the shift
+    let mut covered = 0i64;
+    let (mut usk, mut ssk) = (0i128, 0i128);
+    let mut parts = [0i128; Component::ALL.len()];
+    let mut seen = Vec::new();
+    for (&h, u) in hours.range(hour_of(start)..end) {
+        let overlap = (end.min(h + Duration::hours(1)) - start.max(h)).num_minutes();
+        if overlap <= 0 {
+            continue;
+        }
+        covered += overlap;
+        let m = i128::from(overlap);
+        usk += i128::from(u.totals.professions.usk.milli()) * m;
+        ssk += i128::from(u.totals.professions.ssk.milli()) * m;
+        for (acc, c) in parts.iter_mut().zip(Component::ALL) {
+            *acc += i128::from(u.totals.components.get(c).milli()) * m;
+        }
+        seen.push(&u.weights_version);
+    }
+    if covered * 2 < shift_minutes {
+        return None;
+    }
+    versions.extend(seen.into_iter().cloned());
+    // the stored minutes' mean over the whole shift: exact when every hour is stored
+    let scale = |acc: i128| Points::from_milli(div_round(acc * i128::from(shift_minutes), i128::from(covered) * 60));
+    let mut components = Components::default();
+    for (acc, c) in parts.into_iter().zip(Component::ALL) {
+        components.add(c, scale(acc));
+    }
+    let need = Split {
+        usk: scale(usk),
+        ssk: scale(ssk),
+    };
+    Some((
+        need,
+        components,
+        u32::try_from(shift_minutes - covered).unwrap_or(u32::MAX),
+    ))
+}
+
+/// The shifts of one fit.
+struct Scoped {
+    /// Shifts left out: nobody of the scope planned or present.
+    without_staff: u32,
+    /// The fit's input.
+    shifts: Vec<RatedShift>,
+    /// The same shifts, as shown.
+    points: Vec<ShiftPoint>,
+}
+
+/// The shifts of `loads` as `scope` sees them.
+fn scoped(loads: &[ShiftLoad], scope: Scope, tz: &chrono_tz::Tz) -> Scoped {
+    let mut out = Scoped {
+        without_staff: 0,
+        shifts: Vec::new(),
+        points: Vec::new(),
+    };
+    for l in loads {
+        let (need, present) = match scope {
+            Scope::Together => (l.need.usk + l.need.ssk, l.plan.available()),
+            Scope::Only(p) => (l.need.get(p), l.plan.get(p).map_or(0, |c| c.available())),
+        };
+        if present == 0 {
+            out.without_staff += 1;
+            continue;
+        }
+        let points_per_person = per_person(need, present);
+        let ratings: Vec<Rating> = l
+            .ratings
+            .iter()
+            .filter(|(p, _)| match scope {
+                Scope::Together => true,
+                Scope::Only(q) => *p == Some(q),
+            })
+            .map(|(_, r)| *r)
+            .collect();
+        let components = match scope {
+            Scope::Together => Component::ALL
+                .iter()
+                .map(|&c| (c.key().to_owned(), per_person(l.components.get(c), present)))
+                .collect(),
+            Scope::Only(_) => BTreeMap::new(),
+        };
+        let shift = RatedShift {
+            date: l.window.date,
+            points_per_person,
+            components,
+            staff_present: present,
+            ratings,
+        };
+        out.points.push(ShiftPoint {
+            start: l.window.window.start,
+            local_start: l.window.window.start.with_timezone(tz).naive_local(),
+            shift: l.window.name.clone(),
+            need,
+            present,
+            points_per_person,
+            ratings: count(shift.ratings.len()),
+            mean_rating: shift.mean_rating(),
+            extrapolated_minutes: l.extrapolated_minutes,
+        });
+        out.shifts.push(shift);
+    }
+    out
+}
+
+/// The fit of one scope's shifts under `rules`.
+fn fit(scoped: Scoped, rules: &CalibrationRules) -> CalibrationFit {
+    let c = fit_optimal_level(&scoped.shifts, rules);
+    let (xs, ys): (Vec<f64>, Vec<f64>) = scoped
+        .shifts
+        .iter()
+        .filter_map(|s| Some((s.points_per_person.as_f64(), s.mean_rating()?)))
+        .unzip();
+    CalibrationFit {
+        optimal_points_per_person: c.optimal_points_per_person,
+        interval: c.interval,
+        slope: c.slope,
+        intercept: c.intercept,
+        r_squared: c.r_squared,
+        spearman: spearman(&xs, &ys),
+        shifts: c.shifts,
+        unrated_shifts: c.unrated_shifts,
+        shifts_without_staff: scoped.without_staff,
+        ratings: c.ratings,
+        staff_present: c.staff_present,
+        response_rate: c.response_rate,
+        weeks: c.weeks,
+        reliable: c.reliable,
+        reasons: c.reasons.iter().map(CalibrationReason::from).collect(),
+        points: scoped.points,
+    }
+}
