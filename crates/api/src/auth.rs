@@ -12,7 +12,8 @@
 //! A token comes as `Authorization: Bearer <token>`, the scheme in any
 //! letter case (RFC 7235 §2.1). Every route declares its [`Access`] in the
 //! route table. `screen` tokens are read-only and ward-scoped: a route with a
-//! ward in its path checks the ward against the token's list. The screen HTML
+//! ward in its path checks the ward against the token's list. `rater`
+//! tokens are ward-scoped the same way and may only rate shifts. The screen HTML
 //! pages also accept the token as `?token=`, because the kiosk browsers that
 //! show them at ward offices can open a bookmarked URL but cannot send
 //! headers; JSON routes do not, so that a token never lands in a URL (and
@@ -210,7 +211,8 @@ fn ward_in_path(spec: &RouteSpec, path: &str) -> Option<String> {
         .map(|(_, a)| percent_decode(a))
 }
 
-fn percent_decode(s: &str) -> String {
+/// `s` with its `%XX` escapes decoded (an invalid one is kept as it is).
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -252,12 +254,13 @@ pub fn allow(spec: &RouteSpec, caller: &Caller, ward: Option<&str>) -> Result<()
             ),
         });
     }
-    if *role == Role::Screen
+    if matches!(role, Role::Screen | Role::Rater)
         && let Some(ward) = ward
         && !wards.iter().any(|w| w == ward)
     {
+        let may = if *role == Role::Screen { "read" } else { "rate" };
         return Err(Error::Forbidden {
-            hint: format!("this screen token may read wards: {}", wards.join(", ")),
+            hint: format!("this {} token may {may} wards: {}", role_name(*role), wards.join(", ")),
         });
     }
     Ok(())
@@ -279,6 +282,7 @@ pub fn role_name(role: Role) -> &'static str {
         Role::Staffing => "staffing",
         Role::Controller => "controller",
         Role::Admin => "admin",
+        Role::Rater => "rater",
     }
 }
 

@@ -492,6 +492,21 @@ pub(crate) async fn ward_shifts(State(state): State<AppState>, Path(id): Path<St
         .await
 }
 
+/// `GET /api/v1/wards/{id}/calibration`: not cached (a council's read, not a screen's poll).
+pub(crate) async fn ward_calibration(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    q: Params,
+) -> Result<Json<careload_app::calibration::WardCalibration>> {
+    let from = parse_time("from", q.get("from"))?;
+    let to = parse_time("to", q.get("to"))?;
+    // the [calibration] table of the configuration is a later slice: the default minimums until then
+    let rules = careload_planning::calibration::CalibrationRules::default();
+    Ok(Json(
+        careload_app::calibration::ward_calibration(&state, &id, from, to, Utc::now(), &rules).await?,
+    ))
+}
+
 pub(crate) async fn ward_balance(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -614,3 +629,213 @@ pub(crate) async fn import_staffing_csv(
     state.data_changed();
     Ok(Json(written))
 }
+
+// ------------------------------------------------ the staff's shift ratings (issue 27)
+
+/// Where a rating comes from: the ward's screen when its kiosk token sent
+/// it, else a phone. Nothing else of the caller reaches the store.
+fn rating_source(caller: &Caller) -> careload_store::RatingSource {
+    match caller {
+        Caller::Token {
+            role: careload_config::Role::Screen,
+            ..
+        } => careload_store::RatingSource::Screen,
+        _ => careload_store::RatingSource::Phone,
+    }
+}
+
+/// `POST /api/v1/wards/{id}/ratings`: one rating, 201 with the shift and its count.
+pub(crate) async fn post_rating(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<careload_app::ratings::Accepted>)> {
+    let request: careload_app::ratings::RatingRequest = serde_json::from_slice(&body).map_err(|e| {
+        Error::unprocessable(format!(
+            "the body is not a rating ({e}); send {{\"rating\": 1}}, optionally with \"team\", \"shift\" (a name) or \
+             \"shift_start\", and \"profession\" (USK or SSK)"
+        ))
+    })?;
+    let input = request.input(&id, rating_source(&caller))?;
+    let accepted = careload_app::ratings::rate(&state, &input, Utc::now()).await?;
+    Ok((StatusCode::CREATED, Json(accepted)))
+}
+
+/// `GET /api/v1/wards/{id}/ratings?from=&to=`: the stored ratings, anonymous.
+pub(crate) async fn ward_ratings(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    q: Params,
+) -> Result<Json<careload_app::ratings::StoredRatings>> {
+    let from = parse_time("from", q.get("from"))?;
+    let to = parse_time("to", q.get("to"))?;
+    Ok(Json(
+        careload_app::ratings::stored(&state, &id, from, to, Utc::now()).await?,
+    ))
+}
+
+/// `POST /api/v1/wards/{id}/ratings/import`: ratings collected on paper, all or nothing.
+pub(crate) async fn import_ratings(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<careload_app::ratings::Imported>> {
+    // the file as the body, or as the one file of a form (curl -F file=@ratings.csv)
+    let csv = crate::upload::file_of(&headers, &body).map_err(Error::unprocessable)?;
+    Ok(Json(
+        careload_app::ratings::import_csv(&state, &id, csv, Utc::now()).await?,
+    ))
+}
+
+/// `GET /wards/{id}/rate`: the rating page (built per request: its default
+/// shift follows the clock).
+pub(crate) async fn rate_screen(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Extension(token): Extension<ScreenToken>,
+) -> Response {
+    let now = Utc::now();
+    let kept = token.0.clone();
+    let page = async {
+        let ctx = screen_context(&state, token, now);
+        let form = careload_app::ratings::form(&state, &id, now).await?;
+        Ok(Cached::html(screen::rate_page(&form, &ctx)))
+    }
+    .await;
+    page_or_error(&state, page, kept, now)
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body.
+fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    let decode = |s: &str| crate::auth::percent_decode(&s.replace('+', " "));
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// The rating the page's form sent.
+fn rating_of_form(
+    id: &str,
+    body: &[u8],
+    caller: &Caller,
+) -> std::result::Result<careload_app::ratings::RatingInput, AppError> {
+    use careload_app::ratings::{RatingInput, ShiftChoice};
+    let fields = form_fields(body);
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let bad = |param: &'static str, hint: String| AppError::BadQuery { param, hint };
+    let rating = match field("rating") {
+        Some(r) => r.replace('−', "-").parse::<i64>().map_err(|_| {
+            bad(
+                "rating",
+                format!("{r:?} is not a rating; send a whole number from −3 to +3"),
+            )
+        })?,
+        None => return Err(bad("rating", "choose a rating from −3 to +3".into())),
+    };
+    let shift = match field("shift") {
+        Some(t) => ShiftChoice::StartingAt(
+            DateTime::parse_from_rfc3339(t)
+                .map_err(|_| bad("shift", format!("{t:?} is not a shift's start (RFC 3339)")))?
+                .with_timezone(&Utc),
+        ),
+        None => ShiftChoice::LastEnded,
+    };
+    let profession = match field("profession").map(str::to_ascii_uppercase).as_deref() {
+        None => None,
+        Some("USK") => Some(careload_scoring::snapshot::Profession::Usk),
+        Some("SSK") => Some(careload_scoring::snapshot::Profession::Ssk),
+        Some(other) => return Err(bad("profession", format!("{other:?} is not USK or SSK"))),
+    };
+    Ok(RatingInput {
+        ward: id.to_owned(),
+        team: field("team").map(str::to_owned),
+        shift,
+        profession,
+        rating,
+        source: rating_source(caller),
+    })
+}
+
+/// A refused rating in Swedish, for the rating page.
+fn refusal_in_swedish(e: &AppError) -> &'static str {
+    match e {
+        AppError::BadQuery { param: "rating", .. } => "Välj en bedömning från −3 till +3.",
+        AppError::BadQuery { param: "team", .. } => {
+            "Vårdlaget finns inte på avdelningen. Välj ett av avdelningens vårdlag, eller hela avdelningen."
+        }
+        AppError::BadQuery { param: "shift", .. } => {
+            "Passet finns inte i avdelningens schema. Välj ett av passen på sidan."
+        }
+        AppError::BadQuery {
+            param: "profession", ..
+        } => "Välj USK, SSK eller vill inte ange.",
+        AppError::Unprocessable { hint } if hint.contains("has not started") => {
+            "Passet har inte börjat än. Ett pass bedöms från att det börjar till ett dygn efter att det har slutat."
+        }
+        AppError::Unprocessable { hint } if hint.contains("closed at") => {
+            "Passet kan inte bedömas längre: bedömningar tas emot till ett dygn efter att passet har slutat."
+        }
+        AppError::Unprocessable { hint } if hint.contains("ratings it takes") => {
+            "Passet har redan fått så många bedömningar som det tar emot (de som arbetade enligt bemanningen plus \
+             två). Tack ändå!"
+        }
+        _ => "Bedömningen kunde inte tas emot.",
+    }
+}
+
+/// `POST /wards/{id}/rate`: the rating page's form. A thank-you page with
+/// the shift's count, or the refusal in Swedish with a link back and the
+/// refusal's status; an unknown ward is the usual page (404).
+pub(crate) async fn rate_form(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+    Extension(token): Extension<ScreenToken>,
+    body: axum::body::Bytes,
+) -> Response {
+    let now = Utc::now();
+    let result = match rating_of_form(&id, &body, &caller) {
+        Ok(input) => careload_app::ratings::rate(&state, &input, now).await,
+        Err(e) => Err(e),
+    };
+    let html = |status: StatusCode, html: String| {
+        (
+            status,
+            [
+                (header::CONTENT_TYPE, crate::routes::Media::Html.mime()),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            html,
+        )
+            .into_response()
+    };
+    match result {
+        Ok(accepted) => {
+            let mut ctx = screen_context(&state, token, now);
+            ctx.refresh_seconds = RATE_THANKS_SECONDS;
+            html(StatusCode::OK, screen::rate_thanks_page(&accepted, &ctx))
+        }
+        Err(e @ (AppError::BadQuery { .. } | AppError::Unprocessable { .. })) => {
+            let ctx = screen_context(&state, token, now);
+            let page = screen::rate_refused_page(&id, refusal_in_swedish(&e), e.hint().as_deref(), &ctx);
+            html(Error::App(e).status(), page)
+        }
+        Err(e) => error_page(&state, e.into(), token.0, now),
+    }
+}
+
+/// Seconds the thank-you page shows before it returns to the rating page.
+const RATE_THANKS_SECONDS: u32 = 15;

@@ -153,6 +153,17 @@ static SCHEMAS: &[Named] = &[
          person present) and absence_need_not_be_replaced.",
     ),
     named(
+        "WardCalibration",
+        Shape::Type(ty::<careload_app::calibration::WardCalibration>),
+        "A ward's calibration from the staff's shift ratings over a window (default the 8 weeks up to the shift \
+         that ended last): for each shift of the plan with planned staffing, its need from the stored hours over \
+         the staff present (planned − absent) against its mean rating; fitted together (all points over everyone, \
+         every rating) and per profession (usk, ssk): the optimal points per person where the fitted rating is 0 \
+         with Fieller's 95 % interval, slope, intercept, R², Spearman, shifts, ratings, staff present, response \
+         rate, weeks, reliable and each reason not (code, Swedish text, numbers), the shifts for a scatter, and \
+         per-component fits; shifts skipped without planned staffing or stored hours are counted.",
+    ),
+    named(
         "WardBalance",
         Shape::Type(ty::<careload_app::planning::WardBalance>),
         "Team balancing for the next shift: moves (patients, whole rooms, or one member of staff) with a reason \
@@ -203,6 +214,42 @@ static SCHEMAS: &[Named] = &[
         "StaffingWritten",
         Shape::Type(ty::<careload_app::planning::StaffingWritten>),
         "{\"rows\": how many rows were stored}.",
+    ),
+    named(
+        "RatingRequest",
+        Shape::Type(ty::<careload_app::ratings::RatingRequest>),
+        "{\"rating\": −3 … +3 (0 = optimal), \"team\"?: id or display name (none: the whole ward), \"shift\"?: a \
+         shift name of the ward's plan (the latest one started) or \"shift_start\"?: RFC 3339 (neither: the shift \
+         that ended last), \"profession\"?: USK | SSK}. Nothing of who sends it is kept.",
+    ),
+    named(
+        "RatingAccepted",
+        Shape::Type(ty::<careload_app::ratings::Accepted>),
+        "A rating stored: its id, the ward, team, the shift (name, start and end in UTC and local time), the \
+         shift's ratings now and the most it takes.",
+    ),
+    named(
+        "StoredRatings",
+        Shape::Type(ty::<careload_app::ratings::StoredRatings>),
+        "{ward, from, to, ratings: [{shift, shift_start, team, profession, rating, source}]}: anonymous, by shift \
+         start.",
+    ),
+    named(
+        "RatingsCsv",
+        Shape::Text("text/csv"),
+        "Ratings collected on paper: a header line, then date,shift,team,profession,rating (`;` or `,`, UTF-8 with \
+         or without BOM); see docs/ratings-csv.md.",
+    ),
+    named(
+        "RatingsImported",
+        Shape::Type(ty::<careload_app::ratings::Imported>),
+        "{ward, ratings: how many were stored, shifts: how many shifts they rate}.",
+    ),
+    named(
+        "RatingFormPost",
+        Shape::Hand(rating_form),
+        "The rating page's form (application/x-www-form-urlencoded): rating, and optionally shift (its start, RFC \
+         3339), team (id; empty = the whole ward) and profession (USK, SSK; empty = not given).",
     ),
     named(
         "WeightsFile",
@@ -279,6 +326,20 @@ fn staffing_csv_form() -> Value {
         "type": "object",
         "properties": { "file": { "type": "string", "contentMediaType": "text/csv" } },
         "required": ["file"],
+    })
+}
+
+/// The rating page's form fields.
+fn rating_form() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "rating": { "type": "string", "enum": ["-3", "-2", "-1", "0", "1", "2", "3"] },
+            "shift": { "type": "string", "format": "date-time" },
+            "team": { "type": "string" },
+            "profession": { "type": "string", "enum": ["", "USK", "SSK"] },
+        },
+        "required": ["rating"],
     })
 }
 
@@ -428,7 +489,7 @@ fn operation(r: &RouteSpec) -> Value {
                 security.push(json!({ "tokenQuery": [] }));
             }
             let scope = if r.ward_scoped {
-                " Screen tokens only for their own wards."
+                " Screen and rater tokens only for their own wards."
             } else {
                 ""
             };
@@ -437,7 +498,10 @@ fn operation(r: &RouteSpec) -> Value {
         }
     };
     let mut responses = Map::new();
-    responses.insert("200".into(), json!({ "description": r.summary, "content": content(r) }));
+    responses.insert(
+        r.success_status().to_string(),
+        json!({ "description": r.summary, "content": content(r) }),
+    );
     if !r.params.is_empty() {
         responses.insert(
             "400".into(),
@@ -630,7 +694,7 @@ mod tests {
     fn arrays_are_arrays_and_pages_and_metrics_are_text() {
         let doc = document(ROUTES);
         for r in ROUTES {
-            let content = &doc["paths"][r.path][r.method.key()]["responses"]["200"]["content"];
+            let content = &doc["paths"][r.path][r.method.key()]["responses"][r.success_status().to_string()]["content"];
             let media: Vec<&str> = content
                 .as_object()
                 .map_or(Vec::new(), |c| c.keys().map(String::as_str).collect());

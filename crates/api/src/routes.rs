@@ -7,10 +7,11 @@
 //!
 //! | role | may read | may write |
 //! |---|---|---|
-//! | `screen` | its own wards only: ward, ward history, forecast, next shifts, the ward screen page and its beds' patient pages | nothing |
-//! | `staffing` | every ward, the hospital, patients, forecasts, screens, shifts, balancing, pins, admissions, planned staffing | planned staffing, pins |
+//! | `screen` | its own wards only: ward, ward history, forecast, next shifts, the ward screen page and its beds' patient pages, the rating page | its own wards' shift ratings |
+//! | `staffing` | every ward, the hospital, patients, forecasts, screens, shifts, balancing, pins, admissions, planned staffing, calibration, shift ratings | planned staffing, pins, shift ratings (and their paper import) |
 //! | `controller` | as staffing, and trend exports | nothing |
-//! | `admin` | everything (exports too), and alone: weights, runs, audit, metrics | planned staffing, pins |
+//! | `admin` | everything (exports too), and alone: weights, runs, audit, metrics | planned staffing, pins, shift ratings (and their paper import) |
+//! | `rater` | its own wards' rating page only | its own wards' shift ratings |
 //!
 //! `/healthz` and `/readyz` are public (probes carry no token).
 
@@ -154,6 +155,13 @@ const STAFF: &[Role] = &[Role::Staffing, Role::Controller, Role::Admin];
 const ADMIN: &[Role] = &[Role::Admin];
 pub(crate) const STAFFING_WRITERS: &[Role] = &[Role::Staffing, Role::Admin];
 const CONTROLLERS: &[Role] = &[Role::Controller, Role::Admin];
+/// Who may rate a ward's shifts: its `rater` and `screen` tokens (the
+/// kiosk rates too), staffing and admin.
+const RATERS: &[Role] = &[Role::Rater, Role::Screen, Role::Staffing, Role::Admin];
+
+/// The routes (by operation) that answer success with `201 Created`; every
+/// other route answers `200`.
+const CREATED: &[&str] = &["post_rating"];
 
 const WARD_ID: Param = Param {
     name: "id",
@@ -312,6 +320,12 @@ pub fn find(path: &str, method: &axum::http::Method) -> Option<&'static RouteSpe
 }
 
 impl RouteSpec {
+    /// The status of its successful answer: 201 for a route that creates
+    /// (a rating stored), else 200.
+    pub fn success_status(&self) -> u16 {
+        if CREATED.contains(&self.operation) { 201 } else { 200 }
+    }
+
     /// Its query parameters, in the table's order: the only ones it takes
     /// (anything else is refused with 400 by [`crate::layers`]).
     pub fn query_params(&self) -> impl Iterator<Item = &'static Param> + use<> {
@@ -409,6 +423,37 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::Get,
         body: None,
+        path: "/api/v1/wards/{id}/calibration",
+        operation: "ward_calibration",
+        summary: "The ward's optimal points per person from the staff's shift ratings: each shift's points per \
+                  person present against its mean rating, fitted together and per profession, with the interval, \
+                  R², response rate, whether to trust it and why not, and the shifts for a scatter",
+        access: Access::Roles(STAFF),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[
+            WARD_ID,
+            query(
+                "from",
+                false,
+                Some("date-time"),
+                "Window start, RFC 3339; default `to` − 8 weeks. Shifts wholly in the window count",
+            ),
+            query(
+                "to",
+                false,
+                Some("date-time"),
+                "Window end, RFC 3339; default the end of the shift that ended last. At most api.max_range_days \
+                 after `from`",
+            ),
+        ],
+        response: "WardCalibration",
+        media: Media::Json,
+        handler: || get(handlers::ward_calibration),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/wards/{id}/balance",
         operation: "ward_balance",
         summary: "Suggested patient (and staff) moves between the ward's teams for the next shift, each with its \
@@ -490,6 +535,74 @@ pub static ROUTES: &[RouteSpec] = &[
         response: "PinWritten",
         media: Media::Json,
         handler: || post(handlers::set_pin),
+    },
+    RouteSpec {
+        method: Method::Post,
+        body: Some(Body {
+            media: "application/json",
+            schema: "RatingRequest",
+        }),
+        path: "/api/v1/wards/{id}/ratings",
+        operation: "post_rating",
+        summary: "Rate a shift's workload from −3 to +3 (PAONCIL, 0 = optimal), anonymously: the shift that ended \
+                  last unless shift (a name) or shift_start names one; from the shift's start until 24 h after its \
+                  end, at most the people present plus 2 per shift. 201 with the shift and its count; a refusal \
+                  says why",
+        access: Access::Roles(RATERS),
+        ward_scoped: true,
+        token_in_query: false,
+        params: &[WARD_ID],
+        response: "RatingAccepted",
+        media: Media::Json,
+        handler: || post(handlers::post_rating),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/api/v1/wards/{id}/ratings",
+        operation: "ward_ratings",
+        summary: "The staff's stored shift ratings of the ward, by shift start (anonymous: shift, team, \
+                  profession, rating, source)",
+        access: Access::Roles(STAFF),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[
+            WARD_ID,
+            query(
+                "from",
+                false,
+                Some("date-time"),
+                "Shifts starting from, RFC 3339, inclusive; default `to` − 56 days",
+            ),
+            query(
+                "to",
+                false,
+                Some("date-time"),
+                "Shifts starting before, RFC 3339, exclusive; default now. At most api.max_range_days after `from`",
+            ),
+        ],
+        response: "StoredRatings",
+        media: Media::Json,
+        handler: || get(handlers::ward_ratings),
+    },
+    RouteSpec {
+        method: Method::Post,
+        body: Some(Body {
+            media: "text/csv",
+            schema: "RatingsCsv",
+        }),
+        path: "/api/v1/wards/{id}/ratings/import",
+        operation: "import_ratings",
+        summary: "Import shift ratings collected on paper (docs/ratings-csv.md; the file as the body or one form \
+                  field): all or nothing, any shift that has ended; any bad row refuses the file with 422 listing \
+                  every bad row by line",
+        access: Access::Roles(STAFFING_WRITERS),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[WARD_ID],
+        response: "RatingsImported",
+        media: Media::Json,
+        handler: || post(handlers::import_ratings),
     },
     RouteSpec {
         method: Method::Get,
@@ -806,6 +919,41 @@ pub static ROUTES: &[RouteSpec] = &[
         response: "HtmlPage",
         media: Media::Html,
         handler: || post(handlers::planning_import),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/wards/{id}/rate",
+        operation: "rate_screen",
+        summary: "The staff's rating page, for a phone or the ward's touch screen: the shift (the one that ended \
+                  last by default), the team and profession (optional) and seven buttons −3 … +3, in Swedish; \
+                  anonymous",
+        access: Access::Roles(RATERS),
+        ward_scoped: true,
+        token_in_query: true,
+        params: &[WARD_ID, TOKEN],
+        response: "HtmlPage",
+        media: Media::Html,
+        handler: || get(handlers::rate_screen),
+    },
+    RouteSpec {
+        method: Method::Post,
+        body: Some(Body {
+            media: "application/x-www-form-urlencoded",
+            schema: "RatingFormPost",
+        }),
+        path: "/wards/{id}/rate",
+        operation: "rate_form",
+        summary: "The rating page's form: stores the rating as POST /api/v1/wards/{id}/ratings does and answers a \
+                  thank-you page with the shift's count, or the refusal in Swedish with a link back (with the \
+                  refusal's status)",
+        access: Access::Roles(RATERS),
+        ward_scoped: true,
+        token_in_query: true,
+        params: &[WARD_ID, TOKEN],
+        response: "HtmlPage",
+        media: Media::Html,
+        handler: || post(handlers::rate_form),
     },
     RouteSpec {
         method: Method::Get,

@@ -349,6 +349,31 @@ fn call_for(r: &RouteSpec, patient: &str, current: DateTime<Utc>) -> Call {
                 .into_bytes(),
             )),
         ),
+        "post_rating" => (
+            String::new(),
+            Some((
+                "application/json",
+                br#"{"rating": 1, "team": "A", "profession": "SSK"}"#.to_vec(),
+            )),
+        ),
+        "rate_form" => (
+            String::new(),
+            Some((
+                "application/x-www-form-urlencoded",
+                b"team=&profession=USK&rating=-1".to_vec(),
+            )),
+        ),
+        "import_ratings" => (
+            String::new(),
+            Some((
+                "text/csv",
+                format!(
+                    "date;shift;team;profession;rating\n{};day;B;USK;0\n",
+                    day - Duration::days(1)
+                )
+                .into_bytes(),
+            )),
+        ),
         "backtest_weights" => (
             format!("from={}&to={day}", day - Duration::days(1)),
             Some(("application/toml", read("examples/weights-candidate.toml").into_bytes())),
@@ -372,9 +397,11 @@ fn call_for(r: &RouteSpec, patient: &str, current: DateTime<Utc>) -> Call {
     }
 }
 
-/// The schema the document gives a route's `200` answer in `mime`.
+/// The schema the document gives a route's success (`200`, or `201` for a
+/// route that creates) answer in `mime`.
 fn schema_of<'a>(doc: &'a Value, r: &RouteSpec, mime: &str) -> &'a Value {
-    let schema = &doc["paths"][r.path][r.method.key()]["responses"]["200"]["content"][mime]["schema"];
+    let status = r.success_status().to_string();
+    let schema = &doc["paths"][r.path][r.method.key()]["responses"][status.as_str()]["content"][mime]["schema"];
     assert!(!schema.is_null(), "{} {}: no {mime} schema", r.method.key(), r.path);
     schema
 }
@@ -411,7 +438,7 @@ async fn every_route_answers_what_the_served_document_says() {
         }
         let answer = request(served.addr, &method, &call.path, body).await;
         let what = format!("{method} {}", call.path);
-        if answer.status != 200 {
+        if answer.status != r.success_status() {
             failures.push(format!(
                 "{what}: {} {}",
                 answer.status,

@@ -1111,6 +1111,7 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
         ("admissions-live", "/admissions", false),
         ("patient-live", "/wards/medicine-3/beds/1", false),
         ("not-found-live", "/wards/w99/screen", false),
+        ("rate-live", "/wards/medicine-3/rate", false),
     ];
     let pages: HashMap<String, String> = paths
         .iter()
@@ -1141,6 +1142,13 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
             });
         }
     }
+    // the staff's rating page is for phones too
+    jobs.push(Job {
+        what: "rate-live (/wards/medicine-3/rate) at 360×640".into(),
+        url: format!("http://{copies}/wards/medicine-3/rate"),
+        size: (360, 640),
+        png: dir.join("rate-live-360x640.png"),
+    });
     let doms = render_all(&browser, &jobs);
     println!("screenshots from the real router: {}", dir.display());
     let mut problems = Vec::new();
@@ -1225,6 +1233,13 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
     assert!(
         dom.contains(r#"href="/wards/medicine-3/screen""#) && dom.contains(r#"href="/""#),
         "the patient page links back to its ward and the overview"
+    );
+
+    let dom = dom_of("rate-live");
+    assert_eq!(dom.matches(r#"name="rating""#).count(), 7, "the seven choices");
+    assert!(
+        dom.contains("Avd 3 Medicin") && dom.contains("Anonymt"),
+        "the rating page"
     );
 
     let dom = dom_of("not-found-live");

@@ -601,6 +601,9 @@ pub enum Role {
     Controller,
     /// Administrators: weights, runs, audit.
     Admin,
+    /// The staff's shift ratings (issue 27): rate the shifts of one or more
+    /// wards, on a phone or the ward's screen, and read nothing.
+    Rater,
 }
 
 /// `[[api.tokens]]`: one API token. The secret itself is in an environment
@@ -612,7 +615,8 @@ pub struct TokenConfig {
     pub name: String,
     /// What it may do.
     pub role: Role,
-    /// For `screen` tokens: the wards it may read (empty = none).
+    /// For `screen` tokens: the wards it may read; for `rater` tokens: the
+    /// wards whose shifts it may rate (empty = none).
     #[serde(default)]
     pub wards: Vec<String>,
     /// Environment variable holding the secret.
@@ -964,10 +968,11 @@ impl Config {
                     &format!("token {:?}: set exactly one of secret_env or secret_file", t.name),
                 ));
             }
-            if t.role == Role::Screen && t.wards.is_empty() {
+            if matches!(t.role, Role::Screen | Role::Rater) && t.wards.is_empty() {
+                let role = if t.role == Role::Screen { "screen" } else { "rater" };
                 return Err(invalid(
                     &key,
-                    &format!("screen token {:?} lists no wards; add wards = [\"…\"]", t.name),
+                    &format!("{role} token {:?} lists no wards; add wards = [\"…\"]", t.name),
                 ));
             }
             if let Some(first) = names.insert(t.name.trim(), i) {

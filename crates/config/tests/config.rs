@@ -93,6 +93,10 @@ fn refusals_name_the_key() {
             "[[api.tokens]]\nname = \"s\"\nrole = \"screen\"\nsecret_env = \"X\"\n",
             "api.tokens[0]",
         ),
+        (
+            "[[api.tokens]]\nname = \"r\"\nrole = \"rater\"\nsecret_env = \"X\"\n",
+            "api.tokens[0]",
+        ),
     ];
     for (text, key) in cases {
         let c = Config::from_toml(text, "c.toml").unwrap();
@@ -102,6 +106,24 @@ fn refusals_name_the_key() {
             other => panic!("{text}: {other}"),
         }
     }
+}
+
+#[test]
+fn a_rater_token_is_scoped_to_its_wards() {
+    let text = "[[api.tokens]]\nname = \"avd7-bedomning\"\nrole = \"rater\"\nwards = [\"AVD7\"]\nsecret_env = \"T\"\n";
+    let c = Config::from_toml(text, "c.toml").unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.api.tokens[0].role, Role::Rater);
+    assert_eq!(c.api.tokens[0].wards, ["AVD7"]);
+    let err = Config::from_toml(&text.replace("wards = [\"AVD7\"]\n", ""), "c.toml")
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("rater token \"avd7-bedomning\" lists no wards"),
+        "{err}"
+    );
 }
 
 #[test]

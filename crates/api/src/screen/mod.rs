@@ -24,6 +24,7 @@ mod admissions;
 mod hospital;
 mod patient;
 mod planning;
+mod rate;
 mod style;
 pub mod svg;
 mod ward;
@@ -70,6 +71,23 @@ pub fn planning_page(
 }
 
 pub use planning::StaffingImport;
+
+/// The staff's rating page (`/wards/{id}/rate`), its thank-you page and
+/// its refusal (in Swedish, with a link back).
+pub fn rate_page(form: &careload_app::ratings::RatingForm, ctx: &ScreenContext) -> String {
+    rate::render(form, ctx)
+}
+
+/// The thank-you page after a rating (`POST /wards/{id}/rate`).
+pub fn rate_thanks_page(accepted: &careload_app::ratings::Accepted, ctx: &ScreenContext) -> String {
+    rate::render_thanks(accepted, ctx)
+}
+
+/// A refused rating on the rating page: `message` in Swedish, `detail` (the
+/// reason as the API gives it) small beneath.
+pub fn rate_refused_page(ward: &str, message: &str, detail: Option<&str>, ctx: &ScreenContext) -> String {
+    rate::render_refused(ward, message, detail, ctx)
+}
 
 /// The bed coordinator's page (`/admissions`).
 pub fn admissions_page(admissions: &careload_app::planning::Admissions, ctx: &ScreenContext) -> String {

@@ -171,6 +171,25 @@ td.param{font-family:"DejaVu Sans Mono",monospace;font-size:.75rem;color:#333;ov
 .changes ul{font-size:1.25rem;padding-left:1.2rem;margin:.3rem 0}.changes li{margin:.25rem 0}
 .total-change{font-size:1.3rem;margin:.3rem 0}
 .message{font-size:1.4rem}.message li{margin:.4rem 0}
+/* rating page */
+.rate-page{max-width:42rem;margin:0 auto}
+.rate-page h1{font-size:1.9rem}
+.rate fieldset{border:2px solid #000;border-radius:.5rem;margin:0 0 .8rem;padding:.3rem .6rem .5rem;min-width:0}
+.rate legend{font-size:1.15rem;font-weight:700;padding:0 .3rem}
+.rate legend small{font-weight:400;font-size:.8rem;color:#333}
+.rate .choice{display:flex;align-items:center;gap:.7rem;min-height:3.2rem;font-size:1.2rem;border-bottom:1px solid #ccc;cursor:pointer}
+.rate .choice:last-child{border-bottom:none}
+.rate .choice small{font-size:.85rem;color:#444;white-space:nowrap}
+.rate input[type=radio]{width:1.7rem;height:1.7rem;flex:none;margin:0}
+.rate .scale{display:grid;gap:.5rem}
+.rate .scale legend{margin-bottom:.2rem}
+.rate button.r{display:grid;grid-template-columns:3.4rem minmax(0,1fr);align-items:center;column-gap:.4rem;width:100%;min-height:3.6rem;padding:.3rem .6rem;font:inherit;font-size:1.2rem;text-align:left;color:#000;background:#fff;border:3px solid #000;border-radius:.6rem;cursor:pointer}
+.rate button.r .n{grid-row:span 2;font-size:1.8rem;font-weight:700;text-align:center}
+.rate button.r small{font-size:.8rem;color:#333}
+.rate .r-low{background:#d1e5f0}.rate .r-zero{background:#e0e0e0}.rate .r-high{background:#fddbc7}
+.rate button.r:focus,.rate button.r:active{outline:4px solid #003d7a;outline-offset:2px}
+.anon{font-size:1rem;color:#333}
+.thanks{font-size:1.6rem;font-weight:700}
 "#;
 
 /// A band's CSS class suffix, symbol and word.
