@@ -133,6 +133,29 @@ impl App {
             .unwrap_or_else(|| id.to_owned())
     }
 
+    /// The ids of `ward`'s teams: seen in the data or configured
+    /// (`[wards.<id>.teams]`, `rooms`), sorted. The one list of a ward's
+    /// teams that a rating and a staffing plan may name.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub async fn team_ids(&self, ward: &str) -> Result<Vec<String>> {
+        let mut ids: Vec<String> = self
+            .store
+            .teams(ward, chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)
+            .await?
+            .into_iter()
+            .map(|t| t.team)
+            .collect();
+        if let Some(c) = self.config.wards.get(ward) {
+            ids.extend(c.teams.keys().cloned());
+            ids.extend(c.rooms.values().cloned());
+        }
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
     /// A team's display name, the one every screen, view and proposal
     /// shows: the configured `[wards.<ward>.teams]` name, else `Vårdlag`
     /// and the team's short label (`w01-b` → `Vårdlag B`,

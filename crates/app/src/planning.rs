@@ -551,17 +551,7 @@ async fn import_rules(app: &App, now: DateTime<Utc>) -> Result<ImportRules> {
 /// (`Vårdlag A`, `Lag A`, `A`).
 async fn known_teams(app: &App, ward: &str) -> Result<Vec<KnownTeam>> {
     let config = app.config.wards.get(ward);
-    let mut ids: BTreeSet<String> = app
-        .store
-        .teams(ward, DateTime::<Utc>::UNIX_EPOCH)
-        .await?
-        .into_iter()
-        .map(|t| t.team)
-        .collect();
-    if let Some(c) = config {
-        ids.extend(c.teams.keys().cloned());
-        ids.extend(c.rooms.values().cloned());
-    }
+    let ids = app.team_ids(ward).await?;
     Ok(ids
         .into_iter()
         .map(|id| {

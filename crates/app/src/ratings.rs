@@ -265,7 +265,7 @@ fn local(t: &DateTime<Utc>, app: &App) -> NaiveDateTime {
 /// The team id `sent` names on `ward`: a team seen in the data or
 /// configured (`[wards.<id>.teams]`, `rooms`), by id or display name.
 async fn team_of(app: &App, ward: &str, sent: &str) -> Result<String> {
-    let ids = team_ids(app, ward).await?;
+    let ids = app.team_ids(ward).await?;
     if let Some(id) = ids.iter().find(|id| *id == sent || app.team_name(ward, id) == sent) {
         return Ok(id.clone());
     }
@@ -280,25 +280,6 @@ async fn team_of(app: &App, ward: &str, sent: &str) -> Result<String> {
             )
         },
     })
-}
-
-/// The ids of `ward`'s teams: seen in the data or configured
-/// (`[wards.<id>.teams]`, `rooms`), sorted.
-async fn team_ids(app: &App, ward: &str) -> Result<Vec<String>> {
-    let mut ids: Vec<String> = app
-        .store
-        .teams(ward, DateTime::<Utc>::UNIX_EPOCH)
-        .await?
-        .into_iter()
-        .map(|t| t.team)
-        .collect();
-    if let Some(c) = app.config.wards.get(ward) {
-        ids.extend(c.teams.keys().cloned());
-        ids.extend(c.rooms.values().cloned());
-    }
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
 }
 
 /// The shift `choice` names on `ward` at `now`.
@@ -473,7 +454,8 @@ pub async fn form(app: &App, ward: &str, now: DateTime<Utc>) -> Result<RatingFor
             default,
         })
         .collect();
-    let teams = team_ids(app, ward)
+    let teams = app
+        .team_ids(ward)
         .await?
         .into_iter()
         .map(|id| {
