@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use crate::rows::unsigned;
+use crate::rows::{profession, profession_text, unsigned};
 use crate::{Error, Result, Store};
 
 /// A stored rating's id.
@@ -110,21 +110,6 @@ pub struct Rating {
     /// What was stored.
     #[serde(flatten)]
     pub rating: NewRating,
-}
-
-fn profession_text(p: Profession) -> &'static str {
-    match p {
-        Profession::Usk => "usk",
-        Profession::Ssk => "ssk",
-    }
-}
-
-fn profession(text: &str) -> Result<Profession> {
-    match text {
-        "usk" => Ok(Profession::Usk),
-        "ssk" => Ok(Profession::Ssk),
-        other => Err(Error::Invalid(format!("stored profession {other:?} is unknown"))),
-    }
 }
 
 /// The insert of one rating, returning its id.

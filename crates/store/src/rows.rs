@@ -7,6 +7,8 @@
 //! and a `PgRow` have no common type to write a function over); they import
 //! what they build themselves, so a caller needs only `sqlx::Row` in scope.
 
+use careload_scoring::snapshot::Profession;
+
 use crate::{Error, Result};
 
 /// The component columns, in [`Component::ALL`] order.
@@ -161,6 +163,24 @@ pub(crate) fn unsigned(v: i64) -> Result<u64> {
 /// A count as stored.
 pub(crate) fn signed(v: u64) -> Result<i64> {
     i64::try_from(v).map_err(|_| Error::Invalid(format!("count {v} is too large to store")))
+}
+
+/// A profession as every table stores it (`USK`, `SSK`): planned staffing
+/// and shift ratings alike.
+pub(crate) fn profession_text(p: Profession) -> &'static str {
+    match p {
+        Profession::Usk => "USK",
+        Profession::Ssk => "SSK",
+    }
+}
+
+/// A stored profession read back; anything else is a broken row.
+pub(crate) fn profession(text: &str) -> Result<Profession> {
+    match text {
+        "USK" => Ok(Profession::Usk),
+        "SSK" => Ok(Profession::Ssk),
+        other => Err(Error::Invalid(format!("stored profession {other:?} is unknown"))),
+    }
 }
 
 #[cfg(test)]

@@ -5,31 +5,15 @@
 //! CHECK constraints hold the same rules a second time.
 
 use careload_planning::PlannedStaffing;
-use careload_scoring::snapshot::Profession;
 use chrono::{NaiveDate, Utc};
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row};
 
-use crate::rows::count;
-use crate::{Error, Result, Store};
+use crate::rows::{count, profession, profession_text};
+use crate::{Result, Store};
 
 /// Rows per upsert statement (9 parameters each).
 const CHUNK: usize = 1000;
-
-fn profession_text(p: Profession) -> &'static str {
-    match p {
-        Profession::Usk => "USK",
-        Profession::Ssk => "SSK",
-    }
-}
-
-fn profession(text: &str) -> Result<Profession> {
-    match text {
-        "USK" => Ok(Profession::Usk),
-        "SSK" => Ok(Profession::Ssk),
-        other => Err(Error::Invalid(format!("stored profession {other:?} is unknown"))),
-    }
-}
 
 impl Store {
     /// Stores planned staffing, all rows or none, each replacing the row

@@ -16,7 +16,7 @@ CREATE TABLE shift_ratings (
     team        TEXT,                             -- NULL = the whole ward
     shift_start TEXT    NOT NULL,                 -- the shift's start (RFC 3339, UTC)
     shift       TEXT    NOT NULL,                 -- its name in the ward's shift plan
-    profession  TEXT    CHECK (profession IN ('usk', 'ssk')),  -- NULL = not given
+    profession  TEXT    CHECK (profession IN ('USK', 'SSK')),  -- NULL = not given
     rating      INTEGER NOT NULL CONSTRAINT shift_ratings_rating_range CHECK (rating BETWEEN -3 AND 3),
     source      TEXT    NOT NULL CHECK (source IN ('screen', 'phone', 'paper import')),
     received_at TEXT    NOT NULL
