@@ -21,7 +21,10 @@
 //! * [`calibration`] — the staff's ratings of each shift against its points
 //!   per person: the ward's optimal points per person, its interval and
 //!   reliability, and which components move with the ratings (statistics in
-//!   `f64`, the one module that uses floats; see its doc).
+//!   `f64`; see its doc).
+//! * [`refit`] — a scale per score component fitted to the ratings
+//!   (`careload weights fit`), judged on held-out weeks before any change is
+//!   proposed (statistics in `f64`).
 //!
 //! # From points to staff
 //!
@@ -45,7 +48,7 @@
 //! Points are [`Points`] and hours and people [`Qty`] (fixed-point
 //! thousandths, as in scoring); every division rounds to the nearest
 //! thousandth, halves away from zero. Floats appear nowhere in the arithmetic
-//! except the statistics of [`calibration`], whose results come back as
+//! except the statistics of [`calibration`] and [`refit`], whose results come back as
 //! [`Points`] and [`Qty`] where they are loads or people.
 
 pub mod balance;
@@ -55,6 +58,7 @@ pub mod csv;
 pub mod gap;
 pub mod index;
 pub mod need;
+pub mod refit;
 pub mod staffing;
 pub mod words;
 

@@ -13,6 +13,7 @@
 
 mod code_index;
 mod format_v1;
+mod scale;
 
 use std::collections::BTreeMap;
 use std::fmt;
