@@ -110,3 +110,293 @@ pub(crate) async fn backtest(state: &AppState, q: &Params, body: &[u8]) -> Resul
     let candidate = Weights::from_toml(text, "request body").map_err(|e| Error::unprocessable(e.to_string()))?;
     Ok(careload_app::export::backtest(state, candidate, from, to).await?)
 }
+
+// ------------------------------------------------ the calibration's files
+
+/// A calibration file's format: the trend export's words, without Parquet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TableFormat {
+    /// `,`, decimal point, UTF-8 without BOM.
+    Csv,
+    /// `;`, decimal comma, UTF-8 with BOM (Swedish Excel).
+    CsvExcel,
+    /// A JSON array of row objects (or the route's JSON view).
+    Json,
+}
+
+impl TableFormat {
+    /// `format` of the query, `default` when not given.
+    pub(crate) fn of(q: &Params, default: TableFormat) -> Result<TableFormat> {
+        match q.get("format").map(|f| f.trim().to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(f) => match f.as_str() {
+                "csv" => Ok(TableFormat::Csv),
+                "csv-excel" => Ok(TableFormat::CsvExcel),
+                "json" => Ok(TableFormat::Json),
+                _ => Err(Error::bad_query(
+                    "format",
+                    format!("{f:?} is not a format of this file; send csv, csv-excel or json"),
+                )),
+            },
+        }
+    }
+
+    fn separator(self) -> char {
+        if self == TableFormat::CsvExcel { ';' } else { ',' }
+    }
+}
+
+/// One shift of a ward's calibration as the controllers' file has it
+/// (`GET /api/v1/wards/{id}/calibration/shifts`; columns in docs/calibration-export.md).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub struct CalibrationShiftRow {
+    /// The shift's start, RFC 3339 UTC: the ratings' key.
+    pub shift_start: chrono::DateTime<chrono::Utc>,
+    /// The local date it starts on.
+    pub local_date: chrono::NaiveDate,
+    /// Its local start, `07:00`.
+    pub local_time: String,
+    /// The shift's name in the ward's plan.
+    pub shift: String,
+    /// USK points over the shift.
+    pub need_usk: careload_scoring::Points,
+    /// SSK points over the shift.
+    pub need_ssk: careload_scoring::Points,
+    /// All points over the shift.
+    pub need_total: careload_scoring::Points,
+    /// USK present (planned minus absent); 0 when none was planned.
+    pub present_usk: u32,
+    /// SSK present.
+    pub present_ssk: u32,
+    /// Everyone present.
+    pub present_total: u32,
+    /// All points over everyone present.
+    pub points_per_person: careload_scoring::Points,
+    /// USK points per USK present; none without USK present.
+    pub points_per_person_usk: Option<careload_scoring::Points>,
+    /// SSK points per SSK present; none without SSK present.
+    pub points_per_person_ssk: Option<careload_scoring::Points>,
+    /// Every rating of the shift (with or without a profession).
+    pub ratings: u32,
+    /// Their mean, to three decimals; none without ratings.
+    pub mean_rating: Option<f64>,
+    /// Ratings given as USK.
+    pub ratings_usk: u32,
+    /// Their mean.
+    pub mean_rating_usk: Option<f64>,
+    /// Ratings given as SSK.
+    pub ratings_ssk: u32,
+    /// Their mean.
+    pub mean_rating_ssk: Option<f64>,
+    /// Minutes of the shift with no stored hour, extrapolated from the others.
+    pub extrapolated_minutes: u32,
+}
+
+/// The columns of [`CalibrationShiftRow`], in order.
+pub const CALIBRATION_SHIFT_COLUMNS: [&str; 20] = [
+    "shift_start",
+    "local_date",
+    "local_time",
+    "shift",
+    "need_usk",
+    "need_ssk",
+    "need_total",
+    "present_usk",
+    "present_ssk",
+    "present_total",
+    "points_per_person",
+    "points_per_person_usk",
+    "points_per_person_ssk",
+    "ratings",
+    "mean_rating",
+    "ratings_usk",
+    "mean_rating_usk",
+    "ratings_ssk",
+    "mean_rating_ssk",
+    "extrapolated_minutes",
+];
+
+/// A mean to three decimals.
+fn three(v: Option<f64>) -> Option<f64> {
+    v.filter(|v| v.is_finite()).map(|v| (v * 1000.0).round() / 1000.0)
+}
+
+/// One row per shift of `c`'s joint fit, joined with the professions' fits by start.
+pub fn calibration_rows(
+    c: &careload_app::calibration::WardCalibration,
+    tz: &chrono_tz::Tz,
+) -> Vec<CalibrationShiftRow> {
+    use std::collections::BTreeMap;
+    let by_start = |f: &careload_app::calibration::CalibrationFit| {
+        f.points
+            .iter()
+            .map(|p| (p.start, p.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let (usk, ssk) = (by_start(&c.usk), by_start(&c.ssk));
+    c.together
+        .points
+        .iter()
+        .map(|p| {
+            let (u, s) = (usk.get(&p.start), ssk.get(&p.start));
+            let need_usk = u.map_or_else(
+                || p.need - s.map_or(careload_scoring::Points::ZERO, |s| s.need),
+                |u| u.need,
+            );
+            let local = p.start.with_timezone(tz);
+            CalibrationShiftRow {
+                shift_start: p.start,
+                local_date: local.date_naive(),
+                local_time: local.format("%H:%M").to_string(),
+                shift: p.shift.clone(),
+                need_usk,
+                need_ssk: p.need - need_usk,
+                need_total: p.need,
+                present_usk: u.map_or(0, |u| u.present),
+                present_ssk: s.map_or(0, |s| s.present),
+                present_total: p.present,
+                points_per_person: p.points_per_person,
+                points_per_person_usk: u.map(|u| u.points_per_person),
+                points_per_person_ssk: s.map(|s| s.points_per_person),
+                ratings: p.ratings,
+                mean_rating: three(p.mean_rating),
+                ratings_usk: u.map_or(0, |u| u.ratings),
+                mean_rating_usk: three(u.and_then(|u| u.mean_rating)),
+                ratings_ssk: s.map_or(0, |s| s.ratings),
+                mean_rating_ssk: three(s.and_then(|s| s.mean_rating)),
+                extrapolated_minutes: p.extrapolated_minutes,
+            }
+        })
+        .collect()
+}
+
+/// A CSV field: quoted when it holds the separator, a quote or a line break.
+fn field(text: &str, sep: char) -> String {
+    if text.contains([sep, '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// A number as the format writes it: decimal comma in Excel CSV.
+fn number(text: String, format: TableFormat) -> String {
+    if format == TableFormat::CsvExcel {
+        text.replace('.', ",")
+    } else {
+        text
+    }
+}
+
+/// The CSV text of `rows` (each a list of fields already formatted) under `header`.
+fn csv_text(header: &[&str], rows: impl Iterator<Item = Vec<String>>, format: TableFormat) -> String {
+    let sep = format.separator();
+    let mut out = String::new();
+    if format == TableFormat::CsvExcel {
+        out.push('\u{feff}');
+    }
+    let line = |fields: Vec<String>| -> String {
+        let fields: Vec<String> = fields.iter().map(|f| field(f, sep)).collect();
+        fields.join(&sep.to_string())
+    };
+    out.push_str(&line(header.iter().map(|h| (*h).to_owned()).collect()));
+    out.push_str("\r\n");
+    for r in rows {
+        out.push_str(&line(r));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// The calibration rows as CSV.
+pub(crate) fn calibration_csv(rows: &[CalibrationShiftRow], format: TableFormat) -> String {
+    let num = |v: String| number(v, format);
+    let opt = |v: Option<String>| v.map_or_else(String::new, num);
+    csv_text(
+        &CALIBRATION_SHIFT_COLUMNS,
+        rows.iter().map(|r| {
+            vec![
+                r.shift_start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                r.local_date.to_string(),
+                r.local_time.clone(),
+                r.shift.clone(),
+                num(r.need_usk.to_string()),
+                num(r.need_ssk.to_string()),
+                num(r.need_total.to_string()),
+                r.present_usk.to_string(),
+                r.present_ssk.to_string(),
+                r.present_total.to_string(),
+                num(r.points_per_person.to_string()),
+                opt(r.points_per_person_usk.map(|p| p.to_string())),
+                opt(r.points_per_person_ssk.map(|p| p.to_string())),
+                r.ratings.to_string(),
+                opt(r.mean_rating.map(|m| m.to_string())),
+                r.ratings_usk.to_string(),
+                opt(r.mean_rating_usk.map(|m| m.to_string())),
+                r.ratings_ssk.to_string(),
+                opt(r.mean_rating_ssk.map(|m| m.to_string())),
+                r.extrapolated_minutes.to_string(),
+            ]
+        }),
+        format,
+    )
+}
+
+/// The columns of the ratings' CSV: the paper import's five first
+/// (docs/ratings-csv.md), then what the JSON has besides.
+pub const RATINGS_COLUMNS: [&str; 8] = [
+    "date",
+    "shift",
+    "team",
+    "profession",
+    "rating",
+    "shift_start",
+    "local_time",
+    "source",
+];
+
+/// The stored ratings as CSV, anonymous as the JSON (no column for who rated).
+pub(crate) fn ratings_csv(r: &careload_app::ratings::StoredRatings, tz: &chrono_tz::Tz, format: TableFormat) -> String {
+    csv_text(
+        &RATINGS_COLUMNS,
+        r.ratings.iter().map(|x| {
+            let local = x.shift_start.with_timezone(tz);
+            vec![
+                local.date_naive().to_string(),
+                x.shift.clone(),
+                x.team.clone().unwrap_or_default(),
+                x.profession.map_or_else(String::new, |p| p.abbreviation().to_owned()),
+                x.rating.to_string(),
+                x.shift_start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                local.format("%H:%M").to_string(),
+                x.source.as_str().to_owned(),
+            ]
+        }),
+        format,
+    )
+}
+
+/// A file answer: `body` as `format`'s type, named `name` (without extension).
+pub(crate) fn file(body: String, format: TableFormat, name: &str) -> Response {
+    let (content_type, extension) = match format {
+        TableFormat::Csv | TableFormat::CsvExcel => ("text/csv; charset=utf-8", "csv"),
+        TableFormat::Json => ("application/json", "json"),
+    };
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}.{extension}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}

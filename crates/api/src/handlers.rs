@@ -500,11 +500,92 @@ pub(crate) async fn ward_calibration(
 ) -> Result<Json<careload_app::calibration::WardCalibration>> {
     let from = parse_time("from", q.get("from"))?;
     let to = parse_time("to", q.get("to"))?;
-    // the [calibration] table of the configuration is a later slice: the default minimums until then
-    let rules = careload_planning::calibration::CalibrationRules::default();
+    // the minimums of [calibration]; its window is the app's default for `from`
+    let rules = state.settings().calibration;
     Ok(Json(
         careload_app::calibration::ward_calibration(&state, &id, from, to, Utc::now(), &rules).await?,
     ))
+}
+
+/// The `month` parameter (`YYYY-MM`), if given.
+fn month_param(q: &Params) -> Result<Option<(i32, u32)>> {
+    q.get("month")
+        .map(|m| careload_app::agreement::parse_month("month", m))
+        .transpose()
+        .map_err(Error::from)
+}
+
+/// `GET /api/v1/wards/{id}/calibration/agreement?month=`: the month's
+/// agreement report (default the last complete month); not cached, as the
+/// calibration.
+pub(crate) async fn ward_agreement(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    q: Params,
+) -> Result<Json<careload_app::agreement::WardAgreement>> {
+    let now = Utc::now();
+    let month = match month_param(&q)? {
+        Some(m) => m,
+        None => careload_app::agreement::last_complete_month(&state, now),
+    };
+    let rules = state.settings().calibration;
+    Ok(Json(
+        careload_app::agreement::ward_agreement(&state, &id, month, now, &rules).await?,
+    ))
+}
+
+/// `GET /wards/{id}/calibration`: the council's calibration page over the
+/// default window, `?from=&to=`, or a month (`?month=YYYY-MM`, with the
+/// month's largest disagreements). The default and the months are cached
+/// like the other pages; a window given is built each time.
+pub(crate) async fn calibration_screen(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Extension(token): Extension<ScreenToken>,
+    q: Params,
+) -> Response {
+    let now = Utc::now();
+    let kept = token.0.clone();
+    let asked = (|| {
+        let from = parse_time("from", q.get("from"))?;
+        let to = parse_time("to", q.get("to"))?;
+        let month = month_param(&q)?;
+        if month.is_some() && (from.is_some() || to.is_some()) {
+            return Err(Error::bad_query(
+                "month",
+                "send either month (YYYY-MM) or from and to, not both",
+            ));
+        }
+        Ok((from, to, month))
+    })();
+    let (from, to, month) = match asked {
+        Ok(asked) => asked,
+        Err(e) => return page_or_error(&state, Err(e), kept, now),
+    };
+    let build = || async {
+        let ctx = screen_context(&state, token.clone(), now);
+        let rules = state.settings().calibration;
+        let html = match month {
+            Some(m) => {
+                let a = careload_app::agreement::ward_agreement(&state, &id, m, now, &rules).await?;
+                screen::calibration_page(&a.calibration, Some(&a), &ctx)
+            }
+            None => {
+                let c = careload_app::calibration::ward_calibration(&state, &id, from, to, now, &rules).await?;
+                screen::calibration_page(&c, None, &ctx)
+            }
+        };
+        Ok(Cached::html(html))
+    };
+    let page = if from.is_some() || to.is_some() {
+        build().await
+    } else {
+        let month = month.map(|(y, m)| format!("{y:04}-{m:02}")).unwrap_or_default();
+        // the ward's length first, so that no ward and month share a key with another
+        let key = format!("calibration page\n{}\n{id}\n{month}\n{}", id.len(), token_key(&token));
+        state.cache.get_or_build(key, now, build).await
+    };
+    page_or_error(&state, page, kept, now)
 }
 
 pub(crate) async fn ward_balance(
@@ -663,16 +744,50 @@ pub(crate) async fn post_rating(
 }
 
 /// `GET /api/v1/wards/{id}/ratings?from=&to=`: the stored ratings, anonymous.
-pub(crate) async fn ward_ratings(
+/// With `format=csv` or `csv-excel`, the same ratings as a file (docs/calibration-export.md).
+pub(crate) async fn ward_ratings(State(state): State<AppState>, Path(id): Path<String>, q: Params) -> Result<Response> {
+    use crate::export::TableFormat;
+    let format = TableFormat::of(&q, TableFormat::Json)?;
+    let from = parse_time("from", q.get("from"))?;
+    let to = parse_time("to", q.get("to"))?;
+    let stored = careload_app::ratings::stored(&state, &id, from, to, Utc::now()).await?;
+    if format == TableFormat::Json {
+        return Ok(Json(stored).into_response());
+    }
+    let name = format!(
+        "careload-ratings-{id}-{}-{}",
+        stored.from.format("%Y%m%d"),
+        stored.to.format("%Y%m%d")
+    );
+    let csv = crate::export::ratings_csv(&stored, &state.tz(), format);
+    Ok(crate::export::file(csv, format, &name))
+}
+
+/// `GET /api/v1/wards/{id}/calibration/shifts?from=&to=&format=`: each
+/// shift of the ward's calibration (need, present, points per person,
+/// ratings) as a file for controllers (docs/calibration-export.md).
+pub(crate) async fn calibration_shifts(
     State(state): State<AppState>,
     Path(id): Path<String>,
     q: Params,
-) -> Result<Json<careload_app::ratings::StoredRatings>> {
+) -> Result<Response> {
+    use crate::export::TableFormat;
+    let format = TableFormat::of(&q, TableFormat::Csv)?;
     let from = parse_time("from", q.get("from"))?;
     let to = parse_time("to", q.get("to"))?;
-    Ok(Json(
-        careload_app::ratings::stored(&state, &id, from, to, Utc::now()).await?,
-    ))
+    let rules = state.settings().calibration;
+    let c = careload_app::calibration::ward_calibration(&state, &id, from, to, Utc::now(), &rules).await?;
+    let rows = crate::export::calibration_rows(&c, &state.tz());
+    let name = format!(
+        "careload-calibration-{id}-{}-{}",
+        c.from.format("%Y%m%d"),
+        c.to.format("%Y%m%d")
+    );
+    let body = match format {
+        TableFormat::Json => serde_json::to_string(&rows).map_err(|e| Error::Internal(e.to_string()))?,
+        TableFormat::Csv | TableFormat::CsvExcel => crate::export::calibration_csv(&rows, format),
+    };
+    Ok(crate::export::file(body, format, &name))
 }
 
 /// `POST /api/v1/wards/{id}/ratings/import`: ratings collected on paper, all or nothing.

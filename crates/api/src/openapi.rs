@@ -164,6 +164,15 @@ static SCHEMAS: &[Named] = &[
          per-component fits; shifts skipped without planned staffing or stored hours are counted.",
     ),
     named(
+        "WardAgreement",
+        Shape::Type(ty::<careload_app::agreement::WardAgreement>),
+        "A ward's agreement report for a calendar month (month, complete): the calibration over the shifts \
+         starting in the month (as WardCalibration) and the disagreements — the rated shifts whose mean rating \
+         lay farthest from the month's fitted line, ranked by ratings × residual², at most ten — each with its \
+         points per person, staff present, ratings, mean and fitted rating, residual, and per component its \
+         points per person beside the month's mean.",
+    ),
+    named(
         "WardBalance",
         Shape::Type(ty::<careload_app::planning::WardBalance>),
         "Team balancing for the next shift: moves (patients, whole rooms, or one member of staff) with a reason \
@@ -227,6 +236,14 @@ static SCHEMAS: &[Named] = &[
         Shape::Type(ty::<careload_app::ratings::Accepted>),
         "A rating stored: its id, the ward, team, the shift (name, start and end in UTC and local time), the \
          shift's ratings now and the most it takes.",
+    ),
+    named(
+        "CalibrationShifts",
+        Shape::ArrayOf(ty::<crate::export::CalibrationShiftRow>),
+        "format=json: [{shift_start, local_date, local_time, shift, need_usk, need_ssk, need_total, present_usk, \
+         present_ssk, present_total, points_per_person, points_per_person_usk, points_per_person_ssk, ratings, \
+         mean_rating, ratings_usk, mean_rating_usk, ratings_ssk, mean_rating_ssk, extrapolated_minutes}], one per \
+         shift (docs/calibration-export.md).",
     ),
     named(
         "StoredRatings",
@@ -428,6 +445,17 @@ fn content(r: &RouteSpec) -> Map<String, Value> {
     match r.media {
         Media::Json | Media::Html | Media::Text => {
             content.insert(r.media.mime().to_owned(), json!({ "schema": schema_ref(r.response) }));
+        }
+        Media::Table => {
+            content.insert(
+                "text/csv".into(),
+                json!({ "schema": {
+                    "type": "string", "contentMediaType": "text/csv",
+                    "description": "format=csv (`,`, decimal point, UTF-8) or csv-excel (`;`, decimal comma, UTF-8 \
+                        with BOM); a header line with the columns of docs/calibration-export.md",
+                } }),
+            );
+            content.insert("application/json".into(), json!({ "schema": schema_ref(r.response) }));
         }
         Media::Export => {
             content.insert(
@@ -702,7 +730,7 @@ mod tests {
                 Media::Json => assert_eq!(media, ["application/json"], "{}", r.path),
                 Media::Html => assert_eq!(media, ["text/html"], "{}", r.path),
                 Media::Text => assert_eq!(media, ["text/plain; version=0.0.4"], "{}", r.path),
-                Media::Export => assert!(media.contains(&"application/json"), "{}", r.path),
+                Media::Export | Media::Table => assert!(media.contains(&"application/json"), "{}", r.path),
             }
         }
         let schemas = component_schemas();

@@ -69,6 +69,9 @@ pub enum Media {
     Text,
     /// A file download: CSV, Parquet or JSON as `format` asks.
     Export,
+    /// A table: CSV or Excel CSV as a file, or JSON, as `format` asks (the
+    /// calibration's files, issue 27).
+    Table,
 }
 
 impl Media {
@@ -78,7 +81,7 @@ impl Media {
             Media::Json => "application/json",
             Media::Html => "text/html",
             Media::Text => "text/plain; version=0.0.4",
-            Media::Export => "text/csv",
+            Media::Export | Media::Table => "text/csv",
         }
     }
 }
@@ -206,6 +209,17 @@ const TOKEN: Param = Param {
     schema: "string",
     format: None,
     description: "The bearer token, for kiosk browsers that cannot send headers (screen pages only)",
+    repeatable: false,
+};
+
+const MONTH: Param = Param {
+    name: "month",
+    location: In::Query,
+    required: false,
+    schema: "string",
+    format: None,
+    description: "A calendar month, YYYY-MM, in scoring.time_zone: the shifts that start in it; default the last \
+                  complete month",
     repeatable: false,
 };
 
@@ -454,6 +468,61 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::Get,
         body: None,
+        path: "/api/v1/wards/{id}/calibration/agreement",
+        operation: "ward_agreement",
+        summary: "The ward's monthly agreement report: the calibration over the shifts starting in a calendar \
+                  month (R², Spearman, the fits together and per profession, the component fits) and the ten \
+                  rated shifts whose mean rating lay farthest from the fitted one (weighted by their ratings), \
+                  each with its points per person per component beside the month's mean",
+        access: Access::Roles(STAFF),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[WARD_ID, MONTH],
+        response: "WardAgreement",
+        media: Media::Json,
+        handler: || get(handlers::ward_agreement),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/api/v1/wards/{id}/calibration/shifts",
+        operation: "calibration_shifts",
+        summary: "The calibration's data for controllers: one row per shift of the window with its need, staff \
+                  present and points per person (USK, SSK, together) and its ratings' count and mean per \
+                  profession, as a file; columns in docs/calibration-export.md",
+        access: Access::Roles(STAFF),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[
+            WARD_ID,
+            query(
+                "from",
+                false,
+                Some("date-time"),
+                "Window start, RFC 3339; default `to` − calibration.window_weeks. Shifts wholly in the window count",
+            ),
+            query(
+                "to",
+                false,
+                Some("date-time"),
+                "Window end, RFC 3339; default the end of the shift that ended last. At most api.max_range_days \
+                 after `from`",
+            ),
+            query(
+                "format",
+                false,
+                None,
+                "csv (default: `,`, decimal point), csv-excel (`;`, decimal comma, BOM) or json (an array of row \
+                 objects)",
+            ),
+        ],
+        response: "CalibrationShifts",
+        media: Media::Table,
+        handler: || get(handlers::calibration_shifts),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/api/v1/wards/{id}/balance",
         operation: "ward_balance",
         summary: "Suggested patient (and staff) moves between the ward's teams for the next shift, each with its \
@@ -580,9 +649,16 @@ pub static ROUTES: &[RouteSpec] = &[
                 Some("date-time"),
                 "Shifts starting before, RFC 3339, exclusive; default now. At most api.max_range_days after `from`",
             ),
+            query(
+                "format",
+                false,
+                None,
+                "json (default), or csv (`,`, decimal point) or csv-excel (`;`, decimal comma, BOM) for a file \
+                 with the columns of docs/calibration-export.md",
+            ),
         ],
         response: "StoredRatings",
-        media: Media::Json,
+        media: Media::Table,
         handler: || get(handlers::ward_ratings),
     },
     RouteSpec {
@@ -900,6 +976,45 @@ pub static ROUTES: &[RouteSpec] = &[
         response: "HtmlPage",
         media: Media::Html,
         handler: || get(handlers::planning_screen),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/wards/{id}/calibration",
+        operation: "calibration_screen",
+        summary: "The council's calibration page: the ward's optimal points per person from the staff's shift \
+                  ratings with its interval (or why it is not to be trusted), a scatter of each rated shift's mean \
+                  rating against its points per person with the fitted line, USK and SSK, which components move \
+                  with the ratings, and for a month the shifts where points and ratings disagreed most; in Swedish",
+        access: Access::Roles(STAFF),
+        ward_scoped: false,
+        token_in_query: true,
+        params: &[
+            WARD_ID,
+            query(
+                "from",
+                false,
+                Some("date-time"),
+                "Window start, RFC 3339; default `to` − calibration.window_weeks (not with month)",
+            ),
+            query(
+                "to",
+                false,
+                Some("date-time"),
+                "Window end, RFC 3339; default the end of the shift that ended last (not with month)",
+            ),
+            query(
+                "month",
+                false,
+                None,
+                "A calendar month, YYYY-MM, in scoring.time_zone: the shifts that start in it, with the month's \
+                 largest disagreements (not with from and to)",
+            ),
+            TOKEN,
+        ],
+        response: "HtmlPage",
+        media: Media::Html,
+        handler: || get(handlers::calibration_screen),
     },
     RouteSpec {
         method: Method::Post,

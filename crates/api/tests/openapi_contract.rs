@@ -311,6 +311,7 @@ fn call_for(r: &RouteSpec, patient: &str, current: DateTime<Utc>) -> Call {
         ),
         "staffing" => (format!("ward={WARD}&from={day}&to={}", day + Duration::days(1)), None),
         "runs" | "audit" => ("limit=100".into(), None),
+        "calibration_shifts" => ("format=json".into(), None),
         "ward_balance" => ("max_moves=5&allow_staff_move=true&pin=2".into(), None),
         "set_pin" => (
             String::new(),
@@ -447,7 +448,7 @@ async fn every_route_answers_what_the_served_document_says() {
             continue;
         }
         let mime = match r.media {
-            Media::Export => "application/json", // asked for with format=json
+            Media::Export | Media::Table => "application/json", // asked for with format=json (or by default)
             media => media.mime(),
         };
         if !answer.content_type.starts_with(mime) {
@@ -458,7 +459,7 @@ async fn every_route_answers_what_the_served_document_says() {
         }
         let schema = schema_of(&doc, r, mime);
         match r.media {
-            Media::Json | Media::Export => {
+            Media::Json | Media::Export | Media::Table => {
                 let instance = answer.json(&what);
                 for e in errors(&doc, schema, &instance) {
                     failures.push(format!("{what} ({}): {e}", r.response));

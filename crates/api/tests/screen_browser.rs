@@ -1069,6 +1069,54 @@ async fn plan_staff(store: &careload_store::Store, current: DateTime<Utc>) {
         .unwrap();
 }
 
+/// Planned staffing and the staff's ratings of every shift of medicine-3
+/// that ended in the stored hours, so that the calibration page has a
+/// scatter to draw: the fewer people present, the heavier the rating.
+async fn rate_shifts(state: &careload_api::AppState, current: DateTime<Utc>) {
+    use careload_planning::PlannedStaffing;
+    use careload_scoring::snapshot::Profession;
+
+    let tz = state.tz();
+    let plan = state.shift_plan("medicine-3").unwrap();
+    let (mut rows, mut ratings) = (Vec::new(), Vec::new());
+    let mut w = plan.shift_at(current - Duration::hours(HOURS - 1), &tz);
+    let mut n = 0u32;
+    while w.window.end <= current {
+        let usk = 3 + n % 4;
+        for (profession, planned) in [(Profession::Usk, usk), (Profession::Ssk, 2)] {
+            rows.push(PlannedStaffing {
+                ward: "medicine-3".into(),
+                team: None,
+                date: w.date,
+                shift: w.name.clone(),
+                profession,
+                planned,
+                absent: 0,
+            });
+        }
+        for k in 0..usk {
+            ratings.push(careload_store::NewRating {
+                ward: "medicine-3".into(),
+                team: None,
+                shift_start: w.window.start,
+                shift: w.name.clone(),
+                profession: Some(if k % 2 == 0 { Profession::Usk } else { Profession::Ssk }),
+                rating: (2 - i8::try_from(n % 4).unwrap() + i8::try_from(k % 2).unwrap()).clamp(-3, 3),
+                source: careload_store::RatingSource::PaperImport,
+                received_at: w.window.end,
+            });
+        }
+        n += 1;
+        w = plan.shift_at(w.window.end, &tz);
+    }
+    state
+        .store
+        .put_planned_staffing(&rows, "screen-browser-test", "test")
+        .await
+        .unwrap();
+    state.store.put_ratings(&ratings).await.unwrap();
+}
+
 #[test]
 fn the_real_router_serves_screens_that_render_in_headless_chromium() {
     let Some(browser) = browser_or_skip() else { return };
@@ -1095,6 +1143,7 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
         fill_store(&store, &weights, current).await;
         plan_staff(&store, current).await;
         let state = careload_api::AppState::try_new(store, Arc::new(config), Arc::new(weights)).expect("app state");
+        rate_shifts(&state, current).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(careload_api::serve(listener, state, async {
@@ -1112,6 +1161,7 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
         ("patient-live", "/wards/medicine-3/beds/1", false),
         ("not-found-live", "/wards/w99/screen", false),
         ("rate-live", "/wards/medicine-3/rate", false),
+        ("calibration-live", "/wards/medicine-3/calibration", false),
     ];
     let pages: HashMap<String, String> = paths
         .iter()
@@ -1132,6 +1182,10 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
         for size in SIZES {
             // the hospital overview's layout is checked on the synthetic hospital
             if name == "hospital-live" && size != (1920, 1080) {
+                continue;
+            }
+            // the council's page: a desktop and a laptop
+            if name == "calibration-live" && size == (3840, 2160) {
                 continue;
             }
             jobs.push(Job {
@@ -1241,6 +1295,13 @@ fn the_real_router_serves_screens_that_render_in_headless_chromium() {
         dom.contains("Avd 3 Medicin") && dom.contains("Anonymt"),
         "the rating page"
     );
+
+    let dom = dom_of("calibration-live");
+    assert!(dom.contains("Kalibrering – Avd 3 Medicin"), "the calibration page");
+    assert!(dom.contains(r#"id="optimum""#), "its headline");
+    assert_eq!(dom.matches(r#"<svg class="scatter""#).count(), 3, "together, USK, SSK");
+    assert!(dom.matches(r#"class="dot""#).count() >= 3, "rated shifts drawn");
+    assert!(dom.contains("Komponenterna och skattningarna"));
 
     let dom = dom_of("not-found-live");
     assert!(dom.contains("w99 finns inte"), "a mistyped ward is told in Swedish");

@@ -6,7 +6,8 @@
 //!
 //! # The window
 //!
-//! By default the [`DEFAULT_WINDOW_WEEKS`] weeks up to the end of the shift
+//! By default the `calibration.window_weeks` weeks (default
+//! [`DEFAULT_WINDOW_WEEKS`]) up to the end of the shift
 //! that ended last (at `now`); `from` and `to` (instants) replace either end.
 //! A shift counts when it lies wholly in `[from, to]` and has ended by `now`;
 //! shifts are those of the ward's shift plan in the hospital's zone.
@@ -68,7 +69,7 @@ use serde::Serialize;
 use crate::query::known_ward;
 use crate::{App, Error, Result};
 
-/// Weeks of the default window.
+/// Weeks of the default window when `calibration.window_weeks` is not set.
 pub const DEFAULT_WINDOW_WEEKS: i64 = 8;
 
 /// The ward's calibration over a window: `GET /api/v1/wards/{id}/calibration`.
@@ -182,6 +183,9 @@ pub struct ShiftPoint {
     pub mean_rating: Option<f64>,
     /// Minutes of the shift with no stored hour, extrapolated from the others.
     pub extrapolated_minutes: u32,
+    /// Per component (the breakdown's keys), its points per person present;
+    /// filled in the fit of both professions only (empty per profession).
+    pub components: BTreeMap<String, Points>,
 }
 
 impl From<&Unreliable> for CalibrationReason {
@@ -238,17 +242,50 @@ pub async fn ward_calibration(
     now: DateTime<Utc>,
     rules: &CalibrationRules,
 ) -> Result<WardCalibration> {
+    calibrate(app, id, from, to, now, rules, None).await
+}
+
+/// [`ward_calibration`] over `[from, to]` with the ward's hourly totals
+/// given instead of read from the store: the weights back-test's re-scored
+/// hours of one side (`careload_export::backtest::RescoredHour`), so that
+/// both sides meet the same ratings. `hours` are the ward's own; the range
+/// is the back-test's (not held to `api.max_range_days`).
+///
+/// # Errors
+/// As [`ward_calibration`], but no [`Error::RangeTooLarge`].
+pub async fn ward_calibration_of_hours(
+    app: &App,
+    id: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+    rules: &CalibrationRules,
+    hours: Vec<UnitHour>,
+) -> Result<WardCalibration> {
+    calibrate(app, id, Some(from), Some(to), now, rules, Some(hours)).await
+}
+
+/// [`ward_calibration`], with the hours read from the store unless given.
+async fn calibrate(
+    app: &App,
+    id: &str,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    rules: &CalibrationRules,
+    given_hours: Option<Vec<UnitHour>>,
+) -> Result<WardCalibration> {
     let hour = app.store.current_hour().await?.map(|c| c.hour);
     known_ward(app, id, hour).await?;
     let plan = app.shift_plan(id)?;
     let tz = app.tz();
     let to = to.unwrap_or_else(|| plan.shift_at(now, &tz).window.start);
-    let from = from.unwrap_or(to - Duration::weeks(DEFAULT_WINDOW_WEEKS));
+    let from = from.unwrap_or(to - Duration::weeks(app.settings().calibration_window_weeks));
     if from >= to {
         return Err(Error::EmptyRange);
     }
     let max_days = app.config.api.max_range_days;
-    if to - from > Duration::days(i64::from(max_days)) {
+    if given_hours.is_none() && to - from > Duration::days(i64::from(max_days)) {
         let secs = (to - from).num_seconds();
         return Err(Error::RangeTooLarge {
             days: (secs + 86_399) / 86_400,
@@ -279,7 +316,10 @@ pub async fn ward_calibration(
         (Some(f), Some(l)) => (f.window.start, l.window.end),
         _ => (from, from),
     };
-    let hours = app.store.ward_hours(id, hour_of(first), last).await?;
+    let hours = match given_hours {
+        Some(hours) => hours,
+        None => app.store.ward_hours(id, hour_of(first), last).await?,
+    };
     let hours: BTreeMap<DateTime<Utc>, &UnitHour> = hours.iter().map(|h| (h.hour, h)).collect();
     let (first_date, last_date) = match (windows.first(), windows.last()) {
         (Some(f), Some(l)) => (f.date, l.date),
@@ -488,6 +528,7 @@ fn scoped(loads: &[ShiftLoad], scope: Scope, tz: &chrono_tz::Tz) -> Scoped {
             ratings: count(shift.ratings.len()),
             mean_rating: shift.mean_rating(),
             extrapolated_minutes: l.extrapolated_minutes,
+            components: shift.components.clone(),
         });
         out.shifts.push(shift);
     }

@@ -2,15 +2,20 @@
 //! of a configuration, an export run on a task of its own whose file comes
 //! out in chunks ([`start_export`]; the API streams them as the response,
 //! the CLI writes them to a file), and the back-test of a candidate weights
-//! file ([`backtest`]).
+//! file ([`backtest`]), which also holds both sides' points against the
+//! staff's shift ratings ([`careload_export::backtest::Backtest::calibration`]).
 
-use careload_export::backtest::Backtest;
+use std::collections::BTreeMap;
+
+use careload_export::backtest::{Backtest, CalibrationBacktest, CalibrationSide, RescoredHour};
+use careload_export::period::local_midnight;
 use careload_export::{Context, ExportSpec, Exporter, Format, SharedBuf, Sink};
 use careload_scoring::Weights;
-use careload_store::Store;
-use chrono::NaiveDate;
+use careload_store::{Level, Store, UnitHour};
+use chrono::{Duration, NaiveDate};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::calibration::{CalibrationFit, ward_calibration_of_hours};
 use crate::{App, Error, Result};
 
 impl App {
@@ -149,7 +154,7 @@ async fn produce(
 pub async fn backtest(app: &App, candidate: Weights, from: NaiveDate, to: NaiveDate) -> Result<Backtest> {
     let stored_ctx = app.export_context(&app.weights())?;
     let candidate_ctx = app.export_context(&candidate)?;
-    careload_export::backtest::backtest(
+    let report = careload_export::backtest::backtest(
         &app.store,
         &stored_ctx,
         &candidate_ctx,
@@ -162,5 +167,109 @@ pub async fn backtest(app: &App, candidate: Weights, from: NaiveDate, to: NaiveD
         careload_export::Error::BadSpec(hint) => bad_spec(hint),
         careload_export::Error::Store(e) => Error::Store(e),
         other => Error::Internal(other.to_string()),
-    })
+    })?;
+    let mut report = report;
+    report.calibration = backtest_calibration(app, &report, from, to).await?;
+    Ok(report)
+}
+
+/// Both sides of a back-test against the staff's shift ratings: each ward's
+/// calibration (`[calibration]`'s minimums) over the back-test's dates on its
+/// re-scored hours as stored and under the candidate, the wards pooled
+/// first. Wards without a rated shift are left out; none at all gives none.
+///
+/// # Errors
+/// The store failing; a ward whose shift plan is invalid.
+async fn backtest_calibration(
+    app: &App,
+    report: &Backtest,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<CalibrationBacktest>> {
+    let tz = app.tz();
+    let (start, end) = (local_midnight(&tz, from), local_midnight(&tz, to + Duration::days(1)));
+    let mut by_ward: BTreeMap<&str, Vec<&RescoredHour>> = BTreeMap::new();
+    for h in &report.rescored {
+        by_ward.entry(h.ward.as_str()).or_default().push(h);
+    }
+    let rules = app.settings().calibration;
+    // shifts count when they ended by the last re-scored hour's end: the
+    // data's own clock, not the wall's
+    let Some(now) = report.rescored.iter().map(|h| h.hour + Duration::hours(1)).max() else {
+        return Ok(Vec::new());
+    };
+    let mut wards = Vec::new();
+    for (ward, hours) in by_ward {
+        if ward.is_empty() {
+            continue;
+        }
+        let side = |candidate: bool| -> Vec<UnitHour> {
+            hours
+                .iter()
+                .map(|h| UnitHour {
+                    hour: h.hour,
+                    level: Level::Ward,
+                    ward: h.ward.clone(),
+                    team: String::new(),
+                    totals: if candidate { h.candidate } else { h.stored },
+                    weights_version: String::new(),
+                })
+                .collect()
+        };
+        let stored = match ward_calibration_of_hours(app, ward, start, end, now, &rules, side(false)).await {
+            Ok(c) if c.together.shifts > 0 => c,
+            // a ward gone since, or without a rated shift: nothing to compare
+            Ok(_) | Err(Error::UnknownWard { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        let candidate = ward_calibration_of_hours(app, ward, start, end, now, &rules, side(true)).await?;
+        wards.push(CalibrationBacktest {
+            ward: ward.to_owned(),
+            shifts: stored.together.shifts,
+            ratings: stored.together.ratings,
+            stored: calibration_side(&stored.together),
+            candidate: calibration_side(&candidate.together),
+        });
+    }
+    if wards.is_empty() {
+        return Ok(wards);
+    }
+    let pooled = |f: fn(&CalibrationBacktest) -> &CalibrationSide| CalibrationSide {
+        r_squared: weighted_mean(&wards, |w| f(w).r_squared),
+        spearman: weighted_mean(&wards, |w| f(w).spearman),
+        optimal_points_per_person: None,
+        reliable: wards.iter().all(|w| f(w).reliable),
+        reasons: Vec::new(),
+    };
+    let all = CalibrationBacktest {
+        ward: String::new(),
+        shifts: wards.iter().map(|w| w.shifts).sum(),
+        ratings: wards.iter().map(|w| w.ratings).sum(),
+        stored: pooled(|w| &w.stored),
+        candidate: pooled(|w| &w.candidate),
+    };
+    Ok(std::iter::once(all).chain(wards).collect())
+}
+
+/// A fit's figures for the back-test.
+fn calibration_side(fit: &CalibrationFit) -> CalibrationSide {
+    CalibrationSide {
+        r_squared: fit.r_squared,
+        spearman: fit.spearman,
+        optimal_points_per_person: fit.optimal_points_per_person.map(|p| p.as_f64()),
+        reliable: fit.reliable,
+        reasons: fit.reasons.iter().map(|r| r.code.clone()).collect(),
+    }
+}
+
+/// The mean of `value` over the wards that have one, weighted by rated shifts.
+fn weighted_mean(wards: &[CalibrationBacktest], value: impl Fn(&CalibrationBacktest) -> Option<f64>) -> Option<f64> {
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for w in wards {
+        if let Some(v) = value(w) {
+            sum += v * f64::from(w.shifts);
+            weight += f64::from(w.shifts);
+        }
+    }
+    (weight > 0.0).then(|| sum / weight)
 }

@@ -20,7 +20,8 @@
 //!   checked against the shift plan, the late window and the limit per
 //!   shift, then stored.
 //! * [`calibration`] — a ward's optimal points per person from the
-//!   stored hours, the planned staffing and the staff's ratings.
+//!   stored hours, the planned staffing and the staff's ratings;
+//!   [`agreement`] — its monthly agreement report.
 //! * [`export`] — the export context of a configuration, a streamed trend
 //!   export, the weights back-test.
 //! * [`view`] — the view types (what the JSON routes return and the screens
@@ -36,12 +37,14 @@ use careload_scoring::Weights;
 use careload_scoring::shift::ShiftPlan;
 use careload_store::Store;
 
+pub mod agreement;
 pub mod calibration;
 pub mod error;
 pub mod export;
 pub mod planning;
 pub mod query;
 pub mod ratings;
+pub mod refit;
 pub mod settings;
 pub mod view;
 

@@ -8,21 +8,43 @@
 //! under the weights in force, the ward's shift plan and care category from
 //! the configuration, the planned staffing from the store, and the
 //! thresholds from `[planning]`.
+//!
+//! # The ward's own optimum (issue 27)
+//!
+//! Beside the staff the council's staff-hour factors call for, each shift
+//! shows the staff the ward's own optimal points per person calls for
+//! ([`WardOptimum`]): `need ÷ optimum`
+//! (`careload_planning::calibration::staff_needed`), per profession when
+//! both the USK and the SSK fits of the ward's calibration are reliable,
+//! with both professions together otherwise, and with one line saying what
+//! the difference means. The calibration is read once per request (over
+//! `calibration.window_weeks`, held to `[calibration]`'s minimums), not per
+//! shift. With `calibration.drives = "optimum"` and a reliable optimum, the
+//! verdicts, gaps and people to add are the optimum's: each scope's need in
+//! people is its points over the optimum (a together optimum split between
+//! USK and SSK as the factors split them), its staff-hours those people over
+//! the shift; an unreliable optimum leaves the factors driving, and the
+//! view says so. With the default `staff_hours` the assessments are exactly
+//! the factors'.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use careload_planning::words::natural_key;
+use careload_config::Drives;
+use careload_planning::calibration::staff_needed;
+use careload_planning::words::{natural_key, one_decimal};
 use careload_planning::{
     AdmissionAnswer, AdmissionAssumption, BalanceOptions, BalancePatient, BalanceProposal, ImportRules, KnownTeam,
     PatientForecast, PlannedStaffing, ShiftAssessment, ShiftNeed, TeamStaff, WardBeds, WardPlan, assess,
     forecast_hours_needed, shift_need, staff_hours_for,
 };
+use careload_planning::{ByProfession, NeedLine};
 use careload_scoring::shift::{ShiftPlan, ShiftWindow};
-use careload_scoring::{Score, Snapshot, forecast};
+use careload_scoring::{Points, Qty, Score, Snapshot, forecast};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::App;
+use crate::calibration::{CalibrationFit, WardCalibration, ward_calibration};
 use crate::query::{self, known_ward};
 use crate::view::{DataState, short_label};
 use crate::{Error, Result};
@@ -38,8 +60,101 @@ pub struct WardShifts {
     pub name: String,
     /// The care category whose staff-hours factors convert points.
     pub care_category: String,
-    /// The next shift and the one after: need, planned, gap, verdicts, index.
+    /// The next shift and the one after: need, planned, gap, verdicts, index
+    /// (by the staff-hour factors, or by the ward's optimum when
+    /// `optimum.drives` says so).
     pub shifts: Vec<ShiftAssessment>,
+    /// The staff the ward's own optimal points per person calls for, beside
+    /// the factors', and which of the two drives the verdicts.
+    pub optimum: WardOptimum,
+}
+
+/// Which figure of staff needed drives the verdicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictBasis {
+    /// The council's staff-hour factors of the weights in force.
+    StaffHours,
+    /// The ward's own optimal points per person.
+    Optimum,
+}
+
+/// Which of the ward's fits the optimum's staff figure is from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimumScope {
+    /// The USK and SSK fits, each profession's points over its own optimum
+    /// (both are reliable).
+    Professions,
+    /// Both professions together: all points over the joint optimum.
+    Together,
+}
+
+/// The ward's own optimum as the planning page uses it.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct WardOptimum {
+    /// `calibration.drives`: what the configuration asks to drive the verdicts.
+    pub configured: VerdictBasis,
+    /// What drives the verdicts shown: the optimum only when configured and reliable.
+    pub drives: VerdictBasis,
+    /// The fit used: per profession when both are reliable, else together.
+    pub scope: OptimumScope,
+    /// True when the fit used meets every minimum of `[calibration]`.
+    pub reliable: bool,
+    /// Optimal points per person, both professions together (whether trusted or not).
+    pub together: Option<Points>,
+    /// Optimal USK points per USK present.
+    pub usk: Option<Points>,
+    /// Optimal SSK points per SSK present.
+    pub ssk: Option<Points>,
+    /// Distinct weeks with a rated shift in the fit used.
+    pub weeks: u32,
+    /// Rated shifts in the fit used.
+    pub rated_shifts: u32,
+    /// Why the fit used is not to be trusted (empty when reliable); a
+    /// calibration that could not be read at all is one reason with code
+    /// `unavailable`.
+    pub reasons: Vec<OptimumReason>,
+    /// Reliability in words: `tillförlitlig, 9 veckor` or `ej tillförlitlig: …`.
+    pub reliability: String,
+    /// When the optimum was configured to drive but is not trusted: why the
+    /// factors drive instead (Swedish); none otherwise.
+    pub fallback: Option<String>,
+    /// Per shift of [`WardShifts::shifts`], in the same order.
+    pub shifts: Vec<OptimumShift>,
+}
+
+/// Why the ward's optimum is not to be trusted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct OptimumReason {
+    /// The calibration's code (`too_few_shifts`, `low_response_rate`, …),
+    /// or `unavailable` when the calibration could not be read.
+    pub code: String,
+    /// In Swedish.
+    pub text: String,
+}
+
+/// One shift's staff by the factors and by the ward's optimum (the whole ward).
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct OptimumShift {
+    /// People the staff-hour factors call for, USK + SSK.
+    pub factors_people: Qty,
+    /// People the ward's optimum calls for, USK + SSK; none when the
+    /// optimum is not trusted.
+    pub optimum_people: Option<Qty>,
+    /// Of those, USK (split as the factors split them for a together optimum).
+    pub optimum_usk: Option<Qty>,
+    /// Of those, SSK.
+    pub optimum_ssk: Option<Qty>,
+    /// Optimum minus factors, in people; none when the optimum is not trusted.
+    pub difference: Option<Qty>,
+    /// The figure with its reliability, in Swedish: `enligt avdelningens
+    /// egen bedömning: 6,1 personer (tillförlitlig, 9 veckor)` or `enligt
+    /// avdelningens egen bedömning: ej tillförlitlig: …`.
+    pub line: String,
+    /// The difference explained in one line (Swedish); none when the
+    /// optimum is not trusted.
+    pub explanation: Option<String>,
 }
 
 /// `GET /api/v1/wards/{id}/balance`.
@@ -147,6 +262,239 @@ pub struct StaffingWritten {
     pub rows: u64,
 }
 
+/// The ward's optimum as planning uses it (see the module doc).
+#[derive(Clone, Debug)]
+struct Optimum {
+    configured: VerdictBasis,
+    scope: OptimumScope,
+    reliable: bool,
+    together: Option<Points>,
+    usk: Option<Points>,
+    ssk: Option<Points>,
+    weeks: u32,
+    rated_shifts: u32,
+    reasons: Vec<OptimumReason>,
+}
+
+impl Optimum {
+    /// The optimum of ward `id` from its calibration over the configured
+    /// window and minimums, read once. A calibration that cannot be read
+    /// for a reason of the request's (a window longer than
+    /// `api.max_range_days`, a bad shift plan) is an untrusted optimum
+    /// saying why; a store failure is an error.
+    async fn read(app: &App, id: &str, now: DateTime<Utc>) -> Result<Optimum> {
+        match ward_calibration(app, id, None, None, now, &app.settings().calibration).await {
+            Ok(c) => Ok(Optimum::of(&c, configured(app))),
+            Err(e @ Error::Store(_)) => Err(e),
+            Err(e) => Ok(Optimum::unavailable(app, e.to_string())),
+        }
+    }
+
+    /// An optimum not read: untrusted, saying so.
+    fn unread(app: &App) -> Optimum {
+        Optimum::untrusted(app, "avdelningens optimum är inte beräknat".to_owned())
+    }
+
+    /// An untrusted optimum whose calibration could not be read, saying why.
+    fn unavailable(app: &App, why: String) -> Optimum {
+        Optimum::untrusted(app, format!("kalibreringen kunde inte läsas ({why})"))
+    }
+
+    /// An untrusted optimum with no fit, for the reason `text`.
+    fn untrusted(app: &App, text: String) -> Optimum {
+        Optimum {
+            configured: configured(app),
+            scope: OptimumScope::Together,
+            reliable: false,
+            together: None,
+            usk: None,
+            ssk: None,
+            weeks: 0,
+            rated_shifts: 0,
+            reasons: vec![OptimumReason {
+                code: "unavailable".into(),
+                text,
+            }],
+        }
+    }
+
+    /// Per profession when both professions' fits are reliable, together otherwise.
+    fn of(c: &WardCalibration, configured: VerdictBasis) -> Optimum {
+        let reasons = |f: &CalibrationFit| -> Vec<OptimumReason> {
+            f.reasons
+                .iter()
+                .map(|r| OptimumReason {
+                    code: r.code.clone(),
+                    text: r.text.clone(),
+                })
+                .collect()
+        };
+        let (scope, reliable, weeks, rated_shifts) = if c.usk.reliable && c.ssk.reliable {
+            (
+                OptimumScope::Professions,
+                true,
+                c.usk.weeks.min(c.ssk.weeks),
+                c.usk.shifts.min(c.ssk.shifts),
+            )
+        } else {
+            (
+                OptimumScope::Together,
+                c.together.reliable,
+                c.together.weeks,
+                c.together.shifts,
+            )
+        };
+        Optimum {
+            configured,
+            scope,
+            reliable,
+            together: c.together.optimal_points_per_person,
+            usk: c.usk.optimal_points_per_person,
+            ssk: c.ssk.optimal_points_per_person,
+            weeks,
+            rated_shifts,
+            reasons: if reliable { Vec::new() } else { reasons(&c.together) },
+        }
+    }
+
+    /// What drives the verdicts: the optimum only when configured and trusted.
+    fn drives(&self) -> VerdictBasis {
+        if self.configured == VerdictBasis::Optimum && self.reliable {
+            VerdictBasis::Optimum
+        } else {
+            VerdictBasis::StaffHours
+        }
+    }
+
+    /// The people `need` calls for at the optimum, per profession; none when
+    /// the optimum is not trusted or not positive.
+    fn people(&self, need: &NeedLine) -> Option<ByProfession> {
+        if !self.reliable {
+            return None;
+        }
+        match self.scope {
+            OptimumScope::Professions => Some(ByProfession {
+                usk: staff_needed(need.professions.usk, self.usk?)?,
+                ssk: staff_needed(need.professions.ssk, self.ssk?)?,
+            }),
+            OptimumScope::Together => {
+                let total = staff_needed(need.total, self.together?)?;
+                // split as the factors split the people (else as the points split)
+                let f = need.people;
+                let usk = if f.total() > Qty::ZERO {
+                    total.ratio(f.usk.milli(), f.total().milli())
+                } else {
+                    total.ratio(need.professions.usk.milli(), need.total.milli())
+                };
+                Some(ByProfession { usk, ssk: total - usk })
+            }
+        }
+    }
+
+    /// `line` with its need in people at the optimum: people and staff-hours replaced.
+    fn drive(&self, line: &mut NeedLine, shift_hours: Qty) {
+        if let Some(people) = self.people(line) {
+            line.staff_hours = ByProfession {
+                usk: people.usk.times(shift_hours),
+                ssk: people.ssk.times(shift_hours),
+            };
+            line.people = people;
+        }
+    }
+
+    /// The reliability in words.
+    fn reliability(&self) -> String {
+        if self.reliable {
+            format!("tillförlitlig, {}", weeks(self.weeks))
+        } else {
+            let why: Vec<&str> = self.reasons.iter().map(|r| r.text.as_str()).collect();
+            if why.is_empty() {
+                "ej tillförlitlig".to_owned()
+            } else {
+                format!("ej tillförlitlig: {}", why.join("; "))
+            }
+        }
+    }
+
+    /// The view of the ward's next shifts' `needs` (factors') at this optimum.
+    fn view(&self, needs: &[ShiftNeed]) -> WardOptimum {
+        let reliability = self.reliability();
+        let shifts = needs
+            .iter()
+            .map(|n| {
+                let factors_people = n.ward.people.total();
+                let optimum = self.people(&n.ward);
+                let optimum_people = optimum.map(|p| p.total());
+                let difference = optimum_people.map(|o| o - factors_people);
+                let line = match optimum_people {
+                    Some(o) => format!("enligt avdelningens egen bedömning: {} ({reliability})", persons(o)),
+                    None => format!("enligt avdelningens egen bedömning: {reliability}"),
+                };
+                let explanation = optimum_people.map(|o| explain(factors_people, o));
+                OptimumShift {
+                    factors_people,
+                    optimum_people,
+                    optimum_usk: optimum.map(|p| p.usk),
+                    optimum_ssk: optimum.map(|p| p.ssk),
+                    difference,
+                    line,
+                    explanation,
+                }
+            })
+            .collect();
+        let fallback = (self.configured == VerdictBasis::Optimum && !self.reliable)
+            .then(|| "avdelningens optimum är inte tillförlitligt: personaltimfaktorerna styr bedömningen".to_owned());
+        WardOptimum {
+            configured: self.configured,
+            drives: self.drives(),
+            scope: self.scope,
+            reliable: self.reliable,
+            together: self.together,
+            usk: self.usk,
+            ssk: self.ssk,
+            weeks: self.weeks,
+            rated_shifts: self.rated_shifts,
+            reasons: self.reasons.clone(),
+            reliability,
+            fallback,
+            shifts,
+        }
+    }
+}
+
+/// The difference of the two figures of staff needed in one line: more
+/// people at the ward's optimum means the shifts felt heavier than the
+/// factors assume.
+fn explain(factors: Qty, optimum: Qty) -> String {
+    let (f, o) = (one_decimal(factors.milli()), one_decimal(optimum.milli()));
+    let meaning = if f == o {
+        "de är överens om passets tyngd"
+    } else if optimum > factors {
+        "passen har känts tyngre än faktorerna antar"
+    } else {
+        "passen har känts lättare än faktorerna antar"
+    };
+    format!("personaltimfaktorerna säger {f}, avdelningens optimum {o}: {meaning}")
+}
+
+/// `calibration.drives` as a verdict basis.
+fn configured(app: &App) -> VerdictBasis {
+    match app.settings().drives {
+        Drives::StaffHours => VerdictBasis::StaffHours,
+        Drives::Optimum => VerdictBasis::Optimum,
+    }
+}
+
+/// `n` weeks in words.
+fn weeks(n: u32) -> String {
+    careload_planning::words::count(u64::from(n), "vecka", "veckor")
+}
+
+/// People with one decimal: `6,1 personer`.
+fn persons(q: Qty) -> String {
+    format!("{} personer", one_decimal(q.milli()))
+}
+
 /// A ward's inputs at the hour shown.
 struct WardInputs {
     state: DataState,
@@ -231,6 +579,8 @@ struct Prepared {
     shifts: [ShiftWindow; 2],
     needs: Vec<ShiftNeed>,
     plans: Vec<WardPlan>,
+    /// The ward's optimum, when read ([`Prepared::with_optimum`]).
+    optimum: Option<Optimum>,
 }
 
 impl Prepared {
@@ -243,13 +593,40 @@ impl Prepared {
             shifts,
             needs,
             plans,
+            optimum: None,
         })
+    }
+
+    /// With the ward's optimum read (once, for both shifts).
+    async fn with_optimum(mut self, app: &App, id: &str, now: DateTime<Utc>) -> Result<Prepared> {
+        self.optimum = Some(Optimum::read(app, id, now).await?);
+        Ok(self)
+    }
+
+    /// Each shift's need as the verdicts see it: the factors', or the
+    /// optimum's when it drives (every scope's people and staff-hours).
+    fn driving_needs(&self) -> Vec<ShiftNeed> {
+        let Some(o) = self.optimum.as_ref().filter(|o| o.drives() == VerdictBasis::Optimum) else {
+            return self.needs.clone();
+        };
+        self.needs
+            .iter()
+            .map(|n| {
+                let mut n = n.clone();
+                let hours = n.shift_hours;
+                o.drive(&mut n.ward, hours);
+                for line in n.teams.values_mut() {
+                    o.drive(line, hours);
+                }
+                n
+            })
+            .collect()
     }
 
     /// Need against plan for each shift, each team by its display name.
     fn assessments(&self, app: &App, id: &str) -> Vec<ShiftAssessment> {
         let thresholds = &app.settings().thresholds;
-        self.needs
+        self.driving_needs()
             .iter()
             .zip(&self.plans)
             .map(|(n, p)| {
@@ -327,11 +704,16 @@ impl Prepared {
     }
 
     fn shifts_view(self, app: &App, id: &str) -> WardShifts {
+        let optimum = match &self.optimum {
+            Some(o) => o.view(&self.needs),
+            None => Optimum::unread(app).view(&self.needs),
+        };
         WardShifts {
             id: id.to_owned(),
             name: app.ward_name(id),
             care_category: self.inputs.category.clone(),
             shifts: self.assessments(app, id),
+            optimum,
             state: self.inputs.state,
         }
     }
@@ -340,7 +722,11 @@ impl Prepared {
 /// `GET /api/v1/wards/{id}/shifts`.
 pub async fn ward_shifts(app: &App, id: &str, now: DateTime<Utc>) -> Result<WardShifts> {
     let inputs = inputs(app, id, now).await?;
-    Ok(Prepared::new(app, id, inputs, now).await?.shifts_view(app, id))
+    Ok(Prepared::new(app, id, inputs, now)
+        .await?
+        .with_optimum(app, id, now)
+        .await?
+        .shifts_view(app, id))
 }
 
 /// The planning page's views: the next two shifts, and (once an hour is
@@ -349,7 +735,10 @@ pub async fn ward_shifts(app: &App, id: &str, now: DateTime<Utc>) -> Result<Ward
 pub async fn ward_planning(app: &App, id: &str, now: DateTime<Utc>) -> Result<(WardShifts, Option<WardBalance>)> {
     let inputs = inputs(app, id, now).await?;
     let stored = stored_pins(app, id, &inputs.patients).await?;
-    let prepared = Prepared::new(app, id, inputs, now).await?;
+    let prepared = Prepared::new(app, id, inputs, now)
+        .await?
+        .with_optimum(app, id, now)
+        .await?;
     let balance = match prepared.inputs.state.hour {
         Some(_) => Some(prepared.balance(app, id, app.settings().balance, &stored, &BTreeSet::new())?),
         None => None,
@@ -507,7 +896,11 @@ pub async fn admissions(app: &App, now: DateTime<Utc>) -> Result<Admissions> {
     let mut wards = Vec::with_capacity(list.wards.len());
     for w in &list.wards {
         let inputs = inputs_at(app, &w.id, ds.clone(), now).await?;
-        let prepared = Prepared::new(app, &w.id, inputs, now).await?;
+        let mut prepared = Prepared::new(app, &w.id, inputs, now).await?;
+        if app.settings().drives == Drives::Optimum {
+            // the verdicts the bed coordinator sees are the planning page's
+            prepared = prepared.with_optimum(app, &w.id, now).await?;
+        }
         let total = beds.get(&w.id).copied().unwrap_or(0);
         wards.push(WardBeds {
             ward: w.id.clone(),
@@ -649,4 +1042,95 @@ pub async fn get_rows(
     Ok(StaffingRows {
         rows: app.store.planned_staffing(ward, from, to).await?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use careload_scoring::score::Split;
+
+    use super::*;
+
+    fn optimum(scope: OptimumScope, reliable: bool) -> Optimum {
+        Optimum {
+            configured: VerdictBasis::Optimum,
+            scope,
+            reliable,
+            together: Some(Points::whole(20)),
+            usk: Some(Points::whole(25)),
+            ssk: Some(Points::whole(40)),
+            weeks: 6,
+            rated_shifts: 100,
+            reasons: Vec::new(),
+        }
+    }
+
+    fn need(usk: i64, ssk: i64, people: (i64, i64)) -> NeedLine {
+        NeedLine {
+            total: Points::whole(usk + ssk),
+            professions: Split {
+                usk: Points::whole(usk),
+                ssk: Points::whole(ssk),
+            },
+            people: ByProfession {
+                usk: Qty::from_milli(people.0),
+                ssk: Qty::from_milli(people.1),
+            },
+            ..NeedLine::default()
+        }
+    }
+
+    #[test]
+    fn the_optimum_turns_points_into_people_per_profession_or_together() {
+        let n = need(100, 60, (3000, 1000));
+        // per profession: each profession's points over its own optimum
+        let p = optimum(OptimumScope::Professions, true).people(&n).expect("trusted");
+        assert_eq!((p.usk.milli(), p.ssk.milli()), (4000, 1500));
+        // together: all points over the joint optimum, split as the factors split the people
+        let p = optimum(OptimumScope::Together, true).people(&n).expect("trusted");
+        assert_eq!(p.total().milli(), 8000);
+        assert_eq!((p.usk.milli(), p.ssk.milli()), (6000, 2000));
+        // without the factors' people, as the points split
+        let p = optimum(OptimumScope::Together, true)
+            .people(&need(100, 60, (0, 0)))
+            .expect("trusted");
+        assert_eq!((p.usk.milli(), p.ssk.milli()), (5000, 3000));
+        // untrusted: no figure, and the factors drive
+        let o = optimum(OptimumScope::Together, false);
+        assert_eq!(o.people(&n), None);
+        assert_eq!(o.drives(), VerdictBasis::StaffHours);
+        assert_eq!(optimum(OptimumScope::Together, true).drives(), VerdictBasis::Optimum);
+    }
+
+    #[test]
+    fn driving_replaces_people_and_staff_hours() {
+        let mut n = need(100, 60, (3000, 1000));
+        optimum(OptimumScope::Professions, true).drive(&mut n, Qty::whole(8));
+        assert_eq!((n.people.usk.milli(), n.people.ssk.milli()), (4000, 1500));
+        assert_eq!((n.staff_hours.usk.milli(), n.staff_hours.ssk.milli()), (32_000, 12_000));
+        let before = n;
+        optimum(OptimumScope::Professions, false).drive(&mut n, Qty::whole(8));
+        assert_eq!(n, before, "an untrusted optimum changes nothing");
+    }
+
+    #[test]
+    fn the_difference_is_explained_in_one_line() {
+        let q = Qty::from_milli;
+        assert_eq!(
+            explain(q(5200), q(6100)),
+            "personaltimfaktorerna säger 5,2, avdelningens optimum 6,1: passen har känts tyngre än faktorerna antar"
+        );
+        assert_eq!(
+            explain(q(5200), q(4000)),
+            "personaltimfaktorerna säger 5,2, avdelningens optimum 4,0: passen har känts lättare än faktorerna antar"
+        );
+        assert!(explain(q(5230), q(5200)).ends_with("de är överens om passets tyngd"));
+        let o = optimum(OptimumScope::Together, true);
+        assert_eq!(o.reliability(), "tillförlitlig, 6 veckor");
+        let mut u = optimum(OptimumScope::Together, false);
+        u.reasons.push(OptimumReason {
+            code: "too_few_shifts".into(),
+            text: "för få skattade pass: 3 (minst 20)".into(),
+        });
+        assert_eq!(u.reliability(), "ej tillförlitlig: för få skattade pass: 3 (minst 20)");
+    }
 }

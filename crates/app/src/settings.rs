@@ -1,6 +1,9 @@
 //! The configuration's settings resolved once, at start: the hospital's
-//! time zone, each configured ward's shift plan and the planning options
-//! (`[planning]`, from the file's format into `careload-planning`'s types). Use cases read them
+//! time zone, each configured ward's shift plan, the planning options
+//! (`[planning]`, from the file's format into `careload-planning`'s types)
+//! and the calibration's (`[calibration]`: the window, the minimums as
+//! `careload_planning::calibration::CalibrationRules`, what drives the
+//! verdicts). Use cases read them
 //! from here instead of parsing the configuration's strings again at use,
 //! so a bad value is a refusal at start (with the key and what to write),
 //! not an error in the middle of a request.
@@ -11,7 +14,8 @@
 
 use std::collections::BTreeMap;
 
-use careload_config::{Config, PlanningConfig};
+use careload_config::{CalibrationConfig, Config, Drives, PlanningConfig};
+use careload_planning::calibration::CalibrationRules;
 use careload_planning::{AdmissionAssumption, BalanceOptions, Thresholds};
 use careload_scoring::shift::ShiftPlan;
 
@@ -30,6 +34,12 @@ pub struct Settings {
     pub balance: BalanceOptions,
     /// The need assumed for the next admission (`[planning.admission]`).
     pub admission: AdmissionAssumption,
+    /// The minimums a ward's calibration is held to (`[calibration]`).
+    pub calibration: CalibrationRules,
+    /// Weeks of the calibration's default window (`calibration.window_weeks`).
+    pub calibration_window_weeks: i64,
+    /// What drives the planning verdicts (`calibration.drives`).
+    pub drives: Drives,
     /// Every setting that could not be resolved: key, problem and hint.
     problems: Vec<String>,
 }
@@ -60,6 +70,9 @@ impl Settings {
             thresholds: thresholds(&config.planning),
             balance: balance(&config.planning),
             admission: admission(&config.planning),
+            calibration: calibration_rules(&config.calibration),
+            calibration_window_weeks: config.calibration.window_weeks,
+            drives: config.calibration.drives,
             problems,
         }
     }
@@ -124,6 +137,19 @@ fn admission(planning: &PlanningConfig) -> AdmissionAssumption {
     }
 }
 
+/// The minimums of `[calibration]` as the planning crate's rules (also for
+/// `careload weights fit`, whose bounds are `fit_min_scale`/`fit_max_scale`
+/// of the same table).
+pub fn calibration_rules(c: &CalibrationConfig) -> CalibrationRules {
+    CalibrationRules {
+        min_response_rate: c.min_response_rate,
+        min_weeks: c.min_weeks,
+        min_shifts: c.min_shifts,
+        min_r_squared: c.min_r_squared,
+        max_relative_width: c.max_relative_width,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use careload_config::WardConfig;
@@ -148,6 +174,34 @@ mod tests {
         assert_eq!(settings.balance, BalanceOptions::default());
         assert_eq!(settings.thresholds, Thresholds::default());
         assert_eq!(settings.admission, AdmissionAssumption::default());
+        assert_eq!(settings.calibration, CalibrationRules::default());
+        assert_eq!(
+            settings.calibration_window_weeks,
+            crate::calibration::DEFAULT_WINDOW_WEEKS
+        );
+        assert_eq!(settings.drives, Drives::StaffHours);
+    }
+
+    #[test]
+    fn calibration_settings_are_the_files() {
+        let config = Config::from_toml(
+            "[calibration]\nwindow_weeks = 6\nmin_response_rate = 0.5\nmin_weeks = 2\nmin_shifts = 9\n\
+             min_r_squared = 0.2\nmax_relative_width = 0.8\ndrives = \"optimum\"\n",
+            "calibration.toml",
+        )
+        .expect("parses");
+        let s = Settings::resolve(&config);
+        assert_eq!(
+            s.calibration,
+            CalibrationRules {
+                min_response_rate: 0.5,
+                min_weeks: 2,
+                min_shifts: 9,
+                min_r_squared: 0.2,
+                max_relative_width: 0.8,
+            }
+        );
+        assert_eq!((s.calibration_window_weeks, s.drives), (6, Drives::Optimum));
     }
 
     #[test]

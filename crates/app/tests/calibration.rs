@@ -443,7 +443,64 @@ async fn an_unknown_ward_or_an_empty_window_is_refused(store: Store) {
     assert_eq!(codes(&c.together)[0], "too_few_shifts");
 }
 
+/// The weights back-test holds both sides against the ratings: the
+/// version in force as candidate changes nothing; every weight doubled
+/// explains the ratings exactly as well (R² does not see a scale) at twice
+/// the optimum.
+async fn the_backtest_holds_both_sides_against_the_ratings(store: Store) {
+    let app = app(store);
+    let w = Weights::from_toml(WEIGHTS, "weights/2026.1.toml").expect("weights");
+    let hours = fill_hours(&app.store, &w).await;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let built = fill_staffing(&app, &hours, &mut rng).await;
+    fill_ratings(&app, &built, &mut rng).await;
+    let (from, to) = (
+        t(FIRST_HOUR).date_naive(),
+        t(FIRST_HOUR).date_naive() + Duration::days(DAYS - 1),
+    );
+
+    let same = careload_app::export::backtest(&app, w.clone(), from, to)
+        .await
+        .expect("back-test");
+    let names: Vec<&str> = same.calibration.iter().map(|c| c.ward.as_str()).collect();
+    assert_eq!(names, ["", "w1"], "the wards pooled, then each rated ward");
+    let w1 = &same.calibration[1];
+    assert_eq!(w1.stored, w1.candidate);
+    assert!(w1.stored.reliable, "{:?}", w1.stored.reasons);
+    assert!(w1.stored.r_squared.unwrap() > 0.5, "{:?}", w1.stored.r_squared);
+    // every shift but the unplanned one and the last night, which ends on the day after `to`
+    assert_eq!(w1.shifts, 3 * DAYS as u32 - 2);
+    // the back-test's stored side is the ward's own calibration over the same local days
+    let own = ward_calibration(
+        &app,
+        "w1",
+        Some(t("2026-11-01T23:00:00Z")),
+        Some(t("2026-12-13T23:00:00Z")),
+        t("2026-12-14T06:00:00Z"),
+        &CalibrationRules::default(),
+    )
+    .await
+    .expect("calibration");
+    assert_eq!(w1.stored.r_squared, own.together.r_squared);
+    assert_eq!(w1.ratings, own.together.ratings);
+    assert_eq!(w1.shifts, own.together.shifts);
+
+    let doubled = w.with_component_scales(&[careload_scoring::Qty::from_milli(2000); 9]);
+    let d = careload_app::export::backtest(&app, doubled, from, to)
+        .await
+        .expect("back-test");
+    let w1 = &d.calibration[1];
+    let (r0, r1) = (w1.stored.r_squared.unwrap(), w1.candidate.r_squared.unwrap());
+    assert!((r0 - r1).abs() < 1e-3, "R² {r0} → {r1}");
+    let (o0, o1) = (
+        w1.stored.optimal_points_per_person.unwrap(),
+        w1.candidate.optimal_points_per_person.unwrap(),
+    );
+    assert!((o1 / o0 - 2.0).abs() < 0.01, "optimum {o0} → {o1}");
+}
+
 careload_testkit::on_every_backend!(
+    the_backtest_holds_both_sides_against_the_ratings,
     ratings_from_a_known_truth_give_back_its_optimal_level,
     an_unknown_ward_or_an_empty_window_is_refused,
 );

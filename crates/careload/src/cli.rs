@@ -355,6 +355,50 @@ pub(crate) enum WeightsCommand {
     Backtest(BacktestArgs),
     /// Record the council's decision to put a weights file in force from its effective date (audited).
     Activate(ActivateArgs),
+    /// Fit the score components' scales to the staff's shift ratings and write a candidate weights file
+    /// (never activated: run `careload weights backtest` and the council's `careload weights activate` next).
+    Fit(FitArgs),
+}
+
+/// `careload weights fit`.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Fit one scale per score component to the staff's ratings of their shifts (every ward's rated \
+                  shifts of the window, an intercept per ward), check the candidate on held-out weeks, and when it \
+                  explains the ratings better write it as a candidate weights file derived from the file in force, \
+                  its [meta] saying it was fitted and on what. With no change proposed it says why and writes \
+                  nothing (exit code 0). It never activates anything: run `careload weights backtest --candidate \
+                  FILE` next, and the council decides and runs `careload weights activate`. weights/README.md \
+                  describes the method and its bounds."
+)]
+pub(crate) struct FitArgs {
+    /// First local date, inclusive.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = export_date)]
+    pub(crate) from: chrono::NaiveDate,
+    /// Last local date, inclusive.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = export_date)]
+    pub(crate) to: chrono::NaiveDate,
+    /// Where to write the candidate (never over an existing file); default `<version>.toml` here.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// The lowest scale a component may get, instead of the council's `calibration.fit_min_scale` (default 0.25).
+    #[arg(long, value_name = "X")]
+    pub(crate) min_scale: Option<f64>,
+    /// The highest scale a component may get, instead of the council's `calibration.fit_max_scale` (default 4).
+    #[arg(long, value_name = "X")]
+    pub(crate) max_scale: Option<f64>,
+    /// How many ratings' worth the weights in force count as (the pull toward them).
+    #[arg(long, value_name = "N", default_value_t = 100.0)]
+    pub(crate) pull: f64,
+    /// Print the fit as JSON instead of tables.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// The service configuration (TOML); without it the defaults, overridden by CARELOAD_* variables.
+    #[arg(long, value_name = "FILE", env = "CARELOAD_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// The history store's URL, instead of `database.url`.
+    #[arg(long, alias = "db", value_name = "URL")]
+    pub(crate) database: Option<String>,
 }
 
 /// `careload weights activate`.

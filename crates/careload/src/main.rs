@@ -84,6 +84,7 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             WeightsCommand::Diff { old, new, json } => commands::weights::diff(old, new, *json, out),
             WeightsCommand::Backtest(args) => commands::backtest::run(args, out),
             WeightsCommand::Activate(args) => commands::backtest::activate(args, out),
+            WeightsCommand::Fit(args) => commands::weights_fit::run(args, out),
         },
         Command::News2(args) => commands::news2::run(args, out),
         Command::Score(args) => commands::score::run(args, out),

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use crate::{BulkLevel, Config, Error, Result, SourceKind};
+use crate::{BulkLevel, Config, Drives, Error, Result, SourceKind};
 
 /// One overridable key.
 pub struct EnvKey {
@@ -36,6 +36,16 @@ fn qty(v: &str) -> std::result::Result<careload_scoring::Qty, String> {
 fn points(v: &str) -> std::result::Result<careload_scoring::Points, String> {
     let f: f64 = parse(v, "a number of points, e.g. 1.5")?;
     careload_scoring::Points::from_decimal(f).ok_or_else(|| format!("{v:?} has more than three decimals"))
+}
+
+/// A decimal number (not NaN or infinite); its range is `Config::validate`'s.
+fn share(v: &str) -> std::result::Result<f64, String> {
+    let f: f64 = parse(v, "a decimal number, e.g. 0.7")?;
+    if f.is_finite() {
+        Ok(f)
+    } else {
+        Err(format!("{v:?} is not a number; write a decimal, e.g. 0.7"))
+    }
 }
 
 fn list(v: &str) -> Vec<String> {
@@ -586,6 +596,96 @@ pub const ENV_KEYS: &[EnvKey] = &[
         },
     },
     EnvKey {
+        name: "CARELOAD_CALIBRATION_WINDOW_WEEKS",
+        key: "calibration.window_weeks",
+        default: "8",
+        doc: "Calibration: weeks of ratings the ward's optimal points per person is fitted over (at most api.max_range_days): 1–52",
+        apply: |c, v| {
+            c.calibration.window_weeks = parse(v, "a whole number of weeks, e.g. 8")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_CALIBRATION_MIN_RESPONSE_RATE",
+        key: "calibration.min_response_rate",
+        default: "0.7",
+        doc: "Calibration: a ward's optimum is reliable only with at least this share of the staff present rating (RAFAELA: 70 %): 0–1",
+        apply: |c, v| {
+            c.calibration.min_response_rate = share(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_CALIBRATION_MIN_WEEKS",
+        key: "calibration.min_weeks",
+        default: "4",
+        doc: "Calibration: reliable only with rated shifts in at least this many distinct weeks: 0–52",
+        apply: |c, v| {
+            c.calibration.min_weeks = parse(v, "a whole number of weeks, e.g. 4")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_CALIBRATION_MIN_SHIFTS",
+        key: "calibration.min_shifts",
+        default: "20",
+        doc: "Calibration: reliable only with at least this many rated shifts: 0–10,000",
+        apply: |c, v| {
+            c.calibration.min_shifts = parse(v, "a whole number of shifts, e.g. 20")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_CALIBRATION_MIN_R_SQUARED",
+        key: "calibration.min_r_squared",
+        default: "0.1",
+        doc: "Calibration: reliable only when points per person explain at least this share of the ratings' variation (R²): 0–1",
+        apply: |c, v| {
+            c.calibration.min_r_squared = share(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_CALIBRATION_MAX_RELATIVE_WIDTH",
+        key: "calibration.max_relative_width",
+        default: "0.5",
+        doc: "Calibration: reliable only when the optimum's 95 % interval is at most this wide relative to the optimum: 0–10",
+        apply: |c, v| {
+            c.calibration.max_relative_width = share(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_CALIBRATION_DRIVES",
+        key: "calibration.drives",
+        default: "staff_hours",
+        doc: "What drives the planning verdicts: staff_hours (the weights' staff-hour factors) or optimum (the ward's own optimal points per person when reliable, else the factors)",
+        apply: |c, v| {
+            c.calibration.drives = v.parse::<Drives>()?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_CALIBRATION_FIT_MIN_SCALE",
+        key: "calibration.fit_min_scale",
+        default: "0.25",
+        doc: "careload weights fit: the lowest scale a component may be given, times the weights in force: 0–1",
+        apply: |c, v| {
+            c.calibration.fit_min_scale = share(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_CALIBRATION_FIT_MAX_SCALE",
+        key: "calibration.fit_max_scale",
+        default: "4",
+        doc: "careload weights fit: the highest scale a component may be given, times the weights in force: 1–100",
+        apply: |c, v| {
+            c.calibration.fit_max_scale = share(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
         name: "CARELOAD_API_LISTEN",
         key: "api.listen",
         default: "127.0.0.1:8080",
@@ -875,6 +975,7 @@ mod tests {
                 "true" => "false",
                 "sim" => "files",
                 "system" => "patient",
+                "staff_hours" => "optimum",
                 "7" => "8",
                 d if d.parse::<u64>().is_ok() => "7",
                 d if d.parse::<f64>().is_ok() => "7.25",

@@ -54,6 +54,10 @@ pub struct Config {
     pub planning: PlanningConfig,
     /// Documentation quality (fill rate): what counts as incomplete.
     pub quality: QualityConfig,
+    /// Calibration by the staff's shift ratings (issue 27): the window, the
+    /// minimums a ward's optimum must meet, what drives the planning
+    /// verdicts, and the bounds of `careload weights fit`.
+    pub calibration: CalibrationConfig,
     /// Per-ward settings, keyed by ward id.
     pub wards: BTreeMap<String, WardConfig>,
 }
@@ -141,6 +145,167 @@ impl Default for AdmissionConfig {
             ssk_points_per_hour: Points::from_milli(1500),
         }
     }
+}
+
+/// `[calibration]`: the ward's optimal points per person from the staff's
+/// own shift ratings (issue 27).
+///
+/// The minimums mirror `careload_planning::calibration::CalibrationRules`
+/// (same names, same defaults; `careload_app::Settings` converts them and
+/// its tests check that the defaults here are the planning crate's), so that
+/// a rename there cannot change what the file accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalibrationConfig {
+    /// Weeks of the rolling window the optimum is fitted over (default 8).
+    pub window_weeks: i64,
+    /// Ratings over staff present, at least (default 0.70, RAFAELA's minimum).
+    pub min_response_rate: f64,
+    /// Distinct ISO weeks with a rated shift, at least (default 4).
+    pub min_weeks: u32,
+    /// Rated shifts, at least (default 20).
+    pub min_shifts: u32,
+    /// R² of the shift means on points per person, at least (default 0.1).
+    pub min_r_squared: f64,
+    /// The optimum's 95 % interval width over the optimum, at most (default 0.5).
+    pub max_relative_width: f64,
+    /// Which staff figure drives the planning verdicts (default `staff_hours`).
+    pub drives: Drives,
+    /// `careload weights fit`: the lowest scale a component may be given (default 0.25).
+    pub fit_min_scale: f64,
+    /// `careload weights fit`: the highest scale a component may be given (default 4).
+    pub fit_max_scale: f64,
+}
+
+impl Default for CalibrationConfig {
+    fn default() -> CalibrationConfig {
+        CalibrationConfig {
+            window_weeks: 8,
+            min_response_rate: 0.70,
+            min_weeks: 4,
+            min_shifts: 20,
+            min_r_squared: 0.1,
+            max_relative_width: 0.5,
+            drives: Drives::StaffHours,
+            fit_min_scale: 0.25,
+            fit_max_scale: 4.0,
+        }
+    }
+}
+
+/// What drives the planning verdicts (`calibration.drives`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum Drives {
+    /// The council's staff-hour factors of the weights (today's behaviour).
+    #[default]
+    StaffHours,
+    /// The ward's own optimal points per person, when its fit is reliable;
+    /// the staff-hour factors otherwise (and the page says so).
+    Optimum,
+}
+
+impl Drives {
+    /// Every value, as written in TOML and the environment.
+    pub const ALL: [Drives; 2] = [Drives::StaffHours, Drives::Optimum];
+
+    /// The value as written in TOML and the environment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Drives::StaffHours => "staff_hours",
+            Drives::Optimum => "optimum",
+        }
+    }
+}
+
+impl std::str::FromStr for Drives {
+    type Err = String;
+
+    /// `staff_hours` or `optimum` (surrounding space ignored); anything else
+    /// is refused with the allowed values.
+    fn from_str(s: &str) -> std::result::Result<Drives, String> {
+        Drives::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s.trim())
+            .ok_or_else(|| format!("{s:?} is not what drives the verdicts; write staff_hours or optimum"))
+    }
+}
+
+impl TryFrom<String> for Drives {
+    type Error = String;
+
+    fn try_from(s: String) -> std::result::Result<Drives, String> {
+        s.parse()
+    }
+}
+
+impl CalibrationConfig {
+    /// Checks the window, each minimum and the fit's bounds.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the key.
+    pub fn validate(&self) -> Result<()> {
+        range("calibration.window_weeks", self.window_weeks, 1, 52, "weeks", 8)?;
+        range("calibration.min_weeks", self.min_weeks, 0, 52, "weeks", 4)?;
+        range("calibration.min_shifts", self.min_shifts, 0, 10_000, "rated shifts", 20)?;
+        for (key, value, lo, hi, what, example) in [
+            (
+                "calibration.min_response_rate",
+                self.min_response_rate,
+                0.0,
+                1.0,
+                "(a share: 0.7 is 70 %)",
+                "0.7",
+            ),
+            (
+                "calibration.min_r_squared",
+                self.min_r_squared,
+                0.0,
+                1.0,
+                "(a share of the variation)",
+                "0.1",
+            ),
+            (
+                "calibration.max_relative_width",
+                self.max_relative_width,
+                0.0,
+                10.0,
+                "(the interval's width over the optimum)",
+                "0.5",
+            ),
+            (
+                "calibration.fit_min_scale",
+                self.fit_min_scale,
+                0.0,
+                1.0,
+                "(times the weights in force)",
+                "0.25",
+            ),
+            (
+                "calibration.fit_max_scale",
+                self.fit_max_scale,
+                1.0,
+                100.0,
+                "(times the weights in force)",
+                "4",
+            ),
+        ] {
+            float_range(key, value, lo, hi, what, example)?;
+        }
+        Ok(())
+    }
+}
+
+/// A decimal within `lo..=hi` (and a number at all), or [`Error::Invalid`]
+/// stating the range and an example.
+fn float_range(key: &str, value: f64, lo: f64, hi: f64, what: &str, example: &str) -> Result<()> {
+    if value.is_finite() && (lo..=hi).contains(&value) {
+        return Ok(());
+    }
+    Err(invalid(
+        key,
+        &format!("{value} is out of range; write {lo}–{hi} {what}, e.g. {example}"),
+    ))
 }
 
 /// `[quality]`: what the documentation-quality indicator counts as
@@ -936,6 +1101,7 @@ impl Config {
             ));
         }
         self.api.validate()?;
+        self.calibration.validate()?;
         self.validate_tokens()
     }
 

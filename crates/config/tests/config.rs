@@ -682,3 +682,123 @@ fn the_log_level_is_a_key_and_a_bad_one_is_refused_naming_it() {
         );
     }
 }
+
+/// `[calibration]` (issue 27): its keys from the file and the environment,
+/// its defaults, and a refusal of each kind naming the key or variable.
+#[test]
+fn the_calibration_table_is_read_and_checked() {
+    use careload_config::{CalibrationConfig, Drives};
+    let d = Config::default().calibration;
+    assert_eq!(
+        (d.window_weeks, d.min_weeks, d.min_shifts, d.drives),
+        (8, 4, 20, Drives::StaffHours)
+    );
+    assert_eq!(
+        (d.min_response_rate, d.min_r_squared, d.max_relative_width),
+        (0.70, 0.1, 0.5)
+    );
+    assert_eq!((d.fit_min_scale, d.fit_max_scale), (0.25, 4.0));
+
+    let f = TempFile::new(
+        "calibration",
+        "[calibration]\nwindow_weeks = 12\nmin_response_rate = 0.6\ndrives = \"optimum\"\nfit_max_scale = 3\n",
+    );
+    let c = f.load(&[]).unwrap().calibration;
+    assert_eq!(
+        c,
+        CalibrationConfig {
+            window_weeks: 12,
+            min_response_rate: 0.6,
+            drives: Drives::Optimum,
+            fit_max_scale: 3.0,
+            ..CalibrationConfig::default()
+        }
+    );
+    // the environment over the file
+    let c = f
+        .load(&[
+            ("CARELOAD_CALIBRATION_DRIVES", " staff_hours "),
+            ("CARELOAD_CALIBRATION_MIN_SHIFTS", "30"),
+        ])
+        .unwrap()
+        .calibration;
+    assert_eq!((c.drives, c.min_shifts, c.window_weeks), (Drives::StaffHours, 30, 12));
+
+    // refused in the file, at the key's line, with what to write
+    for (text, key, line, words) in [
+        (
+            "[calibration]\nmin_response_rate = 1.5\n",
+            "calibration.min_response_rate",
+            2,
+            "0–1",
+        ),
+        (
+            "[calibration]\n\nwindow_weeks = -1\n",
+            "calibration.window_weeks",
+            3,
+            "1–52 weeks",
+        ),
+        (
+            "[calibration]\nwindow_weeks = 0\n",
+            "calibration.window_weeks",
+            2,
+            "1–52 weeks",
+        ),
+        (
+            "[calibration]\nmin_r_squared = -0.1\n",
+            "calibration.min_r_squared",
+            2,
+            "0–1",
+        ),
+        (
+            "[calibration]\nfit_max_scale = 0.5\n",
+            "calibration.fit_max_scale",
+            2,
+            "1–100",
+        ),
+    ] {
+        let f = TempFile::new("badcal", text);
+        let err = f.load(&[]).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidAt { key: k, origin: Origin::File { line: l, .. }, .. } if k == key && *l == line),
+            "{text}: {err:?}"
+        );
+        let e = err.to_string();
+        assert!(e.contains(words) && e.contains("e.g."), "{text}: {e}");
+    }
+    // an unknown value of drives: refused as the file is parsed, with its line and the values
+    let e = Config::from_toml("[calibration]\ndrives = \"optimal\"\n", "c.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("c.toml:2") && e.contains("\"optimal\"") && e.contains("staff_hours or optimum"),
+        "{e}"
+    );
+    let e = Config::load_with(None, [("CARELOAD_CALIBRATION_DRIVES", "factors")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("CARELOAD_CALIBRATION_DRIVES") && e.contains("staff_hours or optimum"),
+        "{e}"
+    );
+    let e = Config::load_with(None, [("CARELOAD_CALIBRATION_MIN_RESPONSE_RATE", "70 %")])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("CARELOAD_CALIBRATION_MIN_RESPONSE_RATE"), "{e}");
+    let e = Config::load_with(None, [("CARELOAD_CALIBRATION_MIN_RESPONSE_RATE", "NaN")])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a number"), "{e}");
+    let e = Config::load_with(None, [("CARELOAD_CALIBRATION_WINDOW_WEEKS", "-2")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("environment variable CARELOAD_CALIBRATION_WINDOW_WEEKS") && e.contains("1–52"),
+        "{e}"
+    );
+    // an unknown key of the table
+    let e = Config::from_toml("[calibration]\nmax_relative_interval_width = 0.5\n", "c.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("max_relative_interval_width"), "{e}");
+}

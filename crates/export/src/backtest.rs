@@ -17,15 +17,25 @@
 //!
 //! Hours are read on connections of their own and re-scored on blocking
 //! threads, four hours in flight: memory is a few hours of snapshots
-//! whatever the range.
+//! whatever the range (and one small sum per ward-hour,
+//! [`Backtest::rescored`]).
+//!
+//! # Against the staff's ratings
+//!
+//! Each ward-hour's sums of both sides are kept in [`Backtest::rescored`]
+//! (not serialised) so that the application layer can put both through the
+//! ward's calibration (issue 27: the mean shift rating on points per person
+//! present) and fill [`Backtest::calibration`]: how well each side's points
+//! explain the ratings, on the same patient-hours.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use careload_scoring::Weights;
-use careload_scoring::score::{Component, Window, score_into};
+use careload_scoring::aggregate::Totals;
+use careload_scoring::score::{Component, Components, Split, Window, score_into};
 use careload_scoring::stored;
+use careload_scoring::{Points, Weights};
 use careload_store::{Store, StoredPatientHour};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -114,6 +124,7 @@ impl SkipReason {
 /// What re-scoring one hour gave.
 #[derive(Debug, Default)]
 struct HourResult {
+    hour: DateTime<Utc>,
     wards: BTreeMap<String, WardHour>,
     /// Rows skipped, by ward.
     skipped: BTreeMap<String, u64>,
@@ -122,7 +133,10 @@ struct HourResult {
 }
 
 fn rescore_hour(rows: Vec<StoredPatientHour>, hour: DateTime<Utc>, candidate: &Weights) -> HourResult {
-    let mut out = HourResult::default();
+    let mut out = HourResult {
+        hour,
+        ..HourResult::default()
+    };
     let window = Window::hour(hour);
     let mut contributions = Vec::new();
     let mut unmatched = Vec::new();
@@ -154,6 +168,71 @@ fn rescore_hour(rows: Vec<StoredPatientHour>, hour: DateTime<Utc>, candidate: &W
         out.versions.insert(row.weights_version);
     }
     out
+}
+
+impl Sums {
+    /// The sums as an hour's totals (points and patients only).
+    fn totals(&self, patients: u64) -> Totals {
+        let mut components = Components::default();
+        for (c, v) in Component::ALL.iter().zip(self.components) {
+            components.add(*c, Points::from_milli(v));
+        }
+        Totals {
+            patients: u32::try_from(patients).unwrap_or(u32::MAX),
+            total: Points::from_milli(self.total),
+            components,
+            professions: Split {
+                usk: Points::from_milli(self.usk),
+                ssk: Points::from_milli(self.ssk),
+            },
+            ..Totals::default()
+        }
+    }
+}
+
+/// One ward-hour under both sides, over the same re-scored patient-hours.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RescoredHour {
+    /// The ward.
+    pub ward: String,
+    /// Start of the hour.
+    pub hour: DateTime<Utc>,
+    /// As stored.
+    pub stored: Totals,
+    /// Under the candidate.
+    pub candidate: Totals,
+}
+
+/// How well one side's points per person explain the staff's shift ratings
+/// over the back-test's range (the ward's calibration, issue 27).
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct CalibrationSide {
+    /// Weighted R² of the mean rating on points per person.
+    pub r_squared: Option<f64>,
+    /// Spearman's rank correlation of the mean rating with points per person.
+    pub spearman: Option<f64>,
+    /// The ward's optimal points per person under this side's points.
+    pub optimal_points_per_person: Option<f64>,
+    /// The fit meets every minimum of `[calibration]`.
+    pub reliable: bool,
+    /// The codes of the minimums missed.
+    pub reasons: Vec<String>,
+}
+
+/// One ward's ratings against both sides' points (or, with `ward` empty,
+/// the wards pooled: R² and Spearman as means weighted by rated shifts).
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct CalibrationBacktest {
+    /// The ward; empty for the wards pooled.
+    pub ward: String,
+    /// Rated shifts in the fit (both professions together).
+    pub shifts: u32,
+    /// Ratings in the fit.
+    pub ratings: u32,
+    /// As stored.
+    pub stored: CalibrationSide,
+    /// Under the candidate.
+    pub candidate: CalibrationSide,
 }
 
 /// One side of a comparison: means of the hourly totals.
@@ -226,6 +305,15 @@ pub struct Backtest {
     pub hospital: UnitBacktest,
     /// Each ward, by id.
     pub wards: Vec<UnitBacktest>,
+    /// The staff's shift ratings against both sides, the wards pooled
+    /// first, then each ward with rated shifts; empty without ratings (filled
+    /// by the application layer, see the module doc).
+    pub calibration: Vec<CalibrationBacktest>,
+    /// Every re-scored ward-hour under both sides, in hour order (not
+    /// serialised: the application layer's input for `calibration`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub rescored: Vec<RescoredHour>,
     /// Wall time, milliseconds.
     pub elapsed_ms: u64,
 }
@@ -332,6 +420,7 @@ pub async fn backtest(
     let mut skipped_hours = 0;
     let mut reasons: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut versions = BTreeSet::new();
+    let mut rescored = Vec::new();
     let mut merge = |r: HourResult| {
         if r.wards.is_empty() && !r.reasons.is_empty() {
             skipped_hours += 1;
@@ -346,6 +435,12 @@ pub async fn backtest(
         versions.extend(r.versions);
         let mut any = false;
         for (ward, wh) in r.wards {
+            rescored.push(RescoredHour {
+                ward: ward.clone(),
+                hour: r.hour,
+                stored: wh.stored.totals(wh.patients),
+                candidate: wh.candidate.totals(wh.patients),
+            });
             let acc = wards.entry(ward.clone()).or_default();
             acc.hours += 1;
             acc.patient_hours += wh.patients;
@@ -447,6 +542,8 @@ pub async fn backtest(
         skipped_reasons: reasons,
         hospital: unit(String::new(), &hospital, planned_total),
         wards: units,
+        calibration: Vec::new(),
+        rescored,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })
 }

@@ -1,7 +1,9 @@
 //! Server-rendered HTML screens: the ward screen (`/wards/{id}/screen`) for
 //! the big screen at the ward office, the hospital overview (`/`), and the
-//! staffing assistants' page (`/wards/{id}/planning`) and the bed
-//! coordinator's page (`/admissions`).
+//! staffing assistants' page (`/wards/{id}/planning`), the bed
+//! coordinator's page (`/admissions`), the staff's rating page
+//! (`/wards/{id}/rate`) and the council's calibration page
+//! (`/wards/{id}/calibration`).
 //!
 //! Pure functions from the views in [`careload_app::view`] to a complete HTML page:
 //! no I/O, no JavaScript, inline CSS and inline SVG graphs ([`svg`]), every
@@ -21,6 +23,7 @@
 //! colour-blind readers.
 
 mod admissions;
+mod calibration;
 mod hospital;
 mod patient;
 mod planning;
@@ -87,6 +90,18 @@ pub fn rate_thanks_page(accepted: &careload_app::ratings::Accepted, ctx: &Screen
 /// reason as the API gives it) small beneath.
 pub fn rate_refused_page(ward: &str, message: &str, detail: Option<&str>, ctx: &ScreenContext) -> String {
     rate::render_refused(ward, message, detail, ctx)
+}
+
+/// The council's calibration page (`/wards/{id}/calibration`): the ward's
+/// optimal points per person from the staff's ratings over `calibration`'s
+/// window, and with `agreement` (a month's report, whose calibration
+/// `calibration` is) the month's largest disagreements.
+pub fn calibration_page(
+    calibration: &careload_app::calibration::WardCalibration,
+    agreement: Option<&careload_app::agreement::WardAgreement>,
+    ctx: &ScreenContext,
+) -> String {
+    calibration::render(calibration, agreement, ctx)
 }
 
 /// The bed coordinator's page (`/admissions`).

@@ -1,8 +1,11 @@
 //! The staffing assistants' page (`/wards/{id}/planning`): for the next
 //! shift and the one after, need against planned staff for the ward and each
 //! team, per profession, with the verdict in words and a symbol, the people
-//! to add, absences that need not be replaced and the ward index; then the
-//! team-balancing proposal for the next shift, each move with its reason.
+//! to add, absences that need not be replaced and the ward index; beside
+//! the need by the council's staff-hour factors, the staff the ward's own
+//! optimal points per person calls for, with its reliability and the
+//! difference explained in one line (issue 27); then the team-balancing
+//! proposal for the next shift, each move with its reason.
 
 use std::fmt::Write as _;
 
@@ -12,7 +15,7 @@ use super::{
     ScreenContext, as_of_line, banners, encode_component, escape, footer, href, local_time, no_data, page,
     page_refreshing_to, people, points, shift_name,
 };
-use careload_app::planning::{WardBalance, WardShifts};
+use careload_app::planning::{OptimumShift, VerdictBasis, WardBalance, WardOptimum, WardShifts};
 use careload_planning::words::count;
 
 /// Class, symbol and words of a verdict: colour never alone.
@@ -82,7 +85,44 @@ fn scope_row(s: &ScopeGap) -> String {
     )
 }
 
-fn shift_section(a: &ShiftAssessment, label: &str, ctx: &ScreenContext) -> String {
+/// The ward's own optimum for one shift: the figure with its reliability,
+/// and the difference from the factors explained.
+fn optimum_lines(o: &WardOptimum, s: &OptimumShift) -> String {
+    let mut out = format!(
+        r#"<div class="optimum"><p class="optimum-line">Bemanningsbehov {}.</p>"#,
+        escape(&s.line)
+    );
+    if let Some(e) = &s.explanation {
+        let _ = write!(out, r#"<p class="optimum-explained">{}.</p>"#, escape(&capitalised(e)));
+    }
+    if o.drives == VerdictBasis::Optimum {
+        out.push_str(r#"<p class="optimum-drives">Bedömningen ovan följer avdelningens optimum.</p>"#);
+    } else if let Some(f) = &o.fallback {
+        let _ = write!(
+            out,
+            r#"<p class="optimum-fallback note">{}.</p>"#,
+            escape(&capitalised(f))
+        );
+    }
+    out.push_str("</div>");
+    out
+}
+
+/// `text` with its first letter in upper case.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn shift_section(
+    a: &ShiftAssessment,
+    optimum: Option<(&WardOptimum, &OptimumShift)>,
+    label: &str,
+    ctx: &ScreenContext,
+) -> String {
     let w = &a.shift.window;
     let mut out = format!(
         r#"<section class="shift" data-shift="{name}"><h2>{label}: {name} {date}, {from}–{to}</h2>"#,
@@ -103,6 +143,9 @@ fn shift_section(a: &ShiftAssessment, label: &str, ctx: &ScreenContext) -> Strin
         out.push_str(&scope_row(t));
     }
     out.push_str("</tbody></table>");
+    if let Some((o, s)) = optimum {
+        out.push_str(&optimum_lines(o, s));
+    }
     if a.extrapolated_minutes > 0 {
         let _ = write!(
             out,
@@ -267,8 +310,9 @@ pub(super) fn render(
             "Ingen timme har beräknats ännu. Sidan uppdateras av sig själv.",
         ));
     } else {
-        for (a, label) in shifts.shifts.iter().zip(["Nästa pass", "Passet därefter"]) {
-            body.push_str(&shift_section(a, label, ctx));
+        for (i, (a, label)) in shifts.shifts.iter().zip(["Nästa pass", "Passet därefter"]).enumerate() {
+            let optimum = shifts.optimum.shifts.get(i).map(|s| (&shifts.optimum, s));
+            body.push_str(&shift_section(a, optimum, label, ctx));
         }
         if let Some(b) = balance {
             body.push_str(&balance_section(b));
@@ -277,8 +321,14 @@ pub(super) fn render(
             r#"<p class="legend"><span><span class="verdict verdict-under"><span class="sym">▼</span> underbemannat</span></span>"#,
             r#"<span><span class="verdict verdict-balanced"><span class="sym">●</span> i balans</span></span>"#,
             r#"<span><span class="verdict verdict-spare"><span class="sym">▲</span> utrymme</span></span>"#,
-            r#"<span>Behov i personer = poäng × timfaktor ÷ passets timmar.</span></p>"#
         ));
+        if shifts.optimum.drives == VerdictBasis::Optimum {
+            body.push_str(
+                r#"<span>Behov i personer = poäng ÷ avdelningens optimala poäng per person (personalens egna skattningar).</span></p>"#,
+            );
+        } else {
+            body.push_str(r#"<span>Behov i personer = poäng × timfaktor ÷ passets timmar.</span></p>"#);
+        }
     }
     if import.allowed && import.outcome.is_none() {
         body.push_str(&import_section(import, &shifts.id, ctx));

@@ -190,6 +190,38 @@ td.param{font-family:"DejaVu Sans Mono",monospace;font-size:.75rem;color:#333;ov
 .rate button.r:focus,.rate button.r:active{outline:4px solid #003d7a;outline-offset:2px}
 .anon{font-size:1rem;color:#333}
 .thanks{font-size:1.6rem;font-weight:700}
+/* calibration page */
+.cal-page{max-width:110rem}
+.cal-page section{margin:.8rem 0 1.2rem}
+.banner.unreliable{background:#fee08b}
+.banner .reasons{margin:.2rem 0 0;padding-left:1.6rem}
+.headline{font-size:1.9rem;font-weight:700;margin:.3rem 0}
+.headline.unreliable{color:#444}
+.headline .flag{font-size:1rem}
+.facts{font-size:1.2rem;margin:.2rem 0 .5rem}
+.scatter{display:block;width:100%;height:auto;max-height:62vh}
+.scatter .grid{stroke:#ccc;stroke-width:1}
+.scatter .zero{stroke:#000;stroke-width:2.5}
+.scatter .xtick{stroke:#000;stroke-width:1}
+.scatter .ci{fill:#fdd49e}
+.scatter .dot{fill:#0072B2;fill-opacity:.55;stroke:#003d7a;stroke-width:1}
+.scatter .fit{stroke:#D55E00;stroke-width:3}
+.scatter .optimum{fill:#000}
+.scatter text{font-size:16px;fill:#000;font-family:inherit}
+.scatter .axis{font-size:17px;font-weight:600}
+.scatter .hint{font-size:14px;fill:#333}
+.scatter .olab{font-size:16px;font-weight:700;paint-order:stroke;stroke:#fff;stroke-width:5px;stroke-linejoin:round}
+
+.cal-small{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1.2rem;margin-top:.8rem}
+.cal-small figure{margin:0;min-width:0}
+.cal-small figcaption{font-size:1.05rem;margin-bottom:.2rem}
+.cal-small .scatter{max-height:45vh}
+@media (max-width:1000px){.cal-small{grid-template-columns:minmax(0,1fr)}}
+.fits td.why{font-size:.95rem}
+.fits .ok{font-weight:700;color:#1b7837}.fits .no{font-weight:700;color:#b2182b}
+.disagreement-list{font-size:1.15rem;padding-left:1.8rem}.disagreement-list li{margin:.35rem 0}
+.method p{font-size:1.05rem;max-width:75rem}
+.nowrap{white-space:nowrap}
 "#;
 
 /// A band's CSS class suffix, symbol and word.

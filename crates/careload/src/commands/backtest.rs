@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use careload_app::App;
 use careload_config::Config;
 use careload_export::Sink;
-use careload_export::backtest::{Backtest, UnitBacktest, to_frame};
+use careload_export::backtest::{Backtest, CalibrationSide, UnitBacktest, to_frame};
 use careload_runner::load_weights;
 use careload_store::Access;
 
@@ -135,6 +135,69 @@ fn print(report: &Backtest, out: &mut dyn Write) -> anyhow::Result<()> {
         format!("{:.2}", report.hospital.candidate.ssk_mean),
     ]);
     c.write(out, 0)?;
+    print_calibration(report, out)?;
+    Ok(())
+}
+
+/// The staff's shift ratings against both sides: how well each side's
+/// points per person explain them (none without ratings).
+fn print_calibration(report: &Backtest, out: &mut dyn Write) -> anyhow::Result<()> {
+    if report.calibration.is_empty() {
+        writeln!(
+            out,
+            "\nno shift ratings in the range: the staff's own judgement cannot test the candidate (issue 27: /wards/{{id}}/rate)"
+        )?;
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "against the staff's shift ratings (mean rating per shift on points per person present; R² and Spearman, optimal points per person):"
+    )?;
+    let num = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.2}"));
+    let verdict = |s: &CalibrationSide| {
+        if s.reliable {
+            "reliable".to_owned()
+        } else {
+            format!("unreliable: {}", s.reasons.join(", "))
+        }
+    };
+    let mut t = Table::new([
+        "ward",
+        "rated shifts",
+        "ratings",
+        "R² stored",
+        "R² candidate",
+        "Spearman stored",
+        "Spearman candidate",
+        "optimum stored",
+        "optimum candidate",
+        "candidate fit",
+    ])
+    .right([1, 2, 3, 4, 5, 6, 7, 8]);
+    for c in &report.calibration {
+        t.row([
+            if c.ward.is_empty() {
+                "all wards".to_owned()
+            } else {
+                c.ward.clone()
+            },
+            c.shifts.to_string(),
+            c.ratings.to_string(),
+            num(c.stored.r_squared),
+            num(c.candidate.r_squared),
+            num(c.stored.spearman),
+            num(c.candidate.spearman),
+            num(c.stored.optimal_points_per_person),
+            num(c.candidate.optimal_points_per_person),
+            if c.ward.is_empty() {
+                String::new()
+            } else {
+                verdict(&c.candidate)
+            },
+        ]);
+    }
+    t.write(out, 0)?;
     Ok(())
 }
 
@@ -202,7 +265,7 @@ mod tests {
 
     use std::collections::BTreeMap;
 
-    use careload_export::backtest::{Backtest, Side, SkipReason, UnitBacktest};
+    use careload_export::backtest::{Backtest, CalibrationSide, Side, SkipReason, UnitBacktest};
 
     use super::print;
 
@@ -249,6 +312,8 @@ mod tests {
                 unit("W1", 12, 36, w1, Some(1)),
                 unit("W2", 12, 12, skipped - w1, Some(2)),
             ],
+            calibration: Vec::new(),
+            rescored: Vec::new(),
             elapsed_ms: 7,
         }
     }
@@ -287,5 +352,52 @@ mod tests {
 
         let clean = printed(&report(BTreeMap::new()));
         assert!(!clean.contains("warning"), "{clean}");
+    }
+
+    /// Issue 27: the council's back-test shows how well each side's points
+    /// explain the staff's ratings; without ratings it says so.
+    #[test]
+    fn the_printed_report_holds_both_sides_against_the_ratings() {
+        let clean = printed(&report(BTreeMap::new()));
+        assert!(clean.contains("no shift ratings in the range"), "{clean}");
+
+        let side = |r: f64, optimum: f64, reliable: bool| CalibrationSide {
+            r_squared: Some(r),
+            spearman: Some(r.sqrt()),
+            optimal_points_per_person: Some(optimum),
+            reliable,
+            reasons: if reliable {
+                Vec::new()
+            } else {
+                vec!["low_r_squared".into()]
+            },
+        };
+        let mut r = report(BTreeMap::new());
+        r.calibration = vec![
+            careload_export::backtest::CalibrationBacktest {
+                ward: String::new(),
+                shifts: 160,
+                ratings: 900,
+                stored: side(0.31, 0.0, true),
+                candidate: side(0.67, 0.0, true),
+            },
+            careload_export::backtest::CalibrationBacktest {
+                ward: "W1".into(),
+                shifts: 160,
+                ratings: 900,
+                stored: side(0.31, 14.2, true),
+                candidate: side(0.67, 15.1, false),
+            },
+        ];
+        let text = printed(&r);
+        assert!(!text.contains("no shift ratings"), "{text}");
+        let all = text.lines().find(|l| l.starts_with("all wards")).unwrap();
+        for want in ["160", "900", "0.31", "0.67"] {
+            assert!(all.split_whitespace().any(|c| c == want), "{want} in {all}");
+        }
+        let w1 = text.lines().rfind(|l| l.starts_with("W1")).unwrap();
+        for want in ["14.20", "15.10", "unreliable: low_r_squared"] {
+            assert!(w1.contains(want), "{want} in {w1}");
+        }
     }
 }

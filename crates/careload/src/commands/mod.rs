@@ -13,6 +13,7 @@ pub(crate) mod score;
 pub(crate) mod service;
 pub(crate) mod sim;
 pub(crate) mod weights;
+pub(crate) mod weights_fit;
 
 use std::io::{self, Write};
 
