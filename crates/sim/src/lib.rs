@@ -22,6 +22,9 @@
 //! * [`server`] — the hospital served as a FHIR R4 REST API over HTTP.
 //! * `staffing` — planned staffing as the scheduling system's CSV
 //!   ([`Hospital::staffing_csv`]).
+//! * [`truth`] — the hidden truth careload never sees: what the care really
+//!   costs, how heavy each shift feels, the staff's ratings
+//!   ([`Hospital::ratings_csv`], [`Hospital::shift_truths`]).
 //! * [`codes`] — every code system and code emitted.
 //! * [`rng`] — the deterministic random numbers.
 //!
@@ -38,6 +41,7 @@ mod patient;
 pub mod rng;
 pub mod server;
 mod staffing;
+pub mod truth;
 mod vitals;
 
 use std::path::PathBuf;
@@ -46,6 +50,7 @@ pub use fhir::{RefStyle, uuid_for};
 pub use model::{Hospital, LOCAL_UTC_OFFSET_HOURS, LosSummary, SimConfig, SimStats, WardStats};
 pub use output::{RESOURCE_TYPES, Summary};
 pub use server::{SharedSim, SimServer};
+pub use truth::{Factors, Felt, ShiftTruth, Truth};
 
 /// What can go wrong in the simulator.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,8 @@
 //! placed on a ward of its specialty with a free bed, else on any ward with
 //! a free bed (an outlier, *utlokaliserad*), else on an extra bed of its own
 //! ward; then every inpatient's own state moves on
-//! ([`crate::patient::Patient::step`]).
+//! ([`crate::patient::Patient::step`]), and the hidden truth adds the hour's
+//! true minutes to its sums ([`crate::truth`]).
 //!
 //! The hospital starts warm: at `start` every bed is occupied with
 //! probability 0.95 by a patient admitted in the past. For a stationary
@@ -29,6 +30,7 @@ use crate::Error;
 use crate::codes::SPECIALTIES;
 use crate::patient::{Patient, floor_hour};
 use crate::rng::Rng;
+use crate::truth::{Truth, TruthAcc};
 
 /// The offset of the wards' local clock from UTC, in hours.
 pub const LOCAL_UTC_OFFSET_HOURS: i64 = 1;
@@ -45,7 +47,7 @@ pub(crate) fn local_hour(t: DateTime<Utc>) -> u32 {
 }
 
 /// What to simulate.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SimConfig {
     /// The seed: the same configuration gives the same hospital, always.
     pub seed: u64,
@@ -55,6 +57,9 @@ pub struct SimConfig {
     pub wards: Option<u32>,
     /// The instant the simulation starts at, already warm (truncated to the hour).
     pub start: DateTime<Utc>,
+    /// The hidden truth: what care really costs and how the staff rate their
+    /// shifts ([`crate::truth`]); careload never sees it.
+    pub truth: Truth,
 }
 
 impl SimConfig {
@@ -65,6 +70,7 @@ impl SimConfig {
             beds: 180,
             wards: None,
             start,
+            truth: Truth::default(),
         }
     }
 
@@ -147,6 +153,8 @@ pub struct Hospital {
     pub(crate) patients: Vec<Patient>,
     next_patient: u32,
     acc: Acc,
+    /// The hidden truth's hourly sums.
+    pub(crate) truth: TruthAcc,
 }
 
 impl Hospital {
@@ -183,8 +191,10 @@ impl Hospital {
             patients: Vec::new(),
             next_patient: 1,
             acc: Acc::default(),
+            truth: TruthAcc::default(),
             config,
         };
+        h.truth = TruthAcc::new(h.wards.iter().map(|w| w.teams.len()));
         h.acc.ward_occupied = vec![0; h.wards.len()];
         h.fill();
         h.sample();
@@ -385,6 +395,7 @@ impl Hospital {
         for p in &mut self.patients {
             p.step(t, &mut self.acc);
         }
+        self.record_truth(t);
         self.now = end;
         self.sample();
     }

@@ -73,6 +73,9 @@ pub(crate) struct MedRec {
     pub(crate) prn: bool,
     pub(crate) start: DateTime<Utc>,
     pub(crate) stop: Option<DateTime<Utc>>,
+    /// The local hours of `times` as bits (bit `h` for hour `h`), for the
+    /// hidden truth's hourly sums.
+    pub(crate) hours: u32,
 }
 
 /// A multidisciplinary order.
@@ -99,6 +102,8 @@ pub(crate) struct TaskRec {
     pub(crate) done: DateTime<Utc>,
     pub(crate) cancelled: bool,
     pub(crate) performer: Option<&'static str>,
+    /// The code's row in the hidden truth's table (`None`: not priced).
+    pub(crate) truth: Option<u8>,
 }
 
 /// A deterioration: NEWS2 rises to a peak, stays, and recovers.
@@ -164,8 +169,14 @@ pub(crate) struct Patient {
     wound: bool,
     pain: bool,
     fluid: bool,
-    support: usize,
+    /// Emotional support level, index into [`codes::SUPPORT_LEVELS`] (the
+    /// true one: documented after some hours, reassessed now and then).
+    pub(crate) support: usize,
     adl: [usize; 5],
+    /// The hidden truth's per-patient draw (a standard normal, from its own
+    /// stream): how much more or less work this patient is than anything
+    /// recorded says ([`crate::truth`]).
+    pub(crate) hidden: f64,
     pub(crate) measurements: Vec<Measurement>,
     next_measure: DateTime<Utc>,
     pub(crate) norton: Vec<Assessment<(u8, u8)>>,
@@ -279,6 +290,7 @@ impl Patient {
             fluid: false,
             support: 0,
             adl: [0; 5],
+            hidden: Rng::stream(seed, crate::truth::PATIENT_STREAM + u64::from(n)).normal(),
             measurements: Vec::new(),
             next_measure: admitted + minutes(10),
             norton: Vec::new(),
@@ -538,6 +550,7 @@ impl Patient {
             prn,
             start,
             stop: None,
+            hours: crate::truth::hours_mask(times),
         });
     }
 
@@ -575,6 +588,7 @@ impl Patient {
             done: due + minutes_f(delay),
             cancelled,
             performer,
+            truth: crate::truth::activity_row(code),
         });
     }
 

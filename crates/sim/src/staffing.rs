@@ -20,37 +20,48 @@ use chrono::{Datelike, NaiveDate};
 use crate::model::Hospital;
 use crate::rng::Rng;
 
-/// The random stream offset for schedules (other streams: patients, wards).
-const STAFFING_STREAM: u64 = 0x5747_4146_0000_0000;
+/// The random stream offset for schedules (other streams: patients, wards,
+/// the truth's ratings).
+pub(crate) const STAFFING_STREAM: u64 = 0x5747_4146_0000_0000;
 
 /// Chance that one planned person is absent.
 const ABSENCE: f64 = 0.06;
 
 /// One shift of the default plan and its staff per regular bed.
-struct ShiftRatio {
-    name: &'static str,
+pub(crate) struct ShiftRatio {
+    pub(crate) name: &'static str,
+    /// The local hour it starts at.
+    pub(crate) start_hour: u32,
+    /// Its length in hours.
+    pub(crate) hours: u32,
     /// Planned per team (`true`) or for the whole ward (`false`).
-    per_team: bool,
+    pub(crate) per_team: bool,
     usk_per_bed: f64,
     ssk_per_bed: f64,
 }
 
 /// Staff per bed, by shift: a medical or surgical ward's usual roster.
-const SHIFTS: [ShiftRatio; 3] = [
+pub(crate) const SHIFTS: [ShiftRatio; 3] = [
     ShiftRatio {
         name: "day",
+        start_hour: 7,
+        hours: 8,
         per_team: true,
         usk_per_bed: 0.30,
         ssk_per_bed: 0.13,
     },
     ShiftRatio {
         name: "evening",
+        start_hour: 15,
+        hours: 6,
         per_team: true,
         usk_per_bed: 0.20,
         ssk_per_bed: 0.08,
     },
     ShiftRatio {
         name: "night",
+        start_hour: 21,
+        hours: 10,
         per_team: false,
         usk_per_bed: 0.09,
         ssk_per_bed: 0.05,
@@ -70,39 +81,79 @@ fn absent(planned: u32, rng: &mut Rng) -> u32 {
     (0..planned).filter(|_| rng.bernoulli(ABSENCE)).count() as u32
 }
 
+/// One row of a ward's roster for a date: who is planned and who is away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RosterRow {
+    /// Index into [`SHIFTS`].
+    pub(crate) shift: usize,
+    /// The team's index in the ward, `None` for the whole ward.
+    pub(crate) team: Option<usize>,
+    /// 0 for USK, 1 for SSK.
+    pub(crate) profession: usize,
+    pub(crate) planned: u32,
+    pub(crate) absent: u32,
+}
+
+impl RosterRow {
+    /// The people present: planned minus absent.
+    pub(crate) fn present(&self) -> u32 {
+        self.planned - self.absent
+    }
+}
+
+/// The professions of the roster, in [`RosterRow::profession`]'s order.
+pub(crate) const PROFESSIONS: [&str; 2] = ["USK", "SSK"];
+
 impl Hospital {
+    /// The roster of ward `w` (an index) on local date `date`: every shift,
+    /// team (or the whole ward) and profession, drawn from the ward's and
+    /// date's own stream.
+    pub(crate) fn roster(&self, w: usize, date: NaiveDate) -> Vec<RosterRow> {
+        let ward = &self.wards[w];
+        let regular = &ward.beds[..ward.capacity];
+        let stream = STAFFING_STREAM ^ ((w as u64) << 20) ^ u64::from(date.num_days_from_ce() as u32);
+        let mut rng = Rng::stream(self.config().seed, stream);
+        let mut rows = Vec::new();
+        for (s, shift) in SHIFTS.iter().enumerate() {
+            let groups: Vec<(Option<usize>, usize)> = if shift.per_team {
+                (0..ward.teams.len())
+                    .map(|t| (Some(t), regular.iter().filter(|b| b.team == t).count()))
+                    .collect()
+            } else {
+                vec![(None, regular.len())]
+            };
+            for (team, beds) in groups {
+                for (profession, per_bed) in [shift.usk_per_bed, shift.ssk_per_bed].into_iter().enumerate() {
+                    let planned = planned(beds, per_bed, &mut rng);
+                    let absent = absent(planned, &mut rng);
+                    rows.push(RosterRow {
+                        shift: s,
+                        team,
+                        profession,
+                        planned,
+                        absent,
+                    });
+                }
+            }
+        }
+        rows
+    }
+
     /// The planned staffing of every ward for `days` local dates from
     /// `from`, as the scheduling system's CSV (header first, `;`-separated,
     /// UTF-8, LF line ends).
     pub fn staffing_csv(&self, from: NaiveDate, days: u32) -> String {
         let mut out = String::from("ward;team;date;shift;profession;planned;absent\n");
         for (w, ward) in self.wards.iter().enumerate() {
-            let regular = &ward.beds[..ward.capacity];
             for d in 0..days {
                 let date = from + chrono::Duration::days(i64::from(d));
-                let stream = STAFFING_STREAM ^ ((w as u64) << 20) ^ u64::from(date.num_days_from_ce() as u32);
-                let mut rng = Rng::stream(self.config().seed, stream);
-                for shift in &SHIFTS {
-                    let groups: Vec<(&str, usize)> = if shift.per_team {
-                        ward.teams
-                            .iter()
-                            .enumerate()
-                            .map(|(t, id)| (id.as_str(), regular.iter().filter(|b| b.team == t).count()))
-                            .collect()
-                    } else {
-                        vec![("", regular.len())]
-                    };
-                    for (team, beds) in groups {
-                        for (profession, per_bed) in [("USK", shift.usk_per_bed), ("SSK", shift.ssk_per_bed)] {
-                            let planned = planned(beds, per_bed, &mut rng);
-                            let absent = absent(planned, &mut rng);
-                            let _ = writeln!(
-                                out,
-                                "{};{team};{date};{};{profession};{planned};{absent}",
-                                ward.id, shift.name
-                            );
-                        }
-                    }
+                for row in self.roster(w, date) {
+                    let team = row.team.map_or("", |t| ward.teams[t].as_str());
+                    let _ = writeln!(
+                        out,
+                        "{};{team};{date};{};{};{};{}",
+                        ward.id, SHIFTS[row.shift].name, PROFESSIONS[row.profession], row.planned, row.absent
+                    );
                 }
             }
         }
