@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 
 use careload_planning::calibration::CalibrationRules;
-pub use careload_planning::refit::{COMPONENTS, FitBounds, NoChange, RSquared, ScaleFit};
+pub use careload_planning::refit::{COMPONENTS, FitBounds, NoChange, RSquared, ScaleFit, rounded_scales};
 use careload_planning::refit::{FitShift, fit_scales};
 use careload_scoring::Points;
 use careload_scoring::score::Component;

@@ -6,6 +6,10 @@
 //!   simulated hospital on loopback (or `careload sim serve` in another
 //!   process) read in full and then incrementally through the real
 //!   pipeline, each phase timed, peak RSS read.
+//! * [`calibration`] — [`calibration::calibration_bench`]: the staff's
+//!   ratings of a simulated hospital with a hidden truth, through the real
+//!   pipeline, imports and fit; each ward's optimal points per person
+//!   against the truth's (issue 27).
 //! * [`baseline`] — [`baseline::ward_day_sql`] (`careload bench export` on
 //!   PostgreSQL): the ward × day export as one plain SQL `GROUP BY`, the
 //!   yardstick of the polars export.
@@ -16,6 +20,7 @@
 //! `careload_store::Store::replicate_hour`.)
 
 pub mod baseline;
+pub mod calibration;
 pub mod ingest;
 
 pub use ingest::{BenchReport, BenchRun, IngestBench, Phases, ingest_bench, proc_status_mib};
@@ -23,6 +28,9 @@ pub use ingest::{BenchReport, BenchRun, IngestBench, Phases, ingest_bench, proc_
 /// What stops a benchmark.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The application refused (a bad setting, an import, the calibration).
+    #[error(transparent)]
+    App(#[from] careload_app::Error),
     /// The runner's pieces refused (weights, mapping, the REST client).
     #[error(transparent)]
     Runner(#[from] careload_runner::Error),

@@ -107,6 +107,9 @@ pub(crate) enum BenchCommand {
     Ingest(BenchIngestArgs),
     /// One trend export over a store's history, timed with peak RSS; on PostgreSQL also as plain SQL.
     Export(BenchExportArgs),
+    /// The calibration's proof: weeks of a simulated hospital with a hidden truth, its staff's ratings
+    /// fitted, the weights refitted and back-tested on held-out weeks, against the truth.
+    Calibration(BenchCalibrationArgs),
 }
 
 /// `careload bench export`.
@@ -139,6 +142,35 @@ pub(crate) struct BenchExportArgs {
     /// Keep the file afterwards.
     #[arg(long)]
     pub(crate) keep: bool,
+}
+
+/// `careload bench calibration`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchCalibrationArgs {
+    /// Regular beds in the simulated hospital.
+    #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u32).range(24..=100_000))]
+    pub(crate) beds: u32,
+    /// Its wards.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=200))]
+    pub(crate) wards: u32,
+    /// The seed: the same seed gives the same hospital, truth and ratings.
+    #[arg(long, value_name = "S", default_value_t = 5)]
+    pub(crate) seed: u64,
+    /// Weeks of history back-filled and fitted.
+    #[arg(long, value_name = "W", default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=8))]
+    pub(crate) weeks: u32,
+    /// Of those, the first weeks the weights are refitted on (the rest back-test the candidate).
+    #[arg(long, value_name = "W", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=7))]
+    pub(crate) fit_weeks: u32,
+    /// Ratings without signal (pure noise): careload must say unreliable and propose no change.
+    #[arg(long)]
+    pub(crate) no_signal: bool,
+    /// The SQLite file the hours are written to (deleted before and after).
+    #[arg(long, value_name = "FILE", default_value = "careload-bench-calibration.db")]
+    pub(crate) db: PathBuf,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `careload bench ingest`.

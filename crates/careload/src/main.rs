@@ -101,6 +101,7 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             BenchCommand::Http(args) => commands::bench_http::run(args, out),
             BenchCommand::Ingest(args) => commands::bench_ingest::run(args, out),
             BenchCommand::Export(args) => commands::bench_export::run(args, out),
+            BenchCommand::Calibration(args) => commands::bench_calibration::run(args, out),
         },
     }
 }

@@ -93,7 +93,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use careload_scoring::Points;
+use careload_scoring::{Points, Qty};
 use careload_scoring::score::Component;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -106,6 +106,18 @@ pub const COMPONENTS: usize = Component::ALL.len();
 /// A ward's rated shifts in one half of the held-out split needed for its R²
 /// to count.
 pub const MIN_WARD_SHIFTS: usize = 3;
+
+/// Scales as a candidate weights file applies them: rounded to two
+/// decimals, never below 0, 1 where not a number.
+#[must_use]
+pub fn rounded_scales(scales: &[f64; COMPONENTS]) -> [Qty; COMPONENTS] {
+    let mut out = [Qty::ONE; COMPONENTS];
+    for (o, s) in out.iter_mut().zip(scales) {
+        let hundredths = if s.is_finite() { (s * 100.0).round() as i64 } else { 100 };
+        *o = Qty::from_milli(hundredths.max(0) * 10);
+    }
+    out
+}
 
 /// One shift as the refit sees it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -416,6 +428,13 @@ pub struct ScaleFit {
 }
 
 impl ScaleFit {
+    /// The scales as a candidate applies them: [`rounded_scales`] of
+    /// [`ScaleFit::scale_array`].
+    #[must_use]
+    pub fn rounded_scales(&self) -> [Qty; COMPONENTS] {
+        rounded_scales(&self.scale_array())
+    }
+
     /// The scales as an array in [`Component::ALL`] order.
     #[must_use]
     pub fn scale_array(&self) -> [f64; COMPONENTS] {

@@ -343,3 +343,14 @@ fn each_ward_has_its_own_intercept() {
         assert!((x - y).abs() < 1e-9, "{a:?} vs {b:?}");
     }
 }
+
+#[test]
+fn scales_round_to_two_decimals_and_never_below_zero() {
+    use careload_scoring::Qty;
+    let s = careload_planning::refit::rounded_scales(&[1.234, 0.005, -1.0, f64::NAN, 4.0, 1.0, 1.0, 1.0, 0.996]);
+    assert_eq!(s[0], Qty::from_milli(1_230));
+    assert_eq!(s[1], Qty::from_milli(10));
+    assert_eq!(s[2], Qty::ZERO);
+    assert_eq!(s[3], Qty::ONE);
+    assert_eq!(s[8], Qty::ONE);
+}

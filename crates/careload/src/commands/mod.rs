@@ -2,6 +2,7 @@
 //! standard output, and returns an error for `main` to report.
 
 pub(crate) mod backtest;
+pub(crate) mod bench_calibration;
 pub(crate) mod bench_export;
 pub(crate) mod bench_http;
 pub(crate) mod bench_ingest;

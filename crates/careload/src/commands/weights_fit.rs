@@ -60,17 +60,6 @@ struct InForce {
     origin: String,
 }
 
-/// The scales as the candidate applies them: rounded to two decimals.
-#[must_use]
-pub(crate) fn rounded_scales(scales: &[f64; COMPONENTS]) -> [Qty; COMPONENTS] {
-    let mut out = [Qty::ONE; COMPONENTS];
-    for (o, s) in out.iter_mut().zip(scales) {
-        let hundredths = if s.is_finite() { (s * 100.0).round() as i64 } else { 100 };
-        *o = Qty::from_milli(hundredths.max(0) * 10);
-    }
-    out
-}
-
 /// A number of the weights as TOML: an integer when whole, else the
 /// shortest decimal (at most three decimals, the format's precision).
 fn number(text: &str) -> anyhow::Result<Value> {
@@ -477,7 +466,7 @@ pub(crate) fn run(args: &FitArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut written = None;
     let mut version = None;
     if fit.fit.proposes_change {
-        let scales = rounded_scales(&fit.fit.scale_array());
+        let scales = fit.fit.rounded_scales();
         let v = format!("{}-fit-{}", in_force.weights.meta.version, now.date_naive());
         let scaled = in_force.weights.with_component_scales(&scales);
         let header = format!(
@@ -541,7 +530,7 @@ mod tests {
     #[test]
     fn the_candidate_keeps_comments_and_order_and_reads_back_as_the_scaled_weights() {
         let w = Weights::built_in().unwrap();
-        let scales = rounded_scales(&[1.25, 0.5, 1.5, 0.8, 2.0, 1.0, 0.333, 3.0, 1.1]);
+        let scales = careload_app::refit::rounded_scales(&[1.25, 0.5, 1.5, 0.8, 2.0, 1.0, 0.333, 3.0, 1.1]);
         assert_eq!(scales[6], Qty::from_milli(330));
         let scaled = w.with_component_scales(&scales);
         let text = candidate_text(
@@ -584,15 +573,5 @@ mod tests {
         assert_eq!(back.meta.notes, "fitted\n");
         // whole numbers stay integers: personal hygiene bedridden 4 × 1.5 = 6
         assert!(text.contains("bedridden = 6\n"), "{text}");
-    }
-
-    #[test]
-    fn scales_round_to_two_decimals_and_never_below_zero() {
-        let s = rounded_scales(&[1.234, 0.005, -1.0, f64::NAN, 4.0, 1.0, 1.0, 1.0, 0.996]);
-        assert_eq!(s[0], Qty::from_milli(1_230));
-        assert_eq!(s[1], Qty::from_milli(10));
-        assert_eq!(s[2], Qty::ZERO);
-        assert_eq!(s[3], Qty::ONE);
-        assert_eq!(s[8], Qty::ONE);
     }
 }
