@@ -93,8 +93,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use careload_scoring::{Points, Qty};
 use careload_scoring::score::Component;
+use careload_scoring::{Points, Qty};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 

@@ -167,7 +167,10 @@ fn the_truth_differs_from_the_shipped_weights() {
     // …and prices the components differently from six minutes a point
     let f = careload_sim::Factors::default();
     assert!(f.medications >= 1.5 && f.specific_nursing >= 1.3, "{f:?}");
-    assert!(f.basic_nursing <= 0.8 && f.care_plans <= 0.6 && f.diagnoses <= 0.6, "{f:?}");
+    assert!(
+        f.basic_nursing <= 0.8 && f.care_plans <= 0.6 && f.diagnoses <= 0.6,
+        "{f:?}"
+    );
     // so true and nominal minutes differ, and by shift: nights are dearer in
     // the weights than in truth, days cheaper
     let h = hospital(7, Truth::default(), 28);
