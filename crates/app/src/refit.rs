@@ -137,7 +137,15 @@ pub async fn fit_weights(
             ratings: c.together.ratings,
         });
     }
-    let fit = fit_scales(&shifts, rules, bounds);
+    let mut fit = fit_scales(&shifts, rules, bounds);
+    let in_force = &app.weights().meta.version;
+    // scales fitted to points of other weights would land on different points
+    if versions.len() > 1 || versions.iter().any(|v| v != in_force) {
+        fit.proposes_change = false;
+        fit.reasons.push(NoChange::OtherWeights {
+            versions: u32::try_from(versions.len()).unwrap_or(u32::MAX),
+        });
+    }
     Ok(WeightsFit {
         from,
         to,

@@ -120,7 +120,7 @@ async fn each_wards_optimum_is_recovered_within_ten_percent_of_the_truth() {
     );
     for c in &refit.backtest[1..] {
         assert!(
-            c.candidate.r_squared > c.stored.r_squared,
+            c.candidate.r_squared.unwrap() > c.stored.r_squared.unwrap(),
             "{}: {:?} → {:?}",
             c.ward,
             c.stored.r_squared,

@@ -60,7 +60,9 @@
 //!
 //! Nine scales fitted to a few hundred noisy shift means will always explain
 //! those same shifts a little better. So the candidate is judged on shifts it
-//! was not fitted to: the shifts are split by ISO week (even and odd), the
+//! was not fitted to: the shifts are split by week, alternate weeks (Monday
+//! to Sunday) in each half ("even" and "odd"; counted without a break, so
+//! that ISO week 53 and the next week 1 fall in different halves), the
 //! scales fitted on one half and tested on the other, both ways. On the
 //! test half, per ward, the calibration's own R² (weighted line of the mean
 //! rating on points per person, [`crate::calibration`]) is computed with the
@@ -323,11 +325,19 @@ pub enum NoChange {
         /// The margin asked for.
         min_gain: f64,
     },
+    /// The hours were scored by weights other than those in force (or by
+    /// several versions): scales fitted to those points would be applied to
+    /// different ones. Told by the caller, which knows the versions.
+    OtherWeights {
+        /// Weights versions that scored the hours.
+        versions: u32,
+    },
 }
 
 impl NoChange {
     /// A stable code: `too_few_shifts`, `low_response_rate`, `too_few_weeks`,
-    /// `no_spread`, `slope_not_positive`, `no_held_out` or `not_better_held_out`.
+    /// `no_spread`, `slope_not_positive`, `no_held_out`, `not_better_held_out`
+    /// or `other_weights`.
     #[must_use]
     pub fn code(&self) -> &'static str {
         match self {
@@ -338,6 +348,7 @@ impl NoChange {
             NoChange::SlopeNotPositive { .. } => "slope_not_positive",
             NoChange::NoHeldOut { .. } => "no_held_out",
             NoChange::NotBetterHeldOut { .. } => "not_better_held_out",
+            NoChange::OtherWeights { .. } => "other_weights",
         }
     }
 
@@ -381,6 +392,14 @@ impl NoChange {
                 decimals(candidate, 2),
                 decimals(in_force, 2),
                 decimals(min_gain, 2)
+            ),
+            NoChange::OtherWeights { versions } => format!(
+                "{}: skalorna skulle läggas på andra poäng än de de anpassats till (välj en period som poängsatts med vikterna i kraft)",
+                if versions > 1 {
+                    "timmarna är poängsatta med flera viktversioner"
+                } else {
+                    "timmarna är poängsatta med andra vikter än de som gäller nu"
+                }
             ),
         }
     }
@@ -697,9 +716,13 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// True when `date` lies in an even ISO week.
+/// True when `date` lies in an "even" week: weeks (Monday to Sunday)
+/// counted without a break from 1 January of year 1, so that neighbouring
+/// weeks always alternate. (The ISO week number does not: week 53 and the
+/// next year's week 1 are both odd.)
 fn even_week(date: NaiveDate) -> bool {
-    date.iso_week().week().is_multiple_of(2)
+    let monday = date.num_days_from_ce() - i32::try_from(date.weekday().num_days_from_monday()).unwrap_or(0);
+    monday.div_euclid(7) % 2 == 0
 }
 
 /// Fits one scale per component to the shifts' ratings, checks the
@@ -854,5 +877,30 @@ pub fn fit_scales(shifts: &[FitShift], rules: &CalibrationRules, bounds: &FitBou
         weeks,
         proposes_change: reasons.is_empty(),
         reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::{Duration, NaiveDate};
+
+    use super::even_week;
+
+    /// Neighbouring weeks fall in different halves, across ISO week 53 too
+    /// (2026 has one: 28 December 2026 – 3 January 2027, then week 1).
+    #[test]
+    fn neighbouring_weeks_alternate_across_week_53() {
+        let mut monday = NaiveDate::from_ymd_opt(2026, 12, 14).unwrap();
+        for _ in 0..8 {
+            let next = monday + Duration::weeks(1);
+            assert_ne!(even_week(monday), even_week(next), "{monday} and {next}");
+            // every day of a week is in its Monday's half
+            for d in 1..7 {
+                assert_eq!(even_week(monday), even_week(monday + Duration::days(d)));
+            }
+            monday = next;
+        }
     }
 }

@@ -386,6 +386,10 @@ fn notes(fit: &WeightsFit, in_force_origin: &str, scales: &[Qty; COMPONENTS]) ->
     }
     n.pop();
     n.push_str(&format!(
+        ".\nBounds: scales {}–{}, pull toward the weights in force {} ratings, held-out gain at least {}",
+        fit.bounds.min_scale, fit.bounds.max_scale, fit.bounds.pull, fit.bounds.min_gain
+    ));
+    n.push_str(&format!(
         ".\nR² of the mean rating on points per person, in force vs candidate: in-sample {} vs {}",
         r2(f.in_sample.in_force),
         r2(f.in_sample.candidate)
@@ -426,9 +430,15 @@ fn write_candidate(path: &Path, text: &str, expected: &Weights) -> anyhow::Resul
             .collect()
     };
     if strip(&written) != strip(expected) {
+        // never leave a wrong file under a candidate's name
+        let mut rejected = path.as_os_str().to_owned();
+        rejected.push(".rejected");
+        let rejected = PathBuf::from(rejected);
+        std::fs::rename(path, &rejected)
+            .with_context(|| format!("cannot rename the wrong candidate {} away; delete it", path.display()))?;
         bail!(
-            "the candidate written to {} does not read back as the scaled weights; it is left for inspection, do not use it",
-            path.display()
+            "the candidate written does not read back as the scaled weights (a bug); it is kept for inspection as {}, do not use it",
+            rejected.display()
         );
     }
     Ok(())
@@ -442,6 +452,24 @@ pub(crate) fn run(args: &FitArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut config = Config::load(args.config.as_deref())?;
     if let Some(db) = &args.database {
         config.database.url.clone_from(db);
+    }
+    for (flag, value, lo, hi) in [
+        ("--min-scale", args.min_scale, 0.0, 1.0),
+        ("--max-scale", args.max_scale, 1.0, 100.0),
+    ] {
+        if let Some(v) = value
+            && !(v.is_finite() && (lo..=hi).contains(&v))
+        {
+            bail!(
+                "{flag} {v} is outside {lo}–{hi} (times the weights in force), as calibration.fit_min_scale and fit_max_scale are"
+            );
+        }
+    }
+    if !(args.pull.is_finite() && args.pull >= 0.0) {
+        bail!(
+            "--pull {} must be a number of ratings, 0 or more (default 100)",
+            args.pull
+        );
     }
     let bounds = FitBounds {
         min_scale: args.min_scale.unwrap_or(config.calibration.fit_min_scale),
