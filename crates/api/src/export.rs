@@ -344,7 +344,7 @@ pub(crate) fn calibration_csv(rows: &[CalibrationShiftRow], format: TableFormat)
 
 /// The columns of the ratings' CSV: the paper import's five first
 /// (docs/ratings-csv.md), then what the JSON has besides.
-pub const RATINGS_COLUMNS: [&str; 8] = [
+pub const RATINGS_COLUMNS: [&str; 7] = [
     "date",
     "shift",
     "team",
@@ -352,7 +352,6 @@ pub const RATINGS_COLUMNS: [&str; 8] = [
     "rating",
     "shift_start",
     "local_time",
-    "source",
 ];
 
 /// The stored ratings as CSV, anonymous as the JSON (no column for who rated).
@@ -369,7 +368,6 @@ pub(crate) fn ratings_csv(r: &careload_app::ratings::StoredRatings, tz: &chrono_
                 x.rating.to_string(),
                 x.shift_start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 local.format("%H:%M").to_string(),
-                x.source.as_str().to_owned(),
             ]
         }),
         format,

@@ -503,7 +503,9 @@ pub(crate) async fn ward_calibration(
     // the minimums of [calibration]; its window is the app's default for `from`
     let rules = state.settings().calibration;
     Ok(Json(
-        careload_app::calibration::ward_calibration(&state, &id, from, to, Utc::now(), &rules).await?,
+        careload_app::calibration::ward_calibration(&state, &id, from, to, Utc::now(), &rules)
+            .await?
+            .shown(),
     ))
 }
 
@@ -571,7 +573,9 @@ pub(crate) async fn calibration_screen(
                 screen::calibration_page(&a.calibration, Some(&a), &ctx)
             }
             None => {
-                let c = careload_app::calibration::ward_calibration(&state, &id, from, to, now, &rules).await?;
+                let c = careload_app::calibration::ward_calibration(&state, &id, from, to, now, &rules)
+                    .await?
+                    .shown();
                 screen::calibration_page(&c, None, &ctx)
             }
         };
@@ -776,7 +780,9 @@ pub(crate) async fn calibration_shifts(
     let from = parse_time("from", q.get("from"))?;
     let to = parse_time("to", q.get("to"))?;
     let rules = state.settings().calibration;
-    let c = careload_app::calibration::ward_calibration(&state, &id, from, to, Utc::now(), &rules).await?;
+    let c = careload_app::calibration::ward_calibration(&state, &id, from, to, Utc::now(), &rules)
+        .await?
+        .shown();
     let rows = crate::export::calibration_rows(&c, &state.tz());
     let name = format!(
         "careload-calibration-{id}-{}-{}",

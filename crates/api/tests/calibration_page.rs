@@ -146,10 +146,12 @@ async fn fill_plans_and_ratings(
             let target = 14.0 + 24.0 * rng.unit();
             let people = ((n as f64 / 1000.0 / target).round() as u32).max(2);
             let present = (people.div_ceil(2), people / 2);
+            // w1's staff and ratings are its one team's, w2's the whole ward's
+            let team = (ward == "w1").then(|| "a".to_owned());
             for (profession, planned) in [(Profession::Usk, present.0), (Profession::Ssk, present.1)] {
                 rows.push(PlannedStaffing {
                     ward: ward.into(),
-                    team: None,
+                    team: team.clone(),
                     date: w.date,
                     shift: w.name.clone(),
                     profession,
@@ -160,7 +162,7 @@ async fn fill_plans_and_ratings(
             let per_person = n as f64 / 1000.0 / f64::from(people);
             let rating = |profession, rating: f64| NewRating {
                 ward: ward.into(),
-                team: None,
+                team: team.clone(),
                 shift_start: w.window.start,
                 shift: w.name.clone(),
                 profession: Some(profession),
@@ -268,6 +270,38 @@ async fn the_page_leads_with_the_optimum_or_with_why_not(store: Store) {
         assert!(html.contains(&format!("<td>{name}</td>")), "{name}");
     }
     assert!(html.contains("Metoden och dess gränser"));
+    // per team: w1's one team has every row and rating and all the patients, so its fit is the ward's
+    let teams = c["teams"].as_array().unwrap();
+    assert_eq!(teams.len(), 1, "{teams:?}");
+    let a = &teams[0];
+    assert_eq!((a["id"].as_str(), a["name"].as_str()), (Some("a"), Some("Lag A")));
+    for key in [
+        "optimal_points_per_person",
+        "interval",
+        "r_squared",
+        "shifts",
+        "ratings",
+        "reliable",
+    ] {
+        assert_eq!(a["fit"][key], f[key], "{key}");
+    }
+    assert!(html.contains("<h2>Per vårdlag</h2>"));
+    let row = format!(
+        r#"<tr data-team="a"><td>Lag A</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}–{}</td>"#,
+        a["own_shifts"],
+        shown(&a["fit"]["optimal_points_per_person"]),
+        shown(&a["fit"]["interval"]["low"]),
+        shown(&a["fit"]["interval"]["high"])
+    );
+    assert!(html.contains(&row), "{row} missing");
+    let row = html
+        .split(r#"<tr data-team="a">"#)
+        .nth(1)
+        .unwrap()
+        .split("</tr>")
+        .next()
+        .unwrap();
+    assert!(row.contains("✔ ja"), "{row}");
     // the numbers are Swedish: no hyphen-minus before a digit in the text
     let text: String = html
         .split("</style>")
@@ -299,7 +333,23 @@ async fn the_page_leads_with_the_optimum_or_with_why_not(store: Store) {
         assert!(html.contains(&item), "{item} missing");
     }
     assert!(html.contains("ej tillförlitlig"));
-    assert_eq!(dots_per_scatter(&html)[0], rated(f));
+    // a scatter only where a mean may be shown (three ratings and three people or more)
+    assert_eq!(dots_per_scatter(&html).first().copied().unwrap_or(0), rated(f));
+    // w2's staff are planned for the whole ward: its team has no shift of its own, and the page says so
+    let team = &c["teams"][0];
+    assert_eq!(team["own_shifts"], 0);
+    assert_eq!(team["fit"]["reasons"][0]["code"], "too_few_shifts");
+    let row = html
+        .split(&format!(r#"<tr data-team="{}">"#, team["id"].as_str().unwrap()))
+        .nth(1)
+        .expect("the team's row")
+        .split("</tr>")
+        .next()
+        .unwrap();
+    assert!(
+        row.contains("inget pass med egen planerad bemanning i perioden"),
+        "{row}"
+    );
 }
 
 async fn a_month_shows_its_largest_disagreements(store: Store) {

@@ -1083,7 +1083,8 @@ async fn rate_shifts(state: &careload_api::AppState, current: DateTime<Utc>) {
     let mut n = 0u32;
     while w.window.end <= current {
         let usk = 3 + n % 4;
-        for (profession, planned) in [(Profession::Usk, usk), (Profession::Ssk, 2)] {
+        // three SSK and three USK or more, all rating: every group large enough to show its mean
+        for (profession, planned) in [(Profession::Usk, usk), (Profession::Ssk, 3)] {
             rows.push(PlannedStaffing {
                 ward: "medicine-3".into(),
                 team: None,
@@ -1094,13 +1095,13 @@ async fn rate_shifts(state: &careload_api::AppState, current: DateTime<Utc>) {
                 absent: 0,
             });
         }
-        for k in 0..usk {
+        for k in 0..usk + 3 {
             ratings.push(careload_store::NewRating {
                 ward: "medicine-3".into(),
                 team: None,
                 shift_start: w.window.start,
                 shift: w.name.clone(),
-                profession: Some(if k % 2 == 0 { Profession::Usk } else { Profession::Ssk }),
+                profession: Some(if k < usk { Profession::Usk } else { Profession::Ssk }),
                 rating: (2 - i8::try_from(n % 4).unwrap() + i8::try_from(k % 2).unwrap()).clamp(-3, 3),
                 source: careload_store::RatingSource::PaperImport,
                 received_at: w.window.end,

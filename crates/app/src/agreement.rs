@@ -125,7 +125,8 @@ pub fn parse_month(param: &'static str, text: &str) -> Result<(i32, u32)> {
         hint: format!("{text:?} is not a month; send it as YYYY-MM, e.g. 2026-11"),
     };
     let (year, month) = text.split_once('-').ok_or_else(bad)?;
-    if year.len() != 4 || month.len() != 2 {
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if year.len() != 4 || month.len() != 2 || !digits(year) || !digits(month) {
         return Err(bad());
     }
     let year: i32 = year.parse().map_err(|_| bad())?;
@@ -196,7 +197,10 @@ pub async fn ward_agreement(
     } else {
         month_end
     };
-    let calibration = ward_calibration(app, id, Some(from), Some(to), now, rules).await?;
+    // as served: a shift whose mean is withheld (a small group) is no disagreement to list
+    let calibration = ward_calibration(app, id, Some(from), Some(to), now, rules)
+        .await?
+        .shown();
     let disagreements = disagreements(&calibration);
     Ok(WardAgreement {
         month: label,
@@ -324,6 +328,8 @@ mod tests {
             "2026-11-01",
             "",
             "november",
+            "+202-11",
+            "2026-+1",
         ] {
             let e = parse_month("month", bad).expect_err(bad);
             assert!(matches!(e, Error::BadQuery { param: "month", .. }), "{bad}: {e}");

@@ -1,8 +1,8 @@
 //! A ward's calibration from the store (issue 27): each shift's points per
 //! person present against the staff's own ratings of it, fitted by
 //! [`careload_planning::calibration`] into the ward's optimal points per
-//! person, together and per profession ([`ward_calibration`], served as
-//! `GET /api/v1/wards/{id}/calibration`).
+//! person, together, per profession and per team ([`ward_calibration`],
+//! served as `GET /api/v1/wards/{id}/calibration`).
 //!
 //! # The window
 //!
@@ -48,8 +48,33 @@
 //! [`careload_planning::calibration::fit_optimal_level`]'s; each reason a fit
 //! is not to be trusted comes with a stable code and its Swedish text.
 //! Per-component fits ([`careload_planning::calibration::component_fits`])
-//! are over the shifts of the fit of both professions. Team fits are not
-//! made yet.
+//! are over the shifts of the fit of both professions.
+//!
+//! # Team fits
+//!
+//! [`WardCalibration::teams`]: per team of the ward (`App::team_ids`, and
+//! any team the window's planned staffing names), one fit of both
+//! professions together ([`TeamCalibration`]), under the same rules and
+//! with the same reasons. A team's shifts are the ward's shifts above (with
+//! planned staffing and stored hours) on which **the team has planned
+//! staffing rows of its own**: a night planned for the whole ward (no team)
+//! is no team's shift. On each:
+//!
+//! * **Need**: the team's stored hourly totals (`Store::team_hours`, one
+//!   range read for the window) summed over the shift as the ward's are; an
+//!   hour stored for the ward without a row for the team (no patient of
+//!   the team that hour) counts as 0, and hours not stored at all are
+//!   extrapolated by the ward's rule.
+//! * **Staff present**: the team's own rows, planned − absent, both
+//!   professions (`WardPlan::from_rows`' `teams`).
+//! * **Ratings**: those of the shift given with that team (a rating without
+//!   a team counts for the ward only).
+//!
+//! A team with no shift of its own in the window is listed all the same,
+//! with an empty fit ([`TeamCalibration::own_shifts`] 0) and its reasons
+//! (`too_few_shifts` first), so that the council sees every team and why
+//! it has no level. [`ward_calibration_of_hours`] (the back-test, given the
+//! ward's hours) makes no team fits: its `teams` is empty.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -109,6 +134,26 @@ pub struct WardCalibration {
     /// Per component, how its points per person (over everyone present)
     /// move with the mean rating, over the shifts of `together`.
     pub components: Vec<ComponentFit>,
+    /// Per team of the ward, by id: its own fit of both professions (see
+    /// the module doc); empty when the hours were given
+    /// ([`ward_calibration_of_hours`]).
+    pub teams: Vec<TeamCalibration>,
+}
+
+/// One team's calibration: both professions of the team over the shifts
+/// it has planned staffing of its own, against the ratings given with it.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct TeamCalibration {
+    /// The team's id.
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// The ward's shifts (with planned staffing and stored hours) on which
+    /// the team has planned staffing rows of its own: the fit's input.
+    pub own_shifts: u32,
+    /// The team's points over the team's people present, the ratings given
+    /// with the team; per-shift components are not filled.
+    pub fit: CalibrationFit,
 }
 
 /// One fit: the line of the mean rating on points per person, the optimal
@@ -179,13 +224,71 @@ pub struct ShiftPoint {
     pub points_per_person: Points,
     /// Ratings of the shift in the fit.
     pub ratings: u32,
-    /// Their mean; none without ratings.
+    /// Their mean; none without ratings, and none where it is served for
+    /// fewer than [`MIN_GROUP`] ratings or people ([`WardCalibration::shown`]).
     pub mean_rating: Option<f64>,
     /// Minutes of the shift with no stored hour, extrapolated from the others.
     pub extrapolated_minutes: u32,
     /// Per component (the breakdown's keys), its points per person present;
-    /// filled in the fit of both professions only (empty per profession).
+    /// filled in the ward's fit of both professions only (empty per
+    /// profession and per team).
     pub components: BTreeMap<String, Points>,
+}
+
+/// The fewest ratings, and the fewest people present, behind a shift's
+/// mean rating for it to be served: with fewer, those who know the roster
+/// could tell what one person rated (one registered nurse on a night rates
+/// alone). The fits use every rating; only the per-shift means of smaller
+/// groups are withheld ([`WardCalibration::shown`]).
+pub const MIN_GROUP: u32 = 3;
+
+impl ShiftPoint {
+    /// The mean rating as it may be served: none for a group smaller than
+    /// [`MIN_GROUP`] (ratings or people present).
+    #[must_use]
+    pub fn shown_mean(&self) -> Option<f64> {
+        self.mean_rating
+            .filter(|_| self.ratings >= MIN_GROUP && self.present >= MIN_GROUP)
+    }
+}
+
+impl WardCalibration {
+    /// The calibration as it may be served (the API, the page, the files):
+    /// each shift's mean rating withheld where fewer than [`MIN_GROUP`]
+    /// ratings or people are behind it. The fits, their optimum, R² and
+    /// counts are unchanged: they pool many shifts.
+    ///
+    /// Complements are withheld too: where one profession's (or one team's)
+    /// mean of a shift is withheld, so are the other profession's (the
+    /// other teams'), else the shift's mean of both with the counts would
+    /// give the withheld one back.
+    #[must_use]
+    pub fn shown(mut self) -> WardCalibration {
+        fn withheld<'a>(fits: impl Iterator<Item = &'a CalibrationFit>) -> BTreeSet<DateTime<Utc>> {
+            fits.flat_map(|f| f.points.iter())
+                .filter(|p| p.mean_rating.is_some() && p.shown_mean().is_none())
+                .map(|p| p.start)
+                .collect()
+        }
+        fn blank(fit: &mut CalibrationFit, starts: &BTreeSet<DateTime<Utc>>) {
+            for p in &mut fit.points {
+                p.mean_rating = if starts.contains(&p.start) {
+                    None
+                } else {
+                    p.shown_mean()
+                };
+            }
+        }
+        let professions = withheld([&self.usk, &self.ssk].into_iter());
+        let teams = withheld(self.teams.iter().map(|t| &t.fit));
+        blank(&mut self.together, &BTreeSet::new());
+        blank(&mut self.usk, &professions);
+        blank(&mut self.ssk, &professions);
+        for t in &mut self.teams {
+            blank(&mut t.fit, &teams);
+        }
+        self
+    }
 }
 
 impl From<&Unreliable> for CalibrationReason {
@@ -208,14 +311,24 @@ impl From<&Unreliable> for CalibrationReason {
     }
 }
 
-/// Which fit: both professions, or one.
+/// Which fit: both professions, one, or both of a team's (the loads
+/// already the team's own, no components).
 #[derive(Clone, Copy)]
 enum Scope {
     Together,
     Only(Profession),
+    Team,
 }
 
-/// One shift as read from the store, before it is split into fits.
+/// One stored rating of a shift, as the fits need it.
+struct TeamRating<'a> {
+    team: Option<&'a str>,
+    profession: Option<Profession>,
+    rating: Rating,
+}
+
+/// One shift as read from the store, before it is split into fits (of the
+/// ward, or of one team: its need, plan and ratings).
 struct ShiftLoad {
     window: ShiftWindow,
     need: Split,
@@ -279,13 +392,16 @@ async fn calibrate(
     known_ward(app, id, hour).await?;
     let plan = app.shift_plan(id)?;
     let tz = app.tz();
+    // the council's own window (`calibration.window_weeks`, at most 52
+    // weeks) is not held to `api.max_range_days`, a caller's `from` is
+    let asked_from = from.is_some();
     let to = to.unwrap_or_else(|| plan.shift_at(now, &tz).window.start);
     let from = from.unwrap_or(to - Duration::weeks(app.settings().calibration_window_weeks));
     if from >= to {
         return Err(Error::EmptyRange);
     }
     let max_days = app.config.api.max_range_days;
-    if given_hours.is_none() && to - from > Duration::days(i64::from(max_days)) {
+    if asked_from && given_hours.is_none() && to - from > Duration::days(i64::from(max_days)) {
         let secs = (to - from).num_seconds();
         return Err(Error::RangeTooLarge {
             days: (secs + 86_399) / 86_400,
@@ -316,11 +432,21 @@ async fn calibrate(
         (Some(f), Some(l)) => (f.window.start, l.window.end),
         _ => (from, from),
     };
+    let reads_teams = given_hours.is_none();
     let hours = match given_hours {
         Some(hours) => hours,
         None => app.store.ward_hours(id, hour_of(first), last).await?,
     };
     let hours: BTreeMap<DateTime<Utc>, &UnitHour> = hours.iter().map(|h| (h.hour, h)).collect();
+    let team_hours = if reads_teams {
+        app.store.team_hours(id, hour_of(first), last).await?
+    } else {
+        Vec::new()
+    };
+    let mut team_hours_of: BTreeMap<&str, BTreeMap<DateTime<Utc>, &UnitHour>> = BTreeMap::new();
+    for h in &team_hours {
+        team_hours_of.entry(h.team.as_str()).or_default().insert(h.hour, h);
+    }
     let (first_date, last_date) = match (windows.first(), windows.last()) {
         (Some(f), Some(l)) => (f.date, l.date),
         _ => (from.date_naive(), from.date_naive()),
@@ -330,14 +456,15 @@ async fn calibrate(
     for row in &staffing {
         staffing_of.entry((row.date, row.shift.as_str())).or_default().push(row);
     }
-    let mut ratings_of: BTreeMap<DateTime<Utc>, Vec<(Option<Profession>, Rating)>> = BTreeMap::new();
+    let mut ratings_of: BTreeMap<DateTime<Utc>, Vec<TeamRating>> = BTreeMap::new();
     let stored_ratings = app.store.ratings(id, first, last).await?;
     for r in &stored_ratings {
         if let Some(rating) = Rating::new(r.rating.rating) {
-            ratings_of
-                .entry(r.rating.shift_start)
-                .or_default()
-                .push((r.rating.profession, rating));
+            ratings_of.entry(r.rating.shift_start).or_default().push(TeamRating {
+                team: r.rating.team.as_deref(),
+                profession: r.rating.profession,
+                rating,
+            });
         }
     }
 
@@ -351,26 +478,66 @@ async fn calibrate(
     let mut without_hours = 0u32;
     let mut versions: BTreeSet<String> = BTreeSet::new();
     let mut loads = Vec::new();
+    let mut team_loads: BTreeMap<String, Vec<ShiftLoad>> = BTreeMap::new();
+    let no_hours = BTreeMap::new();
     for w in windows {
         let rows = staffing_of.get(&(w.date, w.name.as_str()));
         let Some(rows) = rows.filter(|r| !r.is_empty()) else {
             without_plan += 1;
             continue;
         };
-        let Some((need, components, extrapolated_minutes)) = need_of(&w, &hours, &mut versions) else {
+        let Some((need, components, extrapolated_minutes)) = need_of(&w, &hours, None, &mut versions) else {
             without_hours += 1;
             continue;
         };
-        let plan = WardPlan::from_rows(rows.iter().copied(), id, w.date, &w.name).ward;
+        let plan = WardPlan::from_rows(rows.iter().copied(), id, w.date, &w.name);
         let ratings = ratings_of.remove(&w.window.start).unwrap_or_default();
+        if reads_teams {
+            for (team, team_plan) in &plan.teams {
+                let of = team_hours_of.get(team.as_str()).unwrap_or(&no_hours);
+                // the ward's hours cover the shift, so the team's need is known
+                let Some((need, _, _)) = need_of(&w, &hours, Some(of), &mut versions) else {
+                    continue;
+                };
+                let ratings = ratings
+                    .iter()
+                    .filter(|r| r.team == Some(team.as_str()))
+                    .map(|r| (r.profession, r.rating))
+                    .collect();
+                team_loads.entry(team.clone()).or_default().push(ShiftLoad {
+                    window: w.clone(),
+                    need,
+                    components: Components::default(),
+                    extrapolated_minutes,
+                    plan: *team_plan,
+                    ratings,
+                });
+            }
+        }
         loads.push(ShiftLoad {
             window: w,
             need,
             components,
             extrapolated_minutes,
-            plan,
-            ratings,
+            plan: plan.ward,
+            ratings: ratings.iter().map(|r| (r.profession, r.rating)).collect(),
         });
+    }
+    let mut teams = Vec::new();
+    if reads_teams {
+        let mut ids = app.team_ids(id).await?;
+        ids.extend(team_loads.keys().cloned());
+        ids.sort();
+        ids.dedup();
+        for team in ids {
+            let loads = team_loads.remove(&team).unwrap_or_default();
+            teams.push(TeamCalibration {
+                name: app.team_name(id, &team),
+                own_shifts: count(loads.len()),
+                fit: fit(scoped(&loads, Scope::Team, &tz), rules),
+                id: team,
+            });
+        }
     }
 
     let together = scoped(&loads, Scope::Together, &tz);
@@ -392,6 +559,7 @@ async fn calibrate(
         usk: fit(scoped(&loads, Scope::Only(Profession::Usk), &tz), rules),
         ssk: fit(scoped(&loads, Scope::Only(Profession::Ssk), &tz), rules),
         components,
+        teams,
     })
 }
 
@@ -414,13 +582,15 @@ fn per_person(points: Points, people: u32) -> Points {
     Points::from_milli(div_round(i128::from(points.milli()), i128::from(people)))
 }
 
-/// The need of shift `w` from the ward's stored `hours`: per profession, per
-/// component, and the minutes extrapolated; none when less than half the
-/// shift's minutes are stored. Adds the weights versions of the hours used
-/// to `versions`.
+/// The need of shift `w` from the ward's stored `hours` — or, given `team`,
+/// from the team's hours, an hour of `hours` without a team row counting 0:
+/// per profession, per component, and the minutes extrapolated; none when
+/// less than half the shift's minutes are stored (for the ward). Adds the
+/// weights versions of the hours used to `versions`.
 fn need_of(
     w: &ShiftWindow,
     hours: &BTreeMap<DateTime<Utc>, &UnitHour>,
+    team: Option<&BTreeMap<DateTime<Utc>, &UnitHour>>,
     versions: &mut BTreeSet<String>,
 ) -> Option<(Split, Components, u32)> {
     let (start, end) = (w.window.start, w.window.end);
@@ -439,13 +609,20 @@ fn need_of(
             continue;
         }
         covered += overlap;
+        seen.push(&u.weights_version);
+        let u = match team {
+            None => *u,
+            Some(team) => match team.get(&h) {
+                Some(t) => *t,
+                None => continue,
+            },
+        };
         let m = i128::from(overlap);
         usk += i128::from(u.totals.professions.usk.milli()) * m;
         ssk += i128::from(u.totals.professions.ssk.milli()) * m;
         for (acc, c) in parts.iter_mut().zip(Component::ALL) {
             *acc += i128::from(u.totals.components.get(c).milli()) * m;
         }
-        seen.push(&u.weights_version);
     }
     if covered * 2 < shift_minutes {
         return None;
@@ -487,7 +664,7 @@ fn scoped(loads: &[ShiftLoad], scope: Scope, tz: &chrono_tz::Tz) -> Scoped {
     };
     for l in loads {
         let (need, present) = match scope {
-            Scope::Together => (l.need.usk + l.need.ssk, l.plan.available()),
+            Scope::Together | Scope::Team => (l.need.usk + l.need.ssk, l.plan.available()),
             Scope::Only(p) => (l.need.get(p), l.plan.get(p).map_or(0, |c| c.available())),
         };
         if present == 0 {
@@ -499,7 +676,7 @@ fn scoped(loads: &[ShiftLoad], scope: Scope, tz: &chrono_tz::Tz) -> Scoped {
             .ratings
             .iter()
             .filter(|(p, _)| match scope {
-                Scope::Together => true,
+                Scope::Together | Scope::Team => true,
                 Scope::Only(q) => *p == Some(q),
             })
             .map(|(_, r)| *r)
@@ -509,7 +686,7 @@ fn scoped(loads: &[ShiftLoad], scope: Scope, tz: &chrono_tz::Tz) -> Scoped {
                 .iter()
                 .map(|&c| (c.key().to_owned(), per_person(l.components.get(c), present)))
                 .collect(),
-            Scope::Only(_) => BTreeMap::new(),
+            Scope::Only(_) | Scope::Team => BTreeMap::new(),
         };
         let shift = RatedShift {
             date: l.window.date,

@@ -32,6 +32,7 @@ use careload_store::{NewRating, RatingId, RatingSource};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::calibration::MIN_GROUP;
 use crate::query::known_ward;
 use crate::{App, Error, Result};
 
@@ -485,11 +486,17 @@ pub struct StoredRating {
     pub profession: Option<Profession>,
     /// −3 … +3, 0 = optimal.
     pub rating: i8,
-    /// Where it came from.
-    pub source: RatingSource,
 }
 
 /// A ward's ratings over a range (`GET /api/v1/wards/{id}/ratings`).
+///
+/// Anonymous by construction: nothing of who rated is stored, and what could
+/// point at one person is not served either — neither when a rating arrived
+/// nor where from (screen, phone or paper: someone seen at the ward's screen
+/// would be the screen's rating); within a shift the ratings are sorted by
+/// team, profession and rating, not in the order received; and a profession
+/// or team given by fewer than [`MIN_GROUP`] ratings of the shift is left
+/// out of those ratings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct StoredRatings {
     /// The ward.
@@ -498,16 +505,13 @@ pub struct StoredRatings {
     pub from: DateTime<Utc>,
     /// Shifts starting before (exclusive).
     pub to: DateTime<Utc>,
-    /// The ratings, by shift start, then in the order received.
+    /// The ratings, by shift start, then team, profession and rating.
     pub ratings: Vec<StoredRating>,
 }
 
-/// Days of ratings listed when `from` is not given: the calibration's
-/// default window (8 weeks).
-pub const DEFAULT_LIST_DAYS: i64 = 56;
-
 /// The ratings of `ward`'s shifts starting in `[from, to)`; `to` defaults
-/// to `now`, `from` to [`DEFAULT_LIST_DAYS`] before `to`.
+/// to `now`, `from` to the calibration's window (`calibration.window_weeks`)
+/// before `to`.
 ///
 /// # Errors
 /// [`Error::UnknownWard`]; [`Error::EmptyRange`]; [`Error::RangeTooLarge`]
@@ -522,7 +526,7 @@ pub async fn stored(
     let hour = app.store.current_hour().await?.map(|c| c.hour);
     known_ward(app, ward, hour).await?;
     let to = to.unwrap_or(now);
-    let from = from.unwrap_or(to - Duration::days(DEFAULT_LIST_DAYS));
+    let from = from.unwrap_or(to - Duration::weeks(app.settings().calibration_window_weeks));
     if from >= to {
         return Err(Error::EmptyRange);
     }
@@ -534,7 +538,7 @@ pub async fn stored(
             max,
         });
     }
-    let ratings = app
+    let mut ratings: Vec<StoredRating> = app
         .store
         .ratings(ward, from, to)
         .await?
@@ -545,15 +549,71 @@ pub async fn stored(
             team: r.rating.team,
             profession: r.rating.profession,
             rating: r.rating.rating,
-            source: r.rating.source,
         })
         .collect();
+    withhold_small_groups(&mut ratings);
+    // never the order received: it would tell who rated when
+    ratings.sort_by(|a, b| {
+        (
+            a.shift_start,
+            &a.team,
+            a.profession.map(Profession::abbreviation),
+            a.rating,
+        )
+            .cmp(&(
+                b.shift_start,
+                &b.team,
+                b.profession.map(Profession::abbreviation),
+                b.rating,
+            ))
+    });
     Ok(StoredRatings {
         ward: ward.to_owned(),
         from,
         to,
         ratings,
     })
+}
+
+/// Widens what a small group would give away: a rating's profession is
+/// dropped where fewer than [`MIN_GROUP`] ratings of its shift and team gave
+/// that profession, then its team where fewer than [`MIN_GROUP`] of the
+/// shift's ratings name that team (one registered nurse on a night would
+/// otherwise be her rating). The rating itself stays, with its shift.
+fn withhold_small_groups(ratings: &mut [StoredRating]) {
+    use std::collections::BTreeMap;
+    /// A shift (by its start), a team and a profession.
+    type Group = (DateTime<Utc>, Option<String>, Option<&'static str>);
+    let mut groups: BTreeMap<Group, u32> = BTreeMap::new();
+    for r in ratings.iter() {
+        *groups
+            .entry((
+                r.shift_start,
+                r.team.clone(),
+                r.profession.map(Profession::abbreviation),
+            ))
+            .or_default() += 1;
+    }
+    for r in ratings.iter_mut() {
+        if r.profession.is_some()
+            && groups[&(
+                r.shift_start,
+                r.team.clone(),
+                r.profession.map(Profession::abbreviation),
+            )] < MIN_GROUP
+        {
+            r.profession = None;
+        }
+    }
+    let mut teams: BTreeMap<(DateTime<Utc>, Option<String>), u32> = BTreeMap::new();
+    for r in ratings.iter() {
+        *teams.entry((r.shift_start, r.team.clone())).or_default() += 1;
+    }
+    for r in ratings.iter_mut() {
+        if r.team.is_some() && teams[&(r.shift_start, r.team.clone())] < MIN_GROUP {
+            r.team = None;
+        }
+    }
 }
 
 /// A paper import stored.

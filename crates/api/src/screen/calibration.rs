@@ -6,7 +6,9 @@
 //! shift's mean rating against its points per person (a dot per shift, its
 //! area by its number of ratings) with the fitted line, the 0 line and the
 //! optimum with its interval as a band; small scatters and a table for USK
-//! and SSK; which components of the score move with the ratings; and, for a
+//! and SSK; a table of each team's own fit (*Per vårdlag*: the team's
+//! shifts with staff of its own, its ratings); which components of the
+//! score move with the ratings; and, for a
 //! month (`?month=YYYY-MM`), the shifts where points and ratings disagreed
 //! most ([`careload_app::agreement`]). Everything in Swedish, numbers with
 //! a decimal comma and the true minus sign, no JavaScript (a dot's details
@@ -15,7 +17,7 @@
 use std::fmt::Write as _;
 
 use careload_app::agreement::{Disagreement, WardAgreement};
-use careload_app::calibration::{CalibrationFit, ShiftPoint, WardCalibration};
+use careload_app::calibration::{CalibrationFit, ShiftPoint, TeamCalibration, WardCalibration};
 use careload_planning::calibration::ComponentFit;
 use careload_planning::words::{count, signed_one_decimal};
 use careload_scoring::score::Component;
@@ -416,20 +418,8 @@ fn fits_table(c: &WardCalibration) -> String {
         ("USK", "usk", &c.usk),
         ("SSK", "ssk", &c.ssk),
     ] {
-        let interval = match (fit.optimal_points_per_person, fit.interval) {
-            (_, Some(i)) => format!("{}–{}", points(i.low), points(i.high)),
-            (Some(_), None) => "obegränsat".to_owned(),
-            (None, None) => "–".to_owned(),
-        };
-        let reliable = if fit.reliable {
-            r#"<span class="ok">✔ ja</span>"#.to_owned()
-        } else {
-            let reasons: Vec<String> = fit.reasons.iter().map(|r| escape(&r.text)).collect();
-            format!(
-                r#"<span class="no">✖ nej</span> <span class="muted">{}</span>"#,
-                reasons.join("; ")
-            )
-        };
+        let interval = interval_cell(fit);
+        let reliable = reliable_cell(fit);
         let _ = write!(
             out,
             r#"<tr data-fit="{key}"><td>{name}</td><td class="num">{optimum}</td><td class="num">{interval}</td><td class="num">{r2}</td><td class="num">{rho}</td><td class="num">{shifts}</td><td class="num">{ratings}</td><td class="num">{rate}</td><td class="num">{weeks}</td><td class="why">{reliable}</td></tr>"#,
@@ -440,6 +430,63 @@ fn fits_table(c: &WardCalibration) -> String {
             ratings = fit.ratings,
             rate = or_dash(fit.response_rate.map(percent)),
             weeks = fit.weeks,
+        );
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+/// A fit's interval in a table cell: `12,8–15,9`, `obegränsat` or `–`.
+fn interval_cell(fit: &CalibrationFit) -> String {
+    match (fit.optimal_points_per_person, fit.interval) {
+        (_, Some(i)) => format!("{}–{}", points(i.low), points(i.high)),
+        (Some(_), None) => "obegränsat".to_owned(),
+        (None, None) => "–".to_owned(),
+    }
+}
+
+/// Whether to trust a fit, in a table cell: `✔ ja`, or `✖ nej` and the reasons (escaped).
+fn reliable_cell(fit: &CalibrationFit) -> String {
+    if fit.reliable {
+        r#"<span class="ok">✔ ja</span>"#.to_owned()
+    } else {
+        let reasons: Vec<String> = fit.reasons.iter().map(|r| escape(&r.text)).collect();
+        format!(
+            r#"<span class="no">✖ nej</span> <span class="muted">{}</span>"#,
+            reasons.join("; ")
+        )
+    }
+}
+
+/// Each team's own fit in a table (*Per vårdlag*); a team without a shift
+/// of its own says so instead of its reasons.
+fn teams_table(teams: &[TeamCalibration]) -> String {
+    let mut out = String::from(concat!(
+        r#"<table class="fits teams overview"><thead><tr><th>Vårdlag</th><th class="num">Egna pass</th>"#,
+        r#"<th class="num">Optimal belastning</th><th class="num">95 % KI</th><th class="num">R²</th>"#,
+        r#"<th class="num">Skattade pass</th><th class="num">Skattningar</th><th class="num">Svarsfrekvens</th>"#,
+        r#"<th>Tillförlitlig</th></tr></thead><tbody>"#
+    ));
+    for t in teams {
+        let fit = &t.fit;
+        let reliable = if t.own_shifts == 0 {
+            r#"<span class="no">✖ nej</span> <span class="muted">inget pass med egen planerad bemanning i perioden</span>"#
+                .to_owned()
+        } else {
+            reliable_cell(fit)
+        };
+        let _ = write!(
+            out,
+            r#"<tr data-team="{id}"><td>{name}</td><td class="num">{own}</td><td class="num">{optimum}</td><td class="num">{interval}</td><td class="num">{r2}</td><td class="num">{shifts}</td><td class="num">{ratings}</td><td class="num">{rate}</td><td class="why">{reliable}</td></tr>"#,
+            id = escape(&t.id),
+            name = escape(&t.name),
+            own = t.own_shifts,
+            optimum = or_dash(fit.optimal_points_per_person.map(points)),
+            interval = interval_cell(fit),
+            r2 = or_dash(fit.r_squared.map(two_decimals)),
+            shifts = fit.shifts,
+            ratings = fit.ratings,
+            rate = or_dash(fit.response_rate.map(percent)),
         );
     }
     out.push_str("</tbody></table>");
@@ -675,6 +722,17 @@ pub(super) fn render(c: &WardCalibration, agreement: Option<&WardAgreement>, ctx
     }
     body.push_str("</div></section>");
 
+    if !c.teams.is_empty() {
+        body.push_str(r#"<section class="cal-teams"><h2>Per vårdlag</h2>"#);
+        body.push_str(&teams_table(&c.teams));
+        body.push_str(concat!(
+            r#"<p class="muted">Vårdlagets egna pass: de pass där vårdlaget har egen planerad bemanning (inte pass "#,
+            "planerade för hela avdelningen, som natten oftast är). Vårdlagets poäng ställs mot vårdlagets närvarande ",
+            "personal, båda yrkena, och mot skattningarna som lämnats för vårdlaget. Samma minimikrav som för ",
+            "avdelningen.</p></section>"
+        ));
+    }
+
     if let Some(a) = agreement {
         body.push_str(&disagreements_section(a));
     }
@@ -818,6 +876,29 @@ mod tests {
                     slope: None,
                     correlation: None,
                     partial_correlation: None,
+                },
+            ],
+            teams: vec![
+                TeamCalibration {
+                    id: "a<1>".into(),
+                    name: "Lag A & B".into(),
+                    own_shifts: 4,
+                    fit: fit(reliable),
+                },
+                TeamCalibration {
+                    id: "c".into(),
+                    name: "Lag C".into(),
+                    own_shifts: 0,
+                    fit: CalibrationFit {
+                        points: Vec::new(),
+                        optimal_points_per_person: None,
+                        interval: None,
+                        r_squared: None,
+                        response_rate: None,
+                        shifts: 0,
+                        ratings: 0,
+                        ..fit(false)
+                    },
                 },
             ],
         }
@@ -971,6 +1052,41 @@ mod tests {
         assert!(html.contains("följer inte skattningarna"));
         assert!(html.contains("kan vara övervärderad"));
         assert!(html.contains("Utlokaliserad / nyinskriven") && html.contains("varierar inte"));
+    }
+
+    #[test]
+    fn each_team_has_a_row_of_its_own_fit() {
+        let html = render(&calibration(false), None, &ctx());
+        let section = html
+            .split(r#"<section class="cal-teams">"#)
+            .nth(1)
+            .expect("the teams' section")
+            .split("</section>")
+            .next()
+            .unwrap();
+        assert!(section.starts_with("<h2>Per vårdlag</h2>"));
+        let t = text(section);
+        assert!(
+            t.contains("Lag A &amp; B414,212,8–15,90,42314"),
+            "name, own shifts, optimum, interval, R², rated shifts, ratings: {t}"
+        );
+        assert!(t.contains("78 %✖ nej för få veckor: 1 (minst 4)"), "{t}");
+        // escaped, keyed by id
+        assert!(section.contains(r#"<tr data-team="a&lt;1&gt;"><td>Lag A &amp; B</td>"#));
+        // a team without a shift of its own says so, and shows no numbers
+        let c = section.split(r#"<tr data-team="c">"#).nth(1).unwrap();
+        assert!(c.contains("inget pass med egen planerad bemanning i perioden"), "{c}");
+        assert!(
+            c.contains(r#"<td class="num">–</td><td class="num">–</td><td class="num">–</td>"#),
+            "{c}"
+        );
+        // the section before the components, and none without teams
+        assert!(html.find("Per vårdlag").unwrap() < html.find("Komponenterna och skattningarna").unwrap());
+        let mut none = calibration(true);
+        none.teams.clear();
+        assert!(!render(&none, None, &ctx()).contains("Per vårdlag"));
+        assert_balanced(&html);
+        assert_no_hyphen_minus(&html);
     }
 
     #[test]
