@@ -24,6 +24,8 @@
 //!   [`agreement`] — its monthly agreement report.
 //! * [`export`] — the export context of a configuration, a streamed trend
 //!   export, the weights back-test.
+//! * [`flow`] — a ward's arrivals and departures per hour of the week,
+//!   learnt from its stored hours (issue 28).
 //! * [`view`] — the view types (what the JSON routes return and the screens
 //!   render). [`error`] — the one error type.
 //!
@@ -41,6 +43,7 @@ pub mod agreement;
 pub mod calibration;
 pub mod error;
 pub mod export;
+pub mod flow;
 pub mod planning;
 pub mod query;
 pub mod ratings;

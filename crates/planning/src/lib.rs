@@ -22,6 +22,8 @@
 //!   per person: the ward's optimal points per person, its interval and
 //!   reliability, and which components move with the ratings (statistics in
 //!   `f64`; see its doc).
+//! * [`flow`] — a ward's patient flow learnt from its stored hours: arrivals
+//!   and the share leaving, per hour of the week (issue 28).
 //! * [`refit`] — a scale per score component fitted to the ratings
 //!   (`careload weights fit`), judged on held-out weeks before any change is
 //!   proposed (statistics in `f64`).
@@ -55,6 +57,7 @@ pub mod balance;
 pub mod calibration;
 pub mod coordinator;
 pub mod csv;
+pub mod flow;
 pub mod gap;
 pub mod index;
 pub mod need;

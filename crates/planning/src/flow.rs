@@ -1,0 +1,330 @@
+//! A ward's patient flow learnt from its own stored hours (issue 28, the
+//! first step of a forecast that knows it is uncertain): per hour of the
+//! week, how many patients arrive (admissions and transfers in) and what
+//! share of those present leave (discharges and transfers out).
+//!
+//! Pure like the rest of the crate: the caller gives one [`CensusHour`] per
+//! stored hour — who was on the ward, and the hour's start in the hospital's
+//! zone — and [`learn_flow`] counts.
+//!
+//! # Counting
+//!
+//! * A patient **arrives** in hour `h` when present in `h` and not in the
+//!   hour before; **departs** in hour `h` when present in the hour before and
+//!   not in `h`. A move between wards is a departure from one and an arrival
+//!   in the other, as the staff feel it.
+//! * Only pairs of **consecutive stored hours** count: across a gap (a
+//!   failed run) nobody can tell when someone came or went, so that pair is
+//!   left out of both the counts and the exposure
+//!   ([`Flow::gaps`]).
+//! * Per hour of the week (Monday 00–01 local is 0, Sunday 23–24 is 167):
+//!   the **arrival rate** is arrivals over the hours observed at that hour of
+//!   the week; the **departure probability** is departures over the patients
+//!   present the hour before (the exposure), so a fuller ward sends more
+//!   home.
+//! * **A new patient's need**: for each arrival, its points in each of its
+//!   first [`NEW_PATIENT_HOURS`] hours on the ward (while the hours stay
+//!   consecutive and it stays), averaged per hour since arrival
+//!   ([`Flow::new_patient_need`]), beside the mean points of every patient
+//!   present ([`Flow::mean_need`]): what one more admission costs in its
+//!   first shift.
+//!
+//! # Young history
+//!
+//! With fewer than [`MIN_WEEKS`] weeks observed at every hour of the week,
+//! [`Flow::young`] is true and a forecast should fall back to the scheduled
+//! items only, and say so.
+
+use std::collections::BTreeMap;
+
+use careload_scoring::Points;
+use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Timelike, Utc};
+use serde::Serialize;
+
+/// Hours in a week.
+pub const HOURS_OF_WEEK: usize = 168;
+
+/// Hours since arrival over which a new patient's need is learnt.
+pub const NEW_PATIENT_HOURS: usize = 24;
+
+/// Weeks of history, observed at every hour of the week, below which the
+/// learnt flow is too young to use.
+pub const MIN_WEEKS: u32 = 4;
+
+/// One stored hour of a ward.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CensusHour {
+    /// The hour's start (UTC).
+    pub hour: DateTime<Utc>,
+    /// Its start in the hospital's zone (for the hour of the week).
+    pub local: NaiveDateTime,
+    /// The patients on the ward that hour (pseudonyms) and their points.
+    pub patients: BTreeMap<String, Points>,
+}
+
+/// The hour of the week of a local time: Monday 00:00–00:59 is 0.
+#[must_use]
+pub fn hour_of_week(local: NaiveDateTime) -> usize {
+    local.weekday().num_days_from_monday() as usize * 24 + local.hour() as usize
+}
+
+/// What a ward's stored hours say about its flow.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Flow {
+    /// Per hour of the week: pairs of consecutive stored hours ending at it.
+    pub observed: Vec<u32>,
+    /// Per hour of the week: patients who arrived, summed.
+    pub arrivals: Vec<u32>,
+    /// Per hour of the week: patients who left, summed.
+    pub departures: Vec<u32>,
+    /// Per hour of the week: patients present the hour before, summed (the
+    /// departures' exposure).
+    pub exposure: Vec<u32>,
+    /// Consecutive hours not both stored (left out).
+    pub gaps: u32,
+    /// Per hour since arrival (0 is the hour of arrival): the mean points of
+    /// the arrivals still followed then; none where no arrival was.
+    pub new_patient_need: Vec<Option<f64>>,
+    /// Per hour since arrival: the arrivals followed then.
+    pub new_patients: Vec<u32>,
+    /// The mean points of every patient present over the hours counted.
+    pub mean_need: Option<f64>,
+    /// The fewest observations of any hour of the week: whole weeks of history.
+    pub weeks: u32,
+    /// True below [`MIN_WEEKS`]: use the scheduled forecast alone, and say so.
+    pub young: bool,
+}
+
+impl Flow {
+    /// Mean arrivals in hour-of-week `how` (0 when never observed).
+    #[must_use]
+    pub fn arrival_rate(&self, how: usize) -> f64 {
+        ratio(self.arrivals.get(how), self.observed.get(how))
+    }
+
+    /// The share of patients present who leave in hour-of-week `how` (0
+    /// when nobody was ever present the hour before).
+    #[must_use]
+    pub fn departure_probability(&self, how: usize) -> f64 {
+        ratio(self.departures.get(how), self.exposure.get(how))
+    }
+
+    /// Expected arrivals over the `hours` hours starting at local `from`.
+    #[must_use]
+    pub fn expected_arrivals(&self, from: NaiveDateTime, hours: u32) -> f64 {
+        (0..hours)
+            .map(|h| self.arrival_rate(hour_of_week(from + Duration::hours(i64::from(h)))))
+            .sum()
+    }
+
+    /// Of `census` patients present at local `from`, how many are expected
+    /// to have left after `hours` hours (each hour's probability applied to
+    /// those still there).
+    #[must_use]
+    pub fn expected_departures(&self, census: u32, from: NaiveDateTime, hours: u32) -> f64 {
+        let mut staying = f64::from(census);
+        for h in 0..hours {
+            let p = self.departure_probability(hour_of_week(from + Duration::hours(i64::from(h))));
+            staying *= 1.0 - p.clamp(0.0, 1.0);
+        }
+        f64::from(census) - staying
+    }
+}
+
+fn ratio(n: Option<&u32>, d: Option<&u32>) -> f64 {
+    match (n, d) {
+        (Some(&n), Some(&d)) if d > 0 => f64::from(n) / f64::from(d),
+        _ => 0.0,
+    }
+}
+
+/// Learns the flow from a ward's stored hours (in any order; duplicates of
+/// an hour count once, the first given).
+#[must_use]
+pub fn learn_flow(hours: &[CensusHour]) -> Flow {
+    let mut sorted: Vec<&CensusHour> = hours.iter().collect();
+    sorted.sort_by_key(|h| h.hour);
+    sorted.dedup_by_key(|h| h.hour);
+    let mut flow = Flow {
+        observed: vec![0; HOURS_OF_WEEK],
+        arrivals: vec![0; HOURS_OF_WEEK],
+        departures: vec![0; HOURS_OF_WEEK],
+        exposure: vec![0; HOURS_OF_WEEK],
+        gaps: 0,
+        new_patient_need: Vec::new(),
+        new_patients: Vec::new(),
+        mean_need: None,
+        weeks: 0,
+        young: true,
+    };
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    // arrivals followed: pseudonym → hours since arrival
+    let mut followed: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut new_sum = [0i64; NEW_PATIENT_HOURS];
+    let mut new_n = [0u32; NEW_PATIENT_HOURS];
+    let (mut all_sum, mut all_n) = (0i64, 0u64);
+    for pair in sorted.windows(2) {
+        let (before, now) = (pair[0], pair[1]);
+        if now.hour - before.hour != Duration::hours(1) {
+            flow.gaps += 1;
+            followed.clear();
+            continue;
+        }
+        let how = hour_of_week(now.local);
+        flow.observed[how] += 1;
+        let arrived: Vec<&str> = now
+            .patients
+            .keys()
+            .filter(|k| !before.patients.contains_key(*k))
+            .map(String::as_str)
+            .collect();
+        flow.arrivals[how] += count(arrived.len());
+        flow.departures[how] += count(
+            before
+                .patients
+                .keys()
+                .filter(|k| !now.patients.contains_key(*k))
+                .count(),
+        );
+        flow.exposure[how] += count(before.patients.len());
+        // those followed move on an hour; those gone or past the horizon stop
+        followed.retain(|k, since| {
+            *since += 1;
+            *since < NEW_PATIENT_HOURS && now.patients.contains_key(*k)
+        });
+        for k in arrived {
+            followed.insert(k, 0);
+        }
+        for (k, &since) in &followed {
+            if let Some(p) = now.patients.get(*k) {
+                new_sum[since] += p.milli();
+                new_n[since] += 1;
+            }
+        }
+        for p in now.patients.values() {
+            all_sum += p.milli();
+            all_n += 1;
+        }
+    }
+    flow.new_patient_need = new_sum
+        .iter()
+        .zip(new_n)
+        .map(|(&s, n)| (n > 0).then(|| s as f64 / 1000.0 / f64::from(n)))
+        .collect();
+    flow.new_patients = new_n.to_vec();
+    flow.mean_need = (all_n > 0).then(|| all_sum as f64 / 1000.0 / all_n as f64);
+    flow.weeks = flow.observed.iter().copied().min().unwrap_or(0);
+    flow.young = flow.weeks < MIN_WEEKS;
+    flow
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn census(start: DateTime<Utc>, h: i64, patients: &[String]) -> CensusHour {
+        let hour = start + Duration::hours(h);
+        CensusHour {
+            hour,
+            // the test's zone is UTC+1 without summer time
+            local: (hour + Duration::hours(1)).naive_utc(),
+            patients: patients.iter().map(|p| (p.clone(), Points::from_milli(2000))).collect(),
+        }
+    }
+
+    /// Five weeks of a ward where two patients arrive every Monday at 10:00
+    /// local and everybody present at 11:00 each day has a one-in-four
+    /// chance… made exact: every fourth patient present leaves at 11:00.
+    #[test]
+    fn arrivals_and_departures_are_learnt_per_hour_of_the_week() {
+        let start: DateTime<Utc> = "2026-11-01T23:00:00Z".parse().unwrap(); // Monday 00:00 local
+        let mut present: Vec<String> = (0..8).map(|i| format!("p{i}")).collect();
+        let mut next = 8;
+        let mut hours = Vec::new();
+        for h in 0..(5 * 168) {
+            let local = (start + Duration::hours(h) + Duration::hours(1)).naive_utc();
+            if hour_of_week(local) == 10 {
+                for _ in 0..2 {
+                    present.push(format!("p{next}"));
+                    next += 1;
+                }
+            }
+            if local.hour() == 11 {
+                let leave = present.len() / 4;
+                present.drain(..leave);
+            }
+            if h != 300 {
+                hours.push(census(start, h, &present));
+            }
+        }
+        let flow = learn_flow(&hours);
+        assert_eq!(flow.gaps, 1, "the hour not stored");
+        assert_eq!(
+            flow.weeks, 4,
+            "five weeks, the first hour has no hour before it, one hour missing"
+        );
+        assert!(flow.young == (flow.weeks < MIN_WEEKS));
+        assert!((flow.arrival_rate(10) - 2.0).abs() < 1e-9, "{}", flow.arrival_rate(10));
+        assert_eq!(flow.arrival_rate(11), 0.0);
+        // every fourth (rounded down) leaves at 11:00: about a quarter
+        let p = flow.departure_probability(11);
+        assert!((0.18..=0.25).contains(&p), "{p}");
+        assert_eq!(flow.departure_probability(12), 0.0);
+        let monday_nine = (start + Duration::hours(10)).naive_utc();
+        assert!((flow.expected_arrivals(monday_nine, 24) - 2.0).abs() < 1e-9);
+        let left = flow.expected_departures(8, monday_nine, 24);
+        assert!((left - 8.0 * p).abs() < 1e-9, "{left}");
+    }
+
+    /// A new patient scores 5 points in its first three hours, then 2, like
+    /// everyone else; patients followed stop at the horizon or when they leave.
+    #[test]
+    fn a_new_patients_first_hours_are_learnt() {
+        let start: DateTime<Utc> = "2026-11-01T23:00:00Z".parse().unwrap();
+        let mut arrived_at: BTreeMap<String, i64> = (0..4).map(|i| (format!("old{i}"), -100)).collect();
+        let mut hours = Vec::new();
+        for h in 0..200 {
+            if h % 10 == 5 {
+                arrived_at.insert(format!("new{h}"), h);
+            }
+            // the patient who came at hour 15 leaves after two hours
+            arrived_at.retain(|k, _| !(k == "new15" && h >= 17));
+            let hour = start + Duration::hours(h);
+            hours.push(CensusHour {
+                hour,
+                local: (hour + Duration::hours(1)).naive_utc(),
+                patients: arrived_at
+                    .iter()
+                    .map(|(k, &a)| (k.clone(), Points::from_milli(if h - a < 3 { 5000 } else { 2000 })))
+                    .collect(),
+            });
+        }
+        let flow = learn_flow(&hours);
+        assert_eq!(flow.new_patient_need.len(), NEW_PATIENT_HOURS);
+        for since in 0..3 {
+            assert_eq!(flow.new_patient_need[since], Some(5.0), "hour {since}");
+        }
+        assert_eq!(flow.new_patient_need[3], Some(2.0));
+        assert_eq!(flow.new_patients[0], 20, "every arrival");
+        assert_eq!(flow.new_patients[1], 20);
+        assert_eq!(flow.new_patients[2], 19, "one left after two hours");
+        // the last arrivals (hour 195) are followed for the 4 hours stored
+        assert_eq!(flow.new_patients[NEW_PATIENT_HOURS - 1], 17);
+        let mean = flow.mean_need.unwrap();
+        assert!(mean > 2.0 && mean < 5.0, "{mean}");
+    }
+
+    #[test]
+    fn little_history_is_young_and_says_nothing_arrives() {
+        let start: DateTime<Utc> = "2026-11-01T23:00:00Z".parse().unwrap();
+        let p = vec!["a".to_owned()];
+        let hours: Vec<CensusHour> = (0..48).map(|h| census(start, h, &p)).collect();
+        let flow = learn_flow(&hours);
+        assert!(flow.young);
+        assert_eq!(flow.weeks, 0);
+        assert_eq!(flow.expected_arrivals(hours[0].local, 8), 0.0);
+        assert_eq!(learn_flow(&[]).observed.iter().sum::<u32>(), 0);
+    }
+}
