@@ -172,14 +172,27 @@ impl PgDatabase {
 
     /// Drops the database, closing whatever is still connected to it.
     ///
+    /// The server's own workers (autovacuum on a busy fresh database) are
+    /// not the test role's to terminate: `FORCE` then fails for a moment
+    /// ("must be a member of the role whose process is being terminated"),
+    /// so the drop is retried for a few seconds before it counts as refused.
+    ///
     /// # Panics
     ///
-    /// When the server refuses.
+    /// When the server refuses for that long.
     pub async fn remove(mut self) {
-        self.admin
-            .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
-            .await
-            .unwrap_or_else(|e| panic!("drop test database {}: {e}", self.name));
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let mut attempt = 0;
+        loop {
+            match self.admin.execute(sql.as_str()).await {
+                Ok(_) => return,
+                Err(_) if attempt < 20 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                Err(e) => panic!("drop test database {}: {e}", self.name),
+            }
+        }
     }
 }
 
