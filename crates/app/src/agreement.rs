@@ -42,6 +42,7 @@
 use std::collections::BTreeMap;
 
 use careload_planning::calibration::CalibrationRules;
+use careload_planning::div_round;
 use careload_scoring::Points;
 use careload_scoring::score::Component;
 use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
@@ -272,16 +273,6 @@ fn component_means<'a>(points: impl Iterator<Item = &'a ShiftPoint>) -> BTreeMap
     sums.into_iter()
         .map(|(key, sum)| (key, Points::from_milli(div_round(sum, n))))
         .collect()
-}
-
-/// `n / d` rounded to the nearest integer, halves away from zero; 0 when `d` is not positive.
-fn div_round(n: i128, d: i128) -> i64 {
-    if d <= 0 {
-        return 0;
-    }
-    let q = (2 * n.abs() + d) / (2 * d);
-    let q = if n < 0 { -q } else { q };
-    i64::try_from(q).unwrap_or(if q < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// The shift's components beside the month's means, in the score's order.

@@ -82,7 +82,7 @@ use careload_planning::calibration::{
     CalibrationRules, ComponentFit, Interval, RatedShift, Rating, Unreliable, component_fits, fit_optimal_level,
     spearman,
 };
-use careload_planning::{PlannedStaffing, ShiftPlanned, WardPlan};
+use careload_planning::{PlannedStaffing, ShiftPlanned, WardPlan, div_round};
 use careload_scoring::Points;
 use careload_scoring::score::{Component, Components, Split};
 use careload_scoring::shift::ShiftWindow;
@@ -566,15 +566,6 @@ async fn calibrate(
 /// `n` as a count.
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-/// `n / d` rounded to the nearest integer, halves away from zero; 0 when `d` is not positive.
-fn div_round(n: i128, d: i128) -> i64 {
-    if d <= 0 {
-        return 0;
-    }
-    let q = if n >= 0 { (n + d / 2) / d } else { (n - d / 2) / d };
-    q.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 /// `points` per person of `people` (more than 0), to the thousandth.

@@ -91,6 +91,8 @@ use careload_scoring::{Points, Qty};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::words::{decimals, percent};
+
 /// The lowest rating: far too light (PAONCIL −3).
 pub const RATING_MIN: i8 = -3;
 /// The highest rating: far too heavy (PAONCIL +3).
@@ -296,8 +298,8 @@ impl Unreliable {
             }
             Unreliable::LowRSquared { r_squared, minimum } => format!(
                 "poängen förklarar för lite av skattningarna: R² {} (minst {})",
-                two_decimals(r_squared),
-                two_decimals(minimum)
+                decimals(r_squared, 2),
+                decimals(minimum, 2)
             ),
             Unreliable::UnboundedInterval => {
                 "konfidensintervallet är obegränsat: lutningen kan inte skiljas från noll".to_owned()
@@ -318,16 +320,6 @@ impl fmt::Display for Unreliable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.sv())
     }
-}
-
-/// A share as a whole percentage, as text.
-fn percent(share: f64) -> String {
-    format!("{:.0}", share * 100.0)
-}
-
-/// A number with two decimals, decimal comma and the true minus sign.
-fn two_decimals(value: f64) -> String {
-    format!("{value:.2}").replace('.', ",").replace('-', "\u{2212}")
 }
 
 /// A ward's (or team's) calibration: the fitted line, the optimal points per
@@ -372,7 +364,7 @@ impl Calibration {
 
 /// The weighted sums of a line fit.
 #[derive(Clone, Copy, Debug)]
-struct Line {
+pub(crate) struct Line {
     /// Σ weights.
     w: f64,
     /// Weighted mean of x.
@@ -389,7 +381,7 @@ struct Line {
 
 impl Line {
     /// Centred weighted sums of `(x, y, w)`; `None` without positive weight.
-    fn new(points: &[(f64, f64, f64)]) -> Option<Line> {
+    pub(crate) fn new(points: &[(f64, f64, f64)]) -> Option<Line> {
         let w: f64 = points.iter().map(|p| p.2).sum();
         if w.is_nan() || w <= 0.0 || !w.is_finite() {
             return None;
@@ -424,7 +416,7 @@ impl Line {
     }
 
     /// The weighted Pearson correlation, `None` when x or y is constant.
-    fn correlation(&self) -> Option<f64> {
+    pub(crate) fn correlation(&self) -> Option<f64> {
         let y_spread = self.syy > 1e-12 * self.w * (1.0 + self.my * self.my);
         if !self.has_spread() || !y_spread {
             return None;

@@ -160,8 +160,11 @@ impl ByProfession {
     }
 }
 
-/// Rounds `n / d` (d > 0) to the nearest integer, halves away from zero.
-fn div_round(n: i128, d: i128) -> i64 {
+/// Rounds `n / d` to the nearest integer, halves away from zero; 0 when `d`
+/// is not positive. The one rounding division of planning and of the
+/// application layer's statistics over stored thousandths.
+#[must_use]
+pub fn div_round(n: i128, d: i128) -> i64 {
     if d <= 0 {
         return 0;
     }

@@ -100,7 +100,8 @@ use careload_scoring::{Points, Qty};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::calibration::CalibrationRules;
+use crate::calibration::{CalibrationRules, Line};
+use crate::words::{decimals, percent};
 
 /// The number of components (of [`Component::ALL`]).
 pub const COMPONENTS: usize = Component::ALL.len();
@@ -364,12 +365,12 @@ impl NoChange {
                 minimum,
             } => format!(
                 "för låg svarsfrekvens: {} % (minst {} %)",
-                whole_percent(rate),
-                whole_percent(minimum)
+                percent(rate),
+                percent(minimum)
             ),
             NoChange::LowResponseRate { rate: None, minimum } => format!(
                 "ingen personal registrerad, svarsfrekvensen okänd (minst {} %)",
-                whole_percent(minimum)
+                percent(minimum)
             ),
             NoChange::TooFewWeeks { weeks, minimum } => format!("för få veckor: {weeks} (minst {minimum})"),
             NoChange::NoSpread => "inget pass skilde sig i poäng per person från andra på samma avdelning".to_owned(),
@@ -403,16 +404,6 @@ impl NoChange {
             ),
         }
     }
-}
-
-/// A share as a whole percentage.
-fn whole_percent(share: f64) -> String {
-    format!("{:.0}", share * 100.0)
-}
-
-/// A number with `places` decimals, decimal comma and the true minus sign.
-fn decimals(value: f64, places: usize) -> String {
-    format!("{value:.places$}").replace('.', ",").replace('-', "\u{2212}")
 }
 
 /// The refit: the candidate's scales, how well they do, and whether to propose them.
@@ -646,25 +637,8 @@ fn line_r2(points: &[(f64, f64, f64)]) -> Option<f64> {
     if points.len() < MIN_WARD_SHIFTS {
         return None;
     }
-    let w: f64 = points.iter().map(|p| p.2).sum();
-    if w <= 0.0 {
-        return None;
-    }
-    let mx = points.iter().map(|p| p.2 * p.0).sum::<f64>() / w;
-    let my = points.iter().map(|p| p.2 * p.1).sum::<f64>() / w;
-    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
-    for &(x, y, n) in points {
-        sxx += n * (x - mx) * (x - mx);
-        sxy += n * (x - mx) * (y - my);
-        syy += n * (y - my) * (y - my);
-    }
-    let spread_x = sxx > 1e-12 * w * (1.0 + mx * mx);
-    let spread_y = syy > 1e-12 * w * (1.0 + my * my);
-    if !spread_x || !spread_y {
-        return None;
-    }
-    let r2 = (sxy * sxy / (sxx * syy)).clamp(0.0, 1.0);
-    r2.is_finite().then_some(r2)
+    let r = Line::new(points)?.correlation()?;
+    Some((r * r).clamp(0.0, 1.0))
 }
 
 /// Per ward: (rated shifts, R² in force, R² under `scales`).

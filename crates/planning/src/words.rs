@@ -91,6 +91,16 @@ enum Part {
     Text(String),
 }
 
+/// A share as a whole percentage, as text (`0.7` → `70`).
+pub(crate) fn percent(share: f64) -> String {
+    format!("{:.0}", share * 100.0)
+}
+
+/// A number with `places` decimals, decimal comma and the true minus sign.
+pub(crate) fn decimals(value: f64, places: usize) -> String {
+    format!("{value:.places$}").replace('.', ",").replace('-', "\u{2212}")
+}
+
 /// Points as `14,2 p`.
 pub(crate) fn points(p: Points) -> String {
     format!("{} p", one_decimal(p.milli()))

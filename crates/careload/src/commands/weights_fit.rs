@@ -27,12 +27,13 @@ use anyhow::{Context as _, bail};
 use careload_app::App;
 use careload_app::refit::{COMPONENTS, FitBounds, RSquared, WeightsFit, fit_weights};
 use careload_config::Config;
+use careload_export::period::local_midnight;
 use careload_scoring::score::Component;
 use careload_scoring::snapshot::{NortonActivity, Route, SupportLevel};
 use careload_scoring::weights::BUILT_IN_TEXT;
 use careload_scoring::{Qty, Weights};
 use careload_store::Access;
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{NaiveDate, Utc};
 use serde::Serialize;
 use toml_edit::{DocumentMut, Item, Value};
 
@@ -261,15 +262,6 @@ async fn in_force(config: &Config, store: &careload_store::Store, date: NaiveDat
     }
 }
 
-/// Local midnight of `date` in `tz`, as UTC.
-fn local_midnight<Z: TimeZone>(tz: &Z, date: NaiveDate) -> anyhow::Result<DateTime<Utc>> {
-    let naive = date.and_hms_opt(0, 0, 0).context("midnight")?;
-    tz.from_local_datetime(&naive)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .with_context(|| format!("{date} has no local midnight"))
-}
-
 fn r2(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_owned(), |v| format!("{v:.3}"))
 }
@@ -483,8 +475,8 @@ pub(crate) fn run(args: &FitArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         let in_force = in_force(&config, &store, args.to).await?;
         let app = App::try_new(store.clone(), Arc::new(config), Arc::new(in_force.weights.clone()))?;
         let tz = app.tz();
-        let from = local_midnight(&tz, args.from)?;
-        let to = local_midnight(&tz, args.to.succ_opt().context("--to is the last date there is")?)?;
+        let from = local_midnight(&tz, args.from);
+        let to = local_midnight(&tz, args.to.succ_opt().context("--to is the last date there is")?);
         let rules = app.settings().calibration;
         let fit = fit_weights(&app, from, to, now, &rules, &bounds).await;
         store.close().await;
