@@ -25,7 +25,9 @@
 //! * [`export`] — the export context of a configuration, a streamed trend
 //!   export, the weights back-test.
 //! * [`flow`] — a ward's arrivals and departures per hour of the week,
-//!   learnt from its stored hours (issue 28).
+//!   learnt from its stored hours (issue 28); [`forecast`] — the scheduled
+//!   forecast's own past errors per ward and team, learnt incrementally,
+//!   behind the next shifts' P10/P50/P90 and risk of understaffing.
 //! * [`view`] — the view types (what the JSON routes return and the screens
 //!   render). [`error`] — the one error type.
 //!
@@ -44,6 +46,7 @@ pub mod calibration;
 pub mod error;
 pub mod export;
 pub mod flow;
+pub mod forecast;
 pub mod planning;
 pub mod query;
 pub mod ratings;
@@ -65,6 +68,8 @@ pub struct App {
     /// The weights in force, switched by the hourly run when a council
     /// activation takes effect: read with [`App::weights`].
     weights: Arc<RwLock<Arc<Weights>>>,
+    /// The scheduled forecast's past errors, learnt on demand ([`forecast::refresh`]).
+    forecast: Arc<tokio::sync::Mutex<forecast::Learner>>,
 }
 
 impl App {
@@ -94,6 +99,7 @@ impl App {
             config,
             settings,
             weights: Arc::new(RwLock::new(weights)),
+            forecast: Arc::default(),
         }
     }
 
@@ -128,6 +134,12 @@ impl App {
     /// (`careload_runner::Runner::publish_weights`).
     pub fn weights_cell(&self) -> Arc<RwLock<Arc<Weights>>> {
         self.weights.clone()
+    }
+
+    /// The service's learner of the scheduled forecast's past errors
+    /// (one per `App`; [`forecast::refresh`] brings it up to date).
+    pub fn forecast_learner(&self) -> Arc<tokio::sync::Mutex<forecast::Learner>> {
+        self.forecast.clone()
     }
 
     /// A ward's display name: `[wards.<id>] name`, else the id.

@@ -34,20 +34,21 @@ use careload_planning::calibration::staff_needed;
 use careload_planning::words::{natural_key, one_decimal};
 use careload_planning::{
     AdmissionAnswer, AdmissionAssumption, BalanceOptions, BalancePatient, BalanceProposal, ImportRules, KnownTeam,
-    PatientForecast, PlannedStaffing, ShiftAssessment, ShiftNeed, TeamStaff, WardBeds, WardPlan, assess,
-    forecast_hours_needed, shift_need, staff_hours_for,
+    PlannedStaffing, ShiftAssessment, ShiftNeed, TeamStaff, WardBeds, WardPlan, assess, staff_hours_for,
 };
 use careload_planning::{ByProfession, NeedLine};
 use careload_scoring::shift::{ShiftPlan, ShiftWindow};
-use careload_scoring::{Points, Qty, Score, Snapshot, forecast};
+use careload_scoring::{Points, Qty, Score, Snapshot};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::App;
 use crate::calibration::{CalibrationFit, WardCalibration, ward_calibration};
+use crate::forecast::{self, ShiftForecast, next_two, scheduled_needs};
 use crate::query::{self, known_ward};
 use crate::view::{DataState, short_label};
 use crate::{Error, Result};
+use careload_planning::uncertainty::DEFAULT_RISK_LEVEL;
 
 /// `GET /api/v1/wards/{id}/shifts`.
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
@@ -67,6 +68,12 @@ pub struct WardShifts {
     /// The staff the ward's own optimal points per person calls for, beside
     /// the factors', and which of the two drives the verdicts.
     pub optimum: WardOptimum,
+    /// Each shift's need as P10/P50/P90 from the scheduled forecast's own
+    /// past errors, for the ward and each team, with the risk of
+    /// understaffing against the planned staff and the people to add
+    /// (`careload_planning::uncertainty`); the schedule alone, saying why,
+    /// while the history is young.
+    pub forecast: Vec<ShiftForecast>,
 }
 
 /// Which figure of staff needed drives the verdicts.
@@ -495,6 +502,26 @@ fn persons(q: Qty) -> String {
     format!("{} personer", one_decimal(q.milli()))
 }
 
+/// `line`'s people and staff-hours scaled per profession by the
+/// prediction's P90 over its scheduled points (unchanged while young).
+fn at_p90(line: &mut NeedLine, p: &careload_planning::uncertainty::Prediction) {
+    if p.young {
+        return;
+    }
+    let scale = |q: Qty, p90: Points, scheduled: Points| {
+        if scheduled.milli() > 0 {
+            q.ratio(p90.milli(), scheduled.milli())
+        } else {
+            q
+        }
+    };
+    let (u, s) = (p.usk.points.p90, p.ssk.points.p90);
+    line.people.usk = scale(line.people.usk, u, p.scheduled.usk);
+    line.people.ssk = scale(line.people.ssk, s, p.scheduled.ssk);
+    line.staff_hours.usk = scale(line.staff_hours.usk, u, p.scheduled.usk);
+    line.staff_hours.ssk = scale(line.staff_hours.ssk, s, p.scheduled.ssk);
+}
+
 /// A ward's inputs at the hour shown.
 struct WardInputs {
     state: DataState,
@@ -527,38 +554,17 @@ async fn inputs_at(app: &App, id: &str, ds: DataState, now: DateTime<Utc>) -> Re
     })
 }
 
-/// The next shift after `t` and the one after it.
-fn next_two(plan: &ShiftPlan, t: DateTime<Utc>, tz: &chrono_tz::Tz) -> [ShiftWindow; 2] {
-    let next = plan.next_shift(t, tz);
-    let after = plan.next_shift(next.window.start, tz);
-    [next, after]
-}
-
-/// Each patient's hourly forecast far enough to cover `shifts`.
-fn forecasts(app: &App, inputs: &WardInputs, shifts: &[&ShiftWindow]) -> Vec<PatientForecast> {
-    let hours = forecast_hours_needed(inputs.as_of, shifts);
-    inputs
-        .patients
-        .iter()
-        .map(|(s, _)| {
-            let p = &s.placement;
-            PatientForecast::from_scores(
-                s.key.0.clone(),
-                p.team.clone(),
-                p.room.clone(),
-                p.bed.clone(),
-                &forecast(s, &app.weights(), hours),
-            )
-        })
-        .collect()
-}
-
 fn needs(app: &App, inputs: &WardInputs, shifts: &[ShiftWindow]) -> Result<Vec<ShiftNeed>> {
     let factors =
         staff_hours_for(&app.weights(), &inputs.category).map_err(|e| Error::Config(format!("wards: {e}")))?;
-    let refs: Vec<&ShiftWindow> = shifts.iter().collect();
-    let fc = forecasts(app, inputs, &refs);
-    Ok(shifts.iter().map(|s| shift_need(&fc, s, factors)).collect())
+    let patients: Vec<&Snapshot> = inputs.patients.iter().map(|(s, _)| s).collect();
+    Ok(scheduled_needs(
+        &app.weights(),
+        factors,
+        &patients,
+        inputs.as_of,
+        shifts,
+    ))
 }
 
 /// The planned staffing of `ward` for each shift.
@@ -581,6 +587,8 @@ struct Prepared {
     plans: Vec<WardPlan>,
     /// The ward's optimum, when read ([`Prepared::with_optimum`]).
     optimum: Option<Optimum>,
+    /// The shifts' uncertainty, when learnt ([`Prepared::with_forecast`]).
+    forecast: Vec<ShiftForecast>,
 }
 
 impl Prepared {
@@ -594,7 +602,26 @@ impl Prepared {
             needs,
             plans,
             optimum: None,
+            forecast: Vec::new(),
         })
+    }
+
+    /// With each shift's P10/P50/P90 and risk from the service's learner,
+    /// brought up to the last stored hour first.
+    async fn with_forecast(mut self, app: &App, id: &str, now: DateTime<Utc>) -> Result<Prepared> {
+        forecast::refresh(app, now).await?;
+        let cell = app.forecast_learner();
+        let learner = cell.lock().await;
+        self.forecast = forecast::shift_forecasts(
+            app,
+            id,
+            &learner,
+            &self.needs,
+            &self.plans,
+            self.inputs.as_of,
+            DEFAULT_RISK_LEVEL,
+        );
+        Ok(self)
     }
 
     /// With the ward's optimum read (once, for both shifts).
@@ -625,8 +652,30 @@ impl Prepared {
 
     /// Need against plan for each shift, each team by its display name.
     fn assessments(&self, app: &App, id: &str) -> Vec<ShiftAssessment> {
+        self.assess(app, id, &self.driving_needs())
+    }
+
+    /// As [`Prepared::assessments`], each scope's need raised to its P90
+    /// where the forecast has learnt its errors (the bed coordinator's
+    /// caution: one shift in ten needs more): people and staff-hours scaled
+    /// per profession by P90 ÷ the scheduled points.
+    fn cautious_assessments(&self, app: &App, id: &str) -> Vec<ShiftAssessment> {
+        let mut needs = self.driving_needs();
+        for (n, f) in needs.iter_mut().zip(&self.forecast) {
+            at_p90(&mut n.ward, &f.ward.prediction);
+            for t in &f.teams {
+                if let Some(line) = t.team.as_ref().and_then(|team| n.teams.get_mut(team)) {
+                    at_p90(line, &t.prediction);
+                }
+            }
+        }
+        self.assess(app, id, &needs)
+    }
+
+    /// Each shift's `needs` against its plan, each team by its display name.
+    fn assess(&self, app: &App, id: &str, needs: &[ShiftNeed]) -> Vec<ShiftAssessment> {
         let thresholds = &app.settings().thresholds;
-        self.driving_needs()
+        needs
             .iter()
             .zip(&self.plans)
             .map(|(n, p)| {
@@ -714,6 +763,7 @@ impl Prepared {
             care_category: self.inputs.category.clone(),
             shifts: self.assessments(app, id),
             optimum,
+            forecast: self.forecast,
             state: self.inputs.state,
         }
     }
@@ -725,6 +775,8 @@ pub async fn ward_shifts(app: &App, id: &str, now: DateTime<Utc>) -> Result<Ward
     Ok(Prepared::new(app, id, inputs, now)
         .await?
         .with_optimum(app, id, now)
+        .await?
+        .with_forecast(app, id, now)
         .await?
         .shifts_view(app, id))
 }
@@ -738,6 +790,8 @@ pub async fn ward_planning(app: &App, id: &str, now: DateTime<Utc>) -> Result<(W
     let prepared = Prepared::new(app, id, inputs, now)
         .await?
         .with_optimum(app, id, now)
+        .await?
+        .with_forecast(app, id, now)
         .await?;
     let balance = match prepared.inputs.state.hour {
         Some(_) => Some(prepared.balance(app, id, app.settings().balance, &stored, &BTreeSet::new())?),
@@ -896,7 +950,10 @@ pub async fn admissions(app: &App, now: DateTime<Utc>) -> Result<Admissions> {
     let mut wards = Vec::with_capacity(list.wards.len());
     for w in &list.wards {
         let inputs = inputs_at(app, &w.id, ds.clone(), now).await?;
-        let mut prepared = Prepared::new(app, &w.id, inputs, now).await?;
+        let mut prepared = Prepared::new(app, &w.id, inputs, now)
+            .await?
+            .with_forecast(app, &w.id, now)
+            .await?;
         if app.settings().drives == Drives::Optimum {
             // the verdicts the bed coordinator sees are the planning page's
             prepared = prepared.with_optimum(app, &w.id, now).await?;
@@ -905,7 +962,8 @@ pub async fn admissions(app: &App, now: DateTime<Utc>) -> Result<Admissions> {
         wards.push(WardBeds {
             ward: w.id.clone(),
             free_beds: total.saturating_sub(w.patients),
-            shifts: prepared.assessments(app, &w.id),
+            // at each need's P90 where the history is long enough
+            shifts: prepared.cautious_assessments(app, &w.id),
         });
     }
     let assumption = app.settings().admission;

@@ -24,6 +24,9 @@
 //!   `f64`; see its doc).
 //! * [`flow`] — a ward's patient flow learnt from its stored hours: arrivals
 //!   and the share leaving, per hour of the week (issue 28).
+//! * [`uncertainty`] — P10/P50/P90 of the next shifts' need from the scheduled
+//!   forecast's own past errors, the risk of understaffing and the people
+//!   to add (issue 28; statistics in `f64`).
 //! * [`refit`] — a scale per score component fitted to the ratings
 //!   (`careload weights fit`), judged on held-out weeks before any change is
 //!   proposed (statistics in `f64`).
@@ -63,6 +66,7 @@ pub mod index;
 pub mod need;
 pub mod refit;
 pub mod staffing;
+pub mod uncertainty;
 pub mod words;
 
 use careload_scoring::snapshot::Profession;

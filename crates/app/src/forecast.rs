@@ -1,0 +1,574 @@
+//! The scheduled forecast's own past errors, learnt from the stored hours,
+//! and the next shifts' need with its uncertainty (issue 28).
+//!
+//! # Learning
+//!
+//! For every stored hour, [`Learner::learn`] re-forecasts each ward's next
+//! shift and the one after from the snapshots stored that hour, under the
+//! weights in force (what the scheduled forecast would have said then: the
+//! same code as the planning page's, [`scheduled_needs`]), per ward and per
+//! team, and keeps it pending. Once a shift has ended and every one of its
+//! hours is stored, the points stored over it (what happened) turn each
+//! pending forecast of it into a [`careload_planning::uncertainty::ErrorSample`]
+//! of its scope, at its notice (`lead`: whole hours from the snapshots'
+//! instant to the shift's start). A shift with a missing hour (a failed run)
+//! is left out and counted ([`Learner::gaps`]); an unreadable snapshot is
+//! left out of its hour and counted.
+//!
+//! The learner is incremental: each call forecasts from the hours stored
+//! since the last and resolves the shifts that have ended, and forgets
+//! samples older than the window. The application keeps one for the
+//! service ([`App::forecast_learner`]), refreshed by [`refresh`] on the
+//! first request after each new hour; the back-test
+//! (`careload forecast backtest`) builds its own over the learning period
+//! only.
+//!
+//! The method that turns the samples into P10/P50/P90 and a risk is
+//! `careload_planning::uncertainty`'s.
+//!
+//! Stored hours were scored by the weights in force when they were written;
+//! after a council activation the realised side mixes the old weights' points
+//! with forecasts under the new until the window has passed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use careload_planning::uncertainty::{ErrorModel, ErrorSample, Evaluation, Evaluator, Prediction, Risk};
+use careload_planning::{
+    PatientForecast, ShiftNeed, ShiftPlanned, WardPlan, forecast_hours_needed, shift_need, staff_hours_for,
+};
+use careload_scoring::aggregate::NO_TEAM;
+use careload_scoring::score::{Component, Components, Split};
+use careload_scoring::shift::{ShiftPlan, ShiftWindow};
+use careload_scoring::snapshot::Profession;
+use careload_scoring::{Snapshot, Weights, forecast};
+use careload_store::Level;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::{App, Error, Result};
+
+/// Weeks of history the errors are learnt from.
+pub const HISTORY_WEEKS: i64 = 8;
+
+/// A scope the errors are learnt for: a ward, or one of its teams.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Scope {
+    /// The ward.
+    pub ward: String,
+    /// The team; none for the whole ward.
+    pub team: Option<String>,
+}
+
+impl Scope {
+    /// The whole ward `ward`.
+    #[must_use]
+    pub fn ward(ward: &str) -> Scope {
+        Scope {
+            ward: ward.to_owned(),
+            team: None,
+        }
+    }
+
+    /// Team `team` of ward `ward`.
+    #[must_use]
+    pub fn team(ward: &str, team: &str) -> Scope {
+        Scope {
+            ward: ward.to_owned(),
+            team: Some(team.to_owned()),
+        }
+    }
+}
+
+/// A forecast made, waiting for its shift to end.
+#[derive(Clone, Debug)]
+struct Pending {
+    scope: Scope,
+    shift: ShiftWindow,
+    lead: u32,
+    scheduled: Split,
+    components: Components,
+}
+
+/// The scheduled forecast's past errors per scope (see the module doc).
+#[derive(Debug, Default)]
+pub struct Learner {
+    models: BTreeMap<Scope, ErrorModel>,
+    pending: Vec<Pending>,
+    /// Hours before this have been forecast from.
+    through: Option<DateTime<Utc>>,
+    /// Shifts left out because an hour of theirs was not stored.
+    pub gaps: u64,
+    /// Stored patient-hours whose snapshot did not read, left out.
+    pub unreadable: u64,
+    /// Stored hours forecast from.
+    pub hours: u64,
+}
+
+/// Whole hours from `from` to `to`, rounded up; 0 when `to` is not later.
+#[must_use]
+pub fn lead_hours(from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
+    let minutes = (to - from).num_minutes().max(0);
+    u32::try_from((minutes + 59) / 60).unwrap_or(u32::MAX)
+}
+
+/// The next shift after `t` and the one after it.
+#[must_use]
+pub fn next_two(plan: &ShiftPlan, t: DateTime<Utc>, tz: &chrono_tz::Tz) -> [ShiftWindow; 2] {
+    let next = plan.next_shift(t, tz);
+    let after = plan.next_shift(next.window.start, tz);
+    [next, after]
+}
+
+/// The scheduled forecast of `shifts` for `patients` forecast from `as_of`
+/// under `weights`, with the care category's `factors`: the planning page's
+/// need and the learner's.
+#[must_use]
+pub fn scheduled_needs(
+    weights: &Weights,
+    factors: careload_scoring::weights::StaffHours,
+    patients: &[&Snapshot],
+    as_of: DateTime<Utc>,
+    shifts: &[ShiftWindow],
+) -> Vec<ShiftNeed> {
+    let refs: Vec<&ShiftWindow> = shifts.iter().collect();
+    let hours = forecast_hours_needed(as_of, &refs);
+    let fc: Vec<PatientForecast> = patients
+        .iter()
+        .map(|s| {
+            let p = &s.placement;
+            PatientForecast::from_scores(
+                s.key.0.clone(),
+                p.team.clone(),
+                p.room.clone(),
+                p.bed.clone(),
+                &forecast(s, weights, hours),
+            )
+        })
+        .collect();
+    shifts.iter().map(|s| shift_need(&fc, s, factors)).collect()
+}
+
+impl Learner {
+    /// The errors learnt for `scope`, if any.
+    #[must_use]
+    pub fn model(&self, scope: &Scope) -> Option<&ErrorModel> {
+        self.models.get(scope)
+    }
+
+    /// Every scope's errors.
+    #[must_use]
+    pub fn models(&self) -> &BTreeMap<Scope, ErrorModel> {
+        &self.models
+    }
+
+    /// Hours before this have been learnt from.
+    #[must_use]
+    pub fn through(&self) -> Option<DateTime<Utc>> {
+        self.through
+    }
+
+    /// Forecasts from each stored hour in `[from, to)` not yet forecast
+    /// from, resolves every pending shift that ended by `to`, and forgets
+    /// samples of shifts before `forget_before`.
+    ///
+    /// # Errors
+    /// The store failing; a ward's shift plan or care category that does
+    /// not resolve ([`Error::Config`]).
+    pub async fn learn(
+        &mut self,
+        app: &App,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        forget_before: NaiveDate,
+    ) -> Result<()> {
+        let from = self.through.map_or(from, |t| t.max(from));
+        let weights = app.weights();
+        let tz = app.tz();
+        let mut plans: HashMap<String, (ShiftPlan, careload_scoring::weights::StaffHours)> = HashMap::new();
+        for hour in app.store.stored_hours(from, to).await? {
+            let rows = app.store.stored_patient_hours(hour).await?;
+            let mut wards: BTreeMap<String, Vec<Snapshot>> = BTreeMap::new();
+            for row in rows {
+                match careload_store::read_snapshot(&row.snapshot) {
+                    Ok(s) => wards.entry(row.ward).or_default().push(s),
+                    Err(_) => self.unreadable += 1,
+                }
+            }
+            for (ward, patients) in wards {
+                if !plans.contains_key(&ward) {
+                    let plan = app.shift_plan(&ward)?;
+                    let factors = staff_hours_for(&weights, &app.care_category(&ward))
+                        .map_err(|e| Error::Config(format!("wards: {e}")))?;
+                    plans.insert(ward.clone(), (plan, factors));
+                }
+                let Some((plan, factors)) = plans.get(&ward) else {
+                    continue;
+                };
+                let Some(as_of) = patients.iter().map(|s| s.as_of).max() else {
+                    continue;
+                };
+                let shifts = next_two(plan, as_of, &tz);
+                let refs: Vec<&Snapshot> = patients.iter().collect();
+                for need in scheduled_needs(&weights, *factors, &refs, as_of, &shifts) {
+                    let lead = lead_hours(as_of, need.shift.window.start);
+                    self.pending.push(Pending {
+                        scope: Scope::ward(&ward),
+                        shift: need.shift.clone(),
+                        lead,
+                        scheduled: need.ward.professions,
+                        components: need.ward.components,
+                    });
+                    for (team, line) in need.teams.iter().filter(|(t, _)| t.as_str() != NO_TEAM) {
+                        self.pending.push(Pending {
+                            scope: Scope::team(&ward, team),
+                            shift: need.shift.clone(),
+                            lead,
+                            scheduled: line.professions,
+                            components: line.components,
+                        });
+                    }
+                }
+            }
+            self.hours += 1;
+        }
+        self.through = Some(self.through.map_or(to, |t| t.max(to)));
+        self.resolve(app, to).await?;
+        for m in self.models.values_mut() {
+            m.forget_before(forget_before);
+        }
+        self.models.retain(|_, m| !m.samples().is_empty());
+        Ok(())
+    }
+
+    /// Turns the pending forecasts of shifts that ended by `to` into samples.
+    async fn resolve(&mut self, app: &App, to: DateTime<Utc>) -> Result<()> {
+        let (ready, waiting): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.shift.window.end <= to);
+        self.pending = waiting;
+        let Some(first) = ready.iter().map(|p| p.shift.window.start).min() else {
+            return Ok(());
+        };
+        // the stored totals of every scope over the shifts' hours
+        let mut stored: HashMap<(String, String), BTreeMap<DateTime<Utc>, (Split, Components)>> = HashMap::new();
+        for level in [Level::Ward, Level::Team] {
+            for u in app.store.level_hours(level, first, to).await? {
+                stored
+                    .entry((u.ward, u.team))
+                    .or_default()
+                    .insert(u.hour, (u.totals.professions, u.totals.components));
+            }
+        }
+        let mut realised: HashMap<(Scope, DateTime<Utc>), Option<(Split, Components)>> = HashMap::new();
+        for p in ready {
+            let key = (p.scope.clone(), p.shift.window.start);
+            let r = *realised.entry(key).or_insert_with(|| {
+                let unit = (p.scope.ward.clone(), p.scope.team.clone().unwrap_or_default());
+                stored.get(&unit).and_then(|hours| over_shift(hours, &p.shift))
+            });
+            let Some((split, components)) = r else {
+                self.gaps += 1;
+                continue;
+            };
+            self.models.entry(p.scope).or_default().extend([ErrorSample {
+                shift: p.shift.name.clone(),
+                date: p.shift.date,
+                lead: p.lead,
+                shift_hours: p.shift.window.hours(),
+                scheduled: p.scheduled,
+                realised: split,
+                scheduled_components: p.components,
+                realised_components: components,
+            }]);
+        }
+        Ok(())
+    }
+}
+
+/// The stored points of a shift's hours summed; none unless every hour that
+/// starts inside the shift is stored (a shift on the half hour counts the
+/// hours starting within it).
+fn over_shift(
+    hours: &BTreeMap<DateTime<Utc>, (Split, Components)>,
+    shift: &ShiftWindow,
+) -> Option<(Split, Components)> {
+    let mut split = Split::default();
+    let mut components = Components::default();
+    let mut h = careload_store::hour_of(shift.window.start);
+    if h < shift.window.start {
+        h += Duration::hours(1);
+    }
+    let mut any = false;
+    while h < shift.window.end {
+        let (s, c) = hours.get(&h)?;
+        split.merge(s);
+        components.merge(c);
+        any = true;
+        h += Duration::hours(1);
+    }
+    any.then_some((split, components))
+}
+
+/// Brings the service's learner up to the last stored hour before `now`:
+/// the first call learns the [`HISTORY_WEEKS`] weeks, later ones only the
+/// hours stored since.
+///
+/// # Errors
+/// As [`Learner::learn`].
+pub async fn refresh(app: &App, now: DateTime<Utc>) -> Result<()> {
+    let Some(current) = app.store.current_hour().await?.map(|c| c.hour) else {
+        return Ok(());
+    };
+    let to = current.min(careload_store::hour_of(now)) + Duration::hours(1);
+    let from = to - Duration::weeks(HISTORY_WEEKS);
+    let forget = from.with_timezone(&app.tz()).date_naive();
+    let cell = app.forecast_learner();
+    let mut learner = cell.lock().await;
+    if learner.through().is_some_and(|t| t >= to) {
+        return Ok(());
+    }
+    learner.learn(app, from, to, forget).await
+}
+
+/// One scope's need for one shift with its uncertainty and risk.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct ScopeForecast {
+    /// The team; none for the whole ward.
+    pub team: Option<String>,
+    /// Its display name.
+    pub name: String,
+    /// P10/P50/P90 of the need (or the schedule alone, saying why).
+    pub prediction: Prediction,
+    /// The risk of understaffing against the planned staff present, and the
+    /// people to add; none when young or nothing is planned.
+    pub risk: Option<Risk>,
+}
+
+/// A shift's need with its uncertainty, for the ward and each team.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct ShiftForecast {
+    /// The shift's name.
+    pub shift: String,
+    /// The local date it starts on.
+    pub date: NaiveDate,
+    /// Whole hours from the forecast to its start.
+    pub lead_hours: u32,
+    /// The whole ward.
+    pub ward: ScopeForecast,
+    /// Each team with patients, by id.
+    pub teams: Vec<ScopeForecast>,
+}
+
+/// The people planned present per profession in `plan` (none where not planned).
+fn available(plan: Option<&ShiftPlanned>) -> (Option<u32>, Option<u32>) {
+    let get = |p: Profession| plan.and_then(|pl| pl.get(p)).map(|c| c.available());
+    (get(Profession::Usk), get(Profession::Ssk))
+}
+
+/// The forecasts of ward `ward`'s shifts `needs` (the scheduled forecast
+/// from `as_of`) against `plans`, from `learner`'s errors, with people
+/// added to bring the risk to `level`.
+#[must_use]
+pub fn shift_forecasts(
+    app: &App,
+    ward: &str,
+    learner: &Learner,
+    needs: &[ShiftNeed],
+    plans: &[WardPlan],
+    as_of: DateTime<Utc>,
+    level: f64,
+) -> Vec<ShiftForecast> {
+    let empty = ErrorModel::default();
+    needs
+        .iter()
+        .enumerate()
+        .map(|(i, need)| {
+            let lead = lead_hours(as_of, need.shift.window.start);
+            let plan = plans.get(i);
+            let one = |scope: Scope, line: &careload_planning::NeedLine, planned: Option<&ShiftPlanned>| {
+                let model = learner.model(&scope).unwrap_or(&empty);
+                let prediction = model.predict(
+                    &need.shift.name,
+                    need.shift.date,
+                    lead,
+                    line.professions,
+                    need.factors,
+                    need.shift_hours,
+                );
+                let (usk, ssk) = available(planned);
+                let risk = prediction.risk(usk, ssk, level);
+                let name = match &scope.team {
+                    Some(t) => app.team_name(ward, t),
+                    None => app.ward_name(ward),
+                };
+                ScopeForecast {
+                    team: scope.team,
+                    name,
+                    prediction,
+                    risk,
+                }
+            };
+            let teams = need
+                .teams
+                .iter()
+                .filter(|(t, _)| t.as_str() != NO_TEAM)
+                .map(|(t, line)| one(Scope::team(ward, t), line, plan.and_then(|p| p.teams.get(t))))
+                .collect();
+            ShiftForecast {
+                shift: need.shift.name.clone(),
+                date: need.shift.date,
+                lead_hours: lead,
+                ward: one(Scope::ward(ward), &need.ward, plan.map(|p| &p.ward)),
+                teams,
+            }
+        })
+        .collect()
+}
+
+/// One ward's back-test.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct WardBacktest {
+    /// The ward.
+    pub ward: String,
+    /// Its display name.
+    pub name: String,
+    /// The whole ward's shifts.
+    pub ward_level: Evaluation,
+    /// Its teams' shifts, pooled.
+    pub teams: Evaluation,
+}
+
+/// The scheduled forecast's error at one notice, by component.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct LeadError {
+    /// Whole hours before the shift.
+    pub lead: u32,
+    /// Ward shift forecasts judged.
+    pub forecasts: u32,
+    /// Mean absolute error of the scheduled forecast (total points).
+    pub scheduled_mae: f64,
+    /// Mean absolute error of the P50 (total points).
+    pub p50_mae: f64,
+    /// Mean realised − scheduled per component (points): what the schedule misses.
+    pub components: BTreeMap<String, f64>,
+}
+
+/// `careload forecast backtest`: each method against what happened.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct ForecastBacktest {
+    /// Errors learnt from shifts that ended in `[learn_from, from)`.
+    pub learn_from: DateTime<Utc>,
+    /// Shifts judged: forecasts made from hours in `[from, to)` of shifts ended by `to`.
+    pub from: DateTime<Utc>,
+    /// The end of the judged period.
+    pub to: DateTime<Utc>,
+    /// Per ward.
+    pub wards: Vec<WardBacktest>,
+    /// Every ward's shifts pooled.
+    pub pooled: Evaluation,
+    /// Per notice, the wards' shifts pooled.
+    pub by_lead: Vec<LeadError>,
+    /// Shifts left out because an hour of theirs was not stored.
+    pub gaps: u64,
+    /// Stored patient-hours whose snapshot did not read.
+    pub unreadable: u64,
+}
+
+/// The back-test: errors learnt from `[learn_from, from)` only, then every
+/// forecast from the hours in `[from, to)` of shifts that ended by `to`
+/// judged — the scheduled forecast and the P50 by mean absolute error, the
+/// P10/P90 by coverage, the risk by calibration against the planned staff
+/// (people to add at `level`).
+///
+/// # Errors
+/// The store failing; a bad range ([`Error::BadQuery`]); a ward's plan or
+/// care category not resolving.
+pub async fn backtest(
+    app: &App,
+    learn_from: DateTime<Utc>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<ForecastBacktest> {
+    if !(learn_from < from && from < to) {
+        return Err(Error::BadQuery {
+            param: "from",
+            hint: "the learning period must come before the judged one: learn_from < from < to".into(),
+        });
+    }
+    let tz = app.tz();
+    let forget = learn_from.with_timezone(&tz).date_naive();
+    let mut learnt = Learner::default();
+    learnt.learn(app, learn_from, from, forget).await?;
+    let mut judged = Learner::default();
+    judged
+        .learn(app, from, to, from.with_timezone(&tz).date_naive())
+        .await?;
+    let first = judged.models.values().flat_map(|m| m.samples()).map(|s| s.date).min();
+    let last = judged.models.values().flat_map(|m| m.samples()).map(|s| s.date).max();
+    let rows = match (first, last) {
+        (Some(a), Some(b)) => app.store.planned_staffing(None, a, b).await?,
+        _ => Vec::new(),
+    };
+    let factors = |ward: &str| staff_hours_for(&app.weights(), &app.care_category(ward)).ok();
+    let empty = ErrorModel::default();
+    let mut wards: BTreeMap<String, (Evaluator, Evaluator)> = BTreeMap::new();
+    let mut pooled = Evaluator::default();
+    let mut leads: BTreeMap<u32, (Evaluator, u32, BTreeMap<String, f64>)> = BTreeMap::new();
+    for (scope, model) in &judged.models {
+        let Some(f) = factors(&scope.ward) else { continue };
+        let history = learnt.model(scope).unwrap_or(&empty);
+        for s in model.samples() {
+            let p = history.predict(&s.shift, s.date, s.lead, s.scheduled, f, s.shift_hours);
+            let plan = WardPlan::from_rows(&rows, &scope.ward, s.date, &s.shift);
+            let planned = match &scope.team {
+                Some(t) => plan.teams.get(t),
+                None => Some(&plan.ward),
+            };
+            let (usk, ssk) = available(planned);
+            let (w, t) = wards.entry(scope.ward.clone()).or_default();
+            if scope.team.is_some() {
+                t.add(&p, s.realised, usk, ssk);
+                continue;
+            }
+            w.add(&p, s.realised, usk, ssk);
+            pooled.add(&p, s.realised, usk, ssk);
+            let (e, n, comps) = leads.entry(s.lead).or_default();
+            e.add(&p, s.realised, None, None);
+            *n += 1;
+            for c in Component::ALL {
+                *comps.entry(c.key().to_owned()).or_default() +=
+                    s.realised_components.get(c).as_f64() - s.scheduled_components.get(c).as_f64();
+            }
+        }
+    }
+    Ok(ForecastBacktest {
+        learn_from,
+        from,
+        to,
+        wards: wards
+            .into_iter()
+            .map(|(ward, (w, t))| WardBacktest {
+                name: app.ward_name(&ward),
+                ward,
+                ward_level: w.finish(),
+                teams: t.finish(),
+            })
+            .collect(),
+        pooled: pooled.finish(),
+        by_lead: leads
+            .into_iter()
+            .map(|(lead, (e, n, comps))| {
+                let ev = e.finish();
+                LeadError {
+                    lead,
+                    forecasts: n,
+                    scheduled_mae: ev.scheduled_mae,
+                    p50_mae: ev.p50_mae,
+                    components: comps.into_iter().map(|(k, v)| (k, v / f64::from(n.max(1)))).collect(),
+                }
+            })
+            .collect(),
+        gaps: learnt.gaps + judged.gaps,
+        unreadable: learnt.unreadable + judged.unreadable,
+    })
+}

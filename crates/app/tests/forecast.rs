@@ -1,0 +1,238 @@
+//! The scheduled forecast's past errors from the store
+//! (`careload_app::forecast`) on every backend: six weeks of stored hours of
+//! ward w1 (team A) in which ten patients stay throughout and three more
+//! arrive every day at 10:00 local and leave at 14:00 — work the schedule
+//! cannot see before it arrives, so the day shift (07–15) always turns out
+//! heavier than forecast from the hours before 10:00. One hour is not
+//! stored (a failed run). The hospital is in Europe/Stockholm (UTC+1 in
+//! November and December).
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code may panic with a message
+
+use std::sync::Arc;
+
+use careload_app::App;
+use careload_app::forecast::{Learner, Scope, backtest, lead_hours};
+use careload_app::planning::ward_shifts;
+use careload_config::{Config, WardConfig};
+use careload_planning::PlannedStaffing;
+use careload_scoring::snapshot::{EmotionalSupport, PatientKey, Profession, SupportLevel};
+use careload_scoring::{Snapshot, Weights, rollup, score_now};
+use careload_store::Store;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+const WEIGHTS: &str = include_str!("../../../weights/2026.1.toml");
+
+/// Monday 2 November 2026, 00:00 local.
+const FIRST_HOUR: &str = "2026-11-01T23:00:00Z";
+const MISSING_HOUR: i64 = 300;
+
+fn app(store: Store) -> App {
+    let mut c = Config::default();
+    c.scoring.time_zone = "Europe/Stockholm".into();
+    c.wards.insert("w1".into(), WardConfig::default());
+    let weights = Weights::from_toml(WEIGHTS, "weights/2026.1.toml").expect("weights");
+    App::try_new(store, Arc::new(c), Arc::new(weights)).expect("app")
+}
+
+fn patient(i: u32, as_of: DateTime<Utc>) -> Snapshot {
+    let mut s = Snapshot::new(PatientKey(format!("p{i}")), as_of, as_of - Duration::days(1), "w1");
+    s.placement.team = Some("w1-a".into());
+    s.emotional_support = Some(EmotionalSupport {
+        level: SupportLevel::Hourly,
+        assessed_at: as_of - Duration::hours(1),
+        source: None,
+    });
+    s
+}
+
+/// Writes `weeks` weeks of hours from [`FIRST_HOUR`].
+async fn write_weeks(app: &App, weeks: i64) {
+    let w = app.weights();
+    app.store.record_weights(&w).await.expect("record weights");
+    let first: DateTime<Utc> = FIRST_HOUR.parse().unwrap();
+    for h in 0..weeks * 168 {
+        if h == MISSING_HOUR {
+            continue;
+        }
+        let hour = first + Duration::hours(h);
+        let local = h % 24; // the first hour is 00:00 local
+        let as_of = hour + Duration::minutes(5);
+        let mut present: Vec<u32> = (0..10).collect();
+        if (10..14).contains(&local) {
+            present.extend([100, 101, 102].map(|k| k + 3 * u32::try_from(h / 24).unwrap()));
+        }
+        let pairs: Vec<_> = present
+            .iter()
+            .map(|&i| {
+                let s = patient(i, as_of);
+                let sc = score_now(&s, &w);
+                (s, sc)
+            })
+            .collect();
+        let r = rollup(pairs.iter().map(|(s, sc)| (s, sc)));
+        let run = app.store.begin_run("test").await.expect("run");
+        app.store
+            .write_hour(hour, run, &w.meta.version, &pairs, &r)
+            .await
+            .expect("write hour");
+    }
+}
+
+async fn the_day_shift_turns_out_heavier_than_scheduled(store: Store) {
+    let app = app(store);
+    write_weeks(&app, 6).await;
+    let first: DateTime<Utc> = FIRST_HOUR.parse().unwrap();
+    let end = first + Duration::weeks(6);
+    let mut learner = Learner::default();
+    let forget = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    learner.learn(&app, first, end, forget).await.expect("learn");
+    assert_eq!(learner.hours, 6 * 168 - 1);
+    assert!(learner.gaps > 0, "the missing hour leaves out the shifts around it");
+    let ward = learner.model(&Scope::ward("w1")).expect("the ward's errors");
+    let team = learner.model(&Scope::team("w1", "w1-a")).expect("the team's errors");
+    assert_eq!(ward.samples().len(), team.samples().len());
+    // forecasts of a day shift made before the arrivals at 10:00 miss them
+    let early = ward
+        .samples()
+        .iter()
+        .filter(|s| s.shift == "day" && s.lead >= 1)
+        .collect::<Vec<_>>();
+    assert!(!early.is_empty());
+    for s in &early {
+        assert!(s.realised.usk > s.scheduled.usk, "{s:?}");
+    }
+    // the incremental learner matches one learning everything at once
+    let mut twice = Learner::default();
+    twice
+        .learn(&app, first, first + Duration::weeks(3), forget)
+        .await
+        .expect("first half");
+    twice.learn(&app, first, end, forget).await.expect("second half");
+    assert_eq!(
+        twice.model(&Scope::ward("w1")).unwrap().samples().len(),
+        ward.samples().len()
+    );
+
+    // the next day shift (07:00 local, 3 hours on), forecast from the hour
+    // stored at 04:05 local: P50 above the schedule by the arrivals
+    let now = end + Duration::hours(4) + Duration::minutes(10);
+    // the hours up to now are stored as every day's
+    let date = (end + Duration::hours(1)).with_timezone(&app.tz()).date_naive();
+    let rows = vec![
+        PlannedStaffing {
+            ward: "w1".into(),
+            team: None,
+            date,
+            shift: "day".into(),
+            profession: Profession::Usk,
+            planned: 1,
+            absent: 0,
+        },
+        PlannedStaffing {
+            ward: "w1".into(),
+            team: None,
+            date,
+            shift: "day".into(),
+            profession: Profession::Ssk,
+            planned: 1,
+            absent: 0,
+        },
+    ];
+    app.store
+        .put_planned_staffing(&rows, "test", "api")
+        .await
+        .expect("plan");
+    write_weeks_tail(&app, end, 5).await;
+    let shifts = ward_shifts(&app, "w1", now).await.expect("shifts");
+    assert_eq!(shifts.forecast.len(), 2);
+    let day = &shifts.forecast[0];
+    assert_eq!(day.shift, "day");
+    assert_eq!(
+        day.lead_hours,
+        lead_hours(
+            end + Duration::hours(4) + Duration::minutes(5),
+            end + Duration::hours(7)
+        )
+    );
+    let p = &day.ward.prediction;
+    assert!(!p.young, "{:?}", p.reason);
+    assert!(p.basis.weeks >= 4, "{:?}", p.basis);
+    assert!(
+        p.total.points.p50 > p.scheduled.usk + p.scheduled.ssk,
+        "P50 {:?} over the schedule {:?}",
+        p.total.points,
+        p.scheduled
+    );
+    assert!(p.total.points.p10 <= p.total.points.p50 && p.total.points.p50 <= p.total.points.p90);
+    let risk = day.ward.risk.as_ref().expect("planned: a risk");
+    assert!(risk.text.starts_with("risk för underbemanning "), "{}", risk.text);
+    assert_eq!(day.teams.len(), 1);
+    assert_eq!(day.teams[0].name, "Vårdlag A");
+    assert!(day.teams[0].risk.is_none(), "the team has no plan of its own");
+}
+
+/// Writes the hours of the steady ten patients from `from` for `hours` hours.
+async fn write_weeks_tail(app: &App, from: DateTime<Utc>, hours: i64) {
+    let w = app.weights();
+    for h in 0..hours {
+        let hour = from + Duration::hours(h);
+        let as_of = hour + Duration::minutes(5);
+        let pairs: Vec<_> = (0..10)
+            .map(|i| {
+                let s = patient(i, as_of);
+                let sc = score_now(&s, &w);
+                (s, sc)
+            })
+            .collect();
+        let r = rollup(pairs.iter().map(|(s, sc)| (s, sc)));
+        let run = app.store.begin_run("test").await.expect("run");
+        app.store
+            .write_hour(hour, run, &w.meta.version, &pairs, &r)
+            .await
+            .expect("write hour");
+    }
+}
+
+async fn three_weeks_are_too_young_and_say_so(store: Store) {
+    let app = app(store);
+    write_weeks(&app, 3).await;
+    let first: DateTime<Utc> = FIRST_HOUR.parse().unwrap();
+    let now = first + Duration::weeks(3) - Duration::minutes(30);
+    let shifts = ward_shifts(&app, "w1", now).await.expect("shifts");
+    let p = &shifts.forecast[0].ward.prediction;
+    assert!(p.young);
+    assert_eq!(p.total.points.p10, p.total.points.p90);
+    assert!(
+        p.reason.as_deref().is_some_and(|r| r.contains("för kort historik")),
+        "{:?}",
+        p.reason
+    );
+    assert!(shifts.forecast[0].ward.risk.is_none());
+}
+
+async fn the_backtest_judges_held_out_shifts_only(store: Store) {
+    let app = app(store);
+    write_weeks(&app, 6).await;
+    let first: DateTime<Utc> = FIRST_HOUR.parse().unwrap();
+    let from = first + Duration::weeks(5);
+    let report = backtest(&app, first, from, first + Duration::weeks(6))
+        .await
+        .expect("backtest");
+    assert_eq!(report.wards.len(), 1);
+    let w = &report.wards[0].ward_level;
+    assert!(w.forecasts > 100, "{w:?}");
+    assert_eq!(w.young, 0);
+    // the arrivals are the same every day: the learnt P50 beats the schedule
+    assert!(w.mae_ratio.is_some_and(|r| r < 0.7), "{w:?}");
+    assert!(!report.by_lead.is_empty());
+    assert!(report.by_lead.iter().any(|l| l.components.values().any(|v| *v > 0.0)));
+    // a backwards range is refused
+    assert!(backtest(&app, from, first, first + Duration::weeks(6)).await.is_err());
+}
+
+careload_testkit::on_every_backend!(
+    the_day_shift_turns_out_heavier_than_scheduled,
+    three_weeks_are_too_young_and_say_so,
+    the_backtest_judges_held_out_shifts_only,
+);
