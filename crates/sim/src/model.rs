@@ -22,8 +22,22 @@
 //! Daily patterns (admissions, discharges, task and medication times) follow
 //! the ward's local clock, taken as UTC+1 ([`LOCAL_UTC_OFFSET_HOURS`], Swedish
 //! standard time; daylight saving time is not modelled).
+//!
+//! Weekly patterns follow the local weekday (`local_weekday`): admissions
+//! are multiplied by a factor of the day — Monday 1.25, Tuesday–Thursday
+//! 1.15, Friday 1.0, Saturday 0.65, Sunday 0.7, normalised to a weekly mean
+//! of 1 so that the occupancy target holds (elective admissions come
+//! Monday–Friday, weekends see mostly acute ones); half of the discharges
+//! falling on a Saturday or Sunday wait for Monday 10–16 local (the
+//! admission rate allows for the longer stays); and the ward round's
+//! unplanned work — imaging orders (08–17) and medication changes — comes at
+//! half the weekday rate on Saturdays and Sundays
+//! ([`crate::patient::Patient::step`]). Deteriorations, and the orders they
+//! bring, are the same every day. The occupancy feedback sharpens the
+//! rhythm: fuller wards after a weekend of few discharges admit a little
+//! less, Monday's emptied beds a little more.
 
-use chrono::{DateTime, Duration, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveTime, Timelike, Utc, Weekday};
 use serde::Serialize;
 
 use crate::Error;
@@ -44,6 +58,37 @@ const LOS_SIGMA: f64 = 0.6;
 /// The local hour (0–23) of an instant.
 pub(crate) fn local_hour(t: DateTime<Utc>) -> u32 {
     ((i64::from(t.hour()) + LOCAL_UTC_OFFSET_HOURS).rem_euclid(24)) as u32
+}
+
+/// The local weekday of an instant.
+pub(crate) fn local_weekday(t: DateTime<Utc>) -> Weekday {
+    (t + Duration::hours(LOCAL_UTC_OFFSET_HOURS)).weekday()
+}
+
+/// Admissions by local weekday, Monday first, before normalising: elective
+/// admissions come Monday–Friday (most on Monday), weekends see mostly
+/// acute ones.
+const ADMISSIONS_BY_WEEKDAY: [f64; 7] = [1.25, 1.15, 1.15, 1.15, 1.0, 0.65, 0.7];
+
+/// The admission rate's factor for a local weekday: [`ADMISSIONS_BY_WEEKDAY`]
+/// normalised so that the week's mean is 1 (the occupancy target holds).
+fn weekday_factor(day: Weekday) -> f64 {
+    let mean = ADMISSIONS_BY_WEEKDAY.iter().sum::<f64>() / 7.0;
+    ADMISSIONS_BY_WEEKDAY[day.num_days_from_monday() as usize] / mean
+}
+
+/// The share of discharges falling on a Saturday or Sunday that wait for
+/// Monday's ward round.
+const WEEKEND_DISCHARGES_POSTPONED: f64 = 0.5;
+
+/// The hours a stay gains on average from [`WEEKEND_DISCHARGES_POSTPONED`]:
+/// two days in seven are weekend days, and a postponed discharge waits about
+/// a day and a half for Monday.
+const WEEKEND_POSTPONEMENT_H: f64 = WEEKEND_DISCHARGES_POSTPONED * 2.0 / 7.0 * 36.0;
+
+/// Whether a local weekday is a Saturday or a Sunday.
+pub(crate) fn weekend(day: Weekday) -> bool {
+    matches!(day, Weekday::Sat | Weekday::Sun)
 }
 
 /// What to simulate.
@@ -235,8 +280,25 @@ impl Hospital {
         SPECIALTIES[specialty].los_median_days
     }
 
-    /// Moves a discharge into the day (10–17 local) most of the time.
+    /// Moves a discharge into the day (10–17 local) most of the time, and
+    /// half of those falling on a Saturday or Sunday to Monday 10–16 local
+    /// (the weekend has no ward round to discharge from).
     fn daytime(rng: &mut Rng, admitted: DateTime<Utc>, end: DateTime<Utc>) -> DateTime<Utc> {
+        let end = Self::into_the_day(rng, admitted, end);
+        let day = local_weekday(end);
+        if !weekend(day) || !rng.bernoulli(WEEKEND_DISCHARGES_POSTPONED) {
+            return end;
+        }
+        let offset = Duration::hours(LOCAL_UTC_OFFSET_HOURS);
+        let days = 7 - i64::from(day.num_days_from_monday());
+        let monday = (end + offset).date_naive() + Duration::days(days);
+        let local =
+            monday.and_time(NaiveTime::MIN) + Duration::hours(rng.range(10, 15)) + Duration::minutes(rng.range(0, 59));
+        local.and_utc() - offset
+    }
+
+    /// Moves a discharge into the day (10–17 local) most of the time.
+    fn into_the_day(rng: &mut Rng, admitted: DateTime<Utc>, end: DateTime<Utc>) -> DateTime<Utc> {
         let lh = i64::from(local_hour(end));
         if (10..17).contains(&lh) || !rng.bernoulli(0.85) {
             return end;
@@ -377,11 +439,13 @@ impl Hospital {
             0..=7 => 0.4,
             8..=17 => 1.5,
             _ => 1.0,
-        } / (24.2 / 24.0);
+        } / (24.2 / 24.0)
+            * weekday_factor(local_weekday(t));
         for w in 0..self.wards.len() {
             let ward = &self.wards[w];
             let spec = ward.specialty;
-            let mean_los_h = Self::los_median_days(spec) * 24.0 * (LOS_SIGMA * LOS_SIGMA / 2.0).exp() + 3.0;
+            let mean_los_h =
+                Self::los_median_days(spec) * 24.0 * (LOS_SIGMA * LOS_SIGMA / 2.0).exp() + 3.0 + WEEKEND_POSTPONEMENT_H;
             let feedback = (1.0 + 4.0 * (TARGET_OCCUPANCY - ward.occupancy())).clamp(0.2, 2.5);
             let lambda = ward.capacity as f64 * TARGET_OCCUPANCY / mean_los_h * pattern * feedback;
             let arrivals = self.rng.poisson(lambda);
@@ -604,4 +668,73 @@ pub struct SimStats {
     pub newly_admitted: u32,
     /// Per ward.
     pub wards: Vec<WardStats>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Imaging orders (the ward round's, category 3) and medication changes
+    /// (new orders after the first half day) written per local weekday,
+    /// Monday first, over `weeks` whole local weeks.
+    fn unplanned_per_weekday(seed: u64, weeks: u32) -> ([u32; 7], [u32; 7]) {
+        let monday = "2026-11-22T23:00:00Z".parse().unwrap();
+        let mut h = Hospital::new(SimConfig {
+            beds: 120,
+            ..SimConfig::new(seed, monday)
+        })
+        .unwrap();
+        let (mut imaging, mut med_changes) = ([0u32; 7], [0u32; 7]);
+        for _ in 0..weeks * 7 * 24 {
+            let t = h.now;
+            let day = local_weekday(t).num_days_from_monday() as usize;
+            h.advance_hours(1);
+            let hour = |at: DateTime<Utc>| at >= t && at < h.now;
+            for p in &h.patients {
+                imaging[day] += p.orders.iter().filter(|o| o.category == 3 && hour(o.authored)).count() as u32;
+                med_changes[day] += p
+                    .meds
+                    .iter()
+                    .filter(|m| hour(m.start) && m.start >= p.admitted + Duration::hours(12))
+                    .count() as u32;
+            }
+        }
+        (imaging, med_changes)
+    }
+
+    fn per_weekday_and_weekend_day(n: &[u32; 7]) -> (f64, f64) {
+        (
+            f64::from(n[..5].iter().sum::<u32>()) / 5.0,
+            f64::from(n[5..].iter().sum::<u32>()) / 2.0,
+        )
+    }
+
+    #[test]
+    fn ward_rounds_write_fewer_orders_and_medication_changes_at_weekends() {
+        let (imaging, med_changes) = unplanned_per_weekday(4, 6);
+        let (i_weekday, i_weekend) = per_weekday_and_weekend_day(&imaging);
+        let (m_weekday, m_weekend) = per_weekday_and_weekend_day(&med_changes);
+        eprintln!("imaging Mon–Sun {imaging:?}, medication changes {med_changes:?}");
+        assert!(
+            i_weekend <= 0.7 * i_weekday,
+            "imaging per weekend day {i_weekend} not ≤ 0.7 × per weekday {i_weekday}: {imaging:?}"
+        );
+        assert!(
+            m_weekend <= 0.7 * m_weekday,
+            "medication changes per weekend day {m_weekend} not ≤ 0.7 × per weekday {m_weekday}: {med_changes:?}"
+        );
+    }
+
+    #[test]
+    fn local_weekday_follows_the_local_clock() {
+        let sunday_late_utc: DateTime<Utc> = "2026-11-22T23:30:00Z".parse().unwrap();
+        assert_eq!(sunday_late_utc.weekday(), chrono::Weekday::Sun);
+        assert_eq!(local_weekday(sunday_late_utc), chrono::Weekday::Mon);
+        assert_eq!(
+            local_weekday(sunday_late_utc - Duration::hours(1)),
+            chrono::Weekday::Sun
+        );
+    }
 }

@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crate::codes::{
     self, COMORBIDITIES, DIABETES, MAIN_DIAGNOSES, MEDICATIONS, PSYCHIATRIC_DIAGNOSES, ROUTES, SPECIALTIES,
 };
-use crate::model::{Acc, local_hour};
+use crate::model::{Acc, local_hour, local_weekday, weekend};
 use crate::rng::Rng;
 use crate::vitals::{Vitals, vitals_for};
 
@@ -211,6 +211,10 @@ pub(crate) fn floor_hour(t: DateTime<Utc>) -> DateTime<Utc> {
     let secs = t.timestamp().div_euclid(3600) * 3600;
     DateTime::from_timestamp(secs, 0).unwrap_or(t)
 }
+
+/// The weekend's share of the weekday's ward-round work (imaging orders,
+/// medication changes).
+const WEEKEND_ROUNDS: f64 = 0.5;
 
 const TIMES_1: &[&str] = &["08:00:00"];
 const TIMES_2: &[&str] = &["08:00:00", "20:00:00"];
@@ -736,7 +740,10 @@ impl Patient {
             let due = authored + minutes(self.rng.range(30, 180));
             self.add_order(2, authored, due);
         }
-        if (8..17).contains(&lh) && self.rng.bernoulli(0.10 / 9.0) {
+        // The ward round's orders and medication changes: half as many at
+        // weekends.
+        let round = if weekend(local_weekday(t)) { WEEKEND_ROUNDS } else { 1.0 };
+        if (8..17).contains(&lh) && self.rng.bernoulli(0.10 / 9.0 * round) {
             let authored = soon(&mut self.rng);
             let due = authored + minutes(self.rng.range(120, 360));
             self.add_order(3, authored, due);
@@ -757,11 +764,11 @@ impl Patient {
         // Medication changes once the list is in place.
         if t >= self.admitted + Duration::hours(12) {
             let active = self.meds.iter().filter(|m| m.stop.is_none()).count();
-            if active < 15 && self.rng.bernoulli(0.008) {
+            if active < 15 && self.rng.bernoulli(0.008 * round) {
                 let start = soon(&mut self.rng);
                 self.add_med(start);
             }
-            if active > 3 && self.rng.bernoulli(0.008) {
+            if active > 3 && self.rng.bernoulli(0.008 * round) {
                 let i = self.rng.below(active as u64) as usize;
                 let stop = soon(&mut self.rng);
                 if let Some(m) = self
