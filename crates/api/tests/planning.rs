@@ -428,6 +428,11 @@ async fn the_staffing_assistants_page_says_the_same_in_words(store: Store) {
     );
     assert!(html.contains(r#"class="verdict verdict-"#));
     assert!(html.contains("Fördelning mellan vårdlagen"));
+    // a few hours of history: the uncertainty falls back to the schedule and says why
+    assert!(
+        html.contains("Behov med osäkerhet") && html.contains("bara schemalagt") && html.contains("för kort historik"),
+        "{html}"
+    );
     let (s, _, _) = call(&app, &format!("/wards/w1/planning?token={SCREEN}"), None).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "screen tokens do not see planning pages");
     let (_, _, overview) = call(&app, &format!("/?token={STAFF}"), None).await;

@@ -400,14 +400,24 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
 }
 
-/// Points from a non-negative decimal.
-fn points(v: f64) -> Points {
-    Points::from_decimal(v.max(0.0)).unwrap_or_default()
+/// A non-negative decimal in thousandths, rounded to the nearest (0 for
+/// anything not finite).
+fn milli(v: f64) -> i64 {
+    if v.is_finite() {
+        (v.max(0.0) * 1000.0).round() as i64
+    } else {
+        0
+    }
 }
 
-/// Qty from a non-negative decimal.
+/// Points from a non-negative decimal, rounded to a thousandth.
+fn points(v: f64) -> Points {
+    Points::from_milli(milli(v))
+}
+
+/// Qty from a non-negative decimal, rounded to a thousandth.
 fn qty(v: f64) -> Qty {
-    Qty::from_decimal(v.max(0.0)).unwrap_or(Qty::ZERO)
+    Qty::from_milli(milli(v))
 }
 
 impl Prediction {
@@ -772,8 +782,8 @@ mod tests {
                     shift_hours: Qty::whole(8),
                     scheduled: split(400, 200),
                     realised: Split {
-                        usk: Points::from_decimal(400.0 * r).expect("finite"),
-                        ssk: Points::from_decimal(200.0 * r).expect("finite"),
+                        usk: super::points(400.0 * r),
+                        ssk: super::points(200.0 * r),
                     },
                     scheduled_components: Components::default(),
                     realised_components: Components::default(),
@@ -888,8 +898,8 @@ mod tests {
         // realised exactly at the median every time: perfect P50, schedule 20 % off
         let median = p.total.points.p50.as_f64();
         let realised = Split {
-            usk: Points::from_decimal(median * 2.0 / 3.0).expect("finite"),
-            ssk: Points::from_decimal(median / 3.0).expect("finite"),
+            usk: super::points(median * 2.0 / 3.0),
+            ssk: super::points(median / 3.0),
         };
         for _ in 0..10 {
             e.add(&p, realised, Some(6), None);
@@ -903,6 +913,15 @@ mod tests {
         let bin = ev.risk_bins.iter().find(|b| b.forecasts > 0).expect("a bin");
         assert_eq!(bin.forecasts, 10);
         assert!(bin.from <= 0.5 && 0.5 < bin.to + 0.1);
+    }
+
+    #[test]
+    fn bands_keep_needs_that_are_not_whole_thousandths() {
+        // ratios in sevenths: no draw is a whole thousandth of a point
+        let m = history(6, |i, _| 1.0 + f64::from(i % 7) / 7.0);
+        let p = m.predict("day", monday(0), 4, split(400, 200), factors(), Qty::whole(8));
+        assert_eq!(p.usk.points.p50, Points::from_milli(485_714), "{:?}", p.usk.points);
+        assert!(p.usk.people.p10 < p.usk.people.p90, "{:?}", p.usk.people);
     }
 
     #[test]

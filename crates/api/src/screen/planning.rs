@@ -4,8 +4,11 @@
 //! to add, absences that need not be replaced and the ward index; beside
 //! the need by the council's staff-hour factors, the staff the ward's own
 //! optimal points per person calls for, with its reliability and the
-//! difference explained in one line (issue 27); then the team-balancing
-//! proposal for the next shift, each move with its reason.
+//! difference explained in one line (issue 27); the need's P10–P50–P90 from
+//! the forecast's own past errors with the risk of understaffing and the
+//! people that bring it down (issue 28), or why the history is too young;
+//! then the team-balancing proposal for the next shift, each move with its
+//! reason.
 
 use std::fmt::Write as _;
 
@@ -15,7 +18,9 @@ use super::{
     ScreenContext, as_of_line, banners, encode_component, escape, footer, href, local_time, no_data, page,
     page_refreshing_to, people, points, shift_name,
 };
+use careload_app::forecast::{ScopeForecast, ShiftForecast};
 use careload_app::planning::{OptimumShift, VerdictBasis, WardBalance, WardOptimum, WardShifts};
+use careload_planning::uncertainty::{Band, Prediction};
 use careload_planning::words::count;
 
 /// Class, symbol and words of a verdict: colour never alone.
@@ -108,6 +113,68 @@ fn optimum_lines(o: &WardOptimum, s: &OptimumShift) -> String {
     out
 }
 
+/// A band of people: `5,1–6,0–7,2`.
+fn people_band(b: &Band<careload_scoring::Qty>) -> String {
+    format!(
+        "{}–{}–{}",
+        people(b.p10, false),
+        people(b.p50, false),
+        people(b.p90, false)
+    )
+}
+
+/// One scope's need with its uncertainty in one line, and its risk.
+fn scope_uncertainty(f: &ScopeForecast, ward: bool) -> String {
+    let p: &Prediction = &f.prediction;
+    let who = if ward { "Avdelningen".to_owned() } else { f.name.clone() };
+    if p.young {
+        return format!(
+            r#"<li class="young"><strong>{}</strong>: bara schemalagt — {}.</li>"#,
+            escape(&who),
+            escape(p.reason.as_deref().unwrap_or("för kort historik"))
+        );
+    }
+    let mut out = format!(
+        r#"<li><strong>{}</strong>: USK {} personer, SSK {} personer"#,
+        escape(&who),
+        people_band(&p.usk.people),
+        people_band(&p.ssk.people),
+    );
+    match &f.risk {
+        Some(r) => {
+            let _ = write!(out, r#" · <span class="risk">{}</span>"#, escape(&capitalised(&r.text)));
+        }
+        None => out.push_str(r#" · <span class="muted">ingen planering att jämföra med</span>"#),
+    }
+    out.push_str("</li>");
+    out
+}
+
+/// The shift's need as P10–P50–P90 for the ward and each team, with the
+/// risk of understaffing, and what the figures rest on.
+fn uncertainty_lines(f: &ShiftForecast) -> String {
+    let mut out = String::from(
+        r#"<div class="uncertainty"><p>Behov med osäkerhet (P10–P50–P90: ett pass av tio behöver mindre, hälften, ett av tio mer):</p><ul>"#,
+    );
+    out.push_str(&scope_uncertainty(&f.ward, true));
+    for t in &f.teams {
+        out.push_str(&scope_uncertainty(t, false));
+    }
+    out.push_str("</ul>");
+    let b = f.ward.prediction.basis;
+    if !f.ward.prediction.young {
+        let _ = write!(
+            out,
+            r#"<p class="muted">Från {} med samma pass {} timmar före start (±{} h): hur mycket det schemalagda har brukat missa inskrivningar, utskrivningar och det oplanerade.</p>"#,
+            count(u64::from(b.samples), "tidigare pass", "tidigare pass"),
+            f.lead_hours,
+            b.lead_pool
+        );
+    }
+    out.push_str("</div>");
+    out
+}
+
 /// `text` with its first letter in upper case.
 fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
@@ -120,6 +187,7 @@ fn capitalised(text: &str) -> String {
 fn shift_section(
     a: &ShiftAssessment,
     optimum: Option<(&WardOptimum, &OptimumShift)>,
+    uncertainty: Option<&ShiftForecast>,
     label: &str,
     ctx: &ScreenContext,
 ) -> String {
@@ -145,6 +213,9 @@ fn shift_section(
     out.push_str("</tbody></table>");
     if let Some((o, s)) = optimum {
         out.push_str(&optimum_lines(o, s));
+    }
+    if let Some(f) = uncertainty {
+        out.push_str(&uncertainty_lines(f));
     }
     if a.extrapolated_minutes > 0 {
         let _ = write!(
@@ -312,7 +383,7 @@ pub(super) fn render(
     } else {
         for (i, (a, label)) in shifts.shifts.iter().zip(["Nästa pass", "Passet därefter"]).enumerate() {
             let optimum = shifts.optimum.shifts.get(i).map(|s| (&shifts.optimum, s));
-            body.push_str(&shift_section(a, optimum, label, ctx));
+            body.push_str(&shift_section(a, optimum, shifts.forecast.get(i), label, ctx));
         }
         if let Some(b) = balance {
             body.push_str(&balance_section(b));
@@ -339,5 +410,92 @@ pub(super) fn render(
         page_refreshing_to(&title, &body, ctx, Some(&back))
     } else {
         page(&title, &body, ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)] // test code may panic with a message
+
+    use careload_app::forecast::{ScopeForecast, ShiftForecast};
+    use careload_planning::uncertainty::{ErrorModel, ErrorSample};
+    use careload_scoring::score::{Components, Split};
+    use careload_scoring::weights::StaffHours;
+    use careload_scoring::{Points, Qty};
+    use chrono::NaiveDate;
+
+    use super::uncertainty_lines;
+
+    fn split(usk: f64, ssk: f64) -> Split {
+        Split {
+            usk: Points::from_decimal(usk).expect("finite"),
+            ssk: Points::from_decimal(ssk).expect("finite"),
+        }
+    }
+
+    /// Six weeks of day shifts whose need came out 0.9–1.5 × the schedule.
+    fn scope(weeks: i64, team: Option<&str>) -> ScopeForecast {
+        let first = NaiveDate::from_ymd_opt(2026, 1, 5).expect("date");
+        let samples = (0..weeks * 7)
+            .map(|i| {
+                let r = 0.9 + (i % 61) as f64 * 0.01;
+                ErrorSample {
+                    shift: "day".into(),
+                    date: first + chrono::Duration::days(i),
+                    lead: 3,
+                    shift_hours: Qty::whole(8),
+                    scheduled: split(400.0, 200.0),
+                    realised: split(400.0 * r, 200.0 * r),
+                    scheduled_components: Components::default(),
+                    realised_components: Components::default(),
+                }
+            })
+            .collect();
+        let factors = StaffHours {
+            usk: Qty::from_milli(100),
+            ssk: Qty::from_milli(100),
+        };
+        let date = NaiveDate::from_ymd_opt(2026, 3, 2).expect("date");
+        let prediction = ErrorModel::new(samples).predict("day", date, 3, split(400.0, 200.0), factors, Qty::whole(8));
+        let risk = prediction.risk(Some(6), Some(3), 0.2);
+        ScopeForecast {
+            team: team.map(str::to_owned),
+            name: team.map_or("Avd 1".to_owned(), |_| "Vårdlag <A>".to_owned()),
+            prediction,
+            risk,
+        }
+    }
+
+    #[test]
+    fn the_shift_shows_its_band_its_risk_and_what_it_rests_on() {
+        let f = ShiftForecast {
+            shift: "day".into(),
+            date: NaiveDate::from_ymd_opt(2026, 3, 2).expect("date"),
+            lead_hours: 3,
+            ward: scope(8, None),
+            teams: vec![scope(2, Some("w1-a"))],
+        };
+        let html = uncertainty_lines(&f);
+        let risk = f.ward.risk.as_ref().expect("a risk");
+        assert!(risk.text.contains("+1 USK ger"), "{}", risk.text);
+        assert!(
+            html.contains(&format!(r#"<span class="risk">R{}</span>"#, &risk.text[1..])),
+            "{html}"
+        );
+        let usk = &f.ward.prediction.usk.people;
+        assert!(usk.p10 < usk.p50 && usk.p50 < usk.p90, "{usk:?} {:?}", f.ward.prediction);
+        assert!(
+            html.contains(&format!("USK {} personer", super::people_band(usk))),
+            "{html}"
+        );
+        assert!(
+            html.contains("Från 56 tidigare pass med samma pass 3 timmar före start"),
+            "{html}"
+        );
+        // the young team says why, its name escaped
+        assert!(
+            html.contains("Vårdlag &lt;A&gt;</strong>: bara schemalagt — för kort historik"),
+            "{html}"
+        );
     }
 }
