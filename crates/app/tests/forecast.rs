@@ -167,6 +167,28 @@ async fn the_day_shift_turns_out_heavier_than_scheduled(store: Store) {
     assert!(p.total.points.p10 <= p.total.points.p50 && p.total.points.p50 <= p.total.points.p90);
     let risk = day.ward.risk.as_ref().expect("planned: a risk");
     assert!(risk.text.starts_with("risk för underbemanning "), "{}", risk.text);
+    // the bed coordinator judges the shift at its P90: a smaller margin than
+    // the planning page's scheduled need leaves
+    let adm = careload_app::planning::admissions(&app, now).await.expect("admissions");
+    let margin = adm.wards[0].margin_people.expect("a plan: a margin");
+    let assumption = app.settings().admission;
+    let scheduled_margin = shifts
+        .shifts
+        .iter()
+        .flat_map(|a| {
+            let f = a.factors;
+            [
+                (a.ward.usk.gap_people, assumption.usk_points_per_hour.times(f.usk)),
+                (a.ward.ssk.gap_people, assumption.ssk_points_per_hour.times(f.ssk)),
+            ]
+        })
+        .filter_map(|(gap, added)| gap.map(|g| g.milli() - added.milli()))
+        .min()
+        .expect("a planned shift");
+    assert!(
+        margin.milli() < scheduled_margin,
+        "margin {margin:?} at P90 vs {scheduled_margin} thousandths at the schedule"
+    );
     assert_eq!(day.teams.len(), 1);
     assert_eq!(day.teams[0].name, "Vårdlag A");
     assert!(day.teams[0].risk.is_none(), "the team has no plan of its own");
