@@ -79,6 +79,12 @@ impl Scope {
     }
 }
 
+/// Points per profession and per component.
+type Need = (Split, Components);
+
+/// A unit's stored points by hour.
+type StoredHours = BTreeMap<DateTime<Utc>, Need>;
+
 /// A forecast made, waiting for its shift to end.
 #[derive(Clone, Debug)]
 struct Pending {
@@ -250,7 +256,7 @@ impl Learner {
             return Ok(());
         };
         // the stored totals of every scope over the shifts' hours
-        let mut stored: HashMap<(String, String), BTreeMap<DateTime<Utc>, (Split, Components)>> = HashMap::new();
+        let mut stored: HashMap<(String, String), StoredHours> = HashMap::new();
         for level in [Level::Ward, Level::Team] {
             for u in app.store.level_hours(level, first, to).await? {
                 stored
@@ -259,7 +265,7 @@ impl Learner {
                     .insert(u.hour, (u.totals.professions, u.totals.components));
             }
         }
-        let mut realised: HashMap<(Scope, DateTime<Utc>), Option<(Split, Components)>> = HashMap::new();
+        let mut realised: HashMap<(Scope, DateTime<Utc>), Option<Need>> = HashMap::new();
         for p in ready {
             let key = (p.scope.clone(), p.shift.window.start);
             let r = *realised.entry(key).or_insert_with(|| {

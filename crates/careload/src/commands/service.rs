@@ -123,6 +123,24 @@ async fn catch_up(config: &Config, runner: &mut Runner, state: &AppState) -> any
     Ok(wards)
 }
 
+/// Brings the forecast's learnt errors up to the hour just written, in the
+/// background, so that no planning request waits for it (the first after a
+/// start reads `forecast.history_weeks` of hours). A failure is logged; the
+/// next request or run tries again.
+fn learn_forecast_errors(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let started = Instant::now();
+        match careload_app::forecast::refresh(&state, Utc::now()).await {
+            Ok(()) => tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "forecast errors learnt"
+            ),
+            Err(e) => tracing::warn!(error = %e, "the forecast's errors could not be learnt; the next run tries again"),
+        }
+    });
+}
+
 /// Runs the scheduler until `stop`, beside the API already served, and
 /// waits for the API's end.
 async fn schedule_until(
@@ -132,9 +150,13 @@ async fn schedule_until(
     api: careload_api::Serving,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    learn_forecast_errors(&state);
     let scheduler = Scheduler::new(runner, config.schedule.minute)
         .with_timing(Timing::from_config(config)?)
-        .with_after_run(Arc::new(move || state.data_changed()));
+        .with_after_run(Arc::new(move || {
+            state.data_changed();
+            learn_forecast_errors(&state);
+        }));
     let (served, ()) = tokio::join!(api.finished(), scheduler.run(stopped(stop)));
     served.context("the HTTP server failed")?;
     Ok(())
