@@ -47,9 +47,6 @@ use serde::Serialize;
 
 use crate::{App, Error, Result};
 
-/// Weeks of history the errors are learnt from.
-pub const HISTORY_WEEKS: i64 = 8;
-
 /// A scope the errors are learnt for: a ward, or one of its teams.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Scope {
@@ -316,17 +313,21 @@ fn over_shift(
 }
 
 /// Brings the service's learner up to the last stored hour before `now`:
-/// the first call learns the [`HISTORY_WEEKS`] weeks, later ones only the
-/// hours stored since.
+/// the first call learns `forecast.history_weeks` weeks, later ones only
+/// the hours stored since; nothing with `forecast.enabled = false`.
 ///
 /// # Errors
 /// As [`Learner::learn`].
 pub async fn refresh(app: &App, now: DateTime<Utc>) -> Result<()> {
+    let settings = app.settings().forecast;
+    if !settings.enabled {
+        return Ok(());
+    }
     let Some(current) = app.store.current_hour().await?.map(|c| c.hour) else {
         return Ok(());
     };
     let to = current.min(careload_store::hour_of(now)) + Duration::hours(1);
-    let from = to - Duration::weeks(HISTORY_WEEKS);
+    let from = to - Duration::weeks(settings.history_weeks);
     let forget = from.with_timezone(&app.tz()).date_naive();
     let cell = app.forecast_learner();
     let mut learner = cell.lock().await;
@@ -370,6 +371,10 @@ fn available(plan: Option<&ShiftPlanned>) -> (Option<u32>, Option<u32>) {
     let get = |p: Profession| plan.and_then(|pl| pl.get(p)).map(|c| c.available());
     (get(Profession::Usk), get(Profession::Ssk))
 }
+
+/// Why a prediction is the schedule alone when the forecast is switched off.
+pub const DISABLED: &str =
+    "osäkerheten är avstängd i konfigurationen (forecast.enabled = false): prognosen räknar bara med det schemalagda";
 
 /// The forecasts of ward `ward`'s shifts `needs` (the scheduled forecast
 /// from `as_of`) against `plans`, from `learner`'s errors, with people

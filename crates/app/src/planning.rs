@@ -48,7 +48,6 @@ use crate::forecast::{self, ShiftForecast, next_two, scheduled_needs};
 use crate::query::{self, known_ward};
 use crate::view::{DataState, short_label};
 use crate::{Error, Result};
-use careload_planning::uncertainty::DEFAULT_RISK_LEVEL;
 
 /// `GET /api/v1/wards/{id}/shifts`.
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
@@ -608,7 +607,27 @@ impl Prepared {
 
     /// With each shift's P10/P50/P90 and risk from the service's learner,
     /// brought up to the last stored hour first.
+    /// With `forecast.enabled = false`, the schedule alone, saying so.
     async fn with_forecast(mut self, app: &App, id: &str, now: DateTime<Utc>) -> Result<Prepared> {
+        let settings = app.settings().forecast;
+        if !settings.enabled {
+            let none = forecast::Learner::default();
+            self.forecast = forecast::shift_forecasts(
+                app,
+                id,
+                &none,
+                &self.needs,
+                &self.plans,
+                self.inputs.as_of,
+                settings.risk_level,
+            );
+            for f in &mut self.forecast {
+                for scope in std::iter::once(&mut f.ward).chain(f.teams.iter_mut()) {
+                    scope.prediction.reason = Some(forecast::DISABLED.to_owned());
+                }
+            }
+            return Ok(self);
+        }
         forecast::refresh(app, now).await?;
         let cell = app.forecast_learner();
         let learner = cell.lock().await;
@@ -619,7 +638,7 @@ impl Prepared {
             &self.needs,
             &self.plans,
             self.inputs.as_of,
-            DEFAULT_RISK_LEVEL,
+            settings.risk_level,
         );
         Ok(self)
     }

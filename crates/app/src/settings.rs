@@ -3,7 +3,8 @@
 //! (`[planning]`, from the file's format into `careload-planning`'s types)
 //! and the calibration's (`[calibration]`: the window, the minimums as
 //! `careload_planning::calibration::CalibrationRules`, what drives the
-//! verdicts). Use cases read them
+//! verdicts) and the forecast's (`[forecast]`: the risk level, the weeks
+//! learnt from, whether it learns at all). Use cases read them
 //! from here instead of parsing the configuration's strings again at use,
 //! so a bad value is a refusal at start (with the key and what to write),
 //! not an error in the middle of a request.
@@ -14,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use careload_config::{CalibrationConfig, Config, Drives, PlanningConfig};
+use careload_config::{CalibrationConfig, Config, Drives, ForecastConfig, PlanningConfig};
 use careload_planning::calibration::CalibrationRules;
 use careload_planning::{AdmissionAssumption, BalanceOptions, Thresholds};
 use careload_scoring::shift::ShiftPlan;
@@ -40,6 +41,8 @@ pub struct Settings {
     pub calibration_window_weeks: i64,
     /// What drives the planning verdicts (`calibration.drives`).
     pub drives: Drives,
+    /// The next shifts' forecast with its uncertainty (`[forecast]`).
+    pub forecast: ForecastSettings,
     /// Every setting that could not be resolved: key, problem and hint.
     problems: Vec<String>,
 }
@@ -64,6 +67,9 @@ impl Settings {
                 (id.clone(), plan)
             })
             .collect();
+        if let Err(e) = config.forecast.validate() {
+            problems.push(e.to_string());
+        }
         Settings {
             tz,
             shift_plans,
@@ -73,6 +79,7 @@ impl Settings {
             calibration: calibration_rules(&config.calibration),
             calibration_window_weeks: config.calibration.window_weeks,
             drives: config.calibration.drives,
+            forecast: forecast(&config.forecast),
             problems,
         }
     }
@@ -134,6 +141,42 @@ fn admission(planning: &PlanningConfig) -> AdmissionAssumption {
     AdmissionAssumption {
         usk_points_per_hour: a.usk_points_per_hour,
         ssk_points_per_hour: a.ssk_points_per_hour,
+    }
+}
+
+/// The next shifts' forecast with its uncertainty (issue 28), as
+/// `[forecast]` configures it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ForecastSettings {
+    /// People are added to a shift until its risk of understaffing is at
+    /// most this probability (`forecast.risk_level`; default
+    /// `careload_planning::uncertainty::DEFAULT_RISK_LEVEL`, 20 %).
+    pub risk_level: f64,
+    /// Weeks of stored hours the forecast's own past errors are learnt
+    /// from (`forecast.history_weeks`; default 8).
+    pub history_weeks: i64,
+    /// False: the scheduled forecast alone, nothing learnt, and the pages
+    /// say so (`forecast.enabled`; default true).
+    pub enabled: bool,
+}
+
+impl Default for ForecastSettings {
+    /// The configuration's defaults (a test holds the two to each other).
+    fn default() -> ForecastSettings {
+        ForecastSettings {
+            risk_level: careload_planning::uncertainty::DEFAULT_RISK_LEVEL,
+            history_weeks: 8,
+            enabled: true,
+        }
+    }
+}
+
+/// The forecast's settings of `[forecast]`.
+fn forecast(c: &ForecastConfig) -> ForecastSettings {
+    ForecastSettings {
+        risk_level: c.risk_level,
+        history_weeks: c.history_weeks,
+        enabled: c.enabled,
     }
 }
 
@@ -202,6 +245,48 @@ mod tests {
             }
         );
         assert_eq!((s.calibration_window_weeks, s.drives), (6, Drives::Optimum));
+    }
+
+    #[test]
+    fn forecast_settings_default_to_the_forecasts_constants() {
+        let s = Settings::resolve(&Config::default());
+        assert_eq!(s.forecast, ForecastSettings::default());
+        // the planning crate's risk level, and the 8 weeks the forecast
+        // learnt from before `[forecast]` existed (`forecast::HISTORY_WEEKS`)
+        assert_eq!(
+            (s.forecast.risk_level, s.forecast.history_weeks, s.forecast.enabled),
+            (careload_planning::uncertainty::DEFAULT_RISK_LEVEL, 8, true)
+        );
+    }
+
+    #[test]
+    fn forecast_settings_are_the_files() {
+        let config = Config::from_toml(
+            "[forecast]\nrisk_level = 0.1\nhistory_weeks = 12\nenabled = false\n",
+            "forecast.toml",
+        )
+        .expect("parses");
+        let s = Settings::resolve(&config).checked().expect("resolves");
+        assert_eq!(
+            s.forecast,
+            ForecastSettings {
+                risk_level: 0.1,
+                history_weeks: 12,
+                enabled: false,
+            }
+        );
+    }
+
+    #[test]
+    fn a_forecast_out_of_range_built_in_code_is_a_problem_naming_its_key() {
+        let mut config = Config::default();
+        config.forecast.risk_level = 0.0;
+        let err = Settings::resolve(&config).checked().expect_err("refused").to_string();
+        assert!(err.contains("forecast.risk_level") && err.contains("0.01–0.5"), "{err}");
+        let mut config = Config::default();
+        config.forecast.history_weeks = 0;
+        let err = Settings::resolve(&config).checked().expect_err("refused").to_string();
+        assert!(err.contains("forecast.history_weeks") && err.contains("4–26"), "{err}");
     }
 
     #[test]

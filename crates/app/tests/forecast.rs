@@ -233,6 +233,27 @@ async fn three_weeks_are_too_young_and_say_so(store: Store) {
     assert!(shifts.forecast[0].ward.risk.is_none());
 }
 
+async fn switched_off_it_shows_the_schedule_and_says_so(store: Store) {
+    let mut c = Config::default();
+    c.scoring.time_zone = "Europe/Stockholm".into();
+    c.wards.insert("w1".into(), WardConfig::default());
+    c.forecast.enabled = false;
+    let weights = Weights::from_toml(WEIGHTS, "weights/2026.1.toml").expect("weights");
+    let app = App::try_new(store, Arc::new(c), Arc::new(weights)).expect("app");
+    write_weeks(&app, 5).await;
+    let first: DateTime<Utc> = FIRST_HOUR.parse().unwrap();
+    let shifts = ward_shifts(&app, "w1", first + Duration::weeks(5) - Duration::minutes(30))
+        .await
+        .expect("shifts");
+    let p = &shifts.forecast[0].ward.prediction;
+    assert!(p.young);
+    assert_eq!(p.reason.as_deref(), Some(careload_app::forecast::DISABLED));
+    assert!(
+        app.forecast_learner().lock().await.through().is_none(),
+        "nothing learnt"
+    );
+}
+
 async fn the_backtest_judges_held_out_shifts_only(store: Store) {
     let app = app(store);
     write_weeks(&app, 6).await;
@@ -256,5 +277,6 @@ async fn the_backtest_judges_held_out_shifts_only(store: Store) {
 careload_testkit::on_every_backend!(
     the_day_shift_turns_out_heavier_than_scheduled,
     three_weeks_are_too_young_and_say_so,
+    switched_off_it_shows_the_schedule_and_says_so,
     the_backtest_judges_held_out_shifts_only,
 );

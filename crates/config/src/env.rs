@@ -686,6 +686,36 @@ pub const ENV_KEYS: &[EnvKey] = &[
         },
     },
     EnvKey {
+        name: "CARELOAD_FORECAST_RISK_LEVEL",
+        key: "forecast.risk_level",
+        default: "0.2",
+        doc: "Forecast: people are added to a shift until its risk of understaffing is at most this (\"+1 USK ger 12 %\"), a probability: 0.01–0.5",
+        apply: |c, v| {
+            c.forecast.risk_level = share(v)?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_FORECAST_HISTORY_WEEKS",
+        key: "forecast.history_weeks",
+        default: "8",
+        doc: "Forecast: weeks of stored hours the scheduled forecast's own past errors are learnt from: 4–26",
+        apply: |c, v| {
+            c.forecast.history_weeks = parse(v, "a whole number of weeks, e.g. 8")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_FORECAST_ENABLED",
+        key: "forecast.enabled",
+        default: "true",
+        doc: "Forecast: false = the scheduled forecast alone, with no P10/P50/P90 or risk and nothing learnt (the page says so)",
+        apply: |c, v| {
+            c.forecast.enabled = parse(v, "true or false")?;
+            Ok(())
+        },
+    },
+    EnvKey {
         name: "CARELOAD_API_LISTEN",
         key: "api.listen",
         default: "127.0.0.1:8080",

@@ -58,6 +58,10 @@ pub struct Config {
     /// minimums a ward's optimum must meet, what drives the planning
     /// verdicts, and the bounds of `careload weights fit`.
     pub calibration: CalibrationConfig,
+    /// The next shifts' forecast with its uncertainty (issue 28): the risk
+    /// of understaffing people are added to reach, the weeks its errors are
+    /// learnt from, and whether it learns at all.
+    pub forecast: ForecastConfig,
     /// Per-ward settings, keyed by ward id.
     pub wards: BTreeMap<String, WardConfig>,
 }
@@ -293,6 +297,55 @@ impl CalibrationConfig {
             float_range(key, value, lo, hi, what, example)?;
         }
         Ok(())
+    }
+}
+
+/// `[forecast]`: the next shifts' forecast as P10/P50/P90 with a risk of
+/// understaffing (issue 28; the method is
+/// `careload_planning::uncertainty`'s).
+///
+/// The defaults mirror the planning crate's `DEFAULT_RISK_LEVEL` and the
+/// application layer's eight weeks of history (`careload_app::Settings`
+/// converts them and its tests check that they agree), so that a rename
+/// there cannot change what the file accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForecastConfig {
+    /// The risk of understaffing people are added to reach ("+1 USK ger
+    /// 12 %"), a probability (default 0.2, 20 %).
+    pub risk_level: f64,
+    /// Weeks of stored hours the forecast's errors are learnt from (default 8).
+    pub history_weeks: i64,
+    /// False shows the scheduled forecast alone, learning nothing, and says
+    /// so (default true).
+    pub enabled: bool,
+}
+
+impl Default for ForecastConfig {
+    fn default() -> ForecastConfig {
+        ForecastConfig {
+            risk_level: 0.2,
+            history_weeks: 8,
+            enabled: true,
+        }
+    }
+}
+
+impl ForecastConfig {
+    /// Checks the risk level and the weeks of history.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the key.
+    pub fn validate(&self) -> Result<()> {
+        float_range(
+            "forecast.risk_level",
+            self.risk_level,
+            0.01,
+            0.5,
+            "(a probability: 0.2 is 20 %)",
+            "0.2",
+        )?;
+        range("forecast.history_weeks", self.history_weeks, 4, 26, "weeks", 8)
     }
 }
 
@@ -1102,6 +1155,7 @@ impl Config {
         }
         self.api.validate()?;
         self.calibration.validate()?;
+        self.forecast.validate()?;
         self.validate_tokens()
     }
 

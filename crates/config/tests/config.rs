@@ -802,3 +802,98 @@ fn the_calibration_table_is_read_and_checked() {
         .to_string();
     assert!(e.contains("max_relative_interval_width"), "{e}");
 }
+
+/// `[forecast]` (issue 28): its keys from the file and the environment, its
+/// defaults, and each refusal naming the key or variable, its range and an
+/// example.
+#[test]
+fn the_forecast_table_is_read_and_checked() {
+    use careload_config::ForecastConfig;
+    let d = Config::default().forecast;
+    assert_eq!((d.risk_level, d.history_weeks, d.enabled), (0.2, 8, true));
+
+    let f = TempFile::new(
+        "forecast",
+        "[forecast]\nrisk_level = 0.1\nhistory_weeks = 12\nenabled = false\n",
+    );
+    let c = f.load(&[]).unwrap().forecast;
+    assert_eq!(
+        c,
+        ForecastConfig {
+            risk_level: 0.1,
+            history_weeks: 12,
+            enabled: false,
+        }
+    );
+    // the environment over the file
+    let c = f
+        .load(&[
+            ("CARELOAD_FORECAST_RISK_LEVEL", " 0.05 "),
+            ("CARELOAD_FORECAST_ENABLED", "true"),
+        ])
+        .unwrap()
+        .forecast;
+    assert_eq!((c.risk_level, c.history_weeks, c.enabled), (0.05, 12, true));
+    let c = Config::load_with(None, [("CARELOAD_FORECAST_HISTORY_WEEKS", "26")])
+        .unwrap()
+        .forecast;
+    assert_eq!((c.risk_level, c.history_weeks, c.enabled), (0.2, 26, true));
+
+    // refused in the file, at the key's line, with the range and an example
+    for (text, key, line, words) in [
+        ("[forecast]\nrisk_level = 0.6\n", "forecast.risk_level", 2, "0.01–0.5"),
+        ("[forecast]\n\nrisk_level = 0\n", "forecast.risk_level", 3, "0.01–0.5"),
+        ("[forecast]\nrisk_level = -0.2\n", "forecast.risk_level", 2, "0.01–0.5"),
+        (
+            "[forecast]\nhistory_weeks = 3\n",
+            "forecast.history_weeks",
+            2,
+            "4–26 weeks",
+        ),
+        (
+            "[forecast]\nhistory_weeks = 27\n",
+            "forecast.history_weeks",
+            2,
+            "4–26 weeks",
+        ),
+        (
+            "[forecast]\nhistory_weeks = -8\n",
+            "forecast.history_weeks",
+            2,
+            "4–26 weeks",
+        ),
+    ] {
+        let f = TempFile::new("badforecast", text);
+        let err = f.load(&[]).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidAt { key: k, origin: Origin::File { line: l, .. }, .. } if k == key && *l == line),
+            "{text}: {err:?}"
+        );
+        let e = err.to_string();
+        assert!(
+            e.contains(key) && e.contains(words) && e.contains("e.g."),
+            "{text}: {e}"
+        );
+    }
+    // refused from the environment, naming the variable
+    for (name, value, words) in [
+        ("CARELOAD_FORECAST_RISK_LEVEL", "20 %", "CARELOAD_FORECAST_RISK_LEVEL"),
+        ("CARELOAD_FORECAST_RISK_LEVEL", "NaN", "not a number"),
+        ("CARELOAD_FORECAST_RISK_LEVEL", "0.75", "0.01–0.5"),
+        ("CARELOAD_FORECAST_HISTORY_WEEKS", "2", "4–26"),
+        ("CARELOAD_FORECAST_HISTORY_WEEKS", "8.5", "a whole number of weeks"),
+        ("CARELOAD_FORECAST_ENABLED", "yes", "true or false"),
+    ] {
+        let e = Config::load_with(None, [(name, value)]).unwrap_err().to_string();
+        assert!(e.contains(name) && e.contains(words), "{name}={value}: {e}");
+    }
+    // a wrong type and an unknown key of the table: refused as the file is parsed
+    let e = Config::from_toml("[forecast]\nenabled = \"no\"\n", "c.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("c.toml:2"), "{e}");
+    let e = Config::from_toml("[forecast]\nrisk = 0.2\n", "c.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("risk"), "{e}");
+}
