@@ -251,6 +251,9 @@ pub struct Admissions {
     pub wards: Vec<AdmissionAnswer>,
     /// The wards' display names (`[wards.<id>] name`, else the id).
     pub names: BTreeMap<String, String>,
+    /// Per ward: true when its need was judged at its P90 (history long
+    /// enough for both shifts), false when at the schedule alone.
+    pub need_at_p90: BTreeMap<String, bool>,
 }
 
 /// `GET /api/v1/staffing` and the body of `POST /api/v1/staffing`.
@@ -967,6 +970,7 @@ pub async fn admissions(app: &App, now: DateTime<Utc>) -> Result<Admissions> {
     let ds = list.state;
     let beds = query::beds(app, None, ds.hour).await?;
     let mut wards = Vec::with_capacity(list.wards.len());
+    let mut need_at_p90 = BTreeMap::new();
     for w in &list.wards {
         let inputs = inputs_at(app, &w.id, ds.clone(), now).await?;
         let mut prepared = Prepared::new(app, &w.id, inputs, now)
@@ -978,6 +982,8 @@ pub async fn admissions(app: &App, now: DateTime<Utc>) -> Result<Admissions> {
             prepared = prepared.with_optimum(app, &w.id, now).await?;
         }
         let total = beds.get(&w.id).copied().unwrap_or(0);
+        let learnt = !prepared.forecast.is_empty() && prepared.forecast.iter().all(|f| !f.ward.prediction.young);
+        need_at_p90.insert(w.id.clone(), learnt);
         wards.push(WardBeds {
             ward: w.id.clone(),
             free_beds: total.saturating_sub(w.patients),
@@ -991,6 +997,7 @@ pub async fn admissions(app: &App, now: DateTime<Utc>) -> Result<Admissions> {
         wards: careload_planning::admissions(&wards, &assumption, &app.settings().thresholds),
         assumption,
         names: list.wards.iter().map(|w| (w.id.clone(), w.name.clone())).collect(),
+        need_at_p90,
     })
 }
 

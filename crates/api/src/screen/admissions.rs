@@ -2,7 +2,8 @@
 //! next admission from the emergency department — can take, strained, no
 //! free bed — by free beds **and** by the staffing margin that would be left
 //! after one more patient, with the reason in words and a link to the
-//! ward's planning page.
+//! ward's planning page. The need is each ward's P90 where its history is
+//! long enough (issue 28), marked so; the schedule's otherwise.
 
 use std::fmt::Write as _;
 
@@ -22,9 +23,12 @@ fn verdict(v: AdmissionVerdict) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-fn row(a: &AdmissionAnswer, name: &str, ctx: &ScreenContext) -> String {
+fn row(a: &AdmissionAnswer, name: &str, at_p90: bool, ctx: &ScreenContext) -> String {
     let (class, sym, word) = verdict(a.verdict);
-    let margin = a.margin_people.map_or_else(|| "–".to_owned(), |m| people(m, true));
+    let mut margin = a.margin_people.map_or_else(|| "–".to_owned(), |m| people(m, true));
+    if at_p90 && a.margin_people.is_some() {
+        margin.push_str(r#" <span class="muted">(P90)</span>"#);
+    }
     format!(
         concat!(
             r#"<tr class="ward" data-ward="{id}" data-verdict="{verdict_key}"><td><a class="ward-name" href="{plan}">{name}</a></td>"#,
@@ -66,7 +70,7 @@ pub(super) fn render(admissions: &Admissions, ctx: &ScreenContext) -> String {
         let a = &admissions.assumption;
         let _ = write!(
             body,
-            r#"<p class="muted">En ny patient antas behöva {} USK-poäng och {} SSK-poäng per timme. Marginalen är det minsta antalet personer över eller under behovet, i pågående och nästa pass, när patienten har kommit.</p>"#,
+            r#"<p class="muted">En ny patient antas behöva {} USK-poäng och {} SSK-poäng per timme. Marginalen är det minsta antalet personer över eller under behovet, i de två kommande passen, när patienten har kommit. Behovet räknas vid P90 (ett pass av tio behöver mer) där avdelningens historik räcker, markerat (P90); annars det schemalagda.</p>"#,
             points(a.usk_points_per_hour),
             points(a.ssk_points_per_hour)
         );
@@ -79,7 +83,8 @@ pub(super) fn render(admissions: &Admissions, ctx: &ScreenContext) -> String {
         }
         for w in &admissions.wards {
             let name = admissions.names.get(&w.ward).map_or(w.ward.as_str(), String::as_str);
-            body.push_str(&row(w, name, ctx));
+            let at_p90 = admissions.need_at_p90.get(&w.ward).copied().unwrap_or(false);
+            body.push_str(&row(w, name, at_p90, ctx));
         }
         body.push_str("</tbody></table>");
         let _ = write!(
@@ -136,7 +141,24 @@ mod tests {
                 answer("w3", AdmissionVerdict::NoFreeBed, 0, None),
             ],
             names: BTreeMap::from([("w1".into(), "Avd 1 Medicin".into()), ("w2".into(), "Avd 2".into())]),
+            need_at_p90: BTreeMap::from([("w1".into(), false), ("w2".into(), false)]),
         }
+    }
+
+    #[test]
+    fn a_margin_judged_at_p90_says_so() {
+        let mut a = admissions(true);
+        a.need_at_p90.insert("w1".into(), true);
+        let html = render(&a, &ctx());
+        assert!(
+            html.contains(r#"<td class="num">−1,5 <span class="muted">(P90)</span></td>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<td class="num">+1,3</td>"#),
+            "w2 at the schedule: unmarked"
+        );
+        assert!(html.contains("Behovet räknas vid P90"));
     }
 
     #[test]
