@@ -16,17 +16,24 @@
 //!    the forecast would have said then) and sums the points stored over
 //!    the shift (what happened): one [`ErrorSample`] per shift and notice
 //!    (`lead`, whole hours from the forecast to the shift's start).
-//! 2. Per profession, the **ratio** realised ÷ scheduled of each sample.
-//!    A ratio, not a difference, so that a fuller ward's larger errors
-//!    carry over to a smaller one and back.
+//! 2. Per profession, the **error** realised − scheduled of each sample, in
+//!    points. A difference, not a ratio: what the schedule misses — a new
+//!    patient, a dose given as needed, a deterioration — costs the same
+//!    points whether the ward is full or quiet (on the simulated hospital the
+//!    difference's P50 erred a third as much as the schedule, the ratio's
+//!    half to three quarters).
 //! 3. For a shift to forecast, the samples of the same shift name (day,
 //!    evening, night) at the same notice ± [`LEAD_POOL`] hours. Their
-//!    **typical ratio** is the median of that weekday's samples, pulled
-//!    toward all days' median when the weekday has few ([`SHRINK`]), so
-//!    that Mondays' admissions and quiet Sundays are learnt; the **spread**
-//!    is the samples' deviations from their own weekday's typical ratio,
-//!    pooled over all days.
-//! 4. Each sample gives one possible need: `scheduled × (typical + deviation)`
+//!    **typical error** is the median of the samples of the same kind of
+//!    day — a weekday (Monday–Friday) or a weekend day — pulled toward all
+//!    days' median by [`SHRINK`] samples' worth, so that the weekdays'
+//!    admissions and ward rounds and the quieter weekends are learnt
+//!    without trusting a handful of Saturdays blindly; the **spread** is the
+//!    samples' deviations from their own kind of day's typical error,
+//!    pooled over all days. (Per weekday rather than per kind of day, the
+//!    medians rest on six or eight shifts each and did worse on held-out
+//!    weeks of the simulated hospital.)
+//! 4. Each sample gives one possible need: `scheduled + typical + deviation`
 //!    (never below 0). P10, P50 and P90 are the 10th, 50th and 90th
 //!    percentiles of these (linear interpolation); the **risk of
 //!    understaffing** of a profession is the share of them whose people
@@ -35,9 +42,9 @@
 //!    fewest whole people that bring that share to the configured level
 //!    (default 20 %) or below.
 //!
-//! In a staffing assistant's words: "the last eight weeks' Monday day
-//! shifts turned out 12 % heavier than the schedule said five hours before,
-//! and in one in ten they were more than 30 % heavier".
+//! In a staffing assistant's words: "the last eight weeks' weekday day
+//! shifts turned out 60 points heavier than the schedule said five hours
+//! before, and in one in ten more than 110 points heavier".
 //!
 //! Both professions' possible needs come from the same past shift, so the
 //! risk that *either* profession is short ([`Risk::either`]) keeps their
@@ -46,8 +53,8 @@
 //! # Honest when young
 //!
 //! Fewer than [`MIN_WEEKS`] weeks of samples for the shift, or fewer than
-//! [`MIN_SAMPLES`] samples even at a wider notice (± [`LEAD_POOL_WIDE`]), or
-//! a scheduled forecast of 0 points (nothing to scale): the prediction is
+//! [`MIN_SHIFTS`] past shifts even at a wider notice (± [`LEAD_POOL_WIDE`]):
+//! the prediction is
 //! the scheduled forecast alone (P10 = P50 = P90), [`Prediction::young`] is
 //! true, no risk is given, and [`Prediction::reason`] says why in Swedish.
 //!
@@ -71,8 +78,8 @@ fn pct(share: f64) -> String {
 /// Weeks of samples below which the prediction falls back to the schedule.
 pub const MIN_WEEKS: u32 = crate::flow::MIN_WEEKS;
 
-/// Samples below which the prediction falls back to the schedule.
-pub const MIN_SAMPLES: usize = 20;
+/// Distinct past shifts below which the prediction falls back to the schedule.
+pub const MIN_SHIFTS: usize = 20;
 
 /// Notice pooled: samples within this many hours of the forecast's lead.
 pub const LEAD_POOL: u32 = 1;
@@ -80,15 +87,11 @@ pub const LEAD_POOL: u32 = 1;
 /// The wider pool tried when the narrow one has too few samples.
 pub const LEAD_POOL_WIDE: u32 = 3;
 
-/// How many samples of all days a weekday's median is pulled toward.
+/// How many past shifts' worth a kind of day's median is pulled toward all days'.
 pub const SHRINK: f64 = 6.0;
 
 /// The risk level people are added to reach, when not configured.
 pub const DEFAULT_RISK_LEVEL: f64 = 0.2;
-
-/// Ratios are kept within `[0, MAX_RATIO]` (one tiny scheduled forecast
-/// must not make a thousand-fold ratio).
-pub const MAX_RATIO: f64 = 10.0;
 
 /// One past shift as the scheduled forecast saw it `lead` hours before, and
 /// as it turned out.
@@ -113,9 +116,9 @@ pub struct ErrorSample {
 }
 
 impl ErrorSample {
-    /// The weekday of the shift's date, Monday 0.
-    fn weekday(&self) -> usize {
-        self.date.weekday().num_days_from_monday() as usize
+    /// The kind of day of the shift's date.
+    fn day(&self) -> usize {
+        kind_of_day(self.date)
     }
 }
 
@@ -127,6 +130,7 @@ pub struct ErrorModel {
 
 /// A need's percentiles.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "{T}Band")]
 pub struct Band<T> {
     /// One shift in ten needs less.
     pub p10: T,
@@ -150,8 +154,10 @@ pub struct NeedBand {
 /// What the samples behind a prediction were.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Basis {
-    /// Past shifts (samples) the spread comes from.
+    /// Samples the spread comes from: past shifts at each notice pooled.
     pub samples: u32,
+    /// The distinct past shifts behind them.
+    pub shifts: u32,
     /// Weeks they span.
     pub weeks: u32,
     /// The notice pooled, ± hours.
@@ -175,8 +181,8 @@ pub struct Prediction {
     pub ssk: NeedBand,
     /// Both together.
     pub total: NeedBand,
-    /// Per profession, the typical ratio realised ÷ scheduled used (1 when young).
-    pub typical: ByRatio,
+    /// Per profession, the typical error added to the schedule, in points (0 when young).
+    pub typical: TypicalError,
     /// The possible needs (USK, SSK points), one per sample.
     #[serde(skip)]
     draws: Vec<(f64, f64)>,
@@ -186,9 +192,9 @@ pub struct Prediction {
     shift_hours: Qty,
 }
 
-/// A ratio per profession.
+/// The typical error (realised − scheduled) per profession, in points.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct ByRatio {
+pub struct TypicalError {
     /// Assistant nurses.
     pub usk: f64,
     /// Registered nurses.
@@ -221,6 +227,8 @@ pub struct Risk {
     pub ssk: Option<ProfessionRisk>,
     /// The probability that either planned profession is short.
     pub either: f64,
+    /// The same with every profession's people to add added.
+    pub either_after: f64,
     /// In Swedish: "risk för underbemanning 35 %, +1 USK ger 12 %".
     pub text: String,
 }
@@ -263,47 +271,43 @@ impl ErrorModel {
     ) -> Prediction {
         let young =
             |reason: String, basis: Basis| Prediction::scheduled_only(scheduled, reason, basis, factors, shift_hours);
-        if scheduled.usk.milli() <= 0 && scheduled.ssk.milli() <= 0 {
-            return young(
-                "det schemalagda behovet är 0: inget att skala, prognosen visar bara det schemalagda".to_owned(),
-                Basis::default(),
-            );
-        }
         let mut pool = LEAD_POOL;
         let mut chosen = self.pool(shift, lead, pool);
-        if chosen.len() < MIN_SAMPLES {
+        if distinct_shifts(&chosen) < MIN_SHIFTS {
             pool = LEAD_POOL_WIDE;
             chosen = self.pool(shift, lead, pool);
         }
+        let shifts = distinct_shifts(&chosen);
         let basis = Basis {
             samples: u32::try_from(chosen.len()).unwrap_or(u32::MAX),
+            shifts: u32::try_from(shifts).unwrap_or(u32::MAX),
             weeks: weeks(&chosen),
             lead_pool: pool,
         };
-        if basis.weeks < MIN_WEEKS || chosen.len() < MIN_SAMPLES {
+        if basis.weeks < MIN_WEEKS || shifts < MIN_SHIFTS {
             return young(
                 format!(
-                    "för kort historik för osäkerheten ({} av minst {MIN_WEEKS}, {} av minst {MIN_SAMPLES}): prognosen räknar bara med det schemalagda",
+                    "för kort historik ({} av minst {MIN_WEEKS}, {} tidigare pass av minst {MIN_SHIFTS})",
                     crate::words::count(u64::from(basis.weeks), "vecka", "veckor"),
-                    crate::words::count(chosen.len() as u64, "pass", "pass"),
+                    shifts,
                 ),
                 basis,
             );
         }
-        let weekday = date.weekday().num_days_from_monday() as usize;
-        let usk = Spread::of(&chosen, weekday, Profession::Usk);
-        let ssk = Spread::of(&chosen, weekday, Profession::Ssk);
+        let day = kind_of_day(date);
+        let usk = Spread::of(&chosen, day, Profession::Usk);
+        let ssk = Spread::of(&chosen, day, Profession::Ssk);
         let (su, ss) = (scheduled.usk.as_f64(), scheduled.ssk.as_f64());
         let draws: Vec<(f64, f64)> = usk
             .deviations
             .iter()
             .zip(&ssk.deviations)
-            .map(|(du, ds)| ((su * (usk.typical + du)).max(0.0), (ss * (ssk.typical + ds)).max(0.0)))
+            .map(|(du, ds)| ((su + usk.typical + du).max(0.0), (ss + ssk.typical + ds).max(0.0)))
             .collect();
         Prediction::from_draws(
             scheduled,
             basis,
-            ByRatio {
+            TypicalError {
                 usk: usk.typical,
                 ssk: ssk.typical,
             },
@@ -323,6 +327,17 @@ impl ErrorModel {
 }
 
 /// Whole weeks spanned by samples (first to last date, inclusive).
+/// The distinct past shifts (dates) among samples of one shift name.
+fn distinct_shifts(samples: &[&ErrorSample]) -> usize {
+    samples
+        .iter()
+        .map(|s| s.date)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
+
+/// Weeks spanned by samples (first to last date, inclusive), to the
+/// nearest week: 27 days of a four-week window are four weeks.
 fn weeks(samples: &[&ErrorSample]) -> u32 {
     let (Some(first), Some(last)) = (
         samples.iter().map(|s| s.date).min(),
@@ -330,50 +345,58 @@ fn weeks(samples: &[&ErrorSample]) -> u32 {
     ) else {
         return 0;
     };
-    u32::try_from(((last - first).num_days() + 1) / 7).unwrap_or(0)
+    u32::try_from(((last - first).num_days() + 1 + 3) / 7).unwrap_or(0)
 }
 
-/// One profession's typical ratio for a weekday and the pooled deviations.
+/// The kind of day of a date: 0 a weekday (Monday–Friday), 1 a weekend day.
+fn kind_of_day(date: NaiveDate) -> usize {
+    usize::from(date.weekday().num_days_from_monday() >= 5)
+}
+
+/// One profession's typical error for a kind of day and the pooled deviations.
 struct Spread {
     typical: f64,
-    /// One per sample, in the samples' order (0 where the sample has no ratio).
+    /// One per sample, in the samples' order.
     deviations: Vec<f64>,
 }
 
 impl Spread {
-    fn of(samples: &[&ErrorSample], weekday: usize, p: Profession) -> Spread {
-        let ratio = |s: &ErrorSample| {
-            let scheduled = s.scheduled.get(p).as_f64();
-            (scheduled > 0.0).then(|| (s.realised.get(p).as_f64() / scheduled).clamp(0.0, MAX_RATIO))
-        };
-        let ratios: Vec<Option<f64>> = samples.iter().map(|s| ratio(s)).collect();
-        let all: Vec<f64> = ratios.iter().flatten().copied().collect();
-        let Some(overall) = median(&all) else {
+    fn of(samples: &[&ErrorSample], day: usize, p: Profession) -> Spread {
+        let errors: Vec<f64> = samples
+            .iter()
+            .map(|s| s.realised.get(p).as_f64() - s.scheduled.get(p).as_f64())
+            .collect();
+        let Some(overall) = median(&errors) else {
             return Spread {
-                typical: 1.0,
-                deviations: vec![0.0; samples.len()],
+                typical: 0.0,
+                deviations: Vec::new(),
             };
         };
-        let mut typical_of = [overall; 7];
+        let mut typical_of = [overall; 2];
         for (d, t) in typical_of.iter_mut().enumerate() {
-            let day: Vec<f64> = samples
+            let of_day: Vec<(&&ErrorSample, f64)> = samples
                 .iter()
-                .zip(&ratios)
-                .filter(|(s, _)| s.weekday() == d)
-                .filter_map(|(_, r)| *r)
+                .zip(errors.iter().copied())
+                .filter(|(s, _)| s.day() == d)
                 .collect();
-            if let Some(m) = median(&day) {
-                let n = day.len() as f64;
+            let values: Vec<f64> = of_day.iter().map(|(_, e)| *e).collect();
+            if let Some(m) = median(&values) {
+                // weighed by the distinct shifts behind it, not the notices pooled
+                let n = of_day
+                    .iter()
+                    .map(|(s, _)| s.date)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len() as f64;
                 *t = (n * m + SHRINK * overall) / (n + SHRINK);
             }
         }
         let deviations = samples
             .iter()
-            .zip(&ratios)
-            .map(|(s, r)| r.map_or(0.0, |r| r - typical_of[s.weekday()]))
+            .zip(&errors)
+            .map(|(s, e)| e - typical_of[s.day()])
             .collect();
         Spread {
-            typical: typical_of[weekday],
+            typical: typical_of[day],
             deviations,
         }
     }
@@ -432,7 +455,7 @@ impl Prediction {
         let mut p = Prediction::from_draws(
             scheduled,
             basis,
-            ByRatio { usk: 1.0, ssk: 1.0 },
+            TypicalError { usk: 0.0, ssk: 0.0 },
             draws,
             factors,
             shift_hours,
@@ -445,7 +468,7 @@ impl Prediction {
     fn from_draws(
         scheduled: Split,
         basis: Basis,
-        typical: ByRatio,
+        typical: TypicalError,
         draws: Vec<(f64, f64)>,
         factors: StaffHours,
         shift_hours: Qty,
@@ -569,68 +592,89 @@ impl Prediction {
         short as f64 / people.len() as f64
     }
 
-    /// The risk of understaffing against the people planned present
-    /// (`None` where a profession is not planned), and the people to add to
-    /// bring each profession's risk to `level` or below. `None` when the
-    /// prediction is the schedule alone (no spread to judge a risk by).
-    #[must_use]
-    pub fn risk(&self, usk: Option<u32>, ssk: Option<u32>, level: f64) -> Option<Risk> {
-        if self.young || (usk.is_none() && ssk.is_none()) {
-            return None;
-        }
-        let one = |p: Profession, available: Option<u32>| -> Option<ProfessionRisk> {
-            let available = available?;
-            let risk = self.risk_of(p, available);
-            let mut add = 0;
-            // the people needed are bounded by the largest draw
-            while self.risk_of(p, available + add) > level && add < 1000 {
-                add += 1;
-            }
-            Some(ProfessionRisk {
-                profession: p,
-                available,
-                risk,
-                add,
-                risk_after: self.risk_of(p, available + add),
-            })
-        };
-        let (u, s) = (one(Profession::Usk, usk), one(Profession::Ssk, ssk));
+    /// The share of possible needs in which either planned profession
+    /// needs more people than it has (`usk`, `ssk`; none: not planned).
+    fn either_short(&self, usk: Option<u32>, ssk: Option<u32>) -> f64 {
         let (pu, ps) = (self.people_draws(Profession::Usk), self.people_draws(Profession::Ssk));
+        if pu.is_empty() {
+            return 0.0;
+        }
         let short = pu
             .iter()
             .zip(&ps)
             .filter(|(a, b)| usk.is_some_and(|n| **a > f64::from(n)) || ssk.is_some_and(|n| **b > f64::from(n)))
             .count();
-        let either = if pu.is_empty() {
-            0.0
-        } else {
-            short as f64 / pu.len() as f64
+        short as f64 / pu.len() as f64
+    }
+
+    /// The risk of understaffing against the people planned present
+    /// (`None` where a profession is not planned): that either planned
+    /// profession is short. The people to add bring that risk to `level` or
+    /// below: first each profession's own risk to the level, then, while
+    /// both together still miss it, one more of whichever profession lowers
+    /// it most. `None` when the prediction is the schedule alone (no spread
+    /// to judge a risk by).
+    #[must_use]
+    pub fn risk(&self, usk: Option<u32>, ssk: Option<u32>, level: f64) -> Option<Risk> {
+        if self.young || (usk.is_none() && ssk.is_none()) {
+            return None;
+        }
+        let own = |p: Profession, available: Option<u32>| -> u32 {
+            let Some(available) = available else { return 0 };
+            let mut add = 0;
+            // the people needed are bounded by the largest draw
+            while self.risk_of(p, available + add) > level && add < 1000 {
+                add += 1;
+            }
+            add
         };
-        let text = risk_text(either, [u.as_ref(), s.as_ref()], level);
+        let (mut add_u, mut add_s) = (own(Profession::Usk, usk), own(Profession::Ssk, ssk));
+        let with = |u: u32, s: u32| self.either_short(usk.map(|n| n + u), ssk.map(|n| n + s));
+        let mut after = with(add_u, add_s);
+        while after > level && add_u + add_s < 2000 {
+            let more_u = usk.map(|_| with(add_u + 1, add_s));
+            let more_s = ssk.map(|_| with(add_u, add_s + 1));
+            match (more_u, more_s) {
+                (Some(a), Some(b)) if b < a => add_s += 1,
+                (Some(_), _) => add_u += 1,
+                (None, Some(_)) => add_s += 1,
+                (None, None) => break,
+            }
+            after = with(add_u, add_s);
+        }
+        let one = |p: Profession, available: Option<u32>, add: u32| {
+            available.map(|available| ProfessionRisk {
+                profession: p,
+                available,
+                risk: self.risk_of(p, available),
+                add,
+                risk_after: self.risk_of(p, available + add),
+            })
+        };
+        let either = self.either_short(usk, ssk);
+        let text = risk_text(either, add_u, add_s, after);
         Some(Risk {
             level,
-            usk: u,
-            ssk: s,
+            usk: one(Profession::Usk, usk, add_u),
+            ssk: one(Profession::Ssk, ssk, add_s),
             either,
+            either_after: after,
             text,
         })
     }
 }
 
-/// "risk för underbemanning 35 %, +1 USK ger 12 %".
-fn risk_text(either: f64, professions: [Option<&ProfessionRisk>; 2], level: f64) -> String {
+/// "risk för underbemanning 35 %, +1 USK ger 12 %" (or "+1 USK och +1 SSK
+/// ger 15 %": the risk after every addition together).
+fn risk_text(either: f64, add_u: u32, add_s: u32, after: f64) -> String {
     let mut text = format!("risk för underbemanning {}", pct(either));
-    let adds: Vec<&ProfessionRisk> = professions.into_iter().flatten().filter(|r| r.add > 0).collect();
-    for r in &adds {
-        let who = match r.profession {
-            Profession::Usk => "USK",
-            Profession::Ssk => "SSK",
-        };
-        text.push_str(&format!(", +{} {who} ger {}", r.add, pct(r.risk_after)));
-    }
-    if adds.is_empty() && either > level {
-        // each profession is under the level alone, together they are not
-        text.push_str(&format!(" (varje yrkesgrupp för sig under {})", pct(level)));
+    let adds: Vec<String> = [(add_u, "USK"), (add_s, "SSK")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, who)| format!("+{n} {who}"))
+        .collect();
+    if !adds.is_empty() {
+        text.push_str(&format!(", {} ger {}", adds.join(" och "), pct(after)));
     }
     text
 }
@@ -640,7 +684,12 @@ fn risk_text(either: f64, professions: [Option<&ProfessionRisk>; 2], level: f64)
 pub struct Evaluation {
     /// Shift forecasts judged (a shift at each notice counts once per notice).
     pub forecasts: u32,
-    /// Of them, the young ones (scheduled only).
+    /// Distinct shifts judged: the outcomes behind the forecasts (forecasts
+    /// of one shift at different notices share its outcome, so the
+    /// coverages' sampling error is that of this many, not of `forecasts`).
+    pub shifts: u32,
+    /// Of them, the young ones (the schedule alone), left out of the
+    /// errors and coverages below.
     pub young: u32,
     /// Mean absolute error of the P50 (total points).
     pub p50_mae: f64,
@@ -663,8 +712,10 @@ pub struct RiskBin {
     pub from: f64,
     /// Upper bound (exclusive; 1 is in the last bin).
     pub to: f64,
-    /// Shift forecasts in the bin.
+    /// Shift forecasts in the bin (per profession planned).
     pub forecasts: u32,
+    /// Distinct shift-professions among them.
+    pub shifts: u32,
     /// The mean risk given.
     pub mean_risk: f64,
     /// The share that were understaffed.
@@ -680,32 +731,42 @@ pub struct Evaluator {
     scheduled_abs: f64,
     under_p90: u32,
     below_p10: u32,
-    /// (risk given, understaffed), per profession-shift with a plan.
-    risks: Vec<(f64, bool)>,
+    /// (risk given, understaffed, shift key), per profession-shift with a plan.
+    risks: Vec<(f64, bool, u64)>,
+    /// The distinct shifts judged.
+    keys: std::collections::BTreeSet<u64>,
 }
 
 /// Bins of risk for calibration.
 const RISK_EDGES: [f64; 6] = [0.0, 0.1, 0.25, 0.4, 0.6, 1.0];
 
 impl Evaluator {
-    /// Judges `p` against `realised` (points per profession), and, where
-    /// `available` people of a profession were planned, its risk against
-    /// whether the realised need exceeded them.
-    pub fn add(&mut self, p: &Prediction, realised: Split, usk: Option<u32>, ssk: Option<u32>) {
+    /// Judges `p`, a forecast of the shift identified by `shift` (any key
+    /// the same for every notice of one shift of one scope), against
+    /// `realised` (points per profession), and, where `available` people of
+    /// a profession were planned, its risk against whether the realised
+    /// need exceeded them.
+    pub fn add(&mut self, shift: u64, p: &Prediction, realised: Split, usk: Option<u32>, ssk: Option<u32>) {
         let real = realised.usk.as_f64() + realised.ssk.as_f64();
         self.n += 1;
-        self.young += u32::from(p.young);
+        self.keys.insert(shift);
+        if p.young {
+            // the schedule alone: counted, but not mixed into the P50's error or the coverages
+            self.young += 1;
+            return;
+        }
         self.p50_abs += (p.total.points.p50.as_f64() - real).abs();
         self.scheduled_abs += (p.scheduled.usk.as_f64() + p.scheduled.ssk.as_f64() - real).abs();
         self.under_p90 += u32::from(real <= p.total.points.p90.as_f64());
         self.below_p10 += u32::from(real < p.total.points.p10.as_f64());
-        if p.young {
-            return;
-        }
-        for (prof, available) in [(Profession::Usk, usk), (Profession::Ssk, ssk)] {
+        for (k, (prof, available)) in [(Profession::Usk, usk), (Profession::Ssk, ssk)].into_iter().enumerate() {
             if let Some(a) = available {
                 let need = realised.get(prof).as_f64() * p.factor(prof) / p.shift_hours.as_f64().max(f64::MIN_POSITIVE);
-                self.risks.push((p.risk_of(prof, a), need > f64::from(a)));
+                self.risks.push((
+                    p.risk_of(prof, a),
+                    need > f64::from(a),
+                    shift.wrapping_mul(2) + k as u64,
+                ));
             }
         }
     }
@@ -713,30 +774,33 @@ impl Evaluator {
     /// The figures.
     #[must_use]
     pub fn finish(&self) -> Evaluation {
-        let n = f64::from(self.n.max(1));
+        let n = f64::from((self.n - self.young).max(1));
         let risk_bins = RISK_EDGES
             .windows(2)
             .enumerate()
             .map(|(i, w)| {
                 let last = i + 2 == RISK_EDGES.len();
-                let inside: Vec<&(f64, bool)> = self
+                let inside: Vec<&(f64, bool, u64)> = self
                     .risks
                     .iter()
-                    .filter(|(r, _)| *r >= w[0] && (*r < w[1] || (last && *r <= w[1])))
+                    .filter(|(r, _, _)| *r >= w[0] && (*r < w[1] || (last && *r <= w[1])))
                     .collect();
                 let k = inside.len().max(1) as f64;
+                let shifts: std::collections::BTreeSet<u64> = inside.iter().map(|(_, _, s)| *s).collect();
                 RiskBin {
                     from: w[0],
                     to: w[1],
                     forecasts: u32::try_from(inside.len()).unwrap_or(u32::MAX),
-                    mean_risk: inside.iter().map(|(r, _)| r).sum::<f64>() / k,
-                    understaffed: inside.iter().filter(|(_, u)| *u).count() as f64 / k,
+                    shifts: u32::try_from(shifts.len()).unwrap_or(u32::MAX),
+                    mean_risk: inside.iter().map(|(r, _, _)| r).sum::<f64>() / k,
+                    understaffed: inside.iter().filter(|(_, u, _)| *u).count() as f64 / k,
                 }
             })
             .collect();
         let (p50_mae, scheduled_mae) = (self.p50_abs / n, self.scheduled_abs / n);
         Evaluation {
             forecasts: self.n,
+            shifts: u32::try_from(self.keys.len()).unwrap_or(u32::MAX),
             young: self.young,
             p50_mae,
             scheduled_mae,
@@ -816,22 +880,63 @@ mod tests {
     }
 
     #[test]
-    fn a_weekday_rhythm_is_learnt_and_pulled_toward_all_days() {
-        // Mondays 1.5, other days 1.0
-        let m = history(6, |_, d| if d.weekday() == chrono::Weekday::Mon { 1.5 } else { 1.0 });
-        let mon = m.predict("day", monday(0), 4, split(400, 200), factors(), Qty::whole(8));
-        let tue = m.predict(
+    fn the_weekends_rhythm_is_learnt_and_pulled_toward_all_days() {
+        // weekend shifts turn out 1.5 × the schedule (USK +200 points), weekdays as scheduled
+        let m = history(6, |_, d| {
+            if d.weekday().num_days_from_monday() >= 5 {
+                1.5
+            } else {
+                1.0
+            }
+        });
+        let sat = m.predict(
             "day",
-            monday(0) + chrono::Duration::days(1),
+            monday(0) + chrono::Duration::days(5),
             4,
             split(400, 200),
             factors(),
             Qty::whole(8),
         );
-        // six Mondays pulled half-way toward the overall median 1.0
-        assert!((mon.typical.usk - 1.25).abs() < 1e-9, "{}", mon.typical.usk);
-        assert!((tue.typical.usk - 1.0).abs() < 1e-9);
-        assert!(mon.total.points.p50 > tue.total.points.p50);
+        let mon = m.predict("day", monday(0), 4, split(400, 200), factors(), Qty::whole(8));
+        // twelve weekend days' +200 pulled by six samples toward all days' median 0
+        assert!(
+            (sat.typical.usk - 200.0 * 12.0 / 18.0).abs() < 1e-6,
+            "{}",
+            sat.typical.usk
+        );
+        assert!(mon.typical.usk.abs() < 1e-9, "{}", mon.typical.usk);
+        assert!(sat.total.points.p50 > mon.total.points.p50);
+        // the error is added, not scaled: a fuller weekend shift gets the same points on top
+        let fuller = m.predict(
+            "day",
+            monday(0) + chrono::Duration::days(5),
+            4,
+            split(800, 200),
+            factors(),
+            Qty::whole(8),
+        );
+        assert_eq!(fuller.usk.points.p50.milli() - sat.usk.points.p50.milli(), 400_000);
+    }
+
+    #[test]
+    fn an_empty_ward_still_expects_its_arrivals() {
+        // every shift turned out 60 USK and 30 SSK points above a schedule of 0
+        let first = NaiveDate::from_ymd_opt(2026, 1, 5).expect("a Monday");
+        let samples = (0..42)
+            .map(|i| ErrorSample {
+                shift: "day".into(),
+                date: first + chrono::Duration::days(i),
+                lead: 4,
+                shift_hours: Qty::whole(8),
+                scheduled: split(0, 0),
+                realised: split(60, 30),
+                scheduled_components: Components::default(),
+                realised_components: Components::default(),
+            })
+            .collect();
+        let p = ErrorModel::new(samples).predict("day", monday(0), 4, split(0, 0), factors(), Qty::whole(8));
+        assert!(!p.young, "{:?}", p.reason);
+        assert_eq!(p.total.points.p50, Points::whole(90));
     }
 
     #[test]
@@ -881,6 +986,58 @@ mod tests {
     }
 
     #[test]
+    fn people_are_added_until_both_professions_together_meet_the_level() {
+        // ten weeks of weekday shifts; USK's and SSK's errors (0–90 points,
+        // one person per 80) short of one more person on different days
+        let first = NaiveDate::from_ymd_opt(2026, 1, 5).expect("a Monday");
+        let samples = (0..50i64)
+            .map(|i| ErrorSample {
+                shift: "day".into(),
+                date: first + chrono::Duration::days((i / 5) * 7 + i % 5),
+                lead: 4,
+                shift_hours: Qty::whole(8),
+                scheduled: split(400, 400),
+                realised: split(400 + (i % 10) * 10, 400 + (i / 5) * 10),
+                scheduled_components: Components::default(),
+                realised_components: Components::default(),
+            })
+            .collect();
+        let p = ErrorModel::new(samples).predict("day", monday(0), 4, split(400, 400), factors(), Qty::whole(8));
+        let level = 0.15;
+        // one more of each brings each profession alone under the level…
+        assert!(p.risk_of(Profession::Usk, 6) <= level && p.risk_of(Profession::Ssk, 6) <= level);
+        // …but not the two together
+        assert!(p.either_short(Some(6), Some(6)) > level);
+        let r = p.risk(Some(5), Some(5), level).expect("a risk");
+        let (u, s) = (r.usk.as_ref().expect("u"), r.ssk.as_ref().expect("s"));
+        assert!(r.either_after <= level, "{r:?}");
+        assert_eq!(u.add + s.add, 3, "{r:?}");
+        // one figure after every addition, not one per profession
+        assert_eq!(
+            r.text,
+            format!(
+                "risk för underbemanning {} %, +{} USK och +{} SSK ger {} %",
+                percent(r.either),
+                u.add,
+                s.add,
+                percent(r.either_after)
+            )
+        );
+    }
+
+    #[test]
+    fn young_forecasts_are_counted_but_not_judged() {
+        let young = history(2, |_, _| 1.0).predict("day", monday(0), 4, split(400, 200), factors(), Qty::whole(8));
+        assert!(young.young);
+        let mut e = Evaluator::default();
+        e.add(1, &young, split(900, 900), Some(1), Some(1));
+        let ev = e.finish();
+        assert_eq!((ev.forecasts, ev.young), (1, 1));
+        assert_eq!((ev.p50_mae, ev.p90_coverage, ev.p10_coverage), (0.0, 0.0, 0.0));
+        assert!(ev.risk_bins.iter().all(|b| b.forecasts == 0));
+    }
+
+    #[test]
     fn either_profession_short_keeps_their_dependence() {
         let m = history(8, |i, _| 0.9 + f64::from(i % 61) * 0.01);
         let p = m.predict("day", monday(0), 4, split(400, 400), factors(), Qty::whole(8));
@@ -901,17 +1058,19 @@ mod tests {
             usk: super::points(median * 2.0 / 3.0),
             ssk: super::points(median / 3.0),
         };
-        for _ in 0..10 {
-            e.add(&p, realised, Some(6), None);
+        for i in 0..10 {
+            // five shifts, each at two notices
+            e.add(i / 2, &p, realised, Some(6), None);
         }
         let ev = e.finish();
         assert_eq!(ev.forecasts, 10);
+        assert_eq!(ev.shifts, 5);
         assert!(ev.p50_mae < 1.0, "{}", ev.p50_mae);
         assert!(ev.mae_ratio.is_some_and(|r| r < 0.05));
         assert_eq!(ev.p90_coverage, 1.0);
         assert_eq!(ev.p10_coverage, 0.0);
         let bin = ev.risk_bins.iter().find(|b| b.forecasts > 0).expect("a bin");
-        assert_eq!(bin.forecasts, 10);
+        assert_eq!((bin.forecasts, bin.shifts), (10, 5));
         assert!(bin.from <= 0.5 && 0.5 < bin.to + 0.1);
     }
 
@@ -920,7 +1079,12 @@ mod tests {
         // ratios in sevenths: no draw is a whole thousandth of a point
         let m = history(6, |i, _| 1.0 + f64::from(i % 7) / 7.0);
         let p = m.predict("day", monday(0), 4, split(400, 200), factors(), Qty::whole(8));
-        assert_eq!(p.usk.points.p50, Points::from_milli(485_714), "{:?}", p.usk.points);
+        let p50 = p.usk.points.p50;
+        assert!(
+            p50 > Points::whole(400) && p50.milli() % 1000 != 0,
+            "{:?}",
+            p.usk.points
+        );
         assert!(p.usk.people.p10 < p.usk.people.p90, "{:?}", p.usk.people);
     }
 
