@@ -18,8 +18,11 @@
 //! The learner is incremental: each call forecasts from the hours stored
 //! since the last and resolves the shifts that have ended, and forgets
 //! samples older than the window. The application keeps one for the
-//! service ([`App::forecast_learner`]), refreshed by [`refresh`] on the
-//! first request after each new hour; the back-test
+//! service ([`App::forecast_learner`]), brought up to date by [`refresh`]
+//! in the background (`careload serve` after it starts and after each
+//! hourly run) and by a planning request that finds it free within
+//! [`LEARNING_WAIT`] (else the request shows the schedule alone, saying
+//! why: [`LEARNING`]); the back-test
 //! (`careload forecast backtest`) builds its own over the learning period
 //! only.
 //!
@@ -30,7 +33,7 @@
 //! after a council activation the realised side mixes the old weights' points
 //! with forecasts under the new until the window has passed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use careload_planning::uncertainty::{ErrorModel, ErrorSample, Evaluation, Evaluator, Prediction, Risk};
 use careload_planning::{
@@ -40,7 +43,7 @@ use careload_scoring::aggregate::NO_TEAM;
 use careload_scoring::score::{Component, Components, Split};
 use careload_scoring::shift::{ShiftPlan, ShiftWindow};
 use careload_scoring::snapshot::Profession;
-use careload_scoring::{Snapshot, Weights, forecast};
+use careload_scoring::{Qty, Snapshot, Weights, forecast};
 use careload_store::Level;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -105,6 +108,24 @@ pub struct Learner {
     pub unreadable: u64,
     /// Stored hours forecast from.
     pub hours: u64,
+    /// Wards left out because their shift plan or care category does not
+    /// resolve (the planning page says why for its own ward).
+    pub skipped_wards: BTreeSet<String>,
+    /// Per ward, the scheduled forecast of its next two shifts from the
+    /// latest hour learnt ([`hospital_forecasts`] prices them without
+    /// reading or forecasting again).
+    latest: BTreeMap<String, Latest>,
+}
+
+/// A ward's scheduled forecast from the latest hour learnt.
+#[derive(Clone, Debug)]
+pub struct Latest {
+    /// The stored hour.
+    pub hour: DateTime<Utc>,
+    /// Its patients' latest instant (the forecast's notice counts from it).
+    pub as_of: DateTime<Utc>,
+    /// The next shift's and the one after's scheduled need.
+    pub needs: Vec<ShiftNeed>,
 }
 
 /// Whole hours from `from` to `to`, rounded up; 0 when `to` is not later.
@@ -170,13 +191,30 @@ impl Learner {
         self.through
     }
 
+    /// Per ward, the scheduled forecast from the latest hour learnt.
+    #[must_use]
+    pub fn latest(&self) -> &BTreeMap<String, Latest> {
+        &self.latest
+    }
+
+    /// Sets `scope`'s errors (benchmarks and tests that bring their own).
+    pub fn insert_model(&mut self, scope: Scope, model: ErrorModel) {
+        self.models.insert(scope, model);
+    }
+
     /// Forecasts from each stored hour in `[from, to)` not yet forecast
-    /// from, resolves every pending shift that ended by `to`, and forgets
-    /// samples of shifts before `forget_before`.
+    /// from, resolves every pending shift that ended by `to` (each day of
+    /// hours as it goes, so that few forecasts wait), and forgets samples of
+    /// shifts before `forget_before`.
+    ///
+    /// Each hour is learnt whole or not at all: a store failure leaves
+    /// [`Learner::through`] after the last hour learnt, so the next call
+    /// goes on from there without counting an hour twice. A ward whose shift
+    /// plan or care category does not resolve is left out and counted
+    /// ([`Learner::skipped_wards`]), not a failure of every ward.
     ///
     /// # Errors
-    /// The store failing; a ward's shift plan or care category that does
-    /// not resolve ([`Error::Config`]).
+    /// The store failing.
     pub async fn learn(
         &mut self,
         app: &App,
@@ -187,24 +225,27 @@ impl Learner {
         let from = self.through.map_or(from, |t| t.max(from));
         let weights = app.weights();
         let tz = app.tz();
-        let mut plans: HashMap<String, (ShiftPlan, careload_scoring::weights::StaffHours)> = HashMap::new();
-        for hour in app.store.stored_hours(from, to).await? {
+        let mut plans: HashMap<String, Option<(ShiftPlan, careload_scoring::weights::StaffHours)>> = HashMap::new();
+        for (i, hour) in app.store.stored_hours(from, to).await?.into_iter().enumerate() {
             let rows = app.store.stored_patient_hours(hour).await?;
             let mut wards: BTreeMap<String, Vec<Snapshot>> = BTreeMap::new();
+            let mut unreadable = 0;
             for row in rows {
                 match careload_store::read_snapshot(&row.snapshot) {
                     Ok(s) => wards.entry(row.ward).or_default().push(s),
-                    Err(_) => self.unreadable += 1,
+                    Err(_) => unreadable += 1,
                 }
             }
+            let mut pending = Vec::new();
+            let mut latest = Vec::new();
             for (ward, patients) in wards {
-                if !plans.contains_key(&ward) {
-                    let plan = app.shift_plan(&ward)?;
-                    let factors = staff_hours_for(&weights, &app.care_category(&ward))
-                        .map_err(|e| Error::Config(format!("wards: {e}")))?;
-                    plans.insert(ward.clone(), (plan, factors));
-                }
-                let Some((plan, factors)) = plans.get(&ward) else {
+                let resolved = plans.entry(ward.clone()).or_insert_with(|| {
+                    let plan = app.shift_plan(&ward).ok()?;
+                    let factors = staff_hours_for(&weights, &app.care_category(&ward)).ok()?;
+                    Some((plan, factors))
+                });
+                let Some((plan, factors)) = resolved.as_ref() else {
+                    self.skipped_wards.insert(ward);
                     continue;
                 };
                 let Some(as_of) = patients.iter().map(|s| s.as_of).max() else {
@@ -212,9 +253,10 @@ impl Learner {
                 };
                 let shifts = next_two(plan, as_of, &tz);
                 let refs: Vec<&Snapshot> = patients.iter().collect();
-                for need in scheduled_needs(&weights, *factors, &refs, as_of, &shifts) {
+                let needs = scheduled_needs(&weights, *factors, &refs, as_of, &shifts);
+                for need in &needs {
                     let lead = lead_hours(as_of, need.shift.window.start);
-                    self.pending.push(Pending {
+                    pending.push(Pending {
                         scope: Scope::ward(&ward),
                         shift: need.shift.clone(),
                         lead,
@@ -222,7 +264,7 @@ impl Learner {
                         components: need.ward.components,
                     });
                     for (team, line) in need.teams.iter().filter(|(t, _)| t.as_str() != NO_TEAM) {
-                        self.pending.push(Pending {
+                        pending.push(Pending {
                             scope: Scope::team(&ward, team),
                             shift: need.shift.clone(),
                             lead,
@@ -231,8 +273,20 @@ impl Learner {
                         });
                     }
                 }
+                latest.push((ward, Latest { hour, as_of, needs }));
             }
+            // the hour is learnt: keep what it made
+            self.pending.extend(pending);
+            self.unreadable += unreadable;
             self.hours += 1;
+            // a ward with nobody stored this hour has no latest forecast
+            self.latest.retain(|_, l| l.hour >= hour);
+            self.latest.extend(latest);
+            let next = hour + Duration::hours(1);
+            self.through = Some(self.through.map_or(next, |t| t.max(next)));
+            if i % 24 == 23 {
+                self.resolve(app, next).await?;
+            }
         }
         self.through = Some(self.through.map_or(to, |t| t.max(to)));
         self.resolve(app, to).await?;
@@ -243,34 +297,51 @@ impl Learner {
         Ok(())
     }
 
-    /// Turns the pending forecasts of shifts that ended by `to` into samples.
+    /// Turns the pending forecasts of shifts that ended by `to` into
+    /// samples. An hour counts as stored when the run wrote it
+    /// (`Store::stored_hours`); a ward or team with no row in a stored hour
+    /// had nobody, 0 points. A shift with an hour not stored is left out
+    /// ([`Learner::gaps`], once per scope and shift). The hours at the
+    /// shift's ends count by their minutes inside it, as the forecast does.
     async fn resolve(&mut self, app: &App, to: DateTime<Utc>) -> Result<()> {
-        let (ready, waiting): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|p| p.shift.window.end <= to);
-        self.pending = waiting;
-        let Some(first) = ready.iter().map(|p| p.shift.window.start).min() else {
+        let Some(first) = self
+            .pending
+            .iter()
+            .filter(|p| p.shift.window.end <= to)
+            .map(|p| p.shift.window.start)
+            .min()
+        else {
             return Ok(());
         };
-        // the stored totals of every scope over the shifts' hours
+        // read everything before taking anything out of `pending`
+        let from = careload_store::hour_of(first);
+        let hours: BTreeSet<DateTime<Utc>> = app.store.stored_hours(from, to).await?.into_iter().collect();
         let mut stored: HashMap<(String, String), StoredHours> = HashMap::new();
         for level in [Level::Ward, Level::Team] {
-            for u in app.store.level_hours(level, first, to).await? {
+            for u in app.store.level_hours(level, from, to).await? {
                 stored
                     .entry((u.ward, u.team))
                     .or_default()
                     .insert(u.hour, (u.totals.professions, u.totals.components));
             }
         }
+        let (ready, waiting): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.shift.window.end <= to);
+        self.pending = waiting;
+        let empty = StoredHours::new();
         let mut realised: HashMap<(Scope, DateTime<Utc>), Option<Need>> = HashMap::new();
         for p in ready {
             let key = (p.scope.clone(), p.shift.window.start);
             let r = *realised.entry(key).or_insert_with(|| {
                 let unit = (p.scope.ward.clone(), p.scope.team.clone().unwrap_or_default());
-                stored.get(&unit).and_then(|hours| over_shift(hours, &p.shift))
+                let r = over_shift(stored.get(&unit).unwrap_or(&empty), &hours, &p.shift);
+                if r.is_none() {
+                    self.gaps += 1;
+                }
+                r
             });
             let Some((split, components)) = r else {
-                self.gaps += 1;
                 continue;
             };
             self.models.entry(p.scope).or_default().extend([ErrorSample {
@@ -288,28 +359,45 @@ impl Learner {
     }
 }
 
-/// The stored points of a shift's hours summed; none unless every hour that
-/// starts inside the shift is stored (a shift on the half hour counts the
-/// hours starting within it).
-fn over_shift(
-    hours: &BTreeMap<DateTime<Utc>, (Split, Components)>,
-    shift: &ShiftWindow,
-) -> Option<(Split, Components)> {
+/// `need` scaled by `minutes` of 60.
+fn part_of(need: &Need, minutes: i64) -> Need {
+    let share = Qty::ONE.ratio(minutes, 60);
+    let (s, c) = need;
+    let mut components = Components::default();
+    for k in Component::ALL {
+        components.add(k, c.get(k).times(share));
+    }
+    (
+        Split {
+            usk: s.usk.times(share),
+            ssk: s.ssk.times(share),
+        },
+        components,
+    )
+}
+
+/// The stored points of a unit over a shift: each stored hour that overlaps
+/// the shift by the minutes inside it (a unit without a row that hour: 0);
+/// none when an hour that overlaps it was not stored.
+fn over_shift(unit: &StoredHours, stored: &BTreeSet<DateTime<Utc>>, shift: &ShiftWindow) -> Option<Need> {
     let mut split = Split::default();
     let mut components = Components::default();
     let mut h = careload_store::hour_of(shift.window.start);
-    if h < shift.window.start {
-        h += Duration::hours(1);
-    }
-    let mut any = false;
     while h < shift.window.end {
-        let (s, c) = hours.get(&h)?;
-        split.merge(s);
-        components.merge(c);
-        any = true;
+        if !stored.contains(&h) {
+            return None;
+        }
+        if let Some(need) = unit.get(&h) {
+            let start = h.max(shift.window.start);
+            let end = (h + Duration::hours(1)).min(shift.window.end);
+            let minutes = (end - start).num_minutes();
+            let (s, c) = if minutes >= 60 { *need } else { part_of(need, minutes) };
+            split.merge(&s);
+            components.merge(&c);
+        }
         h += Duration::hours(1);
     }
-    any.then_some((split, components))
+    Some((split, components))
 }
 
 /// Brings the service's learner up to the last stored hour before `now`:
@@ -319,6 +407,19 @@ fn over_shift(
 /// # Errors
 /// As [`Learner::learn`].
 pub async fn refresh(app: &App, now: DateTime<Utc>) -> Result<()> {
+    if !app.settings().forecast.enabled {
+        return Ok(());
+    }
+    let cell = app.forecast_learner();
+    let mut learner = cell.lock().await;
+    refresh_locked(app, &mut learner, now).await
+}
+
+/// As [`refresh`], on a learner already locked.
+///
+/// # Errors
+/// As [`Learner::learn`].
+pub async fn refresh_locked(app: &App, learner: &mut Learner, now: DateTime<Utc>) -> Result<()> {
     let settings = app.settings().forecast;
     if !settings.enabled {
         return Ok(());
@@ -329,13 +430,19 @@ pub async fn refresh(app: &App, now: DateTime<Utc>) -> Result<()> {
     let to = current.min(careload_store::hour_of(now)) + Duration::hours(1);
     let from = to - Duration::weeks(settings.history_weeks);
     let forget = from.with_timezone(&app.tz()).date_naive();
-    let cell = app.forecast_learner();
-    let mut learner = cell.lock().await;
     if learner.through().is_some_and(|t| t >= to) {
         return Ok(());
     }
     learner.learn(app, from, to, forget).await
 }
+
+/// How long a planning request waits for the learner (busy with the
+/// history after a start, or with the hour just written) before it shows
+/// the schedule alone and says why ([`LEARNING`]).
+pub const LEARNING_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Why a prediction is the schedule alone while the history is being read.
+pub const LEARNING: &str = "prognosens historik läses in just nu (efter en start tar det en stund)";
 
 /// One scope's need for one shift with its uncertainty and risk.
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
@@ -373,8 +480,7 @@ fn available(plan: Option<&ShiftPlanned>) -> (Option<u32>, Option<u32>) {
 }
 
 /// Why a prediction is the schedule alone when the forecast is switched off.
-pub const DISABLED: &str =
-    "osäkerheten är avstängd i konfigurationen (forecast.enabled = false): prognosen räknar bara med det schemalagda";
+pub const DISABLED: &str = "osäkerheten är avstängd i konfigurationen (forecast.enabled = false)";
 
 /// The forecasts of ward `ward`'s shifts `needs` (the scheduled forecast
 /// from `as_of`) against `plans`, from `learner`'s errors, with people
@@ -434,6 +540,59 @@ pub fn shift_forecasts(
             }
         })
         .collect()
+}
+
+/// A key the same for every notice of one shift of one scope.
+fn shift_key(scope: &Scope, s: &ErrorSample) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (scope, &s.shift, s.date).hash(&mut h);
+    h.finish()
+}
+
+/// One ward's next two shifts with their uncertainty.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct WardForecast {
+    /// The ward.
+    pub ward: String,
+    /// The stored hour forecast from.
+    pub hour: DateTime<Utc>,
+    /// Both shifts, for the ward and each team.
+    pub shifts: Vec<ShiftForecast>,
+}
+
+/// Every ward's next two shifts from the learner's latest hour (no patient
+/// read, no forecast again), against the planned staffing read once for
+/// all wards: the forecast's hourly work after [`Learner::learn`] of the
+/// new hour.
+///
+/// # Errors
+/// The store failing.
+pub async fn hospital_forecasts(app: &App, learner: &Learner, level: f64) -> Result<Vec<WardForecast>> {
+    let dates = learner
+        .latest
+        .values()
+        .flat_map(|l| l.needs.iter().map(|n| n.shift.date));
+    let (Some(first), Some(last)) = (dates.clone().min(), dates.max()) else {
+        return Ok(Vec::new());
+    };
+    let rows = app.store.planned_staffing(None, first, last).await?;
+    Ok(learner
+        .latest
+        .iter()
+        .map(|(ward, l)| {
+            let plans: Vec<WardPlan> = l
+                .needs
+                .iter()
+                .map(|n| WardPlan::from_rows(&rows, ward, n.shift.date, &n.shift.name))
+                .collect();
+            WardForecast {
+                ward: ward.clone(),
+                hour: l.hour,
+                shifts: shift_forecasts(app, ward, learner, &l.needs, &plans, l.as_of, level),
+            }
+        })
+        .collect())
 }
 
 /// One ward's back-test.
@@ -520,6 +679,15 @@ pub async fn backtest(
         (Some(a), Some(b)) => app.store.planned_staffing(None, a, b).await?,
         _ => Vec::new(),
     };
+    // each (ward, date, shift)'s plan, built once
+    let mut by_shift: BTreeMap<(String, NaiveDate, String), Vec<careload_planning::PlannedStaffing>> = BTreeMap::new();
+    for r in rows {
+        by_shift
+            .entry((r.ward.clone(), r.date, r.shift.clone()))
+            .or_default()
+            .push(r);
+    }
+    let mut plans: HashMap<(String, NaiveDate, String), WardPlan> = HashMap::new();
     let factors = |ward: &str| staff_hours_for(&app.weights(), &app.care_category(ward)).ok();
     let empty = ErrorModel::default();
     let mut wards: BTreeMap<String, (Evaluator, Evaluator)> = BTreeMap::new();
@@ -530,21 +698,25 @@ pub async fn backtest(
         let history = learnt.model(scope).unwrap_or(&empty);
         for s in model.samples() {
             let p = history.predict(&s.shift, s.date, s.lead, s.scheduled, f, s.shift_hours);
-            let plan = WardPlan::from_rows(&rows, &scope.ward, s.date, &s.shift);
+            let k = (scope.ward.clone(), s.date, s.shift.clone());
+            let plan = plans.entry(k.clone()).or_insert_with(|| {
+                WardPlan::from_rows(by_shift.get(&k).into_iter().flatten(), &scope.ward, s.date, &s.shift)
+            });
             let planned = match &scope.team {
                 Some(t) => plan.teams.get(t),
                 None => Some(&plan.ward),
             };
             let (usk, ssk) = available(planned);
+            let key = shift_key(scope, s);
             let (w, t) = wards.entry(scope.ward.clone()).or_default();
             if scope.team.is_some() {
-                t.add(&p, s.realised, usk, ssk);
+                t.add(key, &p, s.realised, usk, ssk);
                 continue;
             }
-            w.add(&p, s.realised, usk, ssk);
-            pooled.add(&p, s.realised, usk, ssk);
+            w.add(key, &p, s.realised, usk, ssk);
+            pooled.add(key, &p, s.realised, usk, ssk);
             let (e, n, comps) = leads.entry(s.lead).or_default();
-            e.add(&p, s.realised, None, None);
+            e.add(key, &p, s.realised, None, None);
             *n += 1;
             for c in Component::ALL {
                 *comps.entry(c.key().to_owned()).or_default() +=

@@ -510,18 +510,20 @@ fn at_p90(line: &mut NeedLine, p: &careload_planning::uncertainty::Prediction) {
     if p.young {
         return;
     }
-    let scale = |q: Qty, p90: Points, scheduled: Points| {
+    // scaled from the need as it drives (the factors' or the optimum's);
+    // with nothing scheduled, the P90 itself (an empty ward's arrivals)
+    let scale = |q: Qty, p90: Points, scheduled: Points, own: Qty| {
         if scheduled.milli() > 0 {
             q.ratio(p90.milli(), scheduled.milli())
         } else {
-            q
+            own
         }
     };
     let (u, s) = (p.usk.points.p90, p.ssk.points.p90);
-    line.people.usk = scale(line.people.usk, u, p.scheduled.usk);
-    line.people.ssk = scale(line.people.ssk, s, p.scheduled.ssk);
-    line.staff_hours.usk = scale(line.staff_hours.usk, u, p.scheduled.usk);
-    line.staff_hours.ssk = scale(line.staff_hours.ssk, s, p.scheduled.ssk);
+    line.people.usk = scale(line.people.usk, u, p.scheduled.usk, p.usk.people.p90);
+    line.people.ssk = scale(line.people.ssk, s, p.scheduled.ssk, p.ssk.people.p90);
+    line.staff_hours.usk = scale(line.staff_hours.usk, u, p.scheduled.usk, p.usk.staff_hours.p90);
+    line.staff_hours.ssk = scale(line.staff_hours.ssk, s, p.scheduled.ssk, p.ssk.staff_hours.p90);
 }
 
 /// A ward's inputs at the hour shown.
@@ -609,31 +611,43 @@ impl Prepared {
     }
 
     /// With each shift's P10/P50/P90 and risk from the service's learner,
-    /// brought up to the last stored hour first.
-    /// With `forecast.enabled = false`, the schedule alone, saying so.
+    /// brought up to the last stored hour first. The request waits at most
+    /// [`forecast::LEARNING_WAIT`] for a learner busy with the history
+    /// (after a start) and otherwise shows the schedule alone, saying why;
+    /// a store failure while learning is logged and the errors learnt so
+    /// far are used. With `forecast.enabled = false`, the schedule alone,
+    /// saying so.
     async fn with_forecast(mut self, app: &App, id: &str, now: DateTime<Utc>) -> Result<Prepared> {
         let settings = app.settings().forecast;
-        if !settings.enabled {
+        let schedule_only = |this: &mut Prepared, reason: &str| {
             let none = forecast::Learner::default();
-            self.forecast = forecast::shift_forecasts(
+            this.forecast = forecast::shift_forecasts(
                 app,
                 id,
                 &none,
-                &self.needs,
-                &self.plans,
-                self.inputs.as_of,
+                &this.needs,
+                &this.plans,
+                this.inputs.as_of,
                 settings.risk_level,
             );
-            for f in &mut self.forecast {
+            for f in &mut this.forecast {
                 for scope in std::iter::once(&mut f.ward).chain(f.teams.iter_mut()) {
-                    scope.prediction.reason = Some(forecast::DISABLED.to_owned());
+                    scope.prediction.reason = Some(reason.to_owned());
                 }
             }
+        };
+        if !settings.enabled {
+            schedule_only(&mut self, forecast::DISABLED);
             return Ok(self);
         }
-        forecast::refresh(app, now).await?;
         let cell = app.forecast_learner();
-        let learner = cell.lock().await;
+        let Ok(mut learner) = tokio::time::timeout(forecast::LEARNING_WAIT, cell.lock()).await else {
+            schedule_only(&mut self, forecast::LEARNING);
+            return Ok(self);
+        };
+        if let Err(e) = forecast::refresh_locked(app, &mut learner, now).await {
+            tracing::warn!(ward = id, error = %e, "the forecast's errors could not be brought up to date; using those learnt so far");
+        }
         self.forecast = forecast::shift_forecasts(
             app,
             id,

@@ -37,7 +37,8 @@ fn app(store: Store) -> App {
 
 fn patient(i: u32, as_of: DateTime<Utc>) -> Snapshot {
     let mut s = Snapshot::new(PatientKey(format!("p{i}")), as_of, as_of - Duration::days(1), "w1");
-    s.placement.team = Some("w1-a".into());
+    // the day's arrivals are team B's: B is empty outside 10–14
+    s.placement.team = Some(if i >= 100 { "w1-b" } else { "w1-a" }.into());
     s.emotional_support = Some(EmotionalSupport {
         level: SupportLevel::Hourly,
         assessed_at: as_of - Duration::hours(1),
@@ -62,21 +63,26 @@ async fn write_weeks(app: &App, weeks: i64) {
         if (10..14).contains(&local) {
             present.extend([100, 101, 102].map(|k| k + 3 * u32::try_from(h / 24).unwrap()));
         }
-        let pairs: Vec<_> = present
-            .iter()
-            .map(|&i| {
-                let s = patient(i, as_of);
-                let sc = score_now(&s, &w);
-                (s, sc)
-            })
-            .collect();
-        let r = rollup(pairs.iter().map(|(s, sc)| (s, sc)));
-        let run = app.store.begin_run("test").await.expect("run");
-        app.store
-            .write_hour(hour, run, &w.meta.version, &pairs, &r)
-            .await
-            .expect("write hour");
+        store_hour(app, hour, present.iter().map(|&i| patient(i, as_of)).collect()).await;
     }
+}
+
+/// Scores `patients` under the weights in force and stores them as `hour`.
+async fn store_hour(app: &App, hour: DateTime<Utc>, patients: Vec<Snapshot>) {
+    let w = app.weights();
+    let pairs: Vec<_> = patients
+        .into_iter()
+        .map(|s| {
+            let sc = score_now(&s, &w);
+            (s, sc)
+        })
+        .collect();
+    let r = rollup(pairs.iter().map(|(s, sc)| (s, sc)));
+    let run = app.store.begin_run("test").await.expect("run");
+    app.store
+        .write_hour(hour, run, &w.meta.version, &pairs, &r)
+        .await
+        .expect("write hour");
 }
 
 async fn the_day_shift_turns_out_heavier_than_scheduled(store: Store) {
@@ -92,6 +98,15 @@ async fn the_day_shift_turns_out_heavier_than_scheduled(store: Store) {
     let ward = learner.model(&Scope::ward("w1")).expect("the ward's errors");
     let team = learner.model(&Scope::team("w1", "w1-a")).expect("the team's errors");
     assert_eq!(ward.samples().len(), team.samples().len());
+    // team B empty for a whole evening shift: stored hours with no row of
+    // its own are 0 points, not a gap
+    let b = learner.model(&Scope::team("w1", "w1-b")).expect("team B's errors");
+    assert!(
+        b.samples()
+            .iter()
+            .any(|s| s.shift == "evening" && s.realised.usk.milli() == 0),
+        "an evening with nobody in team B is a sample of 0 points"
+    );
     // forecasts of a day shift made before the arrivals at 10:00 miss them
     let early = ward
         .samples()
@@ -196,23 +211,10 @@ async fn the_day_shift_turns_out_heavier_than_scheduled(store: Store) {
 
 /// Writes the hours of the steady ten patients from `from` for `hours` hours.
 async fn write_weeks_tail(app: &App, from: DateTime<Utc>, hours: i64) {
-    let w = app.weights();
     for h in 0..hours {
         let hour = from + Duration::hours(h);
         let as_of = hour + Duration::minutes(5);
-        let pairs: Vec<_> = (0..10)
-            .map(|i| {
-                let s = patient(i, as_of);
-                let sc = score_now(&s, &w);
-                (s, sc)
-            })
-            .collect();
-        let r = rollup(pairs.iter().map(|(s, sc)| (s, sc)));
-        let run = app.store.begin_run("test").await.expect("run");
-        app.store
-            .write_hour(hour, run, &w.meta.version, &pairs, &r)
-            .await
-            .expect("write hour");
+        store_hour(app, hour, (0..10).map(|i| patient(i, as_of)).collect()).await;
     }
 }
 
@@ -231,6 +233,43 @@ async fn three_weeks_are_too_young_and_say_so(store: Store) {
         p.reason
     );
     assert!(shifts.forecast[0].ward.risk.is_none());
+}
+
+async fn a_ward_that_cannot_be_planned_is_left_out_not_every_ward(store: Store) {
+    let mut c = Config::default();
+    c.scoring.time_zone = "Europe/Stockholm".into();
+    c.wards.insert("w1".into(), WardConfig::default());
+    let bad = WardConfig {
+        care_category: Some("no-such-category".into()),
+        ..WardConfig::default()
+    };
+    c.wards.insert("w2".into(), bad);
+    let weights = Weights::from_toml(WEIGHTS, "weights/2026.1.toml").expect("weights");
+    let app = App::try_new(store, Arc::new(c), Arc::new(weights)).expect("app");
+    let w = app.weights();
+    app.store.record_weights(&w).await.expect("record weights");
+    let first: DateTime<Utc> = FIRST_HOUR.parse().unwrap();
+    for h in 0..48 {
+        let hour = first + Duration::hours(h);
+        let as_of = hour + Duration::minutes(5);
+        let mut other = patient(900, as_of);
+        other.placement.ward = "w2".into();
+        store_hour(&app, hour, vec![patient(1, as_of), other]).await;
+    }
+    let mut learner = Learner::default();
+    let forget = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    learner
+        .learn(&app, first, first + Duration::hours(48), forget)
+        .await
+        .expect("w2's bad category is no failure of w1");
+    assert_eq!(learner.skipped_wards.iter().collect::<Vec<_>>(), ["w2"]);
+    assert!(
+        learner
+            .model(&Scope::ward("w1"))
+            .is_some_and(|m| !m.samples().is_empty())
+    );
+    assert!(learner.model(&Scope::ward("w2")).is_none());
+    assert_eq!(learner.through(), Some(first + Duration::hours(48)));
 }
 
 async fn switched_off_it_shows_the_schedule_and_says_so(store: Store) {
@@ -278,5 +317,6 @@ careload_testkit::on_every_backend!(
     the_day_shift_turns_out_heavier_than_scheduled,
     three_weeks_are_too_young_and_say_so,
     switched_off_it_shows_the_schedule_and_says_so,
+    a_ward_that_cannot_be_planned_is_left_out_not_every_ward,
     the_backtest_judges_held_out_shifts_only,
 );
