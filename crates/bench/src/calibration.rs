@@ -248,32 +248,79 @@ fn remove_db(db: &std::path::Path) {
     }
 }
 
-/// Runs the benchmark (see the module doc).
+/// A simulated hospital to back-fill: what [`simulate`] builds.
+#[derive(Clone, Debug)]
+pub struct SimSetup {
+    /// Regular beds.
+    pub beds: u32,
+    /// Its wards; none: the simulator's default (one per 30 beds, at least 6).
+    pub wards: Option<u32>,
+    /// Its seed.
+    pub seed: u64,
+    /// The truth it hides.
+    pub truth: Truth,
+    /// Hours back-filled, up to the hour before `now`.
+    pub backfill_hours: u32,
+    /// The present.
+    pub now: DateTime<Utc>,
+    /// The SQLite file the hours are written to (deleted first).
+    pub db: PathBuf,
+    /// Who the planned staffing's import is recorded as.
+    pub actor: &'static str,
+}
+
+/// A simulated hospital back-filled through careload's real pipeline, its
+/// planned staffing imported: the calibration's and the forecast's proofs
+/// start here.
+pub struct Simulated {
+    /// The application over the back-filled store (zone `Etc/GMT-1`, the
+    /// hospital's clock).
+    pub app: App,
+    /// The hospital, its clock moved to the present.
+    pub sim: SharedSim,
+    /// Hours back-filled.
+    pub hours: usize,
+    /// The first local date simulated.
+    pub first: NaiveDate,
+    /// Local dates from `first` through the day after the present.
+    pub days: u32,
+    /// Building and serving the hospital, and the back-fill.
+    pub backfill_ms: u64,
+    /// The planned staffing's import.
+    pub staffing_ms: u64,
+}
+
+/// Builds the hospital of `setup`, serves it on loopback, back-fills
+/// `setup.backfill_hours` hours through the runner (fetch over REST, map,
+/// score, write) into a fresh SQLite store, moves the hospital's clock to
+/// the present (so that the last shift has ended) and imports its planned
+/// staffing (`careload_app::planning::put_csv` of the simulator's
+/// scheduling file).
 ///
 /// # Errors
-/// The hospital cannot be built or served, the runner, the store or an
+/// The hospital cannot be built or served, the runner, the store or the
 /// import refuses.
-pub async fn calibration_bench(bench: &CalibrationBench) -> Result<CalibrationReport> {
+pub async fn simulate(setup: &SimSetup) -> Result<Simulated> {
     let started = Instant::now();
     let mut config = Config::default();
     config.source.kind = SourceKind::Sim;
     config.source.pseudonym_key_env = "CARELOAD_BENCH_UNSET_PSEUDONYM_KEY".into();
-    config.sim.beds = bench.beds;
-    config.sim.wards = Some(bench.wards);
-    config.sim.seed = bench.seed;
+    config.sim.beds = setup.beds;
+    config.sim.wards = setup.wards;
+    config.sim.seed = setup.seed;
     config.sim.listen = "127.0.0.1:0".into();
     config.scoring.time_zone = "Etc/GMT-1".into();
-    config.schedule.backfill_hours = (bench.weeks * 7 + 1) * 24;
+    config.schedule.backfill_hours = setup.backfill_hours;
 
-    remove_db(&bench.db);
-    let store = Store::connect(&format!("sqlite://{}?mode=rwc", bench.db.display())).await?;
+    remove_db(&setup.db);
+    let store = Store::connect(&format!("sqlite://{}?mode=rwc", setup.db.display())).await?;
     let weights = Arc::new(load_weights(None)?);
-    let plan = Runner::plan(&config, &store, bench.now).await?;
+    let plan = Runner::plan(&config, &store, setup.now).await?;
     let hospital = Hospital::new(SimConfig {
-        beds: bench.beds,
-        wards: Some(bench.wards),
-        truth: bench.truth.clone(),
-        ..SimConfig::new(bench.seed, plan.source_start())
+        beds: setup.beds,
+        wards: setup.wards,
+        truth: setup.truth.clone(),
+        ..SimConfig::new(setup.seed, plan.source_start())
     })?;
     let listen = |source| Error::Listen {
         listen: config.sim.listen.clone(),
@@ -293,17 +340,55 @@ pub async fn calibration_bench(bench: &CalibrationBench) -> Result<CalibrationRe
         _served: served,
     };
     let mut runner = Runner::start(&config, store.clone(), weights.clone(), plan, Box::new(source)).await?;
-    let runs = runner.backfill(bench.now).await?;
+    let runs = runner.backfill(setup.now).await?;
     // the hospital's clock at the present, so that the last shift has ended
-    sim.advance_to(bench.now);
+    sim.advance_to(setup.now);
     let backfill_ms = ms(started.elapsed());
 
     let t = Instant::now();
     let app = App::try_new(store, Arc::new(config), weights)?;
     let first = (sim.read(Hospital::start) + Days::hours(careload_sim::LOCAL_UTC_OFFSET_HOURS)).date_naive();
-    let days = u32::try_from((bench.now - sim.read(Hospital::start)).num_days() + 2).unwrap_or(0);
+    let days = u32::try_from((setup.now - sim.read(Hospital::start)).num_days() + 2).unwrap_or(0);
     let staffing = sim.read(|h| h.staffing_csv(first, days));
-    careload_app::planning::put_csv(&app, staffing.as_bytes(), "calibration bench").await?;
+    careload_app::planning::put_csv(&app, staffing.as_bytes(), setup.actor).await?;
+    Ok(Simulated {
+        app,
+        sim,
+        hours: runs.len(),
+        first,
+        days,
+        backfill_ms,
+        staffing_ms: ms(t.elapsed()),
+    })
+}
+
+/// Runs the benchmark (see the module doc).
+///
+/// # Errors
+/// The hospital cannot be built or served, the runner, the store or an
+/// import refuses.
+pub async fn calibration_bench(bench: &CalibrationBench) -> Result<CalibrationReport> {
+    let Simulated {
+        app,
+        sim,
+        hours,
+        first,
+        days,
+        backfill_ms,
+        staffing_ms,
+    } = simulate(&SimSetup {
+        beds: bench.beds,
+        wards: Some(bench.wards),
+        seed: bench.seed,
+        truth: bench.truth.clone(),
+        backfill_hours: (bench.weeks * 7 + 1) * 24,
+        now: bench.now,
+        db: bench.db.clone(),
+        actor: "calibration bench",
+    })
+    .await?;
+
+    let t = Instant::now();
     let ward_ids: Vec<String> = sim.read(|h| h.stats().wards.into_iter().map(|w| w.id).collect());
     let mut truths = BTreeMap::new();
     for ward in &ward_ids {
@@ -311,7 +396,7 @@ pub async fn calibration_bench(bench: &CalibrationBench) -> Result<CalibrationRe
         careload_app::ratings::import_csv(&app, ward, csv.as_bytes(), bench.now).await?;
         truths.insert(ward.clone(), sim.read(|h| h.shift_truths(ward, first, days)));
     }
-    let import_ms = ms(t.elapsed());
+    let import_ms = staffing_ms + ms(t.elapsed());
 
     let t = Instant::now();
     let rules = CalibrationRules::default();
@@ -344,7 +429,7 @@ pub async fn calibration_bench(bench: &CalibrationBench) -> Result<CalibrationRe
         beds: bench.beds,
         seed: bench.seed,
         signal: bench.truth.signal,
-        hours: runs.len(),
+        hours,
         wards,
         backfill_ms,
         import_ms,

@@ -9,7 +9,12 @@
 //! * [`calibration`] — [`calibration::calibration_bench`]: the staff's
 //!   ratings of a simulated hospital with a hidden truth, through the real
 //!   pipeline, imports and fit; each ward's optimal points per person
-//!   against the truth's (issue 27).
+//!   against the truth's (issue 27); [`calibration::simulate`], the
+//!   back-filled hospital it and the forecast's proof start from.
+//! * [`forecast`] — [`forecast::forecast_bench`]: the next-shift forecast's
+//!   back-test on held-out weeks of a simulated hospital (issue 28), and
+//!   [`forecast::hourly_bench`] (`careload bench forecast`), the cost of the
+//!   forecast in each hourly run of a 1,000-bed hospital.
 //! * [`baseline`] — [`baseline::ward_day_sql`] (`careload bench export` on
 //!   PostgreSQL): the ward × day export as one plain SQL `GROUP BY`, the
 //!   yardstick of the polars export.
@@ -21,6 +26,7 @@
 
 pub mod baseline;
 pub mod calibration;
+pub mod forecast;
 pub mod ingest;
 
 pub use ingest::{BenchReport, BenchRun, IngestBench, Phases, ingest_bench, proc_status_mib};

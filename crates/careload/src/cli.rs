@@ -46,6 +46,12 @@ pub(crate) enum Command {
     Ingest(IngestArgs),
     /// Export the stored history aggregated by level and grain (CSV, Excel CSV, Parquet, JSON) for controllers.
     Export(ExportArgs),
+    /// The next-shift forecast's uncertainty (P10/P50/P90, risk of understaffing) judged on the stored history.
+    Forecast {
+        /// What to do.
+        #[command(subcommand)]
+        command: ForecastCommand,
+    },
     /// Benchmarks that need the whole pipeline (run them from a release build).
     Bench {
         /// Which benchmark.
@@ -96,6 +102,70 @@ fn export_date(s: &str) -> Result<chrono::NaiveDate, careload_export::Error> {
     careload_export::parse_date("date", s)
 }
 
+/// `careload forecast …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ForecastCommand {
+    /// Back-test the forecast: errors learnt from the weeks before --from only, then every forecast made
+    /// from an hour of --from … --to judged against what was stored over its shift (nothing is written).
+    #[command(
+        long_about = "Back-test the next-shift forecast on the stored history (issue 28). The scheduled forecast's \
+                      errors are learnt from the --learn-weeks weeks before --from only; then, for every stored hour \
+                      from --from to --to, the next two shifts (that ended by --to) are forecast as the planning page \
+                      would have then: the scheduled-only forecast and the P10/P50/P90 judged against the points stored \
+                      over the shift, the risk of understaffing against the planned staffing. Prints per ward (and all \
+                      wards pooled) the mean absolute errors and their ratio (target at most 0.70), the P90's and P10's \
+                      coverage (targets 0.88-0.92 and 0.08-0.12), the risk's calibration, and per notice what the \
+                      schedule misses most. Reads the store only."
+    )]
+    Backtest(ForecastBacktestArgs),
+}
+
+/// A local date (midnight in the hospital's zone) or an instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum When {
+    /// A local date.
+    Date(chrono::NaiveDate),
+    /// An instant (RFC 3339, kept in UTC).
+    Instant(DateTime<Utc>),
+}
+
+/// Parses a local date `YYYY-MM-DD` or an RFC 3339 instant.
+fn parse_when(text: &str) -> Result<When, String> {
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(When::Date(date));
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| When::Instant(t.with_timezone(&Utc)))
+        .map_err(|_| {
+            format!(
+                "{text:?} is neither a date nor a time; write a local date such as 2026-11-23 or an RFC 3339 time such as 2026-11-23T09:00:00Z"
+            )
+        })
+}
+
+/// `careload forecast backtest`.
+#[derive(Debug, Args)]
+pub(crate) struct ForecastBacktestArgs {
+    /// Start of the judged period: a local date (its midnight) or an RFC 3339 time.
+    #[arg(long, value_name = "DATE|RFC3339", value_parser = parse_when)]
+    pub(crate) from: When,
+    /// End of the judged period: a local date (inclusive: up to the next midnight) or an RFC 3339 time (exclusive).
+    #[arg(long, value_name = "DATE|RFC3339", value_parser = parse_when)]
+    pub(crate) to: When,
+    /// Weeks before --from the errors are learnt from (default: forecast.history_weeks, as the service learns).
+    #[arg(long, value_name = "W", value_parser = clap::value_parser!(u32).range(1..=52))]
+    pub(crate) learn_weeks: Option<u32>,
+    /// Print the back-test as JSON instead of tables.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// The service configuration (TOML); without it the defaults, overridden by CARELOAD_* variables.
+    #[arg(long, value_name = "FILE", env = "CARELOAD_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// The history store's URL, instead of `database.url`.
+    #[arg(long, value_name = "URL")]
+    pub(crate) db: Option<String>,
+}
+
 /// `careload bench …`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum BenchCommand {
@@ -110,6 +180,29 @@ pub(crate) enum BenchCommand {
     /// The calibration's proof: weeks of a simulated hospital with a hidden truth, its staff's ratings
     /// fitted, the weights refitted and back-tested on held-out weeks, against the truth.
     Calibration(BenchCalibrationArgs),
+    /// The next-shift forecast's cost per hourly run of a large simulated hospital: the learner's new hour,
+    /// every ward's scheduled forecast and each scope's P10/P50/P90 and risk.
+    Forecast(BenchForecastArgs),
+}
+
+/// `careload bench forecast`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchForecastArgs {
+    /// Regular beds in the simulated hospital (wards: one per 30 beds).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(24..=100_000))]
+    pub(crate) beds: u32,
+    /// Hourly runs timed (one stored hour each; the back-fill is this plus 6 hours, at least 26).
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) runs: u32,
+    /// The seed: the same seed gives the same hospital.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// The SQLite file the hours are written to (deleted before and after).
+    #[arg(long, value_name = "FILE", default_value = "careload-bench-forecast.db")]
+    pub(crate) db: PathBuf,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `careload bench export`.

@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use careload_scoring::WeightsError;
 use clap::Parser;
 
-use crate::cli::{BenchCommand, Cli, Command, MappingCommand, WeightsCommand};
+use crate::cli::{BenchCommand, Cli, Command, ForecastCommand, MappingCommand, WeightsCommand};
 
 /// mimalloc: scoring a region allocates many small breakdowns per hour, and
 /// glibc's allocator returns and re-faults that memory each time.
@@ -96,12 +96,16 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Demo(args) => commands::service::demo(args, out),
         Command::Ingest(args) => commands::service::ingest_once(args, out),
         Command::Export(args) => commands::export::run(args, out),
+        Command::Forecast {
+            command: ForecastCommand::Backtest(args),
+        } => commands::forecast::backtest(args, out),
         Command::Bench { command } => match command {
             BenchCommand::Store(args) => commands::bench_store::run(args, out),
             BenchCommand::Http(args) => commands::bench_http::run(args, out),
             BenchCommand::Ingest(args) => commands::bench_ingest::run(args, out),
             BenchCommand::Export(args) => commands::bench_export::run(args, out),
             BenchCommand::Calibration(args) => commands::bench_calibration::run(args, out),
+            BenchCommand::Forecast(args) => commands::bench_forecast::run(args, out),
         },
     }
 }

@@ -153,6 +153,15 @@ fn scope_uncertainty(f: &ScopeForecast, ward: bool) -> String {
 /// The shift's need as P10–P50–P90 for the ward and each team, with the
 /// risk of understaffing, and what the figures rest on.
 fn uncertainty_lines(f: &ShiftForecast) -> String {
+    let scopes = || std::iter::once(&f.ward).chain(f.teams.iter());
+    let first = f.ward.prediction.reason.as_deref();
+    if f.ward.prediction.young && scopes().all(|s| s.prediction.young && s.prediction.reason.as_deref() == first) {
+        // one reason for every scope (switched off, being learnt, a new ward): said once
+        return format!(
+            r#"<div class="uncertainty"><p class="young">Behov med osäkerhet: bara schemalagt — {}.</p></div>"#,
+            escape(first.unwrap_or("för kort historik"))
+        );
+    }
     let mut out = String::from(
         r#"<div class="uncertainty"><p>Behov med osäkerhet (P10–P50–P90: ett pass av tio behöver mindre, hälften, ett av tio mer):</p><ul>"#,
     );
@@ -166,7 +175,7 @@ fn uncertainty_lines(f: &ShiftForecast) -> String {
         let _ = write!(
             out,
             r#"<p class="muted">Från {} med samma pass {} timmar före start (±{} h): hur mycket det schemalagda har brukat missa inskrivningar, utskrivningar och det oplanerade.</p>"#,
-            count(u64::from(b.samples), "tidigare pass", "tidigare pass"),
+            count(u64::from(b.shifts), "tidigare pass", "tidigare pass"),
             f.lead_hours,
             b.lead_pool
         );
@@ -477,13 +486,17 @@ mod tests {
         };
         let html = uncertainty_lines(&f);
         let risk = f.ward.risk.as_ref().expect("a risk");
-        assert!(risk.text.contains("+1 USK ger"), "{}", risk.text);
+        assert!(risk.text.contains("+1 USK och +1 SSK ger"), "{}", risk.text);
         assert!(
             html.contains(&format!(r#"<span class="risk">R{}</span>"#, &risk.text[1..])),
             "{html}"
         );
         let usk = &f.ward.prediction.usk.people;
-        assert!(usk.p10 < usk.p50 && usk.p50 < usk.p90, "{usk:?} {:?}", f.ward.prediction);
+        assert!(
+            usk.p10 < usk.p50 && usk.p50 < usk.p90,
+            "{usk:?} {:?}",
+            f.ward.prediction
+        );
         assert!(
             html.contains(&format!("USK {} personer", super::people_band(usk))),
             "{html}"

@@ -4,10 +4,12 @@
 pub(crate) mod backtest;
 pub(crate) mod bench_calibration;
 pub(crate) mod bench_export;
+pub(crate) mod bench_forecast;
 pub(crate) mod bench_http;
 pub(crate) mod bench_ingest;
 pub(crate) mod bench_store;
 pub(crate) mod export;
+pub(crate) mod forecast;
 pub(crate) mod mapping;
 pub(crate) mod news2;
 pub(crate) mod score;
