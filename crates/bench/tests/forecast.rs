@@ -42,11 +42,13 @@ fn show(scope: &str, e: &Evaluation) {
         "{scope}: {} forecasts ({} young); MAE scheduled {:.1}, P50 {:.1}, ratio {:?}; P90 coverage {:.3}, P10 coverage {:.3}",
         e.forecasts, e.young, e.scheduled_mae, e.p50_mae, e.mae_ratio, e.p90_coverage, e.p10_coverage
     );
-    for b in &e.risk_bins {
-        eprintln!(
-            "    risk {:.2}–{:.2}: {} forecasts, mean risk {:.3}, understaffed {:.3}",
-            b.from, b.to, b.forecasts, b.mean_risk, b.understaffed
-        );
+    for (what, bins) in [("risk", &e.risk_bins), ("either", &e.either_bins)] {
+        for b in bins {
+            eprintln!(
+                "    {what} {:.2}–{:.2}: {} forecasts ({} shifts), mean risk {:.3}, understaffed {:.3}",
+                b.from, b.to, b.forecasts, b.shifts, b.mean_risk, b.understaffed
+            );
+        }
     }
 }
 

@@ -701,8 +701,12 @@ pub struct Evaluation {
     pub p90_coverage: f64,
     /// The share of shifts below the P10 (target 0.08–0.12).
     pub p10_coverage: f64,
-    /// Risk calibration: per band of risk given, the mean risk and the share understaffed.
+    /// Risk calibration per planned profession: per band of risk given, the
+    /// mean risk and the share understaffed.
     pub risk_bins: Vec<RiskBin>,
+    /// The same for the figure the planning page shows: the risk that
+    /// either planned profession is short ([`Risk::either`]).
+    pub either_bins: Vec<RiskBin>,
 }
 
 /// Shifts given a risk in `[from, to)`, and how many were understaffed.
@@ -733,6 +737,8 @@ pub struct Evaluator {
     below_p10: u32,
     /// (risk given, understaffed, shift key), per profession-shift with a plan.
     risks: Vec<(f64, bool, u64)>,
+    /// (either risk given, either short, shift key), per shift with a plan.
+    either: Vec<(f64, bool, u64)>,
     /// The distinct shifts judged.
     keys: std::collections::BTreeSet<u64>,
 }
@@ -759,9 +765,11 @@ impl Evaluator {
         self.scheduled_abs += (p.scheduled.usk.as_f64() + p.scheduled.ssk.as_f64() - real).abs();
         self.under_p90 += u32::from(real <= p.total.points.p90.as_f64());
         self.below_p10 += u32::from(real < p.total.points.p10.as_f64());
+        let mut short = false;
         for (k, (prof, available)) in [(Profession::Usk, usk), (Profession::Ssk, ssk)].into_iter().enumerate() {
             if let Some(a) = available {
                 let need = realised.get(prof).as_f64() * p.factor(prof) / p.shift_hours.as_f64().max(f64::MIN_POSITIVE);
+                short |= need > f64::from(a);
                 self.risks.push((
                     p.risk_of(prof, a),
                     need > f64::from(a),
@@ -769,34 +777,17 @@ impl Evaluator {
                 ));
             }
         }
+        if usk.is_some() || ssk.is_some() {
+            self.either.push((p.either_short(usk, ssk), short, shift));
+        }
     }
 
     /// The figures.
     #[must_use]
     pub fn finish(&self) -> Evaluation {
         let n = f64::from((self.n - self.young).max(1));
-        let risk_bins = RISK_EDGES
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| {
-                let last = i + 2 == RISK_EDGES.len();
-                let inside: Vec<&(f64, bool, u64)> = self
-                    .risks
-                    .iter()
-                    .filter(|(r, _, _)| *r >= w[0] && (*r < w[1] || (last && *r <= w[1])))
-                    .collect();
-                let k = inside.len().max(1) as f64;
-                let shifts: std::collections::BTreeSet<u64> = inside.iter().map(|(_, _, s)| *s).collect();
-                RiskBin {
-                    from: w[0],
-                    to: w[1],
-                    forecasts: u32::try_from(inside.len()).unwrap_or(u32::MAX),
-                    shifts: u32::try_from(shifts.len()).unwrap_or(u32::MAX),
-                    mean_risk: inside.iter().map(|(r, _, _)| r).sum::<f64>() / k,
-                    understaffed: inside.iter().filter(|(_, u, _)| *u).count() as f64 / k,
-                }
-            })
-            .collect();
+        let risk_bins = bins(&self.risks);
+        let either_bins = bins(&self.either);
         let (p50_mae, scheduled_mae) = (self.p50_abs / n, self.scheduled_abs / n);
         Evaluation {
             forecasts: self.n,
@@ -808,8 +799,34 @@ impl Evaluator {
             p90_coverage: f64::from(self.under_p90) / n,
             p10_coverage: f64::from(self.below_p10) / n,
             risk_bins,
+            either_bins,
         }
     }
+}
+
+/// (risk given, understaffed, shift key)s into the calibration bands.
+fn bins(risks: &[(f64, bool, u64)]) -> Vec<RiskBin> {
+    RISK_EDGES
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let last = i + 2 == RISK_EDGES.len();
+            let inside: Vec<&(f64, bool, u64)> = risks
+                .iter()
+                .filter(|(r, _, _)| *r >= w[0] && (*r < w[1] || (last && *r <= w[1])))
+                .collect();
+            let k = inside.len().max(1) as f64;
+            let shifts: std::collections::BTreeSet<u64> = inside.iter().map(|(_, _, s)| *s).collect();
+            RiskBin {
+                from: w[0],
+                to: w[1],
+                forecasts: u32::try_from(inside.len()).unwrap_or(u32::MAX),
+                shifts: u32::try_from(shifts.len()).unwrap_or(u32::MAX),
+                mean_risk: inside.iter().map(|(r, _, _)| r).sum::<f64>() / k,
+                understaffed: inside.iter().filter(|(_, u, _)| *u).count() as f64 / k,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1071,6 +1088,9 @@ mod tests {
         assert_eq!(ev.p10_coverage, 0.0);
         let bin = ev.risk_bins.iter().find(|b| b.forecasts > 0).expect("a bin");
         assert_eq!((bin.forecasts, bin.shifts), (10, 5));
+        // only USK planned: the page's "either" figure is USK's own
+        let either = ev.either_bins.iter().find(|b| b.forecasts > 0).expect("a bin");
+        assert_eq!((either.forecasts, either.mean_risk), (bin.forecasts, bin.mean_risk));
         assert!(bin.from <= 0.5 && 0.5 < bin.to + 0.1);
     }
 

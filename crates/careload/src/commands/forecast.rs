@@ -132,8 +132,8 @@ macro_rules! errors_row {
 
 /// The risk calibration rows of `$e` (an `Evaluation`) into table `$t`.
 macro_rules! risk_rows {
-    ($t:expr, $label:expr, $e:expr) => {{
-        for b in &$e.risk_bins {
+    ($t:expr, $label:expr, $bins:expr) => {{
+        for b in $bins {
             let seen = b.forecasts > 0;
             $t.row([
                 $label.clone(),
@@ -212,9 +212,29 @@ fn print(report: &ForecastBacktest, out: &mut dyn Write) -> anyhow::Result<()> {
     ])
     .right([2, 3, 4, 5]);
     for w in &report.wards {
-        risk_rows!(r, w.ward, &w.ward_level);
+        risk_rows!(r, w.ward, &w.ward_level.risk_bins);
     }
-    risk_rows!(r, ALL_WARDS.to_owned(), &report.pooled);
+    risk_rows!(r, ALL_WARDS.to_owned(), &report.pooled.risk_bins);
+    r.write(out, 2)?;
+
+    writeln!(out)?;
+    writeln!(
+        out,
+        "the planning page's figure (whole wards; the risk that either planned profession is short):"
+    )?;
+    let mut r = Table::new([
+        "ward",
+        "risk given",
+        "forecasts",
+        "mean risk",
+        "understaffed",
+        "difference",
+    ])
+    .right([2, 3, 4, 5]);
+    for w in &report.wards {
+        risk_rows!(r, w.ward, &w.ward_level.either_bins);
+    }
+    risk_rows!(r, ALL_WARDS.to_owned(), &report.pooled.either_bins);
     r.write(out, 2)?;
 
     writeln!(out)?;
