@@ -179,6 +179,7 @@ fn the_backtest_prints_its_tables_and_its_json() {
         "P90 coverage",
         "P10 coverage",
         "risk calibration",
+        "the planning page's figure",
         "understaffed",
         "by notice",
         "the schedule misses most",

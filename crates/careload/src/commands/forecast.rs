@@ -155,6 +155,29 @@ macro_rules! risk_rows {
 const ALL_WARDS: &str = "alla avdelningar";
 
 /// The report as tables.
+/// One risk calibration table under `$title` into `$out`: each ward's and
+/// the pooled bands of the evaluations' field `$bins`.
+macro_rules! risk_table {
+    ($out:expr, $report:expr, $title:expr, $bins:ident) => {{
+        writeln!($out)?;
+        writeln!($out, "{}", $title)?;
+        let mut r = Table::new([
+            "ward",
+            "risk given",
+            "forecasts",
+            "mean risk",
+            "understaffed",
+            "difference",
+        ])
+        .right([2, 3, 4, 5]);
+        for w in &$report.wards {
+            risk_rows!(r, w.ward, &w.ward_level.$bins);
+        }
+        risk_rows!(r, ALL_WARDS.to_owned(), &$report.pooled.$bins);
+        r.write($out, 2)?;
+    }};
+}
+
 fn print(report: &ForecastBacktest, out: &mut dyn Write) -> anyhow::Result<()> {
     let at = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     writeln!(
@@ -197,45 +220,18 @@ fn print(report: &ForecastBacktest, out: &mut dyn Write) -> anyhow::Result<()> {
     t.row(errors_row!(ALL_WARDS.to_owned(), "wards", &report.pooled));
     t.write(out, 2)?;
 
-    writeln!(out)?;
-    writeln!(
+    risk_table!(
         out,
-        "risk calibration (whole wards, each planned profession; of the forecasts given a risk in the band, the share understaffed):"
-    )?;
-    let mut r = Table::new([
-        "ward",
-        "risk given",
-        "forecasts",
-        "mean risk",
-        "understaffed",
-        "difference",
-    ])
-    .right([2, 3, 4, 5]);
-    for w in &report.wards {
-        risk_rows!(r, w.ward, &w.ward_level.risk_bins);
-    }
-    risk_rows!(r, ALL_WARDS.to_owned(), &report.pooled.risk_bins);
-    r.write(out, 2)?;
-
-    writeln!(out)?;
-    writeln!(
+        report,
+        "risk calibration (whole wards, each planned profession; of the forecasts given a risk in the band, the share understaffed):",
+        risk_bins
+    );
+    risk_table!(
         out,
-        "the planning page's figure (whole wards; the risk that either planned profession is short):"
-    )?;
-    let mut r = Table::new([
-        "ward",
-        "risk given",
-        "forecasts",
-        "mean risk",
-        "understaffed",
-        "difference",
-    ])
-    .right([2, 3, 4, 5]);
-    for w in &report.wards {
-        risk_rows!(r, w.ward, &w.ward_level.either_bins);
-    }
-    risk_rows!(r, ALL_WARDS.to_owned(), &report.pooled.either_bins);
-    r.write(out, 2)?;
+        report,
+        "the planning page's figure (whole wards; the risk that either planned profession is short):",
+        either_bins
+    );
 
     writeln!(out)?;
     writeln!(
