@@ -504,6 +504,29 @@ fn persons(q: Qty) -> String {
     format!("{} personer", one_decimal(q.milli()))
 }
 
+/// The service's learner for one request, brought up to the last stored
+/// hour, or why the request does without it (the schedule alone).
+type Learnt = std::result::Result<tokio::sync::OwnedMutexGuard<forecast::Learner>, &'static str>;
+
+/// The learner for one request, taken once however many wards it prices:
+/// it waits at most [`forecast::LEARNING_WAIT`] for a learner busy with the
+/// history (after a start), else [`forecast::LEARNING`]; with
+/// `forecast.enabled = false`, [`forecast::DISABLED`]. A store failure while
+/// learning is logged and the errors learnt so far are used.
+async fn learner_for_request(app: &App, now: DateTime<Utc>) -> Learnt {
+    if !app.settings().forecast.enabled {
+        return Err(forecast::DISABLED);
+    }
+    let cell = app.forecast_learner();
+    let Ok(mut learner) = tokio::time::timeout(forecast::LEARNING_WAIT, cell.lock_owned()).await else {
+        return Err(forecast::LEARNING);
+    };
+    if let Err(e) = forecast::refresh_locked(app, &mut learner, now).await {
+        tracing::warn!(error = %e, "the forecast's errors could not be brought up to date; using those learnt so far");
+    }
+    Ok(learner)
+}
+
 /// `line`'s people and staff-hours scaled per profession by the
 /// prediction's P90 over its scheduled points (unchanged while young).
 fn at_p90(line: &mut NeedLine, p: &careload_planning::uncertainty::Prediction) {
@@ -610,54 +633,32 @@ impl Prepared {
         })
     }
 
-    /// With each shift's P10/P50/P90 and risk from the service's learner,
-    /// brought up to the last stored hour first. The request waits at most
-    /// [`forecast::LEARNING_WAIT`] for a learner busy with the history
-    /// (after a start) and otherwise shows the schedule alone, saying why;
-    /// a store failure while learning is logged and the errors learnt so
-    /// far are used. With `forecast.enabled = false`, the schedule alone,
-    /// saying so.
-    async fn with_forecast(mut self, app: &App, id: &str, now: DateTime<Utc>) -> Result<Prepared> {
-        let settings = app.settings().forecast;
-        let schedule_only = |this: &mut Prepared, reason: &str| {
-            let none = forecast::Learner::default();
-            this.forecast = forecast::shift_forecasts(
-                app,
-                id,
-                &none,
-                &this.needs,
-                &this.plans,
-                this.inputs.as_of,
-                settings.risk_level,
-            );
-            for f in &mut this.forecast {
-                for scope in std::iter::once(&mut f.ward).chain(f.teams.iter_mut()) {
-                    scope.prediction.reason = Some(reason.to_owned());
-                }
-            }
+    /// With each shift's P10/P50/P90 and risk from `learner` (taken once
+    /// per request by [`learner_for_request`]), or, when it could not be
+    /// had, the schedule alone with the reason it gives.
+    fn with_forecast(mut self, app: &App, id: &str, learner: &Learnt) -> Prepared {
+        let none = forecast::Learner::default();
+        let (from, reason) = match learner {
+            Ok(l) => (&**l, None),
+            Err(why) => (&none, Some(*why)),
         };
-        if !settings.enabled {
-            schedule_only(&mut self, forecast::DISABLED);
-            return Ok(self);
-        }
-        let cell = app.forecast_learner();
-        let Ok(mut learner) = tokio::time::timeout(forecast::LEARNING_WAIT, cell.lock()).await else {
-            schedule_only(&mut self, forecast::LEARNING);
-            return Ok(self);
-        };
-        if let Err(e) = forecast::refresh_locked(app, &mut learner, now).await {
-            tracing::warn!(ward = id, error = %e, "the forecast's errors could not be brought up to date; using those learnt so far");
-        }
         self.forecast = forecast::shift_forecasts(
             app,
             id,
-            &learner,
+            from,
             &self.needs,
             &self.plans,
             self.inputs.as_of,
-            settings.risk_level,
+            app.settings().forecast.risk_level,
         );
-        Ok(self)
+        if let Some(why) = reason {
+            for f in &mut self.forecast {
+                for scope in std::iter::once(&mut f.ward).chain(f.teams.iter_mut()) {
+                    scope.prediction.reason = Some(why.to_owned());
+                }
+            }
+        }
+        self
     }
 
     /// With the ward's optimum read (once, for both shifts).
@@ -808,13 +809,13 @@ impl Prepared {
 /// `GET /api/v1/wards/{id}/shifts`.
 pub async fn ward_shifts(app: &App, id: &str, now: DateTime<Utc>) -> Result<WardShifts> {
     let inputs = inputs(app, id, now).await?;
-    Ok(Prepared::new(app, id, inputs, now)
+    let prepared = Prepared::new(app, id, inputs, now)
         .await?
         .with_optimum(app, id, now)
-        .await?
-        .with_forecast(app, id, now)
-        .await?
-        .shifts_view(app, id))
+        .await?;
+    // the learner is held only while this ward is priced
+    let prepared = prepared.with_forecast(app, id, &learner_for_request(app, now).await);
+    Ok(prepared.shifts_view(app, id))
 }
 
 /// The planning page's views: the next two shifts, and (once an hour is
@@ -826,9 +827,9 @@ pub async fn ward_planning(app: &App, id: &str, now: DateTime<Utc>) -> Result<(W
     let prepared = Prepared::new(app, id, inputs, now)
         .await?
         .with_optimum(app, id, now)
-        .await?
-        .with_forecast(app, id, now)
         .await?;
+    // the learner is held only while this ward is priced
+    let prepared = prepared.with_forecast(app, id, &learner_for_request(app, now).await);
     let balance = match prepared.inputs.state.hour {
         Some(_) => Some(prepared.balance(app, id, app.settings().balance, &stored, &BTreeSet::new())?),
         None => None,
@@ -985,12 +986,22 @@ pub async fn admissions(app: &App, now: DateTime<Utc>) -> Result<Admissions> {
     let beds = query::beds(app, None, ds.hour).await?;
     let mut wards = Vec::with_capacity(list.wards.len());
     let mut need_at_p90 = BTreeMap::new();
+    let mut prepared_wards = Vec::with_capacity(list.wards.len());
     for w in &list.wards {
         let inputs = inputs_at(app, &w.id, ds.clone(), now).await?;
-        let mut prepared = Prepared::new(app, &w.id, inputs, now)
-            .await?
-            .with_forecast(app, &w.id, now)
-            .await?;
+        prepared_wards.push(Prepared::new(app, &w.id, inputs, now).await?);
+    }
+    // one learner for every ward, held only while they are priced: a busy
+    // one is waited for once, not once per ward
+    let learner = learner_for_request(app, now).await;
+    let priced: Vec<Prepared> = list
+        .wards
+        .iter()
+        .zip(prepared_wards)
+        .map(|(w, p)| p.with_forecast(app, &w.id, &learner))
+        .collect();
+    drop(learner);
+    for (w, mut prepared) in list.wards.iter().zip(priced) {
         if app.settings().drives == Drives::Optimum {
             // the verdicts the bed coordinator sees are the planning page's
             prepared = prepared.with_optimum(app, &w.id, now).await?;
