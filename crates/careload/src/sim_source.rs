@@ -51,7 +51,7 @@ impl SimHospital {
         })
     }
 
-    /// Names, care categories and bed counts of the hospital's wards, as a
+    /// Names, care categories, bed counts and teams of the hospital's wards, as a
     /// hospital would write them in `[wards.<id>]` ("Avd 3 Kirurgi").
     pub(crate) fn name_wards(&self, config: &mut Config) {
         let wards = self.sim.read(|h| h.stats().wards);
@@ -69,6 +69,14 @@ impl SimHospital {
             ward.name = Some(format!("Avd {} {specialty}", n + 1));
             ward.care_category = Some(w.care_category.to_owned());
             ward.beds = Some(w.beds);
+            // every team is known from the start, so that the planned
+            // staffing may name a team no patient of the first hours was in
+            for team in &w.teams {
+                let label = careload_app::view::short_label(team, &w.id);
+                ward.teams
+                    .entry(team.clone())
+                    .or_insert_with(|| format!("Vårdlag {label}"));
+            }
         }
     }
 

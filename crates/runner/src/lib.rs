@@ -11,7 +11,9 @@
 //!   source that replays history ([`Runner::backfill`]).
 //! * [`schedule`] — [`Scheduler`]: a run at every firing of `schedule.cron`
 //!   (or `HH:schedule.minute` every hour) in the hospital's zone
-//!   ([`Timing`]), never two at once, stopped by a shutdown future.
+//!   ([`Timing`]), never two at once, stopped by a shutdown future; among
+//!   replicas sharing a PostgreSQL database, one runs each firing and the
+//!   others take over if it stops ([`take_turn`]).
 //!
 //! A run never crashes on bad input and never loses the last good hour: a
 //! failed fetch or write is a failed run in the store, the previous hour
@@ -27,7 +29,7 @@ pub use runner::{
     BACKFILL_SPAN, Progress, RunSummary, Runner, SharedWeights, StartPlan, WhenKeyUnset, load_mapping, load_weights,
     pseudonym_key, read_weights_file,
 };
-pub use schedule::{AfterRun, Scheduler, Tick, Timing, next_tick};
+pub use schedule::{AfterRun, Due, Scheduler, TAKEOVER_POLL, Tick, Timing, Turn, next_tick, take_turn};
 pub use source::{
     BoxFuture, BulkSource, FetchRequest, Fetched, FhirSource, FilesSource, RestSource, bulk_config, from_config,
     rest_config,

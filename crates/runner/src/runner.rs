@@ -52,7 +52,7 @@ use careload_config::{Config, SourceKind};
 use careload_ingest::{Mapping, MappingConfig, PseudonymKey, Resources};
 use careload_scoring::quality::{self, QualityRules};
 use careload_scoring::{Rollup, Score, Snapshot, Weights, Window, rollup, score};
-use careload_store::{ConfiguredWard, Outcome, RunId, RunReport, Store, hour_of};
+use careload_store::{ConfiguredWard, Fence, Outcome, RunId, RunLock, RunReport, Store, hour_of};
 use chrono::{DateTime, Duration, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -276,6 +276,7 @@ struct Written {
 /// hour while it fetches the next.
 async fn write_scored(
     store: &Store,
+    fence: Option<Fence>,
     weights_version: &str,
     hour: DateTime<Utc>,
     run_id: RunId,
@@ -284,7 +285,7 @@ async fn write_scored(
 ) -> std::result::Result<Written, String> {
     let write_started = Instant::now();
     store
-        .write_hour(hour, run_id, weights_version, &scored.patients, &scored.totals)
+        .write_hour_fenced(fence, hour, run_id, weights_version, &scored.patients, &scored.totals)
         .await
         .map_err(|e| format!("cannot write hour {hour}: {e}"))?;
     report
@@ -296,6 +297,19 @@ async fn write_scored(
         patients: scored.patients.len(),
         wards: scored.totals.wards.keys().cloned().collect(),
     })
+}
+
+/// Closes the runs begun before `before` and never finished, as their
+/// dead process left them (its hour written or not), and logs each.
+async fn close_dead_runs(store: &Store, before: DateTime<Utc>) -> Result<()> {
+    for (run, written) in store.close_interrupted_runs(before).await? {
+        tracing::warn!(
+            run = %run,
+            hour_written = written,
+            "a run left unfinished by a stopped process was closed as interrupted"
+        );
+    }
+    Ok(())
 }
 
 /// The name of the span a back-fill runs in ([`Runner::backfill`]): the
@@ -439,14 +453,17 @@ impl Runner {
     /// The store cannot be read or written.
     pub async fn plan(config: &Config, store: &Store, now: DateTime<Utc>) -> Result<StartPlan> {
         let now_hour = hour_of(now);
-        // runs a dead process left running are closed as it left them
-        // (a run still going in another process records its real end over this)
-        for (run, written) in store.close_interrupted_runs(Utc::now()).await? {
-            tracing::warn!(
-                run = %run,
-                hour_written = written,
-                "a run left unfinished by a stopped process was closed as interrupted"
-            );
+        // runs a dead process left running are closed as it left them, when
+        // no replica is running one (on PostgreSQL the run lock says so; a
+        // replica's run that is going is left to finish, and the runs of
+        // the dead are closed by the next run under the lock)
+        match store.try_lock_runs().await? {
+            Some(lock) => {
+                let closed = close_dead_runs(store, Utc::now()).await;
+                lock.release().await;
+                closed?;
+            }
+            None => tracing::info!("another replica is running an hour; its runs are left to it"),
         }
         let hours = config.schedule.backfill_hours;
         let mut plan = StartPlan {
@@ -683,7 +700,7 @@ impl Runner {
                     let (store, version) = (self.store.clone(), self.weights.meta.version.clone());
                     let task = tokio::spawn(
                         async move {
-                            let written = write_scored(&store, &version, hour, run_id, scored, &mut report).await;
+                            let written = write_scored(&store, None, &version, hour, run_id, scored, &mut report).await;
                             (written, report)
                         }
                         .in_current_span(),
@@ -719,15 +736,46 @@ impl Runner {
     /// # Errors
     /// Only when the store cannot record the run's start or end.
     pub async fn run_hour(&mut self, hour: DateTime<Utc>) -> Result<RunSummary> {
+        self.run_hour_as(hour, None, None).await
+    }
+
+    /// [`Runner::run_hour`] by the holder of the hourly run's `lock`, for
+    /// the scheduled firing `fired_at` (`None`: a catch-up, not a firing):
+    /// the run records its firing, and the hour is written only while the
+    /// lock is still held ([`Store::write_hour_fenced`]). With an exclusive
+    /// lock (PostgreSQL) any run still open in the store is a dead
+    /// replica's, and is closed first as it left its hour.
+    ///
+    /// # Errors
+    /// As [`Runner::run_hour`].
+    pub async fn run_hour_locked(
+        &mut self,
+        hour: DateTime<Utc>,
+        fired_at: Option<DateTime<Utc>>,
+        lock: &RunLock,
+    ) -> Result<RunSummary> {
+        if lock.exclusive() {
+            close_dead_runs(&self.store, Utc::now()).await?;
+        }
+        self.run_hour_as(hour, fired_at, lock.fence()).await
+    }
+
+    async fn run_hour_as(
+        &mut self,
+        hour: DateTime<Utc>,
+        fired_at: Option<DateTime<Utc>>,
+        fence: Option<Fence>,
+    ) -> Result<RunSummary> {
         let hour = hour_of(hour);
         self.weights_for(hour).await;
         let started = Instant::now();
-        let run_id = self.store.begin_run(&self.source.describe()).await?;
+        let run_id = self.store.begin_fired_run(&self.source.describe(), fired_at).await?;
         let mut report = RunReport::default();
         let written = match self.fetch_and_score(hour, None, &mut report).await {
             Ok(scored) => {
                 write_scored(
                     &self.store,
+                    fence,
                     &self.weights.meta.version,
                     hour,
                     run_id,

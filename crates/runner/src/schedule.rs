@@ -231,18 +231,37 @@ impl Scheduler {
         self.skipped.load(Ordering::Relaxed)
     }
 
-    /// Starts the run for the hour of `now`, unless a run is still going.
-    pub fn tick(&self, now: DateTime<Utc>) -> Tick {
+    /// Starts this replica's turn at the firing `at` (the run for the hour
+    /// of `at`), unless a run of this process is still going. The turn
+    /// runs the hour if this replica gets the run lock and no replica has
+    /// done the firing yet; else it waits for the replica that runs it and
+    /// takes over if that one stops ([`take_turn`]), until shortly before
+    /// the next firing. The handle gives the summary when this replica ran
+    /// the hour, `None` when another did (or the run could not be
+    /// recorded).
+    pub fn tick(&self, at: DateTime<Utc>) -> Tick {
         let Ok(mut runner) = self.runner.clone().try_lock_owned() else {
             let skipped = self.skipped.fetch_add(1, Ordering::Relaxed) + 1;
-            tracing::warn!(at = %now, skipped, "previous run still going: this hour's run is skipped");
+            tracing::warn!(at = %at, skipped, "previous run still going: this hour's run is skipped");
             return Tick::Skipped;
         };
-        let hour = hour_of(now);
+        let hour = hour_of(at);
+        // wait for another replica no later than shortly before the next firing
+        let next = self.timing.next_after(at);
+        let deadline = (next - Duration::seconds(5)).max(at + Duration::seconds(5));
         let after_run = self.after_run.clone();
         Tick::Started(tokio::spawn(async move {
-            let summary = match runner.run_hour(hour).await {
-                Ok(summary) => Some(summary),
+            let summary = match take_turn(&mut runner, Due::Firing(at), deadline).await {
+                Ok(Turn::Ran(summary)) => Some(summary),
+                Ok(Turn::ByAnother) => None,
+                Ok(Turn::GaveUp) => {
+                    tracing::warn!(
+                        hour = %hour,
+                        "another replica held the run lock until the next firing without finishing this hour; \
+                         the next firing runs it"
+                    );
+                    None
+                }
                 Err(e) => {
                     tracing::error!(hour = %hour, error = %e, "run could not be recorded");
                     None
@@ -269,13 +288,106 @@ impl Scheduler {
                 () = tokio::time::sleep(wait) => {
                     last = Some(at);
                     // a run still going keeps the lock; its result is logged by the task
-                    let _ = self.tick(at.max(Utc::now()));
+                    let _ = self.tick(at);
                 }
                 () = &mut shutdown => break,
             }
         }
         tracing::info!("scheduler stopping; waiting for a run in flight");
         let _finished = self.runner.lock().await;
+    }
+}
+
+/// How often a replica that did not get the run lock looks again.
+pub const TAKEOVER_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What a replica's turn is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Due {
+    /// A scheduled firing, the schedule's instant: done when a run for it
+    /// has ended, whichever replica ran it ([`careload_store::Store::firing_done`]).
+    Firing(DateTime<Utc>),
+    /// An hour not yet stored (the catch-up at start): done once it, or a
+    /// later hour, is the current hour.
+    Hour(DateTime<Utc>),
+}
+
+/// What one replica did in its turn.
+#[derive(Debug)]
+pub enum Turn {
+    /// It ran the hour (the run may have failed: see its outcome).
+    Ran(RunSummary),
+    /// Another replica did it, or had done it before this one looked.
+    ByAnother,
+    /// Another replica held the lock until the deadline without finishing.
+    GaveUp,
+}
+
+/// Whether `due` is done, in the store.
+async fn is_done(store: &careload_store::Store, due: Due) -> careload_store::Result<bool> {
+    match due {
+        Due::Firing(at) => store.firing_done(at).await,
+        Due::Hour(hour) => Ok(store.current_hour().await?.is_some_and(|c| c.hour >= hour)),
+    }
+}
+
+/// One replica's turn at `due`, among replicas sharing a database: with
+/// the run lock ([`careload_store::Store::try_lock_runs`]) and `due` not
+/// done by another, it runs the hour ([`Runner::run_hour_locked`]) and
+/// releases the lock. Without the lock, another replica is running: it
+/// looks again every [`TAKEOVER_POLL`] until that replica has done it, or
+/// the lock comes free with `due` still not done — the replica stopped
+/// (killed: its connection closed and the database dropped its lock) — and
+/// then runs the hour itself; it gives up at `deadline`. A store it cannot
+/// reach for the lock is logged and tried again. On SQLite the lock is
+/// always this process's, so the turn is simply the run.
+///
+/// # Errors
+/// As [`Runner::run_hour`]: the store cannot record the run.
+pub async fn take_turn(runner: &mut Runner, due: Due, deadline: DateTime<Utc>) -> crate::Result<Turn> {
+    let store = runner.store().clone();
+    let (hour, fired_at) = match due {
+        Due::Firing(at) => (hour_of(at), Some(at)),
+        Due::Hour(hour) => (hour_of(hour), None),
+    };
+    let mut waited = false;
+    loop {
+        match store.try_lock_runs().await {
+            Ok(Some(lock)) => {
+                let turn = match is_done(&store, due).await {
+                    Ok(true) => Ok(Turn::ByAnother),
+                    Ok(false) => {
+                        if waited {
+                            tracing::warn!(
+                                hour = %hour,
+                                "the replica running this hour stopped before finishing it: this replica takes it over"
+                            );
+                        }
+                        runner.run_hour_locked(hour, fired_at, &lock).await.map(Turn::Ran)
+                    }
+                    Err(e) => Err(e.into()),
+                };
+                lock.release().await;
+                return turn;
+            }
+            Ok(None) => {
+                if is_done(&store, due).await.unwrap_or(false) {
+                    return Ok(Turn::ByAnother);
+                }
+                if !waited {
+                    tracing::info!(
+                        hour = %hour,
+                        "another replica is running this hour; this one takes it over if that one stops"
+                    );
+                    waited = true;
+                }
+            }
+            Err(e) => tracing::warn!(hour = %hour, error = %e, "cannot take the run lock; trying again"),
+        }
+        if Utc::now() + Duration::milliseconds(TAKEOVER_POLL.as_millis() as i64) >= deadline {
+            return Ok(Turn::GaveUp);
+        }
+        tokio::time::sleep(TAKEOVER_POLL).await;
     }
 }
 

@@ -499,6 +499,7 @@ impl Hospital {
                 beds: w.capacity as u32,
                 occupied_now: w.occupied as u32,
                 occupancy: self.acc.ward_occupied[i] as f64 / samples / w.capacity as f64,
+                teams: w.teams.clone(),
             })
             .collect();
         let occupied_sum: u64 = self.acc.ward_occupied.iter().sum();
@@ -613,6 +614,8 @@ pub struct WardStats {
     pub occupied_now: u32,
     /// Time-averaged occupancy (patients ÷ regular beds; above 1 with extra beds).
     pub occupancy: f64,
+    /// Its teams' Location ids.
+    pub teams: Vec<String>,
 }
 
 /// Length-of-stay summary, in days, of the patients discharged during the run.

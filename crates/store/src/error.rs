@@ -78,6 +78,13 @@ pub enum Error {
     /// newer careload.
     #[error("a stored snapshot cannot be read: {0}")]
     Snapshot(String),
+    /// The hourly write found that this process no longer holds the run
+    /// lock (its lock connection was cut): nothing was written, another
+    /// replica may run the hour.
+    #[error(
+        "this replica lost the hourly run's lock (its database connection for the lock was cut); nothing of the hour was written, another replica runs it"
+    )]
+    LockLost,
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),

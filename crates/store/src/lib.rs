@@ -26,6 +26,8 @@
 //! * `dialect` — everything that differs between the backends, and `on_pool!`;
 //! * `rows` — column lists, the row-reading macros, stored-integer conversions;
 //! * `write` — the hourly write, [`hour_of`], the ingest runs;
+//! * `lease` — the hourly run's lock ([`RunLock`]), so that replicas
+//!   sharing one PostgreSQL database run each hour once;
 //! * `read` — readers of hours, totals, patients and history, [`read_snapshot`];
 //! * `retention` — [`Store::purge_before`] and PostgreSQL's monthly
 //!   partitions ([`month_partition`]);
@@ -73,6 +75,7 @@ mod rows;
 mod activation;
 mod audit;
 mod error;
+mod lease;
 mod model;
 mod pins;
 mod ratings;
@@ -86,6 +89,7 @@ mod write;
 
 pub use activation::Activation;
 pub use error::{Error, Result};
+pub use lease::{Fence, RUN_LOCK_KEY, RunLock, replica_name};
 pub use model::{
     AuditEntry, Bed, ConfiguredWard, CurrentHour, INTERRUPTED, Level, Outcome, PatientHour, Purged, Run, RunId,
     RunReport, Team, UnitHour, Ward, WeightsVersion,

@@ -85,6 +85,15 @@ pub struct Run {
     pub outcome: Option<Outcome>,
     /// Counts, skips, retries and error.
     pub report: RunReport,
+    /// The scheduled firing it ran for (the schedule's instant); `None`
+    /// for a back-fill's hours, the catch-up at start and `ingest --once`.
+    /// Replicas sharing a database run each firing once.
+    #[serde(default)]
+    pub fired_at: Option<DateTime<Utc>>,
+    /// Which process ran it, as `host:pid` (`None` for runs recorded before
+    /// replicas were).
+    #[serde(default)]
+    pub replica: Option<String>,
 }
 
 impl Run {

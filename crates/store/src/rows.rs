@@ -146,6 +146,8 @@ macro_rules! run {
                 retries: unsigned(row.try_get("retries")?)?,
                 error: row.try_get("error")?,
             },
+            fired_at: row.try_get("fired_at")?,
+            replica: row.try_get("replica")?,
         }
     }};
 }

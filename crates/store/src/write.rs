@@ -12,6 +12,7 @@ use chrono::{DateTime, Timelike, Utc};
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row};
 
+use crate::lease::{FENCE_HELD, Fence};
 use crate::rows::{UNIT_COLUMNS, signed};
 use crate::{Error, INTERRUPTED, Level, Outcome, Result, Run, RunId, RunReport, Store, units};
 
@@ -33,12 +34,24 @@ impl Store {
     /// Records the start of an ingest run from `source` (a FHIR base URL or
     /// a file; never credentials).
     pub async fn begin_run(&self, source: &str) -> Result<RunId> {
+        self.begin_fired_run(source, None).await
+    }
+
+    /// Records the start of a run from `source` for the scheduled firing
+    /// `fired_at` (`None`: not a scheduled firing), naming this process
+    /// ([`crate::replica_name`]).
+    pub async fn begin_fired_run(&self, source: &str, fired_at: Option<DateTime<Utc>>) -> Result<RunId> {
+        let replica = crate::replica_name();
         let id: i64 = on_pool!(self, pool => {
-            sqlx::query_scalar("INSERT INTO ingest_runs (started_at, source) VALUES ($1, $2) RETURNING id")
-                .bind(Utc::now())
-                .bind(source)
-                .fetch_one(pool)
-                .await?
+            sqlx::query_scalar(
+                "INSERT INTO ingest_runs (started_at, source, fired_at, replica) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(Utc::now())
+            .bind(source)
+            .bind(fired_at)
+            .bind(replica)
+            .fetch_one(pool)
+            .await?
         });
         Ok(RunId(id))
     }
@@ -140,7 +153,7 @@ impl Store {
     pub async fn runs(&self, limit: u32) -> Result<Vec<Run>> {
         on_pool!(self, pool => {
             let rows = sqlx::query(
-                "SELECT id, started_at, finished_at, source, outcome, counts, skipped, retries, error \
+                "SELECT id, started_at, finished_at, source, outcome, counts, skipped, retries, error, fired_at, replica \
                  FROM ingest_runs ORDER BY id DESC LIMIT $1",
             )
             .bind(i64::from(limit))
@@ -159,7 +172,7 @@ impl Store {
     pub async fn latest_successful_run(&self) -> Result<Option<Run>> {
         on_pool!(self, pool => {
             let row = sqlx::query(
-                "SELECT id, started_at, finished_at, source, outcome, counts, skipped, retries, error \
+                "SELECT id, started_at, finished_at, source, outcome, counts, skipped, retries, error, fired_at, replica \
                  FROM ingest_runs WHERE outcome IN ('ok', 'partial') ORDER BY id DESC LIMIT 1",
             )
             .fetch_optional(pool)
@@ -178,6 +191,23 @@ impl Store {
     /// previous current hour stays.
     pub async fn write_hour(
         &self,
+        hour: DateTime<Utc>,
+        run_id: RunId,
+        weights_version: &str,
+        patients: &[(Snapshot, Score)],
+        rollup: &Rollup,
+    ) -> Result<()> {
+        self.write_hour_fenced(None, hour, run_id, weights_version, patients, rollup)
+            .await
+    }
+
+    /// [`Store::write_hour`] by the holder of the hourly run's lock: with a
+    /// [`Fence`] (PostgreSQL), the transaction checks before it commits
+    /// that the lock's session still holds the lock, and writes nothing
+    /// otherwise ([`Error::LockLost`]; see [`crate::RunLock`]).
+    pub async fn write_hour_fenced(
+        &self,
+        fence: Option<Fence>,
         hour: DateTime<Utc>,
         run_id: RunId,
         weights_version: &str,
@@ -306,6 +336,20 @@ impl Store {
             .bind(Utc::now())
             .execute(&mut *tx)
             .await?;
+
+            // the lock's holder only: a replica cut off from its lock writes nothing
+            if let Some(fence) = fence {
+                let (pid, high, low) = fence.params();
+                let held: bool = sqlx::query_scalar(FENCE_HELD)
+                    .bind(pid)
+                    .bind(high)
+                    .bind(low)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if !held {
+                    return Err(Error::LockLost);
+                }
+            }
 
             tx.commit().await?;
         });

@@ -647,6 +647,99 @@ async fn runs_left_unfinished_are_closed_as_interrupted(ctx: Ctx) {
     assert_eq!((going_run.outcome, going_run.interrupted()), (Some(Outcome::Ok), false));
 }
 
+/// Replicas on one database: the hourly run's lock lets one process run an
+/// hour; a killed holder's lock goes with its connection; a holder cut off
+/// from its lock writes nothing; a firing is done once a run for it ended
+/// (an interrupted one that wrote nothing does not count).
+async fn the_run_lock_lets_one_replica_write_an_hour(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    store.record_weights(&w).await.expect("weights");
+    // the other replica: another pool on the same database
+    let other = Store::connect(&ctx.url).await.expect("second connection");
+    let postgres = ctx.url.starts_with("postgres");
+
+    let lock = store.try_lock_runs().await.expect("lock").expect("free at first");
+    assert_eq!(lock.exclusive(), postgres);
+    let second = other.try_lock_runs().await.expect("try");
+    assert_eq!(second.is_none(), postgres, "the other replica must wait on PostgreSQL");
+    if let Some(second) = second {
+        second.release().await;
+    }
+
+    // a firing: begun by the lock's holder, written under its fence
+    let fired = h(10) + Duration::minutes(5);
+    assert!(!store.firing_done(fired).await.expect("done?"));
+    let run = store.begin_fired_run("test", Some(fired)).await.expect("begin");
+    let (pairs, r) = hour_of_patients(&w, h(10), 0);
+    store
+        .write_hour_fenced(lock.fence(), h(10), run, &w.meta.version, &pairs, &r)
+        .await
+        .expect("the holder writes");
+    // written but not yet finished: not done (the holder may still be going)
+    assert!(!store.firing_done(fired).await.expect("done?"));
+    store
+        .finish_run(run, Outcome::Ok, &RunReport::default())
+        .await
+        .expect("finish");
+    assert!(store.firing_done(fired).await.expect("done?"));
+    let recorded = store.runs(1).await.expect("runs").remove(0);
+    assert_eq!(recorded.fired_at, Some(fired));
+    let replica = recorded.replica.expect("the replica is named");
+    assert!(replica.ends_with(&format!(":{}", std::process::id())), "{replica}");
+
+    // the holder dies without unlocking (its connection closes): the lock is free
+    let fence = lock.fence();
+    drop(lock);
+    let mut taken = None;
+    for _ in 0..50 {
+        taken = other.try_lock_runs().await.expect("try");
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut taken = taken.expect("a dead holder's lock is taken over");
+    taken.confirm().await.expect("the new holder's lock answers");
+
+    // the old holder, cut off from its lock, writes nothing
+    let late = store.begin_fired_run("test", Some(fired)).await.expect("begin");
+    let (pairs11, r11) = hour_of_patients(&w, h(11), 1);
+    let refused = store
+        .write_hour_fenced(fence, h(11), late, &w.meta.version, &pairs11, &r11)
+        .await;
+    if postgres {
+        assert!(matches!(refused, Err(Error::LockLost)), "{refused:?}");
+        assert!(store.patient_totals(h(11)).await.expect("read").is_empty());
+        assert_eq!(store.current_hour().await.expect("current").expect("hour").hour, h(10));
+    } else {
+        // SQLite is one process's store: nothing to fence
+        refused.expect("sqlite writes");
+    }
+    taken.release().await;
+
+    // an interrupted run that wrote nothing leaves its firing to run again
+    let next = h(12) + Duration::minutes(5);
+    let _dead = other.begin_fired_run("test", Some(next)).await.expect("begin");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    store.close_interrupted_runs(Utc::now()).await.expect("close");
+    assert!(!store.firing_done(next).await.expect("done?"));
+    let failed = store.begin_fired_run("test", Some(next)).await.expect("begin");
+    store
+        .finish_run(
+            failed,
+            Outcome::Failed,
+            &RunReport {
+                error: Some("the FHIR server did not answer".into()),
+                ..RunReport::default()
+            },
+        )
+        .await
+        .expect("finish");
+    // a run that failed on its own is the firing's: the next firing tries again
+    assert!(store.firing_done(next).await.expect("done?"));
+    other.close().await;
+}
+
 async fn audit_entries_are_kept_newest_first(ctx: Ctx) {
     let store = &ctx.store;
     let a = store
@@ -1327,6 +1420,7 @@ careload_testkit::on_every_backend!(
     a_failed_write_keeps_the_previous_hour_whole,
     runs_and_weights_are_recorded,
     runs_left_unfinished_are_closed_as_interrupted,
+    the_run_lock_lets_one_replica_write_an_hour,
     audit_entries_are_kept_newest_first,
     purge_removes_old_hours_only,
     api_readers_see_one_hour_across_wards_and_hours,

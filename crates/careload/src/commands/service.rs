@@ -18,7 +18,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use careload_api::AppState;
 use careload_config::{Config, SourceKind};
-use careload_runner::{Runner, Scheduler, Timing, load_weights};
+use careload_runner::{Due, Runner, Scheduler, Timing, Turn, load_weights, take_turn};
 use careload_scoring::Weights;
 use careload_store::{Access, Outcome, Store, hour_of};
 use chrono::Utc;
@@ -86,7 +86,9 @@ fn opened(state: AppState, mut runner: Runner) -> Opened {
 
 /// The back-fill, if one is pending, and this hour's run unless it is
 /// stored, so that the screens need not wait for the first tick; the API's
-/// caches are told after. Returns the wards of the last good run.
+/// caches are told after. Returns the wards of the last good run. Among
+/// replicas on one database the hour is run by the one that gets the run
+/// lock; the others wait for it (and take over if it stops).
 async fn catch_up(config: &Config, runner: &mut Runner, state: &AppState) -> anyhow::Result<Vec<String>> {
     let mut wards = Vec::new();
     if let Some(from) = runner.backfill_from() {
@@ -113,15 +115,24 @@ async fn catch_up(config: &Config, runner: &mut Runner, state: &AppState) -> any
         }
     }
     let now_hour = hour_of(Utc::now());
-    if runner.store().current_hour().await?.is_none_or(|c| c.hour < now_hour) {
-        let run = runner.run_hour(now_hour).await?;
-        if run.outcome != Outcome::Failed {
-            wards = run.wards;
-        }
+    // replicas starting together: one runs the hour, the others wait for it
+    let deadline = Utc::now() + chrono::Duration::minutes(CATCH_UP_WAIT_MINUTES);
+    match take_turn(runner, Due::Hour(now_hour), deadline).await? {
+        Turn::Ran(run) if run.outcome != Outcome::Failed => wards = run.wards,
+        Turn::Ran(_) | Turn::ByAnother => {}
+        Turn::GaveUp => tracing::warn!(
+            hour = %now_hour,
+            "another replica held the run lock for {CATCH_UP_WAIT_MINUTES} minutes without storing this hour; \
+             the next firing runs it"
+        ),
     }
     state.data_changed();
     Ok(wards)
 }
+
+/// How long the catch-up at start waits for another replica that is
+/// running the hour before it leaves the hour to the next firing.
+const CATCH_UP_WAIT_MINUTES: i64 = 10;
 
 /// Brings the forecast's learnt errors up to the hour just written, in the
 /// background, so that no planning request waits for it (the first after a
@@ -356,8 +367,8 @@ async fn import_sim_staffing(state: &AppState, config: &Config, hospital: &SimHo
     let today = Utc::now().with_timezone(&state.tz()).date_naive();
     let days_back = config.schedule.backfill_hours.div_ceil(24) + 1;
     let csv = hospital.staffing_csv(today - chrono::Duration::days(i64::from(days_back)), days_back + 3);
-    let written = careload_app::planning::put_csv(state, csv.as_bytes(), "demo")
-        .await
+    let written = careload_app::planning::store_csv(state, csv.as_bytes(), "demo")
+        .await?
         .map_err(|e| anyhow::anyhow!("the simulated planned staffing was refused: {e}"))?;
     Ok(written.rows)
 }
