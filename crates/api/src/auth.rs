@@ -98,11 +98,17 @@ fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
 
 impl Auth {
     /// Reads every token's secret: `secret_env` through `env`, `secret_file`
-    /// from disk (first line, trimmed).
+    /// from disk (first line, trimmed). A token's wards are `wards_of` it:
+    /// its `wards` and the wards of its `departments`
+    /// (`careload_config::Config::token_wards`).
     ///
     /// # Errors
     /// [`Error::Secret`] naming the first token whose secret is missing or empty.
-    pub fn load(api: &ApiConfig, env: impl Fn(&str) -> Option<String>) -> Result<Auth> {
+    pub fn load(
+        api: &ApiConfig,
+        wards_of: impl Fn(&careload_config::TokenConfig) -> Vec<String>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Auth> {
         let mut tokens = Vec::new();
         for t in &api.tokens {
             let problem = |problem: String| Error::Secret {
@@ -134,7 +140,7 @@ impl Auth {
             tokens.push(Token {
                 name: t.name.clone(),
                 role: t.role,
-                wards: t.wards.clone(),
+                wards: wards_of(t),
                 digest: d,
             });
         }
@@ -266,6 +272,37 @@ pub fn allow(spec: &RouteSpec, caller: &Caller, ward: Option<&str>) -> Result<()
     Ok(())
 }
 
+/// Whether `caller` may read a department whose wards are `wards`: a
+/// `screen` token only when it covers every one of them (its `departments`,
+/// or each ward in its `wards`); any other role its route allows.
+///
+/// # Errors
+/// [`Error::Forbidden`] naming the wards the token lacks.
+pub(crate) fn allow_department(caller: &Caller, department: &str, wards: &[String]) -> Result<()> {
+    let Caller::Token { role, wards: may, .. } = caller else {
+        return Ok(());
+    };
+    if !matches!(role, Role::Screen | Role::Rater) {
+        return Ok(());
+    }
+    let missing: Vec<&str> = wards.iter().filter(|w| !may.contains(w)).map(String::as_str).collect();
+    if missing.is_empty() && !wards.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Forbidden {
+        hint: format!(
+            "this {} token may read wards {}, not every ward of department {department} (lacking {}); give it departments = [\"{department}\"]",
+            role_name(*role),
+            may.join(", "),
+            if missing.is_empty() {
+                "its wards".to_owned()
+            } else {
+                missing.join(", ")
+            }
+        ),
+    })
+}
+
 /// Whether `caller` holds one of `roles` (an open API: everyone does).
 pub(crate) fn may(caller: &Caller, roles: &[Role]) -> bool {
     match caller {
@@ -352,18 +389,19 @@ mod tests {
                 name: name.into(),
                 role: careload_config::Role::Admin,
                 wards: Vec::new(),
+                departments: Vec::new(),
                 secret_env: Some(var.into()),
                 secret_file: None,
             });
         }
-        let err = Auth::load(&api, |_| Some("same-secret".to_owned()))
+        let err = Auth::load(&api, |t| t.wards.clone(), |_| Some("same-secret".to_owned()))
             .map(|_| ())
             .unwrap_err();
         assert!(
             err.to_string().contains("its secret is also token \"ward-1\"'s"),
             "{err}"
         );
-        assert!(Auth::load(&api, |v| Some(format!("secret-{v}"))).is_ok());
+        assert!(Auth::load(&api, |t| t.wards.clone(), |v| Some(format!("secret-{v}"))).is_ok());
     }
 
     #[test]

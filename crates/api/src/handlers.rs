@@ -8,7 +8,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use careload_app::Error as AppError;
 use careload_app::view::{
-    HospitalOverview, PatientDetail, Status, WardForecast, WardHistory, WardList, WardView, WeightsInForce,
+    DepartmentOverview, HospitalOverview, PatientDetail, Status, WardForecast, WardHistory, WardList, WardView,
+    WeightsInForce,
 };
 use careload_app::{planning, query};
 use careload_store::{AuditEntry, Run, WeightsVersion};
@@ -33,6 +34,23 @@ pub(crate) async fn hospital(State(state): State<AppState>) -> Result<Cached> {
         .cache
         .get_or_build("hospital".into(), now, || async {
             Cached::json::<HospitalOverview>(&query::hospital(&state, now).await?)
+        })
+        .await
+}
+
+/// `GET /api/v1/departments/{id}`; a screen token must cover every ward
+/// of the department.
+pub(crate) async fn department(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Cached> {
+    crate::auth::allow_department(&caller, &id, &state.config.department_wards(&id))?;
+    let now = Utc::now();
+    state
+        .cache
+        .get_or_build(format!("department\n{id}"), now, || async {
+            Cached::json::<DepartmentOverview>(&query::department(&state, &id, now).await?)
         })
         .await
 }
@@ -220,6 +238,30 @@ pub(crate) async fn hospital_screen(
             let ctx = screen_context(&state, token, now);
             let overview = query::hospital(&state, ctx.now).await?;
             Ok(Cached::html(screen::hospital_page(&overview, &ctx)))
+        })
+        .await;
+    page_or_error(&state, page, kept, now)
+}
+
+/// `GET /departments/{id}`: a department's page; a screen token must
+/// cover every ward of the department.
+pub(crate) async fn department_screen(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+    Extension(token): Extension<ScreenToken>,
+) -> Response {
+    let now = Utc::now();
+    let kept = token.0.clone();
+    if let Err(refusal) = crate::auth::allow_department(&caller, &id, &state.config.department_wards(&id)) {
+        return error_page(&state, refusal, kept, now);
+    }
+    let page = state
+        .cache
+        .get_or_build(format!("department page\n{id}\n{}", token_key(&token)), now, || async {
+            let ctx = screen_context(&state, token, now);
+            let overview = query::department(&state, &id, ctx.now).await?;
+            Ok(Cached::html(screen::department_page(&overview, &ctx)))
         })
         .await;
     page_or_error(&state, page, kept, now)

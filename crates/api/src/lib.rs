@@ -91,7 +91,11 @@ impl AppState {
     pub fn new(store: Store, config: Arc<Config>, weights: Arc<Weights>) -> AppState {
         let app = App::new(store, config, weights);
         let auth = match app.settings().problems() {
-            [] => auth::Auth::load(&app.config.api, |k| std::env::var(k).ok()),
+            [] => auth::Auth::load(
+                &app.config.api,
+                |t| app.config.token_wards(t),
+                |k| std::env::var(k).ok(),
+            ),
             problems => Err(Error::Config(problems.join("; "))),
         };
         match auth {
@@ -124,7 +128,7 @@ impl AppState {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<AppState> {
         let app = App::try_new(store, config, weights)?;
-        let auth = auth::Auth::load(&app.config.api, env)?;
+        let auth = auth::Auth::load(&app.config.api, |t| app.config.token_wards(t), env)?;
         Ok(AppState::build(app, auth))
     }
 

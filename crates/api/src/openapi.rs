@@ -83,6 +83,13 @@ const fn named(name: &'static str, shape: Shape, description: &'static str) -> N
 /// Every named schema: where it comes from and what it is.
 static SCHEMAS: &[Named] = &[
     named(
+        "DepartmentOverview",
+        Shape::Type(ty::<careload_app::view::DepartmentOverview>),
+        "One department (verksamhet, [departments.<id>]) at the hour shown: its sums over its wards and each of its \
+         wards as the hospital overview shows them. Its indicator compares its total with the sum of its wards' \
+         expected levels (none when a ward has none), on the fewest past hours any ward's rests on.",
+    ),
+    named(
         "HospitalOverview",
         Shape::Type(ty::<careload_app::view::HospitalOverview>),
         "Every ward at the hour shown. Each ward's indicator compares its total with its expected level, the mean \

@@ -175,6 +175,15 @@ const WARD_ID: Param = Param {
     description: "The ward id, as in [wards.<id>] or the data",
     repeatable: false,
 };
+const DEPARTMENT_ID: Param = Param {
+    name: "id",
+    location: In::Path,
+    required: true,
+    schema: "string",
+    format: None,
+    description: "The department id, as in [departments.<id>]",
+    repeatable: false,
+};
 const FROM: Param = Param {
     name: "from",
     location: In::Query,
@@ -362,6 +371,20 @@ pub static ROUTES: &[RouteSpec] = &[
         response: "HospitalOverview",
         media: Media::Json,
         handler: || get(handlers::hospital),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/api/v1/departments/{id}",
+        operation: "department",
+        summary: "One department's sums and each of its wards at the hour shown (a screen token must cover all its wards)",
+        access: Access::Roles(READERS),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[DEPARTMENT_ID],
+        response: "DepartmentOverview",
+        media: Media::Json,
+        handler: || get(handlers::department),
     },
     RouteSpec {
         method: Method::Get,
@@ -946,6 +969,20 @@ pub static ROUTES: &[RouteSpec] = &[
         response: "HtmlPage",
         media: Media::Html,
         handler: || get(handlers::hospital_screen),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/departments/{id}",
+        operation: "department_screen",
+        summary: "A department's page: its sums and its wards (a screen token must cover all its wards)",
+        access: Access::Roles(READERS),
+        ward_scoped: false,
+        token_in_query: true,
+        params: &[DEPARTMENT_ID, TOKEN],
+        response: "HtmlPage",
+        media: Media::Html,
+        handler: || get(handlers::department_screen),
     },
     RouteSpec {
         method: Method::Get,

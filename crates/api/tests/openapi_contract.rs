@@ -35,6 +35,8 @@ mod common;
 /// Hours of history written.
 const HOURS: i64 = 30;
 const WARD: &str = "medicine-3";
+/// The department it belongs to (issue 29).
+const DEPARTMENT: &str = "medicine";
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(common::root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -134,7 +136,8 @@ async fn serve(name: &str, filled: bool) -> Served {
         fill(&store, &weights, current).await;
     }
     let config = careload_config::Config::from_toml(
-        "[api]\nopen = true\n[wards.medicine-3]\nname = \"Avd 3 Medicin\"\nbeds = 22\n\
+        "[api]\nopen = true\n[departments.medicine]\nname = \"Medicinkliniken\"\n\
+         [wards.medicine-3]\nname = \"Avd 3 Medicin\"\nbeds = 22\ndepartment = \"medicine\"\n\
          [wards.geriatrics-1]\nname = \"Avd 1 Geriatrik\"\nbeds = 16\n",
         "test",
     )
@@ -296,9 +299,14 @@ struct Call {
 fn call_for(r: &RouteSpec, patient: &str, current: DateTime<Utc>) -> Call {
     let day = today(current);
     // bed 1 holds the example's first patient from the first hour on
+    let id = if r.path.contains("/departments/") {
+        DEPARTMENT
+    } else {
+        WARD
+    };
     let path = r
         .path
-        .replace("{id}", WARD)
+        .replace("{id}", id)
         .replace("{key}", patient)
         .replace("{bed}", "1");
     let (query, body): (String, Option<(&'static str, Vec<u8>)>) = match r.operation {

@@ -49,6 +49,7 @@ fn config() -> Config {
         name: name.into(),
         role,
         wards: Vec::new(),
+        departments: Vec::new(),
         secret_env: Some(format!("T_{}", name.to_uppercase())),
         secret_file: None,
     };

@@ -38,6 +38,7 @@ fn app(world: &World) -> axum::Router {
             name: name.into(),
             role: Role::Rater,
             wards: vec![ward.into()],
+            departments: Vec::new(),
             secret_env: Some(format!("T_{}", name.to_uppercase().replace('-', "_"))),
             secret_file: None,
         });

@@ -452,6 +452,7 @@ fn hospital(ward: &WardView) -> HospitalOverview {
         state: state(),
         totals,
         wards,
+        departments: Vec::new(),
     }
 }
 

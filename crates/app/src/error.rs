@@ -14,6 +14,14 @@ pub enum Error {
         /// The wards there are.
         known: Vec<String>,
     },
+    /// A department that is not configured (`[departments.<id>]`).
+    #[error("unknown department {department:?}")]
+    UnknownDepartment {
+        /// The department asked for.
+        department: String,
+        /// The departments there are.
+        known: Vec<String>,
+    },
     /// A patient not on any ward in the hour shown.
     #[error("no patient with this key in the hour shown")]
     UnknownPatient,
@@ -85,9 +93,11 @@ impl Error {
     /// What kind of failure this is.
     pub fn kind(&self) -> Kind {
         match self {
-            Error::UnknownWard { .. } | Error::UnknownPatient | Error::EmptyBed { .. } | Error::NoData => {
-                Kind::NotFound
-            }
+            Error::UnknownWard { .. }
+            | Error::UnknownDepartment { .. }
+            | Error::UnknownPatient
+            | Error::EmptyBed { .. }
+            | Error::NoData => Kind::NotFound,
             Error::BadQuery { .. } | Error::EmptyRange | Error::RangeTooLarge { .. } => Kind::Invalid,
             Error::Unprocessable { .. } => Kind::Refused,
             Error::Config(_) | Error::Store(_) | Error::Internal(_) => Kind::Internal,
@@ -101,6 +111,13 @@ impl Error {
                 "no wards are configured or in the data yet".into()
             } else {
                 format!("known wards: {}", known.join(", "))
+            }),
+            Error::UnknownDepartment { known, .. } => Some(if known.is_empty() {
+                "no departments are configured; declare them as [departments.<id>] and name each ward's in \
+                 [wards.<id>] department"
+                    .into()
+            } else {
+                format!("known departments: {}", known.join(", "))
             }),
             Error::UnknownPatient => Some(
                 "patients are keyed by pseudonym; list a ward's patients with GET /api/v1/wards/{id} and use a key \

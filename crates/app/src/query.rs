@@ -37,9 +37,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::App;
 use crate::view::{
-    Band, ContributionView, DataState, ExpectedBasis, ForecastSeries, HospitalOverview, Indicator, PatientDetail,
-    PatientRow, Point, RunSummary, Series, StaleReason, TeamView, WardForecast, WardHistory, WardList, WardOverview,
-    WardSummary, WardView,
+    Band, ContributionView, DataState, DepartmentOverview, DepartmentSummary, ExpectedBasis, ForecastSeries,
+    HospitalOverview, Indicator, PatientDetail, PatientRow, Point, RunSummary, Series, StaleReason, TeamView,
+    WardForecast, WardHistory, WardList, WardOverview, WardSummary, WardView,
 };
 use crate::{Error, Result};
 
@@ -268,7 +268,7 @@ pub async fn hospital(app: &App, now: DateTime<Utc>) -> Result<HospitalOverview>
         }
         None => (Totals::default(), BTreeMap::new(), BTreeMap::new()),
     };
-    let wards = wards
+    let wards: Vec<WardOverview> = wards
         .into_iter()
         .map(|(id, t)| {
             let weekly = by_week.get(&id).copied().unwrap_or_default();
@@ -295,9 +295,90 @@ pub async fn hospital(app: &App, now: DateTime<Utc>) -> Result<HospitalOverview>
             }
         })
         .collect();
+    let departments = department_summaries(app, &wards);
     Ok(HospitalOverview {
         state: ds,
         totals,
+        wards,
+        departments,
+    })
+}
+
+/// Every configured department with the sums of its wards in `wards` (a
+/// ward configured for a department but not in the data counts nothing).
+fn department_summaries(app: &App, wards: &[WardOverview]) -> Vec<DepartmentSummary> {
+    app.config
+        .departments
+        .keys()
+        .map(|id| department_summary(app, id, wards))
+        .collect()
+}
+
+/// One department's sums over its wards in `wards`: patients, points,
+/// components and professions added; beds and occupancy over the wards
+/// whose beds are known; the expected level the sum of its wards' (when
+/// every ward has one), judged like a ward's on the fewest samples.
+fn department_summary(app: &App, id: &str, wards: &[WardOverview]) -> DepartmentSummary {
+    let members: Vec<&WardOverview> = wards
+        .iter()
+        .filter(|w| app.config.department_of(&w.id) == Some(id))
+        .collect();
+    let mut totals = Totals::default();
+    for w in &members {
+        totals.merge(&w.totals);
+    }
+    let beds: Option<u32> = members.iter().filter_map(|w| w.beds).reduce(|a, b| a + b);
+    let patients_with_beds: u32 = members
+        .iter()
+        .filter(|w| w.beds.is_some())
+        .map(|w| w.totals.patients)
+        .sum();
+    let expected = if members.is_empty() {
+        None
+    } else {
+        members
+            .iter()
+            .map(|w| w.expected)
+            .try_fold(Points::ZERO, |sum, e| e.map(|e| sum + e))
+    };
+    let expected_samples = members.iter().map(|w| w.expected_samples).min().unwrap_or(0);
+    DepartmentSummary {
+        id: id.to_owned(),
+        name: app.config.department_name(id),
+        wards: app.config.department_wards(id),
+        totals,
+        beds,
+        occupancy: beds
+            .filter(|b| *b > 0)
+            .map(|b| f64::from(patients_with_beds) / f64::from(b)),
+        expected,
+        expected_samples,
+        indicator: indicator(totals.total, expected, expected_samples),
+    }
+}
+
+/// `GET /api/v1/departments/{id}`: the department's sums and each of its
+/// wards, as the hospital overview shows them.
+///
+/// # Errors
+/// [`Error::UnknownDepartment`] for a department not configured; the store's.
+pub async fn department(app: &App, id: &str, now: DateTime<Utc>) -> Result<DepartmentOverview> {
+    if !app.config.departments.contains_key(id) {
+        return Err(Error::UnknownDepartment {
+            department: id.to_owned(),
+            known: app.config.departments.keys().cloned().collect(),
+        });
+    }
+    let overview = hospital(app, now).await?;
+    let department = department_summary(app, id, &overview.wards);
+    let wards = overview
+        .wards
+        .into_iter()
+        .filter(|w| app.config.department_of(&w.id) == Some(id))
+        .collect();
+    Ok(DepartmentOverview {
+        state: overview.state,
+        department,
         wards,
     })
 }

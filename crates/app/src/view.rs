@@ -113,6 +113,43 @@ pub struct HospitalOverview {
     pub totals: Totals,
     /// Each ward, ordered by id.
     pub wards: Vec<WardOverview>,
+    /// Each configured department (`[departments.<id>]`), ordered by id,
+    /// with the sums of its wards; empty when none is configured.
+    pub departments: Vec<DepartmentSummary>,
+}
+
+/// One department (*verksamhet*) at the hour shown: the sums of its wards.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct DepartmentSummary {
+    /// Department id (`[departments.<id>]`).
+    pub id: String,
+    /// Display name (config), else the id.
+    pub name: String,
+    /// Its wards' ids (`[wards.<id>] department`), ordered.
+    pub wards: Vec<String>,
+    /// The sums of its wards' patients, points, components and professions.
+    pub totals: Totals,
+    /// Its wards' beds, where known.
+    pub beds: Option<u32>,
+    /// Patients on wards with known beds ÷ those beds.
+    pub occupancy: Option<f64>,
+    /// The sum of its wards' expected levels, when every ward has one.
+    pub expected: Option<Points>,
+    /// The fewest past hours any of its wards' expected level rests on.
+    pub expected_samples: u32,
+    /// Lower / as expected / higher / too little data, as for a ward.
+    pub indicator: Indicator,
+}
+
+/// `GET /api/v1/departments/{id}`: one department's wards at the hour shown.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct DepartmentOverview {
+    /// Data state.
+    pub state: DataState,
+    /// The department and its sums.
+    pub department: DepartmentSummary,
+    /// Each of its wards, ordered by id.
+    pub wards: Vec<WardOverview>,
 }
 
 /// A score's colour band on the screen, relative to the hospital's patients

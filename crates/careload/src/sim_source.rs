@@ -51,8 +51,10 @@ impl SimHospital {
         })
     }
 
-    /// Names, care categories, bed counts and teams of the hospital's wards, as a
-    /// hospital would write them in `[wards.<id>]` ("Avd 3 Kirurgi").
+    /// Names, care categories, bed counts, teams and departments of the
+    /// hospital's wards, as a hospital would write them in `[wards.<id>]`
+    /// ("Avd 3 Kirurgi") and `[departments.<id>]` (one per specialty,
+    /// "Verksamhet Kirurgi").
     pub(crate) fn name_wards(&self, config: &mut Config) {
         let wards = self.sim.read(|h| h.stats().wards);
         for (n, w) in wards.iter().enumerate() {
@@ -65,8 +67,16 @@ impl SimHospital {
                 .next()
                 .map(|c| c.to_uppercase().chain(chars).collect())
                 .unwrap_or_default();
+            // one department (verksamhet) per specialty
+            config
+                .departments
+                .entry(w.specialty.to_owned())
+                .or_insert_with(|| careload_config::DepartmentConfig {
+                    name: Some(format!("Verksamhet {specialty}")),
+                });
             let ward = config.wards.entry(w.id.clone()).or_default();
             ward.name = Some(format!("Avd {} {specialty}", n + 1));
+            ward.department.get_or_insert_with(|| w.specialty.to_owned());
             ward.care_category = Some(w.care_category.to_owned());
             ward.beds = Some(w.beds);
             // every team is known from the start, so that the planned

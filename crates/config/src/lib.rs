@@ -64,6 +64,19 @@ pub struct Config {
     pub forecast: ForecastConfig,
     /// Per-ward settings, keyed by ward id.
     pub wards: BTreeMap<String, WardConfig>,
+    /// Departments (*verksamheter*), keyed by id: the level between the
+    /// wards and the hospital. A ward names its own (`[wards.<id>]
+    /// department`).
+    pub departments: BTreeMap<String, DepartmentConfig>,
+}
+
+/// `[departments.<id>]`: a department (*verksamhet*), the wards of one
+/// clinic between the ward and the hospital.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DepartmentConfig {
+    /// Display name (e.g. "Medicinkliniken"); none = the id.
+    pub name: Option<String>,
 }
 
 /// `[planning]`: the numbers staffing assistants and the bed coordinator
@@ -837,6 +850,10 @@ pub struct TokenConfig {
     /// wards whose shifts it may rate (empty = none).
     #[serde(default)]
     pub wards: Vec<String>,
+    /// For `screen` and `rater` tokens: departments whose every ward it may
+    /// read (or rate) as if listed in `wards` (`[departments.<id>]`).
+    #[serde(default)]
+    pub departments: Vec<String>,
     /// Environment variable holding the secret.
     #[serde(default)]
     pub secret_env: Option<String>,
@@ -916,6 +933,9 @@ pub struct WardConfig {
     /// Team id → display name (e.g. `"w01-a" = "Lag A"`), shown in exports and
     /// accepted in a staffing plan in place of the id; none = the id.
     pub teams: BTreeMap<String, String>,
+    /// The department (`[departments.<id>]`) the ward belongs to; none = no
+    /// department (the hospital overview lists it apart).
+    pub department: Option<String>,
 }
 
 impl WardConfig {
@@ -1071,9 +1091,28 @@ impl Config {
             "hours",
             8,
         )?;
+        for (id, department) in &self.departments {
+            if department.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+                return Err(invalid(
+                    &format!("departments.{id}.name"),
+                    "a department's display name is empty; write one, e.g. \"Medicinkliniken\", or leave name out",
+                ));
+            }
+        }
         for (id, ward) in &self.wards {
             if let Some(beds) = ward.beds {
                 range(&format!("wards.{id}.beds"), beds, 1, 1000, "beds", 24)?;
+            }
+            if let Some(department) = &ward.department
+                && !self.departments.contains_key(department)
+            {
+                return Err(invalid(
+                    &format!("wards.{id}.department"),
+                    &format!(
+                        "department {department:?} is not declared; add [departments.{department}] with its name, or one of: {}",
+                        known(self.departments.keys())
+                    ),
+                ));
             }
             ward.shift_plan(id)?;
             let mut names: BTreeMap<String, &str> = BTreeMap::new();
@@ -1188,11 +1227,24 @@ impl Config {
                     &format!("token {:?}: set exactly one of secret_env or secret_file", t.name),
                 ));
             }
-            if matches!(t.role, Role::Screen | Role::Rater) && t.wards.is_empty() {
+            if matches!(t.role, Role::Screen | Role::Rater) && t.wards.is_empty() && t.departments.is_empty() {
                 let role = if t.role == Role::Screen { "screen" } else { "rater" };
                 return Err(invalid(
                     &key,
-                    &format!("{role} token {:?} lists no wards; add wards = [\"…\"]", t.name),
+                    &format!(
+                        "{role} token {:?} lists no wards; add wards = [\"…\"] or departments = [\"…\"]",
+                        t.name
+                    ),
+                ));
+            }
+            if let Some(unknown) = t.departments.iter().find(|d| !self.departments.contains_key(*d)) {
+                return Err(invalid(
+                    &key,
+                    &format!(
+                        "token {:?}: department {unknown:?} is not declared; one of: {}",
+                        t.name,
+                        known(self.departments.keys())
+                    ),
                 ));
             }
             if let Some(first) = names.insert(t.name.trim(), i) {
@@ -1238,6 +1290,50 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+/// Declared ids for a message: `a, b, c`, or `none declared`.
+fn known<'a>(ids: impl Iterator<Item = &'a String>) -> String {
+    let ids: Vec<&str> = ids.map(String::as_str).collect();
+    if ids.is_empty() {
+        "none declared".to_owned()
+    } else {
+        ids.join(", ")
+    }
+}
+
+impl Config {
+    /// The department `ward` belongs to (`[wards.<id>] department`).
+    pub fn department_of(&self, ward: &str) -> Option<&str> {
+        self.wards.get(ward).and_then(|w| w.department.as_deref())
+    }
+
+    /// The configured wards of `department`, by id.
+    pub fn department_wards(&self, department: &str) -> Vec<String> {
+        self.wards
+            .iter()
+            .filter(|(_, w)| w.department.as_deref() == Some(department))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// A department's display name: `[departments.<id>] name`, else the id.
+    pub fn department_name(&self, department: &str) -> String {
+        self.departments
+            .get(department)
+            .and_then(|d| d.name.clone())
+            .unwrap_or_else(|| department.to_owned())
+    }
+
+    /// The wards a `screen` or `rater` token covers: its `wards` and every
+    /// ward of its `departments`, sorted, once each.
+    pub fn token_wards(&self, token: &TokenConfig) -> Vec<String> {
+        let mut wards: BTreeSet<String> = token.wards.iter().cloned().collect();
+        for d in &token.departments {
+            wards.extend(self.department_wards(d));
+        }
+        wards.into_iter().collect()
     }
 }
 

@@ -127,6 +127,62 @@ fn a_rater_token_is_scoped_to_its_wards() {
 }
 
 #[test]
+fn departments_group_wards_and_scope_tokens() {
+    let text = "[departments.med]\nname = \"Medicinkliniken\"\n[departments.kir]\n\
+                [wards.w1]\ndepartment = \"med\"\n[wards.w2]\ndepartment = \"med\"\n[wards.w3]\ndepartment = \"kir\"\n[wards.w4]\n\
+                [[api.tokens]]\nname = \"med-screen\"\nrole = \"screen\"\ndepartments = [\"med\"]\nwards = [\"w4\"]\nsecret_env = \"T\"\n";
+    let c = Config::from_toml(text, "c.toml").unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.department_wards("med"), ["w1", "w2"]);
+    assert_eq!(c.department_of("w3"), Some("kir"));
+    assert_eq!(c.department_of("w4"), None);
+    assert_eq!(c.department_name("med"), "Medicinkliniken");
+    assert_eq!(c.department_name("kir"), "kir");
+    // the token covers its wards and every ward of its departments
+    assert_eq!(c.token_wards(&c.api.tokens[0]), ["w1", "w2", "w4"]);
+    // a department alone is enough for a screen token
+    let c = Config::from_toml(&text.replace("wards = [\"w4\"]\n", ""), "c.toml").unwrap();
+    c.validate().unwrap();
+
+    // a ward naming an undeclared department: refused with the key and what is declared
+    let e = Config::from_toml(
+        &text.replace("department = \"kir\"", "department = \"kirurgi\""),
+        "c.toml",
+    )
+    .unwrap()
+    .validate()
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("wards.w3.department") && e.contains("\"kirurgi\" is not declared") && e.contains("kir, med"),
+        "{e}"
+    );
+    // a token naming one
+    let e = Config::from_toml(
+        &text.replace("departments = [\"med\"]", "departments = [\"medicin\"]"),
+        "c.toml",
+    )
+    .unwrap()
+    .validate()
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("api.tokens[0]") && e.contains("\"medicin\" is not declared"),
+        "{e}"
+    );
+    // an empty display name
+    let e = Config::from_toml(&text.replace("name = \"Medicinkliniken\"", "name = \" \""), "c.toml")
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("departments.med.name"), "{e}");
+    // an unknown key in a department's table, at its line
+    let err = Config::from_toml("[departments.med]\nnamn = \"x\"\n", "c.toml").unwrap_err();
+    assert!(err.to_string().contains("namn"), "{err}");
+}
+
+#[test]
 fn source_kind_parses() {
     let c = Config::from_toml("[source]\nkind = \"files\"\npath = \"x\"\n", "c").unwrap();
     assert_eq!(c.source.kind, SourceKind::Files);

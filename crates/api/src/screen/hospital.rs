@@ -1,24 +1,32 @@
 //! The hospital overview: one row per ward (patients, beds, occupancy, the
 //! current total against the expected level with the DiViS-style
-//! indicator, the USK/SSK split) and the hospital's totals.
+//! indicator, the USK/SSK split) and the hospital's totals; with
+//! departments configured, the wards grouped under a row per department
+//! (its sums, linking to its own page). The department page is the same
+//! table for one department's wards.
 
 use std::fmt::Write as _;
 
 use super::{ScreenContext, as_of_line, banners, encode_component, escape, footer, href, no_data, page, points, style};
-use careload_app::view::{ExpectedBasis, HospitalOverview, Indicator, WardOverview};
+use careload_app::view::{
+    DataState, DepartmentOverview, DepartmentSummary, ExpectedBasis, HospitalOverview, Indicator, WardOverview,
+};
 use careload_planning::words::count;
+use careload_scoring::Totals;
 
-/// The whole page.
-pub(super) fn render(overview: &HospitalOverview, ctx: &ScreenContext) -> String {
+/// The page's header: the title and the big total of `totals` captioned `caption`.
+fn header(title: &str, caption: &str, state: &DataState, totals: &Totals, ctx: &ScreenContext) -> String {
     let mut body = format!(
-        r#"<header class="top"><div class="title"><h1>Vårdintensitet – sjukhusöversikt</h1><div class="asof">{}</div></div>"#,
-        as_of_line(&overview.state, ctx)
+        r#"<header class="top"><div class="title"><h1>{}</h1><div class="asof">{}</div></div>"#,
+        escape(title),
+        as_of_line(state, ctx)
     );
-    if overview.state.hour.is_some() {
-        let t = &overview.totals;
+    if state.hour.is_some() {
+        let t = totals;
         let _ = write!(
             body,
-            r#"<div class="now"><div class="caption">Hela sjukhuset nu (poäng)</div><div class="big" id="hospital-total">{}</div></div><div><span class="split"><span class="usk">USK {}</span> <span class="ssk">SSK {}</span></span><div class="caption">{}</div></div>"#,
+            r#"<div class="now"><div class="caption">{} nu (poäng)</div><div class="big" id="hospital-total">{}</div></div><div><span class="split"><span class="usk">USK {}</span> <span class="ssk">SSK {}</span></span><div class="caption">{}</div></div>"#,
+            escape(caption),
             points(t.total),
             points(t.professions.usk),
             points(t.professions.ssk),
@@ -26,16 +34,54 @@ pub(super) fn render(overview: &HospitalOverview, ctx: &ScreenContext) -> String
         );
     }
     body.push_str("</header>");
+    body
+}
+
+/// The whole page.
+pub(super) fn render(overview: &HospitalOverview, ctx: &ScreenContext) -> String {
+    let title = "Vårdintensitet – sjukhusöversikt";
+    let mut body = header(title, "Hela sjukhuset", &overview.state, &overview.totals, ctx);
     body.push_str(&banners(&overview.state, ctx));
     if overview.state.hour.is_none() {
         body.push_str(&no_data(
             "Ingen timme har beräknats ännu. Sidan uppdateras av sig själv.",
         ));
     } else {
-        body.push_str(&table(overview, ctx));
+        let groups = (!overview.departments.is_empty()).then_some(overview.departments.as_slice());
+        body.push_str(&table(&overview.wards, groups, "Hela sjukhuset", &overview.totals, ctx));
+        body.push_str(&legend_and_links(ctx));
     }
     body.push_str(&footer(&overview.state, ctx));
-    page("Vårdintensitet – sjukhusöversikt", &body, ctx)
+    page(title, &body, ctx)
+}
+
+/// One department's page: its sums and its wards.
+pub(super) fn render_department(overview: &DepartmentOverview, ctx: &ScreenContext) -> String {
+    let d = &overview.department;
+    let title = format!("Vårdintensitet – {}", d.name);
+    let mut body = header(&title, &d.name, &overview.state, &d.totals, ctx);
+    body.push_str(&banners(&overview.state, ctx));
+    if overview.state.hour.is_none() {
+        body.push_str(&no_data(
+            "Ingen timme har beräknats ännu. Sidan uppdateras av sig själv.",
+        ));
+    } else {
+        body.push_str(&table(
+            &overview.wards,
+            None,
+            &format!("Hela {}", d.name),
+            &d.totals,
+            ctx,
+        ));
+        body.push_str(&legend_and_links(ctx));
+    }
+    let _ = write!(
+        body,
+        r#"<p><a id="hospital-link" href="{}">Hela sjukhuset</a></p>"#,
+        href("/", ctx)
+    );
+    body.push_str(&footer(&overview.state, ctx));
+    page(&escape(&title), &body, ctx)
 }
 
 /// An occupancy as a whole percentage.
@@ -43,30 +89,78 @@ fn percent(share: f64) -> String {
     format!("{:.0} %", share * 100.0)
 }
 
-/// The DiViS-style indicator cell.
-fn indicator(w: &WardOverview) -> String {
-    let (class, sym, word) = style::indicator(w.indicator);
-    let title = match (w.indicator, w.expected) {
-        (Indicator::TooLittleData, _) | (_, None) => format!("för få timmar ({})", w.expected_samples),
+/// The DiViS-style indicator cell of a level now against its expected
+/// level (`basis` none: a department's, the sum of its wards').
+fn indicator_cell(
+    indicator: Indicator,
+    expected: Option<careload_scoring::Points>,
+    samples: u32,
+    basis: Option<ExpectedBasis>,
+    totals: &Totals,
+) -> String {
+    let (class, sym, word) = style::indicator(indicator);
+    let title = match (indicator, expected) {
+        (Indicator::TooLittleData, _) | (_, None) => format!("för få timmar ({samples})"),
         (_, Some(e)) => format!(
-            "förväntat {} (medel av {}, samma {})",
+            "förväntat {} ({})",
             points(e),
-            count(u64::from(w.expected_samples), "timme", "timmar"),
-            match w.expected_basis {
-                ExpectedBasis::HourOfWeek => "timme i veckan",
-                ExpectedBasis::HourOfDay => "timme på dygnet, kort historik",
+            match basis {
+                Some(ExpectedBasis::HourOfWeek) => format!(
+                    "medel av {}, samma timme i veckan",
+                    count(u64::from(samples), "timme", "timmar")
+                ),
+                Some(ExpectedBasis::HourOfDay) => format!(
+                    "medel av {}, samma timme på dygnet, kort historik",
+                    count(u64::from(samples), "timme", "timmar")
+                ),
+                None => "summan av avdelningarnas förväntade".to_owned(),
             }
         ),
     };
     let title = format!(
         "{title}; nu {} varav USK {} och SSK {}",
-        points(w.totals.total),
-        points(w.totals.professions.usk),
-        points(w.totals.professions.ssk)
+        points(totals.total),
+        points(totals.professions.usk),
+        points(totals.professions.ssk)
     );
     format!(
         r#"<span class="ind ind-{class}" title="{title}"><span class="sym">{sym}</span> {word}</span>"#,
         title = escape(&title)
+    )
+}
+
+/// A ward's indicator cell.
+fn indicator(w: &WardOverview) -> String {
+    indicator_cell(
+        w.indicator,
+        w.expected,
+        w.expected_samples,
+        Some(w.expected_basis),
+        &w.totals,
+    )
+}
+
+/// A department's row above its wards: its sums, linking to its page.
+fn department_row(d: &DepartmentSummary, ctx: &ScreenContext) -> String {
+    let link = href(&format!("/departments/{}", encode_component(&d.id)), ctx);
+    format!(
+        concat!(
+            r#"<tr class="department" data-department="{id}"><th scope="rowgroup"><a class="department-name" href="{link}">{name}</a></th>"#,
+            r#"<td class="num">{patients}</td><td class="num">{beds}</td><td class="num">{occupancy}</td>"#,
+            r#"<td class="num"><strong>{total}</strong></td><td class="num">{expected}</td><td>{indicator}</td>"#,
+            r#"<td class="num">{usk}</td><td class="num">{ssk}</td></tr>"#
+        ),
+        id = escape(&d.id),
+        link = link,
+        name = escape(&d.name),
+        patients = d.totals.patients,
+        beds = d.beds.map(|b| b.to_string()).unwrap_or_else(|| "–".to_owned()),
+        occupancy = d.occupancy.map(percent).unwrap_or_else(|| "–".to_owned()),
+        total = points(d.totals.total),
+        expected = d.expected.map(points).unwrap_or_else(|| "–".to_owned()),
+        indicator = indicator_cell(d.indicator, d.expected, d.expected_samples, None, &d.totals),
+        usk = points(d.totals.professions.usk),
+        ssk = points(d.totals.professions.ssk),
     )
 }
 
@@ -97,21 +191,51 @@ fn row(w: &WardOverview, ctx: &ScreenContext) -> String {
     )
 }
 
-fn table(overview: &HospitalOverview, ctx: &ScreenContext) -> String {
+/// The table of `wards`, grouped under their departments' rows when
+/// `groups` is given (wards of no department last, under "Utan
+/// verksamhet"), with `totals` in the foot labelled `foot`.
+fn table(
+    wards: &[WardOverview],
+    groups: Option<&[DepartmentSummary]>,
+    foot: &str,
+    totals: &Totals,
+    ctx: &ScreenContext,
+) -> String {
     let mut out = String::from(concat!(
         r#"<table class="overview"><thead><tr><th>Avdelning</th><th class="num">Patienter</th>"#,
         r#"<th class="num">Vårdplatser</th><th class="num">Beläggning</th><th class="num">Vårdintensitet nu</th>"#,
         r#"<th class="num">Förväntat</th><th>Jämfört med förväntat</th><th class="num">USK</th><th class="num">SSK</th></tr></thead><tbody>"#
     ));
-    for w in &overview.wards {
-        out.push_str(&row(w, ctx));
+    match groups {
+        None => {
+            for w in wards {
+                out.push_str(&row(w, ctx));
+            }
+        }
+        Some(groups) => {
+            for d in groups {
+                out.push_str(&department_row(d, ctx));
+                for w in wards.iter().filter(|w| d.wards.contains(&w.id)) {
+                    out.push_str(&row(w, ctx));
+                }
+            }
+            let apart: Vec<&WardOverview> = wards
+                .iter()
+                .filter(|w| !groups.iter().any(|d| d.wards.contains(&w.id)))
+                .collect();
+            if !apart.is_empty() {
+                out.push_str(r#"<tr class="department" data-department=""><th scope="rowgroup" colspan="9">Utan verksamhet</th></tr>"#);
+                for w in apart {
+                    out.push_str(&row(w, ctx));
+                }
+            }
+        }
     }
-    if overview.wards.is_empty() {
+    if wards.is_empty() {
         out.push_str(r#"<tr><td colspan="9" class="muted">Inga avdelningar</td></tr>"#);
     }
-    let beds: u32 = overview.wards.iter().filter_map(|w| w.beds).sum();
-    let patients_with_beds: u32 = overview
-        .wards
+    let beds: u32 = wards.iter().filter_map(|w| w.beds).sum();
+    let patients_with_beds: u32 = wards
         .iter()
         .filter(|w| w.beds.is_some())
         .map(|w| w.totals.patients)
@@ -121,14 +245,15 @@ fn table(overview: &HospitalOverview, ctx: &ScreenContext) -> String {
     } else {
         "–".to_owned()
     };
-    let t = &overview.totals;
+    let t = totals;
     let _ = write!(
         out,
         concat!(
-            r#"</tbody><tfoot><tr><td>Hela sjukhuset</td><td class="num">{patients}</td><td class="num">{beds}</td>"#,
+            r#"</tbody><tfoot><tr><td>{foot}</td><td class="num">{patients}</td><td class="num">{beds}</td>"#,
             r#"<td class="num">{occupancy}</td><td class="num" id="total">{total}</td><td></td><td></td>"#,
             r#"<td class="num">{usk}</td><td class="num">{ssk}</td></tr></tfoot></table>"#
         ),
+        foot = escape(foot),
         patients = t.patients,
         beds = if beds > 0 { beds.to_string() } else { "–".to_owned() },
         occupancy = occupancy,
@@ -136,7 +261,12 @@ fn table(overview: &HospitalOverview, ctx: &ScreenContext) -> String {
         usk = points(t.professions.usk),
         ssk = points(t.professions.ssk),
     );
-    out.push_str(concat!(
+    out
+}
+
+/// The indicator's legend and the link to the bed coordinator's page.
+fn legend_and_links(ctx: &ScreenContext) -> String {
+    let mut out = String::from(concat!(
         r#"<p class="legend"><span><span class="ind ind-lower"><span class="sym">▼</span> lägre</span></span>"#,
         r#"<span><span class="ind ind-as_expected"><span class="sym">●</span> som förväntat</span></span>"#,
         r#"<span><span class="ind ind-higher"><span class="sym">▲</span> högre</span></span>"#,
@@ -197,7 +327,72 @@ mod tests {
                 ward("avd 3", "Avdelning 3", Indicator::Higher),
                 ward("avd4", "Avdelning 4", Indicator::TooLittleData),
             ],
+            departments: Vec::new(),
         }
+    }
+
+    fn department(id: &str, name: &str, wards: &[&str]) -> DepartmentSummary {
+        DepartmentSummary {
+            id: id.into(),
+            name: name.into(),
+            wards: wards.iter().map(|w| (*w).to_owned()).collect(),
+            totals: totals(36, 240),
+            beds: Some(40),
+            occupancy: Some(0.9),
+            expected: Some(Points::whole(200)),
+            expected_samples: 1200,
+            indicator: Indicator::Higher,
+        }
+    }
+
+    #[test]
+    fn wards_are_grouped_under_their_departments_and_the_rest_apart() {
+        let mut o = overview();
+        o.departments = vec![
+            department("kir", "Kirurgkliniken", &["avd 3"]),
+            department("med", "Medicinkliniken <&>", &["avd1", "avd2"]),
+        ];
+        let html = crate::screen::hospital_page(&o, &ctx());
+        assert_eq!(html.matches(r#"<tr class="ward""#).count(), 4, "every ward once");
+        assert_eq!(
+            html.matches(r#"<tr class="department""#).count(),
+            3,
+            "two departments and the rest"
+        );
+        assert!(html.contains(r#"href="/departments/kir""#));
+        assert!(html.contains("Medicinkliniken &lt;&amp;&gt;"));
+        // order: a department's row, then its wards; the wards of none last
+        let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle} missing"));
+        assert!(at(r#"data-department="kir""#) < at(r#"data-ward="avd 3""#));
+        assert!(at(r#"data-ward="avd 3""#) < at(r#"data-department="med""#));
+        assert!(at(r#"data-department="med""#) < at(r#"data-ward="avd1""#));
+        assert!(at(r#"data-ward="avd2""#) < at("Utan verksamhet"));
+        assert!(at("Utan verksamhet") < at(r#"data-ward="avd4""#));
+        assert!(html.contains("summan av avdelningarnas förväntade"));
+        crate::screen::tests::assert_balanced(&html);
+    }
+
+    #[test]
+    fn a_department_page_shows_its_wards_and_its_sums() {
+        let o = overview();
+        let d = DepartmentOverview {
+            state: o.state.clone(),
+            department: department("med", "Medicinkliniken", &["avd1", "avd2"]),
+            wards: o.wards[..2].to_vec(),
+        };
+        let mut c = ctx();
+        c.token = Some("t".into());
+        let html = crate::screen::department_page(&d, &c);
+        assert!(
+            html.contains("<title>Vårdintensitet – Medicinkliniken</title>"),
+            "{html}"
+        );
+        assert_eq!(html.matches(r#"<tr class="ward""#).count(), 2);
+        assert!(html.contains(r#"id="hospital-total">240,0<"#));
+        assert!(html.contains("<td>Hela Medicinkliniken</td>"));
+        assert!(html.contains(r#"href="/?token=t""#));
+        assert!(html.contains(r#"href="/wards/avd1/screen?token=t""#));
+        crate::screen::tests::assert_balanced(&html);
     }
 
     #[test]

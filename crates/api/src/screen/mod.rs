@@ -37,7 +37,7 @@ use std::fmt::Write as _;
 use careload_scoring::Points;
 use chrono::{DateTime, Utc};
 
-use careload_app::view::{DataState, HospitalOverview, WardHistory, WardView};
+use careload_app::view::{DataState, DepartmentOverview, HospitalOverview, WardHistory, WardView};
 
 /// What a page needs besides the view.
 #[derive(Clone, Debug)]
@@ -55,6 +55,11 @@ pub struct ScreenContext {
 /// The hospital overview page (`/`).
 pub fn hospital_page(overview: &HospitalOverview, ctx: &ScreenContext) -> String {
     hospital::render(overview, ctx)
+}
+
+/// A department's page (`/departments/{id}`).
+pub fn department_page(overview: &DepartmentOverview, ctx: &ScreenContext) -> String {
+    hospital::render_department(overview, ctx)
 }
 
 /// The ward screen (`/wards/{id}/screen`).

@@ -161,6 +161,7 @@ pub(crate) fn config() -> Config {
         name: name.into(),
         role,
         wards: wards.iter().map(|w| (*w).to_owned()).collect(),
+        departments: Vec::new(),
         secret_env: Some(format!("T_{}", name.to_uppercase())),
         secret_file: None,
     };
