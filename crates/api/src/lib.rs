@@ -10,6 +10,8 @@
 //! * [`layers`] — metrics, security headers and CORS, rate limit, body
 //!   limit, axum's own refusals as the error contract.
 //! * [`params`] — a request's query parameters as the handlers read them.
+//! * [`fhir`] — the hourly result as FHIR R4 under `/fhir/r4` (issue 29),
+//!   errors there as `OperationOutcome`s.
 //! * [`screen`] — the HTML of the views.
 //! * [`metrics`] — Prometheus exposition. [`error`] — the one error type.
 //!
@@ -33,6 +35,7 @@ pub mod auth;
 pub mod cache;
 pub mod error;
 pub mod export;
+pub mod fhir;
 mod handlers;
 pub mod layers;
 pub mod metrics;

@@ -310,6 +310,35 @@ static SCHEMAS: &[Named] = &[
         Shape::Type(ty::<crate::error::ErrorBody>),
         "{\"error\": what was wrong, \"hint\": what to send instead}; 5xx carry only \"internal error\".",
     ),
+    named(
+        "FhirBundle",
+        Shape::Hand(crate::fhir::bundle_schema),
+        "FHIR R4 searchset Bundle (application/fhir+json): a page of MeasureReports or Observations, links self \
+         and next (docs/fhir-out.md).",
+    ),
+    named(
+        "FhirMeasureReport",
+        Shape::Hand(crate::fhir::measure_report_schema),
+        "FHIR R4 MeasureReport of one ward's hour: groups total, usk, ssk and each component of careload's code \
+         system, measureScore in points, the patients as initial-population (docs/fhir-out.md).",
+    ),
+    named(
+        "FhirObservation",
+        Shape::Hand(crate::fhir::observation_schema),
+        "FHIR R4 Observation of one patient's hour: code care-need, the total as valueQuantity, usk, ssk and each \
+         component as components; the patient by pseudonym only (docs/fhir-out.md).",
+    ),
+    named(
+        "FhirCapabilityStatement",
+        Shape::Hand(crate::fhir::capability_schema),
+        "FHIR R4 CapabilityStatement: what the FHIR output serves and how it is searched.",
+    ),
+    named(
+        "OperationOutcome",
+        Shape::Hand(crate::fhir::outcome_schema),
+        "FHIR R4 OperationOutcome: every error under /fhir/r4; issue[0].details.text says what was wrong and \
+         diagnostics what to send instead.",
+    ),
 ];
 
 /// The JSON export: an array of rows whose keys are the columns of
@@ -450,7 +479,7 @@ fn schema_ref(name: &str) -> Value {
 fn content(r: &RouteSpec) -> Map<String, Value> {
     let mut content = Map::new();
     match r.media {
-        Media::Json | Media::Html | Media::Text => {
+        Media::Json | Media::Html | Media::Text | Media::Fhir => {
             content.insert(r.media.mime().to_owned(), json!({ "schema": schema_ref(r.response) }));
         }
         Media::Table => {
@@ -514,7 +543,22 @@ fn error_response(description: &str) -> Value {
     })
 }
 
+/// An error answer of a FHIR route: an `OperationOutcome`.
+fn fhir_error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { Media::Fhir.mime(): { "schema": schema_ref("OperationOutcome") } },
+    })
+}
+
 fn operation(r: &RouteSpec) -> Value {
+    let error_response = |description: &str| {
+        if r.media == Media::Fhir {
+            fhir_error_response(description)
+        } else {
+            error_response(description)
+        }
+    };
     let (roles, security, who) = match r.access {
         Access::Public => (Vec::new(), json!([]), "Public (no token).".to_owned()),
         Access::Roles(roles) => {
@@ -553,7 +597,11 @@ fn operation(r: &RouteSpec) -> Value {
     if r.params.iter().any(|p| p.location == In::Path) {
         responses.insert(
             "404".into(),
-            error_response("Unknown ward or patient; the hint lists what exists"),
+            error_response(if r.media == Media::Fhir {
+                "No resource with this id; a search gives the ids there are"
+            } else {
+                "Unknown ward or patient; the hint lists what exists"
+            }),
         );
     }
     if r.operation == "readyz" {
@@ -738,6 +786,7 @@ mod tests {
                 Media::Html => assert_eq!(media, ["text/html"], "{}", r.path),
                 Media::Text => assert_eq!(media, ["text/plain; version=0.0.4"], "{}", r.path),
                 Media::Export | Media::Table => assert!(media.contains(&"application/json"), "{}", r.path),
+                Media::Fhir => assert_eq!(media, ["application/fhir+json"], "{}", r.path),
             }
         }
         let schemas = component_schemas();

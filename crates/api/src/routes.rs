@@ -9,8 +9,8 @@
 //! |---|---|---|
 //! | `screen` | its own wards only: ward, ward history, forecast, next shifts, the ward screen page and its beds' patient pages, the rating page | its own wards' shift ratings |
 //! | `staffing` | every ward, the hospital, patients, forecasts, screens, shifts, balancing, pins, admissions, planned staffing, calibration, shift ratings | planned staffing, pins, shift ratings (and their paper import) |
-//! | `controller` | as staffing, and trend exports | nothing |
-//! | `admin` | everything (exports too), and alone: weights, runs, audit, metrics | planned staffing, pins, shift ratings (and their paper import) |
+//! | `controller` | as staffing, and trend exports and the FHIR output (`/fhir/r4/…`) | nothing |
+//! | `admin` | everything (exports and FHIR too), and alone: weights, runs, audit, metrics | planned staffing, pins, shift ratings (and their paper import) |
 //! | `rater` | its own wards' rating page only | its own wards' shift ratings |
 //!
 //! `/healthz` and `/readyz` are public (probes carry no token).
@@ -72,6 +72,9 @@ pub enum Media {
     /// A table: CSV or Excel CSV as a file, or JSON, as `format` asks (the
     /// calibration's files, issue 27).
     Table,
+    /// `application/fhir+json`: FHIR R4 resources (issue 29); errors are
+    /// `OperationOutcome`s in it too ([`crate::fhir`]).
+    Fhir,
 }
 
 impl Media {
@@ -82,6 +85,7 @@ impl Media {
             Media::Html => "text/html",
             Media::Text => "text/plain; version=0.0.4",
             Media::Export | Media::Table => "text/csv",
+            Media::Fhir => "application/fhir+json",
         }
     }
 }
@@ -302,6 +306,15 @@ const EXPORT_PARAMS: &[Param] = &[
             "Only these wards, comma-separated or the parameter repeated (levels ward and team)",
         )
     },
+    Param {
+        repeatable: true,
+        ..query(
+            "departments",
+            false,
+            None,
+            "Only the wards of these departments ([departments.<id>]), comma-separated or repeated, besides any wards (levels ward and team)",
+        )
+    },
     query(
         "staffing",
         false,
@@ -315,6 +328,48 @@ const EXPORT_PARAMS: &[Param] = &[
         "true adds the same period a year earlier (same ISO week, month…; 364 days for hours, shifts, days) and the change in per cent",
     ),
 ];
+
+const FHIR_DATE: Param = Param {
+    repeatable: true,
+    ..query(
+        "date",
+        false,
+        None,
+        "The hour's start (UTC): a prefix ge, gt, le, lt or eq (none = eq) and an RFC 3339 instant, YYYY-MM-DD, \
+         YYYY-MM or YYYY; once per bound (date=ge…&date=lt…). A search needs a lower bound on date or \
+         _lastUpdated, at most api.max_range_days before its upper bound (or now)",
+    )
+};
+const FHIR_LAST_UPDATED: Param = Param {
+    repeatable: true,
+    ..query(
+        "_lastUpdated",
+        false,
+        None,
+        "When the hour was written (the end of the run that wrote it): ge, gt, le or lt and an RFC 3339 instant \
+         or YYYY-MM-DD; once per bound",
+    )
+};
+const FHIR_WARD: Param = query("ward", false, None, "Only this ward (careload's ward id)");
+const FHIR_COUNT: Param = Param {
+    schema: "integer",
+    ..query("_count", false, None, "Entries per page: 1–1000, default 100")
+};
+const FHIR_CURSOR: Param = query(
+    "_cursor",
+    false,
+    None,
+    "The page after this key: follow the Bundle's next link as it is",
+);
+const FHIR_ID: Param = Param {
+    name: "id",
+    location: In::Path,
+    required: true,
+    schema: "string",
+    format: None,
+    description: "The resource's id, as a search gave it",
+    repeatable: false,
+};
 
 /// The methods the route table serves on `path` (a route pattern, as
 /// `MatchedPath` gives it), as an `Allow` header lists them: `GET,HEAD,POST`.
@@ -1174,6 +1229,99 @@ pub static ROUTES: &[RouteSpec] = &[
         media: Media::Html,
         handler: || get(handlers::ward_screen),
     },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/fhir/r4/metadata",
+        operation: "fhir_metadata",
+        summary: "FHIR R4: the CapabilityStatement of careload's read-only FHIR output (docs/fhir-out.md)",
+        access: Access::Roles(CONTROLLERS),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[],
+        response: "FhirCapabilityStatement",
+        media: Media::Fhir,
+        handler: || get(crate::fhir::metadata),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/fhir/r4/MeasureReport",
+        operation: "fhir_measure_reports",
+        summary: "FHIR R4 search: per ward and hour a MeasureReport (total, USK, SSK and every component in points, \
+                  the patients as the population), as a searchset Bundle paged by next links; errors are \
+                  OperationOutcomes",
+        access: Access::Roles(CONTROLLERS),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[
+            FHIR_DATE,
+            FHIR_LAST_UPDATED,
+            query("subject", false, None, "The ward as a Location: Location/<ward id>"),
+            FHIR_WARD,
+            FHIR_COUNT,
+            FHIR_CURSOR,
+        ],
+        response: "FhirBundle",
+        media: Media::Fhir,
+        handler: || get(crate::fhir::search_measure_reports),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/fhir/r4/MeasureReport/{id}",
+        operation: "fhir_measure_report",
+        summary: "FHIR R4 read: one ward's hour as a MeasureReport",
+        access: Access::Roles(CONTROLLERS),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[FHIR_ID],
+        response: "FhirMeasureReport",
+        media: Media::Fhir,
+        handler: || get(crate::fhir::read_measure_report),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/fhir/r4/Observation",
+        operation: "fhir_observations",
+        summary: "FHIR R4 search: per patient and hour an Observation of care need (the total in points, USK, SSK \
+                  and every component as components), the patient by pseudonym only, as a searchset Bundle paged \
+                  by next links; errors are OperationOutcomes",
+        access: Access::Roles(CONTROLLERS),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[
+            FHIR_DATE,
+            FHIR_LAST_UPDATED,
+            query(
+                "subject:identifier",
+                false,
+                None,
+                "The patient's pseudonym: https://careload.se/fhir/NamingSystem/patient-pseudonym|<pseudonym>",
+            ),
+            FHIR_WARD,
+            FHIR_COUNT,
+            FHIR_CURSOR,
+        ],
+        response: "FhirBundle",
+        media: Media::Fhir,
+        handler: || get(crate::fhir::search_observations),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/fhir/r4/Observation/{id}",
+        operation: "fhir_observation",
+        summary: "FHIR R4 read: one patient's hour as an Observation",
+        access: Access::Roles(CONTROLLERS),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[FHIR_ID],
+        response: "FhirObservation",
+        media: Media::Fhir,
+        handler: || get(crate::fhir::read_observation),
+    },
 ];
 
 #[cfg(test)]
@@ -1239,6 +1387,7 @@ mod tests {
                 "grain",
                 "format",
                 "wards",
+                "departments",
                 "staffing",
                 "compare_last_year"
             ]

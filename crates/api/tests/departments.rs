@@ -155,6 +155,34 @@ async fn departments_sum_their_wards_and_scope_screen_tokens(store: Store) {
     assert_eq!(status, StatusCode::OK);
     let (status, _, _) = call(&app, "/api/v1/wards/w2", Some(MED_SCREEN)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // a controller's export of one department: its wards' rows only
+    let day = world.hour.date_naive();
+    let export = |departments: &str| {
+        format!(
+            "/api/v1/export?from={}&to={day}&level=ward&grain=day&format=json&departments={departments}",
+            day - chrono::Duration::days(1)
+        )
+    };
+    let rows = json(&app, &export("med"), Some(common::CONTROLLER)).await;
+    let wards: std::collections::BTreeSet<&str> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["ward"].as_str().unwrap())
+        .collect();
+    assert_eq!(wards.into_iter().collect::<Vec<_>>(), ["w1"], "{rows:#}");
+    let rows = json(&app, &export("med,kir"), Some(common::CONTROLLER)).await;
+    let wards: std::collections::BTreeSet<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ward"].as_str().unwrap())
+        .collect();
+    assert_eq!(wards.into_iter().collect::<Vec<_>>(), ["w1", "w2"]);
+    let (status, _, body) = call(&app, &export("onkologi"), Some(common::CONTROLLER)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("departments") && body.contains("kir, med"), "{body}");
 }
 
 careload_testkit::on_every_backend!(departments_sum_their_wards_and_scope_screen_tokens);

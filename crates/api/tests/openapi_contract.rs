@@ -383,6 +383,29 @@ fn call_for(r: &RouteSpec, patient: &str, current: DateTime<Utc>) -> Call {
                 .into_bytes(),
             )),
         ),
+        // the FHIR output (issue 29): a day's hours, and ids the store has
+        "fhir_measure_reports" | "fhir_observations" => (
+            format!(
+                "date=ge{}&_count=10",
+                (current - Duration::hours(24)).format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+            None,
+        ),
+        "fhir_measure_report" => {
+            let id = careload_app::fhir_out::measure_report_id(WARD, current);
+            return Call {
+                path: format!("/fhir/r4/MeasureReport/{id}"),
+                body: None,
+            };
+        }
+        "fhir_observation" => {
+            let key = careload_scoring::snapshot::PatientKey(patient.to_owned());
+            let id = careload_app::fhir_out::observation_id(&key, current);
+            return Call {
+                path: format!("/fhir/r4/Observation/{id}"),
+                body: None,
+            };
+        }
         "backtest_weights" => (
             format!("from={}&to={day}", day - Duration::days(1)),
             Some(("application/toml", read("examples/weights-candidate.toml").into_bytes())),
@@ -467,7 +490,7 @@ async fn every_route_answers_what_the_served_document_says() {
         }
         let schema = schema_of(&doc, r, mime);
         match r.media {
-            Media::Json | Media::Export | Media::Table => {
+            Media::Json | Media::Export | Media::Table | Media::Fhir => {
                 let instance = answer.json(&what);
                 for e in errors(&doc, schema, &instance) {
                     failures.push(format!("{what} ({}): {e}", r.response));
@@ -499,7 +522,7 @@ async fn every_route_answers_what_the_served_document_says() {
         failures.join("\n")
     );
     // every JSON response schema met a real answer
-    for r in ROUTES.iter().filter(|r| matches!(r.media, Media::Json)) {
+    for r in ROUTES.iter().filter(|r| matches!(r.media, Media::Json | Media::Fhir)) {
         assert!(validated.contains(r.response), "{} was not validated", r.response);
     }
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use careload_api::routes::{Access, In, Method, ROUTES, RouteSpec};
+use careload_api::routes::{Access, In, Media, Method, ROUTES, RouteSpec};
 use careload_api::{AppState, router};
 use careload_config::{Config, Role, TokenConfig, WardConfig};
 use careload_scoring::{Score, Snapshot, Weights, rollup, score_now};
@@ -41,10 +41,13 @@ fn config() -> Config {
         "w1".into(),
         WardConfig {
             beds: Some(10),
+            department: Some("d1".into()),
             ..WardConfig::default()
         },
     );
     c.wards.insert("w2".into(), WardConfig::default());
+    c.departments
+        .insert("d1".into(), careload_config::DepartmentConfig::default());
     let token = |name: &str, role: Role| TokenConfig {
         name: name.into(),
         role,
@@ -167,9 +170,17 @@ async fn get(app: &axum::Router, path: &str, token: Option<&str>) -> (StatusCode
     (status, body)
 }
 
-/// The `error` and `hint` of an error body.
+/// The `error` and `hint` of an error body (on a FHIR route, an
+/// `OperationOutcome`'s `details.text` and `diagnostics`).
 fn error_of(body: &str) -> (String, String) {
     let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+    if v["resourceType"] == "OperationOutcome" {
+        let issue = &v["issue"][0];
+        return (
+            issue["details"]["text"].as_str().unwrap_or_default().to_owned(),
+            issue["diagnostics"].as_str().unwrap_or_default().to_owned(),
+        );
+    }
     (
         v["error"].as_str().unwrap_or_default().to_owned(),
         v["hint"].as_str().unwrap_or_default().to_owned(),
@@ -178,8 +189,14 @@ fn error_of(body: &str) -> (String, String) {
 
 /// A route's path with its path parameters filled in.
 fn concrete(spec: &RouteSpec) -> String {
+    // a department's routes name department d1 (w1's), the others ward w1
+    let id = if spec.path.contains("/departments/") {
+        "d1"
+    } else {
+        "w1"
+    };
     spec.path
-        .replace("{id}", "w1")
+        .replace("{id}", id)
         .replace("{key}", "pa")
         .replace("{bed}", "1")
 }
@@ -222,7 +239,7 @@ async fn a_misspelt_export_parameter_is_refused_naming_the_right_one(world: Worl
     assert!(error.contains(r#"unknown query parameter "compareLastYear""#), "{body}");
     assert!(error.contains("case-sensitive"), "{body}");
     assert!(
-        error.contains("from, to, level, grain, format, wards, staffing, compare_last_year"),
+        error.contains("from, to, level, grain, format, wards, departments, staffing, compare_last_year"),
         "the error lists what the route takes: {body}"
     );
     assert!(hint.contains("did you mean compare_last_year?"), "{body}");
@@ -258,7 +275,12 @@ async fn every_route_refuses_an_unknown_parameter(world: World) {
             let (status, headers, body) = send(&app, method(spec), &uri, token, None).await;
             let what = format!("{} {uri}", method(spec));
             assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {body}");
-            assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{what}");
+            let errors_as = if spec.media == Media::Fhir {
+                "application/fhir+json" // an OperationOutcome
+            } else {
+                "application/json"
+            };
+            assert_eq!(headers[header::CONTENT_TYPE], errors_as, "{what}");
             let (error, hint) = error_of(&body);
             assert!(error.contains(r#"unknown query parameter "bogus""#), "{what}: {body}");
             assert!(!hint.trim().is_empty(), "{what}: {body}");
@@ -286,11 +308,24 @@ fn plausible(name: &str, format: Option<&str>, hour: DateTime<Utc>, today: Naive
         ("allow_staff_move", _) => "false".into(),
         ("pin", _) => "pa".into(),
         ("ward" | "wards", _) => "w1".into(),
+        ("departments", _) => "d1".into(),
         ("level", _) => "ward".into(),
         ("grain", _) => "day".into(),
         ("format", _) => "json".into(),
         ("month", _) => today.format("%Y-%m").to_string(),
         ("token", _) => ADMIN.into(),
+        // the FHIR output's searches (issue 29)
+        ("date", _) => format!("ge{}", time(hour - Duration::hours(2))),
+        ("_lastUpdated", _) => format!("ge{}", time(hour - Duration::days(1))),
+        ("subject", _) => "Location/w1".into(),
+        ("subject:identifier", _) => format!(
+            "{}%7Cpa",
+            careload_app::fhir_out::PSEUDONYM_SYSTEM
+                .replace(':', "%3A")
+                .replace('/', "%2F")
+        ),
+        ("_count", _) => "5".into(),
+        ("_cursor", _) => careload_app::fhir_out::encode_cursor(hour - Duration::hours(3), "pa"),
         _ => panic!("no plausible value for query parameter {name:?} ({format:?}): add one here"),
     }
 }
@@ -327,10 +362,25 @@ async fn every_declared_parameter_is_taken(world: World) {
             }
             _ => None,
         };
+        let path = match spec.operation {
+            // a FHIR read needs an id the store has
+            "fhir_measure_report" => format!(
+                "/fhir/r4/MeasureReport/{}",
+                careload_app::fhir_out::measure_report_id("w1", world.hour)
+            ),
+            "fhir_observation" => format!(
+                "/fhir/r4/Observation/{}",
+                careload_app::fhir_out::observation_id(
+                    &careload_scoring::snapshot::PatientKey("pa".into()),
+                    world.hour
+                )
+            ),
+            _ => concrete(spec),
+        };
         let uri = if query.is_empty() {
-            concrete(spec)
+            path
         } else {
-            format!("{}?{}", concrete(spec), query.join("&"))
+            format!("{path}?{}", query.join("&"))
         };
         let token = (spec.access != Access::Public && !spec.token_in_query).then_some(ADMIN);
         let (status, _, text) = send(&app, method(spec), &uri, token, body).await;

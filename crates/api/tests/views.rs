@@ -120,8 +120,9 @@ async fn cached_responses_go_gzipped_to_clients_that_accept_it(store: Store) {
             plain_headers.get(header::CONTENT_TYPE)
         );
         assert!(vary(&headers));
+        // JSON of a few ward rows compresses about threefold: 2.5× is a clear margin
         assert!(
-            sent.len() * 3 < plain.len(),
+            sent.len() * 5 < plain.len() * 2,
             "{path}: {} gzipped against {} plain",
             sent.len(),
             plain.len()

@@ -36,6 +36,14 @@ pub enum Error {
     /// Nothing written yet.
     #[error("no hour has been written yet")]
     NoData,
+    /// A FHIR resource careload does not serve (issue 29).
+    #[error("no {resource} with id {id:?}")]
+    UnknownResource {
+        /// Its type.
+        resource: &'static str,
+        /// The id asked for.
+        id: String,
+    },
     /// A parameter out of range or malformed.
     #[error("{param} is not valid")]
     BadQuery {
@@ -97,7 +105,8 @@ impl Error {
             | Error::UnknownDepartment { .. }
             | Error::UnknownPatient
             | Error::EmptyBed { .. }
-            | Error::NoData => Kind::NotFound,
+            | Error::NoData
+            | Error::UnknownResource { .. } => Kind::NotFound,
             Error::BadQuery { .. } | Error::EmptyRange | Error::RangeTooLarge { .. } => Kind::Invalid,
             Error::Unprocessable { .. } => Kind::Refused,
             Error::Config(_) | Error::Store(_) | Error::Internal(_) => Kind::Internal,
@@ -129,6 +138,10 @@ impl Error {
                  full id"
             )),
             Error::NoData => Some("wait for the first ingest run, or start one (careload ingest)".into()),
+            Error::UnknownResource { resource, .. } => Some(format!(
+                "search for it (GET /fhir/r4/{resource}?date=ge…) and read it by the id the search gives; ids name \
+                 an hour careload stores"
+            )),
             Error::BadQuery { hint, .. } | Error::Unprocessable { hint } => Some(hint.clone()),
             Error::EmptyRange => Some("send a from that is earlier than to".into()),
             Error::RangeTooLarge { max, .. } => Some(format!(

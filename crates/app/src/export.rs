@@ -93,6 +93,48 @@ pub async fn start_export(app: &App, spec: ExportSpec, format: Format) -> Result
     }
 }
 
+/// Narrows `spec` to the wards of `departments` (`[departments.<id>]`), on
+/// top of any ward filter it has: a controller's export of one department
+/// (issue 29). Empty `departments` leave the spec as it is.
+///
+/// # Errors
+/// [`Error::BadQuery`] (`departments`) naming the departments there are,
+/// for one that is not configured or has no ward.
+pub fn narrow_to_departments(app: &App, spec: &mut ExportSpec, departments: &[String]) -> Result<()> {
+    if departments.is_empty() {
+        return Ok(());
+    }
+    let mut wards: Vec<String> = spec.wards.take().unwrap_or_default();
+    for d in departments {
+        if !app.config.departments.contains_key(d) {
+            let known: Vec<&str> = app.config.departments.keys().map(String::as_str).collect();
+            return Err(Error::BadQuery {
+                param: "departments",
+                hint: format!(
+                    "department {d:?} is not configured; send one of: {}",
+                    if known.is_empty() {
+                        "(none configured)".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            });
+        }
+        let of = app.config.department_wards(d);
+        if of.is_empty() {
+            return Err(Error::BadQuery {
+                param: "departments",
+                hint: format!("department {d:?} has no ward; name it in [wards.<id>] department"),
+            });
+        }
+        wards.extend(of);
+    }
+    wards.sort();
+    wards.dedup();
+    spec.wards = Some(wards);
+    Ok(())
+}
+
 fn bad_spec(hint: String) -> Error {
     Error::BadQuery { param: "export", hint }
 }

@@ -24,6 +24,9 @@
 //!   [`agreement`] — its monthly agreement report.
 //! * [`export`] — the export context of a configuration, a streamed trend
 //!   export, the weights back-test.
+//! * [`fhir_out`] — the hourly result as FHIR R4 (issue 29): ward hours
+//!   as `MeasureReport`s, patient hours as `Observation`s (the patient by
+//!   pseudonym only), their search and paging.
 //! * [`flow`] — a ward's arrivals and departures per hour of the week,
 //!   learnt from its stored hours (issue 28); [`forecast`] — the scheduled
 //!   forecast's own past errors per ward and team, learnt incrementally,
@@ -45,6 +48,7 @@ pub mod agreement;
 pub mod calibration;
 pub mod error;
 pub mod export;
+pub mod fhir_out;
 pub mod flow;
 pub mod forecast;
 pub mod planning;

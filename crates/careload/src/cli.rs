@@ -84,6 +84,9 @@ pub(crate) struct ExportArgs {
     /// Only these wards (levels ward and team), comma-separated.
     #[arg(long, value_name = "W1,W2", value_delimiter = ',')]
     pub(crate) wards: Option<Vec<String>>,
+    /// Only the wards of these departments (`[departments.<id>]`), comma-separated, besides any --wards.
+    #[arg(long, value_name = "D1,D2", value_delimiter = ',')]
+    pub(crate) departments: Vec<String>,
     /// Add planned staff-hours, need in staff-hours, the gap and points per planned staff-hour.
     #[arg(long)]
     pub(crate) staffing: bool,

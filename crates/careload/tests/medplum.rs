@@ -19,10 +19,10 @@
 //! passes, except under CI (`CI` set), where it fails.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 use careload_ingest::{
     FhirClient, Mapping, PseudonymKey, Resources, RestConfig, apply_changes, fetch, fetch_changes, map,
@@ -32,72 +32,11 @@ use careload_testkit::TempDir;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-/// The repository root.
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-
 /// The simulated hospital of the report: 60 beds, seed 7, a day.
 const BEDS: &str = "60";
 const SEED: &str = "7";
 const START: &str = "2026-11-23T09:00:00Z";
 const HOURS: i64 = 24;
-
-/// Medplum in a child process; killed when dropped.
-struct Medplum {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Medplum {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the Medplum test server, or says why it cannot (a failure under CI).
-fn medplum() -> Option<Medplum> {
-    let dir = Path::new(ROOT).join("tests/medplum");
-    let installed = dir.join("node_modules/@medplum/fhir-router").is_dir();
-    let node = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !installed || !node {
-        let why = format!(
-            "the Medplum test server is not installed (node: {node}, {}: {installed}); run `npm ci --prefix tests/medplum`",
-            dir.join("node_modules").display()
-        );
-        assert!(std::env::var_os("CI").is_none(), "{why}");
-        eprintln!("skipped: {why}");
-        return None;
-    }
-    let mut child = Command::new("node")
-        .arg(dir.join("server.mjs"))
-        .args(["--port", "0", "--exit-on-stdin-close"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("the Medplum server printed its address within 2 minutes");
-    let base = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .filter(|u| u.starts_with("http://"))
-        .unwrap_or_else(|| panic!("unexpected first line from the Medplum server: {line:?}"))
-        .to_owned();
-    Some(Medplum { child, base })
-}
 
 /// Runs the careload binary; its standard output on success.
 fn careload(args: &[&str]) -> String {
@@ -180,7 +119,7 @@ fn summary(report: &Value) -> (usize, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn medplum_serves_what_the_files_hold_and_every_change_and_its_own_errors() {
-    let Some(server) = medplum() else { return };
+    let Some(server) = common::medplum(false) else { return };
     let base = server.base.clone();
     let http = reqwest::Client::new();
 

@@ -258,6 +258,14 @@ fn two_replicas_run_each_firing_once_and_take_over_from_a_killed_one() {
     let Some(db) = rt.block_on(PgDatabase::create("replicas")) else {
         return;
     };
+    // both replicas' catch-ups must be for one hour: not across an hour's end
+    let now = Utc::now();
+    let to_next_hour = (careload_store::hour_of(now) + chrono::Duration::hours(1) - now)
+        .to_std()
+        .unwrap_or_default();
+    if to_next_hour < Duration::from_secs(150) {
+        std::thread::sleep(to_next_hour + Duration::from_secs(2));
+    }
     let dir = TempDir::new("cli-replicas");
     let (_sim, fhir) = sim_server();
     let (addr_a, addr_b) = (free_addr(), free_addr());

@@ -287,7 +287,11 @@ async fn write_scored(
     store
         .write_hour_fenced(fence, hour, run_id, weights_version, &scored.patients, &scored.totals)
         .await
-        .map_err(|e| format!("cannot write hour {hour}: {e}"))?;
+        .map_err(|e| match e {
+            // still due: the firing is not done (`Store::firing_done`)
+            careload_store::Error::LockLost => format!("{LOCK_LOST} {hour}: {e}"),
+            e => format!("cannot write hour {hour}: {e}"),
+        })?;
     report
         .counts
         .insert("write_ms".into(), write_started.elapsed().as_millis() as u64);
@@ -310,6 +314,19 @@ async fn close_dead_runs(store: &Store, before: DateTime<Utc>) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// How a run that lost the run lock before its hour committed begins its
+/// error: "interrupted:", as a run whose process died, so that its firing
+/// stays due ([`careload_store::Store::firing_done`]).
+const LOCK_LOST: &str = "interrupted: the run lock was lost before writing hour";
+
+impl RunSummary {
+    /// Whether the run failed because its replica lost the run lock before
+    /// its hour committed (nothing was written; the hour is still due).
+    pub fn lock_lost(&self) -> bool {
+        self.outcome == Outcome::Failed && self.report.error.as_deref().is_some_and(|e| e.starts_with(LOCK_LOST))
+    }
 }
 
 /// The name of the span a back-fill runs in ([`Runner::backfill`]): the
@@ -742,9 +759,9 @@ impl Runner {
     /// [`Runner::run_hour`] by the holder of the hourly run's `lock`, for
     /// the scheduled firing `fired_at` (`None`: a catch-up, not a firing):
     /// the run records its firing, and the hour is written only while the
-    /// lock is still held ([`Store::write_hour_fenced`]). With an exclusive
-    /// lock (PostgreSQL) any run still open in the store is a dead
-    /// replica's, and is closed first as it left its hour.
+    /// lock is still held ([`Store::write_hour_fenced`]); a lock lost before
+    /// the commit ends the run as failed and interrupted
+    /// ([`RunSummary::lock_lost`]), so that the firing stays due.
     ///
     /// # Errors
     /// As [`Runner::run_hour`].
@@ -754,10 +771,17 @@ impl Runner {
         fired_at: Option<DateTime<Utc>>,
         lock: &RunLock,
     ) -> Result<RunSummary> {
-        if lock.exclusive() {
-            close_dead_runs(&self.store, Utc::now()).await?;
-        }
         self.run_hour_as(hour, fired_at, lock.fence()).await
+    }
+
+    /// Closes the runs a dead process left open, as what each committed.
+    /// Only for the holder of an exclusive run lock (on PostgreSQL no other
+    /// replica is running one then).
+    ///
+    /// # Errors
+    /// The store cannot be read or written.
+    pub async fn close_dead_runs(&self) -> Result<()> {
+        close_dead_runs(&self.store, Utc::now()).await
     }
 
     async fn run_hour_as(

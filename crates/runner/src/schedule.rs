@@ -310,6 +310,9 @@ pub enum Due {
     /// An hour not yet stored (the catch-up at start): done once it, or a
     /// later hour, is the current hour.
     Hour(DateTime<Utc>),
+    /// An hour run again whatever is stored (`careload ingest --once`):
+    /// never done before this replica runs it, but still under the lock.
+    Rerun(DateTime<Utc>),
 }
 
 /// What one replica did in its turn.
@@ -319,7 +322,8 @@ pub enum Turn {
     Ran(RunSummary),
     /// Another replica did it, or had done it before this one looked.
     ByAnother,
-    /// Another replica held the lock until the deadline without finishing.
+    /// Another replica held the lock until the deadline without finishing
+    /// (or this one kept losing its lock, or could not read the store).
     GaveUp,
 }
 
@@ -328,47 +332,82 @@ async fn is_done(store: &careload_store::Store, due: Due) -> careload_store::Res
     match due {
         Due::Firing(at) => store.firing_done(at).await,
         Due::Hour(hour) => Ok(store.current_hour().await?.is_some_and(|c| c.hour >= hour)),
+        Due::Rerun(_) => Ok(false),
     }
 }
 
+/// What happened under the lock: the turn, or `None` to try again (the
+/// lock was lost before the hour committed, or the store could not be read).
+async fn under_lock(
+    runner: &mut Runner,
+    due: Due,
+    lock: &careload_store::RunLock,
+    waited: bool,
+) -> crate::Result<Option<Turn>> {
+    let (hour, fired_at) = match due {
+        Due::Firing(at) => (hour_of(at), Some(at)),
+        Due::Hour(hour) | Due::Rerun(hour) => (hour_of(hour), None),
+    };
+    let store = runner.store().clone();
+    // first the runs a dead replica left: one killed after its hour
+    // committed has done the firing, and must not be run again
+    if lock.exclusive()
+        && let Err(e) = runner.close_dead_runs().await
+    {
+        tracing::warn!(hour = %hour, error = %e, "cannot close the runs of a stopped replica; trying again");
+        return Ok(None);
+    }
+    match is_done(&store, due).await {
+        Ok(true) => return Ok(Some(Turn::ByAnother)),
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(hour = %hour, error = %e, "cannot read whether this hour is done; trying again");
+            return Ok(None);
+        }
+    }
+    if waited {
+        tracing::warn!(
+            hour = %hour,
+            "the replica running this hour stopped before finishing it: this replica takes it over"
+        );
+    }
+    let summary = runner.run_hour_locked(hour, fired_at, lock).await?;
+    if summary.lock_lost() {
+        tracing::warn!(hour = %hour, "this replica lost the run lock before its hour committed; trying again");
+        return Ok(None);
+    }
+    Ok(Some(Turn::Ran(summary)))
+}
+
 /// One replica's turn at `due`, among replicas sharing a database: with
-/// the run lock ([`careload_store::Store::try_lock_runs`]) and `due` not
-/// done by another, it runs the hour ([`Runner::run_hour_locked`]) and
-/// releases the lock. Without the lock, another replica is running: it
-/// looks again every [`TAKEOVER_POLL`] until that replica has done it, or
-/// the lock comes free with `due` still not done — the replica stopped
-/// (killed: its connection closed and the database dropped its lock) — and
-/// then runs the hour itself; it gives up at `deadline`. A store it cannot
-/// reach for the lock is logged and tried again. On SQLite the lock is
-/// always this process's, so the turn is simply the run.
+/// the run lock ([`careload_store::Store::try_lock_runs`]) it first closes
+/// the runs a dead replica left (as what they committed), then, unless `due`
+/// is done, runs the hour ([`Runner::run_hour_locked`]) and releases the
+/// lock. Without the lock, another replica is running: it looks again every
+/// [`TAKEOVER_POLL`] until that replica has done it, or the lock comes free
+/// with `due` still not done — the replica stopped (killed: its connection
+/// closed and the database dropped its lock) — and then takes the hour
+/// over. A store it cannot reach, and a lock lost before the hour
+/// committed, are logged and tried again; it gives up at `deadline`. On
+/// SQLite the lock is always this process's, so the turn is simply the run.
 ///
 /// # Errors
 /// As [`Runner::run_hour`]: the store cannot record the run.
 pub async fn take_turn(runner: &mut Runner, due: Due, deadline: DateTime<Utc>) -> crate::Result<Turn> {
     let store = runner.store().clone();
-    let (hour, fired_at) = match due {
-        Due::Firing(at) => (hour_of(at), Some(at)),
-        Due::Hour(hour) => (hour_of(hour), None),
+    let hour = match due {
+        Due::Firing(at) => hour_of(at),
+        Due::Hour(hour) | Due::Rerun(hour) => hour_of(hour),
     };
     let mut waited = false;
     loop {
         match store.try_lock_runs().await {
             Ok(Some(lock)) => {
-                let turn = match is_done(&store, due).await {
-                    Ok(true) => Ok(Turn::ByAnother),
-                    Ok(false) => {
-                        if waited {
-                            tracing::warn!(
-                                hour = %hour,
-                                "the replica running this hour stopped before finishing it: this replica takes it over"
-                            );
-                        }
-                        runner.run_hour_locked(hour, fired_at, &lock).await.map(Turn::Ran)
-                    }
-                    Err(e) => Err(e.into()),
-                };
+                let turn = under_lock(runner, due, &lock, waited).await;
                 lock.release().await;
-                return turn;
+                if let Some(turn) = turn? {
+                    return Ok(turn);
+                }
             }
             Ok(None) => {
                 if is_done(&store, due).await.unwrap_or(false) {

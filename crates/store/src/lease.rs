@@ -3,8 +3,8 @@
 //! Two or more `careload serve` processes may serve the API from one
 //! PostgreSQL database; each also schedules the hourly runs, and the lock
 //! decides which one runs. [`Store::try_lock_runs`] takes a PostgreSQL
-//! *session* advisory lock on a connection of its own, detached from the
-//! pool: while that connection lives, no other replica gets the lock; when
+//! *session* advisory lock on a connection of its own, outside the pool
+//! (the API's pooled connections stay warm): while that connection lives, no other replica gets the lock; when
 //! the process dies (killed, power lost), the server sees the connection
 //! close and drops the lock at once, so another replica can take over the
 //! hour (`careload_runner::Scheduler` polls for it). No other coordinator
@@ -17,9 +17,14 @@
 //! **Fencing.** A replica whose lock connection is cut (a network
 //! partition) while it goes on running could otherwise write an hour
 //! beside the replica that took over. So the hourly write, given the lock's
-//! [`Fence`], checks inside its own transaction that the lock's session
-//! still holds the lock ([`Store::write_hour_fenced`]), and refuses to
-//! commit otherwise: an hour is written whole, by the lock's holder only.
+//! [`Fence`], checks inside its own transaction, just before it commits,
+//! that the lock's session still holds the lock ([`Store::write_hour_fenced`]),
+//! and refuses to commit otherwise ([`crate::Error::LockLost`]; the run
+//! ends as interrupted and its firing stays due). What is left: a lock
+//! lost in the milliseconds between that check and the commit (the other
+//! replica's write of the same hour then replaces this one whole, in its
+//! own transaction), and a backend pid reused by the server for the next
+//! holder's session within one run.
 //!
 //! **Firings.** A run records the scheduled firing it was for
 //! ([`Store::begin_fired_run`]); [`Store::firing_done`] says whether some
@@ -116,8 +121,9 @@ impl Store {
 
     /// [`Store::try_lock_runs`] on PostgreSQL.
     async fn try_lock_on(pool: &sqlx::PgPool) -> Result<Option<RunLock>> {
-        // a connection of its own: the lock lives and dies with it
-        let mut conn = pool.acquire().await?.detach();
+        // a connection of its own, outside the pool (whose connections the
+        // API keeps warm): the lock lives and dies with it
+        let mut conn = PgConnection::connect_with(&pool.connect_options()).await?;
         // a holder whose machine or network dies (no FIN, no RST) is found
         // by the server's keepalives within about a minute, not the
         // operating system's two hours

@@ -36,7 +36,8 @@
 //!   `pins` — patients pinned to their team; `ratings` — the staff's
 //!   ratings of their shifts; `activation` — the council's
 //!   decisions on weights; `trend` — the exports' and back-tests' reads;
-//!   `replicate` — history filled for benchmarks; `model` — the row types;
+//!   `replicate` — history filled for benchmarks; `fhir` — the FHIR
+//!   output's paged reads ([`FhirFilter`]); `model` — the row types;
 //!   `error` — [`Error`].
 //!
 //! # One hour, all at once
@@ -75,6 +76,7 @@ mod rows;
 mod activation;
 mod audit;
 mod error;
+mod fhir;
 mod lease;
 mod model;
 mod pins;
@@ -89,6 +91,7 @@ mod write;
 
 pub use activation::Activation;
 pub use error::{Error, Result};
+pub use fhir::{FhirFilter, Written};
 pub use lease::{Fence, RUN_LOCK_KEY, RunLock, replica_name};
 pub use model::{
     AuditEntry, Bed, ConfiguredWard, CurrentHour, INTERRUPTED, Level, Outcome, PatientHour, Purged, Run, RunId,

@@ -73,15 +73,11 @@ pub(super) fn render_department(overview: &DepartmentOverview, ctx: &ScreenConte
             &d.totals,
             ctx,
         ));
-        body.push_str(&legend_and_links(ctx));
+        // no links to the hospital's pages: a department's screen token may not read them
+        body.push_str(LEGEND);
     }
-    let _ = write!(
-        body,
-        r#"<p><a id="hospital-link" href="{}">Hela sjukhuset</a></p>"#,
-        href("/", ctx)
-    );
     body.push_str(&footer(&overview.state, ctx));
-    page(&escape(&title), &body, ctx)
+    page(&title, &body, ctx)
 }
 
 /// An occupancy as a whole percentage.
@@ -264,15 +260,18 @@ fn table(
     out
 }
 
+/// The indicator's legend.
+const LEGEND: &str = concat!(
+    r#"<p class="legend"><span><span class="ind ind-lower"><span class="sym">▼</span> lägre</span></span>"#,
+    r#"<span><span class="ind ind-as_expected"><span class="sym">●</span> som förväntat</span></span>"#,
+    r#"<span><span class="ind ind-higher"><span class="sym">▲</span> högre</span></span>"#,
+    r#"<span><span class="ind ind-too_little_data"><span class="sym">–</span> för lite data</span></span>"#,
+    r#"<span>än avdelningens genomsnitt för samma timme i veckan (samma timme på dygnet de första veckorna)</span></p>"#
+);
+
 /// The indicator's legend and the link to the bed coordinator's page.
 fn legend_and_links(ctx: &ScreenContext) -> String {
-    let mut out = String::from(concat!(
-        r#"<p class="legend"><span><span class="ind ind-lower"><span class="sym">▼</span> lägre</span></span>"#,
-        r#"<span><span class="ind ind-as_expected"><span class="sym">●</span> som förväntat</span></span>"#,
-        r#"<span><span class="ind ind-higher"><span class="sym">▲</span> högre</span></span>"#,
-        r#"<span><span class="ind ind-too_little_data"><span class="sym">–</span> för lite data</span></span>"#,
-        r#"<span>än avdelningens genomsnitt för samma timme i veckan (samma timme på dygnet de första veckorna)</span></p>"#
-    ));
+    let mut out = String::from(LEGEND);
     let _ = write!(
         out,
         r#"<p><a id="admissions-link" href="{}">Platskoordinering: vilken avdelning kan ta nästa patient?</a></p>"#,
@@ -390,7 +389,17 @@ mod tests {
         assert_eq!(html.matches(r#"<tr class="ward""#).count(), 2);
         assert!(html.contains(r#"id="hospital-total">240,0<"#));
         assert!(html.contains("<td>Hela Medicinkliniken</td>"));
-        assert!(html.contains(r#"href="/?token=t""#));
+        // a department's screen token may not read the hospital's pages: no links to them
+        assert!(!html.contains(r#"href="/?"#) && !html.contains("/admissions"), "{html}");
+        // a name with an ampersand is escaped once, in the title as in the header
+        let mut d2 = d.clone();
+        d2.department.name = "Kirurgi & Ortopedi".into();
+        let html2 = crate::screen::department_page(&d2, &c);
+        assert!(
+            html2.contains("<title>Vårdintensitet – Kirurgi &amp; Ortopedi</title>"),
+            "{html2}"
+        );
+        assert!(!html2.contains("&amp;amp;"), "{html2}");
         assert!(html.contains(r#"href="/wards/avd1/screen?token=t""#));
         crate::screen::tests::assert_balanced(&html);
     }

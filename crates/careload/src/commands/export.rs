@@ -47,6 +47,10 @@ pub(crate) fn run(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<()> 
     let summary: Summary = runtime()?.block_on(async {
         let store = super::open_history(&config.database.url, Access::ReadOnly).await?;
         let app = App::try_new(store.clone(), Arc::new(config), weights.clone())?;
+        let mut spec = spec.clone();
+        careload_app::export::narrow_to_departments(&app, &mut spec, &args.departments)
+            .map_err(|e| anyhow::anyhow!("--departments: {e}: {}", e.hint().unwrap_or_default()))?;
+        spec.validate()?;
         let ctx = app.export_context(&weights)?;
         let summary = match &args.out {
             Some(path) if path.as_os_str() != "-" => {

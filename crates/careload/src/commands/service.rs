@@ -492,7 +492,14 @@ pub(crate) fn ingest_once(args: &IngestArgs, out: &mut dyn Write) -> anyhow::Res
     runtime()?.block_on(async {
         let (weights, store) = weights_and_store(&config).await?;
         let (mut runner, _) = start_runner(&config, store.clone(), weights, Utc::now()).await?;
-        let summary = runner.run_hour(Utc::now()).await?;
+        // under the run lock, as a replica's run: never beside a service's
+        let deadline = Utc::now() + chrono::Duration::minutes(CATCH_UP_WAIT_MINUTES);
+        let summary = match take_turn(&mut runner, Due::Rerun(Utc::now()), deadline).await? {
+            Turn::Ran(summary) => summary,
+            Turn::ByAnother | Turn::GaveUp => bail!(
+                "another careload held the hourly run's lock for {CATCH_UP_WAIT_MINUTES} minutes; nothing was run, try again"
+            ),
+        };
         let record = store
             .runs(20)
             .await?

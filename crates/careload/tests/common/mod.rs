@@ -5,8 +5,10 @@
 
 #![allow(dead_code)] // shared by test binaries that each use part
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use careload_testkit::TempDir;
 use serde_json::Value;
@@ -118,4 +120,71 @@ pub(crate) fn line_of(text: &str, marker: &str, nth: usize) -> usize {
 /// Points in JSON as exact thousandths.
 pub(crate) fn milli(v: &Value) -> i64 {
     (v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) * 1000.0).round() as i64
+}
+
+// ------------------------------------------------ the Medplum test server
+
+/// Medplum in a child process; killed when dropped.
+pub(crate) struct Medplum {
+    child: Child,
+    /// The FHIR base URL.
+    pub(crate) base: String,
+}
+
+impl Drop for Medplum {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the Medplum test server (`tests/medplum/server.mjs`; with
+/// `validate`, every write checked against the R4 definitions), or says why
+/// it cannot (a failure under CI).
+pub(crate) fn medplum(validate: bool) -> Option<Medplum> {
+    let dir = Path::new(ROOT).join("tests/medplum");
+    let installed = dir.join("node_modules/@medplum/fhir-router").is_dir();
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed || !node {
+        let why = format!(
+            "the Medplum test server is not installed (node: {node}, {}: {installed}); run `npm ci --prefix tests/medplum`",
+            dir.join("node_modules").display()
+        );
+        assert!(std::env::var_os("CI").is_none(), "{why}");
+        eprintln!("skipped: {why}");
+        return None;
+    }
+    let mut child = Command::new("node")
+        .arg(dir.join("server.mjs"))
+        .args(["--port", "0", "--exit-on-stdin-close"])
+        .args(validate.then_some("--validate"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("node does not start: {e}"));
+    let stdout = child
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("the Medplum server's stdout is not piped"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("the Medplum server printed no address within 2 minutes: {e}"));
+    let base = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .filter(|u| u.starts_with("http://"))
+        .unwrap_or_else(|| panic!("unexpected first line from the Medplum server: {line:?}"))
+        .to_owned();
+    Some(Medplum { child, base })
 }
