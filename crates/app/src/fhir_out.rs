@@ -390,9 +390,10 @@ pub fn capability_statement(software_version: &str, date: DateTime<Utc>) -> Valu
                 resource(
                     "Observation",
                     param(
-                        "subject:identifier",
-                        "token",
-                        "The patient's pseudonym: https://careload.se/fhir/NamingSystem/patient-pseudonym|<key>",
+                        "subject",
+                        "reference",
+                        "The patient, by its pseudonym only, with the :identifier modifier: \
+                         subject:identifier=https://careload.se/fhir/NamingSystem/patient-pseudonym|<key>",
                     ),
                     "Per patient and hour: the total in points with USK, SSK and every component; the patient by \
                      pseudonym only",
@@ -629,13 +630,15 @@ pub fn parse_search(
     }
     filter.ward = ward_sent;
     let max = Duration::days(i64::from(max_range_days));
-    let date_to = filter.hour_to.unwrap_or(hour_of(now) + Duration::hours(1));
+    // an upper bound in the future bounds nothing stored: the range runs to now
+    let next_hour = hour_of(now) + Duration::hours(1);
+    let date_to = filter.hour_to.map_or(next_hour, |t| t.min(next_hour));
     let written_from = [filter.written_ge, filter.written_gt].into_iter().flatten().max();
     let written_to = [filter.written_le, filter.written_lt]
         .into_iter()
         .flatten()
         .min()
-        .unwrap_or(now);
+        .map_or(now, |t| t.min(now));
     let spans: Vec<Duration> = [
         filter.hour_from.map(|f| date_to - f),
         written_from.map(|f| written_to - f),
@@ -1089,6 +1092,21 @@ mod tests {
             s(Resource::Observation, &[("date", "ge2025-01-01")]),
             Err(Error::RangeTooLarge { max: 400, .. })
         ));
+        // an upper bound far in the future bounds nothing stored: the range runs to now
+        assert!(
+            s(
+                Resource::Observation,
+                &[("date", "ge2026-12-01"), ("date", "lt2100-01-01")]
+            )
+            .is_ok()
+        );
+        assert!(
+            s(
+                Resource::MeasureReport,
+                &[("_lastUpdated", "ge2026-12-01"), ("_lastUpdated", "lt2100-01-01")]
+            )
+            .is_ok()
+        );
         // a long date range is fine with a short _lastUpdated one
         assert!(
             s(
