@@ -17,7 +17,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -30,7 +30,7 @@ use careload_testkit::store::PgDatabase;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use common::s;
+use common::{http_get, s};
 
 /// The pseudonym key both replicas share (they must: the same patient is
 /// one key whichever replica wrote the hour).
@@ -151,25 +151,9 @@ fn logs(dir: &Path) -> String {
     text
 }
 
-/// GET over a fresh connection: status and body, or `None` when nothing answers in time.
-fn get(addr: &str, path: &str) -> Option<(u16, String)> {
-    let mut stream = std::net::TcpStream::connect(addr).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
-    Some((status, body))
-}
-
 /// The hour the hospital overview shows and its patients, or why not.
 fn shown(addr: &str) -> Result<(DateTime<Utc>, u64), String> {
-    let (status, body) = get(addr, "/api/v1/hospital").ok_or("no answer")?;
+    let (status, body) = http_get(addr, "/api/v1/hospital").ok_or("no answer")?;
     if status != 200 {
         return Err(format!("{status}: {body}"));
     }
@@ -281,7 +265,7 @@ fn two_replicas_run_each_firing_once_and_take_over_from_a_killed_one() {
     ];
     for addr in &addrs {
         wait_for(&dir, "both replicas ready", Duration::from_secs(180), || {
-            get(addr, "/readyz").filter(|(status, _)| *status == 200)
+            http_get(addr, "/readyz").filter(|(status, _)| *status == 200)
         });
     }
     let store = rt
@@ -364,7 +348,7 @@ fn two_replicas_run_each_firing_once_and_take_over_from_a_killed_one() {
             let name = replicas[victim].name.clone();
             replicas[victim] = start_replica(&dir, &name, &configs[victim]);
             wait_for(&dir, "the restarted replica is ready", Duration::from_secs(120), || {
-                get(&addrs[victim], "/readyz").filter(|(status, _)| *status == 200)
+                http_get(&addrs[victim], "/readyz").filter(|(status, _)| *status == 200)
             });
             moments.push_front((moment, when));
             continue;
@@ -439,7 +423,7 @@ fn two_replicas_run_each_firing_once_and_take_over_from_a_killed_one() {
         let name = replicas[victim].name.clone();
         replicas[victim] = start_replica(&dir, &name, &configs[victim]);
         wait_for(&dir, "the restarted replica is ready", Duration::from_secs(120), || {
-            get(&addrs[victim], "/readyz").filter(|(status, _)| *status == 200)
+            http_get(&addrs[victim], "/readyz").filter(|(status, _)| *status == 200)
         });
     }
 

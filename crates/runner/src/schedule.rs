@@ -315,6 +315,18 @@ pub enum Due {
     Rerun(DateTime<Utc>),
 }
 
+impl Due {
+    /// The hour the turn runs (the hour of its instant) and the scheduled
+    /// firing the run records (`None` for a catch-up or a re-run, which
+    /// are not firings).
+    pub fn hour_and_firing(self) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+        match self {
+            Due::Firing(at) => (hour_of(at), Some(at)),
+            Due::Hour(hour) | Due::Rerun(hour) => (hour_of(hour), None),
+        }
+    }
+}
+
 /// What one replica did in its turn.
 #[derive(Debug)]
 pub enum Turn {
@@ -344,10 +356,7 @@ async fn under_lock(
     lock: &careload_store::RunLock,
     waited: bool,
 ) -> crate::Result<Option<Turn>> {
-    let (hour, fired_at) = match due {
-        Due::Firing(at) => (hour_of(at), Some(at)),
-        Due::Hour(hour) | Due::Rerun(hour) => (hour_of(hour), None),
-    };
+    let (hour, fired_at) = due.hour_and_firing();
     let store = runner.store().clone();
     // first the runs a dead replica left: one killed after its hour
     // committed has done the firing, and must not be run again
@@ -395,10 +404,7 @@ async fn under_lock(
 /// As [`Runner::run_hour`]: the store cannot record the run.
 pub async fn take_turn(runner: &mut Runner, due: Due, deadline: DateTime<Utc>) -> crate::Result<Turn> {
     let store = runner.store().clone();
-    let hour = match due {
-        Due::Firing(at) => hour_of(at),
-        Due::Hour(hour) | Due::Rerun(hour) => hour_of(hour),
-    };
+    let (hour, _) = due.hour_and_firing();
     let mut waited = false;
     loop {
         match store.try_lock_runs().await {
@@ -525,6 +531,21 @@ mod tests {
             ticks(&at_0205, "2026-03-28T12:00:00Z", 2),
             ["2026-03-29T01:00:00Z", "2026-03-30T00:05:00Z"].map(t)
         );
+    }
+
+    #[test]
+    fn a_turn_runs_the_hour_of_its_instant_and_records_only_a_firing() {
+        let at = t("2026-11-23T09:05:00Z");
+        let nine = t("2026-11-23T09:00:00Z");
+        let cases = [
+            (Due::Firing(at), (nine, Some(at))),
+            (Due::Hour(at), (nine, None)),
+            (Due::Rerun(at), (nine, None)),
+            (Due::Hour(nine), (nine, None)),
+        ];
+        for (due, expected) in cases {
+            assert_eq!(due.hour_and_firing(), expected, "{due:?}");
+        }
     }
 
     #[test]

@@ -81,18 +81,6 @@ impl RunLock {
         self.held.as_ref().map(|(_, pid)| Fence { pid: *pid })
     }
 
-    /// Whether the lock's connection still answers (and so still holds the
-    /// lock: a session lock ends only with an unlock or the session).
-    ///
-    /// # Errors
-    /// [`crate::Error::Database`] when the connection is gone.
-    pub async fn confirm(&mut self) -> Result<()> {
-        if let Some((conn, _)) = &mut self.held {
-            conn.ping().await?;
-        }
-        Ok(())
-    }
-
     /// Unlocks and closes the lock's connection. A failure is ignored: the
     /// connection is closed either way, which drops the lock.
     pub async fn release(mut self) {

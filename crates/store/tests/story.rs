@@ -698,8 +698,8 @@ async fn the_run_lock_lets_one_replica_write_an_hour(ctx: Ctx) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let mut taken = taken.expect("a dead holder's lock is taken over");
-    taken.confirm().await.expect("the new holder's lock answers");
+    let taken = taken.expect("a dead holder's lock is taken over");
+    assert_eq!(taken.exclusive(), postgres);
 
     // the old holder, cut off from its lock, writes nothing
     let late = store.begin_fired_run("test", Some(fired)).await.expect("begin");
@@ -715,6 +715,18 @@ async fn the_run_lock_lets_one_replica_write_an_hour(ctx: Ctx) {
         // SQLite is one process's store: nothing to fence
         refused.expect("sqlite writes");
     }
+    // the new holder's fence is held: its write commits
+    let taking = other.begin_run("test").await.expect("begin");
+    other
+        .write_hour_fenced(taken.fence(), h(11), taking, &w.meta.version, &pairs11, &r11)
+        .await
+        .expect("the new holder writes");
+    let current = other.current_hour().await.expect("current").expect("hour");
+    assert_eq!((current.hour, current.run_id), (h(11), taking));
+    other
+        .finish_run(taking, Outcome::Ok, &RunReport::default())
+        .await
+        .expect("finish");
     taken.release().await;
 
     // an interrupted run that wrote nothing leaves its firing to run again

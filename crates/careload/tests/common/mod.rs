@@ -5,7 +5,7 @@
 
 #![allow(dead_code)] // shared by test binaries that each use part
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -120,6 +120,23 @@ pub(crate) fn line_of(text: &str, marker: &str, nth: usize) -> usize {
 /// Points in JSON as exact thousandths.
 pub(crate) fn milli(v: &Value) -> i64 {
     (v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) * 1000.0).round() as i64
+}
+
+/// A GET of `path` from the server at `addr` over a fresh connection: the
+/// status and the body, or `None` when nothing answers within 5 seconds.
+pub(crate) fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
+    Some((status, body))
 }
 
 // ------------------------------------------------ the Medplum test server
