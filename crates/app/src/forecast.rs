@@ -35,6 +35,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use careload_planning::flow::{CensusHour, Flow, FlowLearner, ShiftFlow};
 use careload_planning::uncertainty::{ErrorModel, ErrorSample, Evaluation, Evaluator, Prediction, Risk};
 use careload_planning::{
     PatientForecast, ShiftNeed, ShiftPlanned, WardPlan, forecast_hours_needed, shift_need, staff_hours_for,
@@ -45,7 +46,7 @@ use careload_scoring::shift::{ShiftPlan, ShiftWindow};
 use careload_scoring::snapshot::Profession;
 use careload_scoring::{Qty, Snapshot, Weights, forecast};
 use careload_store::Level;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 
 use crate::{App, Error, Result};
@@ -115,6 +116,8 @@ pub struct Learner {
     /// latest hour learnt ([`hospital_forecasts`] prices them without
     /// reading or forecasting again).
     latest: BTreeMap<String, Latest>,
+    /// Per ward, its arrivals and departures learnt from the same hours.
+    flows: BTreeMap<String, FlowLearner>,
 }
 
 /// A ward's scheduled forecast from the latest hour learnt.
@@ -172,6 +175,84 @@ pub fn scheduled_needs(
     shifts.iter().map(|s| shift_need(&fc, s, factors)).collect()
 }
 
+/// Each ward's shift plan and care category's factors (none when they do
+/// not resolve: the ward is skipped and listed).
+type Plans = HashMap<String, Option<(ShiftPlan, careload_scoring::weights::StaffHours)>>;
+
+/// What one stored hour teaches the learner.
+struct HourLearnt {
+    pending: Vec<Pending>,
+    latest: Vec<(String, Latest)>,
+    /// Per ward, who was there and their stored points.
+    census: BTreeMap<String, BTreeMap<String, careload_scoring::Points>>,
+    unreadable: u64,
+    skipped: Vec<String>,
+}
+
+/// Decodes one stored hour's snapshots and forecasts each ward's next two
+/// shifts from them (pure CPU work, run on a blocking thread).
+fn learn_hour(
+    weights: &Weights,
+    plans: &Plans,
+    tz: &chrono_tz::Tz,
+    hour: DateTime<Utc>,
+    rows: Vec<careload_store::StoredPatientHour>,
+) -> HourLearnt {
+    let mut out = HourLearnt {
+        pending: Vec::new(),
+        latest: Vec::new(),
+        census: BTreeMap::new(),
+        unreadable: 0,
+        skipped: Vec::new(),
+    };
+    let mut wards: BTreeMap<String, Vec<Snapshot>> = BTreeMap::new();
+    for row in rows {
+        match careload_store::read_snapshot(&row.snapshot) {
+            Ok(s) => {
+                out.census
+                    .entry(row.ward.clone())
+                    .or_default()
+                    .insert(s.key.0.clone(), row.total);
+                wards.entry(row.ward).or_default().push(s);
+            }
+            Err(_) => out.unreadable += 1,
+        }
+    }
+    for (ward, patients) in wards {
+        let Some((plan, factors)) = plans.get(&ward).and_then(Option::as_ref) else {
+            out.skipped.push(ward);
+            continue;
+        };
+        let Some(as_of) = patients.iter().map(|s| s.as_of).max() else {
+            continue;
+        };
+        let shifts = next_two(plan, as_of, tz);
+        let refs: Vec<&Snapshot> = patients.iter().collect();
+        let needs = scheduled_needs(weights, *factors, &refs, as_of, &shifts);
+        for need in &needs {
+            let lead = lead_hours(as_of, need.shift.window.start);
+            out.pending.push(Pending {
+                scope: Scope::ward(&ward),
+                shift: need.shift.clone(),
+                lead,
+                scheduled: need.ward.professions,
+                components: need.ward.components,
+            });
+            for (team, line) in need.teams.iter().filter(|(t, _)| t.as_str() != NO_TEAM) {
+                out.pending.push(Pending {
+                    scope: Scope::team(&ward, team),
+                    shift: need.shift.clone(),
+                    lead,
+                    scheduled: line.professions,
+                    components: line.components,
+                });
+            }
+        }
+        out.latest.push((ward, Latest { hour, as_of, needs }));
+    }
+    out
+}
+
 impl Learner {
     /// The errors learnt for `scope`, if any.
     #[must_use]
@@ -195,6 +276,13 @@ impl Learner {
     #[must_use]
     pub fn latest(&self) -> &BTreeMap<String, Latest> {
         &self.latest
+    }
+
+    /// Ward `ward`'s arrivals and departures per hour of the week, learnt
+    /// from the same stored hours as the errors; none before it was seen.
+    #[must_use]
+    pub fn flow(&self, ward: &str) -> Option<Flow> {
+        self.flows.get(ward).map(FlowLearner::flow)
     }
 
     /// Sets `scope`'s errors (benchmarks and tests that bring their own).
@@ -225,63 +313,47 @@ impl Learner {
         let from = self.through.map_or(from, |t| t.max(from));
         let weights = app.weights();
         let tz = app.tz();
-        let mut plans: HashMap<String, Option<(ShiftPlan, careload_scoring::weights::StaffHours)>> = HashMap::new();
+        let mut plans: Plans = HashMap::new();
         for (i, hour) in app.store.stored_hours(from, to).await?.into_iter().enumerate() {
             let rows = app.store.stored_patient_hours(hour).await?;
-            let mut wards: BTreeMap<String, Vec<Snapshot>> = BTreeMap::new();
-            let mut unreadable = 0;
-            for row in rows {
-                match careload_store::read_snapshot(&row.snapshot) {
-                    Ok(s) => wards.entry(row.ward).or_default().push(s),
-                    Err(_) => unreadable += 1,
+            for r in &rows {
+                if !plans.contains_key(&r.ward) {
+                    let plan = app.shift_plan(&r.ward).ok();
+                    let factors = staff_hours_for(&weights, &app.care_category(&r.ward)).ok();
+                    plans.insert(r.ward.clone(), plan.zip(factors));
                 }
             }
-            let mut pending = Vec::new();
-            let mut latest = Vec::new();
-            for (ward, patients) in wards {
-                let resolved = plans.entry(ward.clone()).or_insert_with(|| {
-                    let plan = app.shift_plan(&ward).ok()?;
-                    let factors = staff_hours_for(&weights, &app.care_category(&ward)).ok()?;
-                    Some((plan, factors))
-                });
-                let Some((plan, factors)) = resolved.as_ref() else {
-                    self.skipped_wards.insert(ward);
-                    continue;
-                };
-                let Some(as_of) = patients.iter().map(|s| s.as_of).max() else {
-                    continue;
-                };
-                let shifts = next_two(plan, as_of, &tz);
-                let refs: Vec<&Snapshot> = patients.iter().collect();
-                let needs = scheduled_needs(&weights, *factors, &refs, as_of, &shifts);
-                for need in &needs {
-                    let lead = lead_hours(as_of, need.shift.window.start);
-                    pending.push(Pending {
-                        scope: Scope::ward(&ward),
-                        shift: need.shift.clone(),
-                        lead,
-                        scheduled: need.ward.professions,
-                        components: need.ward.components,
-                    });
-                    for (team, line) in need.teams.iter().filter(|(t, _)| t.as_str() != NO_TEAM) {
-                        pending.push(Pending {
-                            scope: Scope::team(&ward, team),
-                            shift: need.shift.clone(),
-                            lead,
-                            scheduled: line.professions,
-                            components: line.components,
-                        });
-                    }
-                }
-                latest.push((ward, Latest { hour, as_of, needs }));
-            }
+            // decoding and forecasting ~1,000 patients is CPU work: off the
+            // async workers, so that the API answers while a region's
+            // history is learnt
+            let w = weights.clone();
+            let (back, learnt) = tokio::task::spawn_blocking(move || {
+                let learnt = learn_hour(&w, &plans, &tz, hour, rows);
+                (plans, learnt)
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("learning the forecast's errors: {e}")))?;
+            plans = back;
             // the hour is learnt: keep what it made
-            self.pending.extend(pending);
-            self.unreadable += unreadable;
+            self.pending.extend(learnt.pending);
+            self.unreadable += learnt.unreadable;
+            self.skipped_wards.extend(learnt.skipped);
             self.hours += 1;
             // a ward with nobody stored this hour has no latest forecast
             self.latest.retain(|_, l| l.hour >= hour);
-            self.latest.extend(latest);
+            self.latest.extend(learnt.latest);
+            let local = hour.with_timezone(&tz).naive_local();
+            let mut census = learnt.census;
+            // a ward seen before with nobody this hour: an empty census, not a gap
+            for ward in self.flows.keys() {
+                census.entry(ward.clone()).or_default();
+            }
+            for (ward, patients) in census {
+                self.flows
+                    .entry(ward)
+                    .or_default()
+                    .add(CensusHour { hour, local, patients });
+            }
             let next = hour + Duration::hours(1);
             self.through = Some(self.through.map_or(next, |t| t.max(next)));
             if i % 24 == 23 {
@@ -294,6 +366,16 @@ impl Learner {
             m.forget_before(forget_before);
         }
         self.models.retain(|_, m| !m.samples().is_empty());
+        let forget_at = tz
+            .from_local_datetime(&forget_before.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map_or_else(
+                || forget_before.and_time(chrono::NaiveTime::MIN).and_utc(),
+                |t| t.with_timezone(&Utc),
+            );
+        for f in self.flows.values_mut() {
+            f.forget_before(forget_at);
+        }
         Ok(())
     }
 
@@ -471,6 +553,10 @@ pub struct ShiftForecast {
     pub ward: ScopeForecast,
     /// Each team with patients, by id.
     pub teams: Vec<ScopeForecast>,
+    /// The ward's expected arrivals and departures during the shift, from
+    /// its own history (context beside the P10/P50/P90, not added to
+    /// them); none before the learner has seen the ward.
+    pub flow: Option<ShiftFlow>,
 }
 
 /// The people planned present per profession in `plan` (none where not planned).
@@ -496,11 +582,17 @@ pub fn shift_forecasts(
     level: f64,
 ) -> Vec<ShiftForecast> {
     let empty = ErrorModel::default();
+    let tz = app.tz();
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
+    let flow = learner.flow(ward);
     needs
         .iter()
         .enumerate()
         .map(|(i, need)| {
             let lead = lead_hours(as_of, need.shift.window.start);
+            let census = u32::try_from(need.patients.len()).unwrap_or(u32::MAX);
+            let window = &need.shift.window;
+            let hours = u32::try_from((window.end - window.start).num_hours()).unwrap_or(0);
             let plan = plans.get(i);
             let one = |scope: Scope, line: &careload_planning::NeedLine, planned: Option<&ShiftPlanned>| {
                 let model = learner.model(&scope).unwrap_or(&empty);
@@ -537,6 +629,9 @@ pub fn shift_forecasts(
                 lead_hours: lead,
                 ward: one(Scope::ward(ward), &need.ward, plan.map(|p| &p.ward)),
                 teams,
+                flow: flow
+                    .as_ref()
+                    .map(|f| f.for_shift(census, local(as_of), local(window.start), hours)),
             }
         })
         .collect()

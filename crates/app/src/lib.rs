@@ -22,15 +22,15 @@
 //! * [`calibration`] — a ward's optimal points per person from the
 //!   stored hours, the planned staffing and the staff's ratings;
 //!   [`agreement`] — its monthly agreement report.
+//! * [`forecast`] — the scheduled forecast's own past errors per ward and
+//!   team and each ward's arrivals and departures per hour of the week,
+//!   learnt incrementally from the stored hours, behind the next shifts'
+//!   P10/P50/P90, risk of understaffing and expected flow (issue 28).
 //! * [`export`] — the export context of a configuration, a streamed trend
 //!   export, the weights back-test.
 //! * [`fhir_out`] — the hourly result as FHIR R4 (issue 29): ward hours
 //!   as `MeasureReport`s, patient hours as `Observation`s (the patient by
 //!   pseudonym only), their search and paging.
-//! * [`flow`] — a ward's arrivals and departures per hour of the week,
-//!   learnt from its stored hours (issue 28); [`forecast`] — the scheduled
-//!   forecast's own past errors per ward and team, learnt incrementally,
-//!   behind the next shifts' P10/P50/P90 and risk of understaffing.
 //! * [`view`] — the view types (what the JSON routes return and the screens
 //!   render). [`error`] — the one error type.
 //!
@@ -49,7 +49,6 @@ pub mod calibration;
 pub mod error;
 pub mod export;
 pub mod fhir_out;
-pub mod flow;
 pub mod forecast;
 pub mod planning;
 pub mod query;

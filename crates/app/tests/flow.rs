@@ -1,5 +1,5 @@
-//! A ward's patient flow from the store (`careload_app::flow`) on every
-//! backend: five weeks of stored hours of ward w1 in which one patient
+//! A ward's patient flow learnt by the forecast's learner from the stored
+//! hours (`Learner::flow`) on every backend: five weeks of stored hours of ward w1 in which one patient
 //! arrives every day at 10:00 local (two on Mondays) and the longest-staying
 //! patient leaves every day at 11:00 local; one hour is not stored (a failed run). The
 //! hospital is in Europe/Stockholm (UTC+1 in November and December).
@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use careload_app::App;
-use careload_app::flow::ward_flow;
+use careload_app::forecast;
 use careload_config::{Config, WardConfig};
 use careload_planning::flow::MIN_WEEKS;
 use careload_scoring::snapshot::PatientKey;
@@ -70,7 +70,12 @@ async fn two_arrive_on_mondays_and_one_leaves_each_day(store: Store) {
             .expect("write hour");
     }
     let now = first + Duration::weeks(WEEKS);
-    let flow = ward_flow(&app, "w1", now).await.expect("flow");
+    forecast::refresh(&app, now).await.expect("learn");
+    let flow = app.forecast_learner().lock().await.flow("w1").expect("w1's flow");
+    assert!(
+        app.forecast_learner().lock().await.flow("w2").is_none(),
+        "a ward never stored has no flow"
+    );
     assert_eq!(flow.gaps, 1, "the hour not stored breaks one pair… {flow:?}");
     assert_eq!(
         flow.weeks, 4,

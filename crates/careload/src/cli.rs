@@ -186,6 +186,70 @@ pub(crate) enum BenchCommand {
     /// The next-shift forecast's cost per hourly run of a large simulated hospital: the learner's new hour,
     /// every ward's scheduled forecast and each scope's P10/P50/P90 and risk.
     Forecast(BenchForecastArgs),
+    /// The next-shift forecast's proof over several seeds: each a small simulated hospital back-filled
+    /// for `--weeks`, errors learnt on the first `--learn-weeks`, the rest judged; per ward the P50's
+    /// error and the P90/P10 coverage, and whether the wards' coverages spread more than sampling explains.
+    ForecastProof(BenchForecastProofArgs),
+}
+
+/// `careload bench forecast-proof`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchForecastProofArgs {
+    /// The seeds: a list and ranges, e.g. `1-10` or `5,7,11`.
+    #[arg(long, value_name = "LIST", default_value = "1-10", value_parser = seed_list)]
+    pub(crate) seeds: Seeds,
+    /// Regular beds of each simulated hospital.
+    #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u32).range(24..=2000))]
+    pub(crate) beds: u32,
+    /// Its wards.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub(crate) wards: u32,
+    /// Weeks back-filled.
+    #[arg(long, value_name = "W", default_value_t = 8, value_parser = clap::value_parser!(u32).range(5..=26))]
+    pub(crate) weeks: u32,
+    /// Of those, the first weeks the errors are learnt from; the rest are judged.
+    #[arg(long, value_name = "W", default_value_t = 6, value_parser = clap::value_parser!(u32).range(4..=25))]
+    pub(crate) learn_weeks: u32,
+    /// The SQLite file the hours are written to (deleted before and after each seed).
+    #[arg(long, value_name = "FILE", default_value = "careload-bench-forecast-proof.db")]
+    pub(crate) db: PathBuf,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Seeds of simulated hospitals, each once, in the order given.
+#[derive(Clone, Debug)]
+pub(crate) struct Seeds(pub(crate) Vec<u64>);
+
+/// `1-10`, `5,7,11` or a mix: the seeds in the order given, each once.
+fn seed_list(s: &str) -> Result<Seeds, String> {
+    let mut seeds = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (a.trim(), b.trim()),
+            None => (part, part),
+        };
+        let parse = |x: &str| {
+            x.parse::<u64>()
+                .map_err(|_| format!("{x:?} is not a seed: give whole numbers and ranges, e.g. 1-10 or 5,7,11"))
+        };
+        let (a, b) = (parse(a)?, parse(b)?);
+        if b < a || b - a >= 1000 {
+            return Err(format!(
+                "{part:?}: a range goes upward and spans at most 1,000 seeds, e.g. 1-10"
+            ));
+        }
+        for seed in a..=b {
+            if !seeds.contains(&seed) {
+                seeds.push(seed);
+            }
+        }
+    }
+    if seeds.is_empty() {
+        return Err("no seed given: e.g. 1-10 or 5,7,11".into());
+    }
+    Ok(Seeds(seeds))
 }
 
 /// `careload bench forecast`.

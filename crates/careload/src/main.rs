@@ -106,6 +106,7 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             BenchCommand::Export(args) => commands::bench_export::run(args, out),
             BenchCommand::Calibration(args) => commands::bench_calibration::run(args, out),
             BenchCommand::Forecast(args) => commands::bench_forecast::run(args, out),
+            BenchCommand::ForecastProof(args) => commands::bench_forecast::proof(args, out),
         },
     }
 }

@@ -131,10 +131,233 @@ impl Flow {
     }
 }
 
+/// Hours over which [`ShiftFlow::new_patient_points`] averages a new
+/// patient's points: about a shift.
+pub const NEW_PATIENT_SHIFT_HOURS: usize = 8;
+
+/// What a ward's flow says about one coming shift: context for the staffing
+/// assistant beside the need's P10/P50/P90 (whose errors already contain the
+/// arrivals and departures of past shifts; these figures are not added to it).
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ShiftFlow {
+    /// Patients on the ward now (the hour forecast from).
+    pub census_now: u32,
+    /// Patients expected on the ward when the shift starts.
+    pub census_at_start: f64,
+    /// Expected arrivals during the shift (admissions and transfers in).
+    pub arrivals: f64,
+    /// Expected departures during the shift (discharges and transfers out)
+    /// of the patients expected at its start.
+    pub departures: f64,
+    /// A new patient's mean points per hour over its first
+    /// [`NEW_PATIENT_SHIFT_HOURS`] hours on the ward; none before any arrival was followed.
+    pub new_patient_points: Option<f64>,
+    /// Every patient's mean points per hour, to compare.
+    pub mean_points: Option<f64>,
+    /// Whole weeks of history behind the rates.
+    pub weeks: u32,
+    /// Fewer than [`MIN_WEEKS`] weeks: the rates are not shown as a forecast.
+    pub young: bool,
+}
+
+impl Flow {
+    /// The flow's figures for a shift of `hours` hours starting at local
+    /// `start`, from `census` patients at local `now`.
+    #[must_use]
+    pub fn for_shift(&self, census: u32, now: NaiveDateTime, start: NaiveDateTime, hours: u32) -> ShiftFlow {
+        let lead = u32::try_from((start - now).num_hours().max(0)).unwrap_or(0);
+        let at_start =
+            f64::from(census) - self.expected_departures(census, now, lead) + self.expected_arrivals(now, lead);
+        let staying = (0..hours).fold(at_start, |staying, h| {
+            let p = self.departure_probability(hour_of_week(start + Duration::hours(i64::from(h))));
+            staying * (1.0 - p.clamp(0.0, 1.0))
+        });
+        let first: Vec<(f64, u32)> = self
+            .new_patient_need
+            .iter()
+            .zip(&self.new_patients)
+            .take(NEW_PATIENT_SHIFT_HOURS)
+            .filter_map(|(m, &n)| m.map(|m| (m, n)))
+            .collect();
+        let followed: u32 = first.iter().map(|(_, n)| n).sum();
+        ShiftFlow {
+            census_now: census,
+            census_at_start: at_start,
+            arrivals: self.expected_arrivals(start, hours),
+            departures: at_start - staying,
+            new_patient_points: (followed > 0)
+                .then(|| first.iter().map(|(m, n)| m * f64::from(*n)).sum::<f64>() / f64::from(followed)),
+            mean_points: self.mean_need,
+            weeks: self.weeks,
+            young: self.young,
+        }
+    }
+}
+
 fn ratio(n: Option<&u32>, d: Option<&u32>) -> f64 {
     match (n, d) {
         (Some(&n), Some(&d)) if d > 0 => f64::from(n) / f64::from(d),
         _ => 0.0,
+    }
+}
+
+/// One pair of consecutive stored hours, counted (what [`FlowLearner`]
+/// keeps per hour so that it can forget the oldest).
+#[derive(Clone, Debug)]
+struct Counted {
+    /// The later hour of the pair.
+    hour: DateTime<Utc>,
+    /// Its hour of the week; none when the hour before was not stored (a gap).
+    how: Option<usize>,
+    arrivals: u32,
+    departures: u32,
+    exposure: u32,
+    /// Points (thousandths) of the arrivals followed, by hours since arrival.
+    new: Vec<(usize, i64)>,
+    /// Points (thousandths) of every patient present, and how many.
+    all: (i64, u64),
+}
+
+/// A ward's flow learnt hour by hour, forgetting the oldest: the service's
+/// forecast learner feeds it each stored hour as it reads it, so the flow
+/// costs no read of its own. [`learn_flow`] is the same over a slice.
+#[derive(Clone, Debug, Default)]
+pub struct FlowLearner {
+    /// The last hour given.
+    last: Option<CensusHour>,
+    /// Arrivals followed: pseudonym → hours since arrival.
+    followed: BTreeMap<String, usize>,
+    /// One entry per hour after the first, oldest first.
+    counted: std::collections::VecDeque<Counted>,
+}
+
+impl FlowLearner {
+    /// Counts `now` against the hour given before it. Hours must come in
+    /// order; one not later than the last is ignored (an hour counts once).
+    pub fn add(&mut self, now: CensusHour) {
+        let Some(before) = self.last.take() else {
+            self.last = Some(now);
+            return;
+        };
+        if now.hour <= before.hour {
+            self.last = Some(before);
+            return;
+        }
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let mut c = Counted {
+            hour: now.hour,
+            how: None,
+            arrivals: 0,
+            departures: 0,
+            exposure: 0,
+            new: Vec::new(),
+            all: (0, 0),
+        };
+        if now.hour - before.hour != Duration::hours(1) {
+            self.followed.clear();
+        } else {
+            c.how = Some(hour_of_week(now.local));
+            let arrived: Vec<&String> = now
+                .patients
+                .keys()
+                .filter(|k| !before.patients.contains_key(*k))
+                .collect();
+            c.arrivals = count(arrived.len());
+            c.departures = count(
+                before
+                    .patients
+                    .keys()
+                    .filter(|k| !now.patients.contains_key(*k))
+                    .count(),
+            );
+            c.exposure = count(before.patients.len());
+            // those followed move on an hour; those gone or past the horizon stop
+            self.followed.retain(|k, since| {
+                *since += 1;
+                *since < NEW_PATIENT_HOURS && now.patients.contains_key(k)
+            });
+            for k in arrived {
+                self.followed.insert(k.clone(), 0);
+            }
+            for (k, &since) in &self.followed {
+                if let Some(p) = now.patients.get(k) {
+                    c.new.push((since, p.milli()));
+                }
+            }
+            for p in now.patients.values() {
+                c.all.0 += p.milli();
+                c.all.1 += 1;
+            }
+        }
+        self.counted.push_back(c);
+        self.last = Some(now);
+    }
+
+    /// Forgets the pairs whose later hour is before `before`.
+    pub fn forget_before(&mut self, before: DateTime<Utc>) {
+        while self.counted.front().is_some_and(|c| c.hour < before) {
+            self.counted.pop_front();
+        }
+    }
+
+    /// The last hour given.
+    #[must_use]
+    pub fn last_hour(&self) -> Option<DateTime<Utc>> {
+        self.last.as_ref().map(|h| h.hour)
+    }
+
+    /// Patients on the ward in the last hour given.
+    #[must_use]
+    pub fn census(&self) -> u32 {
+        self.last
+            .as_ref()
+            .map_or(0, |h| u32::try_from(h.patients.len()).unwrap_or(u32::MAX))
+    }
+
+    /// The flow of the hours kept.
+    #[must_use]
+    pub fn flow(&self) -> Flow {
+        let mut flow = Flow {
+            observed: vec![0; HOURS_OF_WEEK],
+            arrivals: vec![0; HOURS_OF_WEEK],
+            departures: vec![0; HOURS_OF_WEEK],
+            exposure: vec![0; HOURS_OF_WEEK],
+            gaps: 0,
+            new_patient_need: Vec::new(),
+            new_patients: Vec::new(),
+            mean_need: None,
+            weeks: 0,
+            young: true,
+        };
+        let mut new_sum = [0i64; NEW_PATIENT_HOURS];
+        let mut new_n = [0u32; NEW_PATIENT_HOURS];
+        let (mut all_sum, mut all_n) = (0i64, 0u64);
+        for c in &self.counted {
+            let Some(how) = c.how else {
+                flow.gaps += 1;
+                continue;
+            };
+            flow.observed[how] += 1;
+            flow.arrivals[how] += c.arrivals;
+            flow.departures[how] += c.departures;
+            flow.exposure[how] += c.exposure;
+            for &(since, milli) in &c.new {
+                new_sum[since] += milli;
+                new_n[since] += 1;
+            }
+            all_sum += c.all.0;
+            all_n += c.all.1;
+        }
+        flow.new_patient_need = new_sum
+            .iter()
+            .zip(new_n)
+            .map(|(&s, n)| (n > 0).then(|| s as f64 / 1000.0 / f64::from(n)))
+            .collect();
+        flow.new_patients = new_n.to_vec();
+        flow.mean_need = (all_n > 0).then(|| all_sum as f64 / 1000.0 / all_n as f64);
+        flow.weeks = flow.observed.iter().copied().min().unwrap_or(0);
+        flow.young = flow.weeks < MIN_WEEKS;
+        flow
     }
 }
 
@@ -145,77 +368,11 @@ pub fn learn_flow(hours: &[CensusHour]) -> Flow {
     let mut sorted: Vec<&CensusHour> = hours.iter().collect();
     sorted.sort_by_key(|h| h.hour);
     sorted.dedup_by_key(|h| h.hour);
-    let mut flow = Flow {
-        observed: vec![0; HOURS_OF_WEEK],
-        arrivals: vec![0; HOURS_OF_WEEK],
-        departures: vec![0; HOURS_OF_WEEK],
-        exposure: vec![0; HOURS_OF_WEEK],
-        gaps: 0,
-        new_patient_need: Vec::new(),
-        new_patients: Vec::new(),
-        mean_need: None,
-        weeks: 0,
-        young: true,
-    };
-    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    // arrivals followed: pseudonym → hours since arrival
-    let mut followed: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut new_sum = [0i64; NEW_PATIENT_HOURS];
-    let mut new_n = [0u32; NEW_PATIENT_HOURS];
-    let (mut all_sum, mut all_n) = (0i64, 0u64);
-    for pair in sorted.windows(2) {
-        let (before, now) = (pair[0], pair[1]);
-        if now.hour - before.hour != Duration::hours(1) {
-            flow.gaps += 1;
-            followed.clear();
-            continue;
-        }
-        let how = hour_of_week(now.local);
-        flow.observed[how] += 1;
-        let arrived: Vec<&str> = now
-            .patients
-            .keys()
-            .filter(|k| !before.patients.contains_key(*k))
-            .map(String::as_str)
-            .collect();
-        flow.arrivals[how] += count(arrived.len());
-        flow.departures[how] += count(
-            before
-                .patients
-                .keys()
-                .filter(|k| !now.patients.contains_key(*k))
-                .count(),
-        );
-        flow.exposure[how] += count(before.patients.len());
-        // those followed move on an hour; those gone or past the horizon stop
-        followed.retain(|k, since| {
-            *since += 1;
-            *since < NEW_PATIENT_HOURS && now.patients.contains_key(*k)
-        });
-        for k in arrived {
-            followed.insert(k, 0);
-        }
-        for (k, &since) in &followed {
-            if let Some(p) = now.patients.get(*k) {
-                new_sum[since] += p.milli();
-                new_n[since] += 1;
-            }
-        }
-        for p in now.patients.values() {
-            all_sum += p.milli();
-            all_n += 1;
-        }
+    let mut learner = FlowLearner::default();
+    for h in sorted {
+        learner.add(h.clone());
     }
-    flow.new_patient_need = new_sum
-        .iter()
-        .zip(new_n)
-        .map(|(&s, n)| (n > 0).then(|| s as f64 / 1000.0 / f64::from(n)))
-        .collect();
-    flow.new_patients = new_n.to_vec();
-    flow.mean_need = (all_n > 0).then(|| all_sum as f64 / 1000.0 / all_n as f64);
-    flow.weeks = flow.observed.iter().copied().min().unwrap_or(0);
-    flow.young = flow.weeks < MIN_WEEKS;
-    flow
+    learner.flow()
 }
 
 #[cfg(test)]
@@ -314,6 +471,100 @@ mod tests {
         assert_eq!(flow.new_patients[NEW_PATIENT_HOURS - 1], 17);
         let mean = flow.mean_need.unwrap();
         assert!(mean > 2.0 && mean < 5.0, "{mean}");
+    }
+
+    /// Fed hour by hour, forgetting the oldest, the learner counts what
+    /// the batch count of the hours kept would.
+    #[test]
+    fn hour_by_hour_with_forgetting_is_the_batch_count_of_the_hours_kept() {
+        let start: DateTime<Utc> = "2026-11-01T23:00:00Z".parse().unwrap();
+        let mut hours = Vec::new();
+        let mut present: Vec<String> = (0..6).map(|i| format!("p{i}")).collect();
+        for h in 0..(6 * 168) {
+            if h % 7 == 3 {
+                present.push(format!("n{h}"));
+            }
+            if h % 11 == 5 && present.len() > 3 {
+                present.remove(0);
+            }
+            if h == 400 || h == 401 {
+                continue;
+            }
+            hours.push(census(start, h, &present));
+        }
+        let mut learner = FlowLearner::default();
+        for h in &hours {
+            learner.add(h.clone());
+        }
+        assert_eq!(learner.flow(), learn_flow(&hours), "nothing forgotten");
+        let cut = start + Duration::weeks(2);
+        learner.forget_before(cut);
+        // the batch over the hours kept starts one hour earlier: the first
+        // pair kept ends at `cut`, so its earlier hour is given too
+        let kept: Vec<CensusHour> = hours
+            .iter()
+            .filter(|h| h.hour >= cut - Duration::hours(1))
+            .cloned()
+            .collect();
+        let batch = learn_flow(&kept);
+        let inc = learner.flow();
+        assert_eq!(inc.arrivals, batch.arrivals);
+        assert_eq!(inc.departures, batch.departures);
+        assert_eq!(inc.exposure, batch.exposure);
+        assert_eq!(inc.observed, batch.observed);
+        assert_eq!(inc.gaps, batch.gaps);
+        assert_eq!(learner.census(), u32::try_from(present.len()).unwrap());
+        // an hour given twice counts once
+        let before = learner.flow();
+        learner.add(hours.last().unwrap().clone());
+        assert_eq!(learner.flow(), before);
+    }
+
+    /// Two arrivals at 10:00 each day, a quarter of those present leave at
+    /// 11:00: a shift 08–16 expects two arrivals and about a quarter of
+    /// those at its start leaving.
+    #[test]
+    fn a_shift_expects_the_learnt_arrivals_and_departures() {
+        let start: DateTime<Utc> = "2026-11-01T23:00:00Z".parse().unwrap();
+        let mut present: Vec<String> = (0..12).map(|i| format!("p{i}")).collect();
+        let mut next = 12;
+        let mut hours = Vec::new();
+        for h in 0..(5 * 168) {
+            let local = (start + Duration::hours(h) + Duration::hours(1)).naive_utc();
+            if local.hour() == 10 {
+                present.push(format!("p{next}"));
+                present.push(format!("p{}", next + 1));
+                next += 2;
+            }
+            if local.hour() == 11 {
+                let leave = present.len() / 4;
+                present.drain(..leave);
+            }
+            hours.push(census(start, h, &present));
+        }
+        let flow = learn_flow(&hours);
+        assert!(!flow.young);
+        let day = (start + Duration::weeks(5)).naive_utc(); // a Monday 01:00 local
+        let now = day + Duration::hours(5);
+        let shift = day + Duration::hours(7);
+        let f = flow.for_shift(12, now, shift, 8);
+        assert!((f.arrivals - 2.0).abs() < 1e-9, "{f:?}");
+        assert!(
+            (f.census_at_start - 12.0).abs() < 1e-9,
+            "nobody comes or goes before 08:00: {f:?}"
+        );
+        let p = flow.departure_probability(11);
+        assert!((f.departures - 12.0 * p).abs() < 1e-9, "{f:?}");
+        assert_eq!(f.weeks, flow.weeks);
+        assert_eq!(f.new_patient_points, Some(2.0), "every patient scores 2");
+        // the night before: nobody arrives between 22 and 07
+        let night = flow.for_shift(12, now, day + Duration::hours(21), 9);
+        assert!(night.arrivals.abs() < 1e-9, "{night:?}");
+        let expected = 12.0 + 2.0 - 12.0 * p;
+        assert!(
+            (night.census_at_start - expected).abs() < 1e-9,
+            "the day's arrivals and departures by 22:00: {night:?}"
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::{
 use careload_app::forecast::{ScopeForecast, ShiftForecast};
 use careload_app::planning::{OptimumShift, VerdictBasis, WardBalance, WardOptimum, WardShifts};
 use careload_planning::uncertainty::{Band, Prediction};
-use careload_planning::words::count;
+use careload_planning::words::{count, one_decimal};
 
 /// Class, symbol and words of a verdict: colour never alone.
 fn verdict(v: Verdict) -> (&'static str, &'static str) {
@@ -150,16 +150,56 @@ fn scope_uncertainty(f: &ScopeForecast, ward: bool) -> String {
     out
 }
 
+/// A figure with one decimal (decimal comma).
+fn tenths(x: f64) -> String {
+    one_decimal((x * 1000.0).round() as i64)
+}
+
+/// The ward's expected flow during the shift, from its own history: context
+/// for the bands above, not added to them.
+fn flow_line(f: &ShiftForecast) -> String {
+    let Some(fl) = &f.flow else {
+        return String::new();
+    };
+    if fl.young {
+        return format!(
+            r#"<p class="flow muted">Väntat flöde: för kort historik ({} av minst {}).</p>"#,
+            count(u64::from(fl.weeks), "vecka", "veckor"),
+            careload_planning::flow::MIN_WEEKS
+        );
+    }
+    let mut out = format!(
+        r#"<p class="flow">Väntat flöde ({} historik): {} vid passets start, {} in och {} ut under passet"#,
+        count(u64::from(fl.weeks), "veckas", "veckors"),
+        format_args!("{} patienter", tenths(fl.census_at_start)),
+        tenths(fl.arrivals),
+        tenths(fl.departures),
+    );
+    if let (Some(new), Some(all)) = (fl.new_patient_points, fl.mean_points) {
+        let _ = write!(
+            out,
+            "; en ny patient ger {} poäng/timme de första {} timmarna (alla patienter {})",
+            tenths(new),
+            careload_planning::flow::NEW_PATIENT_SHIFT_HOURS,
+            tenths(all)
+        );
+    }
+    out.push_str(". Inskrivningar och utskrivningar ingår redan i spannet ovan.</p>");
+    out
+}
+
 /// The shift's need as P10–P50–P90 for the ward and each team, with the
-/// risk of understaffing, and what the figures rest on.
+/// risk of understaffing, what the figures rest on, and the ward's expected
+/// flow.
 fn uncertainty_lines(f: &ShiftForecast) -> String {
     let scopes = || std::iter::once(&f.ward).chain(f.teams.iter());
     let first = f.ward.prediction.reason.as_deref();
     if f.ward.prediction.young && scopes().all(|s| s.prediction.young && s.prediction.reason.as_deref() == first) {
         // one reason for every scope (switched off, being learnt, a new ward): said once
         return format!(
-            r#"<div class="uncertainty"><p class="young">Behov med osäkerhet: bara schemalagt — {}.</p></div>"#,
-            escape(first.unwrap_or("för kort historik"))
+            r#"<div class="uncertainty"><p class="young">Behov med osäkerhet: bara schemalagt — {}.</p>{}</div>"#,
+            escape(first.unwrap_or("för kort historik")),
+            flow_line(f)
         );
     }
     let mut out = String::from(
@@ -180,6 +220,7 @@ fn uncertainty_lines(f: &ShiftForecast) -> String {
             b.lead_pool
         );
     }
+    out.push_str(&flow_line(f));
     out.push_str("</div>");
     out
 }
@@ -427,6 +468,7 @@ mod tests {
     #![allow(clippy::expect_used)] // test code may panic with a message
 
     use careload_app::forecast::{ScopeForecast, ShiftForecast};
+    use careload_planning::flow::ShiftFlow;
     use careload_planning::uncertainty::{ErrorModel, ErrorSample};
     use careload_scoring::score::{Components, Split};
     use careload_scoring::weights::StaffHours;
@@ -483,8 +525,43 @@ mod tests {
             lead_hours: 3,
             ward: scope(8, None),
             teams: vec![scope(2, Some("w1-a"))],
+            flow: Some(ShiftFlow {
+                census_now: 26,
+                census_at_start: 27.64,
+                arrivals: 2.25,
+                departures: 3.12,
+                new_patient_points: Some(2.93),
+                mean_points: Some(2.2),
+                weeks: 8,
+                young: false,
+            }),
         };
         let html = uncertainty_lines(&f);
+        assert!(
+            html.contains(
+                "Väntat flöde (8 veckors historik): 27,6 patienter vid passets start, 2,3 in och 3,1 ut under passet; \
+                 en ny patient ger 2,9 poäng/timme de första 8 timmarna (alla patienter 2,2)."
+            ),
+            "{html}"
+        );
+        let young = uncertainty_lines(&ShiftForecast {
+            flow: f.flow.clone().map(|fl| ShiftFlow {
+                weeks: 3,
+                young: true,
+                ..fl
+            }),
+            ..f.clone()
+        });
+        assert!(
+            young.contains("Väntat flöde: för kort historik (3 veckor av minst 4).")
+                && !young.contains("vid passets start"),
+            "{young}"
+        );
+        let without = uncertainty_lines(&ShiftForecast {
+            flow: None,
+            ..f.clone()
+        });
+        assert!(!without.contains("flöde"), "{without}");
         let risk = f.ward.risk.as_ref().expect("a risk");
         assert!(risk.text.contains("+1 USK och +1 SSK ger"), "{}", risk.text);
         assert!(
