@@ -13,7 +13,10 @@
 //! letter case (RFC 7235 §2.1). Every route declares its [`Access`] in the
 //! route table. `screen` tokens are read-only and ward-scoped: a route with a
 //! ward in its path checks the ward against the token's list. `rater`
-//! tokens are ward-scoped the same way and may only rate shifts. The screen HTML
+//! tokens are ward-scoped the same way and may only rate shifts. A token's
+//! wards are its `wards` and every ward of its `departments` and
+//! `hospitals`; a department's, a hospital's or the region's view and page
+//! need a `screen` token that covers every ward of it. The screen HTML
 //! pages also accept the token as `?token=`, because the kiosk browsers that
 //! show them at ward offices can open a bookmarked URL but cannot send
 //! headers; JSON routes do not, so that a token never lands in a URL (and
@@ -99,7 +102,7 @@ fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
 impl Auth {
     /// Reads every token's secret: `secret_env` through `env`, `secret_file`
     /// from disk (first line, trimmed). A token's wards are `wards_of` it:
-    /// its `wards` and the wards of its `departments`
+    /// its `wards` and the wards of its `departments` and `hospitals`
     /// (`careload_config::Config::token_wards`).
     ///
     /// # Errors
@@ -272,6 +275,19 @@ pub fn allow(spec: &RouteSpec, caller: &Caller, ward: Option<&str>) -> Result<()
     Ok(())
 }
 
+/// Whether `caller` covers every one of `wards`: a `screen` or `rater`
+/// token only when each is among its wards (and there is one); any other
+/// caller always. Else the token's role, for the refusal's hint.
+fn covers(caller: &Caller, wards: &[String]) -> std::result::Result<(), Role> {
+    let Caller::Token { role, wards: may, .. } = caller else {
+        return Ok(());
+    };
+    if !matches!(role, Role::Screen | Role::Rater) || (!wards.is_empty() && wards.iter().all(|w| may.contains(w))) {
+        return Ok(());
+    }
+    Err(*role)
+}
+
 /// Whether `caller` may read a department whose wards are `wards`: a
 /// `screen` token only when it covers every one of them (its `departments`,
 /// or each ward in its `wards`); any other role its route allows.
@@ -280,20 +296,41 @@ pub fn allow(spec: &RouteSpec, caller: &Caller, ward: Option<&str>) -> Result<()
 /// [`Error::Forbidden`] saying how to scope a token to a department (not
 /// which wards it lacks: a token learns nothing of other wards).
 pub(crate) fn allow_department(caller: &Caller, department: &str, wards: &[String]) -> Result<()> {
-    let Caller::Token { role, wards: may, .. } = caller else {
-        return Ok(());
-    };
-    if !matches!(role, Role::Screen | Role::Rater) {
-        return Ok(());
-    }
-    if !wards.is_empty() && wards.iter().all(|w| may.contains(w)) {
-        return Ok(());
-    }
-    Err(Error::Forbidden {
+    covers(caller, wards).map_err(|role| Error::Forbidden {
         hint: format!(
             "a {} token reads a department only when it covers every ward of it: name the department in the \
              token's departments (e.g. departments = [\"{department}\"])",
-            role_name(*role)
+            role_name(role)
+        ),
+    })
+}
+
+/// Whether `caller` may read a hospital whose wards are `wards` (the wards
+/// of its departments): as [`allow_department`], one level up.
+///
+/// # Errors
+/// [`Error::Forbidden`] saying how to scope a token to a hospital.
+pub(crate) fn allow_hospital(caller: &Caller, hospital: &str, wards: &[String]) -> Result<()> {
+    covers(caller, wards).map_err(|role| Error::Forbidden {
+        hint: format!(
+            "a {} token reads a hospital only when it covers every ward of it: name the hospital in the token's \
+             hospitals (e.g. hospitals = [\"{hospital}\"])",
+            role_name(role)
+        ),
+    })
+}
+
+/// Whether `caller` may read the region, whose wards are `wards` (every
+/// ward there is): a `screen` token only when it covers all of them.
+///
+/// # Errors
+/// [`Error::Forbidden`] saying what such a token may read instead.
+pub(crate) fn allow_region(caller: &Caller, wards: &[String]) -> Result<()> {
+    covers(caller, wards).map_err(|role| Error::Forbidden {
+        hint: format!(
+            "a {} token reads the region only when it covers every ward; read its hospitals' pages \
+             (/hospitals/{{id}}) or its wards' screens instead",
+            role_name(role)
         ),
     })
 }
@@ -385,6 +422,7 @@ mod tests {
                 role: careload_config::Role::Admin,
                 wards: Vec::new(),
                 departments: Vec::new(),
+                hospitals: Vec::new(),
                 secret_env: Some(var.into()),
                 secret_file: None,
             });

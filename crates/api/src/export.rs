@@ -67,17 +67,19 @@ pub(crate) fn parse(q: &Params) -> Result<(ExportSpec, Format)> {
 /// `GET /api/v1/export`.
 pub(crate) async fn export(state: &AppState, q: &Params) -> Result<Response> {
     let (mut spec, format) = parse(q)?;
-    let departments: Vec<String> = q
-        .get("departments")
-        .map(|d| {
-            d.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    careload_app::export::narrow_to_departments(state, &mut spec, &departments)?;
+    let ids = |name: &str| -> Vec<String> {
+        q.get(name)
+            .map(|d| {
+                d.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    careload_app::export::narrow_to_departments(state, &mut spec, &ids("departments"))?;
+    careload_app::export::narrow_to_hospitals(state, &mut spec, &ids("hospitals"))?;
     let stream = careload_app::export::start_export(state, spec, format).await?;
     let chunks = futures_util::stream::unfold(
         stream.chunks,

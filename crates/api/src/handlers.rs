@@ -8,8 +8,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use careload_app::Error as AppError;
 use careload_app::view::{
-    DepartmentOverview, HospitalOverview, PatientDetail, Status, WardForecast, WardHistory, WardList, WardView,
-    WeightsInForce,
+    DepartmentOverview, HospitalOverview, HospitalView, PatientDetail, RegionOverview, Status, WardForecast,
+    WardHistory, WardList, WardView, WeightsInForce,
 };
 use careload_app::{planning, query};
 use careload_store::{AuditEntry, Run, WeightsVersion};
@@ -51,6 +51,51 @@ pub(crate) async fn department(
         .cache
         .get_or_build(format!("department\n{id}"), now, || async {
             Cached::json::<DepartmentOverview>(&query::department(&state, &id, now).await?)
+        })
+        .await
+}
+
+/// Whether `caller` may read the region: a screen token must cover every
+/// ward there is (only then are the wards read).
+async fn allow_region(state: &AppState, caller: &Caller) -> Result<()> {
+    if !matches!(
+        caller,
+        Caller::Token {
+            role: careload_config::Role::Screen | careload_config::Role::Rater,
+            ..
+        }
+    ) {
+        return Ok(());
+    }
+    let wards = query::region_wards(state).await?;
+    crate::auth::allow_region(caller, &wards)
+}
+
+/// `GET /api/v1/region`; a screen token must cover every ward.
+pub(crate) async fn region(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Cached> {
+    allow_region(&state, &caller).await?;
+    let now = Utc::now();
+    state
+        .cache
+        .get_or_build("region".into(), now, || async {
+            Cached::json::<RegionOverview>(&query::region(&state, now).await?)
+        })
+        .await
+}
+
+/// `GET /api/v1/hospitals/{id}`; a screen token must cover every ward of
+/// the hospital.
+pub(crate) async fn hospital_of(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Cached> {
+    crate::auth::allow_hospital(&caller, &id, &state.config.hospital_wards(&id))?;
+    let now = Utc::now();
+    state
+        .cache
+        .get_or_build(format!("hospital of\n{id}"), now, || async {
+            Cached::json::<HospitalView>(&query::hospital_of(&state, &id, now).await?)
         })
         .await
 }
@@ -237,7 +282,10 @@ pub(crate) async fn hospital_screen(
         .get_or_build(format!("hospital page\n{}", token_key(&token)), now, || async {
             let ctx = screen_context(&state, token, now);
             let overview = query::hospital(&state, ctx.now).await?;
-            Ok(Cached::html(screen::hospital_page(&overview, &ctx)))
+            let region = !state.config.hospitals.is_empty();
+            Ok(Cached::html(screen::hospital_page_linking_region(
+                &overview, region, &ctx,
+            )))
         })
         .await;
     page_or_error(&state, page, kept, now)
@@ -263,6 +311,56 @@ pub(crate) async fn department_screen(
             let overview = query::department(&state, &id, ctx.now).await?;
             Ok(Cached::html(screen::department_page(&overview, &ctx)))
         })
+        .await;
+    page_or_error(&state, page, kept, now)
+}
+
+/// `GET /region`: the region's page; a screen token must cover every ward.
+pub(crate) async fn region_screen(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Extension(token): Extension<ScreenToken>,
+) -> Response {
+    let now = Utc::now();
+    let kept = token.0.clone();
+    if let Err(refusal) = allow_region(&state, &caller).await {
+        return error_page(&state, refusal, kept, now);
+    }
+    let page = state
+        .cache
+        .get_or_build(format!("region page\n{}", token_key(&token)), now, || async {
+            let ctx = screen_context(&state, token, now);
+            let overview = query::region(&state, ctx.now).await?;
+            Ok(Cached::html(screen::region_page(&overview, &ctx)))
+        })
+        .await;
+    page_or_error(&state, page, kept, now)
+}
+
+/// `GET /hospitals/{id}`: a hospital's page; a screen token must cover
+/// every ward of the hospital.
+pub(crate) async fn hospital_of_screen(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+    Extension(token): Extension<ScreenToken>,
+) -> Response {
+    let now = Utc::now();
+    let kept = token.0.clone();
+    if let Err(refusal) = crate::auth::allow_hospital(&caller, &id, &state.config.hospital_wards(&id)) {
+        return error_page(&state, refusal, kept, now);
+    }
+    let page = state
+        .cache
+        .get_or_build(
+            format!("hospital of page\n{id}\n{}", token_key(&token)),
+            now,
+            || async {
+                let ctx = screen_context(&state, token, now);
+                let view = query::hospital_of(&state, &id, ctx.now).await?;
+                Ok(Cached::html(screen::hospital_of_page(&view, &ctx)))
+            },
+        )
         .await;
     page_or_error(&state, page, kept, now)
 }

@@ -97,6 +97,20 @@ static SCHEMAS: &[Named] = &[
          lower when more than 15 % below, else as_expected; too_little_data with fewer than 4 past hours.",
     ),
     named(
+        "RegionOverview",
+        Shape::Type(ty::<careload_app::view::RegionOverview>),
+        "The region at the hour shown (issue 29): each hospital ([hospitals.<id>]) with the sums of its wards (the \
+         wards of its departments), the wards of no hospital summed as one group, and the region's sums over every \
+         ward. A hospital's indicator compares its total with the sum of its wards' expected levels (none when a \
+         ward has none), on the fewest past hours any ward's rests on.",
+    ),
+    named(
+        "HospitalView",
+        Shape::Type(ty::<careload_app::view::HospitalView>),
+        "One hospital of the region ([hospitals.<id>]) at the hour shown: its sums over its wards, each of its \
+         departments' sums, and each of its wards as the hospital overview shows them.",
+    ),
+    named(
         "WardList",
         Shape::Type(ty::<careload_app::view::WardList>),
         "The wards, configured or in the data, with names and patient counts.",

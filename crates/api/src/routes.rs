@@ -188,6 +188,15 @@ const DEPARTMENT_ID: Param = Param {
     description: "The department id, as in [departments.<id>]",
     repeatable: false,
 };
+const HOSPITAL_ID: Param = Param {
+    name: "id",
+    location: In::Path,
+    required: true,
+    schema: "string",
+    format: None,
+    description: "The hospital id, as in [hospitals.<id>]",
+    repeatable: false,
+};
 const FROM: Param = Param {
     name: "from",
     location: In::Query,
@@ -315,6 +324,15 @@ const EXPORT_PARAMS: &[Param] = &[
             "Only the wards of these departments ([departments.<id>]), comma-separated or repeated, besides any wards (levels ward and team)",
         )
     },
+    Param {
+        repeatable: true,
+        ..query(
+            "hospitals",
+            false,
+            None,
+            "Only the wards of these hospitals ([hospitals.<id>]: the wards of their departments), comma-separated or repeated, besides any wards or departments (levels ward and team)",
+        )
+    },
     query(
         "staffing",
         false,
@@ -440,6 +458,36 @@ pub static ROUTES: &[RouteSpec] = &[
         response: "DepartmentOverview",
         media: Media::Json,
         handler: || get(handlers::department),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/api/v1/region",
+        operation: "region",
+        summary: "Each hospital's sums, the wards of no hospital and the region's sums at the hour shown (a screen \
+                  token must cover every ward)",
+        access: Access::Roles(READERS),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[],
+        response: "RegionOverview",
+        media: Media::Json,
+        handler: || get(handlers::region),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/api/v1/hospitals/{id}",
+        operation: "hospital_of",
+        summary: "One hospital's sums, each of its departments' and each of its wards at the hour shown (a screen \
+                  token must cover all its wards)",
+        access: Access::Roles(READERS),
+        ward_scoped: false,
+        token_in_query: false,
+        params: &[HOSPITAL_ID],
+        response: "HospitalView",
+        media: Media::Json,
+        handler: || get(handlers::hospital_of),
     },
     RouteSpec {
         method: Method::Get,
@@ -1042,6 +1090,35 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::Get,
         body: None,
+        path: "/region",
+        operation: "region_screen",
+        summary: "The region's page: each hospital's sums, linking to its page (a screen token must cover every ward)",
+        access: Access::Roles(READERS),
+        ward_scoped: false,
+        token_in_query: true,
+        params: &[TOKEN],
+        response: "HtmlPage",
+        media: Media::Html,
+        handler: || get(handlers::region_screen),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
+        path: "/hospitals/{id}",
+        operation: "hospital_of_screen",
+        summary: "A hospital's page: its sums and its wards under its departments (a screen token must cover all its \
+                  wards)",
+        access: Access::Roles(READERS),
+        ward_scoped: false,
+        token_in_query: true,
+        params: &[HOSPITAL_ID, TOKEN],
+        response: "HtmlPage",
+        media: Media::Html,
+        handler: || get(handlers::hospital_of_screen),
+    },
+    RouteSpec {
+        method: Method::Get,
+        body: None,
         path: "/admissions",
         operation: "admissions_screen",
         summary: "The bed coordinator's page: every ward ranked for the next admission by free beds and by the \
@@ -1388,6 +1465,7 @@ mod tests {
                 "format",
                 "wards",
                 "departments",
+                "hospitals",
                 "staffing",
                 "compare_last_year"
             ]

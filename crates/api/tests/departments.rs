@@ -30,6 +30,7 @@ fn departments_config() -> Config {
         "med".into(),
         DepartmentConfig {
             name: Some("Medicinkliniken".into()),
+            hospital: None,
         },
     );
     c.departments.insert("kir".into(), DepartmentConfig::default());
@@ -40,6 +41,7 @@ fn departments_config() -> Config {
         role: Role::Screen,
         wards: Vec::new(),
         departments: vec!["med".into()],
+        hospitals: Vec::new(),
         secret_env: Some("T_MED_SCREEN".into()),
         secret_file: None,
     });

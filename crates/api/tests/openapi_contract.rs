@@ -37,6 +37,8 @@ const HOURS: i64 = 30;
 const WARD: &str = "medicine-3";
 /// The department it belongs to (issue 29).
 const DEPARTMENT: &str = "medicine";
+/// The hospital the department belongs to (issue 29).
+const HOSPITAL: &str = "uas";
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(common::root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -136,7 +138,8 @@ async fn serve(name: &str, filled: bool) -> Served {
         fill(&store, &weights, current).await;
     }
     let config = careload_config::Config::from_toml(
-        "[api]\nopen = true\n[departments.medicine]\nname = \"Medicinkliniken\"\n\
+        "[api]\nopen = true\n[hospitals.uas]\nname = \"Akademiska sjukhuset\"\n\
+         [departments.medicine]\nname = \"Medicinkliniken\"\nhospital = \"uas\"\n\
          [wards.medicine-3]\nname = \"Avd 3 Medicin\"\nbeds = 22\ndepartment = \"medicine\"\n\
          [wards.geriatrics-1]\nname = \"Avd 1 Geriatrik\"\nbeds = 16\n",
         "test",
@@ -301,6 +304,8 @@ fn call_for(r: &RouteSpec, patient: &str, current: DateTime<Utc>) -> Call {
     // bed 1 holds the example's first patient from the first hour on
     let id = if r.path.contains("/departments/") {
         DEPARTMENT
+    } else if r.path.contains("/hospitals/") {
+        HOSPITAL
     } else {
         WARD
     };

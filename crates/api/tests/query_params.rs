@@ -46,13 +46,21 @@ fn config() -> Config {
         },
     );
     c.wards.insert("w2".into(), WardConfig::default());
-    c.departments
-        .insert("d1".into(), careload_config::DepartmentConfig::default());
+    c.departments.insert(
+        "d1".into(),
+        careload_config::DepartmentConfig {
+            hospital: Some("h1".into()),
+            ..careload_config::DepartmentConfig::default()
+        },
+    );
+    c.hospitals
+        .insert("h1".into(), careload_config::HospitalConfig::default());
     let token = |name: &str, role: Role| TokenConfig {
         name: name.into(),
         role,
         wards: Vec::new(),
         departments: Vec::new(),
+        hospitals: Vec::new(),
         secret_env: Some(format!("T_{}", name.to_uppercase())),
         secret_file: None,
     };
@@ -189,9 +197,12 @@ fn error_of(body: &str) -> (String, String) {
 
 /// A route's path with its path parameters filled in.
 fn concrete(spec: &RouteSpec) -> String {
-    // a department's routes name department d1 (w1's), the others ward w1
+    // a department's routes name department d1 (w1's), a hospital's
+    // hospital h1 (d1's), the others ward w1
     let id = if spec.path.contains("/departments/") {
         "d1"
+    } else if spec.path.contains("/hospitals/") {
+        "h1"
     } else {
         "w1"
     };
@@ -239,7 +250,7 @@ async fn a_misspelt_export_parameter_is_refused_naming_the_right_one(world: Worl
     assert!(error.contains(r#"unknown query parameter "compareLastYear""#), "{body}");
     assert!(error.contains("case-sensitive"), "{body}");
     assert!(
-        error.contains("from, to, level, grain, format, wards, departments, staffing, compare_last_year"),
+        error.contains("from, to, level, grain, format, wards, departments, hospitals, staffing, compare_last_year"),
         "the error lists what the route takes: {body}"
     );
     assert!(hint.contains("did you mean compare_last_year?"), "{body}");
@@ -309,6 +320,7 @@ fn plausible(name: &str, format: Option<&str>, hour: DateTime<Utc>, today: Naive
         ("pin", _) => "pa".into(),
         ("ward" | "wards", _) => "w1".into(),
         ("departments", _) => "d1".into(),
+        ("hospitals", _) => "h1".into(),
         ("level", _) => "ward".into(),
         ("grain", _) => "day".into(),
         ("format", _) => "json".into(),

@@ -39,6 +39,7 @@ fn app(world: &World) -> axum::Router {
             role: Role::Rater,
             wards: vec![ward.into()],
             departments: Vec::new(),
+            hospitals: Vec::new(),
             secret_env: Some(format!("T_{}", name.to_uppercase().replace('-', "_"))),
             secret_file: None,
         });

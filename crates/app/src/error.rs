@@ -22,6 +22,14 @@ pub enum Error {
         /// The departments there are.
         known: Vec<String>,
     },
+    /// A hospital that is not configured (`[hospitals.<id>]`).
+    #[error("unknown hospital {hospital:?}")]
+    UnknownHospital {
+        /// The hospital asked for.
+        hospital: String,
+        /// The hospitals there are.
+        known: Vec<String>,
+    },
     /// A patient not on any ward in the hour shown.
     #[error("no patient with this key in the hour shown")]
     UnknownPatient,
@@ -103,6 +111,7 @@ impl Error {
         match self {
             Error::UnknownWard { .. }
             | Error::UnknownDepartment { .. }
+            | Error::UnknownHospital { .. }
             | Error::UnknownPatient
             | Error::EmptyBed { .. }
             | Error::NoData
@@ -127,6 +136,13 @@ impl Error {
                     .into()
             } else {
                 format!("known departments: {}", known.join(", "))
+            }),
+            Error::UnknownHospital { known, .. } => Some(if known.is_empty() {
+                "no hospitals are configured; declare them as [hospitals.<id>] and name each department's in \
+                 [departments.<id>] hospital"
+                    .into()
+            } else {
+                format!("known hospitals: {}", known.join(", "))
             }),
             Error::UnknownPatient => Some(
                 "patients are keyed by pseudonym; list a ward's patients with GET /api/v1/wards/{id} and use a key \

@@ -135,6 +135,52 @@ pub fn narrow_to_departments(app: &App, spec: &mut ExportSpec, departments: &[St
     Ok(())
 }
 
+/// Narrows `spec` to the wards of `hospitals` (`[hospitals.<id>]`: the
+/// wards of their departments), on top of any ward filter it has (and any
+/// departments' already applied): a controller's export of one hospital
+/// (issue 29). Empty `hospitals` leave the spec as it is.
+///
+/// # Errors
+/// [`Error::BadQuery`] (`hospitals`) naming the hospitals there are, for
+/// one that is not configured or has no ward.
+pub fn narrow_to_hospitals(app: &App, spec: &mut ExportSpec, hospitals: &[String]) -> Result<()> {
+    if hospitals.is_empty() {
+        return Ok(());
+    }
+    let mut wards: Vec<String> = spec.wards.take().unwrap_or_default();
+    for h in hospitals {
+        if !app.config.hospitals.contains_key(h) {
+            let known: Vec<&str> = app.config.hospitals.keys().map(String::as_str).collect();
+            return Err(Error::BadQuery {
+                param: "hospitals",
+                hint: format!(
+                    "hospital {h:?} is not configured; send one of: {}",
+                    if known.is_empty() {
+                        "(none configured)".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            });
+        }
+        let of = app.config.hospital_wards(h);
+        if of.is_empty() {
+            return Err(Error::BadQuery {
+                param: "hospitals",
+                hint: format!(
+                    "hospital {h:?} has no ward; name it in [departments.<id>] hospital and the department in \
+                     [wards.<id>] department"
+                ),
+            });
+        }
+        wards.extend(of);
+    }
+    wards.sort();
+    wards.dedup();
+    spec.wards = Some(wards);
+    Ok(())
+}
+
 fn bad_spec(hint: String) -> Error {
     Error::BadQuery { param: "export", hint }
 }

@@ -21,6 +21,16 @@
 //! (nearest rank), `low` up to `q1`, `moderate` up to `q2`, `high` up to
 //! `q3`, `very_high` above.
 //!
+//! # Departments, hospitals and the region
+//!
+//! A department (`[departments.<id>]`) is the sum of its wards, a hospital
+//! of a region (`[hospitals.<id>]`) the sum of its departments' wards, the
+//! region the sum of every ward ([`ward_sums`]): patients and points added,
+//! beds and occupancy over the wards whose beds are known, the expected
+//! level the sum of the wards' when each has one, judged on the fewest past
+//! hours any ward's rests on. Nothing of theirs is stored. A department's or
+//! hospital's view reads its own wards' past hours only.
+//!
 //! # Beds
 //!
 //! A ward's beds are `[wards.<id>].beds` when configured, else the number of
@@ -38,8 +48,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crate::App;
 use crate::view::{
     Band, ContributionView, DataState, DepartmentOverview, DepartmentSummary, ExpectedBasis, ForecastSeries,
-    HospitalOverview, Indicator, PatientDetail, PatientRow, Point, RunSummary, Series, StaleReason, TeamView,
-    WardForecast, WardHistory, WardList, WardOverview, WardSummary, WardView,
+    HospitalOverview, HospitalSummary, HospitalView, Indicator, PatientDetail, PatientRow, Point, RegionOverview,
+    RunSummary, Series, StaleReason, TeamView, WardForecast, WardHistory, WardList, WardOverview, WardSummary,
+    WardSums, WardView,
 };
 use crate::{Error, Result};
 
@@ -238,37 +249,85 @@ pub(crate) async fn beds(app: &App, ward: Option<&str>, shown: Option<DateTime<U
     Ok(beds)
 }
 
-/// `GET /api/v1/hospital`.
+/// `GET /api/v1/hospital`: every ward, the hospital's stored totals and
+/// each department's sums.
 pub async fn hospital(app: &App, now: DateTime<Utc>) -> Result<HospitalOverview> {
+    let (ds, wards) = ward_overviews(app, now, None).await?;
+    let totals = match ds.hour {
+        Some(h) => app
+            .store
+            .unit_hours_at(Level::Hospital, &[h])
+            .await?
+            .into_iter()
+            .next()
+            .map(|u| u.totals)
+            .unwrap_or_default(),
+        None => Totals::default(),
+    };
+    let departments = department_summaries(app, app.config.departments.keys(), &wards);
+    Ok(HospitalOverview {
+        state: ds,
+        totals,
+        wards,
+        departments,
+    })
+}
+
+/// The wards an overview covers, asked of each ward id.
+type WardFilter<'a> = &'a (dyn Fn(&str) -> bool + Sync);
+
+/// The data state and each ward's overview row (its totals, beds,
+/// occupancy, expected level and indicator) — of every ward, or of the
+/// wards `only` keeps. The filter is applied before the expected levels'
+/// reads, so one department's or hospital's overview reads its wards'
+/// past hours alone.
+async fn ward_overviews(
+    app: &App,
+    now: DateTime<Utc>,
+    only: Option<WardFilter<'_>>,
+) -> Result<(DataState, Vec<WardOverview>)> {
     let ds = data_state(app, now).await?;
-    let wards = wards_at(app, ds.hour).await?;
-    let beds = beds(app, None, ds.hour).await?;
-    let (totals, by_week, by_day) = match ds.hour {
-        Some(h) => {
-            let hospital = app
-                .store
-                .unit_hours_at(Level::Hospital, &[h])
-                .await?
-                .into_iter()
-                .next()
-                .map(|u| u.totals)
-                .unwrap_or_default();
+    let mut wards = wards_at(app, ds.hour).await?;
+    if let Some(keep) = only {
+        wards.retain(|id, _| keep(id));
+    }
+    let configured = |id: &str| app.config.wards.get(id).and_then(|w| w.beds);
+    let beds = if only.is_some() && wards.keys().all(|id| configured(id).is_some()) {
+        wards
+            .keys()
+            .filter_map(|id| configured(id).map(|b| (id.clone(), b)))
+            .collect()
+    } else {
+        beds(app, None, ds.hour).await?
+    };
+    let ids: Vec<String> = wards.keys().cloned().collect();
+    // every ward's rows at `hours`, or only the kept wards'
+    let rows_at = |hours: Vec<DateTime<Utc>>| {
+        let ids = &ids;
+        async move {
+            match only {
+                None => app.store.unit_hours_at(Level::Ward, &hours).await,
+                Some(_) => app.store.ward_hours_at(ids, &hours).await,
+            }
+        }
+    };
+    let (by_week, by_day) = match ds.hour {
+        Some(h) if !wards.is_empty() => {
             let weekly = same_hour_of_week(h, &app.tz(), EXPECTED_WEEKS);
-            let by_week = sums_by_ward(&app.store.unit_hours_at(Level::Ward, &weekly).await?);
+            let by_week = sums_by_ward(&rows_at(weekly).await?);
             let young = wards
-                .iter()
-                .any(|(id, _)| by_week.get(id).is_none_or(|(_, n)| *n < MIN_SAMPLES));
+                .keys()
+                .any(|id| by_week.get(id).is_none_or(|(_, n)| *n < MIN_SAMPLES));
             let by_day = if young {
-                let daily = same_hour_of_day(h, &app.tz(), FALLBACK_DAYS);
-                sums_by_ward(&app.store.unit_hours_at(Level::Ward, &daily).await?)
+                sums_by_ward(&rows_at(same_hour_of_day(h, &app.tz(), FALLBACK_DAYS)).await?)
             } else {
                 BTreeMap::new()
             };
-            (hospital, by_week, by_day)
+            (by_week, by_day)
         }
-        None => (Totals::default(), BTreeMap::new(), BTreeMap::new()),
+        _ => (BTreeMap::new(), BTreeMap::new()),
     };
-    let wards: Vec<WardOverview> = wards
+    let wards = wards
         .into_iter()
         .map(|(id, t)| {
             let weekly = by_week.get(&id).copied().unwrap_or_default();
@@ -295,34 +354,26 @@ pub async fn hospital(app: &App, now: DateTime<Utc>) -> Result<HospitalOverview>
             }
         })
         .collect();
-    let departments = department_summaries(app, &wards);
-    Ok(HospitalOverview {
-        state: ds,
-        totals,
-        wards,
-        departments,
-    })
+    Ok((ds, wards))
 }
 
-/// Every configured department with the sums of its wards in `wards` (a
-/// ward configured for a department but not in the data counts nothing).
-fn department_summaries(app: &App, wards: &[WardOverview]) -> Vec<DepartmentSummary> {
-    app.config
-        .departments
-        .keys()
-        .map(|id| department_summary(app, id, wards))
-        .collect()
+/// The departments `ids` with the sums of their wards in `wards` (a ward
+/// configured for a department but not in the data counts nothing).
+fn department_summaries<'a>(
+    app: &App,
+    ids: impl IntoIterator<Item = &'a String>,
+    wards: &[WardOverview],
+) -> Vec<DepartmentSummary> {
+    ids.into_iter().map(|id| department_summary(app, id, wards)).collect()
 }
 
-/// One department's sums over its wards in `wards`: patients, points,
-/// components and professions added; beds and occupancy over the wards
-/// whose beds are known; the expected level the sum of its wards' (when
-/// every ward has one), judged like a ward's on the fewest samples.
-fn department_summary(app: &App, id: &str, wards: &[WardOverview]) -> DepartmentSummary {
-    let members: Vec<&WardOverview> = wards
-        .iter()
-        .filter(|w| app.config.department_of(&w.id) == Some(id))
-        .collect();
+/// The sums of `members`: patients, points, components and professions
+/// added; beds and occupancy over the wards whose beds are known; the
+/// expected level the sum of their expected levels (when every ward has
+/// one), judged like a ward's on the fewest samples. What a department, a
+/// hospital, the region and a page's foot show.
+pub fn ward_sums<'a>(members: impl IntoIterator<Item = &'a WardOverview>) -> WardSums {
+    let members: Vec<&WardOverview> = members.into_iter().collect();
     let mut totals = Totals::default();
     for w in &members {
         totals.merge(&w.totals);
@@ -342,10 +393,8 @@ fn department_summary(app: &App, id: &str, wards: &[WardOverview]) -> Department
             .try_fold(Points::ZERO, |sum, e| e.map(|e| sum + e))
     };
     let expected_samples = members.iter().map(|w| w.expected_samples).min().unwrap_or(0);
-    DepartmentSummary {
-        id: id.to_owned(),
-        name: app.config.department_name(id),
-        wards: app.config.department_wards(id),
+    WardSums {
+        wards: members.iter().map(|w| w.id.clone()).collect(),
         totals,
         beds,
         occupancy: beds
@@ -357,8 +406,42 @@ fn department_summary(app: &App, id: &str, wards: &[WardOverview]) -> Department
     }
 }
 
+/// One department's sums over its wards in `wards` ([`ward_sums`]).
+fn department_summary(app: &App, id: &str, wards: &[WardOverview]) -> DepartmentSummary {
+    let sums = ward_sums(wards.iter().filter(|w| app.config.department_of(&w.id) == Some(id)));
+    DepartmentSummary {
+        id: id.to_owned(),
+        name: app.config.department_name(id),
+        wards: app.config.department_wards(id),
+        totals: sums.totals,
+        beds: sums.beds,
+        occupancy: sums.occupancy,
+        expected: sums.expected,
+        expected_samples: sums.expected_samples,
+        indicator: sums.indicator,
+    }
+}
+
+/// One hospital's sums over its wards in `wards` ([`ward_sums`]).
+fn hospital_summary(app: &App, id: &str, wards: &[WardOverview]) -> HospitalSummary {
+    let sums = ward_sums(wards.iter().filter(|w| app.config.hospital_of(&w.id) == Some(id)));
+    HospitalSummary {
+        id: id.to_owned(),
+        name: app.config.hospital_name(id),
+        departments: app.config.hospital_departments(id),
+        wards: app.config.hospital_wards(id),
+        totals: sums.totals,
+        beds: sums.beds,
+        occupancy: sums.occupancy,
+        expected: sums.expected,
+        expected_samples: sums.expected_samples,
+        indicator: sums.indicator,
+    }
+}
+
 /// `GET /api/v1/departments/{id}`: the department's sums and each of its
-/// wards, as the hospital overview shows them.
+/// wards, as the hospital overview shows them (only its wards' past hours
+/// are read).
 ///
 /// # Errors
 /// [`Error::UnknownDepartment`] for a department not configured; the store's.
@@ -369,17 +452,72 @@ pub async fn department(app: &App, id: &str, now: DateTime<Utc>) -> Result<Depar
             known: app.config.departments.keys().cloned().collect(),
         });
     }
-    let overview = hospital(app, now).await?;
-    let department = department_summary(app, id, &overview.wards);
-    let wards = overview
-        .wards
-        .into_iter()
-        .filter(|w| app.config.department_of(&w.id) == Some(id))
-        .collect();
+    let keep = |w: &str| app.config.department_of(w) == Some(id);
+    let (state, wards) = ward_overviews(app, now, Some(&keep)).await?;
     Ok(DepartmentOverview {
-        state: overview.state,
-        department,
+        state,
+        department: department_summary(app, id, &wards),
         wards,
+    })
+}
+
+/// `GET /api/v1/region`: each configured hospital's sums, the wards of no
+/// hospital as one group, and the region's (every ward's) sums.
+///
+/// # Errors
+/// The store's.
+pub async fn region(app: &App, now: DateTime<Utc>) -> Result<RegionOverview> {
+    let (state, wards) = ward_overviews(app, now, None).await?;
+    let hospitals = app
+        .config
+        .hospitals
+        .keys()
+        .map(|id| hospital_summary(app, id, &wards))
+        .collect();
+    let apart: Vec<&WardOverview> = wards
+        .iter()
+        .filter(|w| app.config.hospital_of(&w.id).is_none())
+        .collect();
+    let without_hospital = (!apart.is_empty()).then(|| ward_sums(apart));
+    Ok(RegionOverview {
+        state,
+        region: ward_sums(&wards),
+        hospitals,
+        without_hospital,
+    })
+}
+
+/// The ids of every ward the region shows (configured, or in the data at
+/// the current hour): what a screen token must cover to read the region.
+///
+/// # Errors
+/// The store's.
+pub async fn region_wards(app: &App) -> Result<Vec<String>> {
+    let hour = app.store.current_hour().await?.map(|c| c.hour);
+    Ok(wards_at(app, hour).await?.into_keys().collect())
+}
+
+/// `GET /api/v1/hospitals/{id}`: the hospital's sums, each of its wards
+/// and each of its departments' sums, as the hospital overview shows them
+/// (only its wards' past hours are read).
+///
+/// # Errors
+/// [`Error::UnknownHospital`] for a hospital not configured; the store's.
+pub async fn hospital_of(app: &App, id: &str, now: DateTime<Utc>) -> Result<HospitalView> {
+    if !app.config.hospitals.contains_key(id) {
+        return Err(Error::UnknownHospital {
+            hospital: id.to_owned(),
+            known: app.config.hospitals.keys().cloned().collect(),
+        });
+    }
+    let keep = |w: &str| app.config.hospital_of(w) == Some(id);
+    let (state, wards) = ward_overviews(app, now, Some(&keep)).await?;
+    let departments = department_summaries(app, &app.config.hospital_departments(id), &wards);
+    Ok(HospitalView {
+        state,
+        hospital: hospital_summary(app, id, &wards),
+        wards,
+        departments,
     })
 }
 

@@ -152,6 +152,82 @@ pub struct DepartmentOverview {
     pub wards: Vec<WardOverview>,
 }
 
+/// The sums of a group of wards at the hour shown (a region, or its wards
+/// of no hospital): what [`DepartmentSummary`] and [`HospitalSummary`] add
+/// up, without an id.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct WardSums {
+    /// The wards' ids, ordered.
+    pub wards: Vec<String>,
+    /// The sums of the wards' patients, points, components and professions.
+    pub totals: Totals,
+    /// The wards' beds, where known.
+    pub beds: Option<u32>,
+    /// Patients on wards with known beds ÷ those beds.
+    pub occupancy: Option<f64>,
+    /// The sum of the wards' expected levels, when every ward has one.
+    pub expected: Option<Points>,
+    /// The fewest past hours any ward's expected level rests on.
+    pub expected_samples: u32,
+    /// Lower / as expected / higher / too little data, as for a ward.
+    pub indicator: Indicator,
+}
+
+/// One hospital (*sjukhus*, `[hospitals.<id>]`) of the region at the hour
+/// shown: the sums of its wards (the wards of its departments).
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct HospitalSummary {
+    /// Hospital id (`[hospitals.<id>]`).
+    pub id: String,
+    /// Display name (config), else the id.
+    pub name: String,
+    /// Its departments' ids (`[departments.<id>] hospital`), ordered.
+    pub departments: Vec<String>,
+    /// Its wards' ids (the wards of its departments), ordered.
+    pub wards: Vec<String>,
+    /// The sums of its wards' patients, points, components and professions.
+    pub totals: Totals,
+    /// Its wards' beds, where known.
+    pub beds: Option<u32>,
+    /// Patients on wards with known beds ÷ those beds.
+    pub occupancy: Option<f64>,
+    /// The sum of its wards' expected levels, when every ward has one.
+    pub expected: Option<Points>,
+    /// The fewest past hours any of its wards' expected level rests on.
+    pub expected_samples: u32,
+    /// Lower / as expected / higher / too little data, as for a ward.
+    pub indicator: Indicator,
+}
+
+/// `GET /api/v1/region`: every hospital of the region at the hour shown.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct RegionOverview {
+    /// Data state.
+    pub state: DataState,
+    /// The region's sums: every ward's.
+    pub region: WardSums,
+    /// Each configured hospital (`[hospitals.<id>]`), ordered by id, with
+    /// the sums of its wards.
+    pub hospitals: Vec<HospitalSummary>,
+    /// The wards of no hospital (of no department, or of a department of
+    /// no hospital), summed as one group; none when every ward has one.
+    pub without_hospital: Option<WardSums>,
+}
+
+/// `GET /api/v1/hospitals/{id}`: one hospital's wards at the hour shown,
+/// grouped under its departments as the hospital overview groups them.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct HospitalView {
+    /// Data state.
+    pub state: DataState,
+    /// The hospital and its sums.
+    pub hospital: HospitalSummary,
+    /// Each of its wards, ordered by id.
+    pub wards: Vec<WardOverview>,
+    /// Each of its departments, ordered by id, with the sums of its wards.
+    pub departments: Vec<DepartmentSummary>,
+}
+
 /// A score's colour band on the screen, relative to the hospital's patients
 /// at the hour shown (quartiles).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]

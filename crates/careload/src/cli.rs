@@ -87,6 +87,9 @@ pub(crate) struct ExportArgs {
     /// Only the wards of these departments (`[departments.<id>]`), comma-separated, besides any --wards.
     #[arg(long, value_name = "D1,D2", value_delimiter = ',')]
     pub(crate) departments: Vec<String>,
+    /// Only the wards of these hospitals (`[hospitals.<id>]`: the wards of their departments), comma-separated, besides any --wards or --departments.
+    #[arg(long, value_name = "H1,H2", value_delimiter = ',')]
+    pub(crate) hospitals: Vec<String>,
     /// Add planned staff-hours, need in staff-hours, the gap and points per planned staff-hour.
     #[arg(long)]
     pub(crate) staffing: bool,

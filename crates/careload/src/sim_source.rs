@@ -34,6 +34,10 @@ pub(crate) struct SimHospital {
     sim: SharedSim,
 }
 
+/// The demo's two hospitals (id, display name): the simulated hospital's
+/// specialties alternate between them.
+pub(crate) const DEMO_HOSPITALS: [(&str, &str); 2] = [("nord", "Sjukhus Nord"), ("syd", "Sjukhus Syd")];
+
 impl SimHospital {
     /// Builds the hospital of `config.sim` starting at `start` (truncated
     /// to the hour).
@@ -51,29 +55,39 @@ impl SimHospital {
         })
     }
 
-    /// Names, care categories, bed counts, teams and departments of the
-    /// hospital's wards, as a hospital would write them in `[wards.<id>]`
-    /// ("Avd 3 Kirurgi") and `[departments.<id>]` (one per specialty,
-    /// "Verksamhet Kirurgi").
+    /// Names, care categories, bed counts, teams, departments and hospitals
+    /// of the hospital's wards, as a region would write them in
+    /// `[wards.<id>]` ("Avd 3 Kirurgi"), `[departments.<id>]` (one per
+    /// specialty, "Verksamhet Kirurgi") and `[hospitals.<id>]` (the
+    /// specialties split between two hospitals, [`DEMO_HOSPITALS`], so that
+    /// the demo has a region page).
     pub(crate) fn name_wards(&self, config: &mut Config) {
         let wards = self.sim.read(|h| h.stats().wards);
         for (n, w) in wards.iter().enumerate() {
-            let specialty = careload_sim::codes::SPECIALTIES
+            let index = careload_sim::codes::SPECIALTIES
                 .iter()
-                .find(|s| s.key == w.specialty)
-                .map_or(w.specialty, |s| s.swedish);
+                .position(|s| s.key == w.specialty);
+            let specialty = index.map_or(w.specialty, |i| careload_sim::codes::SPECIALTIES[i].swedish);
+            // every other specialty at the second hospital
+            let (hospital, hospital_name) = DEMO_HOSPITALS[index.unwrap_or(0) % DEMO_HOSPITALS.len()];
             let mut chars = specialty.chars();
             let specialty: String = chars
                 .next()
                 .map(|c| c.to_uppercase().chain(chars).collect())
                 .unwrap_or_default();
             // one department (verksamhet) per specialty
-            config
-                .departments
-                .entry(w.specialty.to_owned())
-                .or_insert_with(|| careload_config::DepartmentConfig {
+            config.departments.entry(w.specialty.to_owned()).or_insert_with(|| {
+                config
+                    .hospitals
+                    .entry(hospital.to_owned())
+                    .or_insert_with(|| careload_config::HospitalConfig {
+                        name: Some(hospital_name.to_owned()),
+                    });
+                careload_config::DepartmentConfig {
                     name: Some(format!("Verksamhet {specialty}")),
-                });
+                    hospital: Some(hospital.to_owned()),
+                }
+            });
             let ward = config.wards.entry(w.id.clone()).or_default();
             ward.name = Some(format!("Avd {} {specialty}", n + 1));
             ward.department.get_or_insert_with(|| w.specialty.to_owned());

@@ -159,15 +159,77 @@ fn demo_check_backfills_serves_and_every_page_answers_200() {
     assert!(imported.is_some_and(|n| n > 0), "{}", run.stdout);
     let checked: Vec<&&str> = lines.iter().filter(|l| l.starts_with("200 http://")).collect();
     // overview, coordinator, a screen and a planning page per ward, a
-    // patient page, the JSON API and its description
+    // patient page, the JSON API and its description; and the region's
+    // page and each of its two hospitals' (issue 29)
     assert!(
         run.stdout.contains("patient page:      http://127.0.0.1:"),
         "{}",
         run.stdout
     );
-    assert_eq!(checked.len(), 2 * screens + 5, "{}", run.stdout);
+    assert!(run.stdout.contains("/region\n"), "{}", run.stdout);
+    let hospitals = lines.iter().filter(|l| l.starts_with("hospital:")).count();
+    assert_eq!(hospitals, 2, "{}", run.stdout);
+    assert!(
+        checked.iter().any(|l| l.ends_with("/region")) && checked.iter().any(|l| l.contains("/hospitals/")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(checked.len(), 2 * screens + 5 + 1 + hospitals, "{}", run.stdout);
     assert!(run.stdout.contains("answered 200"), "{}", run.stdout);
     assert!(run.stderr.contains("back-filled 3 hours"), "{}", run.stderr);
+
+    // `careload export --hospitals`: the wards of the hospitals' departments
+    let config = dir.join("hospitals.toml");
+    std::fs::write(
+        &config,
+        "[hospitals.nord]\n[hospitals.syd]\n[departments.med]\nhospital = \"nord\"\n\
+         [wards.w01]\ndepartment = \"med\"\n",
+    )
+    .unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = (
+        (today - chrono::Duration::days(1)).to_string(),
+        (today + chrono::Duration::days(1)).to_string(),
+    );
+    let url = format!("sqlite://{}", db.display());
+    let export = |hospitals: &str| {
+        careload(&[
+            "export",
+            "--config",
+            s(&config),
+            "--db",
+            &url,
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--format",
+            "json",
+            "--hospitals",
+            hospitals,
+        ])
+    };
+    let run = export("nord");
+    run.ok();
+    let rows: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    let wards: std::collections::BTreeSet<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ward"].as_str().unwrap())
+        .collect();
+    assert_eq!(wards.into_iter().collect::<Vec<_>>(), ["w01"], "{}", run.stdout);
+    // a hospital with no ward, and one not configured: refused, naming the flag and the hospitals
+    let run = export("syd");
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("--hospitals") && run.stderr.contains("has no ward"),
+        "{}",
+        run.stderr
+    );
+    let run = export("norr");
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(run.stderr.contains("nord, syd"), "{}", run.stderr);
 }
 
 #[test]

@@ -68,6 +68,10 @@ pub struct Config {
     /// wards and the hospital. A ward names its own (`[wards.<id>]
     /// department`).
     pub departments: BTreeMap<String, DepartmentConfig>,
+    /// Hospitals (*sjukhus*) of a region, keyed by id: the level above the
+    /// departments. A department names its own (`[departments.<id>]
+    /// hospital`); a ward's hospital is its department's.
+    pub hospitals: BTreeMap<String, HospitalConfig>,
 }
 
 /// `[departments.<id>]`: a department (*verksamhet*), the wards of one
@@ -76,6 +80,18 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct DepartmentConfig {
     /// Display name (e.g. "Medicinkliniken"); none = the id.
+    pub name: Option<String>,
+    /// The hospital (`[hospitals.<id>]`) the department belongs to; none =
+    /// no hospital (the region overview lists its wards apart).
+    pub hospital: Option<String>,
+}
+
+/// `[hospitals.<id>]`: one hospital of a region, the departments (and
+/// through them the wards) that name it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HospitalConfig {
+    /// Display name (e.g. "Akademiska sjukhuset"); none = the id.
     pub name: Option<String>,
 }
 
@@ -854,6 +870,11 @@ pub struct TokenConfig {
     /// read (or rate) as if listed in `wards` (`[departments.<id>]`).
     #[serde(default)]
     pub departments: Vec<String>,
+    /// For `screen` and `rater` tokens: hospitals whose every ward (every
+    /// ward of their departments) it may read or rate as if listed in
+    /// `wards` (`[hospitals.<id>]`).
+    #[serde(default)]
+    pub hospitals: Vec<String>,
     /// Environment variable holding the secret.
     #[serde(default)]
     pub secret_env: Option<String>,
@@ -1099,6 +1120,27 @@ impl Config {
                 ));
             }
         }
+        for (id, hospital) in &self.hospitals {
+            if hospital.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+                return Err(invalid(
+                    &format!("hospitals.{id}.name"),
+                    "a hospital's display name is empty; write one, e.g. \"Akademiska sjukhuset\", or leave name out",
+                ));
+            }
+        }
+        for (id, department) in &self.departments {
+            if let Some(hospital) = &department.hospital
+                && !self.hospitals.contains_key(hospital)
+            {
+                return Err(invalid(
+                    &format!("departments.{id}.hospital"),
+                    &format!(
+                        "hospital {hospital:?} is not declared; add [hospitals.{hospital}] with its name, or one of: {}",
+                        known(self.hospitals.keys())
+                    ),
+                ));
+            }
+        }
         for (id, ward) in &self.wards {
             if let Some(beds) = ward.beds {
                 range(&format!("wards.{id}.beds"), beds, 1, 1000, "beds", 24)?;
@@ -1227,13 +1269,27 @@ impl Config {
                     &format!("token {:?}: set exactly one of secret_env or secret_file", t.name),
                 ));
             }
-            if matches!(t.role, Role::Screen | Role::Rater) && t.wards.is_empty() && t.departments.is_empty() {
+            if matches!(t.role, Role::Screen | Role::Rater)
+                && t.wards.is_empty()
+                && t.departments.is_empty()
+                && t.hospitals.is_empty()
+            {
                 let role = if t.role == Role::Screen { "screen" } else { "rater" };
                 return Err(invalid(
                     &key,
                     &format!(
-                        "{role} token {:?} lists no wards; add wards = [\"…\"] or departments = [\"…\"]",
+                        "{role} token {:?} lists no wards; add wards = [\"…\"], departments = [\"…\"] or hospitals = [\"…\"]",
                         t.name
+                    ),
+                ));
+            }
+            if let Some(unknown) = t.hospitals.iter().find(|h| !self.hospitals.contains_key(*h)) {
+                return Err(invalid(
+                    &key,
+                    &format!(
+                        "token {:?}: hospital {unknown:?} is not declared; one of: {}",
+                        t.name,
+                        known(self.hospitals.keys())
                     ),
                 ));
             }
@@ -1326,12 +1382,50 @@ impl Config {
             .unwrap_or_else(|| department.to_owned())
     }
 
+    /// The hospital `ward` belongs to: its department's
+    /// (`[departments.<id>] hospital`); none for a ward of no department
+    /// or of a department of no hospital.
+    pub fn hospital_of(&self, ward: &str) -> Option<&str> {
+        self.department_of(ward)
+            .and_then(|d| self.departments.get(d))
+            .and_then(|d| d.hospital.as_deref())
+    }
+
+    /// The configured departments of `hospital`, by id.
+    pub fn hospital_departments(&self, hospital: &str) -> Vec<String> {
+        self.departments
+            .iter()
+            .filter(|(_, d)| d.hospital.as_deref() == Some(hospital))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// The configured wards of `hospital` (the wards of its departments), by id.
+    pub fn hospital_wards(&self, hospital: &str) -> Vec<String> {
+        self.wards
+            .keys()
+            .filter(|id| self.hospital_of(id) == Some(hospital))
+            .cloned()
+            .collect()
+    }
+
+    /// A hospital's display name: `[hospitals.<id>] name`, else the id.
+    pub fn hospital_name(&self, hospital: &str) -> String {
+        self.hospitals
+            .get(hospital)
+            .and_then(|h| h.name.clone())
+            .unwrap_or_else(|| hospital.to_owned())
+    }
+
     /// The wards a `screen` or `rater` token covers: its `wards` and every
-    /// ward of its `departments`, sorted, once each.
+    /// ward of its `departments` and `hospitals`, sorted, once each.
     pub fn token_wards(&self, token: &TokenConfig) -> Vec<String> {
         let mut wards: BTreeSet<String> = token.wards.iter().cloned().collect();
         for d in &token.departments {
             wards.extend(self.department_wards(d));
+        }
+        for h in &token.hospitals {
+            wards.extend(self.hospital_wards(h));
         }
         wards.into_iter().collect()
     }

@@ -127,6 +127,82 @@ fn a_rater_token_is_scoped_to_its_wards() {
 }
 
 #[test]
+fn hospitals_group_departments_and_scope_tokens() {
+    let text = "[hospitals.uas]\nname = \"Akademiska sjukhuset\"\n[hospitals.enk]\n\
+                [departments.med]\nhospital = \"uas\"\n[departments.kir]\nhospital = \"uas\"\n\
+                [departments.ger]\nhospital = \"enk\"\n[departments.rest]\n\
+                [wards.w1]\ndepartment = \"med\"\n[wards.w2]\ndepartment = \"kir\"\n[wards.w3]\ndepartment = \"ger\"\n\
+                [wards.w4]\ndepartment = \"rest\"\n[wards.w5]\n\
+                [[api.tokens]]\nname = \"uas-screen\"\nrole = \"screen\"\nhospitals = [\"uas\"]\nsecret_env = \"T\"\n\
+                [[api.tokens]]\nname = \"mixed-screen\"\nrole = \"rater\"\nhospitals = [\"enk\"]\ndepartments = [\"rest\"]\n\
+                wards = [\"w1\"]\nsecret_env = \"U\"\n";
+    let c = Config::from_toml(text, "c.toml").unwrap();
+    c.validate().unwrap();
+    // a hospital's wards are its departments' wards
+    assert_eq!(c.hospital_wards("uas"), ["w1", "w2"]);
+    assert_eq!(c.hospital_wards("enk"), ["w3"]);
+    assert_eq!(c.hospital_departments("uas"), ["kir", "med"]);
+    assert_eq!(c.hospital_of("w2"), Some("uas"));
+    assert_eq!(c.hospital_of("w4"), None, "a department of no hospital");
+    assert_eq!(c.hospital_of("w5"), None, "a ward of no department");
+    assert_eq!(c.hospital_of("nowhere"), None);
+    assert_eq!(c.hospital_name("uas"), "Akademiska sjukhuset");
+    assert_eq!(c.hospital_name("enk"), "enk", "no name: the id");
+    // a token covers every ward of its hospitals, besides its departments' and wards
+    assert_eq!(c.token_wards(&c.api.tokens[0]), ["w1", "w2"]);
+    assert_eq!(c.token_wards(&c.api.tokens[1]), ["w1", "w3", "w4"]);
+
+    // a department naming an undeclared hospital: refused at its key, with what is declared
+    let e = Config::from_toml(&text.replace("hospital = \"enk\"", "hospital = \"enkoping\""), "c.toml")
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("departments.ger.hospital") && e.contains("\"enkoping\" is not declared") && e.contains("enk, uas"),
+        "{e}"
+    );
+    // with no hospital declared at all
+    let e = Config::from_toml("[departments.med]\nhospital = \"uas\"\n", "c.toml")
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("departments.med.hospital") && e.contains("none declared"),
+        "{e}"
+    );
+    // a token naming one
+    let e = Config::from_toml(
+        &text.replace("hospitals = [\"uas\"]", "hospitals = [\"akademiska\"]"),
+        "c.toml",
+    )
+    .unwrap()
+    .validate()
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("api.tokens[0]") && e.contains("hospital \"akademiska\" is not declared") && e.contains("enk, uas"),
+        "{e}"
+    );
+    // an empty display name
+    let e = Config::from_toml(
+        &text.replace("name = \"Akademiska sjukhuset\"", "name = \"\""),
+        "c.toml",
+    )
+    .unwrap()
+    .validate()
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("hospitals.uas.name"), "{e}");
+    // an unknown key in a hospital's table, at its line; a ward names no hospital itself
+    let err = Config::from_toml("[hospitals.uas]\nnamn = \"x\"\n", "c.toml").unwrap_err();
+    assert!(err.to_string().contains("namn"), "{err}");
+    let err = Config::from_toml("[wards.w1]\nhospital = \"uas\"\n", "c.toml").unwrap_err();
+    assert!(err.to_string().contains("hospital"), "{err}");
+}
+
+#[test]
 fn departments_group_wards_and_scope_tokens() {
     let text = "[departments.med]\nname = \"Medicinkliniken\"\n[departments.kir]\n\
                 [wards.w1]\ndepartment = \"med\"\n[wards.w2]\ndepartment = \"med\"\n[wards.w3]\ndepartment = \"kir\"\n[wards.w4]\n\

@@ -1,5 +1,5 @@
 //! The readers of stored hours: the current hour, a ward's, its teams' and
-//! the hospital's hourly sums, a ward's patients (light rows, totals, packed
+//! the hospital's hourly sums (some wards' at given hours), a ward's patients (light rows, totals, packed
 //! series, snapshots and scores), one patient's stored snapshot, every
 //! patient's total in an hour, and the beds seen; [`read_snapshot`] turns a
 //! stored snapshot's bytes back into a snapshot, whichever form it was
@@ -221,6 +221,31 @@ impl Store {
         on_pool!(self, pool => {
             let mut q = QueryBuilder::new(format!("SELECT {UNIT_COLUMNS} FROM unit_hours WHERE level = "));
             q.push_bind(level.as_str()).push(" AND hour IN (");
+            let mut list = q.separated(", ");
+            for hour in hours {
+                list.push_bind(*hour);
+            }
+            q.push(") ORDER BY hour, ward, team");
+            let rows = q.build().fetch_all(pool).await?;
+            rows.iter().map(|row| Ok(unit_hour!(row))).collect()
+        })
+    }
+
+    /// The ward rows of `wards` alone at `hours`, ordered as
+    /// [`Store::unit_hours_at`]'s: an overview of some wards (a department's,
+    /// a hospital's, issue 29) reads only theirs.
+    pub async fn ward_hours_at(&self, wards: &[String], hours: &[DateTime<Utc>]) -> Result<Vec<UnitHour>> {
+        if hours.is_empty() || wards.is_empty() {
+            return Ok(Vec::new());
+        }
+        on_pool!(self, pool => {
+            let mut q = QueryBuilder::new(format!("SELECT {UNIT_COLUMNS} FROM unit_hours WHERE level = "));
+            q.push_bind(Level::Ward.as_str()).push(" AND ward IN (");
+            let mut list = q.separated(", ");
+            for ward in wards {
+                list.push_bind(ward.as_str());
+            }
+            q.push(") AND hour IN (");
             let mut list = q.separated(", ");
             for hour in hours {
                 list.push_bind(*hour);

@@ -3,19 +3,23 @@
 //! indicator, the USK/SSK split) and the hospital's totals; with
 //! departments configured, the wards grouped under a row per department
 //! (its sums, linking to its own page). The department page is the same
-//! table for one department's wards.
+//! table for one department's wards, and a hospital's page of a region
+//! (`/hospitals/{id}`) the grouped table for one hospital's wards. The
+//! table's foot shows the sums its caller gives (beds and occupancy over
+//! the wards whose beds are known: [`careload_app::query::ward_sums`]).
 
 use std::fmt::Write as _;
 
 use super::{ScreenContext, as_of_line, banners, encode_component, escape, footer, href, no_data, page, points, style};
 use careload_app::view::{
-    DataState, DepartmentOverview, DepartmentSummary, ExpectedBasis, HospitalOverview, Indicator, WardOverview,
+    DataState, DepartmentOverview, DepartmentSummary, ExpectedBasis, HospitalOverview, HospitalView, Indicator,
+    WardOverview,
 };
 use careload_planning::words::count;
 use careload_scoring::Totals;
 
 /// The page's header: the title and the big total of `totals` captioned `caption`.
-fn header(title: &str, caption: &str, state: &DataState, totals: &Totals, ctx: &ScreenContext) -> String {
+pub(super) fn header(title: &str, caption: &str, state: &DataState, totals: &Totals, ctx: &ScreenContext) -> String {
     let mut body = format!(
         r#"<header class="top"><div class="title"><h1>{}</h1><div class="asof">{}</div></div>"#,
         escape(title),
@@ -37,8 +41,9 @@ fn header(title: &str, caption: &str, state: &DataState, totals: &Totals, ctx: &
     body
 }
 
-/// The whole page.
-pub(super) fn render(overview: &HospitalOverview, ctx: &ScreenContext) -> String {
+/// The whole page; with `region`, a link to the region's page (hospitals
+/// are configured).
+pub(super) fn render(overview: &HospitalOverview, region: bool, ctx: &ScreenContext) -> String {
     let title = "Vårdintensitet – sjukhusöversikt";
     let mut body = header(title, "Hela sjukhuset", &overview.state, &overview.totals, ctx);
     body.push_str(&banners(&overview.state, ctx));
@@ -48,8 +53,23 @@ pub(super) fn render(overview: &HospitalOverview, ctx: &ScreenContext) -> String
         ));
     } else {
         let groups = (!overview.departments.is_empty()).then_some(overview.departments.as_slice());
-        body.push_str(&table(&overview.wards, groups, "Hela sjukhuset", &overview.totals, ctx));
+        let sums = careload_app::query::ward_sums(&overview.wards);
+        let foot = Foot {
+            label: "Hela sjukhuset",
+            totals: &overview.totals,
+            beds: sums.beds,
+            occupancy: sums.occupancy,
+            wards: None,
+        };
+        body.push_str(&table(&overview.wards, groups, &foot, ctx));
         body.push_str(&legend_and_links(ctx));
+        if region {
+            let _ = write!(
+                body,
+                r#"<p><a id="region-link" href="{}">Regionen: alla sjukhus</a></p>"#,
+                href("/region", ctx)
+            );
+        }
     }
     body.push_str(&footer(&overview.state, ctx));
     page(title, &body, ctx)
@@ -66,13 +86,14 @@ pub(super) fn render_department(overview: &DepartmentOverview, ctx: &ScreenConte
             "Ingen timme har beräknats ännu. Sidan uppdateras av sig själv.",
         ));
     } else {
-        body.push_str(&table(
-            &overview.wards,
-            None,
-            &format!("Hela {}", d.name),
-            &d.totals,
-            ctx,
-        ));
+        let foot = Foot {
+            label: &format!("Hela {}", d.name),
+            totals: &d.totals,
+            beds: d.beds,
+            occupancy: d.occupancy,
+            wards: None,
+        };
+        body.push_str(&table(&overview.wards, None, &foot, ctx));
         // no links to the hospital's pages: a department's screen token may not read them
         body.push_str(LEGEND);
     }
@@ -80,14 +101,43 @@ pub(super) fn render_department(overview: &DepartmentOverview, ctx: &ScreenConte
     page(&title, &body, ctx)
 }
 
+/// One hospital's page of a region: its sums, and its wards grouped under
+/// its departments (each linking to its page).
+pub(super) fn render_hospital(view: &HospitalView, ctx: &ScreenContext) -> String {
+    let h = &view.hospital;
+    let title = format!("Vårdintensitet – {}", h.name);
+    let mut body = header(&title, &h.name, &view.state, &h.totals, ctx);
+    body.push_str(&banners(&view.state, ctx));
+    if view.state.hour.is_none() {
+        body.push_str(&no_data(
+            "Ingen timme har beräknats ännu. Sidan uppdateras av sig själv.",
+        ));
+    } else {
+        let groups = (!view.departments.is_empty()).then_some(view.departments.as_slice());
+        let foot = Foot {
+            label: &format!("Hela {}", h.name),
+            totals: &h.totals,
+            beds: h.beds,
+            occupancy: h.occupancy,
+            wards: None,
+        };
+        body.push_str(&table(&view.wards, groups, &foot, ctx));
+        // no links to the region's or the whole installation's pages: a
+        // hospital's screen token may not read them
+        body.push_str(LEGEND);
+    }
+    body.push_str(&footer(&view.state, ctx));
+    page(&title, &body, ctx)
+}
+
 /// An occupancy as a whole percentage.
-fn percent(share: f64) -> String {
+pub(super) fn percent(share: f64) -> String {
     format!("{:.0} %", share * 100.0)
 }
 
 /// The DiViS-style indicator cell of a level now against its expected
 /// level (`basis` none: a department's, the sum of its wards').
-fn indicator_cell(
+pub(super) fn indicator_cell(
     indicator: Indicator,
     expected: Option<careload_scoring::Points>,
     samples: u32,
@@ -187,16 +237,48 @@ fn row(w: &WardOverview, ctx: &ScreenContext) -> String {
     )
 }
 
+/// A table's foot: the sums of its wards, labelled.
+pub(super) struct Foot<'a> {
+    /// The first cell ("Hela sjukhuset").
+    pub(super) label: &'a str,
+    /// Patients, points, USK and SSK.
+    pub(super) totals: &'a Totals,
+    /// Beds where known.
+    pub(super) beds: Option<u32>,
+    /// Patients on wards with known beds ÷ those beds.
+    pub(super) occupancy: Option<f64>,
+    /// The wards counted, in a cell of its own after the label (the
+    /// region's table has that column), or none.
+    pub(super) wards: Option<usize>,
+}
+
+/// The foot's row, closing the body and the table.
+pub(super) fn foot_row(foot: &Foot) -> String {
+    let t = foot.totals;
+    format!(
+        concat!(
+            r#"</tbody><tfoot><tr><td>{label}</td>{wards}<td class="num">{patients}</td><td class="num">{beds}</td>"#,
+            r#"<td class="num">{occupancy}</td><td class="num" id="total">{total}</td><td></td><td></td>"#,
+            r#"<td class="num">{usk}</td><td class="num">{ssk}</td></tr></tfoot></table>"#
+        ),
+        label = escape(foot.label),
+        wards = foot
+            .wards
+            .map(|n| format!(r#"<td class="num">{n}</td>"#))
+            .unwrap_or_default(),
+        patients = t.patients,
+        beds = foot.beds.map(|b| b.to_string()).unwrap_or_else(|| "–".to_owned()),
+        occupancy = foot.occupancy.map(percent).unwrap_or_else(|| "–".to_owned()),
+        total = points(t.total),
+        usk = points(t.professions.usk),
+        ssk = points(t.professions.ssk),
+    )
+}
+
 /// The table of `wards`, grouped under their departments' rows when
 /// `groups` is given (wards of no department last, under "Utan
-/// verksamhet"), with `totals` in the foot labelled `foot`.
-fn table(
-    wards: &[WardOverview],
-    groups: Option<&[DepartmentSummary]>,
-    foot: &str,
-    totals: &Totals,
-    ctx: &ScreenContext,
-) -> String {
+/// verksamhet"), with `foot` in the foot.
+fn table(wards: &[WardOverview], groups: Option<&[DepartmentSummary]>, foot: &Foot, ctx: &ScreenContext) -> String {
     let mut out = String::from(concat!(
         r#"<table class="overview"><thead><tr><th>Avdelning</th><th class="num">Patienter</th>"#,
         r#"<th class="num">Vårdplatser</th><th class="num">Beläggning</th><th class="num">Vårdintensitet nu</th>"#,
@@ -230,38 +312,12 @@ fn table(
     if wards.is_empty() {
         out.push_str(r#"<tr><td colspan="9" class="muted">Inga avdelningar</td></tr>"#);
     }
-    let beds: u32 = wards.iter().filter_map(|w| w.beds).sum();
-    let patients_with_beds: u32 = wards
-        .iter()
-        .filter(|w| w.beds.is_some())
-        .map(|w| w.totals.patients)
-        .sum();
-    let occupancy = if beds > 0 {
-        percent(f64::from(patients_with_beds) / f64::from(beds))
-    } else {
-        "–".to_owned()
-    };
-    let t = totals;
-    let _ = write!(
-        out,
-        concat!(
-            r#"</tbody><tfoot><tr><td>{foot}</td><td class="num">{patients}</td><td class="num">{beds}</td>"#,
-            r#"<td class="num">{occupancy}</td><td class="num" id="total">{total}</td><td></td><td></td>"#,
-            r#"<td class="num">{usk}</td><td class="num">{ssk}</td></tr></tfoot></table>"#
-        ),
-        foot = escape(foot),
-        patients = t.patients,
-        beds = if beds > 0 { beds.to_string() } else { "–".to_owned() },
-        occupancy = occupancy,
-        total = points(t.total),
-        usk = points(t.professions.usk),
-        ssk = points(t.professions.ssk),
-    );
+    out.push_str(&foot_row(foot));
     out
 }
 
 /// The indicator's legend.
-const LEGEND: &str = concat!(
+pub(super) const LEGEND: &str = concat!(
     r#"<p class="legend"><span><span class="ind ind-lower"><span class="sym">▼</span> lägre</span></span>"#,
     r#"<span><span class="ind ind-as_expected"><span class="sym">●</span> som förväntat</span></span>"#,
     r#"<span><span class="ind ind-higher"><span class="sym">▲</span> högre</span></span>"#,
@@ -402,6 +458,73 @@ mod tests {
         assert!(!html2.contains("&amp;amp;"), "{html2}");
         assert!(html.contains(r#"href="/wards/avd1/screen?token=t""#));
         crate::screen::tests::assert_balanced(&html);
+    }
+
+    #[test]
+    fn a_hospital_page_groups_its_departments_and_links_no_higher() {
+        let o = overview();
+        let view = HospitalView {
+            state: o.state.clone(),
+            hospital: careload_app::view::HospitalSummary {
+                id: "uas".into(),
+                name: "Akademiska & Co".into(),
+                departments: vec!["kir".into(), "med".into()],
+                wards: vec!["avd 3".into(), "avd1".into(), "avd2".into()],
+                totals: totals(54, 360),
+                beds: Some(60),
+                occupancy: Some(0.9),
+                expected: Some(Points::whole(300)),
+                expected_samples: 1200,
+                indicator: Indicator::Higher,
+            },
+            wards: o.wards[..3].to_vec(),
+            departments: vec![
+                department("kir", "Kirurgkliniken", &["avd 3"]),
+                department("med", "Medicinkliniken", &["avd1", "avd2"]),
+            ],
+        };
+        let mut c = ctx();
+        c.token = Some("t".into());
+        let html = crate::screen::hospital_of_page(&view, &c);
+        // the name escaped once, in the title as in the header and the foot
+        assert!(
+            html.contains("<title>Vårdintensitet – Akademiska &amp; Co</title>"),
+            "{html}"
+        );
+        assert!(html.contains("<td>Hela Akademiska &amp; Co</td>"), "{html}");
+        assert!(!html.contains("&amp;amp;"), "{html}");
+        assert!(html.contains(r#"id="hospital-total">360,0<"#));
+        // its wards under its departments' rows, each linking with the token
+        assert_eq!(html.matches(r#"<tr class="ward""#).count(), 3);
+        assert_eq!(html.matches(r#"<tr class="department""#).count(), 2, "no group of none");
+        assert!(html.contains(r#"href="/departments/kir?token=t""#), "{html}");
+        let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle} missing"));
+        assert!(at(r#"data-department="kir""#) < at(r#"data-ward="avd 3""#));
+        assert!(at(r#"data-ward="avd 3""#) < at(r#"data-department="med""#));
+        // the foot: the hospital's beds and occupancy
+        assert!(
+            html.contains(r#"<td class="num">54</td><td class="num">60</td><td class="num">90 %</td>"#),
+            "{html}"
+        );
+        // a hospital's screen token may not read the region or the whole installation's pages
+        assert!(!html.contains("/region") && !html.contains(r#"href="/?"#) && !html.contains("/admissions"));
+        crate::screen::tests::assert_balanced(&html);
+    }
+
+    #[test]
+    fn the_overview_links_the_region_only_when_hospitals_are_configured() {
+        let html = crate::screen::hospital_page_linking_region(&overview(), true, &ctx());
+        assert!(html.contains(r#"<a id="region-link" href="/region">"#), "{html}");
+        crate::screen::tests::assert_balanced(&html);
+        let html = crate::screen::hospital_page(&overview(), &ctx());
+        assert!(!html.contains("/region"), "{html}");
+        // the foot's beds and occupancy are the wards' sums
+        assert!(
+            html.contains(
+                r#"<td>Hela sjukhuset</td><td class="num">72</td><td class="num">80</td><td class="num">90 %</td>"#
+            ),
+            "{html}"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Server-rendered HTML screens: the ward screen (`/wards/{id}/screen`) for
-//! the big screen at the ward office, the hospital overview (`/`), and the
+//! the big screen at the ward office, the hospital overview (`/`), a
+//! department's (`/departments/{id}`), the region's (`/region`) and one
+//! hospital's of it (`/hospitals/{id}`), and the
 //! staffing assistants' page (`/wards/{id}/planning`), the bed
 //! coordinator's page (`/admissions`), the staff's rating page
 //! (`/wards/{id}/rate`) and the council's calibration page
@@ -28,6 +30,7 @@ mod hospital;
 mod patient;
 mod planning;
 mod rate;
+mod region;
 mod style;
 pub mod svg;
 mod ward;
@@ -37,7 +40,9 @@ use std::fmt::Write as _;
 use careload_scoring::Points;
 use chrono::{DateTime, Utc};
 
-use careload_app::view::{DataState, DepartmentOverview, HospitalOverview, WardHistory, WardView};
+use careload_app::view::{
+    DataState, DepartmentOverview, HospitalOverview, HospitalView, RegionOverview, WardHistory, WardView,
+};
 
 /// What a page needs besides the view.
 #[derive(Clone, Debug)]
@@ -54,7 +59,24 @@ pub struct ScreenContext {
 
 /// The hospital overview page (`/`).
 pub fn hospital_page(overview: &HospitalOverview, ctx: &ScreenContext) -> String {
-    hospital::render(overview, ctx)
+    hospital::render(overview, false, ctx)
+}
+
+/// The hospital overview page (`/`), with `region` (hospitals are
+/// configured) a link to the region's page.
+pub fn hospital_page_linking_region(overview: &HospitalOverview, region: bool, ctx: &ScreenContext) -> String {
+    hospital::render(overview, region, ctx)
+}
+
+/// The region's page (`/region`): each hospital's sums, linking to its page.
+pub fn region_page(overview: &RegionOverview, ctx: &ScreenContext) -> String {
+    region::render(overview, ctx)
+}
+
+/// A hospital's page of the region (`/hospitals/{id}`): its sums and its
+/// wards under its departments.
+pub fn hospital_of_page(view: &HospitalView, ctx: &ScreenContext) -> String {
+    hospital::render_hospital(view, ctx)
 }
 
 /// A department's page (`/departments/{id}`).

@@ -162,6 +162,7 @@ pub(crate) fn config() -> Config {
         role,
         wards: wards.iter().map(|w| (*w).to_owned()).collect(),
         departments: Vec::new(),
+        hospitals: Vec::new(),
         secret_env: Some(format!("T_{}", name.to_uppercase())),
         secret_file: None,
     };

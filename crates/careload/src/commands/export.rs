@@ -50,6 +50,8 @@ pub(crate) fn run(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<()> 
         let mut spec = spec.clone();
         careload_app::export::narrow_to_departments(&app, &mut spec, &args.departments)
             .map_err(|e| anyhow::anyhow!("--departments: {e}: {}", e.hint().unwrap_or_default()))?;
+        careload_app::export::narrow_to_hospitals(&app, &mut spec, &args.hospitals)
+            .map_err(|e| anyhow::anyhow!("--hospitals: {e}: {}", e.hint().unwrap_or_default()))?;
         spec.validate()?;
         let ctx = app.export_context(&weights)?;
         let summary = match &args.out {

@@ -342,13 +342,20 @@ fn remove_db(db: &Path) -> anyhow::Result<()> {
 }
 
 /// The pages the demo prints, each with its label: the hospital overview,
-/// the bed coordinator's page, each ward's screen and planning page, the
+/// the bed coordinator's page, the region's and each hospital's page (when
+/// `hospitals` are configured), each ward's screen and planning page, the
 /// JSON API.
-fn demo_urls(addr: SocketAddr, wards: &[String]) -> Vec<(&'static str, String)> {
+fn demo_urls(addr: SocketAddr, hospitals: &[String], wards: &[String]) -> Vec<(&'static str, String)> {
     let mut urls = vec![
         ("hospital overview", format!("http://{addr}/")),
         ("bed coordinator", format!("http://{addr}/admissions")),
     ];
+    if !hospitals.is_empty() {
+        urls.push(("region", format!("http://{addr}/region")));
+    }
+    for h in hospitals {
+        urls.push(("hospital", format!("http://{addr}/hospitals/{h}")));
+    }
     for w in wards {
         urls.push(("ward screen", format!("http://{addr}/wards/{w}/screen")));
         urls.push(("planning", format!("http://{addr}/wards/{w}/planning")));
@@ -405,7 +412,8 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         let wards = catch_up(&config, &mut runner, &state).await?;
         let staffing = import_sim_staffing(&state, &config, &hospital).await?;
         let addr = listener.local_addr().context("cannot read the listening address")?;
-        let mut urls = demo_urls(addr, &wards);
+        let hospitals: Vec<String> = config.hospitals.keys().cloned().collect();
+        let mut urls = demo_urls(addr, &hospitals, &wards);
         // one patient page: the first ward's first bed with a patient, as its screen links it
         if let Some(w) = wards.first()
             && let Ok(view) = careload_app::query::ward(&state, w, Utc::now()).await
