@@ -109,6 +109,8 @@ pub struct Learner {
     pub unreadable: u64,
     /// Stored hours forecast from.
     pub hours: u64,
+    /// Stored hours left out because learning them failed (logged).
+    pub failed_hours: u64,
     /// Wards left out because their shift plan or care category does not
     /// resolve (the planning page says why for its own ward).
     pub skipped_wards: BTreeSet<String>,
@@ -180,11 +182,15 @@ pub fn scheduled_needs(
 type Plans = HashMap<String, Option<(ShiftPlan, careload_scoring::weights::StaffHours)>>;
 
 /// What one stored hour teaches the learner.
+#[derive(Default)]
 struct HourLearnt {
     pending: Vec<Pending>,
     latest: Vec<(String, Latest)>,
     /// Per ward, who was there and their stored points.
     census: BTreeMap<String, BTreeMap<String, careload_scoring::Points>>,
+    /// Wards with a row whose snapshot did not read: their census is not
+    /// whole, so the hour is a gap in their flow.
+    partial: BTreeSet<String>,
     unreadable: u64,
     skipped: Vec<String>,
 }
@@ -198,13 +204,7 @@ fn learn_hour(
     hour: DateTime<Utc>,
     rows: Vec<careload_store::StoredPatientHour>,
 ) -> HourLearnt {
-    let mut out = HourLearnt {
-        pending: Vec::new(),
-        latest: Vec::new(),
-        census: BTreeMap::new(),
-        unreadable: 0,
-        skipped: Vec::new(),
-    };
+    let mut out = HourLearnt::default();
     let mut wards: BTreeMap<String, Vec<Snapshot>> = BTreeMap::new();
     for row in rows {
         match careload_store::read_snapshot(&row.snapshot) {
@@ -215,7 +215,10 @@ fn learn_hour(
                     .insert(s.key.0.clone(), row.total);
                 wards.entry(row.ward).or_default().push(s);
             }
-            Err(_) => out.unreadable += 1,
+            Err(_) => {
+                out.unreadable += 1;
+                out.partial.insert(row.ward);
+            }
         }
     }
     for (ward, patients) in wards {
@@ -299,10 +302,12 @@ impl Learner {
     /// [`Learner::through`] after the last hour learnt, so the next call
     /// goes on from there without counting an hour twice. A ward whose shift
     /// plan or care category does not resolve is left out and counted
-    /// ([`Learner::skipped_wards`]), not a failure of every ward.
+    /// ([`Learner::skipped_wards`]), not a failure of every ward. An hour
+    /// whose learning panics is left out, logged and counted
+    /// ([`Learner::failed_hours`]), so one bad hour cannot stop the learner.
     ///
     /// # Errors
-    /// The store failing.
+    /// The store failing; the blocking pool refusing the work (shutting down).
     pub async fn learn(
         &mut self,
         app: &App,
@@ -327,13 +332,26 @@ impl Learner {
             // async workers, so that the API answers while a region's
             // history is learnt
             let w = weights.clone();
-            let (back, learnt) = tokio::task::spawn_blocking(move || {
+            let job = tokio::task::spawn_blocking(move || {
                 let learnt = learn_hour(&w, &plans, &tz, hour, rows);
                 (plans, learnt)
             })
-            .await
-            .map_err(|e| Error::Internal(format!("learning the forecast's errors: {e}")))?;
-            plans = back;
+            .await;
+            let learnt = match job {
+                Ok((back, learnt)) => {
+                    plans = back;
+                    learnt
+                }
+                Err(e) if e.is_panic() => {
+                    // a stored hour that makes the forecast panic must not
+                    // stop the learner at it for good: leave it out, counted
+                    tracing::error!(%hour, "learning the forecast's errors: the hour could not be learnt and is left out");
+                    self.failed_hours += 1;
+                    plans = HashMap::new();
+                    HourLearnt::default()
+                }
+                Err(e) => return Err(Error::Internal(format!("learning the forecast's errors: {e}"))),
+            };
             // the hour is learnt: keep what it made
             self.pending.extend(learnt.pending);
             self.unreadable += learnt.unreadable;
@@ -349,10 +367,12 @@ impl Learner {
                 census.entry(ward.clone()).or_default();
             }
             for (ward, patients) in census {
-                self.flows
-                    .entry(ward)
-                    .or_default()
-                    .add(CensusHour { hour, local, patients });
+                let flow = self.flows.entry(ward.clone()).or_default();
+                if learnt.partial.contains(&ward) {
+                    flow.gap(hour);
+                } else {
+                    flow.add(CensusHour { hour, local, patients });
+                }
             }
             let next = hour + Duration::hours(1);
             self.through = Some(self.through.map_or(next, |t| t.max(next)));
@@ -583,7 +603,15 @@ pub fn shift_forecasts(
 ) -> Vec<ShiftForecast> {
     let empty = ErrorModel::default();
     let tz = app.tz();
-    let local = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
+    let local_hours = |from: DateTime<Utc>, to: DateTime<Utc>| {
+        let mut hours = Vec::new();
+        let mut h = from;
+        while h < to {
+            hours.push(h.with_timezone(&tz).naive_local());
+            h += Duration::hours(1);
+        }
+        hours
+    };
     let flow = learner.flow(ward);
     needs
         .iter()
@@ -592,7 +620,7 @@ pub fn shift_forecasts(
             let lead = lead_hours(as_of, need.shift.window.start);
             let census = u32::try_from(need.patients.len()).unwrap_or(u32::MAX);
             let window = &need.shift.window;
-            let hours = u32::try_from((window.end - window.start).num_hours()).unwrap_or(0);
+            let start = careload_store::hour_of(window.start);
             let plan = plans.get(i);
             let one = |scope: Scope, line: &careload_planning::NeedLine, planned: Option<&ShiftPlanned>| {
                 let model = learner.model(&scope).unwrap_or(&empty);
@@ -629,9 +657,13 @@ pub fn shift_forecasts(
                 lead_hours: lead,
                 ward: one(Scope::ward(ward), &need.ward, plan.map(|p| &p.ward)),
                 teams,
-                flow: flow
-                    .as_ref()
-                    .map(|f| f.for_shift(census, local(as_of), local(window.start), hours)),
+                flow: flow.as_ref().map(|f| {
+                    f.for_shift(
+                        census,
+                        &local_hours(careload_store::hour_of(as_of), start),
+                        &local_hours(start, window.end),
+                    )
+                }),
             }
         })
         .collect()

@@ -82,14 +82,17 @@ async fn two_arrive_on_mondays_and_one_leaves_each_day(store: Store) {
         "five weeks, less the first hour's and the missing hour's pairs"
     );
     assert!(flow.young == (flow.weeks < MIN_WEEKS));
-    assert!((flow.arrival_rate(10) - 2.0).abs() < 1e-9, "{}", flow.arrival_rate(10));
-    assert!((flow.arrival_rate(24 + 10) - 1.0).abs() < 1e-9, "Tuesday 10:00");
-    assert_eq!(flow.arrival_rate(9), 0.0);
+    // in the 10:00 census, not the 09:00 one: they came during 09–10
+    assert!((flow.arrival_rate(9) - 2.0).abs() < 1e-9, "{}", flow.arrival_rate(9));
+    assert!((flow.arrival_rate(24 + 9) - 1.0).abs() < 1e-9, "Tuesday 09–10");
+    assert_eq!(flow.arrival_rate(10), 0.0);
+    assert_eq!(flow.arrival_rate(8), 0.0);
     // one of those present the hour before leaves at 11:00, every day
-    assert_eq!(flow.departures[11], 5);
-    let p = flow.departure_probability(11);
+    // gone from the 11:00 census: they left during 10–11
+    assert_eq!(flow.departures[10], 5);
+    let p = flow.departure_probability(10);
     assert!(p > 0.05 && p < 0.15, "{p}");
-    assert_eq!(flow.departure_probability(12), 0.0);
+    assert_eq!(flow.departure_probability(11), 0.0);
     // every arrival is followed from its first hour, with the points stored for it
     let arrivals: u32 = flow.arrivals.iter().sum();
     assert_eq!(flow.new_patients[0], arrivals);

@@ -9,19 +9,20 @@
 //!
 //! # Counting
 //!
-//! * A patient **arrives** in hour `h` when present in `h` and not in the
-//!   hour before; **departs** in hour `h` when present in the hour before and
-//!   not in `h`. A move between wards is a departure from one and an arrival
-//!   in the other, as the staff feel it.
+//! * A stored hour's census is who was on the ward at its start. A patient
+//!   **arrives** during hour `h` when absent from `h`'s census and present in
+//!   the next hour's; **departs** during `h` when present in `h`'s census and
+//!   absent from the next. A move between wards is a departure from one and
+//!   an arrival in the other, as the staff feel it.
 //! * Only pairs of **consecutive stored hours** count: across a gap (a
 //!   failed run) nobody can tell when someone came or went, so that pair is
 //!   left out of both the counts and the exposure
 //!   ([`Flow::gaps`]).
 //! * Per hour of the week (Monday 00–01 local is 0, Sunday 23–24 is 167):
-//!   the **arrival rate** is arrivals over the hours observed at that hour of
-//!   the week; the **departure probability** is departures over the patients
-//!   present the hour before (the exposure), so a fuller ward sends more
-//!   home.
+//!   the **arrival rate** is the arrivals during that hour over the hours
+//!   observed; the **departure probability** is the departures during it
+//!   over the patients present at its start (the exposure), so a fuller ward
+//!   sends more home.
 //! * **A new patient's need**: for each arrival, its points in each of its
 //!   first [`NEW_PATIENT_HOURS`] hours on the ward (while the hours stay
 //!   consecutive and it stays), averaged per hour since arrival
@@ -96,14 +97,14 @@ pub struct Flow {
 }
 
 impl Flow {
-    /// Mean arrivals in hour-of-week `how` (0 when never observed).
+    /// Mean arrivals during hour-of-week `how` (0 when never observed).
     #[must_use]
     pub fn arrival_rate(&self, how: usize) -> f64 {
         ratio(self.arrivals.get(how), self.observed.get(how))
     }
 
-    /// The share of patients present who leave in hour-of-week `how` (0
-    /// when nobody was ever present the hour before).
+    /// The share of patients present at the start of hour-of-week `how` who
+    /// leave during it (0 when nobody was ever present then).
     #[must_use]
     pub fn departure_probability(&self, how: usize) -> f64 {
         ratio(self.departures.get(how), self.exposure.get(how))
@@ -161,17 +162,21 @@ pub struct ShiftFlow {
 }
 
 impl Flow {
-    /// The flow's figures for a shift of `hours` hours starting at local
-    /// `start`, from `census` patients at local `now`.
+    /// The flow's figures for a coming shift: `census` patients at the
+    /// start of the hour forecast from, `before` the local starts of the
+    /// hours from it to the shift's start (the forecast's hour first), and
+    /// `during` those of the shift's hours. The caller steps the hours in
+    /// UTC, so a change of the clocks neither adds nor drops one.
     #[must_use]
-    pub fn for_shift(&self, census: u32, now: NaiveDateTime, start: NaiveDateTime, hours: u32) -> ShiftFlow {
-        let lead = u32::try_from((start - now).num_hours().max(0)).unwrap_or(0);
-        let at_start =
-            f64::from(census) - self.expected_departures(census, now, lead) + self.expected_arrivals(now, lead);
-        let staying = (0..hours).fold(at_start, |staying, h| {
-            let p = self.departure_probability(hour_of_week(start + Duration::hours(i64::from(h))));
-            staying * (1.0 - p.clamp(0.0, 1.0))
-        });
+    pub fn for_shift(&self, census: u32, before: &[NaiveDateTime], during: &[NaiveDateTime]) -> ShiftFlow {
+        let arrivals = |hours: &[NaiveDateTime]| hours.iter().map(|&h| self.arrival_rate(hour_of_week(h))).sum::<f64>();
+        let staying = |from: f64, hours: &[NaiveDateTime]| {
+            hours.iter().fold(from, |staying, &h| {
+                staying * (1.0 - self.departure_probability(hour_of_week(h)).clamp(0.0, 1.0))
+            })
+        };
+        let now = f64::from(census);
+        let at_start = staying(now, before) + arrivals(before);
         let first: Vec<(f64, u32)> = self
             .new_patient_need
             .iter()
@@ -183,8 +188,8 @@ impl Flow {
         ShiftFlow {
             census_now: census,
             census_at_start: at_start,
-            arrivals: self.expected_arrivals(start, hours),
-            departures: at_start - staying,
+            arrivals: arrivals(during),
+            departures: at_start - staying(at_start, during),
             new_patient_points: (followed > 0)
                 .then(|| first.iter().map(|(m, n)| m * f64::from(*n)).sum::<f64>() / f64::from(followed)),
             mean_points: self.mean_need,
@@ -207,7 +212,8 @@ fn ratio(n: Option<&u32>, d: Option<&u32>) -> f64 {
 struct Counted {
     /// The later hour of the pair.
     hour: DateTime<Utc>,
-    /// Its hour of the week; none when the hour before was not stored (a gap).
+    /// The earlier hour's hour of the week (the changes happened during
+    /// it); none when the two are not consecutive stored hours (a gap).
     how: Option<usize>,
     arrivals: u32,
     departures: u32,
@@ -256,7 +262,7 @@ impl FlowLearner {
         if now.hour - before.hour != Duration::hours(1) {
             self.followed.clear();
         } else {
-            c.how = Some(hour_of_week(now.local));
+            c.how = Some(hour_of_week(before.local));
             let arrived: Vec<&String> = now
                 .patients
                 .keys()
@@ -291,6 +297,26 @@ impl FlowLearner {
         }
         self.counted.push_back(c);
         self.last = Some(now);
+    }
+
+    /// Records that hour `hour` could not be counted (a census not wholly
+    /// read): the pairs on either side of it are left out, as across an
+    /// hour not stored.
+    pub fn gap(&mut self, hour: DateTime<Utc>) {
+        if self.last.as_ref().is_some_and(|l| hour <= l.hour) {
+            return;
+        }
+        self.followed.clear();
+        self.last = None;
+        self.counted.push_back(Counted {
+            hour,
+            how: None,
+            arrivals: 0,
+            departures: 0,
+            exposure: 0,
+            new: Vec::new(),
+            all: (0, 0),
+        });
     }
 
     /// Forgets the pairs whose later hour is before `before`.
@@ -332,6 +358,8 @@ impl FlowLearner {
         let mut new_sum = [0i64; NEW_PATIENT_HOURS];
         let mut new_n = [0u32; NEW_PATIENT_HOURS];
         let (mut all_sum, mut all_n) = (0i64, 0u64);
+        // an arrival whose first hours were forgotten is not followed
+        let first = self.counted.front().map(|c| c.hour);
         for c in &self.counted {
             let Some(how) = c.how else {
                 flow.gaps += 1;
@@ -342,6 +370,10 @@ impl FlowLearner {
             flow.departures[how] += c.departures;
             flow.exposure[how] += c.exposure;
             for &(since, milli) in &c.new {
+                let arrived = c.hour - Duration::hours(i64::try_from(since).unwrap_or(i64::MAX));
+                if first.is_some_and(|f| arrived < f) {
+                    continue;
+                }
                 new_sum[since] += milli;
                 new_n[since] += 1;
             }
@@ -423,12 +455,14 @@ mod tests {
             "five weeks, the first hour has no hour before it, one hour missing"
         );
         assert!(flow.young == (flow.weeks < MIN_WEEKS));
-        assert!((flow.arrival_rate(10) - 2.0).abs() < 1e-9, "{}", flow.arrival_rate(10));
-        assert_eq!(flow.arrival_rate(11), 0.0);
-        // every fourth (rounded down) leaves at 11:00: about a quarter
-        let p = flow.departure_probability(11);
+        // in the 10:00 census, not the 09:00 one: they came during 09–10
+        assert!((flow.arrival_rate(9) - 2.0).abs() < 1e-9, "{}", flow.arrival_rate(9));
+        assert_eq!(flow.arrival_rate(10), 0.0);
+        // every fourth (rounded down) is gone from the 11:00 census: about a
+        // quarter of those present at 10:00 leave during 10–11
+        let p = flow.departure_probability(10);
         assert!((0.18..=0.25).contains(&p), "{p}");
-        assert_eq!(flow.departure_probability(12), 0.0);
+        assert_eq!(flow.departure_probability(11), 0.0);
         let monday_nine = (start + Duration::hours(10)).naive_utc();
         assert!((flow.expected_arrivals(monday_nine, 24) - 2.0).abs() < 1e-9);
         let left = flow.expected_departures(8, monday_nine, 24);
@@ -520,12 +554,17 @@ mod tests {
         assert_eq!(learner.flow(), before);
     }
 
-    /// Two arrivals at 10:00 each day, a quarter of those present leave at
-    /// 11:00: a shift 08–16 expects two arrivals and about a quarter of
-    /// those at its start leaving.
+    /// The local starts of `n` hours from `from`.
+    fn hours_from(from: NaiveDateTime, n: i64) -> Vec<NaiveDateTime> {
+        (0..n).map(|h| from + Duration::hours(h)).collect()
+    }
+
+    /// Every day two patients come during 09–10 (in the 10:00 census, not
+    /// the 09:00 one) and a quarter of those present at 10:00 leave during
+    /// 10–11: a shift's figures follow the hours exactly, at its edges too.
     #[test]
-    fn a_shift_expects_the_learnt_arrivals_and_departures() {
-        let start: DateTime<Utc> = "2026-11-01T23:00:00Z".parse().unwrap();
+    fn a_shift_expects_the_arrivals_and_departures_of_its_own_hours() {
+        let start: DateTime<Utc> = "2026-11-01T23:00:00Z".parse().unwrap(); // Monday 00:00 local
         let mut present: Vec<String> = (0..12).map(|i| format!("p{i}")).collect();
         let mut next = 12;
         let mut hours = Vec::new();
@@ -544,26 +583,72 @@ mod tests {
         }
         let flow = learn_flow(&hours);
         assert!(!flow.young);
-        let day = (start + Duration::weeks(5)).naive_utc(); // a Monday 01:00 local
-        let now = day + Duration::hours(5);
-        let shift = day + Duration::hours(7);
-        let f = flow.for_shift(12, now, shift, 8);
-        assert!((f.arrivals - 2.0).abs() < 1e-9, "{f:?}");
-        assert!(
-            (f.census_at_start - 12.0).abs() < 1e-9,
-            "nobody comes or goes before 08:00: {f:?}"
-        );
-        let p = flow.departure_probability(11);
+        let p = flow.departure_probability(10);
+        assert!(p > 0.1, "{p}");
+        let monday = (start + Duration::weeks(5) + Duration::hours(1)).naive_utc(); // Monday 00:00 local
+        assert_eq!(hour_of_week(monday), 0);
+        let at = |h: i64| monday + Duration::hours(h);
+
+        // from the 09:00 census for a shift 10–18: today's two come before it
+        let f = flow.for_shift(10, &hours_from(at(9), 1), &hours_from(at(10), 8));
+        assert!((f.census_at_start - 12.0).abs() < 1e-9, "{f:?}");
+        assert!(f.arrivals.abs() < 1e-9, "nobody comes during 10–18: {f:?}");
         assert!((f.departures - 12.0 * p).abs() < 1e-9, "{f:?}");
+
+        // from the 10:00 census (today's two in it) for a shift 11–19: the
+        // departures of 10–11 come before it, nothing during it
+        let f = flow.for_shift(12, &hours_from(at(10), 1), &hours_from(at(11), 8));
+        assert!((f.census_at_start - 12.0 * (1.0 - p)).abs() < 1e-9, "{f:?}");
+        assert!(f.arrivals.abs() < 1e-9 && f.departures.abs() < 1e-9, "{f:?}");
+
+        // a night 02–10 holds the hour 09–10: both arrive during it
+        let f = flow.for_shift(12, &hours_from(at(1), 1), &hours_from(at(2), 8));
+        assert!((f.arrivals - 2.0).abs() < 1e-9, "{f:?}");
+        assert!(f.departures.abs() < 1e-9, "{f:?}");
+        assert!((f.census_at_start - 12.0).abs() < 1e-9, "{f:?}");
+
+        // starting at the shift itself: nothing before it
+        let f = flow.for_shift(9, &[], &hours_from(at(9), 2));
+        assert!((f.census_at_start - 9.0).abs() < 1e-9, "{f:?}");
+        assert!((f.arrivals - 2.0).abs() < 1e-9, "{f:?}");
+        assert!((f.departures - 9.0 * p).abs() < 1e-9, "{f:?}");
         assert_eq!(f.weeks, flow.weeks);
         assert_eq!(f.new_patient_points, Some(2.0), "every patient scores 2");
-        // the night before: nobody arrives between 22 and 07
-        let night = flow.for_shift(12, now, day + Duration::hours(21), 9);
-        assert!(night.arrivals.abs() < 1e-9, "{night:?}");
-        let expected = 12.0 + 2.0 - 12.0 * p;
-        assert!(
-            (night.census_at_start - expected).abs() < 1e-9,
-            "the day's arrivals and departures by 22:00: {night:?}"
+    }
+
+    /// An hour whose census was not wholly read breaks the pairs on both
+    /// sides, like an hour not stored; an arrival whose first hours were
+    /// forgotten is no longer followed.
+    #[test]
+    fn an_unread_hour_is_a_gap_and_forgotten_arrivals_are_not_followed() {
+        let start: DateTime<Utc> = "2026-11-01T23:00:00Z".parse().unwrap();
+        let a = vec!["a".to_owned()];
+        let ab = vec!["a".to_owned(), "b".to_owned()];
+        let mut learner = FlowLearner::default();
+        learner.add(census(start, 0, &a));
+        learner.gap(start + Duration::hours(1));
+        learner.add(census(start, 2, &ab));
+        learner.add(census(start, 3, &ab));
+        let flow = learner.flow();
+        assert_eq!(flow.gaps, 1);
+        assert_eq!(
+            flow.arrivals.iter().sum::<u32>(),
+            0,
+            "b's arrival fell in the gap: {flow:?}"
+        );
+        assert_eq!(flow.observed.iter().sum::<u32>(), 1, "only 2→3 is a pair");
+
+        let mut learner = FlowLearner::default();
+        for h in 0..6 {
+            learner.add(census(start, h, if h == 0 { &a } else { &ab }));
+        }
+        assert_eq!(learner.flow().new_patients[..3], [1, 1, 1]);
+        learner.forget_before(start + Duration::hours(2));
+        let flow = learner.flow();
+        assert_eq!(
+            flow.new_patients.iter().sum::<u32>(),
+            0,
+            "b came in the forgotten pair: {flow:?}"
         );
     }
 

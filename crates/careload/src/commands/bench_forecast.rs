@@ -210,6 +210,10 @@ pub(crate) fn proof(args: &BenchForecastProofArgs, out: &mut dyn Write) -> anyho
     let rt = runtime()?;
     let mut wards = Vec::new();
     for &seed in &args.seeds.0 {
+        // a file of its own per seed: the last seed's pool may still be
+        // closing its connections to the previous one
+        let mut db = args.db.as_os_str().to_owned();
+        db.push(format!(".seed{seed}"));
         let bench = ForecastBench {
             beds: args.beds,
             wards: args.wards,
@@ -217,11 +221,11 @@ pub(crate) fn proof(args: &BenchForecastProofArgs, out: &mut dyn Write) -> anyho
             weeks: args.weeks,
             learn_weeks: args.learn_weeks,
             now: Utc::now(),
-            db: args.db.clone(),
+            db: db.clone().into(),
         };
         let report = rt.block_on(forecast_bench(&bench));
         for suffix in ["", "-wal", "-shm"] {
-            let mut name = args.db.as_os_str().to_owned();
+            let mut name = db.clone();
             name.push(suffix);
             let _ = std::fs::remove_file(&name);
         }
@@ -243,6 +247,13 @@ pub(crate) fn proof(args: &BenchForecastProofArgs, out: &mut dyn Write) -> anyho
                 "seed {seed}: {} hours back-filled in {} ms, back-test {} ms",
                 report.hours, report.backfill_ms, report.backtest_ms
             );
+            // each seed's wards as they come: a long run that fails late keeps them
+            for w in wards.iter().filter(|w| w.seed == seed) {
+                eprintln!(
+                    "  {}: {} shifts, MAE ratio {:?}, P90 coverage {:.3}, P10 coverage {:.3}",
+                    w.ward, w.shifts, w.mae_ratio, w.p90_coverage, w.p10_coverage
+                );
+            }
         }
     }
     let report = ProofReport {
