@@ -110,25 +110,21 @@ impl Flow {
         ratio(self.departures.get(how), self.exposure.get(how))
     }
 
-    /// Expected arrivals over the `hours` hours starting at local `from`.
+    /// Expected arrivals during `hours` (their local starts).
     #[must_use]
-    pub fn expected_arrivals(&self, from: NaiveDateTime, hours: u32) -> f64 {
-        (0..hours)
-            .map(|h| self.arrival_rate(hour_of_week(from + Duration::hours(i64::from(h)))))
-            .sum()
+    pub fn expected_arrivals(&self, hours: &[NaiveDateTime]) -> f64 {
+        hours.iter().map(|&h| self.arrival_rate(hour_of_week(h))).sum()
     }
 
-    /// Of `census` patients present at local `from`, how many are expected
-    /// to have left after `hours` hours (each hour's probability applied to
-    /// those still there).
+    /// Of `census` patients present at the start of the first of `hours`
+    /// (their local starts), how many are expected to have left by the end
+    /// of the last (each hour's probability applied to those still there).
     #[must_use]
-    pub fn expected_departures(&self, census: u32, from: NaiveDateTime, hours: u32) -> f64 {
-        let mut staying = f64::from(census);
-        for h in 0..hours {
-            let p = self.departure_probability(hour_of_week(from + Duration::hours(i64::from(h))));
-            staying *= 1.0 - p.clamp(0.0, 1.0);
-        }
-        f64::from(census) - staying
+    pub fn expected_departures(&self, census: f64, hours: &[NaiveDateTime]) -> f64 {
+        let staying = hours.iter().fold(census, |staying, &h| {
+            staying * (1.0 - self.departure_probability(hour_of_week(h)).clamp(0.0, 1.0))
+        });
+        census - staying
     }
 }
 
@@ -169,14 +165,8 @@ impl Flow {
     /// UTC, so a change of the clocks neither adds nor drops one.
     #[must_use]
     pub fn for_shift(&self, census: u32, before: &[NaiveDateTime], during: &[NaiveDateTime]) -> ShiftFlow {
-        let arrivals = |hours: &[NaiveDateTime]| hours.iter().map(|&h| self.arrival_rate(hour_of_week(h))).sum::<f64>();
-        let staying = |from: f64, hours: &[NaiveDateTime]| {
-            hours.iter().fold(from, |staying, &h| {
-                staying * (1.0 - self.departure_probability(hour_of_week(h)).clamp(0.0, 1.0))
-            })
-        };
         let now = f64::from(census);
-        let at_start = staying(now, before) + arrivals(before);
+        let at_start = now - self.expected_departures(now, before) + self.expected_arrivals(before);
         let first: Vec<(f64, u32)> = self
             .new_patient_need
             .iter()
@@ -188,8 +178,8 @@ impl Flow {
         ShiftFlow {
             census_now: census,
             census_at_start: at_start,
-            arrivals: arrivals(during),
-            departures: at_start - staying(at_start, during),
+            arrivals: self.expected_arrivals(during),
+            departures: self.expected_departures(at_start, during),
             new_patient_points: (followed > 0)
                 .then(|| first.iter().map(|(m, n)| m * f64::from(*n)).sum::<f64>() / f64::from(followed)),
             mean_points: self.mean_need,
@@ -464,8 +454,8 @@ mod tests {
         assert!((0.18..=0.25).contains(&p), "{p}");
         assert_eq!(flow.departure_probability(11), 0.0);
         let monday_nine = (start + Duration::hours(10)).naive_utc();
-        assert!((flow.expected_arrivals(monday_nine, 24) - 2.0).abs() < 1e-9);
-        let left = flow.expected_departures(8, monday_nine, 24);
+        assert!((flow.expected_arrivals(&hours_from(monday_nine, 24)) - 2.0).abs() < 1e-9);
+        let left = flow.expected_departures(8.0, &hours_from(monday_nine, 24));
         assert!((left - 8.0 * p).abs() < 1e-9, "{left}");
     }
 
@@ -660,7 +650,7 @@ mod tests {
         let flow = learn_flow(&hours);
         assert!(flow.young);
         assert_eq!(flow.weeks, 0);
-        assert_eq!(flow.expected_arrivals(hours[0].local, 8), 0.0);
+        assert_eq!(flow.expected_arrivals(&hours_from(hours[0].local, 8)), 0.0);
         assert_eq!(learn_flow(&[]).observed.iter().sum::<u32>(), 0);
     }
 }
