@@ -16,10 +16,12 @@
 //! tokens are ward-scoped the same way and may only rate shifts. A token's
 //! wards are its `wards` and every ward of its `departments` and
 //! `hospitals`; a department's, a hospital's or the region's view and page
-//! need a `screen` token that covers every ward of it. The screen HTML
-//! pages also accept the token as `?token=`, because the kiosk browsers that
-//! show them at ward offices can open a bookmarked URL but cannot send
-//! headers; JSON routes do not, so that a token never lands in a URL (and
+//! need a `screen` token that covers every ward of it — of the view it is
+//! served, which the response cache may have built an hour earlier
+//! ([`crate::cache`]). The screen HTML pages also accept the token as
+//! `?token=`, because the kiosk browsers that show them at ward offices
+//! can open a bookmarked URL but cannot send headers; JSON routes do not,
+//! so that a token never lands in a URL (and
 //! proxy logs) except on a screen, where `Referrer-Policy: no-referrer` keeps
 //! it from leaking onward and `Cache-Control: no-store` keeps the page and
 //! its URL out of every cache ([`crate::layers`]). `api.open = true`
@@ -249,7 +251,7 @@ pub fn allow(spec: &RouteSpec, caller: &Caller, ward: Option<&str>) -> Result<()
     let Access::Roles(roles) = spec.access else {
         return Ok(());
     };
-    let Caller::Token { role, wards, .. } = caller else {
+    let Caller::Token { role, .. } = caller else {
         return Ok(());
     };
     if !roles.contains(role) {
@@ -263,29 +265,36 @@ pub fn allow(spec: &RouteSpec, caller: &Caller, ward: Option<&str>) -> Result<()
             ),
         });
     }
-    if matches!(role, Role::Screen | Role::Rater)
+    if let Some((role, wards)) = ward_scope(caller)
         && let Some(ward) = ward
         && !wards.iter().any(|w| w == ward)
     {
-        let may = if *role == Role::Screen { "read" } else { "rate" };
+        let may = if role == Role::Screen { "read" } else { "rate" };
         return Err(Error::Forbidden {
-            hint: format!("this {} token may {may} wards: {}", role_name(*role), wards.join(", ")),
+            hint: format!("this {} token may {may} wards: {}", role_name(role), wards.join(", ")),
         });
     }
     Ok(())
 }
 
-/// Whether `caller` covers every one of `wards`: a `screen` or `rater`
-/// token only when each is among its wards (and there is one); any other
-/// caller always. Else the token's role, for the refusal's hint.
-fn covers(caller: &Caller, wards: &[String]) -> std::result::Result<(), Role> {
-    let Caller::Token { role, wards: may, .. } = caller else {
-        return Ok(());
-    };
-    if !matches!(role, Role::Screen | Role::Rater) || (!wards.is_empty() && wards.iter().all(|w| may.contains(w))) {
-        return Ok(());
+/// Whether `caller` is ward-scoped — a `screen` or `rater` token — and if
+/// so its role and the wards it covers. Any other caller is not: its
+/// route's roles are all it needs.
+pub(crate) fn ward_scope(caller: &Caller) -> Option<(Role, &[String])> {
+    match caller {
+        Caller::Token { role, wards, .. } if matches!(role, Role::Screen | Role::Rater) => Some((*role, wards)),
+        _ => None,
     }
-    Err(*role)
+}
+
+/// Whether `caller` covers every one of `wards`: a ward-scoped token
+/// ([`ward_scope`]) only when each is among its wards (and there is one);
+/// any other caller always. Else the token's role, for the refusal's hint.
+pub(crate) fn covers(caller: &Caller, wards: &[String]) -> std::result::Result<(), Role> {
+    match ward_scope(caller) {
+        Some((role, may)) if wards.is_empty() || !wards.iter().all(|w| may.contains(w)) => Err(role),
+        _ => Ok(()),
+    }
 }
 
 /// Whether `caller` may read a department whose wards are `wards`: a
@@ -296,13 +305,7 @@ fn covers(caller: &Caller, wards: &[String]) -> std::result::Result<(), Role> {
 /// [`Error::Forbidden`] saying how to scope a token to a department (not
 /// which wards it lacks: a token learns nothing of other wards).
 pub(crate) fn allow_department(caller: &Caller, department: &str, wards: &[String]) -> Result<()> {
-    covers(caller, wards).map_err(|role| Error::Forbidden {
-        hint: format!(
-            "a {} token reads a department only when it covers every ward of it: name the department in the \
-             token's departments (e.g. departments = [\"{department}\"])",
-            role_name(role)
-        ),
-    })
+    allow_group(caller, "department", department, wards)
 }
 
 /// Whether `caller` may read a hospital whose wards are `wards` (the wards
@@ -311,13 +314,46 @@ pub(crate) fn allow_department(caller: &Caller, department: &str, wards: &[Strin
 /// # Errors
 /// [`Error::Forbidden`] saying how to scope a token to a hospital.
 pub(crate) fn allow_hospital(caller: &Caller, hospital: &str, wards: &[String]) -> Result<()> {
+    allow_group(caller, "hospital", hospital, wards)
+}
+
+/// [`allow_department`] and [`allow_hospital`]: `kind` is "department" or
+/// "hospital". One with no ward is no token's to read, and the hint does
+/// not suggest naming it (the configuration refuses a token that does).
+fn allow_group(caller: &Caller, kind: &str, id: &str, wards: &[String]) -> Result<()> {
     covers(caller, wards).map_err(|role| Error::Forbidden {
+        hint: if wards.is_empty() {
+            format!(
+                "{kind} {id:?} has no ward; a {} token reads a {kind} only when it covers every ward of it",
+                role_name(role)
+            )
+        } else {
+            format!(
+                "a {} token reads a {kind} only when it covers every ward of it: name the {kind} in the token's \
+                 {kind}s (e.g. {kind}s = [\"{id}\"])",
+                role_name(role)
+            )
+        },
+    })
+}
+
+/// What a ward-scoped token of `role` is told of a `kind` ("department"
+/// or "hospital") `id` that is not configured: the ones of that kind it
+/// may read (`readable`, those it covers wholly), and never to name `id`
+/// in its token, which the configuration would refuse. A token learns
+/// nothing of the others.
+pub(crate) fn unknown_to_token(role: Role, kind: &str, id: &str, readable: &[String]) -> Error {
+    let instead = if readable.is_empty() {
+        format!("it covers no whole {kind}: read its wards' screens (/wards/{{id}}/screen) instead")
+    } else {
+        format!("it may read {kind}s: {}", readable.join(", "))
+    };
+    Error::Forbidden {
         hint: format!(
-            "a {} token reads a hospital only when it covers every ward of it: name the hospital in the token's \
-             hospitals (e.g. hospitals = [\"{hospital}\"])",
+            "{kind} {id:?} is not one this {} token may read; {instead}",
             role_name(role)
         ),
-    })
+    }
 }
 
 /// Whether `caller` may read the region, whose wards are `wards` (every
@@ -442,6 +478,60 @@ mod tests {
         let (a, b) = (digest("secret-a"), digest("secret-b"));
         assert!(same(&a, &digest("secret-a")));
         assert!(!same(&a, &b));
+    }
+
+    fn token(role: Role, wards: &[&str]) -> Caller {
+        Caller::Token {
+            name: "t".into(),
+            role,
+            wards: wards.iter().map(|w| (*w).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn only_screen_and_rater_tokens_are_ward_scoped() {
+        let wards = |ids: &[&str]| ids.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>();
+        for role in [Role::Screen, Role::Rater] {
+            let t = token(role, &["w1", "w2"]);
+            assert_eq!(ward_scope(&t), Some((role, &wards(&["w1", "w2"])[..])));
+            assert!(covers(&t, &wards(&["w2", "w1"])).is_ok());
+            assert_eq!(covers(&t, &wards(&["w1", "x"])), Err(role), "a ward it lacks");
+            assert_eq!(covers(&t, &[]), Err(role), "no ward: nothing to cover");
+        }
+        for caller in [
+            token(Role::Staffing, &[]),
+            token(Role::Admin, &[]),
+            Caller::Open,
+            Caller::Anonymous,
+        ] {
+            assert_eq!(ward_scope(&caller), None);
+            assert!(covers(&caller, &wards(&["x"])).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_group_of_no_ward_or_unknown_is_never_suggested_to_a_token() {
+        let t = token(Role::Screen, &["w1"]);
+        let hint = |e: Error| e.body().hint.unwrap_or_default();
+        let h = hint(allow_hospital(&t, "enk", &["w2".to_owned()]).unwrap_err());
+        assert!(h.contains(r#"hospitals = ["enk"]"#), "{h}");
+        let h = hint(allow_hospital(&t, "empty", &[]).unwrap_err());
+        assert!(
+            h.contains("\"empty\" has no ward") && !h.contains("hospitals = ["),
+            "{h}"
+        );
+        let h = hint(unknown_to_token(
+            Role::Screen,
+            "hospital",
+            "nowhere",
+            &["uas".to_owned()],
+        ));
+        assert!(h.contains("it may read hospitals: uas") && !h.contains("= ["), "{h}");
+        let h = hint(unknown_to_token(Role::Rater, "department", "nowhere", &[]));
+        assert!(
+            h.contains("rater token") && h.contains("covers no whole department"),
+            "{h}"
+        );
     }
 
     #[test]

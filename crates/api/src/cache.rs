@@ -18,6 +18,13 @@
 //! rebuilding request is dropped (client gone) or fails, the next request
 //! takes over; failed builds are never cached.
 //!
+//! **Access is checked on what is served.** A value may be an earlier
+//! hour's, so a route whose access depends on the data (a ward-scoped token
+//! reading a department, a hospital or the region must cover every ward the
+//! view shows) checks the caller against the wards the served value itself
+//! shows ([`Cached::wards`]), after taking it from the cache, never against
+//! a read of its own at another moment.
+//!
 //! Keys hold the route and its parameters, never a token's secret; a page
 //! that embeds the caller's `?token=` in its links keys on a hash of it.
 //! The cache holds at most [`MAX_ENTRIES`] keys; keys not asked for during a
@@ -51,7 +58,8 @@ pub const MAX_ENTRIES: usize = 10_000;
 /// the headers cost).
 pub const GZIP_MIN_BYTES: usize = 1024;
 
-/// A built response: its body, its gzip copy and its content type.
+/// A built response: its body, its gzip copy, its content type and, for a
+/// view of several wards, the wards it shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cached {
     /// The body.
@@ -61,6 +69,12 @@ pub struct Cached {
     pub gzip: Option<Bytes>,
     /// `application/json` or `text/html; charset=utf-8`.
     pub content_type: &'static str,
+    /// The wards the body shows, when it is a view of several (a
+    /// department, a hospital, the region; [`Cached::showing`]). A
+    /// ward-scoped caller is checked against these — the wards of the body
+    /// it is about to be served, which may be an earlier hour's — never
+    /// against a read of its own at another moment.
+    pub wards: Option<Arc<[String]>>,
 }
 
 /// A response's gzip copy, carried from [`Cached`]'s response to
@@ -83,6 +97,16 @@ impl Cached {
         Cached::new(page.into_bytes(), "text/html; charset=utf-8")
     }
 
+    /// The response, marked as showing `wards` (every ward a row or a sum
+    /// of it covers).
+    #[must_use]
+    pub fn showing(self, wards: Vec<String>) -> Cached {
+        Cached {
+            wards: Some(wards.into()),
+            ..self
+        }
+    }
+
     fn new(body: Vec<u8>, content_type: &'static str) -> Cached {
         let gzip = (body.len() >= GZIP_MIN_BYTES)
             .then(|| gzip(&body))
@@ -92,6 +116,7 @@ impl Cached {
             body: Bytes::from(body),
             gzip,
             content_type,
+            wards: None,
         }
     }
 }

@@ -1,6 +1,11 @@
 //! The handlers: thin glue from a request to a use case of the application
 //! layer ([`careload_app::query`], [`careload_app::planning`],
-//! [`careload_app::export`]) and back. Access has been checked by [`crate::auth`] before any runs.
+//! [`careload_app::export`]) and back. Access has been checked by [`crate::auth`] before any runs,
+//! except the part that depends on the data: a ward-scoped token reading a
+//! department, a hospital or the region must cover every ward of the view it
+//! is served, which [`group_view`] checks on that view (cached or built).
+
+use std::future::Future;
 
 use axum::Json;
 use axum::extract::{Extension, Path, State};
@@ -16,7 +21,7 @@ use careload_store::{AuditEntry, Run, WeightsVersion};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::AppState;
-use crate::auth::{Caller, ScreenToken};
+use crate::auth::{self, Caller, ScreenToken};
 use crate::cache::Cached;
 use crate::error::{Error, Result};
 use crate::params::{Params, parse_time};
@@ -38,6 +43,97 @@ pub(crate) async fn hospital(State(state): State<AppState>) -> Result<Cached> {
         .await
 }
 
+/// A view of several wards — a department, a hospital, the region — and
+/// what a ward-scoped caller is told about it.
+#[derive(Clone, Copy)]
+enum Group<'a> {
+    Department(&'a str),
+    Hospital(&'a str),
+    Region,
+}
+
+impl Group<'_> {
+    /// Whether `caller` may be served a view that shows `wards`.
+    fn allow(self, caller: &Caller, wards: &[String]) -> Result<()> {
+        match self {
+            Group::Department(id) => auth::allow_department(caller, id, wards),
+            Group::Hospital(id) => auth::allow_hospital(caller, id, wards),
+            Group::Region => auth::allow_region(caller, wards),
+        }
+    }
+
+    /// The configured wards of the group: every view of it shows them all
+    /// (each configured ward is in the data, if only as empty), and more
+    /// only for the region (wards of no configuration seen lately).
+    fn configured(self, state: &AppState) -> Vec<String> {
+        match self {
+            Group::Department(id) => state.config.department_wards(id),
+            Group::Hospital(id) => state.config.hospital_wards(id),
+            Group::Region => state.config.wards.keys().cloned().collect(),
+        }
+    }
+
+    /// A failed build as `caller` is told it: a ward-scoped token asking
+    /// for a department or hospital that is not configured learns only the
+    /// ones it may read ([`auth::unknown_to_token`]); anyone else gets the
+    /// 404 naming every one.
+    fn failed(self, state: &AppState, caller: &Caller, error: Error) -> Error {
+        let Some((role, _)) = auth::ward_scope(caller) else {
+            return error;
+        };
+        let readable = |known: Vec<String>, wards: &dyn Fn(&str) -> Vec<String>| -> Vec<String> {
+            known
+                .into_iter()
+                .filter(|id| auth::covers(caller, &wards(id)).is_ok())
+                .collect()
+        };
+        match error {
+            Error::App(AppError::UnknownDepartment { department, known }) => {
+                let readable = readable(known, &|d| state.config.department_wards(d));
+                auth::unknown_to_token(role, "department", &department, &readable)
+            }
+            Error::App(AppError::UnknownHospital { hospital, known }) => {
+                let readable = readable(known, &|h| state.config.hospital_wards(h));
+                auth::unknown_to_token(role, "hospital", &hospital, &readable)
+            }
+            other => other,
+        }
+    }
+}
+
+/// `group`'s view under `key`, cached or built by `build` (which marks it
+/// with the wards it shows, [`Cached::showing`]), served only if `caller`
+/// covers every ward of this very value: a value built an hour earlier may
+/// show a ward that has since left the data, and is checked as it is. A
+/// caller that does not cover the group's configured wards, which every
+/// view of it shows, is refused before anything is read (it could cover
+/// no view); covering them is not enough.
+async fn group_view<F, Fut>(
+    state: &AppState,
+    caller: &Caller,
+    group: Group<'_>,
+    key: String,
+    now: DateTime<Utc>,
+    build: F,
+) -> Result<Cached>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Cached>>,
+{
+    let configured = group.configured(state);
+    if !configured.is_empty() {
+        group.allow(caller, &configured)?;
+    }
+    let view = state
+        .cache
+        .get_or_build(key, now, build)
+        .await
+        .map_err(|e| group.failed(state, caller, e))?;
+    // a value not marked is refused to a ward-scoped caller (no wards to cover)
+    group.allow(caller, view.wards.as_deref().unwrap_or_default())?;
+    Ok(view)
+}
+
 /// `GET /api/v1/departments/{id}`; a screen token must cover every ward
 /// of the department.
 pub(crate) async fn department(
@@ -45,42 +141,23 @@ pub(crate) async fn department(
     Path(id): Path<String>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Cached> {
-    crate::auth::allow_department(&caller, &id, &state.config.department_wards(&id))?;
     let now = Utc::now();
-    state
-        .cache
-        .get_or_build(format!("department\n{id}"), now, || async {
-            Cached::json::<DepartmentOverview>(&query::department(&state, &id, now).await?)
-        })
-        .await
-}
-
-/// Whether `caller` may read the region: a screen token must cover every
-/// ward there is (only then are the wards read).
-async fn allow_region(state: &AppState, caller: &Caller) -> Result<()> {
-    if !matches!(
-        caller,
-        Caller::Token {
-            role: careload_config::Role::Screen | careload_config::Role::Rater,
-            ..
-        }
-    ) {
-        return Ok(());
-    }
-    let wards = query::region_wards(state).await?;
-    crate::auth::allow_region(caller, &wards)
+    let group = Group::Department(&id);
+    group_view(&state, &caller, group, format!("department\n{id}"), now, || async {
+        let view = query::department(&state, &id, now).await?;
+        Ok(Cached::json::<DepartmentOverview>(&view)?.showing(view.shown_wards()))
+    })
+    .await
 }
 
 /// `GET /api/v1/region`; a screen token must cover every ward.
 pub(crate) async fn region(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Cached> {
-    allow_region(&state, &caller).await?;
     let now = Utc::now();
-    state
-        .cache
-        .get_or_build("region".into(), now, || async {
-            Cached::json::<RegionOverview>(&query::region(&state, now).await?)
-        })
-        .await
+    group_view(&state, &caller, Group::Region, "region".into(), now, || async {
+        let view = query::region(&state, now).await?;
+        Ok(Cached::json::<RegionOverview>(&view)?.showing(view.shown_wards()))
+    })
+    .await
 }
 
 /// `GET /api/v1/hospitals/{id}`; a screen token must cover every ward of
@@ -90,14 +167,13 @@ pub(crate) async fn hospital_of(
     Path(id): Path<String>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Cached> {
-    crate::auth::allow_hospital(&caller, &id, &state.config.hospital_wards(&id))?;
     let now = Utc::now();
-    state
-        .cache
-        .get_or_build(format!("hospital of\n{id}"), now, || async {
-            Cached::json::<HospitalView>(&query::hospital_of(&state, &id, now).await?)
-        })
-        .await
+    let group = Group::Hospital(&id);
+    group_view(&state, &caller, group, format!("hospital of\n{id}"), now, || async {
+        let view = query::hospital_of(&state, &id, now).await?;
+        Ok(Cached::json::<HospitalView>(&view)?.showing(view.shown_wards()))
+    })
+    .await
 }
 
 pub(crate) async fn wards(State(state): State<AppState>) -> Result<Cached> {
@@ -301,17 +377,13 @@ pub(crate) async fn department_screen(
 ) -> Response {
     let now = Utc::now();
     let kept = token.0.clone();
-    if let Err(refusal) = crate::auth::allow_department(&caller, &id, &state.config.department_wards(&id)) {
-        return error_page(&state, refusal, kept, now);
-    }
-    let page = state
-        .cache
-        .get_or_build(format!("department page\n{id}\n{}", token_key(&token)), now, || async {
-            let ctx = screen_context(&state, token, now);
-            let overview = query::department(&state, &id, ctx.now).await?;
-            Ok(Cached::html(screen::department_page(&overview, &ctx)))
-        })
-        .await;
+    let key = format!("department page\n{id}\n{}", token_key(&token));
+    let page = group_view(&state, &caller, Group::Department(&id), key, now, || async {
+        let ctx = screen_context(&state, token, now);
+        let view = query::department(&state, &id, ctx.now).await?;
+        Ok(Cached::html(screen::department_page(&view, &ctx)).showing(view.shown_wards()))
+    })
+    .await;
     page_or_error(&state, page, kept, now)
 }
 
@@ -323,17 +395,13 @@ pub(crate) async fn region_screen(
 ) -> Response {
     let now = Utc::now();
     let kept = token.0.clone();
-    if let Err(refusal) = allow_region(&state, &caller).await {
-        return error_page(&state, refusal, kept, now);
-    }
-    let page = state
-        .cache
-        .get_or_build(format!("region page\n{}", token_key(&token)), now, || async {
-            let ctx = screen_context(&state, token, now);
-            let overview = query::region(&state, ctx.now).await?;
-            Ok(Cached::html(screen::region_page(&overview, &ctx)))
-        })
-        .await;
+    let key = format!("region page\n{}", token_key(&token));
+    let page = group_view(&state, &caller, Group::Region, key, now, || async {
+        let ctx = screen_context(&state, token, now);
+        let view = query::region(&state, ctx.now).await?;
+        Ok(Cached::html(screen::region_page(&view, &ctx)).showing(view.shown_wards()))
+    })
+    .await;
     page_or_error(&state, page, kept, now)
 }
 
@@ -347,21 +415,13 @@ pub(crate) async fn hospital_of_screen(
 ) -> Response {
     let now = Utc::now();
     let kept = token.0.clone();
-    if let Err(refusal) = crate::auth::allow_hospital(&caller, &id, &state.config.hospital_wards(&id)) {
-        return error_page(&state, refusal, kept, now);
-    }
-    let page = state
-        .cache
-        .get_or_build(
-            format!("hospital of page\n{id}\n{}", token_key(&token)),
-            now,
-            || async {
-                let ctx = screen_context(&state, token, now);
-                let view = query::hospital_of(&state, &id, ctx.now).await?;
-                Ok(Cached::html(screen::hospital_of_page(&view, &ctx)))
-            },
-        )
-        .await;
+    let key = format!("hospital of page\n{id}\n{}", token_key(&token));
+    let page = group_view(&state, &caller, Group::Hospital(&id), key, now, || async {
+        let ctx = screen_context(&state, token, now);
+        let view = query::hospital_of(&state, &id, ctx.now).await?;
+        Ok(Cached::html(screen::hospital_of_page(&view, &ctx)).showing(view.shown_wards()))
+    })
+    .await;
     page_or_error(&state, page, kept, now)
 }
 

@@ -406,36 +406,24 @@ pub fn ward_sums<'a>(members: impl IntoIterator<Item = &'a WardOverview>) -> War
     }
 }
 
-/// One department's sums over its wards in `wards` ([`ward_sums`]).
+/// One department's sums over its wards in `wards` ([`ward_sums`]; every
+/// configured ward is among `wards`, so its ward list is the configured one).
 fn department_summary(app: &App, id: &str, wards: &[WardOverview]) -> DepartmentSummary {
-    let sums = ward_sums(wards.iter().filter(|w| app.config.department_of(&w.id) == Some(id)));
     DepartmentSummary {
         id: id.to_owned(),
         name: app.config.department_name(id),
-        wards: app.config.department_wards(id),
-        totals: sums.totals,
-        beds: sums.beds,
-        occupancy: sums.occupancy,
-        expected: sums.expected,
-        expected_samples: sums.expected_samples,
-        indicator: sums.indicator,
+        sums: ward_sums(wards.iter().filter(|w| app.config.department_of(&w.id) == Some(id))),
     }
 }
 
-/// One hospital's sums over its wards in `wards` ([`ward_sums`]).
+/// One hospital's sums over its wards in `wards` ([`ward_sums`]), as a
+/// department's.
 fn hospital_summary(app: &App, id: &str, wards: &[WardOverview]) -> HospitalSummary {
-    let sums = ward_sums(wards.iter().filter(|w| app.config.hospital_of(&w.id) == Some(id)));
     HospitalSummary {
         id: id.to_owned(),
         name: app.config.hospital_name(id),
         departments: app.config.hospital_departments(id),
-        wards: app.config.hospital_wards(id),
-        totals: sums.totals,
-        beds: sums.beds,
-        occupancy: sums.occupancy,
-        expected: sums.expected,
-        expected_samples: sums.expected_samples,
-        indicator: sums.indicator,
+        sums: ward_sums(wards.iter().filter(|w| app.config.hospital_of(&w.id) == Some(id))),
     }
 }
 
@@ -485,16 +473,6 @@ pub async fn region(app: &App, now: DateTime<Utc>) -> Result<RegionOverview> {
         hospitals,
         without_hospital,
     })
-}
-
-/// The ids of every ward the region shows (configured, or in the data at
-/// the current hour): what a screen token must cover to read the region.
-///
-/// # Errors
-/// The store's.
-pub async fn region_wards(app: &App) -> Result<Vec<String>> {
-    let hour = app.store.current_hour().await?.map(|c| c.hour);
-    Ok(wards_at(app, hour).await?.into_keys().collect())
 }
 
 /// `GET /api/v1/hospitals/{id}`: the hospital's sums, each of its wards

@@ -125,20 +125,10 @@ pub struct DepartmentSummary {
     pub id: String,
     /// Display name (config), else the id.
     pub name: String,
-    /// Its wards' ids (`[wards.<id>] department`), ordered.
-    pub wards: Vec<String>,
-    /// The sums of its wards' patients, points, components and professions.
-    pub totals: Totals,
-    /// Its wards' beds, where known.
-    pub beds: Option<u32>,
-    /// Patients on wards with known beds ÷ those beds.
-    pub occupancy: Option<f64>,
-    /// The sum of its wards' expected levels, when every ward has one.
-    pub expected: Option<Points>,
-    /// The fewest past hours any of its wards' expected level rests on.
-    pub expected_samples: u32,
-    /// Lower / as expected / higher / too little data, as for a ward.
-    pub indicator: Indicator,
+    /// The sums of its wards (`[wards.<id>] department`): in the JSON, its
+    /// fields beside `id` and `name`.
+    #[serde(flatten)]
+    pub sums: WardSums,
 }
 
 /// `GET /api/v1/departments/{id}`: one department's wards at the hour shown.
@@ -152,9 +142,9 @@ pub struct DepartmentOverview {
     pub wards: Vec<WardOverview>,
 }
 
-/// The sums of a group of wards at the hour shown (a region, or its wards
-/// of no hospital): what [`DepartmentSummary`] and [`HospitalSummary`] add
-/// up, without an id.
+/// The sums of a group of wards at the hour shown (a region, its wards of
+/// no hospital, a department, a hospital): what [`DepartmentSummary`] and
+/// [`HospitalSummary`] carry beside their ids.
 #[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct WardSums {
     /// The wards' ids, ordered.
@@ -183,20 +173,10 @@ pub struct HospitalSummary {
     pub name: String,
     /// Its departments' ids (`[departments.<id>] hospital`), ordered.
     pub departments: Vec<String>,
-    /// Its wards' ids (the wards of its departments), ordered.
-    pub wards: Vec<String>,
-    /// The sums of its wards' patients, points, components and professions.
-    pub totals: Totals,
-    /// Its wards' beds, where known.
-    pub beds: Option<u32>,
-    /// Patients on wards with known beds ÷ those beds.
-    pub occupancy: Option<f64>,
-    /// The sum of its wards' expected levels, when every ward has one.
-    pub expected: Option<Points>,
-    /// The fewest past hours any of its wards' expected level rests on.
-    pub expected_samples: u32,
-    /// Lower / as expected / higher / too little data, as for a ward.
-    pub indicator: Indicator,
+    /// The sums of its wards (the wards of its departments): in the JSON,
+    /// its fields beside `id`, `name` and `departments`.
+    #[serde(flatten)]
+    pub sums: WardSums,
 }
 
 /// `GET /api/v1/region`: every hospital of the region at the hour shown.
@@ -226,6 +206,54 @@ pub struct HospitalView {
     pub wards: Vec<WardOverview>,
     /// Each of its departments, ordered by id, with the sums of its wards.
     pub departments: Vec<DepartmentSummary>,
+}
+
+impl DepartmentOverview {
+    /// Every ward the view shows, as a row or in a sum, ordered.
+    pub fn shown_wards(&self) -> Vec<String> {
+        shown(
+            self.department
+                .sums
+                .wards
+                .iter()
+                .chain(self.wards.iter().map(|w| &w.id)),
+        )
+    }
+}
+
+impl RegionOverview {
+    /// Every ward the view shows, in a sum, ordered.
+    pub fn shown_wards(&self) -> Vec<String> {
+        shown(
+            self.region
+                .wards
+                .iter()
+                .chain(self.hospitals.iter().flat_map(|h| &h.sums.wards))
+                .chain(self.without_hospital.iter().flat_map(|s| &s.wards)),
+        )
+    }
+}
+
+impl HospitalView {
+    /// Every ward the view shows, as a row or in a sum, ordered.
+    pub fn shown_wards(&self) -> Vec<String> {
+        shown(
+            self.hospital
+                .sums
+                .wards
+                .iter()
+                .chain(self.wards.iter().map(|w| &w.id))
+                .chain(self.departments.iter().flat_map(|d| &d.sums.wards)),
+        )
+    }
+}
+
+/// `ids` ordered, once each.
+fn shown<'a>(ids: impl Iterator<Item = &'a String>) -> Vec<String> {
+    ids.cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// A score's colour band on the screen, relative to the hospital's patients

@@ -1303,6 +1303,9 @@ impl Config {
                     ),
                 ));
             }
+            if matches!(t.role, Role::Screen | Role::Rater) {
+                self.validate_token_scope(t, &key)?;
+            }
             if let Some(first) = names.insert(t.name.trim(), i) {
                 return Err(invalid(
                     &key,
@@ -1344,6 +1347,50 @@ impl Config {
                     ),
                 ));
             }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// A ward-scoped token's departments and hospitals each cover a ward:
+    /// one that covers none would add nothing to the token, and a token of
+    /// such alone would be refused everywhere.
+    fn validate_token_scope(&self, t: &TokenConfig, key: &str) -> Result<()> {
+        let role = if t.role == Role::Screen { "screen" } else { "rater" };
+        for d in &t.departments {
+            if self.department_wards(d).is_empty() {
+                return Err(invalid(
+                    key,
+                    &format!(
+                        "{role} token {:?}: department {d:?} covers no ward: no ward names it \
+                         ([wards.<id>] department = {d:?}); name it in a ward, or list wards instead",
+                        t.name
+                    ),
+                ));
+            }
+        }
+        for h in &t.hospitals {
+            if !self.hospital_wards(h).is_empty() {
+                continue;
+            }
+            let departments = self.hospital_departments(h);
+            let why = if departments.is_empty() {
+                format!("no department names it ([departments.<id>] hospital = {h:?})")
+            } else {
+                format!(
+                    "no ward names its departments ({}) ([wards.<id>] department)",
+                    departments.join(", ")
+                )
+            };
+            return Err(invalid(
+                key,
+                &format!(
+                    "{role} token {:?}: hospital {h:?} covers no ward: {why}; give it a department with wards, \
+                     or list wards instead",
+                    t.name
+                ),
+            ));
         }
         Ok(())
     }

@@ -203,6 +203,60 @@ fn hospitals_group_departments_and_scope_tokens() {
 }
 
 #[test]
+fn a_ward_scoped_token_naming_a_hospital_or_department_of_no_ward_is_refused() {
+    // a hospital no department names: the token would cover no ward and be refused everywhere
+    let base = "[hospitals.uas]\n[hospitals.empty]\n[departments.med]\nhospital = \"uas\"\n\
+                [wards.w1]\ndepartment = \"med\"\n";
+    let token = |role: &str, scope: &str| {
+        format!("{base}[[api.tokens]]\nname = \"t\"\nrole = \"{role}\"\n{scope}\nsecret_env = \"T\"\n")
+    };
+    let refused = |text: &str| {
+        Config::from_toml(text, "c.toml")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string()
+    };
+    let e = refused(&token("screen", "hospitals = [\"empty\"]"));
+    assert!(
+        e.contains("api.tokens[0]")
+            && e.contains("hospital \"empty\" covers no ward")
+            && e.contains("no department names it"),
+        "{e}"
+    );
+    // also beside wards it does cover, and for a rater token
+    let e = refused(&token("rater", "wards = [\"w1\"]\nhospitals = [\"uas\", \"empty\"]"));
+    assert!(
+        e.contains("api.tokens[0]") && e.contains("rater token \"t\": hospital \"empty\""),
+        "{e}"
+    );
+    // a hospital whose departments have no ward
+    let text = token("screen", "hospitals = [\"empty\"]").replace(
+        "[departments.med]",
+        "[departments.idle]\nhospital = \"empty\"\n[departments.med]",
+    );
+    let e = refused(&text);
+    assert!(
+        e.contains("hospital \"empty\" covers no ward") && e.contains("no ward names its departments (idle)"),
+        "{e}"
+    );
+    // a department no ward names
+    let text = token("screen", "departments = [\"idle\"]")
+        .replace("[departments.med]", "[departments.idle]\n[departments.med]");
+    let e = refused(&text);
+    assert!(
+        e.contains("api.tokens[0]")
+            && e.contains("department \"idle\" covers no ward")
+            && e.contains("no ward names it"),
+        "{e}"
+    );
+    // the same declarations are fine for a token that names the hospital with wards
+    let c = Config::from_toml(&token("screen", "hospitals = [\"uas\"]"), "c.toml").unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.token_wards(&c.api.tokens[0]), ["w1"]);
+}
+
+#[test]
 fn departments_group_wards_and_scope_tokens() {
     let text = "[departments.med]\nname = \"Medicinkliniken\"\n[departments.kir]\n\
                 [wards.w1]\ndepartment = \"med\"\n[wards.w2]\ndepartment = \"med\"\n[wards.w3]\ndepartment = \"kir\"\n[wards.w4]\n\

@@ -79,7 +79,7 @@ pub(super) fn render(overview: &HospitalOverview, region: bool, ctx: &ScreenCont
 pub(super) fn render_department(overview: &DepartmentOverview, ctx: &ScreenContext) -> String {
     let d = &overview.department;
     let title = format!("Vårdintensitet – {}", d.name);
-    let mut body = header(&title, &d.name, &overview.state, &d.totals, ctx);
+    let mut body = header(&title, &d.name, &overview.state, &d.sums.totals, ctx);
     body.push_str(&banners(&overview.state, ctx));
     if overview.state.hour.is_none() {
         body.push_str(&no_data(
@@ -88,9 +88,9 @@ pub(super) fn render_department(overview: &DepartmentOverview, ctx: &ScreenConte
     } else {
         let foot = Foot {
             label: &format!("Hela {}", d.name),
-            totals: &d.totals,
-            beds: d.beds,
-            occupancy: d.occupancy,
+            totals: &d.sums.totals,
+            beds: d.sums.beds,
+            occupancy: d.sums.occupancy,
             wards: None,
         };
         body.push_str(&table(&overview.wards, None, &foot, ctx));
@@ -106,7 +106,7 @@ pub(super) fn render_department(overview: &DepartmentOverview, ctx: &ScreenConte
 pub(super) fn render_hospital(view: &HospitalView, ctx: &ScreenContext) -> String {
     let h = &view.hospital;
     let title = format!("Vårdintensitet – {}", h.name);
-    let mut body = header(&title, &h.name, &view.state, &h.totals, ctx);
+    let mut body = header(&title, &h.name, &view.state, &h.sums.totals, ctx);
     body.push_str(&banners(&view.state, ctx));
     if view.state.hour.is_none() {
         body.push_str(&no_data(
@@ -116,9 +116,9 @@ pub(super) fn render_hospital(view: &HospitalView, ctx: &ScreenContext) -> Strin
         let groups = (!view.departments.is_empty()).then_some(view.departments.as_slice());
         let foot = Foot {
             label: &format!("Hela {}", h.name),
-            totals: &h.totals,
-            beds: h.beds,
-            occupancy: h.occupancy,
+            totals: &h.sums.totals,
+            beds: h.sums.beds,
+            occupancy: h.sums.occupancy,
             wards: None,
         };
         body.push_str(&table(&view.wards, groups, &foot, ctx));
@@ -189,6 +189,7 @@ fn indicator(w: &WardOverview) -> String {
 /// A department's row above its wards: its sums, linking to its page.
 fn department_row(d: &DepartmentSummary, ctx: &ScreenContext) -> String {
     let link = href(&format!("/departments/{}", encode_component(&d.id)), ctx);
+    let s = &d.sums;
     format!(
         concat!(
             r#"<tr class="department" data-department="{id}"><th scope="rowgroup"><a class="department-name" href="{link}">{name}</a></th>"#,
@@ -199,14 +200,14 @@ fn department_row(d: &DepartmentSummary, ctx: &ScreenContext) -> String {
         id = escape(&d.id),
         link = link,
         name = escape(&d.name),
-        patients = d.totals.patients,
-        beds = d.beds.map(|b| b.to_string()).unwrap_or_else(|| "–".to_owned()),
-        occupancy = d.occupancy.map(percent).unwrap_or_else(|| "–".to_owned()),
-        total = points(d.totals.total),
-        expected = d.expected.map(points).unwrap_or_else(|| "–".to_owned()),
-        indicator = indicator_cell(d.indicator, d.expected, d.expected_samples, None, &d.totals),
-        usk = points(d.totals.professions.usk),
-        ssk = points(d.totals.professions.ssk),
+        patients = s.totals.patients,
+        beds = s.beds.map(|b| b.to_string()).unwrap_or_else(|| "–".to_owned()),
+        occupancy = s.occupancy.map(percent).unwrap_or_else(|| "–".to_owned()),
+        total = points(s.totals.total),
+        expected = s.expected.map(points).unwrap_or_else(|| "–".to_owned()),
+        indicator = indicator_cell(s.indicator, s.expected, s.expected_samples, None, &s.totals),
+        usk = points(s.totals.professions.usk),
+        ssk = points(s.totals.professions.ssk),
     )
 }
 
@@ -293,13 +294,13 @@ fn table(wards: &[WardOverview], groups: Option<&[DepartmentSummary]>, foot: &Fo
         Some(groups) => {
             for d in groups {
                 out.push_str(&department_row(d, ctx));
-                for w in wards.iter().filter(|w| d.wards.contains(&w.id)) {
+                for w in wards.iter().filter(|w| d.sums.wards.contains(&w.id)) {
                     out.push_str(&row(w, ctx));
                 }
             }
             let apart: Vec<&WardOverview> = wards
                 .iter()
-                .filter(|w| !groups.iter().any(|d| d.wards.contains(&w.id)))
+                .filter(|w| !groups.iter().any(|d| d.sums.wards.contains(&w.id)))
                 .collect();
             if !apart.is_empty() {
                 out.push_str(r#"<tr class="department" data-department=""><th scope="rowgroup" colspan="9">Utan verksamhet</th></tr>"#);
@@ -341,7 +342,7 @@ mod tests {
     use super::*;
     use crate::screen::tests::ctx;
     use crate::screen::ward::tests::state;
-    use careload_app::view::HospitalOverview;
+    use careload_app::view::{HospitalOverview, WardSums};
     use careload_scoring::Points;
     use careload_scoring::aggregate::Totals;
     use careload_scoring::score::Split;
@@ -390,13 +391,15 @@ mod tests {
         DepartmentSummary {
             id: id.into(),
             name: name.into(),
-            wards: wards.iter().map(|w| (*w).to_owned()).collect(),
-            totals: totals(36, 240),
-            beds: Some(40),
-            occupancy: Some(0.9),
-            expected: Some(Points::whole(200)),
-            expected_samples: 1200,
-            indicator: Indicator::Higher,
+            sums: WardSums {
+                wards: wards.iter().map(|w| (*w).to_owned()).collect(),
+                totals: totals(36, 240),
+                beds: Some(40),
+                occupancy: Some(0.9),
+                expected: Some(Points::whole(200)),
+                expected_samples: 1200,
+                indicator: Indicator::Higher,
+            },
         }
     }
 
@@ -469,13 +472,15 @@ mod tests {
                 id: "uas".into(),
                 name: "Akademiska & Co".into(),
                 departments: vec!["kir".into(), "med".into()],
-                wards: vec!["avd 3".into(), "avd1".into(), "avd2".into()],
-                totals: totals(54, 360),
-                beds: Some(60),
-                occupancy: Some(0.9),
-                expected: Some(Points::whole(300)),
-                expected_samples: 1200,
-                indicator: Indicator::Higher,
+                sums: WardSums {
+                    wards: vec!["avd 3".into(), "avd1".into(), "avd2".into()],
+                    totals: totals(54, 360),
+                    beds: Some(60),
+                    occupancy: Some(0.9),
+                    expected: Some(Points::whole(300)),
+                    expected_samples: 1200,
+                    indicator: Indicator::Higher,
+                },
             },
             wards: o.wards[..3].to_vec(),
             departments: vec![

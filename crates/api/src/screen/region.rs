@@ -9,11 +9,10 @@ use std::fmt::Write as _;
 
 use super::hospital::{Foot, LEGEND, foot_row, header, indicator_cell, percent};
 use super::{ScreenContext, banners, encode_component, escape, footer, href, no_data, page, points};
-use careload_app::view::{Indicator, RegionOverview};
+use careload_app::view::{RegionOverview, WardSums};
 use careload_planning::words::count;
-use careload_scoring::{Points, Totals};
 
-/// One row's figures: a hospital's, or the wards of none.
+/// One row: a hospital's sums, or the wards of none.
 struct Row<'a> {
     /// `data-hospital`: the id, empty for the wards of no hospital.
     id: &'a str,
@@ -21,13 +20,7 @@ struct Row<'a> {
     name: &'a str,
     /// The hospital's page, when it has one.
     link: Option<String>,
-    wards: usize,
-    totals: &'a Totals,
-    beds: Option<u32>,
-    occupancy: Option<f64>,
-    expected: Option<Points>,
-    expected_samples: u32,
-    indicator: Indicator,
+    sums: &'a WardSums,
 }
 
 fn row(r: &Row) -> String {
@@ -35,6 +28,7 @@ fn row(r: &Row) -> String {
         Some(link) => format!(r#"<a class="hospital-name" href="{link}">{}</a>"#, escape(r.name)),
         None => escape(r.name),
     };
+    let s = r.sums;
     format!(
         concat!(
             r#"<tr class="hospital" data-hospital="{id}"><th scope="row">{name}</th>"#,
@@ -44,15 +38,15 @@ fn row(r: &Row) -> String {
         ),
         id = escape(r.id),
         name = name,
-        wards = r.wards,
-        patients = r.totals.patients,
-        beds = r.beds.map(|b| b.to_string()).unwrap_or_else(|| "–".to_owned()),
-        occupancy = r.occupancy.map(percent).unwrap_or_else(|| "–".to_owned()),
-        total = points(r.totals.total),
-        expected = r.expected.map(points).unwrap_or_else(|| "–".to_owned()),
-        indicator = indicator_cell(r.indicator, r.expected, r.expected_samples, None, r.totals),
-        usk = points(r.totals.professions.usk),
-        ssk = points(r.totals.professions.ssk),
+        wards = s.wards.len(),
+        patients = s.totals.patients,
+        beds = s.beds.map(|b| b.to_string()).unwrap_or_else(|| "–".to_owned()),
+        occupancy = s.occupancy.map(percent).unwrap_or_else(|| "–".to_owned()),
+        total = points(s.totals.total),
+        expected = s.expected.map(points).unwrap_or_else(|| "–".to_owned()),
+        indicator = indicator_cell(s.indicator, s.expected, s.expected_samples, None, &s.totals),
+        usk = points(s.totals.professions.usk),
+        ssk = points(s.totals.professions.ssk),
     )
 }
 
@@ -77,13 +71,7 @@ pub(super) fn render(overview: &RegionOverview, ctx: &ScreenContext) -> String {
                 id: &h.id,
                 name: &h.name,
                 link: Some(href(&format!("/hospitals/{}", encode_component(&h.id)), ctx)),
-                wards: h.wards.len(),
-                totals: &h.totals,
-                beds: h.beds,
-                occupancy: h.occupancy,
-                expected: h.expected,
-                expected_samples: h.expected_samples,
-                indicator: h.indicator,
+                sums: &h.sums,
             }));
         }
         if let Some(apart) = &overview.without_hospital {
@@ -91,13 +79,7 @@ pub(super) fn render(overview: &RegionOverview, ctx: &ScreenContext) -> String {
                 id: "",
                 name: "Utan sjukhus",
                 link: None,
-                wards: apart.wards.len(),
-                totals: &apart.totals,
-                beds: apart.beds,
-                occupancy: apart.occupancy,
-                expected: apart.expected,
-                expected_samples: apart.expected_samples,
-                indicator: apart.indicator,
+                sums: apart,
             }));
         }
         if overview.hospitals.is_empty() && overview.without_hospital.is_none() {
@@ -126,8 +108,9 @@ mod tests {
     use super::*;
     use crate::screen::tests::ctx;
     use crate::screen::ward::tests::state;
-    use careload_app::view::{HospitalSummary, WardSums};
+    use careload_app::view::{HospitalSummary, Indicator};
     use careload_scoring::score::Split;
+    use careload_scoring::{Points, Totals};
 
     fn totals(patients: u32, total: i64) -> Totals {
         Totals {
@@ -146,13 +129,15 @@ mod tests {
             id: id.into(),
             name: name.into(),
             departments: vec![format!("{id}-med")],
-            wards: wards.iter().map(|w| (*w).to_owned()).collect(),
-            totals: t,
-            beds: Some(40),
-            occupancy: Some(0.5),
-            expected: Some(Points::whole(100)),
-            expected_samples: 1200,
-            indicator: Indicator::Higher,
+            sums: WardSums {
+                wards: wards.iter().map(|w| (*w).to_owned()).collect(),
+                totals: t,
+                beds: Some(40),
+                occupancy: Some(0.5),
+                expected: Some(Points::whole(100)),
+                expected_samples: 1200,
+                indicator: Indicator::Higher,
+            },
         }
     }
 
