@@ -21,9 +21,10 @@ use crate::{App, Error, Result};
 impl App {
     /// The export context of this application under `weights`: the
     /// hospital's zone and each ward's shift plan as resolved at start
-    /// ([`crate::Settings`]), its care category's factors under `weights`
-    /// and the display names of wards (`[wards.<id>] name`) and teams
-    /// (`[wards.<id>.teams]`).
+    /// ([`crate::Settings`]), its care category's factors under `weights`,
+    /// the display names of wards (`[wards.<id>] name`) and teams
+    /// (`[wards.<id>.teams]`), and each ward's department with the
+    /// departments' names (`level = department`'s groups, as plain maps).
     ///
     /// # Errors
     /// [`Error::Config`]: a configured ward's shift plan or care category is invalid.
@@ -41,10 +42,18 @@ impl App {
             if !ward.shifts.is_empty() {
                 ctx.ward_shifts.insert(id.clone(), self.shift_plan(id)?);
             }
+            if let Some(department) = &ward.department {
+                ctx.ward_departments.insert(id.clone(), department.clone());
+            }
             if let Some(category) = &ward.care_category {
                 let factors = careload_planning::staff_hours_for(weights, category)
                     .map_err(|e| Error::Config(format!("wards.{id}.care_category: {e}")))?;
                 ctx.staff_hours.insert(id.clone(), factors);
+            }
+        }
+        for (id, department) in &self.config.departments {
+            if let Some(name) = &department.name {
+                ctx.department_names.insert(id.clone(), name.clone());
             }
         }
         Ok(ctx)
@@ -99,40 +108,19 @@ pub async fn start_export(app: &App, spec: ExportSpec, format: Format) -> Result
 ///
 /// # Errors
 /// [`Error::BadQuery`] (`departments`) naming the departments there are,
-/// for one that is not configured or has no ward.
+/// for one that is not configured or has no ward, or at `level=hospital`
+/// (the whole store: a filter does not apply).
 pub fn narrow_to_departments(app: &App, spec: &mut ExportSpec, departments: &[String]) -> Result<()> {
-    if departments.is_empty() {
-        return Ok(());
-    }
-    let mut wards: Vec<String> = spec.wards.take().unwrap_or_default();
-    for d in departments {
-        if !app.config.departments.contains_key(d) {
-            let known: Vec<&str> = app.config.departments.keys().map(String::as_str).collect();
-            return Err(Error::BadQuery {
-                param: "departments",
-                hint: format!(
-                    "department {d:?} is not configured; send one of: {}",
-                    if known.is_empty() {
-                        "(none configured)".to_owned()
-                    } else {
-                        known.join(", ")
-                    }
-                ),
-            });
-        }
-        let of = app.config.department_wards(d);
-        if of.is_empty() {
-            return Err(Error::BadQuery {
-                param: "departments",
-                hint: format!("department {d:?} has no ward; name it in [wards.<id>] department"),
-            });
-        }
-        wards.extend(of);
-    }
-    wards.sort();
-    wards.dedup();
-    spec.wards = Some(wards);
-    Ok(())
+    let known: Vec<&String> = app.config.departments.keys().collect();
+    narrow_to(
+        spec,
+        "departments",
+        "department",
+        departments,
+        &known,
+        |d| app.config.department_wards(d),
+        "name it in [wards.<id>] department",
+    )
 }
 
 /// Narrows `spec` to the wards of `hospitals` (`[hospitals.<id>]`: the
@@ -142,35 +130,63 @@ pub fn narrow_to_departments(app: &App, spec: &mut ExportSpec, departments: &[St
 ///
 /// # Errors
 /// [`Error::BadQuery`] (`hospitals`) naming the hospitals there are, for
-/// one that is not configured or has no ward.
+/// one that is not configured or has no ward, or at `level=hospital`.
 pub fn narrow_to_hospitals(app: &App, spec: &mut ExportSpec, hospitals: &[String]) -> Result<()> {
-    if hospitals.is_empty() {
+    let known: Vec<&String> = app.config.hospitals.keys().collect();
+    narrow_to(
+        spec,
+        "hospitals",
+        "hospital",
+        hospitals,
+        &known,
+        |h| app.config.hospital_wards(h),
+        "name it in [departments.<id>] hospital and the department in [wards.<id>] department",
+    )
+}
+
+/// Adds the wards of each of `ids` (a `noun` of the configuration, `known`
+/// the declared ones, `wards_of` their wards) to `spec`'s ward filter.
+fn narrow_to(
+    spec: &mut ExportSpec,
+    param: &'static str,
+    noun: &str,
+    ids: &[String],
+    known: &[&String],
+    wards_of: impl Fn(&str) -> Vec<String>,
+    how_to_add: &str,
+) -> Result<()> {
+    if ids.is_empty() {
         return Ok(());
     }
+    if spec.level == careload_export::ExportLevel::Hospital {
+        return Err(Error::BadQuery {
+            param,
+            hint: format!(
+                "level=hospital is the whole store; {param} applies to level department, ward or team \
+                 (drop {param}, or send level=department)"
+            ),
+        });
+    }
     let mut wards: Vec<String> = spec.wards.take().unwrap_or_default();
-    for h in hospitals {
-        if !app.config.hospitals.contains_key(h) {
-            let known: Vec<&str> = app.config.hospitals.keys().map(String::as_str).collect();
+    for id in ids {
+        if !known.contains(&id) {
             return Err(Error::BadQuery {
-                param: "hospitals",
+                param,
                 hint: format!(
-                    "hospital {h:?} is not configured; send one of: {}",
+                    "{noun} {id:?} is not configured; send one of: {}",
                     if known.is_empty() {
                         "(none configured)".to_owned()
                     } else {
-                        known.join(", ")
+                        known.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
                     }
                 ),
             });
         }
-        let of = app.config.hospital_wards(h);
+        let of = wards_of(id);
         if of.is_empty() {
             return Err(Error::BadQuery {
-                param: "hospitals",
-                hint: format!(
-                    "hospital {h:?} has no ward; name it in [departments.<id>] hospital and the department in \
-                     [wards.<id>] department"
-                ),
+                param,
+                hint: format!("{noun} {id:?} has no ward; {how_to_add}"),
             });
         }
         wards.extend(of);

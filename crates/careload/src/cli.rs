@@ -69,9 +69,9 @@ pub(crate) struct ExportArgs {
     /// Last local date, inclusive.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = export_date)]
     pub(crate) to: chrono::NaiveDate,
-    /// hospital, ward or team.
+    /// hospital (the whole store), department (its wards summed), ward or team.
     #[arg(long, value_name = "LEVEL", default_value = "ward", value_parser = |s: &str| careload_export::parse_level(s))]
-    pub(crate) level: careload_store::Level,
+    pub(crate) level: careload_export::ExportLevel,
     /// hour, shift, day, week (ISO), month, quarter or year, in the hospital's zone.
     #[arg(long, value_name = "GRAIN", default_value = "day", value_parser = |s: &str| s.parse::<careload_export::Grain>())]
     pub(crate) grain: careload_export::Grain,
@@ -81,13 +81,13 @@ pub(crate) struct ExportArgs {
     /// The file to write (written as FILE.part, renamed when complete); `-` or none for standard output.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
-    /// Only these wards (levels ward and team), comma-separated.
+    /// Only these wards (levels department, ward and team), comma-separated.
     #[arg(long, value_name = "W1,W2", value_delimiter = ',')]
     pub(crate) wards: Option<Vec<String>>,
-    /// Only the wards of these departments (`[departments.<id>]`), comma-separated, besides any --wards.
+    /// Only the wards of these departments (`[departments.<id>]`), comma-separated, besides any --wards (levels department, ward and team).
     #[arg(long, value_name = "D1,D2", value_delimiter = ',')]
     pub(crate) departments: Vec<String>,
-    /// Only the wards of these hospitals (`[hospitals.<id>]`: the wards of their departments), comma-separated, besides any --wards or --departments.
+    /// Only the wards of these hospitals (`[hospitals.<id>]`: the wards of their departments), comma-separated, besides any --wards or --departments (levels department, ward and team).
     #[arg(long, value_name = "H1,H2", value_delimiter = ',')]
     pub(crate) hospitals: Vec<String>,
     /// Add planned staff-hours, need in staff-hours, the gap and points per planned staff-hour.
@@ -287,9 +287,9 @@ pub(crate) struct BenchExportArgs {
     /// Last local date; default the store's current hour's date.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = export_date)]
     pub(crate) to: Option<chrono::NaiveDate>,
-    /// hospital, ward or team.
+    /// hospital (the whole store), department (its wards summed), ward or team.
     #[arg(long, value_name = "LEVEL", default_value = "ward", value_parser = |s: &str| careload_export::parse_level(s))]
-    pub(crate) level: careload_store::Level,
+    pub(crate) level: careload_export::ExportLevel,
     /// The grain.
     #[arg(long, value_name = "GRAIN", default_value = "day", value_parser = |s: &str| s.parse::<careload_export::Grain>())]
     pub(crate) grain: careload_export::Grain,

@@ -230,6 +230,67 @@ fn demo_check_backfills_serves_and_every_page_answers_200() {
     let run = export("norr");
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(run.stderr.contains("nord, syd"), "{}", run.stderr);
+
+    // `--level department` (issue 29): one row per department and day, its
+    // wards summed; with --hospitals, the departments of those hospitals
+    let departments = |config: &Path, more: &[&str]| {
+        let mut args = vec![
+            "export",
+            "--config",
+            s(config),
+            "--db",
+            &url,
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--format",
+            "json",
+            "--level",
+            "department",
+        ];
+        args.extend_from_slice(more);
+        careload(&args)
+    };
+    let run = departments(&config, &[]);
+    run.ok();
+    let rows: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    let rows = rows.as_array().unwrap();
+    let units: std::collections::BTreeSet<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["level"].as_str().unwrap(), r["department"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        units.into_iter().collect::<Vec<_>>(),
+        [("department", ""), ("department", "med")],
+        "med, and the demo's other wards as the group of no department: {}",
+        run.stdout
+    );
+    let run = departments(&config, &["--hospitals", "nord"]);
+    run.ok();
+    let rows: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["department"] == "med" && r["ward"].is_null()),
+        "{}",
+        run.stdout
+    );
+    let bare = dir.join("no-departments.toml");
+    std::fs::write(&bare, "[wards.w01]\nname = \"Avd 1\"\n").unwrap();
+    let run = departments(&bare, &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(run.stderr.contains("[departments.<id>]"), "{}", run.stderr);
+    let run = careload(&[
+        "export", "--db", &url, "--from", &from, "--to", &to, "--level", "clinic",
+    ]);
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.stderr.contains("hospital, department, ward, team"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -15,7 +15,7 @@ use polars::prelude::*;
 use crate::period::{Period, period_of, widen, year_earlier};
 use crate::schema::{self, Kind};
 use crate::sink::Sink;
-use crate::{Context, Error, ExportSpec, Format, Grain};
+use crate::{Context, Error, ExportLevel, ExportSpec, Format, Grain};
 
 /// Hours read per chunk: two weeks of one level's hourly sums.
 const CHUNK_HOURS: i64 = 14 * 24;
@@ -81,6 +81,9 @@ struct Group {
 #[derive(Debug)]
 struct Pending {
     period: u32,
+    /// The hour (Unix seconds): a department sums its wards' rows per hour.
+    hour: i64,
+    /// The ward, or the department at `level = department`.
     ward: String,
     team: String,
     patients: i64,
@@ -117,6 +120,9 @@ pub struct Exporter<'a> {
     groups: Vec<Group>,
     ward_group: HashMap<String, usize>,
     wanted: Option<BTreeSet<String>>,
+    /// At `level = department`: each department's wards in scope (`""` for
+    /// the wards of no department).
+    department_wards: BTreeMap<String, Vec<String>>,
     periods: Vec<(usize, Period)>,
     period_index: HashMap<(usize, DateTime<Utc>), u32>,
     pending: Vec<Pending>,
@@ -140,6 +146,13 @@ impl<'a> Exporter<'a> {
     /// [`Error::BadSpec`] for a bad combination or an unknown ward.
     pub async fn new(store: &'a Store, ctx: &'a Context, spec: ExportSpec) -> Result<Exporter<'a>, Error> {
         spec.validate()?;
+        if spec.level == ExportLevel::Department && ctx.ward_departments.is_empty() {
+            return Err(Error::BadSpec(
+                "level department needs departments, and none is configured: declare [departments.<id>] (name, \
+                 hospital) and name each ward's department in [wards.<id>] department, or send level=ward"
+                    .to_owned(),
+            ));
+        }
         let known: Vec<String> = store.wards().await?.into_iter().map(|w| w.ward).collect();
         if let Some(wanted) = &spec.wards {
             let unknown: Vec<&String> = wanted.iter().filter(|w| !known.contains(w)).collect();
@@ -157,6 +170,15 @@ impl<'a> Exporter<'a> {
             .filter(|w| wanted.as_ref().is_none_or(|s| s.contains(*w)))
             .cloned()
             .collect();
+        let mut department_wards: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        if spec.level == ExportLevel::Department {
+            for ward in &in_scope {
+                department_wards
+                    .entry(ctx.department_of(ward).unwrap_or("").to_owned())
+                    .or_default()
+                    .push(ward.clone());
+            }
+        }
 
         // Only shifts differ between wards; every other grain is one group.
         let mut groups = vec![Group {
@@ -164,7 +186,7 @@ impl<'a> Exporter<'a> {
             wards: spec.wards.clone(),
         }];
         let mut ward_group = HashMap::new();
-        if spec.grain == Grain::Shift && spec.level != Level::Hospital {
+        if spec.grain == Grain::Shift && spec.level != ExportLevel::Hospital {
             let mut default_wards = Vec::new();
             for ward in &in_scope {
                 let plan = ctx.plan(ward);
@@ -204,6 +226,7 @@ impl<'a> Exporter<'a> {
             groups,
             ward_group,
             wanted,
+            department_wards,
             periods: Vec::new(),
             period_index: HashMap::new(),
             pending: Vec::new(),
@@ -242,9 +265,10 @@ impl<'a> Exporter<'a> {
     /// The unit a ward-or-team row counts under at the export's level.
     fn unit(&self, ward: &str, team: &str) -> (String, String) {
         match self.spec.level {
-            Level::Hospital => (String::new(), String::new()),
-            Level::Ward => (ward.to_owned(), String::new()),
-            Level::Team => (ward.to_owned(), team.to_owned()),
+            ExportLevel::Hospital => (String::new(), String::new()),
+            ExportLevel::Department => (self.ctx.department_of(ward).unwrap_or("").to_owned(), String::new()),
+            ExportLevel::Ward => (ward.to_owned(), String::new()),
+            ExportLevel::Team => (ward.to_owned(), team.to_owned()),
         }
     }
 
@@ -257,7 +281,7 @@ impl<'a> Exporter<'a> {
         let to = self.end.with_timezone(&self.ctx.tz).date_naive();
         let rows = self.store.planned_staffing(None, from, to).await?;
         for row in rows {
-            if !self.in_scope(&row.ward) || (self.spec.level == Level::Team && row.team.is_none()) {
+            if !self.in_scope(&row.ward) || (self.spec.level == ExportLevel::Team && row.team.is_none()) {
                 continue;
             }
             let Ok(shift) = self.ctx.plan(&row.ward).window(row.date, &row.shift, &self.ctx.tz) else {
@@ -273,7 +297,7 @@ impl<'a> Exporter<'a> {
             }
             let present = f64::from(row.planned.saturating_sub(row.absent));
             let hours = shift.window.hours().as_f64();
-            let group = if self.spec.level == Level::Hospital {
+            let group = if self.spec.level == ExportLevel::Hospital {
                 0
             } else {
                 self.group_of(&row.ward)
@@ -298,8 +322,14 @@ impl<'a> Exporter<'a> {
         spec.compare_last_year = false;
         let mut inner = Box::pin(Exporter::new(self.store, self.ctx, spec)).await?;
         let mut map = HashMap::new();
+        // the unit's key: a department row's is its department
+        let unit = if self.spec.level == ExportLevel::Department {
+            "department"
+        } else {
+            "ward"
+        };
         while let Some(df) = Box::pin(inner.next_batch()).await? {
-            let ward = df.column("ward")?.str()?.clone();
+            let ward = df.column(unit)?.str()?.clone();
             let team = df.column("team")?.str()?.clone();
             let period = df.column("period")?.str()?.clone();
             let mean = df.column("total_mean")?.f64()?.clone();
@@ -328,18 +358,19 @@ impl<'a> Exporter<'a> {
         let read_end = self.data_end.map_or(self.end, |e| e.min(self.end));
         while self.cursor < read_end {
             let chunk_end = (self.cursor + Duration::hours(CHUNK_HOURS)).min(read_end);
-            let rows = self.store.level_hours(self.spec.level, self.cursor, chunk_end).await?;
+            let stored = self.spec.level.stored();
+            let rows = self.store.level_hours(stored, self.cursor, chunk_end).await?;
             self.unit_hours_read += rows.len() as u64;
             for row in &rows {
                 self.take_row(row);
             }
             if self.spec.staffing {
-                let detail = if self.spec.level == Level::Team {
+                let detail = if stored == Level::Team {
                     Level::Team
                 } else {
                     Level::Ward
                 };
-                let detail_rows = if detail == self.spec.level {
+                let detail_rows = if detail == stored {
                     rows
                 } else {
                     let r = self.store.level_hours(detail, self.cursor, chunk_end).await?;
@@ -364,11 +395,16 @@ impl<'a> Exporter<'a> {
     }
 
     fn take_row(&mut self, row: &UnitHour) {
-        if self.spec.level != Level::Hospital && !self.in_scope(&row.ward) {
+        if self.spec.level != ExportLevel::Hospital && !self.in_scope(&row.ward) {
             return;
         }
         let group = self.group_of(&row.ward);
         let period = self.period_for(group, row.hour);
+        let (ward, team) = if self.spec.level == ExportLevel::Department {
+            self.unit(&row.ward, &row.team)
+        } else {
+            (row.ward.clone(), row.team.clone())
+        };
         let t = &row.totals;
         let mut components = [0; 9];
         for (slot, c) in components.iter_mut().zip(Component::ALL) {
@@ -376,8 +412,9 @@ impl<'a> Exporter<'a> {
         }
         self.pending.push(Pending {
             period,
-            ward: row.ward.clone(),
-            team: row.team.clone(),
+            hour: row.hour.timestamp(),
+            ward,
+            team,
             patients: i64::from(t.patients),
             total: t.total.milli(),
             usk: t.professions.usk.milli(),
@@ -406,7 +443,7 @@ impl<'a> Exporter<'a> {
         };
         let sh =
             row.totals.professions.usk.as_f64() * f.usk.as_f64() + row.totals.professions.ssk.as_f64() * f.ssk.as_f64();
-        let group = if self.spec.level == Level::Hospital {
+        let group = if self.spec.level == ExportLevel::Hospital {
             0
         } else {
             self.group_of(&row.ward)
@@ -431,6 +468,7 @@ impl<'a> Exporter<'a> {
     async fn aggregate(&mut self, rows: Vec<Pending>) -> Result<DataFrame, Error> {
         let n = rows.len();
         let mut period = Vec::with_capacity(n);
+        let mut hour = Vec::with_capacity(n);
         let mut ward = Vec::with_capacity(n);
         let mut team = Vec::with_capacity(n);
         let mut patients = Vec::with_capacity(n);
@@ -442,6 +480,7 @@ impl<'a> Exporter<'a> {
         let mut quality: Vec<Vec<i64>> = (0..QUALITY.len()).map(|_| Vec::with_capacity(n)).collect();
         for r in rows {
             period.push(r.period);
+            hour.push(r.hour);
             ward.push(r.ward);
             team.push(r.team);
             patients.push(r.patients);
@@ -458,6 +497,7 @@ impl<'a> Exporter<'a> {
         }
         let mut columns = vec![
             Column::new("period".into(), period),
+            Column::new("hour".into(), hour),
             Column::new("ward".into(), ward),
             Column::new("team".into(), team),
             Column::new("patients".into(), patients),
@@ -472,7 +512,20 @@ impl<'a> Exporter<'a> {
         for (v, name) in quality.into_iter().zip(QUALITY) {
             columns.push(Column::new(name.into(), v));
         }
-        let frame = DataFrame::new(n, columns)?;
+        let mut frame = DataFrame::new(n, columns)?;
+        if self.spec.level == ExportLevel::Department {
+            // a department's hour is the sum of its wards' rows of that hour:
+            // its statistics are of those sums, never averaged averages
+            let mut sums = vec![col("patients"), col("total"), col("usk"), col("ssk")];
+            sums.extend(Component::ALL.iter().map(|c| col(c.key())));
+            sums.push(col("unmatched"));
+            sums.extend(QUALITY.iter().map(|q| col(*q)));
+            frame = frame
+                .lazy()
+                .group_by([col("period"), col("ward"), col("team"), col("hour")])
+                .agg(sums.into_iter().map(Expr::sum).collect::<Vec<_>>())
+                .collect()?;
+        }
 
         let points = |name: &str| col(name).cast(DataType::Float64) / lit(1000.0);
         let mut aggs = vec![
@@ -542,7 +595,36 @@ impl<'a> Exporter<'a> {
                     })
                     .collect();
                 let wards = self.groups[group].wards.as_deref();
-                let counted = self.store.distinct_patients_in(self.spec.level, wards, &ranges).await?;
+                if self.spec.level == ExportLevel::Department {
+                    // a patient who moved between wards of one department
+                    // counts once in it: one count over its wards
+                    for (department, of) in &self.department_wards {
+                        let of: Vec<String> = of
+                            .iter()
+                            .filter(|w| wards.is_none_or(|g| g.contains(w)))
+                            .cloned()
+                            .collect();
+                        if of.is_empty() {
+                            continue;
+                        }
+                        let counted = self
+                            .store
+                            .distinct_patients_in(Level::Hospital, Some(&of), &ranges)
+                            .await?;
+                        for (&p, units) in ids.iter().zip(counted) {
+                            let patients: u64 = units.iter().map(|d| d.patients).sum();
+                            map.insert(
+                                (p, department.clone(), String::new()),
+                                i64::try_from(patients).unwrap_or(i64::MAX),
+                            );
+                        }
+                    }
+                    continue;
+                }
+                let counted = self
+                    .store
+                    .distinct_patients_in(self.spec.level.stored(), wards, &ranges)
+                    .await?;
                 for (&p, units) in ids.iter().zip(counted) {
                     for d in units {
                         map.insert((p, d.ward, d.team), i64::try_from(d.patients).unwrap_or(i64::MAX));
@@ -559,18 +641,13 @@ impl<'a> Exporter<'a> {
         let mut out: Vec<Column> = Vec::new();
         let text = |name: &str, v: Vec<Option<String>>| Column::new(name.into(), v);
         out.push(text("level", vec![Some(level.as_str().to_owned()); n]));
-        out.push(text(
-            "ward",
-            wards
-                .iter()
-                .map(|w| (level != Level::Hospital).then(|| w.clone()))
-                .collect(),
-        ));
+        let of_ward = matches!(level, ExportLevel::Ward | ExportLevel::Team);
+        out.push(text("ward", wards.iter().map(|w| of_ward.then(|| w.clone())).collect()));
         out.push(text(
             "team",
             teams
                 .iter()
-                .map(|t| (level == Level::Team).then(|| t.clone()))
+                .map(|t| (level == ExportLevel::Team).then(|| t.clone()))
                 .collect(),
         ));
         out.push(text("grain", vec![Some(grain.to_owned()); n]));
@@ -656,12 +733,7 @@ impl<'a> Exporter<'a> {
             "ward_name",
             wards
                 .iter()
-                .map(|w| {
-                    (level != Level::Hospital)
-                        .then(|| ctx.ward_name(w))
-                        .flatten()
-                        .map(str::to_owned)
-                })
+                .map(|w| of_ward.then(|| ctx.ward_name(w)).flatten().map(str::to_owned))
                 .collect(),
         ));
         out.push(text(
@@ -670,7 +742,7 @@ impl<'a> Exporter<'a> {
                 .iter()
                 .zip(&teams)
                 .map(|(w, t)| {
-                    (level == Level::Team)
+                    (level == ExportLevel::Team)
                         .then(|| ctx.team_name(w, t))
                         .flatten()
                         .map(str::to_owned)
@@ -705,6 +777,26 @@ impl<'a> Exporter<'a> {
                 .iter()
                 .map(|&p| self.data_end.is_none_or(|e| self.periods[p as usize].1.end <= e))
                 .collect::<Vec<bool>>(),
+        ));
+        // the department of a department row, and of a ward's or team's ward
+        let departments: Vec<Option<&str>> = wards
+            .iter()
+            .map(|w| match level {
+                ExportLevel::Hospital => None,
+                ExportLevel::Department => Some(w.as_str()).filter(|d| !d.is_empty()),
+                ExportLevel::Ward | ExportLevel::Team => ctx.department_of(w),
+            })
+            .collect();
+        out.push(text(
+            "department",
+            departments.iter().map(|d| d.map(str::to_owned)).collect(),
+        ));
+        out.push(text(
+            "department_name",
+            departments
+                .iter()
+                .map(|d| d.and_then(|d| ctx.department_name(d)).map(str::to_owned))
+                .collect(),
         ));
 
         if self.spec.staffing {
@@ -747,7 +839,10 @@ impl<'a> Exporter<'a> {
             out.push(decimal("total_mean_change_pct", change));
         }
         let df = DataFrame::new(n, out)?;
-        Ok(df.sort(["period_start", "ward", "team"], SortMultipleOptions::default())?)
+        Ok(df.sort(
+            ["period_start", "ward", "team", "department"],
+            SortMultipleOptions::default(),
+        )?)
     }
 
     /// A frame with the export's columns and no rows (for empty exports).

@@ -1,7 +1,7 @@
 //! careload's trend exports for controllers and managers.
 //!
 //! An export aggregates the stored hourly history by **level** (hospital,
-//! ward, team) and **grain** (hour, shift, day, ISO week, month, quarter,
+//! department, ward, team) and **grain** (hour, shift, day, ISO week, month, quarter,
 //! year, in the hospital's time zone) into one row per unit and period: the
 //! mean, median, 90th percentile and maximum of the unit's hourly total,
 //! means per profession and component, patient-hours and distinct patients;
@@ -43,7 +43,7 @@ use chrono_tz::Tz;
 
 pub use engine::{Exporter, Summary, export};
 pub use sink::{SharedBuf, Sink};
-pub use spec::{ExportSpec, Format, Grain, parse_date, parse_level};
+pub use spec::{ExportLevel, ExportSpec, Format, Grain, parse_date, parse_level};
 
 /// What can go wrong in an export.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +85,13 @@ pub struct Context {
     pub ward_names: BTreeMap<String, String>,
     /// Ward id → team id → display name (`[wards.<id>.teams]`).
     pub team_names: BTreeMap<String, BTreeMap<String, String>>,
+    /// Ward id → department id (`[wards.<id>] department`): the groups of
+    /// `level = department`; wards not here have no department. Empty = no
+    /// department configured (and `level = department` is refused).
+    pub ward_departments: BTreeMap<String, String>,
+    /// Department id → display name (`[departments.<id>] name`); departments
+    /// not here have none.
+    pub department_names: BTreeMap<String, String>,
 }
 
 impl Context {
@@ -99,6 +106,8 @@ impl Context {
             default_staff_hours: None,
             ward_names: BTreeMap::new(),
             team_names: BTreeMap::new(),
+            ward_departments: BTreeMap::new(),
+            department_names: BTreeMap::new(),
         }
     }
 
@@ -115,6 +124,16 @@ impl Context {
     /// The display name of `team` on `ward`, if one is configured.
     pub fn team_name(&self, ward: &str, team: &str) -> Option<&str> {
         self.team_names.get(ward)?.get(team).map(String::as_str)
+    }
+
+    /// The department of `ward`, if it has one.
+    pub fn department_of(&self, ward: &str) -> Option<&str> {
+        self.ward_departments.get(ward).map(String::as_str)
+    }
+
+    /// The display name of `department`, if one is configured.
+    pub fn department_name(&self, department: &str) -> Option<&str> {
+        self.department_names.get(department).map(String::as_str)
     }
 
     /// The points → staff-hours factors of `ward`.

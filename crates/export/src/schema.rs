@@ -95,8 +95,20 @@ use When::{Always, LastYear, Staffing};
 
 /// Every column, in output order.
 pub const COLUMNS: &[Column] = &[
-    col("level", Text, false, Always, "`hospital`, `ward` or `team`."),
-    col("ward", Text, true, Always, "The ward id; empty for the hospital."),
+    col(
+        "level",
+        Text,
+        false,
+        Always,
+        "`hospital`, `department`, `ward` or `team`.",
+    ),
+    col(
+        "ward",
+        Text,
+        true,
+        Always,
+        "The ward id; empty for the hospital and a department.",
+    ),
     col(
         "team",
         Text,
@@ -308,7 +320,7 @@ pub const COLUMNS: &[Column] = &[
         Text,
         true,
         Always,
-        "The ward's display name (`[wards.<id>] name`); empty for the hospital or when none is configured.",
+        "The ward's display name (`[wards.<id>] name`); empty for the hospital, a department, or when none is configured.",
     ),
     col(
         "team_name",
@@ -337,6 +349,20 @@ pub const COLUMNS: &[Column] = &[
         false,
         Always,
         "`false` while the period runs past the last hour stored (today, this week): its figures cover the hours so far, and planned staffing counts only the shifts that have started.",
+    ),
+    col(
+        "department",
+        Text,
+        true,
+        Always,
+        "The department id (`[departments.<id>]`): a department row's own, a ward's or team's ward's; empty for the hospital, for the group of wards of no department, and for a ward of none.",
+    ),
+    col(
+        "department_name",
+        Text,
+        true,
+        Always,
+        "The department's display name (`[departments.<id>] name`); empty where `department` is or when none is configured.",
     ),
     col(
         "planned_staff_hours",

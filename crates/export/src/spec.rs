@@ -142,19 +142,91 @@ impl FromStr for Format {
     }
 }
 
-/// Parses a level word (`hospital`, `ward`, `team`).
+/// The unit an export's rows are about: the whole store, a department
+/// (its wards summed, `[departments.<id>]`), a ward or a team.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportLevel {
+    /// The whole store: the stored hospital rows (every ward).
+    Hospital,
+    /// One department (`[departments.<id>]`): the sum of its wards' stored
+    /// ward rows, hour by hour; wards of no department form one group with
+    /// an empty department id.
+    Department,
+    /// One ward.
+    Ward,
+    /// One team of a ward.
+    Team,
+}
+
+impl ExportLevel {
+    /// Every level, largest unit first.
+    pub const ALL: [ExportLevel; 4] = [
+        ExportLevel::Hospital,
+        ExportLevel::Department,
+        ExportLevel::Ward,
+        ExportLevel::Team,
+    ];
+
+    /// Its word (the `level` column's value).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportLevel::Hospital => "hospital",
+            ExportLevel::Department => "department",
+            ExportLevel::Ward => "ward",
+            ExportLevel::Team => "team",
+        }
+    }
+
+    /// The stored level its rows are made of: a department sums its wards'
+    /// ward rows.
+    pub fn stored(self) -> Level {
+        match self {
+            ExportLevel::Hospital => Level::Hospital,
+            ExportLevel::Department | ExportLevel::Ward => Level::Ward,
+            ExportLevel::Team => Level::Team,
+        }
+    }
+}
+
+impl From<Level> for ExportLevel {
+    fn from(level: Level) -> ExportLevel {
+        match level {
+            Level::Hospital => ExportLevel::Hospital,
+            Level::Ward => ExportLevel::Ward,
+            Level::Team => ExportLevel::Team,
+        }
+    }
+}
+
+impl fmt::Display for ExportLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ExportLevel {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<ExportLevel, Error> {
+        parse_level(s)
+    }
+}
+
+/// Parses a level word (`hospital`, `department`, `ward`, `team`).
 ///
 /// # Errors
 /// [`Error::BadSpec`] naming the levels.
-pub fn parse_level(s: &str) -> Result<Level, Error> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "hospital" => Ok(Level::Hospital),
-        "ward" => Ok(Level::Ward),
-        "team" => Ok(Level::Team),
-        _ => Err(Error::BadSpec(format!(
-            "level {s:?} is unknown; send one of: hospital, ward, team"
-        ))),
-    }
+pub fn parse_level(s: &str) -> Result<ExportLevel, Error> {
+    ExportLevel::ALL
+        .into_iter()
+        .find(|l| l.as_str() == s.trim().to_ascii_lowercase())
+        .ok_or_else(|| {
+            Error::BadSpec(format!(
+                "level {s:?} is unknown; send one of: {}",
+                words(&ExportLevel::ALL)
+            ))
+        })
 }
 
 /// Parses a date (`YYYY-MM-DD`).
@@ -177,11 +249,12 @@ pub struct ExportSpec {
     pub from: NaiveDate,
     /// Last local date (inclusive).
     pub to: NaiveDate,
-    /// Hospital, ward or team rows.
-    pub level: Level,
+    /// Hospital, department, ward or team rows.
+    pub level: ExportLevel,
     /// The time bucket.
     pub grain: Grain,
-    /// Only these wards (ward and team levels); `None` = every ward.
+    /// Only these wards (department, ward and team levels); `None` = every
+    /// ward. A department row then sums only its wards in the list.
     pub wards: Option<Vec<String>>,
     /// Add planned staffing, need in staff-hours, the gap and points per
     /// planned staff-hour (grain shift or coarser).
@@ -192,11 +265,11 @@ pub struct ExportSpec {
 
 impl ExportSpec {
     /// A spec with no optional columns and every ward.
-    pub fn new(from: NaiveDate, to: NaiveDate, level: Level, grain: Grain) -> ExportSpec {
+    pub fn new(from: NaiveDate, to: NaiveDate, level: impl Into<ExportLevel>, grain: Grain) -> ExportSpec {
         ExportSpec {
             from,
             to,
-            level,
+            level: level.into(),
             grain,
             wards: None,
             staffing: false,
@@ -227,8 +300,10 @@ impl ExportSpec {
                     .to_owned(),
             );
         }
-        if self.level == Level::Hospital && self.wards.is_some() {
-            problems.push("a ward filter applies to level ward or team; drop wards or send level=ward".to_owned());
+        if self.level == ExportLevel::Hospital && self.wards.is_some() {
+            problems.push(
+                "a ward filter applies to level department, ward or team; drop wards or send level=ward".to_owned(),
+            );
         }
         if self.wards.as_ref().is_some_and(Vec::is_empty) {
             problems.push("the ward list is empty; send at least one ward id or leave it out".to_owned());
@@ -265,7 +340,11 @@ mod tests {
     fn words_parse_and_unknown_words_say_what_to_send() {
         assert_eq!("Week".parse::<Grain>().ok(), Some(Grain::Week));
         assert_eq!("csv-excel".parse::<Format>().ok(), Some(Format::CsvExcel));
-        assert_eq!(parse_level("team").ok(), Some(Level::Team));
+        assert_eq!(parse_level("team").ok(), Some(ExportLevel::Team));
+        assert_eq!(parse_level(" Department").ok(), Some(ExportLevel::Department));
+        assert_eq!(ExportLevel::Department.stored(), Level::Ward);
+        let e = parse_level("clinic").expect_err("unknown level").to_string();
+        assert!(e.contains("hospital, department, ward, team"), "{e}");
         let e = "fortnight".parse::<Grain>().expect_err("unknown grain").to_string();
         assert!(e.contains("hour, shift, day, week, month, quarter, year"), "{e}");
         let e = "xlsx".parse::<Format>().expect_err("unknown format").to_string();
@@ -282,7 +361,7 @@ mod tests {
         let e = spec.validate().expect_err("three problems").to_string();
         assert!(e.contains("before from"), "{e}");
         assert!(e.contains("grain shift or coarser"), "{e}");
-        assert!(e.contains("level ward or team"), "{e}");
+        assert!(e.contains("level department, ward or team"), "{e}");
         assert!(e.contains("list is empty"), "{e}");
 
         let spec = ExportSpec::new(d("2016-01-01"), d("2026-12-31"), Level::Ward, Grain::Day);

@@ -320,7 +320,7 @@ async fn staffing_and_last_year_columns(ctx: Ctx) {
     assert!((change - (mean - got) / got * 100.0).abs() < 0.01, "{change}");
 
     // Team level counts only the team's own staff: A has 1 USK + 1 SSK.
-    spec.level = Level::Team;
+    spec.level = Level::Team.into();
     spec.compare_last_year = false;
     let mut out = Vec::new();
     export(store, &context, &spec, Format::Csv, &mut out)
