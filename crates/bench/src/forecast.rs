@@ -86,6 +86,9 @@ pub struct ForecastBench {
     pub weeks: u32,
     /// Of those, the first weeks the errors are learnt from (6); the rest are judged.
     pub learn_weeks: u32,
+    /// Of the learning weeks, the first this many are left out (0): the
+    /// simulator starts warm but not settled, which a real ward never is.
+    pub skip_weeks: u32,
     /// The present: the back-fill runs through the hour before it.
     pub now: DateTime<Utc>,
     /// The SQLite file the hours are written to (deleted first).
@@ -147,7 +150,8 @@ pub async fn forecast_bench(bench: &ForecastBench) -> Result<ForecastReport> {
         return Err(Error::Task("the back-fill stored no hour".into()));
     };
     let from = start + Span::weeks(i64::from(bench.learn_weeks));
-    let report = backtest(app, start, from, last + Span::hours(1)).await?;
+    let learn_from = start + Span::weeks(i64::from(bench.skip_weeks.min(bench.learn_weeks.saturating_sub(1))));
+    let report = backtest(app, learn_from, from, last + Span::hours(1)).await?;
     Ok(ForecastReport {
         beds: bench.beds,
         seed: bench.seed,

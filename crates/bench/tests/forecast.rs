@@ -109,6 +109,7 @@ async fn the_forecast_meets_the_issues_targets_on_two_held_out_weeks() {
         seed: 5,
         weeks: 8,
         learn_weeks: 6,
+        skip_weeks: 0,
         now: now(),
         db: dir.join("forecast.db"),
     };

@@ -213,6 +213,9 @@ pub(crate) struct BenchForecastProofArgs {
     /// Of those, the first weeks the errors are learnt from; the rest are judged.
     #[arg(long, value_name = "W", default_value_t = 6, value_parser = clap::value_parser!(u32).range(4..=25))]
     pub(crate) learn_weeks: u32,
+    /// Of the learning weeks, the first this many are left out (the simulator's warm start settling).
+    #[arg(long, value_name = "W", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=4))]
+    pub(crate) skip_weeks: u32,
     /// The SQLite file the hours are written to (deleted before and after each seed).
     #[arg(long, value_name = "FILE", default_value = "careload-bench-forecast-proof.db")]
     pub(crate) db: PathBuf,

@@ -192,6 +192,7 @@ struct ProofReport {
     wards_per_hospital: u32,
     weeks: u32,
     learn_weeks: u32,
+    skip_weeks: u32,
     wards: Vec<ProofWard>,
     p90: Spread2,
     p10: Spread2,
@@ -220,6 +221,7 @@ pub(crate) fn proof(args: &BenchForecastProofArgs, out: &mut dyn Write) -> anyho
             seed,
             weeks: args.weeks,
             learn_weeks: args.learn_weeks,
+            skip_weeks: args.skip_weeks,
             now: Utc::now(),
             db: db.clone().into(),
         };
@@ -261,6 +263,7 @@ pub(crate) fn proof(args: &BenchForecastProofArgs, out: &mut dyn Write) -> anyho
         wards_per_hospital: args.wards,
         weeks: args.weeks,
         learn_weeks: args.learn_weeks,
+        skip_weeks: args.skip_weeks,
         p90: spread_of(&wards, 0.9, (0.88, 0.92), |w| w.p90_coverage),
         p10: spread_of(&wards, 0.1, (0.08, 0.12), |w| w.p10_coverage),
         wards,
@@ -270,11 +273,12 @@ pub(crate) fn proof(args: &BenchForecastProofArgs, out: &mut dyn Write) -> anyho
     }
     writeln!(
         out,
-        "{} simulated hospitals of {} beds and {} wards; {} weeks, errors learnt on the first {}, the rest judged\n",
+        "{} simulated hospitals of {} beds and {} wards; {} weeks, errors learnt on weeks {}–{}, the rest judged\n",
         args.seeds.0.len(),
         args.beds,
         args.wards,
         args.weeks,
+        1 + args.skip_weeks.min(args.learn_weeks.saturating_sub(1)),
         args.learn_weeks
     )?;
     let mut t = Table::new(
