@@ -12,6 +12,10 @@
 //!    hour on, fetch what changed since the last fetch, merge it into the
 //!    held state ([`careload_ingest::apply_changes`]), map, score, write.
 //!
+//! The pipeline itself is [`Pipeline`], on any store (SQLite or
+//! PostgreSQL): `careload bench region` ([`crate::region`]) runs it on
+//! PostgreSQL.
+//!
 //! Memory is read from `/proc/self/status` (Linux): `VmHWM`, the peak
 //! resident set of the whole process so far, after each phase. By default
 //! the simulated hospital lives in the same process, so its share (the RSS
@@ -26,9 +30,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use careload_config::{Config, SourceKind};
-use careload_ingest::{Resources, RestConfig, apply_changes, fetch, fetch_changes, map};
+use careload_ingest::{Mapping, PseudonymKey, Resources, RestConfig, apply_changes, fetch, fetch_changes, map};
 use careload_runner::{RestSource, load_mapping, load_weights, rest_config};
-use careload_scoring::{Score, Snapshot, Window, rollup, score};
+use careload_scoring::{Score, Snapshot, Weights, Window, rollup, score};
 use careload_sim::{Hospital, SharedSim, SimConfig, SimServer, server};
 use careload_store::{Outcome, RunReport, Store, hour_of};
 use chrono::{DateTime, Utc};
@@ -230,6 +234,185 @@ fn remove_db(db: &std::path::Path) {
     }
 }
 
+/// The pipeline of [`ingest_bench`] and the region benchmark
+/// ([`crate::region`]): a simulated hospital (in this process, or
+/// `careload sim serve` in another) read through the runner's REST client,
+/// mapped, scored and written hour by hour to any store, SQLite or
+/// PostgreSQL, each phase timed. The first [`Pipeline::run_hour`] fetches
+/// everything; each later one moves the hospital to its hour, fetches what
+/// changed and merges it into the held state, as the hourly run does.
+pub struct Pipeline {
+    server: Server,
+    store: Store,
+    weights: Arc<Weights>,
+    mapping: Arc<Mapping>,
+    key: PseudonymKey,
+    held: Resources,
+    since: Option<DateTime<Utc>>,
+    runs: u32,
+    /// Building the simulated hospital and starting its server, ms.
+    pub sim_start_ms: u64,
+    /// RSS once the hospital is built and served, before careload reads anything, MiB.
+    pub rss_after_sim_mib: Option<f64>,
+}
+
+impl Pipeline {
+    /// Serves the hospital of `config.sim` from `start` (or reads the server
+    /// at `fhir_url`) and records the built-in weights in `store`.
+    ///
+    /// # Errors
+    /// The hospital cannot be built or served, the REST client cannot be
+    /// built, the store refuses the weights.
+    pub async fn start(
+        config: &Config,
+        fhir_url: Option<&str>,
+        start: DateTime<Utc>,
+        store: Store,
+    ) -> Result<Pipeline> {
+        let sim_started = Instant::now();
+        let server = match fhir_url {
+            None => Server::InProcess(InProcess::start(config, start).await?),
+            Some(url) => Server::External {
+                rest: RestSource::new(RestConfig {
+                    base_url: url.to_owned(),
+                    token_env: None,
+                    ..rest_config(config)
+                })?,
+                http: reqwest::Client::new(),
+            },
+        };
+        let sim_start_ms = ms(sim_started.elapsed());
+        let rss_after_sim_mib = proc_status_mib("VmRSS");
+        let weights = Arc::new(load_weights(None)?);
+        store.record_weights(&weights).await?;
+        Ok(Pipeline {
+            server,
+            store,
+            weights,
+            mapping: Arc::new(load_mapping(None)?),
+            key: PseudonymKey::development(),
+            held: Resources::new(),
+            since: None,
+            runs: 0,
+            sim_start_ms,
+            rss_after_sim_mib,
+        })
+    }
+
+    /// The simulated hospital when it is served in this process.
+    pub fn sim(&self) -> Option<&SharedSim> {
+        match &self.server {
+            Server::InProcess(served) => Some(&served.sim),
+            Server::External { .. } => None,
+        }
+    }
+
+    /// Resources the in-process server holds now.
+    pub fn server_resources(&self) -> Option<usize> {
+        self.sim().map(|sim| sim.resource_count())
+    }
+
+    /// The store the hours are written to.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The weights the hours are scored with.
+    pub fn weights(&self) -> &Arc<Weights> {
+        &self.weights
+    }
+
+    /// One hourly run at `hour`: the first fetches everything at the hour
+    /// the hospital was built at; a later one first moves the hospital to
+    /// `hour`, then fetches the changes.
+    ///
+    /// # Errors
+    /// The hospital cannot be moved on, a fetch fails, the store refuses.
+    pub async fn run_hour(&mut self, hour: DateTime<Utc>) -> Result<BenchRun> {
+        let run_started = Instant::now();
+        let full = self.runs == 0;
+        let mut phases = Phases::default();
+        if !full {
+            let t = Instant::now();
+            self.server.advance(hour).await?;
+            phases.sim_advance_ms = ms(t.elapsed());
+        }
+        let rest = self.server.rest();
+        let careload_started = Instant::now();
+        let t = Instant::now();
+        let (fresh, fetched) = match self.since {
+            None => fetch(&rest.client, &rest.config, None).await?,
+            Some(s) => fetch_changes(&rest.client, &rest.config, s, &self.held).await?,
+        };
+        phases.fetch_ms = ms(t.elapsed());
+        phases.parse_ms = ms(fetched.parse);
+        let resources_fetched = fresh.len();
+        self.since = fetched.next_since(self.since, rest.config.since_margin);
+        let t = Instant::now();
+        if full {
+            self.held = fresh;
+        } else {
+            apply_changes(&mut self.held, fresh);
+        }
+        phases.merge_ms = ms(t.elapsed());
+
+        // CPU work off the async threads, as in a run
+        let (resources, mapping, key, weights) = (
+            std::mem::take(&mut self.held),
+            self.mapping.clone(),
+            self.key.clone(),
+            self.weights.clone(),
+        );
+        let (resources, scored, totals, map_ms, score_ms, pruned) = tokio::task::spawn_blocking(move || {
+            let mut resources = resources;
+            let t = Instant::now();
+            let (snapshots, _) = map(&resources, &mapping, &key, hour);
+            let pruned = resources.prune_history(hour);
+            let map_ms = ms(t.elapsed());
+            let t = Instant::now();
+            let scored: Vec<(Snapshot, Score)> = snapshots
+                .into_iter()
+                .map(|s| {
+                    let sc = score(&s, &weights, Window::hour(hour));
+                    (s, sc)
+                })
+                .collect();
+            let totals = rollup(scored.iter().map(|(s, sc)| (s, sc)));
+            (resources, scored, totals, map_ms, ms(t.elapsed()), pruned)
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?;
+        self.held = resources;
+        phases.map_ms = map_ms;
+        phases.score_ms = score_ms;
+
+        let t = Instant::now();
+        let run_id = self.store.begin_run(&rest.config.base_url).await?;
+        self.store
+            .write_hour(hour, run_id, &self.weights.meta.version, &scored, &totals)
+            .await?;
+        self.store
+            .finish_run(run_id, Outcome::Ok, &RunReport::default())
+            .await?;
+        phases.store_ms = ms(t.elapsed());
+        phases.total_ms = ms(careload_started.elapsed());
+        tracing::debug!(elapsed_ms = ms(run_started.elapsed()), "bench run done");
+        self.runs += 1;
+        Ok(BenchRun {
+            kind: if full { "full" } else { "incremental" },
+            hour,
+            requests: fetched.requests,
+            resources_fetched,
+            resources_held: self.held.len(),
+            resources_pruned: pruned.total(),
+            patients: scored.len(),
+            phases,
+            peak_rss_mib: proc_status_mib("VmHWM"),
+            rss_mib: proc_status_mib("VmRSS"),
+        })
+    }
+}
+
 /// Runs the benchmark (see the module documentation).
 ///
 /// # Errors
@@ -243,112 +426,16 @@ pub async fn ingest_bench(bench: &IngestBench) -> Result<BenchReport> {
     config.sim.listen = "127.0.0.1:0".into();
     let start = hour_of(bench.start);
 
-    let sim_started = Instant::now();
-    let server = match &bench.fhir_url {
-        None => Server::InProcess(InProcess::start(&config, start).await?),
-        Some(url) => Server::External {
-            rest: RestSource::new(RestConfig {
-                base_url: url.clone(),
-                token_env: None,
-                ..rest_config(&config)
-            })?,
-            http: reqwest::Client::new(),
-        },
-    };
-    let sim_start_ms = ms(sim_started.elapsed());
-    let rss_after_sim_mib = proc_status_mib("VmRSS");
-    let server_resources = match &server {
-        Server::InProcess(served) => Some(served.sim.resource_count()),
-        Server::External { .. } => None,
-    };
-    let rest = server.rest();
-
     remove_db(&bench.db);
     let store = Store::connect(&format!("sqlite://{}?mode=rwc", bench.db.display())).await?;
-    let weights = Arc::new(load_weights(None)?);
-    store.record_weights(&weights).await?;
-    let mapping = Arc::new(load_mapping(None)?);
-    let key = careload_ingest::PseudonymKey::development();
-
+    let mut pipeline = Pipeline::start(&config, bench.fhir_url.as_deref(), start, store.clone()).await?;
+    let server_resources = pipeline.server_resources();
     let mut runs = Vec::new();
-    let mut held = Resources::new();
-    let mut since: Option<DateTime<Utc>> = None;
-    let mut hour = start;
     for i in 0..=bench.hours_incremental {
-        let run_started = Instant::now();
-        let mut phases = Phases::default();
-        if i > 0 {
-            hour += chrono::Duration::hours(1);
-            let t = Instant::now();
-            server.advance(hour).await?;
-            phases.sim_advance_ms = ms(t.elapsed());
-        }
-        let careload_started = Instant::now();
-        let t = Instant::now();
-        let (fresh, fetched) = match since {
-            None => fetch(&rest.client, &rest.config, None).await?,
-            Some(s) => fetch_changes(&rest.client, &rest.config, s, &held).await?,
-        };
-        phases.fetch_ms = ms(t.elapsed());
-        phases.parse_ms = ms(fetched.parse);
-        let resources_fetched = fresh.len();
-        since = fetched.next_since(since, rest.config.since_margin);
-        let t = Instant::now();
-        if i == 0 {
-            held = fresh;
-        } else {
-            apply_changes(&mut held, fresh);
-        }
-        phases.merge_ms = ms(t.elapsed());
-
-        // CPU work off the async threads, as in a run
-        let (resources, mapping2, key2, weights2) =
-            (std::mem::take(&mut held), mapping.clone(), key.clone(), weights.clone());
-        let (resources, scored, totals, map_ms, score_ms, pruned) = tokio::task::spawn_blocking(move || {
-            let mut resources = resources;
-            let t = Instant::now();
-            let (snapshots, _) = map(&resources, &mapping2, &key2, hour);
-            let pruned = resources.prune_history(hour);
-            let map_ms = ms(t.elapsed());
-            let t = Instant::now();
-            let scored: Vec<(Snapshot, Score)> = snapshots
-                .into_iter()
-                .map(|s| {
-                    let sc = score(&s, &weights2, Window::hour(hour));
-                    (s, sc)
-                })
-                .collect();
-            let totals = rollup(scored.iter().map(|(s, sc)| (s, sc)));
-            (resources, scored, totals, map_ms, ms(t.elapsed()), pruned)
-        })
-        .await
-        .map_err(|e| Error::Task(e.to_string()))?;
-        held = resources;
-        phases.map_ms = map_ms;
-        phases.score_ms = score_ms;
-
-        let t = Instant::now();
-        let run_id = store.begin_run(&rest.config.base_url).await?;
-        store
-            .write_hour(hour, run_id, &weights.meta.version, &scored, &totals)
-            .await?;
-        store.finish_run(run_id, Outcome::Ok, &RunReport::default()).await?;
-        phases.store_ms = ms(t.elapsed());
-        phases.total_ms = ms(careload_started.elapsed());
-        tracing::debug!(elapsed_ms = ms(run_started.elapsed()), "bench run done");
-        runs.push(BenchRun {
-            kind: if i == 0 { "full" } else { "incremental" },
-            hour,
-            requests: fetched.requests,
-            resources_fetched,
-            resources_held: held.len(),
-            resources_pruned: pruned.total(),
-            patients: scored.len(),
-            phases,
-            peak_rss_mib: proc_status_mib("VmHWM"),
-            rss_mib: proc_status_mib("VmRSS"),
-        });
+        runs.push(pipeline.run_hour(start + chrono::Duration::hours(i64::from(i))).await?);
     }
+    let (sim_start_ms, rss_after_sim_mib) = (pipeline.sim_start_ms, pipeline.rss_after_sim_mib);
+    drop(pipeline);
     store.close().await;
     remove_db(&bench.db);
     Ok(BenchReport {

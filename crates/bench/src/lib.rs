@@ -15,6 +15,13 @@
 //!   back-test on held-out weeks of a simulated hospital (issue 28), and
 //!   [`forecast::hourly_bench`] (`careload bench forecast`), the cost of the
 //!   forecast in each hourly run of a 1,000-bed hospital.
+//! * [`region`] — [`region::region_bench`] (`careload bench region`, issue
+//!   29): a region of configured hospitals over one simulated hospital on
+//!   PostgreSQL — the full and the incremental hourly run with their phases
+//!   and peak RSS, the region overview and a ward screen under open-loop
+//!   load while a run writes, a month of history exported ward × day.
+//! * [`load`] — [`load::open_loop`], the open-loop HTTP load generator of
+//!   `careload bench http` and of the region benchmark.
 //! * [`baseline`] — [`baseline::ward_day_sql`] (`careload bench export` on
 //!   PostgreSQL): the ward × day export as one plain SQL `GROUP BY`, the
 //!   yardstick of the polars export.
@@ -28,8 +35,11 @@ pub mod baseline;
 pub mod calibration;
 pub mod forecast;
 pub mod ingest;
+pub mod load;
+pub mod region;
 
-pub use ingest::{BenchReport, BenchRun, IngestBench, Phases, ingest_bench, proc_status_mib};
+pub use ingest::{BenchReport, BenchRun, IngestBench, Phases, Pipeline, ingest_bench, proc_status_mib};
+pub use region::{RegionBench, RegionReport, region_bench};
 
 /// What stops a benchmark.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +74,20 @@ pub enum Error {
     /// The SQL baseline was asked of a store that is not PostgreSQL.
     #[error("the SQL baseline needs PostgreSQL (SQLite has no percentile_cont); pass a postgres:// URL")]
     NotPostgres,
+    /// The API could not be built or served (the region benchmark).
+    #[error(transparent)]
+    Api(#[from] careload_api::Error),
+    /// The export failed (the region benchmark).
+    #[error(transparent)]
+    Export(#[from] careload_export::Error),
+    /// The benchmark's configuration is refused.
+    #[error("the benchmark's configuration is refused: {0}")]
+    Config(String),
+    /// The region benchmark was given a database that holds history.
+    #[error(
+        "{0} already holds history: the region benchmark needs an empty database (it writes hours and copies them)"
+    )]
+    NotEmpty(String),
     /// The SQL baseline's query failed.
     #[error("reading the history: {0}")]
     History(careload_store::Error),

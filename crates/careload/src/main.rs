@@ -107,6 +107,7 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             BenchCommand::Calibration(args) => commands::bench_calibration::run(args, out),
             BenchCommand::Forecast(args) => commands::bench_forecast::run(args, out),
             BenchCommand::ForecastProof(args) => commands::bench_forecast::proof(args, out),
+            BenchCommand::Region(args) => commands::bench_region::run(args, out),
         },
     }
 }

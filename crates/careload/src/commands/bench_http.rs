@@ -16,13 +16,14 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+use careload_bench::load::{Load, Until, clients, open_loop};
 
 use crate::cli::BenchHttpArgs;
 use crate::commands::quantile_ms;
 use crate::commands::service::runtime;
 
-/// What one connection saw.
+/// What the connections saw in the measured window.
 #[derive(Default)]
 struct Seen {
     latencies: Vec<Duration>,
@@ -49,68 +50,36 @@ pub(crate) fn run(args: &BenchHttpArgs, out: &mut dyn Write) -> anyhow::Result<(
     })
 }
 
-/// Offers `args.rate` requests per second to `url` for `args.seconds`.
+/// Offers `args.rate` requests per second to `url` for `args.seconds`
+/// (`careload_bench::load::open_loop`), the warm-up left out.
 async fn load(url: &str, args: &BenchHttpArgs) -> anyhow::Result<Seen> {
-    let conns = args.connections;
-    // each connection sends every `interval`, the connections evenly staggered
-    let interval = Duration::from_secs_f64(f64::from(conns) / f64::from(args.rate));
-    // every client is built before the clock starts: building one loads the
-    // TLS roots, and 200 of them take longer than any head start
-    let mut clients = Vec::with_capacity(conns as usize);
-    for _ in 0..conns {
-        clients.push(
-            reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .timeout(Duration::from_secs(30))
-                .build()
-                .context("cannot build an HTTP client")?,
-        );
-    }
+    let load = Load {
+        urls: vec![url.to_owned()],
+        connections: args.connections,
+        rate: args.rate,
+        token: args.token.clone(),
+        gzip: args.gzip,
+    };
+    // every client is built before the clock starts
+    let clients = clients(&load)?;
     let start = Instant::now() + Duration::from_millis(200);
     // the warm-up's answers open the connections and are not counted
     let measured_from = start + Duration::from_secs(u64::from(args.warmup));
-    let end = measured_from + Duration::from_secs(u64::from(args.seconds));
-    let mut tasks = Vec::new();
-    for (i, client) in clients.into_iter().enumerate() {
-        let (url, token, gzip) = (url.to_owned(), args.token.clone(), args.gzip);
-        let offset = interval.mul_f64(i as f64 / f64::from(conns));
-        tasks.push(tokio::spawn(async move {
-            let mut seen = Seen::default();
-            let mut due = start + offset;
-            while due < end {
-                tokio::time::sleep_until(due.into()).await;
-                let counted = due >= measured_from;
-                let mut req = client.get(&url);
-                if let Some(t) = &token {
-                    req = req.bearer_auth(t);
-                }
-                if gzip {
-                    req = req.header(reqwest::header::ACCEPT_ENCODING, "gzip");
-                }
-                match req.send().await {
-                    Ok(r) => {
-                        let ok = r.status().is_success();
-                        // the whole body, as a screen would read it
-                        let read = r.bytes().await.is_ok();
-                        if counted {
-                            seen.non_2xx += u64::from(!ok);
-                            seen.errors += u64::from(!read);
-                            seen.latencies.push(due.elapsed());
-                        }
-                    }
-                    Err(_) => seen.errors += u64::from(counted),
-                }
-                due += interval;
-            }
-            seen
-        }));
-    }
+    let until = Until {
+        end: Some(measured_from + Duration::from_secs(u64::from(args.seconds))),
+        ..Until::default()
+    };
+    let samples = open_loop(&load, clients, start, &until).await?;
     let mut all = Seen::default();
-    for t in tasks {
-        let seen = t.await.context("a load task failed")?;
-        all.latencies.extend(seen.latencies);
-        all.errors += seen.errors;
-        all.non_2xx += seen.non_2xx;
+    for s in samples.iter().filter(|s| s.due >= measured_from) {
+        match s.latency {
+            Some(l) => {
+                all.latencies.push(l);
+                all.non_2xx += u64::from(!(200..300).contains(&s.status));
+                all.errors += u64::from(s.body_error);
+            }
+            None => all.errors += 1,
+        }
     }
     Ok(all)
 }

@@ -7,6 +7,7 @@ pub(crate) mod bench_export;
 pub(crate) mod bench_forecast;
 pub(crate) mod bench_http;
 pub(crate) mod bench_ingest;
+pub(crate) mod bench_region;
 pub(crate) mod bench_store;
 pub(crate) mod export;
 pub(crate) mod forecast;
