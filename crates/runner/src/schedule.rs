@@ -277,12 +277,20 @@ impl Scheduler {
     /// Ticks at every firing of the timing until `shutdown` completes, then
     /// waits for a run in flight to finish.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        self.run_since(Utc::now(), shutdown).await;
+    }
+
+    /// As [`Scheduler::run`], the first firing after `since` ticked at once
+    /// when it has already passed: a service passes the instant before its
+    /// catch-up, so that a firing that fell during the catch-up (another
+    /// replica held it, and may have died with it) still gets its turn.
+    pub async fn run_since(&self, since: DateTime<Utc>, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut last: Option<DateTime<Utc>> = None;
         loop {
             let now = Utc::now();
             // never the same tick twice, even if the timer wakes a hair before the wall clock
-            let at = self.timing.next_after(last.map_or(now, |l| l.max(now)));
+            let at = self.timing.next_after(last.map_or(since.min(now), |l| l.max(now)));
             let wait = (at - now).to_std().unwrap_or_default();
             tokio::select! {
                 () = tokio::time::sleep(wait) => {

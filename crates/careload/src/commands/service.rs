@@ -160,6 +160,7 @@ async fn schedule_until(
     runner: Runner,
     api: careload_api::Serving,
     stop: watch::Receiver<bool>,
+    since: chrono::DateTime<Utc>,
 ) -> anyhow::Result<()> {
     learn_forecast_errors(&state);
     let scheduler = Scheduler::new(runner, config.schedule.minute)
@@ -168,7 +169,8 @@ async fn schedule_until(
             state.data_changed();
             learn_forecast_errors(&state);
         }));
-    let (served, ()) = tokio::join!(api.finished(), scheduler.run(stopped(stop)));
+    // a firing that fell during the catch-up still gets its turn
+    let (served, ()) = tokio::join!(api.finished(), scheduler.run_since(since, stopped(stop)));
     served.context("the HTTP server failed")?;
     Ok(())
 }
@@ -249,6 +251,7 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         let api = careload_api::spawn_serve(listener, state.clone(), api_stop, config.api.worker_threads)
             .context("cannot start the HTTP server")?;
         tracing::info!(listen = %config.api.listen, "careload serving");
+        let since = Utc::now();
         let caught_up = tokio::select! {
             caught_up = catch_up(&config, &mut runner, &state) => caught_up,
             () = stopped(stop.clone()) => Ok(Vec::new()),
@@ -259,7 +262,7 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<()> {
             return Err(e);
         }
         drop(halted);
-        schedule_until(&config, state, runner, api, stop).await
+        schedule_until(&config, state, runner, api, stop, since).await
     })
 }
 
@@ -409,6 +412,7 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         let source = hospital.serve(&config).await?;
         let runner = Runner::start(&config, store, weights, plan, Box::new(source)).await?;
         let Opened { state, mut runner } = opened(state, runner);
+        let since = Utc::now();
         let wards = catch_up(&config, &mut runner, &state).await?;
         let staffing = import_sim_staffing(&state, &config, &hospital).await?;
         let addr = listener.local_addr().context("cannot read the listening address")?;
@@ -448,7 +452,7 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 config.api.worker_threads,
             )
             .context("cannot start the HTTP server")?;
-            return schedule_until(&config, state, runner, api, stop).await;
+            return schedule_until(&config, state, runner, api, stop, since).await;
         }
         let (tx, rx) = watch::channel(false);
         // served as `serve` serves, on the API's own runtime
