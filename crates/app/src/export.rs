@@ -317,6 +317,7 @@ async fn backtest_calibration(
                     team: String::new(),
                     totals: if candidate { h.candidate } else { h.stored },
                     weights_version: String::new(),
+                    source_id: String::new(),
                 })
                 .collect()
         };

@@ -851,6 +851,7 @@ mod tests {
                 quality: QualityCounts::default(),
             },
             weights_version: "2026.1".into(),
+            source_id: String::new(),
         }
     }
 

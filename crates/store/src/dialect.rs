@@ -154,6 +154,19 @@ impl Dialect {
         }
     }
 
+    /// The statement that serialises the writers of hours inside their
+    /// transactions, so that each source's write of an hour sees the
+    /// others' committed rows (`Store::write_hour_fenced` sums them into
+    /// the hospital's row): a transaction-scoped advisory lock on
+    /// PostgreSQL; none on SQLite, whose one writer is serialised already.
+    pub(crate) fn hour_write_lock(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            // "careload" + 1: not the run lock's key
+            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(7161130662432301413)"),
+        }
+    }
+
     /// An aggregate packing a patient's rows into text, `epoch-hour:milli,…`
     /// in hour order (`Store::ward_patient_series`).
     pub(crate) fn packed_series(self) -> &'static str {

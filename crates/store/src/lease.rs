@@ -41,8 +41,27 @@ use sqlx::{Connection, PgConnection};
 use crate::{Result, Store};
 
 /// The advisory lock's key: "careload" in ASCII, a constant no other
-/// application on a shared server is likely to use.
+/// application on a shared server is likely to use. It is the single
+/// `[source]`'s; each named source has a key of its own ([`run_lock_key`]).
 pub const RUN_LOCK_KEY: i64 = 0x6361_7265_6c6f_6164;
+
+/// The run lock's key for the source `source_id`: [`RUN_LOCK_KEY`] for the
+/// single `[source]` (`""`), else the key with the id's FNV-1a hash mixed
+/// into its low half, so each source's hourly runs are locked (and taken
+/// over) on their own.
+pub fn run_lock_key(source_id: &str) -> i64 {
+    if source_id.is_empty() {
+        return RUN_LOCK_KEY;
+    }
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in source_id.bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    // never the single source's key
+    let low = if hash == RUN_LOCK_KEY as u32 { hash ^ 1 } else { hash };
+    (RUN_LOCK_KEY & !0xffff_ffff) | i64::from(low)
+}
 
 /// The lock session's keepalives, set on the server's side of its
 /// connection (ignored over a Unix socket): idle 30 s, then a probe every
@@ -60,6 +79,8 @@ pub struct RunLock {
     /// PostgreSQL: the session holding the advisory lock, and its backend
     /// pid; `None` on SQLite.
     held: Option<(PgConnection, i32)>,
+    /// The lock's key ([`run_lock_key`]).
+    key: i64,
 }
 
 /// What the hourly write checks before it commits: the backend process
@@ -67,6 +88,7 @@ pub struct RunLock {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fence {
     pid: i32,
+    key: i64,
 }
 
 impl RunLock {
@@ -78,7 +100,10 @@ impl RunLock {
 
     /// The fence the hourly write checks, on PostgreSQL.
     pub fn fence(&self) -> Option<Fence> {
-        self.held.as_ref().map(|(_, pid)| Fence { pid: *pid })
+        self.held.as_ref().map(|(_, pid)| Fence {
+            pid: *pid,
+            key: self.key,
+        })
     }
 
     /// Unlocks and closes the lock's connection. A failure is ignored: the
@@ -86,7 +111,7 @@ impl RunLock {
     pub async fn release(mut self) {
         if let Some((mut conn, _)) = self.held.take() {
             let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(RUN_LOCK_KEY)
+                .bind(self.key)
                 .execute(&mut conn)
                 .await;
             let _ = conn.close().await;
@@ -95,20 +120,22 @@ impl RunLock {
 }
 
 impl Store {
-    /// Takes the hourly run's lock if no other replica holds it: `None`
-    /// when one does. On SQLite always granted (see the module doc).
+    /// Takes the hourly run's lock of the source `source_id` (`""`: the
+    /// single `[source]`) if no other replica holds it: `None` when one
+    /// does. On SQLite always granted (see the module doc).
     ///
     /// # Errors
     /// [`crate::Error::Database`] when no connection can be opened.
-    pub async fn try_lock_runs(&self) -> Result<Option<RunLock>> {
+    pub async fn try_lock_runs(&self, source_id: &str) -> Result<Option<RunLock>> {
+        let key = run_lock_key(source_id);
         match self {
-            Store::Sqlite(_) => Ok(Some(RunLock { held: None })),
-            Store::Postgres(pool) => Self::try_lock_on(pool).await,
+            Store::Sqlite(_) => Ok(Some(RunLock { held: None, key })),
+            Store::Postgres(pool) => Self::try_lock_on(pool, key).await,
         }
     }
 
     /// [`Store::try_lock_runs`] on PostgreSQL.
-    async fn try_lock_on(pool: &sqlx::PgPool) -> Result<Option<RunLock>> {
+    async fn try_lock_on(pool: &sqlx::PgPool, key: i64) -> Result<Option<RunLock>> {
         // a connection of its own, outside the pool (whose connections the
         // API keeps warm): the lock lives and dies with it
         let mut conn = PgConnection::connect_with(&pool.connect_options()).await?;
@@ -119,12 +146,13 @@ impl Store {
             sqlx::query(set).execute(&mut conn).await?;
         }
         let (locked, pid): (bool, i32) = sqlx::query_as("SELECT pg_try_advisory_lock($1), pg_backend_pid()")
-            .bind(RUN_LOCK_KEY)
+            .bind(key)
             .fetch_one(&mut conn)
             .await?;
         if locked {
             Ok(Some(RunLock {
                 held: Some((conn, pid)),
+                key,
             }))
         } else {
             let _ = conn.close().await;
@@ -132,7 +160,8 @@ impl Store {
         }
     }
 
-    /// Whether the scheduled firing `fired_at` is done: a run for it ended
+    /// Whether the scheduled firing `fired_at` of the source `source_id` is
+    /// done: a run of that source for it ended
     /// `ok` or `partial` (its hour written), or `failed` on its own (a
     /// source down: the next firing tries again). A run that was
     /// interrupted before writing its hour does not count: its firing is
@@ -140,13 +169,15 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::Error::Database`].
-    pub async fn firing_done(&self, fired_at: DateTime<Utc>) -> Result<bool> {
+    pub async fn firing_done(&self, source_id: &str, fired_at: DateTime<Utc>) -> Result<bool> {
         let done: bool = on_pool!(self, pool => {
             sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM ingest_runs WHERE fired_at = $1 AND finished_at IS NOT NULL \
+                "SELECT EXISTS (SELECT 1 FROM ingest_runs WHERE fired_at = $1 AND source_id = $2 \
+                 AND finished_at IS NOT NULL \
                  AND (outcome IN ('ok', 'partial') OR (outcome = 'failed' AND COALESCE(error, '') NOT LIKE 'interrupted:%')))",
             )
             .bind(fired_at)
+            .bind(source_id)
             .fetch_one(pool)
             .await?
         });
@@ -165,7 +196,7 @@ impl Fence {
     /// The fence's parameters for [`FENCE_HELD`]: the pid and the key's
     /// two halves.
     pub(crate) fn params(self) -> (i32, i64, i64) {
-        (self.pid, RUN_LOCK_KEY >> 32, RUN_LOCK_KEY & 0xffff_ffff)
+        (self.pid, self.key >> 32, self.key & 0xffff_ffff)
     }
 }
 

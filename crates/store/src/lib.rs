@@ -92,10 +92,10 @@ mod write;
 pub use activation::Activation;
 pub use error::{Error, Result};
 pub use fhir::{FhirFilter, Written};
-pub use lease::{Fence, RUN_LOCK_KEY, RunLock, replica_name};
+pub use lease::{Fence, RUN_LOCK_KEY, RunLock, replica_name, run_lock_key};
 pub use model::{
     AuditEntry, Bed, ConfiguredWard, CurrentHour, INTERRUPTED, Level, Outcome, PatientHour, Purged, Run, RunId,
-    RunReport, Team, UnitHour, Ward, WeightsVersion,
+    RunReport, SourceHour, Team, UnitHour, Ward, WeightsVersion,
 };
 pub use pins::Pin;
 pub use ratings::{NewRating, Rating, RatingId, RatingSource};

@@ -94,6 +94,10 @@ pub struct Run {
     /// replicas were).
     #[serde(default)]
     pub replica: Option<String>,
+    /// The configured source it ran (`[sources.<id>]`; `""`: the single
+    /// `[source]`).
+    #[serde(default)]
+    pub source_id: String,
 }
 
 impl Run {
@@ -167,6 +171,16 @@ impl Level {
     }
 }
 
+/// One source's own current hour: the newest hour it wrote
+/// ([`crate::Store::source_hours`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceHour {
+    /// The source's id (`""`: the single `[source]`).
+    pub source_id: String,
+    /// Its newest hour, the run that wrote it and when.
+    pub current: CurrentHour,
+}
+
 /// A team's, ward's or the hospital's sums for one hour.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnitHour {
@@ -182,6 +196,10 @@ pub struct UnitHour {
     pub totals: Totals,
     /// The weights version that scored them.
     pub weights_version: String,
+    /// The source that wrote the row (`""`: the default single source, and
+    /// every hospital-level row, which sums all sources' wards).
+    #[serde(default)]
+    pub source_id: String,
 }
 
 /// One patient's hour without the stored snapshot and score: what graphs
@@ -275,6 +293,10 @@ pub struct Ward {
     pub first_seen: Option<DateTime<Utc>>,
     /// The last hour a patient was on it.
     pub last_seen: Option<DateTime<Utc>>,
+    /// The source that last wrote a patient on it (`""`: the single
+    /// `[source]`); none if never.
+    #[serde(default)]
+    pub source_id: Option<String>,
 }
 
 /// A team (vårdlag) seen in the data.

@@ -14,7 +14,7 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row};
 
 use crate::rows::{PATIENT_LIGHT, UNIT_COLUMNS, count};
-use crate::{CurrentHour, Error, Level, PatientHour, Result, RunId, Store, UnitHour};
+use crate::{CurrentHour, Error, Level, PatientHour, Result, RunId, SourceHour, Store, UnitHour};
 
 /// A stored snapshot from its stored bytes (as the store's readers select them): the
 /// binary form (`careload_scoring::stored`), or JSON for rows written
@@ -45,6 +45,55 @@ impl Store {
                 })
             })
             .transpose()
+        })
+    }
+
+    /// Each source's own current hour (the newest it wrote), by source id.
+    pub async fn source_hours(&self) -> Result<Vec<SourceHour>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT source_id, hour, run_id, updated_at FROM source_hours ORDER BY source_id")
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(SourceHour {
+                        source_id: row.try_get("source_id")?,
+                        current: CurrentHour {
+                            hour: row.try_get("hour")?,
+                            run_id: RunId(row.try_get("run_id")?),
+                            updated_at: row.try_get("updated_at")?,
+                        },
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// The source `source_id`'s own current hour, once it has written one.
+    pub async fn source_hour(&self, source_id: &str) -> Result<Option<CurrentHour>> {
+        Ok(self
+            .source_hours()
+            .await?
+            .into_iter()
+            .find(|s| s.source_id == source_id)
+            .map(|s| s.current))
+    }
+
+    /// The earliest hour the source `source_id` wrote a ward in, if any
+    /// (a source whose hours had no patient has none).
+    pub async fn first_source_hour(&self, source_id: &str) -> Result<Option<DateTime<Utc>>> {
+        if source_id.is_empty() {
+            // the single source's hours are every hospital row's
+            return self.first_hour().await;
+        }
+        on_pool!(self, pool => {
+            Ok(sqlx::query_scalar(
+                "SELECT hour FROM unit_hours WHERE level = $1 AND source_id = $2 ORDER BY hour LIMIT 1",
+            )
+            .bind(Level::Ward.as_str())
+            .bind(source_id)
+            .fetch_optional(pool)
+            .await?)
         })
     }
 

@@ -36,7 +36,8 @@ pub(crate) const PATIENT_LIGHT: &str = "hour, patient_key, ward, team, bed, as_o
 pub(crate) const UNIT_COLUMNS: &str = "hour, level, ward, team, patients, total_milli, usk_milli, ssk_milli, \
     medications_milli, orders_milli, basic_nursing_milli, specific_nursing_milli, news2_milli, \
     emotional_support_milli, care_plans_milli, diagnoses_milli, modifiers_milli, unmatched, weights_version, \
-    q_assessed, q_norton_stale, q_news2_overdue, q_activities, q_activities_no_due, q_activities_generic, q_thin";
+    q_assessed, q_norton_stale, q_news2_overdue, q_activities, q_activities_no_due, q_activities_generic, q_thin, \
+    source_id";
 
 /// Reads the nine component columns of a row.
 macro_rules! components {
@@ -116,6 +117,7 @@ macro_rules! unit_hour {
                 },
             },
             weights_version: row.try_get("weights_version")?,
+            source_id: row.try_get("source_id")?,
         }
     }};
 }
@@ -148,6 +150,7 @@ macro_rules! run {
             },
             fired_at: row.try_get("fired_at")?,
             replica: row.try_get("replica")?,
+            source_id: row.try_get("source_id")?,
         }
     }};
 }

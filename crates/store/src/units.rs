@@ -72,17 +72,18 @@ impl<'a> HourUnits<'a> {
 }
 
 /// Upserts one hour's units inside the write transaction `$tx`.
+/// A ward's `source_id` is the source that wrote it last.
 macro_rules! upsert_units {
-    ($tx:expr, $hour:expr, $units:expr) => {{
+    ($tx:expr, $hour:expr, $source_id:expr, $units:expr) => {{
         use $crate::units::UNIT_UPSERT_CHUNK;
-        let (hour, units) = ($hour, $units);
+        let (hour, source_id, units) = ($hour, $source_id, $units);
         for chunk in units.wards.chunks(UNIT_UPSERT_CHUNK) {
-            let mut q = sqlx::QueryBuilder::new("INSERT INTO wards (ward, first_seen, last_seen) ");
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO wards (ward, first_seen, last_seen, source_id) ");
             q.push_values(chunk, |mut b, ward| {
-                b.push_bind(*ward).push_bind(hour).push_bind(hour);
+                b.push_bind(*ward).push_bind(hour).push_bind(hour).push_bind(source_id);
             });
             q.push(concat!(
-                " ON CONFLICT (ward) DO UPDATE SET ",
+                " ON CONFLICT (ward) DO UPDATE SET source_id = excluded.source_id, ",
                 $crate::units::widen!("wards")
             ));
             q.build().execute(&mut *$tx).await?;
@@ -150,7 +151,8 @@ impl Store {
     pub async fn wards(&self) -> Result<Vec<Ward>> {
         on_pool!(self, pool => {
             let rows = sqlx::query(
-                "SELECT ward, name, care_category, beds, configured, first_seen, last_seen FROM wards ORDER BY ward",
+                "SELECT ward, name, care_category, beds, configured, first_seen, last_seen, source_id FROM wards \
+                 ORDER BY ward",
             )
             .fetch_all(pool)
             .await?;
@@ -164,6 +166,7 @@ impl Store {
                         configured: row.try_get("configured")?,
                         first_seen: row.try_get("first_seen")?,
                         last_seen: row.try_get("last_seen")?,
+                        source_id: row.try_get("source_id")?,
                     })
                 })
                 .collect()

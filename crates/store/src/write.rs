@@ -34,22 +34,30 @@ impl Store {
     /// Records the start of an ingest run from `source` (a FHIR base URL or
     /// a file; never credentials).
     pub async fn begin_run(&self, source: &str) -> Result<RunId> {
-        self.begin_fired_run(source, None).await
+        self.begin_fired_run("", source, None).await
     }
 
-    /// Records the start of a run from `source` for the scheduled firing
-    /// `fired_at` (`None`: not a scheduled firing), naming this process
-    /// ([`crate::replica_name`]).
-    pub async fn begin_fired_run(&self, source: &str, fired_at: Option<DateTime<Utc>>) -> Result<RunId> {
+    /// Records the start of a run of the configured source `source_id`
+    /// (`""`: the single `[source]`) reading from `source` for the
+    /// scheduled firing `fired_at` (`None`: not a scheduled firing), naming
+    /// this process ([`crate::replica_name`]).
+    pub async fn begin_fired_run(
+        &self,
+        source_id: &str,
+        source: &str,
+        fired_at: Option<DateTime<Utc>>,
+    ) -> Result<RunId> {
         let replica = crate::replica_name();
         let id: i64 = on_pool!(self, pool => {
             sqlx::query_scalar(
-                "INSERT INTO ingest_runs (started_at, source, fired_at, replica) VALUES ($1, $2, $3, $4) RETURNING id",
+                "INSERT INTO ingest_runs (started_at, source, fired_at, replica, source_id) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
             .bind(Utc::now())
             .bind(source)
             .bind(fired_at)
             .bind(replica)
+            .bind(source_id)
             .fetch_one(pool)
             .await?
         });
@@ -153,8 +161,8 @@ impl Store {
     pub async fn runs(&self, limit: u32) -> Result<Vec<Run>> {
         on_pool!(self, pool => {
             let rows = sqlx::query(
-                "SELECT id, started_at, finished_at, source, outcome, counts, skipped, retries, error, fired_at, replica \
-                 FROM ingest_runs ORDER BY id DESC LIMIT $1",
+                "SELECT id, started_at, finished_at, source, outcome, counts, skipped, retries, error, fired_at, replica, \
+                 source_id FROM ingest_runs ORDER BY id DESC LIMIT $1",
             )
             .bind(i64::from(limit))
             .fetch_all(pool)
@@ -172,8 +180,8 @@ impl Store {
     pub async fn latest_successful_run(&self) -> Result<Option<Run>> {
         on_pool!(self, pool => {
             let row = sqlx::query(
-                "SELECT id, started_at, finished_at, source, outcome, counts, skipped, retries, error, fired_at, replica \
-                 FROM ingest_runs WHERE outcome IN ('ok', 'partial') ORDER BY id DESC LIMIT 1",
+                "SELECT id, started_at, finished_at, source, outcome, counts, skipped, retries, error, fired_at, replica, \
+                 source_id FROM ingest_runs WHERE outcome IN ('ok', 'partial') ORDER BY id DESC LIMIT 1",
             )
             .fetch_optional(pool)
             .await?;
@@ -181,10 +189,26 @@ impl Store {
         })
     }
 
-    /// Writes one hour: every patient's snapshot and score, and the sums at
-    /// every level, in one transaction that also makes `hour` the current
-    /// hour (unless a later hour already is: re-writing an older hour
-    /// repairs history without moving the screens back).
+    /// The most recent run of the configured source `source_id`, finished
+    /// or not.
+    pub async fn latest_source_run(&self, source_id: &str) -> Result<Option<Run>> {
+        on_pool!(self, pool => {
+            let row = sqlx::query(
+                "SELECT id, started_at, finished_at, source, outcome, counts, skipped, retries, error, fired_at, replica, \
+                 source_id FROM ingest_runs WHERE source_id = $1 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(source_id)
+            .fetch_optional(pool)
+            .await?;
+            row.map(|row| Ok(run!(row))).transpose()
+        })
+    }
+
+    /// Writes one hour of the single `[source]` (source id `""`): every
+    /// patient's snapshot and score, and the sums at every level, in one
+    /// transaction that also makes `hour` the current hour (unless a later
+    /// hour already is: re-writing an older hour repairs history without
+    /// moving the screens back).
     ///
     /// The hour's previous rows are deleted first, so re-running an hour
     /// replaces it. If anything fails, nothing of this write is kept and the
@@ -197,17 +221,31 @@ impl Store {
         patients: &[(Snapshot, Score)],
         rollup: &Rollup,
     ) -> Result<()> {
-        self.write_hour_fenced(None, hour, run_id, weights_version, patients, rollup)
+        self.write_hour_fenced(None, "", hour, run_id, weights_version, patients, rollup)
             .await
     }
 
-    /// [`Store::write_hour`] by the holder of the hourly run's lock: with a
-    /// [`Fence`] (PostgreSQL), the transaction checks before it commits
-    /// that the lock's session still holds the lock, and writes nothing
-    /// otherwise ([`Error::LockLost`]; see [`crate::RunLock`]).
+    /// [`Store::write_hour`] of the source `source_id` by the holder of its
+    /// hourly run's lock.
+    ///
+    /// **Sources.** Only this source's rows of the hour are replaced; the
+    /// other sources' stay. A ward another source wrote in this hour is
+    /// refused ([`Error::Invalid`] naming both: ward ids must be unique
+    /// across sources, which a source's `ward_prefix` keeps). The
+    /// hospital-level row is the sum of every source's wards in the hour,
+    /// recomputed here; writers of one hour are serialised (a transaction
+    /// lock on PostgreSQL, the one writer on SQLite) so that two sources
+    /// writing at once both count. The source's own hour (`source_hours`)
+    /// and `current_hour` move forward, never back.
+    ///
+    /// **Fence.** With a [`Fence`] (PostgreSQL), the transaction checks
+    /// before it commits that the lock's session still holds the lock, and
+    /// writes nothing otherwise ([`Error::LockLost`]; see [`crate::RunLock`]).
+    #[allow(clippy::too_many_arguments)]
     pub async fn write_hour_fenced(
         &self,
         fence: Option<Fence>,
+        source_id: &str,
         hour: DateTime<Utc>,
         run_id: RunId,
         weights_version: &str,
@@ -227,25 +265,63 @@ impl Store {
                 patients.len()
             )));
         }
-        let units = unit_rows(rollup);
         let seen = units::HourUnits::of(patients);
 
         self.ensure_partitions(hour, hour).await?;
 
         let snapshot_column = self.dialect().snapshot_column();
+        let serialise = self.dialect().hour_write_lock();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            if let Some(lock) = serialise {
+                sqlx::query(lock).execute(&mut *tx).await?;
+            }
 
-            // Idempotent re-run: the hour is replaced as a whole.
-            sqlx::query("DELETE FROM patient_hours WHERE hour = $1").bind(hour).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM unit_hours WHERE hour = $1").bind(hour).execute(&mut *tx).await?;
+            // Idempotent re-run: the source's hour is replaced as a whole. First,
+            // so that on SQLite the transaction holds the write lock before it
+            // reads the other sources' rows.
+            sqlx::query("DELETE FROM patient_hours WHERE hour = $1 AND source_id = $2")
+                .bind(hour)
+                .bind(source_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM unit_hours WHERE hour = $1 AND (source_id = $2 OR level = $3)")
+                .bind(hour)
+                .bind(source_id)
+                .bind(Level::Hospital.as_str())
+                .execute(&mut *tx)
+                .await?;
+
+            // The other sources' wards of this hour: never overwritten, and
+            // counted in the hospital's row.
+            let others = sqlx::query(&format!(
+                "SELECT {UNIT_COLUMNS} FROM unit_hours WHERE hour = $1 AND level = $2 AND source_id <> $3"
+            ))
+            .bind(hour)
+            .bind(Level::Ward.as_str())
+            .bind(source_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut hospital = rollup.hospital;
+            for row in &others {
+                let other = unit_hour!(row);
+                if rollup.wards.contains_key(&other.ward) {
+                    return Err(Error::Invalid(format!(
+                        "ward {:?} of hour {hour} is written by source {:?} already, so source {:?} may not \
+                         write it too; ward ids must be unique across sources (give one source a ward_prefix)",
+                        other.ward, other.source_id, source_id
+                    )));
+                }
+                hospital.merge(&other.totals);
+            }
+            let units = unit_rows(&hospital, rollup);
 
             for chunk in patients.chunks(PATIENT_CHUNK) {
                 let mut q = QueryBuilder::new(format!(
                     "INSERT INTO patient_hours (hour, patient_key, ward, team, bed, as_of, run_id, weights_version, \
                      total_milli, usk_milli, ssk_milli, medications_milli, orders_milli, basic_nursing_milli, \
                      specific_nursing_milli, news2_milli, emotional_support_milli, care_plans_milli, \
-                     diagnoses_milli, modifiers_milli, unmatched, {snapshot_column}, score) ",
+                     diagnoses_milli, modifiers_milli, unmatched, {snapshot_column}, score, source_id) ",
                 ));
                 q.push_values(chunk, |mut b, (snapshot, score)| {
                     let p = &snapshot.placement;
@@ -265,7 +341,8 @@ impl Store {
                     }
                     b.push_bind(score.unmatched.len() as i64)
                         .push_bind(stored::encode(snapshot))
-                        .push_bind(Json(score));
+                        .push_bind(Json(score))
+                        .push_bind(source_id);
                 });
                 q.build().execute(&mut *tx).await?;
             }
@@ -293,12 +370,14 @@ impl Store {
                         .push_bind(i64::from(q.activities))
                         .push_bind(i64::from(q.activities_without_due))
                         .push_bind(i64::from(q.activities_generic))
-                        .push_bind(i64::from(q.thin_after_admission));
+                        .push_bind(i64::from(q.thin_after_admission))
+                        // the hospital's row sums every source: it is no one source's
+                        .push_bind(if *level == Level::Hospital { "" } else { source_id });
                 });
                 q.build().execute(&mut *tx).await?;
             }
 
-            units::upsert_units!(tx, hour, &seen);
+            units::upsert_units!(tx, hour, source_id, &seen);
 
             // Segments: extend each patient's run that ended an hour ago,
             // open one for the others (a re-run or a late hour inside a
@@ -315,17 +394,31 @@ impl Store {
             sqlx::query(
                 "INSERT INTO patient_segments (ward, team, patient_key, first_hour, last_hour) \
                  SELECT p.ward, COALESCE(p.team, ''), p.patient_key, $1, $1 FROM patient_hours p \
-                 WHERE p.hour = $1 AND NOT EXISTS (SELECT 1 FROM patient_segments s WHERE s.ward = p.ward \
-                 AND s.team = COALESCE(p.team, '') AND s.patient_key = p.patient_key \
+                 WHERE p.hour = $1 AND p.source_id = $2 AND NOT EXISTS (SELECT 1 FROM patient_segments s \
+                 WHERE s.ward = p.ward AND s.team = COALESCE(p.team, '') AND s.patient_key = p.patient_key \
                  AND s.first_hour <= $1 AND s.last_hour >= $1) \
                  ON CONFLICT (ward, team, patient_key, first_hour) DO NOTHING",
             )
             .bind(hour)
+            .bind(source_id)
             .execute(&mut *tx)
             .await?;
 
-            // The switch: readers following current_hour see the new hour
+            // The switch: readers following the source's hour (and
+            // current_hour, the newest of all sources') see the new hour
             // from the commit on. An older hour never replaces a newer one.
+            let now = Utc::now();
+            sqlx::query(
+                "INSERT INTO source_hours (source_id, hour, run_id, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (source_id) DO UPDATE SET hour = excluded.hour, run_id = excluded.run_id, \
+                 updated_at = excluded.updated_at WHERE source_hours.hour <= excluded.hour",
+            )
+            .bind(source_id)
+            .bind(hour)
+            .bind(run_id.0)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query(
                 "INSERT INTO current_hour (id, hour, run_id, updated_at) VALUES (1, $1, $2, $3) \
                  ON CONFLICT (id) DO UPDATE SET hour = excluded.hour, run_id = excluded.run_id, \
@@ -333,7 +426,7 @@ impl Store {
             )
             .bind(hour)
             .bind(run_id.0)
-            .bind(Utc::now())
+            .bind(now)
             .execute(&mut *tx)
             .await?;
 
@@ -357,9 +450,10 @@ impl Store {
     }
 }
 
-/// The unit rows of a rollup: hospital, then each ward, then its teams.
-fn unit_rows(rollup: &Rollup) -> Vec<(Level, &str, &str, &Totals)> {
-    let mut rows = vec![(Level::Hospital, "", "", &rollup.hospital)];
+/// The unit rows of a rollup: the hospital (`hospital`: every source's
+/// wards of the hour), then each ward, then its teams.
+fn unit_rows<'a>(hospital: &'a Totals, rollup: &'a Rollup) -> Vec<(Level, &'a str, &'a str, &'a Totals)> {
+    let mut rows = vec![(Level::Hospital, "", "", hospital)];
     for (ward, w) in &rollup.wards {
         rows.push((Level::Ward, ward.as_str(), "", &w.totals));
         for (team, t) in &w.teams {

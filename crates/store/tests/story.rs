@@ -658,9 +658,9 @@ async fn the_run_lock_lets_one_replica_write_an_hour(ctx: Ctx) {
     let other = Store::connect(&ctx.url).await.expect("second connection");
     let postgres = ctx.url.starts_with("postgres");
 
-    let lock = store.try_lock_runs().await.expect("lock").expect("free at first");
+    let lock = store.try_lock_runs("").await.expect("lock").expect("free at first");
     assert_eq!(lock.exclusive(), postgres);
-    let second = other.try_lock_runs().await.expect("try");
+    let second = other.try_lock_runs("").await.expect("try");
     assert_eq!(second.is_none(), postgres, "the other replica must wait on PostgreSQL");
     if let Some(second) = second {
         second.release().await;
@@ -668,20 +668,20 @@ async fn the_run_lock_lets_one_replica_write_an_hour(ctx: Ctx) {
 
     // a firing: begun by the lock's holder, written under its fence
     let fired = h(10) + Duration::minutes(5);
-    assert!(!store.firing_done(fired).await.expect("done?"));
-    let run = store.begin_fired_run("test", Some(fired)).await.expect("begin");
+    assert!(!store.firing_done("", fired).await.expect("done?"));
+    let run = store.begin_fired_run("", "test", Some(fired)).await.expect("begin");
     let (pairs, r) = hour_of_patients(&w, h(10), 0);
     store
-        .write_hour_fenced(lock.fence(), h(10), run, &w.meta.version, &pairs, &r)
+        .write_hour_fenced(lock.fence(), "", h(10), run, &w.meta.version, &pairs, &r)
         .await
         .expect("the holder writes");
     // written but not yet finished: not done (the holder may still be going)
-    assert!(!store.firing_done(fired).await.expect("done?"));
+    assert!(!store.firing_done("", fired).await.expect("done?"));
     store
         .finish_run(run, Outcome::Ok, &RunReport::default())
         .await
         .expect("finish");
-    assert!(store.firing_done(fired).await.expect("done?"));
+    assert!(store.firing_done("", fired).await.expect("done?"));
     let recorded = store.runs(1).await.expect("runs").remove(0);
     assert_eq!(recorded.fired_at, Some(fired));
     let replica = recorded.replica.expect("the replica is named");
@@ -692,7 +692,7 @@ async fn the_run_lock_lets_one_replica_write_an_hour(ctx: Ctx) {
     drop(lock);
     let mut taken = None;
     for _ in 0..50 {
-        taken = other.try_lock_runs().await.expect("try");
+        taken = other.try_lock_runs("").await.expect("try");
         if taken.is_some() {
             break;
         }
@@ -702,10 +702,10 @@ async fn the_run_lock_lets_one_replica_write_an_hour(ctx: Ctx) {
     assert_eq!(taken.exclusive(), postgres);
 
     // the old holder, cut off from its lock, writes nothing
-    let late = store.begin_fired_run("test", Some(fired)).await.expect("begin");
+    let late = store.begin_fired_run("", "test", Some(fired)).await.expect("begin");
     let (pairs11, r11) = hour_of_patients(&w, h(11), 1);
     let refused = store
-        .write_hour_fenced(fence, h(11), late, &w.meta.version, &pairs11, &r11)
+        .write_hour_fenced(fence, "", h(11), late, &w.meta.version, &pairs11, &r11)
         .await;
     if postgres {
         assert!(matches!(refused, Err(Error::LockLost)), "{refused:?}");
@@ -718,7 +718,7 @@ async fn the_run_lock_lets_one_replica_write_an_hour(ctx: Ctx) {
     // the new holder's fence is held: its write commits
     let taking = other.begin_run("test").await.expect("begin");
     other
-        .write_hour_fenced(taken.fence(), h(11), taking, &w.meta.version, &pairs11, &r11)
+        .write_hour_fenced(taken.fence(), "", h(11), taking, &w.meta.version, &pairs11, &r11)
         .await
         .expect("the new holder writes");
     let current = other.current_hour().await.expect("current").expect("hour");
@@ -731,11 +731,11 @@ async fn the_run_lock_lets_one_replica_write_an_hour(ctx: Ctx) {
 
     // an interrupted run that wrote nothing leaves its firing to run again
     let next = h(12) + Duration::minutes(5);
-    let _dead = other.begin_fired_run("test", Some(next)).await.expect("begin");
+    let _dead = other.begin_fired_run("", "test", Some(next)).await.expect("begin");
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     store.close_interrupted_runs(Utc::now()).await.expect("close");
-    assert!(!store.firing_done(next).await.expect("done?"));
-    let failed = store.begin_fired_run("test", Some(next)).await.expect("begin");
+    assert!(!store.firing_done("", next).await.expect("done?"));
+    let failed = store.begin_fired_run("", "test", Some(next)).await.expect("begin");
     store
         .finish_run(
             failed,
@@ -748,7 +748,7 @@ async fn the_run_lock_lets_one_replica_write_an_hour(ctx: Ctx) {
         .await
         .expect("finish");
     // a run that failed on its own is the firing's: the next firing tries again
-    assert!(store.firing_done(next).await.expect("done?"));
+    assert!(store.firing_done("", next).await.expect("done?"));
     other.close().await;
 }
 
@@ -1398,6 +1398,175 @@ async fn shift_ratings_are_stored_checked_imported_whole_and_counted(ctx: Ctx) {
     assert_eq!(store.rating_count("W2", h(6)).await.expect("count"), 0);
 }
 
+/// Several sources (issue 29): each writes and replaces only its own rows of
+/// an hour, keeps its own hour, lock and firings; the hospital's row sums
+/// them all; a ward two sources claim is refused.
+async fn sources_write_their_own_rows_of_an_hour(ctx: Ctx) {
+    let (store, w) = (&ctx.store, weights());
+    store.record_weights(&w).await.expect("weights");
+    let postgres = ctx.url.starts_with("postgres");
+    let nord = |hour, extra: u8| {
+        scored(
+            &w,
+            vec![
+                patient("n1", "nord-A", Some("1"), "1", hour, 1 + extra),
+                patient("n2", "nord-A", None, "2", hour, 2 + extra),
+            ],
+        )
+    };
+    let syd = |hour, extra: u8| scored(&w, vec![patient("s1", "syd-A", Some("1"), "1", hour, 3 + extra)]);
+    let write_as = |source: &'static str, hour, (pairs, r): (Vec<(Snapshot, Score)>, Rollup)| {
+        let store = store.clone();
+        let version = w.meta.version.clone();
+        async move {
+            let run = store.begin_fired_run(source, "test", None).await.expect("begin");
+            let written = store
+                .write_hour_fenced(None, source, hour, run, &version, &pairs, &r)
+                .await;
+            let outcome = if written.is_ok() { Outcome::Ok } else { Outcome::Failed };
+            store
+                .finish_run(run, outcome, &RunReport::default())
+                .await
+                .expect("finish");
+            written.map(|()| r.hospital)
+        }
+    };
+    let ward_rows = |hour| {
+        let store = store.clone();
+        async move {
+            let mut rows: Vec<(String, String, u32)> = store
+                .unit_hours_at(Level::Ward, &[hour])
+                .await
+                .expect("wards")
+                .into_iter()
+                .map(|u| (u.ward, u.source_id, u.totals.patients))
+                .collect();
+            rows.sort();
+            rows
+        }
+    };
+
+    // hour 10: both write; each one's wards are its own, the hospital sums both
+    let n10 = write_as("nord", h(10), nord(h(10), 0)).await.expect("nord 10");
+    let s10 = write_as("syd", h(10), syd(h(10), 0)).await.expect("syd 10");
+    assert_eq!(
+        ward_rows(h(10)).await,
+        [("nord-A".into(), "nord".into(), 2), ("syd-A".into(), "syd".into(), 1)]
+    );
+    let mut both = n10;
+    both.merge(&s10);
+    let hospital = store.hospital_hours(h(10), h(11)).await.expect("hospital");
+    assert_eq!(hospital.len(), 1);
+    assert_eq!(hospital[0].totals, both, "the hospital's row sums every source's wards");
+    assert_eq!(hospital[0].source_id, "");
+
+    // nord re-runs hour 10 with other patients' load: syd's rows stay
+    let n10b = write_as("nord", h(10), nord(h(10), 2)).await.expect("nord again");
+    assert_eq!(
+        ward_rows(h(10)).await.len(),
+        2,
+        "a source's re-run must not delete another's rows"
+    );
+    let mut both = n10b;
+    both.merge(&s10);
+    assert_eq!(
+        store.hospital_hours(h(10), h(11)).await.expect("hospital")[0].totals,
+        both
+    );
+    assert_eq!(store.ward_patients("syd-A", h(10)).await.expect("syd").len(), 1);
+
+    // hour 11: only nord writes (syd's source is down): syd stays at 10
+    write_as("nord", h(11), nord(h(11), 0)).await.expect("nord 11");
+    assert_eq!(
+        store.source_hour("nord").await.expect("nord").map(|c| c.hour),
+        Some(h(11))
+    );
+    assert_eq!(
+        store.source_hour("syd").await.expect("syd").map(|c| c.hour),
+        Some(h(10))
+    );
+    assert_eq!(
+        store.current_hour().await.expect("current").map(|c| c.hour),
+        Some(h(11))
+    );
+    assert_eq!(ward_rows(h(11)).await, [("nord-A".into(), "nord".into(), 2)]);
+    assert_eq!(store.first_source_hour("syd").await.expect("first"), Some(h(10)));
+    assert_eq!(store.first_source_hour("none").await.expect("first"), None);
+    let wards: BTreeMap<String, Option<String>> = store
+        .wards()
+        .await
+        .expect("wards")
+        .into_iter()
+        .map(|w| (w.ward, w.source_id))
+        .collect();
+    assert_eq!(wards["syd-A"].as_deref(), Some("syd"));
+    assert_eq!(wards["nord-A"].as_deref(), Some("nord"));
+
+    // a late hour of syd does not move the current hour back
+    write_as("syd", h(9), syd(h(9), 0)).await.expect("syd 9");
+    assert_eq!(
+        store.source_hour("syd").await.expect("syd").map(|c| c.hour),
+        Some(h(10))
+    );
+    assert_eq!(
+        store.current_hour().await.expect("current").map(|c| c.hour),
+        Some(h(11))
+    );
+
+    // a ward that nord wrote in hour 11 is refused to syd, and nothing of syd's write is kept
+    let clash = scored(&w, vec![patient("s9", "nord-A", None, "9", h(11), 1)]);
+    let refused = write_as("syd", h(11), clash).await.expect_err("a ward of two sources");
+    let message = refused.to_string();
+    assert!(
+        message.contains("nord-A") && message.contains("\"nord\"") && message.contains("ward_prefix"),
+        "{message}"
+    );
+    assert_eq!(ward_rows(h(11)).await, [("nord-A".into(), "nord".into(), 2)]);
+    assert_eq!(
+        store.source_hour("syd").await.expect("syd").map(|c| c.hour),
+        Some(h(10))
+    );
+
+    // runs, firings and locks are each source's own
+    assert_eq!(
+        store.latest_source_run("syd").await.expect("run").map(|r| r.outcome),
+        Some(Some(Outcome::Failed))
+    );
+    assert_eq!(
+        store
+            .latest_source_run("nord")
+            .await
+            .expect("run")
+            .map(|r| (r.source_id, r.outcome)),
+        Some(("nord".into(), Some(Outcome::Ok)))
+    );
+    let fired = h(12) + Duration::minutes(5);
+    let run = store.begin_fired_run("nord", "test", Some(fired)).await.expect("begin");
+    store
+        .finish_run(run, Outcome::Ok, &RunReport::default())
+        .await
+        .expect("finish");
+    assert!(store.firing_done("nord", fired).await.expect("done?"));
+    assert!(
+        !store.firing_done("syd", fired).await.expect("done?"),
+        "nord's firing is not syd's"
+    );
+    let other = Store::connect(&ctx.url).await.expect("second connection");
+    let nord_lock = store.try_lock_runs("nord").await.expect("lock").expect("free");
+    let syd_lock = other.try_lock_runs("syd").await.expect("lock");
+    assert!(syd_lock.is_some(), "one source's lock must not hold another's runs");
+    assert_eq!(other.try_lock_runs("nord").await.expect("try").is_none(), postgres);
+    assert_ne!(
+        careload_store::run_lock_key("nord"),
+        careload_store::run_lock_key("syd")
+    );
+    assert_eq!(careload_store::run_lock_key(""), careload_store::RUN_LOCK_KEY);
+    nord_lock.release().await;
+    if let Some(l) = syd_lock {
+        l.release().await;
+    }
+}
+
 /// Runs statements on the test database directly.
 async fn sql(url: &str, statements: &str) {
     use sqlx::{Connection, Executor};
@@ -1433,6 +1602,7 @@ careload_testkit::on_every_backend!(
     runs_and_weights_are_recorded,
     runs_left_unfinished_are_closed_as_interrupted,
     the_run_lock_lets_one_replica_write_an_hour,
+    sources_write_their_own_rows_of_an_hour,
     audit_entries_are_kept_newest_first,
     purge_removes_old_hours_only,
     api_readers_see_one_hour_across_wards_and_hours,
