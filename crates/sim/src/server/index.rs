@@ -20,7 +20,9 @@
 //!   (`encounter=Encounter/e1`); a bare id matches nothing.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -278,6 +280,10 @@ impl Table {
 pub(crate) struct Snapshot {
     /// The simulated present.
     pub(crate) now: DateTime<Utc>,
+    /// Which snapshot this is ([`new_tag`]): a search's cursor carries the
+    /// `total` it counted in the snapshot of this tag, so that later pages
+    /// of the same snapshot need not count again.
+    pub(crate) tag: u64,
     /// One table per [`TYPES`] entry.
     pub(crate) tables: Vec<Table>,
 }
@@ -334,8 +340,22 @@ impl Snapshot {
                 .map(|h| h.join().unwrap_or_default())
                 .collect::<Vec<Table>>()
         });
-        Snapshot { now: h.now(), tables }
+        Snapshot {
+            now: h.now(),
+            tag: new_tag(),
+            tables,
+        }
     }
+}
+
+/// A tag no other snapshot of this process has (a counter), offset by a
+/// random number drawn once per process, so that a cursor from an earlier
+/// run of the server is unlikely to pass for one of this run.
+fn new_tag() -> u64 {
+    static SALT: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let salt = *SALT.get_or_init(|| std::collections::hash_map::RandomState::new().build_hasher().finish());
+    salt.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 fn table(def: &TypeDef, values: Vec<Value>, reuse: Option<(&Table, DateTime<Utc>)>) -> Table {

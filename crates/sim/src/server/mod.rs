@@ -436,6 +436,14 @@ fn run_search(sim: &SimServer, ty: &str, pairs: &[(String, String)], headers: &H
     let search = Search::parse(t, pairs, strict(headers))?;
     let snap = sim.snapshot();
     let page = search.run(&snap);
+    tracing::trace!(
+        resource_type = TYPES[t].name,
+        matches = page.matches.len(),
+        total = page.total,
+        walked = page.cost.walked,
+        counted = page.cost.counted,
+        "search page"
+    );
     Ok(fhir_response(
         StatusCode::OK,
         search.bundle(&snap, &page, &base(sim, headers)),

@@ -5,8 +5,12 @@
 //!   [`DEFAULT_COUNT`], at most [`MAX_COUNT`]; larger values are clamped;
 //!   `_count=0` or `_summary=count` returns only `total`).
 //! * Paging is by key: the `next` link repeats the search with
-//!   `_page=<cursor>`, the last id of the page, and the next page holds the
-//!   matches with greater ids. A cursor is opaque to clients. When the
+//!   `_page=<cursor>` ([`Cursor`]: the page's last id, with the snapshot
+//!   and the `total` counted in it), and the next page holds the matches
+//!   with greater ids. A cursor is opaque to clients. A page costs what its
+//!   matches cost wherever it lies: it is walked from the cursor on, in the
+//!   reverse index when the search names references (`encounter=…`), and
+//!   `total` is counted once per snapshot, on the first page. When the
 //!   hospital advances between two pages, the later pages are cut from the
 //!   new present: a resource present in both is still returned exactly once,
 //!   a resource created meanwhile appears if its id sorts after the cursor,
@@ -23,7 +27,7 @@ use std::fmt::Write as _;
 use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
 
-use super::index::{Entry, KeyValue, Kind, Snapshot, TYPES, split_reference, type_index};
+use super::index::{Entry, KeyValue, Kind, Snapshot, TYPES, Table, split_reference, type_index};
 use crate::Error as Problem;
 
 /// Results per page when `_count` is not given.
@@ -339,52 +343,115 @@ impl Search {
         self.filters.iter().all(|f| f.matches(e))
     }
 
-    /// Runs the search.
+    /// Runs the search: one page, at a cost that grows with the page and
+    /// not with where the page lies.
+    ///
+    /// The entries looked at are the search's candidates ([`Search::candidates`]:
+    /// the table, or what an index gives for a reference or `_id`), walked
+    /// from the cursor on until the page is full and one more match shows
+    /// that another page follows. `total` is counted over the candidates on
+    /// the first page and carried by the cursor to the later pages of the
+    /// same snapshot; a cursor from another snapshot counts again, in the
+    /// snapshot served now.
     pub(crate) fn run(&self, snap: &Snapshot) -> Page {
         let table = &snap.tables[self.ty];
-        let start = match &self.cursor {
-            Some(c) => table.entries.partition_point(|e| *e.id <= **c),
+        let cursor = self.cursor.as_deref().map(Cursor::read);
+        let candidates = self.candidates(table);
+        let n = candidates.as_ref().map_or(table.entries.len(), Vec::len);
+        let at = |k: usize| candidates.as_ref().map_or(k, |c| c[k] as usize);
+        let mut cost = Cost::default();
+        let start = match &cursor {
+            Some(c) => match &candidates {
+                Some(cs) => cs.partition_point(|&i| *table.entries[i as usize].id <= *c.last),
+                None => table.entries.partition_point(|e| *e.id <= *c.last),
+            },
             None => 0,
         };
-        let mut matches = Vec::with_capacity(self.count.min(table.entries.len()));
+        let mut matches = Vec::with_capacity(self.count.min(n - start));
         let mut has_more = false;
-        let total;
-        if self.filters.is_empty() {
-            total = table.entries.len();
-            let end = (start + self.count).min(total);
-            matches.extend((start..end).map(|i| i as u32));
-            has_more = end < total;
-        } else {
-            let mut n = 0;
-            for (i, e) in table.entries.iter().enumerate() {
-                if !self.matches(e) {
-                    continue;
-                }
-                n += 1;
-                if i >= start {
-                    if matches.len() < self.count {
-                        matches.push(i as u32);
-                    } else {
-                        has_more = true;
-                    }
-                }
+        for k in start..n {
+            let i = at(k);
+            cost.walked += 1;
+            if !self.matches(&table.entries[i]) {
+                continue;
             }
-            total = n;
+            if matches.len() < self.count {
+                matches.push(i as u32);
+            } else {
+                has_more = true;
+                break;
+            }
         }
+        let carried = cursor.as_ref().and_then(|c| c.total_in(snap.tag));
+        let total = match carried {
+            Some(t) => t,
+            None if self.filters.is_empty() => table.entries.len(),
+            None => {
+                cost.counted = n;
+                (0..n).filter(|&k| self.matches(&table.entries[at(k)])).count()
+            }
+        };
         let included = if matches.is_empty() {
             Vec::new()
         } else {
             self.included(snap, &matches)
         };
         let next = (has_more && self.count > 0)
-            .then(|| matches.last().map(|&i| table.entries[i as usize].id.to_string()))
+            .then(|| {
+                matches.last().map(|&i| {
+                    Cursor {
+                        counted: Some((snap.tag, total)),
+                        last: &table.entries[i as usize].id,
+                    }
+                    .to_string()
+                })
+            })
             .flatten();
         Page {
             total,
             matches,
             included,
             next,
+            cost,
         }
+    }
+
+    /// The positions in `table` that may match, ascending, when an index
+    /// narrows them: the entries referring to one of the ids a reference
+    /// parameter asks for (the table's reverse index), or those an `_id`
+    /// names; the fewest of them when several filters are indexed. `None`:
+    /// every entry may. Each candidate is still checked against every
+    /// filter, so this only saves looking at entries that cannot match.
+    fn candidates(&self, table: &Table) -> Option<Vec<u32>> {
+        let mut best: Option<Vec<u32>> = None;
+        for f in &self.filters {
+            let found: Vec<u32> = match f {
+                Filter::Id(ids) => ids
+                    .iter()
+                    .filter_map(|id| table.position(id))
+                    .map(|i| i as u32)
+                    .collect(),
+                Filter::Ref { param, any } => {
+                    let Some(rev) = table.rev.get(usize::from(*param)) else {
+                        continue;
+                    };
+                    let mut found = Vec::new();
+                    for (_, id) in any {
+                        found.extend_from_slice(rev.get(id.as_str()).map_or(&[][..], Vec::as_slice));
+                    }
+                    found
+                }
+                Filter::LastUpdated(_) | Filter::Token { .. } => continue,
+            };
+            if best.as_ref().is_none_or(|b| found.len() < b.len()) {
+                best = Some(found);
+            }
+        }
+        best.map(|mut v| {
+            v.sort_unstable();
+            v.dedup();
+            v
+        })
     }
 
     /// The resources `_include` and `_revinclude` add to a page of matches.
@@ -520,6 +587,64 @@ pub(crate) struct Page {
     pub(crate) included: Vec<(usize, u32)>,
     /// The cursor of the next page, when there is one.
     pub(crate) next: Option<String>,
+    /// What the page cost.
+    pub(crate) cost: Cost,
+}
+
+/// What serving one page cost, in entries of the searched table looked at:
+/// for the tests, which prove that a page costs the same wherever it lies,
+/// and for the `trace` log of each search.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Cost {
+    /// Looked at for the page itself, from the cursor on.
+    pub(crate) walked: usize,
+    /// Looked at to count `total` (none when the cursor carried it).
+    pub(crate) counted: usize,
+}
+
+/// The `_page` value of a `next` link: `<tag>_<total>_<last id>`, the
+/// snapshot the page came from ([`Snapshot::tag`], hex), the `total` counted
+/// in it, and the page's last id. A FHIR id holds no `_`, so a bare id (the
+/// cursor of earlier versions of this server) is read as a cursor without a
+/// count: its next page counts `total` again.
+#[derive(Debug, PartialEq, Eq)]
+struct Cursor<'a> {
+    /// The snapshot `total` was counted in, and that `total`.
+    counted: Option<(u64, usize)>,
+    /// The last id served: the next page holds the matches after it.
+    last: &'a str,
+}
+
+impl<'a> Cursor<'a> {
+    fn read(value: &'a str) -> Cursor<'a> {
+        let mut parts = value.splitn(3, '_');
+        if let (Some(tag), Some(total), Some(last)) = (parts.next(), parts.next(), parts.next())
+            && let (Ok(tag), Ok(total)) = (u64::from_str_radix(tag, 16), total.parse::<usize>())
+        {
+            return Cursor {
+                counted: Some((tag, total)),
+                last,
+            };
+        }
+        Cursor {
+            counted: None,
+            last: value,
+        }
+    }
+
+    /// The `total` the cursor carries, if it was counted in snapshot `tag`.
+    fn total_in(&self, tag: u64) -> Option<usize> {
+        self.counted.filter(|&(t, _)| t == tag).map(|(_, total)| total)
+    }
+}
+
+impl std::fmt::Display for Cursor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.counted {
+            Some((tag, total)) => write!(f, "{tag:x}_{total}_{}", self.last),
+            None => f.write_str(self.last),
+        }
+    }
 }
 
 /// A JSON string literal.
@@ -698,6 +823,252 @@ mod tests {
         ];
         for (q, system, code, expected) in cases {
             assert_eq!(TokenQuery::parse(q).matches(system, code), expected, "{q}");
+        }
+    }
+
+    // ---- paging ----
+
+    fn hospital(beds: u32) -> crate::Hospital {
+        let start = "2026-11-23T09:00:00Z".parse().unwrap();
+        crate::Hospital::new(crate::SimConfig {
+            beds,
+            ..crate::SimConfig::new(5, start)
+        })
+        .unwrap()
+    }
+
+    /// One page of `ty?query`, after `cursor`, as the server answers it.
+    fn page(snap: &Snapshot, ty: &str, query: &str, cursor: Option<&str>) -> Page {
+        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        pairs.extend(cursor.map(|c| ("_page".to_owned(), c.to_owned())));
+        let search = Search::parse(type_index(ty).unwrap(), &pairs, true)
+            .map_err(|p| p.to_string())
+            .unwrap();
+        search.run(snap)
+    }
+
+    /// Every page of `ty?query`, following the `next` cursors.
+    fn walk(snap: &Snapshot, ty: &str, query: &str) -> Vec<Page> {
+        let mut pages: Vec<Page> = Vec::new();
+        loop {
+            let cursor = pages.last().and_then(|p| p.next.clone());
+            if !pages.is_empty() && cursor.is_none() {
+                return pages;
+            }
+            pages.push(page(snap, ty, query, cursor.as_deref()));
+            assert!(pages.len() < 100_000, "{ty}?{query} does not end");
+        }
+    }
+
+    fn ids(snap: &Snapshot, ty: &str, pages: &[Page]) -> Vec<String> {
+        let table = &snap.tables[type_index(ty).unwrap()];
+        pages
+            .iter()
+            .flat_map(|p| &p.matches)
+            .map(|&i| table.entries[i as usize].id.to_string())
+            .collect()
+    }
+
+    /// The ids of `ty` whose JSON satisfies `keep`, in the served order:
+    /// what a search should find, read without the search's code.
+    fn expected(snap: &Snapshot, ty: &str, keep: impl Fn(&serde_json::Value) -> bool) -> Vec<String> {
+        let table = &snap.tables[type_index(ty).unwrap()];
+        let mut out: Vec<String> = table
+            .entries
+            .iter()
+            .filter(|e| keep(&serde_json::from_slice(&e.json).unwrap()))
+            .map(|e| e.id.to_string())
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn encounter_of(v: &serde_json::Value) -> &str {
+        v.pointer("/encounter/reference")
+            .and_then(|r| r.as_str())
+            .unwrap_or_default()
+    }
+
+    /// A page size that does not divide `n`.
+    fn not_dividing(n: usize) -> usize {
+        [7, 11, 13, 17].into_iter().find(|&c| !n.is_multiple_of(c)).unwrap()
+    }
+
+    fn check_pages(snap: &Snapshot, ty: &str, query: &str, count: usize, want: &[String]) {
+        assert_ne!(want.len() % count, 0, "{ty}?{query}: the page size divides the matches");
+        let pages = walk(snap, ty, &format!("{query}&_count={count}"));
+        // every match exactly once, in order, nothing else
+        assert_eq!(ids(snap, ty, &pages), want, "{ty}?{query}&_count={count}");
+        assert_eq!(pages.len(), want.len().div_ceil(count), "{ty}?{query}");
+        for (k, p) in pages.iter().enumerate() {
+            assert_eq!(p.total, want.len(), "{ty}?{query}, page {}", k + 1);
+            let last = k + 1 == pages.len();
+            let size = if last { want.len() % count } else { count };
+            assert_eq!(p.matches.len(), size, "{ty}?{query}, page {}", k + 1);
+            assert_eq!(p.next.is_none(), last, "{ty}?{query}, page {}", k + 1);
+        }
+    }
+
+    #[test]
+    fn pages_hold_every_match_once_and_in_order_when_the_page_size_does_not_divide_them() {
+        let h = hospital(60);
+        let snap = Snapshot::build(&h);
+        // a token filter matching nearly all, one matching a few, no filter
+        let finals = expected(&snap, "Observation", |v| v["status"] == "final");
+        check_pages(
+            &snap,
+            "Observation",
+            "status=final",
+            not_dividing(finals.len()),
+            &finals,
+        );
+        let tasks = snap.tables[type_index("Task").unwrap()].entries.len();
+        let open = expected(&snap, "Task", |v| v["status"] == "requested");
+        assert!(open.len() > 20 && open.len() * 2 < tasks, "{} of {tasks}", open.len());
+        check_pages(&snap, "Task", "status=requested", not_dividing(open.len()), &open);
+        let locations = expected(&snap, "Location", |_| true);
+        check_pages(&snap, "Location", "", not_dividing(locations.len()), &locations);
+        // by reference, as the ingest searches: a batch of typed encounters
+        let encounters: Vec<String> = expected(&snap, "Encounter", |v| v["status"] == "in-progress")
+            .into_iter()
+            .step_by(3)
+            .take(6)
+            .map(|id| format!("Encounter/{id}"))
+            .collect();
+        let theirs = expected(&snap, "Observation", |v| {
+            encounters.iter().any(|e| e == encounter_of(v))
+        });
+        assert!(theirs.len() > 20, "{}", theirs.len());
+        let query = format!("encounter={}", encounters.join(","));
+        check_pages(&snap, "Observation", &query, not_dividing(theirs.len()), &theirs);
+        // with another filter on top of the indexed one
+        let table = &snap.tables[type_index("Observation").unwrap()];
+        let mut stamps: Vec<String> = theirs
+            .iter()
+            .filter_map(|id| table.get(id))
+            .map(|e| crate::fhir::ts(e.last_updated))
+            .collect();
+        stamps.sort();
+        let since = stamps[stamps.len() / 2].clone();
+        let recent = expected(&snap, "Observation", |v| {
+            encounters.iter().any(|e| e == encounter_of(v)) && v["meta"]["lastUpdated"].as_str().unwrap() >= &*since
+        });
+        assert!(
+            recent.len() > 10 && recent.len() < theirs.len(),
+            "{} of {}",
+            recent.len(),
+            theirs.len()
+        );
+        let query = format!("{query}&_lastUpdated=ge{since}");
+        check_pages(&snap, "Observation", &query, not_dividing(recent.len()), &recent);
+        // nothing: one page, no next
+        let pages = walk(&snap, "Observation", "encounter=Encounter/none&_count=7");
+        assert_eq!((pages.len(), pages[0].total, pages[0].next.is_none()), (1, 0, true));
+    }
+
+    /// What made the full fetch grow with the square of the beds: every
+    /// page of a filtered search looked at the whole table again (to count
+    /// `total`, and to find the page), so page 50 cost as much as page 1 and
+    /// a search of N pages N tables. Counted, not timed.
+    #[test]
+    fn a_page_far_into_a_search_looks_at_no_more_entries_than_the_first() {
+        let h = hospital(60);
+        let snap = Snapshot::build(&h);
+        let table = snap.tables[type_index("Observation").unwrap()].entries.len();
+        let count = 5;
+        let pages = walk(&snap, "Observation", &format!("status=final&_count={count}"));
+        assert!(pages.len() > 50, "{} pages", pages.len());
+        // page 50 looks at about what page 1 looks at for its matches: a
+        // page's worth (every Observation is final), not the table
+        let (first, fiftieth) = (pages[0].cost, pages[49].cost);
+        for (n, cost) in [(1, first), (50, fiftieth)] {
+            assert!(
+                cost.walked <= 2 * (count + 1),
+                "page {n} looked at {} entries for {count} matches (a table of {table})",
+                cost.walked
+            );
+        }
+        // and counts no `total`: the first page counted it, once
+        assert_eq!((first.counted, fiftieth.counted), (table, 0));
+        assert!(pages[1..].iter().all(|p| p.cost.counted == 0));
+        // the whole walk looks at each entry about once, not once per page
+        let walked: usize = pages.iter().map(|p| p.cost.walked + p.cost.counted).sum();
+        assert!(
+            walked <= 2 * table + pages.len(),
+            "{walked} entries looked at for {} pages of a table of {table}",
+            pages.len()
+        );
+
+        // by reference, a page looks only at what refers to the ids asked
+        // for, however large the table
+        let encounter = expected(&snap, "Encounter", |v| v["status"] == "in-progress")
+            .into_iter()
+            .next()
+            .unwrap();
+        let reference = format!("Encounter/{encounter}");
+        let theirs = expected(&snap, "Observation", |v| encounter_of(v) == reference).len();
+        assert!(theirs > 2 * 3 && theirs * 10 < table, "{theirs} of {table}");
+        let pages = walk(&snap, "Observation", &format!("encounter={reference}&_count=3"));
+        assert_eq!(pages[0].cost.counted, theirs);
+        for p in &pages {
+            assert!(p.cost.walked <= 4, "{:?}", p.cost);
+        }
+        assert!(pages[1..].iter().all(|p| p.cost.counted == 0));
+    }
+
+    #[test]
+    fn a_cursor_from_an_earlier_snapshot_pages_on_in_the_new_one_and_counts_again() {
+        let mut h = hospital(60);
+        let before = Snapshot::build(&h);
+        let first = page(&before, "Encounter", "status=in-progress&_count=7", None);
+        let cursor = first.next.clone().unwrap();
+        let last = Cursor::read(&cursor).last.to_owned();
+        assert_eq!(
+            Some(last.as_str()),
+            first
+                .matches
+                .last()
+                .map(|&i| { &*before.tables[type_index("Encounter").unwrap()].entries[i as usize].id })
+        );
+        // the same snapshot: the total comes with the cursor
+        let second = page(&before, "Encounter", "status=in-progress&_count=7", Some(&cursor));
+        assert_eq!((second.total, second.cost.counted), (first.total, 0));
+        // the hospital moves on: the rest comes from the new present, with its total
+        h.advance_hours(6);
+        let after = Snapshot::build_reusing(&h, Some(&before));
+        let now = expected(&after, "Encounter", |v| v["status"] == "in-progress");
+        let second = page(&after, "Encounter", "status=in-progress&_count=7", Some(&cursor));
+        assert_eq!(second.total, now.len());
+        assert!(second.cost.counted > 0);
+        let want: Vec<String> = now.iter().filter(|id| **id > last).take(7).cloned().collect();
+        assert_eq!(ids(&after, "Encounter", std::slice::from_ref(&second)), want);
+        // a bare id (an earlier server's cursor) pages on, counting again
+        let bare = page(&after, "Encounter", "status=in-progress&_count=7", Some(&last));
+        assert_eq!(
+            (bare.total, bare.matches.clone()),
+            (second.total, second.matches.clone())
+        );
+        assert_eq!(bare.next, second.next);
+    }
+
+    #[test]
+    fn cursors_read_back_what_they_wrote_and_a_bare_id_has_no_count() {
+        let c = Cursor {
+            counted: Some((0xfeed, 123)),
+            last: "w01-r02.b3",
+        };
+        assert_eq!(c.to_string(), "feed_123_w01-r02.b3");
+        assert_eq!(Cursor::read("feed_123_w01-r02.b3"), c);
+        assert_eq!(c.total_in(0xfeed), Some(123));
+        assert_eq!(c.total_in(0xbeef), None);
+        for bare in ["e1", "w01-r02", "1.2", "x_y_z", "ff_1"] {
+            assert_eq!(
+                Cursor::read(bare),
+                Cursor {
+                    counted: None,
+                    last: bare
+                }
+            );
         }
     }
 }
