@@ -204,28 +204,34 @@ impl FhirSource for SimSource {
     }
 }
 
-/// The runner `config` describes, at `now`: [`Runner::plan`], then the
-/// source — the simulated hospital built where the plan says and served
-/// here for `source.kind = sim`, the runner's own otherwise — and
-/// [`Runner::start`]. The hospital is returned too (none for other
+/// The runner of the source `source_id` `config` describes (`""`: the
+/// single `[source]`; else one of its `[sources.<id>]`), at `now`:
+/// [`Runner::plan_source`], then the source — the simulated hospital built
+/// where the plan says and served here for `kind = sim` (the single source
+/// only: a named source cannot be simulated), the runner's own otherwise —
+/// and [`Runner::start`]. The hospital is returned too (none for other
 /// sources).
 ///
 /// # Errors
-/// As [`Runner::plan`], [`Runner::start`], [`SimHospital::build`] and
-/// [`SimHospital::serve`].
+/// The source is not configured; as [`Runner::plan_source`],
+/// [`Runner::start`], [`SimHospital::build`] and [`SimHospital::serve`].
 pub(crate) async fn start_runner(
     config: &Config,
+    source_id: &str,
     store: Store,
     weights: Arc<Weights>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(Runner, Option<SimHospital>)> {
-    let plan = Runner::plan(config, &store, now).await?;
-    let (source, hospital): (Box<dyn FhirSource>, _) = match config.source.kind {
+    let Some(source_config) = config.source_by_id(source_id) else {
+        return Err(careload_runner::Error::UnknownSource(source_id.to_owned()).into());
+    };
+    let plan = Runner::plan_source(config, source_id, &store, now).await?;
+    let (source, hospital): (Box<dyn FhirSource>, _) = match source_config.kind {
         SourceKind::Sim => {
             let hospital = SimHospital::build(config, plan.source_start())?;
             (Box::new(hospital.serve(config).await?), Some(hospital))
         }
-        _ => (careload_runner::from_config(config)?, None),
+        _ => (careload_runner::from_source_config(source_config)?, None),
     };
     let runner = Runner::start(config, store, weights, plan, source).await?;
     Ok((runner, hospital))
@@ -301,7 +307,7 @@ mod tests {
     async fn each_hour_of_a_backfill_sees_its_own_hour_while_the_hospital_moves_on() {
         let dir = TempDir::new("pipelined");
         let pipelined = dir.store().await;
-        let (mut runner, hospital) = start_runner(&sim_config(8), pipelined.clone(), weights(), now())
+        let (mut runner, hospital) = start_runner(&sim_config(8), "", pipelined.clone(), weights(), now())
             .await
             .unwrap();
         assert_eq!(runner.source().kind(), "sim");
@@ -315,7 +321,7 @@ mod tests {
 
         let dir = TempDir::new("sequential");
         let sequential = dir.store().await;
-        let (mut one_by_one, _) = start_runner(&sim_config(0), sequential.clone(), weights(), first)
+        let (mut one_by_one, _) = start_runner(&sim_config(0), "", sequential.clone(), weights(), first)
             .await
             .unwrap();
         for run in &runs {

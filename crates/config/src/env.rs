@@ -343,6 +343,26 @@ pub const ENV_KEYS: &[EnvKey] = &[
         },
     },
     EnvKey {
+        name: "CARELOAD_SOURCE_OFFSET_MINUTES",
+        key: "source.offset_minutes",
+        default: "0",
+        doc: "Minutes after the schedule's firing at which the source's hourly run fires: 0–59",
+        apply: |c, v| {
+            c.source.offset_minutes = parse(v, "a whole number of minutes")?;
+            Ok(())
+        },
+    },
+    EnvKey {
+        name: "CARELOAD_SOURCE_WARD_PREFIX",
+        key: "source.ward_prefix",
+        default: "",
+        doc: "Prepended to every ward id the source's mapping produces, e.g. nord- (named sources, [sources.<id>], are set in the file only)",
+        apply: |c, v| {
+            c.source.ward_prefix = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    EnvKey {
         name: "CARELOAD_SIM_BEDS",
         key: "sim.beds",
         default: "150",
@@ -841,6 +861,7 @@ pub(crate) fn apply(
 /// any other variable whose name starts with `CARELOAD_` (in any case)
 /// unless it is a key's ([`ENV_KEYS`]) or the configuration names it
 /// (`source.token_env`, `source.pseudonym_key_env`, `source.smart_key_env`,
+/// the same keys of every `[sources.<id>]`,
 /// `api.tokens[].secret_env`). A variable read anywhere in the workspace
 /// belongs here, with who reads it.
 pub const OTHER_VARIABLES: &[(&str, &str)] = &[
@@ -923,12 +944,14 @@ fn nearest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a s
         .map(|(_, k)| k)
 }
 
-/// The variables `config` names for its secrets.
+/// The variables `config` names for its secrets (every source's).
 fn config_named(config: &Config) -> Vec<String> {
-    let s = &config.source;
-    let mut named = vec![s.pseudonym_key_env.clone()];
-    named.extend(s.token_env.iter().cloned());
-    named.extend(s.smart_key_env.iter().cloned());
+    let mut named = Vec::new();
+    for (_, s) in config.sources() {
+        named.push(s.pseudonym_key_env.clone());
+        named.extend(s.token_env.iter().cloned());
+        named.extend(s.smart_key_env.iter().cloned());
+    }
     named.extend(config.api.tokens.iter().filter_map(|t| t.secret_env.clone()));
     named
 }
@@ -968,7 +991,8 @@ pub fn markdown_table() -> String {
     }
     s.push_str(
         "\nBesides these, careload reads the variables the configuration names for its secrets \
-         (`source.token_env`, `source.pseudonym_key_env`, `source.smart_key_env`, \
+         (`source.token_env`, `source.pseudonym_key_env`, `source.smart_key_env`, the same keys of \
+         every `[sources.<id>]`, \
          `api.tokens[].secret_env`) and:\n\n",
     );
     for (name, what) in OTHER_VARIABLES {

@@ -36,8 +36,18 @@ use origin::Origins;
 pub struct Config {
     /// Where history is stored.
     pub database: DatabaseConfig,
-    /// Where FHIR data comes from.
+    /// Where FHIR data comes from: the single source of a service that
+    /// reads one EHR (its id is `""`). A service with `[sources.<id>]`
+    /// leaves this at its defaults.
     pub source: SourceConfig,
+    /// Several FHIR sources (issue 29), keyed by id (`[a-z0-9-]`, 1–32
+    /// characters): one per hospital or EHR instance, each with every key
+    /// `[source]` has, its own run at its own `offset_minutes` and its
+    /// wards kept apart by its `ward_prefix`, all written into one store.
+    /// Named sources are set in the TOML file only (no environment
+    /// variables); when any is set, `[source]` must not be.
+    /// [`Config::sources`] lists the sources a service runs.
+    pub sources: BTreeMap<String, SourceConfig>,
     /// The built-in simulated hospital (when `source.kind = "sim"`).
     pub sim: SimSection,
     /// When runs happen.
@@ -601,6 +611,13 @@ pub struct SourceConfig {
     /// An extra CA certificate file (PEM) trusted for https besides the
     /// system's roots (a hospital-internal CA).
     pub ca_file: Option<PathBuf>,
+    /// Minutes after the schedule's firing at which this source's hourly
+    /// run fires, 0–59 (sources of one service can be spread over the hour).
+    pub offset_minutes: u32,
+    /// Prepended to every ward id this source's mapping produces (e.g.
+    /// `"nord-"`: the EHR's ward `AVD1` is stored, configured and served as
+    /// `nord-AVD1`), so that two EHRs' wards of one name stay apart.
+    pub ward_prefix: String,
 }
 
 impl Default for SourceConfig {
@@ -632,6 +649,8 @@ impl Default for SourceConfig {
             smart_scope: "system/*.rs".into(),
             smart_token_url: None,
             ca_file: None,
+            offset_minutes: 0,
+            ward_prefix: String::new(),
         }
     }
 }
@@ -1052,6 +1071,15 @@ impl Config {
             |k| origins.record_env(k.key, k.name),
         )?;
         config.refuse_unknown_env(ours.keys())?;
+        if !config.sources.is_empty()
+            && let Some((key, origin)) = origins.first_under("source")
+        {
+            return Err(Error::InvalidAt {
+                key,
+                origin,
+                message: SOURCE_AND_SOURCES.to_owned(),
+            });
+        }
         config.validate().map_err(|e| origins.locate(e))?;
         Ok(config)
     }
@@ -1220,20 +1248,8 @@ impl Config {
                 400,
             )?;
         }
-        if matches!(self.source.kind, SourceKind::Fhir | SourceKind::Bulk) && self.source.url.is_empty() {
-            return Err(invalid(
-                "source.url",
-                "source.kind is \"fhir\" or \"bulk\" but no URL is set; set source.url or CARELOAD_SOURCE_URL",
-            ));
-        }
-        self.source.validate()?;
+        self.validate_sources()?;
         self.log.validate()?;
-        if self.source.kind == SourceKind::Files && self.source.path.as_os_str().is_empty() {
-            return Err(invalid(
-                "source.path",
-                "source.kind is \"files\" but no path is set; set source.path or CARELOAD_SOURCE_PATH",
-            ));
-        }
         self.api.validate()?;
         self.calibration.validate()?;
         self.forecast.validate()?;
@@ -1246,15 +1262,19 @@ impl Config {
         let mut names = BTreeMap::new();
         let mut envs = BTreeMap::new();
         let mut files = BTreeMap::new();
-        let not_tokens: BTreeSet<&str> = [
-            Some(&self.source.pseudonym_key_env),
-            self.source.token_env.as_ref(),
-            self.source.smart_key_env.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        .map(String::as_str)
-        .collect();
+        let not_tokens: BTreeSet<&str> = self
+            .sources()
+            .into_iter()
+            .flat_map(|(_, s)| {
+                [
+                    Some(&s.pseudonym_key_env),
+                    s.token_env.as_ref(),
+                    s.smart_key_env.as_ref(),
+                ]
+            })
+            .flatten()
+            .map(String::as_str)
+            .collect();
         for (i, t) in self.api.tokens.iter().enumerate() {
             let key = format!("api.tokens[{i}]");
             if t.name.trim().is_empty() {
@@ -1563,14 +1583,51 @@ impl ApiConfig {
 }
 
 impl SourceConfig {
-    /// Checks the Bulk Data, SMART and TLS keys.
+    /// Checks `[source]`: the URL or path its kind needs, the numbers, the
+    /// Bulk Data, SMART and TLS keys, the offset and the ward prefix.
     ///
     /// # Errors
     /// [`Error::Invalid`] naming the key.
     pub fn validate(&self) -> Result<()> {
-        range("source.page_size", self.page_size, 10, 1000, "resources per page", 500)?;
+        self.validate_at("source")
+    }
+
+    /// As [`SourceConfig::validate`], the keys named under `table`
+    /// (`source`, or `sources.<id>` for a named source).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the key.
+    pub fn validate_at(&self, table: &str) -> Result<()> {
+        let key = |k: &str| format!("{table}.{k}");
+        // the variables exist for [source] alone
+        let or_env = |k: &str| {
+            if table == "source" {
+                format!(" or CARELOAD_SOURCE_{}", k.to_uppercase())
+            } else {
+                String::new()
+            }
+        };
+        if matches!(self.kind, SourceKind::Fhir | SourceKind::Bulk) && self.url.is_empty() {
+            return Err(invalid(
+                &key("url"),
+                &format!(
+                    "{table}.kind is \"fhir\" or \"bulk\" but no URL is set; set {table}.url{}",
+                    or_env("url")
+                ),
+            ));
+        }
+        if self.kind == SourceKind::Files && self.path.as_os_str().is_empty() {
+            return Err(invalid(
+                &key("path"),
+                &format!(
+                    "{table}.kind is \"files\" but no path is set; set {table}.path{}",
+                    or_env("path")
+                ),
+            ));
+        }
+        range(&key("page_size"), self.page_size, 10, 1000, "resources per page", 500)?;
         range(
-            "source.request_timeout_secs",
+            &key("request_timeout_secs"),
             self.request_timeout_secs,
             1,
             600,
@@ -1578,46 +1635,70 @@ impl SourceConfig {
             30,
         )?;
         range(
-            "source.run_deadline_secs",
+            &key("run_deadline_secs"),
             self.run_deadline_secs,
             10,
             3600,
             "seconds",
             600,
         )?;
-        range("source.max_retries", self.max_retries, 0, 10, "retries", 4)?;
-        range("source.concurrency", self.concurrency, 1, 64, "searches", 4)?;
+        range(&key("max_retries"), self.max_retries, 0, 10, "retries", 4)?;
+        range(&key("concurrency"), self.concurrency, 1, 64, "searches", 4)?;
         range(
-            "source.since_margin_secs",
+            &key("since_margin_secs"),
             self.since_margin_secs,
             0,
             86_400,
             "seconds (a few minutes cover writes committed late)",
             300,
         )?;
-        range("source.bulk_poll_secs", self.bulk_poll_secs, 1, 300, "seconds", 2)?;
+        range(&key("bulk_poll_secs"), self.bulk_poll_secs, 1, 300, "seconds", 2)?;
+        range(
+            &key("offset_minutes"),
+            self.offset_minutes,
+            0,
+            59,
+            "minutes after the schedule's firing",
+            10,
+        )?;
+        let prefix = &self.ward_prefix;
+        if prefix.chars().count() > 32
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(invalid(
+                &key("ward_prefix"),
+                &format!(
+                    "{prefix:?} cannot begin a ward id (it is part of every ward's URL); \
+                     write at most 32 letters, digits, '-', '_' or '.', e.g. \"nord-\""
+                ),
+            ));
+        }
         if self.bulk_level == BulkLevel::Group && self.bulk_group.trim().is_empty() {
             return Err(invalid(
-                "source.bulk_group",
-                "source.bulk_level is \"group\" but no group id is set; set source.bulk_group",
+                &key("bulk_group"),
+                &format!("{table}.bulk_level is \"group\" but no group id is set; set {table}.bulk_group"),
             ));
         }
         if self.smart_client_id.is_some() {
             if self.token_env.is_some() {
                 return Err(invalid(
-                    "source.smart_client_id",
-                    "both a static token (source.token_env) and SMART backend services are set; use one",
+                    &key("smart_client_id"),
+                    &format!("both a static token ({table}.token_env) and SMART backend services are set; use one"),
                 ));
             }
             if self.smart_key_file.is_some() == self.smart_key_env.is_some() {
                 return Err(invalid(
-                    "source.smart_key_file",
-                    "SMART backend services need exactly one of source.smart_key_file or source.smart_key_env",
+                    &key("smart_key_file"),
+                    &format!(
+                        "SMART backend services need exactly one of {table}.smart_key_file or {table}.smart_key_env"
+                    ),
                 ));
             }
             if !matches!(self.smart_algorithm.as_str(), "RS384" | "ES384") {
                 return Err(invalid(
-                    "source.smart_algorithm",
+                    &key("smart_algorithm"),
                     &format!("{:?} is not supported; write RS384 or ES384", self.smart_algorithm),
                 ));
             }
@@ -1626,7 +1707,7 @@ impl SourceConfig {
             && !ca.is_file()
         {
             return Err(invalid(
-                "source.ca_file",
+                &key("ca_file"),
                 &format!(
                     "{} is not a readable file; give a PEM file of CA certificates",
                     ca.display()
@@ -1639,9 +1720,91 @@ impl SourceConfig {
                 .or_else(|| origin.strip_prefix("http://"));
             if rest.is_none_or(|r| r.trim_end_matches('/').is_empty() || r.trim_end_matches('/').contains('/')) {
                 return Err(invalid(
-                    "source.trusted_origins",
+                    &key("trusted_origins"),
                     &format!(
                         "{origin:?} is not an origin; write scheme://host[:port], e.g. https://fhir-proxy.example:8443"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The message refusing `[source]` beside `[sources.<id>]`.
+const SOURCE_AND_SOURCES: &str = "[source] is set beside [sources.<id>]: a service reads either one source \
+     ([source]) or named ones ([sources.<id>]); move [source]'s keys into a [sources.<id>] table of their own \
+     (and unset any CARELOAD_SOURCE_* variable)";
+
+/// Whether `id` may name a source: `[a-z0-9-]`, 1–32 characters.
+fn is_source_id(id: &str) -> bool {
+    (1..=32).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl Config {
+    /// The FHIR sources this service runs, by id: the named sources
+    /// (`[sources.<id>]`) when there are any, else the single `[source]`
+    /// under the id `""` (a service of one source, as before issue 29).
+    pub fn sources(&self) -> Vec<(String, &SourceConfig)> {
+        if self.sources.is_empty() {
+            vec![(String::new(), &self.source)]
+        } else {
+            self.sources.iter().map(|(id, s)| (id.clone(), s)).collect()
+        }
+    }
+
+    /// The source [`Config::sources`] lists under `id`: `[sources.<id>]`,
+    /// or `[source]` for `""` when no named source is set; none otherwise.
+    pub fn source_by_id(&self, id: &str) -> Option<&SourceConfig> {
+        if self.sources.is_empty() {
+            id.is_empty().then_some(&self.source)
+        } else {
+            self.sources.get(id)
+        }
+    }
+
+    /// `[source]` or the named sources: each source valid, the ids
+    /// well-formed, no named source simulated, no ward prefix shared, and
+    /// not `[source]` beside `[sources.<id>]`.
+    fn validate_sources(&self) -> Result<()> {
+        if self.sources.is_empty() {
+            return self.source.validate();
+        }
+        if self.source != SourceConfig::default() {
+            return Err(invalid("source", SOURCE_AND_SOURCES));
+        }
+        let mut prefixes: BTreeMap<&str, &str> = BTreeMap::new();
+        for (id, source) in &self.sources {
+            let table = format!("sources.{id}");
+            if !is_source_id(id) {
+                return Err(invalid(
+                    &table,
+                    &format!(
+                        "{id:?} cannot name a source; write 1–32 lowercase letters, digits or '-', e.g. [sources.nord]"
+                    ),
+                ));
+            }
+            if source.kind == SourceKind::Sim {
+                return Err(invalid(
+                    &format!("{table}.kind"),
+                    "a named source cannot be the simulated hospital (kind = \"sim\", also the default): \
+                     the simulated hospital is only ever the single default [source]; set kind = \"fhir\", \
+                     \"bulk\" or \"files\"",
+                ));
+            }
+            source.validate_at(&table)?;
+            if !source.ward_prefix.is_empty()
+                && let Some(other) = prefixes.insert(&source.ward_prefix, id)
+            {
+                return Err(invalid(
+                    &format!("{table}.ward_prefix"),
+                    &format!(
+                        "{:?} is also sources.{other}.ward_prefix: the two sources' wards would mix; \
+                         give each source a prefix of its own, e.g. \"{id}-\"",
+                        source.ward_prefix
                     ),
                 ));
             }

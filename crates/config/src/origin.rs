@@ -82,13 +82,34 @@ impl Origins {
         self.0.insert(key.to_owned(), Origin::Env { name: name.to_owned() });
     }
 
-    /// Where the value refused under `key` came from, if not a default.
+    /// The first key recorded at or under `table` (`source`, `source.url`,
+    /// not `sources`), and where it was set: a table the file or the
+    /// environment set explicitly.
+    pub(crate) fn first_under(&self, table: &str) -> Option<(String, Origin)> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.as_str() == table || k.strip_prefix(table).is_some_and(|rest| rest.starts_with('.')))
+            .map(|(k, o)| (k.clone(), o.clone()))
+    }
+
+    /// Where the value refused under `key` came from, if not a default. A
+    /// named source's key (`sources.<id>.url`) is asked for by its own
+    /// table's keys as `[source]`'s is by `[source]`'s.
     fn of(&self, key: &str) -> Option<&Origin> {
         self.0.get(key).or_else(|| {
-            ASKED_BY
-                .iter()
-                .find(|(k, _)| *k == key)
-                .and_then(|(_, by)| by.iter().find_map(|k| self.0.get(*k)))
+            let (table, asked) = match key.strip_prefix("sources.").and_then(|rest| rest.split_once('.')) {
+                Some((id, rest)) => (format!("sources.{id}"), format!("source.{rest}")),
+                None => ("source".to_owned(), key.to_owned()),
+            };
+            ASKED_BY.iter().find(|(k, _)| *k == asked).and_then(|(_, by)| {
+                by.iter().find_map(|k| {
+                    let k = match k.strip_prefix("source.") {
+                        Some(rest) => format!("{table}.{rest}"),
+                        None => (*k).to_owned(),
+                    };
+                    self.0.get(&k)
+                })
+            })
         })
     }
 

@@ -1083,3 +1083,165 @@ fn the_forecast_table_is_read_and_checked() {
         .to_string();
     assert!(e.contains("risk"), "{e}");
 }
+
+/// Two named sources, as a region writes them (issue 29).
+const TWO_SOURCES: &str = r#"[sources.syd]
+kind = "bulk"
+url = "https://fhir.syd.example/r4"
+ward_prefix = "syd-"
+offset_minutes = 20
+token_env = "CARELOAD_SYD_TOKEN"
+
+[sources.nord]
+kind = "fhir"
+url = "https://fhir.nord.example/r4"
+ward_prefix = "nord-"
+"#;
+
+#[test]
+fn named_sources_are_read_and_a_single_source_is_the_default_one() {
+    // one [source]: the id "" and today's keys, offset and prefix at their defaults
+    let c = Config::default();
+    let sources = c.sources();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].0, "");
+    assert!(std::ptr::eq(sources[0].1, &c.source));
+    assert_eq!((c.source.offset_minutes, c.source.ward_prefix.as_str()), (0, ""));
+    let c = Config::from_toml(
+        "[source]\nkind = \"fhir\"\nurl = \"https://ehr.example/r4\"\noffset_minutes = 30\nward_prefix = \"n-\"\n",
+        "c.toml",
+    )
+    .unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.sources()[0].0, "");
+    assert_eq!(c.sources()[0].1.offset_minutes, 30);
+
+    // named sources: by id, each with its own keys; the variable a named
+    // source names for its token is no unknown CARELOAD_ variable
+    let f = TempFile::new("sources", TWO_SOURCES);
+    let c = f.load(&[("CARELOAD_SYD_TOKEN", "t")]).unwrap();
+    let sources = c.sources();
+    let ids: Vec<&str> = sources.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["nord", "syd"]);
+    assert_eq!(sources[0].1.kind, SourceKind::Fhir);
+    assert_eq!(sources[0].1.ward_prefix, "nord-");
+    assert_eq!(sources[0].1.offset_minutes, 0);
+    assert_eq!(sources[1].1.kind, SourceKind::Bulk);
+    assert_eq!(sources[1].1.offset_minutes, 20);
+    assert_eq!(sources[1].1.page_size, 500, "an unset key keeps [source]'s default");
+    assert_eq!(c.source_by_id("syd").map(|s| s.offset_minutes), Some(20));
+    assert!(c.source_by_id("").is_none() && c.source_by_id("mitt").is_none());
+    let single = Config::default();
+    assert!(std::ptr::eq(single.source_by_id("").unwrap(), &single.source));
+    assert!(single.source_by_id("syd").is_none());
+}
+
+#[test]
+fn source_beside_sources_is_refused_saying_to_move_it() {
+    // set in the file, even at its defaults: the line of [source]
+    let f = TempFile::new("both", &format!("[source]\nkind = \"sim\"\n\n{TWO_SOURCES}"));
+    let e = f.load(&[]).unwrap_err().to_string();
+    assert!(e.starts_with(&f.at(1)), "{e}");
+    assert!(e.contains("[sources.<id>]") && e.contains("move [source]"), "{e}");
+    // set by a variable
+    let f = TempFile::new("both-env", TWO_SOURCES);
+    let e = f
+        .load(&[("CARELOAD_SOURCE_URL", "https://x.example/r4")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("environment variable CARELOAD_SOURCE_URL") && e.contains("move [source]"),
+        "{e}"
+    );
+    // a configuration built in code: any [source] key changed
+    let mut c = Config::from_toml(TWO_SOURCES, "c.toml").unwrap();
+    c.validate().unwrap();
+    c.source.page_size = 100;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(e.contains("config key source:") && e.contains("move [source]"), "{e}");
+}
+
+#[test]
+fn named_sources_are_checked_with_their_table_named() {
+    let check = |extra: &str| {
+        Config::from_toml(&format!("{TWO_SOURCES}{extra}"), "c.toml")
+            .unwrap()
+            .validate()
+    };
+    check("").unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "[sources.Nord]\nkind = \"fhir\"\nurl = \"https://n.example\"\n",
+            "sources.Nord",
+            "lowercase letters, digits or '-'",
+        ),
+        (
+            "[sources.a-very-long-source-id-of-more-than-32]\nkind = \"fhir\"\nurl = \"https://n.example\"\n",
+            "sources.a-very-long-source-id-of-more-than-32",
+            "1–32",
+        ),
+        (
+            "[sources.sim]\nward_prefix = \"s-\"\n",
+            "sources.sim.kind",
+            "single default [source]",
+        ),
+        (
+            "[sources.mitt]\nkind = \"fhir\"\nurl = \"https://m.example\"\nward_prefix = \"nord-\"\n",
+            "sources.nord.ward_prefix",
+            "also sources.mitt.ward_prefix",
+        ),
+        (
+            "[sources.mitt]\nkind = \"fhir\"\nurl = \"https://m.example\"\noffset_minutes = 60\n",
+            "sources.mitt.offset_minutes",
+            "0–59",
+        ),
+        (
+            "[sources.mitt]\nkind = \"fhir\"\nurl = \"https://m.example\"\nward_prefix = \"a/b\"\n",
+            "sources.mitt.ward_prefix",
+            "e.g.",
+        ),
+        (
+            "[sources.mitt]\nkind = \"fhir\"\n",
+            "sources.mitt.url",
+            "sources.mitt.kind",
+        ),
+        (
+            "[sources.mitt]\nkind = \"files\"\n",
+            "sources.mitt.path",
+            "no path is set; set sources.mitt.path",
+        ),
+        (
+            "[sources.mitt]\nkind = \"fhir\"\nurl = \"https://m.example\"\npage_size = 5\n",
+            "sources.mitt.page_size",
+            "10–1000",
+        ),
+    ];
+    for (extra, key, says) in cases {
+        let err = check(extra).unwrap_err();
+        match &err {
+            Error::Invalid { key: k, message } => {
+                assert_eq!(k, key, "{extra}: {err}");
+                assert!(message.contains(says), "{extra}: {err}");
+            }
+            other => panic!("{extra}: {other}"),
+        }
+    }
+    // two sources may both leave the prefix empty (the store refuses a ward both write)
+    check("[sources.mitt]\nkind = \"files\"\npath = \"x\"\n[sources.vast]\nkind = \"files\"\npath = \"y\"\n").unwrap();
+    // [source]'s own offset is checked too, and a missing URL is blamed on the kind's line
+    let e = Config::load_with(None, [("CARELOAD_SOURCE_OFFSET_MINUTES", "60")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("CARELOAD_SOURCE_OFFSET_MINUTES") && e.contains("source.offset_minutes"),
+        "{e}"
+    );
+    let f = TempFile::new("named-url", "[sources.mitt]\n\nkind = \"fhir\"\n");
+    let e = f.load(&[]).unwrap_err().to_string();
+    assert!(e.starts_with(&f.at(3)) && e.contains("sources.mitt.url"), "{e}");
+    // a token may not take a named source's secret
+    let e = check("[[api.tokens]]\nname = \"a\"\nrole = \"admin\"\nsecret_env = \"CARELOAD_SYD_TOKEN\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("api.tokens[0]"), "{e}");
+}

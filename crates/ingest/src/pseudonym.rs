@@ -69,6 +69,25 @@ impl PseudonymKey {
         }
     }
 
+    /// The key of one FHIR source of a service that reads several
+    /// (`[sources.<id>]`, issue 29), so that two EHRs' `Patient/123` get
+    /// different pseudonyms: for `""` (the single default source) this key
+    /// itself, so a service of one source keeps every pseudonym it had;
+    /// else a subkey, HMAC-SHA256 of `careload source <id>` under this key.
+    pub fn for_source(&self, source_id: &str) -> PseudonymKey {
+        if source_id.is_empty() {
+            return self.clone();
+        }
+        let mut mac = self.0.clone();
+        mac.update(b"careload source ");
+        mac.update(source_id.as_bytes());
+        let subkey = mac.finalize().into_bytes();
+        match <Hmac<Sha256> as KeyInit>::new_from_slice(&subkey) {
+            Ok(mac) => PseudonymKey(mac),
+            Err(_) => unreachable!("HMAC takes a key of any length"),
+        }
+    }
+
     /// The pseudonym of a FHIR Patient id: 64 lowercase hex digits.
     pub fn patient_key(&self, patient_id: &str) -> PatientKey {
         PatientKey(self.hex(&[patient_id.as_bytes()], 32))
@@ -156,6 +175,37 @@ mod tests {
             "e988cde2863af1d2c0bfd63d4a63b0acf3d7a7d12d127f4d0c7ef2ccbe1ccf91"
         );
         assert_eq!(key.resource_tag("Observation", "o1"), "Observation#505fd7536b2cf6c3");
+    }
+
+    #[test]
+    fn each_source_has_a_key_of_its_own_and_the_default_source_the_key_itself() {
+        let key = PseudonymKey::from_bytes(b"0123456789abcdef-one").unwrap();
+        // "": the single default source keeps every pseudonym and tag
+        let own = key.for_source("");
+        assert_eq!(own.patient_key("p000001"), key.patient_key("p000001"));
+        assert_eq!(own.resource_tag("Task", "t1"), key.resource_tag("Task", "t1"));
+        // two sources: two keys, neither the service's own
+        let (nord, syd) = (key.for_source("nord"), key.for_source("syd"));
+        assert_ne!(nord.patient_key("123"), syd.patient_key("123"));
+        assert_ne!(nord.patient_key("123"), key.patient_key("123"));
+        assert_ne!(nord.resource_tag("Task", "t1"), syd.resource_tag("Task", "t1"));
+        // deterministic: the same id, the same key (every replica, every hour)
+        assert_eq!(nord.patient_key("123"), key.for_source("nord").patient_key("123"));
+        assert_ne!(
+            nord.patient_key("123"),
+            PseudonymKey::from_bytes(b"0123456789abcdef-two")
+                .unwrap()
+                .for_source("nord")
+                .patient_key("123"),
+            "another service key, another source key"
+        );
+        // fixed vectors (Python: sub = hmac.new(key, b"careload source nord",
+        // sha256).digest(); hmac.new(sub, msg, sha256).hexdigest())
+        assert_eq!(
+            nord.patient_key("p000001").0,
+            "5813f16a581c6803fa2dabd46ff9c3d51be21650bc7f8c61fd411bd4bbc97c7a"
+        );
+        assert_eq!(nord.resource_tag("Observation", "o1"), "Observation#cc24212ddbfd3042");
     }
 
     #[test]

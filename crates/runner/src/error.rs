@@ -42,6 +42,9 @@ pub enum Error {
         "source.kind = {0} is not built by the runner: the careload binary serves the simulated hospital and passes it to Runner::start"
     )]
     SourceKind(&'static str),
+    /// A source id the configuration does not list ([`careload_config::Config::sources`]).
+    #[error("{}", unknown_source(.0))]
+    UnknownSource(String),
     /// No pseudonym key, with a source of real patients.
     #[error(
         "the pseudonym key variable {var} is not set, and source.kind = {kind} reads real patients: careload refuses the public development key, whose pseudonyms anyone can reverse; set {var} to a secret of at least 16 bytes (for a test system without real patients only: --insecure-dev-key or source.insecure_dev_key = true)"
@@ -59,6 +62,14 @@ pub enum Error {
     /// A background task died (a panic in mapping or scoring).
     #[error("a background task failed: {0}")]
     Task(String),
+}
+
+fn unknown_source(id: &str) -> String {
+    if id.is_empty() {
+        "the configuration names its sources ([sources.<id>]): run each by its id, not the single [source]".to_owned()
+    } else {
+        format!("source {id:?} is not configured; add [sources.{id}], or run one of the configured sources")
+    }
 }
 
 /// The runner's result type.

@@ -31,6 +31,6 @@ pub use runner::{
 };
 pub use schedule::{AfterRun, Due, Scheduler, TAKEOVER_POLL, Tick, Timing, Turn, next_tick, take_turn};
 pub use source::{
-    BoxFuture, BulkSource, FetchRequest, Fetched, FhirSource, FilesSource, RestSource, bulk_config, from_config,
-    rest_config,
+    BoxFuture, BulkSource, FetchRequest, Fetched, FhirSource, FilesSource, RestSource, bulk_config, bulk_config_of,
+    from_config, from_source_config, rest_config, rest_config_of,
 };

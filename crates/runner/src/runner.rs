@@ -12,6 +12,16 @@
 //! for a FHIR server or files; the `careload` binary serves the simulated
 //! hospital) and hands both to [`Runner::start`].
 //!
+//! **Sources.** A runner serves one source of the configuration
+//! ([`careload_config::Config::sources`]): the single `[source]` (id `""`,
+//! [`Runner::plan`], [`Runner::start_from_config`]) or one `[sources.<id>]`
+//! ([`Runner::plan_source`], [`Runner::start_source`]). Its mapping, its
+//! pseudonym key ([`PseudonymKey::for_source`]), its ward prefix (put before
+//! every ward it maps, before scoring), its runs, its hours
+//! ([`Store::source_hour`]), its run lock and its firings are its own; the
+//! store keeps the hospital row the sum of every source's wards. Weights
+//! and retention are the service's.
+//!
 //! **Held state.** The first run fetches everything. Later runs fetch what
 //! changed: Locations, in-progress Encounters and their Patients in full
 //! (they replace the held ones, so a discharged stay drops out), and the
@@ -48,7 +58,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use careload_config::{Config, SourceKind};
+use careload_config::{Config, SourceConfig, SourceKind};
 use careload_ingest::{Mapping, MappingConfig, PseudonymKey, Resources};
 use careload_scoring::quality::{self, QualityRules};
 use careload_scoring::{Rollup, Score, Snapshot, Weights, Window, rollup, score};
@@ -185,7 +195,8 @@ pub fn pseudonym_key(var: &str, when_unset: WhenKeyUnset<'_>) -> Result<Pseudony
 
 /// The back-fill still to do at start, as (first hour to write, hour the
 /// simulated hospital starts at), within the back-fill window
-/// `[window_start, now_hour]`: all of it on an empty store; on a store whose
+/// `[window_start, now_hour]`, judged by the hours the source `source_id`
+/// wrote ([`Store::source_hour`]): all of it on an empty store; on a store whose
 /// history began inside the window but stops before `now_hour` (a back-fill
 /// or service that was stopped), the hours after the last one written, by
 /// the same hospital — it starts where the stored history starts, so the
@@ -193,13 +204,14 @@ pub fn pseudonym_key(var: &str, when_unset: WhenKeyUnset<'_>) -> Result<Pseudony
 /// with older history is not back-filled (the hospital starts now).
 async fn backfill_plan(
     store: &Store,
+    source_id: &str,
     now_hour: DateTime<Utc>,
     window_start: DateTime<Utc>,
 ) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
-    let Some(current) = store.current_hour().await? else {
+    let Some(current) = store.source_hour(source_id).await? else {
         return Ok(Some((window_start, window_start)));
     };
-    let first = store.first_hour().await?.unwrap_or(current.hour);
+    let first = store.first_source_hour(source_id).await?.unwrap_or(current.hour);
     if current.hour >= now_hour || first < window_start {
         return Ok(None);
     }
@@ -217,13 +229,19 @@ async fn backfill_plan(
 /// pending, and the hour a source that replays history (the simulated
 /// hospital) must start at. Made only by [`Runner::plan`], taken by
 /// [`Runner::start`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StartPlan {
+    source_id: String,
     backfill_from: Option<DateTime<Utc>>,
     source_start: DateTime<Utc>,
 }
 
 impl StartPlan {
+    /// The source the plan is for (`""`: the single `[source]`).
+    pub fn source_id(&self) -> &str {
+        &self.source_id
+    }
+
     /// The first hour the back-fill will write, if one is pending.
     pub fn backfill_from(&self) -> Option<DateTime<Utc>> {
         self.backfill_from
@@ -274,9 +292,11 @@ struct Written {
 /// Writes a scored hour and says what was written; `Err` is the failed
 /// run's message. Free of the runner, so that a back-fill can write one
 /// hour while it fetches the next.
+#[allow(clippy::too_many_arguments)]
 async fn write_scored(
     store: &Store,
     fence: Option<Fence>,
+    source_id: &str,
     weights_version: &str,
     hour: DateTime<Utc>,
     run_id: RunId,
@@ -285,7 +305,15 @@ async fn write_scored(
 ) -> std::result::Result<Written, String> {
     let write_started = Instant::now();
     store
-        .write_hour_fenced(fence, hour, run_id, weights_version, &scored.patients, &scored.totals)
+        .write_hour_fenced(
+            fence,
+            source_id,
+            hour,
+            run_id,
+            weights_version,
+            &scored.patients,
+            &scored.totals,
+        )
         .await
         .map_err(|e| match e {
             // still due: the firing is not done (`Store::firing_done`)
@@ -303,10 +331,11 @@ async fn write_scored(
     })
 }
 
-/// Closes the runs begun before `before` and never finished, as their
-/// dead process left them (its hour written or not), and logs each.
-async fn close_dead_runs(store: &Store, before: DateTime<Utc>) -> Result<()> {
-    for (run, written) in store.close_interrupted_runs(before).await? {
+/// Closes the source `source_id`'s runs begun before `before` and never
+/// finished, as their dead process left them (its hour written or not), and
+/// logs each. Another source's runs are its own lock's business.
+async fn close_dead_runs(store: &Store, source_id: &str, before: DateTime<Utc>) -> Result<()> {
+    for (run, written) in store.close_interrupted_runs(source_id, before).await? {
         tracing::warn!(
             run = %run,
             hour_written = written,
@@ -401,6 +430,11 @@ pub type SharedWeights = Arc<std::sync::RwLock<Arc<Weights>>>;
 #[derive(Debug)]
 pub struct Runner {
     store: Store,
+    /// The source this runner serves: `""` for the single `[source]`, else
+    /// its `[sources.<id>]` id. Its runs, hours, lock and firings are its own.
+    source_id: String,
+    /// The source's `ward_prefix`: prepended to every ward it maps.
+    ward_prefix: String,
     /// The weights scoring the hour being run: an activation in force for
     /// its date, else `configured`.
     weights: Arc<Weights>,
@@ -421,12 +455,25 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// A runner over `source` with the mapping, key, zone, resync hour and
+    /// A runner of the source `source_id` of `config` (`""`: the single
+    /// `[source]`) over `source`, with that source's mapping, ward prefix
+    /// and pseudonym key ([`PseudonymKey::for_source`]: two sources'
+    /// patients never share a key), and the zone, resync hour and
     /// retention of `config`.
     ///
     /// # Errors
-    /// The mapping file or the pseudonym key cannot be used, or the time zone is unknown.
-    pub fn new(config: &Config, store: Store, weights: Arc<Weights>, source: Box<dyn FhirSource>) -> Result<Runner> {
+    /// The source is not configured, the mapping file or the pseudonym key
+    /// cannot be used, or the time zone is unknown.
+    pub fn new(
+        config: &Config,
+        source_id: &str,
+        store: Store,
+        weights: Arc<Weights>,
+        source: Box<dyn FhirSource>,
+    ) -> Result<Runner> {
+        let source_config = source_config(config, source_id)?;
+        // what the key and mapping log names a named source
+        let _source = (!source_id.is_empty()).then(|| tracing::info_span!("source", id = source_id).entered());
         let quality = Arc::new(QualityRules {
             norton_max_age_days: config.quality.norton_max_age_days,
             generic_codes: config.quality.generic_codes.clone(),
@@ -435,18 +482,21 @@ impl Runner {
         });
         Ok(Runner {
             store,
+            source_id: source_id.to_owned(),
+            ward_prefix: source_config.ward_prefix.clone(),
             configured: weights.clone(),
             weights,
             published: None,
             quality,
-            mapping: Arc::new(load_mapping(config.source.mapping.as_deref())?),
+            mapping: Arc::new(load_mapping(source_config.mapping.as_deref())?),
             key: pseudonym_key(
-                &config.source.pseudonym_key_env,
+                &source_config.pseudonym_key_env,
                 WhenKeyUnset::Service {
-                    kind: config.source.kind,
-                    insecure_dev_key: config.source.insecure_dev_key,
+                    kind: source_config.kind,
+                    insecure_dev_key: source_config.insecure_dev_key,
                 },
-            )?,
+            )?
+            .for_source(source_id),
             source,
             tz: config.scoring.tz()?,
             resync_hour: config.schedule.resync_hour,
@@ -467,34 +517,48 @@ impl Runner {
     /// replaying source starts at the current hour.
     ///
     /// # Errors
-    /// The store cannot be read or written.
+    /// The store cannot be read or written; `config` names its sources
+    /// (`[sources.<id>]`: plan each with [`Runner::plan_source`]).
     pub async fn plan(config: &Config, store: &Store, now: DateTime<Utc>) -> Result<StartPlan> {
+        Runner::plan_source(config, "", store, now).await
+    }
+
+    /// [`Runner::plan`] for the source `source_id` of `config` (an id of
+    /// [`Config::sources`]): under its own run lock, its back-fill judged by
+    /// the hours it wrote.
+    ///
+    /// # Errors
+    /// The source is not configured; the store cannot be read or written.
+    pub async fn plan_source(config: &Config, source_id: &str, store: &Store, now: DateTime<Utc>) -> Result<StartPlan> {
+        let source_config = source_config(config, source_id)?;
         let now_hour = hour_of(now);
         // runs a dead process left running are closed as it left them, when
         // no replica is running one (on PostgreSQL the run lock says so; a
         // replica's run that is going is left to finish, and the runs of
         // the dead are closed by the next run under the lock)
-        match store.try_lock_runs().await? {
+        match store.try_lock_runs(source_id).await? {
             Some(lock) => {
-                let closed = close_dead_runs(store, Utc::now()).await;
+                let closed = close_dead_runs(store, source_id, Utc::now()).await;
                 lock.release().await;
                 closed?;
             }
-            None => tracing::info!("another replica is running an hour; its runs are left to it"),
+            None => tracing::info!(source_id, "another replica is running an hour; its runs are left to it"),
         }
         let hours = config.schedule.backfill_hours;
         let mut plan = StartPlan {
+            source_id: source_id.to_owned(),
             backfill_from: None,
             source_start: now_hour,
         };
         if hours > 0 {
             let window_start = now_hour - Duration::hours(i64::from(hours) - 1);
-            if config.source.kind != SourceKind::Sim {
+            if source_config.kind != SourceKind::Sim {
                 tracing::warn!(
-                    source = ?config.source.kind,
+                    source_id,
+                    source = ?source_config.kind,
                     "schedule.backfill_hours is ignored: only the simulated hospital can replay past hours"
                 );
-            } else if let Some((from, start)) = backfill_plan(store, now_hour, window_start).await? {
+            } else if let Some((from, start)) = backfill_plan(store, source_id, now_hour, window_start).await? {
                 plan.backfill_from = Some(from);
                 plan.source_start = start;
             }
@@ -536,7 +600,7 @@ impl Runner {
             })
             .collect();
         store.sync_wards(&wards).await?;
-        let mut runner = Runner::new(config, store, weights, source)?;
+        let mut runner = Runner::new(config, &plan.source_id, store, weights, source)?;
         runner.backfill_from = plan.backfill_from;
         Ok(runner)
     }
@@ -555,14 +619,36 @@ impl Runner {
         weights: Arc<Weights>,
         now: DateTime<Utc>,
     ) -> Result<Runner> {
-        let plan = Runner::plan(config, &store, now).await?;
-        let source = crate::source::from_config(config)?;
+        Runner::start_source(config, "", store, weights, now).await
+    }
+
+    /// [`Runner::start_from_config`] for the source `source_id` of `config`
+    /// (an id of [`Config::sources`]; `""` the single `[source]`), over
+    /// [`crate::from_source_config`] of its configuration.
+    ///
+    /// # Errors
+    /// As [`Runner::start_from_config`]; the source is not configured.
+    pub async fn start_source(
+        config: &Config,
+        source_id: &str,
+        store: Store,
+        weights: Arc<Weights>,
+        now: DateTime<Utc>,
+    ) -> Result<Runner> {
+        let plan = Runner::plan_source(config, source_id, &store, now).await?;
+        let source = crate::source::from_source_config(source_config(config, source_id)?)?;
         Runner::start(config, store, weights, plan, source).await
     }
 
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The source this runner serves: `""` for the single `[source]`, else
+    /// its `[sources.<id>]` id.
+    pub fn source_id(&self) -> &str {
+        &self.source_id
     }
 
     /// The source.
@@ -711,13 +797,19 @@ impl Runner {
                 runs.push(w.finish(self).await?);
                 tell(&runs);
             }
-            let run_id = self.store.begin_run(&self.source.describe()).await?;
+            let run_id = self
+                .store
+                .begin_fired_run(&self.source_id, &self.source.describe(), None)
+                .await?;
             match scored {
                 Ok(scored) => {
                     let (store, version) = (self.store.clone(), self.weights.meta.version.clone());
+                    let source_id = self.source_id.clone();
                     let task = tokio::spawn(
                         async move {
-                            let written = write_scored(&store, None, &version, hour, run_id, scored, &mut report).await;
+                            let written =
+                                write_scored(&store, None, &source_id, &version, hour, run_id, scored, &mut report)
+                                    .await;
                             (written, report)
                         }
                         .in_current_span(),
@@ -781,7 +873,7 @@ impl Runner {
     /// # Errors
     /// The store cannot be read or written.
     pub async fn close_dead_runs(&self) -> Result<()> {
-        close_dead_runs(&self.store, Utc::now()).await
+        close_dead_runs(&self.store, &self.source_id, Utc::now()).await
     }
 
     async fn run_hour_as(
@@ -793,13 +885,17 @@ impl Runner {
         let hour = hour_of(hour);
         self.weights_for(hour).await;
         let started = Instant::now();
-        let run_id = self.store.begin_fired_run(&self.source.describe(), fired_at).await?;
+        let run_id = self
+            .store
+            .begin_fired_run(&self.source_id, &self.source.describe(), fired_at)
+            .await?;
         let mut report = RunReport::default();
         let written = match self.fetch_and_score(hour, None, &mut report).await {
             Ok(scored) => {
                 write_scored(
                     &self.store,
                     fence,
+                    &self.source_id,
                     &self.weights.meta.version,
                     hour,
                     run_id,
@@ -842,9 +938,12 @@ impl Runner {
             }
         };
         self.store.finish_run(run_id, outcome, &report).await?;
+        // a named source says which it is; the single source's lines stay as they were
+        let source_id = (!self.source_id.is_empty()).then_some(self.source_id.as_str());
         match outcome {
             Outcome::Failed => tracing::error!(
                 run = %run_id,
+                source_id,
                 hour = %hour,
                 error = report.error.as_deref().unwrap_or(""),
                 "run failed; the previous hour stays current"
@@ -855,6 +954,7 @@ impl Runner {
                         tracing::event!(
                             $level,
                             run = %run_id,
+                            source_id,
                             hour = %hour,
                             outcome = outcome.as_str(),
                             full_fetch,
@@ -962,11 +1062,15 @@ impl Runner {
         let mut resources = std::mem::take(&mut self.held.resources);
         let (mapping, key, weights) = (self.mapping.clone(), self.key.clone(), self.weights.clone());
         let rules = self.quality.clone();
+        let prefix = self.ward_prefix.clone();
         // what the mapping logs belongs to this hour's run (a back-fill's span)
         let span = tracing::Span::current();
         let joined = tokio::task::spawn_blocking(move || {
             let _in_span = span.enter();
-            let (snapshots, mapped) = careload_ingest::map(&resources, &mapping, &key, hour);
+            let (mut snapshots, mapped) = careload_ingest::map(&resources, &mapping, &key, hour);
+            // the source's wards apart from every other source's: scored,
+            // rolled up, stored and served under the prefixed id
+            prefix_wards(&mut snapshots, &prefix);
             let scored: Vec<(Snapshot, Score)> = snapshots
                 .into_iter()
                 .map(|s| {
@@ -1009,5 +1113,23 @@ impl Runner {
             patients: scored,
             totals,
         })
+    }
+}
+
+/// The configuration of the source `source_id` of `config`
+/// ([`Config::source_by_id`]).
+fn source_config<'a>(config: &'a Config, source_id: &str) -> Result<&'a SourceConfig> {
+    config
+        .source_by_id(source_id)
+        .ok_or_else(|| Error::UnknownSource(source_id.to_owned()))
+}
+
+/// Prepends `prefix` (a source's `ward_prefix`) to every snapshot's ward.
+fn prefix_wards(snapshots: &mut [Snapshot], prefix: &str) {
+    if prefix.is_empty() {
+        return;
+    }
+    for s in snapshots {
+        s.placement.ward.insert_str(0, prefix);
     }
 }

@@ -13,6 +13,13 @@
 //! and counted ([`Scheduler::skipped`]): a slow run delays nothing and never
 //! overlaps the next. [`Scheduler::run`] loops until its shutdown future
 //! completes, then waits for a run in flight to finish.
+//!
+//! A service of several sources (`[sources.<id>]`) runs one [`Scheduler`]
+//! per source, each over its own [`Runner`] and firing its source's
+//! `offset_minutes` after the schedule's firings
+//! ([`Timing::with_offset_minutes`]); a source's turn, lock and firings are
+//! its own ([`take_turn`]), so one source failing or running long never
+//! holds another back.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -38,12 +45,16 @@ pub fn next_tick(now: DateTime<Utc>, minute: u32) -> DateTime<Utc> {
     }
 }
 
-/// When runs start: a cron expression evaluated in a time zone.
+/// When runs start: a cron expression evaluated in a time zone, and
+/// shifted by a source's offset.
 #[derive(Clone)]
 pub struct Timing {
     cron: croner::Cron,
     tz: Tz,
     expression: String,
+    /// Minutes after each of the expression's firings (a source's
+    /// `offset_minutes`; 0 for the single source unless it sets one).
+    offset_minutes: u32,
 }
 
 impl std::fmt::Debug for Timing {
@@ -51,6 +62,7 @@ impl std::fmt::Debug for Timing {
         f.debug_struct("Timing")
             .field("cron", &self.expression)
             .field("tz", &self.tz)
+            .field("offset_minutes", &self.offset_minutes)
             .finish()
     }
 }
@@ -72,6 +84,7 @@ impl Timing {
             cron,
             tz: Tz::UTC,
             expression: "0 * * * *".to_owned(),
+            offset_minutes: 0,
         }
     }
 
@@ -90,6 +103,7 @@ impl Timing {
             cron,
             tz,
             expression: expression.trim().to_owned(),
+            offset_minutes: 0,
         };
         let probe = "2026-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap_or_default();
         if timing.try_next_after(probe).is_none() {
@@ -112,13 +126,31 @@ impl Timing {
             cron,
             tz: config.scoring.tz()?,
             expression: config.schedule.cron_expression(),
+            offset_minutes: 0,
         };
         Timing::parse(&timing.expression, timing.tz)
+    }
+
+    /// The same firings `minutes` later (above 59 read as 59): a source's
+    /// `offset_minutes`, so that the sources of one service need not all
+    /// fetch at once. A firing's run is for the hour of the shifted instant.
+    pub fn with_offset_minutes(mut self, minutes: u32) -> Timing {
+        self.offset_minutes = minutes.min(59);
+        self
     }
 
     /// The expression.
     pub fn expression(&self) -> &str {
         &self.expression
+    }
+
+    /// Minutes after the expression's firings this timing fires.
+    pub fn offset_minutes(&self) -> u32 {
+        self.offset_minutes
+    }
+
+    fn offset(&self) -> Duration {
+        Duration::minutes(i64::from(self.offset_minutes))
     }
 
     /// The next firing: every real minute of the next 25 hours whose local
@@ -147,12 +179,16 @@ impl Timing {
         croner_next.filter(|c| *c > now)
     }
 
-    /// The first firing strictly after `now`; an hour later if none is found.
+    /// The first firing strictly after `now` (the offset applied); an hour
+    /// later if none is found.
     pub fn next_after(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        self.try_next_after(now).unwrap_or_else(|| {
-            tracing::warn!(cron = %self.expression, at = %now, "no next firing found; trying again in an hour");
-            now + Duration::hours(1)
-        })
+        let offset = self.offset();
+        self.try_next_after(now - offset)
+            .map(|t| t + offset)
+            .unwrap_or_else(|| {
+                tracing::warn!(cron = %self.expression, at = %now, "no next firing found; trying again in an hour");
+                now + Duration::hours(1)
+            })
     }
 }
 
@@ -316,7 +352,7 @@ pub enum Due {
     /// has ended, whichever replica ran it ([`careload_store::Store::firing_done`]).
     Firing(DateTime<Utc>),
     /// An hour not yet stored (the catch-up at start): done once it, or a
-    /// later hour, is the current hour.
+    /// later hour, is the source's hour ([`careload_store::Store::source_hour`]).
     Hour(DateTime<Utc>),
     /// An hour run again whatever is stored (`careload ingest --once`):
     /// never done before this replica runs it, but still under the lock.
@@ -347,11 +383,13 @@ pub enum Turn {
     GaveUp,
 }
 
-/// Whether `due` is done, in the store.
-async fn is_done(store: &careload_store::Store, due: Due) -> careload_store::Result<bool> {
+/// Whether `due` is done for the source `source_id`, in the store: a
+/// firing is done when a run of this source ended for it, an hour when
+/// this source stored it (whatever the other sources did).
+async fn is_done(store: &careload_store::Store, source_id: &str, due: Due) -> careload_store::Result<bool> {
     match due {
-        Due::Firing(at) => store.firing_done(at).await,
-        Due::Hour(hour) => Ok(store.current_hour().await?.is_some_and(|c| c.hour >= hour)),
+        Due::Firing(at) => store.firing_done(source_id, at).await,
+        Due::Hour(hour) => Ok(store.source_hour(source_id).await?.is_some_and(|c| c.hour >= hour)),
         Due::Rerun(_) => Ok(false),
     }
 }
@@ -374,7 +412,7 @@ async fn under_lock(
         tracing::warn!(hour = %hour, error = %e, "cannot close the runs of a stopped replica; trying again");
         return Ok(None);
     }
-    match is_done(&store, due).await {
+    match is_done(&store, runner.source_id(), due).await {
         Ok(true) => return Ok(Some(Turn::ByAnother)),
         Ok(false) => {}
         Err(e) => {
@@ -396,8 +434,9 @@ async fn under_lock(
     Ok(Some(Turn::Ran(summary)))
 }
 
-/// One replica's turn at `due`, among replicas sharing a database: with
-/// the run lock ([`careload_store::Store::try_lock_runs`]) it first closes
+/// One replica's turn at `due` for the runner's source
+/// ([`Runner::source_id`]), among replicas sharing a database: with the
+/// source's run lock ([`careload_store::Store::try_lock_runs`]) it first closes
 /// the runs a dead replica left (as what they committed), then, unless `due`
 /// is done, runs the hour ([`Runner::run_hour_locked`]) and releases the
 /// lock. Without the lock, another replica is running: it looks again every
@@ -412,10 +451,11 @@ async fn under_lock(
 /// As [`Runner::run_hour`]: the store cannot record the run.
 pub async fn take_turn(runner: &mut Runner, due: Due, deadline: DateTime<Utc>) -> crate::Result<Turn> {
     let store = runner.store().clone();
+    let source_id = runner.source_id().to_owned();
     let (hour, _) = due.hour_and_firing();
     let mut waited = false;
     loop {
-        match store.try_lock_runs().await {
+        match store.try_lock_runs(&source_id).await {
             Ok(Some(lock)) => {
                 let turn = under_lock(runner, due, &lock, waited).await;
                 lock.release().await;
@@ -424,7 +464,7 @@ pub async fn take_turn(runner: &mut Runner, due: Due, deadline: DateTime<Utc>) -
                 }
             }
             Ok(None) => {
-                if is_done(&store, due).await.unwrap_or(false) {
+                if is_done(&store, &source_id, due).await.unwrap_or(false) {
                     return Ok(Turn::ByAnother);
                 }
                 if !waited {
@@ -539,6 +579,35 @@ mod tests {
             ticks(&at_0205, "2026-03-28T12:00:00Z", 2),
             ["2026-03-29T01:00:00Z", "2026-03-30T00:05:00Z"].map(t)
         );
+    }
+
+    #[test]
+    fn an_offset_moves_every_firing_and_its_hour() {
+        let hourly = Timing::minute(5);
+        assert_eq!(hourly.offset_minutes(), 0);
+        let at_25 = hourly.clone().with_offset_minutes(20);
+        assert_eq!(at_25.offset_minutes(), 20);
+        assert_eq!(
+            ticks(&at_25, "2026-11-23T09:00:00Z", 3),
+            ["2026-11-23T09:25:00Z", "2026-11-23T10:25:00Z", "2026-11-23T11:25:00Z"].map(t)
+        );
+        // between the schedule's firing and the source's: the source's comes
+        assert_eq!(at_25.next_after(t("2026-11-23T09:10:00Z")), t("2026-11-23T09:25:00Z"));
+        assert_eq!(at_25.next_after(t("2026-11-23T09:25:00Z")), t("2026-11-23T10:25:00Z"));
+        // past the top of the hour: the hour of the shifted instant is run
+        let late = hourly.with_offset_minutes(59);
+        assert_eq!(late.next_after(t("2026-11-23T09:00:00Z")), t("2026-11-23T09:04:00Z"));
+        // the schedule's 09:05 firing, for this source at 10:04: the 10:00 hour
+        let at = late.next_after(t("2026-11-23T09:10:00Z"));
+        assert_eq!(at, t("2026-11-23T10:04:00Z"));
+        assert_eq!(Due::Firing(at).hour_and_firing(), (t("2026-11-23T10:00:00Z"), Some(at)));
+        // in the hospital's zone, across a change of clocks, the offset is real minutes
+        let daily = stockholm("30 6 * * *").with_offset_minutes(15);
+        assert_eq!(
+            ticks(&daily, "2026-03-28T12:00:00Z", 1),
+            ["2026-03-29T04:45:00Z"].map(t)
+        );
+        assert_eq!(Timing::minute(0).with_offset_minutes(99).offset_minutes(), 59);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! The runner has three: a FHIR server's REST API ([`RestSource`]), its Bulk
 //! Data `$export` ([`BulkSource`]) and files ([`FilesSource`]),
-//! built from `[source]` by [`from_config`]. The simulated hospital of the
+//! built from `[source]` by [`from_config`], or from one of several sources
+//! (`[sources.<id>]`) by [`from_source_config`]. The simulated hospital of the
 //! demo is a source of the `careload` binary (`src/sim_source.rs`): it is
 //! served over HTTP and read through a [`RestSource`], and moves its clock
 //! in [`FhirSource::before_hour`]. The runner knows nothing of it.
@@ -14,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use careload_config::{Config, SourceKind};
+use careload_config::{Config, SourceConfig, SourceKind};
 use careload_ingest::{BulkConfig, BulkLevel, FhirClient, ReadReport, Resources, RestConfig, SmartConfig};
 use careload_store::RunReport;
 use chrono::{DateTime, Utc};
@@ -104,19 +105,28 @@ pub trait FhirSource: Send + Sync + fmt::Debug {
 }
 
 /// The source `[source]` names: a FHIR server's REST API or Bulk Data
-/// export, or files.
+/// export, or files ([`from_source_config`] of `config.source`).
+///
+/// # Errors
+/// As [`from_source_config`].
+pub fn from_config(config: &Config) -> Result<Box<dyn FhirSource>> {
+    from_source_config(&config.source)
+}
+
+/// The source `source` describes (`[source]`, or one `[sources.<id>]`): a
+/// FHIR server's REST API or Bulk Data export, or files.
 ///
 /// # Errors
 /// The FHIR client cannot be built; [`Error::SourceKind`] for
-/// `source.kind = sim`, whose source the `careload` binary provides.
-pub fn from_config(config: &Config) -> Result<Box<dyn FhirSource>> {
-    Ok(match config.source.kind {
-        SourceKind::Fhir => Box::new(RestSource::new(rest_config(config))?),
+/// `kind = sim`, whose source the `careload` binary provides.
+pub fn from_source_config(source: &SourceConfig) -> Result<Box<dyn FhirSource>> {
+    Ok(match source.kind {
+        SourceKind::Fhir => Box::new(RestSource::new(rest_config_of(source))?),
         SourceKind::Bulk => Box::new(BulkSource::new(
-            RestSource::new(rest_config(config))?,
-            bulk_config(config),
+            RestSource::new(rest_config_of(source))?,
+            bulk_config_of(source),
         )),
-        SourceKind::Files => Box::new(FilesSource::new(config.source.path.clone())),
+        SourceKind::Files => Box::new(FilesSource::new(source.path.clone())),
         SourceKind::Sim => return Err(Error::SourceKind("sim")),
     })
 }
@@ -311,7 +321,11 @@ impl FhirSource for FilesSource {
 
 /// The Bulk Data settings of `[source]`.
 pub fn bulk_config(config: &Config) -> BulkConfig {
-    let s = &config.source;
+    bulk_config_of(&config.source)
+}
+
+/// The Bulk Data settings of one source (`[source]` or `[sources.<id>]`).
+pub fn bulk_config_of(s: &SourceConfig) -> BulkConfig {
     BulkConfig {
         level: match s.bulk_level {
             careload_config::BulkLevel::System => BulkLevel::System,
@@ -325,7 +339,11 @@ pub fn bulk_config(config: &Config) -> BulkConfig {
 
 /// The REST settings of `[source]`.
 pub fn rest_config(config: &Config) -> RestConfig {
-    let s = &config.source;
+    rest_config_of(&config.source)
+}
+
+/// The REST settings of one source (`[source]` or `[sources.<id>]`).
+pub fn rest_config_of(s: &SourceConfig) -> RestConfig {
     RestConfig {
         base_url: s.url.clone(),
         page_size: s.page_size,

@@ -173,7 +173,7 @@ async fn a_holder_killed_between_its_commit_and_finishing_its_run_is_not_run_aga
 }
 
 async fn committed_then_killed(mut r: Replicas) {
-    let lock = r.a.store().try_lock_runs().await.unwrap().expect("the lock is free");
+    let lock = r.a.store().try_lock_runs("").await.unwrap().expect("the lock is free");
     assert!(lock.exclusive());
     let ran = r.a.run_hour_locked(hour(), Some(fired()), &lock).await.unwrap();
     assert_eq!(ran.outcome, Outcome::Ok, "{:?}", ran.report);
@@ -183,7 +183,7 @@ async fn committed_then_killed(mut r: Replicas) {
     drop(lock); // A dies: no unlock, its run row open
     r.wait_until_unlocked().await;
     assert!(
-        !r.b.store().firing_done(fired()).await.unwrap(),
+        !r.b.store().firing_done("", fired()).await.unwrap(),
         "A's run is still open"
     );
 
@@ -207,7 +207,7 @@ async fn committed_then_killed(mut r: Replicas) {
         error.starts_with("interrupted: the process stopped after this run's hour was written"),
         "{error}"
     );
-    assert!(r.b.store().firing_done(fired()).await.unwrap());
+    assert!(r.b.store().firing_done("", fired()).await.unwrap());
     r.close().await;
 }
 
@@ -220,8 +220,8 @@ async fn a_holder_killed_before_its_commit_is_taken_over_and_the_hour_written_on
 }
 
 async fn killed_before_commit(mut r: Replicas) {
-    let lock = r.a.store().try_lock_runs().await.unwrap().expect("the lock is free");
-    let a_run = r.a.store().begin_fired_run("test", Some(fired())).await.unwrap();
+    let lock = r.a.store().try_lock_runs("").await.unwrap().expect("the lock is free");
+    let a_run = r.a.store().begin_fired_run("", "test", Some(fired())).await.unwrap();
     drop(lock); // A dies while it fetches: nothing written
     r.wait_until_unlocked().await;
 

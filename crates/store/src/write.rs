@@ -97,12 +97,21 @@ impl Store {
     /// lost —, any other `failed`; both say so in `error` and count
     /// `interrupted` = 1. Returns the runs closed and whether each had
     /// written its hour.
-    pub async fn close_interrupted_runs(&self, started_before: DateTime<Utc>) -> Result<Vec<(RunId, bool)>> {
+    ///
+    /// Only the runs of the source `source_id` (`""`: the single
+    /// `[source]`): another source's run may be going on under its own lock.
+    pub async fn close_interrupted_runs(
+        &self,
+        source_id: &str,
+        started_before: DateTime<Utc>,
+    ) -> Result<Vec<(RunId, bool)>> {
         let ids: Vec<i64> = on_pool!(self, pool => {
             sqlx::query_scalar(
-                "SELECT id FROM ingest_runs WHERE finished_at IS NULL AND outcome IS NULL AND started_at < $1 ORDER BY id",
+                "SELECT id FROM ingest_runs WHERE finished_at IS NULL AND outcome IS NULL AND started_at < $1 \
+                 AND source_id = $2 ORDER BY id",
             )
             .bind(started_before)
+            .bind(source_id)
             .fetch_all(pool)
             .await?
         });

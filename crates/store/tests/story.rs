@@ -603,7 +603,7 @@ async fn runs_left_unfinished_are_closed_as_interrupted(ctx: Ctx) {
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let going = store.begin_run("test").await.expect("begin");
 
-    let closed = store.close_interrupted_runs(cutoff).await.expect("close");
+    let closed = store.close_interrupted_runs("", cutoff).await.expect("close");
     assert_eq!(closed, [(committed, true), (lost, false)]);
     let runs = store.runs(10).await.expect("runs");
     let run = |id| runs.iter().find(|r| r.id == id).expect("run");
@@ -637,7 +637,7 @@ async fn runs_left_unfinished_are_closed_as_interrupted(ctx: Ctx) {
     );
     // a later close takes the other process's run too, if it is still going
     // then; when that run finishes it records its real end over the mark
-    let again = store.close_interrupted_runs(Utc::now()).await.expect("again");
+    let again = store.close_interrupted_runs("", Utc::now()).await.expect("again");
     assert_eq!(again, [(going, false)]);
     store
         .finish_run(going, Outcome::Ok, &RunReport::default())
@@ -733,7 +733,7 @@ async fn the_run_lock_lets_one_replica_write_an_hour(ctx: Ctx) {
     let next = h(12) + Duration::minutes(5);
     let _dead = other.begin_fired_run("", "test", Some(next)).await.expect("begin");
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    store.close_interrupted_runs(Utc::now()).await.expect("close");
+    store.close_interrupted_runs("", Utc::now()).await.expect("close");
     assert!(!store.firing_done("", next).await.expect("done?"));
     let failed = store.begin_fired_run("", "test", Some(next)).await.expect("begin");
     store
@@ -1551,6 +1551,18 @@ async fn sources_write_their_own_rows_of_an_hour(ctx: Ctx) {
         !store.firing_done("syd", fired).await.expect("done?"),
         "nord's firing is not syd's"
     );
+    // a source closes only its own dead runs: syd's run going on is left to it
+    let going = store.begin_fired_run("syd", "test", None).await.expect("begin");
+    let closed = store
+        .close_interrupted_runs("nord", Utc::now() + Duration::seconds(1))
+        .await
+        .expect("close");
+    assert!(closed.is_empty(), "{closed:?}");
+    let closed = store
+        .close_interrupted_runs("syd", Utc::now() + Duration::seconds(1))
+        .await
+        .expect("close");
+    assert_eq!(closed.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [going]);
     let other = Store::connect(&ctx.url).await.expect("second connection");
     let nord_lock = store.try_lock_runs("nord").await.expect("lock").expect("free");
     let syd_lock = other.try_lock_runs("syd").await.expect("lock");

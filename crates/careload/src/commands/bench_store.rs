@@ -165,7 +165,7 @@ async fn fill(
 ) -> anyhow::Result<chrono::DateTime<Utc>> {
     let now = Utc::now();
     let t = Instant::now();
-    let (mut runner, _) = start_runner(config, store.clone(), weights.clone(), now).await?;
+    let (mut runner, _) = start_runner(config, "", store.clone(), weights.clone(), now).await?;
     let runs = runner.backfill(now).await?;
     let hour = store
         .current_hour()

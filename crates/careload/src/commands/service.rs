@@ -6,7 +6,10 @@
 //! Glue only: configuration from `careload_config`, the runs from
 //! `careload_runner` (over the simulated hospital of [`crate::sim_source`]
 //! when `source.kind = sim`), the store from `careload_store`, the routes
-//! from `careload_api`. Logs go to standard error ([`crate::logs`]); a
+//! from `careload_api`. A configuration of several sources
+//! (`[sources.<id>]`, issue 29) gets one runner and one scheduler per
+//! source, each firing its `offset_minutes` after the schedule's firings,
+//! all writing one store and telling the API's caches after each run. Logs go to standard error ([`crate::logs`]); a
 //! back-fill shows its progress there ([`crate::progress`]).
 
 use std::io::{IsTerminal, Write};
@@ -55,19 +58,36 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 }
 
 /// What [`open`] gives: the API state (store, config, weights recorded,
-/// token secrets read) and the runner, ready to run: everything that can
-/// refuse to start has been checked, nothing slow has run.
+/// token secrets read) and a runner per source ([`Config::sources`]), ready
+/// to run: everything that can refuse to start has been checked, nothing
+/// slow has run.
 struct Opened {
     state: AppState,
-    runner: Runner,
+    runners: Vec<Runner>,
 }
 
 async fn open(config: &Arc<Config>) -> anyhow::Result<Opened> {
     let (weights, store) = weights_and_store(config).await?;
     // token secrets are checked before minutes of back-fill, not after
     let state = AppState::try_new(store.clone(), config.clone(), weights.clone())?;
-    let (runner, _) = start_runner(config, store, weights, Utc::now()).await?;
-    Ok(opened(state, runner))
+    let mut runners = Vec::new();
+    for (id, _) in config.sources() {
+        let (runner, _) = start_runner(config, &id, store.clone(), weights.clone(), Utc::now())
+            .await
+            .with_context(|| source_named(&id, "cannot start"))?;
+        runners.push(opened(&state, runner));
+    }
+    Ok(Opened { state, runners })
+}
+
+/// `what` of the source `id`, for a message: "cannot start source nord",
+/// or `what` alone for the single source.
+fn source_named(id: &str, what: &str) -> String {
+    if id.is_empty() {
+        what.to_owned()
+    } else {
+        format!("{what} source {id}")
+    }
 }
 
 /// The configured weights and the store (connected, migrated).
@@ -77,11 +97,11 @@ async fn weights_and_store(config: &Config) -> anyhow::Result<(Arc<Weights>, Sto
     Ok((weights, store))
 }
 
-/// The API state and the runner, the runner publishing the weights in force.
-fn opened(state: AppState, mut runner: Runner) -> Opened {
+/// The runner, publishing the weights in force to the API.
+fn opened(state: &AppState, mut runner: Runner) -> Runner {
     // council activations switch the weights the API forecasts with, too
     runner.publish_weights(state.weights_cell());
-    Opened { state, runner }
+    runner
 }
 
 /// The back-fill, if one is pending, and this hour's run unless it is
@@ -134,6 +154,35 @@ async fn catch_up(config: &Config, runner: &mut Runner, state: &AppState) -> any
 /// running the hour before it leaves the hour to the next firing.
 const CATCH_UP_WAIT_MINUTES: i64 = 10;
 
+/// [`catch_up`] of every source at once (a source whose EHR is slow or down
+/// holds no other back), each runner given back when its own is done, in
+/// the order given. Returns the runners and the wards of the last good runs.
+async fn catch_up_all(
+    config: &Arc<Config>,
+    runners: Vec<Runner>,
+    state: &AppState,
+) -> anyhow::Result<(Vec<Runner>, Vec<String>)> {
+    let mut caught = tokio::task::JoinSet::new();
+    for (i, mut runner) in runners.into_iter().enumerate() {
+        let (config, state) = (config.clone(), state.clone());
+        caught.spawn(async move {
+            let wards = catch_up(&config, &mut runner, &state).await;
+            (i, runner, wards)
+        });
+    }
+    let mut done = Vec::new();
+    let mut wards = Vec::new();
+    while let Some(joined) = caught.join_next().await {
+        let (i, runner, caught_up) = joined.context("a source's catch-up failed")?;
+        let id = runner.source_id().to_owned();
+        wards.extend(caught_up.with_context(|| source_named(&id, "cannot catch up"))?);
+        done.push((i, runner));
+    }
+    done.sort_by_key(|(i, _)| *i);
+    wards.sort();
+    Ok((done.into_iter().map(|(_, r)| r).collect(), wards))
+}
+
 /// Brings the forecast's learnt errors up to the hour just written, in the
 /// background, so that no planning request waits for it (the first after a
 /// start reads `forecast.history_weeks` of hours). A failure is logged; the
@@ -152,25 +201,42 @@ fn learn_forecast_errors(state: &AppState) {
     });
 }
 
-/// Runs the scheduler until `stop`, beside the API already served, and
-/// waits for the API's end.
+/// Runs a scheduler per runner (per source) until `stop`, beside the API
+/// already served, and waits for the API's end. Each fires at the
+/// schedule's firings plus its source's `offset_minutes`; every run tells
+/// the API's caches.
 async fn schedule_until(
     config: &Config,
     state: AppState,
-    runner: Runner,
+    runners: Vec<Runner>,
     api: careload_api::Serving,
     stop: watch::Receiver<bool>,
     since: chrono::DateTime<Utc>,
 ) -> anyhow::Result<()> {
     learn_forecast_errors(&state);
-    let scheduler = Scheduler::new(runner, config.schedule.minute)
-        .with_timing(Timing::from_config(config)?)
-        .with_after_run(Arc::new(move || {
-            state.data_changed();
-            learn_forecast_errors(&state);
-        }));
-    // a firing that fell during the catch-up still gets its turn
-    let (served, ()) = tokio::join!(api.finished(), scheduler.run_since(since, stopped(stop)));
+    let timing = Timing::from_config(config)?;
+    let mut schedulers = tokio::task::JoinSet::new();
+    for runner in runners {
+        let offset = config.source_by_id(runner.source_id()).map_or(0, |s| s.offset_minutes);
+        let state = state.clone();
+        let scheduler = Scheduler::new(runner, config.schedule.minute)
+            .with_timing(timing.clone().with_offset_minutes(offset))
+            .with_after_run(Arc::new(move || {
+                state.data_changed();
+                learn_forecast_errors(&state);
+            }));
+        let stop = stop.clone();
+        // a firing that fell during the catch-up still gets its turn
+        schedulers.spawn(async move { scheduler.run_since(since, stopped(stop)).await });
+    }
+    let all_stopped = async {
+        while let Some(joined) = schedulers.join_next().await {
+            if let Err(e) = joined {
+                tracing::error!(error = %e, "a source's scheduler stopped");
+            }
+        }
+    };
+    let (served, ()) = tokio::join!(api.finished(), all_stopped);
     served.context("the HTTP server failed")?;
     Ok(())
 }
@@ -217,10 +283,17 @@ async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("cannot listen on {listen}; is another careload running there?"))
 }
 
-/// The service's configuration, with `--insecure-dev-key`.
+/// The service's configuration, with `--insecure-dev-key` (for every source).
 fn load_config(args: &ServiceConfigArgs) -> anyhow::Result<Config> {
     let mut config = Config::load(args.config.as_deref())?;
-    config.source.insecure_dev_key |= args.insecure_dev_key;
+    if args.insecure_dev_key {
+        if config.sources.is_empty() {
+            config.source.insecure_dev_key = true;
+        }
+        for source in config.sources.values_mut() {
+            source.insecure_dev_key = true;
+        }
+    }
     Ok(config)
 }
 
@@ -236,7 +309,7 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         let stop = shutdown_on_ctrl_c();
         // bind first: a taken port is refused before anything else
         let listener = bind(&config.api.listen).await?;
-        let Opened { state, mut runner } = open(&config).await?;
+        let Opened { state, runners } = open(&config).await?;
         // the API stops on Ctrl-C, or when catching up fails
         let (halt, halted) = watch::channel(false);
         let api_stop = {
@@ -253,16 +326,20 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         tracing::info!(listen = %config.api.listen, "careload serving");
         let since = Utc::now();
         let caught_up = tokio::select! {
-            caught_up = catch_up(&config, &mut runner, &state) => caught_up,
-            () = stopped(stop.clone()) => Ok(Vec::new()),
+            caught_up = catch_up_all(&config, runners, &state) => caught_up,
+            // stopping: the catch-ups (and their runners) go
+            () = stopped(stop.clone()) => Ok((Vec::new(), Vec::new())),
         };
-        if let Err(e) = caught_up {
-            let _ = halt.send(true);
-            let _ = api.finished().await;
-            return Err(e);
-        }
+        let runners = match caught_up {
+            Ok((runners, _)) => runners,
+            Err(e) => {
+                let _ = halt.send(true);
+                let _ = api.finished().await;
+                return Err(e);
+            }
+        };
         drop(halted);
-        schedule_until(&config, state, runner, api, stop, since).await
+        schedule_until(&config, state, runners, api, stop, since).await
     })
 }
 
@@ -411,7 +488,7 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         let state = AppState::try_new(store.clone(), config.clone(), weights.clone())?;
         let source = hospital.serve(&config).await?;
         let runner = Runner::start(&config, store, weights, plan, Box::new(source)).await?;
-        let Opened { state, mut runner } = opened(state, runner);
+        let mut runner = opened(&state, runner);
         let since = Utc::now();
         let wards = catch_up(&config, &mut runner, &state).await?;
         let staffing = import_sim_staffing(&state, &config, &hospital).await?;
@@ -452,7 +529,7 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 config.api.worker_threads,
             )
             .context("cannot start the HTTP server")?;
-            return schedule_until(&config, state, runner, api, stop, since).await;
+            return schedule_until(&config, state, vec![runner], api, stop, since).await;
         }
         let (tx, rx) = watch::channel(false);
         // served as `serve` serves, on the API's own runtime
@@ -503,28 +580,64 @@ pub(crate) fn ingest_once(args: &IngestArgs, out: &mut dyn Write) -> anyhow::Res
     init_logs(&config.log.level)?;
     runtime()?.block_on(async {
         let (weights, store) = weights_and_store(&config).await?;
-        let (mut runner, _) = start_runner(&config, store.clone(), weights, Utc::now()).await?;
-        // under the run lock, as a replica's run: never beside a service's
-        let deadline = Utc::now() + chrono::Duration::minutes(CATCH_UP_WAIT_MINUTES);
-        let summary = match take_turn(&mut runner, Due::Rerun(Utc::now()), deadline).await? {
-            Turn::Ran(summary) => summary,
-            Turn::ByAnother | Turn::GaveUp => bail!(
-                "another careload held the hourly run's lock for {CATCH_UP_WAIT_MINUTES} minutes; nothing was run, try again"
-            ),
-        };
-        let record = store
-            .runs(20)
-            .await?
-            .into_iter()
-            .find(|r| r.id == summary.run_id)
-            .context("the run's record is missing from the store")?;
-        super::write_json(out, &record)?;
-        if summary.outcome == Outcome::Failed {
-            bail!(
-                "run {} failed: {}; the previous hour stays current",
-                summary.run_id,
-                summary.report.error.as_deref().unwrap_or("no message")
-            );
+        // one run per source, one after the other; each source's hour is its own
+        let mut records = Vec::new();
+        let mut failed = Vec::new();
+        for (id, _) in config.sources() {
+            let (mut runner, _) = start_runner(&config, &id, store.clone(), weights.clone(), Utc::now())
+                .await
+                .with_context(|| source_named(&id, "cannot start"))?;
+            // under the source's run lock, as a replica's run: never beside a service's
+            let deadline = Utc::now() + chrono::Duration::minutes(CATCH_UP_WAIT_MINUTES);
+            let summary = match take_turn(&mut runner, Due::Rerun(Utc::now()), deadline).await? {
+                Turn::Ran(summary) => summary,
+                Turn::ByAnother | Turn::GaveUp => bail!(
+                    "another careload held the hourly run's lock{} for {CATCH_UP_WAIT_MINUTES} minutes; \
+                     {} try again",
+                    if id.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" of source {id}")
+                    },
+                    if records.is_empty() {
+                        "nothing was run,"
+                    } else {
+                        "the sources before it were run;"
+                    }
+                ),
+            };
+            let record = store
+                .runs(20)
+                .await?
+                .into_iter()
+                .find(|r| r.id == summary.run_id)
+                .context("the run's record is missing from the store")?;
+            records.push(record);
+            if summary.outcome == Outcome::Failed {
+                failed.push(format!(
+                    "{}run {} failed: {}",
+                    if id.is_empty() {
+                        String::new()
+                    } else {
+                        format!("source {id}: ")
+                    },
+                    summary.run_id,
+                    summary.report.error.as_deref().unwrap_or("no message")
+                ));
+            }
+        }
+        // the single source's record as before; several sources' as a list
+        match records.as_slice() {
+            [record] => super::write_json(out, record)?,
+            _ => super::write_json(out, &records)?,
+        }
+        if !failed.is_empty() {
+            let stays = if config.sources.is_empty() {
+                "the previous hour stays current"
+            } else {
+                "their wards keep their previous hour"
+            };
+            bail!("{}; {stays}", failed.join("; "));
         }
         Ok(())
     })
