@@ -489,7 +489,7 @@ pub(crate) async fn planning_import(
     body: axum::body::Bytes,
 ) -> Result<Response> {
     let now = Utc::now();
-    let known = async { query::known_ward(&state, &id, query::data_state(&state, now).await?.hour).await };
+    let known = async { query::known_ward(&state, &id, &query::Shown::read(&state).await?).await };
     if let Err(e) = known.await {
         return Ok(error_page(&state, e.into(), token.0, now));
     }

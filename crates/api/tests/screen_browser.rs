@@ -89,6 +89,7 @@ fn state() -> DataState {
             error: None,
         }),
         weights_version: Some("2026-1".into()),
+        sources: Vec::new(),
     }
 }
 
@@ -413,6 +414,7 @@ fn hospital(ward: &WardView) -> HospitalOverview {
         expected_samples: 2_900,
         expected_basis: ExpectedBasis::HourOfWeek,
         indicator: Indicator::Higher,
+        stale: false,
     }];
     let others = [
         ("avd-14", "Avdelning 14 – Medicin", 24, 23, Indicator::AsExpected),
@@ -445,6 +447,7 @@ fn hospital(ward: &WardView) -> HospitalOverview {
             },
             expected_basis: ExpectedBasis::HourOfWeek,
             indicator,
+            stale: false,
         });
     }
     wards.sort_by(|a, b| a.id.cmp(&b.id));

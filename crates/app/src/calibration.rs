@@ -388,8 +388,8 @@ async fn calibrate(
     rules: &CalibrationRules,
     given_hours: Option<Vec<UnitHour>>,
 ) -> Result<WardCalibration> {
-    let hour = app.store.current_hour().await?.map(|c| c.hour);
-    known_ward(app, id, hour).await?;
+    let shown = crate::query::Shown::read(app).await?;
+    known_ward(app, id, &shown).await?;
     let plan = app.shift_plan(id)?;
     let tz = app.tz();
     // the council's own window (`calibration.window_weeks`, at most 52

@@ -560,8 +560,9 @@ struct WardInputs {
 
 /// The inputs of ward `id`, after checking that it is known.
 async fn inputs(app: &App, id: &str, now: DateTime<Utc>) -> Result<WardInputs> {
-    let ds = query::data_state(app, now).await?;
-    known_ward(app, id, ds.hour).await?;
+    let shown = query::Shown::read(app).await?;
+    let ds = query::ward_state(app, &shown, id, now).await?;
+    known_ward(app, id, &shown).await?;
     inputs_at(app, id, ds, now).await
 }
 
@@ -987,8 +988,14 @@ pub async fn admissions(app: &App, now: DateTime<Utc>) -> Result<Admissions> {
     let mut wards = Vec::with_capacity(list.wards.len());
     let mut need_at_p90 = BTreeMap::new();
     let mut prepared_wards = Vec::with_capacity(list.wards.len());
+    // with several sources, each ward at its own source's hour
+    let shown = query::Shown::read(app).await?;
     for w in &list.wards {
-        let inputs = inputs_at(app, &w.id, ds.clone(), now).await?;
+        let state = match shown.source_of(&w.id) {
+            Some(_) => query::ward_state(app, &shown, &w.id, now).await?,
+            None => ds.clone(),
+        };
+        let inputs = inputs_at(app, &w.id, state, now).await?;
         prepared_wards.push(Prepared::new(app, &w.id, inputs, now).await?);
     }
     // one learner for every ward, held only while they are priced: a busy

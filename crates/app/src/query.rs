@@ -49,8 +49,8 @@ use crate::App;
 use crate::view::{
     Band, ContributionView, DataState, DepartmentOverview, DepartmentSummary, ExpectedBasis, ForecastSeries,
     HospitalOverview, HospitalSummary, HospitalView, Indicator, PatientDetail, PatientRow, Point, RegionOverview,
-    RunSummary, Series, StaleReason, TeamView, WardForecast, WardHistory, WardList, WardOverview, WardSummary,
-    WardSums, WardView,
+    RunSummary, Series, SourceState, StaleReason, TeamView, WardForecast, WardHistory, WardList, WardOverview,
+    WardSummary, WardSums, WardView,
 };
 use crate::{Error, Result};
 
@@ -82,70 +82,230 @@ pub fn run_summary(run: &Run) -> RunSummary {
     }
 }
 
-/// Where the data stands, at `now`.
-pub async fn data_state(app: &App, now: DateTime<Utc>) -> Result<DataState> {
-    let current = app.store.current_hour().await?;
-    let last_run = app.store.latest_run().await?;
-    let weights_version = match current {
-        Some(c) => app
+/// Where each source's data stands (issue 29), read once per request.
+///
+/// With the single `[source]` every ward is shown at the current hour. With
+/// `[sources.<id>]` each ward is shown at its own source's hour (the newest
+/// that source wrote), so a source whose runs fail leaves only its own
+/// wards behind — and stale — while the others move on; a view's
+/// [`DataState`] is that of the sources of the wards it shows.
+pub struct Shown {
+    current: Option<careload_store::CurrentHour>,
+    /// The configured named sources: each one's own hour and latest run
+    /// (empty with the single `[source]`).
+    sources: BTreeMap<String, SourceShown>,
+    /// Each ward's source, as the store last wrote it (configured sources only).
+    ward_source: BTreeMap<String, String>,
+}
+
+struct SourceShown {
+    hour: Option<careload_store::CurrentHour>,
+    last_run: Option<Run>,
+}
+
+impl Shown {
+    /// Reads the current hour and, with named sources, each one's hour,
+    /// latest run and wards.
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn read(app: &App) -> Result<Shown> {
+        let current = app.store.current_hour().await?;
+        let mut shown = Shown {
+            current,
+            sources: BTreeMap::new(),
+            ward_source: BTreeMap::new(),
+        };
+        if app.config.sources.is_empty() {
+            return Ok(shown);
+        }
+        let hours: BTreeMap<String, careload_store::CurrentHour> = app
             .store
-            .hospital_hours(c.hour, c.hour + hour())
+            .source_hours()
             .await?
             .into_iter()
-            .next()
-            .map(|u| u.weights_version),
-        None => None,
-    };
-    let as_of = current.map(|c| c.updated_at);
+            .map(|s| (s.source_id, s.current))
+            .collect();
+        for id in app.config.sources.keys() {
+            let last_run = app.store.latest_source_run(id).await?;
+            shown.sources.insert(
+                id.clone(),
+                SourceShown {
+                    hour: hours.get(id).copied(),
+                    last_run,
+                },
+            );
+        }
+        shown.ward_source = app
+            .store
+            .wards()
+            .await?
+            .into_iter()
+            .filter_map(|w| Some((w.ward, w.source_id?)))
+            .filter(|(_, s)| shown.sources.contains_key(s))
+            .collect();
+        Ok(shown)
+    }
+
+    /// The named source ward `id` comes from, if any.
+    pub fn source_of(&self, id: &str) -> Option<&str> {
+        self.ward_source.get(id).map(String::as_str)
+    }
+
+    /// The hour ward `id` is shown at: its source's own hour, else the
+    /// current hour.
+    pub fn ward_hour(&self, id: &str) -> Option<DateTime<Utc>> {
+        match self.source_of(id).and_then(|s| self.sources.get(s)) {
+            Some(s) => s.hour.map(|c| c.hour),
+            None => self.current.map(|c| c.hour),
+        }
+    }
+
+    /// Every hour some ward is shown at, newest first (one with the single
+    /// `[source]`).
+    pub fn hours(&self) -> Vec<DateTime<Utc>> {
+        let mut hours: Vec<DateTime<Utc>> = self
+            .current
+            .map(|c| c.hour)
+            .into_iter()
+            .chain(self.sources.values().filter_map(|s| s.hour.map(|c| c.hour)))
+            .collect();
+        hours.sort_unstable_by(|a, b| b.cmp(a));
+        hours.dedup();
+        hours
+    }
+}
+
+/// Where the data stands, at `now`: every source's.
+pub async fn data_state(app: &App, now: DateTime<Utc>) -> Result<DataState> {
+    let shown = Shown::read(app).await?;
+    state_of(app, &shown, None, now).await
+}
+
+/// Where the data of ward `id` stands, at `now`: its source's.
+pub async fn ward_state(app: &App, shown: &Shown, id: &str, now: DateTime<Utc>) -> Result<DataState> {
+    match shown.source_of(id) {
+        Some(source) => state_of(app, shown, Some(&[source]), now).await,
+        None => state_of(app, shown, None, now).await,
+    }
+}
+
+/// Why data written at `as_of` by a source whose latest run ended
+/// `failed` (or not) is stale at `now`, if it is.
+fn stale_reason(app: &App, as_of: Option<DateTime<Utc>>, failed: bool, now: DateTime<Utc>) -> Option<StaleReason> {
     let limit = Duration::minutes(i64::from(app.config.api.stale_after_minutes));
-    let failed = last_run.as_ref().is_some_and(|r| r.outcome == Some(Outcome::Failed));
-    let stale_reason = match as_of {
+    match as_of {
         None => Some(StaleReason::NoData),
         Some(_) if failed => Some(StaleReason::LastRunFailed),
         Some(t) if now - t > limit => Some(StaleReason::TooOld),
         Some(_) => None,
+    }
+}
+
+/// The data state of the sources `only` (none: all of them). With named
+/// sources: the hour the newest of them, `as_of` the oldest of their
+/// writes, stale when any of them is (the first one's reason), each listed
+/// in `sources`.
+async fn state_of(app: &App, shown: &Shown, only: Option<&[&str]>, now: DateTime<Utc>) -> Result<DataState> {
+    let weights_version = |shown_hour: Option<DateTime<Utc>>| async move {
+        Ok::<_, Error>(match shown_hour {
+            Some(h) => app
+                .store
+                .hospital_hours(h, h + hour())
+                .await?
+                .into_iter()
+                .next()
+                .map(|u| u.weights_version),
+            None => None,
+        })
     };
+    if shown.sources.is_empty() {
+        let current = shown.current;
+        let last_run = app.store.latest_run().await?;
+        let as_of = current.map(|c| c.updated_at);
+        let failed = last_run.as_ref().is_some_and(|r| r.outcome == Some(Outcome::Failed));
+        let stale_reason = stale_reason(app, as_of, failed, now);
+        return Ok(DataState {
+            hour: current.map(|c| c.hour),
+            as_of,
+            stale: stale_reason.is_some(),
+            stale_reason,
+            last_run: last_run.as_ref().map(run_summary),
+            weights_version: weights_version(current.map(|c| c.hour)).await?,
+            sources: Vec::new(),
+        });
+    }
+    let sources: Vec<SourceState> = shown
+        .sources
+        .iter()
+        .filter(|(id, _)| only.is_none_or(|o| o.contains(&id.as_str())))
+        .map(|(id, s)| {
+            let as_of = s.hour.map(|c| c.updated_at);
+            let failed = s.last_run.as_ref().is_some_and(|r| r.outcome == Some(Outcome::Failed));
+            let reason = stale_reason(app, as_of, failed, now);
+            SourceState {
+                id: id.clone(),
+                hour: s.hour.map(|c| c.hour),
+                as_of,
+                stale: reason.is_some(),
+                stale_reason: reason,
+                last_run: s.last_run.as_ref().map(run_summary),
+            }
+        })
+        .collect();
+    let hour = sources.iter().filter_map(|s| s.hour).max();
+    let stale_reason = sources.iter().find_map(|s| s.stale_reason);
+    let last_run = shown
+        .sources
+        .iter()
+        .filter(|(id, _)| only.is_none_or(|o| o.contains(&id.as_str())))
+        .filter_map(|(_, s)| s.last_run.as_ref())
+        .max_by_key(|r| r.id.0);
     Ok(DataState {
-        hour: current.map(|c| c.hour),
-        as_of,
+        hour,
+        as_of: sources.iter().filter_map(|s| s.as_of).min(),
         stale: stale_reason.is_some(),
         stale_reason,
-        last_run: last_run.as_ref().map(run_summary),
-        weights_version,
+        last_run: last_run.map(run_summary),
+        weights_version: weights_version(hour).await?,
+        sources,
     })
 }
 
-/// The wards there are: configured, with patients at `hour`, or with
-/// patients in the [`BEDS_SEEN_DAYS`] days before it (so a ward that has
-/// just emptied shows as empty instead of vanishing); with each one's totals
-/// at `hour`.
-async fn wards_at(app: &App, hour: Option<DateTime<Utc>>) -> Result<BTreeMap<String, Totals>> {
+/// The wards there are: configured, with patients at the hour they are
+/// shown at, or with patients in the [`BEDS_SEEN_DAYS`] days before it (so
+/// a ward that has just emptied shows as empty instead of vanishing); with
+/// each one's totals at its hour ([`Shown::ward_hour`]).
+async fn wards_at(app: &App, shown: &Shown) -> Result<BTreeMap<String, Totals>> {
     let mut wards: BTreeMap<String, Totals> = app
         .config
         .wards
         .keys()
         .map(|id| (id.clone(), Totals::default()))
         .collect();
-    if let Some(h) = hour {
-        let since = h - Duration::days(BEDS_SEEN_DAYS);
+    let hours = shown.hours();
+    if let Some(newest) = hours.first() {
+        let since = *newest - Duration::days(BEDS_SEEN_DAYS);
         for w in app.store.wards().await? {
             if w.last_seen.is_some_and(|t| t >= since) {
                 wards.entry(w.ward).or_default();
             }
         }
-        for u in app.store.unit_hours_at(Level::Ward, &[h]).await? {
-            wards.insert(u.ward, u.totals);
+        for u in app.store.unit_hours_at(Level::Ward, &hours).await? {
+            if shown.ward_hour(&u.ward) == Some(u.hour) {
+                wards.insert(u.ward, u.totals);
+            }
         }
     }
     Ok(wards)
 }
 
-/// Checks that `id` is a known ward.
+/// Checks that `id` is a known ward (as [`Shown`] shows it).
 ///
 /// # Errors
 /// [`Error::UnknownWard`] listing the known wards.
-pub async fn known_ward(app: &App, id: &str, hour: Option<DateTime<Utc>>) -> Result<Totals> {
-    let mut wards = wards_at(app, hour).await?;
+pub async fn known_ward(app: &App, id: &str, shown: &Shown) -> Result<Totals> {
+    let mut wards = wards_at(app, shown).await?;
     match wards.remove(id) {
         Some(t) => Ok(t),
         None => Err(Error::UnknownWard {
@@ -157,8 +317,9 @@ pub async fn known_ward(app: &App, id: &str, hour: Option<DateTime<Utc>>) -> Res
 
 /// `GET /api/v1/wards`.
 pub async fn ward_list(app: &App, now: DateTime<Utc>) -> Result<WardList> {
-    let ds = data_state(app, now).await?;
-    let wards = wards_at(app, ds.hour)
+    let shown = Shown::read(app).await?;
+    let ds = state_of(app, &shown, None, now).await?;
+    let wards = wards_at(app, &shown)
         .await?
         .into_iter()
         .map(|(id, t)| WardSummary {
@@ -254,6 +415,14 @@ pub(crate) async fn beds(app: &App, ward: Option<&str>, shown: Option<DateTime<U
 pub async fn hospital(app: &App, now: DateTime<Utc>) -> Result<HospitalOverview> {
     let (ds, wards) = ward_overviews(app, now, None).await?;
     let totals = match ds.hour {
+        // several sources: each ward at its own source's hour, summed
+        Some(_) if !ds.sources.is_empty() => {
+            let mut sum = Totals::default();
+            for w in &wards {
+                sum.merge(&w.totals);
+            }
+            sum
+        }
         Some(h) => app
             .store
             .unit_hours_at(Level::Hospital, &[h])
@@ -286,11 +455,21 @@ async fn ward_overviews(
     now: DateTime<Utc>,
     only: Option<WardFilter<'_>>,
 ) -> Result<(DataState, Vec<WardOverview>)> {
-    let ds = data_state(app, now).await?;
-    let mut wards = wards_at(app, ds.hour).await?;
+    let shown = Shown::read(app).await?;
+    let mut wards = wards_at(app, &shown).await?;
     if let Some(keep) = only {
         wards.retain(|id, _| keep(id));
     }
+    // the state of the sources of the wards shown (with named sources)
+    let ds = match only {
+        Some(_) if !shown.sources.is_empty() => {
+            let mut of: Vec<&str> = wards.keys().filter_map(|w| shown.source_of(w)).collect();
+            of.sort_unstable();
+            of.dedup();
+            state_of(app, &shown, Some(&of), now).await?
+        }
+        _ => state_of(app, &shown, None, now).await?,
+    };
     let configured = |id: &str| app.config.wards.get(id).and_then(|w| w.beds);
     let beds = if only.is_some() && wards.keys().all(|id| configured(id).is_some()) {
         wards
@@ -300,33 +479,39 @@ async fn ward_overviews(
     } else {
         beds(app, None, ds.hour).await?
     };
-    let ids: Vec<String> = wards.keys().cloned().collect();
-    // every ward's rows at `hours`, or only the kept wards'
-    let rows_at = |hours: Vec<DateTime<Utc>>| {
-        let ids = &ids;
-        async move {
-            match only {
-                None => app.store.unit_hours_at(Level::Ward, &hours).await,
-                Some(_) => app.store.ward_hours_at(ids, &hours).await,
-            }
+    // the wards by the hour they are shown at: one group with the single
+    // `[source]`; with named sources, each ward's expected level is of its
+    // own hour
+    let mut groups: BTreeMap<DateTime<Utc>, Vec<String>> = BTreeMap::new();
+    for id in wards.keys() {
+        if let Some(h) = shown.ward_hour(id) {
+            groups.entry(h).or_default().push(id.clone());
         }
-    };
-    let (by_week, by_day) = match ds.hour {
-        Some(h) if !wards.is_empty() => {
-            let weekly = same_hour_of_week(h, &app.tz(), EXPECTED_WEEKS);
-            let by_week = sums_by_ward(&rows_at(weekly).await?);
-            let young = wards
-                .keys()
-                .any(|id| by_week.get(id).is_none_or(|(_, n)| *n < MIN_SAMPLES));
-            let by_day = if young {
-                sums_by_ward(&rows_at(same_hour_of_day(h, &app.tz(), FALLBACK_DAYS)).await?)
+    }
+    let every_ward = only.is_none() && groups.len() == 1;
+    let mut by_week = BTreeMap::new();
+    let mut by_day = BTreeMap::new();
+    for (h, ids) in &groups {
+        // every ward's rows at `hours`, or only the group's
+        let rows_at = |hours: Vec<DateTime<Utc>>| async move {
+            if every_ward {
+                app.store.unit_hours_at(Level::Ward, &hours).await
             } else {
-                BTreeMap::new()
-            };
-            (by_week, by_day)
+                app.store.ward_hours_at(ids, &hours).await
+            }
+        };
+        let weekly = sums_by_ward(&rows_at(same_hour_of_week(*h, &app.tz(), EXPECTED_WEEKS)).await?);
+        let young = ids
+            .iter()
+            .any(|id| weekly.get(id).is_none_or(|(_, n)| *n < MIN_SAMPLES));
+        if young {
+            by_day.extend(sums_by_ward(
+                &rows_at(same_hour_of_day(*h, &app.tz(), FALLBACK_DAYS)).await?,
+            ));
         }
-        _ => (BTreeMap::new(), BTreeMap::new()),
-    };
+        by_week.extend(weekly);
+    }
+    let stale_sources: Vec<&str> = ds.sources.iter().filter(|s| s.stale).map(|s| s.id.as_str()).collect();
     let wards = wards
         .into_iter()
         .map(|(id, t)| {
@@ -350,6 +535,7 @@ async fn ward_overviews(
                 expected_samples: samples,
                 expected_basis: basis,
                 indicator: indicator(t.total, expected, samples),
+                stale: shown.source_of(&id).is_some_and(|s| stale_sources.contains(&s)),
                 id,
             }
         })
@@ -394,6 +580,7 @@ pub fn ward_sums<'a>(members: impl IntoIterator<Item = &'a WardOverview>) -> War
     };
     let expected_samples = members.iter().map(|w| w.expected_samples).min().unwrap_or(0);
     WardSums {
+        stale: members.iter().any(|w| w.stale),
         wards: members.iter().map(|w| w.id.clone()).collect(),
         totals,
         beds,
@@ -576,8 +763,9 @@ async fn hospital_quartiles(app: &App, hour: DateTime<Utc>) -> Result<Option<[Po
 
 /// `GET /api/v1/wards/{id}`.
 pub async fn ward(app: &App, id: &str, now: DateTime<Utc>) -> Result<WardView> {
-    let ds = data_state(app, now).await?;
-    let totals = known_ward(app, id, ds.hour).await?;
+    let shown = Shown::read(app).await?;
+    let ds = ward_state(app, &shown, id, now).await?;
+    let totals = known_ward(app, id, &shown).await?;
     let beds = beds(app, Some(id), ds.hour).await?.get(id).copied();
     let (teams, mut patients) = match ds.hour {
         Some(h) => {
@@ -650,7 +838,8 @@ pub async fn ward_history(
     to: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<WardHistory> {
-    let shown = app.store.current_hour().await?.map(|c| c.hour);
+    let seen = Shown::read(app).await?;
+    let shown = seen.ward_hour(id);
     let (from, to) = history_range(from, to, shown, now, app.config.api.max_range_days)?;
     // independent reads, each on a connection of its own
     let store = &app.store;
@@ -661,7 +850,7 @@ pub async fn ward_history(
         }
     };
     let (_, ward_hours, team_hours, current, patient_series) = tokio::try_join!(
-        known_ward(app, id, shown),
+        known_ward(app, id, &seen),
         async { Ok(store.unit_totals(Level::Ward, id, from, to).await?) },
         async { Ok(store.unit_totals(Level::Team, id, from, to).await?) },
         async { Ok(current_hour.await?) },
@@ -744,14 +933,27 @@ fn item_code(source: careload_scoring::score::Source, s: &Snapshot) -> (Option<S
 
 /// `GET /api/v1/patients/{key}`.
 pub async fn patient(app: &App, key: &str, now: DateTime<Utc>) -> Result<PatientDetail> {
-    let ds = data_state(app, now).await?;
-    let Some(h) = ds.hour else {
+    let shown = Shown::read(app).await?;
+    let hours = shown.hours();
+    if hours.is_empty() {
         return Err(Error::NoData);
-    };
+    }
     let key = PatientKey(key.to_owned());
-    let Some((snapshot, score)) = app.store.patient_snapshot(h, &key).await? else {
+    // the patient's ward is shown at its source's hour: the newest hour
+    // they are in whose ward is shown at it
+    let mut found = None;
+    for h in hours {
+        if let Some((snapshot, score)) = app.store.patient_snapshot(h, &key).await?
+            && shown.ward_hour(&snapshot.placement.ward) == Some(h)
+        {
+            found = Some((h, snapshot, score));
+            break;
+        }
+    }
+    let Some((h, snapshot, score)) = found else {
         return Err(Error::UnknownPatient);
     };
+    let ds = ward_state(app, &shown, &snapshot.placement.ward, now).await?;
     let weights_version = app
         .store
         .patient_hours(&snapshot.placement.ward, h, h + hour())
@@ -811,9 +1013,9 @@ pub async fn patient(app: &App, key: &str, now: DateTime<Utc>) -> Result<Patient
 /// # Errors
 /// [`Error::UnknownWard`], [`Error::NoData`], [`Error::EmptyBed`].
 pub async fn patient_at_bed(app: &App, ward: &str, bed: &str, now: DateTime<Utc>) -> Result<PatientDetail> {
-    let shown = app.store.current_hour().await?.map(|c| c.hour);
-    known_ward(app, ward, shown).await?;
-    let Some(h) = shown else {
+    let seen = Shown::read(app).await?;
+    known_ward(app, ward, &seen).await?;
+    let Some(h) = seen.ward_hour(ward) else {
         return Err(Error::NoData);
     };
     let rows = app.store.patient_hours(ward, h, h + hour()).await?;
@@ -840,8 +1042,9 @@ pub async fn patient_at_bed(app: &App, ward: &str, bed: &str, now: DateTime<Utc>
 /// `GET /api/v1/wards/{id}/forecast`: scored from the stored snapshots of the
 /// hour shown under the weights in force, on a blocking thread.
 pub async fn forecast(app: &App, id: &str, now: DateTime<Utc>) -> Result<WardForecast> {
-    let shown = app.store.current_hour().await?.map(|c| c.hour);
-    known_ward(app, id, shown).await?;
+    let seen = Shown::read(app).await?;
+    known_ward(app, id, &seen).await?;
+    let shown = seen.ward_hour(id);
     let hours = app.config.scoring.forecast_hours;
     let snapshots: Vec<Snapshot> = match shown {
         Some(h) => app

@@ -167,8 +167,8 @@ pub struct Accepted {
 /// closed ([`LATE_HOURS`] after its end), or a shift at its limit.
 pub async fn rate(app: &App, input: &RatingInput, now: DateTime<Utc>) -> Result<Accepted> {
     let ward = input.ward.trim();
-    let hour = app.store.current_hour().await?.map(|c| c.hour);
-    known_ward(app, ward, hour).await?;
+    let shown = crate::query::Shown::read(app).await?;
+    known_ward(app, ward, &shown).await?;
     let team = match input.team.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) => Some(team_of(app, ward, t).await?),
         None => None,
@@ -435,8 +435,8 @@ pub struct RatingForm {
 /// [`Error::UnknownWard`]; the store failing.
 pub async fn form(app: &App, ward: &str, now: DateTime<Utc>) -> Result<RatingForm> {
     let ward = ward.trim();
-    let hour = app.store.current_hour().await?.map(|c| c.hour);
-    known_ward(app, ward, hour).await?;
+    let shown = crate::query::Shown::read(app).await?;
+    known_ward(app, ward, &shown).await?;
     let plan = app.shift_plan(ward)?;
     let tz = app.tz();
     let current = plan.shift_at(now, &tz);
@@ -523,8 +523,8 @@ pub async fn stored(
     to: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<StoredRatings> {
-    let hour = app.store.current_hour().await?.map(|c| c.hour);
-    known_ward(app, ward, hour).await?;
+    let shown = crate::query::Shown::read(app).await?;
+    known_ward(app, ward, &shown).await?;
     let to = to.unwrap_or(now);
     let from = from.unwrap_or(to - Duration::weeks(app.settings().calibration_window_weeks));
     if from >= to {
@@ -759,8 +759,8 @@ struct PaperRow {
 /// has no header or no rows; nothing is stored then.
 pub async fn import_csv(app: &App, ward: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<Imported> {
     let ward = ward.trim();
-    let hour = app.store.current_hour().await?.map(|c| c.hour);
-    known_ward(app, ward, hour).await?;
+    let shown = crate::query::Shown::read(app).await?;
+    known_ward(app, ward, &shown).await?;
     let refuse = |hint: String| Error::Unprocessable { hint };
     let text = std::str::from_utf8(bytes).map_err(|e| {
         refuse(format!(

@@ -26,6 +26,31 @@ pub struct DataState {
     pub last_run: Option<RunSummary>,
     /// The weights version that scored the hour shown.
     pub weights_version: Option<String>,
+    /// With several FHIR sources (`[sources.<id>]`): where each source of
+    /// the wards shown stands; the fields above are then the newest hour,
+    /// the oldest write, and stale when any of these is. Empty with the
+    /// single `[source]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceState>,
+}
+
+/// One FHIR source's data state (`[sources.<id>]`): its wards are shown at
+/// its own hour, so a source whose runs fail leaves only its own wards
+/// behind, marked stale.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct SourceState {
+    /// The source's id.
+    pub id: String,
+    /// Its newest hour written; none before its first.
+    pub hour: Option<DateTime<Utc>>,
+    /// When that hour was written.
+    pub as_of: Option<DateTime<Utc>>,
+    /// As [`DataState::stale`], for this source alone.
+    pub stale: bool,
+    /// Why.
+    pub stale_reason: Option<StaleReason>,
+    /// Its latest run.
+    pub last_run: Option<RunSummary>,
 }
 
 /// Why the data shown is not to be trusted as the current picture.
@@ -102,6 +127,11 @@ pub struct WardOverview {
     pub expected_basis: ExpectedBasis,
     /// Lower / as expected / higher / too little data.
     pub indicator: Indicator,
+    /// True when the ward's FHIR source (`[sources.<id>]`) is stale: the
+    /// ward is shown at its source's last good hour while others moved on.
+    /// Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
 }
 
 /// `GET /api/v1/hospital`: every ward at the hour shown.
@@ -161,6 +191,10 @@ pub struct WardSums {
     pub expected_samples: u32,
     /// Lower / as expected / higher / too little data, as for a ward.
     pub indicator: Indicator,
+    /// True when some ward's FHIR source is stale ([`WardOverview::stale`]).
+    /// Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
 }
 
 /// One hospital (*sjukhus*, `[hospitals.<id>]`) of the region at the hour

@@ -211,6 +211,16 @@ fn department_row(d: &DepartmentSummary, ctx: &ScreenContext) -> String {
     )
 }
 
+/// The mark of a ward or hospital whose FHIR source is stale (issue 29:
+/// several sources; the others' rows are current). Empty when it is not.
+pub(super) fn stale_mark(stale: bool) -> &'static str {
+    if stale {
+        r#" <span class="stale-mark" title="Källan har inte levererat: visar senast lyckade timme">⚠ inaktuell</span>"#
+    } else {
+        ""
+    }
+}
+
 fn row(w: &WardOverview, ctx: &ScreenContext) -> String {
     let link = href(&format!("/wards/{}/screen", encode_component(&w.id)), ctx);
     let beds = w.beds.map(|b| b.to_string()).unwrap_or_else(|| "–".to_owned());
@@ -218,7 +228,7 @@ fn row(w: &WardOverview, ctx: &ScreenContext) -> String {
     let expected = w.expected.map(points).unwrap_or_else(|| "–".to_owned());
     format!(
         concat!(
-            r#"<tr class="ward" data-ward="{id}"><td><a class="ward-name" href="{link}">{name}</a> <a class="plan-link" href="{plan}">bemanning</a></td>"#,
+            r#"<tr class="ward" data-ward="{id}"><td><a class="ward-name" href="{link}">{name}</a>{stale} <a class="plan-link" href="{plan}">bemanning</a></td>"#,
             r#"<td class="num">{patients}</td><td class="num">{beds}</td><td class="num">{occupancy}</td>"#,
             r#"<td class="num"><strong>{total}</strong></td><td class="num">{expected}</td><td>{indicator}</td>"#,
             r#"<td class="num">{usk}</td><td class="num">{ssk}</td></tr>"#
@@ -227,6 +237,7 @@ fn row(w: &WardOverview, ctx: &ScreenContext) -> String {
         link = link,
         plan = href(&format!("/wards/{}/planning", encode_component(&w.id)), ctx),
         name = escape(&w.name),
+        stale = stale_mark(w.stale),
         beds = beds,
         occupancy = occupancy,
         expected = expected,
@@ -370,6 +381,7 @@ mod tests {
             expected_samples: 1200,
             expected_basis: ExpectedBasis::HourOfWeek,
             indicator,
+            stale: false,
         }
     }
 
@@ -399,6 +411,7 @@ mod tests {
                 expected: Some(Points::whole(200)),
                 expected_samples: 1200,
                 indicator: Indicator::Higher,
+                stale: false,
             },
         }
     }
@@ -480,6 +493,7 @@ mod tests {
                     expected: Some(Points::whole(300)),
                     expected_samples: 1200,
                     indicator: Indicator::Higher,
+                    stale: false,
                 },
             },
             wards: o.wards[..3].to_vec(),

@@ -489,6 +489,7 @@ pub(crate) mod tests {
                 error: None,
             }),
             weights_version: Some("2026-1".into()),
+            sources: Vec::new(),
         };
         assert_eq!(banners(&state, &c), "");
         state.stale = true;
@@ -535,6 +536,7 @@ pub(crate) mod tests {
                 error: Some(raw.into()),
             }),
             weights_version: Some("2026-1".into()),
+            sources: Vec::new(),
         };
         let b = banners(&state, &c);
         for leak in [

@@ -641,6 +641,7 @@ mod tests {
                 stale_reason: None,
                 last_run: None,
                 weights_version: Some("2026.1".into()),
+                sources: Vec::new(),
             },
             hour,
             ward: "w1".into(),

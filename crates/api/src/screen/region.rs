@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::hospital::{Foot, LEGEND, foot_row, header, indicator_cell, percent};
+use super::hospital::{Foot, LEGEND, foot_row, header, indicator_cell, percent, stale_mark};
 use super::{ScreenContext, banners, encode_component, escape, footer, href, no_data, page, points};
 use careload_app::view::{RegionOverview, WardSums};
 use careload_planning::words::count;
@@ -31,13 +31,14 @@ fn row(r: &Row) -> String {
     let s = r.sums;
     format!(
         concat!(
-            r#"<tr class="hospital" data-hospital="{id}"><th scope="row">{name}</th>"#,
+            r#"<tr class="hospital" data-hospital="{id}"><th scope="row">{name}{stale}</th>"#,
             r#"<td class="num">{wards}</td><td class="num">{patients}</td><td class="num">{beds}</td><td class="num">{occupancy}</td>"#,
             r#"<td class="num"><strong>{total}</strong></td><td class="num">{expected}</td><td>{indicator}</td>"#,
             r#"<td class="num">{usk}</td><td class="num">{ssk}</td></tr>"#
         ),
         id = escape(r.id),
         name = name,
+        stale = stale_mark(s.stale),
         wards = s.wards.len(),
         patients = s.totals.patients,
         beds = s.beds.map(|b| b.to_string()).unwrap_or_else(|| "–".to_owned()),
@@ -137,6 +138,7 @@ mod tests {
                 expected: Some(Points::whole(100)),
                 expected_samples: 1200,
                 indicator: Indicator::Higher,
+                stale: false,
             },
         }
     }
@@ -152,6 +154,7 @@ mod tests {
                 expected: Some(Points::whole(350)),
                 expected_samples: 4,
                 indicator: Indicator::AsExpected,
+                stale: false,
             },
             hospitals: vec![
                 hospital("akademiska", "Akademiska <&> sjukhuset", &["a1", "a2"], totals(30, 200)),
@@ -165,8 +168,22 @@ mod tests {
                 expected: None,
                 expected_samples: 0,
                 indicator: Indicator::TooLittleData,
+                stale: false,
             }),
         }
+    }
+
+    #[test]
+    fn a_hospital_whose_source_is_stale_is_marked_alone() {
+        let mut o = overview();
+        o.hospitals[1].sums.stale = true;
+        let html = crate::screen::region_page(&o, &ctx());
+        assert_eq!(html.matches(r#"class="stale-mark""#).count(), 1, "{html}");
+        let mark = html.find(r#"class="stale-mark""#).unwrap();
+        assert!(html.find(r#"data-hospital="enk""#).unwrap() < mark, "{html}");
+        assert!(mark < html.find(r#"data-hospital="""#).unwrap(), "on enk's row: {html}");
+        o.hospitals[1].sums.stale = false;
+        assert!(!crate::screen::region_page(&o, &ctx()).contains(r#"class="stale-mark""#));
     }
 
     #[test]

@@ -43,6 +43,7 @@ h2{font-size:1.3rem;margin:0 0 .3rem}
 .banner{font-size:1.15rem;padding:.3rem .8rem;margin:.4rem 0;border:4px solid #000;border-radius:.4rem}
 .banner .sym{font-size:1.4rem;font-weight:700;line-height:1}
 .banner.stale{background:#fee08b}
+.stale-mark{background:#fee08b;font-size:.8em;padding:0 .3em;border-radius:.2em;font-weight:normal}
 .banner.failed{background:#b2182b;color:#fff;border-color:#67001f}
 .banner.partial{background:#fdd49e}
 .nodata{display:flex;gap:1rem;align-items:center;font-size:1.6rem;background:#e0e0e0;color:#333;border:3px dashed #777;border-radius:.5rem;padding:2rem;margin:1rem 0}

@@ -601,6 +601,7 @@ pub(crate) mod tests {
                 error: None,
             }),
             weights_version: Some("2026-1".into()),
+            sources: Vec::new(),
         }
     }
 
