@@ -179,6 +179,16 @@ impl Timing {
         croner_next.filter(|c| *c > now)
     }
 
+    /// The scheduler's next tick: the first firing after `since` (the
+    /// instant the scheduler was started from: before a service's catch-up)
+    /// until one has ticked, even when it has passed by `now` (it ticks at
+    /// once), then the first after the last tick or `now`, whichever is
+    /// later — never the same tick twice, even if the timer wakes a hair
+    /// before the wall clock.
+    pub fn next_firing(&self, since: DateTime<Utc>, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.next_after(last.map_or(since.min(now), |l| l.max(now)))
+    }
+
     /// The first firing strictly after `now` (the offset applied); an hour
     /// later if none is found.
     pub fn next_after(&self, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -325,8 +335,7 @@ impl Scheduler {
         let mut last: Option<DateTime<Utc>> = None;
         loop {
             let now = Utc::now();
-            // never the same tick twice, even if the timer wakes a hair before the wall clock
-            let at = self.timing.next_after(last.map_or(since.min(now), |l| l.max(now)));
+            let at = self.timing.next_firing(since, last, now);
             let wait = (at - now).to_std().unwrap_or_default();
             tokio::select! {
                 () = tokio::time::sleep(wait) => {
@@ -491,6 +500,38 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
+    }
+
+    /// The replicas test's failure in CI at 2749a40, without its timing: a
+    /// replica started at 11:26:58 spends its catch-up past the 11:27
+    /// firing (another replica held it, and died with it); its scheduler,
+    /// started from before the catch-up, ticks 11:27 at once instead of
+    /// waiting for 11:28, then goes on from the tick.
+    #[test]
+    fn a_firing_that_fell_during_the_catch_up_is_ticked_at_once() {
+        let every_minute = Timing::parse("* * * * *", Tz::UTC).unwrap();
+        let since = t("2026-12-05T11:26:58Z");
+        let after_catch_up = t("2026-12-05T11:27:31Z");
+        assert_eq!(
+            every_minute.next_firing(since, None, after_catch_up),
+            t("2026-12-05T11:27:00Z"),
+            "the firing during the catch-up gets its turn"
+        );
+        // from `now` (what the scheduler did before) that firing was lost
+        assert_eq!(every_minute.next_after(after_catch_up), t("2026-12-05T11:28:00Z"));
+        // once ticked, never again; then the next after the tick or now
+        let ticked = Some(t("2026-12-05T11:27:00Z"));
+        assert_eq!(
+            every_minute.next_firing(since, ticked, t("2026-12-05T11:27:00.500Z")),
+            t("2026-12-05T11:28:00Z")
+        );
+        assert_eq!(
+            every_minute.next_firing(since, ticked, t("2026-12-05T11:29:10Z")),
+            t("2026-12-05T11:30:00Z"),
+            "firings missed while a run went on are not replayed"
+        );
+        // started with no catch-up in between: the next firing, as before
+        assert_eq!(every_minute.next_firing(since, None, since), t("2026-12-05T11:27:00Z"));
     }
 
     #[test]
