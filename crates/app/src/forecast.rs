@@ -319,6 +319,9 @@ impl Learner {
         let weights = app.weights();
         let tz = app.tz();
         let mut plans: Plans = HashMap::new();
+        // several sources: a ward's hour its source did not write is a gap
+        // in its flow, not an empty ward
+        let written = SourceHours::read(app, from, to).await?;
         for (i, hour) in app.store.stored_hours(from, to).await?.into_iter().enumerate() {
             let rows = app.store.stored_patient_hours(hour).await?;
             for r in &rows {
@@ -368,7 +371,7 @@ impl Learner {
             }
             for (ward, patients) in census {
                 let flow = self.flows.entry(ward.clone()).or_default();
-                if learnt.partial.contains(&ward) {
+                if learnt.partial.contains(&ward) || !written.wrote(&ward, hour) {
                     flow.gap(hour);
                 } else {
                     flow.add(CensusHour { hour, local, patients });
@@ -418,6 +421,9 @@ impl Learner {
         // read everything before taking anything out of `pending`
         let from = careload_store::hour_of(first);
         let hours: BTreeSet<DateTime<Utc>> = app.store.stored_hours(from, to).await?.into_iter().collect();
+        // several sources: a ward's stored hours are those its source wrote
+        let written = SourceHours::read(app, from, to).await?;
+        let mut ward_hours: HashMap<String, BTreeSet<DateTime<Utc>>> = HashMap::new();
         let mut stored: HashMap<(String, String), StoredHours> = HashMap::new();
         for level in [Level::Ward, Level::Team] {
             for u in app.store.level_hours(level, from, to).await? {
@@ -437,7 +443,14 @@ impl Learner {
             let key = (p.scope.clone(), p.shift.window.start);
             let r = *realised.entry(key).or_insert_with(|| {
                 let unit = (p.scope.ward.clone(), p.scope.team.clone().unwrap_or_default());
-                let r = over_shift(stored.get(&unit).unwrap_or(&empty), &hours, &p.shift);
+                let own = ward_hours.entry(p.scope.ward.clone()).or_insert_with(|| {
+                    hours
+                        .iter()
+                        .copied()
+                        .filter(|h| written.wrote(&p.scope.ward, *h))
+                        .collect()
+                });
+                let r = over_shift(stored.get(&unit).unwrap_or(&empty), own, &p.shift);
                 if r.is_none() {
                     self.gaps += 1;
                 }
@@ -458,6 +471,46 @@ impl Learner {
             }]);
         }
         Ok(())
+    }
+}
+
+/// Which source wrote which hour, for the learner (several sources,
+/// `[sources.<id>]`): with the single `[source]` every stored hour is every
+/// ward's.
+struct SourceHours {
+    /// Each ward's named source.
+    ward_source: HashMap<String, String>,
+    /// (source, hour) written.
+    written: std::collections::HashSet<(String, DateTime<Utc>)>,
+}
+
+impl SourceHours {
+    async fn read(app: &App, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<SourceHours> {
+        if app.config.sources.is_empty() {
+            return Ok(SourceHours {
+                ward_source: HashMap::new(),
+                written: std::collections::HashSet::new(),
+            });
+        }
+        let ward_source = app
+            .store
+            .wards()
+            .await?
+            .into_iter()
+            .filter_map(|w| Some((w.ward, w.source_id?)))
+            .filter(|(_, s)| app.config.sources.contains_key(s))
+            .collect();
+        let written = app.store.source_hours_written(from, to).await?.into_iter().collect();
+        Ok(SourceHours { ward_source, written })
+    }
+
+    /// Whether ward `ward`'s source wrote `hour` (always, for a ward of no
+    /// named source).
+    fn wrote(&self, ward: &str, hour: DateTime<Utc>) -> bool {
+        match self.ward_source.get(ward) {
+            Some(source) => self.written.contains(&(source.clone(), hour)),
+            None => true,
+        }
     }
 }
 
@@ -526,7 +579,9 @@ pub async fn refresh_locked(app: &App, learner: &mut Learner, now: DateTime<Utc>
     if !settings.enabled {
         return Ok(());
     }
-    let Some(current) = app.store.current_hour().await?.map(|c| c.hour) else {
+    // the hour every live source has written: with several sources, a
+    // source's hour is not learnt before it is written (`Store::settled_hour`)
+    let Some(current) = app.store.settled_hour().await? else {
         return Ok(());
     };
     let to = current.min(careload_store::hour_of(now)) + Duration::hours(1);

@@ -1809,6 +1809,70 @@ impl Config {
                 ));
             }
         }
+        if self.sources.len() < 2 {
+            return Ok(());
+        }
+        // two sources' wards must never meet: a ward of one source taken
+        // over by another would show its patients under the first's
+        // tokens (the store refuses a ward of two sources within one hour only)
+        for (id, source) in &self.sources {
+            let table = format!("sources.{id}");
+            if source.ward_prefix.is_empty() {
+                return Err(invalid(
+                    &format!("{table}.ward_prefix"),
+                    &format!(
+                        "with several sources each needs a ward prefix of its own, so that two EHRs' ward ids \
+                         never meet; e.g. ward_prefix = \"{id}-\""
+                    ),
+                ));
+            }
+            if let Some((other, _)) = self
+                .sources
+                .iter()
+                .find(|(o, s)| *o != id && s.ward_prefix.starts_with(&source.ward_prefix))
+            {
+                return Err(invalid(
+                    &format!("{table}.ward_prefix"),
+                    &format!(
+                        "{:?} begins sources.{other}.ward_prefix: a ward of one could be the other's; \
+                         give prefixes that do not begin one another, e.g. \"{id}-\"",
+                        source.ward_prefix
+                    ),
+                ));
+            }
+        }
+        let prefixed = |ward: &str| self.sources.values().any(|s| ward.starts_with(&s.ward_prefix));
+        let prefixes = || {
+            self.sources
+                .values()
+                .map(|s| format!("{:?}", s.ward_prefix))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if let Some(ward) = self.wards.keys().find(|w| !prefixed(w)) {
+            return Err(invalid(
+                &format!("wards.{ward}"),
+                &format!(
+                    "no source's ward ids begin {ward:?}: with several sources every ward id has its source's \
+                     prefix ({}); write e.g. [wards.{}{ward}]",
+                    prefixes(),
+                    self.sources.values().next().map_or("", |s| s.ward_prefix.as_str())
+                ),
+            ));
+        }
+        for token in &self.api.tokens {
+            if let Some(ward) = token.wards.iter().find(|w| !prefixed(w)) {
+                return Err(invalid(
+                    "api.tokens",
+                    &format!(
+                        "token {:?} names ward {ward:?}, which no source's ward ids begin: with several sources \
+                         write the ward with its source's prefix ({})",
+                        token.name,
+                        prefixes()
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 }

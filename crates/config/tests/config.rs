@@ -1215,6 +1215,24 @@ fn named_sources_are_checked_with_their_table_named() {
             "sources.mitt.page_size",
             "10–1000",
         ),
+        // several sources: every one prefixed, no prefix beginning another,
+        // every configured ward and token ward with a source's prefix
+        (
+            "[sources.mitt]\nkind = \"fhir\"\nurl = \"https://m.example\"\n",
+            "sources.mitt.ward_prefix",
+            "needs a ward prefix of its own",
+        ),
+        (
+            "[sources.mitt]\nkind = \"fhir\"\nurl = \"https://m.example\"\nward_prefix = \"no\"\n",
+            "sources.mitt.ward_prefix",
+            "begins sources.nord.ward_prefix",
+        ),
+        ("[wards.AVD1]\n", "wards.AVD1", "[wards.nord-AVD1]"),
+        (
+            "[[api.tokens]]\nname = \"skärm\"\nrole = \"screen\"\nwards = [\"syd-IVA\", \"IVA\"]\nsecret_env = \"T_S\"\n",
+            "api.tokens",
+            "names ward \"IVA\"",
+        ),
     ];
     for (extra, key, says) in cases {
         let err = check(extra).unwrap_err();
@@ -1226,8 +1244,11 @@ fn named_sources_are_checked_with_their_table_named() {
             other => panic!("{extra}: {other}"),
         }
     }
-    // two sources may both leave the prefix empty (the store refuses a ward both write)
-    check("[sources.mitt]\nkind = \"files\"\npath = \"x\"\n[sources.vast]\nkind = \"files\"\npath = \"y\"\n").unwrap();
+    // one named source may leave the prefix empty; several may not (above)
+    Config::from_toml("[sources.mitt]\nkind = \"files\"\npath = \"x\"\n", "c.toml")
+        .unwrap()
+        .validate()
+        .unwrap();
     // [source]'s own offset is checked too, and a missing URL is blamed on the kind's line
     let e = Config::load_with(None, [("CARELOAD_SOURCE_OFFSET_MINUTES", "60")])
         .unwrap_err()

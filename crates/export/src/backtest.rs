@@ -495,7 +495,7 @@ pub async fn backtest(
 
     // planned staff-hours per ward for shifts starting in the range that
     // have started by the last hour stored (the need is that of the hours so far)
-    let data_end = store.current_hour().await?.map(|c| c.hour + Duration::hours(1));
+    let data_end = store.settled_hour().await?.map(|h| h + Duration::hours(1));
     let mut planned: BTreeMap<String, f64> = BTreeMap::new();
     for row in store.planned_staffing(None, from - Duration::days(1), to).await? {
         let Ok(shift) = stored_ctx.plan(&row.ward).window(row.date, &row.shift, &tz) else {

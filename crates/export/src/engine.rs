@@ -216,8 +216,10 @@ impl<'a> Exporter<'a> {
         let plans: Vec<&ShiftPlan> = groups.iter().map(|g| &g.plan).collect();
         let (cursor, end) = widen(spec.grain, spec.from, spec.to, &ctx.tz, &plans);
         // an hour is stored whole or not at all, so the last one stored ends
-        // the data: an hour written while the export runs is left for the next
-        let data_end = store.current_hour().await?.map(|c| c.hour + Duration::hours(1));
+        // the data (with several sources, the last every live source wrote:
+        // `Store::settled_hour`): an hour written while the export runs is
+        // left for the next
+        let data_end = store.settled_hour().await?.map(|h| h + Duration::hours(1));
 
         let mut exporter = Exporter {
             store,

@@ -31,6 +31,10 @@ macro_rules! on_pool {
     };
 }
 
+/// The hour writers of SQLite stores in this process, one at a time (an
+/// embedded store has one process; several sources' runs write at once).
+pub(crate) static SQLITE_HOUR_WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// SQLite's migrations (`migrations/sqlite`), embedded.
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// PostgreSQL's migrations (`migrations/postgres`), embedded: the same
@@ -158,7 +162,9 @@ impl Dialect {
     /// transactions, so that each source's write of an hour sees the
     /// others' committed rows (`Store::write_hour_fenced` sums them into
     /// the hospital's row): a transaction-scoped advisory lock on
-    /// PostgreSQL; none on SQLite, whose one writer is serialised already.
+    /// PostgreSQL; none on SQLite, whose writers in this process take
+    /// [`SQLITE_HOUR_WRITES`] instead (one writer at a time, and a source's
+    /// long write never runs another's into the busy timeout).
     pub(crate) fn hour_write_lock(self) -> Option<&'static str> {
         match self {
             Dialect::Sqlite => None,

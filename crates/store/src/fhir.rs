@@ -114,16 +114,17 @@ macro_rules! push_filter {
 
 /// Appends the hours `filter` bounds as a derived table `h` (`h_hour`,
 /// `written_at`): one row per hour (its hospital row in `unit_hours`) with
-/// when it was written — the end of the run of any of its patient rows (one
-/// run writes an hour), or the run's start while it is open. Computed once
+/// when it was last written — the latest end of the runs of its patient rows
+/// (several sources write one hour, each its own rows: the hour comes again
+/// to a poller after each), or a run's start while it is open. Computed once
 /// per hour, not per row, so that a search by `_lastUpdated` alone tests
 /// each hour once and then reads only the hours that match.
 macro_rules! push_hours {
     ($q:expr, $filter:expr) => {{
         let (q, f) = (&mut $q, $filter);
         q.push(
-            "(SELECT hr.hour AS h_hour, (SELECT COALESCE(r.finished_at, r.started_at) FROM patient_hours q \
-             JOIN ingest_runs r ON r.id = q.run_id WHERE q.hour = hr.hour LIMIT 1) AS written_at \
+            "(SELECT hr.hour AS h_hour, (SELECT MAX(COALESCE(r.finished_at, r.started_at)) FROM ingest_runs r \
+             WHERE r.id IN (SELECT DISTINCT q.run_id FROM patient_hours q WHERE q.hour = hr.hour)) AS written_at \
              FROM unit_hours hr WHERE hr.level = ",
         )
         .push_bind(Level::Hospital.as_str())

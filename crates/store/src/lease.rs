@@ -58,8 +58,10 @@ pub fn run_lock_key(source_id: &str) -> i64 {
         hash ^= u32::from(b);
         hash = hash.wrapping_mul(0x0100_0193);
     }
-    // never the single source's key
-    let low = if hash == RUN_LOCK_KEY as u32 { hash ^ 1 } else { hash };
+    // never the single source's key, nor the hour writers' (the key + 1,
+    // `Dialect::hour_write_lock`)
+    let taken = [RUN_LOCK_KEY as u32, (RUN_LOCK_KEY + 1) as u32];
+    let low = if taken.contains(&hash) { hash ^ 2 } else { hash };
     (RUN_LOCK_KEY & !0xffff_ffff) | i64::from(low)
 }
 

@@ -92,6 +92,11 @@ mod write;
 pub use activation::Activation;
 pub use error::{Error, Result};
 pub use fhir::{FhirFilter, Written};
+/// How many hours behind the newest source's hour a source may be and
+/// still be waited for ([`Store::settled_hour`]): an offset or a failed
+/// run puts a source one hour behind; further back it is down.
+pub const SOURCE_DOWN_HOURS: i64 = 2;
+
 pub use lease::{Fence, RUN_LOCK_KEY, RunLock, replica_name, run_lock_key};
 pub use model::{
     AuditEntry, Bed, ConfiguredWard, CurrentHour, INTERRUPTED, Level, Outcome, PatientHour, Purged, Run, RunId,

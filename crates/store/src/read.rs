@@ -69,6 +69,21 @@ impl Store {
         })
     }
 
+    /// The newest hour every live source has written: the oldest of the
+    /// sources' own hours, leaving out a source more than
+    /// [`crate::SOURCE_DOWN_HOURS`] behind the newest (down, or no longer
+    /// configured: its wards' hours are missing, not waited for). With the
+    /// single source, the current hour. What is complete for an export, a
+    /// back-test or the forecast's learning.
+    pub async fn settled_hour(&self) -> Result<Option<DateTime<Utc>>> {
+        let hours: Vec<DateTime<Utc>> = self.source_hours().await?.into_iter().map(|s| s.current.hour).collect();
+        let Some(newest) = hours.iter().max().copied() else {
+            return Ok(self.current_hour().await?.map(|c| c.hour));
+        };
+        let live = newest - chrono::Duration::hours(crate::SOURCE_DOWN_HOURS);
+        Ok(hours.into_iter().filter(|h| *h >= live).min())
+    }
+
     /// The source `source_id`'s own current hour, once it has written one.
     pub async fn source_hour(&self, source_id: &str) -> Result<Option<CurrentHour>> {
         Ok(self

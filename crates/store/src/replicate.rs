@@ -14,13 +14,13 @@ const HOURS_PER_STATEMENT: u32 = 24;
 /// The patient columns copied unchanged.
 const KEPT: &str = "patient_key, ward, team, bed, run_id, weights_version, total_milli, usk_milli, ssk_milli, \
     medications_milli, orders_milli, basic_nursing_milli, specific_nursing_milli, news2_milli, \
-    emotional_support_milli, care_plans_milli, diagnoses_milli, modifiers_milli, unmatched";
+    emotional_support_milli, care_plans_milli, diagnoses_milli, modifiers_milli, unmatched, source_id";
 
 /// The unit columns copied unchanged.
 const UNIT_KEPT: &str = "level, ward, team, patients, total_milli, usk_milli, ssk_milli, medications_milli, \
     orders_milli, basic_nursing_milli, specific_nursing_milli, news2_milli, emotional_support_milli, care_plans_milli, \
     diagnoses_milli, modifiers_milli, unmatched, weights_version, q_assessed, q_norton_stale, q_news2_overdue, \
-    q_activities, q_activities_no_due, q_activities_generic, q_thin";
+    q_activities, q_activities_no_due, q_activities_generic, q_thin, source_id";
 
 impl Store {
     /// Copies the patient and unit rows of hour `template` to each of the

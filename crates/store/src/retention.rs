@@ -146,13 +146,24 @@ async fn ensure_partition(pool: &PgPool, hour: DateTime<Utc>) -> Result<()> {
         .await?;
     if exists.is_none() {
         let fmt = "%Y-%m-%d %H:%M:%S+00";
-        sqlx::query(&format!(
+        let created = sqlx::query(&format!(
             "CREATE TABLE IF NOT EXISTS {name} PARTITION OF patient_hours FOR VALUES FROM ('{}') TO ('{}')",
             from.format(fmt),
             to.format(fmt)
         ))
         .execute(pool)
-        .await?;
+        .await;
+        if let Err(e) = created {
+            // two sources' writers creating the month at once: IF NOT EXISTS
+            // does not shield the loser from a duplicate; it exists now
+            let now: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+                .bind(&name)
+                .fetch_one(pool)
+                .await?;
+            if now.is_none() {
+                return Err(e.into());
+            }
+        }
     }
     Ok(())
 }

@@ -199,6 +199,26 @@ impl Store {
         })
     }
 
+    /// Which source wrote which hour in `[from, to)`, as (source id, hour):
+    /// every pair with a ward row (a source's hour with no patient at all
+    /// has none, and reads as not written).
+    pub async fn source_hours_written(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(String, DateTime<Utc>)>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT DISTINCT source_id, hour FROM unit_hours WHERE level = 'ward' AND hour >= $1 AND hour < $2",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|row| Ok((row.try_get("source_id")?, row.try_get("hour")?))).collect()
+        })
+    }
+
     /// Every patient row of one hour with its stored snapshot, in no
     /// particular order.
     pub async fn stored_patient_hours(&self, hour: DateTime<Utc>) -> Result<Vec<StoredPatientHour>> {

@@ -120,8 +120,10 @@ impl Store {
             let written: bool = on_pool!(self, pool => {
                 sqlx::query_scalar(
                     "SELECT EXISTS (SELECT 1 FROM current_hour WHERE run_id = $1) \
-                     OR EXISTS (SELECT 1 FROM patient_hours WHERE run_id = $2)",
+                     OR EXISTS (SELECT 1 FROM source_hours WHERE run_id = $2) \
+                     OR EXISTS (SELECT 1 FROM patient_hours WHERE run_id = $3)",
                 )
+                .bind(id)
                 .bind(id)
                 .bind(id)
                 .fetch_one(pool)
@@ -280,6 +282,10 @@ impl Store {
 
         let snapshot_column = self.dialect().snapshot_column();
         let serialise = self.dialect().hour_write_lock();
+        let _one_writer = match self {
+            Store::Sqlite(_) => Some(crate::dialect::SQLITE_HOUR_WRITES.lock().await),
+            Store::Postgres(_) => None,
+        };
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             if let Some(lock) = serialise {

@@ -1502,6 +1502,9 @@ async fn sources_write_their_own_rows_of_an_hour(ctx: Ctx) {
     assert_eq!(wards["syd-A"].as_deref(), Some("syd"));
     assert_eq!(wards["nord-A"].as_deref(), Some("nord"));
 
+    // what every live source has written: syd's 10 (nord is at 11)
+    assert_eq!(store.settled_hour().await.expect("settled"), Some(h(10)));
+
     // a late hour of syd does not move the current hour back
     write_as("syd", h(9), syd(h(9), 0)).await.expect("syd 9");
     assert_eq!(
@@ -1551,6 +1554,27 @@ async fn sources_write_their_own_rows_of_an_hour(ctx: Ctx) {
         !store.firing_done("syd", fired).await.expect("done?"),
         "nord's firing is not syd's"
     );
+    // a run that wrote an hour with nobody in it, then died, wrote its hour
+    let empty = store.begin_fired_run("syd", "test", None).await.expect("begin");
+    let (none, r0) = scored(&w, Vec::new());
+    store
+        .write_hour_fenced(None, "syd", h(11), empty, &w.meta.version, &none, &r0)
+        .await
+        .expect("an hour of nobody");
+    let closed = store
+        .close_interrupted_runs("syd", Utc::now() + Duration::seconds(1))
+        .await
+        .expect("close");
+    assert_eq!(closed, [(empty, true)], "its hour is the source's hour: written");
+    // a source far behind is down: not waited for
+    assert_eq!(store.settled_hour().await.expect("settled"), Some(h(11)));
+    write_as("nord", h(14), nord(h(14), 0)).await.expect("nord 14");
+    assert_eq!(
+        store.settled_hour().await.expect("settled"),
+        Some(h(14)),
+        "syd at 11 is more than SOURCE_DOWN_HOURS behind"
+    );
+
     // a source closes only its own dead runs: syd's run going on is left to it
     let going = store.begin_fired_run("syd", "test", None).await.expect("begin");
     let closed = store

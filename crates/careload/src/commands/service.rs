@@ -626,9 +626,10 @@ pub(crate) fn ingest_once(args: &IngestArgs, out: &mut dyn Write) -> anyhow::Res
                 ));
             }
         }
-        // the single source's record as before; several sources' as a list
+        // the single [source]'s record as before; named sources' as a list
+        // (one named source too: the shape follows the configuration)
         match records.as_slice() {
-            [record] => super::write_json(out, record)?,
+            [record] if config.sources.is_empty() => super::write_json(out, record)?,
             _ => super::write_json(out, &records)?,
         }
         if !failed.is_empty() {
