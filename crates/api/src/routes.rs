@@ -23,7 +23,7 @@ use crate::{AppState, handlers};
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone (probes only).
+    /// Anyone: the probes, and the FHIR CapabilityStatement (what is served, never data).
     Public,
     /// A token with one of these roles.
     Roles(&'static [Role]),
@@ -361,6 +361,16 @@ const FHIR_DATE: Param = Param {
         "The hour's start (UTC): a prefix ge, gt, le, lt or eq (none = eq) and an RFC 3339 instant, YYYY-MM-DD, \
          YYYY-MM or YYYY; once per bound (date=ge…&date=lt…). A search needs a lower bound on date or \
          _lastUpdated, at most api.max_range_days before its upper bound (or now)",
+    )
+};
+const FHIR_PERIOD: Param = Param {
+    repeatable: true,
+    ..query(
+        "period",
+        false,
+        None,
+        "MeasureReport.period, the hour: as date (FHIR's own parameter for it; MeasureReport.date is when the hour \
+         was written)",
     )
 };
 const FHIR_LAST_UPDATED: Param = Param {
@@ -1316,8 +1326,9 @@ pub static ROUTES: &[RouteSpec] = &[
         body: None,
         path: "/fhir/r4/metadata",
         operation: "fhir_metadata",
-        summary: "FHIR R4: the CapabilityStatement of careload's read-only FHIR output (docs/fhir-out.md)",
-        access: Access::Roles(CONTROLLERS),
+        summary: "FHIR R4: the CapabilityStatement of careload's read-only FHIR output (docs/fhir-out.md); open, as \
+                  FHIR clients expect (it says what is served and how to authenticate, nothing of the data)",
+        access: Access::Public,
         ward_scoped: false,
         token_in_query: false,
         params: &[],
@@ -1338,6 +1349,7 @@ pub static ROUTES: &[RouteSpec] = &[
         token_in_query: false,
         params: &[
             FHIR_DATE,
+            FHIR_PERIOD,
             FHIR_LAST_UPDATED,
             query("subject", false, None, "The ward as a Location: Location/<ward id>"),
             FHIR_WARD,

@@ -68,7 +68,7 @@ async fn tokens_are_required_and_scoped(store: Store) {
     let (s, _, _) = call(&app, &format!("/api/v1/wards/w1?token={SCREEN}"), None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 
-    // Every route but the probes needs a token.
+    // Every route but the probes and the FHIR CapabilityStatement needs a token.
     for r in ROUTES {
         let path = r.path.replace("{id}", "w1").replace("{key}", "pa");
         let (s, _, body) = call(&app, &path, None).await;
@@ -82,7 +82,7 @@ async fn tokens_are_required_and_scoped(store: Store) {
         .filter(|r| r.access == Access::Public)
         .map(|r| r.path)
         .collect();
-    assert_eq!(public, ["/healthz", "/readyz"]);
+    assert_eq!(public, ["/healthz", "/readyz", "/fhir/r4/metadata"]);
 }
 
 async fn an_open_api_needs_no_token_and_a_missing_secret_names_its_token(store: Store) {

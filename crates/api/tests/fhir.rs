@@ -188,6 +188,29 @@ async fn searches_give_the_stored_rows_and_their_points(store: Store) {
     )
     .await;
     assert_eq!(b["entry"].as_array().unwrap().len(), 2);
+    // MeasureReport's own `period` is the hour too (its `date` is the write's)
+    let by_period = fhir(
+        &app,
+        &format!("/fhir/r4/MeasureReport?period={}", enc(&time(world.hour))),
+        ADMIN,
+    )
+    .await;
+    assert_eq!(by_period["entry"], b["entry"]);
+    let range_by_period = fhir(
+        &app,
+        &format!(
+            "/fhir/r4/MeasureReport?period=ge{}&period=lt{}",
+            enc(&time(world.hour - Duration::hours(2))),
+            enc(&time(world.hour))
+        ),
+        ADMIN,
+    )
+    .await;
+    assert_eq!(
+        range_by_period["entry"].as_array().unwrap().len(),
+        4,
+        "two hours of two wards"
+    );
 
     // Observations: one per patient and hour, the store's patient rows exactly
     let obs = fhir(&app, &format!("/fhir/r4/Observation?{range}"), CONTROLLER).await;
@@ -270,6 +293,18 @@ async fn searches_give_the_stored_rows_and_their_points(store: Store) {
     let meta = fhir(&app, "/fhir/r4/metadata", CONTROLLER).await;
     assert_eq!(meta["resourceType"], "CapabilityStatement");
     assert_eq!(meta["fhirVersion"], "4.0.1");
+    // open, as FHIR clients expect: it says what is served, nothing of the data
+    let (status, headers, body) = call(&app, "/fhir/r4/metadata", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/fhir+json");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), meta);
+    let measure_params: Vec<&str> = meta["rest"][0]["resource"][0]["searchParam"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(measure_params.contains(&"period"), "{measure_params:?}");
 }
 
 /// Following `next` gives every row once, in pages of `_count`; a
@@ -430,7 +465,13 @@ async fn refusals_are_operation_outcomes(store: Store) {
             "forbidden",
             "token",
         ),
-        ("/fhir/r4/metadata".into(), Some(SCREEN), 403, "forbidden", "token"),
+        (
+            format!("/fhir/r4/Observation?{ok}&period=ge2026-12-01"),
+            Some(CONTROLLER),
+            400,
+            "invalid",
+            "period",
+        ),
         ("/fhir/r4/Patient".into(), Some(CONTROLLER), 404, "not-found", "route"),
     ];
     for (path, token, status, code, mentions) in cases {

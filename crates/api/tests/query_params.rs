@@ -327,7 +327,7 @@ fn plausible(name: &str, format: Option<&str>, hour: DateTime<Utc>, today: Naive
         ("month", _) => today.format("%Y-%m").to_string(),
         ("token", _) => ADMIN.into(),
         // the FHIR output's searches (issue 29)
-        ("date", _) => format!("ge{}", time(hour - Duration::hours(2))),
+        ("date" | "period", _) => format!("ge{}", time(hour - Duration::hours(2))),
         ("_lastUpdated", _) => format!("ge{}", time(hour - Duration::days(1))),
         ("subject", _) => "Location/w1".into(),
         ("subject:identifier", _) => format!(

@@ -134,7 +134,7 @@ impl Resource {
     /// The search parameters it takes, in the order they are documented.
     pub fn search_params(self) -> &'static [&'static str] {
         match self {
-            Resource::MeasureReport => &["date", "_lastUpdated", "subject", "ward", "_count", "_cursor"],
+            Resource::MeasureReport => &["date", "period", "_lastUpdated", "subject", "ward", "_count", "_cursor"],
             Resource::Observation => &[
                 "date",
                 "_lastUpdated",
@@ -365,6 +365,21 @@ pub fn capability_statement(software_version: &str, date: DateTime<Utc>) -> Valu
             "searchParam": common(subject),
         })
     };
+    let mut measure_report = resource(
+        "MeasureReport",
+        param("subject", "reference", "The ward: Location/<ward id>"),
+        "Per ward and hour: total, USK, SSK and every component in points, the patients as the population",
+    );
+    if let Some(params) = measure_report["searchParam"].as_array_mut() {
+        params.insert(
+            1,
+            param(
+                "period",
+                "date",
+                "The hour (MeasureReport.period), as date: FHIR's own parameter for it",
+            ),
+        );
+    }
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -382,11 +397,7 @@ pub fn capability_statement(software_version: &str, date: DateTime<Utc>) -> Valu
                 "description": "Authorization: Bearer <token> of a controller or admin token ([[api.tokens]])",
             },
             "resource": [
-                resource(
-                    "MeasureReport",
-                    param("subject", "reference", "The ward: Location/<ward id>"),
-                    "Per ward and hour: total, USK, SSK and every component in points, the patients as the population",
-                ),
+                measure_report,
                 resource(
                     "Observation",
                     param(
@@ -527,9 +538,12 @@ pub fn parse_search(
     let mut ward_sent: Option<String> = None;
     for (name, value) in pairs {
         match name.as_str() {
-            "date" => {
+            // MeasureReport's standard `period` is the hour too: a copy on a
+            // standard server is searched by it (its `date` is the write's)
+            "date" | "period" if name == "date" || resource == Resource::MeasureReport => {
                 let (prefix, v) = prefixed(value);
-                let (lo, hi) = date_range(v).ok_or_else(|| bad("date", DATE_HINT))?;
+                let param = if name == "period" { "period" } else { "date" };
+                let (lo, hi) = date_range(v).ok_or_else(|| bad(param, DATE_HINT))?;
                 let point = lo == hi;
                 match prefix {
                     "ge" => filter.hour_from = later(filter.hour_from, ceil_hour(lo)),
@@ -546,7 +560,7 @@ pub fn parse_search(
                         filter.hour_from = later(filter.hour_from, ceil_hour(lo));
                         filter.hour_to = earlier(filter.hour_to, ceil_hour(hi));
                     }
-                    _ => return Err(bad("date", DATE_HINT)),
+                    _ => return Err(bad(param, DATE_HINT)),
                 }
             }
             "_lastUpdated" => {
