@@ -52,7 +52,7 @@ async fn write(app: &App, w: &Weights, source: &str, hour: DateTime<Utc>) {
                 PatientKey(format!("{source}{i}")),
                 as_of,
                 as_of - Duration::days(1),
-                &format!("{source}-1"),
+                format!("{source}-1"),
             );
             let sc = score_now(&s, w);
             (s, sc)

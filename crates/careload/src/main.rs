@@ -91,6 +91,9 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Mapping {
             command: MappingCommand::Suggest(args),
         } => commands::mapping::suggest(args, out),
+        Command::Mapping {
+            command: MappingCommand::Organisation(args),
+        } => commands::mapping::organisation(args, out),
         Command::Sim(args) => commands::sim::run(args, out),
         Command::Serve(args) => commands::service::serve(args),
         Command::Demo(args) => commands::service::demo(args, out),

@@ -106,6 +106,11 @@ pub enum LocationLevel {
     Room,
     /// A bed.
     Bed,
+    /// A department (*verksamhet*) above the ward: known, not a placement
+    /// (`careload mapping organisation` reads the tree above the ward).
+    Department,
+    /// A site, the hospital: known, not a placement.
+    Site,
 }
 
 /// A code table as written: `"system|code"` (or `"system|*"`) → target.
@@ -121,7 +126,9 @@ pub struct MappingConfig {
     pub use_defaults: bool,
     /// `Encounter.class` codes of an inpatient stay (any system). Default `IMP`, `ACUTE`, `NONAC`.
     pub inpatient_classes: Vec<String>,
-    /// `Location.physicalType` → `ward`, `team`, `room` or `bed`.
+    /// `Location.physicalType` → `ward`, `team`, `room` or `bed` (a stay's
+    /// placement), or `department` or `site` (above the ward: known, not a
+    /// placement).
     pub location_types: CodeTable,
     /// Room (or bed) Location id → team id, for hospitals without team Locations.
     pub room_teams: BTreeMap<String, String>,
@@ -197,10 +204,18 @@ pub struct Defaults;
 impl Defaults {
     /// `location_types`.
     pub fn location_types() -> CodeTable {
-        [("wa", "ward"), ("area", "team"), ("ro", "room"), ("bd", "bed")]
-            .into_iter()
-            .map(|(c, t)| entry(LOCATION_PHYSICAL_TYPE, c, t))
-            .collect()
+        [
+            ("wa", "ward"),
+            ("area", "team"),
+            ("ro", "room"),
+            ("bd", "bed"),
+            ("wi", "department"),
+            ("bu", "department"),
+            ("si", "site"),
+        ]
+        .into_iter()
+        .map(|(c, t)| entry(LOCATION_PHYSICAL_TYPE, c, t))
+        .collect()
     }
 
     /// `specialties`: SNOMED CT codes pass through.

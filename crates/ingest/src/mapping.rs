@@ -524,7 +524,8 @@ impl<'a> Mapper<'a> {
                 Some(LocationLevel::Team) => &mut chain.team,
                 Some(LocationLevel::Room) => &mut chain.room,
                 Some(LocationLevel::Bed) => &mut chain.bed,
-                None => &mut None,
+                // above the ward: the walk ends at the ward before it
+                Some(LocationLevel::Department | LocationLevel::Site) | None => &mut None,
             };
             if slot.is_none() {
                 *slot = Some(current.clone());

@@ -92,7 +92,64 @@ fn base(ty: &str, id: &str, updated: DateTime<Utc>) -> Map<String, Value> {
     m
 }
 
-/// The Locations of one ward: the ward, its teams, rooms and beds.
+/// The simulated hospital's site: the Location (physicalType `si`) every
+/// department is `partOf`, as `careload mapping organisation` reads it.
+pub const SITE: (&str, &str) = ("sjukhuset", "Simulerade sjukhuset");
+
+/// The hospital's departments (*verksamheter*): id, name and the
+/// specialties ([`SPECIALTIES`] keys) whose wards are `partOf` it. Each is a
+/// Location of physicalType `wi` (wing) `partOf` the [`SITE`]; only those
+/// with a ward are written.
+pub const DEPARTMENTS: [(&str, &str, &[&str]); 3] = [
+    (
+        "medicinkliniken",
+        "Medicinkliniken",
+        &["general-medicine", "cardiology", "geriatrics", "infectious-diseases"],
+    ),
+    ("kirurgkliniken", "Kirurgkliniken", &["general-surgery", "orthopaedics"]),
+    (
+        "neuro-onkologi",
+        "Neuro- och onkologikliniken",
+        &["neurology", "oncology"],
+    ),
+];
+
+/// The index in [`DEPARTMENTS`] of the department of a ward of `specialty`
+/// (an index into [`SPECIALTIES`]); the first for a specialty none lists.
+fn department_of(specialty: usize) -> usize {
+    let key = SPECIALTIES[specialty % SPECIALTIES.len()].key;
+    DEPARTMENTS
+        .iter()
+        .position(|(_, _, keys)| keys.contains(&key))
+        .unwrap_or(0)
+}
+
+/// The Locations above the wards: the [`SITE`], then each of the
+/// [`DEPARTMENTS`] that has one of `wards`, `partOf` the site.
+fn organisation_locations(wards: &[Ward], created: DateTime<Utc>, style: RefStyle, out: &mut Vec<Value>) {
+    let physical = |code: &str, display: &str| cc(coding_d(codes::LOCATION_PHYSICAL_TYPE, code, display));
+    let mut site = base("Location", SITE.0, created);
+    site.insert("status".into(), json!("active"));
+    site.insert("name".into(), json!(SITE.1));
+    site.insert("mode".into(), json!("instance"));
+    site.insert("physicalType".into(), physical("si", "Site"));
+    out.push(Value::Object(site));
+    for (d, (id, name, _)) in DEPARTMENTS.iter().enumerate() {
+        if !wards.iter().any(|w| department_of(w.specialty) == d) {
+            continue;
+        }
+        let mut dept = base("Location", id, created);
+        dept.insert("status".into(), json!("active"));
+        dept.insert("name".into(), json!(name));
+        dept.insert("mode".into(), json!("instance"));
+        dept.insert("physicalType".into(), physical("wi", "Wing"));
+        dept.insert("partOf".into(), reference(style, "Location", SITE.0));
+        out.push(Value::Object(dept));
+    }
+}
+
+/// The Locations of one ward: the ward (`partOf` its department), its
+/// teams, rooms and beds.
 pub(crate) fn ward_locations(w: &Ward, created: DateTime<Utc>, style: RefStyle, out: &mut Vec<Value>) {
     let spec = &SPECIALTIES[w.specialty];
     let physical = |code: &str, display: &str| cc(coding_d(codes::LOCATION_PHYSICAL_TYPE, code, display));
@@ -111,6 +168,10 @@ pub(crate) fn ward_locations(w: &Ward, created: DateTime<Utc>, style: RefStyle, 
         ]),
     );
     ward.insert("physicalType".into(), physical("wa", "Ward"));
+    ward.insert(
+        "partOf".into(),
+        reference(style, "Location", DEPARTMENTS[department_of(w.specialty)].0),
+    );
     out.push(Value::Object(ward));
     for (t, team_id) in w.teams.iter().enumerate() {
         let mut team = base("Location", team_id, created);
@@ -649,9 +710,10 @@ impl Emitter<'_> {
 }
 
 impl Hospital {
-    /// Every Location (wards, teams, rooms, beds).
+    /// Every Location (the site, its departments, then wards, teams, rooms, beds).
     pub(crate) fn location_values(&self, style: RefStyle) -> Vec<Value> {
         let mut out = Vec::new();
+        organisation_locations(&self.wards, self.start, style, &mut out);
         for w in &self.wards {
             ward_locations(w, self.start, style, &mut out);
         }

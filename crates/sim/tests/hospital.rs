@@ -302,8 +302,9 @@ fn every_resource_is_structurally_valid_r4() {
             "Location" => {
                 let pt = codings(&r["physicalType"]);
                 assert_eq!(pt[0].0, codes::LOCATION_PHYSICAL_TYPE);
-                assert!(["wa", "area", "ro", "bd"].contains(&pt[0].1));
-                assert_eq!(r.get("partOf").is_none(), pt[0].1 == "wa");
+                // the site, its departments (wings), then wards, teams, rooms, beds
+                assert!(["si", "wi", "wa", "area", "ro", "bd"].contains(&pt[0].1));
+                assert_eq!(r.get("partOf").is_none(), pt[0].1 == "si");
                 if pt[0].1 == "wa" {
                     let types = r["type"].as_array().unwrap();
                     let spec = codings(&types[0]);

@@ -5,6 +5,10 @@
 //! files, the displays of Observation and Task codes (held without them) are
 //! looked up in the files; from a server, those two show none.
 
+mod organisation;
+
+pub(crate) use organisation::{OrganisationArgs, organisation};
+
 use std::io::Write;
 
 use std::collections::{HashMap, HashSet};
