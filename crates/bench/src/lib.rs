@@ -16,10 +16,11 @@
 //!   [`forecast::hourly_bench`] (`careload bench forecast`), the cost of the
 //!   forecast in each hourly run of a 1,000-bed hospital.
 //! * [`region`] — [`region::region_bench`] (`careload bench region`, issue
-//!   29): a region of configured hospitals over one simulated hospital on
-//!   PostgreSQL — the full and the incremental hourly run with their phases
-//!   and peak RSS, the region overview and a ward screen under open-loop
-//!   load while a run writes, a month of history exported ward × day.
+//!   29): a region on PostgreSQL of N hospitals, each a FHIR source of its
+//!   own (its simulated hospital, server and runner) — every source's full
+//!   and incremental run of an hour at once, with their phases and peak
+//!   RSS, the region overview and a ward screen under open-loop load while
+//!   the runs write, a month of history exported ward × day.
 //! * [`load`] — [`load::open_loop`], the open-loop HTTP load generator of
 //!   `careload bench http` and of the region benchmark.
 //! * [`baseline`] — [`baseline::ward_day_sql`] (`careload bench export` on

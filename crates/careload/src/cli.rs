@@ -193,8 +193,8 @@ pub(crate) enum BenchCommand {
     /// for `--weeks`, errors learnt on the first `--learn-weeks`, the rest judged; per ward the P50's
     /// error and the P90/P10 coverage, and whether the wards' coverages spread more than sampling explains.
     ForecastProof(BenchForecastProofArgs),
-    /// A region on PostgreSQL (issue 29): hospitals of one simulated source's wards; the full and incremental
-    /// hourly runs, the region overview and a ward screen under load while a run writes, a month exported.
+    /// A region on PostgreSQL (issue 29): N simulated hospitals, each a FHIR source of its own; the hourly runs
+    /// of all sources at once, the region overview and a ward screen under load while they write, a month exported.
     Region(BenchRegionArgs),
 }
 
@@ -204,13 +204,14 @@ pub(crate) struct BenchRegionArgs {
     /// The store: an empty PostgreSQL database, e.g. postgres://careload:careload@127.0.0.1/careload_region.
     #[arg(long, value_name = "URL")]
     pub(crate) db: String,
-    /// Configured hospitals the simulated source's wards are split into.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub(crate) hospitals: u32,
-    /// Regular beds per hospital (the one simulated source has hospitals × this).
-    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(10..=10_000))]
+    /// Hospitals, each a FHIR source of its own ([sources.h01] …) with its own simulated hospital and server
+    /// [default: 10, or the number of --fhir-url].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=99))]
+    pub(crate) hospitals: Option<u32>,
+    /// Regular beds of each simulated hospital.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(24..=10_000))]
     pub(crate) beds_per_hospital: u32,
-    /// The seed: the same seed gives the same hospital.
+    /// The first hospital's seed; hospital i has seed + i − 1 (the same seeds give the same hospitals).
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub(crate) seed: u64,
     /// Keep-alive connections loading the region overview and a ward screen.
@@ -219,20 +220,26 @@ pub(crate) struct BenchRegionArgs {
     /// Requests per second offered, all connections together (open loop).
     #[arg(long, value_name = "R", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) rate: u32,
-    /// Seconds of load measured after the run (the run's own time is measured too).
+    /// Seconds of load measured after the runs (the runs' own time is measured too).
     #[arg(long, value_name = "S", default_value_t = 10)]
     pub(crate) seconds: u32,
-    /// Seconds of load before the run, not counted.
+    /// Seconds of load before the runs, not counted.
     #[arg(long, value_name = "S", default_value_t = 2)]
     pub(crate) warmup: u32,
     /// Days of history exported ward × day.
     #[arg(long, value_name = "D", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=400))]
     pub(crate) export_days: u32,
-    /// Read a FHIR server in another process instead, e.g. `careload sim serve --beds 10000 --listen
-    /// 127.0.0.1:8090` at http://127.0.0.1:8090/fhir, so that the peak RSS is careload's alone (the runs
-    /// are then at its clock's hour and the next two; --beds-per-hospital and --seed are the server's).
-    #[arg(long, value_name = "URL")]
-    pub(crate) fhir_url: Option<String>,
+    /// Read FHIR servers in other processes instead, one per hospital, each a `careload sim serve --beds B
+    /// --seed S --listen … --start T` (the same --start for all) at e.g. http://127.0.0.1:8091/fhir: repeat
+    /// the option or give a comma-separated list, so that the peak RSS is careload's alone (the runs are then
+    /// at the servers' clock's hour and the next two; --beds-per-hospital and --seed are the servers').
+    #[arg(
+        long = "fhir-url",
+        visible_alias = "fhir-urls",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    pub(crate) fhir_urls: Vec<String>,
     /// Print the figures as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -540,6 +547,10 @@ pub(crate) enum MappingCommand {
     /// Write a mapping-file skeleton of every code the FHIR input has that careload did not use,
     /// most frequent first, for the region's integration team to fill in.
     Suggest(MappingSuggestArgs),
+    /// Write the hospitals, departments and wards of the FHIR Location tree (partOf) as
+    /// careload configuration (`[hospitals.*]`, `[departments.*]`, `[wards.*] department`),
+    /// for an operator to review and add to careload.toml.
+    Organisation(crate::commands::mapping::OrganisationArgs),
 }
 
 /// `careload mapping suggest`.
