@@ -66,7 +66,7 @@ use careload_runner::{
 };
 use careload_sim::codes::SPECIALTIES;
 use careload_sim::{Hospital, SharedSim, SimConfig, SimServer, server};
-use careload_store::{ConfiguredWard, Level, Outcome, RunReport, Store, hour_of};
+use careload_store::{Level, Outcome, RunReport, Store, hour_of};
 use chrono::{DateTime, Timelike, Utc};
 use serde::Serialize;
 use tokio::net::TcpListener;
@@ -884,17 +884,7 @@ pub async fn region_bench(bench: &RegionBench) -> Result<RegionReport> {
             departments = configure_hospital(&mut config, i, &wards);
         }
         config.validate().map_err(|e| Error::Config(e.to_string()))?;
-        let configured: Vec<ConfiguredWard> = config
-            .wards
-            .iter()
-            .map(|(id, w)| ConfiguredWard {
-                ward: id.clone(),
-                name: w.name.clone(),
-                care_category: w.care_category.clone(),
-                beds: w.beds,
-            })
-            .collect();
-        store.sync_wards(&configured).await?;
+        store.sync_wards(&careload_runner::configured_wards(&config)).await?;
     }
     let config = Arc::new(config);
     let wards = config.wards.len();

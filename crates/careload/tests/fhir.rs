@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use common::{TempFile, careload, milli, s, squeezed_lines};
+use common::{Served, TempFile, careload, milli, s, squeezed_lines};
 
 // --- sim ---------------------------------------------------------------------
 
@@ -228,38 +228,6 @@ fn score_needs_exactly_one_input() {
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     let run = careload(&["score", "--snapshots", "a.json", "--fhir", "dir"]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
-}
-
-/// `careload sim serve` on a free port, killed when dropped.
-struct Served {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Served {
-    fn start(args: &[&str]) -> Served {
-        use std::io::{BufRead, BufReader};
-        let mut child = Command::new(env!("CARGO_BIN_EXE_careload"))
-            .args(["sim", "serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-        let base = BufReader::new(stdout)
-            .lines()
-            .next()
-            .and_then(Result::ok)
-            .unwrap_or_else(|| panic!("no base URL"));
-        Served { child, base }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::process::Command;
 use careload_config::Config;
 use serde_json::{Value, json};
 
-use common::{TempFile, careload, s};
+use common::{Served, TempFile, careload, s};
 
 const EXAMPLES: &str = "/work/shared/fhir-examples";
 const PHYSICAL: &str = "http://terminology.hl7.org/CodeSystem/location-physical-type";
@@ -279,38 +279,6 @@ fn a_ward_directly_under_a_site_gets_no_department_and_the_comment_says_so() {
     assert_eq!(config.hospital_of("AVD-1"), Some("lilla"), "{out}");
     assert_eq!(config.hospital_name("lilla"), "Lilla sjukhuset");
     assert_eq!(config.wards.len(), 1, "{out}");
-}
-
-/// `careload sim serve` on a free port, killed when dropped.
-struct Served {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Served {
-    fn start(args: &[&str]) -> Served {
-        use std::io::{BufRead, BufReader};
-        let mut child = Command::new(env!("CARGO_BIN_EXE_careload"))
-            .args(["sim", "serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-        let base = BufReader::new(stdout)
-            .lines()
-            .next()
-            .and_then(Result::ok)
-            .unwrap_or_else(|| panic!("no base URL"));
-        Served { child, base }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// From a FHIR server (`--fhir-url`) the Location tree is searched and gives

@@ -26,8 +26,8 @@ pub mod source;
 
 pub use error::{Error, Result};
 pub use runner::{
-    BACKFILL_SPAN, Progress, RunSummary, Runner, SharedWeights, StartPlan, WhenKeyUnset, load_mapping, load_weights,
-    pseudonym_key, read_weights_file,
+    BACKFILL_SPAN, Progress, RunSummary, Runner, SharedWeights, StartPlan, WhenKeyUnset, configured_wards,
+    load_mapping, load_weights, pseudonym_key, read_weights_file,
 };
 pub use schedule::{AfterRun, Due, Scheduler, TAKEOVER_POLL, Tick, Timing, Turn, next_tick, take_turn};
 pub use source::{

@@ -225,6 +225,21 @@ async fn backfill_plan(
     Ok(Some((resume, first)))
 }
 
+/// The configured wards (`[wards.<id>]`) as the store records them
+/// ([`Store::sync_wards`]): names, care categories, bed counts.
+pub fn configured_wards(config: &Config) -> Vec<ConfiguredWard> {
+    config
+        .wards
+        .iter()
+        .map(|(id, w)| ConfiguredWard {
+            ward: id.clone(),
+            name: w.name.clone(),
+            care_category: w.care_category.clone(),
+            beds: w.beds,
+        })
+        .collect()
+}
+
 /// What [`Runner::plan`] found in the store: whether a back-fill is
 /// pending, and the hour a source that replays history (the simulated
 /// hospital) must start at. Made only by [`Runner::plan`], taken by
@@ -589,17 +604,7 @@ impl Runner {
             tracing::info!(version = %weights.meta.version, digest = %weights.digest, "weights version recorded");
         }
         // the wards table says what the configuration says, before any hour names a ward
-        let wards: Vec<ConfiguredWard> = config
-            .wards
-            .iter()
-            .map(|(id, w)| ConfiguredWard {
-                ward: id.clone(),
-                name: w.name.clone(),
-                care_category: w.care_category.clone(),
-                beds: w.beds,
-            })
-            .collect();
-        store.sync_wards(&wards).await?;
+        store.sync_wards(&configured_wards(config)).await?;
         let mut runner = Runner::new(config, &plan.source_id, store, weights, source)?;
         runner.backfill_from = plan.backfill_from;
         Ok(runner)

@@ -205,3 +205,36 @@ pub(crate) fn medplum(validate: bool) -> Option<Medplum> {
         .to_owned();
     Some(Medplum { child, base })
 }
+
+/// `careload sim serve` on a free port, killed when dropped.
+pub(crate) struct Served {
+    child: Child,
+    /// The simulated hospital's FHIR base URL, as it printed it.
+    pub(crate) base: String,
+}
+
+impl Served {
+    /// `careload sim serve --listen 127.0.0.1:0` with `args`.
+    pub(crate) fn start(args: &[&str]) -> Served {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_careload"))
+            .args(["sim", "serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let base = BufReader::new(stdout)
+            .lines()
+            .next()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("no base URL"));
+        Served { child, base }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
