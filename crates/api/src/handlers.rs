@@ -320,7 +320,8 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response> {
         }
     }
     let shown = state.store.current_hour().await?.map(|c| c.hour);
-    let text = state.metrics.render(shown, chrono::Utc::now(), &latest);
+    let sources = state.store.source_hours().await?;
+    let text = state.metrics.render(shown, chrono::Utc::now(), &latest, &sources);
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, crate::routes::Media::Text.mime())],

@@ -10,6 +10,10 @@
 //! * `careload_hour_shown_age_seconds` — how long ago the hour the screens
 //!   show began (alert when it passes two hours: runs are failing or not
 //!   running), and `careload_hour_shown_timestamp_seconds`, that hour;
+//! * `careload_source_hour_age_seconds{source_id}` — with several FHIR
+//!   sources (`[sources.<id>]`), how long ago each source's own hour began:
+//!   the hour shown above is the newest of them, so alert on each source's
+//!   (one down source leaves only its own wards behind);
 //! * `careload_last_run_*{source}` — each source's latest ingest run (the
 //!   simulator, a FHIR server, a Bulk Data export, files): duration,
 //!   resources read, skipped, retries, outcome (`interrupted` for a run a
@@ -20,7 +24,7 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use careload_store::Run;
+use careload_store::{Run, SourceHour};
 use chrono::{DateTime, Utc};
 
 /// Histogram bucket upper bounds, seconds.
@@ -59,7 +63,13 @@ impl Metrics {
 
     /// The exposition text: the requests, the age of `shown` (the hour the
     /// screens show) at `now`, and each of `latest_runs` (one per source).
-    pub fn render(&self, shown: Option<DateTime<Utc>>, now: DateTime<Utc>, latest_runs: &[Run]) -> String {
+    pub fn render(
+        &self,
+        shown: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        latest_runs: &[Run],
+        sources: &[SourceHour],
+    ) -> String {
         let map = match self.series.lock() {
             Ok(m) => m.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -134,6 +144,22 @@ impl Metrics {
                 "The hour the screens show (its start).",
             );
             let _ = writeln!(out, "careload_hour_shown_timestamp_seconds {}", hour.timestamp());
+        }
+        let named: Vec<&SourceHour> = sources.iter().filter(|s| !s.source_id.is_empty()).collect();
+        if !named.is_empty() {
+            gauge_head(
+                &mut out,
+                "careload_source_hour_age_seconds",
+                "Seconds since the source's own newest hour began; above 7200 its runs are failing (its wards stale).",
+            );
+            for s in named {
+                let _ = writeln!(
+                    out,
+                    "careload_source_hour_age_seconds{{source_id=\"{}\"}} {}",
+                    escape(&s.source_id),
+                    (now - s.current.hour).num_seconds().max(0)
+                );
+            }
         }
         type Figure = (&'static str, &'static str, fn(&Run) -> Option<String>);
         let figures: [Figure; 6] = [
@@ -216,7 +242,7 @@ mod tests {
         let m = Metrics::default();
         m.observe("/api/v1/wards/{id}", 200, Duration::from_millis(3));
         m.observe("/api/v1/wards/{id}", 200, Duration::from_millis(30));
-        let text = m.render(None, chrono::Utc::now(), &[]);
+        let text = m.render(None, chrono::Utc::now(), &[], &[]);
         assert!(text.contains("careload_http_requests_total{route=\"/api/v1/wards/{id}\",status=\"200\"} 2"));
         assert!(text.contains(
             "careload_http_request_duration_seconds_bucket{route=\"/api/v1/wards/{id}\",status=\"200\",le=\"0.005\"} 1"

@@ -173,6 +173,18 @@ async fn a_failing_source_leaves_only_its_own_wards_behind_and_stale(store: Stor
         "nord's page is current: {page}"
     );
 
+    // the metrics: each source's own hour's age, so one down source alerts
+    let (_, _, metrics) = common::call(&app, "/metrics", Some(common::ADMIN)).await;
+    let age = |id: &str| -> i64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("careload_source_hour_age_seconds{{source_id=\"{id}\"}} ")))
+            .unwrap_or_else(|| panic!("no age of {id} in\n{metrics}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(age("syd") - age("nord"), 3600, "syd is an hour behind");
+
     // the ward list and a stale source's patient
     let list = json(&app, "/api/v1/wards", Some(STAFF)).await;
     assert_eq!(by_id(&list["wards"], "syd-1")["patients"], 1);
