@@ -479,7 +479,7 @@ impl Learner {
 /// ward's.
 struct SourceHours {
     /// Each ward's named source.
-    ward_source: HashMap<String, String>,
+    ward_source: BTreeMap<String, String>,
     /// (source, hour) written.
     written: std::collections::HashSet<(String, DateTime<Utc>)>,
 }
@@ -488,18 +488,11 @@ impl SourceHours {
     async fn read(app: &App, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<SourceHours> {
         if app.config.sources.is_empty() {
             return Ok(SourceHours {
-                ward_source: HashMap::new(),
+                ward_source: BTreeMap::new(),
                 written: std::collections::HashSet::new(),
             });
         }
-        let ward_source = app
-            .store
-            .wards()
-            .await?
-            .into_iter()
-            .filter_map(|w| Some((w.ward, w.source_id?)))
-            .filter(|(_, s)| app.config.sources.contains_key(s))
-            .collect();
+        let ward_source = crate::query::ward_sources(app).await?;
         let written = app.store.source_hours_written(from, to).await?.into_iter().collect();
         Ok(SourceHours { ward_source, written })
     }

@@ -136,14 +136,7 @@ impl Shown {
                 },
             );
         }
-        shown.ward_source = app
-            .store
-            .wards()
-            .await?
-            .into_iter()
-            .filter_map(|w| Some((w.ward, w.source_id?)))
-            .filter(|(_, s)| shown.sources.contains_key(s))
-            .collect();
+        shown.ward_source = ward_sources(app).await?;
         Ok(shown)
     }
 
@@ -174,6 +167,23 @@ impl Shown {
         hours.dedup();
         hours
     }
+}
+
+/// Each ward's configured named source (`[sources.<id>]`), as the store
+/// last wrote it; a ward of the single `[source]`, or of a source no longer
+/// configured, has none.
+///
+/// # Errors
+/// The store's.
+pub(crate) async fn ward_sources(app: &App) -> Result<BTreeMap<String, String>> {
+    Ok(app
+        .store
+        .wards()
+        .await?
+        .into_iter()
+        .filter_map(|w| Some((w.ward, w.source_id?)))
+        .filter(|(_, s)| app.config.sources.contains_key(s))
+        .collect())
 }
 
 /// Where the data stands, at `now`: every source's.
@@ -255,18 +265,13 @@ async fn state_of(app: &App, shown: &Shown, only: Option<&[&str]>, now: DateTime
         .collect();
     let hour = sources.iter().filter_map(|s| s.hour).max();
     let stale_reason = sources.iter().find_map(|s| s.stale_reason);
-    let last_run = shown
-        .sources
-        .iter()
-        .filter(|(id, _)| only.is_none_or(|o| o.contains(&id.as_str())))
-        .filter_map(|(_, s)| s.last_run.as_ref())
-        .max_by_key(|r| r.id.0);
+    let last_run = sources.iter().filter_map(|s| s.last_run.clone()).max_by_key(|r| r.id);
     Ok(DataState {
         hour,
         as_of: sources.iter().filter_map(|s| s.as_of).min(),
         stale: stale_reason.is_some(),
         stale_reason,
-        last_run: last_run.map(run_summary),
+        last_run,
         weights_version: weights_version(hour).await?,
         sources,
     })
