@@ -4,19 +4,27 @@
 //! The data behind them changes once an hour, when a run writes its hour;
 //! every screen of a hospital polls the same few pages. So each response is
 //! built once and served from memory to everyone with the same key, and is
-//! rebuilt when it is older than its [`TTL_SECONDS`] time bucket or when
-//! [`crate::AppState::data_changed`] says a run wrote an hour (the service's
-//! scheduler calls it after each run; an API running apart from the writer
-//! shows a new hour within [`TTL_SECONDS`] of its commit). The staleness flag
-//! and "built at" time on a page are that old at most, plus one rebuild.
+//! rebuilt when it is older than its [`TTL_SECONDS`] time bucket, when
+//! [`crate::AppState::run_finished`] says a run wrote an hour (the service's
+//! scheduler calls it after each source's run; an API running apart from
+//! the writer shows a new hour within [`TTL_SECONDS`] of its commit), or
+//! when [`crate::AppState::data_changed`] says a user's write changed it
+//! (then nothing built before is served again). The staleness flag and
+//! "built at" time on a page are that old at most, plus one rebuild.
 //!
-//! **Stale while revalidate.** The first request for a key builds it, and
-//! concurrent requests for that key wait for that one build. Afterwards, the
-//! request that finds the value out of date rebuilds it itself, while every
-//! other request meanwhile gets the previous value at once: a rebuild costs
-//! one request its time, not every request that arrives during it. If the
-//! rebuilding request is dropped (client gone) or fails, the next request
-//! takes over; failed builds are never cached.
+//! **Stale while revalidate, for the keys asked for often.** The first
+//! request for a key builds it, and concurrent requests for that key wait
+//! for that one build. A value that is out of date but was built in this
+//! time bucket or the last (at most 2 × [`TTL_SECONDS`] ago: a key screens
+//! poll) is served as it is while a task of its own rebuilds it, so that no
+//! request waits for a rebuild: a run that writes ([`ResponseCache::renew`])
+//! while two hundred screens poll shows in none of their latencies, and
+//! the new hour is served once its rebuild is done (milliseconds later).
+//! The rebuild goes on if that request's client goes away; a failed one is
+//! logged and never cached, and the next request starts another. A value
+//! older than that (a key asked for rarely, e.g. one screen's page every
+//! five minutes) is rebuilt for the request that finds it, which waits, so
+//! a rarely read page is never a poll behind.
 //!
 //! **Access is checked on what is served.** A value may be an earlier
 //! hour's, so a route whose access depends on the data (a ward-scoped token
@@ -47,6 +55,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use tokio::sync::OnceCell;
+use tracing::Instrument as _;
 
 use crate::error::Result;
 
@@ -149,10 +158,11 @@ type Stamp = (i64, u64);
 struct Slot {
     /// The last value built, and when.
     value: Option<(Stamp, Cached)>,
-    /// True while a request is rebuilding an existing value.
+    /// True while a task of its own rebuilds the value.
     refreshing: bool,
-    /// The first build, which concurrent requests wait for.
-    first: Arc<OnceCell<Cached>>,
+    /// The build going on, which requests that cannot be served the value
+    /// wait for (one build for all of them); replaced once it has built.
+    pending: Arc<OnceCell<(Stamp, Cached)>>,
     /// The last bucket the key was asked for.
     used: i64,
 }
@@ -161,8 +171,12 @@ struct Slot {
 struct Inner {
     /// The bucket of the latest request.
     bucket: i64,
-    /// Bumped by [`ResponseCache::clear`]: values of older generations are out of date.
+    /// Bumped by [`ResponseCache::clear`] and [`ResponseCache::renew`]:
+    /// values of older generations are out of date.
     generation: u64,
+    /// Set by [`ResponseCache::clear`]: values of older generations are
+    /// never served, not even while they are rebuilt.
+    floor: u64,
     entries: HashMap<String, Slot>,
 }
 
@@ -176,24 +190,34 @@ pub struct ResponseCache {
 enum Plan {
     /// Serve this value.
     Serve(Cached),
-    /// Wait for (or do) the key's first build.
-    First(Arc<OnceCell<Cached>>),
-    /// Rebuild the out-of-date value; others are served it meanwhile.
-    Refresh,
+    /// Wait for the key's build going on, or do it.
+    Wait(Arc<OnceCell<(Stamp, Cached)>>),
+    /// Start rebuilding the out-of-date value in a task of its own and
+    /// serve it meanwhile.
+    Refresh(Cached, Arc<OnceCell<(Stamp, Cached)>>),
     /// Build without the cache (it is full).
     Uncached,
 }
 
-/// Clears a slot's `refreshing` flag when the rebuilding request ends in
-/// any way, including being dropped mid-build.
-struct Refreshing<'a> {
-    cache: &'a ResponseCache,
-    key: &'a str,
+/// Whether a request may be served a recent value out of date.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Patience {
+    /// Yes, while it is rebuilt.
+    ServeRecent,
+    /// No: wait for the rebuild.
+    Wait,
 }
 
-impl Drop for Refreshing<'_> {
+/// Clears a slot's `refreshing` flag when the rebuild ends in any way,
+/// including its task being dropped mid-build (the runtime shutting down).
+struct Refreshing {
+    cache: Arc<ResponseCache>,
+    key: String,
+}
+
+impl Drop for Refreshing {
     fn drop(&mut self) {
-        if let Some(slot) = self.cache.lock().entries.get_mut(self.key) {
+        if let Some(slot) = self.cache.lock().entries.get_mut(&self.key) {
             slot.refreshing = false;
         }
     }
@@ -204,21 +228,65 @@ impl ResponseCache {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Marks every built response out of date: the next request for each
-    /// key rebuilds it (others are served the previous value meanwhile).
+    /// Marks every built response out of date and unservable: every
+    /// request from now on is served a value built after this call (a
+    /// user's own write, which the next page must show).
     pub fn clear(&self) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.floor = inner.generation;
+    }
+
+    /// Marks every built response out of date: each is rebuilt at its next
+    /// request, a recent one behind its previous value (an hourly run's
+    /// write, which the screens may see a rebuild later).
+    pub fn renew(&self) {
         self.lock().generation += 1;
     }
 
-    /// The response for `key` at `now`: built by `build` when the key is new
-    /// or its value is out of date, else served from memory.
+    /// The response for `key` at `now`, built by `build` when needed:
+    /// * up to date: served from memory;
+    /// * out of date but built in this time bucket or the last (a key asked
+    ///   for often): served as it is, while a task of its own rebuilds it —
+    ///   no request waits for that rebuild;
+    /// * new, or older than that (a key asked for rarely): built for this
+    ///   request, and concurrent requests wait for that one build.
+    ///
+    /// # Errors
+    /// What `build` returns when this request waits for it; errors are not cached.
+    pub async fn get_or_build<F, Fut>(self: &Arc<Self>, key: String, now: DateTime<Utc>, build: F) -> Result<Cached>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Cached>> + Send + 'static,
+    {
+        self.get(key, now, build, Patience::ServeRecent).await
+    }
+
+    /// The response for `key` at `now` as [`ResponseCache::get_or_build`]
+    /// gives it, except that a value out of date is never served: the
+    /// request waits for its rebuild (the one going on, or its own). For a
+    /// caller the value served was refused to, when a newer one may not be.
     ///
     /// # Errors
     /// What `build` returns; errors are not cached.
-    pub async fn get_or_build<F, Fut>(&self, key: String, now: DateTime<Utc>, build: F) -> Result<Cached>
+    pub async fn get_up_to_date<F, Fut>(self: &Arc<Self>, key: String, now: DateTime<Utc>, build: F) -> Result<Cached>
     where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Cached>>,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Cached>> + Send + 'static,
+    {
+        self.get(key, now, build, Patience::Wait).await
+    }
+
+    async fn get<F, Fut>(
+        self: &Arc<Self>,
+        key: String,
+        now: DateTime<Utc>,
+        build: F,
+        patience: Patience,
+    ) -> Result<Cached>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Cached>> + Send + 'static,
     {
         let bucket = now.timestamp().div_euclid(TTL_SECONDS);
         let (plan, stamp) = {
@@ -230,6 +298,7 @@ impl ResponseCache {
                 inner.bucket = bucket;
             }
             let stamp = (bucket, inner.generation);
+            let floor = inner.floor;
             let full = inner.entries.len() >= MAX_ENTRIES && !inner.entries.contains_key(&key);
             let plan = if full {
                 Plan::Uncached
@@ -237,34 +306,70 @@ impl ResponseCache {
                 let slot = inner.entries.entry(key.clone()).or_default();
                 slot.used = slot.used.max(bucket);
                 match &slot.value {
-                    Some((at, value)) if *at >= stamp || slot.refreshing => Plan::Serve(value.clone()),
-                    Some(_) => {
-                        slot.refreshing = true;
-                        Plan::Refresh
+                    Some((at, value)) if *at >= stamp => Plan::Serve(value.clone()),
+                    Some(((built, generation), value))
+                        if built + 1 >= bucket && *generation >= floor && patience == Patience::ServeRecent =>
+                    {
+                        if slot.refreshing {
+                            Plan::Serve(value.clone())
+                        } else {
+                            slot.refreshing = true;
+                            Plan::Refresh(value.clone(), slot.pending.clone())
+                        }
                     }
-                    None => Plan::First(slot.first.clone()),
+                    _ => Plan::Wait(slot.pending.clone()),
                 }
             };
             (plan, stamp)
         };
-        let built = match plan {
-            Plan::Serve(value) => return Ok(value),
-            Plan::Uncached => return build().await,
-            Plan::First(cell) => cell.get_or_try_init(build).await.cloned()?,
-            Plan::Refresh => {
-                let _guard = Refreshing { cache: self, key: &key };
-                build().await?
+        // a build's value carries the stamp of when it began
+        let stamped = move || async move { build().await.map(|built| (stamp, built)) };
+        match plan {
+            Plan::Serve(value) => Ok(value),
+            Plan::Uncached => stamped().await.map(|(_, built)| built),
+            Plan::Wait(cell) => {
+                let (at, built) = cell.get_or_try_init(stamped).await?;
+                self.keep(&key, &cell, *at, built);
+                Ok(built.clone())
             }
-        };
+            Plan::Refresh(previous, cell) => {
+                let guard = Refreshing {
+                    cache: self.clone(),
+                    key,
+                };
+                tokio::spawn(
+                    async move {
+                        match cell.get_or_try_init(stamped).await {
+                            Ok((at, built)) => guard.cache.keep(&guard.key, &cell, *at, built),
+                            Err(e) => tracing::warn!(
+                                key = %guard.key.replace('\n', " "),
+                                error = %e,
+                                "rebuilding a cached response failed; its previous value is served"
+                            ),
+                        }
+                        drop(guard);
+                    }
+                    .in_current_span(),
+                );
+                Ok(previous)
+            }
+        }
+    }
+
+    /// Keeps `built`, stamped `stamp` (as it was when its build began), as
+    /// `key`'s value unless a newer one is kept, and lets the next build
+    /// begin afresh.
+    fn keep(&self, key: &str, cell: &Arc<OnceCell<(Stamp, Cached)>>, stamp: Stamp, built: &Cached) {
         let mut inner = self.lock();
-        if let Some(slot) = inner.entries.get_mut(&key) {
-            // a value built before a clear() keeps its older generation
+        if let Some(slot) = inner.entries.get_mut(key) {
+            // a value whose build began before a clear() keeps its older generation
             if slot.value.as_ref().is_none_or(|(at, _)| *at < stamp) {
                 slot.value = Some((stamp, built.clone()));
             }
-            slot.first = Arc::default();
+            if Arc::ptr_eq(&slot.pending, cell) {
+                slot.pending = Arc::default();
+            }
         }
-        Ok(built)
     }
 }
 
@@ -281,54 +386,81 @@ mod tests {
         Utc.timestamp_opt(1_800_000_000 + s, 0).single().unwrap()
     }
 
-    async fn get(cache: &ResponseCache, key: &str, t: DateTime<Utc>, builds: &AtomicU32) -> Result<Cached> {
+    async fn get(cache: &Arc<ResponseCache>, key: &str, t: DateTime<Utc>, builds: &Arc<AtomicU32>) -> Result<Cached> {
+        let builds = builds.clone();
         cache
-            .get_or_build(key.to_owned(), t, || async {
+            .get_or_build(key.to_owned(), t, move || async move {
                 let n = builds.fetch_add(1, Ordering::SeqCst) + 1;
                 Ok(Cached::html(format!("build {n}")))
             })
             .await
     }
 
+    /// Waits until no rebuild is going on.
+    async fn settled(cache: &ResponseCache) {
+        while cache.lock().entries.values().any(|slot| slot.refreshing) {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    fn new() -> (Arc<ResponseCache>, Arc<AtomicU32>) {
+        (Arc::default(), Arc::default())
+    }
+
     #[tokio::test]
-    async fn a_key_is_built_once_per_bucket() {
-        let cache = ResponseCache::default();
-        let builds = AtomicU32::new(0);
+    async fn a_key_is_built_once_per_bucket_and_rebuilt_behind_the_previous_value() {
+        let (cache, builds) = new();
         let a = get(&cache, "/wards/w1", at(0), &builds).await.unwrap();
         let b = get(&cache, "/wards/w1", at(TTL_SECONDS - 1), &builds).await.unwrap();
         assert_eq!(a, b);
         assert_eq!(builds.load(Ordering::SeqCst), 1);
         get(&cache, "/wards/w2", at(1), &builds).await.unwrap();
         assert_eq!(builds.load(Ordering::SeqCst), 2, "another key is built");
+        let stale = get(&cache, "/wards/w1", at(TTL_SECONDS), &builds).await.unwrap();
+        assert_eq!(
+            stale, a,
+            "the next bucket: served the previous value while it is rebuilt"
+        );
+        settled(&cache).await;
+        assert_eq!(builds.load(Ordering::SeqCst), 3, "rebuilt once");
         let c = get(&cache, "/wards/w1", at(TTL_SECONDS), &builds).await.unwrap();
-        assert_ne!(a, c, "the next bucket rebuilds");
-        cache.clear();
+        assert_ne!(a, c, "then the rebuilt value");
+        cache.renew();
+        let stale = get(&cache, "/wards/w1", at(TTL_SECONDS), &builds).await.unwrap();
+        assert_eq!(stale, c, "a renewed value is served while it is rebuilt");
+        settled(&cache).await;
         let d = get(&cache, "/wards/w1", at(TTL_SECONDS), &builds).await.unwrap();
-        assert_ne!(c, d, "a cleared cache rebuilds within the bucket");
+        assert_ne!(c, d, "a renewed cache rebuilds within the bucket");
         let e = get(&cache, "/wards/w1", at(TTL_SECONDS + 1), &builds).await.unwrap();
         assert_eq!(d, e, "and then serves the rebuilt value");
+        assert_eq!(builds.load(Ordering::SeqCst), 4);
+        let f = get(&cache, "/wards/w1", at(3 * TTL_SECONDS), &builds).await.unwrap();
+        assert_ne!(e, f, "a value two buckets old is rebuilt for the request that finds it");
+        assert_eq!(f, get(&cache, "/wards/w1", at(3 * TTL_SECONDS), &builds).await.unwrap());
+        assert_eq!(builds.load(Ordering::SeqCst), 5);
+        cache.clear();
+        let g = get(&cache, "/wards/w1", at(3 * TTL_SECONDS), &builds).await.unwrap();
+        assert_ne!(f, g, "a cleared value is never served: rebuilt for the request");
+        assert_eq!(builds.load(Ordering::SeqCst), 6);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn while_one_request_rebuilds_the_others_get_the_previous_value() {
-        let cache = Arc::new(ResponseCache::default());
-        let builds = AtomicU32::new(0);
+    async fn no_request_waits_for_a_rebuild() {
+        let (cache, builds) = new();
         let old = get(&cache, "/", at(0), &builds).await.unwrap();
-        // The next bucket: one request rebuilds, slowly.
+        // The next bucket: the first request starts a slow rebuild and is
+        // served the old value at once, as is everyone after it.
         let (started_tx, started_rx) = tokio::sync::oneshot::channel();
         let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
-        let slow = {
-            let cache = cache.clone();
-            tokio::spawn(async move {
-                cache
-                    .get_or_build("/".to_owned(), at(TTL_SECONDS), || async move {
-                        let _ = started_tx.send(());
-                        let _ = finish_rx.await;
-                        Ok(Cached::html("new".into()))
-                    })
-                    .await
+        let first = cache
+            .get_or_build("/".to_owned(), at(TTL_SECONDS), || async move {
+                let _ = started_tx.send(());
+                let _ = finish_rx.await;
+                Ok(Cached::html("new".into()))
             })
-        };
+            .await
+            .unwrap();
+        assert_eq!(first, old, "the request that starts the rebuild does not wait for it");
         started_rx.await.unwrap();
         for _ in 0..20 {
             let v = get(&cache, "/", at(TTL_SECONDS), &builds).await.unwrap();
@@ -336,44 +468,38 @@ mod tests {
         }
         assert_eq!(builds.load(Ordering::SeqCst), 1, "nobody else rebuilt");
         finish_tx.send(()).unwrap();
-        assert_eq!(slow.await.unwrap().unwrap().body, Bytes::from("new"));
+        settled(&cache).await;
         let v = get(&cache, "/", at(TTL_SECONDS), &builds).await.unwrap();
         assert_eq!(v.body, Bytes::from("new"));
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_dropped_rebuild_lets_the_next_request_rebuild() {
-        let cache = Arc::new(ResponseCache::default());
-        let builds = AtomicU32::new(0);
-        get(&cache, "/", at(0), &builds).await.unwrap();
-        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
-        let stuck = {
-            let cache = cache.clone();
-            tokio::spawn(async move {
-                cache
-                    .get_or_build("/".to_owned(), at(TTL_SECONDS), || async move {
-                        let _ = started_tx.send(());
-                        std::future::pending::<()>().await;
-                        Ok(Cached::html("never".into()))
-                    })
-                    .await
+    #[tokio::test]
+    async fn a_failed_rebuild_keeps_the_previous_value_and_the_next_request_rebuilds() {
+        let (cache, builds) = new();
+        let old = get(&cache, "/", at(0), &builds).await.unwrap();
+        let v = cache
+            .get_or_build("/".to_owned(), at(TTL_SECONDS), || async {
+                Err(Error::Internal("the store is down".into()))
             })
-        };
-        started_rx.await.unwrap();
-        stuck.abort(); // the client went away mid-build
-        let _ = stuck.await;
+            .await
+            .unwrap();
+        assert_eq!(v, old);
+        settled(&cache).await;
+        let v = get(&cache, "/", at(TTL_SECONDS), &builds).await.unwrap();
+        assert_eq!(v, old, "the failure was not kept: still the previous value");
+        settled(&cache).await;
         let v = get(&cache, "/", at(TTL_SECONDS), &builds).await.unwrap();
         assert_eq!(v.body, Bytes::from("build 2"), "rebuilt, not stuck on the old value");
     }
 
     #[tokio::test]
     async fn keys_unused_for_a_whole_bucket_are_dropped() {
-        let cache = ResponseCache::default();
-        let builds = AtomicU32::new(0);
+        let (cache, builds) = new();
         get(&cache, "/a", at(0), &builds).await.unwrap();
         get(&cache, "/b", at(0), &builds).await.unwrap();
         get(&cache, "/a", at(TTL_SECONDS), &builds).await.unwrap();
         assert_eq!(cache.lock().entries.len(), 2, "b was used in the previous bucket");
+        settled(&cache).await;
         get(&cache, "/a", at(2 * TTL_SECONDS), &builds).await.unwrap();
         let mut keys: Vec<_> = cache.lock().entries.keys().cloned().collect();
         keys.sort();
@@ -382,14 +508,13 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_requests_wait_for_one_build() {
-        let cache = Arc::new(ResponseCache::default());
-        let builds = Arc::new(AtomicU32::new(0));
+        let (cache, builds) = new();
         let mut tasks = Vec::new();
         for _ in 0..50 {
             let (cache, builds) = (cache.clone(), builds.clone());
             tasks.push(tokio::spawn(async move {
                 cache
-                    .get_or_build("/".to_owned(), at(0), || async {
+                    .get_or_build("/".to_owned(), at(0), || async move {
                         builds.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                         Ok(Cached::html("page".into()))
@@ -403,14 +528,40 @@ mod tests {
         assert_eq!(builds.load(Ordering::SeqCst), 1);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_for_a_rarely_read_value_wait_for_one_rebuild() {
+        let (cache, builds) = new();
+        get(&cache, "/", at(0), &builds).await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (cache, builds) = (cache.clone(), builds.clone());
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get_or_build("/".to_owned(), at(5 * TTL_SECONDS), || async move {
+                        builds.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        Ok(Cached::html("fresh".into()))
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(
+                t.await.unwrap().unwrap().body,
+                Bytes::from("fresh"),
+                "none is served the old value"
+            );
+        }
+        assert_eq!(builds.load(Ordering::SeqCst), 2, "the first build and one rebuild");
+    }
+
     #[tokio::test]
     async fn failures_are_not_cached() {
-        let cache = ResponseCache::default();
+        let (cache, builds) = new();
         let failed = cache
             .get_or_build("/".to_owned(), at(0), || async { Err(Error::Internal("down".into())) })
             .await;
         assert!(failed.is_err());
-        let builds = AtomicU32::new(0);
         get(&cache, "/", at(1), &builds).await.unwrap();
         assert_eq!(builds.load(Ordering::SeqCst), 1, "the next request builds again");
     }

@@ -37,8 +37,9 @@ pub(crate) async fn hospital(State(state): State<AppState>) -> Result<Cached> {
     let now = Utc::now();
     state
         .cache
-        .get_or_build("hospital".into(), now, || async {
-            Cached::json::<HospitalOverview>(&query::hospital(&state, now).await?)
+        .get_or_build("hospital".into(), now, {
+            let state = state.clone();
+            move || async move { Cached::json::<HospitalOverview>(&query::hospital(&state, now).await?) }
         })
         .await
 }
@@ -104,7 +105,9 @@ impl Group<'_> {
 /// `group`'s view under `key`, cached or built by `build` (which marks it
 /// with the wards it shows, [`Cached::showing`]), served only if `caller`
 /// covers every ward of this very value: a value built an hour earlier may
-/// show a ward that has since left the data, and is checked as it is. A
+/// show a ward that has since left the data, and is checked as it is (a
+/// refused caller is then served the value of now, once it is rebuilt, and
+/// checked against that). A
 /// caller that does not cover the group's configured wards, which every
 /// view of it shows, is refused before anything is read (it could cover
 /// no view); covering them is not enough.
@@ -117,8 +120,8 @@ async fn group_view<F, Fut>(
     build: F,
 ) -> Result<Cached>
 where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Cached>>,
+    F: FnOnce() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<Cached>> + Send + 'static,
 {
     let configured = group.configured(state);
     if !configured.is_empty() {
@@ -126,10 +129,20 @@ where
     }
     let view = state
         .cache
-        .get_or_build(key, now, build)
+        .get_or_build(key.clone(), now, build.clone())
         .await
         .map_err(|e| group.failed(state, caller, e))?;
     // a value not marked is refused to a ward-scoped caller (no wards to cover)
+    if group.allow(caller, view.wards.as_deref().unwrap_or_default()).is_ok() {
+        return Ok(view);
+    }
+    // the value served may be one being rebuilt after a run (an hour a ward
+    // has left since): refused, the caller waits for the value of now
+    let view = state
+        .cache
+        .get_up_to_date(key, now, build)
+        .await
+        .map_err(|e| group.failed(state, caller, e))?;
     group.allow(caller, view.wards.as_deref().unwrap_or_default())?;
     Ok(view)
 }
@@ -143,9 +156,13 @@ pub(crate) async fn department(
 ) -> Result<Cached> {
     let now = Utc::now();
     let group = Group::Department(&id);
-    group_view(&state, &caller, group, format!("department\n{id}"), now, || async {
-        let view = query::department(&state, &id, now).await?;
-        Ok(Cached::json::<DepartmentOverview>(&view)?.showing(view.shown_wards()))
+    group_view(&state, &caller, group, format!("department\n{id}"), now, {
+        let state = state.clone();
+        let id = id.clone();
+        move || async move {
+            let view = query::department(&state, &id, now).await?;
+            Ok(Cached::json::<DepartmentOverview>(&view)?.showing(view.shown_wards()))
+        }
     })
     .await
 }
@@ -153,9 +170,12 @@ pub(crate) async fn department(
 /// `GET /api/v1/region`; a screen token must cover every ward.
 pub(crate) async fn region(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Cached> {
     let now = Utc::now();
-    group_view(&state, &caller, Group::Region, "region".into(), now, || async {
-        let view = query::region(&state, now).await?;
-        Ok(Cached::json::<RegionOverview>(&view)?.showing(view.shown_wards()))
+    group_view(&state, &caller, Group::Region, "region".into(), now, {
+        let state = state.clone();
+        move || async move {
+            let view = query::region(&state, now).await?;
+            Ok(Cached::json::<RegionOverview>(&view)?.showing(view.shown_wards()))
+        }
     })
     .await
 }
@@ -169,9 +189,13 @@ pub(crate) async fn hospital_of(
 ) -> Result<Cached> {
     let now = Utc::now();
     let group = Group::Hospital(&id);
-    group_view(&state, &caller, group, format!("hospital of\n{id}"), now, || async {
-        let view = query::hospital_of(&state, &id, now).await?;
-        Ok(Cached::json::<HospitalView>(&view)?.showing(view.shown_wards()))
+    group_view(&state, &caller, group, format!("hospital of\n{id}"), now, {
+        let state = state.clone();
+        let id = id.clone();
+        move || async move {
+            let view = query::hospital_of(&state, &id, now).await?;
+            Ok(Cached::json::<HospitalView>(&view)?.showing(view.shown_wards()))
+        }
     })
     .await
 }
@@ -180,8 +204,9 @@ pub(crate) async fn wards(State(state): State<AppState>) -> Result<Cached> {
     let now = Utc::now();
     state
         .cache
-        .get_or_build("wards".into(), now, || async {
-            Cached::json::<WardList>(&query::ward_list(&state, now).await?)
+        .get_or_build("wards".into(), now, {
+            let state = state.clone();
+            move || async move { Cached::json::<WardList>(&query::ward_list(&state, now).await?) }
         })
         .await
 }
@@ -190,8 +215,10 @@ pub(crate) async fn ward(State(state): State<AppState>, Path(id): Path<String>) 
     let now = Utc::now();
     state
         .cache
-        .get_or_build(format!("ward\n{id}"), now, || async {
-            Cached::json::<WardView>(&query::ward(&state, &id, now).await?)
+        .get_or_build(format!("ward\n{id}"), now, {
+            let state = state.clone();
+            let id = id.clone();
+            move || async move { Cached::json::<WardView>(&query::ward(&state, &id, now).await?) }
         })
         .await
 }
@@ -206,8 +233,13 @@ pub(crate) async fn ward_history(State(state): State<AppState>, Path(id): Path<S
     let now = Utc::now();
     state
         .cache
-        .get_or_build(format!("history\n{id}"), now, || async {
-            Cached::json::<WardHistory>(&query::ward_history(&state, &id, None, None, now).await?)
+        .get_or_build(format!("history\n{id}"), now, {
+            let state = state.clone();
+            let id = id.clone();
+            move || async move {
+                let history = query::ward_history(&state, &id, None, None, now).await?;
+                Cached::json::<WardHistory>(&history)
+            }
         })
         .await
 }
@@ -216,8 +248,10 @@ pub(crate) async fn ward_forecast(State(state): State<AppState>, Path(id): Path<
     let now = Utc::now();
     state
         .cache
-        .get_or_build(format!("forecast\n{id}"), now, || async {
-            Cached::json::<WardForecast>(&query::forecast(&state, &id, now).await?)
+        .get_or_build(format!("forecast\n{id}"), now, {
+            let state = state.clone();
+            let id = id.clone();
+            move || async move { Cached::json::<WardForecast>(&query::forecast(&state, &id, now).await?) }
         })
         .await
 }
@@ -356,13 +390,16 @@ pub(crate) async fn hospital_screen(
     let kept = token.0.clone();
     let page = state
         .cache
-        .get_or_build(format!("hospital page\n{}", token_key(&token)), now, || async {
-            let ctx = screen_context(&state, token, now);
-            let overview = query::hospital(&state, ctx.now).await?;
-            let region = !state.config.hospitals.is_empty();
-            Ok(Cached::html(screen::hospital_page_linking_region(
-                &overview, region, &ctx,
-            )))
+        .get_or_build(format!("hospital page\n{}", token_key(&token)), now, {
+            let state = state.clone();
+            move || async move {
+                let ctx = screen_context(&state, token, now);
+                let overview = query::hospital(&state, ctx.now).await?;
+                let region = !state.config.hospitals.is_empty();
+                Ok(Cached::html(screen::hospital_page_linking_region(
+                    &overview, region, &ctx,
+                )))
+            }
         })
         .await;
     page_or_error(&state, page, kept, now)
@@ -379,10 +416,14 @@ pub(crate) async fn department_screen(
     let now = Utc::now();
     let kept = token.0.clone();
     let key = format!("department page\n{id}\n{}", token_key(&token));
-    let page = group_view(&state, &caller, Group::Department(&id), key, now, || async {
-        let ctx = screen_context(&state, token, now);
-        let view = query::department(&state, &id, ctx.now).await?;
-        Ok(Cached::html(screen::department_page(&view, &ctx)).showing(view.shown_wards()))
+    let page = group_view(&state, &caller, Group::Department(&id), key, now, {
+        let state = state.clone();
+        let id = id.clone();
+        move || async move {
+            let ctx = screen_context(&state, token, now);
+            let view = query::department(&state, &id, ctx.now).await?;
+            Ok(Cached::html(screen::department_page(&view, &ctx)).showing(view.shown_wards()))
+        }
     })
     .await;
     page_or_error(&state, page, kept, now)
@@ -397,10 +438,13 @@ pub(crate) async fn region_screen(
     let now = Utc::now();
     let kept = token.0.clone();
     let key = format!("region page\n{}", token_key(&token));
-    let page = group_view(&state, &caller, Group::Region, key, now, || async {
-        let ctx = screen_context(&state, token, now);
-        let view = query::region(&state, ctx.now).await?;
-        Ok(Cached::html(screen::region_page(&view, &ctx)).showing(view.shown_wards()))
+    let page = group_view(&state, &caller, Group::Region, key, now, {
+        let state = state.clone();
+        move || async move {
+            let ctx = screen_context(&state, token, now);
+            let view = query::region(&state, ctx.now).await?;
+            Ok(Cached::html(screen::region_page(&view, &ctx)).showing(view.shown_wards()))
+        }
     })
     .await;
     page_or_error(&state, page, kept, now)
@@ -417,10 +461,14 @@ pub(crate) async fn hospital_of_screen(
     let now = Utc::now();
     let kept = token.0.clone();
     let key = format!("hospital of page\n{id}\n{}", token_key(&token));
-    let page = group_view(&state, &caller, Group::Hospital(&id), key, now, || async {
-        let ctx = screen_context(&state, token, now);
-        let view = query::hospital_of(&state, &id, ctx.now).await?;
-        Ok(Cached::html(screen::hospital_of_page(&view, &ctx)).showing(view.shown_wards()))
+    let page = group_view(&state, &caller, Group::Hospital(&id), key, now, {
+        let state = state.clone();
+        let id = id.clone();
+        move || async move {
+            let ctx = screen_context(&state, token, now);
+            let view = query::hospital_of(&state, &id, ctx.now).await?;
+            Ok(Cached::html(screen::hospital_of_page(&view, &ctx)).showing(view.shown_wards()))
+        }
     })
     .await;
     page_or_error(&state, page, kept, now)
@@ -435,11 +483,15 @@ pub(crate) async fn ward_screen(
     let kept = token.0.clone();
     let page = state
         .cache
-        .get_or_build(format!("ward page\n{id}\n{}", token_key(&token)), now, || async {
-            let ctx = screen_context(&state, token, now);
-            let view = query::ward(&state, &id, ctx.now).await?;
-            let history = query::ward_history(&state, &id, None, None, ctx.now).await?;
-            Ok(Cached::html(screen::ward_page(&view, &history, &ctx)))
+        .get_or_build(format!("ward page\n{id}\n{}", token_key(&token)), now, {
+            let state = state.clone();
+            let id = id.clone();
+            move || async move {
+                let ctx = screen_context(&state, token, now);
+                let view = query::ward(&state, &id, ctx.now).await?;
+                let history = query::ward_history(&state, &id, None, None, ctx.now).await?;
+                Ok(Cached::html(screen::ward_page(&view, &history, &ctx)))
+            }
         })
         .await;
     page_or_error(&state, page, kept, now)
@@ -463,15 +515,19 @@ pub(crate) async fn planning_screen(
         .get_or_build(
             format!("planning page\n{id}\n{}\n{}", token_key(&token), import.allowed),
             now,
-            || async {
-                let ctx = screen_context(&state, token, now);
-                let (shifts, balance) = planning::ward_planning(&state, &id, ctx.now).await?;
-                Ok(Cached::html(screen::planning_page(
-                    &shifts,
-                    balance.as_ref(),
-                    &import,
-                    &ctx,
-                )))
+            {
+                let state = state.clone();
+                let id = id.clone();
+                move || async move {
+                    let ctx = screen_context(&state, token, now);
+                    let (shifts, balance) = planning::ward_planning(&state, &id, ctx.now).await?;
+                    Ok(Cached::html(screen::planning_page(
+                        &shifts,
+                        balance.as_ref(),
+                        &import,
+                        &ctx,
+                    )))
+                }
             },
         )
         .await;
@@ -539,10 +595,13 @@ pub(crate) async fn admissions_screen(
     let kept = token.0.clone();
     let page = state
         .cache
-        .get_or_build(format!("admissions page\n{}", token_key(&token)), now, || async {
-            let ctx = screen_context(&state, token, now);
-            let admissions = planning::admissions(&state, ctx.now).await?;
-            Ok(Cached::html(screen::admissions_page(&admissions, &ctx)))
+        .get_or_build(format!("admissions page\n{}", token_key(&token)), now, {
+            let state = state.clone();
+            move || async move {
+                let ctx = screen_context(&state, token, now);
+                let admissions = planning::admissions(&state, ctx.now).await?;
+                Ok(Cached::html(screen::admissions_page(&admissions, &ctx)))
+            }
         })
         .await;
     page_or_error(&state, page, kept, now)
@@ -560,10 +619,15 @@ pub(crate) async fn bed_screen(
     let key = format!("bed page\n{}\n{id}\n{bed}\n{}", id.len(), token_key(&token));
     let page = state
         .cache
-        .get_or_build(key, now, || async {
-            let ctx = screen_context(&state, token, now);
-            let detail = query::patient_at_bed(&state, &id, &bed, ctx.now).await?;
-            Ok(patient_page(&state, &detail, &ctx))
+        .get_or_build(key, now, {
+            let state = state.clone();
+            let id = id.clone();
+            let bed = bed.clone();
+            move || async move {
+                let ctx = screen_context(&state, token, now);
+                let detail = query::patient_at_bed(&state, &id, &bed, ctx.now).await?;
+                Ok(patient_page(&state, &detail, &ctx))
+            }
         })
         .await;
     page_or_error(&state, page, kept, now)
@@ -687,8 +751,10 @@ pub(crate) async fn ward_shifts(State(state): State<AppState>, Path(id): Path<St
     let now = Utc::now();
     state
         .cache
-        .get_or_build(format!("shifts\n{id}"), now, || async {
-            Cached::json::<planning::WardShifts>(&planning::ward_shifts(&state, &id, now).await?)
+        .get_or_build(format!("shifts\n{id}"), now, {
+            let state = state.clone();
+            let id = id.clone();
+            move || async move { Cached::json::<planning::WardShifts>(&planning::ward_shifts(&state, &id, now).await?) }
         })
         .await
 }
@@ -765,29 +831,34 @@ pub(crate) async fn calibration_screen(
         Ok(asked) => asked,
         Err(e) => return page_or_error(&state, Err(e), kept, now),
     };
-    let build = || async {
-        let ctx = screen_context(&state, token.clone(), now);
-        let rules = state.settings().calibration;
-        let html = match month {
-            Some(m) => {
-                let a = careload_app::agreement::ward_agreement(&state, &id, m, now, &rules).await?;
-                screen::calibration_page(&a.calibration, Some(&a), &ctx)
-            }
-            None => {
-                let c = careload_app::calibration::ward_calibration(&state, &id, from, to, now, &rules)
-                    .await?
-                    .shown();
-                screen::calibration_page(&c, None, &ctx)
-            }
-        };
-        Ok(Cached::html(html))
+    let key_token = token_key(&token);
+    let build = {
+        let state = state.clone();
+        let id = id.clone();
+        move || async move {
+            let ctx = screen_context(&state, token, now);
+            let rules = state.settings().calibration;
+            let html = match month {
+                Some(m) => {
+                    let a = careload_app::agreement::ward_agreement(&state, &id, m, now, &rules).await?;
+                    screen::calibration_page(&a.calibration, Some(&a), &ctx)
+                }
+                None => {
+                    let c = careload_app::calibration::ward_calibration(&state, &id, from, to, now, &rules)
+                        .await?
+                        .shown();
+                    screen::calibration_page(&c, None, &ctx)
+                }
+            };
+            Ok(Cached::html(html))
+        }
     };
     let page = if from.is_some() || to.is_some() {
         build().await
     } else {
         let month = month.map(|(y, m)| format!("{y:04}-{m:02}")).unwrap_or_default();
         // the ward's length first, so that no ward and month share a key with another
-        let key = format!("calibration page\n{}\n{id}\n{month}\n{}", id.len(), token_key(&token));
+        let key = format!("calibration page\n{}\n{id}\n{month}\n{key_token}", id.len());
         state.cache.get_or_build(key, now, build).await
     };
     page_or_error(&state, page, kept, now)
@@ -844,8 +915,9 @@ pub(crate) async fn admissions(State(state): State<AppState>) -> Result<Cached> 
     let now = Utc::now();
     state
         .cache
-        .get_or_build("admissions".into(), now, || async {
-            Cached::json::<planning::Admissions>(&planning::admissions(&state, now).await?)
+        .get_or_build("admissions".into(), now, {
+            let state = state.clone();
+            move || async move { Cached::json::<planning::Admissions>(&planning::admissions(&state, now).await?) }
         })
         .await
 }

@@ -66,7 +66,7 @@ pub struct Shared {
     auth: auth::Auth,
     metrics: metrics::Metrics,
     limiter: layers::RateLimiter,
-    cache: cache::ResponseCache,
+    cache: Arc<cache::ResponseCache>,
 }
 
 impl std::ops::Deref for Shared {
@@ -141,18 +141,28 @@ impl AppState {
             auth,
             metrics: metrics::Metrics::default(),
             limiter: layers::RateLimiter::default(),
-            cache: cache::ResponseCache::default(),
+            cache: Arc::default(),
         }))
     }
 }
 
 impl AppState {
-    /// Tells the API that a run has written (or failed): built responses are
-    /// dropped, so screens and JSON show the new hour or the failure at
-    /// once rather than within [`cache::TTL_SECONDS`]. The service calls it
-    /// after every run.
+    /// Tells the API that its data changed (a staffing import, a setting, a
+    /// catch-up at start): built responses are dropped, so every request
+    /// from now on shows the change, rather than within
+    /// [`cache::TTL_SECONDS`].
     pub fn data_changed(&self) {
         self.cache.clear();
+    }
+
+    /// Tells the API that an hourly run has written (or failed): built
+    /// responses are rebuilt, and a page asked for often is served its
+    /// previous value meanwhile ([`cache`]), so that no screen's request
+    /// waits for a rebuild when ten sources' runs end one after the other.
+    /// The new hour is served once its rebuild is done, milliseconds later.
+    /// The service's scheduler calls it after every run.
+    pub fn run_finished(&self) {
+        self.cache.renew();
     }
 }
 

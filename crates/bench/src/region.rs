@@ -40,7 +40,9 @@
 //!    every source's next run writes, then the load goes on for
 //!    [`RegionBench::seconds`]. Latencies are reported per path for
 //!    requests scheduled while the runs were going and after them (the
-//!    API's cache is cleared when they end, as the service does);
+//!    API is told as each source's run ends, `AppState::run_finished`, as
+//!    the service's scheduler tells it; the runs' threads at
+//!    `schedule.run_nice` below the API's, as in the service);
 //! 4. **export**: `careload bench store`'s filler (`Store::replicate_hour`)
 //!    copies the full run's hour to the hours before it, so that the same
 //!    wards have [`RegionBench::export_days`] whole local days of history
@@ -351,6 +353,10 @@ pub struct RegionReport {
     pub wards: usize,
     /// The simulated hospitals are served by other processes (their RSS is not in the peaks).
     pub external_servers: bool,
+    /// How many nice steps the runs' threads run below the thread that
+    /// serves the API and the load's (measured: a task's priority less the
+    /// caller's; `schedule.run_nice` in the service, `--run-nice` here).
+    pub runs_nice: i32,
     /// Departments configured.
     pub departments: usize,
     /// The first hospital's seed.
@@ -654,17 +660,28 @@ impl SourceRun {
 
 /// Every source's run of `hour`, started at once, each taking its turn as
 /// the service's scheduler does; the runners are given back in order.
-async fn run_all(sources: Vec<Source>, hour: DateTime<Utc>, advance_ms: u64) -> Result<(Vec<Source>, RegionRun)> {
+async fn run_all(
+    sources: Vec<Source>,
+    hour: DateTime<Utc>,
+    advance_ms: u64,
+    api: Option<&careload_api::AppState>,
+) -> Result<(Vec<Source>, RegionRun)> {
     let deadline = Utc::now() + chrono::Duration::hours(1);
     let started = Instant::now();
     let running: Vec<_> = sources
         .into_iter()
         .map(|mut s| {
+            let api = api.cloned();
             tokio::spawn(async move {
                 s.merge_ms.store(0, Ordering::Relaxed);
                 let t = Instant::now();
                 let turn = take_turn(&mut s.runner, Due::Hour(hour), deadline).await;
-                (s, turn, t.elapsed())
+                let own = t.elapsed();
+                // as the service's scheduler does after each run
+                if let Some(api) = api {
+                    api.run_finished();
+                }
+                (s, turn, own)
             })
         })
         .collect();
@@ -791,6 +808,12 @@ pub async fn region_bench(bench: &RegionBench) -> Result<RegionReport> {
             bench.hospitals, hospitals
         )));
     }
+    // the runs are spawned on the caller's runtime; the API's and the load's
+    // runtimes are built from this (the caller's) thread
+    let runs_nice = tokio::spawn(async { careload_runner::priority::this_thread_nice() })
+        .await
+        .map_err(task_failed)?
+        - careload_runner::priority::this_thread_nice();
     let store = Store::connect(&bench.db).await?;
     if store.current_hour().await?.is_some() {
         return Err(Error::NotEmpty(careload_config::redacted_url(&bench.db)));
@@ -862,10 +885,10 @@ pub async fn region_bench(bench: &RegionBench) -> Result<RegionReport> {
     }
 
     // 1. and 2.
-    let (sources, full) = run_all(sources, start, 0).await?;
+    let (sources, full) = run_all(sources, start, 0, None).await?;
     let hour = start + chrono::Duration::hours(1);
     let advance_ms = advance_all(&servers, hour).await?;
-    let (sources, incremental) = run_all(sources, hour, advance_ms).await?;
+    let (sources, incremental) = run_all(sources, hour, advance_ms, None).await?;
 
     // external servers: each hospital's wards are those its source wrote
     if external {
@@ -948,11 +971,10 @@ pub async fn region_bench(bench: &RegionBench) -> Result<RegionReport> {
     let run_from = Instant::now();
     let hour = start + chrono::Duration::hours(2);
     let under_load = match advance_all(&servers, hour).await {
-        Ok(advance_ms) => run_all(sources, hour, advance_ms).await,
+        Ok(advance_ms) => run_all(sources, hour, advance_ms, Some(&state)).await,
         Err(e) => Err(e),
     };
     let run_to = Instant::now();
-    state.data_changed();
     tokio::time::sleep(Duration::from_secs(u64::from(bench.seconds))).await;
     let after_to = Instant::now();
     until.stop.store(true, Ordering::Relaxed);
@@ -1016,6 +1038,7 @@ pub async fn region_bench(bench: &RegionBench) -> Result<RegionReport> {
         beds,
         wards,
         external_servers: external,
+        runs_nice,
         departments,
         seed: seen.first().map_or(bench.seed, |s| s.seed),
         server_resources,

@@ -240,6 +240,11 @@ pub(crate) struct BenchRegionArgs {
         value_delimiter = ','
     )]
     pub(crate) fhir_urls: Vec<String>,
+    /// The runs' CPU priority below the API's and the load's, as `schedule.run_nice` sets it in the
+    /// service (a Unix nice value 0–19; 0 = the same).
+    #[arg(long, value_name = "N", default_value_t = careload_config::ScheduleConfig::default().run_nice,
+          value_parser = clap::value_parser!(u8).range(0..=19))]
+    pub(crate) run_nice: u8,
     /// Print the figures as JSON.
     #[arg(long)]
     pub(crate) json: bool,

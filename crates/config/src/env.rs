@@ -446,6 +446,16 @@ pub const ENV_KEYS: &[EnvKey] = &[
         },
     },
     EnvKey {
+        name: "CARELOAD_SCHEDULE_RUN_NICE",
+        key: "schedule.run_nice",
+        default: "10",
+        doc: "The runs' CPU priority below the API's, a Unix nice value 0–19 (0 = the same; Linux only)",
+        apply: |c, v| {
+            c.schedule.run_nice = parse(v, "a nice value 0–19")?;
+            Ok(())
+        },
+    },
+    EnvKey {
         name: "CARELOAD_SCORING_WEIGHTS",
         key: "scoring.weights",
         default: "",

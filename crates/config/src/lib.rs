@@ -696,6 +696,11 @@ pub struct ScheduleConfig {
     /// Hours of history to back-fill at start when the store is empty
     /// (only possible with the simulated hospital).
     pub backfill_hours: u32,
+    /// The runs' CPU priority below the API's, as a Unix nice value
+    /// (0–19; 0 = the same): the threads that fetch, map, score and write
+    /// yield the cores to the threads that serve the screens, so a run
+    /// never shows in a screen's latency. Linux only; elsewhere ignored.
+    pub run_nice: u8,
 }
 
 impl ScheduleConfig {
@@ -752,6 +757,7 @@ impl Default for ScheduleConfig {
             cron: None,
             resync_hour: 3,
             backfill_hours: 0,
+            run_nice: 10,
         }
     }
 }
@@ -1238,6 +1244,14 @@ impl Config {
         s.parse_cron()?;
         range("schedule.resync_hour", s.resync_hour, 0, 23, "(a local hour)", 3)?;
         range("schedule.backfill_hours", s.backfill_hours, 0, 87_840, "hours", 120)?;
+        range(
+            "schedule.run_nice",
+            s.run_nice,
+            0,
+            19,
+            "(a Unix nice value; 0 = the API's priority)",
+            10,
+        )?;
         if self.retention.days != 0 {
             range(
                 "retention.days",

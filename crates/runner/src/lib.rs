@@ -14,12 +14,15 @@
 //!   ([`Timing`]), never two at once, stopped by a shutdown future; among
 //!   replicas sharing a PostgreSQL database, one runs each firing and the
 //!   others take over if it stops ([`take_turn`]).
+//! * [`priority`] — the runtime the runs go on, its threads at a lower CPU
+//!   priority than the API's ([`priority::runs_runtime`]).
 //!
 //! A run never crashes on bad input and never loses the last good hour: a
 //! failed fetch or write is a failed run in the store, the previous hour
 //! stays current. One [`Error`] type covers what stops the runner itself.
 
 pub mod error;
+pub mod priority;
 pub mod runner;
 pub mod schedule;
 pub mod source;

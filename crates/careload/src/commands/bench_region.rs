@@ -12,12 +12,13 @@
 
 use std::io::Write;
 
+use anyhow::Context as _;
+
 use careload_bench::region::RegionRun;
 use careload_bench::{RegionBench, RegionReport, region_bench};
 use chrono::Utc;
 
 use crate::cli::BenchRegionArgs;
-use crate::commands::service::runtime;
 use crate::logs::init_logs;
 
 fn mib(v: Option<f64>) -> String {
@@ -50,7 +51,11 @@ pub(crate) fn run(args: &BenchRegionArgs, out: &mut dyn Write) -> anyhow::Result
         now: Utc::now(),
         fhir_urls: args.fhir_urls.clone(),
     };
-    let report = runtime()?.block_on(region_bench(&bench))?;
+    // the runs (and the simulators in this process) below the API and the
+    // load generator, whose runtimes the main thread builds, as in `serve`
+    let report = careload_runner::priority::runs_runtime(args.run_nice)
+        .context("cannot start the async runtime")?
+        .block_on(region_bench(&bench))?;
     if args.json {
         return super::write_json(out, &report);
     }
@@ -203,8 +208,9 @@ fn print(r: &RegionReport, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "screens: {} connections, {} req/s offered over both paths (open loop, latency from schedule, gzip accepted)",
-        r.connections, r.rate
+        "screens: {} connections, {} req/s offered over both paths (open loop, latency from schedule, gzip accepted); \
+         the runs' threads at nice +{} below the API's and the load's",
+        r.connections, r.rate, r.runs_nice
     )?;
     writeln!(
         out,

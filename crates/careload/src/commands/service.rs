@@ -40,6 +40,13 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// The runtime of a process that runs and serves: its threads (the runs')
+/// at `schedule.run_nice` below the main thread, which builds the API's
+/// runtime at the normal priority ([`careload_runner::priority`]).
+pub(crate) fn runs_runtime(config: &Config) -> anyhow::Result<tokio::runtime::Runtime> {
+    careload_runner::priority::runs_runtime(config.schedule.run_nice).context("cannot start the async runtime")
+}
+
 /// A shutdown signal: Ctrl-C, shared by every part that must stop.
 fn shutdown_on_ctrl_c() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
@@ -222,7 +229,7 @@ async fn schedule_until(
         let scheduler = Scheduler::new(runner, config.schedule.minute)
             .with_timing(timing.clone().with_offset_minutes(offset))
             .with_after_run(Arc::new(move || {
-                state.data_changed();
+                state.run_finished();
                 learn_forecast_errors(&state);
             }));
         let stop = stop.clone();
@@ -305,7 +312,7 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     init_logs(&config.log.level)?;
     fit_connections(&mut config);
     let config = Arc::new(config);
-    runtime()?.block_on(async {
+    runs_runtime(&config)?.block_on(async {
         let stop = shutdown_on_ctrl_c();
         // bind first: a taken port is refused before anything else
         let listener = bind(&config.api.listen).await?;
@@ -471,7 +478,7 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut config = demo_config(args)?;
     init_logs(&config.log.level)?;
     fit_connections(&mut config);
-    runtime()?.block_on(async move {
+    runs_runtime(&config)?.block_on(async move {
         let stop = shutdown_on_ctrl_c();
         // bind first: a taken port is refused before any file is touched
         let listener = bind(&config.api.listen).await?;
