@@ -233,7 +233,7 @@ async fn medplum_serves_what_the_files_hold_and_every_change_and_its_own_errors(
                 .values()
                 .any(|t| t.encounter.as_deref() == Some(&*r) && &*t.status == "requested")
                 && held.medication_requests.values().any(|m| {
-                    m.status == "active" && m.encounter.as_ref().and_then(|e| e.reference.as_deref()) == Some(&*r)
+                    &*m.status == "active" && m.encounter.as_deref() == Some(&*r)
                 })
         })
         .map(|(id, e)| (id.clone(), e.subject.as_ref().unwrap().reference.clone().unwrap()))
@@ -250,7 +250,7 @@ async fn medplum_serves_what_the_files_hold_and_every_change_and_its_own_errors(
         .medication_requests
         .iter()
         .find(|(_, m)| {
-            m.status == "active" && m.encounter.as_ref().and_then(|e| e.reference.as_deref()) == Some(&*stay_ref)
+            &*m.status == "active" && m.encounter.as_deref() == Some(&*stay_ref)
         })
         .map(|(id, _)| id.clone())
         .unwrap();

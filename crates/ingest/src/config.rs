@@ -453,6 +453,13 @@ impl<T: Target + Clone> Lookup<T> {
             .find_map(|c| self.coding(c.system.as_deref(), c.code.as_deref()))
     }
 
+    /// The first of `codes` (kept with their displays) that maps.
+    pub fn named_codes(&self, codes: &[crate::facts::NamedCode]) -> Option<T> {
+        codes
+            .iter()
+            .find_map(|c| self.coding(c.code.system.as_deref(), c.code.code.as_deref()))
+    }
+
     /// The first of `codes` (a kept concept, see [`crate::facts`]) that maps.
     pub fn codes(&self, codes: &[crate::facts::Code]) -> Option<T> {
         codes

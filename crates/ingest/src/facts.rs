@@ -1,5 +1,5 @@
-//! Compact facts kept of the most numerous resources (Observations and
-//! Tasks) instead of the typed models.
+//! Compact facts kept of the most numerous resources (Observations, Tasks
+//! and MedicationRequests) instead of the typed models.
 //!
 //! The held store lives from one hourly run to the next, and a 1,000-bed
 //! hospital's is ~100,000 resources, most of them Observations. A typed
@@ -10,10 +10,20 @@
 //! components' codings and numbers, `meta.lastUpdated` — taken from the typed
 //! resource right after its parse, so the typed model lives for one resource
 //! at a time. Nothing identifying can be in it: it has no field for text.
+//!
+//! A typed MedicationRequest, with its dosage instructions, is ~8 KB held:
+//! measured on the simulated 1,000-bed hospital, its 6,921 orders were half
+//! of everything held (49 of ~100 MiB), its 72,000 Observations' facts 9
+//! MiB. [`MedicationFacts`] keeps the status, the order time, the first
+//! route given and what the dosing is derived from (as needed, times of
+//! day, frequency and period).
 
+use chrono::NaiveTime;
 use chrono::{DateTime, Utc};
-use fhir_sdk::r4b::resources::{Observation, ObservationComponentValue, ObservationEffective, ObservationValue, Task};
-use fhir_sdk::r4b::types::{CodeableConcept, Period, Reference};
+use fhir_sdk::r4b::resources::{
+    MedicationRequest, Observation, ObservationComponentValue, ObservationEffective, ObservationValue, Task,
+};
+use fhir_sdk::r4b::types::{CodeableConcept, DosageAsNeeded, Period, Reference};
 
 use crate::time::{When, instant};
 
@@ -191,6 +201,103 @@ impl From<&Task> for TaskFacts {
     }
 }
 
+/// A coding with its display: a code a mapping file may lack, which
+/// `careload mapping suggest` names by its display.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedCode {
+    /// Its system and code.
+    pub code: Code,
+    /// `Coding.display`.
+    pub display: Option<Box<str>>,
+}
+
+/// A dosage's `timing.repeat`, as far as the mapping reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Repeat {
+    /// `timeOfDay`, each a valid time.
+    pub times_of_day: Box<[NaiveTime]>,
+    /// `frequency`.
+    pub frequency: Option<u32>,
+    /// `period`.
+    pub period: Option<f64>,
+    /// `periodUnit` (`h`, `d`, `wk`…).
+    pub period_unit: Option<Box<str>>,
+}
+
+/// What the mapping reads of a MedicationRequest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MedicationFacts {
+    /// `MedicationRequest.status` (`active`, `completed`…).
+    pub status: Box<str>,
+    /// `authoredOn`.
+    pub authored_on: Option<When>,
+    /// The codings of the first dosage instruction's route that has one.
+    pub route: Option<Box<[NamedCode]>>,
+    /// Some dosage instruction is as needed (`asNeededBoolean` true or an
+    /// `asNeededCodeableConcept`).
+    pub as_needed: bool,
+    /// Each dosage instruction's `timing.repeat`, in order (those without one left out).
+    pub repeats: Box<[Repeat]>,
+    /// `MedicationRequest.encounter`'s reference text.
+    pub encounter: Option<Box<str>>,
+    /// `MedicationRequest.subject`'s reference text.
+    pub subject: Option<Box<str>>,
+    /// `meta.lastUpdated`.
+    pub last_updated: Option<DateTime<Utc>>,
+}
+
+impl From<&MedicationRequest> for MedicationFacts {
+    fn from(r: &MedicationRequest) -> MedicationFacts {
+        let dosages = || r.dosage_instruction.iter().flatten();
+        let route = dosages().find_map(|d| d.route.as_ref()).map(|cc| {
+            cc.coding
+                .iter()
+                .flatten()
+                .map(|c| NamedCode {
+                    code: Code {
+                        system: c.system.as_deref().map(Box::from),
+                        code: c.code.as_deref().map(Box::from),
+                    },
+                    display: c.display.as_deref().map(Box::from),
+                })
+                .collect()
+        });
+        let as_needed = dosages().any(|d| {
+            matches!(
+                d.as_needed,
+                Some(DosageAsNeeded::Boolean(true) | DosageAsNeeded::CodeableConcept(_))
+            )
+        });
+        let repeats = dosages()
+            .filter_map(|d| d.timing.as_ref().and_then(|t| t.repeat.as_ref()))
+            .map(|repeat| Repeat {
+                times_of_day: repeat
+                    .time_of_day
+                    .iter()
+                    .flatten()
+                    .filter_map(|t| {
+                        let (h, mi, s) = t.0.as_hms();
+                        NaiveTime::from_hms_opt(u32::from(h), u32::from(mi), u32::from(s))
+                    })
+                    .collect(),
+                frequency: repeat.frequency.map(|f| f.get()),
+                period: repeat.period,
+                period_unit: repeat.period_unit.as_deref().map(Box::from),
+            })
+            .collect();
+        MedicationFacts {
+            status: Box::from(r.status.as_ref()),
+            authored_on: r.authored_on.as_ref().and_then(When::of),
+            route,
+            as_needed,
+            repeats,
+            encounter: reference(r.encounter.as_ref()),
+            subject: reference(Some(&r.subject)),
+            last_updated: o_meta(r.meta.as_ref()),
+        }
+    }
+}
+
 /// `meta.lastUpdated`.
 fn o_meta(meta: Option<&fhir_sdk::r4b::types::Meta>) -> Option<DateTime<Utc>> {
     meta?.last_updated.as_ref().and_then(instant)
@@ -238,6 +345,53 @@ mod tests {
         assert_eq!(bp.value, FactValue::None);
         let numbers: Vec<_> = bp.components.iter().map(|(c, n)| (c[0].code.as_deref(), *n)).collect();
         assert_eq!(numbers, [(Some("8480-6"), Some(107.0)), (Some("8462-4"), Some(60.0))]);
+    }
+
+    fn medication(name: &str) -> (MedicationFacts, serde_json::Value) {
+        let path = format!("/work/shared/fhir-examples/hl7-r4/{name}");
+        let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let value = serde_json::from_str(&json).unwrap_or_default();
+        match careload_fhir_parse::parse("MedicationRequest", &json) {
+            Ok(Some(careload_fhir_parse::Typed::MedicationRequest(r))) => (MedicationFacts::from(&r), value),
+            other => panic!("{name} is not a MedicationRequest: {other:?}"),
+        }
+    }
+
+    /// HL7's MedicationRequest examples keep what the mapping reads: the
+    /// first route, each dosage's repeat, as-needed, the references.
+    #[test]
+    fn facts_of_hl7_medication_requests() {
+        let (two, value) = medication("MedicationRequest-medrx0302.json");
+        assert_eq!(&*two.status, "active");
+        let route = two.route.as_deref().expect("a route");
+        assert_eq!(route[0].code.code.as_deref(), Some("26643006"));
+        assert_eq!(route[0].code.system.as_deref(), Some("http://snomed.info/sct"));
+        assert_eq!(
+            route[0].display.as_deref(),
+            value["dosageInstruction"][0]["route"]["coding"][0]["display"].as_str()
+        );
+        let repeats: Vec<_> = two
+            .repeats
+            .iter()
+            .map(|r| (r.frequency, r.period, r.period_unit.as_deref()))
+            .collect();
+        assert_eq!(
+            repeats,
+            [(Some(1), Some(1.0), Some("d")), (Some(4), Some(1.0), Some("d"))]
+        );
+        assert!(!two.as_needed);
+        assert_eq!(two.subject.as_deref(), value["subject"]["reference"].as_str());
+        assert_eq!(two.encounter.as_deref(), value["encounter"]["reference"].as_str());
+        let authored: Option<DateTime<Utc>> = value["authoredOn"].as_str().and_then(|s| s.parse().ok());
+        assert_eq!(two.authored_on.and_then(When::instant), authored);
+
+        let (prn, _) = medication("MedicationRequest-medrx0315.json");
+        assert!(prn.as_needed, "asNeededBoolean true");
+        assert_eq!(prn.repeats[0].period_unit.as_deref(), Some("min"));
+        let (none, _) = medication("MedicationRequest-medrx002.json");
+        assert_eq!(none.route, None);
+        assert!(none.repeats.is_empty(), "no timing");
+        assert!(none.repeats.iter().all(|r| r.times_of_day.is_empty()));
     }
 
     /// HL7's Task example keeps what the mapping reads.

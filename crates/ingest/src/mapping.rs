@@ -42,15 +42,15 @@ use careload_scoring::snapshot::{
     Activity, ActivityStatus, AdlNeed, CarePlan as CarePlanItem, Diagnosis, Dosing, EmotionalSupport, MedicationOrder,
     News2Observation, Norton, NortonActivity, Order, Placement, Route, Sex, Snapshot, VitalSigns,
 };
-use chrono::{DateTime, Days, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Days, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 use fhir_sdk::Date;
-use fhir_sdk::r4b::resources::{Encounter, EncounterLocation, MedicationRequest, ServiceRequestOccurrence};
+use fhir_sdk::r4b::resources::{Encounter, EncounterLocation, ServiceRequestOccurrence};
 use fhir_sdk::r4b::types::{CodeableConcept, Period, Reference};
 use serde::Serialize;
 
 use crate::config::{LocationLevel, Lookup, Mapping, ObservationKind, Target};
-use crate::facts::{FactValue, ObservationFacts, TaskFacts};
+use crate::facts::{FactValue, MedicationFacts, ObservationFacts, TaskFacts};
 use crate::pseudonym::PseudonymKey;
 use crate::read::{Resources, Skip};
 use crate::time::{date_time_in, end_in};
@@ -632,45 +632,45 @@ impl<'a> Mapper<'a> {
         self.report.mapped(TY);
     }
 
-    fn medication(&mut self, id: &'a str, r: &'a MedicationRequest) {
+    fn medication(&mut self, id: &'a str, r: &'a MedicationFacts) {
         const TY: &str = "MedicationRequest";
-        if r.status != "active" {
+        if &*r.status != "active" {
             return self.report.out_of_scope(TY, "not active");
         }
-        if r.authored_on
-            .as_ref()
-            .and_then(|d| date_time_in(d, self.cfg.time_zone))
-            .is_some_and(|a| a > self.as_of)
-        {
+        if r.authored_on.is_some_and(|a| a.start(self.cfg.time_zone) > self.as_of) {
             return self.report.out_of_scope(TY, "authored after the snapshot time");
         }
-        let dosages: Vec<_> = r.dosage_instruction.iter().flatten().collect();
-        let route_cc = dosages.iter().find_map(|d| d.route.as_ref());
-        let mapped_route = self.lookup(
-            |m| &m.routes,
-            "routes",
-            "MedicationRequest.dosageInstruction.route",
-            route_cc.into_iter(),
-        );
-        let idx = match self.target(r.encounter.as_ref(), Some(&r.subject)) {
+        const ROUTE: &str = "MedicationRequest.dosageInstruction.route";
+        let codes = r.route.as_deref().unwrap_or_default();
+        let mapped_route = self.cfg.routes.named_codes(codes);
+        if mapped_route.is_none() {
+            for c in codes {
+                self.unused(
+                    "routes",
+                    ROUTE,
+                    c.code.system.as_deref(),
+                    c.code.code.as_deref(),
+                    c.display.as_deref(),
+                );
+            }
+        }
+        let idx = match self.target_text(r.encounter.as_deref(), r.subject.as_deref()) {
             Ok(i) => i,
             Err(miss) => return self.missed(TY, id, miss),
         };
         let route = match mapped_route {
             Some(route) => route,
             None => {
-                let what = match route_cc {
+                let what = match &r.route {
                     None => "no route".to_owned(),
-                    Some(cc) => {
-                        let codes: Vec<String> = cc
-                            .coding
+                    Some(codes) => {
+                        let codes: Vec<String> = codes
                             .iter()
-                            .flatten()
                             .map(|c| {
                                 format!(
                                     "{}|{}",
-                                    c.system.as_deref().unwrap_or(""),
-                                    c.code.as_deref().unwrap_or("")
+                                    c.code.system.as_deref().unwrap_or(""),
+                                    c.code.code.as_deref().unwrap_or("")
                                 )
                             })
                             .collect();
@@ -682,36 +682,19 @@ impl<'a> Mapper<'a> {
                 Route::Other
             }
         };
-        let prn = dosages.iter().any(|d| {
-            matches!(d.as_needed, Some(fhir_sdk::r4b::types::DosageAsNeeded::Boolean(true)))
-                || matches!(
-                    d.as_needed,
-                    Some(fhir_sdk::r4b::types::DosageAsNeeded::CodeableConcept(_))
-                )
-        });
+        let prn = r.as_needed;
         let ward_local_day = self.as_of.with_timezone(&self.cfg.time_zone).date_naive();
         let mut times: Vec<DateTime<Utc>> = Vec::new();
         let mut per_day: f64 = 0.0;
         let mut any_frequency = false;
-        for d in &dosages {
-            let Some(repeat) = d.timing.as_ref().and_then(|t| t.repeat.as_ref()) else {
-                continue;
-            };
-            let tod: Vec<NaiveTime> = repeat
-                .time_of_day
-                .iter()
-                .flatten()
-                .filter_map(|t| {
-                    let (h, mi, s) = t.0.as_hms();
-                    NaiveTime::from_hms_opt(u32::from(h), u32::from(mi), u32::from(s))
-                })
-                .collect();
+        for repeat in &*r.repeats {
+            let tod = &repeat.times_of_day;
             if !tod.is_empty() {
                 for day in [Some(ward_local_day), ward_local_day.checked_add_days(Days::new(1))]
                     .into_iter()
                     .flatten()
                 {
-                    for t in &tod {
+                    for t in tod.iter() {
                         if let Some(local) = self.cfg.time_zone.from_local_datetime(&day.and_time(*t)).earliest() {
                             times.push(local.with_timezone(&Utc));
                         }
@@ -730,7 +713,7 @@ impl<'a> Mapper<'a> {
                     _ => period,
                 };
                 if days > 0.0 {
-                    per_day += f64::from(freq.get()) / days;
+                    per_day += f64::from(freq) / days;
                     any_frequency = true;
                 }
             }

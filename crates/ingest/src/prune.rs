@@ -101,7 +101,7 @@ impl Resources {
         let tasks = before - self.tasks.len();
 
         let before = self.medication_requests.len();
-        self.medication_requests.retain(|_, r| r.status == "active");
+        self.medication_requests.retain(|_, r| &*r.status == "active");
         Pruned {
             observations: superseded.len(),
             tasks,

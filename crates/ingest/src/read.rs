@@ -24,13 +24,13 @@ use std::path::{Path, PathBuf};
 
 use careload_fhir_parse::Typed;
 use chrono::{DateTime, Utc};
-use fhir_sdk::r4b::resources::{CarePlan, Condition, Encounter, Location, MedicationRequest, Patient, ServiceRequest};
+use fhir_sdk::r4b::resources::{CarePlan, Condition, Encounter, Location, Patient, ServiceRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::Error;
-use crate::facts::{ObservationFacts, TaskFacts};
+use crate::facts::{MedicationFacts, ObservationFacts, TaskFacts};
 
 /// The resource types careload reads; every other type is counted as ignored.
 pub const USED_TYPES: [&str; 9] = careload_fhir_parse::USED_TYPES;
@@ -118,7 +118,7 @@ pub struct Resources {
     /// Tasks (the to-do list), as the facts the mapping reads.
     pub tasks: BTreeMap<String, TaskFacts>,
     /// Medication orders.
-    pub medication_requests: BTreeMap<String, MedicationRequest>,
+    pub medication_requests: BTreeMap<String, MedicationFacts>,
     /// Observations, as the facts the mapping reads (see [`crate::facts`]).
     pub observations: BTreeMap<String, ObservationFacts>,
     /// Orders (lab, imaging, …).
@@ -254,7 +254,7 @@ impl Resources {
             Typed::Patient(r) => put(&mut self.patients, id, r),
             Typed::Encounter(r) => put(&mut self.encounters, id, r),
             Typed::Task(r) => put(&mut self.tasks, id, TaskFacts::from(&r)),
-            Typed::MedicationRequest(r) => put(&mut self.medication_requests, id, r),
+            Typed::MedicationRequest(r) => put(&mut self.medication_requests, id, MedicationFacts::from(&r)),
             Typed::Observation(r) => put(&mut self.observations, id, ObservationFacts::from(&r)),
             Typed::ServiceRequest(r) => put(&mut self.service_requests, id, r),
             Typed::CarePlan(r) => put(&mut self.care_plans, id, r),
@@ -285,17 +285,15 @@ macro_rules! last_updated {
     )*};
 }
 
-last_updated!(
-    Location,
-    Patient,
-    Encounter,
-    MedicationRequest,
-    ServiceRequest,
-    CarePlan,
-    Condition
-);
+last_updated!(Location, Patient, Encounter, ServiceRequest, CarePlan, Condition);
 
 impl LastUpdated for ObservationFacts {
+    fn last_updated(&self) -> Option<DateTime<Utc>> {
+        self.last_updated
+    }
+}
+
+impl LastUpdated for MedicationFacts {
     fn last_updated(&self) -> Option<DateTime<Utc>> {
         self.last_updated
     }
@@ -370,7 +368,7 @@ impl Resources {
         self.tasks
             .retain(|_, r| keep(r.encounter.as_deref(), r.r#for.as_deref()));
         self.medication_requests
-            .retain(|_, r| keep(text(r.encounter.as_ref()), text(Some(&r.subject))));
+            .retain(|_, r| keep(r.encounter.as_deref(), r.subject.as_deref()));
         self.observations
             .retain(|_, r| keep(r.encounter.as_deref(), r.subject.as_deref()));
         self.service_requests
