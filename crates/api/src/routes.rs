@@ -297,7 +297,7 @@ const EXPORT_PARAMS: &[Param] = &[
         "level",
         false,
         None,
-        "hospital (the whole store), department (each [departments.<id>]: its wards summed hour by hour; wards of no department one group with an empty id), ward (default) or team",
+        "hospital (the whole store), department (each [departments.<id>]: its wards summed hour by hour; wards of no department one group with an empty id), ward (default), team, or site (each [hospitals.<id>]: the wards of its departments summed hour by hour; wards of no hospital left out)",
     ),
     query(
         "grain",
@@ -317,7 +317,7 @@ const EXPORT_PARAMS: &[Param] = &[
             "wards",
             false,
             None,
-            "Only these wards, comma-separated or the parameter repeated (levels department, ward and team)",
+            "Only these wards, comma-separated or the parameter repeated (levels department, ward, team and site)",
         )
     },
     Param {
@@ -326,7 +326,7 @@ const EXPORT_PARAMS: &[Param] = &[
             "departments",
             false,
             None,
-            "Only the wards of these departments ([departments.<id>]), comma-separated or repeated, besides any wards (levels department, ward and team)",
+            "Only the wards of these departments ([departments.<id>]), comma-separated or repeated, besides any wards (levels department, ward, team and site)",
         )
     },
     Param {
@@ -335,7 +335,7 @@ const EXPORT_PARAMS: &[Param] = &[
             "hospitals",
             false,
             None,
-            "Only the wards of these hospitals ([hospitals.<id>]: the wards of their departments), comma-separated or repeated, besides any wards or departments (levels department, ward and team)",
+            "Only the wards of these hospitals ([hospitals.<id>]: the wards of their departments), comma-separated or repeated, besides any wards or departments (levels department, ward, team and site)",
         )
     },
     query(
@@ -841,7 +841,7 @@ pub static ROUTES: &[RouteSpec] = &[
         body: None,
         path: "/api/v1/export",
         operation: "export",
-        summary: "A trend export for controllers: the hourly history aggregated by level (hospital, department, ward, team) and \
+        summary: "A trend export for controllers: the hourly history aggregated by level (hospital, department, ward, team, site) and \
                   grain (hour, shift, day, week, month, quarter, year) with mean, median, p90, max, patient-hours, \
                   patients, per profession and component; optionally staffing and last year. Streamed as a file \
                   (CSV, Excel CSV, Parquet, JSON); columns in docs/exports.md",

@@ -23,8 +23,10 @@ impl App {
     /// hospital's zone and each ward's shift plan as resolved at start
     /// ([`crate::Settings`]), its care category's factors under `weights`,
     /// the display names of wards (`[wards.<id>] name`) and teams
-    /// (`[wards.<id>.teams]`), and each ward's department with the
-    /// departments' names (`level = department`'s groups, as plain maps).
+    /// (`[wards.<id>.teams]`), each ward's department with the departments'
+    /// names (`level = department`'s groups, as plain maps), and each
+    /// department's hospital with the hospitals' names (`level = site`'s
+    /// groups, and the back-test's hospitals).
     ///
     /// # Errors
     /// [`Error::Config`]: a configured ward's shift plan or care category is invalid.
@@ -54,6 +56,14 @@ impl App {
         for (id, department) in &self.config.departments {
             if let Some(name) = &department.name {
                 ctx.department_names.insert(id.clone(), name.clone());
+            }
+            if let Some(hospital) = &department.hospital {
+                ctx.department_hospitals.insert(id.clone(), hospital.clone());
+            }
+        }
+        for (id, hospital) in &self.config.hospitals {
+            if let Some(name) = &hospital.name {
+                ctx.hospital_names.insert(id.clone(), name.clone());
             }
         }
         Ok(ctx)
@@ -162,7 +172,7 @@ fn narrow_to(
         return Err(Error::BadQuery {
             param,
             hint: format!(
-                "level=hospital is the whole store; {param} applies to level department, ward or team \
+                "level=hospital is the whole store; {param} applies to level site, department, ward or team \
                  (drop {param}, or send level=department)"
             ),
         });

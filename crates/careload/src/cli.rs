@@ -69,7 +69,8 @@ pub(crate) struct ExportArgs {
     /// Last local date, inclusive.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = export_date)]
     pub(crate) to: chrono::NaiveDate,
-    /// hospital (the whole store), department (its wards summed), ward or team.
+    /// hospital (the whole store), site (one configured hospital, [hospitals.<id>]: its departments' wards
+    /// summed), department (its wards summed), ward or team.
     #[arg(long, value_name = "LEVEL", default_value = "ward", value_parser = |s: &str| careload_export::parse_level(s))]
     pub(crate) level: careload_export::ExportLevel,
     /// hour, shift, day, week (ISO), month, quarter or year, in the hospital's zone.
@@ -81,13 +82,13 @@ pub(crate) struct ExportArgs {
     /// The file to write (written as FILE.part, renamed when complete); `-` or none for standard output.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
-    /// Only these wards (levels department, ward and team), comma-separated.
+    /// Only these wards (levels department, ward, team and site), comma-separated.
     #[arg(long, value_name = "W1,W2", value_delimiter = ',')]
     pub(crate) wards: Option<Vec<String>>,
-    /// Only the wards of these departments (`[departments.<id>]`), comma-separated, besides any --wards (levels department, ward and team).
+    /// Only the wards of these departments (`[departments.<id>]`), comma-separated, besides any --wards (levels department, ward, team and site).
     #[arg(long, value_name = "D1,D2", value_delimiter = ',')]
     pub(crate) departments: Vec<String>,
-    /// Only the wards of these hospitals (`[hospitals.<id>]`: the wards of their departments), comma-separated, besides any --wards or --departments (levels department, ward and team).
+    /// Only the wards of these hospitals (`[hospitals.<id>]`: the wards of their departments), comma-separated, besides any --wards or --departments (levels department, ward, team and site).
     #[arg(long, value_name = "H1,H2", value_delimiter = ',')]
     pub(crate) hospitals: Vec<String>,
     /// Add planned staff-hours, need in staff-hours, the gap and points per planned staff-hour.
@@ -345,7 +346,8 @@ pub(crate) struct BenchExportArgs {
     /// Last local date; default the store's current hour's date.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = export_date)]
     pub(crate) to: Option<chrono::NaiveDate>,
-    /// hospital (the whole store), department (its wards summed), ward or team.
+    /// hospital (the whole store), site (one configured hospital, [hospitals.<id>]: its departments' wards
+    /// summed), department (its wards summed), ward or team.
     #[arg(long, value_name = "LEVEL", default_value = "ward", value_parser = |s: &str| careload_export::parse_level(s))]
     pub(crate) level: careload_export::ExportLevel,
     /// The grain.

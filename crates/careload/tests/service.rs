@@ -277,11 +277,46 @@ fn demo_check_backfills_serves_and_every_page_answers_200() {
         "{}",
         run.stdout
     );
+    // `--level site` (issue 29): one row per configured hospital with a ward
+    // and day, the demo's wards of no hospital left out
+    let site = |config: &Path| {
+        careload(&[
+            "export",
+            "--config",
+            s(config),
+            "--db",
+            &url,
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--format",
+            "json",
+            "--level",
+            "site",
+        ])
+    };
+    let run = site(&config);
+    run.ok();
+    let rows: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    let rows = rows.as_array().unwrap();
+    assert!(!rows.is_empty(), "{}", run.stdout);
+    assert!(
+        rows.iter()
+            .all(|r| r["level"] == "site" && r["hospital"] == "nord" && r["ward"].is_null()),
+        "{}",
+        run.stdout
+    );
+    let help = careload(&["export", "--help"]);
+    assert!(help.stdout.contains("site (one configured hospital"), "{}", help.stdout);
     let bare = dir.join("no-departments.toml");
     std::fs::write(&bare, "[wards.w01]\nname = \"Avd 1\"\n").unwrap();
     let run = departments(&bare, &[]);
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(run.stderr.contains("[departments.<id>]"), "{}", run.stderr);
+    let run = site(&bare);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(run.stderr.contains("[hospitals.<id>]"), "{}", run.stderr);
     let run = careload(&[
         "export", "--db", &url, "--from", &from, "--to", &to, "--level", "clinic",
     ]);

@@ -1,6 +1,8 @@
 //! Back-testing weights for the council: re-score the stored hourly
 //! snapshots of a range under a candidate weights version and report, per
-//! ward and for the hospital, how the mean hourly total, the split per
+//! ward, per configured department and hospital (their wards summed hour by
+//! hour, as for the whole store) and for the whole store, how the mean
+//! hourly total, the split per
 //! profession and per component, the ranks of the wards and the staffing
 //! gap would have moved against what was stored.
 //!
@@ -251,25 +253,33 @@ pub struct Side {
     pub need_staff_hours: Option<f64>,
     /// Planned staff-hours minus need; none without a plan.
     pub gap_staff_hours: Option<f64>,
-    /// The ward's rank by mean hourly total, 1 the highest (none for the hospital).
+    /// The rank by mean hourly total, 1 the highest: a ward's among the
+    /// wards, a department's among the departments, a hospital's among the
+    /// hospitals (none for the whole store).
     pub rank: Option<u32>,
 }
 
-/// One ward (or the hospital) under both versions.
+/// One ward, department, configured hospital (or the whole store) under
+/// both versions.
 #[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct UnitBacktest {
-    /// The ward; empty for the hospital.
+    /// The unit's id: the ward's in [`Backtest::wards`], the department's
+    /// (`[departments.<id>]`) in [`Backtest::departments`], the hospital's
+    /// (`[hospitals.<id>]`) in [`Backtest::hospitals`]; empty for the whole
+    /// store ([`Backtest::hospital`]).
     pub ward: String,
-    /// Hours with at least one re-scored patient: the divisor of both
-    /// sides' means (0 when every row of the ward was skipped; its means are
-    /// then 0 and it has no rank).
+    /// Hours with at least one re-scored patient of the unit: the divisor
+    /// of both sides' means (0 when every row of the unit was skipped; its
+    /// means are then 0 and it has no rank).
     pub hours: u64,
     /// Patient-hours re-scored.
     pub patient_hours: u64,
     /// Stored patient-hours that could not be re-scored, left out of both sides.
     pub skipped_patient_hours: u64,
     /// Planned staff-hours present for shifts starting in the range (and
-    /// started by the last hour stored); none without a plan.
+    /// started by the last hour stored); none without a plan. A group of
+    /// wards (department, hospital, the whole store) sums its wards' plans,
+    /// none when none of its wards has one.
     pub planned_staff_hours: Option<f64>,
     /// As stored (the versions in force then).
     pub stored: Side,
@@ -301,8 +311,18 @@ pub struct Backtest {
     pub skipped_hours: u64,
     /// Why rows were skipped: patient-hours per reason (absent reasons left out).
     pub skipped_reasons: BTreeMap<SkipReason, u64>,
-    /// The whole hospital.
+    /// The whole store (every ward: the region when it holds several
+    /// hospitals).
     pub hospital: UnitBacktest,
+    /// Each configured hospital (`[hospitals.<id>]`, the export's level
+    /// `site`) with at least one ward in the data, by id (in `ward`): its
+    /// departments' wards summed hour by hour as `hospital` sums every ward.
+    /// Empty without hospitals configured.
+    pub hospitals: Vec<UnitBacktest>,
+    /// Each configured department (`[departments.<id>]`) with at least one
+    /// ward in the data, by id (in `ward`): its wards summed hour by hour.
+    /// Empty without departments configured.
+    pub departments: Vec<UnitBacktest>,
     /// Each ward, by id.
     pub wards: Vec<UnitBacktest>,
     /// The staff's shift ratings against both sides, the wards pooled
@@ -327,6 +347,18 @@ struct Acc {
     candidate: Sums,
     need_stored: Option<f64>,
     need_candidate: Option<f64>,
+}
+
+impl Acc {
+    /// Adds one ward's re-scored hour (not its hour count: a group counts
+    /// an hour once whatever the number of its wards in it).
+    fn add(&mut self, wh: &WardHour, stored_ctx: &Context, candidate_ctx: &Context, ward: &str) {
+        self.patient_hours += wh.patients;
+        self.stored.merge(&wh.stored);
+        self.candidate.merge(&wh.candidate);
+        add_need(&mut self.need_stored, stored_ctx.factors(ward), &wh.stored);
+        add_need(&mut self.need_candidate, candidate_ctx.factors(ward), &wh.candidate);
+    }
 }
 
 fn add_need(slot: &mut Option<f64>, factors: Option<careload_scoring::weights::StaffHours>, s: &Sums) {
@@ -383,11 +415,24 @@ fn ranks(units: &[UnitBacktest], key: impl Fn(&UnitBacktest) -> f64) -> Vec<Opti
     out
 }
 
+/// `units` with their ranks among themselves on both sides.
+fn ranked(mut units: Vec<UnitBacktest>) -> Vec<UnitBacktest> {
+    let stored_ranks = ranks(&units, |u| u.stored.total_mean);
+    let candidate_ranks = ranks(&units, |u| u.candidate.total_mean);
+    for ((u, s), c) in units.iter_mut().zip(stored_ranks).zip(candidate_ranks) {
+        u.stored.rank = s;
+        u.candidate.rank = c;
+    }
+    units
+}
+
 /// Re-scores local dates `[from, to]` under `candidate`.
 ///
 /// `stored_ctx` gives the staff-hour factors of the version in force,
 /// `candidate_ctx` those of the candidate (both from the same ward care
-/// categories).
+/// categories); `stored_ctx` also gives the departments and hospitals
+/// (`ward_departments`, `department_hospitals`) of [`Backtest::departments`]
+/// and [`Backtest::hospitals`].
 ///
 /// # Errors
 /// [`Error::BadSpec`] for `to` before `from` or more than 366 days; the store failing.
@@ -417,6 +462,9 @@ pub async fn backtest(
 
     let mut wards: BTreeMap<String, Acc> = BTreeMap::new();
     let mut hospital = Acc::default();
+    // the configured groups of wards, by id (a ward of none is in none)
+    let mut departments: BTreeMap<String, Acc> = BTreeMap::new();
+    let mut hospitals: BTreeMap<String, Acc> = BTreeMap::new();
     let mut skipped_hours = 0;
     let mut reasons: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut versions = BTreeSet::new();
@@ -426,6 +474,12 @@ pub async fn backtest(
             skipped_hours += 1;
         }
         for (ward, n) in r.skipped {
+            if let Some(d) = stored_ctx.department_of(&ward) {
+                departments.entry(d.to_owned()).or_default().skipped += n;
+            }
+            if let Some(h) = stored_ctx.hospital_of(&ward) {
+                hospitals.entry(h.to_owned()).or_default().skipped += n;
+            }
             wards.entry(ward).or_default().skipped += n;
             hospital.skipped += n;
         }
@@ -434,6 +488,7 @@ pub async fn backtest(
         }
         versions.extend(r.versions);
         let mut any = false;
+        let mut in_hour: (BTreeSet<&str>, BTreeSet<&str>) = (BTreeSet::new(), BTreeSet::new());
         for (ward, wh) in r.wards {
             rescored.push(RescoredHour {
                 ward: ward.clone(),
@@ -443,21 +498,34 @@ pub async fn backtest(
             });
             let acc = wards.entry(ward.clone()).or_default();
             acc.hours += 1;
-            acc.patient_hours += wh.patients;
-            acc.stored.merge(&wh.stored);
-            acc.candidate.merge(&wh.candidate);
-            add_need(&mut acc.need_stored, stored_ctx.factors(&ward), &wh.stored);
-            add_need(&mut acc.need_candidate, candidate_ctx.factors(&ward), &wh.candidate);
-            hospital.patient_hours += wh.patients;
-            hospital.stored.merge(&wh.stored);
-            hospital.candidate.merge(&wh.candidate);
-            add_need(&mut hospital.need_stored, stored_ctx.factors(&ward), &wh.stored);
-            add_need(
-                &mut hospital.need_candidate,
-                candidate_ctx.factors(&ward),
-                &wh.candidate,
-            );
+            acc.add(&wh, stored_ctx, candidate_ctx, &ward);
+            hospital.add(&wh, stored_ctx, candidate_ctx, &ward);
+            if let Some(d) = stored_ctx.department_of(&ward) {
+                departments
+                    .entry(d.to_owned())
+                    .or_default()
+                    .add(&wh, stored_ctx, candidate_ctx, &ward);
+                in_hour.0.insert(d);
+            }
+            if let Some(h) = stored_ctx.hospital_of(&ward) {
+                hospitals
+                    .entry(h.to_owned())
+                    .or_default()
+                    .add(&wh, stored_ctx, candidate_ctx, &ward);
+                in_hour.1.insert(h);
+            }
             any = true;
+        }
+        // an hour counts once for each group with a re-scored patient in it
+        for d in in_hour.0 {
+            if let Some(acc) = departments.get_mut(d) {
+                acc.hours += 1;
+            }
+        }
+        for h in in_hour.1 {
+            if let Some(acc) = hospitals.get_mut(h) {
+                acc.hours += 1;
+            }
         }
         if any {
             hospital.hours += 1;
@@ -510,16 +578,35 @@ pub async fn backtest(
     }
     let planned_total = (!planned.is_empty()).then(|| planned.values().sum::<f64>());
 
-    let mut units: Vec<UnitBacktest> = wards
-        .iter()
-        .map(|(ward, acc)| unit(ward.clone(), acc, planned.get(ward).copied()))
-        .collect();
-    let stored_ranks = ranks(&units, |u| u.stored.total_mean);
-    let candidate_ranks = ranks(&units, |u| u.candidate.total_mean);
-    for ((u, s), c) in units.iter_mut().zip(stored_ranks).zip(candidate_ranks) {
-        u.stored.rank = s;
-        u.candidate.rank = c;
-    }
+    let units = ranked(
+        wards
+            .iter()
+            .map(|(ward, acc)| unit(ward.clone(), acc, planned.get(ward).copied()))
+            .collect(),
+    );
+    // a group's plan is its wards' summed, as the whole store's is every ward's
+    let group_planned = |of: &dyn Fn(&str) -> bool| {
+        let mut plans = planned.iter().filter(|(w, _)| of(w)).map(|(_, p)| *p).peekable();
+        plans.peek().is_some().then(|| plans.sum::<f64>())
+    };
+    let department_units = ranked(
+        departments
+            .iter()
+            .map(|(d, acc)| {
+                let plan = group_planned(&|w| stored_ctx.department_of(w) == Some(d.as_str()));
+                unit(d.clone(), acc, plan)
+            })
+            .collect(),
+    );
+    let hospital_units = ranked(
+        hospitals
+            .iter()
+            .map(|(h, acc)| {
+                let plan = group_planned(&|w| stored_ctx.hospital_of(w) == Some(h.as_str()));
+                unit(h.clone(), acc, plan)
+            })
+            .collect(),
+    );
     let skipped = hospital.skipped;
     if skipped > 0 {
         tracing::warn!(
@@ -541,6 +628,8 @@ pub async fn backtest(
         skipped_hours,
         skipped_reasons: reasons,
         hospital: unit(String::new(), &hospital, planned_total),
+        hospitals: hospital_units,
+        departments: department_units,
         wards: units,
         calibration: Vec::new(),
         rescored,
@@ -548,19 +637,27 @@ pub async fn backtest(
     })
 }
 
-/// The report as rows for a file (the hospital first, `ward` empty, then each
-/// ward): stored and candidate side by side.
+/// The report as rows for a file: the whole store first (`level` hospital,
+/// `ward` empty), then each configured hospital (`level` site), each
+/// department (`level` department) and each ward (`level` ward), the unit's
+/// id in `ward`; stored and candidate side by side.
 ///
 /// # Errors
 /// polars refusing a column (a bug).
 pub fn to_frame(report: &Backtest) -> Result<polars::prelude::DataFrame, Error> {
     use polars::prelude::{Column, DataFrame};
-    let units: Vec<&UnitBacktest> = std::iter::once(&report.hospital).chain(&report.wards).collect();
+    let levels: Vec<(&str, &UnitBacktest)> = std::iter::once(("hospital", &report.hospital))
+        .chain(report.hospitals.iter().map(|u| ("site", u)))
+        .chain(report.departments.iter().map(|u| ("department", u)))
+        .chain(report.wards.iter().map(|u| ("ward", u)))
+        .collect();
+    let units: Vec<&UnitBacktest> = levels.iter().map(|(_, u)| *u).collect();
     let n = units.len();
     let f = |name: &str, get: &dyn Fn(&UnitBacktest) -> Option<f64>| {
         Column::new(name.into(), units.iter().map(|u| get(u)).collect::<Vec<_>>())
     };
     let mut columns = vec![
+        Column::new("level".into(), levels.iter().map(|(l, _)| *l).collect::<Vec<_>>()),
         Column::new("ward".into(), units.iter().map(|u| u.ward.clone()).collect::<Vec<_>>()),
         Column::new("hours".into(), units.iter().map(|u| u.hours as i64).collect::<Vec<_>>()),
         Column::new(

@@ -81,9 +81,11 @@ struct Group {
 #[derive(Debug)]
 struct Pending {
     period: u32,
-    /// The hour (Unix seconds): a department sums its wards' rows per hour.
+    /// The hour (Unix seconds): a site or a department sums its wards' rows
+    /// per hour.
     hour: i64,
-    /// The ward, or the department at `level = department`.
+    /// The ward, the department at `level = department`, the hospital at
+    /// `level = site`.
     ward: String,
     team: String,
     patients: i64,
@@ -121,8 +123,9 @@ pub struct Exporter<'a> {
     ward_group: HashMap<String, usize>,
     wanted: Option<BTreeSet<String>>,
     /// At `level = department`: each department's wards in scope (`""` for
-    /// the wards of no department).
-    department_wards: BTreeMap<String, Vec<String>>,
+    /// the wards of no department); at `level = site`: each hospital's wards
+    /// in scope (wards of no hospital left out).
+    group_wards: BTreeMap<String, Vec<String>>,
     periods: Vec<(usize, Period)>,
     period_index: HashMap<(usize, DateTime<Utc>), u32>,
     pending: Vec<Pending>,
@@ -153,6 +156,14 @@ impl<'a> Exporter<'a> {
                     .to_owned(),
             ));
         }
+        if spec.level == ExportLevel::Site && !ctx.ward_departments.keys().any(|w| ctx.hospital_of(w).is_some()) {
+            return Err(Error::BadSpec(
+                "level site needs hospitals, and no ward is in one: declare [hospitals.<id>] (name), name each \
+                 department's hospital in [departments.<id>] hospital and each ward's department in [wards.<id>] \
+                 department, or send level=hospital (the whole store) or level=department"
+                    .to_owned(),
+            ));
+        }
         let known: Vec<String> = store.wards().await?.into_iter().map(|w| w.ward).collect();
         if let Some(wanted) = &spec.wards {
             let unknown: Vec<&String> = wanted.iter().filter(|w| !known.contains(w)).collect();
@@ -170,14 +181,17 @@ impl<'a> Exporter<'a> {
             .filter(|w| wanted.as_ref().is_none_or(|s| s.contains(*w)))
             .cloned()
             .collect();
-        let mut department_wards: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        if spec.level == ExportLevel::Department {
-            for ward in &in_scope {
-                department_wards
-                    .entry(ctx.department_of(ward).unwrap_or("").to_owned())
-                    .or_default()
-                    .push(ward.clone());
-            }
+        let mut group_wards: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for ward in &in_scope {
+            let group = match spec.level {
+                ExportLevel::Department => ctx.department_of(ward).unwrap_or(""),
+                ExportLevel::Site => match ctx.hospital_of(ward) {
+                    Some(hospital) => hospital,
+                    None => continue,
+                },
+                ExportLevel::Hospital | ExportLevel::Ward | ExportLevel::Team => break,
+            };
+            group_wards.entry(group.to_owned()).or_default().push(ward.clone());
         }
 
         // Only shifts differ between wards; every other grain is one group.
@@ -228,7 +242,7 @@ impl<'a> Exporter<'a> {
             groups,
             ward_group,
             wanted,
-            department_wards,
+            group_wards,
             periods: Vec::new(),
             period_index: HashMap::new(),
             pending: Vec::new(),
@@ -269,13 +283,17 @@ impl<'a> Exporter<'a> {
         match self.spec.level {
             ExportLevel::Hospital => (String::new(), String::new()),
             ExportLevel::Department => (self.ctx.department_of(ward).unwrap_or("").to_owned(), String::new()),
+            ExportLevel::Site => (self.ctx.hospital_of(ward).unwrap_or("").to_owned(), String::new()),
             ExportLevel::Ward => (ward.to_owned(), String::new()),
             ExportLevel::Team => (ward.to_owned(), team.to_owned()),
         }
     }
 
+    /// Whether `ward`'s rows count: in the ward filter, and at `level =
+    /// site` in a hospital (a ward of none is left out).
     fn in_scope(&self, ward: &str) -> bool {
         self.wanted.as_ref().is_none_or(|w| w.contains(ward))
+            && (self.spec.level != ExportLevel::Site || self.ctx.hospital_of(ward).is_some())
     }
 
     async fn load_planned(&mut self) -> Result<(), Error> {
@@ -324,11 +342,12 @@ impl<'a> Exporter<'a> {
         spec.compare_last_year = false;
         let mut inner = Box::pin(Exporter::new(self.store, self.ctx, spec)).await?;
         let mut map = HashMap::new();
-        // the unit's key: a department row's is its department
-        let unit = if self.spec.level == ExportLevel::Department {
-            "department"
-        } else {
-            "ward"
+        // the unit's key: a department row's is its department, a site's
+        // its hospital
+        let unit = match self.spec.level {
+            ExportLevel::Department => "department",
+            ExportLevel::Site => "hospital",
+            ExportLevel::Hospital | ExportLevel::Ward | ExportLevel::Team => "ward",
         };
         while let Some(df) = Box::pin(inner.next_batch()).await? {
             let ward = df.column(unit)?.str()?.clone();
@@ -402,7 +421,7 @@ impl<'a> Exporter<'a> {
         }
         let group = self.group_of(&row.ward);
         let period = self.period_for(group, row.hour);
-        let (ward, team) = if self.spec.level == ExportLevel::Department {
+        let (ward, team) = if self.spec.level.sums_wards() {
             self.unit(&row.ward, &row.team)
         } else {
             (row.ward.clone(), row.team.clone())
@@ -515,8 +534,8 @@ impl<'a> Exporter<'a> {
             columns.push(Column::new(name.into(), v));
         }
         let mut frame = DataFrame::new(n, columns)?;
-        if self.spec.level == ExportLevel::Department {
-            // a department's hour is the sum of its wards' rows of that hour:
+        if self.spec.level.sums_wards() {
+            // a department's (a site's) hour is the sum of its wards' rows of that hour:
             // its statistics are of those sums, never averaged averages
             let mut sums = vec![col("patients"), col("total"), col("usk"), col("ssk")];
             sums.extend(Component::ALL.iter().map(|c| col(c.key())));
@@ -597,10 +616,10 @@ impl<'a> Exporter<'a> {
                     })
                     .collect();
                 let wards = self.groups[group].wards.as_deref();
-                if self.spec.level == ExportLevel::Department {
+                if self.spec.level.sums_wards() {
                     // a patient who moved between wards of one department
-                    // counts once in it: one count over its wards
-                    for (department, of) in &self.department_wards {
+                    // (site) counts once in it: one count over its wards
+                    for (department, of) in &self.group_wards {
                         let of: Vec<String> = of
                             .iter()
                             .filter(|w| wards.is_none_or(|g| g.contains(w)))
@@ -784,9 +803,21 @@ impl<'a> Exporter<'a> {
         let departments: Vec<Option<&str>> = wards
             .iter()
             .map(|w| match level {
-                ExportLevel::Hospital => None,
+                ExportLevel::Hospital | ExportLevel::Site => None,
                 ExportLevel::Department => Some(w.as_str()).filter(|d| !d.is_empty()),
                 ExportLevel::Ward | ExportLevel::Team => ctx.department_of(w),
+            })
+            .collect();
+        // the hospital of a site row, and of a department's or a ward's
+        let hospitals: Vec<Option<&str>> = wards
+            .iter()
+            .zip(&departments)
+            .map(|(w, d)| match level {
+                ExportLevel::Hospital => None,
+                ExportLevel::Site => Some(w.as_str()).filter(|h| !h.is_empty()),
+                ExportLevel::Department | ExportLevel::Ward | ExportLevel::Team => {
+                    d.and_then(|d| ctx.department_hospital(d))
+                }
             })
             .collect();
         out.push(text(
@@ -798,6 +829,17 @@ impl<'a> Exporter<'a> {
             departments
                 .iter()
                 .map(|d| d.and_then(|d| ctx.department_name(d)).map(str::to_owned))
+                .collect(),
+        ));
+        out.push(text(
+            "hospital",
+            hospitals.iter().map(|h| h.map(str::to_owned)).collect(),
+        ));
+        out.push(text(
+            "hospital_name",
+            hospitals
+                .iter()
+                .map(|h| h.and_then(|h| ctx.hospital_name(h)).map(str::to_owned))
                 .collect(),
         ));
 
@@ -842,7 +884,7 @@ impl<'a> Exporter<'a> {
         }
         let df = DataFrame::new(n, out)?;
         Ok(df.sort(
-            ["period_start", "ward", "team", "department"],
+            ["period_start", "ward", "team", "department", "hospital"],
             SortMultipleOptions::default(),
         )?)
     }

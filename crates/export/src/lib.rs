@@ -1,7 +1,7 @@
 //! careload's trend exports for controllers and managers.
 //!
 //! An export aggregates the stored hourly history by **level** (hospital,
-//! department, ward, team) and **grain** (hour, shift, day, ISO week, month, quarter,
+//! site — one configured hospital of a region —, department, ward, team) and **grain** (hour, shift, day, ISO week, month, quarter,
 //! year, in the hospital's time zone) into one row per unit and period: the
 //! mean, median, 90th percentile and maximum of the unit's hourly total,
 //! means per profession and component, patient-hours and distinct patients;
@@ -92,6 +92,14 @@ pub struct Context {
     /// Department id → display name (`[departments.<id>] name`); departments
     /// not here have none.
     pub department_names: BTreeMap<String, String>,
+    /// Department id → hospital id (`[departments.<id>] hospital`): with
+    /// `ward_departments`, the groups of `level = site`; departments not
+    /// here, and their wards, have no hospital. No ward with a hospital =
+    /// `level = site` is refused.
+    pub department_hospitals: BTreeMap<String, String>,
+    /// Hospital id → display name (`[hospitals.<id>] name`); hospitals not
+    /// here have none.
+    pub hospital_names: BTreeMap<String, String>,
 }
 
 impl Context {
@@ -108,6 +116,8 @@ impl Context {
             team_names: BTreeMap::new(),
             ward_departments: BTreeMap::new(),
             department_names: BTreeMap::new(),
+            department_hospitals: BTreeMap::new(),
+            hospital_names: BTreeMap::new(),
         }
     }
 
@@ -134,6 +144,21 @@ impl Context {
     /// The display name of `department`, if one is configured.
     pub fn department_name(&self, department: &str) -> Option<&str> {
         self.department_names.get(department).map(String::as_str)
+    }
+
+    /// The hospital of `department`, if it has one.
+    pub fn department_hospital(&self, department: &str) -> Option<&str> {
+        self.department_hospitals.get(department).map(String::as_str)
+    }
+
+    /// The hospital of `ward` (its department's), if it has one.
+    pub fn hospital_of(&self, ward: &str) -> Option<&str> {
+        self.department_of(ward).and_then(|d| self.department_hospital(d))
+    }
+
+    /// The display name of `hospital`, if one is configured.
+    pub fn hospital_name(&self, hospital: &str) -> Option<&str> {
+        self.hospital_names.get(hospital).map(String::as_str)
     }
 
     /// The points → staff-hours factors of `ward`.

@@ -100,14 +100,14 @@ pub const COLUMNS: &[Column] = &[
         Text,
         false,
         Always,
-        "`hospital`, `department`, `ward` or `team`.",
+        "`hospital` (the whole store), `site` (one configured hospital, `[hospitals.<id>]`), `department`, `ward` or `team`.",
     ),
     col(
         "ward",
         Text,
         true,
         Always,
-        "The ward id; empty for the hospital and a department.",
+        "The ward id; empty for the hospital, a site and a department.",
     ),
     col(
         "team",
@@ -320,7 +320,7 @@ pub const COLUMNS: &[Column] = &[
         Text,
         true,
         Always,
-        "The ward's display name (`[wards.<id>] name`); empty for the hospital, a department, or when none is configured.",
+        "The ward's display name (`[wards.<id>] name`); empty for the hospital, a site, a department, or when none is configured.",
     ),
     col(
         "team_name",
@@ -355,7 +355,7 @@ pub const COLUMNS: &[Column] = &[
         Text,
         true,
         Always,
-        "The department id (`[departments.<id>]`): a department row's own, a ward's or team's ward's; empty for the hospital, for the group of wards of no department, and for a ward of none.",
+        "The department id (`[departments.<id>]`): a department row's own, a ward's or team's ward's; empty for the hospital, a site, the group of wards of no department, and a ward of none.",
     ),
     col(
         "department_name",
@@ -363,6 +363,20 @@ pub const COLUMNS: &[Column] = &[
         true,
         Always,
         "The department's display name (`[departments.<id>] name`); empty where `department` is or when none is configured.",
+    ),
+    col(
+        "hospital",
+        Text,
+        true,
+        Always,
+        "The hospital id (`[hospitals.<id>]`): a site row's own, a department's (`[departments.<id>] hospital`), a ward's or team's ward's department's; empty for the hospital (the whole store) and where there is none.",
+    ),
+    col(
+        "hospital_name",
+        Text,
+        true,
+        Always,
+        "The hospital's display name (`[hospitals.<id>] name`); empty where `hospital` is or when none is configured.",
     ),
     col(
         "planned_staff_hours",

@@ -142,8 +142,9 @@ impl FromStr for Format {
     }
 }
 
-/// The unit an export's rows are about: the whole store, a department
-/// (its wards summed, `[departments.<id>]`), a ward or a team.
+/// The unit an export's rows are about: the whole store, a configured
+/// hospital (`[hospitals.<id>]`, its departments' wards summed), a
+/// department (its wards summed, `[departments.<id>]`), a ward or a team.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExportLevel {
@@ -157,15 +158,23 @@ pub enum ExportLevel {
     Ward,
     /// One team of a ward.
     Team,
+    /// One configured hospital of a region (`[hospitals.<id>]`; `site`, as
+    /// `hospital` is the whole store): the sum of the stored ward rows of
+    /// its departments' wards, hour by hour; wards of no hospital are left
+    /// out.
+    Site,
 }
 
 impl ExportLevel {
-    /// Every level, largest unit first.
-    pub const ALL: [ExportLevel; 4] = [
+    /// Every level: the whole store, then department, ward and team, then
+    /// `site` (added last so the words of the earlier ones keep their order
+    /// in messages).
+    pub const ALL: [ExportLevel; 5] = [
         ExportLevel::Hospital,
         ExportLevel::Department,
         ExportLevel::Ward,
         ExportLevel::Team,
+        ExportLevel::Site,
     ];
 
     /// Its word (the `level` column's value).
@@ -175,17 +184,26 @@ impl ExportLevel {
             ExportLevel::Department => "department",
             ExportLevel::Ward => "ward",
             ExportLevel::Team => "team",
+            ExportLevel::Site => "site",
         }
     }
 
-    /// The stored level its rows are made of: a department sums its wards'
-    /// ward rows.
+    /// The stored level its rows are made of: a site or a department sums
+    /// its wards' ward rows.
     pub fn stored(self) -> Level {
         match self {
             ExportLevel::Hospital => Level::Hospital,
-            ExportLevel::Department | ExportLevel::Ward => Level::Ward,
+            ExportLevel::Site | ExportLevel::Department | ExportLevel::Ward => Level::Ward,
             ExportLevel::Team => Level::Team,
         }
+    }
+}
+
+impl ExportLevel {
+    /// Whether its rows are groups of wards summed hour by hour (`site`,
+    /// `department`): no stored level of their own.
+    pub fn sums_wards(self) -> bool {
+        matches!(self, ExportLevel::Site | ExportLevel::Department)
     }
 }
 
@@ -213,7 +231,7 @@ impl FromStr for ExportLevel {
     }
 }
 
-/// Parses a level word (`hospital`, `department`, `ward`, `team`).
+/// Parses a level word (`hospital`, `department`, `ward`, `team`, `site`).
 ///
 /// # Errors
 /// [`Error::BadSpec`] naming the levels.
@@ -249,12 +267,13 @@ pub struct ExportSpec {
     pub from: NaiveDate,
     /// Last local date (inclusive).
     pub to: NaiveDate,
-    /// Hospital, department, ward or team rows.
+    /// Hospital, site, department, ward or team rows.
     pub level: ExportLevel,
     /// The time bucket.
     pub grain: Grain,
-    /// Only these wards (department, ward and team levels); `None` = every
-    /// ward. A department row then sums only its wards in the list.
+    /// Only these wards (site, department, ward and team levels); `None` =
+    /// every ward. A site or department row then sums only its wards in the
+    /// list.
     pub wards: Option<Vec<String>>,
     /// Add planned staffing, need in staff-hours, the gap and points per
     /// planned staff-hour (grain shift or coarser).
@@ -302,7 +321,8 @@ impl ExportSpec {
         }
         if self.level == ExportLevel::Hospital && self.wards.is_some() {
             problems.push(
-                "a ward filter applies to level department, ward or team; drop wards or send level=ward".to_owned(),
+                "a ward filter applies to level site, department, ward or team; drop wards or send level=ward"
+                    .to_owned(),
             );
         }
         if self.wards.as_ref().is_some_and(Vec::is_empty) {
@@ -344,7 +364,9 @@ mod tests {
         assert_eq!(parse_level(" Department").ok(), Some(ExportLevel::Department));
         assert_eq!(ExportLevel::Department.stored(), Level::Ward);
         let e = parse_level("clinic").expect_err("unknown level").to_string();
-        assert!(e.contains("hospital, department, ward, team"), "{e}");
+        assert!(e.contains("hospital, department, ward, team, site"), "{e}");
+        assert_eq!(parse_level("Site").ok(), Some(ExportLevel::Site));
+        assert_eq!(ExportLevel::Site.stored(), Level::Ward);
         let e = "fortnight".parse::<Grain>().expect_err("unknown grain").to_string();
         assert!(e.contains("hour, shift, day, week, month, quarter, year"), "{e}");
         let e = "xlsx".parse::<Format>().expect_err("unknown format").to_string();
@@ -361,7 +383,7 @@ mod tests {
         let e = spec.validate().expect_err("three problems").to_string();
         assert!(e.contains("before from"), "{e}");
         assert!(e.contains("grain shift or coarser"), "{e}");
-        assert!(e.contains("level department, ward or team"), "{e}");
+        assert!(e.contains("level site, department, ward or team"), "{e}");
         assert!(e.contains("list is empty"), "{e}");
 
         let spec = ExportSpec::new(d("2016-01-01"), d("2026-12-31"), Level::Ward, Grain::Day);

@@ -411,10 +411,56 @@ async fn a_backtest_reproduces_the_stored_scores_and_shows_a_change(ctx: Ctx) {
     assert_eq!(ranks, BTreeSet::from([1, 2]));
 
     // Nothing stored changed.
-    let again = backtest(store, &context, &context, Arc::new(w), day, day)
+    let again = backtest(store, &context, &context, Arc::new(w.clone()), day, day)
         .await
         .expect("backtest");
     assert_eq!(again.hospital.stored, same.hospital.stored);
+    assert!(
+        again.departments.is_empty() && again.hospitals.is_empty(),
+        "none configured"
+    );
+
+    // Issue 29: with W1 and W2 in department `med` of hospital `nord`, the
+    // department and the hospital are both wards summed hour by hour:
+    // exactly the whole store's figures here, and as stored.
+    let mut grouped = hospital();
+    for ward in ["W1", "W2"] {
+        grouped.ward_departments.insert(ward.into(), "med".into());
+    }
+    grouped.department_hospitals.insert("med".into(), "nord".into());
+    let by_group = backtest(store, &grouped, &grouped, Arc::new(w.clone()), day, day)
+        .await
+        .expect("backtest");
+    assert_eq!(by_group.departments.len(), 1);
+    assert_eq!(by_group.hospitals.len(), 1);
+    let (med, nord) = (&by_group.departments[0], &by_group.hospitals[0]);
+    assert_eq!((med.ward.as_str(), nord.ward.as_str()), ("med", "nord"));
+    let mut per_hour: BTreeMap<DateTime<Utc>, i64> = BTreeMap::new();
+    for (hour, _, sc) in &day_rows {
+        *per_hour.entry(*hour).or_default() += sc.total.milli();
+    }
+    let mean = (per_hour.values().sum::<i64>() as f64 / 1000.0 / per_hour.len() as f64 * 1000.0).round() / 1000.0;
+    for u in [med, nord] {
+        assert_eq!(u.hours, 24, "{}", u.ward);
+        assert_eq!(u.patient_hours, day_rows.len() as u64, "{}", u.ward);
+        assert_eq!(u.stored.total_mean, mean, "{}", u.ward);
+        assert_eq!(u.stored, u.candidate, "{}", u.ward);
+        assert_eq!(u.stored.rank, Some(1), "{}: the only one of its kind", u.ward);
+        let mut whole = by_group.hospital.stored.clone();
+        whole.rank = Some(1);
+        assert_eq!(u.stored, whole, "{}: the whole store's sums", u.ward);
+    }
+    // W2 moved out to a department of no hospital: `nord` is W1 alone
+    grouped.ward_departments.insert("W2".into(), "kir".into());
+    let split = backtest(store, &grouped, &grouped, Arc::new(w), day, day)
+        .await
+        .expect("backtest");
+    assert_eq!(split.departments.len(), 2);
+    let w1 = split.wards.iter().find(|u| u.ward == "W1").unwrap();
+    let nord = &split.hospitals[0];
+    assert_eq!(split.hospitals.len(), 1);
+    assert_eq!((nord.hours, nord.patient_hours), (w1.hours, w1.patient_hours));
+    assert_eq!(nord.stored.total_mean, w1.stored.total_mean);
 }
 
 /// The CSV rows of one export under `context`.

@@ -37,12 +37,14 @@ fn mean(u: &UnitBacktest, v: f64) -> String {
     }
 }
 
-fn row(u: &UnitBacktest) -> Vec<String> {
+/// A unit's line; `kind` names a group of wards (`hospital`,
+/// `department`) before its id, none for a ward.
+fn row(kind: Option<&str>, u: &UnitBacktest) -> Vec<String> {
     vec![
-        if u.ward.is_empty() {
-            "hospital".to_owned()
-        } else {
-            u.ward.clone()
+        match kind {
+            _ if u.ward.is_empty() => "hospital".to_owned(),
+            Some(kind) => format!("{kind} {}", u.ward),
+            None => u.ward.clone(),
         },
         u.patient_hours.to_string(),
         u.skipped_patient_hours.to_string(),
@@ -107,9 +109,16 @@ fn print(report: &Backtest, out: &mut dyn Write) -> anyhow::Result<()> {
         "gap staff-h",
     ])
     .right([1, 2, 3, 4, 5]);
-    t.row(row(&report.hospital));
+    // the whole store, each configured hospital, each department, each ward
+    t.row(row(None, &report.hospital));
+    for u in &report.hospitals {
+        t.row(row(Some("hospital"), u));
+    }
+    for u in &report.departments {
+        t.row(row(Some("department"), u));
+    }
     for u in &report.wards {
-        t.row(row(u));
+        t.row(row(None, u));
     }
     t.write(out, 0)?;
     writeln!(out)?;
@@ -308,6 +317,8 @@ mod tests {
             skipped_hours: if skipped > 0 { 12 } else { 0 },
             skipped_reasons,
             hospital: unit("", 12, 48, skipped, None),
+            hospitals: Vec::new(),
+            departments: Vec::new(),
             wards: vec![
                 unit("W1", 12, 36, w1, Some(1)),
                 unit("W2", 12, 12, skipped - w1, Some(2)),
@@ -352,6 +363,30 @@ mod tests {
 
         let clean = printed(&report(BTreeMap::new()));
         assert!(!clean.contains("warning"), "{clean}");
+    }
+
+    /// Issue 29: configured hospitals and departments get a line each,
+    /// named by kind and id, between the whole store and the wards.
+    #[test]
+    fn the_printed_report_has_a_line_per_hospital_and_department() {
+        let mut r = report(BTreeMap::new());
+        r.hospitals = vec![unit("nord", 12, 36, 0, Some(1))];
+        r.departments = vec![unit("med", 12, 36, 0, Some(1)), unit("kir", 12, 12, 0, Some(2))];
+        let text = printed(&r);
+        let lines: Vec<&str> = text.lines().collect();
+        let at = |prefix: &str| {
+            lines
+                .iter()
+                .position(|l| l.starts_with(prefix))
+                .unwrap_or_else(|| panic!("{prefix:?} in:\n{text}"))
+        };
+        assert!(at("hospital ") < at("hospital nord"), "{text}");
+        assert!(at("hospital nord") < at("department med"), "{text}");
+        assert!(at("department kir") < at("W1"), "{text}");
+        assert!(
+            lines[at("department kir")].contains("2 → 2"),
+            "its rank among departments: {text}"
+        );
     }
 
     /// Issue 27: the council's back-test shows how well each side's points
