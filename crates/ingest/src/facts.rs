@@ -1,5 +1,5 @@
-//! Compact facts kept of the most numerous resources (Observations, Tasks
-//! and MedicationRequests) instead of the typed models.
+//! Compact facts kept of the most numerous resources (Observations, Tasks,
+//! MedicationRequests and Conditions) instead of the typed models.
 //!
 //! The held store lives from one hourly run to the next, and a 1,000-bed
 //! hospital's is ~100,000 resources, most of them Observations. A typed
@@ -16,12 +16,14 @@
 //! of everything held (49 of ~100 MiB), its 72,000 Observations' facts 9
 //! MiB. [`MedicationFacts`] keeps the status, the order time, the first
 //! route given and what the dosing is derived from (as needed, times of
-//! day, frequency and period).
+//! day, frequency and period). A typed Condition is ~5 KB; its
+//! [`ConditionFacts`] keep the statuses, the recorded date, the code and
+//! whether it has abated.
 
 use chrono::NaiveTime;
 use chrono::{DateTime, Utc};
 use fhir_sdk::r4b::resources::{
-    MedicationRequest, Observation, ObservationComponentValue, ObservationEffective, ObservationValue, Task,
+    Condition, MedicationRequest, Observation, ObservationComponentValue, ObservationEffective, ObservationValue, Task,
 };
 use fhir_sdk::r4b::types::{CodeableConcept, DosageAsNeeded, Period, Reference};
 
@@ -49,6 +51,30 @@ pub fn concept(cc: &CodeableConcept) -> Concept {
             code: c.code.as_deref().map(Box::from),
         })
         .collect()
+}
+
+/// The codings of `cc` with their displays.
+pub fn named_concept(cc: &CodeableConcept) -> Box<[NamedCode]> {
+    cc.coding
+        .iter()
+        .flatten()
+        .map(|c| NamedCode {
+            code: Code {
+                system: c.system.as_deref().map(Box::from),
+                code: c.code.as_deref().map(Box::from),
+            },
+            display: c.display.as_deref().map(Box::from),
+        })
+        .collect()
+}
+
+/// Whether `codes` hold `code`, of `system` or of no system.
+pub fn has_code(codes: Option<&[Code]>, system: &str, code: &str) -> bool {
+    codes.is_some_and(|codes| {
+        codes
+            .iter()
+            .any(|c| c.code.as_deref() == Some(code) && c.system.as_deref().is_none_or(|s| s == system))
+    })
 }
 
 /// The reference text of `r` (`Type/id`, an absolute URL…), if any.
@@ -249,19 +275,7 @@ pub struct MedicationFacts {
 impl From<&MedicationRequest> for MedicationFacts {
     fn from(r: &MedicationRequest) -> MedicationFacts {
         let dosages = || r.dosage_instruction.iter().flatten();
-        let route = dosages().find_map(|d| d.route.as_ref()).map(|cc| {
-            cc.coding
-                .iter()
-                .flatten()
-                .map(|c| NamedCode {
-                    code: Code {
-                        system: c.system.as_deref().map(Box::from),
-                        code: c.code.as_deref().map(Box::from),
-                    },
-                    display: c.display.as_deref().map(Box::from),
-                })
-                .collect()
-        });
+        let route = dosages().find_map(|d| d.route.as_ref()).map(named_concept);
         let as_needed = dosages().any(|d| {
             matches!(
                 d.as_needed,
@@ -294,6 +308,42 @@ impl From<&MedicationRequest> for MedicationFacts {
             encounter: reference(r.encounter.as_ref()),
             subject: reference(Some(&r.subject)),
             last_updated: o_meta(r.meta.as_ref()),
+        }
+    }
+}
+
+/// What the mapping reads of a Condition (a diagnosis).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConditionFacts {
+    /// The codings of `verificationStatus`.
+    pub verification: Option<Concept>,
+    /// The codings of `clinicalStatus` (none: no clinical status given).
+    pub clinical: Option<Concept>,
+    /// `recordedDate`.
+    pub recorded: Option<When>,
+    /// The codings of `Condition.code`, with their displays.
+    pub code: Option<Box<[NamedCode]>>,
+    /// `abatement[x]` is given.
+    pub abated: bool,
+    /// `Condition.encounter`'s reference text.
+    pub encounter: Option<Box<str>>,
+    /// `Condition.subject`'s reference text.
+    pub subject: Option<Box<str>>,
+    /// `meta.lastUpdated`.
+    pub last_updated: Option<DateTime<Utc>>,
+}
+
+impl From<&Condition> for ConditionFacts {
+    fn from(c: &Condition) -> ConditionFacts {
+        ConditionFacts {
+            verification: c.verification_status.as_ref().map(concept),
+            clinical: c.clinical_status.as_ref().map(concept),
+            recorded: c.recorded_date.as_ref().and_then(When::of),
+            code: c.code.as_ref().map(named_concept),
+            abated: c.abatement.is_some(),
+            encounter: reference(c.encounter.as_ref()),
+            subject: reference(Some(&c.subject)),
+            last_updated: o_meta(c.meta.as_ref()),
         }
     }
 }
@@ -392,6 +442,41 @@ mod tests {
         assert_eq!(none.route, None);
         assert!(none.repeats.is_empty(), "no timing");
         assert!(none.repeats.iter().all(|r| r.times_of_day.is_empty()));
+    }
+
+    fn condition(name: &str) -> ConditionFacts {
+        let path = format!("/work/shared/fhir-examples/hl7-r4/{name}");
+        let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        match careload_fhir_parse::parse("Condition", &json) {
+            Ok(Some(careload_fhir_parse::Typed::Condition(c))) => ConditionFacts::from(&c),
+            other => panic!("{name} is not a Condition: {other:?}"),
+        }
+    }
+
+    /// HL7's Condition examples keep the statuses, the date, the code, the
+    /// abatement and the references.
+    #[test]
+    fn facts_of_hl7_conditions() {
+        const CLIN: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+        const VER: &str = "http://terminology.hl7.org/CodeSystem/condition-ver-status";
+        let active = condition("Condition-f001.json");
+        assert!(has_code(active.clinical.as_deref(), CLIN, "active"));
+        assert!(has_code(active.verification.as_deref(), VER, "confirmed"));
+        assert!(!has_code(active.verification.as_deref(), VER, "refuted"));
+        assert_eq!(active.recorded, chrono::NaiveDate::from_ymd_opt(2011, 10, 5).map(When::Day));
+        let code = active.code.as_deref().expect("a code");
+        assert_eq!(code[0].code.code.as_deref(), Some("368009"));
+        assert!(code[0].display.is_some(), "the display is kept for the mapping's suggestions");
+        assert!(!active.abated);
+        assert_eq!(active.encounter.as_deref(), Some("Encounter/f001"));
+        assert_eq!(active.subject.as_deref(), Some("Patient/f001"));
+
+        let resolved = condition("Condition-f201.json");
+        assert!(has_code(resolved.clinical.as_deref(), CLIN, "resolved"));
+        assert!(resolved.abated, "abatement given");
+        let family = condition("Condition-family-history.json");
+        assert_eq!(family.verification, None);
+        assert_eq!(family.recorded, None);
     }
 
     /// HL7's Task example keeps what the mapping reads.

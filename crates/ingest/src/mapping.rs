@@ -50,7 +50,7 @@ use fhir_sdk::r4b::types::{CodeableConcept, Period, Reference};
 use serde::Serialize;
 
 use crate::config::{LocationLevel, Lookup, Mapping, ObservationKind, Target};
-use crate::facts::{FactValue, MedicationFacts, ObservationFacts, TaskFacts};
+use crate::facts::{ConditionFacts, FactValue, MedicationFacts, NamedCode, ObservationFacts, TaskFacts, has_code};
 use crate::pseudonym::PseudonymKey;
 use crate::read::{Resources, Skip};
 use crate::time::{date_time_in, end_in};
@@ -159,15 +159,6 @@ pub fn reference_text_id<'a>(text: Option<&'a str>, ty: &str) -> Option<&'a str>
     let id = parts.next()?;
     let t = parts.next()?;
     (t == ty && !id.is_empty()).then_some(id)
-}
-
-fn has_code(cc: Option<&CodeableConcept>, system: &str, code: &str) -> bool {
-    cc.is_some_and(|cc| {
-        cc.coding
-            .iter()
-            .flatten()
-            .any(|c| c.code.as_deref() == Some(code) && c.system.as_deref().is_none_or(|s| s == system))
-    })
 }
 
 /// A period's start; a date without a time is the start of that day in `tz`.
@@ -373,6 +364,30 @@ impl<'a> Mapper<'a> {
         let found = table(self.cfg).codes(codes);
         if found.is_none() {
             self.unused_codes(name, element, codes);
+        }
+        found
+    }
+
+    /// [`Mapper::lookup`] of held codings with their displays (none: no concept).
+    fn lookup_named<T: Target + Clone>(
+        &mut self,
+        table: fn(&Mapping) -> &Lookup<T>,
+        name: &'static str,
+        element: &'static str,
+        codes: Option<&'a [NamedCode]>,
+    ) -> Option<T> {
+        let codes = codes.unwrap_or_default();
+        let found = table(self.cfg).named_codes(codes);
+        if found.is_none() {
+            for c in codes {
+                self.unused(
+                    name,
+                    element,
+                    c.code.system.as_deref(),
+                    c.code.code.as_deref(),
+                    c.display.as_deref(),
+                );
+            }
         }
         found
     }
@@ -640,20 +655,12 @@ impl<'a> Mapper<'a> {
         if r.authored_on.is_some_and(|a| a.start(self.cfg.time_zone) > self.as_of) {
             return self.report.out_of_scope(TY, "authored after the snapshot time");
         }
-        const ROUTE: &str = "MedicationRequest.dosageInstruction.route";
-        let codes = r.route.as_deref().unwrap_or_default();
-        let mapped_route = self.cfg.routes.named_codes(codes);
-        if mapped_route.is_none() {
-            for c in codes {
-                self.unused(
-                    "routes",
-                    ROUTE,
-                    c.code.system.as_deref(),
-                    c.code.code.as_deref(),
-                    c.display.as_deref(),
-                );
-            }
-        }
+        let mapped_route = self.lookup_named(
+            |m| &m.routes,
+            "routes",
+            "MedicationRequest.dosageInstruction.route",
+            r.route.as_deref(),
+        );
         let idx = match self.target_text(r.encounter.as_deref(), r.subject.as_deref()) {
             Ok(i) => i,
             Err(miss) => return self.missed(TY, id, miss),
@@ -1011,16 +1018,15 @@ impl<'a> Mapper<'a> {
         self.report.mapped(TY);
     }
 
-    fn condition(&mut self, id: &'a str, c: &'a fhir_sdk::r4b::resources::Condition) {
+    fn condition(&mut self, id: &'a str, c: &'a ConditionFacts) {
         const TY: &str = "Condition";
         const VER: &str = "http://terminology.hl7.org/CodeSystem/condition-ver-status";
         const CLIN: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
-        if has_code(c.verification_status.as_ref(), VER, "entered-in-error")
-            || has_code(c.verification_status.as_ref(), VER, "refuted")
-        {
+        let verification = c.verification.as_deref();
+        if has_code(verification, VER, "entered-in-error") || has_code(verification, VER, "refuted") {
             return self.report.out_of_scope(TY, "entered in error or refuted");
         }
-        let active = c.clinical_status.as_ref().is_none_or(|cs| {
+        let active = c.clinical.as_deref().is_none_or(|cs| {
             ["active", "recurrence", "relapse"]
                 .iter()
                 .any(|code| has_code(Some(cs), CLIN, code))
@@ -1028,28 +1034,24 @@ impl<'a> Mapper<'a> {
         if !active {
             return self.report.out_of_scope(TY, "not active");
         }
-        if c.recorded_date
-            .as_ref()
-            .and_then(|d| date_time_in(d, self.cfg.time_zone))
-            .is_some_and(|r| r > self.as_of)
-        {
+        if c.recorded.is_some_and(|r| r.start(self.cfg.time_zone) > self.as_of) {
             return self.report.out_of_scope(TY, "recorded after the snapshot time");
         }
-        let code = self.lookup(|m| &m.diagnoses, "diagnoses", "Condition.code", c.code.iter());
+        let code = self.lookup_named(|m| &m.diagnoses, "diagnoses", "Condition.code", c.code.as_deref());
         // a diagnosis is the patient's: one recorded during an earlier stay
         // (real records always name that stay) counts for the current one
-        let idx = match self.target(c.encounter.as_ref(), Some(&c.subject)) {
+        let idx = match self.target_text(c.encounter.as_deref(), c.subject.as_deref()) {
             Ok(i) => i,
             Err(_) if c.encounter.is_some() => {
                 // from an earlier stay only what is said to be active still:
                 // an encounter diagnosis often has no clinical status at all
-                if c.clinical_status.is_none() || c.abatement.is_some() {
+                if c.clinical.is_none() || c.abated {
                     return self.report.out_of_scope(
                         TY,
                         "an earlier stay's diagnosis without an active clinical status, or abated",
                     );
                 }
-                match self.target(None, Some(&c.subject)) {
+                match self.target_text(None, c.subject.as_deref()) {
                     Ok(i) => i,
                     Err(miss) => return self.missed(TY, id, miss),
                 }

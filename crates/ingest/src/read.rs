@@ -24,13 +24,13 @@ use std::path::{Path, PathBuf};
 
 use careload_fhir_parse::Typed;
 use chrono::{DateTime, Utc};
-use fhir_sdk::r4b::resources::{CarePlan, Condition, Encounter, Location, Patient, ServiceRequest};
+use fhir_sdk::r4b::resources::{CarePlan, Encounter, Location, Patient, ServiceRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::Error;
-use crate::facts::{MedicationFacts, ObservationFacts, TaskFacts};
+use crate::facts::{ConditionFacts, MedicationFacts, ObservationFacts, TaskFacts};
 
 /// The resource types careload reads; every other type is counted as ignored.
 pub const USED_TYPES: [&str; 9] = careload_fhir_parse::USED_TYPES;
@@ -126,7 +126,7 @@ pub struct Resources {
     /// Care plans.
     pub care_plans: BTreeMap<String, CarePlan>,
     /// Diagnoses.
-    pub conditions: BTreeMap<String, Condition>,
+    pub conditions: BTreeMap<String, ConditionFacts>,
 }
 
 /// The first look at a resource: what it is, its id and when it changed;
@@ -258,7 +258,7 @@ impl Resources {
             Typed::Observation(r) => put(&mut self.observations, id, ObservationFacts::from(&r)),
             Typed::ServiceRequest(r) => put(&mut self.service_requests, id, r),
             Typed::CarePlan(r) => put(&mut self.care_plans, id, r),
-            Typed::Condition(r) => put(&mut self.conditions, id, r),
+            Typed::Condition(r) => put(&mut self.conditions, id, ConditionFacts::from(&r)),
         };
         *report.read.entry(resource_type.into_owned()).or_default() += 1;
         if replaced {
@@ -285,9 +285,15 @@ macro_rules! last_updated {
     )*};
 }
 
-last_updated!(Location, Patient, Encounter, ServiceRequest, CarePlan, Condition);
+last_updated!(Location, Patient, Encounter, ServiceRequest, CarePlan);
 
 impl LastUpdated for ObservationFacts {
+    fn last_updated(&self) -> Option<DateTime<Utc>> {
+        self.last_updated
+    }
+}
+
+impl LastUpdated for ConditionFacts {
     fn last_updated(&self) -> Option<DateTime<Utc>> {
         self.last_updated
     }
@@ -375,7 +381,7 @@ impl Resources {
             .retain(|_, r| keep(text(r.encounter.as_ref()), text(Some(&r.subject))));
         self.care_plans
             .retain(|_, r| keep(text(r.encounter.as_ref()), text(Some(&r.subject))));
-        self.conditions.retain(|_, r| keep(None, text(Some(&r.subject))));
+        self.conditions.retain(|_, r| keep(None, r.subject.as_deref()));
         before - self.len()
     }
 }

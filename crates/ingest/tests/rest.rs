@@ -498,7 +498,7 @@ async fn fetch_changes_reads_new_stays_in_full() {
             let has_conditions = full
                 .conditions
                 .values()
-                .any(|c| c.subject.reference.as_deref() == Some(&*format!("Patient/{patient}")));
+                .any(|c| c.subject.as_deref() == Some(&*format!("Patient/{patient}")));
             let has_tasks = full
                 .tasks
                 .values()
@@ -527,7 +527,7 @@ async fn fetch_changes_reads_new_stays_in_full() {
         let reference = format!("Patient/{new_patient}");
         r.conditions
             .iter()
-            .filter(|(_, c)| c.subject.reference.as_deref() == Some(reference.as_str()))
+            .filter(|(_, c)| c.subject.as_deref() == Some(reference.as_str()))
             .map(|(id, _)| id.clone())
             .collect::<BTreeSet<_>>()
     };
