@@ -184,6 +184,12 @@ struct Inner {
 #[derive(Default)]
 pub struct ResponseCache {
     inner: Mutex<Inner>,
+    /// Where rebuilds behind a previous value run: the runtime the cache
+    /// was made on (the service's main runtime, the runs', whose threads
+    /// run below the API's: `careload_runner::priority`), so that a
+    /// rebuild's serialising and compressing never holds up the API's own
+    /// threads; none: the runtime of the request that starts it.
+    rebuilds: Option<tokio::runtime::Handle>,
 }
 
 /// What a request does with a key.
@@ -224,6 +230,15 @@ impl Drop for Refreshing {
 }
 
 impl ResponseCache {
+    /// A cache whose rebuilds behind a previous value run on the runtime it
+    /// is made on, if any (see [`ResponseCache`]).
+    pub fn on_this_runtime() -> ResponseCache {
+        ResponseCache {
+            rebuilds: tokio::runtime::Handle::try_current().ok(),
+            ..ResponseCache::default()
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -337,20 +352,22 @@ impl ResponseCache {
                     cache: self.clone(),
                     key,
                 };
-                tokio::spawn(
-                    async move {
-                        match cell.get_or_try_init(stamped).await {
-                            Ok((at, built)) => guard.cache.keep(&guard.key, &cell, *at, built),
-                            Err(e) => tracing::warn!(
-                                key = %guard.key.replace('\n', " "),
-                                error = %e,
-                                "rebuilding a cached response failed; its previous value is served"
-                            ),
-                        }
-                        drop(guard);
+                let rebuild = async move {
+                    match cell.get_or_try_init(stamped).await {
+                        Ok((at, built)) => guard.cache.keep(&guard.key, &cell, *at, built),
+                        Err(e) => tracing::warn!(
+                            key = %guard.key.replace('\n', " "),
+                            error = %e,
+                            "rebuilding a cached response failed; its previous value is served"
+                        ),
                     }
-                    .in_current_span(),
-                );
+                    drop(guard);
+                }
+                .in_current_span();
+                match &self.rebuilds {
+                    Some(runtime) => drop(runtime.spawn(rebuild)),
+                    None => drop(tokio::spawn(rebuild)),
+                }
                 Ok(previous)
             }
         }

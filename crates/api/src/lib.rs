@@ -141,7 +141,8 @@ impl AppState {
             auth,
             metrics: metrics::Metrics::default(),
             limiter: layers::RateLimiter::default(),
-            cache: Arc::default(),
+            // made where the service makes its state: on the runs' runtime
+            cache: Arc::new(cache::ResponseCache::on_this_runtime()),
         }))
     }
 }
