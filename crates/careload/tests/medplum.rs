@@ -232,9 +232,10 @@ async fn medplum_serves_what_the_files_hold_and_every_change_and_its_own_errors(
             held.tasks
                 .values()
                 .any(|t| t.encounter.as_deref() == Some(&*r) && &*t.status == "requested")
-                && held.medication_requests.values().any(|m| {
-                    &*m.status == "active" && m.encounter.as_deref() == Some(&*r)
-                })
+                && held
+                    .medication_requests
+                    .values()
+                    .any(|m| &*m.status == "active" && m.encounter.as_deref() == Some(&*r))
         })
         .map(|(id, e)| (id.clone(), e.subject.as_ref().unwrap().reference.clone().unwrap()))
         .expect("a stay with an open task and an active medication");
@@ -249,9 +250,7 @@ async fn medplum_serves_what_the_files_hold_and_every_change_and_its_own_errors(
     let med_id = held
         .medication_requests
         .iter()
-        .find(|(_, m)| {
-            &*m.status == "active" && m.encounter.as_deref() == Some(&*stay_ref)
-        })
+        .find(|(_, m)| &*m.status == "active" && m.encounter.as_deref() == Some(&*stay_ref))
         .map(|(id, _)| id.clone())
         .unwrap();
     let put = |ty: &'static str, id: String, change: fn(&mut Value)| {

@@ -463,10 +463,16 @@ mod tests {
         assert!(has_code(active.clinical.as_deref(), CLIN, "active"));
         assert!(has_code(active.verification.as_deref(), VER, "confirmed"));
         assert!(!has_code(active.verification.as_deref(), VER, "refuted"));
-        assert_eq!(active.recorded, chrono::NaiveDate::from_ymd_opt(2011, 10, 5).map(When::Day));
+        assert_eq!(
+            active.recorded,
+            chrono::NaiveDate::from_ymd_opt(2011, 10, 5).map(When::Day)
+        );
         let code = active.code.as_deref().expect("a code");
         assert_eq!(code[0].code.code.as_deref(), Some("368009"));
-        assert!(code[0].display.is_some(), "the display is kept for the mapping's suggestions");
+        assert!(
+            code[0].display.is_some(),
+            "the display is kept for the mapping's suggestions"
+        );
         assert!(!active.abated);
         assert_eq!(active.encounter.as_deref(), Some("Encounter/f001"));
         assert_eq!(active.subject.as_deref(), Some("Patient/f001"));
