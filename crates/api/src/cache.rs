@@ -150,8 +150,10 @@ impl IntoResponse for Cached {
     }
 }
 
-/// When a value was built: its time bucket and the data generation.
-type Stamp = (i64, u64);
+/// When a value's build began: the data generation, then the time bucket
+/// (the generation first, so that a clock stepped back never makes a value
+/// from before a change look current).
+type Stamp = (u64, i64);
 
 /// One key's value and its rebuild state.
 #[derive(Default)]
@@ -178,6 +180,17 @@ struct Inner {
     /// never served, not even while they are rebuilt.
     floor: u64,
     entries: HashMap<String, Slot>,
+}
+
+impl Inner {
+    /// Gives every key a fresh build to wait for: a request after a change
+    /// never joins a build that began before it (that build goes on, and
+    /// keeps its value stamped as it began).
+    fn forget_builds(&mut self) {
+        for slot in self.entries.values_mut() {
+            slot.pending = Arc::default();
+        }
+    }
 }
 
 /// The cache (one per [`crate::AppState`], shared by its clones).
@@ -250,13 +263,16 @@ impl ResponseCache {
         let mut inner = self.lock();
         inner.generation += 1;
         inner.floor = inner.generation;
+        inner.forget_builds();
     }
 
     /// Marks every built response out of date: each is rebuilt at its next
     /// request, a recent one behind its previous value (an hourly run's
     /// write, which the screens may see a rebuild later).
     pub fn renew(&self) {
-        self.lock().generation += 1;
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.forget_builds();
     }
 
     /// The response for `key` at `now`, built by `build` when needed:
@@ -312,7 +328,7 @@ impl ResponseCache {
                 inner.entries.retain(|_, slot| slot.used >= last);
                 inner.bucket = bucket;
             }
-            let stamp = (bucket, inner.generation);
+            let stamp = (inner.generation, bucket);
             let floor = inner.floor;
             let full = inner.entries.len() >= MAX_ENTRIES && !inner.entries.contains_key(&key);
             let plan = if full {
@@ -322,7 +338,7 @@ impl ResponseCache {
                 slot.used = slot.used.max(bucket);
                 match &slot.value {
                     Some((at, value)) if *at >= stamp => Plan::Serve(value.clone()),
-                    Some(((built, generation), value))
+                    Some(((generation, built), value))
                         if built + 1 >= bucket && *generation >= floor && patience == Patience::ServeRecent =>
                     {
                         if slot.refreshing {
@@ -459,6 +475,47 @@ mod tests {
         let g = get(&cache, "/wards/w1", at(3 * TTL_SECONDS), &builds).await.unwrap();
         assert_ne!(f, g, "a cleared value is never served: rebuilt for the request");
         assert_eq!(builds.load(Ordering::SeqCst), 6);
+    }
+
+    /// A user's write (`clear`) while a slow rebuild that began before it
+    /// goes on: the next request is never served that rebuild's value.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_after_a_clear_never_joins_a_build_that_began_before_it() {
+        let (cache, builds) = new();
+        let old = get(&cache, "/", at(0), &builds).await.unwrap();
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+        let served = cache
+            .get_or_build("/".to_owned(), at(TTL_SECONDS), || async move {
+                let _ = started_tx.send(());
+                let _ = finish_rx.await;
+                Ok(Cached::html("read before the write".into()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(served, old);
+        started_rx.await.unwrap();
+        cache.clear();
+        let after = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            get(&cache, "/", at(TTL_SECONDS), &builds),
+        )
+        .await
+        .expect("the request after the clear waited for the build that began before it")
+        .unwrap();
+        assert_eq!(
+            after.body,
+            Bytes::from("build 2"),
+            "built for the request, after the write"
+        );
+        finish_tx.send(()).unwrap();
+        settled(&cache).await;
+        let later = get(&cache, "/", at(TTL_SECONDS), &builds).await.unwrap();
+        assert_eq!(
+            later.body,
+            Bytes::from("build 2"),
+            "the older rebuild did not replace it"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
