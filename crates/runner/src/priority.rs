@@ -32,37 +32,39 @@ pub fn runs_runtime(nice: u8) -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all().thread_name("careload-run");
     if nice > 0 {
-        builder.on_thread_start(move || lower_this_thread(nice));
+        // one target for every thread, whichever thread starts it: a
+        // blocking thread started by a worker (already lowered) must not
+        // be lowered twice
+        let target = this_thread_nice().saturating_add(i32::from(nice)).min(19);
+        builder.on_thread_start(move || lower_this_thread_to(target));
     }
     builder.build()
 }
 
-/// Lowers the calling thread's CPU priority by `nice` steps (at most to
-/// 19, the lowest). Linux only; elsewhere nothing is done. A refusal is
-/// logged once per process.
-pub fn lower_this_thread(nice: u8) {
+/// Lowers the calling thread's CPU priority to the nice value `target`
+/// (at most 19, the lowest) unless it is that low already. Linux only;
+/// elsewhere nothing is done. A refusal is logged once per process.
+pub fn lower_this_thread_to(target: i32) {
     static REFUSED: Once = Once::new();
-    if let Err(e) = lower(nice) {
+    if let Err(e) = lower_to(target.min(19)) {
         REFUSED.call_once(|| {
-            tracing::warn!(error = %e, nice, "the runs' threads could not be given a lower CPU priority; they run at the API's");
+            tracing::warn!(error = %e, target, "the runs' threads could not be given a lower CPU priority; they run at the API's");
         });
     }
 }
 
 #[cfg(target_os = "linux")]
-fn lower(nice: u8) -> std::io::Result<()> {
+fn lower_to(target: i32) -> std::io::Result<()> {
     use rustix::process::{getpriority_process, setpriority_process};
     // Linux: PRIO_PROCESS of "self" is the calling thread, not the process
-    let now = getpriority_process(None)?;
-    let lowered = now.saturating_add(i32::from(nice)).min(19);
-    if lowered != now {
-        setpriority_process(None, lowered)?;
+    if getpriority_process(None)? < target {
+        setpriority_process(None, target)?;
     }
     Ok(())
 }
 
 #[cfg(not(target_os = "linux"))]
-fn lower(_nice: u8) -> std::io::Result<()> {
+fn lower_to(_target: i32) -> std::io::Result<()> {
     Ok(())
 }
 
@@ -90,13 +92,32 @@ mod tests {
             let base = this_thread_nice();
             let runtime = runs_runtime(7).unwrap();
             let expected = (base + 7).min(19);
-            let (worker, blocking) = runtime.block_on(async {
+            let (worker, blocking, from_a_worker) = runtime.block_on(async {
                 let worker = tokio::spawn(async { this_thread_nice() }).await.unwrap();
                 let blocking = tokio::task::spawn_blocking(this_thread_nice).await.unwrap();
-                (worker, blocking)
+                // a blocking thread a worker starts (as a run's mapping does):
+                // held busy so that the pool must start new ones from the worker
+                let from_a_worker = tokio::spawn(async {
+                    let (tx, rx) = std::sync::mpsc::channel::<()>();
+                    let busy = tokio::task::spawn_blocking(move || rx.recv());
+                    let mut seen = Vec::new();
+                    for _ in 0..3 {
+                        seen.push(tokio::task::spawn_blocking(this_thread_nice).await.unwrap());
+                    }
+                    drop(tx);
+                    let _ = busy.await;
+                    seen
+                })
+                .await
+                .unwrap();
+                (worker, blocking, from_a_worker)
             });
             assert_eq!(worker, expected, "a worker thread");
             assert_eq!(blocking, expected, "a blocking thread");
+            assert!(
+                from_a_worker.iter().all(|&n| n == expected),
+                "blocking threads a worker started: {from_a_worker:?}, not lowered twice (expected {expected})"
+            );
             assert_eq!(
                 this_thread_nice(),
                 base,
