@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use fhir_sdk::r4b::resources::{
     Condition, MedicationRequest, Observation, ObservationComponentValue, ObservationEffective, ObservationValue, Task,
 };
-use fhir_sdk::r4b::types::{CodeableConcept, DosageAsNeeded, Period, Reference};
+use fhir_sdk::r4b::types::{CodeableConcept, Coding, DosageAsNeeded, Period, Reference};
 
 use crate::time::{When, instant};
 
@@ -43,14 +43,15 @@ pub type Concept = Box<[Code]>;
 
 /// The codings of `cc`.
 pub fn concept(cc: &CodeableConcept) -> Concept {
-    cc.coding
-        .iter()
-        .flatten()
-        .map(|c| Code {
-            system: c.system.as_deref().map(Box::from),
-            code: c.code.as_deref().map(Box::from),
-        })
-        .collect()
+    cc.coding.iter().flatten().map(code_of).collect()
+}
+
+/// A coding's system and code.
+fn code_of(c: &Coding) -> Code {
+    Code {
+        system: c.system.as_deref().map(Box::from),
+        code: c.code.as_deref().map(Box::from),
+    }
 }
 
 /// The codings of `cc` with their displays.
@@ -59,10 +60,7 @@ pub fn named_concept(cc: &CodeableConcept) -> Box<[NamedCode]> {
         .iter()
         .flatten()
         .map(|c| NamedCode {
-            code: Code {
-                system: c.system.as_deref().map(Box::from),
-                code: c.code.as_deref().map(Box::from),
-            },
+            code: code_of(c),
             display: c.display.as_deref().map(Box::from),
         })
         .collect()

@@ -287,29 +287,18 @@ macro_rules! last_updated {
 
 last_updated!(Location, Patient, Encounter, ServiceRequest, CarePlan);
 
-impl LastUpdated for ObservationFacts {
-    fn last_updated(&self) -> Option<DateTime<Utc>> {
-        self.last_updated
-    }
+/// The facts kept of a resource carry its `meta.lastUpdated` as their own.
+macro_rules! facts_last_updated {
+    ($($ty:ty),*) => {$(
+        impl LastUpdated for $ty {
+            fn last_updated(&self) -> Option<DateTime<Utc>> {
+                self.last_updated
+            }
+        }
+    )*};
 }
 
-impl LastUpdated for ConditionFacts {
-    fn last_updated(&self) -> Option<DateTime<Utc>> {
-        self.last_updated
-    }
-}
-
-impl LastUpdated for MedicationFacts {
-    fn last_updated(&self) -> Option<DateTime<Utc>> {
-        self.last_updated
-    }
-}
-
-impl LastUpdated for TaskFacts {
-    fn last_updated(&self) -> Option<DateTime<Utc>> {
-        self.last_updated
-    }
-}
+facts_last_updated!(ObservationFacts, TaskFacts, MedicationFacts, ConditionFacts);
 
 /// Files each of `newer` under its id unless `held` has the same id with a
 /// later `meta.lastUpdated`; returns how many were taken.
