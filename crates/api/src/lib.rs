@@ -187,8 +187,12 @@ pub fn router(state: AppState) -> axum::Router {
 /// the caller's runtime (reading FHIR pages, writing the hour) never queues
 /// in front of a screen's request, and a single worker serves the cached
 /// pages to every connection in turn, which keeps the latency's tail close
-/// to its median (docs/benchmarks.md). Await [`Serving::finished`] for the
-/// server's end; `shutdown` stops it as in [`serve`].
+/// to its median (docs/benchmarks.md). Each of its threads, the one that
+/// accepts connections included, first calls `on_thread_start` (the
+/// service: `careload_runner::priority::latency_first`, a short time slice
+/// so that a woken API thread takes a core at once). Await
+/// [`Serving::finished`] for the server's end; `shutdown` stops it as in
+/// [`serve`].
 ///
 /// # Errors
 /// [`Error::Internal`] when the listener cannot be moved to the new
@@ -198,6 +202,7 @@ pub fn spawn_serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
     threads: usize,
+    on_thread_start: fn(),
 ) -> Result<Serving> {
     let listener = listener
         .into_std()
@@ -205,6 +210,7 @@ pub fn spawn_serve(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.max(1))
         .thread_name("careload-api")
+        .on_thread_start(on_thread_start)
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the API's runtime: {e}")))?;
@@ -212,6 +218,7 @@ pub fn spawn_serve(
     std::thread::Builder::new()
         .name("careload-api".into())
         .spawn(move || {
+            on_thread_start();
             let result = runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener)
                     .map_err(|e| Error::Internal(format!("cannot serve on the listener: {e}")))?;

@@ -246,6 +246,7 @@ async fn spawn_serve_answers_from_a_runtime_of_its_own(store: Store) {
             let _ = stopped.await;
         },
         1,
+        || {},
     )
     .expect("spawned");
     // a route that reads the store, whose pool this runtime made

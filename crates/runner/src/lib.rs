@@ -15,7 +15,8 @@
 //!   replicas sharing a PostgreSQL database, one runs each firing and the
 //!   others take over if it stops ([`take_turn`]).
 //! * [`priority`] — the runtime the runs go on, its threads at a lower CPU
-//!   priority than the API's ([`priority::runs_runtime`]).
+//!   priority than the API's ([`priority::runs_runtime`]), and the short
+//!   time slice the API's threads ask for ([`priority::latency_first`]).
 //!
 //! A run never crashes on bad input and never loses the last good hour: a
 //! failed fetch or write is a failed run in the store, the previous hour

@@ -21,6 +21,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use careload_api::AppState;
 use careload_config::{Config, SourceKind};
+use careload_runner::priority::latency_first;
 use careload_runner::{Due, Runner, Scheduler, Timing, Turn, load_weights, take_turn};
 use careload_scoring::Weights;
 use careload_store::{Access, Outcome, Store, hour_of};
@@ -328,8 +329,14 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<()> {
                 }
             }
         };
-        let api = careload_api::spawn_serve(listener, state.clone(), api_stop, config.api.worker_threads)
-            .context("cannot start the HTTP server")?;
+        let api = careload_api::spawn_serve(
+            listener,
+            state.clone(),
+            api_stop,
+            config.api.worker_threads,
+            latency_first,
+        )
+        .context("cannot start the HTTP server")?;
         tracing::info!(listen = %config.api.listen, "careload serving");
         let since = Utc::now();
         let caught_up = tokio::select! {
@@ -534,13 +541,14 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 state.clone(),
                 stopped(stop.clone()),
                 config.api.worker_threads,
+                latency_first,
             )
             .context("cannot start the HTTP server")?;
             return schedule_until(&config, state, vec![runner], api, stop, since).await;
         }
         let (tx, rx) = watch::channel(false);
         // served as `serve` serves, on the API's own runtime
-        let server = careload_api::spawn_serve(listener, state, stopped(rx), config.api.worker_threads)
+        let server = careload_api::spawn_serve(listener, state, stopped(rx), config.api.worker_threads, latency_first)
             .context("cannot start the HTTP server")?;
         let failures = check_urls(&urls, out).await?;
         let _ = tx.send(true);
