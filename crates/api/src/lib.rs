@@ -192,7 +192,11 @@ pub fn router(state: AppState) -> axum::Router {
 /// service: `careload_runner::priority::latency_first`, a short time slice
 /// so that a woken API thread takes a core at once). Await
 /// [`Serving::finished`] for the server's end; `shutdown` stops it as in
-/// [`serve`].
+/// [`serve`]. The runtime itself ends only when the [`Serving`] is dropped:
+/// the store's pool is shared, and a connection the API's runtime opened in
+/// it is served by that runtime's I/O driver, so it must outlive every use
+/// of the store (the runs that finish their hour after the API stopped).
+/// Drop the `Serving` last.
 ///
 /// # Errors
 /// [`Error::Internal`] when the listener cannot be moved to the new
@@ -215,6 +219,7 @@ pub fn spawn_serve(
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the API's runtime: {e}")))?;
     let (done_tx, done) = tokio::sync::oneshot::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("careload-api".into())
         .spawn(move || {
@@ -224,29 +229,43 @@ pub fn spawn_serve(
                     .map_err(|e| Error::Internal(format!("cannot serve on the listener: {e}")))?;
                 serve(listener, state, shutdown).await
             });
-            // the runtime is dropped here, on its own thread, outside any async context
-            drop(runtime);
             let _ = done_tx.send(result);
+            // the store's connections this runtime opened live as long as
+            // it does: it ends when the `Serving` is dropped (no message is
+            // ever sent; the channel's end is the signal), here, on its own
+            // thread, outside any async context
+            let _ = released.recv();
+            drop(runtime);
         })
         .map_err(|e| Error::Internal(format!("cannot start the API's thread: {e}")))?;
-    Ok(Serving { done })
+    Ok(Serving {
+        done: Some(done),
+        _release: release,
+    })
 }
 
 /// The API served by [`spawn_serve`].
 #[derive(Debug)]
+///
+/// Dropping it ends the API's runtime (see [`spawn_serve`]).
 pub struct Serving {
-    done: tokio::sync::oneshot::Receiver<Result<()>>,
+    done: Option<tokio::sync::oneshot::Receiver<Result<()>>>,
+    /// Dropped with the `Serving`, which lets the API's thread end its runtime.
+    _release: std::sync::mpsc::Sender<()>,
 }
 
 impl Serving {
-    /// Completes when the server has shut down.
+    /// Completes when the server has shut down (its runtime lives on
+    /// until the `Serving` is dropped).
     ///
     /// # Errors
-    /// What [`serve`] returned, or [`Error::Internal`] when the API's thread
-    /// ended without an answer (a panic).
-    pub async fn finished(self) -> Result<()> {
-        self.done
-            .await
+    /// What [`serve`] returned, [`Error::Internal`] when the API's thread
+    /// ended without an answer (a panic) or when asked a second time.
+    pub async fn finished(&mut self) -> Result<()> {
+        let Some(done) = self.done.take() else {
+            return Err(Error::Internal("the API's end was already awaited".into()));
+        };
+        done.await
             .unwrap_or_else(|_| Err(Error::Internal("the API's thread ended without an answer".into())))
     }
 }

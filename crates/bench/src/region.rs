@@ -929,7 +929,7 @@ pub async fn region_bench(bench: &RegionBench) -> Result<RegionReport> {
         source,
     })?;
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = careload_api::spawn_serve(
+    let mut serving = careload_api::spawn_serve(
         listener,
         state.clone(),
         async move {

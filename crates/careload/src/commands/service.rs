@@ -217,7 +217,7 @@ async fn schedule_until(
     config: &Config,
     state: AppState,
     runners: Vec<Runner>,
-    api: careload_api::Serving,
+    mut api: careload_api::Serving,
     stop: watch::Receiver<bool>,
     since: chrono::DateTime<Utc>,
 ) -> anyhow::Result<()> {
@@ -329,7 +329,7 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<()> {
                 }
             }
         };
-        let api = careload_api::spawn_serve(
+        let mut api = careload_api::spawn_serve(
             listener,
             state.clone(),
             api_stop,
@@ -548,8 +548,9 @@ pub(crate) fn demo(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         let (tx, rx) = watch::channel(false);
         // served as `serve` serves, on the API's own runtime
-        let server = careload_api::spawn_serve(listener, state, stopped(rx), config.api.worker_threads, latency_first)
-            .context("cannot start the HTTP server")?;
+        let mut server =
+            careload_api::spawn_serve(listener, state, stopped(rx), config.api.worker_threads, latency_first)
+                .context("cannot start the HTTP server")?;
         let failures = check_urls(&urls, out).await?;
         let _ = tx.send(true);
         server.finished().await.context("the HTTP server failed")?;
