@@ -440,6 +440,28 @@ mod tests {
         (Arc::default(), Arc::default())
     }
 
+    /// A request for `/` at `t` that starts a rebuild which ends, with
+    /// `body`, only when the returned sender is used: what that request
+    /// was served, once the rebuild has begun.
+    async fn start_slow_rebuild(
+        cache: &Arc<ResponseCache>,
+        t: DateTime<Utc>,
+        body: &'static str,
+    ) -> (Cached, tokio::sync::oneshot::Sender<()>) {
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+        let served = cache
+            .get_or_build("/".to_owned(), t, move || async move {
+                let _ = started_tx.send(());
+                let _ = finish_rx.await;
+                Ok(Cached::html(body.into()))
+            })
+            .await
+            .unwrap();
+        started_rx.await.unwrap();
+        (served, finish_tx)
+    }
+
     #[tokio::test]
     async fn a_key_is_built_once_per_bucket_and_rebuilt_behind_the_previous_value() {
         let (cache, builds) = new();
@@ -483,18 +505,8 @@ mod tests {
     async fn a_request_after_a_clear_never_joins_a_build_that_began_before_it() {
         let (cache, builds) = new();
         let old = get(&cache, "/", at(0), &builds).await.unwrap();
-        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
-        let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
-        let served = cache
-            .get_or_build("/".to_owned(), at(TTL_SECONDS), || async move {
-                let _ = started_tx.send(());
-                let _ = finish_rx.await;
-                Ok(Cached::html("read before the write".into()))
-            })
-            .await
-            .unwrap();
+        let (served, finish_tx) = start_slow_rebuild(&cache, at(TTL_SECONDS), "read before the write").await;
         assert_eq!(served, old);
-        started_rx.await.unwrap();
         cache.clear();
         let after = tokio::time::timeout(
             std::time::Duration::from_secs(10),
@@ -524,18 +536,8 @@ mod tests {
         let old = get(&cache, "/", at(0), &builds).await.unwrap();
         // The next bucket: the first request starts a slow rebuild and is
         // served the old value at once, as is everyone after it.
-        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
-        let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
-        let first = cache
-            .get_or_build("/".to_owned(), at(TTL_SECONDS), || async move {
-                let _ = started_tx.send(());
-                let _ = finish_rx.await;
-                Ok(Cached::html("new".into()))
-            })
-            .await
-            .unwrap();
+        let (first, finish_tx) = start_slow_rebuild(&cache, at(TTL_SECONDS), "new").await;
         assert_eq!(first, old, "the request that starts the rebuild does not wait for it");
-        started_rx.await.unwrap();
         for _ in 0..20 {
             let v = get(&cache, "/", at(TTL_SECONDS), &builds).await.unwrap();
             assert_eq!(v, old, "served at once, not waiting for the rebuild");

@@ -56,14 +56,6 @@ pub fn latency_first() {
     }
 }
 
-/// The calling thread's time slice as the kernel reports it: its own
-/// when it asked for one, else the kernel's default (Linux 6.12 on);
-/// `None` when the kernel does not say.
-#[must_use]
-pub fn this_thread_slice() -> Option<Duration> {
-    slice()
-}
-
 #[cfg(target_os = "linux")]
 fn set_slice(slice: Duration) -> std::io::Result<()> {
     // the nice value is part of what sched_setattr sets: keep the thread's own
@@ -80,8 +72,12 @@ fn set_slice(_slice: Duration) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The calling thread's time slice as the kernel reports it: its own
+/// when it asked for one, else the kernel's default (Linux 6.12 on);
+/// `None` when the kernel does not say.
 #[cfg(target_os = "linux")]
-fn slice() -> Option<Duration> {
+#[must_use]
+pub fn this_thread_slice() -> Option<Duration> {
     // SCHED_OTHER (0): its runtime is the slice
     sched::get()
         .ok()
@@ -89,8 +85,10 @@ fn slice() -> Option<Duration> {
         .map(|a| Duration::from_nanos(a.runtime_ns))
 }
 
+/// The calling thread's time slice: `None`, the kernel does not say.
 #[cfg(not(target_os = "linux"))]
-fn slice() -> Option<Duration> {
+#[must_use]
+pub fn this_thread_slice() -> Option<Duration> {
     None
 }
 
